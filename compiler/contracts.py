@@ -1,0 +1,138 @@
+"""Table contracts: the columns of every source table and of the public result tables.
+
+Seeds come from the specs and are rebuilt on every run; store tables hold what users import
+or runners produce and are never dropped by a build. Compiled SQL is qualified against these
+columns, so a typo in a template fails at compile time, and public models are checked to
+produce exactly their contract's columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlglot
+from sqlglot import exp
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    kind: Literal["seed", "store", "public"]
+    columns: tuple[Column, ...]
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def ddl(self) -> str:
+        """CREATE TABLE IF NOT EXISTS for this contract, built with sqlglot."""
+        schema = exp.Schema(
+            this=exp.to_table(self.name),
+            expressions=[exp.ColumnDef(this=exp.to_identifier(c.name), kind=exp.DataType.build(c.type))
+                         for c in self.columns],
+        )
+        return exp.Create(this=schema, kind="TABLE", exists=True).sql(dialect="duckdb")
+
+
+def _c(name: str, type_: str, description: str = "") -> Column:
+    return Column(name, type_, description)
+
+
+SEEDS: dict[str, Contract] = {c.name: c for c in [
+    Contract("tasks", "seed", (
+        _c("task_id", "VARCHAR", "stable id from the task spec"),
+        _c("task_name", "VARCHAR", "official task name, byte-exact"),
+        _c("short_name", "VARCHAR"),
+        _c("modality", "VARCHAR", "image, video, audio, 3d or nlp"),
+        _c("paradigm", "VARCHAR", "comprehension, generation or nlp"),
+        _c("task_group", "VARCHAR", "C (comprehension), G (generation) or L (language)"),
+        _c("metric", "VARCHAR", "metric key"),
+        _c("sota", "DOUBLE", "raw metric value of the best specialist (Level-1)"),
+        _c("sota_source", "VARCHAR"),
+        _c("sheet", "VARCHAR", "official workbook sheet"),
+        _c("official_no", "INTEGER"),
+        _c("official_metric", "VARCHAR", "metric string of the official workbook"),
+        _c("spec_path", "VARCHAR"),
+    ), "one row per benchmark task, from specs/tasks"),
+    Contract("metrics", "seed", (
+        _c("metric", "VARCHAR"),
+        _c("title", "VARCHAR"),
+        _c("direction", "VARCHAR", "higher or lower is better"),
+        _c("unit", "VARCHAR"),
+        _c("range_min", "DOUBLE"),
+        _c("range_max", "DOUBLE"),
+        _c("norm_kind", "VARCHAR", "identity, sigmoid_distance, tanh, complement or linear"),
+        _c("norm_a", "DOUBLE", "threshold T, scale, total or low"),
+        _c("norm_b", "DOUBLE", "high (linear only)"),
+    ), "one row per metric, from specs/metrics"),
+    Contract("scopes", "seed", (
+        _c("scope", "VARCHAR"),
+        _c("family", "VARCHAR"),
+        _c("title", "VARCHAR"),
+        _c("max_level", "INTEGER", "levels above this are not defined for the scope"),
+        _c("n_tasks", "INTEGER"),
+    ), "leaderboard scopes, from specs/scopes"),
+    Contract("scope_tasks", "seed", (
+        _c("scope", "VARCHAR"),
+        _c("task_id", "VARCHAR"),
+    ), "which tasks each scope holds"),
+]}
+
+STORE: dict[str, Contract] = {c.name: c for c in [
+    Contract("imported_scores", "store", (
+        _c("model", "VARCHAR"),
+        _c("task_id", "VARCHAR"),
+        _c("score", "DOUBLE", "raw metric value as reported"),
+        _c("raw_value", "VARCHAR", "the cell or field as read"),
+        _c("source_file", "VARCHAR"),
+        _c("sheet", "VARCHAR"),
+        _c("row_no", "INTEGER"),
+        _c("column_name", "VARCHAR"),
+        _c("import_id", "VARCHAR"),
+    ), "task-level scores imported from workbooks or tables"),
+    Contract("imported_models", "store", (
+        _c("model", "VARCHAR"),
+        _c("source_file", "VARCHAR"),
+        _c("source_sha256", "VARCHAR"),
+        _c("n_scores", "INTEGER"),
+        _c("n_missing", "INTEGER"),
+        _c("imported_at", "TIMESTAMP"),
+        _c("import_id", "VARCHAR"),
+    ), "one row per imported model: where its scores came from"),
+]}
+
+PUBLIC: dict[str, Contract] = {c.name: c for c in [
+    Contract("task_scores", "public", (
+        _c("model", "VARCHAR"), _c("task_id", "VARCHAR"), _c("task_name", "VARCHAR"),
+        _c("modality", "VARCHAR"), _c("paradigm", "VARCHAR"), _c("metric", "VARCHAR"),
+        _c("score", "DOUBLE"), _c("n_instances", "BIGINT"), _c("n_scored", "BIGINT"), _c("source", "VARCHAR"),
+    ), "one raw score per (model, task) and where it came from"),
+    Contract("level_scores", "public", (
+        _c("model", "VARCHAR"), _c("variant", "VARCHAR"), _c("scope", "VARCHAR"),
+        _c("level_2", "DOUBLE"), _c("level_3", "DOUBLE"), _c("level_4", "DOUBLE"), _c("level_5", "DOUBLE"),
+        _c("s_c", "DOUBLE"), _c("s_g", "DOUBLE"), _c("s_l", "DOUBLE"), _c("level", "INTEGER"),
+    ), "Level-2..5 scores and the level reached per (model, variant, scope)"),
+]}
+
+SOURCES: dict[str, Contract] = {**SEEDS, **STORE}
+
+
+def source_schema() -> dict[str, dict[str, str]]:
+    """The sqlglot schema mapping of every source table."""
+    return {name: {c.name: c.type for c in con.columns} for name, con in SOURCES.items()}
+
+
+def parse_type(type_: str) -> exp.DataType:
+    return exp.DataType.build(type_, dialect="duckdb")
+
+
+__all__ = ["Column", "Contract", "SEEDS", "STORE", "PUBLIC", "SOURCES", "source_schema", "sqlglot"]

@@ -1,0 +1,130 @@
+"""``compile_project``: specs and templates in, a validated build plan and artifacts out.
+
+Steps: load specs -> resolve references -> seed rows -> render templates (one node per
+template, or per level variant for ``sql/models/per_variant/``) -> parse, qualify and
+canonicalize -> compile data tests -> manifest. ``write_artifacts`` writes
+``target/manifest.json`` and ``target/compiled/`` byte-identically for identical inputs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compiler.contracts import source_schema
+from compiler.data_tests import CompiledDataTest, compile_data_tests
+from compiler.errors import GlcError, SpecErrors, display_path
+from compiler.manifest import build_manifest, dumps
+from compiler.render import TemplateRenderer
+from compiler.resolve import Project, load_project
+from compiler.seeds import Seed, build_seeds
+from compiler.sqlmodel import CompiledNode, RenderedModel, compile_models
+
+GLC_VERSION = "0.1.0"
+PER_VARIANT = "per_variant"
+
+
+@dataclass(frozen=True)
+class CompiledProject:
+    project: Project
+    seeds: dict[str, Seed]
+    nodes: tuple[CompiledNode, ...]
+    data_tests: tuple[CompiledDataTest, ...]
+    manifest: dict[str, Any]
+
+    def node(self, name: str) -> CompiledNode:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        from compiler.suggest import did_you_mean
+
+        raise GlcError(f"unknown node '{name}'", hint=did_you_mean(name, [n.name for n in self.nodes])
+                       or "known nodes: " + ", ".join(n.name for n in self.nodes))
+
+    def schema(self) -> dict[str, dict[str, str]]:
+        schema = source_schema()
+        for n in self.nodes:
+            schema[n.name] = {c.name: c.type for c in n.columns}
+        return schema
+
+
+def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
+    """Render every model template; per-variant templates once per level spec."""
+    models_dir = sql_dir / "models"
+    if not models_dir.is_dir():
+        raise GlcError("SQL models folder not found", location=display_path(models_dir, project.root),
+                       hint="the project needs sql/models/*.sql templates")
+    renderer = TemplateRenderer(sql_dir, project.root)
+    levels = [lv.model_dump() for lv in project.levels]
+    base = {"levels": levels}
+    out: list[RenderedModel] = []
+    for f in sorted(models_dir.glob("*.sql")):
+        rel = f.relative_to(sql_dir).as_posix()
+        out.append(RenderedModel(f.stem, display_path(f, project.root), None, renderer.render(rel, base)))
+    for f in sorted((models_dir / PER_VARIANT).glob("*.sql")):
+        rel = f.relative_to(sql_dir).as_posix()
+        for lv in levels:
+            text = renderer.render(rel, {**base, "variant": lv})
+            out.append(RenderedModel(f"{f.stem}__{lv['name']}", display_path(f, project.root), lv["name"], text))
+    names = [m.name for m in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise GlcError(f"two templates render the same node name(s): {', '.join(dup)}",
+                       hint="rename one of the templates")
+    return out
+
+
+def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path | None = None) -> CompiledProject:
+    """Compile the project at ``root`` in memory; raises GlcError/SpecErrors with locations."""
+    project = load_project(root, specs_dir)
+    seeds = build_seeds(project)
+    nodes = compile_models(render_models(project, sql_dir or root / "sql"))
+    schema = source_schema()
+    for n in nodes:
+        schema[n.name] = {c.name: c.type for c in n.columns}
+    data_tests, errors = compile_data_tests(project.data_tests, schema)
+    for ut in project.unit_tests:
+        spec = ut.spec
+        if spec.model not in schema:
+            from compiler.errors import SpecError
+            from compiler.suggest import did_you_mean
+
+            errors.append(SpecError(ut.path, ut.line, f"unit test '{spec.name}' names unknown model '{spec.model}'",
+                                    did_you_mean(spec.model, schema)))
+        for table in spec.given:
+            if table not in ("tasks", "imported_scores", "imported_models"):
+                from compiler.errors import SpecError
+
+                errors.append(SpecError(ut.path, ut.line, f"unit test '{spec.name}' gives rows for '{table}'",
+                                        "unit tests give rows for: tasks, imported_scores, imported_models"))
+    if errors:
+        raise SpecErrors(errors)
+    manifest = build_manifest(project, seeds, nodes, data_tests, GLC_VERSION)
+    return CompiledProject(project, seeds, tuple(nodes), tuple(data_tests), manifest)
+
+
+def write_artifacts(compiled: CompiledProject, target_dir: Path) -> None:
+    """Write manifest and compiled SQL; stale compiled files of removed nodes are deleted."""
+    out = target_dir / "compiled"
+    tests_out = out / "tests"
+    tests_out.mkdir(parents=True, exist_ok=True)
+    wanted = {out / f"{n.name}.sql": n.sql for n in compiled.nodes}
+    wanted.update({tests_out / f"{t.name}.sql": t.sql for t in compiled.data_tests})
+    for folder in (out, tests_out):
+        for old in folder.glob("*.sql"):
+            if old not in wanted:
+                old.unlink()
+    for path, text in wanted.items():
+        _write_if_changed(path, text)
+    _write_if_changed(target_dir / "manifest.json", dumps(compiled.manifest))
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    data = text.encode()
+    if path.exists() and path.read_bytes() == data:
+        return
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

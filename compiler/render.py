@@ -1,0 +1,65 @@
+"""Render SQL templates with Jinja, sandboxed, strict about undefined names.
+
+Templates may only shape SQL (loops over level variants, table names). Values that come
+from specs enter through two filters built on sqlglot: ``sql_literal`` (a quoted literal)
+and ``ident`` (a quoted-when-needed identifier); never by pasting raw text.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from sqlglot import exp
+
+from compiler.errors import GlcError, display_path
+
+
+def sql_literal(value: Any) -> str:
+    """A SQL literal for a spec value (strings quoted and escaped by sqlglot)."""
+    return exp.convert(value).sql(dialect="duckdb")
+
+
+def sql_ident(value: Any) -> str:
+    """A SQL identifier, quoted by sqlglot when it needs to be."""
+    return exp.to_identifier(str(value)).sql(dialect="duckdb")
+
+
+class TemplateRenderer:
+    """Renders templates under one ``sql/`` folder; errors name the template file and line."""
+
+    def __init__(self, sql_dir: Path, root: Path) -> None:
+        self.sql_dir = sql_dir
+        self.root = root
+        self.env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(str(sql_dir)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=False,
+        )
+        self.env.filters["sql_literal"] = sql_literal
+        self.env.filters["ident"] = sql_ident
+
+    def render(self, template: str, context: dict[str, Any]) -> str:
+        where = display_path(self.sql_dir / template, self.root)
+        try:
+            return self.env.get_template(template).render(**context)
+        except jinja2.TemplateSyntaxError as exc:
+            name = display_path(Path(exc.filename), self.root) if exc.filename else where
+            raise GlcError(f"template syntax error: {exc.message}", location=f"{name}:{exc.lineno}",
+                           hint="fix the Jinja syntax; templates shape SQL only") from None
+        except jinja2.TemplateError as exc:
+            line = None
+            name = where
+            for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+                if frame.filename and frame.filename.endswith(".sql"):
+                    line = frame.lineno
+                    name = display_path(Path(frame.filename), self.root)
+                    break
+            loc = f"{name}:{line}" if line else name
+            raise GlcError(f"template error: {exc}", location=loc,
+                           hint="templates see: variant, levels; filters: sql_literal, ident") from None

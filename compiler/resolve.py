@@ -1,0 +1,216 @@
+"""Bind references between specs and check what no single file can: the resolved project.
+
+Input is ``LoadedSpecs`` (typed, per file); output is a ``Project`` whose tasks know their
+metric, whose scopes know their tasks, and whose defaults are chosen. Every problem becomes
+a located ``SpecError`` with a hint; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.errors import SpecError, SpecErrors
+from compiler.loader import Located, LoadedSpecs, load_specs
+from compiler.spec_models import (
+    BenchmarkSpec,
+    DataTestSpec,
+    LevelSpec,
+    MetricSpec,
+    ScopeBoard,
+    TaskSpec,
+    UnitTestSpec,
+)
+from compiler.suggest import did_you_mean
+
+GROUP_OF_PARADIGM = {"comprehension": "C", "generation": "G", "nlp": "L"}
+
+
+@dataclass(frozen=True)
+class Task:
+    spec: TaskSpec
+    metric: MetricSpec
+    path: str
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def group(self) -> str:
+        return GROUP_OF_PARADIGM[self.spec.paradigm]
+
+
+@dataclass(frozen=True)
+class Scope:
+    board: ScopeBoard
+    family: str
+    task_ids: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.board.name
+
+
+@dataclass(frozen=True)
+class Project:
+    """Everything the specs say, references bound, in a deterministic order."""
+
+    root: Path
+    benchmark: BenchmarkSpec
+    tasks: tuple[Task, ...]
+    metrics: tuple[MetricSpec, ...]
+    levels: tuple[LevelSpec, ...]
+    scopes: tuple[Scope, ...]
+    data_tests: tuple[Located[DataTestSpec], ...]
+    unit_tests: tuple[Located[UnitTestSpec], ...]
+    file_hashes: dict[str, str]
+
+    @property
+    def default_level(self) -> LevelSpec:
+        return next(lv for lv in self.levels if lv.default)
+
+    @property
+    def default_scope(self) -> Scope:
+        return next(s for s in self.scopes if s.board.default)
+
+    def level(self, name: str) -> LevelSpec:
+        for lv in self.levels:
+            if lv.name == name:
+                return lv
+        from compiler.errors import GlcError
+
+        raise GlcError(f"unknown level variant '{name}'", hint=did_you_mean(name, [lv.name for lv in self.levels])
+                       or "known: " + ", ".join(lv.name for lv in self.levels))
+
+    def scope(self, name: str) -> Scope:
+        for s in self.scopes:
+            if s.name == name:
+                return s
+        from compiler.errors import GlcError
+
+        raise GlcError(f"unknown scope '{name}'", hint=did_you_mean(name, [s.name for s in self.scopes])
+                       or "known: " + ", ".join(s.name for s in self.scopes))
+
+
+def _unique(items: list[Located], key, what: str, errors: list[SpecError]) -> dict:
+    seen: dict = {}
+    for it in items:
+        k = key(it)
+        if k in seen:
+            first = seen[k]
+            errors.append(SpecError(it.path, it.line, f"duplicate {what} {k!r}",
+                                    f"already defined at {first.path}:{first.line}; names must be unique"))
+        else:
+            seen[k] = it
+    return seen
+
+
+def _line(loc: Located, *path: str | int) -> int:
+    return loc.doc.line_of(path) or loc.line
+
+
+def _one_default(items: list[Located], is_default, what: str, errors: list[SpecError], where: str) -> None:
+    defaults = [it for it in items if is_default(it)]
+    if len(defaults) != 1 and items:
+        errors.append(SpecError(defaults[1].path if len(defaults) > 1 else where,
+                                defaults[1].line if len(defaults) > 1 else None,
+                                f"{len(defaults)} default {what}s; exactly one needs 'default: true'",
+                                f"mark one {what} as the default"))
+
+
+def resolve(loaded: LoadedSpecs, root: Path) -> Project:
+    """Bind references; raise ``SpecErrors`` with every problem found (including load errors)."""
+    errors = list(loaded.errors)
+    metrics = _unique(loaded.metrics, lambda m: m.spec.name, "metric", errors)
+    levels = _unique(loaded.levels, lambda lv: lv.spec.name, "level", errors)
+    _one_default(loaded.levels, lambda lv: lv.spec.default, "level", errors, "specs/levels")
+
+    tasks: list[Task] = []
+    by_id: dict[str, Located[TaskSpec]] = {}
+    by_official: dict[tuple[str, str, str], Located[TaskSpec]] = {}
+    by_name: dict[tuple[str, str], Located[TaskSpec]] = {}
+    for t in loaded.tasks:
+        spec = t.spec
+        if spec.id in by_id:
+            first = by_id[spec.id]
+            errors.append(SpecError(t.path, _line(t, "id"), f"duplicate task id '{spec.id}'",
+                                    f"already used by {first.path}:{_line(first, 'id')}; task ids must be unique"))
+            continue
+        by_id[spec.id] = t
+        group_key = (spec.modality, spec.paradigm)
+        if (group_key, spec.name) in by_name:
+            first = by_name[(group_key, spec.name)]  # type: ignore[index]
+            errors.append(SpecError(t.path, _line(t, "name"), f"duplicate task name {spec.name!r}",
+                                    f"also the name of {first.path}"))
+        by_name[(group_key, spec.name)] = t  # type: ignore[index]
+        if spec.official is not None:
+            key = (spec.official.sheet, spec.name, spec.official.metric)
+            if key in by_official:
+                errors.append(SpecError(t.path, _line(t, "official"), "duplicate official (sheet, name, metric)",
+                                        f"also used by {by_official[key].path}"))
+            by_official[key] = t
+        metric = metrics.get(spec.metric)
+        if metric is None:
+            errors.append(SpecError(t.path, _line(t, "metric"), f"unknown metric '{spec.metric}'",
+                                    did_you_mean(spec.metric, metrics) or "add a spec under specs/metrics/"))
+            continue
+        m = metric.spec
+        if spec.official is not None and m.aliases and spec.official.metric not in m.aliases:
+            errors.append(SpecError(t.path, _line(t, "official", "metric"),
+                                    f"official metric {spec.official.metric!r} is not an alias of metric '{m.name}'",
+                                    f"add it to the aliases in {metric.path} or fix the task's metric"))
+        lo, hi = m.range.min, m.range.max
+        v = spec.sota.value
+        if v != v or v in (float("inf"), float("-inf")) or (lo is not None and v < lo) or (hi is not None and v > hi):
+            errors.append(SpecError(t.path, _line(t, "sota", "value"),
+                                    f"SoTA {v} is outside the range of metric '{m.name}' [{lo}, {hi}]",
+                                    "check the value's scale and unit"))
+        tasks.append(Task(spec, m, t.path))
+    tasks.sort(key=lambda t: t.id)
+
+    scopes: list[Scope] = []
+    boards: list[Located] = []
+    for f in loaded.scopes:
+        for i, board in enumerate(f.spec.scopes):
+            boards.append(Located(board, f.path, _line(f, "scopes", i), f.doc))
+            selected = tuple(t.id for t in tasks
+                             if t.spec.modality in board.modalities and t.spec.paradigm in board.paradigms)
+            if not selected and tasks:
+                errors.append(SpecError(f.path, _line(f, "scopes", i), f"scope '{board.name}' selects no task",
+                                        "check its modalities and paradigms"))
+            scopes.append(Scope(board, f.spec.family, selected))
+    _unique(boards, lambda b: b.spec.name, "scope", errors)
+    _one_default(boards, lambda b: b.spec.default, "scope", errors, "specs/scopes")
+
+    data_tests = [Located(dt, f.path, _line(f, "data_tests", i), f.doc)
+                  for f in loaded.tests for i, dt in enumerate(f.spec.data_tests)]
+    unit_tests = [Located(ut, f.path, _line(f, "unit_tests", i), f.doc)
+                  for f in loaded.tests for i, ut in enumerate(f.spec.unit_tests)]
+    _unique(data_tests, lambda d: d.spec.name, "data test", errors)
+    _unique(unit_tests, lambda u: u.spec.name, "unit test", errors)
+    for ut in unit_tests:
+        variant = ut.spec.expect.where.get("variant")
+        if variant is not None and variant not in levels:
+            line = ut.doc.line_of(("unit_tests", unit_tests.index(ut), "expect", "where", "variant")) or ut.line
+            errors.append(SpecError(ut.path, line, f"unknown level '{variant}'",
+                                    did_you_mean(str(variant), levels) or "known: " + ", ".join(levels)))
+
+    if errors or loaded.benchmark is None:
+        raise SpecErrors(errors)
+    return Project(
+        root=root,
+        benchmark=loaded.benchmark.spec,
+        tasks=tuple(tasks),
+        metrics=tuple(sorted((m.spec for m in metrics.values()), key=lambda m: m.name)),
+        levels=tuple(sorted((lv.spec for lv in levels.values()), key=lambda lv: (not lv.default, lv.name))),
+        scopes=tuple(scopes),
+        data_tests=tuple(data_tests),
+        unit_tests=tuple(unit_tests),
+        file_hashes=dict(sorted(loaded.file_hashes.items())),
+    )
+
+
+def load_project(root: Path, specs_dir: Path | None = None) -> Project:
+    """Load and resolve the specs of the project at ``root``."""
+    return resolve(load_specs(root, specs_dir or root / "specs"), root)

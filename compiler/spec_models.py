@@ -1,0 +1,212 @@
+"""Specs as written: pydantic models, frozen, unknown keys rejected.
+
+These mirror the YAML files under ``specs/`` one to one. Cross-file references (a task's
+metric, a unit test's level) are plain names here; ``resolve`` binds them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Modality = Literal["image", "video", "audio", "3d", "nlp"]
+Paradigm = Literal["comprehension", "generation", "nlp"]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Ident = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=200)]
+SqlName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- tasks -------------------------------------------------------------------------------
+
+
+class SotaSpec(Spec):
+    value: float
+    source: str = "unspecified"
+    model: str | None = None
+
+
+class OfficialSpec(Spec):
+    """How the task appears in the official score workbook (join keys, byte-exact)."""
+
+    sheet: Name
+    no: int | None = None
+    metric: Name
+
+
+class TaskSpec(Spec):
+    id: Ident
+    name: Name
+    short_name: str | None = None
+    modality: Modality
+    paradigm: Paradigm
+    metric: Ident
+    sota: SotaSpec
+    official: OfficialSpec | None = None
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _nlp_is_its_own_group(self) -> TaskSpec:
+        if (self.modality == "nlp") != (self.paradigm == "nlp"):
+            raise ValueError("modality 'nlp' goes with paradigm 'nlp' and only with it")
+        return self
+
+
+# --- metrics -----------------------------------------------------------------------------
+
+
+class IdentityNorm(Spec):
+    kind: Literal["identity"]
+
+
+class SigmoidDistanceNorm(Spec):
+    """100 * (2 * sigmoid(threshold / x) - 1); x = 0 gives 100."""
+
+    kind: Literal["sigmoid_distance"]
+    threshold: float = Field(gt=0)
+
+
+class TanhNorm(Spec):
+    """100 * tanh(x / scale)."""
+
+    kind: Literal["tanh"]
+    scale: float = Field(gt=0)
+
+
+class ComplementNorm(Spec):
+    """clamp(total - x, 0, 100)."""
+
+    kind: Literal["complement"]
+    total: float = 100.0
+
+
+class LinearNorm(Spec):
+    """clamp(100 * (x - low) / (high - low), 0, 100)."""
+
+    kind: Literal["linear"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LinearNorm:
+        if self.high <= self.low:
+            raise ValueError("normalization.high must be greater than normalization.low")
+        return self
+
+
+Normalization = Annotated[
+    IdentityNorm | SigmoidDistanceNorm | TanhNorm | ComplementNorm | LinearNorm,
+    Field(discriminator="kind"),
+]
+
+
+class RangeSpec(Spec):
+    min: float | None = None
+    max: float | None = None
+
+
+class MetricSpec(Spec):
+    name: Ident
+    title: str
+    direction: Literal["higher", "lower"]
+    unit: Literal["percent", "score", "distance", "db", "ratio", "rating"]
+    range: RangeSpec = RangeSpec()
+    normalization: Normalization
+    aliases: list[str] = []
+    description: str | None = None
+
+
+# --- levels and scopes -------------------------------------------------------------------
+
+
+class LevelSpec(Spec):
+    """A reading of the General-Level rules; the SQL templates branch on these fields."""
+
+    name: SqlName
+    title: str
+    description: str
+    win: Literal["at_least", "strictly_better"]
+    partition: Literal["none", "modality"]
+    default: bool = False
+
+
+class ScopeBoard(Spec):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+    title: str
+    modalities: list[Modality] = Field(min_length=1)
+    paradigms: list[Paradigm] = Field(min_length=1)
+    max_level: int = Field(ge=2, le=5)
+    default: bool = False
+
+
+class ScopeFile(Spec):
+    family: Annotated[str, Field(pattern=r"^[A-Z]$")]
+    description: str
+    scopes: list[ScopeBoard] = Field(min_length=1)
+
+
+# --- tests -------------------------------------------------------------------------------
+
+
+class DataTestSpec(Spec):
+    """A data test on a table; ``type`` picks the check, the other fields are its args."""
+
+    name: SqlName
+    type: Literal["unique", "not_null", "accepted_range", "relationships", "sql"]
+    model: SqlName
+    columns: list[str] = []
+    min: float | None = None
+    max: float | None = None
+    to: str | None = None
+    field: str | None = None
+    sql: str | None = None
+    severity: Literal["error", "warn"] = "error"
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _args(self) -> DataTestSpec:
+        need: dict[str, list[str]] = {
+            "unique": ["columns"],
+            "not_null": ["columns"],
+            "accepted_range": ["columns"],
+            "relationships": ["columns", "to", "field"],
+            "sql": ["sql"],
+        }
+        missing = [k for k in need[self.type] if not getattr(self, k)]
+        if missing:
+            raise ValueError(f"a '{self.type}' test needs: {', '.join(missing)}")
+        if self.type == "accepted_range" and self.min is None and self.max is None:
+            raise ValueError("an 'accepted_range' test needs min, max or both")
+        return self
+
+
+class UnitTestExpect(Spec):
+    where: dict[str, Any] = {}
+    rows: list[dict[str, Any]]
+
+
+class UnitTestSpec(Spec):
+    """Given rows for source tables, the rows a SQL model must produce."""
+
+    name: SqlName
+    model: SqlName
+    description: str | None = None
+    given: dict[str, list[dict[str, Any]]]
+    expect: UnitTestExpect
+    tolerance: float = 1e-9
+
+
+class TestFile(Spec):
+    data_tests: list[DataTestSpec] = []
+    unit_tests: list[UnitTestSpec] = []
+
+
+class BenchmarkSpec(Spec):
+    name: str
+    title: str
+    version: str
+    description: str | None = None

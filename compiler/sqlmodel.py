@@ -1,0 +1,124 @@
+"""Rendered SQL -> parsed, qualified, canonical SQL nodes with dependencies and columns.
+
+Each model is parsed by sqlglot right after rendering, its table references become the
+DAG's edges, and it is qualified against the source contracts plus the output columns of
+the models it reads, so a wrong column fails here with the template's name. The canonical
+pretty-printed text is what ``target/compiled/`` holds and what is hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError, SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from compiler.contracts import PUBLIC, Column, source_schema
+from compiler.errors import GlcError
+from compiler.suggest import did_you_mean
+
+DIALECT = "duckdb"
+
+
+@dataclass(frozen=True)
+class RenderedModel:
+    name: str
+    template: str  # path relative to the project root
+    variant: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class CompiledNode:
+    name: str
+    template: str
+    variant: str | None
+    sql: str
+    depends_on: tuple[str, ...]  # models
+    sources: tuple[str, ...]  # source tables (seeds and stores)
+    columns: tuple[Column, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def parse_model(model: RenderedModel) -> exp.Expression:
+    try:
+        statements = [s for s in sqlglot.parse(model.text, dialect=DIALECT) if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        line = first.get("line")
+        raise GlcError(f"SQL parse error in model '{model.name}': {first.get('description', exc)}",
+                       location=f"{model.template}:{line}" if line else model.template,
+                       hint="line numbers count in the rendered SQL; see glc show for the text") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise GlcError(f"model '{model.name}' must be exactly one SELECT query", location=model.template)
+    return statements[0]
+
+
+def table_refs(tree: exp.Expression) -> set[str]:
+    """Names of the tables a query reads, CTE names excluded."""
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    return {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
+
+
+def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
+    """Parse, order, qualify and canonicalize; nodes come back in dependency order."""
+    schema = source_schema()
+    by_name = {m.name: m for m in models}
+    trees = {m.name: parse_model(m) for m in models}
+    deps: dict[str, set[str]] = {}
+    source_deps: dict[str, set[str]] = {}
+    known = set(schema) | set(by_name)
+    for name, tree in trees.items():
+        refs = table_refs(tree)
+        for ref in sorted(refs - known):
+            raise GlcError(f"model '{name}' reads unknown table '{ref}'", location=by_name[name].template,
+                           hint=did_you_mean(ref, sorted(known)) or "known tables: " + ", ".join(sorted(known)))
+        deps[name] = refs & set(by_name)
+        source_deps[name] = refs - set(by_name)
+    try:
+        order = list(TopologicalSorter({n: sorted(d) for n, d in sorted(deps.items())}).static_order())
+    except CycleError as exc:
+        raise GlcError(f"models depend on each other in a cycle: {' -> '.join(exc.args[1])}",
+                       hint="a model may not read itself through other models") from None
+
+    nodes: list[CompiledNode] = []
+    for name in order:
+        model = by_name[name]
+        try:
+            qualified = qualify(trees[name], schema=schema, dialect=DIALECT, validate_qualify_columns=True)
+            typed = annotate_types(qualified, schema=schema, dialect=DIALECT)
+        except (OptimizeError, SqlglotError) as exc:
+            raise GlcError(f"model '{name}': {exc}", location=model.template,
+                           hint="columns are checked against the table contracts (compiler/contracts.py) "
+                                "and the models a query reads") from None
+        columns = tuple(
+            Column(sel.alias_or_name, _type_of(sel)) for sel in typed.selects  # type: ignore[attr-defined]
+        )
+        contract = PUBLIC.get(name)
+        if contract is not None and [c.name for c in columns] != contract.column_names:
+            raise GlcError(f"model '{name}' has columns {[c.name for c in columns]}",
+                           location=model.template,
+                           hint=f"its public contract is exactly {contract.column_names}")
+        schema[name] = {c.name: c.type for c in columns}
+        header = f"-- node: {name}\n-- template: {model.template}\n"
+        if model.variant:
+            header += f"-- level variant: {model.variant}\n"
+        body = qualified.sql(dialect=DIALECT, pretty=True)
+        nodes.append(CompiledNode(name, model.template, model.variant, header + body + "\n",
+                                  tuple(sorted(deps[name])), tuple(sorted(source_deps[name])), columns))
+    return nodes
+
+
+def _type_of(sel: exp.Expression) -> str:
+    t = sel.type
+    if t is None or t.this == exp.DataType.Type.UNKNOWN:
+        return "UNKNOWN"
+    return t.sql(dialect=DIALECT)

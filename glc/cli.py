@@ -1,0 +1,148 @@
+"""The ``glc`` command line: thin wrappers over ``Workspace``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from compiler.errors import GlcError
+from glc.leaderboard import FORMATS, render
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="glc: the General-Level Compiler.")
+import_app = typer.Typer(no_args_is_help=True, help="Import results into the store.")
+catalog_app = typer.Typer(no_args_is_help=True, help="Maintain the task catalog specs.")
+app.add_typer(import_app, name="import")
+app.add_typer(catalog_app, name="catalog")
+
+_state: dict[str, object] = {"project_dir": Path("."), "target": None, "debug": False}
+
+ProjectDir = Annotated[Path, typer.Option("--project-dir", help="Project root (holds specs/, sql/, profiles.yml).")]
+TargetOpt = Annotated[str | None, typer.Option("--target", help="profiles.yml target (default: $GLC_TARGET).")]
+
+
+@app.callback()
+def _root(project_dir: ProjectDir = Path("."), target: TargetOpt = None,
+          debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    _state.update(project_dir=project_dir, target=target, debug=debug)
+
+
+def _ws():
+    from glc.workspace import Workspace
+
+    return Workspace(_state["project_dir"], _state["target"])  # type: ignore[arg-type]
+
+
+@app.command()
+def compile() -> None:
+    """Validate specs and write target/manifest.json and target/compiled/*.sql."""
+    compiled = _ws().compile()
+    p = compiled.project
+    typer.echo(f"compiled {len(p.tasks)} tasks, {len(p.metrics)} metrics, {len(p.levels)} level variants, "
+               f"{len(p.scopes)} scopes -> {len(compiled.nodes)} SQL models, {len(compiled.data_tests)} data tests")
+
+
+@app.command()
+def run(variant: Annotated[str | None, typer.Option(help="Level variant to print.")] = None,
+        scope: Annotated[str | None, typer.Option(help="Scope to print.")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table") -> None:
+    """Build the SQL DAG in DuckDB, run the data tests and print the leaderboard."""
+    ws = _ws()
+    result = ws.run()
+    typer.echo(f"built {len(result.build.node_seconds)} models in {result.build.seconds:.2f}s "
+               f"(run {result.build.run_id}) into {ws.target.path}")
+    _print_board(ws, variant, scope, fmt)
+    typer.echo(result.tests.describe())
+    if result.tests.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def test(data: Annotated[bool, typer.Option(help="Run the data tests.")] = True,
+         unit: Annotated[bool, typer.Option(help="Run the unit tests of SQL models.")] = True) -> None:
+    """Run data tests (on the built tables) and unit tests (declared in specs/tests)."""
+    report = _ws().test(data=data, unit=unit)
+    typer.echo(report.describe())
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@import_app.command("scores")
+def import_scores(file: Annotated[Path, typer.Argument(help="Workbook (.xlsx) or table (.csv/.parquet).")],
+                  model: Annotated[str | None, typer.Option(help="Import only this model column.")] = None) -> None:
+    """Import task scores; re-importing a model replaces its scores atomically."""
+    summary = _ws().import_scores(file, model)
+    typer.echo(summary.describe())
+
+
+@app.command()
+def leaderboard(variant: Annotated[str | None, typer.Option(help="Level variant (default from specs).")] = None,
+                scope: Annotated[str | None, typer.Option(help="Scope (default from specs).")] = None,
+                fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table") -> None:
+    """Print one leaderboard from the built level_scores."""
+    _print_board(_ws(), variant, scope, fmt)
+
+
+def _print_board(ws, variant: str | None, scope: str | None, fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise GlcError(f"unknown format '{fmt}'", hint="one of: " + ", ".join(FORMATS))
+    rows = ws.leaderboard(variant, scope)
+    if fmt == "table":
+        p = ws.compile(write=False).project
+        typer.echo(f"leaderboard: variant {variant or p.default_level.name}, scope {scope or p.default_scope.name}")
+    typer.echo(render(rows, fmt))
+
+
+@app.command()
+def show(node: Annotated[str, typer.Argument(help="A SQL model or data test name.")]) -> None:
+    """Print the compiled SQL of a node."""
+    typer.echo(_ws().show(node), nl=False)
+
+
+@catalog_app.command("generate")
+def catalog_generate(
+    source: Annotated[Path, typer.Option("--from", help="tasks.csv or the official sota_result.xlsx.")] = Path(
+        "data/general-bench/tasks.csv"),
+    out: Annotated[Path, typer.Option(help="Folder for the task specs.")] = Path("specs/tasks"),
+) -> None:
+    """(Re)generate one task spec per General-Bench task from the catalog."""
+    from compiler.catalog import read_catalog_csv, read_sota_workbook, write_task_specs
+    from compiler.loader import load_specs
+
+    root = Path(_state["project_dir"])  # type: ignore[arg-type]
+    src = source if source.is_absolute() else root / source
+    dst = out if out.is_absolute() else root / out
+    if src.suffix.lower() == ".xlsx":
+        metrics = load_specs(root, root / "specs").metrics
+        aliases = {a: m.spec.name for m in metrics for a in m.spec.aliases}
+        rows = read_sota_workbook(src, aliases)
+    else:
+        rows = read_catalog_csv(src)
+    n = write_task_specs(rows, dst)
+    typer.echo(f"wrote {n} task specs under {dst}")
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv or os.environ.get("GLC_DEBUG") == "1"
+    try:
+        app(standalone_mode=False)
+    except GlcError as exc:
+        if debug:
+            raise
+        typer.echo(f"Error: {exc.format()}", err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("Aborted.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,1 @@
+"""Importers: task scores from official workbooks or tables into the store."""

@@ -1,0 +1,177 @@
+"""Task-level scores being imported: cell values, validation against metric ranges, storage.
+
+Readers (``workbook``, ``table_file``) turn a file into ``ParsedScores`` or raise
+``ImportErrors`` listing every bad cell with its sheet/row/column. ``store_scores``
+replaces the imported models' rows in one transaction, so a failed import changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from compiler.contracts import STORE
+from compiler.errors import GlcError
+from compiler.resolve import Project, Task
+from glc.store import DIALECT, ensure_store, insert_rows, transaction
+
+MISSING_TOKENS = {"", "inf", "+inf", "-inf", "∞", "n/a", "na", "-", "nan", "none", "null"}
+NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+MAX_REPORTED = 25
+
+
+@dataclass(frozen=True)
+class ScoreCell:
+    model: str
+    task_id: str
+    score: float
+    raw_value: str
+    sheet: str | None
+    row_no: int
+    column_name: str
+
+
+@dataclass
+class ParsedScores:
+    path: Path
+    sha256: str
+    models: list[str]
+    cells: list[ScoreCell] = field(default_factory=list)
+    missing: Counter[str] = field(default_factory=Counter)
+    ignored_sheets: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    message: str
+    hint: str | None = None
+
+
+class ImportErrors(GlcError):
+    """Every problem found in one file; nothing of the file is stored."""
+
+    def __init__(self, path: Path, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s); nothing from this file was stored", location=str(path))
+
+    def format(self) -> str:
+        lines = [f"{self.location}: {self.message}"]
+        for p in self.problems[:MAX_REPORTED]:
+            lines.append(f"  {p.where}: {p.message}" + (f"\n    hint: {p.hint}" if p.hint else ""))
+        if len(self.problems) > MAX_REPORTED:
+            lines.append(f"  ... and {len(self.problems) - MAX_REPORTED} more")
+        return "\n".join(lines)
+
+
+class Missing:
+    """Marker for a cell that means "no score"."""
+
+
+MISSING = Missing()
+
+
+def parse_value(value: Any, task: Task) -> float | Missing | Problem:
+    """A raw metric value, MISSING, or the problem with it (without a location)."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return Problem("", f"{value!r} is not a number")
+    if isinstance(value, int | float):
+        number = float(value)
+        if math.isnan(number) or math.isinf(number):
+            return MISSING
+    else:
+        text = str(value).strip()
+        if text.casefold() in MISSING_TOKENS:
+            return MISSING
+        if not NUMBER.match(text):
+            hint = "write the bare number in the metric's unit"
+            if text.endswith("%"):
+                hint = f"write {text[:-1].strip()} (percent metrics are stored as numbers 0-100)"
+            return Problem("", f"{text!r} is not a number", hint)
+        number = float(text)
+    m = task.metric
+    lo, hi = m.range.min, m.range.max
+    if lo is not None and number < lo:
+        kind = "a distance" if m.direction == "lower" else "this metric"
+        return Problem("", f"{number:g} is below the minimum {lo:g} of metric '{m.name}' ({kind} cannot be negative)"
+                       if lo == 0 else f"{number:g} is below the minimum {lo:g} of metric '{m.name}'",
+                       "check the sign and the unit of the value")
+    if hi is not None and number > hi:
+        return Problem("", f"{number:g} is above the maximum {hi:g} of metric '{m.name}'",
+                       "check the unit: percent metrics are 0-100")
+    return number
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def pick_model(requested: str, available: list[str], path: Path) -> str:
+    """The column/model matching ``requested`` exactly, else case-insensitively."""
+    if requested in available:
+        return requested
+    folded = [m for m in available if m.casefold() == requested.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    from compiler.suggest import did_you_mean
+
+    raise GlcError(f"model '{requested}' is not in this file", location=str(path),
+                   hint=did_you_mean(requested, available) or "models in the file: " + ", ".join(available))
+
+
+def task_index(project: Project) -> dict[tuple[str, str, str], Task]:
+    """Tasks by their official key (sheet, task name, metric string)."""
+    return {(t.spec.official.sheet, t.spec.name, t.spec.official.metric): t
+            for t in project.tasks if t.spec.official is not None}
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    path: Path
+    models: list[str]
+    n_scores: dict[str, int]
+    n_missing: dict[str, int]
+    ignored_sheets: list[str]
+
+    def describe(self) -> str:
+        lines = [f"imported {len(self.models)} model(s) from {self.path}"]
+        for m in self.models:
+            lines.append(f"  {m}: {self.n_scores.get(m, 0)} scores, {self.n_missing.get(m, 0)} without a score")
+        if self.ignored_sheets:
+            lines.append("  ignored sheet(s): " + ", ".join(self.ignored_sheets))
+        return "\n".join(lines)
+
+
+def store_scores(con: duckdb.DuckDBPyConnection, parsed: ParsedScores) -> ImportSummary:
+    """Replace the parsed models' imported scores atomically."""
+    import_id = uuid.uuid4().hex[:12]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    counts = Counter(c.model for c in parsed.cells)
+    source = str(parsed.path)
+    score_rows = [(c.model, c.task_id, c.score, c.raw_value, source, c.sheet, c.row_no, c.column_name, import_id)
+                  for c in parsed.cells]
+    model_rows = [(m, source, parsed.sha256, counts[m], parsed.missing[m], now, import_id) for m in parsed.models]
+    ensure_store(con)
+    models_in = exp.column("model").isin(*[exp.convert(m) for m in parsed.models])
+    with transaction(con):
+        for table in ("imported_scores", "imported_models"):
+            con.execute(exp.delete(table, where=models_in).sql(DIALECT))
+        insert_rows(con, STORE["imported_scores"], score_rows)
+        insert_rows(con, STORE["imported_models"], model_rows)
+    return ImportSummary(parsed.path, parsed.models, dict(counts), dict(parsed.missing), parsed.ignored_sheets)

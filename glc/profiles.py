@@ -1,0 +1,63 @@
+"""``profiles.yml``: named targets saying where results live (a DuckDB file or memory)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from compiler.errors import GlcError
+from compiler.loader import validation_errors
+from compiler.suggest import did_you_mean
+from compiler.yaml_source import YamlSyntaxError, load_yaml
+
+ENV_TARGET = "GLC_TARGET"
+
+
+class _TargetSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: str = Field(pattern="^duckdb$")
+    path: str
+    threads: int | None = Field(default=None, ge=1)
+
+
+class _Profiles(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    target: str
+    targets: dict[str, _TargetSpec]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: str  # a file path, or ":memory:"
+    threads: int | None
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path == ":memory:"
+
+
+def load_target(root: Path, name: str | None = None) -> Target:
+    """The target ``name`` (else $GLC_TARGET, else the profile's default) of ``root/profiles.yml``."""
+    path = root / "profiles.yml"
+    if not path.exists():
+        return Target("default", str(root / "target" / "glc.duckdb"), None)
+    try:
+        doc = load_yaml(path)
+    except YamlSyntaxError as exc:
+        raise GlcError(exc.message, location=f"profiles.yml:{exc.line}") from None
+    try:
+        profiles = _Profiles.model_validate(doc.data)
+    except ValidationError as exc:
+        first = validation_errors(exc, doc, "profiles.yml")[0]
+        raise GlcError(first.message, location=f"profiles.yml:{first.line}", hint=first.hint) from None
+    chosen = name or os.environ.get(ENV_TARGET) or profiles.target
+    if chosen not in profiles.targets:
+        raise GlcError(f"unknown target '{chosen}'", location="profiles.yml",
+                       hint=did_you_mean(chosen, profiles.targets) or "targets: " + ", ".join(profiles.targets))
+    spec = profiles.targets[chosen]
+    db = spec.path if spec.path == ":memory:" else str((root / spec.path).resolve())
+    return Target(chosen, db, spec.threads)

@@ -1,0 +1,86 @@
+"""The DuckDB store: connections, store tables that builds never drop, and seed loading."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from compiler.contracts import SEEDS, STORE, Contract
+from compiler.errors import GlcError
+from compiler.seeds import Seed
+from glc.profiles import Target
+
+DIALECT = "duckdb"
+RUNS_DDL = (
+    "CREATE TABLE IF NOT EXISTS glc_runs (run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, "
+    "manifest_fingerprint VARCHAR, nodes_built INTEGER, status VARCHAR)"
+)
+
+
+def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the target's database, creating its folder; errors say which file failed."""
+    if not target.in_memory:
+        Path(target.path).parent.mkdir(parents=True, exist_ok=True)
+        if read_only and not Path(target.path).exists():
+            raise GlcError(f"no results yet in {target.path}", hint="run `glc run` first")
+    config: dict[str, Any] = {}
+    if target.threads:
+        config["threads"] = target.threads
+    try:
+        return duckdb.connect(target.path, read_only=read_only, config=config)
+    except duckdb.Error as exc:
+        raise GlcError(f"cannot open DuckDB database: {exc}", location=target.path,
+                       hint="is another glc process writing to it?") from None
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All or nothing: roll back every statement if anything inside raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def ensure_store(con: duckdb.DuckDBPyConnection) -> None:
+    for contract in STORE.values():
+        con.execute(contract.ddl())
+    con.execute(RUNS_DDL)
+
+
+def arrow_rows(contract: Contract, rows: Sequence[Sequence[Any]]) -> pa.Table:
+    cols = contract.column_names
+    data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
+    types = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
+             "TIMESTAMP": pa.timestamp("us"), "BOOLEAN": pa.bool_()}
+    return pa.table({c: pa.array(data[c], type=types[t.type]) for c, t in zip(cols, contract.columns, strict=True)})
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert rows as bound data (Arrow), never as SQL text."""
+    if not rows:
+        return
+    table = arrow_rows(contract, rows)
+    con.register("__glc_rows", table)
+    try:
+        con.execute(exp.insert(exp.select("*").from_("__glc_rows"), exp.to_table(contract.name)).sql(DIALECT))
+    finally:
+        con.unregister("__glc_rows")
+
+
+def load_seeds(con: duckdb.DuckDBPyConnection, seeds: dict[str, Seed]) -> None:
+    """Replace every seed table with the rows compiled from the specs."""
+    for name, seed in seeds.items():
+        contract = SEEDS[name]
+        con.execute(exp.Drop(tables=[exp.to_table(name)], kind="TABLE", exists=True).sql(DIALECT))
+        con.execute(contract.ddl())
+        insert_rows(con, contract, seed.rows)

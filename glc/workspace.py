@@ -1,0 +1,138 @@
+"""``Workspace``: the library facade behind every ``glc`` command.
+
+It knows the project root and the profile target, compiles specs, builds the DAG, runs
+tests, imports scores and reads leaderboards. The CLI only parses flags, calls one method
+and prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compiler.errors import GlcError
+from compiler.plan import CompiledProject, compile_project, write_artifacts
+from glc.build import BuildResult, build
+from glc.data_tests import DataTestResult, run_data_tests
+from glc.importers.scores import ImportSummary, ParsedScores, store_scores
+from glc.leaderboard import leaderboard_rows
+from glc.profiles import Target, load_target
+from glc.store import connect
+from glc.unit_tests import UnitTestResult, run_unit_test
+
+
+@dataclass
+class TestReport:
+    data: list[DataTestResult] = field(default_factory=list)
+    unit: list[UnitTestResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status == "fail" for r in self.data) or any(not u.passed for u in self.unit)
+
+    def describe(self) -> str:
+        lines = [r.describe() for r in self.data if r.status != "pass"]
+        lines += [f"FAIL unit test {u.name} ({u.location}): {u.message}" for u in self.unit if not u.passed]
+        n_pass = sum(r.status == "pass" for r in self.data) + sum(u.passed for u in self.unit)
+        n_warn = sum(r.status == "warn" for r in self.data)
+        n_fail = sum(r.status == "fail" for r in self.data) + sum(not u.passed for u in self.unit)
+        lines.append(f"tests: {n_pass} passed, {n_warn} warned, {n_fail} failed")
+        return "\n".join(lines)
+
+
+@dataclass
+class RunResult:
+    build: BuildResult
+    tests: TestReport
+
+
+class Workspace:
+    """A glc project on disk plus the results target it writes to."""
+
+    def __init__(self, root: Path | str = ".", target: str | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.target: Target = load_target(self.root, target)
+        self.target_dir = self.root / "target"
+        self._compiled: CompiledProject | None = None
+
+    def compile(self, *, write: bool = True) -> CompiledProject:
+        """Compile specs and templates; write ``target/manifest.json`` and ``target/compiled/``."""
+        if self._compiled is None:
+            self._compiled = compile_project(self.root)
+        if write:
+            write_artifacts(self._compiled, self.target_dir)
+        return self._compiled
+
+    def run(self) -> RunResult:
+        """Compile, build every model, then run the data tests on the result."""
+        compiled = self.compile()
+        con = connect(self.target)
+        try:
+            result = build(con, compiled)
+            report = TestReport(data=run_data_tests(con, compiled.data_tests))
+        finally:
+            con.close()
+        return RunResult(result, report)
+
+    def test(self, *, data: bool = True, unit: bool = True) -> TestReport:
+        """Data tests on the built tables and unit tests of the SQL models."""
+        compiled = self.compile()
+        report = TestReport()
+        if data:
+            con = connect(self.target)
+            try:
+                build(con, compiled)
+                report.data = run_data_tests(con, compiled.data_tests)
+            finally:
+                con.close()
+        if unit:
+            report.unit = [run_unit_test(compiled, ut) for ut in compiled.project.unit_tests]
+        return report
+
+    def read_scores(self, path: Path, model: str | None = None) -> ParsedScores:
+        from glc.importers.table_file import read_table
+        from glc.importers.workbook import read_workbook
+
+        path = Path(path)
+        if not path.is_file():
+            raise GlcError("file not found", location=str(path))
+        project = self.compile(write=False).project
+        suffix = path.suffix.lower()
+        if suffix in (".xlsx", ".xlsm"):
+            return read_workbook(path, project, model)
+        if suffix in (".csv", ".parquet"):
+            return read_table(path, project, model)
+        raise GlcError(f"unsupported score file type '{suffix}'", location=str(path),
+                       hint="import an .xlsx workbook (official layout) or a .csv/.parquet table")
+
+    def import_scores(self, path: Path | str, model: str | None = None) -> ImportSummary:
+        """Validate a score file completely, then replace its models' scores in one transaction."""
+        parsed = self.read_scores(Path(path), model)
+        con = connect(self.target)
+        try:
+            return store_scores(con, parsed)
+        finally:
+            con.close()
+
+    def leaderboard(self, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
+        project = self.compile(write=False).project
+        v = project.level(variant).name if variant else project.default_level.name
+        s = project.scope(scope).name if scope else project.default_scope.name
+        con = connect(self.target)
+        try:
+            tables = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
+            if "leaderboard" not in tables:
+                raise GlcError("no leaderboard has been built yet", location=self.target.path,
+                               hint="run `glc run` first")
+            return leaderboard_rows(con, v, s)
+        finally:
+            con.close()
+
+    def show(self, node: str) -> str:
+        """The compiled SQL of a node or data test."""
+        compiled = self.compile()
+        for t in compiled.data_tests:
+            if t.name == node:
+                return t.sql
+        return compiled.node(node).sql

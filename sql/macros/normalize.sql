@@ -1,0 +1,14 @@
+{#- Normalized score sigma (0-100, higher is better) of a raw metric value, DESIGN.md section 1.
+    `x` is a SQL expression, `m` the alias of a `metrics` row joined to it. -#}
+{% macro normalize(x, m) -%}
+CASE {{ m }}.norm_kind
+  WHEN 'identity' THEN {{ x }}
+  WHEN 'sigmoid_distance' THEN CASE
+    WHEN {{ x }} = 0 THEN 100.0
+    ELSE 100.0 * (2.0 / (1.0 + EXP(-{{ m }}.norm_a / {{ x }})) - 1.0)
+  END
+  WHEN 'tanh' THEN 100.0 * TANH({{ x }} / {{ m }}.norm_a)
+  WHEN 'complement' THEN LEAST(GREATEST({{ m }}.norm_a - {{ x }}, 0.0), 100.0)
+  WHEN 'linear' THEN LEAST(GREATEST(100.0 * ({{ x }} - {{ m }}.norm_a) / ({{ m }}.norm_b - {{ m }}.norm_a), 0.0), 100.0)
+END
+{%- endmacro %}

@@ -1,0 +1,17 @@
+-- Wins against the specialist SoTA under level variant {{ variant.name | sql_literal }}:
+-- win rule {{ variant.win }}. An unsupported task is never a win.
+SELECT
+  model,
+  task_id,
+  modality,
+  paradigm,
+  task_group,
+  sigma,
+  supported,
+  vs_sota,
+{%- if variant.win == 'strictly_better' %}
+  COALESCE(vs_sota > 0, FALSE) AS win
+{%- else %}
+  COALESCE(vs_sota >= 0, FALSE) AS win
+{%- endif %}
+FROM task_results
