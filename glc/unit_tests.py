@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlglot import exp
 
 from compiler.contracts import STORE
+from compiler.errors import GlcError
 from compiler.loader import Located
 from compiler.plan import CompiledProject
 from compiler.resolve import Task
@@ -61,6 +62,21 @@ def _same(a: Any, b: Any, tol: float) -> bool:
     return a == b
 
 
+def sandbox(compiled: CompiledProject, tasks: list[Task] | None, scores: list[tuple[Any, ...]],
+            models: list[tuple[Any, ...]], targets: list[str]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB holding the given rows and the models ``targets`` need, built."""
+    con = duckdb.connect(":memory:")
+    try:
+        ensure_store(con)
+        insert_rows(con, STORE["imported_scores"], scores)
+        insert_rows(con, STORE["imported_models"], models)
+        build(con, compiled, ancestors(compiled, targets), seeds=build_seeds(compiled.project, tasks))
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def run_unit_test(compiled: CompiledProject, loc: Located[UnitTestSpec]) -> UnitTestResult:
     spec = loc.spec
     where = f"{loc.path}:{loc.line}"
@@ -74,12 +90,11 @@ def run_unit_test(compiled: CompiledProject, loc: Located[UnitTestSpec]) -> Unit
             models = _rows_for("imported_models", [{"model": m} for m in names])
     except (ValidationError, ValueError, KeyError) as exc:
         return UnitTestResult(spec.name, where, False, f"bad given rows: {exc}")
-    con = duckdb.connect(":memory:")
     try:
-        ensure_store(con)
-        insert_rows(con, STORE["imported_scores"], scores)
-        insert_rows(con, STORE["imported_models"], models)
-        build(con, compiled, ancestors(compiled, [spec.model]), seeds=build_seeds(compiled.project, tasks))
+        con = sandbox(compiled, tasks, scores, models, [spec.model])
+    except (duckdb.Error, GlcError) as exc:
+        return UnitTestResult(spec.name, where, False, f"build failed: {exc}")
+    try:
         query = exp.select("*").from_(exp.to_table(spec.model))
         for col, value in sorted(spec.expect.where.items()):
             query = query.where(exp.EQ(this=exp.column(col, quoted=True), expression=exp.convert(value)))
@@ -89,6 +104,10 @@ def run_unit_test(compiled: CompiledProject, loc: Located[UnitTestSpec]) -> Unit
         return UnitTestResult(spec.name, where, False, f"query failed: {exc}")
     finally:
         con.close()
+    return _compare(spec, where, actual)
+
+
+def _compare(spec: UnitTestSpec, where: str, actual: list[dict[str, Any]]) -> UnitTestResult:
     expected = spec.expect.rows
     if len(actual) != len(expected):
         return UnitTestResult(spec.name, where, False,

@@ -12,14 +12,14 @@ WITH scored AS (
     t.paradigm,
     t.task_group,
     t.metric,
-    met.direction,
+    t.direction,
     s.score AS raw_score,
     t.sota,
     s.source,
     {{ normalize('s.score', 'met') }} AS sigma_model,
-    {{ normalize('t.sota', 'met') }} AS sigma_sota
+    t.sigma_sota
   FROM evaluated_models AS m
-  CROSS JOIN tasks AS t
+  CROSS JOIN task_sota AS t
   JOIN metrics AS met
     ON met.metric = t.metric
   LEFT JOIN task_scores AS s
