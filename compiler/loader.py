@@ -59,6 +59,8 @@ class LoadedSpecs:
     tests: list[Located[TestFile]] = field(default_factory=list)
     file_hashes: dict[str, str] = field(default_factory=dict)
     errors: list[SpecError] = field(default_factory=list)
+    # names declared by files that failed validation: references to them are not errors again
+    invalid_names: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _all_field_names() -> list[str]:
@@ -168,6 +170,8 @@ def _load_one(file: Path, model: type[Any], kind: str, root: Path, loaded: Loade
     spec, errors = parse_doc(doc, model, rel)
     loaded.errors.extend(errors)
     if spec is None:
+        if isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
+            loaded.invalid_names.setdefault(kind, set()).add(doc.data["name"])
         return
     located = Located(spec, rel, doc.line_of(()) or 1, doc)
     if kind == "benchmark":

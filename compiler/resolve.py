@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.errors import SpecError, SpecErrors
-from compiler.loader import Located, LoadedSpecs, load_specs
+from compiler.loader import LoadedSpecs, Located, load_specs
 from compiler.spec_models import (
     BenchmarkSpec,
     DataTestSpec,
@@ -151,6 +151,8 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
                                         f"also used by {by_official[key].path}"))
             by_official[key] = t
         metric = metrics.get(spec.metric)
+        if metric is None and spec.metric in loaded.invalid_names.get("metrics", set()):
+            continue  # the metric's own file is broken and already reported
         if metric is None:
             errors.append(SpecError(t.path, _line(t, "metric"), f"unknown metric '{spec.metric}'",
                                     did_you_mean(spec.metric, metrics) or "add a spec under specs/metrics/"))
@@ -191,7 +193,7 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
     _unique(unit_tests, lambda u: u.spec.name, "unit test", errors)
     for ut in unit_tests:
         variant = ut.spec.expect.where.get("variant")
-        if variant is not None and variant not in levels:
+        if variant is not None and variant not in levels and variant not in loaded.invalid_names.get("levels", ()):
             line = ut.doc.line_of(("unit_tests", unit_tests.index(ut), "expect", "where", "variant")) or ut.line
             errors.append(SpecError(ut.path, line, f"unknown level '{variant}'",
                                     did_you_mean(str(variant), levels) or "known: " + ", ".join(levels)))

@@ -8,11 +8,10 @@ silently overwrite, are reported as errors.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import hashlib
 
 import yaml
 

@@ -12,7 +12,8 @@ import typer
 from compiler.errors import GlcError
 from glc.leaderboard import FORMATS, render
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="glc: the General-Level Compiler.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="glc: the General-Level Compiler.")
 import_app = typer.Typer(no_args_is_help=True, help="Import results into the store.")
 catalog_app = typer.Typer(no_args_is_help=True, help="Maintain the task catalog specs.")
 app.add_typer(import_app, name="import")
@@ -128,7 +129,7 @@ def catalog_generate(
 def main() -> None:
     debug = "--debug" in sys.argv or os.environ.get("GLC_DEBUG") == "1"
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except GlcError as exc:
         if debug:
             raise
@@ -139,10 +140,9 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("Aborted.", err=True)
         sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors of typer's click
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)

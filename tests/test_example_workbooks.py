@@ -6,8 +6,8 @@ import json
 
 import duckdb
 import pytest
-
 from conftest import EXAMPLES
+
 from glc.workspace import Workspace
 
 EXPECTED = json.loads((EXAMPLES / "expected_levels.json").read_text())["cases"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference_levels import MODALITIES, RefTask, levels
 
 from compiler.plan import CompiledProject
 from compiler.resolve import Task
 from compiler.spec_models import TaskSpec
 from glc.unit_tests import sandbox
-from reference_levels import MODALITIES, RefTask, levels
 
 RANGES = {"acc": (0.0, 100.0), "bleu1": (0.0, 100.0), "fid": (0.0, 400.0), "cd": (0.0, 0.01),
           "rmse": (0.0, 20.0), "psnr": (0.0, 60.0), "wer": (0.0, 150.0), "ms_ssim": (-1.0, 1.0),

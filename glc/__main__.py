@@ -1,0 +1,3 @@
+from glc.cli import main
+
+main()

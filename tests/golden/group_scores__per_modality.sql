@@ -1,0 +1,24 @@
+-- node: group_scores__per_modality
+-- template: sql/models/per_variant/group_scores.sql
+-- level variant: per_modality
+/* Group aggregates under level variant 'per_modality' (partition: modality). */
+/* Denominators are the number of benchmark tasks of the group in the scope, supported or */
+/* not: mean_sigma = sum(sigma) / n_tasks; s = sum(sigma of won tasks) / n_tasks. */
+SELECT
+  "w"."model" AS "model",
+  "st"."scope" AS "scope",
+  "w"."modality" AS "part",
+  "w"."task_group" AS "task_group",
+  COUNT(*) AS "n_tasks",
+  COUNT_IF("w"."supported") AS "n_supported",
+  COUNT_IF("w"."win") AS "n_wins",
+  SUM("w"."sigma") / COUNT(*) AS "mean_sigma",
+  SUM(CASE WHEN "w"."win" THEN "w"."sigma" ELSE 0.0 END) / COUNT(*) AS "s"
+FROM "task_wins__per_modality" AS "w"
+JOIN "scope_tasks" AS "st"
+  ON "st"."task_id" = "w"."task_id"
+GROUP BY
+  "w"."model",
+  "st"."scope",
+  "w"."modality",
+  "w"."task_group"

@@ -1,0 +1,80 @@
+-- node: task_results
+-- template: sql/models/task_results.sql
+/* Normalized result of every model on every benchmark task (cross join: a task without a */
+/* score is unsupported, sigma = 0). vs_sota is -1, 0 or +1 (worse, tie, better than the */
+/* specialist SoTA): lower-is-better metrics compare raw values, because the sigmoid */
+/* saturates to exactly 100.0 in floating point; the others compare normalized scores. */
+WITH "scored" AS (
+  SELECT
+    "m"."model" AS "model",
+    "t"."task_id" AS "task_id",
+    "t"."task_name" AS "task_name",
+    "t"."modality" AS "modality",
+    "t"."paradigm" AS "paradigm",
+    "t"."task_group" AS "task_group",
+    "t"."metric" AS "metric",
+    "t"."direction" AS "direction",
+    "s"."score" AS "raw_score",
+    "t"."sota" AS "sota",
+    "s"."source" AS "source",
+    CASE "met"."norm_kind"
+      WHEN 'identity'
+      THEN "s"."score"
+      WHEN 'sigmoid_distance'
+      THEN CASE
+        WHEN "s"."score" = 0
+        THEN 100.0
+        ELSE 100.0 * (
+          2.0 / (
+            1.0 + EXP(-"met"."norm_a" / "s"."score")
+          ) - 1.0
+        )
+      END
+      WHEN 'tanh'
+      THEN 100.0 * TANH("s"."score" / "met"."norm_a")
+      WHEN 'complement'
+      THEN LEAST(GREATEST("met"."norm_a" - "s"."score", 0.0), 100.0)
+      WHEN 'linear'
+      THEN LEAST(
+        GREATEST(
+          100.0 * (
+            "s"."score" - "met"."norm_a"
+          ) / (
+            "met"."norm_b" - "met"."norm_a"
+          ),
+          0.0
+        ),
+        100.0
+      )
+    END AS "sigma_model",
+    "t"."sigma_sota" AS "sigma_sota"
+  FROM "evaluated_models" AS "m"
+  CROSS JOIN "task_sota" AS "t"
+  JOIN "metrics" AS "met"
+    ON "met"."metric" = "t"."metric"
+  LEFT JOIN "task_scores" AS "s"
+    ON "s"."model" = "m"."model" AND "s"."task_id" = "t"."task_id"
+)
+SELECT
+  "scored"."model" AS "model",
+  "scored"."task_id" AS "task_id",
+  "scored"."task_name" AS "task_name",
+  "scored"."modality" AS "modality",
+  "scored"."paradigm" AS "paradigm",
+  "scored"."task_group" AS "task_group",
+  "scored"."metric" AS "metric",
+  "scored"."direction" AS "direction",
+  "scored"."raw_score" AS "raw_score",
+  "scored"."sota" AS "sota",
+  COALESCE("scored"."sigma_model", 0.0) AS "sigma",
+  "scored"."sigma_sota" AS "sigma_sota",
+  NOT "scored"."raw_score" IS NULL AS "supported",
+  CASE
+    WHEN "scored"."raw_score" IS NULL
+    THEN NULL
+    WHEN "scored"."direction" = 'lower'
+    THEN SIGN("scored"."sota" - "scored"."raw_score")
+    ELSE SIGN("scored"."sigma_model" - "scored"."sigma_sota")
+  END AS "vs_sota",
+  COALESCE("scored"."source", 'missing') AS "source"
+FROM "scored" AS "scored"

@@ -1,0 +1,16 @@
+-- node: task_wins__strict
+-- template: sql/models/per_variant/task_wins.sql
+-- level variant: strict
+/* Wins against the specialist SoTA under level variant 'strict': */
+/* win rule strictly_better. An unsupported task is never a win. */
+SELECT
+  "task_results"."model" AS "model",
+  "task_results"."task_id" AS "task_id",
+  "task_results"."modality" AS "modality",
+  "task_results"."paradigm" AS "paradigm",
+  "task_results"."task_group" AS "task_group",
+  "task_results"."sigma" AS "sigma",
+  "task_results"."supported" AS "supported",
+  "task_results"."vs_sota" AS "vs_sota",
+  COALESCE("task_results"."vs_sota" > 0, FALSE) AS "win"
+FROM "task_results" AS "task_results"
