@@ -124,7 +124,8 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
     errors = list(loaded.errors)
     metrics = _unique(loaded.metrics, lambda m: m.spec.name, "metric", errors)
     levels = _unique(loaded.levels, lambda lv: lv.spec.name, "level", errors)
-    _one_default(loaded.levels, lambda lv: lv.spec.default, "level", errors, "specs/levels")
+    if not loaded.invalid_names.get("levels"):  # a broken level file may be the default one
+        _one_default(loaded.levels, lambda lv: lv.spec.default, "level", errors, "specs/levels")
 
     tasks: list[Task] = []
     by_id: dict[str, Located[TaskSpec]] = {}

@@ -194,3 +194,10 @@ def test_cli_import_reports_counts(project_dir: Path) -> None:
                            str(C04), "--model", "sota-beater-70b"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "SoTA-Beater-70B: 550 scores, 149 without a score" in proc.stdout
+
+
+def test_values_in_a_column_without_model_name(loaded: Workspace, tmp_path: Path) -> None:
+    def edit(wb):
+        wb["NLP"].cell(3, 7).value = 12.5
+    assert "sheet 'NLP' row 3 column G: value 12.5 in a column without a model name" in \
+        _refused(loaded, _variant(tmp_path, edit))

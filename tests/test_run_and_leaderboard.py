@@ -140,3 +140,23 @@ def test_odd_task_names_travel_as_data(project_dir: Path, tmp_path: Path) -> Non
         con.close()
     assert got == [(odd, 60.0)] and n_tasks == 700
     assert ws.leaderboard()[0]["s_l"] == pytest.approx(60 / 116)
+
+
+def test_broken_spec_leaves_built_results_untouched(built: Workspace, project_dir: Path) -> None:
+    before = built.leaderboard()
+    spec = project_dir / "specs/levels/pooled.yaml"
+    spec.write_text(spec.read_text().replace("partition: none", "partition: sideways"))
+    out = glc(project_dir, "run")
+    assert out.returncode == 2 and out.stderr.startswith("Error: 1 spec error:")
+    assert "specs/levels/pooled.yaml:8: partition: Input should be 'none' or 'modality'" in out.stderr
+    spec.write_text(spec.read_text().replace("partition: sideways", "partition: none"))
+    assert Workspace(project_dir).leaderboard() == before
+
+
+def test_failed_build_rolls_back(built: Workspace, project_dir: Path) -> None:
+    before = built.leaderboard()
+    tpl = project_dir / "sql/models/per_variant/level_scores.sql"
+    tpl.write_text(tpl.read_text().replace("c.l4 * l.s_l / 100 AS l5", "CAST('x' || c.l4 AS DOUBLE) AS l5"))
+    out = glc(project_dir, "run")
+    assert out.returncode == 2 and "building model 'level_scores__" in out.stderr
+    assert Workspace(project_dir).leaderboard() == before

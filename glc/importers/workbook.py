@@ -101,6 +101,11 @@ def read_workbook(path: Path, project: Project, model: str | None = None) -> Par
                                             f"also on row {seen[task_id]}; keep one row per task"))
                     continue
                 seen[task_id] = r
+                for c in range(4, len(row)):
+                    if c not in cols and row[c] is not None and str(row[c]).strip():
+                        problems.append(Problem(f"{where} column {get_column_letter(c + 1)}",
+                                                f"value {row[c]!r} in a column without a model name",
+                                                "put the model's name in row 1 of that column, or clear it"))
                 for c, model_name in wanted.items():
                     value = row[c] if c < len(row) else None
                     cell = f"{where} column {get_column_letter(c + 1)} ({model_name!r})"

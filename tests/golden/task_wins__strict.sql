@@ -9,8 +9,13 @@ SELECT
   "task_results"."modality" AS "modality",
   "task_results"."paradigm" AS "paradigm",
   "task_results"."task_group" AS "task_group",
+  "task_results"."metric" AS "metric",
+  "task_results"."raw_score" AS "raw_score",
+  "task_results"."sota" AS "sota",
   "task_results"."sigma" AS "sigma",
+  "task_results"."sigma_sota" AS "sigma_sota",
   "task_results"."supported" AS "supported",
   "task_results"."vs_sota" AS "vs_sota",
-  COALESCE("task_results"."vs_sota" > 0, FALSE) AS "win"
+  COALESCE("task_results"."vs_sota" > 0, FALSE) AS "win",
+  "task_results"."source" AS "source"
 FROM "task_results" AS "task_results"

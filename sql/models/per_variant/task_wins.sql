@@ -6,12 +6,17 @@ SELECT
   modality,
   paradigm,
   task_group,
+  metric,
+  raw_score,
+  sota,
   sigma,
+  sigma_sota,
   supported,
   vs_sota,
 {%- if variant.win == 'strictly_better' %}
   COALESCE(vs_sota > 0, FALSE) AS win
 {%- else %}
   COALESCE(vs_sota >= 0, FALSE) AS win
-{%- endif %}
+{%- endif %},
+  source
 FROM task_results
