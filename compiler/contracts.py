@@ -108,6 +108,32 @@ STORE: dict[str, Contract] = {c.name: c for c in [
         _c("imported_at", "TIMESTAMP"),
         _c("import_id", "VARCHAR"),
     ), "one row per imported model: where its scores came from"),
+    Contract("instances", "store", (
+        _c("task_id", "VARCHAR"),
+        _c("instance_id", "VARCHAR"),
+        _c("input", "VARCHAR", "the instance's input as JSON"),
+        _c("reference", "VARCHAR", "the reference as JSON, in the declared type"),
+        _c("ref_kind", "VARCHAR", "text, choice, label, labels, number, boxes or image"),
+        _c("ref_texts", "VARCHAR[]", "reference strings (answers, labels, choice letter, image path)"),
+        _c("ref_number", "DOUBLE"),
+        _c("media", "VARCHAR", "JSON list of {field, path, sha256}"),
+        _c("source_file", "VARCHAR"),
+        _c("dataset_fp", "VARCHAR", "fingerprint of the task's data and dataset spec"),
+    ), "task data, one row per instance, loaded from each task's dataset"),
+    Contract("predictions", "store", (
+        _c("model", "VARCHAR"),
+        _c("task_id", "VARCHAR"),
+        _c("instance_id", "VARCHAR"),
+        _c("output", "VARCHAR", "the prediction as text (JSON for structured outputs); NULL when none"),
+        _c("output_type", "VARCHAR", "string, number, list, object, null"),
+        _c("content_key", "VARCHAR", "content address of what produced the output"),
+        _c("backend", "VARCHAR"),
+        _c("backend_version", "VARCHAR"),
+        _c("latency_ms", "DOUBLE"),
+        _c("error", "VARCHAR"),
+        _c("batch_id", "VARCHAR", "the import or run batch that wrote the row"),
+        _c("created_at", "TIMESTAMP"),
+    ), "instance-level predictions: imported or produced by runners"),
 ]}
 
 PUBLIC: dict[str, Contract] = {c.name: c for c in [

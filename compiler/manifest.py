@@ -37,7 +37,10 @@ def build_manifest(project: Project, seeds: dict[str, Seed], nodes: list[Compile
     node_entries = {
         n.name: {
             "template": n.template,
-            "variant": n.variant,
+            "rendered_for": n.label,
+            "materialized": n.materialized,
+            "partition_by": list(n.partition_by),
+            "udfs": list(n.udfs),
             "path": f"compiled/{n.name}.sql",
             "depends_on": sorted([*n.depends_on, *n.sources]),
             "columns": [{"name": c.name, "type": c.type} for c in n.columns],

@@ -15,15 +15,17 @@ from typing import Any
 
 from compiler.contracts import source_schema
 from compiler.data_tests import CompiledDataTest, compile_data_tests
-from compiler.errors import GlcError, SpecErrors, display_path
+from compiler.errors import GlcError, SpecError, SpecErrors, display_path
 from compiler.manifest import build_manifest, dumps
 from compiler.render import TemplateRenderer
 from compiler.resolve import Project, load_project
 from compiler.seeds import Seed, build_seeds
 from compiler.sqlmodel import CompiledNode, RenderedModel, compile_models
+from compiler.suggest import did_you_mean
 
 GLC_VERSION = "0.1.0"
 PER_VARIANT = "per_variant"
+PER_METRIC = "per_metric"
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,6 @@ class CompiledProject:
         for n in self.nodes:
             if n.name == name:
                 return n
-        from compiler.suggest import did_you_mean
-
         raise GlcError(f"unknown node '{name}'", hint=did_you_mean(name, [n.name for n in self.nodes])
                        or "known nodes: " + ", ".join(n.name for n in self.nodes))
 
@@ -51,23 +51,45 @@ class CompiledProject:
 
 
 def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
-    """Render every model template; per-variant templates once per level spec."""
+    """Render every model template: per-variant ones once per level spec, per-metric ones once
+    per metric that has an implementation."""
     models_dir = sql_dir / "models"
     if not models_dir.is_dir():
         raise GlcError("SQL models folder not found", location=display_path(models_dir, project.root),
                        hint="the project needs sql/models/*.sql templates")
+    errors: list[SpecError] = []
+    for m in project.metrics:
+        if m.implementation and not (sql_dir / "macros" / "metrics" / f"{m.implementation.macro}.sql").is_file():
+            path, line = project.metric_files[m.name]
+            known = sorted(p.stem for p in (sql_dir / "macros" / "metrics").glob("*.sql"))
+            errors.append(SpecError(path, line, f"unknown metric macro '{m.implementation.macro}'",
+                                    did_you_mean(m.implementation.macro, known) or "macros: " + ", ".join(known)))
+    if errors:
+        raise SpecErrors(errors)
     renderer = TemplateRenderer(sql_dir, project.root)
     levels = [lv.model_dump() for lv in project.levels]
-    base = {"levels": levels}
+    metrics = [m.model_dump() for m in project.metrics]
     out: list[RenderedModel] = []
+
+    def render(f: Path, name: str, label: str | None, extra: dict[str, Any]) -> None:
+        config: dict[str, Any] = {}
+
+        def set_config(**kwargs: Any) -> str:
+            config.update(kwargs)
+            return ""
+        text = renderer.render(f.relative_to(sql_dir).as_posix(),
+                               {"levels": levels, "metrics": metrics, "config": set_config, **extra})
+        out.append(RenderedModel(name, display_path(f, project.root), label, text, config))
+
     for f in sorted(models_dir.glob("*.sql")):
-        rel = f.relative_to(sql_dir).as_posix()
-        out.append(RenderedModel(f.stem, display_path(f, project.root), None, renderer.render(rel, base)))
+        render(f, f.stem, None, {})
     for f in sorted((models_dir / PER_VARIANT).glob("*.sql")):
-        rel = f.relative_to(sql_dir).as_posix()
         for lv in levels:
-            text = renderer.render(rel, {**base, "variant": lv})
-            out.append(RenderedModel(f"{f.stem}__{lv['name']}", display_path(f, project.root), lv["name"], text))
+            render(f, f"{f.stem}__{lv['name']}", f"level variant: {lv['name']}", {"variant": lv})
+    for f in sorted((models_dir / PER_METRIC).glob("*.sql")):
+        for m in metrics:
+            if m["implementation"]:
+                render(f, f"{f.stem}__{m['name']}", f"metric: {m['name']}", {"metric": m})
     names = [m.name for m in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -88,15 +110,10 @@ def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path 
     for ut in project.unit_tests:
         spec = ut.spec
         if spec.model not in schema:
-            from compiler.errors import SpecError
-            from compiler.suggest import did_you_mean
-
             errors.append(SpecError(ut.path, ut.line, f"unit test '{spec.name}' names unknown model '{spec.model}'",
                                     did_you_mean(spec.model, schema)))
         for table in spec.given:
             if table not in ("tasks", "imported_scores", "imported_models"):
-                from compiler.errors import SpecError
-
                 errors.append(SpecError(ut.path, ut.line, f"unit test '{spec.name}' gives rows for '{table}'",
                                         "unit tests give rows for: tasks, imported_scores, imported_models"))
     if errors:

@@ -65,6 +65,7 @@ class Project:
     data_tests: tuple[Located[DataTestSpec], ...]
     unit_tests: tuple[Located[UnitTestSpec], ...]
     file_hashes: dict[str, str]
+    metric_files: dict[str, tuple[str, int | None]]  # metric name -> (spec path, line of implementation)
 
     @property
     def default_level(self) -> LevelSpec:
@@ -211,6 +212,7 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
         data_tests=tuple(data_tests),
         unit_tests=tuple(unit_tests),
         file_hashes=dict(sorted(loaded.file_hashes.items())),
+        metric_files={name: (m.path, m.doc.line_of(("implementation", "macro"))) for name, m in metrics.items()},
     )
 
 

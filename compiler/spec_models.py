@@ -38,6 +38,23 @@ class OfficialSpec(Spec):
     metric: Name
 
 
+class DatasetSpec(Spec):
+    """Where a task's instances come from and how its reference is read.
+
+    ``general_bench``: a task folder holding ``annotation.json`` (``data: [{id, input, output}]``)
+    and its media. ``jsonl`` / ``parquet`` / ``csv``: one row per instance, ``fields`` mapping
+    glc's names (id, input, reference) to the file's (dotted paths reach into JSON objects).
+    """
+
+    format: Literal["general_bench", "jsonl", "parquet", "csv"]
+    path: str
+    fields: dict[Literal["id", "input", "reference"], str] = {}
+    reference: Literal["text", "choice", "label", "labels", "number", "boxes", "image"]
+    label_separator: str = ","
+    box_format: Literal["xyxy", "xywh"] = "xyxy"
+    media: list[str] = []
+
+
 class TaskSpec(Spec):
     id: Ident
     name: Name
@@ -47,6 +64,7 @@ class TaskSpec(Spec):
     metric: Ident
     sota: SotaSpec
     official: OfficialSpec | None = None
+    dataset: DatasetSpec | None = None
     description: str | None = None
 
     @model_validator(mode="after")
@@ -109,6 +127,29 @@ class RangeSpec(Spec):
     max: float | None = None
 
 
+class AnswerNormalization(Spec):
+    """How text is normalized before comparison (SQuAD-style by default off)."""
+
+    lowercase: bool = False
+    strip_punctuation: bool = False
+    remove_articles: bool = False
+    collapse_whitespace: bool = True
+
+
+class ImplementationSpec(Spec):
+    """How glc computes the metric from instance rows: a SQL macro under sql/macros/metrics/.
+
+    The macro may call registered Python UDFs (``glc_*``); the compiled SQL names them.
+    ``level`` says whether the task score is a mean of instance values or a corpus statistic.
+    """
+
+    macro: SqlName
+    level: Literal["instance", "corpus"]
+    args: dict[str, float | int | str | bool | list[float]] = {}
+    answer: AnswerNormalization = AnswerNormalization()
+    max_prediction_chars: int = Field(default=100_000, ge=1)
+
+
 class MetricSpec(Spec):
     name: Ident
     title: str
@@ -117,6 +158,7 @@ class MetricSpec(Spec):
     range: RangeSpec = RangeSpec()
     normalization: Normalization
     aliases: list[str] = []
+    implementation: ImplementationSpec | None = None
     description: str | None = None
 
 

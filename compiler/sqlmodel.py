@@ -9,8 +9,9 @@ pretty-printed text is what ``target/compiled/`` holds and what is hashed.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -21,6 +22,7 @@ from sqlglot.optimizer.qualify import qualify
 from compiler.contracts import PUBLIC, Column, source_schema
 from compiler.errors import GlcError
 from compiler.suggest import did_you_mean
+from compiler.udfs.registry import UDFS
 
 DIALECT = "duckdb"
 
@@ -29,19 +31,23 @@ DIALECT = "duckdb"
 class RenderedModel:
     name: str
     template: str  # path relative to the project root
-    variant: str | None
+    label: str | None  # which spec a per-variant or per-metric node was rendered for
     text: str
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class CompiledNode:
     name: str
     template: str
-    variant: str | None
+    label: str | None  # which spec a per-variant or per-metric node was rendered for
     sql: str
     depends_on: tuple[str, ...]  # models
     sources: tuple[str, ...]  # source tables (seeds and stores)
     columns: tuple[Column, ...]
+    materialized: str = "table"  # table, or incremental (rebuilt per stale partition)
+    partition_by: tuple[str, ...] = ()
+    udfs: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -94,7 +100,7 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
         model = by_name[name]
         try:
             qualified = qualify(trees[name], schema=schema, dialect=DIALECT, validate_qualify_columns=True)
-            typed = annotate_types(qualified, schema=schema, dialect=DIALECT)
+            typed = annotate_types(qualified.copy(), schema=schema, dialect=DIALECT)
         except (OptimizeError, SqlglotError) as exc:
             raise GlcError(f"model '{name}': {exc}", location=model.template,
                            hint="columns are checked against the table contracts (compiler/contracts.py) "
@@ -108,12 +114,32 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
                            location=model.template,
                            hint=f"its public contract is exactly {contract.column_names}")
         schema[name] = {c.name: c.type for c in columns}
+        udfs = sorted({f.name.lower() for f in qualified.find_all(exp.Anonymous)
+                       if f.name.lower().startswith("glc_")})
+        unknown_udfs = [u for u in udfs if u not in UDFS]
+        if unknown_udfs:
+            raise GlcError(f"model '{name}' calls unknown function(s) {unknown_udfs}", location=model.template,
+                           hint=did_you_mean(unknown_udfs[0], UDFS) or "registered: " + ", ".join(UDFS))
+        materialized = str(model.config.get("materialized", "table"))
+        partition_by = tuple(model.config.get("partition_by", ()))
+        if materialized not in ("table", "incremental") or (materialized == "incremental" and not partition_by):
+            raise GlcError(f"model '{name}': materialized must be 'table' or 'incremental' with partition_by",
+                           location=model.template)
+        missing = [c for c in partition_by if c not in {col.name for col in columns}]
+        if missing:
+            raise GlcError(f"model '{name}': partition_by column(s) {missing} are not output columns",
+                           location=model.template)
         header = f"-- node: {name}\n-- template: {model.template}\n"
-        if model.variant:
-            header += f"-- level variant: {model.variant}\n"
+        if model.label:
+            header += f"-- {model.label}\n"
+        if materialized != "table":
+            header += f"-- materialized: {materialized}, partitioned by {', '.join(partition_by)}\n"
+        if udfs:
+            header += f"-- python UDFs: {', '.join(udfs)} (compiler/udfs/registry.py)\n"
         body = qualified.sql(dialect=DIALECT, pretty=True)
-        nodes.append(CompiledNode(name, model.template, model.variant, header + body + "\n",
-                                  tuple(sorted(deps[name])), tuple(sorted(source_deps[name])), columns))
+        nodes.append(CompiledNode(name, model.template, model.label, header + body + "\n",
+                                  tuple(sorted(deps[name])), tuple(sorted(source_deps[name])), columns,
+                                  materialized, partition_by, tuple(udfs)))
     return nodes
 
 

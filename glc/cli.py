@@ -49,12 +49,15 @@ def compile() -> None:
 @app.command()
 def run(variant: Annotated[str | None, typer.Option(help="Level variant to print.")] = None,
         scope: Annotated[str | None, typer.Option(help="Scope to print.")] = None,
-        fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table") -> None:
+        fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table",
+        full_refresh: Annotated[bool, typer.Option(help="Rebuild every model from scratch.")] = False) -> None:
     """Build the SQL DAG in DuckDB, run the data tests and print the leaderboard."""
     ws = _ws()
-    result = ws.run()
-    typer.echo(f"built {len(result.build.node_seconds)} models in {result.build.seconds:.2f}s "
-               f"(run {result.build.run_id}) into {ws.target.path}")
+    result = ws.run(full_refresh=full_refresh)
+    b = result.build
+    parts = sum(b.partitions_built.values())
+    typer.echo(f"built {len(b.built)} models ({len(b.skipped)} up to date, {parts} prediction partitions scored) "
+               f"in {b.seconds:.2f}s (run {b.run_id}) into {ws.target.path}")
     _print_board(ws, variant, scope, fmt)
     typer.echo(result.tests.describe())
     if result.tests.failed:
@@ -77,6 +80,16 @@ def import_scores(file: Annotated[Path, typer.Argument(help="Workbook (.xlsx) or
     """Import task scores; re-importing a model replaces its scores atomically."""
     summary = _ws().import_scores(file, model)
     typer.echo(summary.describe())
+
+
+@import_app.command("predictions")
+def import_predictions(
+    path: Annotated[Path, typer.Argument(help="General-Bench folder / prediction.json, or .jsonl/.parquet/.csv.")],
+    model: Annotated[str | None, typer.Option(help="The model the predictions belong to.")] = None,
+) -> None:
+    """Import instance-level predictions; re-importing replaces a model's rows for those tasks."""
+    for imp in _ws().import_predictions(path, model):
+        typer.echo(imp.describe())
 
 
 @app.command()

@@ -61,7 +61,7 @@ def arrow_rows(contract: Contract, rows: Sequence[Sequence[Any]]) -> pa.Table:
     cols = contract.column_names
     data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
     types = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
-             "TIMESTAMP": pa.timestamp("us"), "BOOLEAN": pa.bool_()}
+             "TIMESTAMP": pa.timestamp("us"), "BOOLEAN": pa.bool_(), "VARCHAR[]": pa.list_(pa.string())}
     return pa.table({c: pa.array(data[c], type=types[t.type]) for c, t in zip(cols, contract.columns, strict=True)})
 
 
@@ -77,10 +77,9 @@ def insert_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: Sequen
         con.unregister("__glc_rows")
 
 
-def load_seeds(con: duckdb.DuckDBPyConnection, seeds: dict[str, Seed]) -> None:
-    """Replace every seed table with the rows compiled from the specs."""
-    for name, seed in seeds.items():
-        contract = SEEDS[name]
-        con.execute(exp.Drop(tables=[exp.to_table(name)], kind="TABLE", exists=True).sql(DIALECT))
-        con.execute(contract.ddl())
-        insert_rows(con, contract, seed.rows)
+def load_seed(con: duckdb.DuckDBPyConnection, seed: Seed) -> None:
+    """Replace one seed table with the rows compiled from the specs."""
+    contract = SEEDS[seed.name]
+    con.execute(exp.Drop(tables=[exp.to_table(seed.name)], kind="TABLE", exists=True).sql(DIALECT))
+    con.execute(contract.ddl())
+    insert_rows(con, contract, seed.rows)

@@ -15,6 +15,8 @@ from compiler.errors import GlcError
 from compiler.plan import CompiledProject, compile_project, write_artifacts
 from glc.build import BuildResult, build
 from glc.data_tests import DataTestResult, run_data_tests
+from glc.datasets import sync_instances
+from glc.importers.predictions import PredictionImport, read_predictions, store_predictions
 from glc.importers.scores import ImportSummary, ParsedScores, store_scores
 from glc.leaderboard import leaderboard_rows
 from glc.profiles import Target, load_target
@@ -64,12 +66,13 @@ class Workspace:
             write_artifacts(self._compiled, self.target_dir)
         return self._compiled
 
-    def run(self) -> RunResult:
-        """Compile, build every model, then run the data tests on the result."""
+    def run(self, *, full_refresh: bool = False) -> RunResult:
+        """Compile, load changed task data, build what is stale, then run the data tests."""
         compiled = self.compile()
         con = connect(self.target)
         try:
-            result = build(con, compiled)
+            sync_instances(con, compiled.project)
+            result = build(con, compiled, full_refresh=full_refresh)
             report = TestReport(data=run_data_tests(con, compiled.data_tests))
         finally:
             con.close()
@@ -82,6 +85,7 @@ class Workspace:
         if data:
             con = connect(self.target)
             try:
+                sync_instances(con, compiled.project)
                 build(con, compiled)
                 report.data = run_data_tests(con, compiled.data_tests)
             finally:
@@ -114,6 +118,20 @@ class Workspace:
             return store_scores(con, parsed)
         finally:
             con.close()
+
+    def import_predictions(self, path: Path | str, model: str | None = None) -> list[PredictionImport]:
+        """Validate predictions against the task data, then replace them per (model, task)."""
+        path = Path(path)
+        if not path.exists():
+            raise GlcError("file not found", location=str(path))
+        project = self.compile(write=False).project
+        con = connect(self.target)
+        try:
+            imports = read_predictions(con, path, project, model)
+            store_predictions(con, imports)
+        finally:
+            con.close()
+        return imports
 
     def leaderboard(self, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
         project = self.compile(write=False).project

@@ -1,0 +1,5 @@
+{#- Mean IoU of the predicted box with the reference box (visual grounding), in percent. -#}
+{% macro value(o, args, answer) %}glc_box_iou({{ o }}, reference){% endmacro %}
+{% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
+{% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
+{% macro aggregate(args) %}100.0 * AVG(value){% endmacro %}

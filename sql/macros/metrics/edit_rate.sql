@@ -1,0 +1,8 @@
+{#- WER or CER (args.unit word or char), corpus level: 100 * total edits / total reference
+    length, with jiwer's default normalization (whitespace collapsed and stripped). -#}
+{% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
+{% macro stats(o, args, answer) -%}
+glc_edit_stats({{ o }}, ref_texts[1], {{ args.unit | sql_literal }})
+{%- endmacro %}
+{% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
+{% macro aggregate(args) %}COALESCE(100.0 * SUM(stats[1]) / NULLIF(SUM(stats[2]), 0), 0.0){% endmacro %}

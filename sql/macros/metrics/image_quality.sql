@@ -1,0 +1,8 @@
+{#- PSNR (dB) or MS-SSIM (args.kind) of the predicted image file against the reference image,
+    mean over instances (glc_psnr / glc_ms_ssim). -#}
+{% macro value(o, args, answer) -%}
+{%- if args.kind == 'psnr' %}glc_psnr({{ o }}, ref_texts[1]){% else %}glc_ms_ssim({{ o }}, ref_texts[1]){% endif -%}
+{%- endmacro %}
+{% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
+{% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
+{% macro aggregate(args) %}AVG(value){% endmacro %}

@@ -1,0 +1,9 @@
+{% from 'macros/answer.sql' import normalize_answer %}
+{#- Macro accuracy (balanced accuracy): accuracy within each reference class, averaged over the
+    classes present in the references. -#}
+{% macro value(o, args, answer) -%}
+CAST(LIST_CONTAINS(LIST_TRANSFORM(ref_texts, r -> {{ normalize_answer('r', answer) }}), {{ normalize_answer(o, answer) }}) AS DOUBLE)
+{%- endmacro %}
+{% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
+{% macro payload(o, args, answer) %}{{ normalize_answer('ref_texts[1]', answer) }}{% endmacro %}
+{% macro aggregate(args) %}100.0 * glc_group_mean(LIST(payload), LIST(value)){% endmacro %}

@@ -1,0 +1,46 @@
+{{ config(materialized='incremental', partition_by=['model', 'task_id']) }}
+{% import 'macros/metrics/' ~ metric.implementation.macro ~ '.sql' as impl %}
+{%- set args = metric.implementation.args %}
+{%- set answer = metric.implementation.answer %}
+-- Instance-level scores for metric {{ metric.name | sql_literal }} ({{ metric.implementation.macro }},
+-- {{ metric.implementation.level }} level). Every instance of a task counts for each model that
+-- predicted the task: a missing, failed or over-long prediction (more than
+-- {{ metric.implementation.max_prediction_chars }} characters) is scored as an empty answer.
+WITH pairs AS (
+  SELECT DISTINCT
+    p.model,
+    p.task_id
+  FROM predictions AS p
+  JOIN tasks AS t
+    ON t.task_id = p.task_id
+  WHERE
+    t.metric = {{ metric.name | sql_literal }}
+), answers AS (
+  SELECT
+    pr.model,
+    i.task_id,
+    i.instance_id,
+    i.ref_kind,
+    i.ref_texts,
+    i.ref_number,
+    i.reference,
+    NOT p.output IS NULL AND p.error IS NULL AS scored,
+    CASE
+      WHEN p.output IS NULL OR NOT p.error IS NULL OR LENGTH(p.output) > {{ metric.implementation.max_prediction_chars }} THEN ''
+      ELSE p.output
+    END AS output
+  FROM pairs AS pr
+  JOIN instances AS i
+    ON i.task_id = pr.task_id
+  LEFT JOIN predictions AS p
+    ON p.model = pr.model AND p.task_id = i.task_id AND p.instance_id = i.instance_id
+)
+SELECT
+  model,
+  task_id,
+  instance_id,
+  scored,
+  {{ impl.value('output', args, answer) }} AS value,
+  {{ impl.stats('output', args, answer) }} AS stats,
+  {{ impl.payload('output', args, answer) }} AS payload
+FROM answers
