@@ -47,6 +47,7 @@ class CompiledNode:
     columns: tuple[Column, ...]
     materialized: str = "table"  # table, or incremental (rebuilt per stale partition)
     partition_by: tuple[str, ...] = ()
+    partition_metric: str | None = None  # incremental: only tasks scored by this metric
     udfs: tuple[str, ...] = ()
 
     @property
@@ -139,7 +140,8 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
         body = qualified.sql(dialect=DIALECT, pretty=True)
         nodes.append(CompiledNode(name, model.template, model.label, header + body + "\n",
                                   tuple(sorted(deps[name])), tuple(sorted(source_deps[name])), columns,
-                                  materialized, partition_by, tuple(udfs)))
+                                  materialized, partition_by, model.config.get("partition_metric"),
+                                  tuple(udfs)))
     return nodes
 
 

@@ -27,6 +27,7 @@ from compiler.plan import CompiledProject
 from compiler.seeds import Seed
 from compiler.sqlmodel import CompiledNode
 from compiler.udfs.registry import register
+from glc.selection import Selection
 from glc.store import DIALECT, ensure_store, load_seed, transaction
 
 STATE_DDL = [
@@ -104,16 +105,23 @@ def _restrict_predictions(node: CompiledNode) -> exp.Expression:
     return tree.transform(swap)
 
 
-def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exists: bool) -> tuple[str, int]:
+def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exists: bool,
+                       selection: Selection | None) -> tuple[str, int]:
     """Recompute the stale partitions of an incremental node; return (state key, partitions built)."""
     current = con.execute(
         "SELECT p.model, p.task_id, sha256(? || list_sort(list(DISTINCT p.batch_id))::VARCHAR "
         "|| coalesce(any_value(i.fp), '')) AS state_key "
-        "FROM predictions AS p LEFT JOIN (SELECT task_id, any_value(dataset_fp) AS fp FROM instances "
-        "GROUP BY task_id) AS i ON i.task_id = p.task_id GROUP BY p.model, p.task_id",
-        [node.fingerprint]).fetchall()
+        "FROM predictions AS p JOIN tasks AS t ON t.task_id = p.task_id "
+        "LEFT JOIN (SELECT task_id, any_value(dataset_fp) AS fp FROM instances "
+        "GROUP BY task_id) AS i ON i.task_id = p.task_id "
+        "WHERE ? IS NULL OR t.metric = ? GROUP BY p.model, p.task_id",
+        [node.fingerprint, node.partition_metric, node.partition_metric]).fetchall()
     stored = set(con.execute("SELECT model, task_id, state_key FROM glc_partition_state WHERE node = ?",
                              [node.name]).fetchall()) if exists else set()
+    if selection is not None and not selection.empty and exists:
+        # outside the selection, keep what is stored: pretend it is current
+        outside = {(m, t, k) for m, t, k in stored if not selection.allows(m, t)}
+        current = [row for row in current if selection.allows(row[0], row[1])] + sorted(outside)
     now = set(current)
     stale = now - stored
     gone = {(m, t) for m, t, _ in stored} - {(m, t) for m, t, _ in now}
@@ -140,7 +148,7 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
 
 def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
           nodes: list[CompiledNode] | None = None, seeds: dict[str, Seed] | None = None,
-          *, full_refresh: bool = False) -> BuildResult:
+          *, full_refresh: bool = False, selection: Selection | None = None) -> BuildResult:
     """Load changed seeds and build the stale ``nodes`` (default: all) in one transaction."""
     result = BuildResult(run_id=uuid.uuid4().hex[:12])
     started = datetime.now(UTC).replace(tzinfo=None)
@@ -175,7 +183,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                         state.get(f"sql:{node.name}") == node.fingerprint
                     if not exists:
                         con.execute("DELETE FROM glc_partition_state WHERE node = ?", [node.name])
-                    keys[node.name], n_parts = _build_incremental(con, node, exists)
+                    keys[node.name], n_parts = _build_incremental(con, node, exists, selection)
                     if n_parts == 0 and exists:
                         result.skipped.append(node.name)
                         continue

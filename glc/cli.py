@@ -50,10 +50,13 @@ def compile() -> None:
 def run(variant: Annotated[str | None, typer.Option(help="Level variant to print.")] = None,
         scope: Annotated[str | None, typer.Option(help="Scope to print.")] = None,
         fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table",
-        full_refresh: Annotated[bool, typer.Option(help="Rebuild every model from scratch.")] = False) -> None:
+        full_refresh: Annotated[bool, typer.Option(help="Rebuild every model from scratch.")] = False,
+        select: Annotated[list[str] | None, typer.Option(
+            help="Score only these: model:NAME, task:ID, modality:M, paradigm:P, metric:K (repeatable).")] = None,
+) -> None:
     """Build the SQL DAG in DuckDB, run the data tests and print the leaderboard."""
     ws = _ws()
-    result = ws.run(full_refresh=full_refresh)
+    result = ws.run(full_refresh=full_refresh, select=select)
     b = result.build
     parts = sum(b.partitions_built.values())
     typer.echo(f"built {len(b.built)} models ({len(b.skipped)} up to date, {parts} prediction partitions scored) "

@@ -20,7 +20,8 @@ from glc.importers.predictions import PredictionImport, read_predictions, store_
 from glc.importers.scores import ImportSummary, ParsedScores, store_scores
 from glc.leaderboard import leaderboard_rows
 from glc.profiles import Target, load_target
-from glc.store import connect
+from glc.selection import parse_selection
+from glc.store import connect, ensure_store
 from glc.unit_tests import UnitTestResult, run_unit_test
 
 
@@ -66,13 +67,19 @@ class Workspace:
             write_artifacts(self._compiled, self.target_dir)
         return self._compiled
 
-    def run(self, *, full_refresh: bool = False) -> RunResult:
-        """Compile, load changed task data, build what is stale, then run the data tests."""
+    def run(self, *, full_refresh: bool = False, select: list[str] | None = None) -> RunResult:
+        """Compile, load changed task data, build what is stale (within ``select``), run data tests."""
         compiled = self.compile()
         con = connect(self.target)
         try:
             sync_instances(con, compiled.project)
-            result = build(con, compiled, full_refresh=full_refresh)
+            selection = None
+            if select:
+                ensure_store(con)
+                models = [r[0] for r in con.execute(
+                    "SELECT model FROM imported_models UNION SELECT DISTINCT model FROM predictions").fetchall()]
+                selection = parse_selection(select, compiled.project, models)
+            result = build(con, compiled, full_refresh=full_refresh, selection=selection)
             report = TestReport(data=run_data_tests(con, compiled.data_tests))
         finally:
             con.close()

@@ -9,13 +9,20 @@
 {{ e }}
 {%- endmacro %}
 
-{#- The option letter a multiple-choice answer gives: the whole answer as a letter ("B",
-    "(B)", "B. the cat"), else "answer is B" / "answer: B", else the first standalone capital. -#}
+{#- The option letter a multiple-choice answer gives, by the first rule that applies:
+    1. the answer is a letter, alone or followed by ".", ")", ":" or ",": "B", "(b)", "A. cat";
+    2. "answer is B" / "answer: B" (any case);
+    3. a letter in parentheses anywhere: "I pick (C) here";
+    4. a capital letter ending the answer: "I think it is B.";
+    5. the first capital letter followed by ".", ")", ":" or ",".
+    A bare "I" in prose is not taken for option I. -#}
 {% macro choice_letter(x) -%}
 UPPER(COALESCE(
-  NULLIF(REGEXP_EXTRACT({{ x }}, '^\s*\(?([A-Za-z])\)?([\.\):,]|\s|$)', 1), ''),
-  NULLIF(REGEXP_EXTRACT({{ x }}, '(?i)answer\s*(?:is|:)?\s*\(?([A-Za-z])\)?([\.\):,]|\s|$)', 1), ''),
-  NULLIF(REGEXP_EXTRACT({{ x }}, '\b([A-Z])\b', 1), '')
+  NULLIF(REGEXP_EXTRACT({{ x }}, '^\s*\(?([A-Za-z])(?:[\.\):,]|\)?\s*$)', 1), ''),
+  NULLIF(REGEXP_EXTRACT({{ x }}, '(?i)answer\s*(?:is|:)?\s*\(?([A-Za-z])(?:[\.\):,]|\s|$)', 1), ''),
+  NULLIF(REGEXP_EXTRACT({{ x }}, '\(([A-Za-z])\)', 1), ''),
+  NULLIF(REGEXP_EXTRACT({{ x }}, '\b([A-Z])[\.\)]?\s*$', 1), ''),
+  NULLIF(REGEXP_EXTRACT({{ x }}, '\b([A-Z])[\.\):,]', 1), '')
 ))
 {%- endmacro %}
 

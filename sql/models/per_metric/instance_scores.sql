@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', partition_by=['model', 'task_id']) }}
+{{ config(materialized='incremental', partition_by=['model', 'task_id'], partition_metric=metric.name) }}
 {% import 'macros/metrics/' ~ metric.implementation.macro ~ '.sql' as impl %}
 {%- set args = metric.implementation.args %}
 {%- set answer = metric.implementation.answer %}

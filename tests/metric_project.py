@@ -1,0 +1,39 @@
+"""Builds a project whose tasks carry datasets and predictions, for metric and store tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from conftest import copy_project
+
+
+def add_task(root: Path, metric: str, reference: str, items: list[tuple[str, Any, Any]],
+             modality: str = "nlp", paradigm: str = "nlp", sota: float = 50.0, **dataset: Any) -> str:
+    """A task ``<modality>.t_<metric>`` whose JSONL data holds (id, input, reference) items."""
+    task_id = f"{modality}.t_{metric}"
+    data = root / "data" / f"{task_id}.jsonl"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text("".join(json.dumps({"id": i, "input": x, "output": ref}, ensure_ascii=False) + "\n"
+                            for i, x, ref in items), encoding="utf-8")
+    spec = {"id": task_id, "name": f"Test {metric}", "modality": modality, "paradigm": paradigm,
+            "metric": metric, "sota": {"value": sota, "source": "test"},
+            "dataset": {"format": "jsonl", "path": f"data/{task_id}.jsonl", "reference": reference, **dataset}}
+    folder = root / "specs" / "tasks" / "test"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{task_id}.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return task_id
+
+
+def write_predictions(path: Path, model: str, task_id: str, preds: list[tuple[str, Any]]) -> Path:
+    with path.open("a", encoding="utf-8") as fh:
+        for iid, pred in preds:
+            fh.write(json.dumps({"model": model, "task": task_id, "id": iid, "prediction": pred},
+                                ensure_ascii=False) + "\n")
+    return path
+
+
+def new_project(tmp: Path) -> Path:
+    return copy_project(tmp)

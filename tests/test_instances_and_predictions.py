@@ -1,0 +1,210 @@
+"""Task data, the prediction store, one scoring path and incremental builds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from metric_project import add_task, new_project, write_predictions
+
+from compiler.errors import GlcError
+from glc.workspace import Workspace
+
+QA = [("q1", {"question": "2+2?"}, ["4", "four"]), ("q2", {"question": "capital of France?"}, ["Paris"]),
+      ("q3", {"question": "color of sky?"}, ["blue"])]
+
+
+def _sql(ws: Workspace, query: str, *params) -> list[tuple]:
+    con = duckdb.connect(ws.target.path, read_only=True)
+    try:
+        return con.execute(query, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def _gb_task(root: Path, folder: str, data: list[dict], media: dict[str, bytes] | None = None) -> Path:
+    path = root / "data" / "gb" / folder
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "annotation.json").write_text(json.dumps({"task": folder, "type": "test", "data": data}))
+    for name, blob in (media or {}).items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_bytes(blob)
+    return path
+
+
+def _gb_spec(root: Path, task_id: str, folder: str, metric: str, reference: str, modality: str = "nlp",
+             paradigm: str = "nlp", media: list[str] | None = None) -> None:
+    spec = {"id": task_id, "name": folder, "modality": modality, "paradigm": paradigm, "metric": metric,
+            "sota": {"value": 60.0, "source": "test"},
+            "dataset": {"format": "general_bench", "path": f"data/gb/{folder}", "reference": reference,
+                        "media": media or []}}
+    (root / "specs/tasks/test").mkdir(parents=True, exist_ok=True)
+    (root / f"specs/tasks/test/{task_id}.yaml").write_text(yaml.safe_dump(spec))
+
+
+@pytest.fixture
+def gb(tmp_path: Path) -> Workspace:
+    root = new_project(tmp_path / "p")
+    folder = _gb_task(root, "NLP/Capital-QA", [{"id": i, "input": x, "output": r[0]} for i, x, r in QA])
+    (folder / "prediction.json").write_text(json.dumps([{"id": "q1", "prediction": "4"},
+                                                        {"id": "q2", "prediction": "paris"},
+                                                        {"id": "q3", "prediction": None}]))
+    _gb_spec(root, "nlp.capital_qa", "NLP/Capital-QA", "acc", "text")
+    img = _gb_task(root, "Image/comprehension/Cat-Choice",
+                   [{"id": "i1", "input": {"image_file": "images/1.png", "prompt": "?"}, "output": "(B)"},
+                    {"id": "i2", "input": {"image_file": "images/2.png", "prompt": "?"}, "output": "A"}],
+                   {"images/1.png": b"png-1", "images/2.png": b"png-2"})
+    (img / "prediction.json").write_text(json.dumps([{"id": "i1", "prediction": "B"},
+                                                     {"id": "i2", "prediction": ["A"]}]))
+    _gb_spec(root, "image.cat_choice", "Image/comprehension/Cat-Choice", "acc", "choice", "image",
+             "comprehension", ["input.image_file"])
+    return Workspace(root)
+
+
+def test_general_bench_layout_end_to_end(gb: Workspace) -> None:
+    imports = gb.import_predictions(gb.root / "data" / "gb", model="m")
+    assert imports[0].tasks == {"nlp.capital_qa", "image.cat_choice"} and len(imports[0].rows) == 5
+    gb.run()
+    media = json.loads(_sql(gb, "SELECT media FROM instances WHERE instance_id = 'i1'")[0][0])
+    assert media == [{"field": "input.image_file", "path": "images/1.png",
+                      "sha256": hashlib.sha256(b"png-1").hexdigest()}]
+    rows = dict((r[0], r[1:]) for r in _sql(gb, "SELECT task_id, score, n_instances, n_scored, source "
+                                                "FROM task_scores WHERE model = 'm'"))
+    assert rows["nlp.capital_qa"] == (pytest.approx(200 / 3), 3, 2, "predictions")
+    # a list prediction is stored as JSON and scored by the rule: '["A"]' is not the letter A
+    assert rows["image.cat_choice"] == (50.0, 2, 2, "predictions")
+    kinds = dict(_sql(gb, "SELECT instance_id, output_type FROM predictions"))
+    assert kinds["q3"] == "null" and kinds["i2"] == "list"
+
+
+@pytest.mark.parametrize("breakage, message", [
+    ("missing_media", "instance 'i2': missing media file 'images/2.png'"),
+    ("duplicate_id", "instance 'i1': duplicate instance id"),
+    ("bad_json", "annotation.json:1: bad JSON"),
+    ("bad_reference", "instance 'i1': reference does not fit type 'choice': 'maybe' is not a choice letter"),
+])
+def test_bad_task_data_names_file_and_instance(gb: Workspace, breakage: str, message: str) -> None:
+    gb.run()  # instances of both tasks stored
+    before = _sql(gb, "SELECT task_id, instance_id, dataset_fp FROM instances ORDER BY ALL")
+    folder = gb.root / "data/gb/Image/comprehension/Cat-Choice"
+    ann = folder / "annotation.json"
+    doc = json.loads(ann.read_text())
+    if breakage == "missing_media":
+        (folder / "images/2.png").unlink()
+        doc["data"][0]["output"] = "C"  # change the data so the task is reloaded
+    elif breakage == "duplicate_id":
+        doc["data"][1]["id"] = "i1"
+    elif breakage == "bad_reference":
+        doc["data"][0]["output"] = "maybe"
+    ann.write_text(json.dumps(doc) if breakage != "bad_json" else '{"data": [}')
+    with pytest.raises(GlcError) as err:
+        Workspace(gb.root).run()
+    assert message in err.value.format() and "Cat-Choice" in err.value.format()
+    assert _sql(gb, "SELECT task_id, instance_id, dataset_fp FROM instances ORDER BY ALL") == before
+
+
+def test_predictions_for_unknown_instances_are_refused(gb: Workspace, tmp_path: Path) -> None:
+    gb.import_predictions(gb.root / "data" / "gb", model="m")
+    before = _sql(gb, "SELECT * FROM predictions ORDER BY ALL")
+    bad = write_predictions(tmp_path / "p.jsonl", "m", "nlp.capital_qa", [("q1", "4"), ("q9", "x")])
+    with pytest.raises(GlcError) as err:
+        gb.import_predictions(bad)
+    assert "p.jsonl row 2: task 'nlp.capital_qa' has no instance 'q9'" in err.value.format()
+    assert _sql(gb, "SELECT * FROM predictions ORDER BY ALL") == before
+
+
+def test_odd_predictions_are_stored_and_scored(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    tid = add_task(root, "f1", "text", [(i, x, r) for i, x, r in QA])
+    huge = "4 " * 600_000
+    preds = write_predictions(tmp_path / "p.jsonl", "m", tid, [("q1", huge), ("q2", ""), ("q3", {"a": [1]})])
+    ws = Workspace(root)
+    ws.import_predictions(preds)
+    ws.run()
+    got = dict((r[0], r[1:]) for r in _sql(ws, "SELECT instance_id, value, scored FROM instance_scores__f1"))
+    assert got == {"q1": (0.0, True), "q2": (0.0, True), "q3": (0.0, True)}
+    assert _sql(ws, "SELECT length(output) FROM predictions WHERE instance_id = 'q1'") == [(1_200_000,)]
+
+
+def test_reimport_replaces_only_that_models_tasks(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    a = add_task(root, "acc", "text", QA)
+    b = add_task(root, "f1", "text", QA)
+    ws = Workspace(root)
+    first = write_predictions(tmp_path / "1.jsonl", "m", a, [("q1", "4"), ("q2", "x")])
+    write_predictions(first, "m", b, [("q1", "4")])
+    ws.import_predictions(first)
+    ws.import_predictions(write_predictions(tmp_path / "2.jsonl", "m", a, [("q3", "blue")]))
+    rows = _sql(ws, "SELECT task_id, instance_id, output FROM predictions ORDER BY ALL")
+    assert rows == [(a, "q3", "blue"), (b, "q1", "4")]
+
+
+def test_task_score_source_prefers_predictions(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    tid = add_task(root, "acc", "text", QA)
+    (tmp_path / "s.csv").write_text(f"model,task,score\nm,{tid},10\nm,nlp.commonsense_reasoning,70\nz,{tid},33\n")
+    ws = Workspace(root)
+    ws.import_scores(tmp_path / "s.csv")
+    ws.import_predictions(write_predictions(tmp_path / "p.jsonl", "m", tid, [("q1", "four")]))
+    ws.run()
+    rows = {(r[0], r[1]): (r[2], r[3]) for r in _sql(ws, "SELECT model, task_id, score, source FROM task_scores")}
+    assert rows[("m", tid)] == (pytest.approx(100 / 3), "predictions")
+    assert rows[("m", "nlp.commonsense_reasoning")] == (70.0, "imported")
+    assert rows[("z", tid)] == (33.0, "imported")
+
+
+def test_incremental_builds(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    acc = add_task(root, "acc", "text", QA)
+    bleu = add_task(root, "bleu1", "text", QA)
+    ws = Workspace(root)
+    p1 = write_predictions(tmp_path / "1.jsonl", "m1", acc, [("q1", "4"), ("q2", "Paris")])
+    write_predictions(p1, "m1", bleu, [("q1", "4"), ("q2", "Paris is")])
+    ws.import_predictions(p1)
+    first = ws.run().build
+    assert {k: v for k, v in first.partitions_built.items() if v} == {"instance_scores__acc": 1,
+                                                                      "instance_scores__bleu1": 1}
+    manifest = (root / "target/manifest.json").read_text()
+
+    again = Workspace(root).run().build  # nothing changed: nothing recomputed
+    assert again.built == [] and not again.seeds_loaded
+    assert (root / "target/manifest.json").read_text() == manifest
+
+    p2 = write_predictions(tmp_path / "2.jsonl", "m2", acc, [("q1", "five")])
+    Workspace(root).import_predictions(p2)
+    one_more = Workspace(root).run().build  # one more model: only its partition is scored
+    assert {k: v for k, v in one_more.partitions_built.items() if v} == {"instance_scores__acc": 1}
+    assert "instance_scores__bleu1" in one_more.skipped
+
+    spec = root / "specs/metrics/bleu1.yaml"
+    spec.write_text(spec.read_text().replace("max_order: 1", "max_order: 2"))
+    changed = Workspace(root).run().build  # a changed metric re-scores only its tasks
+    assert {k: v for k, v in changed.partitions_built.items() if v} == {"instance_scores__bleu1": 1}
+    assert "instance_scores__acc" in changed.skipped
+    after = json.loads((root / "target/manifest.json").read_text())
+    before = json.loads(manifest)
+    diff = {n for n in after["nodes"] if after["nodes"][n]["fingerprint"] != before["nodes"][n]["fingerprint"]}
+    assert diff == {"instance_scores__bleu1", "task_scores"}
+
+
+def test_select_limits_scoring(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    acc = add_task(root, "acc", "text", QA)
+    preds = write_predictions(tmp_path / "p.jsonl", "m1", acc, [("q1", "4")])
+    write_predictions(preds, "m2", acc, [("q1", "4")])
+    ws = Workspace(root)
+    ws.import_predictions(preds)
+    built = ws.run(select=["model:m1"]).build
+    assert built.partitions_built["instance_scores__acc"] == 2  # a node's first build scores everything
+    ws.import_predictions(write_predictions(tmp_path / "q.jsonl", "m2", acc, [("q1", "4"), ("q2", "Paris")]))
+    ws.import_predictions(write_predictions(tmp_path / "r.jsonl", "m1", acc, [("q1", "4"), ("q2", "Paris")]))
+    built = Workspace(root).run(select=["model:m1", "modality:nlp"]).build
+    assert built.partitions_built["instance_scores__acc"] == 1
+    rows = dict(_sql(ws, "SELECT model, score FROM task_scores WHERE task_id = ?", acc))
+    assert rows == {"m1": pytest.approx(200 / 3), "m2": pytest.approx(100 / 3)}  # m2 not re-scored yet
+    with pytest.raises(GlcError, match="no model 'm3'"):
+        Workspace(root).run(select=["model:m3"])
