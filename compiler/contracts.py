@@ -134,6 +134,12 @@ STORE: dict[str, Contract] = {c.name: c for c in [
         _c("batch_id", "VARCHAR", "the import or run batch that wrote the row"),
         _c("created_at", "TIMESTAMP"),
     ), "instance-level predictions: imported or produced by runners"),
+    Contract("prediction_partitions", "store", (
+        _c("model", "VARCHAR"),
+        _c("task_id", "VARCHAR"),
+        _c("n_rows", "BIGINT"),
+        _c("batches", "VARCHAR", "order-free checksum of the batch ids that wrote the partition"),
+    ), "one row per (model, task) holding predictions, kept by every writer of predictions"),
 ]}
 
 PUBLIC: dict[str, Contract] = {c.name: c for c in [

@@ -48,6 +48,7 @@ class CompiledNode:
     materialized: str = "table"  # table, or incremental (rebuilt per stale partition)
     partition_by: tuple[str, ...] = ()
     partition_metric: str | None = None  # incremental: only tasks scored by this metric
+    partition_sources: tuple[str, ...] = ()  # incremental: tables read only for stale partitions
     udfs: tuple[str, ...] = ()
 
     @property
@@ -141,7 +142,7 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
         nodes.append(CompiledNode(name, model.template, model.label, header + body + "\n",
                                   tuple(sorted(deps[name])), tuple(sorted(source_deps[name])), columns,
                                   materialized, partition_by, model.config.get("partition_metric"),
-                                  tuple(udfs)))
+                                  tuple(model.config.get("partition_sources", ())), tuple(udfs)))
     return nodes
 
 

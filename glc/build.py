@@ -28,7 +28,7 @@ from compiler.seeds import Seed
 from compiler.sqlmodel import CompiledNode
 from compiler.udfs.registry import register
 from glc.selection import Selection
-from glc.store import DIALECT, ensure_store, load_seed, transaction
+from glc.store import DIALECT, ensure_store, load_seed, refresh_prediction_partitions, transaction
 
 STATE_DDL = [
     "CREATE TABLE IF NOT EXISTS glc_node_state (node VARCHAR PRIMARY KEY, state_key VARCHAR, built_at TIMESTAMP)",
@@ -36,6 +36,18 @@ STATE_DDL = [
     "state_key VARCHAR)",
 ]
 STALE = "__glc_stale"
+PARTS = "__glc_partitions"
+# what a (model, task) partition of an incremental node is computed from: the batches that wrote
+# its predictions (row count and an order-free checksum of their ids) and the task data's fingerprint
+PARTITIONS_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {PARTS} AS
+SELECT p.model, p.task_id, t.metric,
+       p.n_rows::VARCHAR || ':' || p.batches || ':' || coalesce(i.fp, '') AS inputs
+FROM prediction_partitions AS p
+JOIN tasks AS t ON t.task_id = p.task_id
+LEFT JOIN (SELECT task_id, any_value(dataset_fp) AS fp FROM instances GROUP BY task_id) AS i
+  ON i.task_id = p.task_id
+"""
 
 
 @dataclass
@@ -82,7 +94,7 @@ def _store_versions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "imported_scores": "SELECT count(*), list_sort(list(DISTINCT import_id)) FROM imported_scores",
         "imported_models": "SELECT count(*), list_sort(list(DISTINCT import_id)) FROM imported_models",
         "instances": "SELECT count(*), list_sort(list(DISTINCT dataset_fp)) FROM instances",
-        "predictions": "SELECT count(*), list_sort(list(DISTINCT batch_id)) FROM predictions",
+        "predictions": "SELECT count(*), sum(n_rows), sum(hash(batches)) FROM prediction_partitions",
     }
     return {t: str(con.execute(q).fetchone()) for t, q in queries.items()}
 
@@ -91,30 +103,37 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
 
-def _restrict_predictions(node: CompiledNode) -> exp.Expression:
-    """The node's query reading only the predictions of stale (model, task_id) partitions."""
+def _restrict_to_stale(node: CompiledNode, schema: dict[str, dict[str, str]],
+                       stale: set[tuple[str, str]]) -> exp.Expression:
+    """The node's query reading its partition sources only for the stale partitions.
+
+    Literal IN lists of the stale keys let DuckDB skip whole row groups by their min/max
+    statistics; the EXISTS against the stale table keeps exactly the stale pairs.
+    """
     tree = sqlglot.parse_one(node.sql, dialect=DIALECT)
-    subset = sqlglot.parse_one(
-        f"SELECT p.* FROM predictions AS p JOIN {STALE} AS s ON s.model = p.model AND s.task_id = p.task_id",
-        dialect=DIALECT)
+    values = {c: sorted({key[i] for key in stale}) for i, c in enumerate(node.partition_by)}
+
+    def subset(name: str) -> exp.Expression:
+        keys = [c for c in node.partition_by if c in schema.get(name, {})]
+        exact = exp.Exists(this=exp.select("1").from_(exp.alias_(exp.to_table(STALE), "s", table=True)).where(
+            exp.and_(*[exp.column(c, "s").eq(exp.column(c, "x")) for c in keys])))
+        coarse = [exp.column(c, "x").isin(*[exp.convert(v) for v in values[c]]) for c in keys
+                  if len(values[c]) <= 1000]
+        return exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("x"))).from_(
+            exp.alias_(exp.to_table(name), "x", table=True)).where(exp.and_(*coarse, exact))
 
     def swap(n: exp.Expression) -> exp.Expression:
-        if isinstance(n, exp.Table) and n.name == "predictions":
-            return exp.Subquery(this=subset.copy(), alias=exp.TableAlias(this=exp.to_identifier(n.alias_or_name)))
+        if isinstance(n, exp.Table) and n.name in node.partition_sources:
+            return exp.Subquery(this=subset(n.name), alias=exp.TableAlias(this=exp.to_identifier(n.alias_or_name)))
         return n
     return tree.transform(swap)
 
 
 def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exists: bool,
-                       selection: Selection | None) -> tuple[str, int]:
+                       selection: Selection | None, schema: dict[str, dict[str, str]]) -> tuple[str, int]:
     """Recompute the stale partitions of an incremental node; return (state key, partitions built)."""
     current = con.execute(
-        "SELECT p.model, p.task_id, sha256(? || list_sort(list(DISTINCT p.batch_id))::VARCHAR "
-        "|| coalesce(any_value(i.fp), '')) AS state_key "
-        "FROM predictions AS p JOIN tasks AS t ON t.task_id = p.task_id "
-        "LEFT JOIN (SELECT task_id, any_value(dataset_fp) AS fp FROM instances "
-        "GROUP BY task_id) AS i ON i.task_id = p.task_id "
-        "WHERE ? IS NULL OR t.metric = ? GROUP BY p.model, p.task_id",
+        f"SELECT model, task_id, sha256(? || inputs) FROM {PARTS} WHERE ? IS NULL OR metric = ?",
         [node.fingerprint, node.partition_metric, node.partition_metric]).fetchall()
     stored = set(con.execute("SELECT model, task_id, state_key FROM glc_partition_state WHERE node = ?",
                              [node.name]).fetchall()) if exists else set()
@@ -126,16 +145,21 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
     stale = now - stored
     gone = {(m, t) for m, t, _ in stored} - {(m, t) for m, t, _ in now}
     todo = {(m, t) for m, t, _ in stale} | gone
+    key = _sha(node.fingerprint, *sorted(k for _, _, k in now))
+    if exists and not todo:
+        return key, 0
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STALE} (model VARCHAR, task_id VARCHAR)")
     if todo:
         con.executemany(f"INSERT INTO {STALE} VALUES (?, ?)", sorted(todo))
-    if not exists:
-        con.execute(create_table_sql(node, _restrict_predictions(node)))
+    if not exists and (selection is None or selection.empty):
+        con.execute(create_table_sql(node))  # a first build scores every partition: no filter needed
+    elif not exists:
+        con.execute(create_table_sql(node, _restrict_to_stale(node, schema, todo)))
     elif todo:
         target = exp.to_table(node.name)
         con.execute(f'DELETE FROM {target.sql(DIALECT)} AS x USING {STALE} AS s '
                     "WHERE x.model = s.model AND x.task_id = s.task_id")
-        insert = exp.insert(_restrict_predictions(node), target)
+        insert = exp.insert(_restrict_to_stale(node, schema, todo), target)
         con.execute(insert.sql(DIALECT))
     con.execute("DELETE FROM glc_partition_state AS x USING __glc_stale AS s "
                 "WHERE x.node = ? AND x.model = s.model AND x.task_id = s.task_id", [node.name])
@@ -143,7 +167,7 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
     if rows:
         con.executemany("INSERT INTO glc_partition_state VALUES (?, ?, ?, ?)", rows)
     con.execute(f"DROP TABLE {STALE}")
-    return _sha(node.fingerprint, *sorted(k for _, _, k in now)), len(todo)
+    return key, len(todo)
 
 
 def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
@@ -160,10 +184,12 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         con.execute(ddl)
     if any(n.udfs for n in todo):
         register(con)
+    schema = compiled.schema()
     with transaction(con):
         if full_refresh:
             con.execute("DELETE FROM glc_node_state")
             con.execute("DELETE FROM glc_partition_state")
+            refresh_prediction_partitions(con)
         state = dict(con.execute("SELECT node, state_key FROM glc_node_state").fetchall())
         tables = _tables(con)
         keys: dict[str, str] = {}
@@ -174,6 +200,8 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                 result.seeds_loaded.append(name)
                 _record(con, f"seed:{name}", keys[name])
         keys.update(_store_versions(con))
+        if any(n.materialized == "incremental" for n in todo):
+            con.execute(PARTITIONS_SQL)
         for node in todo:
             t = time.perf_counter()
             upstream = [f"{d}={keys[d]}" for d in (*node.sources, *node.depends_on)]
@@ -183,7 +211,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                         state.get(f"sql:{node.name}") == node.fingerprint
                     if not exists:
                         con.execute("DELETE FROM glc_partition_state WHERE node = ?", [node.name])
-                    keys[node.name], n_parts = _build_incremental(con, node, exists, selection)
+                    keys[node.name], n_parts = _build_incremental(con, node, exists, selection, schema)
                     if n_parts == 0 and exists:
                         result.skipped.append(node.name)
                         continue

@@ -83,3 +83,25 @@ def load_seed(con: duckdb.DuckDBPyConnection, seed: Seed) -> None:
     con.execute(exp.Drop(tables=[exp.to_table(seed.name)], kind="TABLE", exists=True).sql(DIALECT))
     con.execute(contract.ddl())
     insert_rows(con, contract, seed.rows)
+
+
+def refresh_prediction_partitions(con: duckdb.DuckDBPyConnection,
+                                  pairs: Sequence[tuple[str, str]] | None = None) -> None:
+    """Recompute the ``prediction_partitions`` rows of ``pairs`` (all when None) from predictions.
+
+    Writers of predictions call this inside their transaction, so builds learn what changed
+    from a small table instead of scanning every prediction.
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE __glc_pairs (model VARCHAR, task_id VARCHAR)")
+    if pairs is None:
+        con.execute("INSERT INTO __glc_pairs SELECT DISTINCT model, task_id FROM predictions "
+                    "UNION SELECT model, task_id FROM prediction_partitions")
+    elif pairs:
+        con.executemany("INSERT INTO __glc_pairs VALUES (?, ?)", sorted(set(pairs)))
+    con.execute("DELETE FROM prediction_partitions AS x USING __glc_pairs AS s "
+                "WHERE x.model = s.model AND x.task_id = s.task_id")
+    con.execute("INSERT INTO prediction_partitions "
+                "SELECT p.model, p.task_id, count(*), sum(hash(p.batch_id))::VARCHAR "
+                "FROM predictions AS p SEMI JOIN __glc_pairs AS s ON s.model = p.model AND s.task_id = p.task_id "
+                "GROUP BY p.model, p.task_id")
+    con.execute("DROP TABLE __glc_pairs")

@@ -11,14 +11,15 @@ from conftest import copy_project
 
 
 def add_task(root: Path, metric: str, reference: str, items: list[tuple[str, Any, Any]],
-             modality: str = "nlp", paradigm: str = "nlp", sota: float = 50.0, **dataset: Any) -> str:
-    """A task ``<modality>.t_<metric>`` whose JSONL data holds (id, input, reference) items."""
-    task_id = f"{modality}.t_{metric}"
+             modality: str = "nlp", paradigm: str = "nlp", sota: float = 50.0, suffix: str = "",
+             **dataset: Any) -> str:
+    """A task ``<modality>.t_<metric><suffix>`` whose JSONL data holds (id, input, reference) items."""
+    task_id = f"{modality}.t_{metric}{suffix}"
     data = root / "data" / f"{task_id}.jsonl"
     data.parent.mkdir(parents=True, exist_ok=True)
     data.write_text("".join(json.dumps({"id": i, "input": x, "output": ref}, ensure_ascii=False) + "\n"
                             for i, x, ref in items), encoding="utf-8")
-    spec = {"id": task_id, "name": f"Test {metric}", "modality": modality, "paradigm": paradigm,
+    spec = {"id": task_id, "name": f"Test {metric}{suffix}", "modality": modality, "paradigm": paradigm,
             "metric": metric, "sota": {"value": sota, "source": "test"},
             "dataset": {"format": "jsonl", "path": f"data/{task_id}.jsonl", "reference": reference, **dataset}}
     folder = root / "specs" / "tasks" / "test"

@@ -108,6 +108,9 @@ def scores(tmp_path_factory) -> dict[str, dict]:
         write_predictions(preds, "m", add_task(root, metric, "text", text_items), text_preds)
     for metric in ("rouge1", "rouge_l", "wer", "cer"):
         write_predictions(preds, "m", add_task(root, metric, "text", ascii_items), ascii_preds)
+    cjk = [("u1", "天气很好", "天气很好"), ("u2", "天气很好", "天气好"), ("u3", "naïve café", "Naïve Café")]
+    tid = add_task(root, "rouge_l", "text", [(i, {}, [r]) for i, r, _ in cjk], suffix="_cjk")
+    write_predictions(preds, "m", tid, [(i, p) for i, _, p in cjk])
     tid = add_task(root, "em1", "choice", [(i, {}, r) for i, r, _ in CHOICES])
     write_predictions(preds, "m", tid, [(i, p) for i, _, p in CHOICES])
     tid = add_task(root, "micro_f1", "labels", [(i, {}, r) for i, r, _ in LABELS])
@@ -176,14 +179,13 @@ def test_rouge_rouge_score(scores, kind: str) -> None:
     assert scores["rouge1" if kind == "rouge1" else "rouge_l"]["score"] == pytest.approx(want, abs=1e-6)
 
 
-def test_rouge_keeps_cjk_where_rouge_score_drops_it() -> None:
+def test_rouge_keeps_cjk_where_rouge_score_drops_it(scores) -> None:
     from rouge_score import rouge_scorer
 
-    from compiler.udfs.text import rouge_f
-
     assert rouge_scorer.RougeScorer(["rougeL"]).score("天气很好", "天气很好")["rougeL"].fmeasure == 0.0
-    assert rouge_f("天气很好", ["天气很好"], "rougeL") == 1.0
-    assert rouge_f("天气好", ["天气很好"], "rouge1") == pytest.approx(2 * 0.75 / 1.75)
+    # glc: one token per CJK character, accented words kept
+    f1_cjk = 2 * 3 / (3 + 4)  # 天气好 vs 天气很好: LCS 3
+    assert scores["rouge_l_cjk"]["score"] == pytest.approx(100 * (1.0 + f1_cjk + 1.0) / 3, abs=1e-9)
 
 
 def test_anls(scores) -> None:

@@ -23,11 +23,8 @@ class Udf:
 
 
 UDFS: dict[str, Udf] = {u.name: u for u in [
-    Udf("glc_token_f1", text.token_f1, ("VARCHAR", "VARCHAR[]"), "DOUBLE", "SQuAD token F1, max over references"),
-    Udf("glc_bleu_stats", text.bleu_stats, ("VARCHAR", "VARCHAR[]", "INTEGER"), "DOUBLE[]",
-        "BLEU sufficient statistics (13a tokens): matches, totals, hyp length, closest ref length"),
-    Udf("glc_rouge_f", text.rouge_f, ("VARCHAR", "VARCHAR[]", "VARCHAR"), "DOUBLE",
-        "ROUGE-1 or ROUGE-L F1, max over references"),
+    Udf("glc_rouge_l", text.rouge_l, ("VARCHAR", "VARCHAR[]"), "DOUBLE",
+        "ROUGE-L F1 of space-joined tokens, max over references"),
     Udf("glc_edit_stats", text.edit_stats, ("VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE[]",
         "edit operations and reference length, in words or characters"),
     Udf("glc_box_iou", boxes.box_iou, ("VARCHAR", "VARCHAR"), "DOUBLE", "IoU of predicted and reference box"),

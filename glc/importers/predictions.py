@@ -31,7 +31,7 @@ from compiler.resolve import Project
 from compiler.suggest import did_you_mean
 from glc.datasets import data_path, sync_instances
 from glc.importers.scores import ImportErrors, Problem
-from glc.store import DIALECT, insert_rows, transaction
+from glc.store import DIALECT, insert_rows, refresh_prediction_partitions, transaction
 
 
 @dataclass
@@ -187,3 +187,4 @@ def store_predictions(con: duckdb.DuckDBPyConnection, imports: list[PredictionIm
                             exp.column("task_id").isin(*[exp.convert(t) for t in sorted(imp.tasks)]))
             con.execute(exp.delete("predictions", where=cond).sql(DIALECT))
             insert_rows(con, STORE["predictions"], imp.rows)
+        refresh_prediction_partitions(con, [(imp.model, t) for imp in imports for t in imp.tasks])

@@ -4,8 +4,14 @@
 {%- set e = x -%}
 {%- if answer.lowercase %}{% set e = 'LOWER(' ~ e ~ ')' %}{% endif -%}
 {%- if answer.strip_punctuation %}{% set e = "REGEXP_REPLACE(" ~ e ~ ", '[!-/:-@\\[-`{-~]', '', 'g')" %}{% endif -%}
+{%- if answer.remove_articles and answer.collapse_whitespace -%}
+{#- one pass: a run of whitespace and articles becomes one space, as removing the articles and
+    then collapsing whitespace would do -#}
+{%- set e = "TRIM(REGEXP_REPLACE(" ~ e ~ ", '(?:\\s|\\b(?:a|an|the)\\b)+', ' ', 'g'))" -%}
+{%- else -%}
 {%- if answer.remove_articles %}{% set e = "REGEXP_REPLACE(" ~ e ~ ", '\\b(a|an|the)\\b', ' ', 'g')" %}{% endif -%}
 {%- if answer.collapse_whitespace %}{% set e = "TRIM(REGEXP_REPLACE(" ~ e ~ ", '\\s+', ' ', 'g'))" %}{% endif -%}
+{%- endif -%}
 {{ e }}
 {%- endmacro %}
 
@@ -29,4 +35,40 @@ UPPER(COALESCE(
 {#- The first number in a text (NULL when there is none). -#}
 {% macro first_number(x) -%}
 TRY_CAST(NULLIF(REGEXP_EXTRACT({{ x }}, '-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?', 0), '') AS DOUBLE)
+{%- endmacro %}
+
+{#- Whitespace tokens of a text (empty tokens dropped). -#}
+{% macro words(x) -%}
+LIST_FILTER(STRING_SPLIT({{ x }}, ' '), t -> t <> '')
+{%- endmacro %}
+
+{#- How many items two token lists share, counting repeats (multiset intersection size). -#}
+{% macro common(p, g) -%}
+COALESCE(LIST_SUM(LIST_TRANSFORM(LIST_DISTINCT({{ p }}), w -> LEAST(LEN(LIST_FILTER({{ p }}, x -> x = w)), LEN(LIST_FILTER({{ g }}, x -> x = w))))), 0)
+{%- endmacro %}
+
+{#- F1 of two token lists from their overlap: 2 * common / (|p| + |g|), 0 when either is empty. -#}
+{% macro overlap_f1(overlap, p, g) -%}
+CASE WHEN LEN({{ p }}) = 0 OR LEN({{ g }}) = 0 OR {{ overlap }} = 0 THEN 0.0
+     ELSE 2.0 * {{ overlap }} / (LEN({{ p }}) + LEN({{ g }})) END
+{%- endmacro %}
+
+{#- mteval-v13a tokenization (WMT; sacrebleu's "13a"), case-sensitive. -#}
+{% macro tokenize_13a(x) -%}
+LIST_FILTER(STRING_SPLIT(
+  REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(
+    ' ' || REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(
+      {{ x }}, '<skipped>', ''), '-' || CHR(10), ''), CHR(10), ' '),
+      '&quot;', '"'), '&amp;', '&'), '&lt;', '<'), '&gt;', '>') || ' ',
+    '([\{-\~\[-\` -\&\(-\+\:-\@\/])', ' \1 ', 'g'),
+    '([^0-9])([\.,])', '\1 \2 ', 'g'),
+    '([\.,])([^0-9])', ' \1 \2', 'g'),
+    '([0-9])(-)', '\1 \2 ', 'g'),
+  ' '), t -> t <> '')
+{%- endmacro %}
+
+{#- ROUGE tokens: lower-case; each CJK character is a token, other runs of letters and digits
+    are tokens (rouge_score keeps only [a-z0-9] and so drops CJK and accented text). -#}
+{% macro rouge_tokens(x) -%}
+REGEXP_EXTRACT_ALL(LOWER({{ x }}), '[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|(?:[^\P{L}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|\p{N})+')
 {%- endmacro %}

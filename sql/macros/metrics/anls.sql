@@ -4,6 +4,8 @@
 CAST(LEVENSHTEIN(LOWER(TRIM({{ a }})), LOWER(TRIM({{ b }}))) AS DOUBLE)
   / GREATEST(LENGTH(LOWER(TRIM({{ a }}))), LENGTH(LOWER(TRIM({{ b }}))), 1)
 {%- endmacro %}
+{% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
+{% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) -%}
 LIST_MAX(LIST_TRANSFORM(ref_texts, r -> CASE WHEN {{ nl(o, 'r') }} < {{ args.threshold | sql_literal }} THEN 1.0 - {{ nl(o, 'r') }} ELSE 0.0 END))
 {%- endmacro %}

@@ -1,4 +1,6 @@
 {#- COCO-style average precision over the whole task at args.iou_thresholds (glc_coco_ap). -#}
+{% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
+{% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(TO_JSON({'pred': {{ o }}, 'ref': reference}) AS VARCHAR){% endmacro %}

@@ -1,5 +1,7 @@
 {#- WER or CER (args.unit word or char), corpus level: 100 * total edits / total reference
     length, with jiwer's default normalization (whitespace collapsed and stripped). -#}
+{% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
+{% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
 {% macro stats(o, args, answer) -%}
 glc_edit_stats({{ o }}, ref_texts[1], {{ args.unit | sql_literal }})

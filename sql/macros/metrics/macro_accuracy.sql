@@ -1,6 +1,8 @@
 {% from 'macros/answer.sql' import normalize_answer %}
 {#- Macro accuracy (balanced accuracy): accuracy within each reference class, averaged over the
     classes present in the references. -#}
+{% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
+{% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) -%}
 CAST(LIST_CONTAINS(LIST_TRANSFORM(ref_texts, r -> {{ normalize_answer('r', answer) }}), {{ normalize_answer(o, answer) }}) AS DOUBLE)
 {%- endmacro %}

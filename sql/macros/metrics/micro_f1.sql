@@ -7,6 +7,8 @@ LIST_FILTER(LIST_DISTINCT(LIST_TRANSFORM(STRING_SPLIT({{ o }}, {{ args.get('sepa
 {% macro gold(args, answer) -%}
 LIST_FILTER(LIST_DISTINCT(LIST_TRANSFORM(ref_texts, x -> {{ normalize_answer('x', answer) }})), x -> x <> '')
 {%- endmacro %}
+{% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
+{% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
 {% macro stats(o, args, answer) -%}
 [

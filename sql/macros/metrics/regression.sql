@@ -2,6 +2,8 @@
 {#- MAE, MSE, RMSE or Pearson correlation (args.kind) between the first number of the
     prediction and the reference number; a prediction without a number counts as
     args.invalid_value. Pearson is reported in percent and is 0 when undefined. -#}
+{% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
+{% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
 {% macro stats(o, args, answer) -%}
 [COALESCE({{ first_number(o) }}, {{ args.get('invalid_value', 0.0) | sql_literal }}), ref_number]

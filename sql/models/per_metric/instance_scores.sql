@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', partition_by=['model', 'task_id'], partition_metric=metric.name) }}
+{{ config(materialized='incremental', partition_by=['model', 'task_id'], partition_metric=metric.name,
+          partition_sources=['predictions', 'instance_refs__' ~ metric.name]) }}
 {% import 'macros/metrics/' ~ metric.implementation.macro ~ '.sql' as impl %}
 {%- set args = metric.implementation.args %}
 {%- set answer = metric.implementation.answer %}
@@ -18,22 +19,22 @@ WITH pairs AS (
 ), answers AS (
   SELECT
     pr.model,
-    i.task_id,
-    i.instance_id,
-    i.ref_kind,
-    i.ref_texts,
-    i.ref_number,
-    i.reference,
+    r.*,
     NOT p.output IS NULL AND p.error IS NULL AS scored,
     CASE
       WHEN p.output IS NULL OR NOT p.error IS NULL OR LENGTH(p.output) > {{ metric.implementation.max_prediction_chars }} THEN ''
       ELSE p.output
     END AS output
   FROM pairs AS pr
-  JOIN instances AS i
-    ON i.task_id = pr.task_id
+  JOIN {{ ('instance_refs__' ~ metric.name) | ident }} AS r
+    ON r.task_id = pr.task_id
   LEFT JOIN predictions AS p
-    ON p.model = pr.model AND p.task_id = i.task_id AND p.instance_id = i.instance_id
+    ON p.model = pr.model AND p.task_id = r.task_id AND p.instance_id = r.instance_id
+), prepared AS (
+  SELECT
+    *,
+    {{ impl.prepare('output', args, answer) }}
+  FROM answers
 )
 SELECT
   model,
@@ -43,4 +44,4 @@ SELECT
   {{ impl.value('output', args, answer) }} AS value,
   {{ impl.stats('output', args, answer) }} AS stats,
   {{ impl.payload('output', args, answer) }} AS payload
-FROM answers
+FROM prepared
