@@ -145,3 +145,23 @@ def test_cli_reports_error_and_exits_nonzero(project_dir: Path) -> None:
     assert proc.stderr.startswith("Error: 1 spec error:")
     assert f"{TASK}:7: unknown metric 'acuracy'" in proc.stderr
     assert not (project_dir / "target" / "manifest.json").exists()
+
+
+def test_unknown_metric_macro(project_dir: Path) -> None:
+    _edit(project_dir, "specs/metrics/acc.yaml", "macro: accuracy", "macro: acuracy")
+    msg = _errors(project_dir)
+    assert "specs/metrics/acc.yaml:14: unknown metric macro 'acuracy'" in msg and "did you mean 'accuracy'?" in msg
+
+
+def test_unknown_udf_in_macro(project_dir: Path) -> None:
+    _edit(project_dir, "sql/macros/metrics/rouge.sql", "glc_rouge_l(", "glc_rouge_x(")
+    msg = _errors(project_dir)
+    assert "model 'instance_scores__rouge_l' calls unknown function(s) ['glc_rouge_x']" in msg
+    assert "did you mean 'glc_rouge_l'?" in msg
+
+
+def test_bad_dataset_section(project_dir: Path) -> None:
+    path = project_dir / TASK
+    path.write_text(path.read_text() + "dataset:\n  format: hdf5\n  path: x\n  reference: text\n")
+    msg = _errors(project_dir)
+    assert f"{TASK}:16: dataset.format: Input should be 'general_bench', 'jsonl', 'parquet' or 'csv'" in msg
