@@ -18,7 +18,7 @@ from compiler.data_tests import CompiledDataTest, compile_data_tests
 from compiler.errors import GlcError, SpecError, SpecErrors, display_path
 from compiler.manifest import build_manifest, dumps
 from compiler.render import TemplateRenderer
-from compiler.resolve import Project, load_project
+from compiler.resolve import Project, load_project, lookup
 from compiler.seeds import Seed, build_seeds
 from compiler.sqlmodel import CompiledNode, RenderedModel, compile_models
 from compiler.suggest import did_you_mean
@@ -37,11 +37,7 @@ class CompiledProject:
     manifest: dict[str, Any]
 
     def node(self, name: str) -> CompiledNode:
-        for n in self.nodes:
-            if n.name == name:
-                return n
-        raise GlcError(f"unknown node '{name}'", hint=did_you_mean(name, [n.name for n in self.nodes])
-                       or "known nodes: " + ", ".join(n.name for n in self.nodes))
+        return lookup(name, {n.name: n for n in self.nodes}, "node")
 
     def schema(self) -> dict[str, dict[str, str]]:
         schema = source_schema()

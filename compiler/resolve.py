@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from compiler.errors import SpecError, SpecErrors
+from compiler.errors import GlcError, SpecError, SpecErrors
 from compiler.loader import LoadedSpecs, Located, load_specs
 from compiler.spec_models import (
     BenchmarkSpec,
@@ -24,6 +25,7 @@ from compiler.spec_models import (
 from compiler.suggest import did_you_mean
 
 GROUP_OF_PARADIGM = {"comprehension": "C", "generation": "G", "nlp": "L"}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,22 +78,18 @@ class Project:
         return next(s for s in self.scopes if s.board.default)
 
     def level(self, name: str) -> LevelSpec:
-        for lv in self.levels:
-            if lv.name == name:
-                return lv
-        from compiler.errors import GlcError
-
-        raise GlcError(f"unknown level variant '{name}'", hint=did_you_mean(name, [lv.name for lv in self.levels])
-                       or "known: " + ", ".join(lv.name for lv in self.levels))
+        return lookup(name, {lv.name: lv for lv in self.levels}, "level variant")
 
     def scope(self, name: str) -> Scope:
-        for s in self.scopes:
-            if s.name == name:
-                return s
-        from compiler.errors import GlcError
+        return lookup(name, {s.name: s for s in self.scopes}, "scope")
 
-        raise GlcError(f"unknown scope '{name}'", hint=did_you_mean(name, [s.name for s in self.scopes])
-                       or "known: " + ", ".join(s.name for s in self.scopes))
+
+def lookup(name: str, items: dict[str, T], what: str) -> T:
+    """``items[name]``, or a GlcError with a "did you mean" hint."""
+    if name in items:
+        return items[name]
+    raise GlcError(f"unknown {what} '{name}'",
+                   hint=did_you_mean(name, items) or "known: " + ", ".join(items))
 
 
 def _unique(items: list[Located], key, what: str, errors: list[SpecError]) -> dict:
