@@ -16,7 +16,6 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
-from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from compiler.contracts import PUBLIC, Column, source_schema
@@ -102,15 +101,16 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
         model = by_name[name]
         try:
             qualified = qualify(trees[name], schema=schema, dialect=DIALECT, validate_qualify_columns=True)
-            typed = annotate_types(qualified.copy(), schema=schema, dialect=DIALECT)
         except (OptimizeError, SqlglotError) as exc:
             raise GlcError(f"model '{name}': {exc}", location=model.template,
                            hint="columns are checked against the table contracts (compiler/contracts.py) "
                                 "and the models a query reads") from None
-        columns = tuple(
-            Column(sel.alias_or_name, _type_of(sel)) for sel in typed.selects  # type: ignore[attr-defined]
-        )
         contract = PUBLIC.get(name)
+        # types are declared for public tables only; inferring them for every model would cost
+        # more than the rest of the compile
+        declared = {c.name: c.type for c in contract.columns} if contract else {}
+        columns = tuple(Column(sel.alias_or_name, declared.get(sel.alias_or_name, "ANY"))
+                        for sel in qualified.selects)  # type: ignore[attr-defined]
         if contract is not None and [c.name for c in columns] != contract.column_names:
             raise GlcError(f"model '{name}' has columns {[c.name for c in columns]}",
                            location=model.template,
@@ -144,10 +144,3 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
                                   materialized, partition_by, model.config.get("partition_metric"),
                                   tuple(model.config.get("partition_sources", ())), tuple(udfs)))
     return nodes
-
-
-def _type_of(sel: exp.Expression) -> str:
-    t = sel.type
-    if t is None or t.this == exp.DataType.Type.UNKNOWN:
-        return "UNKNOWN"
-    return t.sql(dialect=DIALECT)
