@@ -119,6 +119,40 @@ def show(node: Annotated[str, typer.Argument(help="A SQL model or data test name
     typer.echo(_ws().show(node), nl=False)
 
 
+@app.command("ls")
+def ls_(kind: Annotated[str, typer.Argument(help="tasks, metrics, levels, scopes, models or nodes.")] = "tasks",
+        select: Annotated[list[str] | None, typer.Option(
+            help="Filter: model:NAME, task:ID, modality:M, paradigm:P, metric:K (repeatable).")] = None) -> None:
+    """List what the project holds."""
+    from glc.listing import render_rows
+
+    typer.echo(render_rows(_ws().ls(kind, select)))
+
+
+@app.command()
+def lineage(ref: Annotated[str, typer.Argument(help="TABLE.COLUMN, e.g. level_scores.level_4.")],
+            fmt: Annotated[str, typer.Option("--format", help="tree or json.")] = "tree") -> None:
+    """Column-level lineage of a result down to predictions, imported scores and SoTA."""
+    import json
+
+    tree = _ws().lineage(ref)
+    typer.echo(json.dumps(tree.to_json(), indent=2) if fmt == "json" else tree.render())
+
+
+@app.command()
+def explain(model: Annotated[str, typer.Argument(help="A model in level_scores.")],
+            variant: Annotated[str | None, typer.Option(help="Level variant (default from specs).")] = None,
+            scope: Annotated[str | None, typer.Option(help="Scope (default from specs).")] = None,
+            fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text") -> None:
+    """Why a model has its level: groups, formulas with its numbers, what would move it up."""
+    import json
+
+    from glc.explain import render as render_explain
+
+    info = _ws().explain(model, variant, scope)
+    typer.echo(json.dumps(info, indent=2, default=str) if fmt == "json" else render_explain(info))
+
+
 @catalog_app.command("generate")
 def catalog_generate(
     source: Annotated[Path, typer.Option("--from", help="tasks.csv or the official sota_result.xlsx.")] = Path(

@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from compiler.errors import GlcError
+from compiler.lineage import ColumnLineage, column_lineage
 from compiler.plan import CompiledProject, compile_project, write_artifacts
 from glc.build import BuildResult, build
 from glc.data_tests import DataTestResult, run_data_tests
 from glc.datasets import sync_instances
+from glc.explain import explain as explain_level
 from glc.importers.predictions import PredictionImport, read_predictions, store_predictions
 from glc.importers.scores import ImportSummary, ParsedScores, store_scores
 from glc.leaderboard import leaderboard_rows
+from glc.listing import KINDS, list_rows
 from glc.profiles import Target, load_target
 from glc.selection import parse_selection
 from glc.store import connect, ensure_store
@@ -151,6 +154,39 @@ class Workspace:
                 raise GlcError("no leaderboard has been built yet", location=self.target.path,
                                hint="run `glc run` first")
             return leaderboard_rows(con, v, s)
+        finally:
+            con.close()
+
+    def ls(self, kind: str, select: list[str] | None = None) -> list[dict[str, Any]]:
+        """Rows describing the project's tasks, metrics, levels, scopes, models or nodes."""
+        compiled = self.compile(write=False)
+        if kind not in KINDS:
+            raise GlcError(f"unknown kind '{kind}'", hint="one of: " + ", ".join(KINDS))
+        models: list[str] = []
+        if Path(self.target.path).exists() or self.target.in_memory:
+            con = connect(self.target)
+            try:
+                ensure_store(con)
+                models = [r[0] for r in con.execute(
+                    "SELECT model FROM imported_models UNION SELECT DISTINCT model FROM predictions "
+                    "ORDER BY model").fetchall()]
+            finally:
+                con.close()
+        selection = parse_selection(select, compiled.project, models) if select else None
+        return list_rows(compiled, kind, selection, models)
+
+    def lineage(self, ref: str) -> ColumnLineage:
+        """Column lineage of TABLE.COLUMN down to source tables."""
+        return column_lineage(self.compile(write=False), ref)
+
+    def explain(self, model: str, variant: str | None = None, scope: str | None = None) -> dict[str, Any]:
+        """Why ``model`` has its level under a variant and scope (see glc.explain)."""
+        project = self.compile(write=False).project
+        level = project.level(variant) if variant else project.default_level
+        board = project.scope(scope) if scope else project.default_scope
+        con = connect(self.target, read_only=True)
+        try:
+            return explain_level(con, model, level, board)
         finally:
             con.close()
 

@@ -1,0 +1,151 @@
+"""``glc explain``: why a model has its level, with the formulas filled in.
+
+Reads the built tables of one level variant and scope: the level row, the group aggregates
+(per modality for a partitioned variant), the tasks that contribute most to S_C/S_G/S_L,
+the tasks lost to SoTA by the smallest margin, each formula with the model's numbers, and
+what would move the model up a level.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from compiler.errors import GlcError
+from compiler.resolve import LevelSpec, Scope
+from glc.store import DIALECT
+
+GROUP_NAMES = {"C": "comprehension", "G": "generation", "L": "language"}
+TOP = 5
+
+
+def _rows(con: duckdb.DuckDBPyConnection, query: exp.Expression) -> list[dict[str, Any]]:
+    rel = con.sql(query.sql(DIALECT))
+    return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+
+
+def _eq(col: str, value: Any, table: str | None = None) -> exp.Expression:
+    return exp.column(col, table=table).eq(exp.convert(value))
+
+
+def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope: Scope) -> dict[str, Any]:
+    v = level.name
+    where = exp.and_(_eq("model", model), _eq("variant", v), _eq("scope", scope.name))
+    row = _rows(con, exp.select("*").from_("level_scores").where(where))
+    if not row:
+        models = [r[0] for r in con.execute("SELECT DISTINCT model FROM level_scores").fetchall()]
+        from compiler.suggest import did_you_mean
+
+        raise GlcError(f"no model '{model}' in level_scores", hint=did_you_mean(model, models) or "run `glc run`")
+    groups = _rows(con, exp.select("*").from_(f"group_scores__{v}")
+                   .where(exp.and_(_eq("model", model), _eq("scope", scope.name))).order_by("part", "task_group"))
+    tasks = _rows(con, exp.select("w.task_id", "t.task_name", "w.task_group", "w.modality", "w.metric", "w.raw_score",
+                                  "w.sota", "w.sigma", "w.sigma_sota", "w.supported", "w.win", "w.source")
+                  .from_(exp.alias_(exp.to_table(f"task_wins__{v}"), "w", table=True))
+                  .join(exp.alias_(exp.to_table("scope_tasks"), "st", table=True),
+                        on=exp.and_(exp.column("task_id", "st").eq(exp.column("task_id", "w")),
+                                    _eq("scope", scope.name, "st")))
+                  .join(exp.alias_(exp.to_table("tasks"), "t", table=True),
+                        on=exp.column("task_id", "t").eq(exp.column("task_id", "w")))
+                  .where(_eq("model", model, "w")))
+    n_group = {}
+    for g in groups:
+        n_group.setdefault(g["task_group"], 0)
+        n_group[g["task_group"]] += g["n_tasks"]
+    won = sorted((t for t in tasks if t["win"]), key=lambda t: -t["sigma"])
+    for t in won:
+        t["contribution"] = t["sigma"] / n_group[t["task_group"]]
+    lost = [t for t in tasks if t["supported"] and not t["win"]]
+    for t in lost:
+        t["sigma_gap"] = t["sigma_sota"] - t["sigma"]
+    lost.sort(key=lambda t: (t["sigma_gap"], t["task_id"]))
+    result = row[0]
+    return {
+        "model": model, "variant": v, "scope": scope.name, "max_level": scope.board.max_level,
+        "level": result["level"], "scores": {k: result[k] for k in
+                                             ("level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l")},
+        "groups": groups,
+        "top_contributors": won[:TOP],
+        "closest_losses": lost[:TOP],
+        "formulas": _formulas(result, groups, level),
+        "next_level": _next_level(result, groups, scope, lost),
+    }
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}" if abs(x) < 1e4 else f"{x:.6g}"
+
+
+def _formulas(r: dict[str, Any], groups: list[dict[str, Any]], level: LevelSpec) -> list[str]:
+    by = {(g["part"], g["task_group"]): g for g in groups}
+    parts = sorted({g["part"] for g in groups if g["task_group"] != "L"})
+    out = []
+    for part in parts:
+        c, g = by.get((part, "C")), by.get((part, "G"))
+        where = "" if part == "all" else f" [{part}]"
+        if c and g:
+            out.append(f"Level-2{where} = 1/2 (sum_C sigma / M + sum_G sigma / N) = 1/2 ({_fmt(c['mean_sigma'] * c['n_tasks'])}"
+                       f" / {c['n_tasks']} + {_fmt(g['mean_sigma'] * g['n_tasks'])} / {g['n_tasks']})"
+                       f" = {_fmt((c['mean_sigma'] + g['mean_sigma']) / 2)}")
+            out.append(f"Level-3{where} = 1/2 (S_C + S_G) = 1/2 ({_fmt(c['s'])} + {_fmt(g['s'])})"
+                       f" = {_fmt((c['s'] + g['s']) / 2)}")
+            l4 = 0.0 if not (c["s"] > 0 and g["s"] > 0) else 2 * c["s"] * g["s"] / (c["s"] + g["s"])
+            out.append(f"Level-4{where} = 2 S_C S_G / (S_C + S_G) = 2 * {_fmt(c['s'])} * {_fmt(g['s'])}"
+                       f" / ({_fmt(c['s'])} + {_fmt(g['s'])}) = {_fmt(l4)}")
+        else:
+            only = c or g
+            if only:
+                out.append(f"Level-2{where} = mean sigma = {_fmt(only['mean_sigma'])}")
+                out.append(f"Level-3{where} = S = {_fmt(only['s'])}")
+    if level.partition == "modality" and len(parts) > 1:
+        out.append(f"averaged over {len(parts)} modalities: Level-2 = {_fmt(r['level_2'])}, "
+                   f"Level-3 = {_fmt(r['level_3'])}, Level-4 = {_fmt(r['level_4'])}")
+    if r["level_5"] is not None:
+        out.append(f"Level-5 = Level-4 * S_L / 100 = {_fmt(r['level_4'])} * {_fmt(r['s_l'])} / 100"
+                   f" = {_fmt(r['level_5'])}")
+    return out
+
+
+def _next_level(r: dict[str, Any], groups: list[dict[str, Any]], scope: Scope,
+                lost: list[dict[str, Any]]) -> str:
+    level, cap = r["level"], scope.board.max_level
+    if level >= cap:
+        return f"Level-{level} is the highest this scope measures."
+    wins = {}
+    for g in groups:
+        wins[g["task_group"]] = wins.get(g["task_group"], 0) + g["n_wins"]
+
+    def nearest(group: str) -> str:
+        cand = [t for t in lost if t["task_group"] == group]
+        return f" (closest: '{cand[0]['task_name']}', {_fmt(cand[0]['sigma_gap'])} sigma points short)" if cand else ""
+    if level < 2:
+        return "Score a comprehension or generation task: Level-2 averages those (NLP counts from Level-5 on)."
+    if level == 2:
+        return "Beat or tie the SoTA on one comprehension or generation task" + nearest("C") + "."
+    if level == 3:
+        missing = [g for g in ("C", "G") if not wins.get(g)]
+        hint = " and ".join(f"one {GROUP_NAMES[g]} task{nearest(g)}" for g in missing) or "both paradigms"
+        return f"Win {hint}: Level-4 needs wins in comprehension and generation."
+    return "Win one NLP task" + nearest("L") + ": Level-5 needs S_L > 0."
+
+
+def render(info: dict[str, Any]) -> str:
+    s = info["scores"]
+    lines = [f"{info['model']} - Level-{info['level']} (variant {info['variant']}, scope {info['scope']}, "
+             f"at most Level-{info['max_level']})",
+             "  " + "  ".join(f"{k}={_fmt(v)}" for k, v in s.items()), "", "groups:"]
+    for g in info["groups"]:
+        where = "" if g["part"] == "all" else f"{g['part']} "
+        lines.append(f"  {where}{GROUP_NAMES[g['task_group']]}: {g['n_supported']}/{g['n_tasks']} supported, "
+                     f"{g['n_wins']} won, mean sigma {_fmt(g['mean_sigma'])}, S {_fmt(g['s'])}")
+    lines += ["", "formulas:"] + [f"  {f}" for f in info["formulas"]]
+    lines += ["", "tasks contributing most:"]
+    lines += [f"  {t['task_name']} [{t['task_group']}] sigma {_fmt(t['sigma'])} (raw {_fmt(t['raw_score'])} vs SoTA "
+              f"{_fmt(t['sota'])}) adds {_fmt(t['contribution'])}" for t in info["top_contributors"]] or ["  (no win)"]
+    lines += ["", "lost to SoTA by the smallest margin:"]
+    lines += [f"  {t['task_name']} [{t['task_group']}] sigma {_fmt(t['sigma'])} vs {_fmt(t['sigma_sota'])} "
+              f"(raw {_fmt(t['raw_score'])} vs {_fmt(t['sota'])})" for t in info["closest_losses"]] or ["  (none)"]
+    lines += ["", "to move up: " + info["next_level"]]
+    return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""``glc ls``: the project's tasks, metrics, levels, scopes, models and SQL nodes as rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.plan import CompiledProject
+from glc.selection import Selection
+
+KINDS = ("tasks", "metrics", "levels", "scopes", "models", "nodes")
+
+
+def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None = None,
+              models: list[str] | None = None) -> list[dict[str, Any]]:
+    p = compiled.project
+    if kind == "tasks":
+        return [{"task_id": t.id, "name": t.spec.name, "modality": t.spec.modality, "paradigm": t.spec.paradigm,
+                 "metric": t.spec.metric, "sota": t.spec.sota.value, "data": bool(t.spec.dataset)}
+                for t in p.tasks if selection is None or not selection.tasks or t.id in selection.tasks]
+    if kind == "metrics":
+        used = {t.spec.metric for t in p.tasks}
+        return [{"metric": m.name, "direction": m.direction, "normalization": m.normalization.kind,
+                 "implementation": m.implementation.macro if m.implementation else "-", "tasks": m.name in used}
+                for m in p.metrics]
+    if kind == "levels":
+        return [{"level": lv.name, "win": lv.win, "partition": lv.partition, "default": lv.default} for lv in p.levels]
+    if kind == "scopes":
+        return [{"scope": s.name, "family": s.family, "max_level": s.board.max_level, "tasks": len(s.task_ids),
+                 "default": s.board.default} for s in p.scopes]
+    if kind == "models":
+        wanted = selection.models if selection is not None and selection.models else None
+        return [{"model": m} for m in models or [] if wanted is None or m in wanted]
+    return [{"node": n.name, "materialized": n.materialized, "depends_on": ", ".join(n.depends_on + n.sources)}
+            for n in compiled.nodes]
+
+
+def render_rows(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(nothing)"
+    head = list(rows[0])
+    body = [[str(r[c]) for c in head] for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in body]
+    return "\n".join(lines)

@@ -1,0 +1,114 @@
+"""glc ls, lineage and explain on the example workbooks and on a build with predictions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+from metric_project import add_task, new_project, write_predictions
+
+from compiler.errors import GlcError
+from compiler.lineage import column_lineage
+from glc.workspace import Workspace
+
+
+def glc(project_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(project_dir), *args],
+                          capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Workspace:
+    from conftest import copy_project
+
+    ws = Workspace(copy_project(tmp_path_factory.mktemp("audit")))
+    ws.import_scores(EXAMPLES / "c04_sota_beater.xlsx")
+    ws.import_scores(EXAMPLES / "c12_cross_paradigm.xlsx")
+    ws.run()
+    return ws
+
+
+def test_lineage_reaches_predictions_scores_and_sota(compiled) -> None:
+    tree = column_lineage(compiled, "level_scores.level_4")
+    sources = tree.sources()
+    for needed in [("predictions", "output"), ("imported_scores", "score"), ("tasks", "sota"),
+                   ("metrics", "norm_kind"), ("instances", "ref_texts"), ("scopes", "max_level")]:
+        assert needed in sources, needed
+    text = tree.render()
+    assert text.splitlines()[0] == "level_scores.level_4"
+    assert "  level_scores__pooled.level_4" in text and "tasks.sota  [seed]" in text
+    assert "(see above)" in text  # shared subtrees are printed once
+
+
+def test_lineage_of_a_level_2_does_not_involve_wins(compiled) -> None:
+    sources = column_lineage(compiled, "level_scores__pooled.level_2").sources()
+    assert ("tasks", "sota") not in sources  # Level-2 averages sigma; SoTA only decides wins
+    assert ("imported_scores", "score") in sources
+
+
+def test_lineage_errors(compiled) -> None:
+    with pytest.raises(GlcError, match="unknown table 'level_score'"):
+        column_lineage(compiled, "level_score.level_4")
+    with pytest.raises(GlcError, match="unknown column of level_scores 'level_6'"):
+        column_lineage(compiled, "level_scores.level_6")
+
+
+def test_lineage_cli_json(built: Workspace) -> None:
+    out = glc(built.root, "lineage", "task_results.sigma_sota", "--format", "json")
+    tree = json.loads(out.stdout)
+    assert tree["table"] == "task_results" and tree["inputs"][0]["table"] == "task_sota"
+
+
+def test_explain_numbers_match_level_scores(built: Workspace) -> None:
+    info = built.explain("SoTA-Beater-70B")
+    board = {r["model"]: r for r in built.leaderboard()}["SoTA-Beater-70B"]
+    assert info["level"] == board["level"] == 5
+    assert info["scores"]["level_4"] == board["level_4"]
+    groups = {g["task_group"]: g for g in info["groups"]}
+    assert groups["C"]["n_tasks"] == 451 and groups["G"]["n_tasks"] == 133 and groups["L"]["n_tasks"] == 115
+    assert groups["C"]["s"] == pytest.approx(board["s_c"])
+    l4 = next(f for f in info["formulas"] if f.startswith("Level-4"))
+    assert l4.endswith(f"= {board['level_4']:.4g}")
+    assert all(t["win"] for t in info["top_contributors"])
+    assert all(not t["win"] and t["supported"] for t in info["closest_losses"])
+
+
+def test_explain_says_what_moves_a_model_up(built: Workspace) -> None:
+    info = built.explain("CrossModal-Paradigm", variant="per_modality")
+    assert info["level"] == 3
+    assert info["next_level"].startswith("Win one comprehension task") or "generation" in info["next_level"]
+    assert "Level-4 needs wins in comprehension and generation" in info["next_level"]
+    out = glc(built.root, "explain", "CrossModal-Paradigm", "--variant", "per_modality")
+    assert "averaged over 4 modalities" in out.stdout and "to move up:" in out.stdout
+    bad = glc(built.root, "explain", "crossmodal")
+    assert bad.returncode == 2 and "did you mean 'CrossModal-Paradigm'?" in bad.stderr
+
+
+def test_ls(built: Workspace) -> None:
+    tasks = built.ls("tasks", ["modality:audio", "paradigm:generation"])
+    assert len(tasks) == 20 and all(t["modality"] == "audio" for t in tasks)
+    assert [r["level"] for r in built.ls("levels")] == ["pooled", "per_modality", "strict"]
+    assert [r["model"] for r in built.ls("models")] == ["CrossModal-Paradigm", "SoTA-Beater-70B"]
+    nodes = {r["node"]: r for r in built.ls("nodes")}
+    assert nodes["instance_scores__acc"]["materialized"] == "incremental"
+    out = glc(built.root, "ls", "scopes")
+    assert out.stdout.splitlines()[1].split()[:3] == ["A", "A", "5"]
+    with pytest.raises(GlcError, match="unknown kind 'taks'"):
+        built.ls("taks")
+
+
+def test_explain_with_predictions(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    tid = add_task(root, "acc", "text", [("q1", {}, ["4"]), ("q2", {}, ["Paris"])], sota=40.0)
+    ws = Workspace(root)
+    ws.import_predictions(write_predictions(tmp_path / "p.jsonl", "m", tid, [("q1", "4"), ("q2", "Rome")]))
+    ws.run()
+    info = ws.explain("m")
+    won = info["top_contributors"]
+    assert [t["task_id"] for t in won] == [tid] and won[0]["source"] == "predictions" and won[0]["sigma"] == 50.0
+    assert info["level"] == 1 and info["scores"]["level_2"] == 0.0  # an NLP win alone gives no Level-2
+    assert info["next_level"].startswith("Score a comprehension or generation task")
