@@ -86,8 +86,9 @@ def _formulas(r: dict[str, Any], groups: list[dict[str, Any]], level: LevelSpec)
         c, g = by.get((part, "C")), by.get((part, "G"))
         where = "" if part == "all" else f" [{part}]"
         if c and g:
-            out.append(f"Level-2{where} = 1/2 (sum_C sigma / M + sum_G sigma / N) = 1/2 ({_fmt(c['mean_sigma'] * c['n_tasks'])}"
-                       f" / {c['n_tasks']} + {_fmt(g['mean_sigma'] * g['n_tasks'])} / {g['n_tasks']})"
+            out.append(f"Level-2{where} = 1/2 (sum_C sigma / M + sum_G sigma / N) = 1/2 "
+                       f"({_fmt(c['mean_sigma'] * c['n_tasks'])} / {c['n_tasks']} + "
+                       f"{_fmt(g['mean_sigma'] * g['n_tasks'])} / {g['n_tasks']})"
                        f" = {_fmt((c['mean_sigma'] + g['mean_sigma']) / 2)}")
             out.append(f"Level-3{where} = 1/2 (S_C + S_G) = 1/2 ({_fmt(c['s'])} + {_fmt(g['s'])})"
                        f" = {_fmt((c['s'] + g['s']) / 2)}")
