@@ -31,6 +31,10 @@ from glc.selection import Selection
 from glc.store import DIALECT, ensure_store, load_seed, refresh_prediction_partitions, transaction
 
 STATE_DDL = [
+    "CREATE TABLE IF NOT EXISTS glc_run_levels (run_id VARCHAR, model VARCHAR, variant VARCHAR, scope VARCHAR, "
+    "level_2 DOUBLE, level_3 DOUBLE, level_4 DOUBLE, level_5 DOUBLE, level INTEGER)",
+    "CREATE TABLE IF NOT EXISTS glc_run_tasks (run_id VARCHAR, model VARCHAR, task_id VARCHAR, sigma DOUBLE, "
+    "vs_sota INTEGER)",
     "CREATE TABLE IF NOT EXISTS glc_node_state (node VARCHAR PRIMARY KEY, state_key VARCHAR, built_at TIMESTAMP)",
     "CREATE TABLE IF NOT EXISTS glc_partition_state (node VARCHAR, model VARCHAR, task_id VARCHAR, "
     "state_key VARCHAR)",
@@ -228,6 +232,11 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                                hint=f"see target/compiled/{node.name}.sql") from None
             _record(con, node.name, keys[node.name])
             result.node_seconds[node.name] = time.perf_counter() - t
+        if "level_scores" in result.node_seconds:  # results changed: keep a snapshot for `glc diff`
+            con.execute("INSERT INTO glc_run_levels SELECT ?, model, variant, scope, level_2, level_3, level_4, "
+                        "level_5, level FROM level_scores", [result.run_id])
+            con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results",
+                        [result.run_id])
         con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
                     [result.run_id, started, datetime.now(UTC).replace(tzinfo=None),
                      compiled.manifest["fingerprint"], len(result.node_seconds), "success"])

@@ -115,8 +115,15 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str) -> None:
 
 @app.command()
 def show(node: Annotated[str, typer.Argument(help="A SQL model or data test name.")]) -> None:
-    """Print the compiled SQL of a node."""
-    typer.echo(_ws().show(node), nl=False)
+    """Print the compiled SQL of a node (highlighted on a terminal, plain when piped)."""
+    sql = _ws().show(node)
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.syntax import Syntax
+
+        Console().print(Syntax(sql, "sql", theme="ansi_dark", word_wrap=False))
+    else:
+        typer.echo(sql, nl=False)
 
 
 @app.command("ls")
@@ -151,6 +158,21 @@ def explain(model: Annotated[str, typer.Argument(help="A model in level_scores."
 
     info = _ws().explain(model, variant, scope)
     typer.echo(json.dumps(info, indent=2, default=str) if fmt == "json" else render_explain(info))
+
+
+@app.command("diff")
+def diff_(a: Annotated[str, typer.Argument(help="variant:NAME, scope:NAME or run:ID|latest|previous.")],
+          b: Annotated[str, typer.Argument(help="The other side, same forms.")],
+          variant: Annotated[str | None, typer.Option(help="Variant for sides that name none.")] = None,
+          scope: Annotated[str | None, typer.Option(help="Scope for sides that name none.")] = None,
+          fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text") -> None:
+    """Which models change level or score between two variants, scopes or runs, and why."""
+    import json
+
+    from glc.diff import render as render_diff
+
+    rows = _ws().diff(a, b, variant, scope)
+    typer.echo(json.dumps(rows, indent=2, default=str) if fmt == "json" else render_diff(rows))
 
 
 @catalog_app.command("generate")

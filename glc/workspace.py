@@ -190,6 +190,19 @@ class Workspace:
         finally:
             con.close()
 
+    def diff(self, a: str, b: str, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
+        """Compare two variants, scopes or stored runs (see glc.diff)."""
+        from glc.diff import diff, parse_side
+
+        project = self.compile(write=False).project
+        v = project.level(variant).name if variant else project.default_level.name
+        s = project.scope(scope).name if scope else project.default_scope.name
+        con = connect(self.target, read_only=True)
+        try:
+            return diff(con, parse_side(a, project, con, v, s), parse_side(b, project, con, v, s))
+        finally:
+            con.close()
+
     def show(self, node: str) -> str:
         """The compiled SQL of a node or data test."""
         compiled = self.compile()

@@ -112,3 +112,40 @@ def test_explain_with_predictions(tmp_path: Path) -> None:
     assert [t["task_id"] for t in won] == [tid] and won[0]["source"] == "predictions" and won[0]["sigma"] == 50.0
     assert info["level"] == 1 and info["scores"]["level_2"] == 0.0  # an NLP win alone gives no Level-2
     assert info["next_level"].startswith("Score a comprehension or generation task")
+
+
+def test_diff_variants_names_the_ties(built: Workspace) -> None:
+    rows = {r["model"]: r for r in built.diff("variant:pooled", "variant:strict")}
+    r = rows["SoTA-Beater-70B"]
+    assert r["delta"]["level_2"] == 0.0 and r["delta"]["level_3"] < 0  # ties stop counting as wins
+    assert {t["task_id"] for t in r["tasks"]} >= {"3d.3d_vehicle_classification", "nlp.spam_detection"}
+    assert all(t["win_a"] and not t["win_b"] for t in r["tasks"])
+    board = {x["model"]: x for x in built.leaderboard("strict")}
+    pooled = {x["model"]: x for x in built.leaderboard("pooled")}
+    assert r["delta"]["level_3"] == pytest.approx(board["SoTA-Beater-70B"]["level_3"]
+                                                  - pooled["SoTA-Beater-70B"]["level_3"])
+
+
+def test_diff_scopes_and_runs(tmp_path: Path) -> None:
+    from conftest import copy_project
+
+    ws = Workspace(copy_project(tmp_path / "p"))
+    ws.import_scores(EXAMPLES / "c12_cross_paradigm.xlsx")
+    ws.run()
+    rows = ws.diff("scope:B-image", "scope:B-video")
+    assert rows[0]["tasks"] and all(t["in_a"] != t["in_b"] for t in rows[0]["tasks"])
+    ws.import_scores(EXAMPLES / "c04_sota_beater.xlsx")
+    ws.run()
+    runs = {r["model"]: r for r in ws.diff("run:previous", "run:latest")}
+    assert runs["SoTA-Beater-70B"]["level_a"] is None and runs["SoTA-Beater-70B"]["level_b"] == 5
+    assert runs["SoTA-Beater-70B"]["level_changed"] and runs["SoTA-Beater-70B"]["tasks"]
+    assert not runs["CrossModal-Paradigm"]["level_changed"] and not runs["CrossModal-Paradigm"]["tasks"]
+    out = glc(ws.root, "diff", "run:previous", "run:latest")
+    assert out.stdout.splitlines()[1].startswith("* SoTA-Beater-70B: - -> Level-5")
+    bad = glc(ws.root, "diff", "variant:pooled", "level:strict")
+    assert bad.returncode == 2 and "cannot read 'level:strict'" in bad.stderr
+
+
+def test_show_is_plain_when_piped(built: Workspace) -> None:
+    out = glc(built.root, "show", "task_wins__strict")
+    assert out.stdout.startswith("-- node: task_wins__strict\n") and "\x1b[" not in out.stdout

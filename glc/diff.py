@@ -1,0 +1,127 @@
+"""``glc diff``: two level variants, two scopes or two stored runs side by side.
+
+A side is ``variant:NAME``, ``scope:NAME`` or ``run:ID`` (``run:latest`` and ``run:previous``
+name the last two runs that changed results); what a side does not name comes from the
+options (or the defaults). For every model the two level rows are compared, and the tasks
+that cause the difference are listed: tasks whose win differs (two variants), tasks only one
+scope holds (two scopes), or tasks whose normalized score or result against SoTA changed (two
+runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from compiler.errors import GlcError
+from compiler.resolve import Project, lookup
+
+LEVELS = ("level_2", "level_3", "level_4", "level_5")
+TOP = 5
+
+
+@dataclass(frozen=True)
+class Side:
+    variant: str
+    scope: str
+    run: str | None  # None: the current build
+
+    def label(self) -> str:
+        return f"{self.variant}/{self.scope}" + (f"@{self.run}" if self.run else "")
+
+
+def parse_side(text: str, project: Project, con: duckdb.DuckDBPyConnection, variant: str, scope: str) -> Side:
+    kind, sep, value = text.partition(":")
+    if not sep or kind not in ("variant", "scope", "run"):
+        raise GlcError(f"cannot read '{text}'", hint="write variant:NAME, scope:NAME or run:ID (run:latest)")
+    if kind == "variant":
+        return Side(project.level(value).name, scope, None)
+    if kind == "scope":
+        return Side(variant, project.scope(value).name, None)
+    runs = [r[0] for r in con.execute(
+        "SELECT r.run_id FROM glc_runs AS r WHERE r.run_id IN (SELECT DISTINCT run_id FROM glc_run_levels) "
+        "ORDER BY r.started_at DESC").fetchall()]
+    named = {"latest": runs[0] if runs else None, "previous": runs[1] if len(runs) > 1 else None}
+    run = named.get(value) or lookup(value, {r: r for r in runs}, "run")
+    return Side(variant, scope, run)
+
+
+def _levels(con: duckdb.DuckDBPyConnection, side: Side) -> dict[str, dict[str, Any]]:
+    table = "level_scores" if side.run is None else "glc_run_levels"
+    sql = (f"SELECT model, level, {', '.join(LEVELS)} FROM {table} WHERE variant = ? AND scope = ?"
+           + (" AND run_id = ?" if side.run else ""))
+    params = [side.variant, side.scope] + ([side.run] if side.run else [])
+    rel = con.execute(sql, params)
+    cols = [d[0] for d in rel.description]
+    return {r[0]: dict(zip(cols, r, strict=True)) for r in rel.fetchall()}
+
+
+def _causes(con: duckdb.DuckDBPyConnection, a: Side, b: Side) -> dict[str, list[dict[str, Any]]]:
+    if a.run is not None or b.run is not None:
+        rows = con.execute(
+            "SELECT coalesce(x.model, y.model), coalesce(x.task_id, y.task_id), x.sigma, y.sigma, x.vs_sota, "
+            "y.vs_sota FROM "
+            "(SELECT * FROM glc_run_tasks WHERE run_id = ?) AS x FULL JOIN "
+            "(SELECT * FROM glc_run_tasks WHERE run_id = ?) AS y ON x.model = y.model AND x.task_id = y.task_id "
+            "WHERE x.sigma IS DISTINCT FROM y.sigma OR x.vs_sota IS DISTINCT FROM y.vs_sota "
+            "ORDER BY abs(coalesce(y.sigma, 0) - coalesce(x.sigma, 0)) DESC",
+            [a.run or "", b.run or ""]).fetchall()
+        what = [{"model": r[0], "task_id": r[1], "sigma_a": r[2], "sigma_b": r[3], "vs_sota_a": r[4],
+                 "vs_sota_b": r[5]} for r in rows]
+    elif a.variant != b.variant:
+        # table names come from validated level names
+        rows = con.execute(
+            f"SELECT x.model, x.task_id, x.sigma, x.win, y.win FROM task_wins__{a.variant} AS x "
+            f"JOIN task_wins__{b.variant} AS y ON x.model = y.model AND x.task_id = y.task_id "
+            "JOIN scope_tasks AS s ON s.task_id = x.task_id AND s.scope = ? "
+            "WHERE x.win <> y.win ORDER BY x.sigma DESC", [a.scope]).fetchall()
+        what = [{"model": r[0], "task_id": r[1], "sigma": r[2], "win_a": r[3], "win_b": r[4]} for r in rows]
+    else:
+        rows = con.execute(
+            "SELECT w.model, w.task_id, w.sigma, w.win, sa.scope IS NOT NULL, sb.scope IS NOT NULL "
+            f"FROM task_wins__{a.variant} AS w "
+            "LEFT JOIN scope_tasks AS sa ON sa.task_id = w.task_id AND sa.scope = ? "
+            "LEFT JOIN scope_tasks AS sb ON sb.task_id = w.task_id AND sb.scope = ? "
+            "WHERE (sa.scope IS NULL) <> (sb.scope IS NULL) AND w.sigma > 0 ORDER BY w.sigma DESC",
+            [a.scope, b.scope]).fetchall()
+        what = [{"model": r[0], "task_id": r[1], "sigma": r[2], "win": r[3], "in_a": r[4], "in_b": r[5]}
+                for r in rows]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in what:
+        lst = out.setdefault(row.pop("model"), [])
+        if len(lst) < TOP:
+            lst.append(row)
+    return out
+
+
+def diff(con: duckdb.DuckDBPyConnection, a: Side, b: Side) -> list[dict[str, Any]]:
+    """One row per model: both levels, the score differences (b - a) and the causing tasks."""
+    la, lb = _levels(con, a), _levels(con, b)
+    causes = _causes(con, a, b)
+    rows = []
+    for model in sorted(set(la) | set(lb)):
+        x, y = la.get(model, {}), lb.get(model, {})
+        delta = {k: (None if x.get(k) is None or y.get(k) is None else y[k] - x[k]) for k in LEVELS}
+        rows.append({"model": model, "a": a.label(), "b": b.label(), "level_a": x.get("level"),
+                     "level_b": y.get("level"), "level_changed": x.get("level") != y.get("level"),
+                     "delta": delta, "tasks": causes.get(model, [])})
+    rows.sort(key=lambda r: (not r["level_changed"], -max(abs(v or 0) for v in r["delta"].values()), r["model"]))
+    return rows
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(no models)"
+    lines = [f"a = {rows[0]['a']}, b = {rows[0]['b']}"]
+    for r in rows:
+        mark = "*" if r["level_changed"] else " "
+        deltas = "  ".join(f"{k.replace('level_', 'L')} {v:+.4f}" if v is not None else f"{k.replace('level_', 'L')} -"
+                           for k, v in r["delta"].items())
+        la = "-" if r["level_a"] is None else f"Level-{r['level_a']}"
+        lb = "-" if r["level_b"] is None else f"Level-{r['level_b']}"
+        lines.append(f"{mark} {r['model']}: {la} -> {lb}  {deltas}")
+        for t in r["tasks"]:
+            lines.append("    " + ", ".join(f"{k}={v}" for k, v in t.items()))
+    return "\n".join(lines)
