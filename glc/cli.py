@@ -175,6 +175,13 @@ def diff_(a: Annotated[str, typer.Argument(help="variant:NAME, scope:NAME or run
     typer.echo(json.dumps(rows, indent=2, default=str) if fmt == "json" else render_diff(rows))
 
 
+@app.command()
+def report(out: Annotated[Path | None, typer.Option(help="Folder for the report (default target/report).")] = None,
+           ) -> None:
+    """Write a static HTML report that works offline (leaderboards, charts, tasks, warnings)."""
+    typer.echo(f"wrote {_ws().report(out)}")
+
+
 @catalog_app.command("generate")
 def catalog_generate(
     source: Annotated[Path, typer.Option("--from", help="tasks.csv or the official sota_result.xlsx.")] = Path(

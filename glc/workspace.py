@@ -203,6 +203,18 @@ class Workspace:
         finally:
             con.close()
 
+    def report(self, out: Path | str | None = None) -> Path:
+        """Build, then write the static HTML report (default: target/report/index.html)."""
+        from glc.report import build_report
+
+        result = self.run()
+        compiled = self.compile(write=False)
+        con = connect(self.target, read_only=True)
+        try:
+            return build_report(con, compiled, result.tests.data, Path(out) if out else self.target_dir / "report")
+        finally:
+            con.close()
+
     def show(self, node: str) -> str:
         """The compiled SQL of a node or data test."""
         compiled = self.compile()
