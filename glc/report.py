@@ -34,10 +34,10 @@ def _esc(x: Any) -> str:
 
 
 def _table(rows: list[dict[str, Any]], cols: list[str], table_id: str | None = None) -> str:
+    def cell(x: Any) -> str:  # numbers keep their full value for sorting
+        return f'<td data-v="{html.escape(str(x))}">{_esc(x)}</td>' if isinstance(x, float) else f"<td>{_esc(x)}</td>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(
-        f'<td data-v="{html.escape(str(r[c]))}">{_esc(r[c])}</td>' if isinstance(r[c], float) else f"<td>{_esc(r[c])}</td>"
-        for c in cols) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(cell(r[c]) for c in cols) + "</tr>" for r in rows)
     ident = f' id="{table_id}"' if table_id else ""
     return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
