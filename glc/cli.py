@@ -182,6 +182,12 @@ def report(out: Annotated[Path | None, typer.Option(help="Folder for the report 
     typer.echo(f"wrote {_ws().report(out)}")
 
 
+@app.command()
+def docs(out: Annotated[Path | None, typer.Option(help="Folder for the docs (default target/docs).")] = None) -> None:
+    """Write a browsable catalog: tasks, metrics with their normalization curves, levels, the DAG."""
+    typer.echo(f"wrote {_ws().docs(out)}")
+
+
 @catalog_app.command("generate")
 def catalog_generate(
     source: Annotated[Path, typer.Option("--from", help="tasks.csv or the official sota_result.xlsx.")] = Path(

@@ -215,6 +215,12 @@ class Workspace:
         finally:
             con.close()
 
+    def docs(self, out: Path | str | None = None) -> Path:
+        """Write the browsable catalog (default: target/docs/index.html)."""
+        from glc.docs import build_docs
+
+        return build_docs(self.compile(), Path(out) if out else self.target_dir / "docs")
+
     def show(self, node: str) -> str:
         """The compiled SQL of a node or data test."""
         compiled = self.compile()

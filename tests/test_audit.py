@@ -149,3 +149,23 @@ def test_diff_scopes_and_runs(tmp_path: Path) -> None:
 def test_show_is_plain_when_piped(built: Workspace) -> None:
     out = glc(built.root, "show", "task_wins__strict")
     assert out.stdout.startswith("-- node: task_wins__strict\n") and "\x1b[" not in out.stdout
+
+
+def test_docs_catalog(project_dir: Path) -> None:
+    import re
+
+    from glc.docs import _curves
+
+    ws = Workspace(project_dir)
+    index = ws.docs()
+    page = index.read_text()
+    assert page.count("<tr><td>") == 699 and "id='metric-fid'" in page
+    assert (index.parent / "sql" / "level_scores.sql").exists()
+    layers = re.findall(r"<li>layer (\d+): (.*?)</li>", page)
+    layer_of = {name: int(d) for d, names in layers for name in re.findall(r">([a-z_0-9]+)</a>", names)}
+    assert layer_of["level_scores"] > layer_of["level_scores__pooled"] > layer_of["group_scores__pooled"]
+    curves = _curves(ws.compile(write=False))
+    fid = [y for _, y in curves["fid"]]
+    assert fid[0] == 100.0 and all(a >= b for a, b in zip(fid, fid[1:], strict=False))  # x = 0 is perfect
+    wer = dict(curves["wer"])
+    assert wer[0.0] == 100.0 and wer[150.0] == 0.0  # clamped complement
