@@ -247,8 +247,17 @@ class TestFile(Spec):
     unit_tests: list[UnitTestSpec] = []
 
 
+class BootstrapSpec(Spec):
+    """Bootstrap confidence intervals of Level scores: instances resampled within tasks."""
+
+    replicates: int = Field(default=100, ge=2, le=100_000)
+    seed: int = 0
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+
+
 class BenchmarkSpec(Spec):
     name: str
     title: str
     version: str
     description: str | None = None
+    bootstrap: BootstrapSpec = BootstrapSpec()

@@ -176,7 +176,8 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
 
 def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
           nodes: list[CompiledNode] | None = None, seeds: dict[str, Seed] | None = None,
-          *, full_refresh: bool = False, selection: Selection | None = None) -> BuildResult:
+          *, full_refresh: bool = False, selection: Selection | None = None,
+          snapshot: bool = True) -> BuildResult:
     """Load changed seeds and build the stale ``nodes`` (default: all) in one transaction."""
     result = BuildResult(run_id=uuid.uuid4().hex[:12])
     started = datetime.now(UTC).replace(tzinfo=None)
@@ -208,7 +209,8 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
             con.execute(PARTITIONS_SQL)
         for node in todo:
             t = time.perf_counter()
-            upstream = [f"{d}={keys[d]}" for d in (*node.sources, *node.depends_on)]
+            # an input built outside this call (a bootstrap replicate's tables) has no key here
+            upstream = [f"{d}={keys.get(d, 'external')}" for d in (*node.sources, *node.depends_on)]
             try:
                 if node.materialized == "incremental":
                     exists = node.name in tables and state.get(node.name) is not None and \
@@ -232,7 +234,9 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                                hint=f"see target/compiled/{node.name}.sql") from None
             _record(con, node.name, keys[node.name])
             result.node_seconds[node.name] = time.perf_counter() - t
-        if "level_scores" in result.node_seconds:  # results changed: keep a snapshot for `glc diff`
+        if "level_scores" in result.node_seconds and snapshot:
+            con.execute("DROP TABLE IF EXISTS level_intervals")  # intervals of older results would mislead
+        if snapshot and "level_scores" in result.node_seconds:  # results changed: keep a snapshot for diff
             con.execute("INSERT INTO glc_run_levels SELECT ?, model, variant, scope, level_2, level_3, level_4, "
                         "level_5, level FROM level_scores", [result.run_id])
             con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results",

@@ -110,7 +110,8 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str) -> None:
     if fmt == "table":
         p = ws.compile(write=False).project
         typer.echo(f"leaderboard: variant {variant or p.default_level.name}, scope {scope or p.default_scope.name}")
-    typer.echo(render(rows, fmt))
+    intervals = ws.intervals(variant, scope) if fmt in ("table", "markdown") else None
+    typer.echo(render(rows, fmt, intervals))
 
 
 @app.command()
@@ -186,6 +187,14 @@ def report(out: Annotated[Path | None, typer.Option(help="Folder for the report 
 def docs(out: Annotated[Path | None, typer.Option(help="Folder for the docs (default target/docs).")] = None) -> None:
     """Write a browsable catalog: tasks, metrics with their normalization curves, levels, the DAG."""
     typer.echo(f"wrote {_ws().docs(out)}")
+
+
+@app.command("bootstrap")
+def bootstrap_(replicates: Annotated[int | None, typer.Option(help="Replicates (default from specs).")] = None,
+               seed: Annotated[int | None, typer.Option(help="Random seed (default from specs).")] = None) -> None:
+    """Bootstrap confidence intervals of every Level score (instances resampled within tasks)."""
+    n = _ws().bootstrap(replicates, seed)
+    typer.echo(f"stored intervals for {n} (model, variant, scope) rows in level_intervals")
 
 
 @catalog_app.command("generate")

@@ -18,7 +18,7 @@ import duckdb
 
 from compiler.plan import CompiledProject
 from glc.data_tests import DataTestResult
-from glc.leaderboard import COLUMNS
+from glc.leaderboard import COLUMNS, leaderboard_intervals, mark_overlaps
 
 ASSETS = Path(__file__).parent / "report_assets"
 
@@ -63,9 +63,16 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
     sections = []
     for scope in p.scopes:
         rows = [r for r in board if r["variant"] == v and r["scope"] == scope.name]
+        cols = ["rank", *COLUMNS]
+        intervals = leaderboard_intervals(con, v, scope.name)
+        if intervals:  # bootstrap intervals of the ranking score; '~' marks overlapping ranks
+            cols.append("interval")
+            for r, mark in zip(rows, mark_overlaps(rows, intervals), strict=True):
+                lo, hi = intervals.get(r["model"], (None, None))
+                r["interval"] = "-" if lo is None else f"[{lo:.4f}, {hi:.4f}]{' ~' if mark else ''}"
         sections.append(f'<section class="board" data-scope="{html.escape(scope.name)}">'
                         f"<h3>{html.escape(scope.board.title)} ({html.escape(scope.name)}, up to Level-"
-                        f"{scope.board.max_level})</h3>{_table(rows, ['rank', *COLUMNS])}</section>")
+                        f"{scope.board.max_level})</h3>{_table(rows, cols)}</section>")
     default_index = [sc.name for sc in p.scopes].index(s)
     warnings = [t for t in tests if t.status != "pass"]
     warn_html = "".join(f"<li class='{t.status}'><pre>{html.escape(t.describe())}</pre></li>" for t in warnings) \

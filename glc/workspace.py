@@ -20,7 +20,7 @@ from glc.datasets import sync_instances
 from glc.explain import explain as explain_level
 from glc.importers.predictions import PredictionImport, read_predictions, store_predictions
 from glc.importers.scores import ImportSummary, ParsedScores, store_scores
-from glc.leaderboard import leaderboard_rows
+from glc.leaderboard import leaderboard_intervals, leaderboard_rows
 from glc.listing import KINDS, list_rows
 from glc.profiles import Target, load_target
 from glc.selection import parse_selection
@@ -142,6 +142,31 @@ class Workspace:
         finally:
             con.close()
         return imports
+
+    def bootstrap(self, replicates: int | None = None, seed: int | None = None) -> int:
+        """Build, then store bootstrap intervals of every Level score in ``level_intervals``."""
+        from glc.bootstrap import bootstrap
+
+        self.run()
+        compiled = self.compile(write=False)
+        spec = compiled.project.benchmark.bootstrap
+        spec = spec.model_copy(update={k: v for k, v in (("replicates", replicates), ("seed", seed))
+                                       if v is not None})
+        con = connect(self.target)
+        try:
+            return bootstrap(con, compiled, spec)
+        finally:
+            con.close()
+
+    def intervals(self, variant: str | None = None, scope: str | None = None) -> dict[str, tuple]:
+        project = self.compile(write=False).project
+        v = project.level(variant).name if variant else project.default_level.name
+        s = project.scope(scope).name if scope else project.default_scope.name
+        con = connect(self.target, read_only=True)
+        try:
+            return leaderboard_intervals(con, v, s)
+        finally:
+            con.close()
 
     def leaderboard(self, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
         project = self.compile(write=False).project
