@@ -61,12 +61,19 @@ def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope:
     for t in lost:
         t["sigma_gap"] = t["sigma_sota"] - t["sigma"]
     lost.sort(key=lambda t: (t["sigma_gap"], t["task_id"]))
+    per_modality: dict[tuple[str, str], dict[str, int]] = {}
+    for t in tasks:
+        cell = per_modality.setdefault((t["modality"], t["task_group"]), {"n_tasks": 0, "n_supported": 0, "n_wins": 0})
+        cell["n_tasks"] += 1
+        cell["n_supported"] += int(bool(t["supported"]))
+        cell["n_wins"] += int(bool(t["win"]))
     result = row[0]
     return {
         "model": model, "variant": v, "scope": scope.name, "max_level": scope.board.max_level,
         "level": result["level"], "scores": {k: result[k] for k in
                                              ("level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l")},
         "groups": groups,
+        "modalities": [{"modality": m, "task_group": g, **c} for (m, g), c in sorted(per_modality.items())],
         "top_contributors": won[:TOP],
         "closest_losses": lost[:TOP],
         "formulas": _formulas(result, groups, level),
@@ -141,6 +148,9 @@ def render(info: dict[str, Any]) -> str:
         where = "" if g["part"] == "all" else f"{g['part']} "
         lines.append(f"  {where}{GROUP_NAMES[g['task_group']]}: {g['n_supported']}/{g['n_tasks']} supported, "
                      f"{g['n_wins']} won, mean sigma {_fmt(g['mean_sigma'])}, S {_fmt(g['s'])}")
+    lines += ["", "per modality:"]
+    lines += [f"  {m['modality']} {GROUP_NAMES[m['task_group']]}: {m['n_supported']}/{m['n_tasks']} supported, "
+              f"{m['n_wins']} won" for m in info["modalities"]]
     lines += ["", "formulas:"] + [f"  {f}" for f in info["formulas"]]
     lines += ["", "tasks contributing most:"]
     lines += [f"  {t['task_name']} [{t['task_group']}] sigma {_fmt(t['sigma'])} (raw {_fmt(t['raw_score'])} vs SoTA "

@@ -73,6 +73,9 @@ def test_explain_numbers_match_level_scores(built: Workspace) -> None:
     assert groups["C"]["s"] == pytest.approx(board["s_c"])
     l4 = next(f for f in info["formulas"] if f.startswith("Level-4"))
     assert l4.endswith(f"= {board['level_4']:.4g}")
+    mods = {(m["modality"], m["task_group"]): m for m in info["modalities"]}
+    assert mods[("image", "C")]["n_tasks"] == 271 and mods[("nlp", "L")]["n_tasks"] == 115
+    assert sum(m["n_wins"] for m in info["modalities"] if m["task_group"] == "C") == groups["C"]["n_wins"]
     assert all(t["win"] for t in info["top_contributors"])
     assert all(not t["win"] and t["supported"] for t in info["closest_losses"])
 
