@@ -77,6 +77,11 @@ class Project:
     def default_scope(self) -> Scope:
         return next(s for s in self.scopes if s.board.default)
 
+    def board(self, variant: str | None, scope: str | None) -> tuple[LevelSpec, Scope]:
+        """The named level variant and scope, or the defaults for those not named."""
+        return (self.level(variant) if variant else self.default_level,
+                self.scope(scope) if scope else self.default_scope)
+
     def level(self, name: str) -> LevelSpec:
         return lookup(name, {lv.name: lv for lv in self.levels}, "level variant")
 

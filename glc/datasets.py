@@ -160,7 +160,7 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
     return str(value), [str(path.resolve())], None
 
 
-def load_task(root: Path, task: Task, problems: list[Problem]) -> LoadedTask | None:
+def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = None) -> LoadedTask | None:
     """Read and check one task's instances; problems are appended, nothing is raised."""
     ds = task.spec.dataset
     assert ds is not None
@@ -173,7 +173,7 @@ def load_task(root: Path, task: Task, problems: list[Problem]) -> LoadedTask | N
     ref_field = ds.fields.get("reference", "output")
     rows: list[Row] = []
     seen: set[str] = set()
-    fp = fingerprint(root, task)
+    fp = fp or fingerprint(root, task)
     for n, rec in enumerate(records):
         try:
             iid = str(_get(rec, id_field))
@@ -235,9 +235,10 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
     problems: list[Problem] = []
     loaded: list[LoadedTask] = []
     for t in tasks:
-        if stored.get(t.id) == fingerprint(project.root, t):
+        fp = fingerprint(project.root, t)
+        if stored.get(t.id) == fp:
             continue
-        got = load_task(project.root, t, problems)
+        got = load_task(project.root, t, problems, fp)
         if got is not None:
             loaded.append(got)
     if problems:

@@ -160,8 +160,8 @@ class Workspace:
 
     def intervals(self, variant: str | None = None, scope: str | None = None) -> dict[str, tuple]:
         project = self.compile(write=False).project
-        v = project.level(variant).name if variant else project.default_level.name
-        s = project.scope(scope).name if scope else project.default_scope.name
+        level, board = project.board(variant, scope)
+        v, s = level.name, board.name
         con = connect(self.target, read_only=True)
         try:
             return leaderboard_intervals(con, v, s)
@@ -170,8 +170,8 @@ class Workspace:
 
     def leaderboard(self, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
         project = self.compile(write=False).project
-        v = project.level(variant).name if variant else project.default_level.name
-        s = project.scope(scope).name if scope else project.default_scope.name
+        level, board = project.board(variant, scope)
+        v, s = level.name, board.name
         con = connect(self.target)
         try:
             tables = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
@@ -207,8 +207,7 @@ class Workspace:
     def explain(self, model: str, variant: str | None = None, scope: str | None = None) -> dict[str, Any]:
         """Why ``model`` has its level under a variant and scope (see glc.explain)."""
         project = self.compile(write=False).project
-        level = project.level(variant) if variant else project.default_level
-        board = project.scope(scope) if scope else project.default_scope
+        level, board = project.board(variant, scope)
         con = connect(self.target, read_only=True)
         try:
             return explain_level(con, model, level, board)
@@ -220,8 +219,8 @@ class Workspace:
         from glc.diff import diff, parse_side
 
         project = self.compile(write=False).project
-        v = project.level(variant).name if variant else project.default_level.name
-        s = project.scope(scope).name if scope else project.default_scope.name
+        level, board = project.board(variant, scope)
+        v, s = level.name, board.name
         con = connect(self.target, read_only=True)
         try:
             return diff(con, parse_side(a, project, con, v, s), parse_side(b, project, con, v, s))
