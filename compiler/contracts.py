@@ -62,6 +62,7 @@ SEEDS: dict[str, Contract] = {c.name: c for c in [
         _c("official_no", "INTEGER"),
         _c("official_metric", "VARCHAR", "metric string of the official workbook"),
         _c("spec_path", "VARCHAR"),
+        _c("judged", "BOOLEAN", "scored on an evaluator's reading of the generated output (judgments)"),
     ), "one row per benchmark task, from specs/tasks"),
     Contract("metrics", "seed", (
         _c("metric", "VARCHAR"),
@@ -85,6 +86,12 @@ SEEDS: dict[str, Contract] = {c.name: c for c in [
         _c("scope", "VARCHAR"),
         _c("task_id", "VARCHAR"),
     ), "which tasks each scope holds"),
+    Contract("models", "seed", (
+        _c("model", "VARCHAR"),
+        _c("revision", "VARCHAR"),
+        _c("role", "VARCHAR", "generalist, or specialist (Level-1: measured SoTA, off the level boards)"),
+        _c("spec_path", "VARCHAR"),
+    ), "models glc can run, from specs/models"),
 ]}
 
 STORE: dict[str, Contract] = {c.name: c for c in [
@@ -140,6 +147,19 @@ STORE: dict[str, Contract] = {c.name: c for c in [
         _c("n_rows", "BIGINT"),
         _c("batches", "VARCHAR", "order-free checksum of the batch ids that wrote the partition"),
     ), "one row per (model, task) holding predictions, kept by every writer of predictions"),
+    Contract("judgments", "store", (
+        _c("model", "VARCHAR"),
+        _c("task_id", "VARCHAR"),
+        _c("instance_id", "VARCHAR"),
+        _c("prediction_key", "VARCHAR", "content key of the prediction judged"),
+        _c("content_key", "VARCHAR", "content address of the evaluator run on it"),
+        _c("output", "VARCHAR", "what the evaluator read from the generated media (e.g. a transcript)"),
+        _c("backend", "VARCHAR"),
+        _c("latency_ms", "DOUBLE"),
+        _c("error", "VARCHAR"),
+        _c("batch_id", "VARCHAR"),
+        _c("created_at", "TIMESTAMP"),
+    ), "task evaluators' readings of generated media, scored by the metric instead of the raw output"),
 ]}
 
 PUBLIC: dict[str, Contract] = {c.name: c for c in [

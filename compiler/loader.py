@@ -1,7 +1,7 @@
 """Read every spec file under ``specs/`` into typed specs, collecting all errors.
 
 Which model a file is validated against follows from its folder (tasks/, metrics/, levels/,
-scopes/, tests/) or its name (benchmark.yaml). Errors carry the file and line; nothing is
+scopes/, models/, tests/, benchmarks/). Errors carry the file and line; nothing is
 raised until every file has been read, so one compile reports every problem.
 """
 
@@ -19,6 +19,7 @@ from compiler.spec_models import (
     BenchmarkSpec,
     LevelSpec,
     MetricSpec,
+    ModelSpec,
     ScopeFile,
     Spec,
     TaskSpec,
@@ -57,6 +58,8 @@ class LoadedSpecs:
     levels: list[Located[LevelSpec]] = field(default_factory=list)
     scopes: list[Located[ScopeFile]] = field(default_factory=list)
     tests: list[Located[TestFile]] = field(default_factory=list)
+    models: list[Located[ModelSpec]] = field(default_factory=list)
+    benchmarks: list[str] = field(default_factory=list)
     file_hashes: dict[str, str] = field(default_factory=dict)
     errors: list[SpecError] = field(default_factory=list)
     # names declared by files that failed validation: references to them are not errors again
@@ -131,29 +134,110 @@ def _yaml_files(folder: Path) -> list[Path]:
     return found
 
 
-def load_specs(root: Path, specs_dir: Path) -> LoadedSpecs:
-    """Load every spec file; problems end up in ``LoadedSpecs.errors``."""
+ENV_BENCHMARK = "GLC_BENCHMARK"
+
+
+def load_specs(root: Path, specs_dir: Path, benchmark: str | None = None) -> LoadedSpecs:
+    """Load every spec file of the active benchmark; problems end up in ``LoadedSpecs.errors``.
+
+    ``specs/benchmarks/*.yaml`` declares the benchmarks of the project, each a list of task
+    folders; the active one is ``benchmark``, else ``$GLC_BENCHMARK``, else the one marked
+    ``default``. A project with a single ``specs/benchmark.yaml`` has that one benchmark, holding
+    every task.
+    """
     loaded = LoadedSpecs()
     if not specs_dir.is_dir():
         loaded.errors.append(SpecError(display_path(specs_dir, root), None, "specs folder not found",
                                        "run glc from the project root or pass --project-dir"))
         return loaded
+    task_dirs = _load_benchmark(root, specs_dir, benchmark, loaded)
     for entry in sorted(specs_dir.iterdir()):
-        if entry.is_dir() and entry.name in FOLDERS:
+        if entry.is_dir() and entry.name == "tasks":
+            for folder in (task_dirs if task_dirs is not None else [entry]):
+                for file in _yaml_files(folder):
+                    _load_one(file, TaskSpec, "tasks", root, loaded)
+        elif entry.is_dir() and entry.name in FOLDERS:
             for file in _yaml_files(entry):
                 _load_one(file, FOLDERS[entry.name], entry.name, root, loaded)
-        elif entry.is_file() and entry.name in ("benchmark.yaml", "benchmark.yml"):
-            _load_one(entry, BenchmarkSpec, "benchmark", root, loaded)
+        elif entry.name in ("benchmark.yaml", "benchmark.yml", "benchmarks"):
+            continue
         elif entry.is_dir() and entry.name == "models":
-            continue  # model specs belong to the runners (inference) and are read there
+            for file in _yaml_files(entry):
+                _load_one(file, ModelSpec, "models", root, loaded)
         elif entry.suffix in (".yaml", ".yml") or (entry.is_dir() and not entry.name.startswith(".")):
             loaded.errors.append(SpecError(
                 display_path(entry, root), None, f"unexpected spec location '{entry.name}'",
-                "specs live in specs/{tasks,metrics,levels,scopes,tests}/ or specs/benchmark.yaml"))
-    if loaded.benchmark is None and not any(e.path.endswith("benchmark.yaml") for e in loaded.errors):
-        loaded.errors.append(SpecError(display_path(specs_dir, root), None, "missing specs/benchmark.yaml",
-                                       "add one with name, title and version"))
+                "specs live in specs/{tasks,metrics,levels,scopes,models,tests}/ and specs/benchmarks/"))
     return loaded
+
+
+def benchmark_files(specs_dir: Path) -> list[Path]:
+    folder = specs_dir / "benchmarks"
+    if folder.is_dir():
+        return _yaml_files(folder)
+    return [f for f in (specs_dir / "benchmark.yaml", specs_dir / "benchmark.yml") if f.is_file()]
+
+
+def _load_benchmark(root: Path, specs_dir: Path, requested: str | None, loaded: LoadedSpecs) -> list[Path] | None:
+    """Read the benchmark specs, pick the active one; return its task folders (None: all)."""
+    files = benchmark_files(specs_dir)
+    if not files:
+        loaded.errors.append(SpecError(display_path(specs_dir, root), None, "no benchmark spec",
+                                       "add specs/benchmarks/<name>.yaml with name, title, version and tasks"))
+        return None
+    found: list[Located[BenchmarkSpec]] = []
+    for file in files:
+        probe = LoadedSpecs()
+        _load_one(file, BenchmarkSpec, "benchmark", root, probe)
+        loaded.errors.extend(probe.errors)
+        loaded.file_hashes.update(probe.file_hashes)
+        if probe.benchmark is not None:
+            found.append(probe.benchmark)
+    if not found:
+        return None
+    names = [b.spec.name for b in found]
+    chosen = requested or (os.environ.get(ENV_BENCHMARK) if len(found) > 1 else None)
+    if chosen:
+        match = [b for b in found if b.spec.name == chosen]
+        if not match:
+            loaded.errors.append(SpecError(display_path(specs_dir / "benchmarks", root), None,
+                                           f"unknown benchmark '{chosen}'",
+                                           did_you_mean(chosen, names) or "benchmarks: " + ", ".join(names)))
+            return None
+        active = match[0]
+    else:
+        defaults = [b for b in found if b.spec.default]
+        if len(found) == 1:
+            active = found[0]
+        elif len(defaults) == 1:
+            active = defaults[0]
+        else:
+            loaded.errors.append(SpecError(
+                display_path(specs_dir / "benchmarks", root), None,
+                f"{len(defaults)} benchmarks are marked default" if defaults else "no benchmark is marked default",
+                "mark exactly one with 'default: true', or pick one with --benchmark / $GLC_BENCHMARK"))
+            return None
+    loaded.benchmark = active
+    loaded.benchmarks = names
+    if not active.spec.tasks:
+        return None
+    dirs: list[Path] = []
+    for i, rel in enumerate(active.spec.tasks):
+        folder = specs_dir / "tasks" / rel
+        if not folder.is_dir() or ".." in Path(rel).parts:
+            loaded.errors.append(SpecError(active.path, active.doc.line_of(("tasks", i)) or active.line,
+                                           f"no task folder specs/tasks/{rel}",
+                                           "list folders under specs/tasks/ that hold this benchmark's tasks"))
+            continue
+        dirs.append(folder)
+    return dirs
+
+
+def active_benchmark(root: Path, requested: str | None = None) -> str | None:
+    """The name of the benchmark ``glc`` would use (None when the specs cannot tell)."""
+    probe = LoadedSpecs()
+    _load_benchmark(root, root / "specs", requested, probe)
+    return probe.benchmark.spec.name if probe.benchmark else None
 
 
 def _load_one(file: Path, model: type[Any], kind: str, root: Path, loaded: LoadedSpecs) -> None:

@@ -94,9 +94,10 @@ def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
     return out
 
 
-def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path | None = None) -> CompiledProject:
+def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path | None = None,
+                    benchmark: str | None = None) -> CompiledProject:
     """Compile the project at ``root`` in memory; raises GlcError/SpecErrors with locations."""
-    project = load_project(root, specs_dir)
+    project = load_project(root, specs_dir, benchmark)
     seeds = build_seeds(project)
     nodes = compile_models(render_models(project, sql_dir or root / "sql"))
     schema = source_schema()

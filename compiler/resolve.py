@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
 
 from compiler.errors import GlcError, SpecError, SpecErrors
 from compiler.loader import LoadedSpecs, Located, load_specs
+from compiler.plugins import runner_args_schema, runner_targets
 from compiler.spec_models import (
     BenchmarkSpec,
     DataTestSpec,
     LevelSpec,
     MetricSpec,
+    ModelSpec,
+    RouteSpec,
     ScopeBoard,
     TaskSpec,
     UnitTestSpec,
@@ -68,6 +73,16 @@ class Project:
     unit_tests: tuple[Located[UnitTestSpec], ...]
     file_hashes: dict[str, str]
     metric_files: dict[str, tuple[str, int | None]]  # metric name -> (spec path, line of implementation)
+    models: tuple[Located[ModelSpec], ...] = ()
+    benchmarks: tuple[str, ...] = ()
+
+    def model(self, name: str) -> Located[ModelSpec]:
+        for m in self.models:
+            if m.spec.name == name:
+                return m
+        raise GlcError(f"unknown model '{name}'", location="specs/models",
+                       hint=did_you_mean(name, [m.spec.name for m in self.models])
+                       or "models: " + ", ".join(m.spec.name for m in self.models))
 
     @property
     def default_level(self) -> LevelSpec:
@@ -183,10 +198,13 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
             boards.append(Located(board, f.path, _line(f, "scopes", i), f.doc))
             selected = tuple(t.id for t in tasks
                              if t.spec.modality in board.modalities and t.spec.paradigm in board.paradigms)
-            if not selected and tasks:
-                errors.append(SpecError(f.path, _line(f, "scopes", i), f"scope '{board.name}' selects no task",
+            if not selected and board.default and tasks:
+                errors.append(SpecError(f.path, _line(f, "scopes", i),
+                                        f"default scope '{board.name}' selects no task",
                                         "check its modalities and paradigms"))
-            scopes.append(Scope(board, f.spec.family, selected))
+            if selected or not tasks or board.default:
+                # a scope with no task of this benchmark (e.g. 3D in a benchmark without 3D) has no board
+                scopes.append(Scope(board, f.spec.family, selected))
     _unique(boards, lambda b: b.spec.name, "scope", errors)
     _one_default(boards, lambda b: b.spec.default, "scope", errors, "specs/scopes")
 
@@ -203,6 +221,8 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
             errors.append(SpecError(ut.path, line, f"unknown level '{variant}'",
                                     did_you_mean(str(variant), levels) or "known: " + ", ".join(levels)))
 
+    models = _resolve_models(loaded, tasks, errors)
+
     if errors or loaded.benchmark is None:
         raise SpecErrors(errors)
     return Project(
@@ -215,10 +235,61 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
         data_tests=tuple(data_tests),
         unit_tests=tuple(unit_tests),
         file_hashes=dict(sorted(loaded.file_hashes.items())),
+        models=tuple(models),
+        benchmarks=tuple(loaded.benchmarks),
         metric_files={name: (m.path, m.doc.line_of(("implementation", "macro"))) for name, m in metrics.items()},
     )
 
 
-def load_project(root: Path, specs_dir: Path | None = None) -> Project:
-    """Load and resolve the specs of the project at ``root``."""
-    return resolve(load_specs(root, specs_dir or root / "specs"), root)
+def _check_route(route: RouteSpec, where: Located[Any], key: tuple[str | int, ...], errors: list[SpecError]) -> None:
+    """The runner exists in the registry and its own schema accepts the args."""
+    line = where.doc.line_of((*key, "runner")) or where.line
+    try:
+        schema = runner_args_schema(route.runner)
+    except KeyError:
+        errors.append(SpecError(where.path, line, f"unknown runner '{route.runner}'",
+                                did_you_mean(route.runner, runner_targets())
+                                or "runners: " + ", ".join(sorted(runner_targets()))))
+        return
+    except ImportError as exc:
+        errors.append(SpecError(where.path, line, f"runner '{route.runner}' cannot be loaded: {exc}",
+                                "install the package that provides it"))
+        return
+    try:
+        schema.model_validate(route.args)
+    except ValidationError as exc:
+        for err in exc.errors():
+            arg = ".".join(str(x) for x in err["loc"]) or "(args)"
+            arg_line = where.doc.line_of((*key, "args", *err["loc"])) or where.doc.line_of((*key, "args")) or line
+            hint = None
+            if err["type"] == "extra_forbidden":
+                hint = did_you_mean(str(err["loc"][-1]), schema.model_fields) or \
+                    f"runner '{route.runner}' accepts: " + ", ".join(schema.model_fields)
+            errors.append(SpecError(where.path, arg_line,
+                                    f"runner '{route.runner}' arg '{arg}': {err['msg']}", hint))
+
+
+def _resolve_models(loaded: LoadedSpecs, tasks: list[Task], errors: list[SpecError]) -> list[Located[ModelSpec]]:
+    _unique(loaded.models, lambda m: m.spec.name, "model", errors)
+    task_ids = {t.id for t in tasks}
+    for m in loaded.models:
+        for i, route in enumerate(m.spec.routes):
+            _check_route(route, m, ("routes", i), errors)
+            for j, tid in enumerate(route.match.tasks):
+                if tid not in task_ids and task_ids:
+                    errors.append(SpecError(m.path, m.doc.line_of(("routes", i, "match", "tasks", j)) or m.line,
+                                            f"route matches unknown task '{tid}'", did_you_mean(tid, task_ids)))
+    for t in loaded.tasks:
+        inf = t.spec.inference
+        if inf is not None and inf.evaluator is not None:
+            _check_route(inf.evaluator, t, ("inference", "evaluator"), errors)
+        if inf is not None and t.spec.dataset is None:
+            errors.append(SpecError(t.path, t.doc.line_of(("inference",)) or t.line,
+                                    "a task with 'inference' needs a 'dataset' to run on",
+                                    "add the dataset section, or remove inference"))
+    return sorted(loaded.models, key=lambda m: m.spec.name)
+
+
+def load_project(root: Path, specs_dir: Path | None = None, benchmark: str | None = None) -> Project:
+    """Load and resolve the specs of the project at ``root`` (its active benchmark)."""
+    return resolve(load_specs(root, specs_dir or root / "specs", benchmark), root)

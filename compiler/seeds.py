@@ -39,7 +39,8 @@ def task_rows(tasks: Iterable[Task]) -> list[tuple[Any, ...]]:
         off = s.official
         out.append((s.id, s.name, s.short_name, s.modality, s.paradigm, GROUP_OF_PARADIGM[s.paradigm], s.metric,
                     s.sota.value, s.sota.source, off.sheet if off else None, off.no if off else None,
-                    off.metric if off else None, t.path))
+                    off.metric if off else None, t.path,
+                    bool(s.inference is not None and s.inference.evaluator is not None)))
     return out
 
 
@@ -77,4 +78,6 @@ def build_seeds(project: Project, tasks: Sequence[Task] | None = None) -> dict[s
         "metrics": Seed("metrics", tuple(metric_rows(project.metrics))),
         "scopes": Seed("scopes", tuple(defs)),
         "scope_tasks": Seed("scope_tasks", tuple(members)),
+        "models": Seed("models", tuple((m.spec.name, m.spec.revision, m.spec.role, m.path)
+                                       for m in project.models)),
     }

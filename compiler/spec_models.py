@@ -55,6 +55,49 @@ class DatasetSpec(Spec):
     media: list[str] = []
 
 
+class GenerationSpec(Spec):
+    """Decoding settings; part of every prediction's content key. Deterministic by default."""
+
+    max_new_tokens: int = Field(default=32, ge=1, le=32_768)
+    temperature: float = Field(default=0.0, ge=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    seed: int = 0
+
+
+class RouteMatch(Spec):
+    """Which tasks a route serves; an empty list matches anything."""
+
+    modality: list[Modality] = []
+    paradigm: list[Paradigm] = []
+    type: list[Ident] = []
+    tasks: list[Ident] = []
+
+
+class RouteSpec(Spec):
+    """A runner (by registry name) and its arguments, checked by the runner's own schema."""
+
+    match: RouteMatch = RouteMatch()
+    runner: Ident
+    args: dict[str, Any] = {}
+
+
+class InferenceSpec(Spec):
+    """What a model is asked per instance and what it must give back.
+
+    ``prompt`` is a sandboxed Jinja template over ``input`` (the instance input), ``choices``
+    and ``task``; ``output`` says whether the answer is text or a generated media file;
+    ``evaluator`` (optional) turns generated media into text before the metric (e.g. speech
+    recognition of synthesized speech, scored by WER).
+    """
+
+    type: Ident
+    prompt: str = "{{ input }}"
+    choices: list[str] = []
+    output: Literal["text", "image", "audio"] = "text"
+    generation: GenerationSpec = GenerationSpec()
+    evaluator: RouteSpec | None = None
+
+
 class TaskSpec(Spec):
     id: Ident
     name: Name
@@ -65,6 +108,7 @@ class TaskSpec(Spec):
     sota: SotaSpec
     official: OfficialSpec | None = None
     dataset: DatasetSpec | None = None
+    inference: InferenceSpec | None = None
     description: str | None = None
 
     @model_validator(mode="after")
@@ -162,6 +206,26 @@ class MetricSpec(Spec):
     description: str | None = None
 
 
+# --- models ------------------------------------------------------------------------------
+
+
+class ModelSpec(Spec):
+    """A model glc can run: a name, a revision, and routes from tasks to runners.
+
+    A generalist may be one runner for everything or a composition of components (first
+    matching route wins). ``role: specialist`` marks Level-1 models: they are run and scored
+    like any other (their scores are the measured SoTA, see ``glc sota``) but stay off the
+    General-Level boards.
+    """
+
+    name: Ident
+    revision: Annotated[str, Field(min_length=1, max_length=200)]
+    title: str | None = None
+    description: str | None = None
+    role: Literal["generalist", "specialist"] = "generalist"
+    routes: list[RouteSpec] = Field(min_length=1)
+
+
 # --- levels and scopes -------------------------------------------------------------------
 
 
@@ -256,8 +320,17 @@ class BootstrapSpec(Spec):
 
 
 class BenchmarkSpec(Spec):
-    name: str
+    """One benchmark of the project: a set of task folders under ``specs/tasks/``.
+
+    Levels, scopes and metrics are shared; the task set (and with it every denominator of
+    the level formulas) is the benchmark's. ``default: true`` marks the one ``glc`` uses when
+    neither ``--benchmark`` nor ``$GLC_BENCHMARK`` names another.
+    """
+
+    name: Ident
     title: str
     version: str
     description: str | None = None
+    tasks: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")]] = []
+    default: bool = False
     bootstrap: BootstrapSpec = BootstrapSpec()

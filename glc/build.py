@@ -100,6 +100,7 @@ def _store_versions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "instances": "SELECT count(*), list_sort(list(DISTINCT dataset_fp)) FROM instances",
         "predictions": "SELECT count(*), sum(n_rows), sum(hash(batches)) FROM prediction_partitions",
     }
+    queries["judgments"] = queries["predictions"]  # writers of judgments refresh prediction_partitions too
     return {t: str(con.execute(q).fetchone()) for t, q in queries.items()}
 
 

@@ -19,31 +19,48 @@ catalog_app = typer.Typer(no_args_is_help=True, help="Maintain the task catalog 
 app.add_typer(import_app, name="import")
 app.add_typer(catalog_app, name="catalog")
 
-_state: dict[str, object] = {"project_dir": Path("."), "target": None, "debug": False}
+sota_app = typer.Typer(no_args_is_help=True, help="Measure and record the specialist SoTA of a benchmark.")
+app.add_typer(sota_app, name="sota")
+
+_state: dict[str, object] = {"project_dir": Path("."), "target": None, "debug": False, "benchmark": None}
 
 ProjectDir = Annotated[Path, typer.Option("--project-dir", help="Project root (holds specs/, sql/, profiles.yml).")]
 TargetOpt = Annotated[str | None, typer.Option("--target", help="profiles.yml target (default: $GLC_TARGET).")]
+BenchmarkOpt = Annotated[str | None, typer.Option(
+    "--benchmark", help="Benchmark of specs/benchmarks/ (default: $GLC_BENCHMARK, else the one marked default).")]
+SelectOpt = Annotated[list[str] | None, typer.Option(
+    help="Only these: model:NAME, task:ID, modality:M, paradigm:P, metric:K (repeatable).")]
+LimitOpt = Annotated[int | None, typer.Option(min=1, help="Run inference on at most N instances per task.")]
 
 
 @app.callback()
-def _root(project_dir: ProjectDir = Path("."), target: TargetOpt = None,
+def _root(project_dir: ProjectDir = Path("."), target: TargetOpt = None, benchmark: BenchmarkOpt = None,
           debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
-    _state.update(project_dir=project_dir, target=target, debug=debug)
+    _state.update(project_dir=project_dir, target=target, debug=debug, benchmark=benchmark)
 
 
 def _ws():
     from glc.workspace import Workspace
 
-    return Workspace(_state["project_dir"], _state["target"])  # type: ignore[arg-type]
+    return Workspace(_state["project_dir"], _state["target"], _state["benchmark"])  # type: ignore[arg-type]
 
 
 @app.command()
-def compile() -> None:
-    """Validate specs and write target/manifest.json and target/compiled/*.sql."""
-    compiled = _ws().compile()
+def compile(select: SelectOpt = None, limit: LimitOpt = None,
+            retry_failed: Annotated[bool, typer.Option(help="Count failed instances as to do.")] = False) -> None:
+    """Validate specs; write target/manifest.json, target/compiled/*.sql and target/jobs.json."""
+    ws = _ws()
+    compiled = ws.compile()
     p = compiled.project
-    typer.echo(f"compiled {len(p.tasks)} tasks, {len(p.metrics)} metrics, {len(p.levels)} level variants, "
-               f"{len(p.scopes)} scopes -> {len(compiled.nodes)} SQL models, {len(compiled.data_tests)} data tests")
+    typer.echo(f"compiled benchmark '{p.benchmark.name}': {len(p.tasks)} tasks, {len(p.metrics)} metrics, "
+               f"{len(p.levels)} level variants, {len(p.scopes)} scopes -> {len(compiled.nodes)} SQL models, "
+               f"{len(compiled.data_tests)} data tests")
+    if p.models:
+        from glc.progress import describe_plan
+
+        plan = ws.plan(select=select, limit=limit, retry_failed=retry_failed)
+        typer.echo(describe_plan(plan))
+        typer.echo(f"job list: {ws.target_dir / 'jobs.json'}")
 
 
 @app.command()
@@ -51,12 +68,19 @@ def run(variant: Annotated[str | None, typer.Option(help="Level variant to print
         scope: Annotated[str | None, typer.Option(help="Scope to print.")] = None,
         fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table",
         full_refresh: Annotated[bool, typer.Option(help="Rebuild every model from scratch.")] = False,
-        select: Annotated[list[str] | None, typer.Option(
-            help="Score only these: model:NAME, task:ID, modality:M, paradigm:P, metric:K (repeatable).")] = None,
+        select: SelectOpt = None, limit: LimitOpt = None,
+        retry_failed: Annotated[bool, typer.Option(help="Run instances that failed before again.")] = False,
+        infer: Annotated[bool, typer.Option(help="Run missing inference (--no-infer: score what is stored).")] = True,
 ) -> None:
-    """Build the SQL DAG in DuckDB, run the data tests and print the leaderboard."""
+    """Run missing inference, build the SQL DAG in DuckDB, run the data tests, print the leaderboard."""
+    from glc.progress import RichProgress
+
     ws = _ws()
-    result = ws.run(full_refresh=full_refresh, select=select)
+    with RichProgress() as progress:
+        result = ws.run(full_refresh=full_refresh, select=select, limit=limit, retry_failed=retry_failed,
+                        infer=infer, progress=progress)
+    if result.inference is not None:
+        typer.echo(result.inference.describe())
     b = result.build
     parts = sum(b.partitions_built.values())
     typer.echo(f"built {len(b.built)} models ({len(b.skipped)} up to date, {parts} prediction partitions scored) "
@@ -65,6 +89,35 @@ def run(variant: Annotated[str | None, typer.Option(help="Level variant to print
     typer.echo(result.tests.describe())
     if result.tests.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(model: Annotated[str, typer.Option(help="hf text-generation model: bundled alias or folder.")]
+          = "smollm2-135m-instruct",
+          host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8011,
+          max_batch: Annotated[int, typer.Option(min=1, help="Requests generated together.")] = 8,
+          latency_ms: Annotated[float, typer.Option(min=0, help="Fixed delay added per request.")] = 0.0,
+          echo: Annotated[bool, typer.Option(help="Answer with the prompt, no model (load tests).")] = False) -> None:
+    """Serve an OpenAI-compatible /v1/chat/completions endpoint over an hf model."""
+    from runners.serve import ChatBackend, make_server
+
+    backend = ChatBackend(None if echo else model, max_batch=max_batch, latency_ms=latency_ms)
+    server = make_server(backend, host, port)
+    typer.echo(f"serving {backend.model_name} on http://{host}:{server.server_address[1]}/v1", err=True)
+    sys.stderr.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+@sota_app.command("record")
+def sota_record(write: Annotated[bool, typer.Option(help="Write the values into the task specs.")] = True) -> None:
+    """Set each task's SoTA to the best score of the specialist models (role: specialist) in the store."""
+    rows = _ws().record_sota(write=write)
+    for r in rows:
+        typer.echo(f"{r['task_id']}: {r['old']} -> {r['value']} ({r['model']}, {r['n_instances']} instances)")
 
 
 @app.command()

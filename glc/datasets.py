@@ -160,6 +160,11 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
     return str(value), [str(path.resolve())], None
 
 
+def media_folder(root: Path, ds: DatasetSpec) -> Path:
+    """The folder media paths of a task's records are relative to."""
+    return _file_of(root, ds).parent if ds.format != "general_bench" else data_path(root, ds)
+
+
 def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = None) -> LoadedTask | None:
     """Read and check one task's instances; problems are appended, nothing is raised."""
     ds = task.spec.dataset
@@ -167,7 +172,7 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
     before = len(problems)
     records = _records(root, task, problems)
     f = _file_of(root, ds)
-    folder = f.parent if ds.format != "general_bench" else data_path(root, ds)
+    folder = media_folder(root, ds)
     id_field = ds.fields.get("id", "id")
     input_field = ds.fields.get("input", "input")
     ref_field = ds.fields.get("reference", "output")

@@ -40,11 +40,15 @@ class Target:
         return self.path == ":memory:"
 
 
-def load_target(root: Path, name: str | None = None) -> Target:
-    """The target ``name`` (else $GLC_TARGET, else the profile's default) of ``root/profiles.yml``."""
+def load_target(root: Path, name: str | None = None, benchmark: str | None = None) -> Target:
+    """The target ``name`` (else $GLC_TARGET, else the profile's default) of ``root/profiles.yml``.
+
+    ``{benchmark}`` in a target's path is replaced by the active benchmark's name, so each
+    benchmark of a project keeps its own results.
+    """
     path = root / "profiles.yml"
     if not path.exists():
-        return Target("default", str(root / "target" / "glc.duckdb"), None)
+        return Target("default", str(root / "target" / f"{benchmark or 'glc'}.duckdb"), None)
     try:
         doc = load_yaml(path)
     except YamlSyntaxError as exc:
@@ -59,5 +63,6 @@ def load_target(root: Path, name: str | None = None) -> Target:
         raise GlcError(f"unknown target '{chosen}'", location="profiles.yml",
                        hint=did_you_mean(chosen, profiles.targets) or "targets: " + ", ".join(profiles.targets))
     spec = profiles.targets[chosen]
-    db = spec.path if spec.path == ":memory:" else str((root / spec.path).resolve())
+    raw = spec.path.replace("{benchmark}", benchmark or "glc")
+    db = raw if raw == ":memory:" else str((root / raw).resolve())
     return Target(chosen, db, spec.threads)

@@ -100,8 +100,11 @@ def refresh_prediction_partitions(con: duckdb.DuckDBPyConnection,
         con.executemany("INSERT INTO __glc_pairs VALUES (?, ?)", sorted(set(pairs)))
     con.execute("DELETE FROM prediction_partitions AS x USING __glc_pairs AS s "
                 "WHERE x.model = s.model AND x.task_id = s.task_id")
+    # evaluator readings (judgments) are part of what a partition's scores depend on
     con.execute("INSERT INTO prediction_partitions "
-                "SELECT p.model, p.task_id, count(*), sum(hash(p.batch_id))::VARCHAR "
-                "FROM predictions AS p SEMI JOIN __glc_pairs AS s ON s.model = p.model AND s.task_id = p.task_id "
+                "SELECT p.model, p.task_id, count(*) FILTER (WHERE p.src = 'p'), sum(hash(p.batch_id))::VARCHAR "
+                "FROM (SELECT model, task_id, batch_id, 'p' AS src FROM predictions "
+                "      UNION ALL SELECT model, task_id, batch_id, 'j' FROM judgments) AS p "
+                "SEMI JOIN __glc_pairs AS s ON s.model = p.model AND s.task_id = p.task_id "
                 "GROUP BY p.model, p.task_id")
     con.execute("DROP TABLE __glc_pairs")

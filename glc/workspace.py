@@ -13,6 +13,7 @@ from typing import Any
 
 from compiler.errors import GlcError
 from compiler.lineage import ColumnLineage, column_lineage
+from compiler.loader import active_benchmark
 from compiler.plan import CompiledProject, compile_project, write_artifacts
 from glc.build import BuildResult, build
 from glc.data_tests import DataTestResult, run_data_tests
@@ -20,10 +21,11 @@ from glc.datasets import sync_instances
 from glc.explain import explain as explain_level
 from glc.importers.predictions import PredictionImport, read_predictions, store_predictions
 from glc.importers.scores import ImportSummary, ParsedScores, store_scores
+from glc.inference import Plan, Progress, RunSummary, execute, plan_jobs, write_job_list
 from glc.leaderboard import leaderboard_intervals, leaderboard_rows
 from glc.listing import KINDS, list_rows
 from glc.profiles import Target, load_target
-from glc.selection import parse_selection
+from glc.selection import Selection, parse_selection
 from glc.store import connect, ensure_store
 from glc.unit_tests import UnitTestResult, run_unit_test
 
@@ -51,42 +53,93 @@ class TestReport:
 class RunResult:
     build: BuildResult
     tests: TestReport
+    inference: RunSummary | None = None
 
 
 class Workspace:
     """A glc project on disk plus the results target it writes to."""
 
-    def __init__(self, root: Path | str = ".", target: str | None = None) -> None:
+    def __init__(self, root: Path | str = ".", target: str | None = None, benchmark: str | None = None) -> None:
         self.root = Path(root).resolve()
-        self.target: Target = load_target(self.root, target)
+        self.requested_benchmark = benchmark
+        self.benchmark = active_benchmark(self.root, benchmark)
+        self.target: Target = load_target(self.root, target, self.benchmark)
         self.target_dir = self.root / "target"
         self._compiled: CompiledProject | None = None
 
     def compile(self, *, write: bool = True) -> CompiledProject:
         """Compile specs and templates; write ``target/manifest.json`` and ``target/compiled/``."""
         if self._compiled is None:
-            self._compiled = compile_project(self.root)
+            self._compiled = compile_project(self.root, benchmark=self.requested_benchmark)
         if write:
             write_artifacts(self._compiled, self.target_dir)
         return self._compiled
 
-    def run(self, *, full_refresh: bool = False, select: list[str] | None = None) -> RunResult:
-        """Compile, load changed task data, build what is stale (within ``select``), run data tests."""
+    def _selection(self, con: Any, compiled: CompiledProject, select: list[str] | None) -> Selection | None:
+        if not select:
+            return None
+        ensure_store(con)
+        models = [r[0] for r in con.execute(
+            "SELECT model FROM imported_models UNION SELECT DISTINCT model FROM predictions").fetchall()]
+        models += [m.spec.name for m in compiled.project.models]
+        return parse_selection(select, compiled.project, sorted(set(models)))
+
+    def plan(self, *, select: list[str] | None = None, limit: int | None = None,
+             retry_failed: bool = False) -> Plan:
+        """The inference jobs that are missing or stale; written to ``target/jobs.json``."""
         compiled = self.compile()
         con = connect(self.target)
         try:
+            ensure_store(con)
             sync_instances(con, compiled.project)
-            selection = None
-            if select:
-                ensure_store(con)
-                models = [r[0] for r in con.execute(
-                    "SELECT model FROM imported_models UNION SELECT DISTINCT model FROM predictions").fetchall()]
-                selection = parse_selection(select, compiled.project, models)
+            plan = plan_jobs(con, compiled.project, self.target_dir, selection=self._selection(con, compiled, select),
+                             limit=limit, retry_failed=retry_failed)
+        finally:
+            con.close()
+        write_job_list(plan, self.target_dir / "jobs.json")
+        return plan
+
+    def run(self, *, full_refresh: bool = False, select: list[str] | None = None, limit: int | None = None,
+            retry_failed: bool = False, infer: bool = True, progress: Progress | None = None,
+            batch_size: int = 8) -> RunResult:
+        """Compile, load changed task data, run missing inference, build what is stale, run data tests."""
+        compiled = self.compile()
+        con = connect(self.target)
+        inference: RunSummary | None = None
+        try:
+            ensure_store(con)
+            sync_instances(con, compiled.project)
+            selection = self._selection(con, compiled, select)
+            if infer and compiled.project.models:
+                plan = plan_jobs(con, compiled.project, self.target_dir, selection=selection, limit=limit,
+                                 retry_failed=retry_failed)
+                write_job_list(plan, self.target_dir / "jobs.json")
+                inference = execute(con, compiled.project, plan, self.target_dir, progress=progress,
+                                    retry_failed=retry_failed, batch_size=batch_size)
             result = build(con, compiled, full_refresh=full_refresh, selection=selection)
             report = TestReport(data=run_data_tests(con, compiled.data_tests))
         finally:
             con.close()
-        return RunResult(result, report)
+        return RunResult(result, report, inference)
+
+    def record_sota(self, *, write: bool = True) -> list[dict[str, Any]]:
+        """Each task's best specialist score (models with role: specialist) from ``task_scores``.
+
+        With ``write``, the value, the model and the date go into the task spec's ``sota:``
+        block (only that block's lines change), so the SoTA is data with its source.
+        """
+        from glc.sota import measured_sota, write_sota
+
+        compiled = self.compile(write=False)
+        con = connect(self.target)
+        try:
+            rows = measured_sota(con, compiled.project)
+        finally:
+            con.close()
+        if write:
+            write_sota(compiled.project, rows)
+            self._compiled = None
+        return rows
 
     def test(self, *, data: bool = True, unit: bool = True) -> TestReport:
         """Data tests on the built tables and unit tests of the SQL models."""

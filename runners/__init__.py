@@ -1,5 +1,7 @@
-"""Inference runners (transformers, OpenAI-compatible HTTP, commands): not built yet.
+"""Inference runners: ``hf`` (transformers on torch), ``openai`` (OpenAI-compatible HTTP) and
+``command`` (an external program per instance), registered as ``glc.runners`` entry points.
 
-Runners will execute the inference jobs that ``glc compile`` lists and append rows to the
-prediction store; they may read ``compiler.contracts`` but the compiler never imports them.
+A runner turns ``Request`` rows into ``Result`` rows; ``glc.inference`` plans the requests from
+the specs and the store, and commits what runners return in small batches. Heavy backends are
+imported inside the runner that needs them, never at module import time.
 """

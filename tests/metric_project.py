@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -37,4 +38,11 @@ def write_predictions(path: Path, model: str, task_id: str, preds: list[tuple[st
 
 
 def new_project(tmp: Path) -> Path:
-    return copy_project(tmp)
+    """A copy of the project whose general-bench benchmark also holds specs/tasks/test/."""
+    root = copy_project(tmp)
+    shutil.rmtree(root / "specs" / "models")  # tests declare the models they run
+    (root / "specs" / "tasks" / "test").mkdir(parents=True, exist_ok=True)
+    bench = root / "specs" / "benchmarks" / "general-bench.yaml"
+    bench.write_text(bench.read_text().replace("tasks: [3d, audio, image, nlp, video]",
+                                               "tasks: [3d, audio, image, nlp, video, test]"))
+    return root

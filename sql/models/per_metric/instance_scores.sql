@@ -1,16 +1,19 @@
 {{ config(materialized='incremental', partition_by=['model', 'task_id'], partition_metric=metric.name,
-          partition_sources=['predictions', 'instance_refs__' ~ metric.name]) }}
+          partition_sources=['predictions', 'judgments', 'instance_refs__' ~ metric.name]) }}
 {% import 'macros/metrics/' ~ metric.implementation.macro ~ '.sql' as impl %}
 {%- set args = metric.implementation.args %}
 {%- set answer = metric.implementation.answer %}
 -- Instance-level scores for metric {{ metric.name | sql_literal }} ({{ metric.implementation.macro }},
 -- {{ metric.implementation.level }} level). Every instance of a task counts for each model that
 -- predicted the task: a missing, failed or over-long prediction (more than
--- {{ metric.implementation.max_prediction_chars }} characters) is scored as an empty answer.
+-- {{ metric.implementation.max_prediction_chars }} characters) is scored as an empty answer. For a
+-- task with an evaluator (tasks.judged), the answer is the evaluator's reading of the generated
+-- file (judgments, for that very prediction), not the file path itself.
 WITH pairs AS (
   SELECT DISTINCT
     p.model,
-    p.task_id
+    p.task_id,
+    t.judged
   FROM predictions AS p
   JOIN tasks AS t
     ON t.task_id = p.task_id
@@ -20,9 +23,10 @@ WITH pairs AS (
   SELECT
     pr.model,
     r.*,
-    NOT p.output IS NULL AND p.error IS NULL AS scored,
+    NOT p.output IS NULL AND p.error IS NULL AND (NOT pr.judged OR (NOT j.output IS NULL AND j.error IS NULL)) AS scored,
     CASE
       WHEN p.output IS NULL OR NOT p.error IS NULL OR LENGTH(p.output) > {{ metric.implementation.max_prediction_chars }} THEN ''
+      WHEN pr.judged THEN CASE WHEN j.output IS NULL OR NOT j.error IS NULL THEN '' ELSE j.output END
       ELSE p.output
     END AS output
   FROM pairs AS pr
@@ -30,6 +34,9 @@ WITH pairs AS (
     ON r.task_id = pr.task_id
   LEFT JOIN predictions AS p
     ON p.model = pr.model AND p.task_id = r.task_id AND p.instance_id = r.instance_id
+  LEFT JOIN judgments AS j
+    ON pr.judged AND j.model = p.model AND j.task_id = p.task_id AND j.instance_id = p.instance_id
+    AND j.prediction_key = p.content_key
 ), prepared AS (
   SELECT
     *,

@@ -1,0 +1,421 @@
+"""Inference jobs: planned from specs and the store, executed by runners, committed in batches.
+
+A job is one (model, task) with the instances whose prediction is missing or stale. Every
+prediction carries a content key: the hash of the model's name, revision and weights identity,
+the runner and its args, the rendered prompt, the media hashes, the choices, the output kind and
+the generation settings. So a changed prompt re-runs that task only, a changed metric re-runs
+nothing, and a prediction made once is never made again.
+
+Runs commit every ``batch_size`` results (or every few seconds) in one transaction that also
+refreshes ``prediction_partitions``; a ``kill -9`` loses at most the batch in flight and the
+next ``glc run`` resumes from the store. A failure of one instance is stored as a row with its
+error text, and is retried only with ``--retry-failed``.
+
+Tasks with an ``evaluator`` (e.g. speech recognition of synthesized speech) get a second kind
+of job: the evaluator reads each generated file, and its reading lands in ``judgments``, keyed
+by the prediction it read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from compiler.contracts import STORE
+from compiler.errors import GlcError
+from compiler.plugins import runner_class
+from compiler.resolve import Project, Task
+from compiler.spec_models import ModelSpec, RouteSpec
+from glc.datasets import media_folder
+from glc.selection import Selection
+from glc.store import insert_rows, refresh_prediction_partitions, transaction
+from runners.base import Request, Result, Runner, RunnerError
+
+_PROMPTS = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+MEDIA_EXT = {"image": ".png", "audio": ".wav"}
+
+
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class WeightHashes:
+    """sha256 of model weight files, remembered by (path, size, mtime) under target/."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.known: dict[str, str] = {}
+        if path.exists():
+            try:
+                self.known = json.loads(path.read_text())
+            except ValueError:
+                self.known = {}
+
+    def of(self, file: Path) -> str:
+        st = file.stat()
+        key = f"{file}|{st.st_size}|{st.st_mtime_ns}"
+        if key not in self.known:
+            self.known[key] = file_sha256(file)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.known, indent=1, sort_keys=True))
+        return self.known[key]
+
+
+def route_identity(route: RouteSpec, root: Path, hashes: WeightHashes) -> dict[str, Any]:
+    """What defines a route's behaviour: runner, args, and the weights its model reads."""
+    ident: dict[str, Any] = {"runner": route.runner, "args": route.args}
+    if route.runner == "hf":
+        from runners.bundled import ALIASES, weights_file
+
+        model = str(route.args.get("model", ""))
+        try:
+            file = weights_file(model) if model in ALIASES else None
+        except RunnerError:
+            file = None
+        if file is not None:
+            ident["weights_sha256"] = hashes.of(file)
+        elif (root / model).is_dir():
+            files = sorted(p for p in (root / model).iterdir() if p.suffix in (".safetensors", ".bin", ".pth", ".gguf"))
+            ident["weights_sha256"] = [hashes.of(p) for p in files]
+    return ident
+
+
+def matches(route: RouteSpec, task: Task) -> bool:
+    m, s = route.match, task.spec
+    inf = s.inference
+    return ((not m.modality or s.modality in m.modality) and (not m.paradigm or s.paradigm in m.paradigm)
+            and (not m.type or (inf is not None and inf.type in m.type)) and (not m.tasks or s.id in m.tasks))
+
+
+def render_prompt(task: Task, instance_input: Any) -> str:
+    inf = task.spec.inference
+    assert inf is not None
+    return _PROMPTS.from_string(inf.prompt).render(input=instance_input, choices=list(inf.choices),
+                                                    task={"id": task.id, "name": task.spec.name})
+
+
+@dataclass
+class Job:
+    kind: str  # predict or judge
+    model: str
+    task: Task
+    route: RouteSpec
+    requests: list[Request]
+    reasons: Counter[str] = field(default_factory=Counter)
+    n_instances: int = 0
+    n_done: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} · {self.task.id}" + (" (evaluator)" if self.kind == "judge" else "")
+
+
+@dataclass
+class Plan:
+    jobs: list[Job]
+    unsupported: list[tuple[str, str]]  # (model, task) with no matching route
+    skipped_failed: int = 0
+
+    def describe_rows(self) -> list[dict[str, Any]]:
+        rows = [{"kind": j.kind, "model": j.model, "task_id": j.task.id, "runner": j.route.runner,
+                 "n_instances": j.n_instances, "n_done": j.n_done, "n_todo": len(j.requests),
+                 "reasons": dict(sorted(j.reasons.items()))} for j in self.jobs]
+        rows += [{"kind": "unsupported", "model": m, "task_id": t, "runner": None, "n_instances": 0, "n_done": 0,
+                  "n_todo": 0, "reasons": {"no route of the model matches the task": 1}} for m, t in self.unsupported]
+        return rows
+
+    @property
+    def n_todo(self) -> int:
+        return sum(len(j.requests) for j in self.jobs)
+
+
+def _instances(con: duckdb.DuckDBPyConnection, task_id: str, limit: int | None) -> list[tuple[Any, ...]]:
+    q = "SELECT instance_id, input, media FROM instances WHERE task_id = ? ORDER BY instance_id"
+    rows = con.execute(q, [task_id]).fetchall()
+    return rows[:limit] if limit is not None else rows
+
+
+def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path, *,
+              selection: Selection | None = None, limit: int | None = None,
+              retry_failed: bool = False) -> Plan:
+    """Every (model, task) job whose predictions are missing or stale, with the reasons."""
+    hashes = WeightHashes(target_dir / "weights_sha256.json")
+    tasks = [t for t in project.tasks if t.spec.inference is not None and t.spec.dataset is not None]
+    jobs: list[Job] = []
+    unsupported: list[tuple[str, str]] = []
+    skipped = 0
+    for located in project.models:
+        spec: ModelSpec = located.spec
+        if selection is not None and selection.models and spec.name not in selection.models:
+            continue
+        for task in tasks:
+            if selection is not None and selection.tasks and task.id not in selection.tasks:
+                continue
+            route = next((r for r in spec.routes if matches(r, task)), None)
+            if route is None:
+                unsupported.append((spec.name, task.id))
+                continue
+            job, n_skipped = _predict_job(con, project, spec, task, route, hashes, target_dir, limit, retry_failed)
+            skipped += n_skipped
+            jobs.append(job)
+    return Plan(jobs, unsupported, skipped)
+
+
+def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSpec, task: Task, route: RouteSpec,
+                 hashes: WeightHashes, target_dir: Path, limit: int | None, retry_failed: bool) -> tuple[Job, int]:
+    inf = task.spec.inference
+    assert inf is not None
+    base = {"model": spec.name, "revision": spec.revision, **route_identity(route, project.root, hashes),
+            "choices": inf.choices, "output": inf.output, "generation": inf.generation.model_dump()}
+    stored = {r[0]: (r[1], r[2]) for r in con.execute(
+        "SELECT instance_id, content_key, error FROM predictions WHERE model = ? AND task_id = ?",
+        [spec.name, task.id]).fetchall()}
+    job = Job("predict", spec.name, task, route, [])
+    skipped = 0
+    assert task.spec.dataset is not None
+    folder = media_folder(project.root, task.spec.dataset)
+    for instance_id, input_json, media_json in _instances(con, task.id, limit):
+        job.n_instances += 1
+        value = json.loads(input_json) if input_json is not None else None
+        media = {m["field"].rsplit(".", 1)[-1]: str((folder / m["path"]).resolve())
+                 for m in json.loads(media_json or "[]")}
+        media_hashes = {m["field"]: m["sha256"] for m in json.loads(media_json or "[]")}
+        try:
+            prompt = render_prompt(task, value)
+        except Exception as exc:  # noqa: BLE001 - a template that fails on this instance
+            raise GlcError(f"prompt template fails on instance '{instance_id}': {exc}", location=task.path,
+                           hint="fix inference.prompt; it sees `input`, `choices` and `task`") from None
+        key = sha256_text(canonical({**base, "prompt": prompt, "media": media_hashes}))
+        have = stored.get(instance_id)
+        if have is not None and have[0] == key and (have[1] is None or not retry_failed):
+            job.n_done += 1
+            if have[1] is not None:
+                skipped += 1
+            continue
+        if have is None:
+            job.reasons["new"] += 1
+        else:
+            job.reasons["failed before" if have[0] == key else "prompt, model or settings changed"] += 1
+        out_path = (target_dir / "media" / "tmp" / f"{key}{MEDIA_EXT[inf.output]}") if inf.output in MEDIA_EXT else None
+        job.requests.append(Request(key=key, instance_id=instance_id, prompt=prompt, input=value, media=media,
+                                    choices=tuple(inf.choices), output=inf.output, output_path=out_path,
+                                    generation=inf.generation.model_dump()))
+    return job, skipped
+
+
+def judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: str, task: Task, target_dir: Path,
+              retry_failed: bool = False) -> Job | None:
+    """Evaluator requests for the model's generated files of ``task`` that have no current reading."""
+    inf = task.spec.inference
+    if inf is None or inf.evaluator is None:
+        return None
+    route = inf.evaluator
+    ident = route_identity(route, project.root, WeightHashes(target_dir / "weights_sha256.json"))
+    rows = con.execute(
+        "SELECT p.instance_id, p.content_key, p.output, j.content_key, j.error FROM predictions AS p "
+        "LEFT JOIN judgments AS j ON j.model = p.model AND j.task_id = p.task_id AND j.instance_id = p.instance_id "
+        "WHERE p.model = ? AND p.task_id = ? AND p.error IS NULL AND p.output IS NOT NULL ORDER BY p.instance_id",
+        [model, task.id]).fetchall()
+    job = Job("judge", model, task, route, [])
+    for instance_id, pkey, output, jkey, jerr in rows:
+        job.n_instances += 1
+        key = sha256_text(canonical({"evaluator": ident, "prediction": pkey}))
+        if jkey == key and (jerr is None or not retry_failed):
+            job.n_done += 1
+            continue
+        job.reasons["new" if jkey is None else ("failed before" if jkey == key else "prediction changed")] += 1
+        job.requests.append(Request(key=key, instance_id=instance_id, prompt="", media={"output": output},
+                                    generation={"max_new_tokens": 128}, input={"prediction_key": pkey}))
+    return job
+
+
+# --- execution ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunSummary:
+    predicted: int = 0
+    judged: int = 0
+    failed: list[tuple[str, str, str, str]] = field(default_factory=list)  # (model, task, instance, error)
+    job_errors: list[tuple[str, str]] = field(default_factory=list)  # (job label, error)
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        lines = [f"inference: {self.predicted} predictions, {self.judged} evaluator readings, "
+                 f"{len(self.failed)} failed instances in {self.seconds:.1f} s"]
+        for label, err in self.job_errors:
+            lines.append(f"  job failed: {label}: {err}")
+        for model, task, inst, err in self.failed[:10]:
+            last = err.strip().splitlines()[-1] if err.strip() else err
+            lines.append(f"  failed: {model} · {task} · {inst}: {last[:300]}")
+        if len(self.failed) > 10:
+            lines.append(f"  … and {len(self.failed) - 10} more (see predictions.error; `glc run --retry-failed`)")
+        return "\n".join(lines)
+
+
+class Progress:
+    """Callbacks the executor reports through (the CLI draws rich bars with them)."""
+
+    def start(self, total: int) -> None: ...
+    def job(self, label: str, total: int) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def end_job(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def _store(con: duckdb.DuckDBPyConnection, kind: str, job: Job, done: list[tuple[Request, Result, str | None]],
+           backend: str, version: str) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    batch_id = uuid.uuid4().hex
+    ids = [r.instance_id for r, _, _ in done]
+    table = "predictions" if kind == "predict" else "judgments"
+    with transaction(con):
+        con.execute(f"DELETE FROM {table} WHERE model = ? AND task_id = ? AND list_contains(?, instance_id)",  # noqa: S608
+                    [job.model, job.task.id, ids])
+        if kind == "predict":
+            rows = [(job.model, job.task.id, r.instance_id, out, "null" if out is None else "string", r.key,
+                     backend, version, res.latency_ms, res.error, batch_id, now) for r, res, out in done]
+            insert_rows(con, STORE["predictions"], rows)
+        else:
+            rows = [(job.model, job.task.id, r.instance_id, r.input["prediction_key"], r.key, out, backend,
+                     res.latency_ms, res.error, batch_id, now) for r, res, out in done]
+            insert_rows(con, STORE["judgments"], rows)
+        refresh_prediction_partitions(con, [(job.model, job.task.id)])
+
+
+def _keep_media(req: Request, res: Result, media_dir: Path) -> tuple[str | None, str | None]:
+    """Move a generated file to media/<sha>/... and return (output, error)."""
+    if res.error is not None:
+        return None, res.error
+    path = Path(res.output) if res.output else req.output_path
+    if path is None or not path.is_file():
+        return None, f"no generated file at {path}"
+    digest = file_sha256(path)
+    dest = media_dir / digest[:2] / f"{digest}{path.suffix}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not dest.exists():
+        shutil.move(str(path), dest)
+    elif path != dest:
+        path.unlink()
+    return str(dest), None
+
+
+def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target_dir: Path, *,
+            batch_size: int = 8, flush_s: float = 5.0, progress: Progress | None = None,
+            retry_failed: bool = False, runner_factory: Callable[[RouteSpec], Runner] | None = None) -> RunSummary:
+    """Run every job of ``plan`` (and the evaluator jobs they make necessary)."""
+    progress = progress or Progress()
+    summary = RunSummary()
+    t_start = time.perf_counter()
+    runners: dict[str, Runner] = {}
+    media_dir = target_dir / "media"
+
+    def runner_for(route: RouteSpec) -> Runner:
+        key = canonical({"runner": route.runner, "args": route.args})
+        if key not in runners:
+            if runner_factory is not None:
+                runners[key] = runner_factory(route)
+            else:
+                cls = runner_class(route.runner)
+                runners[key] = cls(cls.Args.model_validate(route.args), project.root)
+        return runners[key]
+
+    def run_job(job: Job) -> None:
+        if not job.requests:
+            return
+        for req in job.requests:
+            if req.output_path is not None:
+                req.output_path.parent.mkdir(parents=True, exist_ok=True)
+        progress.job(job.label, len(job.requests))
+        pending: list[tuple[Request, Result, str | None]] = []
+        last = time.monotonic()
+        runner = runner_for(job.route)
+        backend, version = job.route.runner, ""
+        try:
+            version = runner.version()
+            for req, res in runner.run(job.requests):
+                out, err = res.output, res.error
+                if job.kind == "predict" and req.output_path is not None:
+                    out, err = _keep_media(req, res, media_dir)
+                res.error = err
+                if err is not None:
+                    summary.failed.append((job.model, job.task.id, req.instance_id, err))
+                pending.append((req, res, out))
+                progress.advance()
+                if len(pending) >= batch_size or time.monotonic() - last > flush_s:
+                    _store(con, job.kind, job, pending, backend, version)
+                    _count(job, pending)
+                    pending, last = [], time.monotonic()
+        except RunnerError as exc:
+            summary.job_errors.append((job.label, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - a runner bug must not lose what was predicted
+            summary.job_errors.append((job.label, f"{type(exc).__name__}: {exc}"))
+        finally:
+            if pending:
+                _store(con, job.kind, job, pending, backend, version)
+                _count(job, pending)
+            progress.end_job()
+
+    def _count(job: Job, done: list[Any]) -> None:
+        if job.kind == "predict":
+            summary.predicted += len(done)
+        else:
+            summary.judged += len(done)
+
+    total = plan.n_todo
+    progress.start(total)
+    try:
+        for job in plan.jobs:
+            run_job(job)
+            judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed)
+            if judge is not None and judge.requests:
+                progress.start(total := total + len(judge.requests))
+                run_job(judge)
+    finally:
+        for r in runners.values():
+            r.close()
+        progress.stop()
+        tmp = media_dir / "tmp"
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+    summary.seconds = time.perf_counter() - t_start
+    return summary
+
+
+def write_job_list(plan: Plan, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                               "n_todo": plan.n_todo, "failed_not_retried": plan.skipped_failed,
+                               "jobs": plan.describe_rows()}, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def iter_models(project: Project) -> Iterable[str]:
+    return (m.spec.name for m in project.models)

@@ -1,0 +1,88 @@
+"""Rich progress bars for inference (overall and per job, with rate and ETA) and plan text."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from glc.inference import Plan, Progress
+
+
+def describe_plan(plan: Plan) -> str:
+    lines = []
+    for row in plan.describe_rows():
+        if row["kind"] == "unsupported":
+            continue
+        why = ", ".join(f"{n} {r}" for r, n in row["reasons"].items()) or "up to date"
+        lines.append(f"  {row['model']} · {row['task_id']} [{row['runner']}]: {row['n_todo']} to run of "
+                     f"{row['n_instances']} ({why})")
+    n_unsupported = len(plan.unsupported)
+    head = f"inference jobs: {plan.n_todo} predictions to run"
+    if plan.skipped_failed:
+        head += f", {plan.skipped_failed} failed before (not retried without --retry-failed)"
+    if n_unsupported:
+        head += f", {n_unsupported} (model, task) pairs without a route (scored 0)"
+    return "\n".join([head, *lines])
+
+
+class RichProgress(Progress):
+    """An overall bar and one bar per running job; silent when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self.bars: Any = None
+        self.overall: Any = None
+        self.current: Any = None
+
+    def __enter__(self) -> RichProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, total: int) -> None:
+        if total == 0:
+            return
+        if self.bars is None:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            console = Console(stderr=True)
+            self.bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TaskProgressColumn(), TextColumn("{task.fields[rate]}"),
+                                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                                 disable=not sys.stderr.isatty(), transient=False)
+            self.bars.start()
+            self.overall = self.bars.add_task("all jobs", total=total, rate="")
+        else:
+            self.bars.update(self.overall, total=total)
+
+    def job(self, label: str, total: int) -> None:
+        if self.bars is not None:
+            self.current = self.bars.add_task(f"  {label}", total=total, rate="")
+
+    def advance(self, n: int = 1) -> None:
+        if self.bars is None:
+            return
+        for task_id in (self.overall, self.current):
+            if task_id is None:
+                continue
+            self.bars.advance(task_id, n)
+            task = self.bars.tasks[task_id] if task_id < len(self.bars.tasks) else None
+            if task is not None and task.speed:
+                self.bars.update(task_id, rate=f"{task.speed:.1f}/s")
+
+    def end_job(self) -> None:
+        self.current = None
+
+    def stop(self) -> None:
+        if self.bars is not None:
+            self.bars.stop()
+            self.bars = None

@@ -1,0 +1,305 @@
+"""Runners without heavy models: the command runner (no shell), the openai runner's fault
+handling against a scripted HTTP server (429, 500, timeouts, malformed JSON, 4xx, server down),
+runner registry and argument errors at compile time, and per-instance failures in a run."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+from metric_project import add_task, new_project
+
+from compiler.errors import SpecErrors
+from compiler.plan import compile_project
+from glc.workspace import Workspace
+from runners.base import Request
+from runners.command import CommandArgs, CommandRunner
+from runners.openai import OpenAIArgs, OpenAIRunner
+
+# --- the command runner --------------------------------------------------------------------
+
+
+def test_command_runner_passes_prompts_as_single_arguments(tmp_path: Path) -> None:
+    evil = "x; touch PWNED $(touch PWNED2) `touch PWNED3` && echo hi | cat"
+    args = CommandArgs(argv=["{{ python }}", "-c", "import sys; print(repr(sys.argv[1:]))", "{{ prompt }}",
+                             "{{ input.n }}"])
+    runner = CommandRunner(args, tmp_path)
+    [(req, res)] = list(runner.run([Request(key="k", instance_id="i1", prompt=evil, input={"n": 3})]))
+    assert res.error is None and res.output == repr([evil, "3"])
+    assert not list(tmp_path.iterdir())  # no shell ran the text: nothing was created
+
+
+def test_command_runner_records_exit_status_and_missing_files(tmp_path: Path) -> None:
+    fail = CommandRunner(CommandArgs(argv=["{{ python }}", "-c", "import sys; sys.exit('bad input ' + sys.argv[1])",
+                                           "{{ instance_id }}"]), tmp_path)
+    [(_, res)] = list(fail.run([Request(key="k", instance_id="i9", prompt="")]))
+    assert res.output is None and "exit status 1" in res.error and "bad input i9" in res.error
+    nofile = CommandRunner(CommandArgs(argv=["{{ python }}", "-c", "pass"], result="file"), tmp_path)
+    [(_, res)] = list(nofile.run([Request(key="k", instance_id="i", prompt="", output_path=tmp_path / "o.wav")]))
+    assert "wrote no file" in res.error
+    slow = CommandRunner(CommandArgs(argv=["{{ python }}", "-c", "import time; time.sleep(5)"], timeout_s=0.3),
+                         tmp_path)
+    [(_, res)] = list(slow.run([Request(key="k", instance_id="i", prompt="")]))
+    assert res.error == "timed out after 0.3 s"
+
+
+# --- a scripted OpenAI-compatible server ---------------------------------------------------
+
+
+class Script:
+    """Per prompt, the answers the server gives in turn (the last one repeats)."""
+
+    def __init__(self, plan: dict[str, list[str]]) -> None:
+        self.plan = plan
+        self.calls: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def next(self, prompt: str) -> str:
+        with self.lock:
+            n = self.calls.get(prompt, 0)
+            self.calls[prompt] = n + 1
+        steps = self.plan.get(prompt, ["ok"])
+        return steps[min(n, len(steps) - 1)]
+
+
+def scripted_server(script: Script) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+        def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except BrokenPipeError:  # the client gave up (timeout test)
+                pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            prompt = body["messages"][-1]["content"]
+            prompt = prompt if isinstance(prompt, str) else prompt[0]["text"]
+            step = script.next(prompt)
+            if step == "429":
+                self._reply(429, b'{"error": "slow down"}', {"Retry-After": "0"})
+            elif step == "500":
+                self._reply(500, b'{"error": "boom"}')
+            elif step == "400":
+                self._reply(400, b'{"error": {"message": "context length exceeded"}}')
+            elif step == "malformed":
+                self._reply(200, b'{"choices": [')
+            elif step == "slow":
+                time.sleep(1.5)
+                self._reply(200, json.dumps({"choices": [{"message": {"content": "late"}}]}).encode())
+            else:
+                answer = f"answer to {prompt}" + (f" with {len(body['messages'][-1]['content'])} parts"
+                                                  if isinstance(body["messages"][-1]["content"], list) else "")
+                self._reply(200, json.dumps({"choices": [{"message": {"content": answer}}]}).encode())
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def server():
+    script = Script({
+        "rate limited": ["429", "429", "ok"],
+        "flaky": ["500", "ok"],
+        "malformed": ["malformed", "ok"],
+        "slow": ["slow", "ok"],
+        "rejected": ["400"],
+        "always down": ["500"],
+    })
+    srv = scripted_server(script)
+    yield srv, script
+    srv.shutdown()
+
+
+def _runner(port: int, **kw) -> OpenAIRunner:
+    args = OpenAIArgs(base_url=f"http://127.0.0.1:{port}/v1", model="m", backoff_s=0.01, max_backoff_s=0.05,
+                      timeout_s=0.5, **kw)
+    return OpenAIRunner(args, Path("."))
+
+
+def test_openai_runner_retries_what_is_retryable(server, tmp_path: Path) -> None:
+    srv, script = server
+    runner = _runner(srv.server_address[1], max_retries=3, concurrency=4)
+    img = tmp_path / "x.png"
+    img.write_bytes(b"\x89PNG fake")
+    prompts = ["rate limited", "flaky", "malformed", "slow", "rejected", "always down", "fine"]
+    reqs = [Request(key=p, instance_id=p, prompt=p) for p in prompts]
+    reqs.append(Request(key="img", instance_id="img", prompt="with image", media={"image": str(img)}))
+    got = {req.instance_id: res for req, res in runner.run(reqs)}
+    runner.close()
+    assert got["rate limited"].output == "answer to rate limited" and script.calls["rate limited"] == 3
+    assert got["flaky"].output == "answer to flaky" and script.calls["flaky"] == 2
+    assert got["malformed"].output == "answer to malformed" and script.calls["malformed"] == 2
+    assert got["slow"].output == "answer to slow" and script.calls["slow"] == 2  # first attempt timed out
+    assert got["rejected"].output is None and "HTTP 400" in got["rejected"].error
+    assert "context length exceeded" in got["rejected"].error and script.calls["rejected"] == 1  # not retried
+    assert got["always down"].output is None and got["always down"].error.startswith("failed after 4 attempts")
+    assert script.calls["always down"] == 4
+    assert got["fine"].output == "answer to fine"
+    assert got["img"].output == "answer to with image with 2 parts"  # text + image data URL
+
+
+def test_openai_runner_server_down_fails_fast(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    runner = _runner(port, max_retries=2, concurrency=1)
+    t0 = time.perf_counter()
+    got = [res for _, res in runner.run([Request(key=str(i), instance_id=str(i), prompt="p") for i in range(20)])]
+    assert all(r.output is None for r in got)
+    assert "cannot reach" in got[0].error
+    assert sum("server unreachable, not tried" in r.error for r in got) >= 18
+    assert runner.attempts <= 6 and time.perf_counter() - t0 < 5
+
+
+def test_openai_runner_needs_its_api_key(monkeypatch) -> None:
+    from runners.base import RunnerError
+
+    monkeypatch.delenv("GLC_TEST_KEY", raising=False)
+    runner = OpenAIRunner(OpenAIArgs(base_url="http://127.0.0.1:1/v1", model="m", api_key_env="GLC_TEST_KEY"),
+                          Path("."))
+    with pytest.raises(RunnerError, match="GLC_TEST_KEY"):
+        list(runner.run([Request(key="k", instance_id="i", prompt="p")]))
+
+
+# --- specs: registry and argument errors ---------------------------------------------------
+
+
+def _model_spec(root: Path, name: str, routes: list[dict]) -> Path:
+    folder = root / "specs" / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "revision": "1", "routes": routes}, sort_keys=False))
+    return path
+
+
+def test_unknown_runner_and_bad_args_are_spec_errors(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    _model_spec(root, "bad", [
+        {"runner": "hff", "args": {}},
+        {"runner": "hf", "args": {"task": "text-generation", "model": "smollm2-135m-instruct", "batch_sise": 4}},
+        {"runner": "openai", "args": {"base_url": "localhost:8000", "model": "x"}},
+        {"runner": "command", "args": {"argv": ["echo", "{{ prompt"]}},
+    ])
+    with pytest.raises(SpecErrors) as info:
+        compile_project(root)
+    text = str(info.value)
+    assert "specs/models/bad.yaml:4: unknown runner 'hff'" in text and "did you mean 'hf'" in text
+    assert "runner 'hf' arg 'batch_sise'" in text and "batch_size" in text
+    assert "runner 'openai' arg 'base_url'" in text
+    assert "runner 'command' arg 'argv'" in text
+
+
+# --- a run with failures -------------------------------------------------------------------
+
+
+def _echo_model(root: Path, name: str, fail_on: str | None = None, log: Path | None = None) -> None:
+    code = ("import sys, pathlib\n"
+            "iid, prompt = sys.argv[1], sys.argv[2]\n"
+            + (f"pathlib.Path({str(log)!r}).open('a').write(iid + '\\n')\n" if log else "")
+            + (f"sys.exit('cannot answer ' + iid) if iid == {fail_on!r} else None\n" if fail_on else "")
+            + "print(prompt.split(':')[-1].strip())\n")
+    _model_spec(root, name, [{"runner": "command", "args": {
+        "argv": ["{{ python }}", "-c", code, "{{ instance_id }}", "{{ prompt }}"]}}])
+
+
+def _qa_task(root: Path, n: int = 6) -> str:
+    tid = add_task(root, "acc", "text", [(f"q{i}", {"a": str(i)}, [str(i)]) for i in range(n)])
+    spec_path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["inference"] = {"type": "qa", "prompt": "Repeat the number: {{ input.a }}"}
+    spec_path.write_text(yaml.safe_dump(spec))
+    return tid
+
+
+def test_one_failing_instance_does_not_stop_the_run(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    tid = _qa_task(root)
+    log = tmp_path / "calls.log"
+    _echo_model(root, "echo", fail_on="q3", log=log)
+    ws = Workspace(root)
+    result = ws.run()
+    inf = result.inference
+    assert inf is not None and inf.predicted == 6 and [f[2] for f in inf.failed] == ["q3"]
+    assert "cannot answer q3" in inf.describe()
+    import duckdb
+
+    con = duckdb.connect(ws.target.path, read_only=True)
+    rows = dict(con.execute("SELECT instance_id, coalesce(output, error) FROM predictions").fetchall())
+    score = con.execute("SELECT score, n_scored FROM task_scores WHERE model = 'echo'").fetchone()
+    con.close()
+    assert rows["q1"] == "1" and "cannot answer q3" in rows["q3"]
+    assert score == (pytest.approx(100 * 5 / 6), 5)
+    # the next run keeps the failure (no silent retries) ...
+    assert Workspace(root).run().inference.predicted == 0
+    # ... and --retry-failed runs only the failed instance again
+    _echo_model(root, "echo", fail_on=None, log=log)  # changes the route: a new content key for every instance
+    assert Workspace(root).plan().n_todo == 6
+    calls_before = len(log.read_text().split())
+    assert calls_before == 6
+    # back to the same spec: same keys as stored; only the failed one is to do with --retry-failed
+    _echo_model(root, "echo", fail_on="q3", log=log)
+    plan = Workspace(root).plan(retry_failed=True)
+    assert plan.n_todo == 1 and plan.jobs[0].requests[0].instance_id == "q3"
+    assert Workspace(root).plan().n_todo == 0 and Workspace(root).plan().skipped_failed == 1
+    assert tid
+
+
+def test_limit_and_prompt_change_rerun_only_that_task(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    tid = _qa_task(root, n=10)
+    other = add_task(root, "f1", "text", [(f"w{i}", {"a": f"w{i}"}, [f"w{i}"]) for i in range(4)], suffix="_b")
+    spec_path = root / "specs" / "tasks" / "test" / f"{other}.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["inference"] = {"type": "qa", "prompt": "Say: {{ input.a }}"}
+    spec_path.write_text(yaml.safe_dump(spec))
+    log = tmp_path / "calls.log"
+    _echo_model(root, "echo", log=log)
+    first = Workspace(root).run(limit=3).inference
+    assert first.predicted == 6  # 3 per task
+    assert Workspace(root).run().inference.predicted == 7 + 1  # the rest: 7 of the first task, 1 of the second
+    calls = len(log.read_text().split())
+    # a changed prompt re-runs that task only
+    main_path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
+    spec = yaml.safe_load(main_path.read_text())
+    spec["inference"]["prompt"] = "Please repeat the number: {{ input.a }}"
+    main_path.write_text(yaml.safe_dump(spec))
+    plan = Workspace(root).plan()
+    assert {(j.task.id, len(j.requests)) for j in plan.jobs} == {(tid, 10), (other, 0)}
+    assert plan.jobs[0].reasons == {"prompt, model or settings changed": 10}
+    # a changed metric re-runs no inference (only SQL)
+    metric = root / "specs" / "metrics" / "f1.yaml"
+    metric.write_text(metric.read_text().replace("title:", "description: changed\ntitle:", 1))
+    Workspace(root).run()
+    assert len(log.read_text().split()) == calls + 10
+    assert Workspace(root).plan().n_todo == 0
+
+
+def test_jobs_json_says_what_is_missing_and_why(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    tid = _qa_task(root, n=2)
+    _echo_model(root, "echo")
+    ws = Workspace(root)
+    ws.plan()
+    jobs = json.loads((root / "target" / "jobs.json").read_text())
+    row = next(j for j in jobs["jobs"] if j["task_id"] == tid)
+    assert row == {"kind": "predict", "model": "echo", "task_id": tid, "runner": "command", "n_instances": 2,
+                   "n_done": 0, "n_todo": 2, "reasons": {"new": 2}}
+    assert sys.executable  # the command runner renders {{ python }} to this interpreter
