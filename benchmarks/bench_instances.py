@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import random
 import re
 import resource
@@ -27,6 +28,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("GLC_BENCHMARK", "general-bench")  # the 699-task catalog
 
 from compiler.plan import compile_project  # noqa: E402
 from glc.build import build  # noqa: E402
@@ -47,8 +49,9 @@ def make_project(dest: Path) -> Path:
         modality, paradigm = GROUPS[k % len(GROUPS)]
         spec = {"id": f"{modality}.bench_{k:03d}", "name": f"Bench task {k}", "modality": modality,
                 "paradigm": paradigm, "metric": METRICS[k % 4], "sota": {"value": 40.0, "source": "bench"}}
-        (folder / f"{k:03d}.yaml").parent.mkdir(parents=True, exist_ok=True)
-        (folder / f"{k:03d}.yaml").write_text(yaml.safe_dump(spec))
+        path = folder / modality / f"{k:03d}.yaml"  # the general-bench benchmark reads specs/tasks/<modality>/
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(spec))
     shutil.copy(REPO / "profiles.yml", dest / "profiles.yml")
     return dest
 

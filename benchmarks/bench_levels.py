@@ -11,6 +11,7 @@ Run: python benchmarks/bench_levels.py [--models N]
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import sys
@@ -23,6 +24,7 @@ import polars as pl
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("GLC_BENCHMARK", "general-bench")  # the 699-task catalog
 sys.path.insert(0, str(REPO / "tests"))
 
 from reference_levels import RefTask, levels  # noqa: E402

@@ -303,3 +303,16 @@ def test_jobs_json_says_what_is_missing_and_why(tmp_path: Path) -> None:
     assert row == {"kind": "predict", "model": "echo", "task_id": tid, "runner": "command", "n_instances": 2,
                    "n_done": 0, "n_todo": 2, "reasons": {"new": 2}}
     assert sys.executable  # the command runner renders {{ python }} to this interpreter
+
+
+def test_a_runner_that_cannot_start_fails_its_job_only(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    _qa_task(root, n=3)
+    _model_spec(root, "broken", [{"runner": "command", "args": {"argv": ["no-such-program-glc", "{{ prompt }}"]}}])
+    _echo_model(root, "echo")
+    result = Workspace(root).run()
+    inf = result.inference
+    assert inf.predicted == 3  # the echo model's job ran
+    assert [label for label, _ in inf.job_errors] == ["broken · nlp.t_acc"]
+    assert "program 'no-such-program-glc' not found" in inf.describe()
+    assert Workspace(root).plan().n_todo == 3  # nothing was stored for the broken model: still to do

@@ -1,0 +1,100 @@
+"""The bundled offline benchmark end to end, with the real models (no mocks): SmolLM2,
+MiniLM, EfficientNet-Lite0 and Whisper tiny.en through the hf runner, flite and the imaging
+tools through the command runner, Whisper as the speech-synthesis evaluator."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from conftest import REPO, copy_project
+
+from glc.workspace import Workspace
+
+TASKS = {"mini.nlp.topic_classification": 24, "mini.nlp.sentiment": 16, "mini.image.object_recognition": 9,
+         "mini.image.denoising": 6, "mini.image.super_resolution": 6, "mini.video.object_recognition": 6,
+         "mini.audio.speech_recognition": 10, "mini.audio.speech_synthesis": 8}
+SPECIALISTS = {"specialist-minilm", "specialist-efficientnet", "specialist-whisper", "specialist-restoration",
+               "specialist-flite"}
+
+
+def mini_project(dest: Path) -> Path:
+    root = copy_project(dest)
+    shutil.copytree(REPO / "data" / "mini", root / "data" / "mini")
+    return root
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory) -> tuple[Workspace, object]:
+    root = mini_project(tmp_path_factory.mktemp("mini") / "p")
+    ws = Workspace(root, benchmark="mini")
+    return ws, ws.run()
+
+
+def test_default_benchmark_is_the_offline_one(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("GLC_BENCHMARK")
+    root = mini_project(tmp_path / "p")
+    ws = Workspace(root)
+    assert ws.benchmark == "mini" and ws.target.path.endswith("target/mini.duckdb")
+    p = ws.compile(write=False).project
+    assert {t.id: t.spec.modality + "/" + t.spec.paradigm for t in p.tasks} == {
+        "mini.audio.speech_recognition": "audio/comprehension", "mini.audio.speech_synthesis": "audio/generation",
+        "mini.image.denoising": "image/generation", "mini.image.object_recognition": "image/comprehension",
+        "mini.image.super_resolution": "image/generation", "mini.nlp.sentiment": "nlp/nlp",
+        "mini.nlp.topic_classification": "nlp/nlp", "mini.video.object_recognition": "video/comprehension"}
+    assert not any(s.name.startswith(("B-3d", "C-3d")) for s in p.scopes)  # no 3D task: no 3D board
+    assert Workspace(root, benchmark="general-bench").compile(write=False).project.benchmark.name == "general-bench"
+
+
+def test_every_instance_is_predicted_and_scored(mini) -> None:
+    ws, result = mini
+    inf = result.inference
+    assert inf.failed == [] and inf.job_errors == []
+    assert inf.predicted == 2 * sum(TASKS.values()) and inf.judged == 2 * TASKS["mini.audio.speech_synthesis"]
+    con = duckdb.connect(ws.target.path, read_only=True)
+    try:
+        rows = con.execute("SELECT model, task_id, n_instances, n_scored, source FROM task_scores").fetchall()
+        media = con.execute("SELECT output FROM predictions WHERE task_id IN "
+                            "('mini.image.denoising', 'mini.audio.speech_synthesis')").fetchall()
+        heard = con.execute("SELECT output FROM judgments WHERE model = 'specialist-flite' "
+                            "AND instance_id = 'p03'").fetchone()[0]
+    finally:
+        con.close()
+    assert len(rows) == 16
+    assert all(n == TASKS[t] and s == n and src == "predictions" for _, t, n, s, src in rows)
+    for (path,) in media:  # generated media live under target/media, named by their hash
+        p = Path(path)
+        assert p.is_file() and p.parent.parent == ws.target_dir / "media" and len(p.stem) == 64
+    assert "river flows quietly past the old mill" in heard.lower()
+
+
+def test_recorded_sota_is_what_the_specialists_measure(mini) -> None:
+    ws, _ = mini
+    rows = ws.record_sota(write=False)
+    assert {r["task_id"] for r in rows} == set(TASKS)
+    for r in rows:
+        assert r["model"] in SPECIALISTS
+        assert r["value"] == pytest.approx(r["old"], abs=1e-9), r  # the committed SoTA is a real measurement
+        spec = yaml.safe_load((REPO / r["path"]).read_text())
+        assert spec["sota"]["model"] == r["model"] and spec["sota"]["source"].startswith("measured by glc")
+    by_task = {r["task_id"]: r for r in rows}
+    assert by_task["mini.audio.speech_recognition"]["value"] < 15  # Whisper hears flite speech well
+    assert by_task["mini.image.denoising"]["value"] > 27  # NL-means beats the 22 dB noisy input
+
+
+def test_generalist_gets_a_level_and_specialists_stay_off_the_board(mini) -> None:
+    ws, _ = mini
+    board = ws.leaderboard()
+    assert [r["model"] for r in board] == ["mini-generalist"]
+    g = board[0]
+    assert g["level"] >= 3 and g["s_c"] > 0 and g["level_2"] > g["level_3"]
+
+
+def test_second_run_uses_the_store(mini) -> None:
+    ws, _ = mini
+    again = Workspace(ws.root, benchmark="mini").run()
+    assert again.inference.predicted == 0 and again.inference.judged == 0
+    assert again.build.built == [] or set(again.build.built) <= {"leaderboard"}
