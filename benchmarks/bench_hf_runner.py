@@ -106,7 +106,8 @@ def main() -> None:
     d, g = min(t_direct), min(t_glc)
     print(f"prompts={len(prompts)} new_tokens={a.new_tokens} batch=8 threads={torch.get_num_threads()}")
     print(f"direct transformers: {d:7.2f} s  {len(prompts) / d:6.2f} prompts/s")
-    print(f"glc hf runner      : {g:7.2f} s  {len(prompts) / g:6.2f} prompts/s  (plan + run + {len(prompts) // 8} commits)")
+    commits = len(prompts) // 8
+    print(f"glc hf runner      : {g:7.2f} s  {len(prompts) / g:6.2f} prompts/s  (plan + run + {commits} commits)")
     print(f"overhead: {100 * (g / d - 1):+.1f} %  (target <= 10 %); identical answers: {same}/{len(prompts)}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from glc.inference import Plan, Progress
@@ -32,6 +33,7 @@ class RichProgress(Progress):
         self.bars: Any = None
         self.overall: Any = None
         self.current: Any = None
+        self.started: dict[Any, float] = {}
 
     def __enter__(self) -> RichProgress:
         return self
@@ -48,25 +50,27 @@ class RichProgress(Progress):
                 BarColumn,
                 MofNCompleteColumn,
                 Progress,
-                TaskProgressColumn,
                 TextColumn,
                 TimeElapsedColumn,
-                TimeRemainingColumn,
             )
 
             console = Console(stderr=True)
-            self.bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TaskProgressColumn(), TextColumn("{task.fields[rate]}"),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+            # rate and ETA from the time since the job started: runners that answer a whole batch
+            # at once would make an instantaneous speed meaningless
+            self.bars = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[eta]}"), console=console,
                                  disable=not sys.stderr.isatty(), transient=False)
             self.bars.start()
-            self.overall = self.bars.add_task("all jobs", total=total, rate="")
+            self.overall = self.bars.add_task("all jobs", total=total, rate="", eta="")
+            self.started[self.overall] = time.monotonic()
         else:
             self.bars.update(self.overall, total=total)
 
     def job(self, label: str, total: int) -> None:
         if self.bars is not None:
-            self.current = self.bars.add_task(f"  {label}", total=total, rate="")
+            self.current = self.bars.add_task(f"  {label}", total=total, rate="", eta="")
+            self.started[self.current] = time.monotonic()
 
     def advance(self, n: int = 1) -> None:
         if self.bars is None:
@@ -75,9 +79,12 @@ class RichProgress(Progress):
             if task_id is None:
                 continue
             self.bars.advance(task_id, n)
-            task = self.bars.tasks[task_id] if task_id < len(self.bars.tasks) else None
-            if task is not None and task.speed:
-                self.bars.update(task_id, rate=f"{task.speed:.1f}/s")
+            task = next(t for t in self.bars.tasks if t.id == task_id)
+            elapsed = max(time.monotonic() - self.started[task_id], 1e-6)
+            rate = task.completed / elapsed
+            left = (task.total or 0) - task.completed
+            eta = f"ETA {int(left / rate) // 60}:{int(left / rate) % 60:02d}" if rate > 0 and left > 0 else ""
+            self.bars.update(task_id, rate=f"{rate:.2f}/s", eta=eta)
 
     def end_job(self) -> None:
         self.current = None

@@ -316,3 +316,18 @@ def test_a_runner_that_cannot_start_fails_its_job_only(tmp_path: Path) -> None:
     assert [label for label, _ in inf.job_errors] == ["broken · nlp.t_acc"]
     assert "program 'no-such-program-glc' not found" in inf.describe()
     assert Workspace(root).plan().n_todo == 3  # nothing was stored for the broken model: still to do
+
+
+def test_progress_rate_and_eta_come_from_elapsed_time(monkeypatch) -> None:
+    from glc.progress import RichProgress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with RichProgress() as p:
+        p.start(10)
+        p.job("m · t", 4)
+        time.sleep(0.2)
+        p.advance(2)  # a batch of two arrives after 0.2 s: about 10/s, 0:00 left for the other two
+        fields = {t.description.strip(): t.fields for t in p.bars.tasks}
+    job = fields["m · t"]
+    assert 5 < float(job["rate"].removesuffix("/s")) < 10.5 and job["eta"] == "ETA 0:00"
+    assert fields["all jobs"]["eta"].startswith("ETA ")
