@@ -15,7 +15,9 @@ Every loader returns the weights file it read, whose hash is part of the model i
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import struct
@@ -102,7 +104,8 @@ def load_efficientnet() -> Any:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as exc:
         raise RunnerError("bundled model 'efficientnet-lite0' needs the package efficientnet-lite-pytorch") from exc
-    return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights_file("efficientnet-lite0")))
+    with contextlib.redirect_stdout(io.StringIO()):  # the package prints "Loaded pretrained weights"
+        return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights_file("efficientnet-lite0")))
 
 
 def imagenet_classes() -> list[str]:

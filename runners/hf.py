@@ -106,7 +106,9 @@ class HFRunner(Runner):
         if self._loaded is not None:
             return self._loaded
         import torch
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # glc draws its own progress
         torch.manual_seed(0)
         device = pick_device(self.a.device)
         dtype = pick_dtype(self.a.dtype, device)
