@@ -29,7 +29,17 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
                  "default": s.board.default} for s in p.scopes]
     if kind == "models":
         wanted = selection.models if selection is not None and selection.models else None
-        return [{"model": m} for m in models or [] if wanted is None or m in wanted]
+        specs = {m.spec.name: m for m in p.models}
+        rows = []
+        for name in sorted(set(models or []) | set(specs)):
+            if wanted is not None and name not in wanted:
+                continue
+            spec = specs.get(name)
+            rows.append({"model": name, "role": spec.spec.role if spec else "imported",
+                         "revision": spec.spec.revision if spec else None,
+                         "runners": ",".join(sorted({r.runner for r in spec.spec.routes})) if spec else None,
+                         "results": name in (models or []), "spec": spec.path if spec else None})
+        return rows
     return [{"node": n.name, "materialized": n.materialized, "depends_on": ", ".join(n.depends_on + n.sources)}
             for n in compiled.nodes]
 

@@ -95,7 +95,10 @@ def test_ls(built: Workspace) -> None:
     tasks = built.ls("tasks", ["modality:audio", "paradigm:generation"])
     assert len(tasks) == 20 and all(t["modality"] == "audio" for t in tasks)
     assert [r["level"] for r in built.ls("levels")] == ["pooled", "per_modality", "strict"]
-    assert [r["model"] for r in built.ls("models")] == ["CrossModal-Paradigm", "SoTA-Beater-70B"]
+    imported = [r["model"] for r in built.ls("models") if r["role"] == "imported"]
+    assert imported == ["CrossModal-Paradigm", "SoTA-Beater-70B"]
+    spec_models = {r["model"]: r["role"] for r in built.ls("models") if r["spec"]}
+    assert spec_models["mini-generalist"] == "generalist" and spec_models["specialist-whisper"] == "specialist"
     nodes = {r["node"]: r for r in built.ls("nodes")}
     assert nodes["instance_scores__acc"]["materialized"] == "incremental"
     out = glc(built.root, "ls", "scopes")
