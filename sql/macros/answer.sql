@@ -68,8 +68,14 @@ LIST_FILTER(STRING_SPLIT(
   ' '), t -> t <> '')
 {%- endmacro %}
 
-{#- ROUGE tokens: lower-case; each CJK character is a token, other runs of letters and digits
-    are tokens (rouge_score keeps only [a-z0-9] and so drops CJK and accented text). -#}
+{#- ROUGE tokens, space-joined: lower-case; each CJK character is a token, other runs of letters
+    and digits are tokens (rouge_score keeps only [a-z0-9] and so drops CJK and accented text).
+    Written as two regex replacements, not REGEXP_EXTRACT_ALL: the same tokens, ~6x faster. -#}
+{% macro rouge_text(x) -%}
+TRIM(REGEXP_REPLACE(REGEXP_REPLACE(LOWER({{ x }}), '([\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}])', ' \1 ', 'g'), '[^\p{L}\p{N}]+', ' ', 'g'))
+{%- endmacro %}
+
+{#- The same tokens as a list. -#}
 {% macro rouge_tokens(x) -%}
-REGEXP_EXTRACT_ALL(LOWER({{ x }}), '[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|(?:[^\P{L}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|\p{N})+')
+LIST_FILTER(STRING_SPLIT({{ rouge_text(x) }}, ' '), t -> t <> '')
 {%- endmacro %}

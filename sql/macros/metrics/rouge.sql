@@ -1,20 +1,22 @@
-{% from 'macros/answer.sql' import rouge_tokens, words, common, overlap_f1 %}
+{% from 'macros/answer.sql' import rouge_text, rouge_tokens, words, common, overlap_f1 %}
 {#- ROUGE-1 (unigram overlap) or ROUGE-L (longest common subsequence, glc_rouge_l) F1 against
     the best reference, mean over instances; args.kind is rouge1 or rougeL. -#}
 {% macro prepare_refs(args, answer) -%}
-LIST_TRANSFORM(i.ref_texts, r -> ARRAY_TO_STRING({{ rouge_tokens('r') }}, ' ')) AS ref_joined
+LIST_TRANSFORM(i.ref_texts, r -> {{ rouge_text('r') }}) AS ref_joined
 {%- endmacro %}
 {% macro prepare(o, args, answer) -%}
-{{ rouge_tokens(o) }} AS pred_tokens
-{%- if args.kind == 'rouge1' %},
+{%- if args.kind == 'rouge1' -%}
+{{ rouge_tokens(o) }} AS pred_tokens,
 LIST_TRANSFORM(ref_joined, r -> {{ words('r') }}) AS ref_tokens
+{%- else -%}
+{{ rouge_text(o) }} AS pred_text
 {%- endif %}
 {%- endmacro %}
 {% macro value(o, args, answer) -%}
 {%- if args.kind == 'rouge1' -%}
 LIST_MAX(LIST_TRANSFORM(ref_tokens, g -> {{ overlap_f1(common('pred_tokens', 'g'), 'pred_tokens', 'g') }}))
 {%- else -%}
-glc_rouge_l(ARRAY_TO_STRING(pred_tokens, ' '), ref_joined)
+glc_rouge_l(pred_text, ref_joined)
 {%- endif -%}
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
