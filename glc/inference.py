@@ -41,6 +41,7 @@ from compiler.plugins import runner_class
 from compiler.resolve import Project, Task
 from compiler.spec_models import ModelSpec, RouteSpec
 from glc.datasets import media_folder
+from glc.profiles import load_command_allowlist
 from glc.selection import Selection
 from glc.store import insert_rows, refresh_prediction_partitions, transaction
 from runners.base import Request, Result, Runner, RunnerError
@@ -343,7 +344,11 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
                 runners[key] = runner_factory(route)
             else:
                 cls = runner_class(route.runner)
-                runners[key] = cls(cls.Args.model_validate(route.args), project.root)
+                args = cls.Args.model_validate(route.args)
+                if route.runner == "command":
+                    runners[key] = cls(args, project.root, allowed=load_command_allowlist(project.root))
+                else:
+                    runners[key] = cls(args, project.root)
         return runners[key]
 
     def run_job(job: Job) -> None:

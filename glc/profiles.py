@@ -27,6 +27,24 @@ class _Profiles(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     target: str
     targets: dict[str, _TargetSpec]
+    commands: list[list[str]] = []
+
+
+def load_command_allowlist(root: Path) -> list[tuple[str, ...]]:
+    """The argv prefixes the ``command`` runner may start, from ``profiles.yml`` ``commands:``.
+
+    Specs (which may come from anyone) cannot add to this list: running a program is allowed by
+    the user's own profile only. No ``commands:`` key means no program at all.
+    """
+    path = root / "profiles.yml"
+    if not path.exists():
+        return []
+    try:
+        doc = load_yaml(path)
+        profiles = _Profiles.model_validate(doc.data)
+    except (YamlSyntaxError, ValidationError):
+        return []  # load_target reports a broken profile with its line
+    return [tuple(p) for p in profiles.commands if p]
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,21 @@ class CommandRunner(Runner):
     name: ClassVar[str] = "command"
     Args: ClassVar[type[RunnerArgs]] = CommandArgs
 
-    def __init__(self, args: RunnerArgs, root: Path) -> None:
+    def __init__(self, args: RunnerArgs, root: Path, allowed: list[tuple[str, ...]] | None = None) -> None:
         super().__init__(args, root)
         self.a: CommandArgs = args  # type: ignore[assignment]
+        # argv prefixes the user's profile allows (None: the caller vouches for argv, e.g. a test)
+        self.allowed = allowed
+
+    def check_allowed(self) -> None:
+        """The argv, as written in the spec, must start with a prefix the user allowed."""
+        if self.allowed is None:
+            return
+        argv = tuple(self.a.argv)
+        if not any(argv[:len(prefix)] == prefix for prefix in self.allowed):
+            shown = "[" + ", ".join(repr(a) for a in argv[:3]) + (", ...]" if len(argv) > 3 else "]")
+            raise RunnerError(f"program not allowed: {shown}; specs cannot start programs on their own. "
+                              f"If you trust it, add its argv prefix to 'commands:' in profiles.yml")
 
     def _render(self, items: list[str], req: Request | None) -> list[str]:
         ctx: dict[str, Any] = {"python": sys.executable, "root": str(self.root)}
@@ -74,7 +86,9 @@ class CommandRunner(Runner):
         return found
 
     def version(self) -> str:
-        if not self.a.version_argv:
+        argv = tuple(self.a.version_argv)
+        allowed = self.allowed is None or any(argv[:len(p)] == p for p in self.allowed)
+        if not argv or not allowed:
             return Path(self.a.argv[0]).name
         try:
             done = subprocess.run(self._render(self.a.version_argv, None), capture_output=True, text=True,
@@ -110,6 +124,7 @@ class CommandRunner(Runner):
     def run(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Result]]:
         if not requests:
             return
+        self.check_allowed()
         self._program()
         if self.a.workers == 1:
             for req in requests:

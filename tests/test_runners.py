@@ -210,7 +210,15 @@ def test_unknown_runner_and_bad_args_are_spec_errors(tmp_path: Path) -> None:
 # --- a run with failures -------------------------------------------------------------------
 
 
+def allow_python_c(root: Path) -> None:
+    """This test project's profile lets the command runner start `python -c` (the echo models)."""
+    prof = root / "profiles.yml"
+    if "[\"{{ python }}\", -c]" not in prof.read_text():
+        prof.write_text(prof.read_text() + '  - ["{{ python }}", -c]\n')
+
+
 def _echo_model(root: Path, name: str, fail_on: str | None = None, log: Path | None = None) -> None:
+    allow_python_c(root)
     code = ("import sys, pathlib\n"
             "iid, prompt = sys.argv[1], sys.argv[2]\n"
             + (f"pathlib.Path({str(log)!r}).open('a').write(iid + '\\n')\n" if log else "")
@@ -310,6 +318,8 @@ def test_a_runner_that_cannot_start_fails_its_job_only(tmp_path: Path) -> None:
     _qa_task(root, n=3)
     _model_spec(root, "broken", [{"runner": "command", "args": {"argv": ["no-such-program-glc", "{{ prompt }}"]}}])
     _echo_model(root, "echo")
+    prof = root / "profiles.yml"
+    prof.write_text(prof.read_text() + "  - [no-such-program-glc]\n")  # allowed, but not installed
     result = Workspace(root).run()
     inf = result.inference
     assert inf.predicted == 3  # the echo model's job ran
@@ -331,3 +341,19 @@ def test_progress_rate_and_eta_come_from_elapsed_time(monkeypatch) -> None:
     job = fields["m · t"]
     assert 5 < float(job["rate"].removesuffix("/s")) < 10.5 and job["eta"] == "ETA 0:00"
     assert fields["all jobs"]["eta"].startswith("ETA ")
+
+
+def test_specs_cannot_start_programs_the_profile_does_not_allow(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    _qa_task(root, n=2)
+    marker = tmp_path / "ran"
+    _model_spec(root, "stranger", [{"runner": "command", "args": {
+        "argv": ["touch", str(marker)], "version_argv": ["touch", str(marker) + ".v"]}}])
+    result = Workspace(root).run()
+    assert not marker.exists() and not Path(str(marker) + ".v").exists()
+    [(label, err)] = result.inference.job_errors
+    assert label == "stranger · nlp.t_acc" and "program not allowed: ['touch'" in err and "profiles.yml" in err
+    # the user's own profile can allow it
+    prof = root / "profiles.yml"
+    prof.write_text(prof.read_text() + "  - [touch]\n")
+    assert Workspace(root).run().inference.predicted == 2 and marker.exists()
