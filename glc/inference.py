@@ -142,11 +142,12 @@ class Plan:
     jobs: list[Job]
     unsupported: list[tuple[str, str]]  # (model, task) with no matching route
     skipped_failed: int = 0
+    judges: list[Job] = field(default_factory=list)  # evaluator readings (made after each job runs)
 
     def describe_rows(self) -> list[dict[str, Any]]:
         rows = [{"kind": j.kind, "model": j.model, "task_id": j.task.id, "runner": j.route.runner,
                  "n_instances": j.n_instances, "n_done": j.n_done, "n_todo": len(j.requests),
-                 "reasons": dict(sorted(j.reasons.items()))} for j in self.jobs]
+                 "reasons": dict(sorted(j.reasons.items()))} for j in [*self.jobs, *self.judges]]
         rows += [{"kind": "unsupported", "model": m, "task_id": t, "runner": None, "n_instances": 0, "n_done": 0,
                   "n_todo": 0, "reasons": {"no route of the model matches the task": 1}} for m, t in self.unsupported]
         return rows
@@ -185,7 +186,14 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
             job, n_skipped = _predict_job(con, project, spec, task, route, hashes, target_dir, limit, retry_failed)
             skipped += n_skipped
             jobs.append(job)
-    return Plan(jobs, unsupported, skipped)
+    judges = []
+    for job in jobs:
+        judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed)
+        if judge is not None:
+            if job.requests:  # generated files still to come are read once they exist
+                judge.reasons["output not generated yet"] += len(job.requests)
+            judges.append(judge)
+    return Plan(jobs, unsupported, skipped, judges)
 
 
 def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSpec, task: Task, route: RouteSpec,
@@ -239,18 +247,23 @@ def judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: str, task
     route = inf.evaluator
     ident = route_identity(route, project.root, WeightHashes(target_dir / "weights_sha256.json"))
     rows = con.execute(
-        "SELECT p.instance_id, p.content_key, p.output, j.content_key, j.error FROM predictions AS p "
+        "SELECT p.instance_id, p.content_key, p.output, j.content_key, j.error, j.prediction_key FROM predictions AS p "
         "LEFT JOIN judgments AS j ON j.model = p.model AND j.task_id = p.task_id AND j.instance_id = p.instance_id "
         "WHERE p.model = ? AND p.task_id = ? AND p.error IS NULL AND p.output IS NOT NULL ORDER BY p.instance_id",
         [model, task.id]).fetchall()
     job = Job("judge", model, task, route, [])
-    for instance_id, pkey, output, jkey, jerr in rows:
+    for instance_id, pkey, output, jkey, jerr, jpkey in rows:
         job.n_instances += 1
         key = sha256_text(canonical({"evaluator": ident, "prediction": pkey}))
         if jkey == key and (jerr is None or not retry_failed):
             job.n_done += 1
             continue
-        job.reasons["new" if jkey is None else ("failed before" if jkey == key else "prediction changed")] += 1
+        if jkey is None:
+            job.reasons["new"] += 1
+        elif jkey == key:
+            job.reasons["failed before"] += 1
+        else:
+            job.reasons["evaluator changed" if jpkey == pkey else "prediction changed"] += 1
         job.requests.append(Request(key=key, instance_id=instance_id, prompt="", media={"output": output},
                                     generation={"max_new_tokens": 128}, input={"prediction_key": pkey}))
     return job

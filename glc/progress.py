@@ -15,7 +15,8 @@ def describe_plan(plan: Plan) -> str:
         if row["kind"] == "unsupported":
             continue
         why = ", ".join(f"{n} {r}" for r, n in row["reasons"].items()) or "up to date"
-        lines.append(f"  {row['model']} · {row['task_id']} [{row['runner']}]: {row['n_todo']} to run of "
+        what = " (evaluator)" if row["kind"] == "judge" else ""
+        lines.append(f"  {row['model']} · {row['task_id']}{what} [{row['runner']}]: {row['n_todo']} to run of "
                      f"{row['n_instances']} ({why})")
     n_unsupported = len(plan.unsupported)
     head = f"inference jobs: {plan.n_todo} predictions to run"

@@ -98,3 +98,23 @@ def test_second_run_uses_the_store(mini) -> None:
     again = Workspace(ws.root, benchmark="mini").run()
     assert again.inference.predicted == 0 and again.inference.judged == 0
     assert again.build.built == [] or set(again.build.built) <= {"leaderboard"}
+    plan = Workspace(ws.root, benchmark="mini").plan()
+    assert plan.n_todo == 0 and len(plan.unsupported) == 6 * 8 - 16
+    judges = {(j.model, j.task.id): (j.n_done, len(j.requests)) for j in plan.judges}
+    assert judges == {("mini-generalist", "mini.audio.speech_synthesis"): (8, 0),
+                      ("specialist-flite", "mini.audio.speech_synthesis"): (8, 0)}
+
+
+def test_a_changed_evaluator_rereads_without_regenerating(mini, tmp_path: Path) -> None:
+    ws, _ = mini
+    spec = ws.root / "specs" / "tasks" / "mini" / "audio_speech_synthesis.yaml"
+    text = spec.read_text()
+    spec.write_text(text.replace("args: {task: speech-recognition, model: whisper-tiny.en}",
+                                 "args: {task: speech-recognition, model: whisper-tiny.en, batch_size: 4}"))
+    try:
+        plan = Workspace(ws.root, benchmark="mini").plan()
+        assert plan.n_todo == 0  # no speech is synthesized again
+        assert {len(j.requests) for j in plan.judges} == {8}
+        assert all(j.reasons == {"evaluator changed": 8} for j in plan.judges)
+    finally:
+        spec.write_text(text)
