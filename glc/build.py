@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
-import sqlglot
 from sqlglot import exp
 
 from compiler.errors import GlcError
@@ -28,7 +27,7 @@ from compiler.seeds import Seed
 from compiler.sqlmodel import CompiledNode
 from compiler.udfs.registry import register
 from glc.selection import Selection
-from glc.store import DIALECT, ensure_store, load_seed, refresh_prediction_partitions, transaction
+from glc.store import DIALECT, ensure_store, insert_values, load_seed, refresh_prediction_partitions, transaction
 
 STATE_DDL = [
     "CREATE TABLE IF NOT EXISTS glc_run_levels (run_id VARCHAR, model VARCHAR, variant VARCHAR, scope VARCHAR, "
@@ -72,10 +71,14 @@ def _sha(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def create_table_sql(node: CompiledNode, query: exp.Expression | None = None) -> str:
-    """``CREATE OR REPLACE TABLE <node> AS <compiled query>``, built with sqlglot."""
-    query = query or sqlglot.parse_one(node.sql, dialect=DIALECT)
-    return exp.Create(this=exp.to_table(node.name), kind="TABLE", replace=True, expression=query).sql(DIALECT)
+def create_table_sql(node: CompiledNode) -> str:
+    """``CREATE OR REPLACE TABLE <node> AS <compiled query>``: the name quoted by sqlglot, the
+    query the compiler's canonical text (parsed and checked at compile time, not again here)."""
+    return f"CREATE OR REPLACE TABLE {exp.to_table(node.name).sql(DIALECT)} AS\n{node.sql}"
+
+
+def insert_sql(node: CompiledNode) -> str:
+    return f"INSERT INTO {exp.to_table(node.name).sql(DIALECT)}\n{node.sql}"
 
 
 def ancestors(compiled: CompiledProject, names: Iterable[str]) -> list[CompiledNode]:
@@ -108,30 +111,50 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
 
-def _restrict_to_stale(node: CompiledNode, schema: dict[str, dict[str, str]],
-                       stale: set[tuple[str, str]]) -> exp.Expression:
-    """The node's query reading its partition sources only for the stale partitions.
+class _StaleSources:
+    """While active, the node's partition sources read only the stale partitions.
 
-    Literal IN lists of the stale keys let DuckDB skip whole row groups by their min/max
-    statistics; the EXISTS against the stale table keeps exactly the stale pairs.
+    Each source table is shadowed by a temporary view of the same name over the stored table
+    (fully qualified, so the view does not read itself), keeping the rows whose partition keys
+    are stale: literal IN lists let DuckDB skip row groups by their min/max statistics, the
+    EXISTS against the stale table keeps exactly the stale pairs. The compiled SQL runs as it
+    is; the views are dropped on the way out, whatever happens.
     """
-    tree = sqlglot.parse_one(node.sql, dialect=DIALECT)
-    values = {c: sorted({key[i] for key in stale}) for i, c in enumerate(node.partition_by)}
 
-    def subset(name: str) -> exp.Expression:
-        keys = [c for c in node.partition_by if c in schema.get(name, {})]
-        exact = exp.Exists(this=exp.select("1").from_(exp.alias_(exp.to_table(STALE), "s", table=True)).where(
-            exp.and_(*[exp.column(c, "s").eq(exp.column(c, "x")) for c in keys])))
-        coarse = [exp.column(c, "x").isin(*[exp.convert(v) for v in values[c]]) for c in keys
-                  if len(values[c]) <= 1000]
-        return exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("x"))).from_(
-            exp.alias_(exp.to_table(name), "x", table=True)).where(exp.and_(*coarse, exact))
+    def __init__(self, con: duckdb.DuckDBPyConnection, node: CompiledNode, schema: dict[str, dict[str, str]],
+                 stale: set[tuple[str, str]]) -> None:
+        self.con, self.node, self.schema, self.stale = con, node, schema, stale
+        self.views: list[str] = []
 
-    def swap(n: exp.Expression) -> exp.Expression:
-        if isinstance(n, exp.Table) and n.name in node.partition_sources:
-            return exp.Subquery(this=subset(n.name), alias=exp.TableAlias(this=exp.to_identifier(n.alias_or_name)))
-        return n
-    return tree.transform(swap)
+    def __enter__(self) -> _StaleSources:
+        db = self.con.execute("SELECT current_database()").fetchone()[0]
+        values = {c: sorted({key[i] for key in self.stale}) for i, c in enumerate(self.node.partition_by)}
+        try:
+            for name in self.node.partition_sources:
+                keys = [c for c in self.node.partition_by if c in self.schema.get(name, {})]
+                exact = exp.Exists(this=exp.select("1").from_(exp.alias_(exp.to_table(STALE), "s", table=True)).where(
+                    exp.and_(*[exp.column(c, "s").eq(exp.column(c, "x")) for c in keys])))
+                coarse = [exp.column(c, "x").isin(*[exp.convert(v) for v in values[c]]) for c in keys
+                          if len(values[c]) <= 100]
+                source = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier("main"),
+                                   catalog=exp.to_identifier(db))
+                query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("x"))).from_(
+                    exp.alias_(source, "x", table=True)).where(exp.and_(*coarse, exact))
+                view = exp.Create(this=exp.to_table(name), kind="VIEW", replace=True, expression=query,
+                                  properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
+                self.con.execute(view.sql(DIALECT))
+                self.views.append(name)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in self.views:
+            view = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier("main"),
+                             catalog=exp.to_identifier("temp"))
+            self.con.execute(exp.Drop(tables=[view], kind="VIEW", exists=True).sql(DIALECT))
+        self.views = []
 
 
 def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exists: bool,
@@ -155,22 +178,24 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
         return key, 0
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STALE} (model VARCHAR, task_id VARCHAR)")
     if todo:
-        con.executemany(f"INSERT INTO {STALE} VALUES (?, ?)", sorted(todo))
+        insert_values(con, STALE, ("model", "task_id"), sorted(todo))
     if not exists and (selection is None or selection.empty):
         con.execute(create_table_sql(node))  # a first build scores every partition: no filter needed
     elif not exists:
-        con.execute(create_table_sql(node, _restrict_to_stale(node, schema, todo)))
+        with _StaleSources(con, node, schema, todo):
+            con.execute(create_table_sql(node))
     elif todo:
         target = exp.to_table(node.name)
-        con.execute(f'DELETE FROM {target.sql(DIALECT)} AS x USING {STALE} AS s '
-                    "WHERE x.model = s.model AND x.task_id = s.task_id")
-        insert = exp.insert(_restrict_to_stale(node, schema, todo), target)
-        con.execute(insert.sql(DIALECT))
+        if todo & {(m, t) for m, t, _ in stored}:  # a partition never built has no rows to delete
+            con.execute(f'DELETE FROM {target.sql(DIALECT)} AS x USING {STALE} AS s '
+                        "WHERE x.model = s.model AND x.task_id = s.task_id")
+        with _StaleSources(con, node, schema, todo):
+            con.execute(insert_sql(node))
     con.execute("DELETE FROM glc_partition_state AS x USING __glc_stale AS s "
                 "WHERE x.node = ? AND x.model = s.model AND x.task_id = s.task_id", [node.name])
     rows = [(node.name, m, t, k) for m, t, k in sorted(stale)]
     if rows:
-        con.executemany("INSERT INTO glc_partition_state VALUES (?, ?, ?, ?)", rows)
+        insert_values(con, "glc_partition_state", ("node", "model", "task_id", "state_key"), rows)
     con.execute(f"DROP TABLE {STALE}")
     return key, len(todo)
 

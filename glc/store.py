@@ -77,6 +77,19 @@ def insert_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: Sequen
         con.unregister("__glc_rows")
 
 
+def insert_values(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
+                  rows: Sequence[Sequence[Any]]) -> None:
+    """Insert rows of strings into ``table`` as one Arrow batch (executemany is a round trip per row)."""
+    if not rows:
+        return
+    data = pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(columns)})
+    con.register("__glc_values", data)
+    try:
+        con.execute(exp.insert(exp.select(*columns).from_("__glc_values"), exp.to_table(table)).sql(DIALECT))
+    finally:
+        con.unregister("__glc_values")
+
+
 def load_seed(con: duckdb.DuckDBPyConnection, seed: Seed) -> None:
     """Replace one seed table with the rows compiled from the specs."""
     contract = SEEDS[seed.name]
@@ -97,7 +110,7 @@ def refresh_prediction_partitions(con: duckdb.DuckDBPyConnection,
         con.execute("INSERT INTO __glc_pairs SELECT DISTINCT model, task_id FROM predictions "
                     "UNION SELECT model, task_id FROM prediction_partitions")
     elif pairs:
-        con.executemany("INSERT INTO __glc_pairs VALUES (?, ?)", sorted(set(pairs)))
+        insert_values(con, "__glc_pairs", ("model", "task_id"), sorted(set(pairs)))
     con.execute("DELETE FROM prediction_partitions AS x USING __glc_pairs AS s "
                 "WHERE x.model = s.model AND x.task_id = s.task_id")
     # evaluator readings (judgments) are part of what a partition's scores depend on
