@@ -45,7 +45,7 @@ def _vectorized(fn: Callable[..., Any], params: tuple[str, ...], returns: str) -
 
     def call(*arrays: Any) -> Any:
         columns = [a.to_pylist() for a in arrays]
-        return pa.array([fn(*row) for row in zip(*columns, strict=True)], type=out_type)
+        return pa.array(list(map(fn, *columns)), type=out_type)
 
     # DuckDB checks the arity of the Python function against the declared parameters
     call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

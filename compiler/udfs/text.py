@@ -15,15 +15,21 @@ from rapidfuzz.distance import LCSseq, Levenshtein
 
 def rouge_l(pred: str | None, refs: list[str] | None) -> float:
     """Max over references of the ROUGE-L F1 of space-joined token strings (LCS by rapidfuzz)."""
-    p = (pred or "").split()
+    if not pred or not refs:
+        return 0.0
+    p = pred.split()
     best = 0.0
-    for ref in refs or []:
-        if ref == pred and p:
+    for ref in refs:
+        if not ref:
+            continue
+        if ref == pred:
             return 1.0
-        g = (ref or "").split()
-        lcs = LCSseq.similarity(p, g) if p and g else 0
+        g = ref.split()
+        lcs = LCSseq.similarity(p, g)
         if lcs:
-            best = max(best, 2.0 * lcs / (len(p) + len(g)))
+            f = 2.0 * lcs / (len(p) + len(g))
+            if f > best:
+                best = f
     return best
 
 

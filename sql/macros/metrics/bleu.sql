@@ -8,26 +8,30 @@
 {%- if n == 1 %}{{ t }}{% else %}LIST_TRANSFORM(RANGE(1, LEN({{ t }}) - {{ n - 2 }}), i -> ARRAY_TO_STRING({{ t }}[i:i + {{ n - 1 }}], ' ')){% endif -%}
 {%- endmacro %}
 {% macro prepare_refs(args, answer) -%}
-LIST_TRANSFORM(i.ref_texts, r -> ARRAY_TO_STRING({{ tokenize_13a('r') }}, ' ')) AS ref_tokenized
+{%- set n = args.max_order | int -%}
+LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> LEN(rt)) AS ref_lens
+{%- for k in range(1, n + 1) %},
+LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> LIST_AGGREGATE({{ ngrams('rt', k) }}, 'histogram')) AS ref_hist_{{ k }}
+{%- endfor %}
 {%- endmacro %}
 {% macro prepare(o, args, answer) -%}
-{{ tokenize_13a(o) }} AS hyp,
-LIST_TRANSFORM(ref_tokenized, r -> {{ words('r') }}) AS refs
+{{ tokenize_13a(o) }} AS hyp
 {%- endmacro %}
 {% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
+{#- matches_n: each distinct hypothesis n-gram counts min(its count, its largest count in any
+    reference); reference n-gram histograms are prepared once per instance. -#}
 {% macro stats(o, args, answer) -%}
 {%- set n = args.max_order | int -%}
 [
 {%- for k in range(1, n + 1) %}
-  CAST(COALESCE(LIST_SUM(LIST_TRANSFORM(LIST_DISTINCT({{ ngrams('hyp', k) }}), w -> LEAST(
-    LEN(LIST_FILTER({{ ngrams('hyp', k) }}, x -> x = w)),
-    LIST_MAX(LIST_TRANSFORM(refs, rt -> LEN(LIST_FILTER({{ ngrams('rt', k) }}, x -> x = w))))))), 0) AS DOUBLE),
+  CAST(COALESCE(LIST_SUM(LIST_TRANSFORM(MAP_ENTRIES(LIST_AGGREGATE({{ ngrams('hyp', k) }}, 'histogram')), e -> LEAST(
+    e.value, COALESCE(LIST_MAX(LIST_TRANSFORM(ref_hist_{{ k }}, h -> h[e.key])), 0)))), 0) AS DOUBLE),
 {%- endfor %}
 {%- for k in range(1, n + 1) %}
   CAST(GREATEST(LEN(hyp) - {{ k - 1 }}, 0) AS DOUBLE),
 {%- endfor %}
   CAST(LEN(hyp) AS DOUBLE),
-  CAST(LIST_SORT(LIST_TRANSFORM(refs, rt -> [ABS(LEN(rt) - LEN(hyp)), LEN(rt)]))[1][2] AS DOUBLE)
+  CAST(LIST_SORT(LIST_TRANSFORM(ref_lens, l -> [ABS(l - LEN(hyp)), l]))[1][2] AS DOUBLE)
 ]
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
