@@ -134,12 +134,12 @@ class _StaleSources:
                 keys = [c for c in self.node.partition_by if c in self.schema.get(name, {})]
                 exact = exp.Exists(this=exp.select("1").from_(exp.alias_(exp.to_table(STALE), "s", table=True)).where(
                     exp.and_(*[exp.column(c, "s").eq(exp.column(c, "x")) for c in keys])))
-                coarse = [exp.column(c, "x").isin(*[exp.convert(v) for v in values[c]]) for c in keys
-                          if len(values[c]) <= 100]
+                coarse = [exp.In(this=exp.column(c, "x"), expressions=[exp.Literal.string(v) for v in values[c]])
+                          for c in keys if len(values[c]) <= 1000]
                 source = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier("main"),
                                    catalog=exp.to_identifier(db))
                 query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("x"))).from_(
-                    exp.alias_(source, "x", table=True)).where(exp.and_(*coarse, exact))
+                    exp.alias_(source, "x", table=True)).where(exp.and_(*coarse, exact, copy=False), copy=False)
                 view = exp.Create(this=exp.to_table(name), kind="VIEW", replace=True, expression=query,
                                   properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
                 self.con.execute(view.sql(DIALECT))
