@@ -41,6 +41,7 @@ from compiler.plugins import runner_class
 from compiler.resolve import Project, Task
 from compiler.spec_models import ModelSpec, RouteSpec
 from glc.datasets import media_folder
+from glc.importers.scores import file_sha256
 from glc.profiles import load_command_allowlist
 from glc.selection import Selection
 from glc.store import insert_rows, refresh_prediction_partitions, transaction
@@ -56,14 +57,6 @@ def canonical(obj: Any) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class WeightHashes:

@@ -18,7 +18,6 @@ Tasks:
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -66,14 +65,6 @@ def pick_dtype(choice: str, device: str) -> Any:
     if choice == "auto":
         return torch.float16 if device == "cuda" else torch.float32
     return getattr(torch, choice)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class HFRunner(Runner):
