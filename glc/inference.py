@@ -25,7 +25,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,11 +107,13 @@ def matches(route: RouteSpec, task: Task) -> bool:
             and (not m.type or (inf is not None and inf.type in m.type)) and (not m.tasks or s.id in m.tasks))
 
 
-def render_prompt(task: Task, instance_input: Any) -> str:
+def render_prompt(task: Task, instance_input: Any, template: Any = None) -> str:
+    """The task's prompt for one instance (``template``: the prompt already compiled, to reuse)."""
     inf = task.spec.inference
     assert inf is not None
-    return _PROMPTS.from_string(inf.prompt).render(input=instance_input, choices=list(inf.choices),
-                                                    task={"id": task.id, "name": task.spec.name})
+    template = template or _PROMPTS.from_string(inf.prompt)
+    return template.render(input=instance_input, choices=list(inf.choices),
+                           task={"id": task.id, "name": task.spec.name})
 
 
 @dataclass
@@ -181,7 +183,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
             jobs.append(job)
     judges = []
     for job in jobs:
-        judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed)
+        judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed, hashes)
         if judge is not None:
             if job.requests:  # generated files still to come are read once they exist
                 judge.reasons["output not generated yet"] += len(job.requests)
@@ -202,6 +204,7 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
     skipped = 0
     assert task.spec.dataset is not None
     folder = media_folder(project.root, task.spec.dataset)
+    template = _PROMPTS.from_string(inf.prompt)
     for instance_id, input_json, media_json in _instances(con, task.id, limit):
         job.n_instances += 1
         value = json.loads(input_json) if input_json is not None else None
@@ -209,7 +212,7 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
                  for m in json.loads(media_json or "[]")}
         media_hashes = {m["field"]: m["sha256"] for m in json.loads(media_json or "[]")}
         try:
-            prompt = render_prompt(task, value)
+            prompt = render_prompt(task, value, template)
         except Exception as exc:  # noqa: BLE001 - a template that fails on this instance
             raise GlcError(f"prompt template fails on instance '{instance_id}': {exc}", location=task.path,
                            hint="fix inference.prompt; it sees `input`, `choices` and `task`") from None
@@ -232,13 +235,13 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
 
 
 def judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: str, task: Task, target_dir: Path,
-              retry_failed: bool = False) -> Job | None:
+              retry_failed: bool = False, hashes: WeightHashes | None = None) -> Job | None:
     """Evaluator requests for the model's generated files of ``task`` that have no current reading."""
     inf = task.spec.inference
     if inf is None or inf.evaluator is None:
         return None
     route = inf.evaluator
-    ident = route_identity(route, project.root, WeightHashes(target_dir / "weights_sha256.json"))
+    ident = route_identity(route, project.root, hashes or WeightHashes(target_dir / "weights_sha256.json"))
     rows = con.execute(
         "SELECT p.instance_id, p.content_key, p.output, j.content_key, j.error, j.prediction_key FROM predictions AS p "
         "LEFT JOIN judgments AS j ON j.model = p.model AND j.task_id = p.task_id AND j.instance_id = p.instance_id "
@@ -426,7 +429,3 @@ def write_job_list(plan: Plan, path: Path) -> None:
                                "n_todo": plan.n_todo, "failed_not_retried": plan.skipped_failed,
                                "jobs": plan.describe_rows()}, indent=2) + "\n")
     os.replace(tmp, path)
-
-
-def iter_models(project: Project) -> Iterable[str]:
-    return (m.spec.name for m in project.models)

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -26,6 +27,12 @@ from pydantic import Field, field_validator
 from runners.base import Request, Result, Runner, RunnerArgs, RunnerError, error_text
 
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+@lru_cache(maxsize=256)
+def _template(text: str) -> Any:
+    """An argv element compiled once, rendered for every instance."""
+    return _ENV.from_string(text)
 
 
 class CommandArgs(RunnerArgs):
@@ -72,7 +79,7 @@ class CommandRunner(Runner):
         if req is not None:
             ctx.update(prompt=req.prompt, input=req.input, media=req.media, instance_id=req.instance_id,
                        output=str(req.output_path) if req.output_path else "", choices=list(req.choices))
-        return [_ENV.from_string(item).render(ctx) for item in items]
+        return [_template(item).render(ctx) for item in items]
 
     def _program(self) -> str:
         """The program of argv[0], checked to exist before any instance runs."""
