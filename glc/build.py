@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
+import pyarrow as pa
 from sqlglot import exp
 
 from compiler.errors import GlcError
@@ -116,30 +117,27 @@ class _StaleSources:
 
     Each source table is shadowed by a temporary view of the same name over the stored table
     (fully qualified, so the view does not read itself), keeping the rows whose partition keys
-    are stale: literal IN lists let DuckDB skip row groups by their min/max statistics, the
-    EXISTS against the stale table keeps exactly the stale pairs. The compiled SQL runs as it
-    is; the views are dropped on the way out, whatever happens.
+    are stale: an EXISTS against the stale table, which DuckDB runs as a semi join whose key
+    range and Bloom filter it pushes into the scan, so row groups of other models are skipped
+    (no literal IN lists to render: they cost more to generate than they saved). The compiled
+    SQL runs as it is; the views are dropped on the way out, whatever happens.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, node: CompiledNode, schema: dict[str, dict[str, str]],
-                 stale: set[tuple[str, str]]) -> None:
-        self.con, self.node, self.schema, self.stale = con, node, schema, stale
+    def __init__(self, con: duckdb.DuckDBPyConnection, node: CompiledNode, schema: dict[str, dict[str, str]]) -> None:
+        self.con, self.node, self.schema = con, node, schema
         self.views: list[str] = []
 
     def __enter__(self) -> _StaleSources:
         db = self.con.execute("SELECT current_database()").fetchone()[0]
-        values = {c: sorted({key[i] for key in self.stale}) for i, c in enumerate(self.node.partition_by)}
         try:
             for name in self.node.partition_sources:
                 keys = [c for c in self.node.partition_by if c in self.schema.get(name, {})]
                 exact = exp.Exists(this=exp.select("1").from_(exp.alias_(exp.to_table(STALE), "s", table=True)).where(
                     exp.and_(*[exp.column(c, "s").eq(exp.column(c, "x")) for c in keys])))
-                coarse = [exp.In(this=exp.column(c, "x"), expressions=[exp.Literal.string(v) for v in values[c]])
-                          for c in keys if len(values[c]) <= 1000]
                 source = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier("main"),
                                    catalog=exp.to_identifier(db))
                 query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("x"))).from_(
-                    exp.alias_(source, "x", table=True)).where(exp.and_(*coarse, exact, copy=False), copy=False)
+                    exp.alias_(source, "x", table=True)).where(exact, copy=False)
                 view = exp.Create(this=exp.to_table(name), kind="VIEW", replace=True, expression=query,
                                   properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
                 self.con.execute(view.sql(DIALECT))
@@ -182,14 +180,14 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
     if not exists and (selection is None or selection.empty):
         con.execute(create_table_sql(node))  # a first build scores every partition: no filter needed
     elif not exists:
-        with _StaleSources(con, node, schema, todo):
+        with _StaleSources(con, node, schema):
             con.execute(create_table_sql(node))
     elif todo:
         target = exp.to_table(node.name)
         if todo & {(m, t) for m, t, _ in stored}:  # a partition never built has no rows to delete
             con.execute(f'DELETE FROM {target.sql(DIALECT)} AS x USING {STALE} AS s '
                         "WHERE x.model = s.model AND x.task_id = s.task_id")
-        with _StaleSources(con, node, schema, todo):
+        with _StaleSources(con, node, schema):
             con.execute(insert_sql(node))
     con.execute("DELETE FROM glc_partition_state AS x USING __glc_stale AS s "
                 "WHERE x.node = ? AND x.model = s.model AND x.task_id = s.task_id", [node.name])
@@ -224,12 +222,13 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         state = dict(con.execute("SELECT node, state_key FROM glc_node_state").fetchall())
         tables = _tables(con)
         keys: dict[str, str] = {}
+        built: dict[str, tuple[str, datetime]] = {}  # state rows to write, all at once at the end
         for name, seed in seeds.items():
             keys[name] = seed.fingerprint()
             if state.get(f"seed:{name}") != keys[name] or name not in tables:
                 load_seed(con, seed)
                 result.seeds_loaded.append(name)
-                _record(con, f"seed:{name}", keys[name])
+                built[f"seed:{name}"] = (keys[name], _now())
         keys.update(_store_versions(con))
         if any(n.materialized == "incremental" for n in todo):
             con.execute(PARTITIONS_SQL)
@@ -248,7 +247,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                         result.skipped.append(node.name)
                         continue
                     result.partitions_built[node.name] = n_parts
-                    _record(con, f"sql:{node.name}", node.fingerprint)
+                    built[f"sql:{node.name}"] = (node.fingerprint, _now())
                 else:
                     keys[node.name] = _sha(node.fingerprint, *upstream)
                     if state.get(node.name) == keys[node.name] and node.name in tables:
@@ -258,8 +257,9 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
             except duckdb.Error as exc:
                 raise GlcError(f"building model '{node.name}' failed: {exc}", location=node.template,
                                hint=f"see target/compiled/{node.name}.sql") from None
-            _record(con, node.name, keys[node.name])
+            built[node.name] = (keys[node.name], _now())
             result.node_seconds[node.name] = time.perf_counter() - t
+        _record(con, built)
         if "level_scores" in result.node_seconds and snapshot:
             con.execute("DROP TABLE IF EXISTS level_intervals")  # intervals of older results would mislead
         if snapshot and "level_scores" in result.node_seconds:  # results changed: keep a snapshot for diff
@@ -274,6 +274,19 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
     return result
 
 
-def _record(con: duckdb.DuckDBPyConnection, node: str, key: str) -> None:
-    con.execute("INSERT OR REPLACE INTO glc_node_state VALUES (?, ?, ?)",
-                [node, key, datetime.now(UTC).replace(tzinfo=None)])
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _record(con: duckdb.DuckDBPyConnection, built: dict[str, tuple[str, datetime]]) -> None:
+    """Store the state keys of what this build loaded or built, as one Arrow batch."""
+    if not built:
+        return
+    data = pa.table({"node": pa.array(list(built), pa.string()),
+                     "state_key": pa.array([k for k, _ in built.values()], pa.string()),
+                     "built_at": pa.array([t for _, t in built.values()], pa.timestamp("us"))})
+    con.register("__glc_state", data)
+    try:
+        con.execute("INSERT OR REPLACE INTO glc_node_state SELECT node, state_key, built_at FROM __glc_state")
+    finally:
+        con.unregister("__glc_state")

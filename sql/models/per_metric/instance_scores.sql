@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', partition_by=['model', 'task_id'], partition_metric=metric.name,
-          partition_sources=['predictions', 'judgments', 'instance_refs__' ~ metric.name]) }}
+          partition_sources=['prediction_partitions', 'predictions', 'judgments', 'instance_refs__' ~ metric.name]) }}
 {% import 'macros/metrics/' ~ metric.implementation.macro ~ '.sql' as impl %}
 {%- set args = metric.implementation.args %}
 {%- set answer = metric.implementation.answer %}
@@ -10,15 +10,15 @@
 -- task with an evaluator (tasks.judged), the answer is the evaluator's reading of the generated
 -- file (judgments, for that very prediction), not the file path itself.
 WITH pairs AS (
-  SELECT DISTINCT
+  SELECT
     p.model,
     p.task_id,
     t.judged
-  FROM predictions AS p
+  FROM prediction_partitions AS p
   JOIN tasks AS t
     ON t.task_id = p.task_id
   WHERE
-    t.metric = {{ metric.name | sql_literal }}
+    t.metric = {{ metric.name | sql_literal }} AND p.n_rows > 0
 ), answers AS (
   SELECT
     pr.model,
