@@ -4,7 +4,8 @@ Each node has a state key: the hash of its compiled SQL, the versions of the sou
 it reads (seed fingerprints, store batch ids) and the state keys of its upstream nodes. A
 node whose key matches the stored one is skipped. Incremental nodes (per-metric instance
 scores) are partitioned by (model, task_id): a partition is recomputed only when its
-predictions (batch ids), its task's data (dataset fingerprint) or the node's SQL changed, so
+predictions (batch ids), its task's data (dataset fingerprint) or the SQL of the node or of
+anything upstream of it (the metric's reference side) changed, so
 importing one more model scores only that model's rows, and changing one metric re-scores
 only the tasks that use it. Everything happens in one transaction.
 """
@@ -28,7 +29,7 @@ from compiler.seeds import Seed
 from compiler.sqlmodel import CompiledNode
 from compiler.udfs.registry import register
 from glc.selection import Selection
-from glc.store import DIALECT, ensure_store, insert_values, load_seed, refresh_prediction_partitions, transaction
+from glc.store import DIALECT, ensure_store, load_seed, refresh_prediction_partitions, transaction
 
 STATE_DDL = [
     "CREATE TABLE IF NOT EXISTS glc_run_levels (run_id VARCHAR, model VARCHAR, variant VARCHAR, scope VARCHAR, "
@@ -155,47 +156,120 @@ class _StaleSources:
         self.views = []
 
 
-def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exists: bool,
-                       selection: Selection | None, schema: dict[str, dict[str, str]]) -> tuple[str, int]:
-    """Recompute the stale partitions of an incremental node; return (state key, partitions built)."""
-    current = con.execute(
-        f"SELECT model, task_id, sha256(? || inputs) FROM {PARTS} WHERE ? IS NULL OR metric = ?",
-        [node.fingerprint, node.partition_metric, node.partition_metric]).fetchall()
-    stored = set(con.execute("SELECT model, task_id, state_key FROM glc_partition_state WHERE node = ?",
-                             [node.name]).fetchall()) if exists else set()
-    if selection is not None and not selection.empty and exists:
-        # outside the selection, keep what is stored: pretend it is current
-        outside = {(m, t, k) for m, t, k in stored if not selection.allows(m, t)}
-        current = [row for row in current if selection.allows(row[0], row[1])] + sorted(outside)
-    now = set(current)
-    stale = now - stored
-    gone = {(m, t) for m, t, _ in stored} - {(m, t) for m, t, _ in now}
-    todo = {(m, t) for m, t, _ in stale} | gone
-    key = _sha(node.fingerprint, *sorted(k for _, _, k in now))
-    if exists and not todo:
-        return key, 0
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {STALE} (model VARCHAR, task_id VARCHAR)")
-    if todo:
-        insert_values(con, STALE, ("model", "task_id"), sorted(todo))
-    if not exists and (selection is None or selection.empty):
+def _definitions(nodes: Iterable[CompiledNode]) -> dict[str, str]:
+    """Per node, a hash of its SQL and the SQL of everything upstream of it: what its rows mean,
+    whatever the data. A partition's key holds it, so a change on the reference side alone
+    (instance_refs__<metric>) re-scores that metric's partitions too."""
+    by_name = {n.name: n for n in nodes}
+    out: dict[str, str] = {}
+
+    def visit(name: str) -> str:
+        if name not in out:
+            node = by_name[name]
+            out[name] = _sha(node.fingerprint, *(visit(d) for d in node.depends_on if d in by_name))
+        return out[name]
+
+    for name in by_name:
+        visit(name)
+    return out
+
+
+def _partition_prefixes(node: CompiledNode, nodes: dict[str, CompiledNode],
+                        definitions: dict[str, str]) -> list[tuple[str | None, str]]:
+    """(metric or None for every metric, key prefix) rows of one incremental node: a node that
+    reads per-metric incremental nodes keys each partition by the definition of the one node
+    that scored its metric, so changing one metric leaves the others' partitions alone."""
+    if node.partition_metric:
+        return [(node.partition_metric, definitions[node.name])]
+    per_metric = {nodes[d].partition_metric: d for d in node.depends_on if d in nodes and nodes[d].partition_metric}
+    if not per_metric:
+        return [(None, definitions[node.name])]
+    shared = [definitions[d] for d in node.depends_on if d in nodes and not nodes[d].partition_metric]
+    return [(m, _sha(node.fingerprint, *shared, definitions[d])) for m, d in sorted(per_metric.items())]
+
+
+def _plan_partitions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str | None, str, bool]],
+                     selection: Selection | None) -> tuple[dict[str, str], dict[str, tuple[int, bool]]]:
+    """Find the stale partitions of every incremental node at once, in SQL.
+
+    ``rows`` are (node, metric or None, key prefix, fresh): a fresh node has no usable stored
+    rows and is built whole. A partition's key is the hash of its node's prefix and its inputs
+    (``PARTITIONS_SQL``); it is stale when the stored key differs, new or gone. Outside a
+    ``--select`` an existing node keeps what it stored. Leaves the stale partitions in
+    ``__glc_todo`` (node, model, task_id, new_key or NULL when gone, built: rows to delete) and
+    returns each node's aggregate key part and its (stale count, any built).
+    """
+    sel = selection if selection is not None and not selection.empty else Selection()
+    tables = {"__glc_inodes": pa.table({"node": pa.array([r[0] for r in rows], pa.string()),
+                                        "metric": pa.array([r[1] for r in rows], pa.string()),
+                                        "prefix": pa.array([r[2] for r in rows], pa.string()),
+                                        "fresh": pa.array([r[3] for r in rows], pa.bool_())}),
+              "__glc_sel_models": pa.table({"model": pa.array(sorted(sel.models), pa.string())}),
+              "__glc_sel_tasks": pa.table({"task_id": pa.array(sorted(sel.tasks), pa.string())})}
+    for name, table in tables.items():
+        con.register(name, table)
+    allowed = ("((? OR {a}.model IN (SELECT model FROM __glc_sel_models)) "
+               "AND (? OR {a}.task_id IN (SELECT task_id FROM __glc_sel_tasks)))")
+    flags = [not sel.models, not sel.tasks]
+    stored = "SELECT * FROM glc_partition_state WHERE node IN (SELECT node FROM __glc_inodes WHERE NOT fresh)"
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE __glc_current AS
+            SELECT n.node, p.model, p.task_id, sha256(n.prefix || p.inputs) AS state_key
+            FROM {PARTS} AS p JOIN __glc_inodes AS n ON n.metric IS NULL OR n.metric = p.metric
+            WHERE n.fresh OR {allowed.format(a="p")}
+            UNION ALL
+            SELECT s.node, s.model, s.task_id, s.state_key FROM ({stored}) AS s
+            WHERE NOT {allowed.format(a="s")}""", flags + flags)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE __glc_todo AS
+            SELECT coalesce(c.node, s.node) AS node, coalesce(c.model, s.model) AS model,
+                   coalesce(c.task_id, s.task_id) AS task_id, c.state_key AS new_key, s.node IS NOT NULL AS built
+            FROM __glc_current AS c FULL JOIN ({stored}) AS s
+              ON s.node = c.node AND s.model = c.model AND s.task_id = c.task_id
+            WHERE c.state_key IS DISTINCT FROM s.state_key""")
+    finally:
+        for name in tables:
+            con.unregister(name)
+    keys = dict(con.execute("SELECT node, string_agg(state_key, ',' ORDER BY state_key) FROM __glc_current "
+                            "GROUP BY node").fetchall())
+    todo = {n: (c, b) for n, c, b in con.execute("SELECT node, count(*), bool_or(built) FROM __glc_todo "
+                                                 "GROUP BY node").fetchall()}
+    con.execute("DROP TABLE __glc_current")
+    return keys, todo
+
+
+def _store_partition_state(con: duckdb.DuckDBPyConnection, fresh: list[str]) -> None:
+    """After the incremental nodes are built: forget fresh nodes' old partitions, write new keys."""
+    if fresh:
+        con.execute("DELETE FROM glc_partition_state WHERE list_contains(?, node)", [fresh])
+    con.execute("DELETE FROM glc_partition_state AS x USING __glc_todo AS t "
+                "WHERE x.node = t.node AND x.model = t.model AND x.task_id = t.task_id")
+    con.execute("INSERT INTO glc_partition_state SELECT node, model, task_id, new_key FROM __glc_todo "
+                "WHERE new_key IS NOT NULL")
+    con.execute("DROP TABLE __glc_todo")
+
+
+def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exists: bool, whole: bool,
+                       schema: dict[str, dict[str, str]], stale: tuple[int, bool]) -> None:
+    """Recompute the stale partitions of one incremental node (listed in ``__glc_todo``)."""
+    n_stale, any_built = stale
+    if not exists and whole:
         con.execute(create_table_sql(node))  # a first build scores every partition: no filter needed
-    elif not exists:
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {STALE} AS SELECT model, task_id FROM __glc_todo WHERE node = ?",
+                [node.name])
+    if not exists:
         with _StaleSources(con, node, schema):
             con.execute(create_table_sql(node))
-    elif todo:
-        target = exp.to_table(node.name)
-        if todo & {(m, t) for m, t, _ in stored}:  # a partition never built has no rows to delete
-            con.execute(f'DELETE FROM {target.sql(DIALECT)} AS x USING {STALE} AS s '
+    elif n_stale:
+        target = exp.to_table(node.name).sql(DIALECT)
+        if any_built:  # a partition never built has no rows to delete
+            con.execute(f"DELETE FROM {target} AS x USING {STALE} AS s "
                         "WHERE x.model = s.model AND x.task_id = s.task_id")
         with _StaleSources(con, node, schema):
             con.execute(insert_sql(node))
-    con.execute("DELETE FROM glc_partition_state AS x USING __glc_stale AS s "
-                "WHERE x.node = ? AND x.model = s.model AND x.task_id = s.task_id", [node.name])
-    rows = [(node.name, m, t, k) for m, t, k in sorted(stale)]
-    if rows:
-        insert_values(con, "glc_partition_state", ("node", "model", "task_id", "state_key"), rows)
     con.execute(f"DROP TABLE {STALE}")
-    return key, len(todo)
 
 
 def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
@@ -230,23 +304,32 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                 result.seeds_loaded.append(name)
                 built[f"seed:{name}"] = (keys[name], _now())
         keys.update(_store_versions(con))
-        if any(n.materialized == "incremental" for n in todo):
+        incremental = [n for n in todo if n.materialized == "incremental"]
+        fresh = {n.name: not (n.name in tables and state.get(n.name) is not None
+                              and state.get(f"sql:{n.name}") == n.fingerprint) for n in incremental}
+        part_keys: dict[str, str] = {}
+        stale: dict[str, tuple[int, bool]] = {}
+        if incremental:
             con.execute(PARTITIONS_SQL)
+            every = {n.name: n for n in (*compiled.nodes, *todo)}
+            definitions = _definitions(every.values())
+            rows = [(n.name, metric, prefix, fresh[n.name]) for n in incremental
+                    for metric, prefix in _partition_prefixes(n, every, definitions)]
+            part_keys, stale = _plan_partitions(con, rows, selection)
         for node in todo:
             t = time.perf_counter()
             # an input built outside this call (a bootstrap replicate's tables) has no key here
             upstream = [f"{d}={keys.get(d, 'external')}" for d in (*node.sources, *node.depends_on)]
             try:
                 if node.materialized == "incremental":
-                    exists = node.name in tables and state.get(node.name) is not None and \
-                        state.get(f"sql:{node.name}") == node.fingerprint
-                    if not exists:
-                        con.execute("DELETE FROM glc_partition_state WHERE node = ?", [node.name])
-                    keys[node.name], n_parts = _build_incremental(con, node, exists, selection, schema)
-                    if n_parts == 0 and exists:
+                    keys[node.name] = _sha(node.fingerprint, part_keys.get(node.name) or "")
+                    n_stale = stale.get(node.name, (0, False))
+                    if n_stale[0] == 0 and not fresh[node.name]:
                         result.skipped.append(node.name)
                         continue
-                    result.partitions_built[node.name] = n_parts
+                    whole = selection is None or selection.empty
+                    _build_incremental(con, node, not fresh[node.name], whole, schema, n_stale)
+                    result.partitions_built[node.name] = n_stale[0]
                     built[f"sql:{node.name}"] = (node.fingerprint, _now())
                 else:
                     keys[node.name] = _sha(node.fingerprint, *upstream)
@@ -259,6 +342,8 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                                hint=f"see target/compiled/{node.name}.sql") from None
             built[node.name] = (keys[node.name], _now())
             result.node_seconds[node.name] = time.perf_counter() - t
+        if incremental:
+            _store_partition_state(con, [name for name, is_fresh in fresh.items() if is_fresh])
         _record(con, built)
         if "level_scores" in result.node_seconds and snapshot:
             con.execute("DROP TABLE IF EXISTS level_intervals")  # intervals of older results would mislead

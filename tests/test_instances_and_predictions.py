@@ -192,6 +192,28 @@ def test_incremental_builds(tmp_path: Path) -> None:
     assert diff == {"instance_refs__bleu1", "instance_scores__bleu1", "task_scores"}
 
 
+def test_changed_reference_side_rescores_its_partitions(tmp_path: Path) -> None:
+    """Scores read the prepared references (instance_refs__<metric>): a change there alone, with the
+    scoring SQL untouched, must re-score that metric's partitions, not leave stale rows behind."""
+    root = new_project(tmp_path / "p")
+    acc = add_task(root, "acc", "text", QA)
+    f1 = add_task(root, "f1", "text", QA)
+    preds = write_predictions(tmp_path / "p.jsonl", "m", acc, [("q1", "4"), ("q2", "Paris"), ("q3", "red")])
+    write_predictions(preds, "m", f1, [("q1", "4")])
+    ws = Workspace(root)
+    ws.import_predictions(preds)
+    ws.run()
+    assert _sql(ws, "SELECT score FROM task_scores WHERE task_id = ?", acc) == [(pytest.approx(200 / 3),)]
+    refs = root / "sql/models/per_metric/instance_refs.sql"
+    refs.write_text(refs.read_text().replace("  t.metric = {{ metric.name | sql_literal }}",
+                                             "  t.metric = {{ metric.name | sql_literal }} AND i.instance_id <> 'q3'"))
+    built = Workspace(root).run().build
+    assert {k: v for k, v in built.partitions_built.items() if v} == {"instance_scores__acc": 1,
+                                                                      "instance_scores__f1": 1}
+    assert _sql(ws, "SELECT instance_id FROM instance_scores__acc ORDER BY 1") == [("q1",), ("q2",)]
+    assert _sql(ws, "SELECT score, n_instances FROM task_scores WHERE task_id = ?", acc) == [(100.0, 2)]
+
+
 def test_select_limits_scoring(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     acc = add_task(root, "acc", "text", QA)
