@@ -98,6 +98,13 @@ def load_seed(con: duckdb.DuckDBPyConnection, seed: Seed) -> None:
     insert_rows(con, contract, seed.rows)
 
 
+def stored_models(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Models the store holds scores or predictions for (predictions through their partitions)."""
+    return [r[0] for r in con.execute("SELECT model FROM imported_models UNION "
+                                      "SELECT model FROM prediction_partitions WHERE n_rows > 0 ORDER BY model")
+            .fetchall()]
+
+
 def refresh_prediction_partitions(con: duckdb.DuckDBPyConnection,
                                   pairs: Sequence[tuple[str, str]] | None = None) -> None:
     """Recompute the ``prediction_partitions`` rows of ``pairs`` (all when None) from predictions.

@@ -26,7 +26,7 @@ from glc.leaderboard import leaderboard_intervals, leaderboard_rows
 from glc.listing import KINDS, list_rows
 from glc.profiles import Target, load_target
 from glc.selection import Selection, parse_selection
-from glc.store import connect, ensure_store
+from glc.store import connect, ensure_store, stored_models
 from glc.unit_tests import UnitTestResult, run_unit_test
 
 
@@ -79,8 +79,7 @@ class Workspace:
         if not select:
             return None
         ensure_store(con)
-        models = [r[0] for r in con.execute(
-            "SELECT model FROM imported_models UNION SELECT DISTINCT model FROM predictions").fetchall()]
+        models = stored_models(con)
         models += [m.spec.name for m in compiled.project.models]
         return parse_selection(select, compiled.project, sorted(set(models)))
 
@@ -245,9 +244,7 @@ class Workspace:
             con = connect(self.target)
             try:
                 ensure_store(con)
-                models = [r[0] for r in con.execute(
-                    "SELECT model FROM imported_models UNION SELECT DISTINCT model FROM predictions "
-                    "ORDER BY model").fetchall()]
+                models = stored_models(con)
             finally:
                 con.close()
         selection = parse_selection(select, compiled.project, models) if select else None

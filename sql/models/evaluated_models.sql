@@ -5,6 +5,6 @@ SELECT e.model
 FROM (
   SELECT model FROM imported_models
   UNION
-  SELECT DISTINCT model FROM predictions
+  SELECT model FROM prediction_partitions WHERE n_rows > 0  -- one row per (model, task), kept by every writer
 ) AS e
 WHERE NOT e.model IN (SELECT m.model FROM models AS m WHERE m.role = 'specialist')
