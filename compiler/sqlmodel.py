@@ -97,6 +97,7 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
                        hint="a model may not read itself through other models") from None
 
     nodes: list[CompiledNode] = []
+    built: dict[str, CompiledNode] = {}
     for name in order:
         model = by_name[name]
         try:
@@ -139,8 +140,13 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
         if udfs:
             header += f"-- python UDFs: {', '.join(udfs)} (compiler/udfs/registry.py)\n"
         body = qualified.sql(dialect=DIALECT, pretty=True)
-        nodes.append(CompiledNode(name, model.template, model.label, header + body + "\n",
-                                  tuple(sorted(deps[name])), tuple(sorted(source_deps[name])), columns,
-                                  materialized, partition_by, model.config.get("partition_metric"),
-                                  tuple(model.config.get("partition_sources", ())), tuple(udfs)))
+        sources = tuple(model.config.get("partition_sources", ()))
+        if materialized == "incremental":  # upstream models partitioned the same way: read their stale partitions
+            sources += tuple(d for d in sorted(deps[name]) if built[d].materialized == "incremental"
+                             and built[d].partition_by == partition_by and d not in sources)
+        built[name] = CompiledNode(name, model.template, model.label, header + body + "\n",
+                                   tuple(sorted(deps[name])), tuple(sorted(source_deps[name])), columns,
+                                   materialized, partition_by, model.config.get("partition_metric"), sources,
+                                   tuple(udfs))
+        nodes.append(built[name])
     return nodes

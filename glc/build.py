@@ -12,6 +12,7 @@ only the tasks that use it. Everything happens in one transaction.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 import uuid
@@ -121,39 +122,49 @@ class _StaleSources:
     are stale: an EXISTS against the stale table, which DuckDB runs as a semi join whose key
     range and Bloom filter it pushes into the scan, so row groups of other models are skipped
     (no literal IN lists to render: they cost more to generate than they saved). The compiled
-    SQL runs as it is; the views are dropped on the way out, whatever happens.
+    SQL runs as it is; the views are dropped on the way out, whatever happens. The statements
+    are rendered by sqlglot once per node and database and sent in one call.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, node: CompiledNode, schema: dict[str, dict[str, str]]) -> None:
         self.con, self.node, self.schema = con, node, schema
-        self.views: list[str] = []
+        self.active = False
 
     def __enter__(self) -> _StaleSources:
         db = self.con.execute("SELECT current_database()").fetchone()[0]
-        try:
-            for name in self.node.partition_sources:
-                keys = [c for c in self.node.partition_by if c in self.schema.get(name, {})]
-                exact = exp.Exists(this=exp.select("1").from_(exp.alias_(exp.to_table(STALE), "s", table=True)).where(
-                    exp.and_(*[exp.column(c, "s").eq(exp.column(c, "x")) for c in keys])))
-                source = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier("main"),
-                                   catalog=exp.to_identifier(db))
-                query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("x"))).from_(
-                    exp.alias_(source, "x", table=True)).where(exact, copy=False)
-                view = exp.Create(this=exp.to_table(name), kind="VIEW", replace=True, expression=query,
-                                  properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
-                self.con.execute(view.sql(DIALECT))
-                self.views.append(name)
-        except BaseException:
-            self.__exit__()
-            raise
+        sources = tuple((name, tuple(c for c in self.node.partition_by if c in self.schema.get(name, {})))
+                        for name in self.node.partition_sources)
+        create, self.drop = _stale_views_sql(db, sources)
+        if create:
+            self.active = True
+            try:
+                self.con.execute(create)
+            except BaseException:
+                self.__exit__()
+                raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for name in self.views:
-            view = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier("main"),
-                             catalog=exp.to_identifier("temp"))
-            self.con.execute(exp.Drop(tables=[view], kind="VIEW", exists=True).sql(DIALECT))
-        self.views = []
+        if self.active:
+            self.con.execute(self.drop)
+            self.active = False
+
+
+@functools.lru_cache(maxsize=256)
+def _stale_views_sql(db: str, sources: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[str, str]:
+    """(CREATE statements, DROP statements) of the stale views over ``sources`` (name, key columns)."""
+    creates, drops = [], []
+    for name, keys in sources:
+        exact = exp.Exists(this=exp.select("1").from_(exp.alias_(exp.to_table(STALE), "s", table=True)).where(
+            exp.and_(*[exp.column(c, "s").eq(exp.column(c, "x")) for c in keys])))
+        source = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier("main"), catalog=exp.to_identifier(db))
+        query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("x"))).from_(
+            exp.alias_(source, "x", table=True)).where(exact, copy=False)
+        creates.append(exp.Create(this=exp.to_table(name), kind="VIEW", replace=True, expression=query,
+                                  properties=exp.Properties(expressions=[exp.TemporaryProperty()])).sql(DIALECT))
+        view = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier("main"), catalog=exp.to_identifier("temp"))
+        drops.append(exp.Drop(tables=[view], kind="VIEW", exists=True).sql(DIALECT))
+    return ";\n".join(creates), ";\n".join(drops)
 
 
 def _definitions(nodes: Iterable[CompiledNode]) -> dict[str, str]:

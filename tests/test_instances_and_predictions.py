@@ -167,7 +167,8 @@ def test_incremental_builds(tmp_path: Path) -> None:
     ws.import_predictions(p1)
     first = ws.run().build
     assert {k: v for k, v in first.partitions_built.items() if v} == {"instance_scores__acc": 1,
-                                                                      "instance_scores__bleu1": 1}
+                                                                      "instance_scores__bleu1": 1,
+                                                                      "predicted_scores": 2}
     manifest = (root / "target/manifest.json").read_text()
 
     again = Workspace(root).run().build  # nothing changed: nothing recomputed
@@ -176,20 +177,30 @@ def test_incremental_builds(tmp_path: Path) -> None:
 
     p2 = write_predictions(tmp_path / "2.jsonl", "m2", acc, [("q1", "five")])
     Workspace(root).import_predictions(p2)
-    one_more = Workspace(root).run().build  # one more model: only its partition is scored
-    assert {k: v for k, v in one_more.partitions_built.items() if v} == {"instance_scores__acc": 1}
+    one_more = Workspace(root).run().build  # one more model: only its partition is scored and aggregated
+    assert {k: v for k, v in one_more.partitions_built.items() if v} == {"instance_scores__acc": 1,
+                                                                         "predicted_scores": 1}
     assert "instance_scores__bleu1" in one_more.skipped
+    scores = "SELECT model, task_id, score, n_instances, n_scored, source FROM task_scores ORDER BY ALL"
+    assert [r[:3] for r in _sql(ws, scores) if r[1] == acc] == [("m1", acc, pytest.approx(200 / 3)),
+                                                                ("m2", acc, 0.0)]
 
     spec = root / "specs/metrics/bleu1.yaml"
     spec.write_text(spec.read_text().replace("max_order: 1", "max_order: 2"))
     changed = Workspace(root).run().build  # a changed metric re-scores only its tasks
-    assert {k: v for k, v in changed.partitions_built.items() if v} == {"instance_scores__bleu1": 1}
+    # (the task aggregates hold every metric's aggregate in one query: its SQL changed, so all of
+    # its partitions are rebuilt, from the stored instance scores)
+    assert {k: v for k, v in changed.partitions_built.items() if v} == {"instance_scores__bleu1": 1,
+                                                                        "predicted_scores": 3}
     assert "instance_scores__acc" in changed.skipped
     after = json.loads((root / "target/manifest.json").read_text())
     before = json.loads(manifest)
     diff = {n for n in after["nodes"] if after["nodes"][n]["fingerprint"] != before["nodes"][n]["fingerprint"]}
     # the reference side holds one n-gram histogram per order: it changes with max_order too
-    assert diff == {"instance_refs__bleu1", "instance_scores__bleu1", "task_scores"}
+    assert diff == {"instance_refs__bleu1", "instance_scores__bleu1", "predicted_scores"}
+    incremental = _sql(ws, scores)  # what the partition-wise builds left equals a build from scratch
+    Workspace(root).run(full_refresh=True)
+    assert _sql(ws, scores) == incremental and len(incremental) == 3
 
 
 def test_changed_reference_side_rescores_its_partitions(tmp_path: Path) -> None:
@@ -209,7 +220,8 @@ def test_changed_reference_side_rescores_its_partitions(tmp_path: Path) -> None:
                                              "  t.metric = {{ metric.name | sql_literal }} AND i.instance_id <> 'q3'"))
     built = Workspace(root).run().build
     assert {k: v for k, v in built.partitions_built.items() if v} == {"instance_scores__acc": 1,
-                                                                      "instance_scores__f1": 1}
+                                                                      "instance_scores__f1": 1,
+                                                                      "predicted_scores": 2}
     assert _sql(ws, "SELECT instance_id FROM instance_scores__acc ORDER BY 1") == [("q1",), ("q2",)]
     assert _sql(ws, "SELECT score, n_instances FROM task_scores WHERE task_id = ?", acc) == [(100.0, 2)]
 

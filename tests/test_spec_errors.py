@@ -101,7 +101,7 @@ def test_python_tags_are_refused(project_dir: Path) -> None:
 def test_jinja_syntax_error_names_template_line(project_dir: Path) -> None:
     _edit(project_dir, "sql/models/task_scores.sql", "SELECT\n", "SELECT {% if %}\n")
     msg = _errors(project_dir)
-    assert "sql/models/task_scores.sql:7: template syntax error" in msg
+    assert "sql/models/task_scores.sql:5: template syntax error" in msg
 
 
 def test_jinja_undefined_name(project_dir: Path) -> None:

@@ -1,30 +1,7 @@
 -- One raw score per (model, task). A task's score comes from predictions when the model has
--- any for it (aggregated by the metric's macro), otherwise from imported scores; `source`
--- says which.
-WITH predicted AS (
-{%- for m in metrics if m.implementation %}
-{%- import 'macros/metrics/' ~ m.implementation.macro ~ '.sql' as impl %}
-  SELECT
-    model,
-    task_id,
-    {{ impl.aggregate(m.implementation.args) }} AS score,
-    COUNT(*) AS n_instances,
-    COUNT_IF(scored) AS n_scored
-  FROM {{ ('instance_scores__' ~ m.name) | ident }}
-  GROUP BY
-    model,
-    task_id
-  UNION ALL
-{%- endfor %}
-  SELECT
-    CAST(NULL AS VARCHAR) AS model,
-    CAST(NULL AS VARCHAR) AS task_id,
-    CAST(NULL AS DOUBLE) AS score,
-    CAST(NULL AS BIGINT) AS n_instances,
-    CAST(NULL AS BIGINT) AS n_scored
-  WHERE
-    FALSE
-), combined AS (
+-- any for it (predicted_scores: aggregated by the metric's macro), otherwise from imported
+-- scores; `source` says which.
+WITH combined AS (
   SELECT
     model,
     task_id,
@@ -32,7 +9,7 @@ WITH predicted AS (
     n_instances,
     n_scored,
     'predictions' AS source
-  FROM predicted
+  FROM predicted_scores
   UNION ALL
   SELECT
     s.model,
@@ -46,7 +23,7 @@ WITH predicted AS (
     NOT EXISTS(
       SELECT
         1
-      FROM predicted AS p
+      FROM predicted_scores AS p
       WHERE
         p.model = s.model AND p.task_id = s.task_id
     )
