@@ -2,9 +2,10 @@
 (6.5 M predictions) with text metrics (accuracy, token F1, BLEU-1, ROUGE-L).
 
 Prints: the full build from predictions to levels, the build after adding one more model
-(ratio to the full build; target <= 10 %), the same metrics computed per instance with the
-reference Python implementations (SQuAD rules, sacrebleu, rouge_score) on a sample and
-extrapolated (ratio; target >= 10x), and peak memory. Target for the full build: <= 90 s.
+(three models added one at a time, the median build; ratio to the full build; target <= 10 %),
+the same metrics computed per instance with the reference Python implementations (SQuAD rules,
+sacrebleu, rouge_score) on a sample and extrapolated (ratio; target >= 10x), and peak memory.
+Target for the full build: <= 90 s.
 Run: python benchmarks/bench_instances.py [--models 20] [--instances 325800]
 """
 
@@ -155,14 +156,17 @@ def main() -> None:
         t = time.perf_counter()
         again = build(con, compiled)
         t_again = time.perf_counter() - t
-        add_model(con, "model-new")
-        t = time.perf_counter()
-        more = build(con, compiled)
-        t_more = time.perf_counter() - t
+        adds = []  # three models added one after another: each build scores one more model
+        for k in range(3):
+            add_model(con, f"model-new-{k}")
+            t = time.perf_counter()
+            more = build(con, compiled)
+            adds.append(time.perf_counter() - t)
+        t_more = sorted(adds)[1]
 
         per = reference_seconds_per_instance(con, args.sample)
         share = {m: con.execute("SELECT count(*) FROM predictions p JOIN tasks t USING (task_id) WHERE t.metric = ? "
-                                "AND p.model <> 'model-new'", [m]).fetchone()[0] for m in METRICS}
+                                "AND p.model NOT LIKE 'model-new-%'", [m]).fetchone()[0] for m in METRICS}
         t_ref = sum(per[m] * share[m] for m in METRICS)
         levels = con.execute("SELECT count(*) FROM level_scores").fetchone()[0]
         con.close()
@@ -176,7 +180,8 @@ def main() -> None:
         print(f"rebuild with nothing changed:       {t_again:8.2f} s  ({len(again.built)} models built)")
         parts = {k: v for k, v in more.partitions_built.items() if v}
         print(f"build after adding one model:       {t_more:8.2f} s  = {100 * t_more / t_full:.1f} % of the full "
-              f"build (target <= 10 %: {'met' if t_more <= 0.1 * t_full else 'MISSED'}); partitions {parts}")
+              f"build (median of 3 additions: {', '.join(f'{100 * x / t_full:.1f} %' for x in adds)}; "
+              f"target <= 10 %: {'met' if t_more <= 0.1 * t_full else 'MISSED'}); partitions {parts}")
         slow = sorted(more.node_seconds.items(), key=lambda kv: -kv[1])[:6]
         print("  slowest nodes: " + ", ".join(f"{k} {v:.2f}s" for k, v in slow))
         print("reference Python per instance (us): " + ", ".join(f"{m} {per[m] * 1e6:.1f}" for m in METRICS))

@@ -184,6 +184,8 @@ def test_incremental_builds(tmp_path: Path) -> None:
     scores = "SELECT model, task_id, score, n_instances, n_scored, source FROM task_scores ORDER BY ALL"
     assert [r[:3] for r in _sql(ws, scores) if r[1] == acc] == [("m1", acc, pytest.approx(200 / 3)),
                                                                 ("m2", acc, 0.0)]
+    assert _sql(ws, "SELECT model FROM evaluated_models ORDER BY 1") == [("m1",), ("m2",)]
+    assert {r[0] for r in _sql(ws, "SELECT model FROM level_scores")} == {"m1", "m2"}
 
     spec = root / "specs/metrics/bleu1.yaml"
     spec.write_text(spec.read_text().replace("max_order: 1", "max_order: 2"))
@@ -224,6 +226,17 @@ def test_changed_reference_side_rescores_its_partitions(tmp_path: Path) -> None:
                                                                       "predicted_scores": 2}
     assert _sql(ws, "SELECT instance_id FROM instance_scores__acc ORDER BY 1") == [("q1",), ("q2",)]
     assert _sql(ws, "SELECT score, n_instances FROM task_scores WHERE task_id = ?", acc) == [(100.0, 2)]
+
+
+def test_every_store_table_has_a_version() -> None:
+    """A table model reading a store table is rebuilt when that table changes: each needs a version."""
+    from compiler.contracts import STORE
+    from glc.build import _store_versions
+    from glc.store import ensure_store
+
+    con = duckdb.connect()
+    ensure_store(con)
+    assert set(_store_versions(con)) == set(STORE)
 
 
 def test_select_limits_scoring(tmp_path: Path) -> None:
