@@ -169,6 +169,8 @@ def main() -> None:
                                 "AND p.model NOT LIKE 'model-new-%'", [m]).fetchone()[0] for m in METRICS}
         t_ref = sum(per[m] * share[m] for m in METRICS)
         levels = con.execute("SELECT count(*) FROM level_scores").fetchone()[0]
+        on_board = con.execute("SELECT count(DISTINCT model) FROM level_scores").fetchone()[0]
+        assert on_board == args.models + len(adds), f"{on_board} models on the level board"
         con.close()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"store: {n_inst} instances, {n_pred} predictions of {args.models} models "
