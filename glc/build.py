@@ -292,7 +292,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
           snapshot: bool = True) -> BuildResult:
     """Load changed seeds and build the stale ``nodes`` (default: all) in one transaction."""
     result = BuildResult(run_id=uuid.uuid4().hex[:12])
-    started = datetime.now(UTC).replace(tzinfo=None)
+    started = _now()
     t0 = time.perf_counter()
     todo = list(compiled.nodes) if nodes is None else nodes
     seeds = compiled.seeds if seeds is None else seeds
@@ -367,7 +367,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
             con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results",
                         [result.run_id])
         con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
-                    [result.run_id, started, datetime.now(UTC).replace(tzinfo=None),
+                    [result.run_id, started, _now(),
                      compiled.manifest["fingerprint"], len(result.node_seconds), "success"])
     result.seconds = time.perf_counter() - t0
     return result
