@@ -44,7 +44,7 @@ class CompiledNode:
     depends_on: tuple[str, ...]  # models
     sources: tuple[str, ...]  # source tables (seeds and stores)
     columns: tuple[Column, ...]
-    materialized: str = "table"  # table, or incremental (rebuilt per stale partition)
+    materialized: str = "table"  # table, view, or incremental (rebuilt per stale partition)
     partition_by: tuple[str, ...] = ()
     partition_metric: str | None = None  # incremental: only tasks scored by this metric
     partition_sources: tuple[str, ...] = ()  # incremental: tables read only for stale partitions
@@ -125,8 +125,10 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
                            hint=did_you_mean(unknown_udfs[0], UDFS) or "registered: " + ", ".join(UDFS))
         materialized = str(model.config.get("materialized", "table"))
         partition_by = tuple(model.config.get("partition_by", ()))
-        if materialized not in ("table", "incremental") or (materialized == "incremental" and not partition_by):
-            raise GlcError(f"model '{name}': materialized must be 'table' or 'incremental' with partition_by",
+        if materialized not in ("table", "view", "incremental") or (materialized == "incremental"
+                                                                    and not partition_by):
+            raise GlcError(f"model '{name}': materialized must be 'table', 'view' or 'incremental' with "
+                           "partition_by",
                            location=model.template)
         missing = [c for c in partition_by if c not in {col.name for col in columns}]
         if missing:
@@ -135,7 +137,9 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
         header = f"-- node: {name}\n-- template: {model.template}\n"
         if model.label:
             header += f"-- {model.label}\n"
-        if materialized != "table":
+        if materialized == "view":
+            header += "-- materialized: view (its rows follow its inputs; rebuilt only when its SQL changes)\n"
+        elif materialized != "table":
             header += f"-- materialized: {materialized}, partitioned by {', '.join(partition_by)}\n"
         if udfs:
             header += f"-- python UDFs: {', '.join(udfs)} (compiler/udfs/registry.py)\n"

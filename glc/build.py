@@ -111,8 +111,19 @@ def _store_versions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {t: str(con.execute(q).fetchone()) for t, q in queries.items()}
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+def _relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Tables and views of the main schema: name -> 'table' or 'view'."""
+    rows = con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                       "WHERE table_catalog = current_database() AND table_schema = 'main'").fetchall()
+    return {name: "view" if kind == "VIEW" else "table" for name, kind in rows}
+
+
+def _make_room(con: duckdb.DuckDBPyConnection, name: str, kind: str, relations: dict[str, str]) -> None:
+    """Drop ``name`` when it exists as the other kind (a model switched between table and view)."""
+    other = relations.get(name)
+    if other is not None and other != kind:
+        con.execute(f"DROP {'VIEW' if other == 'view' else 'TABLE'} {_ident(name)}")
+        relations[name] = kind
 
 
 class _StaleSources:
@@ -308,7 +319,8 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
             con.execute("DELETE FROM glc_partition_state")
             refresh_prediction_partitions(con)
         state = dict(con.execute("SELECT node, state_key FROM glc_node_state").fetchall())
-        tables = _tables(con)
+        relations = _relations(con)
+        tables = {n for n, kind in relations.items() if kind == "table"}
         keys: dict[str, str] = {}
         built: dict[str, tuple[str, datetime]] = {}  # state rows to write, all at once at the end
         for name, seed in seeds.items():
@@ -342,14 +354,28 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                         result.skipped.append(node.name)
                         continue
                     whole = selection is None or selection.empty
+                    if fresh[node.name]:
+                        _make_room(con, node.name, "table", relations)
                     _build_incremental(con, node, not fresh[node.name], whole, schema, n_stale)
                     result.partitions_built[node.name] = n_stale[0]
                     built[f"sql:{node.name}"] = (node.fingerprint, _now())
+                elif node.materialized == "view":
+                    keys[node.name] = _sha(node.fingerprint, *upstream)  # what readers of the view depend on
+                    if state.get(node.name) == keys[node.name] and relations.get(node.name) == "view":
+                        result.skipped.append(node.name)
+                        continue
+                    # a view's rows follow its inputs by themselves: recreate it only when its SQL changed
+                    if state.get(f"sql:{node.name}") != node.fingerprint or relations.get(node.name) != "view":
+                        _make_room(con, node.name, "view", relations)
+                        con.execute(f"CREATE OR REPLACE VIEW {_ident(node.name)} AS\n{node.sql}")
+                        relations[node.name] = "view"
+                        built[f"sql:{node.name}"] = (node.fingerprint, _now())
                 else:
                     keys[node.name] = _sha(node.fingerprint, *upstream)
                     if state.get(node.name) == keys[node.name] and node.name in tables:
                         result.skipped.append(node.name)
                         continue
+                    _make_room(con, node.name, "table", relations)
                     con.execute(create_table_sql(node))
             except duckdb.Error as exc:
                 raise GlcError(f"building model '{node.name}' failed: {exc}", location=node.template,

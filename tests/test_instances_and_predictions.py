@@ -228,6 +228,34 @@ def test_changed_reference_side_rescores_its_partitions(tmp_path: Path) -> None:
     assert _sql(ws, "SELECT score, n_instances FROM task_scores WHERE task_id = ?", acc) == [(100.0, 2)]
 
 
+def test_view_models_follow_their_inputs_and_switch_kind(tmp_path: Path) -> None:
+    """task_wins__V are views: created once, their rows follow task_results; a template that
+    switches a model between view and table replaces the old object."""
+    root = new_project(tmp_path / "p")
+    acc = add_task(root, "acc", "text", QA)
+    ws = Workspace(root)
+    ws.import_predictions(write_predictions(tmp_path / "1.jsonl", "m1", acc, [("q1", "4")]))
+    ws.run()
+    kinds = "SELECT table_type FROM information_schema.tables WHERE table_name = 'task_wins__strict'"
+    created = "SELECT built_at FROM glc_node_state WHERE node = 'sql:task_wins__strict'"
+    assert _sql(ws, kinds) == [("VIEW",)]
+    first = _sql(ws, created)
+    ws.import_predictions(write_predictions(tmp_path / "2.jsonl", "m2", acc, [("q1", "4"), ("q2", "Paris")]))
+    Workspace(root).run()
+    assert _sql(ws, created) == first  # not recreated: its rows follow task_results
+    wins = "SELECT model, raw_score FROM task_wins__strict WHERE task_id = ? ORDER BY 1"
+    assert _sql(ws, wins, acc) == [("m1", pytest.approx(100 / 3)), ("m2", pytest.approx(200 / 3))]
+    assert {r[0] for r in _sql(ws, "SELECT model FROM level_scores")} == {"m1", "m2"}
+
+    template = root / "sql/models/per_variant/task_wins.sql"
+    template.write_text(template.read_text().replace("{{ config(materialized='view') }}\n", ""))
+    Workspace(root).run()
+    assert _sql(ws, kinds) == [("BASE TABLE",)] and _sql(ws, wins, acc)[1][0] == "m2"
+    template.write_text("{{ config(materialized='view') }}\n" + template.read_text())
+    Workspace(root).run()
+    assert _sql(ws, kinds) == [("VIEW",)] and len(_sql(ws, wins, acc)) == 2
+
+
 def test_every_store_table_has_a_version() -> None:
     """A table model reading a store table is rebuilt when that table changes: each needs a version."""
     from compiler.contracts import STORE

@@ -107,7 +107,7 @@ def test_jinja_syntax_error_names_template_line(project_dir: Path) -> None:
 def test_jinja_undefined_name(project_dir: Path) -> None:
     _edit(project_dir, "sql/models/per_variant/task_wins.sql", "{{ variant.win }}", "{{ variant.wins }}")
     msg = _errors(project_dir)
-    assert "sql/models/per_variant/task_wins.sql:2: template error" in msg and "wins" in msg
+    assert "sql/models/per_variant/task_wins.sql:3: template error" in msg and "wins" in msg
 
 
 def test_jinja_sandbox_blocks_python_internals(project_dir: Path) -> None:

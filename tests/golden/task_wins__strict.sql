@@ -1,8 +1,10 @@
 -- node: task_wins__strict
 -- template: sql/models/per_variant/task_wins.sql
 -- level variant: strict
+-- materialized: view (its rows follow its inputs; rebuilt only when its SQL changes)
 /* Wins against the specialist SoTA under level variant 'strict': */
-/* win rule strictly_better. An unsupported task is never a win. */
+/* win rule strictly_better. An unsupported task is never a win. A view: a projection of */
+/* task_results that costs less to compute where it is read than to store. */
 SELECT
   "task_results"."model" AS "model",
   "task_results"."task_id" AS "task_id",
