@@ -16,7 +16,8 @@ LIST_TRANSFORM(ref_joined, r -> {{ words('r') }}) AS ref_tokens
 {%- if args.kind == 'rouge1' -%}
 LIST_MAX(LIST_TRANSFORM(ref_tokens, g -> {{ overlap_f1(common('pred_tokens', 'g'), 'pred_tokens', 'g') }}))
 {%- else -%}
-glc_rouge_l(pred_text, ref_joined)
+{#- an answer equal to a reference scores 1 without the Python call (the UDF would say the same) -#}
+CASE WHEN pred_text <> '' AND LIST_CONTAINS(ref_joined, pred_text) THEN 1.0 ELSE glc_rouge_l(pred_text, ref_joined) END
 {%- endif -%}
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
