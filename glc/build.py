@@ -30,7 +30,7 @@ from compiler.seeds import Seed
 from compiler.sqlmodel import CompiledNode
 from compiler.udfs.registry import register
 from glc.selection import Selection
-from glc.store import DIALECT, ensure_store, load_seed, refresh_prediction_partitions, transaction
+from glc.store import DIALECT, ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
 
 STATE_DDL = [
     "CREATE TABLE IF NOT EXISTS glc_run_levels (run_id VARCHAR, model VARCHAR, variant VARCHAR, scope VARCHAR, "
@@ -407,11 +407,7 @@ def _record(con: duckdb.DuckDBPyConnection, built: dict[str, tuple[str, datetime
     """Store the state keys of what this build loaded or built, as one Arrow batch."""
     if not built:
         return
-    data = pa.table({"node": pa.array(list(built), pa.string()),
-                     "state_key": pa.array([k for k, _ in built.values()], pa.string()),
-                     "built_at": pa.array([t for _, t in built.values()], pa.timestamp("us"))})
-    con.register("__glc_state", data)
-    try:
-        con.execute("INSERT OR REPLACE INTO glc_node_state SELECT node, state_key, built_at FROM __glc_state")
-    finally:
-        con.unregister("__glc_state")
+    insert_arrow(con, "glc_node_state", pa.table({
+        "node": pa.array(list(built), pa.string()),
+        "state_key": pa.array([k for k, _ in built.values()], pa.string()),
+        "built_at": pa.array([t for _, t in built.values()], pa.timestamp("us"))}), replace=True)

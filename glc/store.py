@@ -69,25 +69,28 @@ def insert_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: Sequen
     """Insert rows as bound data (Arrow), never as SQL text."""
     if not rows:
         return
-    table = arrow_rows(contract, rows)
-    con.register("__glc_rows", table)
-    try:
-        con.execute(exp.insert(exp.select("*").from_("__glc_rows"), exp.to_table(contract.name)).sql(DIALECT))
-    finally:
-        con.unregister("__glc_rows")
+    insert_arrow(con, contract.name, arrow_rows(contract, rows))
 
 
 def insert_values(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
                   rows: Sequence[Sequence[Any]]) -> None:
     """Insert rows of strings into ``table`` as one Arrow batch (executemany is a round trip per row)."""
-    if not rows:
-        return
-    data = pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(columns)})
-    con.register("__glc_values", data)
+    if rows:
+        insert_arrow(con, table, pa.table({c: pa.array([r[i] for r in rows], pa.string())
+                                           for i, c in enumerate(columns)}))
+
+
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, *, replace: bool = False) -> None:
+    """``INSERT [OR REPLACE] INTO table`` the columns of an Arrow table, by name: bound data, never SQL text."""
+    con.register("__glc_arrow", data)
     try:
-        con.execute(exp.insert(exp.select(*columns).from_("__glc_values"), exp.to_table(table)).sql(DIALECT))
+        insert = exp.insert(exp.select(*data.column_names).from_("__glc_arrow"), exp.to_table(table),
+                            columns=data.column_names)
+        if replace:
+            insert.set("alternative", "REPLACE")
+        con.execute(insert.sql(DIALECT))
     finally:
-        con.unregister("__glc_values")
+        con.unregister("__glc_arrow")
 
 
 def load_seed(con: duckdb.DuckDBPyConnection, seed: Seed) -> None:
