@@ -110,6 +110,13 @@ def test_jinja_undefined_name(project_dir: Path) -> None:
     assert "sql/models/per_variant/task_wins.sql:3: template error" in msg and "wins" in msg
 
 
+def test_unknown_materialization_names_template(project_dir: Path) -> None:
+    _edit(project_dir, "sql/models/per_variant/task_wins.sql", "materialized='view'", "materialized='ephemeral'")
+    msg = _errors(project_dir)
+    assert "sql/models/per_variant/task_wins.sql" in msg
+    assert "materialized must be 'table', 'view' or 'incremental' with partition_by" in msg
+
+
 def test_jinja_sandbox_blocks_python_internals(project_dir: Path) -> None:
     _edit(project_dir, "sql/models/task_scores.sql", "SELECT\n",
           "SELECT {{ levels.__class__.__mro__ }}\n")
