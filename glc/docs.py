@@ -76,16 +76,17 @@ def build_docs(compiled: CompiledProject, out: Path) -> Path:
     curves = _curves(compiled)
     esc = html.escape
     task_rows = "".join(
-        f"<tr><td>{esc(t.id)}</td><td>{esc(t.spec.name)}</td><td>{t.spec.modality}</td><td>{t.spec.paradigm}</td>"
+        f"<tr><td>{esc(t.id)}</td><td>{esc(t.spec.name)}</td><td>{esc(t.spec.modality)}</td>"
+        f"<td>{esc(t.spec.paradigm)}</td>"
         f"<td>{esc(t.spec.metric)}</td><td>{t.spec.sota.value:g}</td><td>{esc(t.spec.sota.source)}</td></tr>"
         for t in p.tasks)
     metric_cards = "".join(
         f"<div class='metric' id='metric-{esc(m.name)}'><h3>{esc(m.name)}</h3><p>{esc(m.title)}; "
-        f"{m.direction} is better; normalization <code>{m.normalization.kind}</code>"
+        f"{esc(m.direction)} is better; normalization <code>{esc(m.normalization.kind)}</code>"
         f"{'; computed by macro <code>' + esc(m.implementation.macro) + '</code>' if m.implementation else ''}"
         f"</p>{_svg(curves[m.name])}</div>" for m in p.metrics)
-    levels = "".join(f"<dt>{esc(lv.name)}</dt><dd>{esc(lv.description)} (win: {lv.win}, partition: "
-                     f"{lv.partition})</dd>" for lv in p.levels)
+    levels = "".join(f"<dt>{esc(lv.name)}</dt><dd>{esc(lv.description)} (win: {esc(lv.win)}, partition: "
+                     f"{esc(lv.partition)})</dd>" for lv in p.levels)
     scopes = "".join(f"<li>{esc(s.name)}: {esc(s.board.title)}, {len(s.task_ids)} tasks, up to Level-"
                      f"{s.board.max_level}</li>" for s in p.scopes)
     depth: dict[str, int] = {}
@@ -102,7 +103,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; }} table {{ border-coll
 td, th {{ border: 1px solid #ccc; padding: 2px 5px; }} .metric {{ display: inline-block; width: 240px;
 vertical-align: top; margin: 0 1em 1em 0; font-size: 12px; }}</style></head><body>
 <h1>{esc(p.benchmark.title)}</h1><p>{len(p.tasks)} tasks, {len(p.metrics)} metrics, {len(compiled.nodes)} SQL
-models; manifest fingerprint <code>{compiled.manifest['fingerprint'][:16]}</code>.</p>
+models; manifest fingerprint <code>{esc(compiled.manifest['fingerprint'][:16])}</code>.</p>
 <h2>Level variants</h2><dl>{levels}</dl><h2>Scopes</h2><ul>{scopes}</ul>
 <h2>Metrics and their normalization curves</h2><div id="metrics">{metric_cards}</div>
 <h2>SQL DAG</h2><ul id="dag">{dag}</ul>

@@ -33,12 +33,28 @@ def _esc(x: Any) -> str:
     return html.escape("-" if x is None else f"{x:.4f}" if isinstance(x, float) else str(x))
 
 
+# '<', '>' and '&' never appear in JSON outside strings, and inside strings their \\u escapes decode to the
+# same text: with none of them left, no '</script', '<!--' or '-->' can end or re-mode the script element.
+# U+2028/U+2029 are line terminators in pre-ES2019 JavaScript, so they are escaped too.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                              "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def script_json(data: Any) -> str:
+    """JSON text safe to embed verbatim in a ``<script>`` element (model names are untrusted input).
+
+    Escaping only ``</`` is not enough: a string holding ``<!--<script>`` switches the HTML tokenizer into
+    the "script data double escaped" state, the closing tag is swallowed and the page's own script never runs.
+    """
+    return json.dumps(data, ensure_ascii=False, default=str).translate(_SCRIPT_SAFE)
+
+
 def _table(rows: list[dict[str, Any]], cols: list[str], table_id: str | None = None) -> str:
     def cell(x: Any) -> str:  # numbers keep their full value for sorting
         return f'<td data-v="{html.escape(str(x))}">{_esc(x)}</td>' if isinstance(x, float) else f"<td>{_esc(x)}</td>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     body = "".join("<tr>" + "".join(cell(r[c]) for c in cols) + "</tr>" for r in rows)
-    ident = f' id="{table_id}"' if table_id else ""
+    ident = f' id="{html.escape(table_id)}"' if table_id else ""
     return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -75,19 +91,20 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
                         f"{scope.board.max_level})</h3>{_table(rows, cols)}</section>")
     default_index = [sc.name for sc in p.scopes].index(s)
     warnings = [t for t in tests if t.status != "pass"]
-    warn_html = "".join(f"<li class='{t.status}'><pre>{html.escape(t.describe())}</pre></li>" for t in warnings) \
-        or "<li>none</li>"
+    warn_html = "".join(f"<li class='{html.escape(t.status)}'><pre>{html.escape(t.describe())}</pre></li>"
+                        for t in warnings) or "<li>none</li>"
     defs = "".join(
         f"<dt>{html.escape(lv.title)} (<code>{html.escape(lv.name)}</code>)</dt><dd>{html.escape(lv.description)} "
-        f"SQL: <a href='sql/task_wins__{lv.name}.sql'>wins</a>, <a href='sql/group_scores__{lv.name}.sql'>groups</a>,"
-        f" <a href='sql/level_scores__{lv.name}.sql'>levels</a></dd>" for lv in p.levels)
-    payload = json.dumps(data, ensure_ascii=False, default=str).replace("</", "<\\/")
+        f"SQL: <a href='sql/task_wins__{html.escape(lv.name)}.sql'>wins</a>, "
+        f"<a href='sql/group_scores__{html.escape(lv.name)}.sql'>groups</a>, "
+        f"<a href='sql/level_scores__{html.escape(lv.name)}.sql'>levels</a></dd>" for lv in p.levels)
+    payload, fingerprint = script_json(data), html.escape(compiled.manifest["fingerprint"][:16])
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>glc report: {html.escape(p.benchmark.title)}</title>
 <style>{(ASSETS / "report.css").read_text(encoding="utf-8")}</style></head>
 <body>
 <h1>{html.escape(p.benchmark.title)} <small>version {html.escape(p.benchmark.version)}</small></h1>
-<p>Spec fingerprint <code>{compiled.manifest["fingerprint"][:16]}</code>; level variant <b>{html.escape(v)}</b>.</p>
+<p>Spec fingerprint <code>{fingerprint}</code>; level variant <b>{html.escape(v)}</b>.</p>
 <h2>Leaderboard</h2>{sections[default_index]}
 <h2>Level-2..5 ({html.escape(v)}, scope {html.escape(s)})</h2><div id="level-chart"></div>
 <h2>Wins per modality and paradigm</h2><div id="heatmaps"></div>

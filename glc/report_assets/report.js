@@ -44,7 +44,8 @@
     for (const model of data.models) {
       const box = document.createElement("div");
       box.className = "heat";
-      box.innerHTML = `<h4>${model.replace(/[<&]/g, c => ({"<": "&lt;", "&": "&amp;"}[c]))}</h4>`;
+      // model names are untrusted: text nodes only, never markup (no innerHTML with data anywhere)
+      box.appendChild(document.createElement("h4")).textContent = model;
       host.appendChild(box);
       const svg = el("svg", {width: 100 + pars.length * 110, height: 30 + mods.length * 28, class: "heatmap"}, box);
       pars.forEach((p, j) => { el("text", {x: 100 + j * 110, y: 18, "font-size": 11}, svg).textContent = p; });
