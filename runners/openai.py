@@ -3,15 +3,23 @@ server, hosted APIs, or ``glc serve``).
 
 Images and audio of an instance travel as data URLs / ``input_audio`` parts. Requests run
 ``concurrency`` at a time; 429, 5xx, timeouts, dropped connections and malformed JSON are
-retried with exponential backoff (``Retry-After`` honoured) up to ``max_retries`` times; other
-4xx answers fail that instance at once with the server's message. When the server cannot be
-reached at all, the remaining instances fail fast with that reason instead of waiting out every
-retry.
+retried with exponential backoff (``Retry-After`` honoured, at most ``max_backoff_s``) up to
+``max_retries`` times; other 4xx answers fail that instance at once with the server's message. When
+the server cannot be reached at all, the remaining instances fail fast with that reason instead of
+waiting out every retry.
+
+The server is not trusted: ``timeout_s`` is a deadline for a whole attempt (a server trickling a
+byte a second cannot hold it open), answers over ``MAX_RESPONSE_BYTES`` are cut off, redirects are
+reported rather than followed, and whatever goes wrong with one answer (JSON nested too deeply to
+parse included) fails that instance only, never the job.
 """
 
 from __future__ import annotations
 
 import base64
+import email.utils
+import json
+import math
 import mimetypes
 import os
 import random
@@ -19,12 +27,15 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from runners.base import Request, Result, Runner, RunnerArgs, error_text
+
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # a chat answer is kilobytes; more is a broken or hostile server
 
 
 class OpenAIArgs(RunnerArgs):
@@ -49,6 +60,101 @@ class _Retryable(Exception):
 
 class _Fatal(Exception):
     pass
+
+
+def retry_after_s(value: str | None, cap: float) -> float | None:
+    """The wait a ``Retry-After`` header asks for, clamped to ``[0, cap]``; None (use the normal backoff)
+    when absent or not a finite non-negative number of seconds or an HTTP-date.
+
+    Uncapped, ``Retry-After: 3600`` stalls a job for an hour; unchecked, ``-5``, ``nan`` or ``inf``
+    make ``time.sleep`` raise and abort it. An HTTP-date waits until then (a past one: not at all).
+    """
+    if not value:
+        return None
+    try:
+        secs = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        secs = max(0.0, (when - datetime.now(UTC)).total_seconds())
+    if not math.isfinite(secs) or secs < 0:
+        return None
+    return min(secs, cap)
+
+
+# The deadline (time.monotonic()) of the attempt running on this thread, read by every network read and write.
+_deadline = threading.local()
+
+
+def _time_left(timeout: float | None, exc: type[Exception]) -> float | None:
+    """``timeout`` shortened to what is left of this thread's deadline; ``exc`` once it has passed."""
+    at = getattr(_deadline, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise exc("deadline of the attempt passed")
+    return left if timeout is None else min(timeout, left)
+
+
+def _deadline_backend(inner: Any) -> Any:
+    """An httpcore network backend whose every connect, read and write ends by the thread's deadline.
+
+    httpx's timeouts apply to each read, so a server sending a byte a second (headers or body) never
+    trips them; httpcore's network backend is the one place that sees every read.
+    """
+    import httpcore
+
+    class Stream(httpcore.NetworkStream):
+        def __init__(self, stream: Any) -> None:
+            self.stream = stream
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            return self.stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            self.stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+        def close(self) -> None:
+            self.stream.close()
+
+        def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                      timeout: float | None = None) -> Any:
+            return Stream(self.stream.start_tls(ssl_context, server_hostname,
+                                                _time_left(timeout, httpcore.ConnectTimeout)))
+
+        def get_extra_info(self, info: str) -> Any:
+            return self.stream.get_extra_info(info)
+
+    class Backend(httpcore.NetworkBackend):
+        def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                        socket_options: Any = None) -> Any:
+            return Stream(inner.connect_tcp(host, port, _time_left(timeout, httpcore.ConnectTimeout), local_address,
+                                            socket_options))
+
+        def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+            return Stream(inner.connect_unix_socket(path, _time_left(timeout, httpcore.ConnectTimeout),
+                                                    socket_options))
+
+        def sleep(self, seconds: float) -> None:
+            inner.sleep(seconds)
+
+    return Backend()
+
+
+def _bound_by_deadline(client: Any) -> None:
+    """Give every connection pool of ``client`` (its proxies' too) the deadline backend.
+
+    httpx takes no network backend, so this sets httpcore's pool attribute; should a later version
+    rename it, only the header phase loses its deadline (the body is still read against it).
+    """
+    for transport in [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]:
+        pool = getattr(transport, "_pool", None)
+        if pool is not None and hasattr(pool, "_network_backend"):
+            pool._network_backend = _deadline_backend(pool._network_backend)
 
 
 def data_url(path: str) -> str:
@@ -100,7 +206,8 @@ class OpenAIRunner(Runner):
                 headers["Authorization"] = f"Bearer {key}"
             limits = httpx.Limits(max_connections=self.a.concurrency, max_keepalive_connections=self.a.concurrency)
             self._client = httpx.Client(base_url=self.a.base_url.rstrip("/"), headers=headers, limits=limits,
-                                        timeout=httpx.Timeout(self.a.timeout_s))
+                                        timeout=httpx.Timeout(self.a.timeout_s), follow_redirects=False)
+            _bound_by_deadline(self._client)
         return self._client
 
     def close(self) -> None:
@@ -126,27 +233,58 @@ class OpenAIRunner(Runner):
 
         with self._lock:
             self.attempts += 1
+        timed_out = f"timed out after {self.a.timeout_s} s"
+        _deadline.at = time.monotonic() + self.a.timeout_s
         try:
-            resp = self.client().post("/chat/completions", json=body)
+            with self.client().stream("POST", "/chat/completions", json=body) as resp:
+                if 300 <= resp.status_code < 400:  # not followed: that would post the prompts elsewhere
+                    where = resp.headers.get("location", "nowhere")[:300]
+                    raise _Fatal(f"HTTP {resp.status_code} redirect to {where}; set base_url to the final address")
+                raw = self._read_body(resp, timed_out)
         except httpx.TimeoutException as exc:
-            raise _Retryable(f"timed out after {self.a.timeout_s} s ({type(exc).__name__})") from None
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise _Retryable(f"{timed_out} ({type(exc).__name__})") from None
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _Retryable(f"cannot reach {self.a.base_url}: {exc}",
                              unreachable=isinstance(exc, httpx.ConnectError)) from None
-        if resp.status_code == 429 or resp.status_code >= 500:
-            after = resp.headers.get("retry-after")
-            try:
-                wait_s = float(after) if after else None
-            except ValueError:
-                wait_s = None
-            raise _Retryable(f"HTTP {resp.status_code}: {resp.text[:300]}", wait_s)
-        if resp.status_code >= 400:
-            raise _Fatal(f"HTTP {resp.status_code}: {resp.text[:500]}")
+        except httpx.DecodingError as exc:
+            raise _Retryable(f"malformed response: {exc}") from None
+        finally:
+            _deadline.at = None
+        return self._answer(resp.status_code, resp.headers.get("retry-after"), raw)
+
+    def _read_body(self, resp: Any, timed_out: str) -> bytes:
+        """The body, read against the deadline and cut off past ``MAX_RESPONSE_BYTES`` (declared or not)."""
+        limit = f"response body larger than {MAX_RESPONSE_BYTES // 2**20} MiB; not read further"
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+            raise _Fatal(limit)
+        chunks, size = [], 0
+        for chunk in resp.iter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise _Fatal(limit)
+            if time.monotonic() > _deadline.at:  # in case the network backend could not be given the deadline
+                raise _Retryable(timed_out)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _answer(self, status: int, retry_after: str | None, raw: bytes) -> str:
+        """The message content of a complete answer, or the reason (retryable or not) there is none."""
+        text = raw[:600].decode("utf-8", "replace")
+        if status == 429 or status >= 500:
+            raise _Retryable(f"HTTP {status}: {text[:300]}", retry_after_s(retry_after, self.a.max_backoff_s))
+        if status >= 400:
+            raise _Fatal(f"HTTP {status}: {text[:500]}")
         try:
-            payload = resp.json()
+            payload = json.loads(raw)
+        except RecursionError:  # e.g. [[[[...]]]] 100k deep: hostile, not a glitch worth retrying
+            raise _Fatal("malformed response: JSON nested too deeply to parse") from None
+        except ValueError as exc:
+            raise _Retryable(f"malformed response ({type(exc).__name__}): {text[:200]}") from None
+        try:
             content = payload["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise _Retryable(f"malformed response ({type(exc).__name__}): {resp.text[:200]}") from None
+        except (KeyError, IndexError, TypeError) as exc:
+            raise _Retryable(f"malformed response ({type(exc).__name__}): {text[:200]}") from None
         if not isinstance(content, str):
             raise _Retryable(f"malformed response: message content is {type(content).__name__}")
         return content.strip()
@@ -159,6 +297,12 @@ class OpenAIRunner(Runner):
             body = self.body(req)
         except OSError as exc:
             return Result(None, f"cannot read media: {error_text(exc)}")
+        try:
+            return self._tries(body, t0)
+        except Exception as exc:  # noqa: BLE001 - whatever one answer does, it fails that instance, not the job
+            return Result(None, f"unexpected error: {error_text(exc)}", (time.perf_counter() - t0) * 1000)
+
+    def _tries(self, body: dict[str, Any], t0: float) -> Result:
         last = ""
         for attempt in range(self.a.max_retries + 1):
             try:

@@ -1,0 +1,107 @@
+"""The openai runner against a hostile server on loopback: a trickled answer ends at ``timeout_s``
+(a deadline for the whole attempt, headers included), ``Retry-After`` cannot stall or abort a job,
+deep JSON, huge bodies, redirects and surprises fail only their own instance."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from hostile_server import start
+
+from runners.base import Request
+from runners.openai import OpenAIArgs, OpenAIRunner
+
+
+def _run(base_url: str, prompts: list[str], **kw) -> tuple[dict[str, object], float, OpenAIRunner]:
+    args = {"backoff_s": 0.01, "max_backoff_s": 0.05, "timeout_s": 5.0, "max_retries": 1, "concurrency": 4} | kw
+    runner = OpenAIRunner(OpenAIArgs(base_url=base_url, model="m", **args), Path("."))
+    t0 = time.monotonic()
+    try:
+        got = {req.prompt: res for req, res in runner.run([Request(key=p, instance_id=p, prompt=p) for p in prompts])}
+    finally:
+        runner.close()
+    return got, time.monotonic() - t0, runner
+
+
+PROMPTS = ["fine 1", "hostile", "fine 2", "fine 3"]
+
+
+def _others_fine(got: dict) -> None:
+    for p in PROMPTS:
+        if p != "hostile":
+            assert got[p].error is None and got[p].output == f"answer to {p}"
+
+
+@pytest.mark.parametrize("behaviour", ["trickle_body", "trickle_headers"])
+def test_timeout_is_a_deadline_for_the_whole_attempt(behaviour: str) -> None:
+    with start(f"{behaviour}:30", match="hostile") as srv:  # one byte a second for 30 s
+        got, elapsed, _ = _run(srv.base_url, PROMPTS, timeout_s=1.0, max_retries=0)
+    assert got["hostile"].output is None and "timed out after 1.0 s" in got["hostile"].error
+    assert elapsed < 8  # about 1 s; without a deadline, 30 s
+    _others_fine(got)
+
+
+@pytest.mark.parametrize("value", ["3600", "-5", "nan", "inf", "-inf", "soon", "1e400",
+                                   "Wed, 21 Oct 2099 07:28:00 GMT"])
+def test_retry_after_cannot_stall_or_abort_the_job(value: str) -> None:
+    with start(f"retry_after:{value}", match="hostile") as srv:
+        got, elapsed, _ = _run(srv.base_url, PROMPTS, max_retries=2, max_backoff_s=0.05)
+        calls = srv.calls["hostile"]
+    assert got["hostile"].output is None and got["hostile"].error.startswith("failed after 3 attempts: HTTP 429")
+    assert calls == 3 and elapsed < 10  # each wait capped at max_backoff_s (0.05 s)
+    _others_fine(got)
+
+
+def test_retry_after_parsing() -> None:
+    from runners.openai import retry_after_s
+
+    assert retry_after_s("2", 20.0) == 2.0 and retry_after_s("3600", 5.0) == 5.0 and retry_after_s("0", 5.0) == 0.0
+    for bad in (None, "", "-5", "nan", "inf", "-inf", "soon", "1e400", "Mon, 99 Foo 2024"):
+        assert retry_after_s(bad, 5.0) is None, bad
+    assert retry_after_s("Wed, 21 Oct 2099 07:28:00 GMT", 5.0) == 5.0  # an HTTP-date: until then, capped
+    assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT", 5.0) == 0.0  # already past: at once
+
+
+def test_deeply_nested_json_fails_that_instance_only() -> None:
+    with start("deep_json:100000", match="hostile") as srv:
+        got, elapsed, _ = _run(srv.base_url, PROMPTS)
+        calls = srv.calls["hostile"]
+    assert got["hostile"].output is None and "nested too deeply" in got["hostile"].error
+    assert calls == 1 and elapsed < 20  # not retried: a server answering this is not having a glitch
+    _others_fine(got)
+
+
+@pytest.mark.parametrize("behaviour", ["huge:64", "huge_undeclared:64"])
+def test_huge_answers_are_cut_off(behaviour: str) -> None:
+    with start(behaviour, match="hostile") as srv:
+        got, elapsed, _ = _run(srv.base_url, PROMPTS)
+    assert got["hostile"].output is None and "larger than 8 MiB" in got["hostile"].error
+    assert elapsed < 20
+    _others_fine(got)
+
+
+def test_redirects_are_reported_not_followed() -> None:
+    with start("redirect:http://127.0.0.1:9/elsewhere/v1/chat/completions", match="hostile") as srv:
+        got, _, _ = _run(srv.base_url, PROMPTS, max_retries=3)
+        calls = srv.calls["hostile"]
+    assert got["hostile"].output is None and calls == 1
+    assert got["hostile"].error == ("HTTP 302 redirect to http://127.0.0.1:9/elsewhere/v1/chat/completions; "
+                                    "set base_url to the final address")
+    _others_fine(got)
+
+
+def test_an_unexpected_error_fails_its_instance_not_the_job(monkeypatch) -> None:
+    real = OpenAIRunner._attempt
+
+    def attempt(self: OpenAIRunner, body: dict) -> str:
+        if body["messages"][-1]["content"] == "hostile":
+            raise ZeroDivisionError("surprise")
+        return real(self, body)
+
+    monkeypatch.setattr(OpenAIRunner, "_attempt", attempt)
+    with start("ok") as srv:
+        got, _, _ = _run(srv.base_url, PROMPTS)
+    assert got["hostile"].output is None and "ZeroDivisionError: surprise" in got["hostile"].error
+    _others_fine(got)
