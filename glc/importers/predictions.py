@@ -10,12 +10,22 @@ Layouts:
 A prediction of any JSON type is stored (text as is, structures as JSON, null as NULL) and
 scored by the metric's rule; predictions for instances the task does not have are refused.
 Re-importing replaces that model's rows for the tasks in the file, in one transaction.
+
+Files come from strangers, so everything is checked before anything is stored, and each problem
+names the file, the line (JSONL/CSV/Parquet row) or instance, and the field: bytes that are not
+UTF-8 (with the byte offset), text that is not JSON or JSON of the wrong shape, a missing or
+non-scalar id, two predictions for one instance, lone surrogates (``"\\ud800"``: no store can
+encode them), numbers that overflow to infinity and the non-JSON constants ``NaN``/``Infinity``
+(the rule of ``glc.importers.scores``), values that are not JSON (Parquet binary or dates) and
+structures nested deeper than ``MAX_DEPTH``. Lines are split at ``\\n`` only: a prediction may
+hold U+2028 or a form feed, which ``str.splitlines`` would take for line ends.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,10 +38,18 @@ from sqlglot import exp
 from compiler.contracts import STORE
 from compiler.errors import GlcError
 from compiler.resolve import Project
-from compiler.suggest import did_you_mean
 from glc.datasets import data_path, sync_instances
+from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, path_problem, preview, suggest
 from glc.importers.scores import ImportErrors, Problem
 from glc.store import DIALECT, insert_rows, refresh_prediction_partitions, transaction
+
+MAX_DEPTH = 100
+BOM = b"\xef\xbb\xbf"
+NUMBER_HINT = "write the prediction as a JSON string, or as a finite number; null means no prediction"
+ROW_HINT = "each line is an object {\"model\", \"task\", \"id\", \"prediction\"}"
+DEPTH_HINT = f"keep structured predictions under {MAX_DEPTH} levels of nesting"
+TABLE_HINT = "a .jsonl, .parquet or .csv file (UTF-8) with columns task, id (or instance_id), prediction"
+Record = dict[str, Any]
 
 
 @dataclass
@@ -58,89 +76,260 @@ def output_text(value: Any) -> tuple[str | None, str]:
     return json.dumps(value, ensure_ascii=False), "list" if isinstance(value, list) else "object"
 
 
+class _BadNumber(ValueError):
+    """A JSON number the store cannot hold as a finite double; raised from json's parse hooks."""
+
+
+def _float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise _BadNumber(f"the number {preview(text)} overflows to infinity")
+    return number
+
+
+def _int(text: str) -> int:
+    try:
+        number = int(text)
+        float(number)
+    except (ValueError, OverflowError):  # over 4300 digits, or beyond the double range
+        raise _BadNumber(f"the number {preview(text)} overflows to infinity") from None
+    return number
+
+
+def _constant(name: str) -> Any:
+    raise _BadNumber(f"{name} is not JSON and not a finite number")
+
+
+def _parse_json(text: str, where: str, problems: list[Problem]) -> tuple[bool, Any]:
+    """(True, value) or (False, None) with the problem recorded; never a raw ValueError."""
+    try:
+        return True, json.loads(text, parse_float=_float, parse_int=_int, parse_constant=_constant)
+    except _BadNumber as exc:
+        problems.append(Problem(where, str(exc), NUMBER_HINT))
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(where, f"bad JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"))
+    except RecursionError:
+        problems.append(Problem(where, "bad JSON: nested too deeply", DEPTH_HINT))
+    except ValueError as exc:
+        problems.append(Problem(where, clip(f"bad JSON: {exc}")))
+    return False, None
+
+
+def _jsonl_rows(path: Path, problems: list[Problem]) -> list[tuple[str, Any]]:
+    """(where, value) per non-blank line; each line decoded on its own so errors name line and byte."""
+    rows: list[tuple[str, Any]] = []
+    offset = 0
+    for n, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
+        start, offset = offset, offset + len(raw) + 1
+        if n == 1 and raw.startswith(BOM):
+            raw, start = raw[len(BOM):], start + len(BOM)
+        try:
+            text = decode_utf8(raw, path, first_line=n, offset=start)
+        except GlcError as exc:
+            problems.append(Problem(exc.location or str(path), exc.message, exc.hint))
+            continue
+        if text.strip():
+            ok, value = _parse_json(text, f"{path}:{n}", problems)
+            if ok:
+                rows.append((f"{path} row {n}", value))
+    return rows
+
+
+def _table_rows(path: Path, suffix: str) -> list[tuple[str, Any]]:
+    """(where, row) of a CSV (all strings) or Parquet file; a damaged file is one located error."""
+    import polars as pl
+
+    try:
+        if suffix == ".csv":
+            decode_utf8(path.read_bytes(), path)  # polars would not say where
+            frame, first = pl.read_csv(path, infer_schema=False), 2
+        else:
+            frame, first = pl.read_parquet(path), 1
+        dicts = frame.to_dicts()
+    except GlcError:
+        raise
+    except Exception as exc:  # polars and Arrow raise many types for damaged files
+        raise GlcError(clip(f"cannot read predictions table: {exc}".splitlines()[0]), location=clip(str(path)),
+                       hint=TABLE_HINT) from None
+    return [(f"{path} row {i + first}", r) for i, r in enumerate(dicts)]
+
+
+@dataclass(frozen=True)
+class _Tasks:
+    """Task ids, and ids by official task name, for references in prediction rows."""
+
+    ids: frozenset[str]
+    by_name: dict[str, str]
+
+    def find(self, ref: Any) -> str | Problem:
+        key = ref.strip() if isinstance(ref, str) else None
+        if key in self.ids:
+            return key
+        if key is not None and key in self.by_name:
+            return self.by_name[key]
+        return Problem("", f"unknown task {preview(ref)}", suggest(key, sorted(self.ids)) if key else
+                       "give each row a 'task': a task id or the exact official task name")
+
+
+def _name(value: Any) -> str | None | Problem:
+    """A model name trimmed of surrounding spaces (as score tables and workbooks trim them)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return Problem("", f"model {preview(value)} is not text")
+    return str(value).strip() or None
+
+
+def _instance_id(value: Any) -> str | Problem:
+    """Ids are text or integers (General-Bench uses both); anything else cannot name an instance."""
+    if value is None:
+        return Problem("", "no instance id", "give each row an 'id' (or 'instance_id')")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return Problem("", f"instance id {preview(value)} is not text or an integer")
+    return str(value)
+
+
+def _row_record(where: str, r: Any, tasks: _Tasks, model: str | None, problems: list[Problem]) -> Record | None:
+    """The record of one table row, None when the row is refused (problem recorded) or another model's."""
+    if not isinstance(r, dict):
+        problems.append(Problem(where, f"expected an object per line, got {type(r).__name__}", ROW_HINT))
+        return None
+    task_id = tasks.find(r.get("task", r.get("task_id")))
+    row_model = _name(r.get("model"))
+    iid = _instance_id(r.get("instance_id", r.get("id")))
+    for got in (task_id, row_model, iid):
+        if isinstance(got, Problem):
+            problems.append(Problem(where, got.message, got.hint))
+            return None
+    if model is None and not row_model:
+        problems.append(Problem(where, "no model column and no --model"))
+        return None
+    if model is not None and row_model and row_model != model:
+        return None
+    return {"model": model or row_model, "task_id": task_id, "instance_id": iid,
+            "prediction": r.get("prediction"), "error": r.get("error"), "where": where}
+
+
 def _task_by_folder(project: Project) -> dict[Path, str]:
     return {data_path(project.root, t.spec.dataset).resolve(): t.id
             for t in project.tasks if t.spec.dataset is not None and t.spec.dataset.format == "general_bench"}
 
 
-def _read(path: Path, project: Project, model: str | None, problems: list[Problem]) -> list[dict[str, Any]]:
-    """Records {model, task_id, instance_id, prediction, where} from any supported layout."""
-    records: list[dict[str, Any]] = []
-    if path.is_dir() or path.name == "prediction.json":
-        folders = _task_by_folder(project)
-        files = sorted(path.rglob("prediction.json")) if path.is_dir() else [path]
-        if not files:
-            raise GlcError("no prediction.json found", location=str(path),
-                           hint="General-Bench predictions lie beside each task's annotation.json")
-        for f in files:
-            task_id = folders.get(f.parent.resolve())
-            if task_id is None:
-                problems.append(Problem(str(f), "no task spec has its dataset in this folder",
-                                        "point a task's dataset.path at the folder holding annotation.json"))
-                continue
-            try:
-                items = json.loads(f.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                problems.append(Problem(str(f), f"bad JSON: {exc}"))
-                continue
-            if not isinstance(items, list):
-                problems.append(Problem(str(f), "expected a list of {id, prediction}"))
-                continue
-            for n, item in enumerate(items):
-                if not isinstance(item, dict) or "id" not in item:
-                    problems.append(Problem(f"{f} item {n + 1}", "expected {id, prediction}"))
-                    continue
-                records.append({"model": model, "task_id": task_id, "instance_id": str(item["id"]),
-                                "prediction": item.get("prediction"), "error": item.get("error"),
-                                "where": f"{f} instance '{item['id']}'"})
-        return records
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        rows = []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                try:
-                    rows.append((n, json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    problems.append(Problem(f"{path}:{n}", f"bad JSON: {exc.msg}"))
-    elif suffix in (".parquet", ".csv"):
-        import polars as pl
+def _json_file(f: Path, problems: list[Problem]) -> list[Any] | None:
+    """The items of one prediction.json, or None with the problem recorded."""
+    try:
+        text = decode_utf8(f.read_bytes().removeprefix(BOM), f)
+    except GlcError as exc:
+        problems.append(Problem(exc.location or str(f), exc.message, exc.hint))
+        return None
+    ok, items = _parse_json(text, str(f), problems)
+    if ok and not isinstance(items, list):
+        problems.append(Problem(str(f), f"expected a list of {{id, prediction}}, got {type(items).__name__}"))
+        return None
+    return items if ok else None
 
-        frame = pl.read_parquet(path) if suffix == ".parquet" else pl.read_csv(path, infer_schema=False)
-        first = 1 if suffix == ".parquet" else 2
-        rows = [(i + first, r) for i, r in enumerate(frame.to_dicts())]
-    else:
-        raise GlcError(f"unsupported predictions file '{suffix}'", location=str(path),
-                       hint="a General-Bench folder, prediction.json, .jsonl, .parquet or .csv")
-    by_name = {t.spec.name: t.id for t in project.tasks}
-    ids = {t.id for t in project.tasks}
-    for n, r in rows:
-        where = f"{path} row {n}"
-        if not isinstance(r, dict):
-            problems.append(Problem(where, "expected an object per line"))
-            continue
-        task = r.get("task", r.get("task_id"))
-        task_id = task if task in ids else by_name.get(str(task))
+
+def _general_bench(path: Path, project: Project, model: str | None, problems: list[Problem]) -> list[Record]:
+    """Records of the prediction.json files beside the annotation.json of general_bench tasks."""
+    if model is None:
+        raise GlcError("General-Bench prediction files do not name their model", location=str(path),
+                       hint="pass --model NAME")
+    folders = _task_by_folder(project)
+    files = sorted(path.rglob("prediction.json")) if path.is_dir() else [path]
+    if not files:
+        raise GlcError("no prediction.json found", location=str(path),
+                       hint="General-Bench predictions lie beside each task's annotation.json")
+    records: list[Record] = []
+    for f in files:
+        task_id = folders.get(f.parent.resolve())
         if task_id is None:
-            problems.append(Problem(where, f"unknown task {task!r}", did_you_mean(str(task), sorted(ids))))
+            problems.append(Problem(str(f), "no task spec has its dataset in this folder",
+                                    "point a task's dataset.path at the folder holding annotation.json"))
             continue
-        row_model = r.get("model")
-        if model is None and not row_model:
-            problems.append(Problem(where, "no model column and no --model"))
-            continue
-        if model is not None and row_model and str(row_model) != model:
-            continue
-        iid = r.get("instance_id", r.get("id"))
-        records.append({"model": model or str(row_model), "task_id": task_id, "instance_id": str(iid),
-                        "prediction": r.get("prediction"), "error": r.get("error"), "where": where})
+        for n, item in enumerate(_json_file(f, problems) or [], start=1):
+            iid = _instance_id(item.get("id")) if isinstance(item, dict) else Problem("", "expected {id, prediction}")
+            if isinstance(iid, Problem):
+                problems.append(Problem(f"{f} item {n}", iid.message, iid.hint))
+                continue
+            records.append({"model": model, "task_id": task_id, "instance_id": iid,
+                            "prediction": item.get("prediction"), "error": item.get("error"),
+                            "where": f"{f} instance {preview(iid)}"})
     return records
 
 
-def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Project,
-                     model: str | None) -> list[PredictionImport]:
-    problems: list[Problem] = []
-    records = _read(path, project, model, problems)
-    tasks = sorted({r["task_id"] for r in records})
+def _read(path: Path, project: Project, model: str | None, problems: list[Problem]) -> list[Record]:
+    """Records {model, task_id, instance_id, prediction, error, where} from any supported layout."""
+    if path.is_dir() or path.name == "prediction.json":
+        return _general_bench(path, project, model, problems)
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        rows = _jsonl_rows(path, problems)
+    elif suffix in (".parquet", ".csv"):
+        rows = _table_rows(path, suffix)
+    else:
+        raise GlcError(f"unsupported predictions file {preview(suffix)}", location=str(path),
+                       hint="a General-Bench folder, prediction.json, .jsonl, .parquet or .csv")
+    tasks = _Tasks(frozenset(t.id for t in project.tasks), {t.spec.name: t.id for t in project.tasks})
+    records = [_row_record(where, r, tasks, model, problems) for where, r in rows]
+    return [r for r in records if r is not None]
+
+
+def value_problem(value: Any, name: str) -> Problem | None:
+    """The first part of ``value`` the store cannot hold as JSON text (``where``: its field path), or None.
+
+    Walks iteratively (no recursion limit), depth-first in document order: strings must not hold
+    lone surrogates, numbers must be finite doubles, values must be JSON types.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, name, 0)]
+    while stack:
+        v, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return Problem(where, f"nested deeper than {MAX_DEPTH} levels", DEPTH_HINT)
+        found = _scalar_problem(v)
+        if found is not None:
+            return Problem(where, *found)
+        if isinstance(v, list | tuple):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in reversed(list(enumerate(v))))
+        elif isinstance(v, dict):
+            for key, item in reversed(list(v.items())):
+                bad_key = lone_surrogate(key) if isinstance(key, str) else "a key that is not text"
+                if bad_key:
+                    return Problem(f"{where} key {preview(key)}", bad_key, SURROGATE_HINT)
+                stack.append((item, f"{where}.{clip(key, 40)}", depth + 1))
+    return None
+
+
+def _scalar_problem(v: Any) -> tuple[str, str] | None:
+    """(message, hint) for a scalar that cannot be stored; None for a storable one or a container."""
+    if v is None or isinstance(v, bool | list | tuple | dict):
+        return None
+    if isinstance(v, str):
+        bad = lone_surrogate(v)
+        return (bad, SURROGATE_HINT) if bad else None
+    if isinstance(v, int):
+        try:
+            float(v)
+        except OverflowError:
+            return f"the number {preview(v)} overflows to infinity", NUMBER_HINT
+        return None
+    if isinstance(v, float):
+        return None if math.isfinite(v) else (f"the number {v} is not finite (NaN or infinity)", NUMBER_HINT)
+    return (f"a value of type {type(v).__name__} is not JSON (text, number, boolean, null, list or object)",
+            "convert the column to text (or JSON text) before importing")
+
+
+def _record_problem(r: Record) -> Problem | None:
+    """The first field of a record that cannot be stored, located by the record's where and field name."""
+    for name in ("model", "instance_id", "prediction", "error"):
+        found = value_problem(r[name], name)
+        if found is not None:
+            return Problem(f"{r['where']} field {preview(found.where)}", found.message, found.hint)
+    return None
+
+
+def _known_instances(con: duckdb.DuckDBPyConnection, project: Project, tasks: list[str],
+                     problems: list[Problem]) -> dict[str, set[str]]:
+    """The instance ids of each task, loading task data first; a task without instances is a problem."""
     try:
         sync_instances(con, project, tasks)
     except ImportErrors as exc:
@@ -152,20 +341,41 @@ def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Projec
         if not known[tid]:
             problems.append(Problem(f"task '{tid}'", "the task has no instances",
                                     "give its spec a dataset: section before importing predictions"))
+    return known
+
+
+def _checked_model(path: Path, model: str | None) -> str | None:
+    """``--model`` trimmed like model names in files; a name that cannot be stored is refused."""
+    if model is None:
+        return None
+    name = model.strip()
+    problem = lone_surrogate(name) if name else "the model name is empty"
+    if problem:
+        raise GlcError(f"--model {preview(name)}: {problem}", location=str(path), hint="give a model name as text")
+    return name
+
+
+def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Project,
+                     model: str | None) -> list[PredictionImport]:
+    """Read and validate every prediction of ``path``; ImportErrors lists every problem, nothing stored."""
+    if (bad_name := path_problem(path)) is not None:
+        raise bad_name
+    model = _checked_model(path, model)
+    problems: list[Problem] = []
+    records = _read(path, project, model, problems)
+    tasks = sorted({r["task_id"] for r in records})
+    known = _known_instances(con, project, tasks, problems)
     batch = uuid.uuid4().hex[:12]
     now = datetime.now(UTC).replace(tzinfo=None)
     out: dict[str, PredictionImport] = {}
-    seen: set[tuple[str, str, str]] = set()
+    seen: dict[tuple[str, str, str], str] = {}
     for r in records:
         key = (r["model"], r["task_id"], r["instance_id"])
-        if known.get(r["task_id"]) and r["instance_id"] not in known[r["task_id"]]:
-            problems.append(Problem(r["where"], f"task '{r['task_id']}' has no instance '{r['instance_id']}'",
-                                    "predictions must answer instances of the task's data"))
+        problem = _record_problem(r) or _instance_problem(r, known, seen.get(key))
+        if problem is not None:
+            problems.append(problem)
             continue
-        if key in seen:
-            problems.append(Problem(r["where"], "second prediction for this instance"))
-            continue
-        seen.add(key)
+        seen[key] = r["where"]
         text, kind = output_text(r["prediction"])
         content = hashlib.sha256(json.dumps(["import", *key, text], ensure_ascii=False).encode()).hexdigest()
         err = None if r["error"] is None else str(r["error"])
@@ -177,6 +387,17 @@ def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Projec
     if not out:
         raise GlcError("no predictions in the file", location=str(path))
     return list(out.values())
+
+
+def _instance_problem(r: Record, known: dict[str, set[str]], first: str | None) -> Problem | None:
+    """An instance the task does not have, or a second prediction for one instance."""
+    if known.get(r["task_id"]) and r["instance_id"] not in known[r["task_id"]]:
+        return Problem(r["where"], f"task '{r['task_id']}' has no instance {preview(r['instance_id'])}",
+                       "predictions must answer instances of the task's data")
+    if first is not None:
+        return Problem(r["where"], "second prediction for this instance",
+                       clip(f"the first is at {first}; keep one prediction per (model, task, instance)"))
+    return None
 
 
 def store_predictions(con: duckdb.DuckDBPyConnection, imports: list[PredictionImport]) -> None:

@@ -3,6 +3,21 @@
 Readers (``workbook``, ``table_file``) turn a file into ``ParsedScores`` or raise
 ``ImportErrors`` listing every bad cell with its sheet/row/column. ``store_scores``
 replaces the imported models' rows in one transaction, so a failed import changes nothing.
+
+One rule for score values, in every reader (workbook cells, CSV/Parquet ``score`` fields):
+
+1. "No score" is decided by what is written, never by arithmetic: an empty cell, a null, or text
+   that is one of ``MISSING_TOKENS`` once trimmed and case-folded (``inf``, ``∞``, ``N/A``, ``-``,
+   ``nan``, ``none``, ...).
+2. Anything else must be a finite number: a numeric cell, or text that is a plain decimal literal.
+   A value that is numerically non-finite without being one of those spelled tokens is refused with
+   its location: a literal such as ``1e400`` or ``-1e999`` (or an integer beyond the double range)
+   "overflows to infinity"; a numeric cell holding infinity or NaN (a Parquet float column, a
+   workbook number) is refused too. Write an empty cell, null or a token for "no score".
+3. The finite number must lie in the metric's declared ``range: {min, max}``.
+
+The predictions importer applies rule 2 to the numbers inside predictions: JSON numbers that
+overflow, the non-JSON constants ``NaN``/``Infinity`` and non-finite Parquet floats are refused.
 """
 
 from __future__ import annotations
@@ -23,11 +38,14 @@ from sqlglot import exp
 from compiler.contracts import STORE
 from compiler.errors import GlcError
 from compiler.resolve import Project, Task
+from glc.importers.safety import clip, preview, suggest
 from glc.store import DIALECT, ensure_store, insert_rows, transaction
 
 MISSING_TOKENS = {"", "inf", "+inf", "-inf", "∞", "n/a", "na", "-", "nan", "none", "null"}
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 MAX_REPORTED = 25
+NONFINITE_HINT = ("for no score leave the cell empty or write one of: inf, ∞, N/A, -; "
+                  "otherwise write a finite number in the metric's unit")
 
 
 @dataclass(frozen=True)
@@ -66,9 +84,9 @@ class ImportErrors(GlcError):
         super().__init__(f"{len(problems)} problem(s); nothing from this file was stored", location=str(path))
 
     def format(self) -> str:
-        lines = [f"{self.location}: {self.message}"]
-        for p in self.problems[:MAX_REPORTED]:
-            lines.append(f"  {p.where}: {p.message}" + (f"\n    hint: {p.hint}" if p.hint else ""))
+        lines = [f"{clip(self.location or '')}: {self.message}"]
+        for p in self.problems[:MAX_REPORTED]:  # clip: the last guard against a huge or unprintable echo
+            lines.append(f"  {clip(p.where)}: {clip(p.message)}" + (f"\n    hint: {clip(p.hint)}" if p.hint else ""))
         if len(self.problems) > MAX_REPORTED:
             lines.append(f"  ... and {len(self.problems) - MAX_REPORTED} more")
         return "\n".join(lines)
@@ -81,26 +99,46 @@ class Missing:
 MISSING = Missing()
 
 
-def parse_value(value: Any, task: Task) -> float | Missing | Problem:
-    """A raw metric value, MISSING, or the problem with it (without a location)."""
+def to_number(value: Any) -> float | Missing | Problem:
+    """Rules 1 and 2 of the module docstring: a finite number, MISSING, or the problem (no location)."""
     if value is None:
         return MISSING
     if isinstance(value, bool):
-        return Problem("", f"{value!r} is not a number")
+        return Problem("", f"{preview(value)} is not a number", "write the bare number in the metric's unit")
     if isinstance(value, int | float):
+        return _finite(value)
+    text = str(value).strip()
+    if text.casefold() in MISSING_TOKENS:
+        return MISSING
+    if not NUMBER.match(text):
+        hint = "write the bare number in the metric's unit"
+        if text.endswith("%") and NUMBER.match(text[:-1].strip()):
+            hint = f"write {text[:-1].strip()} (percent metrics are stored as numbers 0-100)"
+        return Problem("", f"{preview(text)} is not a number", hint)
+    number = float(text)
+    if math.isinf(number):
+        return Problem("", f"{preview(text)} overflows to infinity", NONFINITE_HINT)
+    return number
+
+
+def _finite(value: int | float) -> float | Problem:
+    """A numeric cell as a float; infinity and NaN in a numeric cell are not a spelled "no score"."""
+    try:
         number = float(value)
-        if math.isnan(number) or math.isinf(number):
-            return MISSING
-    else:
-        text = str(value).strip()
-        if text.casefold() in MISSING_TOKENS:
-            return MISSING
-        if not NUMBER.match(text):
-            hint = "write the bare number in the metric's unit"
-            if text.endswith("%"):
-                hint = f"write {text[:-1].strip()} (percent metrics are stored as numbers 0-100)"
-            return Problem("", f"{text!r} is not a number", hint)
-        number = float(text)
+    except OverflowError:
+        return Problem("", f"the number {preview(value)} overflows to infinity", NONFINITE_HINT)
+    if math.isnan(number):
+        return Problem("", "the numeric cell holds NaN (not a number)", NONFINITE_HINT)
+    if math.isinf(number):
+        return Problem("", f"the numeric cell holds {number} (it overflows to infinity)", NONFINITE_HINT)
+    return number
+
+
+def parse_value(value: Any, task: Task) -> float | Missing | Problem:
+    """A raw metric value, MISSING, or the problem with it (without a location); rules in the module docstring."""
+    number = to_number(value)
+    if not isinstance(number, float):
+        return number
     m = task.metric
     lo, hi = m.range.min, m.range.max
     if lo is not None and number < lo:
@@ -129,10 +167,8 @@ def pick_model(requested: str, available: list[str], path: Path) -> str:
     folded = [m for m in available if m.casefold() == requested.casefold()]
     if len(folded) == 1:
         return folded[0]
-    from compiler.suggest import did_you_mean
-
-    raise GlcError(f"model '{requested}' is not in this file", location=str(path),
-                   hint=did_you_mean(requested, available) or "models in the file: " + ", ".join(available))
+    raise GlcError(f"model {preview(requested)} is not in this file", location=clip(str(path)),
+                   hint=suggest(requested, available) or clip("models in the file: " + ", ".join(available)))
 
 
 def task_index(project: Project) -> dict[tuple[str, str, str], Task]:

@@ -1,19 +1,23 @@
 """Scores as a table: CSV or Parquet with columns model, task, score.
 
 ``task`` is a task id (``image.weather_recognition``) or the exact official task name.
-Values follow the workbook rules: empty, ``inf``, ``N/A``, ``-`` mean "no score".
+Values follow the workbook rules (see ``glc.importers.scores``): empty, ``inf``, ``N/A``, ``-``
+mean "no score", a value that overflows to infinity or a NaN/infinite float is refused, and so is
+a value outside the metric's range. Model names and task references are trimmed of surrounding
+spaces, as the workbook reader trims its model headers, so ``" GPT-4o"`` is the model ``GPT-4o``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from compiler.errors import GlcError
-from compiler.resolve import Project
-from compiler.suggest import did_you_mean
+from compiler.resolve import Project, Task
+from glc.importers.safety import clip, lone_surrogate, path_problem, preview, require_utf8, suggest
 from glc.importers.scores import (
     MISSING,
     ImportErrors,
@@ -26,49 +30,74 @@ from glc.importers.scores import (
 )
 
 REQUIRED = ("model", "task", "score")
+TABLE_HINT = "a CSV (UTF-8, header row) or Parquet file with columns model, task, score"
 
 
 def _frame(path: Path) -> tuple[pl.DataFrame, int]:
-    """The file as a frame of strings and the line number of its first data row."""
+    """The file as a frame (CSV: all strings) and the line number of its first data row."""
+    if path.suffix.lower() != ".parquet":
+        require_utf8(path)  # polars says "invalid utf-8" without a line: find the line and byte first
     try:
         if path.suffix.lower() == ".parquet":
             return pl.read_parquet(path), 1
         return pl.read_csv(path, infer_schema=False, encoding="utf8"), 2
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise GlcError(f"cannot read score table: {exc}".splitlines()[0], location=str(path),
-                       hint="a CSV (UTF-8, header row) or Parquet file with columns model, task, score") from None
+    except Exception as exc:  # polars and its Arrow readers raise many types for damaged files
+        raise GlcError(clip(f"cannot read score table: {exc}".splitlines()[0]), location=clip(str(path)),
+                       hint=TABLE_HINT) from None
+
+
+def _model_name(value: Any) -> str | Problem | None:
+    """The model name trimmed as in workbook headers, None for an empty one, or why it is refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return Problem("", f"model name {preview(value)} is not text")
+    name = str(value).strip()
+    bad = lone_surrogate(name)
+    return Problem("", f"model name {preview(name)}: {bad}") if bad else (name or None)
+
+
+def _task(ref: Any, by_id: dict[str, Task], by_name: dict[str, Task]) -> Task | Problem:
+    """The task a (trimmed) task id or official task name refers to."""
+    key = ref.strip() if isinstance(ref, str) else str(ref)
+    task = by_id.get(key) or by_name.get(key)
+    if task is not None:
+        return task
+    return Problem("", f"unknown task {preview(ref)}", suggest(key, [*by_id, *by_name])
+                   or "use a task id from specs/tasks or the exact official task name")
 
 
 def read_table(path: Path, project: Project, model: str | None = None) -> ParsedScores:
+    """Parse and validate a score table; raise ImportErrors listing every bad row."""
+    if (bad_name := path_problem(path)) is not None:
+        raise bad_name
     frame, first = _frame(path)
     missing_cols = [c for c in REQUIRED if c not in frame.columns]
     if missing_cols:
-        raise GlcError(f"missing column(s) {missing_cols}; found {frame.columns}", location=str(path),
+        raise GlcError(clip(f"missing column(s) {missing_cols}; found {frame.columns}"), location=clip(str(path)),
                        hint="the score table needs columns: model, task, score")
     by_id = {t.id: t for t in project.tasks}
     by_name = {t.spec.name: t for t in project.tasks}
-    models_all = sorted({str(m) for m in frame["model"].to_list() if m is not None})
+    names = [_model_name(m) for m in frame["model"].to_list()]
+    models_all = sorted({m for m in names if isinstance(m, str)})
     chosen = pick_model(model, models_all, path) if model is not None else None
     parsed = ParsedScores(path=path, sha256=file_sha256(path), models=[])
     problems: list[Problem] = []
     seen: dict[tuple[str, str], int] = {}
-    for i, (m, task_ref, value) in enumerate(frame.select(REQUIRED).iter_rows()):
+    for i, (m, (_, task_ref, value)) in enumerate(zip(names, frame.select(REQUIRED).iter_rows(), strict=True)):
         row_no = i + first
         where = f"row {row_no}"
-        if m is None or not str(m).strip():
-            problems.append(Problem(where, "empty model name"))
+        if not isinstance(m, str):
+            problems.append(Problem(f"{where} column 'model'", m.message if m else "empty model name"))
             continue
-        m = str(m)
         if chosen is not None and m != chosen:
             continue
-        task = by_id.get(str(task_ref)) or by_name.get(str(task_ref))
-        if task is None:
-            problems.append(Problem(where, f"unknown task {task_ref!r}",
-                                    did_you_mean(str(task_ref), [*by_id, *by_name])
-                                    or "use a task id from specs/tasks or the exact official task name"))
+        task = _task(task_ref, by_id, by_name)
+        if isinstance(task, Problem):
+            problems.append(Problem(where, task.message, task.hint))
             continue
         if (m, task.id) in seen:
-            problems.append(Problem(where, f"second score for model {m!r} on task '{task.id}'",
+            problems.append(Problem(where, f"second score for model {preview(m)} on task '{task.id}'",
                                     f"first on row {seen[(m, task.id)]}; keep one row per (model, task)"))
             continue
         seen[(m, task.id)] = row_no

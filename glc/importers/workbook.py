@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openpyxl.utils import get_column_letter
 
 from compiler.errors import GlcError
-from compiler.resolve import Project
-from compiler.suggest import did_you_mean
+from compiler.resolve import Project, Task
+from glc.importers.safety import clip, lone_surrogate, path_problem, preview, suggest
 from glc.importers.scores import (
     MISSING,
     ImportErrors,
@@ -31,125 +33,235 @@ from glc.importers.scores import (
 
 HEADER = ("No", "Task Name", "Task Short Name", "Metrics")
 IGNORED_SHEET = "level-scores"
+RESAVE_HINT = "re-save the file from Excel or LibreOffice as .xlsx"
+FORMULA_HINT = ("open and save the workbook in Excel/LibreOffice so formulas get cached values, "
+                "or paste values")
+Formulas = dict[int, dict[int, str]]  # row -> 0-based column -> formula text
 
 
-def _open(path: Path) -> Any:
+class _Unreadable(Exception):
+    """The sheet's XML broke off after ``row`` (openpyxl parses lazily, while rows are iterated)."""
+
+    def __init__(self, row: int, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.row = row
+        self.cause = cause
+
+
+@dataclass
+class _Context:
+    """What every sheet of one import shares: the project's tasks, the model filter, the results."""
+
+    path: Path
+    tasks: dict[str, Task]
+    model: str | None
+    parsed: ParsedScores
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _open(path: Path, *, data_only: bool = True) -> Any:
     from openpyxl import load_workbook
 
     if not zipfile.is_zipfile(path):
         raise GlcError("not a readable .xlsx workbook (the file is not a zip archive)", location=str(path),
                        hint="save the sheet as Excel .xlsx, or import a CSV/Parquet file of (model, task, score)")
     try:
-        return load_workbook(path, read_only=True, data_only=True)
+        return load_workbook(path, read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many types for damaged files
-        raise GlcError(f"cannot read workbook: {exc}", location=str(path),
-                       hint="re-save the file from Excel or LibreOffice as .xlsx") from None
+        raise GlcError(clip(f"cannot read workbook: {exc}"), location=str(path), hint=RESAVE_HINT) from None
+
+
+def _rows(ws: Any, *, values_only: bool = True) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(row number, cells) to the sheet's real end.
+
+    Read-only openpyxl stops at the extent the sheet's ``<dimension>`` element declares; a stale
+    one (``A1:F10`` over 116 rows) would silently drop rows, so the declared extent is discarded.
+    """
+    ws.reset_dimensions()
+    r = 0
+    try:
+        for r, row in enumerate(ws.iter_rows(values_only=values_only), start=1):
+            yield r, row
+    except Exception as exc:  # XML errors, bad numbers (<v>inf</v>) surface only while iterating
+        raise _Unreadable(r, exc) from None
+
+
+def _formulas(path: Path, titles: list[str]) -> dict[str, Formulas]:
+    """Every formula cell of the given sheets, read without cached values (``data_only=False``).
+
+    ``data_only=True`` gives None both for an empty cell and for a formula that was never
+    calculated (files written by scripts); the formula text tells the two apart.
+    """
+    wb = _open(path, data_only=False)
+    found: dict[str, Formulas] = {}
+    try:
+        for title in titles:
+            found[title] = _sheet_formulas(wb[title])
+    finally:
+        wb.close()
+    return found
+
+
+def _sheet_formulas(ws: Any) -> Formulas:
+    """One sheet's formula cells; an unreadable sheet is reported by the pass over values."""
+    found: Formulas = {}
+    try:
+        for r, row in _rows(ws, values_only=False):
+            for c, cell in enumerate(row):
+                if getattr(cell, "data_type", None) == "f":
+                    text = getattr(cell.value, "text", cell.value)  # ArrayFormula keeps it in .text
+                    found.setdefault(r, {})[c] = str(text)
+    except _Unreadable:
+        pass
+    return found
 
 
 def read_workbook(path: Path, project: Project, model: str | None = None) -> ParsedScores:
     """Parse and validate a score workbook; raise ImportErrors listing every problem."""
-    index = task_index(project)
-    sheets_expected = sorted({k[0] for k in index})
+    if (bad_name := path_problem(path)) is not None:
+        raise bad_name
     by_sheet: dict[str, dict[tuple[str, str], str]] = {}
-    for (sheet, name, metric), task in index.items():
+    for (sheet, name, metric), task in task_index(project).items():
         by_sheet.setdefault(sheet, {})[(name, metric)] = task.id
-    tasks = {t.id: t for t in project.tasks}
+    ctx = _Context(path, {t.id: t for t in project.tasks}, model,
+                   ParsedScores(path=path, sha256=file_sha256(path), models=[]))
     wb = _open(path)
-    problems: list[Problem] = []
-    parsed = ParsedScores(path=path, sha256=file_sha256(path), models=[])
     sheet_models: dict[str, list[str]] = {}
     try:
-        present = [ws.title for ws in wb.worksheets]
-        for title in present:
-            if title.casefold() == IGNORED_SHEET:
-                parsed.ignored_sheets.append(title)
-            elif title not in by_sheet:
-                problems.append(Problem(f"sheet {title!r}", "unknown sheet",
-                                        did_you_mean(title, sheets_expected)
-                                        or "sheets: " + ", ".join(sheets_expected)))
-        for missing in sorted(set(sheets_expected) - set(present)):
-            problems.append(Problem(f"sheet {missing!r}", "missing sheet",
-                                    "the workbook needs every sheet of the official template "
-                                    "(template_result.xlsx); leave cells empty for tasks without a score"))
-        for ws in wb.worksheets:
-            if ws.title not in by_sheet:
-                continue
-            rows = ws.iter_rows(values_only=True)
-            header = list(next(rows, ()) or ())
-            models, cols = _header(ws.title, header, problems)
-            sheet_models[ws.title] = models
-            wanted = cols if model is None else {}
-            if model is not None and models:
-                chosen = pick_model(model, models, path)
-                wanted = {c: m for c, m in cols.items() if m == chosen}
-            seen: dict[str, int] = {}
-            for r, row in enumerate(rows, start=2):
-                if not row or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
-                    continue
-                cells = list(row) + [None] * (4 - len(row))
-                name, metric = cells[1], cells[3]
-                where = f"sheet {ws.title!r} row {r}"
-                task_id = by_sheet[ws.title].get((str(name), str(metric)))
-                if task_id is None:
-                    candidates = [f"{n} | {m}" for n, m in by_sheet[ws.title]]
-                    problems.append(Problem(where, f"unknown task {name!r} with metric {metric!r}",
-                                            did_you_mean(f"{name} | {metric}", candidates)
-                                            or "task name and metric must match the official template byte for byte"))
-                    continue
-                if task_id in seen:
-                    problems.append(Problem(where, f"task {name!r} appears twice",
-                                            f"also on row {seen[task_id]}; keep one row per task"))
-                    continue
-                seen[task_id] = r
-                for c in range(4, len(row)):
-                    if c not in cols and row[c] is not None and str(row[c]).strip():
-                        problems.append(Problem(f"{where} column {get_column_letter(c + 1)}",
-                                                f"value {row[c]!r} in a column without a model name",
-                                                "put the model's name in row 1 of that column, or clear it"))
-                for c, model_name in wanted.items():
-                    value = row[c] if c < len(row) else None
-                    cell = f"{where} column {get_column_letter(c + 1)} ({model_name!r})"
-                    got = parse_value(value, tasks[task_id])
-                    if isinstance(got, Problem):
-                        problems.append(Problem(cell, got.message, got.hint))
-                    elif got is MISSING:
-                        parsed.missing[model_name] += 1
-                    else:
-                        parsed.cells.append(ScoreCell(model_name, task_id, float(got), str(value), ws.title, r,
-                                                      get_column_letter(c + 1)))
-            # tasks of the sheet that have no row at all count as "no score"
-            absent = len(by_sheet[ws.title]) - len(seen)
-            for model_name in wanted.values():
-                parsed.missing[model_name] += absent
+        titles = _check_sheets([ws.title for ws in wb.worksheets], sorted(by_sheet), ctx)
+        formulas = _formulas(path, titles)
+        for title in titles:
+            models = _read_sheet(wb[title], by_sheet[title], formulas.get(title, {}), ctx)
+            if models is not None:
+                sheet_models[title] = models
     finally:
         wb.close()
     all_models = sorted({m for ms in sheet_models.values() for m in ms})
     for sheet, ms in sorted(sheet_models.items()):
         lacking = [m for m in all_models if m not in ms]
         if lacking:
-            problems.append(Problem(f"sheet {sheet!r}", f"no column for model(s) {lacking}",
-                                    "every sheet needs the same model columns; leave cells empty for no score"))
-    if problems:
-        raise ImportErrors(path, problems)
-    parsed.models = all_models if model is None else [pick_model(model, all_models, path)]
-    return parsed
+            ctx.problems.append(Problem(f"sheet {sheet!r}", f"no column for model(s) {preview(lacking, 240)}",
+                                        "every sheet needs the same model columns; leave cells empty for no score"))
+    if ctx.problems:
+        raise ImportErrors(path, ctx.problems)
+    ctx.parsed.models = all_models if model is None else [pick_model(model, all_models, path)]
+    return ctx.parsed
+
+
+def _check_sheets(present: list[str], expected: list[str], ctx: _Context) -> list[str]:
+    """The sheets to read; unknown and missing sheets are problems, ``Level-Scores`` is ignored."""
+    for title in present:
+        if title.casefold() == IGNORED_SHEET:
+            ctx.parsed.ignored_sheets.append(title)
+        elif title not in expected:
+            ctx.problems.append(Problem(f"sheet {preview(title)}", "unknown sheet",
+                                        suggest(title, expected) or "sheets: " + ", ".join(expected)))
+    for missing in sorted(set(expected) - set(present)):
+        ctx.problems.append(Problem(f"sheet {missing!r}", "missing sheet",
+                                    "the workbook needs every sheet of the official template "
+                                    "(template_result.xlsx); leave cells empty for tasks without a score"))
+    return [t for t in present if t in expected]
+
+
+def _read_sheet(ws: Any, keys: dict[tuple[str, str], str], formulas: Formulas, ctx: _Context) -> list[str] | None:
+    """Read one sheet's rows into ``ctx``; its model names, or None when its header could not be read."""
+    rows = _rows(ws)
+    models: list[str] | None = None
+    seen: dict[str, int] = {}
+    try:
+        _, header = next(rows, (1, ()))
+        ctx.problems.extend(_uncached(ws.title, 1, header, formulas))
+        models, cols = _header(ws.title, list(header), ctx.problems)
+        wanted = cols if ctx.model is None else {}
+        if ctx.model is not None and models:
+            chosen = pick_model(ctx.model, models, ctx.path)
+            wanted = {c: m for c, m in cols.items() if m == chosen}
+        for r, row in rows:
+            _read_row(ws.title, r, row, keys, cols, wanted, formulas, seen, ctx)
+    except _Unreadable as exc:
+        after = f" after row {exc.row}" if exc.row else ""
+        ctx.problems.append(Problem(f"sheet {ws.title!r}", f"cannot read the sheet{after}: "
+                                    f"{type(exc.cause).__name__}: {exc}", RESAVE_HINT))
+        return models
+    absent = len(keys) - len(seen)  # tasks of the sheet that have no row at all count as "no score"
+    for model_name in wanted.values():
+        ctx.parsed.missing[model_name] += absent
+    return models
+
+
+def _uncached(sheet: str, r: int, row: tuple[Any, ...], formulas: Formulas) -> list[Problem]:
+    """Formula cells of row ``r`` that have no cached value: refused, never read as "no score"."""
+    return [Problem(f"sheet {sheet!r} row {r} column {get_column_letter(c + 1)}",
+                    f"formula {preview(text)} has no cached value", FORMULA_HINT)
+            for c, text in sorted(formulas.get(r, {}).items()) if c >= len(row) or row[c] is None]
+
+
+def _read_row(sheet: str, r: int, row: tuple[Any, ...], keys: dict[tuple[str, str], str], cols: dict[int, str],
+              wanted: dict[int, str], formulas: Formulas, seen: dict[str, int], ctx: _Context) -> None:
+    """One task row: its key must name a task of the sheet, its model cells must be valid values."""
+    uncached = _uncached(sheet, r, row, formulas)
+    if uncached:
+        ctx.problems.extend(uncached)
+        return
+    if not row or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
+        return
+    cells = list(row) + [None] * (4 - len(row))
+    name, metric = cells[1], cells[3]
+    where = f"sheet {sheet!r} row {r}"
+    task_id = keys.get((str(name), str(metric)))
+    if task_id is None:
+        candidates = [f"{n} | {m}" for n, m in keys]
+        ctx.problems.append(Problem(where, f"unknown task {preview(name)} with metric {preview(metric)}",
+                                    suggest(f"{name} | {metric}", candidates)
+                                    or "task name and metric must match the official template byte for byte"))
+        return
+    if task_id in seen:
+        ctx.problems.append(Problem(where, f"task {preview(name)} appears twice",
+                                    f"also on row {seen[task_id]}; keep one row per task"))
+        return
+    seen[task_id] = r
+    for c in range(4, len(row)):
+        if c not in cols and row[c] is not None and str(row[c]).strip():
+            ctx.problems.append(Problem(f"{where} column {get_column_letter(c + 1)}",
+                                        f"value {preview(row[c])} in a column without a model name",
+                                        "put the model's name in row 1 of that column, or clear it"))
+    for c, model_name in wanted.items():
+        _read_cell(sheet, r, c, row[c] if c < len(row) else None, model_name, ctx.tasks[task_id], ctx)
+
+
+def _read_cell(sheet: str, r: int, c: int, value: Any, model_name: str, task: Task, ctx: _Context) -> None:
+    """One model's value for one task: a score, "no score", or a problem naming the cell."""
+    got = parse_value(value, task)
+    if isinstance(got, Problem):
+        cell = f"sheet {sheet!r} row {r} column {get_column_letter(c + 1)} ({preview(model_name)})"
+        ctx.problems.append(Problem(cell, got.message, got.hint))
+    elif got is MISSING:
+        ctx.parsed.missing[model_name] += 1
+    else:
+        ctx.parsed.cells.append(ScoreCell(model_name, task.id, float(got), str(value), sheet, r,
+                                          get_column_letter(c + 1)))
 
 
 def _header(sheet: str, header: list[Any], problems: list[Problem]) -> tuple[list[str], dict[int, str]]:
     where = f"sheet {sheet!r} row 1"
     found = tuple(str(h).strip() if h is not None else "" for h in header[:4])
     if found != HEADER:
-        problems.append(Problem(where, f"header {list(found)} is not {list(HEADER)}",
+        problems.append(Problem(where, f"header {preview(list(found), 240)} is not {list(HEADER)}",
                                 "use the official template's first four columns, then one column per model"))
         return [], {}
     cols: dict[int, str] = {}
     for c, h in enumerate(header[4:], start=4):
         if h is None or not str(h).strip():
             continue
-        cols[c] = str(h).strip()
+        name = str(h).strip()
+        bad = lone_surrogate(name)
+        if bad:
+            problems.append(Problem(f"{where} column {get_column_letter(c + 1)}", f"model name: {bad}"))
+            continue
+        cols[c] = name
     dups = [m for m, n in Counter(cols.values()).items() if n > 1]
     for m in dups:
         letters = [get_column_letter(c + 1) for c, v in cols.items() if v == m]
-        problems.append(Problem(where, f"model column {m!r} appears more than once (columns {', '.join(letters)})",
-                                "give each model one column"))
+        problems.append(Problem(where, f"model column {preview(m)} appears more than once "
+                                f"(columns {', '.join(letters)})", "give each model one column"))
     return sorted(set(cols.values())), cols

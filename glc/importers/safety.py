@@ -1,0 +1,85 @@
+"""Guards shared by every importer against hostile files: short echoes, UTF-8 and Unicode checks.
+
+Workbooks, score tables and prediction files come from strangers. A cell may hold 10 MB, so
+every value an importer message echoes goes through ``preview`` (80 characters and the full
+length) and every message line through ``clip``; a file may not be UTF-8, so bytes are decoded
+by ``decode_utf8``, which names the line and byte offset; a JSON string may carry a lone
+surrogate (``"\\ud800"``) that neither Arrow nor DuckDB can encode, so strings are checked by
+``lone_surrogate`` before anything is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from compiler.errors import GlcError
+from compiler.suggest import did_you_mean
+
+PREVIEW_CHARS = 80
+LINE_CHARS = 400
+SUGGEST_MAX_CHARS = 200
+SURROGATE = re.compile("[\ud800-\udfff]")
+UTF8_HINT = "save the file as UTF-8 (an editor's 'save with encoding', or: iconv -f latin1 -t utf-8)"
+SURROGATE_HINT = ("\\ud800-\\udbff must be followed by \\udc00-\\udfff (a pair encodes one character); "
+                  "fix the program that wrote the file")
+
+
+def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters plus the full length, so a 10 MB cell echoes short.
+
+    repr also escapes lone surrogates, which would make printing the message fail.
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value)} characters)"
+    text = repr(value)
+    return f"{text[:limit]}… ({len(text)} characters)" if len(text) > limit else text
+
+
+def clip(text: str, limit: int = LINE_CHARS) -> str:
+    """A message part safe to print: lone surrogates backslash-escaped, at most ``limit`` characters."""
+    safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return f"{safe[:limit]}… ({len(safe)} characters)" if len(safe) > limit else safe
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    """``did_you_mean`` for names of a sane length; a huge name gets no suggestion (nothing is close)."""
+    return did_you_mean(name, candidates) if len(name) <= SUGGEST_MAX_CHARS else None
+
+
+def lone_surrogate(text: str) -> str | None:
+    """The message for the first lone surrogate in ``text`` (1-based character), or None."""
+    found = SURROGATE.search(text)
+    if found is None:
+        return None
+    return f"invalid Unicode: lone surrogate U+{ord(found.group()):04X} at character {found.start() + 1}"
+
+
+def decode_utf8(data: bytes, path: Path, *, first_line: int = 1, offset: int = 0) -> str:
+    """``data`` as text; else a GlcError naming the line and byte offset of the first bad byte.
+
+    ``first_line``/``offset`` place ``data`` in its file when it is one line of it.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = first_line + data.count(b"\n", 0, exc.start)
+        bad = data[exc.start:exc.end].hex(" ")
+        raise GlcError(f"not valid UTF-8: byte(s) {bad} at byte offset {offset + exc.start} ({exc.reason})",
+                       location=f"{clip(str(path))}:{line}", hint=UTF8_HINT) from None
+
+
+def require_utf8(path: Path) -> None:
+    """Refuse a text file that is not UTF-8 before a reader that cannot say where (polars) sees it."""
+    decode_utf8(path.read_bytes(), path)
+
+
+def path_problem(path: Path) -> GlcError | None:
+    """A file name that is not valid Unicode (surrogate-escaped bytes) cannot be stored as the source."""
+    message = lone_surrogate(str(path))
+    if message is None:
+        return None
+    return GlcError(f"the file name is not valid UTF-8 ({message})", location=clip(str(path)),
+                    hint="rename the file")

@@ -1,0 +1,431 @@
+"""Hostile score workbooks, score tables and prediction files: a located refusal, never a traceback.
+
+Each import here is of a file a stranger could send. A refused file must leave the store exactly
+as it was (``imported_scores``, ``imported_models``, ``predictions``), and its message must name
+the place (file, line, sheet, row, column, instance, field) without echoing megabytes back.
+Hostile workbooks are made from a real example workbook with openpyxl, or by editing the XML of
+its sheets inside the zip; nothing binary is committed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from xml.etree import ElementTree
+
+import duckdb
+import openpyxl
+import polars as pl
+import pytest
+from conftest import EXAMPLES  # tests/conftest.py, put on sys.path by pytest
+from metric_project import add_task, new_project, write_predictions
+from typer.testing import CliRunner
+
+from compiler.errors import GlcError
+from glc.cli import app
+from glc.workspace import Workspace
+
+C04 = EXAMPLES / "c04_sota_beater.xlsx"
+C04_MODEL = "SoTA-Beater-70B"
+C04_SCORES = 550
+STORE_TABLES = ("imported_scores", "imported_models", "predictions")
+QA = [("q1", {"question": "2+2?"}, ["4"]), ("q2", {"question": "capital of France?"}, ["Paris"]),
+      ("q3", {"question": "color of sky?"}, ["blue"])]
+HUGE = 10_000_000
+MESSAGE_LIMIT = 6_000  # a refusal lists at most 25 problems of a few hundred characters
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _snapshot(ws: Workspace) -> dict[str, list[tuple]]:
+    """Every row of the tables an import writes, to compare before and after a refusal."""
+    path = Path(ws.target.path)
+    if not path.exists():
+        return {}
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        present = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
+        return {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in STORE_TABLES if t in present}
+    finally:
+        con.close()
+
+
+def _refused(ws: Workspace, path: Path, kind: str = "scores", model: str | None = None) -> str:
+    """The refusal message of importing ``path``; the store must be unchanged and the error a GlcError."""
+    before = _snapshot(ws)
+    with pytest.raises(GlcError) as err:
+        if kind == "scores":
+            ws.import_scores(path, model)
+        else:
+            ws.import_predictions(path, model)
+    assert _snapshot(ws) == before, "a refused file changed the store"
+    text = err.value.format()
+    assert len(text) < MESSAGE_LIMIT, f"the message echoes too much ({len(text)} characters)"
+    return text
+
+
+def _cli(ws: Workspace, *args: str) -> str:
+    """Run ``glc --project-dir ROOT ARGS`` through typer's CliRunner; return what the user reads.
+
+    ``glc.cli.main`` prints a GlcError as ``Error: <format()>`` and exits 2; any other exception
+    reaches the user as a Python traceback, so the refusal must be a GlcError.
+    """
+    before = _snapshot(ws)
+    result = CliRunner().invoke(app, ["--project-dir", str(ws.root), *args])
+    assert result.exit_code != 0, result.output
+    assert isinstance(result.exception, GlcError), f"a traceback would reach the user: {result.exception!r}"
+    text = result.output + "Error: " + result.exception.format()
+    assert "Traceback" not in text
+    assert _snapshot(ws) == before, "a refused file changed the store"
+    return text
+
+
+def _variant(tmp_path: Path, mutate: Callable[[openpyxl.Workbook], None], name: str = "v.xlsx") -> Path:
+    wb = openpyxl.load_workbook(C04)
+    mutate(wb)
+    out = tmp_path / name
+    wb.save(out)
+    return out
+
+
+def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title -> the zip member holding its XML, read from workbook.xml and its relationships."""
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    rels = {r.get("Id"): "xl/" + r.get("Target", "").lstrip("/").removeprefix("xl/")
+            for r in ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))}
+    book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    return {s.get("name"): rels[s.get(f"{rel_ns}id")] for s in book.iter() if s.tag.endswith("}sheet")}
+
+
+def _edit_xml(tmp_path: Path, edits: dict[str, Callable[[str], str]], name: str = "x.xlsx",
+              src: Path = C04) -> Path:
+    """A copy of ``src`` whose sheets' XML (by sheet title, ``*`` for every sheet) is rewritten."""
+    out = tmp_path / name
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        by_member = {member: title for title, member in _sheet_paths(zin).items()}
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            title = by_member.get(info.filename)
+            edit = edits.get(title) or (edits.get("*") if title else None)
+            if edit is not None:
+                new = edit(data.decode("utf-8"))
+                assert new != data.decode("utf-8"), f"edit of {title!r} changed nothing"
+                data = new.encode("utf-8")
+            zout.writestr(info, data)
+    return out
+
+
+def _row_of(sheet: str, metric: str) -> tuple[int, str]:
+    """The first row of ``sheet`` whose Metrics cell is ``metric`` and has a C04 score: (row, score XML)."""
+    ws = openpyxl.load_workbook(C04)[sheet]
+    for r in range(2, ws.max_row + 1):
+        if ws.cell(r, 4).value == metric and ws.cell(r, 5).value is not None:
+            return r, str(ws.cell(r, 5).value)
+    raise AssertionError(metric)
+
+
+@pytest.fixture
+def loaded(ws: Workspace) -> Workspace:
+    """The 699-task project with one workbook already imported: refusals must leave it alone."""
+    ws.import_scores(EXAMPLES / "c03_img_vid_comp_gen.xlsx")
+    return ws
+
+
+# --- class 7: the workbook's declared extent and its formulas -----------------------------------
+
+def test_stale_dimension_does_not_drop_rows(ws: Workspace, tmp_path: Path) -> None:
+    """A ``<dimension ref="A1:F10"/>`` left by a tool must not hide rows 11 on (or column E)."""
+    stale = _edit_xml(tmp_path, {"*": lambda xml: re.sub(r'<dimension ref="[^"]*"\s*/>',
+                                                         '<dimension ref="A1:F10"/>', xml)})
+    narrow = _edit_xml(tmp_path, {"*": lambda xml: re.sub(r'<dimension ref="[^"]*"\s*/>',
+                                                          '<dimension ref="A1:D3"/>', xml)}, "narrow.xlsx")
+    base = sorted((c.task_id, c.score) for c in ws.read_scores(C04).cells)
+    assert sorted((c.task_id, c.score) for c in ws.read_scores(narrow).cells) == base
+    summary = ws.import_scores(stale)
+    assert summary.n_scores == {C04_MODEL: C04_SCORES}
+    assert sorted(r[1:3] for r in _snapshot(ws)["imported_scores"]) == base
+
+
+def test_formula_without_cached_value_is_refused(loaded: Workspace, tmp_path: Path) -> None:
+    def edit(wb: openpyxl.Workbook) -> None:
+        wb["NLP"].cell(5, 5).value = "=40+2"  # openpyxl writes no cached value
+        wb["NLP"].cell(7, 3).value = "=UPPER(B7)"  # a key column too, even in a row of no interest
+    msg = _cli(loaded, "import", "scores", str(_variant(tmp_path, edit)))
+    assert "sheet 'NLP' row 5 column E: formula '=40+2' has no cached value" in msg
+    assert "sheet 'NLP' row 7 column C: formula '=UPPER(B7)' has no cached value" in msg
+    assert "so formulas get cached values, or paste values" in msg and "nothing from this file was stored" in msg
+
+
+def test_formula_with_cached_value_uses_the_value(ws: Workspace, tmp_path: Path) -> None:
+    r, value = _row_of("NLP", "ACC")
+    plain = re.compile(rf'<c r="E{r}"[^>]*><v>{re.escape(value)}</v></c>')
+    formula = f'<c r="E{r}"><f>{value}*1</f><v>{value}</v></c>'
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: plain.sub(formula, xml, count=1)})
+    parsed = ws.read_scores(book)
+    assert next(c.score for c in parsed.cells if c.sheet == "NLP" and c.row_no == r) == float(value)
+    assert parsed.missing == ws.read_scores(C04).missing
+    assert ws.import_scores(book).n_scores == {C04_MODEL: C04_SCORES}
+
+
+# --- class 9: one rule for values that are not finite ---------------------------------------------
+
+def test_overflowing_text_is_refused_in_workbooks(loaded: Workspace, tmp_path: Path) -> None:
+    """``1e400`` once became +inf and won a PSNR task; ``inf`` spelled out still means "no score"."""
+    psnr_row, _ = _row_of("Image-Generation", "PSNR")
+
+    def edit(wb: openpyxl.Workbook) -> None:
+        wb["Image-Generation"].cell(psnr_row, 5).value = "1e400"
+        wb["NLP"].cell(3, 5).value = "-1e999"
+        wb["NLP"].cell(4, 5).value = "inf"
+    msg = _cli(loaded, "import", "scores", str(_variant(tmp_path, edit)))
+    assert (f"sheet 'Image-Generation' row {psnr_row} column E ('{C04_MODEL}'): '1e400' overflows to infinity"
+            in msg)
+    assert f"sheet 'NLP' row 3 column E ('{C04_MODEL}'): '-1e999' overflows to infinity" in msg
+    assert "row 4 column E" not in msg and "for no score leave the cell empty" in msg
+
+
+def test_overflowing_numeric_cell_is_refused(loaded: Workspace, tmp_path: Path) -> None:
+    r, value = _row_of("NLP", "ACC")
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: xml.replace(f"<v>{value}</v>", "<v>1e400</v>", 1)})
+    msg = _refused(loaded, book)
+    assert f"sheet 'NLP' row {r} column E ('{C04_MODEL}'): the numeric cell holds inf (it overflows" in msg
+
+
+def test_unparsable_numeric_cell_is_located(loaded: Workspace, tmp_path: Path) -> None:
+    """``<v>inf</v>`` in a numeric cell makes openpyxl raise while rows are read, not when opened."""
+    r, value = _row_of("NLP", "ACC")
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: xml.replace(f"<v>{value}</v>", "<v>inf</v>", 1)})
+    msg = _cli(loaded, "import", "scores", str(book))
+    assert "sheet 'NLP': cannot read the sheet after row" in msg and "'inf'" in msg
+    assert "re-save the file from Excel or LibreOffice" in msg
+
+
+def test_tables_follow_the_same_rule(loaded: Workspace, tmp_path: Path) -> None:
+    csv = tmp_path / "s.csv"
+    csv.write_text("model,task,score\n"
+                   "m,nlp.commonsense_reasoning,1e400\n"
+                   "m,nlp.causal_reasoning,inf\n"
+                   "m,Counterfactual Reasoning,150\n"
+                   "m,image.remote_sensing_image_dehazing,-1E999\n", encoding="utf-8")
+    msg = _cli(loaded, "import", "scores", str(csv))
+    assert "row 2 column 'score': '1e400' overflows to infinity" in msg
+    assert "row 4 column 'score': 150 is above the maximum 100 of metric 'f1'" in msg
+    assert "row 5 column 'score': '-1E999' overflows to infinity" in msg
+    assert "row 3" not in msg  # the spelled token "inf" is "no score"
+
+
+def test_parquet_floats_follow_the_same_rule(loaded: Workspace, tmp_path: Path) -> None:
+    tasks = ["nlp.commonsense_reasoning", "nlp.causal_reasoning", "nlp.counterfactual_reasoning",
+             "image.remote_sensing_image_dehazing", "image.weather_recognition"]
+    frame = pl.DataFrame({"model": ["m"] * 5, "task": tasks,
+                          "score": [float("inf"), float("nan"), 101.0, -float("inf"), None]})
+    frame.write_parquet(tmp_path / "s.parquet")
+    msg = _refused(loaded, tmp_path / "s.parquet")
+    assert "row 1 column 'score': the numeric cell holds inf" in msg
+    assert "row 2 column 'score': the numeric cell holds NaN" in msg
+    assert "row 3 column 'score': 101 is above the maximum 100 of metric 'f1'" in msg
+    assert "row 4 column 'score': the numeric cell holds -inf" in msg
+    assert "row 5" not in msg  # null is "no score"
+    ok = pl.DataFrame({"model": ["m", "m"], "task": tasks[:2], "score": [None, 42.0]})
+    ok.write_parquet(tmp_path / "ok.parquet")
+    assert loaded.import_scores(tmp_path / "ok.parquet").n_scores == {"m": 1}
+
+
+# --- class 13: names in tables are trimmed like workbook headers ---------------------------------
+
+def test_table_model_and_task_names_are_trimmed(ws: Workspace, tmp_path: Path) -> None:
+    ws.import_scores(C04)
+    csv = tmp_path / "s.csv"
+    csv.write_text(f"model,task,score\n {C04_MODEL}  , nlp.commonsense_reasoning ,84.2\n"
+                   f"\t{C04_MODEL},Causal Reasoning ,41\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["--project-dir", str(ws.root), "import", "scores", str(csv),
+                                      "--model", C04_MODEL])
+    assert result.exit_code == 0, result.output
+    assert f"{C04_MODEL}: 2 scores" in result.output
+    models = {r[0] for r in _snapshot(ws)["imported_models"]}
+    assert models == {C04_MODEL}  # one model, the workbook's, not a second " SoTA-Beater-70B  "
+    scores = {r[1]: r[2] for r in _snapshot(ws)["imported_scores"]}
+    assert scores == {"nlp.commonsense_reasoning": 84.2, "nlp.causal_reasoning": 41.0}
+    blank = tmp_path / "blank.csv"
+    blank.write_text("model,task,score\n   ,nlp.commonsense_reasoning,1\n", encoding="utf-8")
+    assert "row 2 column 'model': empty model name" in _cli(ws, "import", "scores", str(blank))
+
+
+# --- class 5: lone surrogates and other text no store can encode ---------------------------------
+
+@pytest.fixture
+def preds(tmp_path: Path) -> Workspace:
+    """A project with one QA task (nlp.t_acc) and one stored prediction of model 'm'."""
+    root = new_project(tmp_path / "p")
+    add_task(root, "acc", "text", QA)
+    ws = Workspace(root)
+    ws.import_predictions(write_predictions(tmp_path / "ok.jsonl", "m", "nlp.t_acc", [("q1", "4")]))
+    return ws
+
+
+def _jsonl(path: Path, *lines: str | bytes) -> Path:
+    """A JSONL file whose first line is a valid prediction, then ``lines`` as given (bytes kept raw)."""
+    first = json.dumps({"model": "m", "task": "nlp.t_acc", "id": "q1", "prediction": "four"}).encode()
+    body = [first, *(line if isinstance(line, bytes) else line.encode("utf-8") for line in lines)]
+    path.write_bytes(b"\n".join(body) + b"\n")
+    return path
+
+
+def _row(prediction: str = '"x"', iid: str = '"q2"', model: str = '"m"', task: str = '"nlp.t_acc"') -> str:
+    """One JSONL line written by hand, so escapes like \\ud800 and literals like 1e400 stay as typed."""
+    return f'{{"model": {model}, "task": {task}, "id": {iid}, "prediction": {prediction}}}'
+
+
+def test_lone_surrogate_in_predictions_is_refused(preds: Workspace, tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "p.jsonl", _row('"ab\\ud800"'), _row('{"a": ["x", "\\udc00y"]}', '"q3"'),
+                  _row('"x"', '"q\\ud800"'), _row('"x"', '"q3"', '"m\\udfff"'))
+    msg = _cli(preds, "import", "predictions", str(path))
+    assert (f"{path} row 2 field 'prediction': invalid Unicode: lone surrogate U+D800 at character 3"
+            in msg)
+    assert f"{path} row 3 field 'prediction.a[1]': invalid Unicode: lone surrogate U+DC00 at character 1" in msg
+    assert f"{path} row 4 field 'instance_id': invalid Unicode: lone surrogate U+D800 at character 2" in msg
+    assert f"{path} row 5 field 'model': invalid Unicode: lone surrogate U+DFFF at character 2" in msg
+    assert "\\ud800-\\udbff must be followed by" in msg
+
+
+def test_lone_surrogate_in_prediction_json(tmp_path: Path) -> None:
+    ws = _general_bench_project(tmp_path)
+    pred = ws.root / "data/gb/Capital-QA/prediction.json"
+    pred.write_text('[{"id": "q1", "prediction": "4"}, {"id": "q2", "prediction": "\\ud801"}]', encoding="utf-8")
+    msg = _refused(ws, pred, "predictions", "m")
+    assert f"{pred} instance 'q2' field 'prediction': invalid Unicode: lone surrogate U+D801" in msg
+    assert "General-Bench prediction files do not name their model" in _refused(ws, pred, "predictions")
+
+
+def test_invalid_xml_characters_in_a_workbook(loaded: Workspace, tmp_path: Path) -> None:
+    """A surrogate cannot even be written into sheet XML: the parser refuses it, located by sheet."""
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: xml.replace(f"<t>{C04_MODEL}</t>", "<t>X&#xD800;</t>", 1)})
+    msg = _cli(loaded, "import", "scores", str(book))
+    assert "sheet 'NLP': cannot read the sheet" in msg and "invalid character" in msg
+
+
+def test_surrogate_bytes_in_csv_and_file_names(loaded: Workspace, tmp_path: Path) -> None:
+    csv = tmp_path / "s.csv"
+    csv.write_bytes(b"model,task,score\nm,nlp.commonsense_reasoning,1\nm\xed\xa0\x80,nlp.causal_reasoning,2\n")
+    msg = _cli(loaded, "import", "scores", str(csv))
+    offset = csv.read_bytes().index(b"\xed")
+    assert f"{csv}:3: not valid UTF-8: byte(s) ed at byte offset {offset}" in msg
+    assert "save the file as UTF-8" in msg
+    odd = tmp_path / os.fsdecode(b"scores-\xff.csv")  # a Linux name that is not UTF-8
+    odd.write_text("model,task,score\nm,nlp.commonsense_reasoning,1\n", encoding="utf-8")
+    assert "the file name is not valid UTF-8" in _refused(loaded, odd)
+
+
+# --- class 12: other encodings, huge values -----------------------------------------------------
+
+def test_latin1_predictions_name_line_and_byte(preds: Workspace, tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "p.jsonl", _row('"caf\xe9"').encode("latin-1"))
+    offset = path.read_bytes().index(b"\xe9")
+    msg = _cli(preds, "import", "predictions", str(path))
+    assert f"{path}:2: not valid UTF-8: byte(s) e9 at byte offset {offset}" in msg
+    assert "save the file as UTF-8" in msg
+
+
+def test_latin1_prediction_json_and_csv(preds: Workspace, tmp_path: Path) -> None:
+    ws = _general_bench_project(tmp_path)
+    pred = ws.root / "data/gb/Capital-QA/prediction.json"
+    pred.write_bytes('[{"id": "q1",\n "prediction": "café"}]'.encode("latin-1"))
+    offset = pred.read_bytes().index(b"\xe9")
+    msg = _refused(ws, pred, "predictions", "m")
+    assert f"{pred}:2: not valid UTF-8: byte(s) e9 at byte offset {offset}" in msg
+    csv = tmp_path / "p.csv"
+    csv.write_bytes(b"model,task,id,prediction\nm,nlp.t_acc,q2,caf\xe9\n")
+    assert f"{csv}:2: not valid UTF-8" in _refused(preds, csv, "predictions")
+
+
+def test_huge_values_are_echoed_short(loaded: Workspace, preds: Workspace, tmp_path: Path) -> None:
+    r, value = _row_of("NLP", "ACC")  # openpyxl cuts what it writes to 32767 characters: edit the XML
+    cell = re.compile(rf'<c r="E{r}"[^>]*><v>{re.escape(value)}</v></c>')
+    huge = f'<c r="E{r}" t="inlineStr"><is><t>{"9" * 10 + "x" * HUGE}</t></is></c>'
+    msg = _refused(loaded, _edit_xml(tmp_path, {"NLP": lambda xml: cell.sub(lambda _: huge, xml, count=1)}))
+    assert f"sheet 'NLP' row {r} column E ('{C04_MODEL}'): '9999999999xxx" in msg
+    assert f"… ({HUGE + 10} characters) is not a number" in msg
+    csv = tmp_path / "s.csv"
+    csv.write_text("model,task,score\nm," + "t" * HUGE + ",1\n", encoding="utf-8")
+    msg = _refused(loaded, csv)
+    assert "row 2: unknown task 'tttt" in msg and f"({HUGE} characters)" in msg
+    path = _jsonl(tmp_path / "p.jsonl", _row(json.dumps("y" * HUGE), json.dumps("z" * HUGE)), "{" + "x" * HUGE)
+    msg = _refused(preds, path, "predictions")
+    assert "row 2: task 'nlp.t_acc' has no instance 'zzz" in msg and f"({HUGE} characters)" in msg
+    assert f"{path}:3: bad JSON at line 1 column 2" in msg
+
+
+# --- other hostile prediction files ---------------------------------------------------------------
+
+def test_hostile_prediction_rows_are_located(preds: Workspace, tmp_path: Path) -> None:
+    """Every bad line is reported with its line, in one refusal; the store keeps what it had."""
+    cases = {
+        2: (_row("1e400"), "the number '1e400' overflows to infinity"),
+        3: (_row("NaN", '"q3"'), "NaN is not JSON and not a finite number"),
+        4: (_row("1" + "0" * 5000, '"q3"'), "overflows to infinity"),
+        5: ("this is not json", "bad JSON at line 1 column 1: Expecting value"),
+        6: ('["m", "nlp.t_acc", "q2", "x"]', "expected an object per line, got list"),
+        7: (_row(task='{"a": 1}'), "unknown task {'a': 1}"),
+        8: ('{"model": "m", "task": "nlp.t_acc", "prediction": "x"}', "no instance id"),
+        9: (_row(iid='["q2"]'), "instance id ['q2'] is not text or an integer"),
+        10: (_row(model='["m"]'), "model ['m'] is not text"),
+        11: (_row("[" * 150 + "]" * 150), "nested deeper than 100 levels"),
+        12: (_row("[" * 100_000 + "]" * 100_000), "bad JSON: nested too deeply"),
+        13: (_row('"x"', '"q3"'), None),
+        14: (_row('"y"', '"q3"'), "second prediction for this instance"),
+    }
+    path = _jsonl(tmp_path / "p.jsonl", *(line for line, _ in cases.values()))
+    msg = _refused(preds, path, "predictions")
+    for n, (_, expected) in cases.items():
+        if expected is not None:
+            assert re.search(rf"{re.escape(str(path))}(:| row ){n}\b[^\n]*{re.escape(expected)}", msg), (n, msg)
+    assert f"the first is at {path} row 13" in msg
+    assert "row 13:" not in msg
+
+
+def test_hostile_prediction_tables(preds: Workspace, tmp_path: Path) -> None:
+    frame = pl.DataFrame({"model": ["m", "m", "m"], "task": ["nlp.t_acc"] * 3, "id": ["q1", "q2", "q3"],
+                          "prediction": [b"\x00\x01", b"", None]})
+    frame.write_parquet(tmp_path / "bin.parquet")
+    msg = _cli(preds, "import", "predictions", str(tmp_path / "bin.parquet"))
+    assert "bin.parquet row 1 field 'prediction': a value of type bytes is not JSON" in msg
+    nan = pl.DataFrame({"model": [" m "], "task": [" nlp.t_acc"], "id": ["q2"], "prediction": [float("nan")]})
+    nan.write_parquet(tmp_path / "nan.parquet")
+    assert "nan.parquet row 1 field 'prediction': the number nan is not finite" in \
+        _refused(preds, tmp_path / "nan.parquet", "predictions")
+    (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really")
+    assert "cannot read predictions table" in _refused(preds, tmp_path / "junk.parquet", "predictions")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    assert "empty.csv" in _refused(preds, tmp_path / "empty.csv", "predictions")
+
+
+def test_line_separators_inside_predictions_are_not_line_ends(preds: Workspace, tmp_path: Path) -> None:
+    """JSONL lines end at \\n only: U+2028, U+0085 and form feeds are characters of a prediction."""
+    odd = "a\u2028b\u0085c\x0cd\x1ce"
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (json.dumps({"model": "m", "task": "nlp.t_acc", "id": "q2", "prediction": odd},
+                                                   ensure_ascii=False) + "\r\n").encode("utf-8"))
+    preds.import_predictions(path)
+    stored = {r[2]: r[3] for r in _snapshot(preds)["predictions"]}
+    assert stored["q2"] == odd
+
+
+def _general_bench_project(tmp_path: Path) -> Workspace:
+    """A project with one General-Bench task folder (NLP QA) whose prediction.json tests write."""
+    root = new_project(tmp_path / "gbp")
+    folder = root / "data/gb/Capital-QA"
+    folder.mkdir(parents=True)
+    data = [{"id": i, "input": x, "output": r[0]} for i, x, r in QA]
+    (folder / "annotation.json").write_text(json.dumps({"task": "Capital-QA", "type": "test", "data": data}))
+    spec = {"id": "nlp.capital_qa", "name": "Capital-QA", "modality": "nlp", "paradigm": "nlp", "metric": "acc",
+            "sota": {"value": 60.0, "source": "test"},
+            "dataset": {"format": "general_bench", "path": "data/gb/Capital-QA", "reference": "text", "media": []}}
+    (root / "specs/tasks/test/nlp.capital_qa.yaml").write_text(json.dumps(spec))
+    ws = Workspace(root)
+    (folder / "prediction.json").write_text(json.dumps([{"id": "q1", "prediction": "4"}]))
+    ws.import_predictions(folder / "prediction.json", model="m")
+    return ws
