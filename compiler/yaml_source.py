@@ -4,6 +4,12 @@ YAML is parsed with PyYAML's safe loader (the C one when available), so no tag c
 Python object. Besides the plain data we keep a map from each key path to its 1-based line,
 which is how validation errors point at ``file:line``. Duplicate keys, which PyYAML would
 silently overwrite, are reported as errors.
+
+Aliases are shared nodes: nine levels of ``&a [*b, *b, ...]`` describe a billion nodes in a few
+lines, and everything downstream (the line map, pydantic, JSON dumps) walks the expanded tree.
+The expanded size is counted on the node graph before anything is built (each node's size
+once, so counting is linear in the file), and a document over ``MAX_NODES`` is refused at the
+line where the budget ran out; a recursive alias is refused the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ import yaml
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 KeyPath = tuple[str | int, ...]
+
+# expanded nodes a spec may have; the largest spec of the 699-task catalog has a few hundred
+MAX_NODES = 100_000
 
 
 @dataclass
@@ -62,6 +71,64 @@ def _walk(node: yaml.Node, loc: KeyPath, doc: YamlDoc) -> None:
             _walk(item, (*loc, i), doc)
 
 
+def _expanded_sizes(root: yaml.Node) -> tuple[dict[int, int], dict[int, int]]:
+    """Node id -> size of its subtree with aliases expanded (saturating above MAX_NODES), and
+    node id -> how many collections hold it (more than one: it is an alias target)."""
+    sizes: dict[int, int] = {}
+    refs: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if done:
+            on_path.discard(id(node))
+            sizes[id(node)] = min(MAX_NODES + 1, 1 + sum(sizes[id(c)] for c in children))
+            continue
+        if id(node) in on_path:
+            raise YamlSyntaxError("invalid YAML: a recursive alias (an anchor used inside itself)",
+                                  node.start_mark.line + 1)
+        on_path.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            refs[id(child)] = refs.get(id(child), 0) + 1
+            if id(child) in on_path:
+                raise YamlSyntaxError("invalid YAML: a recursive alias (an anchor used inside itself)",
+                                      child.start_mark.line + 1)
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes, refs
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand past MAX_NODES, at the line where it happens."""
+    sizes, refs = _expanded_sizes(root)
+    if sizes[id(root)] <= MAX_NODES:
+        return
+    node, budget = root, MAX_NODES
+    while True:  # descend to the collection whose aliases cross the budget
+        budget -= 1
+        crossing = next((c for c in _children(node) if sizes[id(c)] > budget
+                         or (budget := budget - sizes[id(c)]) < 0), None)
+        if crossing is None:
+            break
+        node = crossing
+        if refs.get(id(crossing), 0) > 1:  # an anchored collection: its own line builds the excess
+            break
+    raise YamlSyntaxError(f"invalid YAML: aliases expand the document past {MAX_NODES:,} nodes (an alias bomb?)",
+                          node.start_mark.line + 1)
+
+
 def load_yaml(path: Path) -> YamlDoc:
     """Load one YAML file safely; raise YamlSyntaxError with the line of the problem."""
     text = path.read_bytes()
@@ -70,6 +137,8 @@ def load_yaml(path: Path) -> YamlDoc:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(node)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
