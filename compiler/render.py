@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from sqlglot import exp
 
 from compiler.errors import GlcError, display_path
+from compiler.sandbox import BoundedSandbox
 
 
 def sql_literal(value: Any) -> str:
@@ -34,7 +34,8 @@ class TemplateRenderer:
     def __init__(self, sql_dir: Path, root: Path) -> None:
         self.sql_dir = sql_dir
         self.root = root
-        self.env = SandboxedEnvironment(
+        self.env = BoundedSandbox(
+            max_chars=50_000_000, deadline_s=60.0,  # a whole model's SQL, not one prompt
             loader=jinja2.FileSystemLoader(str(sql_dir)),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
@@ -47,7 +48,7 @@ class TemplateRenderer:
     def render(self, template: str, context: dict[str, Any]) -> str:
         where = display_path(self.sql_dir / template, self.root)
         try:
-            return self.env.get_template(template).render(**context)
+            return self.env.render(self.env.get_template(template), context)
         except jinja2.TemplateSyntaxError as exc:
             name = display_path(Path(exc.filename), self.root) if exc.filename else where
             raise GlcError(f"template syntax error: {exc.message}", location=f"{name}:{exc.lineno}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Modality = Literal["image", "video", "audio", "3d", "nlp"]
 Paradigm = Literal["comprehension", "generation", "nlp"]
@@ -96,6 +96,16 @@ class InferenceSpec(Spec):
     output: Literal["text", "image", "audio"] = "text"
     generation: GenerationSpec = GenerationSpec()
     evaluator: RouteSpec | None = None
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_is_a_template(cls, value: str) -> str:
+        from compiler.sandbox import shared_sandbox, template_problem
+
+        problem = template_problem(shared_sandbox(), value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class TaskSpec(Spec):

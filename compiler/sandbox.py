@@ -1,0 +1,279 @@
+"""The Jinja sandbox every template of a spec goes through (prompts, argv, SQL templates).
+
+Jinja's ``ImmutableSandboxedEnvironment`` already forbids Python internals (no ``__class__``,
+no mutation of lists/dicts, ``range`` capped at 100,000). What it does not bound is work: a
+spec could write ``{{ 7 ** 300000000 }}`` (minutes of big-integer arithmetic), ``{{ x * 3000000 }}``
+or ``{{ "a" | center(10**10) }}`` (gigabytes), or loops nested three deep. ``BoundedSandbox``
+adds three bounds:
+
+* **size before work**: ``*``, ``**``, ``+`` and ``%`` are intercepted and refused when their result
+  would exceed ``MAX_ITEMS`` characters / items or ``MAX_INT_BITS`` bits, and so are the filters and
+  string methods that grow text by an argument (``center``, ``indent``, ``ljust``, ``zfill``,
+  ``replace``, ``format``, ``batch``, ...), checked before they allocate;
+* **output size**: a render stops once it has produced ``max_chars`` characters;
+* **time**: a render that runs past ``deadline_s`` is interrupted (a watchdog thread raises
+  ``TemplateBudgetError`` inside the rendering thread; pure-Python loops are interruptible, and the
+  size checks above keep single operations short).
+
+Every refusal is a ``TemplateBudgetError`` (a ``jinja2.TemplateError``), which callers report with
+the spec's location like any other template error.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import operator
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from jinja2.filters import FILTERS
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+MAX_ITEMS = 1_000_000  # characters of a string / items of a list one operation may produce
+MAX_INT_BITS = 100_000  # about 30,000 decimal digits
+MAX_OUTPUT = 1_000_000  # characters one render may produce (prompts, argv elements)
+DEADLINE_S = 2.0  # seconds one render may take
+# a width or precision in a %-format or str.format spec ("%99999999d", "{:>99999999}")
+_FORMAT_WIDTH = re.compile(r"(?:%[-+ #0]*|\{[^{}]*:[^{}]*?)(\d{7,}|\*)")
+
+
+class TemplateBudgetError(jinja2.TemplateError):
+    """A template asked for more work, memory or time than a spec template may use."""
+
+
+def _size(value: Any) -> int | None:
+    return len(value) if isinstance(value, str | bytes | list | tuple) else None
+
+
+def _check_size(n: int, what: str) -> None:
+    if n > MAX_ITEMS:
+        raise TemplateBudgetError(f"{what} would produce {n:,} characters or items (a template may make "
+                                  f"at most {MAX_ITEMS:,} in one operation)")
+
+
+def _check_bits(bits: int, what: str) -> None:
+    if bits > MAX_INT_BITS:
+        raise TemplateBudgetError(f"{what} would produce a number of about {bits:,} bits (at most "
+                                  f"{MAX_INT_BITS:,} in a template)")
+
+
+def _check_format(fmt: Any, what: str) -> None:
+    if isinstance(fmt, str) and _FORMAT_WIDTH.search(fmt):
+        raise TemplateBudgetError(f"{what}: a format width or precision of 1,000,000 or more (or '*') "
+                                  "is not allowed in a template")
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def check_binop(op: str, left: Any, right: Any) -> None:
+    """Refuse ``left op right`` when its result would be too big to compute or hold."""
+    if op == "**" and _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1:
+        _check_bits(abs(left).bit_length() * right, "'**'")
+    elif op == "*":
+        if _is_int(left) and _is_int(right):
+            _check_bits(abs(left).bit_length() + abs(right).bit_length(), "'*'")
+        for seq, times in ((left, right), (right, left)):
+            if _size(seq) is not None and _is_int(times):
+                _check_size(_size(seq) * max(times, 0), "'*'")  # type: ignore[operator]
+    elif op == "+" and _size(left) is not None and _size(right) is not None:
+        _check_size(_size(left) + _size(right), "'+'")  # type: ignore[operator]
+    elif op == "%" and isinstance(left, str):
+        _check_format(left, "'%' formatting")
+
+
+def _width_check(name: str, index: int, key: str) -> Callable[[tuple[Any, ...], dict[str, Any]], None]:
+    """A pre-check for a callable whose argument ``index`` / ``key`` is an output width."""
+    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        width = kwargs.get(key, args[index] if len(args) > index else 0)
+        if _is_int(width):
+            _check_size(width, name)
+    return check
+
+
+def _replace_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    s, old, new = (list(args) + [None, None, None])[:3]
+    old, new = kwargs.get("old", old), kwargs.get("new", new)
+    if isinstance(s, str) and isinstance(old, str) and isinstance(new, str):
+        count = s.count(old) if old else len(s) + 1
+        _check_size(len(s) + count * max(len(new) - len(old), 0), "replace")
+
+
+def _indent_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    s = args[0] if args else ""
+    width = kwargs.get("width", args[1] if len(args) > 1 else 4)
+    lines = s.count("\n") + 1 if isinstance(s, str) else 1
+    size = len(width) if isinstance(width, str) else width if _is_int(width) else 0
+    _check_size((len(s) if isinstance(s, str) else 0) + lines * size, "indent")
+
+
+def _expandtabs_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    s, size = (list(args) + [None, 8])[:2]
+    size = kwargs.get("tabsize", size)
+    if isinstance(s, str) and _is_int(size):
+        _check_size(len(s) + s.count("\t") * size, "expandtabs")
+
+
+def _format_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    _check_format(args[0] if args else None, "format")
+
+
+# filters (first argument: the value) that grow their output by an argument
+_FILTER_CHECKS: dict[str, Callable[[tuple[Any, ...], dict[str, Any]], None]] = {
+    "center": _width_check("center", 1, "width"),
+    "indent": _indent_check,
+    "replace": _replace_check,
+    "format": _format_check,
+    "batch": _width_check("batch", 1, "linecount"),
+    "slice": _width_check("slice", 1, "slices"),
+}
+# str methods (bound: the string is not among the arguments) that do the same
+_METHOD_CHECKS: dict[str, Callable[[str, tuple[Any, ...], dict[str, Any]], None]] = {
+    "center": lambda s, a, k: _width_check("center", 0, "width")(a, k),
+    "ljust": lambda s, a, k: _width_check("ljust", 0, "width")(a, k),
+    "rjust": lambda s, a, k: _width_check("rjust", 0, "width")(a, k),
+    "zfill": lambda s, a, k: _width_check("zfill", 0, "width")(a, k),
+    "expandtabs": lambda s, a, k: _expandtabs_check((s, *a), k),
+    "replace": lambda s, a, k: _replace_check((s, *a), k),
+    "format": lambda s, a, k: _check_format(s, "str.format"),
+    "format_map": lambda s, a, k: _check_format(s, "str.format_map"),
+}
+
+
+def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    check = _FILTER_CHECKS[name]
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        # pass-through filters get the environment/context first when decorated; skip those
+        plain = [a for a in args if not isinstance(a, jinja2.Environment | jinja2.runtime.Context
+                                                   | jinja2.nodes.EvalContext)]
+        check(tuple(plain), kwargs)
+        return func(*args, **kwargs)
+
+    for attr in ("jinja_pass_arg",):
+        if hasattr(func, attr):
+            setattr(guarded, attr, getattr(func, attr))
+    return guarded
+
+
+class _Watchdog:
+    """Raises TemplateBudgetError in a thread whose render has run past its deadline."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.deadlines: dict[int, tuple[float, int]] = {}  # thread id -> (deadline, token)
+        self.thread: threading.Thread | None = None
+        self.tokens = 0
+
+    def arm(self, seconds: float) -> int:
+        with self.lock:
+            self.tokens += 1
+            self.deadlines[threading.get_ident()] = (time.monotonic() + seconds, self.tokens)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._loop, name="glc-template-watchdog", daemon=True)
+                self.thread.start()
+            return self.tokens
+
+    def disarm(self, token: int) -> None:
+        with self.lock:
+            got = self.deadlines.get(threading.get_ident())
+            if got is not None and got[1] == token:
+                del self.deadlines[threading.get_ident()]
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(0.02)
+            now = time.monotonic()
+            with self.lock:
+                late = [tid for tid, (deadline, _) in self.deadlines.items() if deadline < now]
+                for tid in late:
+                    del self.deadlines[tid]
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid),
+                                                               ctypes.py_object(_Timeout))
+
+
+class _Timeout(Exception):
+    """Raised asynchronously by the watchdog; turned into TemplateBudgetError by ``render``."""
+
+
+_WATCHDOG = _Watchdog()
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """ImmutableSandboxedEnvironment with bounded work, output and time (see module docs)."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, *, max_chars: int = MAX_OUTPUT, deadline_s: float = DEADLINE_S, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_chars = max_chars
+        self.deadline_s = deadline_s
+        for name in _FILTER_CHECKS:
+            self.filters[name] = _guarded_filter(name, FILTERS[name])
+
+    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        check_binop(operator_, left, right)
+        return _BINOPS[operator_](left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        target = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
+        bound = getattr(target, "__self__", None)
+        name = getattr(target, "__name__", "")
+        if isinstance(bound, str) and name in _METHOD_CHECKS:
+            _METHOD_CHECKS[name](bound, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def render(self, template: jinja2.Template, context: dict[str, Any]) -> str:
+        """Render with the output and time bounds; raise TemplateBudgetError past either."""
+        try:  # the watchdog's exception may land anywhere up to disarm(), so catch it out here
+            token = _WATCHDOG.arm(self.deadline_s)
+            try:
+                return "".join(self._bounded(template.generate(context)))
+            finally:
+                _WATCHDOG.disarm(token)
+        except _Timeout:
+            raise TemplateBudgetError(f"the template ran longer than {self.deadline_s:g} s") from None
+
+    def _bounded(self, parts: Iterator[str]) -> Iterator[str]:
+        total = 0
+        for part in parts:
+            total += len(part)
+            if total > self.max_chars:
+                raise TemplateBudgetError(f"the template's output passed {self.max_chars:,} characters")
+            yield part
+
+
+_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
+    "*": operator.mul, "**": operator.pow, "+": operator.add, "%": operator.mod,
+}
+
+
+def template_problem(env: jinja2.Environment, text: str) -> str | None:
+    """Why ``text`` is not a usable template of ``env`` (syntax, unknown filter or test), or None.
+
+    Jinja reports an unknown filter only when the line runs; a spec should hear of it at compile
+    time, so the parsed template is walked for the filters and tests it names.
+    """
+    try:
+        tree = env.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        return f"template syntax error at line {exc.lineno}: {exc.message}"
+    for node in tree.find_all(jinja2.nodes.Filter):
+        if node.name not in env.filters:
+            return f"unknown filter '{node.name}' (line {node.lineno})"
+    for test in tree.find_all(jinja2.nodes.Test):
+        if test.name not in env.tests:
+            return f"unknown test '{test.name}' (line {test.lineno})"
+    return None
+
+
+@lru_cache(maxsize=1)
+def shared_sandbox() -> BoundedSandbox:
+    """The sandbox of prompts and argv templates (strict about undefined names, no escaping)."""
+    return BoundedSandbox(undefined=jinja2.StrictUndefined, autoescape=False)
