@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import subprocess
 import sys
@@ -38,12 +39,13 @@ def setup(root: Path, n: int, log: Path) -> None:
     path.write_text(yaml.safe_dump(spec))
     code = ("import sys, time, pathlib\ntime.sleep(0.02)\n"
             f"pathlib.Path({str(log)!r}).open('a').write(sys.argv[1] + '\\n')\nprint(sys.argv[2])\n")
-    prof = root / "profiles.yml"  # this benchmark's profile lets the command runner start `python -c`
-    prof.write_text(prof.read_text() + '  - ["{{ python }}", -c]\n')
+    argv = ["{{ python }}", "-c", code, "{{ instance_id }}", "{{ prompt }}"]
+    prof = root / "profiles.yml"  # this benchmark's profile lets the command runner start this `python -c`
+    prof.write_text(prof.read_text() + "  - " + json.dumps(argv) + "\n")
     (root / "specs" / "models").mkdir(exist_ok=True)
     (root / "specs" / "models" / "slow.yaml").write_text(yaml.safe_dump({
         "name": "slow", "revision": "1", "routes": [{"runner": "command", "args": {
-            "argv": ["{{ python }}", "-c", code, "{{ instance_id }}", "{{ prompt }}"]}}]}))
+            "argv": argv}}]}))
 
 
 def main() -> None:

@@ -24,7 +24,9 @@ from compiler.contracts import STORE
 from compiler.errors import GlcError
 from compiler.resolve import Project, Task
 from compiler.spec_models import DatasetSpec
+from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, require_utf8
 from glc.importers.scores import ImportErrors, Problem
+from glc.profiles import Grants, load_grants
 from glc.store import DIALECT, ensure_store, insert_rows, transaction
 
 CHOICE = re.compile(r"^\s*\(?([A-Za-z])\)?[\.\):]?\s*$")
@@ -53,7 +55,7 @@ def fingerprint(root: Path, task: Task) -> str:
     assert ds is not None
     h = hashlib.sha256(ds.model_dump_json().encode())
     f = _file_of(root, ds)
-    h.update(f.read_bytes() if f.is_file() else b"<missing>")
+    h.update(b"<outside>" if _outside(root, f) else f.read_bytes() if f.is_file() else b"<missing>")
     return h.hexdigest()
 
 
@@ -69,17 +71,30 @@ def _get(record: Any, dotted: str) -> Any:
     return cur
 
 
+def _outside(root: Path, path: Path, grants: Grants | None = None) -> bool:
+    """A path (symlinks resolved) outside the project and the data roots granted by profiles.yml."""
+    return not (grants or load_grants(root)).readable(path)
+
+
+OUTSIDE_HINT = ("specs may read only inside the project and the 'data_roots:' of profiles.yml; "
+                "add the folder there if you trust it")
+
+
 def _records(root: Path, task: Task, problems: list[Problem]) -> list[dict[str, Any]]:
     ds = task.spec.dataset
     assert ds is not None
     f = _file_of(root, ds)
+    if _outside(root, f):
+        problems.append(Problem(task.path, f"task '{task.id}': dataset.path {ds.path!r} leads outside the project",
+                                OUTSIDE_HINT))
+        return []
     if not f.is_file():
         problems.append(Problem(str(f), f"task '{task.id}': data file not found",
                                 "check dataset.path in " + task.path))
         return []
     try:
         if ds.format == "general_bench":
-            doc = json.loads(f.read_text(encoding="utf-8"))
+            doc = json.loads(decode_utf8(f.read_bytes(), f))
             data = doc.get("data") if isinstance(doc, dict) else None
             if not isinstance(data, list):
                 problems.append(Problem(str(f), "annotation.json has no 'data' list",
@@ -88,22 +103,37 @@ def _records(root: Path, task: Task, problems: list[Problem]) -> list[dict[str, 
             return data
         if ds.format == "jsonl":
             out = []
-            for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
+            for n, line in enumerate(decode_utf8(f.read_bytes(), f).splitlines(), start=1):
                 if line.strip():
                     try:
                         out.append(json.loads(line))
                     except json.JSONDecodeError as exc:
                         problems.append(Problem(f"{f}:{n}", f"bad JSON: {exc.msg}"))
             return out
-        import polars as pl
-
-        frame = pl.read_parquet(f) if ds.format == "parquet" else pl.read_csv(f, infer_schema=False)
-        return frame.to_dicts()
+        return _table_records(f, ds.format)
     except json.JSONDecodeError as exc:
         problems.append(Problem(f"{f}:{exc.lineno}", f"bad JSON: {exc.msg}", "fix the file; nothing of it was loaded"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        problems.append(Problem(str(f), f"cannot read data: {exc}"))
+    except GlcError as exc:
+        problems.append(Problem(exc.location or str(f), exc.message, exc.hint))
+    except (OSError, ValueError) as exc:
+        problems.append(Problem(str(f), f"cannot read data: {clip(str(exc))}"))
     return []
+
+
+def _table_records(f: Path, fmt: str) -> list[dict[str, Any]]:
+    """Rows of a Parquet or CSV dataset; a file polars cannot read is a located GlcError."""
+    import polars as pl
+
+    if fmt == "csv":
+        require_utf8(f)
+    try:
+        frame = pl.read_parquet(f) if fmt == "parquet" else pl.read_csv(f, infer_schema=False)
+    except Exception as exc:  # noqa: BLE001 - polars raises its own error types for damaged files
+        first = clip(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, 300)
+        raise GlcError(f"cannot read the {fmt.upper()} dataset: {first}", location=str(f),
+                       hint="every row needs the header's number of fields (quote fields holding commas)"
+                       if fmt == "csv" else "write the file again with a Parquet writer") from None
+    return frame.to_dicts()
 
 
 def _boxes(value: Any, fmt: str) -> list[dict[str, Any]]:
@@ -173,6 +203,7 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
     records = _records(root, task, problems)
     f = _file_of(root, ds)
     folder = media_folder(root, ds)
+    grants = load_grants(root)
     id_field = ds.fields.get("id", "id")
     input_field = ds.fields.get("input", "input")
     ref_field = ds.fields.get("reference", "output")
@@ -185,7 +216,7 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
         except KeyError:
             problems.append(Problem(f"{f} record {n + 1}", f"no '{id_field}' field", "every instance needs an id"))
             continue
-        where = f"{f} instance '{iid}'"
+        where = f"{f} instance '{clip(iid, 200)}'"
         if iid in seen:
             problems.append(Problem(where, "duplicate instance id", "ids must be unique within a task"))
             continue
@@ -199,6 +230,10 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
         except ValueError as exc:
             problems.append(Problem(where, f"reference does not fit type '{ds.reference}': {exc}"))
             continue
+        if ds.reference == "image" and _outside(root, Path(ref_texts[0]), grants):
+            problems.append(Problem(where, f"reference image {str(ref_value)[:200]!r} leads outside the project",
+                                    OUTSIDE_HINT))
+            continue
         media = []
         for field in ds.media:
             try:
@@ -208,6 +243,10 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
                 continue
             for item in rel if isinstance(rel, list) else [rel]:
                 path = folder / str(item)
+                if _outside(root, path, grants):
+                    problems.append(Problem(where, f"media field '{field}': {str(item)[:200]!r} leads outside the "
+                                                   "project", OUTSIDE_HINT))
+                    continue
                 if not path.is_file():
                     problems.append(Problem(where, f"missing media file '{item}'", f"expected at {path}"))
                     continue
@@ -217,9 +256,14 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
             inputs = _get(rec, input_field)
         except KeyError:
             inputs = None
-        rows.append((task.id, iid, json.dumps(inputs, ensure_ascii=False, sort_keys=True),
-                     json.dumps(reference, ensure_ascii=False, sort_keys=True), ds.reference, ref_texts, ref_number,
-                     json.dumps(media, sort_keys=True), str(f), fp))
+        row = (task.id, iid, json.dumps(inputs, ensure_ascii=False, sort_keys=True),
+               json.dumps(reference, ensure_ascii=False, sort_keys=True), ds.reference, ref_texts, ref_number,
+               json.dumps(media, sort_keys=True), str(f), fp)
+        bad = next((p for text in (iid, row[2], row[3]) if (p := lone_surrogate(text))), None)
+        if bad:
+            problems.append(Problem(where, f"{bad} in the instance's id, input or reference", SURROGATE_HINT))
+            continue
+        rows.append(row)
     if len(problems) > before:
         return None
     return LoadedTask(task.id, fp, rows)

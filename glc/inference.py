@@ -32,22 +32,22 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from jinja2 import StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from compiler.contracts import STORE
 from compiler.errors import GlcError
 from compiler.plugins import runner_class
 from compiler.resolve import Project, Task
+from compiler.sandbox import shared_sandbox
 from compiler.spec_models import ModelSpec, RouteSpec
 from glc.datasets import media_folder
+from glc.importers.safety import clip, lone_surrogate
 from glc.importers.scores import file_sha256
-from glc.profiles import load_command_allowlist
+from glc.profiles import load_grants
 from glc.selection import Selection
 from glc.store import insert_rows, refresh_prediction_partitions, transaction
 from runners.base import Request, Result, Runner, RunnerError
 
-_PROMPTS = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_PROMPTS = shared_sandbox()
 MEDIA_EXT = {"image": ".png", "audio": ".wav"}
 
 
@@ -112,8 +112,8 @@ def render_prompt(task: Task, instance_input: Any, template: Any = None) -> str:
     inf = task.spec.inference
     assert inf is not None
     template = template or _PROMPTS.from_string(inf.prompt)
-    return template.render(input=instance_input, choices=list(inf.choices),
-                           task={"id": task.id, "name": task.spec.name})
+    return _PROMPTS.render(template, {"input": instance_input, "choices": list(inf.choices),
+                                      "task": {"id": task.id, "name": task.spec.name}})
 
 
 @dataclass
@@ -319,6 +319,16 @@ def _store(con: duckdb.DuckDBPyConnection, kind: str, job: Job, done: list[tuple
         refresh_prediction_partitions(con, [(job.model, job.task.id)])
 
 
+def _valid_text(out: str | None, err: str | None) -> tuple[str | None, str | None]:
+    """A response with a lone surrogate (a server's ``"\\ud800"``) cannot be stored: it becomes the
+    instance's error instead of breaking every later build. Error texts are repaired (escaped)."""
+    if err is not None:
+        err = clip(err, 4000)
+    if out is not None and (problem := lone_surrogate(out)) is not None:
+        return None, f"the response is not valid text ({problem}); it was not stored as an answer"
+    return out, err
+
+
 def _keep_media(req: Request, res: Result, media_dir: Path) -> tuple[str | None, str | None]:
     """Move a generated file to media/<sha>/... and return (output, error)."""
     if res.error is not None:
@@ -334,6 +344,28 @@ def _keep_media(req: Request, res: Result, media_dir: Path) -> tuple[str | None,
     elif path != dest:
         path.unlink()
     return str(dest), None
+
+
+def _make_runner(route: RouteSpec, root: Path, target_dir: Path) -> Runner:
+    """A runner for ``route`` within what the user's profile grants (RunnerError otherwise)."""
+    grants = load_grants(root)
+    cls = runner_class(route.runner)
+    args = cls.Args.model_validate(route.args)
+    if route.runner == "command":
+        return cls(args, root, allowed=list(grants.commands), env_allowed=grants.command_env,  # type: ignore[call-arg]
+                   workdir=target_dir / "commands")
+    if route.runner == "openai":
+        problem = grants.endpoint_problem(str(route.args.get("base_url", "")), route.args.get("api_key_env"))
+        if problem:
+            raise RunnerError(problem)
+    if route.runner == "hf":
+        from runners.bundled import ALIASES
+
+        model = str(route.args.get("model", ""))
+        if model not in ALIASES and not grants.readable(root / model):
+            raise RunnerError(f"model folder {model!r} is outside the project and the data roots of profiles.yml; "
+                              "add its parent folder to 'data_roots:' there if you trust it")
+    return cls(args, root)
 
 
 def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target_dir: Path, *,
@@ -352,12 +384,7 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
             if runner_factory is not None:
                 runners[key] = runner_factory(route)
             else:
-                cls = runner_class(route.runner)
-                args = cls.Args.model_validate(route.args)
-                if route.runner == "command":
-                    runners[key] = cls(args, project.root, allowed=load_command_allowlist(project.root))
-                else:
-                    runners[key] = cls(args, project.root)
+                runners[key] = _make_runner(route, project.root, target_dir)
         return runners[key]
 
     def run_job(job: Job) -> None:
@@ -369,14 +396,15 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
         progress.job(job.label, len(job.requests))
         pending: list[tuple[Request, Result, str | None]] = []
         last = time.monotonic()
-        runner = runner_for(job.route)
         backend, version = job.route.runner, ""
         try:
+            runner = runner_for(job.route)
             version = runner.version()
             for req, res in runner.run(job.requests):
                 out, err = res.output, res.error
                 if job.kind == "predict" and req.output_path is not None:
                     out, err = _keep_media(req, res, media_dir)
+                out, err = _valid_text(out, err)
                 res.error = err
                 if err is not None:
                     summary.failed.append((job.model, job.task.id, req.instance_id, err))

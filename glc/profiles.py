@@ -1,10 +1,24 @@
-"""``profiles.yml``: named targets saying where results live (a DuckDB file or memory)."""
+"""``profiles.yml``: where results live (named targets) and what specs may use (grants).
+
+Specs, prompts, data and prediction files may come from anyone; ``profiles.yml`` is the user's
+own file. Everything that reaches outside the project is granted here and nowhere else:
+
+* ``commands``: whole argv patterns the ``command`` runner may start. Each element is matched
+  as written in the spec; ``"*"`` is a free argument, which must not render to a path.
+* ``command_env``: environment variables a spec's ``env:`` may set for those programs.
+* ``endpoints``: URLs the ``openai`` runner may send to (``http://127.0.0.1:*`` allows any port),
+  each with the one environment variable it may read as its API key.
+* ``data_roots``: folders outside the project that datasets, media and local model weights may
+  be read from (the project folder itself is always allowed).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,28 +37,114 @@ class _TargetSpec(BaseModel):
     threads: int | None = Field(default=None, ge=1)
 
 
+class _EndpointSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str = Field(pattern=r"^https?://[^/?#]+")
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class _Profiles(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     target: str
     targets: dict[str, _TargetSpec]
     commands: list[list[str]] = []
+    command_env: list[str] = []
+    endpoints: list[_EndpointSpec] = []
+    data_roots: list[str] = []
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    scheme: str
+    host: str
+    port: int | None  # None: any port
+    path: str  # prefix
+    api_key_env: str | None
+
+    @classmethod
+    def parse(cls, url: str, api_key_env: str | None) -> Endpoint:
+        parts = urlsplit(url)
+        host, _, port = parts.netloc.rpartition(":") if parts.netloc.count(":") == 1 else (parts.netloc, "", "")
+        default = 443 if parts.scheme == "https" else 80
+        return cls(parts.scheme, host.lower(), None if port == "*" else int(port or default),
+                   parts.path.rstrip("/"), api_key_env)
+
+    def allows(self, url: str) -> bool:
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return False
+        path = parts.path.rstrip("/")
+        return (parts.scheme == self.scheme and (parts.hostname or "") == self.host
+                and (self.port is None or port == self.port) and not parts.username and not parts.password
+                and (path == self.path or path.startswith(self.path + "/")) and ".." not in path.split("/"))
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What the user's profile allows specs to use (see the module docs)."""
+
+    root: Path  # resolved
+    commands: tuple[tuple[str, ...], ...] = ()
+    command_env: frozenset[str] = frozenset()
+    endpoints: tuple[Endpoint, ...] = ()
+    data_roots: tuple[Path, ...] = field(default=())
+
+    def endpoint_problem(self, base_url: str, api_key_env: str | None) -> str | None:
+        """Why a route may not send to ``base_url`` with the key in ``api_key_env`` (None: it may)."""
+        allowed = [e for e in self.endpoints if e.allows(base_url)]
+        if not allowed:
+            return (f"endpoint {base_url} is not allowed; specs cannot choose where data is sent. If you trust "
+                    f"it, add it under 'endpoints:' in profiles.yml (- url: {base_url})")
+        if api_key_env is not None and not any(e.api_key_env == api_key_env for e in allowed):
+            return (f"the spec asks to send ${api_key_env} as the API key of {base_url}, which profiles.yml does "
+                    f"not allow; give that endpoint 'api_key_env: {api_key_env}' there if it is meant for it")
+        return None
+
+    def readable(self, path: Path) -> bool:
+        """True when ``path`` (symlinks resolved) lies inside the project or a granted data root."""
+        try:
+            real = path.resolve(strict=False)
+        except (OSError, RuntimeError):
+            return False
+        return any(real == r or real.is_relative_to(r) for r in (self.root, *self.data_roots))
+
+
+def load_grants(root: Path) -> Grants:
+    """The grants of ``root/profiles.yml``; none (nothing outside the project) without one.
+
+    Specs (which may come from anyone) cannot add to them. A broken profile grants nothing here;
+    ``load_target`` reports it with its line.
+    """
+    return _grants(root.resolve(), _profile_text(root))
+
+
+def _profile_text(root: Path) -> str:
+    path = root / "profiles.yml"
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+@lru_cache(maxsize=8)
+def _grants(root: Path, text: str) -> Grants:
+    if not text:
+        return Grants(root)
+    try:
+        doc = load_yaml(root / "profiles.yml")
+        profiles = _Profiles.model_validate(doc.data)
+    except (YamlSyntaxError, ValidationError, OSError):
+        return Grants(root)
+    roots = tuple((root / os.path.expanduser(r)).resolve() for r in profiles.data_roots)
+    return Grants(root, tuple(tuple(p) for p in profiles.commands if p), frozenset(profiles.command_env),
+                  tuple(Endpoint.parse(e.url, e.api_key_env) for e in profiles.endpoints), roots)
 
 
 def load_command_allowlist(root: Path) -> list[tuple[str, ...]]:
-    """The argv prefixes the ``command`` runner may start, from ``profiles.yml`` ``commands:``.
-
-    Specs (which may come from anyone) cannot add to this list: running a program is allowed by
-    the user's own profile only. No ``commands:`` key means no program at all.
-    """
-    path = root / "profiles.yml"
-    if not path.exists():
-        return []
-    try:
-        doc = load_yaml(path)
-        profiles = _Profiles.model_validate(doc.data)
-    except (YamlSyntaxError, ValidationError):
-        return []  # load_target reports a broken profile with its line
-    return [tuple(p) for p in profiles.commands if p]
+    """The argv patterns the ``command`` runner may start (``commands:`` of profiles.yml)."""
+    return list(load_grants(root).commands)
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,35 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import Field, field_validator
 
+from compiler.sandbox import shared_sandbox, template_problem
 from runners.base import Request, Result, Runner, RunnerArgs, RunnerError, error_text
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_ENV = shared_sandbox()
+FREE = "*"  # an argv pattern element of profiles.yml that the spec may fill freely
+
+
+def _matches(pattern: tuple[str, ...], argv: list[str]) -> bool:
+    return len(pattern) == len(argv) and all(p == FREE or p == a for p, a in zip(pattern, argv, strict=True))
+
+
+def _shown(argv: list[str]) -> str:
+    return "[" + ", ".join(repr(a) for a in argv[:8]) + (", ...]" if len(argv) > 8 else "]")
+
+
+def _resolve(program: str, root: Path) -> str | None:
+    """The absolute path of ``program``: on the user's PATH, or a file of the project."""
+    found = shutil.which(program, path=os.environ.get("PATH", os.defpath))
+    if found is None and (root / program).is_file():
+        found = str((root / program).resolve())
+    return os.path.abspath(found) if found else None
+
+
+def _path_like(value: str) -> bool:
+    """A free argument that could name a file outside the working folder."""
+    return (os.sep in value or "/" in value or "\\" in value or value in (".", "..") or value.startswith("~")
+            or "\x00" in value)
 
 
 @lru_cache(maxsize=256)
@@ -47,10 +69,9 @@ class CommandArgs(RunnerArgs):
     @classmethod
     def _templates_parse(cls, value: list[str]) -> list[str]:
         for item in value:
-            try:
-                _ENV.parse(item)
-            except TemplateSyntaxError as exc:
-                raise ValueError(f"template {item!r}: {exc.message}") from None
+            problem = template_problem(_ENV, item)
+            if problem:
+                raise ValueError(f"template {item!r}: {problem}")
         return value
 
 
@@ -58,49 +79,65 @@ class CommandRunner(Runner):
     name: ClassVar[str] = "command"
     Args: ClassVar[type[RunnerArgs]] = CommandArgs
 
-    def __init__(self, args: RunnerArgs, root: Path, allowed: list[tuple[str, ...]] | None = None) -> None:
+    def __init__(self, args: RunnerArgs, root: Path, allowed: list[tuple[str, ...]] | None = None,
+                 env_allowed: frozenset[str] | None = None, workdir: Path | None = None) -> None:
         super().__init__(args, root)
         self.a: CommandArgs = args  # type: ignore[assignment]
-        # argv prefixes the user's profile allows (None: the caller vouches for argv, e.g. a test)
+        # argv patterns the user's profile allows (None: the caller vouches for argv, e.g. a test)
         self.allowed = allowed
+        self.env_allowed = env_allowed
+        # programs run here (under the project's target folder): relative names they write land in it
+        self.workdir = workdir
+        self._free: tuple[int, ...] = ()
 
     def check_allowed(self) -> None:
-        """The argv, as written in the spec, must start with a prefix the user allowed."""
+        """The argv, as written in the spec, must match a pattern the user allowed, and ``env:``
+        may only set variables the user allowed."""
         if self.allowed is None:
             return
-        argv = tuple(self.a.argv)
-        if not any(argv[:len(prefix)] == prefix for prefix in self.allowed):
-            shown = "[" + ", ".join(repr(a) for a in argv[:3]) + (", ...]" if len(argv) > 3 else "]")
-            raise RunnerError(f"program not allowed: {shown}; specs cannot start programs on their own. "
-                              f"If you trust it, add its argv prefix to 'commands:' in profiles.yml")
+        pattern = next((p for p in self.allowed if _matches(p, self.a.argv)), None)
+        if pattern is None:
+            raise RunnerError(f"program not allowed: {_shown(self.a.argv)}; specs cannot start programs on their "
+                              "own. If you trust it, add the whole argv to 'commands:' in profiles.yml (write "
+                              "\"*\" for an argument the spec may choose freely)")
+        self._free = tuple(i for i, item in enumerate(pattern) if item == FREE)
+        refused = sorted(set(self.a.env) - (self.env_allowed or frozenset()))
+        if refused:
+            raise RunnerError(f"env: the spec sets {', '.join(refused)}, which profiles.yml does not allow; specs "
+                              "cannot change the environment of programs (PATH, LD_PRELOAD, PYTHONPATH, ...). "
+                              "If you trust it, list the names under 'command_env:' in profiles.yml")
 
     def _render(self, items: list[str], req: Request | None) -> list[str]:
         ctx: dict[str, Any] = {"python": sys.executable, "root": str(self.root)}
         if req is not None:
             ctx.update(prompt=req.prompt, input=req.input, media=req.media, instance_id=req.instance_id,
                        output=str(req.output_path) if req.output_path else "", choices=list(req.choices))
-        return [_template(item).render(ctx) for item in items]
+        out = [_ENV.render(_template(item), ctx) for item in items]
+        for i in self._free:
+            if i < len(out) and _path_like(out[i]):
+                raise RunnerError(f"argument {i} ({out[i][:80]!r}) is a free argument of the allowed pattern and "
+                                  "may not name a path; only glc's own {{ output }} and media paths may")
+        return out
 
-    def _program(self) -> str:
-        """The program of argv[0], checked to exist before any instance runs."""
+    def _program(self) -> None:
+        """Check that the program of argv[0] exists before any instance runs."""
         try:
             program = self._render(self.a.argv[:1], None)[0]
         except Exception:  # noqa: BLE001 - argv[0] depends on the instance: checked per instance
-            return self.a.argv[0]
-        found = shutil.which(program) or (str(self.root / program) if (self.root / program).is_file() else None)
-        if found is None:
+            return
+        if _resolve(program, self.root) is None:
             raise RunnerError(f"program '{program}' not found on PATH or in the project")
-        return found
 
     def version(self) -> str:
-        argv = tuple(self.a.version_argv)
-        allowed = self.allowed is None or any(argv[:len(p)] == p for p in self.allowed)
+        argv = list(self.a.version_argv)
+        allowed = self.allowed is None or any(_matches(p, argv) and FREE not in p for p in self.allowed)
         if not argv or not allowed:
             return Path(self.a.argv[0]).name
         try:
-            done = subprocess.run(self._render(self.a.version_argv, None), capture_output=True, text=True,
-                                  timeout=10, cwd=self.root)
-        except (OSError, subprocess.TimeoutExpired):
+            rendered = self._render(argv, None)
+            rendered[0] = _resolve(rendered[0], self.root) or rendered[0]
+            done = subprocess.run(rendered, capture_output=True, text=True, timeout=10, cwd=self._cwd())
+        except (OSError, subprocess.TimeoutExpired, RunnerError):
             return "unknown"
         return (done.stdout or done.stderr).strip().splitlines()[0][:200] if (done.stdout or done.stderr) else "unknown"
 
@@ -108,11 +145,18 @@ class CommandRunner(Runner):
         t0 = time.perf_counter()
         try:
             argv = self._render(self.a.argv, req)
+        except RunnerError as exc:
+            return Result(None, str(exc))
         except Exception as exc:  # noqa: BLE001 - a template that fails on this instance's input
             return Result(None, f"argv template: {error_text(exc)}")
+        # the program is found with the user's PATH, never with one from the spec's env
+        program = _resolve(argv[0], self.root)
+        if program is None:
+            return Result(None, f"program '{argv[0][:200]}' not found on PATH or in the project")
+        argv[0] = program
         env = {**os.environ, **self.a.env}
         try:
-            done = subprocess.run(argv, capture_output=True, timeout=self.a.timeout_s, cwd=self.root, env=env,
+            done = subprocess.run(argv, capture_output=True, timeout=self.a.timeout_s, cwd=self._cwd(), env=env,
                                   stdin=subprocess.DEVNULL, check=False)
         except subprocess.TimeoutExpired:
             return Result(None, f"timed out after {self.a.timeout_s} s", (time.perf_counter() - t0) * 1000)
@@ -127,6 +171,12 @@ class CommandRunner(Runner):
                 return Result(None, f"the program wrote no file at {req.output_path}", ms)
             return Result(str(req.output_path), None, ms)
         return Result(done.stdout.decode(errors="replace").strip(), None, ms)
+
+    def _cwd(self) -> Path:
+        if self.workdir is None:
+            return self.root
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        return self.workdir
 
     def run(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Result]]:
         if not requests:

@@ -46,3 +46,30 @@ def new_project(tmp: Path) -> Path:
     bench.write_text(bench.read_text().replace("tasks: [3d, audio, image, nlp, video]",
                                                "tasks: [3d, audio, image, nlp, video, test]"))
     return root
+
+
+def model_spec(root: Path, name: str, routes: list[dict]) -> Path:
+    """A model spec ``specs/models/<name>.yaml`` with these routes."""
+    folder = root / "specs" / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "revision": "1", "routes": routes}, sort_keys=False))
+    return path
+
+
+def allow_command(root: Path, argv: list[str]) -> None:
+    """This test project's profile lets the command runner start exactly ``argv`` (as written in the spec)."""
+    prof = root / "profiles.yml"
+    line = "  - " + json.dumps(argv) + "\n"
+    if line not in prof.read_text():
+        prof.write_text(prof.read_text() + line)
+
+
+def qa_task(root: Path, n: int = 6, prompt: str = "Repeat the number: {{ input.a }}") -> str:
+    """An accuracy task ``nlp.t_acc`` of ``n`` instances with an inference prompt."""
+    tid = add_task(root, "acc", "text", [(f"q{i}", {"a": str(i)}, [str(i)]) for i in range(n)])
+    spec_path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["inference"] = {"type": "qa", "prompt": prompt}
+    spec_path.write_text(yaml.safe_dump(spec))
+    return tid

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from metric_project import add_task, new_project
+from metric_project import add_task, allow_command, model_spec, new_project, qa_task
 
 from compiler.errors import SpecErrors
 from compiler.plan import compile_project
@@ -182,17 +182,9 @@ def test_openai_runner_needs_its_api_key(monkeypatch) -> None:
 # --- specs: registry and argument errors ---------------------------------------------------
 
 
-def _model_spec(root: Path, name: str, routes: list[dict]) -> Path:
-    folder = root / "specs" / "models"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({"name": name, "revision": "1", "routes": routes}, sort_keys=False))
-    return path
-
-
 def test_unknown_runner_and_bad_args_are_spec_errors(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
-    _model_spec(root, "bad", [
+    model_spec(root, "bad", [
         {"runner": "hff", "args": {}},
         {"runner": "hf", "args": {"task": "text-generation", "model": "smollm2-135m-instruct", "batch_sise": 4}},
         {"runner": "openai", "args": {"base_url": "localhost:8000", "model": "x"}},
@@ -210,36 +202,20 @@ def test_unknown_runner_and_bad_args_are_spec_errors(tmp_path: Path) -> None:
 # --- a run with failures -------------------------------------------------------------------
 
 
-def allow_python_c(root: Path) -> None:
-    """This test project's profile lets the command runner start `python -c` (the echo models)."""
-    prof = root / "profiles.yml"
-    if "[\"{{ python }}\", -c]" not in prof.read_text():
-        prof.write_text(prof.read_text() + '  - ["{{ python }}", -c]\n')
-
-
 def _echo_model(root: Path, name: str, fail_on: str | None = None, log: Path | None = None) -> None:
-    allow_python_c(root)
     code = ("import sys, pathlib\n"
             "iid, prompt = sys.argv[1], sys.argv[2]\n"
             + (f"pathlib.Path({str(log)!r}).open('a').write(iid + '\\n')\n" if log else "")
             + (f"sys.exit('cannot answer ' + iid) if iid == {fail_on!r} else None\n" if fail_on else "")
             + "print(prompt.split(':')[-1].strip())\n")
-    _model_spec(root, name, [{"runner": "command", "args": {
-        "argv": ["{{ python }}", "-c", code, "{{ instance_id }}", "{{ prompt }}"]}}])
-
-
-def _qa_task(root: Path, n: int = 6) -> str:
-    tid = add_task(root, "acc", "text", [(f"q{i}", {"a": str(i)}, [str(i)]) for i in range(n)])
-    spec_path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
-    spec = yaml.safe_load(spec_path.read_text())
-    spec["inference"] = {"type": "qa", "prompt": "Repeat the number: {{ input.a }}"}
-    spec_path.write_text(yaml.safe_dump(spec))
-    return tid
+    argv = ["{{ python }}", "-c", code, "{{ instance_id }}", "{{ prompt }}"]
+    allow_command(root, argv)
+    model_spec(root, name, [{"runner": "command", "args": {"argv": argv}}])
 
 
 def test_one_failing_instance_does_not_stop_the_run(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
-    tid = _qa_task(root)
+    tid = qa_task(root)
     log = tmp_path / "calls.log"
     _echo_model(root, "echo", fail_on="q3", log=log)
     ws = Workspace(root)
@@ -272,7 +248,7 @@ def test_one_failing_instance_does_not_stop_the_run(tmp_path: Path) -> None:
 
 def test_limit_and_prompt_change_rerun_only_that_task(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
-    tid = _qa_task(root, n=10)
+    tid = qa_task(root, n=10)
     other = add_task(root, "f1", "text", [(f"w{i}", {"a": f"w{i}"}, [f"w{i}"]) for i in range(4)], suffix="_b")
     spec_path = root / "specs" / "tasks" / "test" / f"{other}.yaml"
     spec = yaml.safe_load(spec_path.read_text())
@@ -302,7 +278,7 @@ def test_limit_and_prompt_change_rerun_only_that_task(tmp_path: Path) -> None:
 
 def test_jobs_json_says_what_is_missing_and_why(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
-    tid = _qa_task(root, n=2)
+    tid = qa_task(root, n=2)
     _echo_model(root, "echo")
     ws = Workspace(root)
     ws.plan()
@@ -315,11 +291,10 @@ def test_jobs_json_says_what_is_missing_and_why(tmp_path: Path) -> None:
 
 def test_a_runner_that_cannot_start_fails_its_job_only(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
-    _qa_task(root, n=3)
-    _model_spec(root, "broken", [{"runner": "command", "args": {"argv": ["no-such-program-glc", "{{ prompt }}"]}}])
+    qa_task(root, n=3)
+    model_spec(root, "broken", [{"runner": "command", "args": {"argv": ["no-such-program-glc", "{{ prompt }}"]}}])
     _echo_model(root, "echo")
-    prof = root / "profiles.yml"
-    prof.write_text(prof.read_text() + "  - [no-such-program-glc]\n")  # allowed, but not installed
+    allow_command(root, ["no-such-program-glc", "{{ prompt }}"])  # allowed, but not installed
     result = Workspace(root).run()
     inf = result.inference
     assert inf.predicted == 3  # the echo model's job ran
@@ -345,15 +320,14 @@ def test_progress_rate_and_eta_come_from_elapsed_time(monkeypatch) -> None:
 
 def test_specs_cannot_start_programs_the_profile_does_not_allow(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
-    _qa_task(root, n=2)
+    qa_task(root, n=2)
     marker = tmp_path / "ran"
-    _model_spec(root, "stranger", [{"runner": "command", "args": {
+    model_spec(root, "stranger", [{"runner": "command", "args": {
         "argv": ["touch", str(marker)], "version_argv": ["touch", str(marker) + ".v"]}}])
     result = Workspace(root).run()
     assert not marker.exists() and not Path(str(marker) + ".v").exists()
     [(label, err)] = result.inference.job_errors
     assert label == "stranger · nlp.t_acc" and "program not allowed: ['touch'" in err and "profiles.yml" in err
     # the user's own profile can allow it
-    prof = root / "profiles.yml"
-    prof.write_text(prof.read_text() + "  - [touch]\n")
+    allow_command(root, ["touch", str(marker)])
     assert Workspace(root).run().inference.predicted == 2 and marker.exists()
