@@ -22,6 +22,11 @@ app.add_typer(catalog_app, name="catalog")
 sota_app = typer.Typer(no_args_is_help=True, help="Measure and record the specialist SoTA of a benchmark.")
 app.add_typer(sota_app, name="sota")
 
+# exit statuses (documented in `glc run --help` and the README): 1 a data test failed, 2 bad input
+# or a refused spec, 3 inference failed for some instances or jobs, 70 an internal error
+EXIT_INFERENCE_FAILED = 3
+EXIT_INTERNAL = 70
+
 _state: dict[str, object] = {"project_dir": Path("."), "target": None, "debug": False, "benchmark": None}
 
 ProjectDir = Annotated[Path, typer.Option("--project-dir", help="Project root (holds specs/, sql/, profiles.yml).")]
@@ -72,7 +77,11 @@ def run(variant: Annotated[str | None, typer.Option(help="Level variant to print
         retry_failed: Annotated[bool, typer.Option(help="Run instances that failed before again.")] = False,
         infer: Annotated[bool, typer.Option(help="Run missing inference (--no-infer: score what is stored).")] = True,
 ) -> None:
-    """Run missing inference, build the SQL DAG in DuckDB, run the data tests, print the leaderboard."""
+    """Run missing inference, build the SQL DAG in DuckDB, run the data tests, print the leaderboard.
+
+    Exit status: 0 all good; 1 a data test failed; 2 bad input (nothing of it stored); 3 some
+    instances or jobs failed (the boards rest on what succeeded); 70 an internal error.
+    """
     from glc.progress import RichProgress
 
     ws = _ws()
@@ -89,6 +98,12 @@ def run(variant: Annotated[str | None, typer.Option(help="Level variant to print
     typer.echo(result.tests.describe())
     if result.tests.failed:
         raise typer.Exit(1)
+    inf = result.inference
+    if inf is not None and (inf.failed or inf.job_errors):
+        typer.echo(f"exit status {EXIT_INFERENCE_FAILED}: {len(inf.failed)} instance(s) and {len(inf.job_errors)} "
+                   "job(s) failed; the boards above rest on what succeeded (see the failures above; "
+                   "`glc run --retry-failed` tries them again)", err=True)
+        raise typer.Exit(EXIT_INFERENCE_FAILED)
 
 
 @app.command()
@@ -98,11 +113,15 @@ def serve(model: Annotated[str, typer.Option(help="hf text-generation model: bun
           port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8011,
           max_batch: Annotated[int, typer.Option(min=1, help="Requests generated together.")] = 8,
           latency_ms: Annotated[float, typer.Option(min=0, help="Fixed delay added per request.")] = 0.0,
-          echo: Annotated[bool, typer.Option(help="Answer with the prompt, no model (load tests).")] = False) -> None:
+          echo: Annotated[bool, typer.Option(help="Answer with the prompt, no model (load tests).")] = False,
+          max_queue: Annotated[int, typer.Option(min=1, help="Requests admitted at once; more get HTTP 429.")] = 64,
+          max_prompt_chars: Annotated[int, typer.Option(min=1, help="Longer prompts get HTTP 413.")] = 16_000,
+          ) -> None:
     """Serve an OpenAI-compatible /v1/chat/completions endpoint over an hf model."""
     from runners.serve import ChatBackend, make_server
 
-    backend = ChatBackend(None if echo else model, max_batch=max_batch, latency_ms=latency_ms)
+    backend = ChatBackend(None if echo else model, max_batch=max_batch, latency_ms=latency_ms, max_queue=max_queue,
+                          max_prompt_chars=max_prompt_chars)
     server = make_server(backend, host, port)
     typer.echo(f"serving {backend.model_name} on http://{host}:{server.server_address[1]}/v1", err=True)
     sys.stderr.flush()
@@ -287,9 +306,23 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("Aborted.", err=True)
         sys.exit(130)
-    except Exception as exc:  # usage errors of typer's click
+    except Exception as exc:  # usage errors of typer's click; anything else is reported, not dumped
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
-        raise
+        if debug:
+            raise
+        import duckdb
+
+        from glc.importers.safety import clip
+
+        if isinstance(exc, duckdb.Error):
+            from glc.store import open_hint
+
+            typer.echo(f"Error: database error: {clip(str(exc), 600)}\n  hint: {open_hint(exc)}", err=True)
+            sys.exit(2)
+        typer.echo(f"Error: internal error ({type(exc).__name__}): {clip(str(exc), 600)}\n  hint: run again with "
+                   "--debug for the traceback and report it if the input was valid; nothing of the failed step "
+                   "was stored", err=True)
+        sys.exit(EXIT_INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)

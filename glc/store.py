@@ -35,8 +35,20 @@ def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     try:
         return duckdb.connect(target.path, read_only=read_only, config=config)
     except duckdb.Error as exc:
-        raise GlcError(f"cannot open DuckDB database: {exc}", location=target.path,
-                       hint="is another glc process writing to it?") from None
+        raise GlcError(f"cannot open DuckDB database: {exc}", location=target.path, hint=open_hint(exc)) from None
+
+
+def open_hint(exc: duckdb.Error) -> str:
+    """What to do about a database that does not open: a lock held elsewhere, or a damaged file."""
+    text = str(exc).lower()
+    if "lock" in text:
+        return "another glc process is using it; wait for it to finish (or stop it) and try again"
+    if not any(word in text for word in ("not a valid duckdb", "read enough bytes", "corrupt", "checksum",
+                                          "io error", "serializ")):
+        return "run again with --debug for the traceback and report it if the input was valid"
+    return ("the file is damaged (truncated, empty or not a DuckDB database). Move it aside (mv FILE FILE.broken) "
+            "and run `glc run` again to rebuild it from the specs and data; imported scores and predictions "
+            "stored only in it must be imported again")
 
 
 @contextmanager
