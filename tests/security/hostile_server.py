@@ -29,6 +29,7 @@ BEHAVIOURS = {
     "redirect": "HTTP 302 to ARG (default http://127.0.0.1:9/v1/chat/completions)",
     "huge": "HTTP 200 declaring and sending ARG MiB (default 64)",
     "huge_undeclared": "HTTP 200, chunked, ARG MiB (default 64) with no Content-Length",
+    "surrogate": "HTTP 200 whose answer holds a lone surrogate (the JSON escape \\ud800)",
 }
 
 
@@ -153,5 +154,7 @@ def _handler(srv: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(302, b"", {"Location": arg or "http://127.0.0.1:9/v1/chat/completions"})
             elif name in ("huge", "huge_undeclared"):
                 self._stream(int(arg or 64), declared=name == "huge")
+            elif name == "surrogate":
+                self._reply(200, completion("\ud800 answer"))  # json.dumps writes the escape "\ud800"
 
     return Handler

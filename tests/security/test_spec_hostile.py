@@ -1,0 +1,311 @@
+"""Specs from strangers: what a spec may do is bounded; everything else needs the user's profiles.yml.
+
+One test per class of the security review: the environment of programs, their arguments, paths
+that lead out of the project, endpoints and secrets, YAML alias bombs, invalid text in model
+responses, unbounded templates, located errors instead of tracebacks, and the exit status of
+a run with failures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+from metric_project import add_task, allow_command, model_spec, new_project, qa_task
+
+from compiler.errors import GlcError, SpecErrors
+from compiler.plan import compile_project
+from glc.workspace import Workspace
+
+ECHO = "import sys; print(sys.argv[1].split(':')[-1].strip())"
+
+
+def glc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The glc command line, as a user runs it, in project ``root``."""
+    env = {**os.environ, "GLC_BENCHMARK": "general-bench"}
+    return subprocess.run([sys.executable, "-m", "glc", *args], cwd=root, capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+# --- 1. the environment of programs ---------------------------------------------------------
+
+
+def test_a_spec_cannot_set_the_environment_of_programs(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    qa_task(root, n=2)
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "sitecustomize.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    (evil / "mytool").write_text(f"#!/bin/sh\ntouch {marker}\necho 1\n")
+    (evil / "mytool").chmod(0o755)
+    argv = ["{{ python }}", "-c", ECHO, "{{ prompt }}"]
+    allow_command(root, argv)
+    allow_command(root, ["mytool", "{{ prompt }}"])
+    model_spec(root, "pypath", [{"runner": "command", "args": {"argv": argv, "env": {"PYTHONPATH": str(evil)}}}])
+    model_spec(root, "path", [{"runner": "command", "args": {"argv": ["mytool", "{{ prompt }}"],
+                                                             "env": {"PATH": f"{evil}:{os.environ['PATH']}"}}}])
+    result = Workspace(root).run()
+    errors = dict(result.inference.job_errors)
+    assert not marker.exists()
+    assert "PYTHONPATH, which profiles.yml does not allow" in errors["pypath · nlp.t_acc"]
+    assert "command_env:" in errors["path · nlp.t_acc"]
+    # even where the user allows PATH, the program is found with the user's PATH, not the spec's
+    prof = root / "profiles.yml"
+    prof.write_text(prof.read_text().replace("command_env: []", "command_env: [PATH]"))
+    result = Workspace(root).run()
+    assert not marker.exists()
+    assert "program 'mytool' not found" in dict(result.inference.job_errors)["path · nlp.t_acc"]
+
+
+# --- 2. the arguments of allowed programs ---------------------------------------------------
+
+
+def test_allowed_programs_take_only_the_arguments_the_profile_allows(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    qa_task(root, n=2)
+    writer = "import sys, pathlib; pathlib.Path(sys.argv[1]).write_text('x'); print(1)"
+    allow_command(root, ["{{ python }}", "-c", writer, "*"])
+    outside = tmp_path / "overwritten.txt"
+    # a different output argument than the profile's pattern: not allowed at all
+    model_spec(root, "other", [{"runner": "command", "args": {"argv": ["{{ python }}", "-c", writer, "-o",
+                                                                       str(outside)]}}])
+    # the free argument ("*") given a path: each instance refused, nothing written
+    model_spec(root, "abs", [{"runner": "command", "args": {"argv": ["{{ python }}", "-c", writer, str(outside)]}}])
+    model_spec(root, "dots", [{"runner": "command", "args": {"argv": ["{{ python }}", "-c", writer, "../../x.txt"]}}])
+    # a plain name is fine, and lands in the project's target folder
+    model_spec(root, "plain", [{"runner": "command", "args": {"argv": ["{{ python }}", "-c", writer, "out.txt"]}}])
+    result = Workspace(root).run()
+    inf = result.inference
+    assert "program not allowed" in dict(inf.job_errors)["other · nlp.t_acc"]
+    failed = {(m, err.split(" (")[0]) for m, _, _, err in inf.failed}
+    assert failed == {("abs", "argument 3"), ("dots", "argument 3")}
+    assert all("may not name a path" in err for _, _, _, err in inf.failed)
+    assert not outside.exists() and not (root.parent / "x.txt").exists()
+    assert (root / "target" / "commands" / "out.txt").is_file() and not (root / "out.txt").exists()
+
+
+# --- 3. files outside the project, endpoints and secrets ------------------------------------
+
+
+def test_data_and_media_paths_stay_inside_the_project_and_its_data_roots(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    (outside / "data.jsonl").write_text(json.dumps({"id": "a", "input": "x", "output": "y"}) + "\n")
+    tid = add_task(root, "acc", "text", [("a", "x", "y")])
+    spec_path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["dataset"]["path"] = str(outside / "data.jsonl")
+    spec_path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(GlcError) as info:
+        Workspace(root).plan()
+    assert "leads outside the project" in info.value.format() and "data_roots" in info.value.format()
+    # media: '..', absolute paths and symlinks out of the project are refused per instance
+    (root / "data" / "link.txt").symlink_to(outside / "secret.txt")
+    for i, media in enumerate(["../../private/secret.txt", str(outside / "secret.txt"), "link.txt"]):
+        (root / "data" / f"{tid}.jsonl").write_text(json.dumps({"id": f"m{i}", "input": "x", "output": "y",
+                                                                "file": media}) + "\n")
+        spec.update(dataset={**spec["dataset"], "path": f"data/{tid}.jsonl", "media": ["file"]})
+        spec_path.write_text(yaml.safe_dump(spec))
+        with pytest.raises(GlcError) as info:
+            Workspace(root).plan()
+        assert f"instance 'm{i}': media field 'file'" in info.value.format(), media
+        assert "leads outside the project" in info.value.format()
+    # the user's profile can grant the folder
+    prof = root / "profiles.yml"
+    prof.write_text(prof.read_text().replace("data_roots: []", f"data_roots: [{json.dumps(str(outside))}]"))
+    Workspace(root).plan()
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """A loopback chat server that records what reaches it and answers with the prompt's number,
+    or with a lone surrogate where the prompt says 'surrogate'."""
+
+    seen: list[dict[str, Any]] = []
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        prompt = body["messages"][-1]["content"]
+        type(self).seen.append({"auth": self.headers.get("Authorization"), "prompt": prompt})
+        answer = "\ud800 bad" if "7" in prompt else prompt.split(":")[-1].strip()
+        data = json.dumps({"choices": [{"message": {"role": "assistant", "content": answer}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def recorder() -> Any:
+    _Recorder.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", _Recorder.seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_endpoints_and_api_keys_are_granted_by_the_profile(tmp_path: Path, recorder: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    base_url, seen = recorder
+    monkeypatch.setenv("GLC_TEST_PRIVATE_TOKEN", "s3cret")
+    root = new_project(tmp_path / "p")
+    qa_task(root, n=2)
+    model_spec(root, "far", [{"runner": "openai", "args": {"base_url": "https://collector.invalid/v1",
+                                                            "model": "m"}}])
+    model_spec(root, "key", [{"runner": "openai", "args": {"base_url": base_url, "model": "m",
+                                                            "api_key_env": "GLC_TEST_PRIVATE_TOKEN"}}])
+    result = Workspace(root).run()
+    errors = dict(result.inference.job_errors)
+    assert "endpoint https://collector.invalid/v1 is not allowed" in errors["far · nlp.t_acc"]
+    assert "$GLC_TEST_PRIVATE_TOKEN" in errors["key · nlp.t_acc"] and "s3cret" not in errors["key · nlp.t_acc"]
+    assert seen == []  # nothing was sent anywhere
+    # the user grants the key to this endpoint: now it is sent there
+    prof = root / "profiles.yml"
+    port = base_url.split(":")[2].split("/")[0]
+    grant = f"  - {{url: 'http://127.0.0.1:{port}/v1', api_key_env: GLC_TEST_PRIVATE_TOKEN}}\n"
+    prof.write_text(prof.read_text().replace("endpoints:\n", "endpoints:\n" + grant))
+    assert Workspace(root).run().inference.predicted == 2
+    assert {s["auth"] for s in seen} == {"Bearer s3cret"}
+
+
+# --- 4. YAML alias bombs --------------------------------------------------------------------
+
+
+def test_a_yaml_alias_bomb_is_refused_at_its_line(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    lines = ["id: nlp.bomb", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    prev = "a"
+    for name in "bcdefghi":
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+        prev = name
+    (root / "specs" / "tasks" / "test" / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    t0 = time.perf_counter()
+    with pytest.raises(SpecErrors) as info:
+        compile_project(root)
+    assert time.perf_counter() - t0 < 60  # was 75 s and 5.6 GB, then a traceback
+    text = str(info.value)
+    assert "specs/tasks/test/bomb.yaml:7: invalid YAML: aliases expand the document past 100,000 nodes" in text
+
+
+# --- 5. invalid text in model responses -----------------------------------------------------
+
+
+def test_a_lone_surrogate_in_a_response_fails_that_instance_and_later_runs_work(tmp_path: Path,
+                                                                               recorder: Any) -> None:
+    base_url, _ = recorder
+    root = new_project(tmp_path / "p")
+    tid = qa_task(root, n=9)
+    model_spec(root, "m", [{"runner": "openai", "args": {"base_url": base_url, "model": "m", "max_retries": 0}}])
+    result = Workspace(root).run()
+    assert result.inference.predicted == 9
+    [(model, task, inst, err)] = result.inference.failed
+    assert (model, task, inst) == ("m", tid, "q7") and "lone surrogate U+D800" in err
+    again = Workspace(root).run()  # the store holds no invalid text: later builds work
+    assert again.inference.predicted == 0
+    con = duckdb.connect(str(root / "target" / "general-bench.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM predictions WHERE output IS NOT NULL").fetchone()[0] == 8
+    con.close()
+
+
+# --- 6. unbounded templates -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prompt, message", [
+    ("{{ 7 ** 300000000 }}", "'**' would produce a number of about"),
+    ("{{ input.a * 3000000 }}", "'*' would produce 3,000,000 characters"),
+    ("{{ input.a | center(10000000000) }}", "center would produce"),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "ran longer than 2 s"),
+    ("{% for i in range(100000) %}{{ input.a * 100 }}{% endfor %}", "output passed 1,000,000 characters"),
+])
+def test_prompt_templates_are_bounded_in_work_memory_and_time(tmp_path: Path, prompt: str, message: str) -> None:
+    root = new_project(tmp_path / "p")
+    qa_task(root, n=1, prompt=prompt)
+    model_spec(root, "m", [{"runner": "command", "args": {"argv": ["{{ python }}", "-c", ECHO, "{{ prompt }}"]}}])
+    t0 = time.perf_counter()
+    with pytest.raises(GlcError) as info:
+        Workspace(root).plan()
+    assert time.perf_counter() - t0 < 30
+    assert "prompt template fails on instance 'q0'" in info.value.message and message in info.value.message
+
+
+# --- 12. located errors, never a traceback --------------------------------------------------
+
+
+def test_prompt_syntax_errors_and_unknown_filters_are_spec_errors(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    qa_task(root, n=1, prompt="{{ input.a | no_such_filter }}")
+    add_task(root, "acc", "text", [("a", "x", "y")], suffix="2")
+    path = root / "specs" / "tasks" / "test" / "nlp.t_acc2.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec["inference"] = {"type": "qa", "prompt": "{% for x in %}"}
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(SpecErrors) as info:
+        compile_project(root)
+    text = str(info.value)
+    assert "specs/tasks/test/nlp.t_acc.yaml" in text and "unknown filter 'no_such_filter'" in text
+    assert "specs/tasks/test/nlp.t_acc2.yaml" in text and "template syntax error at line 1" in text
+
+
+def test_a_ragged_csv_dataset_is_a_located_error(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    tid = add_task(root, "acc", "text", [("a", "x", "y")])
+    (root / "data" / "ragged.csv").write_text("id,input,output\na,x,y\nb,x,y,z,w\n")
+    path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec["dataset"].update(format="csv", path="data/ragged.csv")
+    path.write_text(yaml.safe_dump(spec))
+    done = glc(root, "run")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "ragged.csv" in done.stderr and "cannot read the CSV dataset" in done.stderr
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage"])
+def test_a_damaged_database_file_is_a_located_error(tmp_path: Path, damage: str) -> None:
+    root = new_project(tmp_path / "p")
+    db = root / "target" / "general-bench.duckdb"
+    db.parent.mkdir(parents=True)
+    if damage == "truncated":
+        con = duckdb.connect(str(db))
+        con.execute("CREATE TABLE x AS SELECT range AS i FROM range(200000)")
+        con.close()
+        size = db.stat().st_size
+        with db.open("r+b") as fh:
+            fh.truncate(size // 2)
+    else:
+        db.write_bytes(b"" if damage == "empty" else b"not a database" * 100)
+    done = glc(root, "run")
+    assert done.returncode == 2 and "Traceback" not in done.stderr + done.stdout
+    assert str(db) in done.stderr and "damaged" in done.stderr and "another glc process" not in done.stderr
+
+
+# --- 14. a run with failures says so in its exit status -------------------------------------
+
+
+def test_glc_run_exits_3_when_instances_failed(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    qa_task(root, n=3)
+    code = "import sys; sys.exit('cannot') if sys.argv[1] == 'q1' else print(1)"
+    argv = ["{{ python }}", "-c", code, "{{ instance_id }}"]
+    allow_command(root, argv)
+    model_spec(root, "m", [{"runner": "command", "args": {"argv": argv}}])
+    done = glc(root, "run")
+    assert done.returncode == 3, done.stderr
+    assert "1 instance(s) and 0 job(s) failed" in done.stderr and "--retry-failed" in done.stderr
+    assert "Traceback" not in done.stderr
