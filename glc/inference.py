@@ -126,6 +126,7 @@ class Job:
     reasons: Counter[str] = field(default_factory=Counter)
     n_instances: int = 0
     n_done: int = 0
+    blocked: str | None = None  # why the user's profiles.yml refuses this job's route
 
     @property
     def label(self) -> str:
@@ -142,7 +143,8 @@ class Plan:
     def describe_rows(self) -> list[dict[str, Any]]:
         rows = [{"kind": j.kind, "model": j.model, "task_id": j.task.id, "runner": j.route.runner,
                  "n_instances": j.n_instances, "n_done": j.n_done, "n_todo": len(j.requests),
-                 "reasons": dict(sorted(j.reasons.items()))} for j in [*self.jobs, *self.judges]]
+                 "reasons": dict(sorted(j.reasons.items())), "blocked": j.blocked}
+                for j in [*self.jobs, *self.judges]]
         rows += [{"kind": "unsupported", "model": m, "task_id": t, "runner": None, "n_instances": 0, "n_done": 0,
                   "n_todo": 0, "reasons": {"no route of the model matches the task": 1}} for m, t in self.unsupported]
         return rows
@@ -181,6 +183,8 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
             job, n_skipped = _predict_job(con, project, spec, task, route, hashes, target_dir, limit, retry_failed)
             skipped += n_skipped
             jobs.append(job)
+    for job in jobs:
+        job.blocked = grant_problem(job.route, project.root, target_dir)
     judges = []
     for job in jobs:
         judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed, hashes)
@@ -344,6 +348,20 @@ def _keep_media(req: Request, res: Result, media_dir: Path) -> tuple[str | None,
     elif path != dest:
         path.unlink()
     return str(dest), None
+
+
+def grant_problem(route: RouteSpec, root: Path, target_dir: Path) -> str | None:
+    """Why the user's profiles.yml refuses ``route`` (None: it may run), known before anything runs."""
+    try:
+        runner = _make_runner(route, root, target_dir)
+        check = getattr(runner, "check_allowed", None)
+        if check is not None:
+            check()
+    except RunnerError as exc:
+        return str(exc)
+    except ValueError:
+        return None  # invalid args are spec errors, reported by compile with their line
+    return None
 
 
 def _make_runner(route: RouteSpec, root: Path, target_dir: Path) -> Runner:

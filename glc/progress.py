@@ -18,6 +18,8 @@ def describe_plan(plan: Plan) -> str:
         what = " (evaluator)" if row["kind"] == "judge" else ""
         lines.append(f"  {row['model']} · {row['task_id']}{what} [{row['runner']}]: {row['n_todo']} to run of "
                      f"{row['n_instances']} ({why})")
+        if row.get("blocked") and row["n_todo"]:
+            lines.append(f"    blocked by profiles.yml: {row['blocked']}")
     n_unsupported = len(plan.unsupported)
     head = f"inference jobs: {plan.n_todo} predictions to run"
     if plan.skipped_failed:

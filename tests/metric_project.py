@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import copy_project
+from conftest import REPO, copy_project
 
 
 def add_task(root: Path, metric: str, reference: str, items: list[tuple[str, Any, Any]],
@@ -73,3 +73,22 @@ def qa_task(root: Path, n: int = 6, prompt: str = "Repeat the number: {{ input.a
     spec["inference"] = {"type": "qa", "prompt": prompt}
     spec_path.write_text(yaml.safe_dump(spec))
     return tid
+
+
+def echo_model(root: Path, name: str, fail_on: str | None = None, log: Path | None = None) -> None:
+    """A command-runner model answering the prompt's last number (failing on ``fail_on``, logging ids)."""
+    code = ("import sys, pathlib\n"
+            "iid, prompt = sys.argv[1], sys.argv[2]\n"
+            + (f"pathlib.Path({str(log)!r}).open('a').write(iid + '\\n')\n" if log else "")
+            + (f"sys.exit('cannot answer ' + iid) if iid == {fail_on!r} else None\n" if fail_on else "")
+            + "print(prompt.split(':')[-1].strip())\n")
+    argv = ["{{ python }}", "-c", code, "{{ instance_id }}", "{{ prompt }}"]
+    allow_command(root, argv)
+    model_spec(root, name, [{"runner": "command", "args": {"argv": argv}}])
+
+
+def mini_project(dest: Path) -> Path:
+    """A copy of the project with the offline ``mini`` benchmark's data."""
+    root = copy_project(dest)
+    shutil.copytree(REPO / "data" / "mini", root / "data" / "mini")
+    return root

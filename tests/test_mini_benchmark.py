@@ -4,13 +4,13 @@ tools through the command runner, Whisper as the speech-synthesis evaluator."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
-from conftest import REPO, copy_project
+from conftest import REPO
+from metric_project import mini_project
 
 from glc.workspace import Workspace
 
@@ -19,12 +19,6 @@ TASKS = {"mini.nlp.topic_classification": 24, "mini.nlp.sentiment": 16, "mini.im
          "mini.audio.speech_recognition": 10, "mini.audio.speech_synthesis": 8}
 SPECIALISTS = {"specialist-minilm", "specialist-efficientnet", "specialist-whisper", "specialist-restoration",
                "specialist-flite"}
-
-
-def mini_project(dest: Path) -> Path:
-    root = copy_project(dest)
-    shutil.copytree(REPO / "data" / "mini", root / "data" / "mini")
-    return root
 
 
 @pytest.fixture(scope="module")

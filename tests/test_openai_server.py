@@ -13,7 +13,7 @@ import duckdb
 import httpx
 import pytest
 import yaml
-from test_mini_benchmark import mini_project
+from metric_project import mini_project
 
 from glc.workspace import Workspace
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from test_runners import _echo_model, _qa_task, new_project
+from metric_project import echo_model, new_project, qa_task
 
 from glc.workspace import Workspace
 
@@ -18,9 +18,9 @@ BATCH = 8  # glc run commits every 8 results
 
 def test_kill_9_then_resume(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
-    _qa_task(root, n=60)
+    qa_task(root, n=60)
     log = tmp_path / "calls.log"
-    _echo_model(root, "echo", log=log)
+    echo_model(root, "echo", log=log)
     env = {**os.environ, "GLC_BENCHMARK": "general-bench"}
     proc = subprocess.Popen([sys.executable, "-m", "glc", "--project-dir", str(root), "run"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

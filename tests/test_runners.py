@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from metric_project import add_task, allow_command, model_spec, new_project, qa_task
+from metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task
 
 from compiler.errors import SpecErrors
 from compiler.plan import compile_project
@@ -202,22 +202,11 @@ def test_unknown_runner_and_bad_args_are_spec_errors(tmp_path: Path) -> None:
 # --- a run with failures -------------------------------------------------------------------
 
 
-def _echo_model(root: Path, name: str, fail_on: str | None = None, log: Path | None = None) -> None:
-    code = ("import sys, pathlib\n"
-            "iid, prompt = sys.argv[1], sys.argv[2]\n"
-            + (f"pathlib.Path({str(log)!r}).open('a').write(iid + '\\n')\n" if log else "")
-            + (f"sys.exit('cannot answer ' + iid) if iid == {fail_on!r} else None\n" if fail_on else "")
-            + "print(prompt.split(':')[-1].strip())\n")
-    argv = ["{{ python }}", "-c", code, "{{ instance_id }}", "{{ prompt }}"]
-    allow_command(root, argv)
-    model_spec(root, name, [{"runner": "command", "args": {"argv": argv}}])
-
-
 def test_one_failing_instance_does_not_stop_the_run(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid = qa_task(root)
     log = tmp_path / "calls.log"
-    _echo_model(root, "echo", fail_on="q3", log=log)
+    echo_model(root, "echo", fail_on="q3", log=log)
     ws = Workspace(root)
     result = ws.run()
     inf = result.inference
@@ -234,12 +223,12 @@ def test_one_failing_instance_does_not_stop_the_run(tmp_path: Path) -> None:
     # the next run keeps the failure (no silent retries) ...
     assert Workspace(root).run().inference.predicted == 0
     # ... and --retry-failed runs only the failed instance again
-    _echo_model(root, "echo", fail_on=None, log=log)  # changes the route: a new content key for every instance
+    echo_model(root, "echo", fail_on=None, log=log)  # changes the route: a new content key for every instance
     assert Workspace(root).plan().n_todo == 6
     calls_before = len(log.read_text().split())
     assert calls_before == 6
     # back to the same spec: same keys as stored; only the failed one is to do with --retry-failed
-    _echo_model(root, "echo", fail_on="q3", log=log)
+    echo_model(root, "echo", fail_on="q3", log=log)
     plan = Workspace(root).plan(retry_failed=True)
     assert plan.n_todo == 1 and plan.jobs[0].requests[0].instance_id == "q3"
     assert Workspace(root).plan().n_todo == 0 and Workspace(root).plan().skipped_failed == 1
@@ -255,7 +244,7 @@ def test_limit_and_prompt_change_rerun_only_that_task(tmp_path: Path) -> None:
     spec["inference"] = {"type": "qa", "prompt": "Say: {{ input.a }}"}
     spec_path.write_text(yaml.safe_dump(spec))
     log = tmp_path / "calls.log"
-    _echo_model(root, "echo", log=log)
+    echo_model(root, "echo", log=log)
     first = Workspace(root).run(limit=3).inference
     assert first.predicted == 6  # 3 per task
     assert Workspace(root).run().inference.predicted == 7 + 1  # the rest: 7 of the first task, 1 of the second
@@ -279,13 +268,13 @@ def test_limit_and_prompt_change_rerun_only_that_task(tmp_path: Path) -> None:
 def test_jobs_json_says_what_is_missing_and_why(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid = qa_task(root, n=2)
-    _echo_model(root, "echo")
+    echo_model(root, "echo")
     ws = Workspace(root)
     ws.plan()
     jobs = json.loads((root / "target" / "jobs.json").read_text())
     row = next(j for j in jobs["jobs"] if j["task_id"] == tid)
     assert row == {"kind": "predict", "model": "echo", "task_id": tid, "runner": "command", "n_instances": 2,
-                   "n_done": 0, "n_todo": 2, "reasons": {"new": 2}}
+                   "n_done": 0, "n_todo": 2, "reasons": {"new": 2}, "blocked": None}
     assert sys.executable  # the command runner renders {{ python }} to this interpreter
 
 
@@ -293,7 +282,7 @@ def test_a_runner_that_cannot_start_fails_its_job_only(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     qa_task(root, n=3)
     model_spec(root, "broken", [{"runner": "command", "args": {"argv": ["no-such-program-glc", "{{ prompt }}"]}}])
-    _echo_model(root, "echo")
+    echo_model(root, "echo")
     allow_command(root, ["no-such-program-glc", "{{ prompt }}"])  # allowed, but not installed
     result = Workspace(root).run()
     inf = result.inference

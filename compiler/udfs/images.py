@@ -12,6 +12,7 @@ from the reference, scores 0 dB / 0.
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
 
 import numpy as np
@@ -23,12 +24,12 @@ WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 def load_image(path: str | None) -> np.ndarray | None:
     from PIL import Image
 
-    if not path:
+    if not path or not os.path.isfile(path):  # a FIFO or device would block or never end
         return None
     try:
         with Image.open(path) as im:
             arr = np.asarray(im.convert("RGB") if im.mode not in ("L", "RGB") else im, dtype=np.float64)
-    except (OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):
         return None
     return arr if arr.ndim == 3 else arr[:, :, None]
 

@@ -41,6 +41,7 @@ from compiler.resolve import Project
 from glc.datasets import data_path, sync_instances
 from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, path_problem, preview, suggest
 from glc.importers.scores import ImportErrors, Problem
+from glc.profiles import load_grants
 from glc.store import DIALECT, insert_rows, refresh_prediction_partitions, transaction
 
 MAX_DEPTH = 100
@@ -369,6 +370,8 @@ def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Projec
     now = datetime.now(UTC).replace(tzinfo=None)
     out: dict[str, PredictionImport] = {}
     seen: dict[tuple[str, str, str], str] = {}
+    grants = load_grants(project.root)  # generated images are read by the metric: only where specs may read
+    image_tasks = {t.id for t in project.tasks if t.spec.dataset is not None and t.spec.dataset.reference == "image"}
     for r in records:
         key = (r["model"], r["task_id"], r["instance_id"])
         problem = _record_problem(r) or _instance_problem(r, known, seen.get(key))
@@ -377,6 +380,11 @@ def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Projec
             continue
         seen[key] = r["where"]
         text, kind = output_text(r["prediction"])
+        if r["task_id"] in image_tasks and text and not grants.readable(Path(text)):
+            problems.append(Problem(r["where"], f"image prediction {preview(text)} lies outside the project and "
+                                                "its data roots", "a prediction file may only point at images inside "
+                                                "the project or a folder under 'data_roots:' of profiles.yml"))
+            continue
         content = hashlib.sha256(json.dumps(["import", *key, text], ensure_ascii=False).encode()).hexdigest()
         err = None if r["error"] is None else str(r["error"])
         imp = out.setdefault(r["model"], PredictionImport(path, r["model"]))

@@ -58,9 +58,11 @@ def _model_name(value: Any) -> str | Problem | None:
 
 
 def _task(ref: Any, by_id: dict[str, Task], by_name: dict[str, Task]) -> Task | Problem:
-    """The task a (trimmed) task id or official task name refers to."""
+    """The task a task id or official task name refers to: exactly as written (official names may
+    end in a space), else trimmed."""
     key = ref.strip() if isinstance(ref, str) else str(ref)
-    task = by_id.get(key) or by_name.get(key)
+    exact = ref if isinstance(ref, str) else key
+    task = by_id.get(exact) or by_name.get(exact) or by_id.get(key) or by_name.get(key)
     if task is not None:
         return task
     return Problem("", f"unknown task {preview(ref)}", suggest(key, [*by_id, *by_name])

@@ -85,6 +85,8 @@ def test_allowed_programs_take_only_the_arguments_the_profile_allows(tmp_path: P
     model_spec(root, "dots", [{"runner": "command", "args": {"argv": ["{{ python }}", "-c", writer, "../../x.txt"]}}])
     # a plain name is fine, and lands in the project's target folder
     model_spec(root, "plain", [{"runner": "command", "args": {"argv": ["{{ python }}", "-c", writer, "out.txt"]}}])
+    blocked = {j.model: j.blocked for j in Workspace(root).plan().jobs}  # known before anything runs
+    assert "program not allowed" in blocked["other"] and blocked["plain"] is None
     result = Workspace(root).run()
     inf = result.inference
     assert "program not allowed" in dict(inf.job_errors)["other · nlp.t_acc"]
