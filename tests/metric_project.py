@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import REPO, copy_project
+from conftest import EXAMPLES, REPO, copy_project
 
 
 def add_task(root: Path, metric: str, reference: str, items: list[tuple[str, Any, Any]],
@@ -92,3 +93,14 @@ def mini_project(dest: Path) -> Path:
     root = copy_project(dest)
     shutil.copytree(REPO / "data" / "mini", root / "data" / "mini")
     return root
+
+
+def workbook_variant(tmp_path: Path, mutate: Callable[[Any], None], name: str = "v.xlsx") -> Path:
+    """The example workbook c04_sota_beater.xlsx changed by ``mutate`` (an openpyxl Workbook), saved as ``name``."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(EXAMPLES / "c04_sota_beater.xlsx")
+    mutate(wb)
+    out = tmp_path / name
+    wb.save(out)
+    return out

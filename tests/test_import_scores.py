@@ -3,7 +3,6 @@ name sheet/row/column, atomic replacement, and a store that bad files never touc
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -11,19 +10,12 @@ import openpyxl
 import polars as pl
 import pytest
 from conftest import EXAMPLES
+from metric_project import workbook_variant
 
 from compiler.errors import GlcError
 from glc.workspace import Workspace
 
 C04 = EXAMPLES / "c04_sota_beater.xlsx"
-
-
-def _variant(tmp_path: Path, mutate: Callable[[openpyxl.Workbook], None], name: str = "v.xlsx") -> Path:
-    wb = openpyxl.load_workbook(C04)
-    mutate(wb)
-    out = tmp_path / name
-    wb.save(out)
-    return out
 
 
 def _find(ws, task_name: str) -> int:
@@ -65,7 +57,7 @@ def test_rows_are_matched_by_key_not_position(loaded: Workspace, tmp_path: Path)
             for c, v in enumerate(values, start=1):
                 ws.cell(r, c).value = v
     a = loaded.read_scores(C04)
-    b = loaded.read_scores(_variant(tmp_path, shuffle))
+    b = loaded.read_scores(workbook_variant(tmp_path, shuffle))
     assert sorted((c.task_id, c.score) for c in a.cells) == sorted((c.task_id, c.score) for c in b.cells)
 
 
@@ -78,7 +70,7 @@ def test_missing_tokens_and_numeric_text(loaded: Workspace, tmp_path: Path) -> N
             ws.cell(2 + i, 5).value = tok
         ws.cell(10, 5).value = " 42.5 "
         wb.create_sheet("level-scores")["A1"] = "ignored"
-    parsed = loaded.read_scores(_variant(tmp_path, edit))
+    parsed = loaded.read_scores(workbook_variant(tmp_path, edit))
     base = loaded.read_scores(C04)
     model = "SoTA-Beater-70B"
     n_base_missing_in_rows = sum(1 for r in range(2, 2 + len(tokens))
@@ -93,7 +85,7 @@ def test_missing_tokens_and_numeric_text(loaded: Workspace, tmp_path: Path) -> N
 def test_percent_text_is_refused_with_location(loaded: Workspace, tmp_path: Path) -> None:
     def edit(wb):
         wb["Image-Comprehension"].cell(5, 5).value = "85%"
-    msg = _refused(loaded, _variant(tmp_path, edit))
+    msg = _refused(loaded, workbook_variant(tmp_path, edit))
     assert "sheet 'Image-Comprehension' row 5 column E ('SoTA-Beater-70B'): '85%' is not a number" in msg
     assert "write 85" in msg and "nothing from this file was stored" in msg
 
@@ -103,7 +95,7 @@ def test_negative_distance_is_refused(loaded: Workspace, tmp_path: Path) -> None
         ws = wb["Image-Generation"]
         r = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 4).value == "FID")
         ws.cell(r, 5).value = -3.5
-    msg = _refused(loaded, _variant(tmp_path, edit))
+    msg = _refused(loaded, workbook_variant(tmp_path, edit))
     assert "sheet 'Image-Generation' row" in msg and "column E" in msg
     assert "-3.5 is below the minimum 0 of metric 'fid' (a distance cannot be negative)" in msg
 
@@ -112,7 +104,7 @@ def test_unknown_task_with_did_you_mean(loaded: Workspace, tmp_path: Path) -> No
     def edit(wb):
         ws = wb["NLP"]
         ws.cell(_find(ws, "Commonsense Reasoning"), 2).value = "Commonsense Reasonin"
-    msg = _refused(loaded, _variant(tmp_path, edit))
+    msg = _refused(loaded, workbook_variant(tmp_path, edit))
     assert "unknown task 'Commonsense Reasonin' with metric 'ACC'" in msg
     assert "did you mean 'Commonsense Reasoning | ACC'?" in msg
 
@@ -120,7 +112,7 @@ def test_unknown_task_with_did_you_mean(loaded: Workspace, tmp_path: Path) -> No
 def test_unknown_and_missing_sheets(loaded: Workspace, tmp_path: Path) -> None:
     def edit(wb):
         wb["NLP"].title = "NLPP"
-    msg = _refused(loaded, _variant(tmp_path, edit))
+    msg = _refused(loaded, workbook_variant(tmp_path, edit))
     assert "sheet 'NLPP': unknown sheet" in msg and "did you mean 'NLP'?" in msg
     assert "sheet 'NLP': missing sheet" in msg
 
@@ -128,14 +120,14 @@ def test_unknown_and_missing_sheets(loaded: Workspace, tmp_path: Path) -> None:
 def test_extra_sheet_is_refused(loaded: Workspace, tmp_path: Path) -> None:
     def edit(wb):
         wb.create_sheet("Notes")
-    assert "sheet 'Notes': unknown sheet" in _refused(loaded, _variant(tmp_path, edit))
+    assert "sheet 'Notes': unknown sheet" in _refused(loaded, workbook_variant(tmp_path, edit))
 
 
 def test_duplicate_model_columns(loaded: Workspace, tmp_path: Path) -> None:
     def edit(wb):
         for ws in wb.worksheets:
             ws.cell(1, 6).value = "SoTA-Beater-70B"
-    msg = _refused(loaded, _variant(tmp_path, edit))
+    msg = _refused(loaded, workbook_variant(tmp_path, edit))
     assert "model column 'SoTA-Beater-70B' appears more than once (columns E, F)" in msg
 
 
@@ -159,7 +151,7 @@ def test_reimport_replaces_model_atomically(ws: Workspace, tmp_path: Path) -> No
         ws_ = wb["NLP"]
         for r in range(2, ws_.max_row + 1):
             ws_.cell(r, 5).value = None
-    ws.import_scores(_variant(tmp_path, edit))
+    ws.import_scores(workbook_variant(tmp_path, edit))
     after = _stored(ws)
     mine = [r for r in after if r[0] == "SoTA-Beater-70B"]
     assert len(mine) < len(first) and not any(t.startswith("nlp.") for _, t, _ in mine)
@@ -200,4 +192,4 @@ def test_values_in_a_column_without_model_name(loaded: Workspace, tmp_path: Path
     def edit(wb):
         wb["NLP"].cell(3, 7).value = 12.5
     assert "sheet 'NLP' row 3 column G: value 12.5 in a column without a model name" in \
-        _refused(loaded, _variant(tmp_path, edit))
+        _refused(loaded, workbook_variant(tmp_path, edit))

@@ -22,7 +22,7 @@ import openpyxl
 import polars as pl
 import pytest
 from conftest import EXAMPLES  # tests/conftest.py, put on sys.path by pytest
-from metric_project import add_task, new_project, write_predictions
+from metric_project import add_task, new_project, workbook_variant, write_predictions
 from typer.testing import CliRunner
 
 from compiler.errors import GlcError
@@ -82,14 +82,6 @@ def _cli(ws: Workspace, *args: str) -> str:
     assert "Traceback" not in text
     assert _snapshot(ws) == before, "a refused file changed the store"
     return text
-
-
-def _variant(tmp_path: Path, mutate: Callable[[openpyxl.Workbook], None], name: str = "v.xlsx") -> Path:
-    wb = openpyxl.load_workbook(C04)
-    mutate(wb)
-    out = tmp_path / name
-    wb.save(out)
-    return out
 
 
 def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -154,7 +146,7 @@ def test_formula_without_cached_value_is_refused(loaded: Workspace, tmp_path: Pa
     def edit(wb: openpyxl.Workbook) -> None:
         wb["NLP"].cell(5, 5).value = "=40+2"  # openpyxl writes no cached value
         wb["NLP"].cell(7, 3).value = "=UPPER(B7)"  # a key column too, even in a row of no interest
-    msg = _cli(loaded, "import", "scores", str(_variant(tmp_path, edit)))
+    msg = _cli(loaded, "import", "scores", str(workbook_variant(tmp_path, edit)))
     assert "sheet 'NLP' row 5 column E: formula '=40+2' has no cached value" in msg
     assert "sheet 'NLP' row 7 column C: formula '=UPPER(B7)' has no cached value" in msg
     assert "so formulas get cached values, or paste values" in msg and "nothing from this file was stored" in msg
@@ -181,7 +173,7 @@ def test_overflowing_text_is_refused_in_workbooks(loaded: Workspace, tmp_path: P
         wb["Image-Generation"].cell(psnr_row, 5).value = "1e400"
         wb["NLP"].cell(3, 5).value = "-1e999"
         wb["NLP"].cell(4, 5).value = "inf"
-    msg = _cli(loaded, "import", "scores", str(_variant(tmp_path, edit)))
+    msg = _cli(loaded, "import", "scores", str(workbook_variant(tmp_path, edit)))
     assert (f"sheet 'Image-Generation' row {psnr_row} column E ('{C04_MODEL}'): '1e400' overflows to infinity"
             in msg)
     assert f"sheet 'NLP' row 3 column E ('{C04_MODEL}'): '-1e999' overflows to infinity" in msg
