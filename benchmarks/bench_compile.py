@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("GLC_BENCHMARK", "general-bench")  # the 699-task catalog
 
-from compiler.plan import compile_project, write_artifacts  # noqa: E402
+from glc.compiler.plan import compile_project, write_artifacts  # noqa: E402
 
 
 def make_project(dest: Path, copies: int) -> Path:

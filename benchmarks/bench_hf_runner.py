@@ -23,11 +23,11 @@ sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
+from glc.runners.hf import HFArgs, HFRunner  # noqa: E402
 
 from glc.inference import execute, plan_jobs  # noqa: E402
 from glc.store import connect, ensure_store  # noqa: E402
 from glc.workspace import Workspace  # noqa: E402
-from runners.hf import HFArgs, HFRunner  # noqa: E402
 
 
 def make_project(dest: Path, prompts: list[str], new_tokens: int) -> Path:

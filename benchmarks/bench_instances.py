@@ -31,7 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("GLC_BENCHMARK", "general-bench")  # the 699-task catalog
 
-from compiler.plan import compile_project  # noqa: E402
+from glc.compiler.plan import compile_project  # noqa: E402
+
 from glc.build import build  # noqa: E402
 from glc.store import ensure_store, refresh_prediction_partitions  # noqa: E402
 

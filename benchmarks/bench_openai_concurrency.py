@@ -18,8 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from runners.base import Request  # noqa: E402
-from runners.openai import OpenAIArgs, OpenAIRunner  # noqa: E402
+from glc.runners.base import Request  # noqa: E402
+from glc.runners.openai import OpenAIArgs, OpenAIRunner  # noqa: E402
 
 
 def start_server(latency_ms: float) -> tuple[subprocess.Popen, str]:

@@ -6,6 +6,6 @@ contracts that every other part of glc reads and writes.
 
 from __future__ import annotations
 
-from compiler.errors import GlcError, SpecError, SpecErrors
+from glc.compiler.errors import GlcError, SpecError, SpecErrors
 
 __all__ = ["GlcError", "SpecError", "SpecErrors"]

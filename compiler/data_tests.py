@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlglot
+from glc.compiler.errors import SpecError
+from glc.compiler.loader import Located
+from glc.compiler.spec_models import DataTestSpec
+from glc.compiler.suggest import did_you_mean
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
-
-from compiler.errors import SpecError
-from compiler.loader import Located
-from compiler.spec_models import DataTestSpec
-from compiler.suggest import did_you_mean
 
 DIALECT = "duckdb"
 

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
+from glc.compiler.contracts import SEEDS, STORE
+from glc.compiler.plan import CompiledProject
+from glc.compiler.resolve import lookup
 from sqlglot import exp
 from sqlglot.lineage import lineage as sqlglot_lineage
-
-from compiler.contracts import SEEDS, STORE
-from compiler.plan import CompiledProject
-from compiler.resolve import lookup
 
 DIALECT = "duckdb"
 
@@ -99,7 +98,7 @@ class LineageIndex:
 
 def column_lineage(compiled: CompiledProject, ref: str) -> ColumnLineage:
     """Lineage of ``TABLE.COLUMN`` (e.g. ``level_scores.level_4``) down to source tables."""
-    from compiler.errors import GlcError
+    from glc.compiler.errors import GlcError
 
     table, sep, column = ref.partition(".")
     if not sep:

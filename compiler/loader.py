@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
-from compiler.errors import SpecError, display_path
-from compiler.spec_models import (
+from glc.compiler.errors import SpecError, display_path
+from glc.compiler.spec_models import (
     BenchmarkSpec,
     LevelSpec,
     MetricSpec,
@@ -25,8 +23,9 @@ from compiler.spec_models import (
     TaskSpec,
     TestFile,
 )
-from compiler.suggest import did_you_mean
-from compiler.yaml_source import YamlDoc, YamlSyntaxError, load_yaml
+from glc.compiler.suggest import did_you_mean
+from glc.compiler.yaml_source import YamlDoc, YamlSyntaxError, load_yaml
+from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

@@ -11,11 +11,11 @@ import hashlib
 import json
 from typing import Any
 
-from compiler.contracts import PUBLIC, SEEDS, STORE
-from compiler.data_tests import CompiledDataTest
-from compiler.resolve import Project
-from compiler.seeds import Seed
-from compiler.sqlmodel import CompiledNode
+from glc.compiler.contracts import PUBLIC, SEEDS, STORE
+from glc.compiler.data_tests import CompiledDataTest
+from glc.compiler.resolve import Project
+from glc.compiler.seeds import Seed
+from glc.compiler.sqlmodel import CompiledNode
 
 SCHEMA_VERSION = 1
 

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.contracts import source_schema
-from compiler.data_tests import CompiledDataTest, compile_data_tests
-from compiler.errors import GlcError, SpecError, SpecErrors, display_path
-from compiler.manifest import build_manifest, dumps
-from compiler.render import TemplateRenderer
-from compiler.resolve import Project, load_project, lookup
-from compiler.seeds import Seed, build_seeds
-from compiler.sqlmodel import CompiledNode, RenderedModel, compile_models
-from compiler.suggest import did_you_mean
+from glc.compiler.contracts import source_schema
+from glc.compiler.data_tests import CompiledDataTest, compile_data_tests
+from glc.compiler.errors import GlcError, SpecError, SpecErrors, display_path
+from glc.compiler.manifest import build_manifest, dumps
+from glc.compiler.render import TemplateRenderer
+from glc.compiler.resolve import Project, load_project, lookup
+from glc.compiler.seeds import Seed, build_seeds
+from glc.compiler.sqlmodel import CompiledNode, RenderedModel, compile_models
+from glc.compiler.suggest import did_you_mean
 
 GLC_VERSION = "0.1.0"
 PER_VARIANT = "per_variant"

@@ -16,8 +16,8 @@ from pydantic import BaseModel
 
 GROUP = "glc.runners"
 # glc's own runners, used when the package metadata is not installed (e.g. a source checkout)
-BUILTIN = {"hf": "runners.hf:HFRunner", "openai": "runners.openai:OpenAIRunner",
-           "command": "runners.command:CommandRunner"}
+BUILTIN = {"hf": "glc.runners.hf:HFRunner", "openai": "glc.runners.openai:OpenAIRunner",
+           "command": "glc.runners.command:CommandRunner"}
 
 
 def _load(target: str) -> Any:

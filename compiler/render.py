@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from glc.compiler.errors import GlcError, display_path
+from glc.compiler.sandbox import BoundedSandbox
 from sqlglot import exp
-
-from compiler.errors import GlcError, display_path
-from compiler.sandbox import BoundedSandbox
 
 
 def sql_literal(value: Any) -> str:

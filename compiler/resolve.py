@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
-from compiler.errors import GlcError, SpecError, SpecErrors
-from compiler.loader import LoadedSpecs, Located, load_specs
-from compiler.plugins import runner_args_schema, runner_targets
-from compiler.spec_models import (
+from glc.compiler.errors import GlcError, SpecError, SpecErrors
+from glc.compiler.loader import LoadedSpecs, Located, load_specs
+from glc.compiler.plugins import runner_args_schema, runner_targets
+from glc.compiler.spec_models import (
     BenchmarkSpec,
     DataTestSpec,
     LevelSpec,
@@ -27,7 +25,8 @@ from compiler.spec_models import (
     TaskSpec,
     UnitTestSpec,
 )
-from compiler.suggest import did_you_mean
+from glc.compiler.suggest import did_you_mean
+from pydantic import ValidationError
 
 GROUP_OF_PARADIGM = {"comprehension": "C", "generation": "G", "nlp": "L"}
 T = TypeVar("T")

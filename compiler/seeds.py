@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.contracts import SEEDS
-from compiler.resolve import GROUP_OF_PARADIGM, Project, Scope, Task
-from compiler.spec_models import MetricSpec
+from glc.compiler.contracts import SEEDS
+from glc.compiler.resolve import GROUP_OF_PARADIGM, Project, Scope, Task
+from glc.compiler.spec_models import MetricSpec
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ class InferenceSpec(Spec):
     @field_validator("prompt")
     @classmethod
     def _prompt_is_a_template(cls, value: str) -> str:
-        from compiler.sandbox import shared_sandbox, template_problem
+        from glc.compiler.sandbox import shared_sandbox, template_problem
 
         problem = template_problem(shared_sandbox(), value)
         if problem:

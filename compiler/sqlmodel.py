@@ -14,14 +14,13 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 import sqlglot
+from glc.compiler.contracts import PUBLIC, Column, source_schema
+from glc.compiler.errors import GlcError
+from glc.compiler.suggest import did_you_mean
+from glc.compiler.udfs.registry import UDFS
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
-
-from compiler.contracts import PUBLIC, Column, source_schema
-from compiler.errors import GlcError
-from compiler.suggest import did_you_mean
-from compiler.udfs.registry import UDFS
 
 DIALECT = "duckdb"
 

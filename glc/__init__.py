@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from compiler.plan import GLC_VERSION as __version__
+from glc.compiler.plan import GLC_VERSION as __version__
 
 __all__ = ["__version__"]

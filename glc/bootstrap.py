@@ -14,9 +14,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from compiler.plan import CompiledProject
-from compiler.spec_models import BootstrapSpec
 from glc.build import ancestors, build
+from glc.compiler.plan import CompiledProject
+from glc.compiler.spec_models import BootstrapSpec
 
 LEVELS = ("level_2", "level_3", "level_4", "level_5")
 INTERVALS_DDL = ("CREATE OR REPLACE TABLE level_intervals (model VARCHAR, variant VARCHAR, scope VARCHAR, "

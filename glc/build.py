@@ -24,11 +24,11 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from compiler.errors import GlcError
-from compiler.plan import CompiledProject
-from compiler.seeds import Seed
-from compiler.sqlmodel import CompiledNode
-from compiler.udfs.registry import register
+from glc.compiler.errors import GlcError
+from glc.compiler.plan import CompiledProject
+from glc.compiler.seeds import Seed
+from glc.compiler.sqlmodel import CompiledNode
+from glc.compiler.udfs.registry import register
 from glc.selection import Selection
 from glc.store import DIALECT, ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from compiler.errors import GlcError
+from glc.compiler.errors import GlcError
 from glc.leaderboard import FORMATS, render
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -118,7 +118,7 @@ def serve(model: Annotated[str, typer.Option(help="hf text-generation model: bun
           max_prompt_chars: Annotated[int, typer.Option(min=1, help="Longer prompts get HTTP 413.")] = 16_000,
           ) -> None:
     """Serve an OpenAI-compatible /v1/chat/completions endpoint over an hf model."""
-    from runners.serve import ChatBackend, make_server
+    from glc.runners.serve import ChatBackend, make_server
 
     backend = ChatBackend(None if echo else model, max_batch=max_batch, latency_ms=latency_ms, max_queue=max_queue,
                           max_prompt_chars=max_prompt_chars)
@@ -276,8 +276,8 @@ def catalog_generate(
     out: Annotated[Path, typer.Option(help="Folder for the task specs.")] = Path("specs/tasks"),
 ) -> None:
     """(Re)generate one task spec per General-Bench task from the catalog."""
-    from compiler.catalog import read_catalog_csv, read_sota_workbook, write_task_specs
-    from compiler.loader import load_specs
+    from glc.compiler.catalog import read_catalog_csv, read_sota_workbook, write_task_specs
+    from glc.compiler.loader import load_specs
 
     root = Path(_state["project_dir"])  # type: ignore[arg-type]
     src = source if source.is_absolute() else root / source

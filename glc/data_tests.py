@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from compiler.data_tests import CompiledDataTest
+from glc.compiler.data_tests import CompiledDataTest
 
 SAMPLE = 5
 

@@ -20,10 +20,10 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from compiler.contracts import STORE
-from compiler.errors import GlcError
-from compiler.resolve import Project, Task
-from compiler.spec_models import DatasetSpec
+from glc.compiler.contracts import STORE
+from glc.compiler.errors import GlcError
+from glc.compiler.resolve import Project, Task
+from glc.compiler.spec_models import DatasetSpec
 from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, require_utf8
 from glc.importers.scores import ImportErrors, Problem
 from glc.profiles import Grants, load_grants

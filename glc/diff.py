@@ -15,8 +15,8 @@ from typing import Any
 
 import duckdb
 
-from compiler.errors import GlcError
-from compiler.resolve import Project, lookup
+from glc.compiler.errors import GlcError
+from glc.compiler.resolve import Project, lookup
 
 LEVELS = ("level_2", "level_3", "level_4", "level_5")
 TOP = 5

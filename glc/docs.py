@@ -13,9 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-from compiler.plan import CompiledProject
-from compiler.spec_models import MetricSpec
 from glc.build import ancestors, build
+from glc.compiler.plan import CompiledProject
+from glc.compiler.spec_models import MetricSpec
 
 POINTS = 60
 
@@ -29,9 +29,9 @@ def _domain(m: MetricSpec) -> tuple[float, float]:
 
 def _curves(compiled: CompiledProject) -> dict[str, list[tuple[float, float]]]:
     """sigma(x) per metric, computed by the compiled task_sota SQL on synthetic SoTA rows."""
-    from compiler.resolve import Task
-    from compiler.seeds import build_seeds
-    from compiler.spec_models import TaskSpec
+    from glc.compiler.resolve import Task
+    from glc.compiler.seeds import build_seeds
+    from glc.compiler.spec_models import TaskSpec
 
     tasks, points = [], {}
     for m in compiled.project.metrics:

@@ -13,8 +13,8 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from compiler.errors import GlcError
-from compiler.resolve import LevelSpec, Scope
+from glc.compiler.errors import GlcError
+from glc.compiler.resolve import LevelSpec, Scope
 from glc.store import DIALECT
 
 GROUP_NAMES = {"C": "comprehension", "G": "generation", "L": "language"}
@@ -36,7 +36,7 @@ def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope:
     row = _rows(con, exp.select("*").from_("level_scores").where(where))
     if not row:
         models = [r[0] for r in con.execute("SELECT DISTINCT model FROM level_scores").fetchall()]
-        from compiler.suggest import did_you_mean
+        from glc.compiler.suggest import did_you_mean
 
         raise GlcError(f"no model '{model}' in level_scores", hint=did_you_mean(model, models) or "run `glc run`")
     groups = _rows(con, exp.select("*").from_(f"group_scores__{v}")

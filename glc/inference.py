@@ -33,19 +33,19 @@ from typing import Any
 
 import duckdb
 
-from compiler.contracts import STORE
-from compiler.errors import GlcError
-from compiler.plugins import runner_class
-from compiler.resolve import Project, Task
-from compiler.sandbox import shared_sandbox
-from compiler.spec_models import ModelSpec, RouteSpec
+from glc.compiler.contracts import STORE
+from glc.compiler.errors import GlcError
+from glc.compiler.plugins import runner_class
+from glc.compiler.resolve import Project, Task
+from glc.compiler.sandbox import shared_sandbox
+from glc.compiler.spec_models import ModelSpec, RouteSpec
 from glc.datasets import media_folder
 from glc.importers.safety import clip, lone_surrogate
 from glc.importers.scores import file_sha256
 from glc.profiles import load_grants
+from glc.runners.base import Request, Result, Runner, RunnerError
 from glc.selection import Selection
 from glc.store import insert_rows, refresh_prediction_partitions, transaction
-from runners.base import Request, Result, Runner, RunnerError
 
 _PROMPTS = shared_sandbox()
 MEDIA_EXT = {"image": ".png", "audio": ".wav"}
@@ -85,7 +85,7 @@ def route_identity(route: RouteSpec, root: Path, hashes: WeightHashes) -> dict[s
     """What defines a route's behaviour: runner, args, and the weights its model reads."""
     ident: dict[str, Any] = {"runner": route.runner, "args": route.args}
     if route.runner == "hf":
-        from runners.bundled import ALIASES, weights_file
+        from glc.runners.bundled import ALIASES, weights_file
 
         model = str(route.args.get("model", ""))
         try:
@@ -377,7 +377,7 @@ def _make_runner(route: RouteSpec, root: Path, target_dir: Path) -> Runner:
         if problem:
             raise RunnerError(problem)
     if route.runner == "hf":
-        from runners.bundled import ALIASES
+        from glc.runners.bundled import ALIASES
 
         model = str(route.args.get("model", ""))
         if model not in ALIASES and not grants.readable(root / model):

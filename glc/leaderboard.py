@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from compiler.contracts import PUBLIC
+from glc.compiler.contracts import PUBLIC
 from glc.store import DIALECT
 
 COLUMNS = PUBLIC["level_scores"].column_names

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.plan import CompiledProject
+from glc.compiler.plan import CompiledProject
 from glc.selection import Selection
 
 KINDS = ("tasks", "metrics", "levels", "scopes", "models", "nodes")

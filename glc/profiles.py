@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from compiler.errors import GlcError
-from compiler.loader import validation_errors
-from compiler.suggest import did_you_mean
-from compiler.yaml_source import YamlSyntaxError, load_yaml
+from glc.compiler.errors import GlcError
+from glc.compiler.loader import validation_errors
+from glc.compiler.suggest import did_you_mean
+from glc.compiler.yaml_source import YamlSyntaxError, load_yaml
 
 ENV_TARGET = "GLC_TARGET"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from compiler.plan import CompiledProject
+from glc.compiler.plan import CompiledProject
 from glc.data_tests import DataTestResult
 from glc.leaderboard import COLUMNS, leaderboard_intervals, mark_overlaps
 

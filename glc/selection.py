@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from compiler.errors import GlcError
-from compiler.resolve import Project
-from compiler.suggest import did_you_mean
+from glc.compiler.errors import GlcError
+from glc.compiler.resolve import Project
+from glc.compiler.suggest import did_you_mean
 
 KINDS = ("model", "task", "modality", "paradigm", "metric")
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import duckdb
 
-from compiler.errors import GlcError
-from compiler.resolve import Project
+from glc.compiler.errors import GlcError
+from glc.compiler.resolve import Project
 
 
 def measured_sota(con: duckdb.DuckDBPyConnection, project: Project) -> list[dict[str, Any]]:

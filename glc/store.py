@@ -11,9 +11,9 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from compiler.contracts import SEEDS, STORE, Contract
-from compiler.errors import GlcError
-from compiler.seeds import Seed
+from glc.compiler.contracts import SEEDS, STORE, Contract
+from glc.compiler.errors import GlcError
+from glc.compiler.seeds import Seed
 from glc.profiles import Target
 
 DIALECT = "duckdb"

@@ -14,14 +14,14 @@ import duckdb
 from pydantic import ValidationError
 from sqlglot import exp
 
-from compiler.contracts import STORE
-from compiler.errors import GlcError
-from compiler.loader import Located
-from compiler.plan import CompiledProject
-from compiler.resolve import Task
-from compiler.seeds import build_seeds
-from compiler.spec_models import TaskSpec, UnitTestSpec
 from glc.build import ancestors, build
+from glc.compiler.contracts import STORE
+from glc.compiler.errors import GlcError
+from glc.compiler.loader import Located
+from glc.compiler.plan import CompiledProject
+from glc.compiler.resolve import Task
+from glc.compiler.seeds import build_seeds
+from glc.compiler.spec_models import TaskSpec, UnitTestSpec
 from glc.store import DIALECT, ensure_store, insert_rows
 
 

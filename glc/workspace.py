@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.errors import GlcError
-from compiler.lineage import ColumnLineage, column_lineage
-from compiler.loader import active_benchmark
-from compiler.plan import CompiledProject, compile_project, write_artifacts
 from glc.build import BuildResult, build
+from glc.compiler.errors import GlcError
+from glc.compiler.lineage import ColumnLineage, column_lineage
+from glc.compiler.loader import active_benchmark
+from glc.compiler.plan import CompiledProject, compile_project, write_artifacts
 from glc.data_tests import DataTestResult, run_data_tests
 from glc.datasets import sync_instances
 from glc.explain import explain as explain_level

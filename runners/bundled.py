@@ -24,7 +24,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from runners.base import RunnerError
+from glc.runners.base import RunnerError
 
 ALIASES = ("smollm2-135m-instruct", "all-minilm-l6-v2", "efficientnet-lite0", "whisper-tiny.en")
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -20,10 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from glc.compiler.sandbox import shared_sandbox, template_problem
+from glc.runners.base import Request, Result, Runner, RunnerArgs, RunnerError, error_text
 from pydantic import Field, field_validator
-
-from compiler.sandbox import shared_sandbox, template_problem
-from runners.base import Request, Result, Runner, RunnerArgs, RunnerError, error_text
 
 _ENV = shared_sandbox()
 FREE = "*"  # an argv pattern element of profiles.yml that the spec may fill freely

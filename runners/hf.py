@@ -13,7 +13,7 @@ Tasks:
 * ``speech-recognition`` — Whisper on the first media file (16 kHz mono WAV; other rates are
   resampled), greedy decoding.
 
-``model`` is a bundled alias (``runners.bundled.ALIASES``) or a local transformers folder.
+``model`` is a bundled alias (``glc.runners.bundled.ALIASES``) or a local transformers folder.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from glc.runners import bundled
+from glc.runners.base import Request, Result, Runner, RunnerArgs, RunnerError, error_text
 from pydantic import Field, field_validator
-
-from runners import bundled
-from runners.base import Request, Result, Runner, RunnerArgs, RunnerError, error_text
 
 HfTask = Literal["text-generation", "zero-shot-classification", "image-classification",
                  "video-classification", "speech-recognition"]

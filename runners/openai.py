@@ -31,9 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from glc.runners.base import Request, Result, Runner, RunnerArgs, error_text
 from pydantic import Field
-
-from runners.base import Request, Result, Runner, RunnerArgs, error_text
 
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # a chat answer is kilobytes; more is a broken or hostile server
 
@@ -200,7 +199,7 @@ class OpenAIRunner(Runner):
             if self.a.api_key_env:
                 key = os.environ.get(self.a.api_key_env)
                 if not key:
-                    from runners.base import RunnerError
+                    from glc.runners.base import RunnerError
 
                     raise RunnerError(f"environment variable {self.a.api_key_env} (the API key) is not set")
                 headers["Authorization"] = f"Bearer {key}"

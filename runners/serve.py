@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from runners.base import Request, Runner
+from glc.runners.base import Request, Runner
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a chat request with a few images; more is refused unread
 _DRAIN_BYTES, _DRAIN_S = 64 * 1024 * 1024, 2.0  # what a refused body may still send before the socket closes
@@ -77,7 +77,7 @@ class ChatBackend:
         self.overdue_s = overdue_s
         self.runner = runner
         if model is not None and runner is None:
-            from runners.hf import HFArgs, HFRunner
+            from glc.runners.hf import HFArgs, HFRunner
 
             self.runner = HFRunner(HFArgs(task="text-generation", model=model, batch_size=max_batch), Path("."))
             self.runner.load()

@@ -5,8 +5,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from glc.compiler.plan import CompiledProject, compile_project
 
-from compiler.plan import CompiledProject, compile_project
 from glc.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES
+from glc.compiler.errors import GlcError
+from glc.compiler.lineage import column_lineage
 from metric_project import add_task, new_project, write_predictions
 
-from compiler.errors import GlcError
-from compiler.lineage import column_lineage
 from glc.workspace import Workspace
 
 

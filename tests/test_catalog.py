@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from conftest import DATA, REPO
+from glc.compiler.catalog import GENERATED_MARK, read_catalog_csv, read_sota_workbook
+from glc.compiler.loader import load_specs
 
-from compiler.catalog import GENERATED_MARK, read_catalog_csv, read_sota_workbook
-from compiler.loader import load_specs
 from glc.workspace import Workspace
 
 SHARED = REPO.parent / "shared" / "data" / "general-bench"

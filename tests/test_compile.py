@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-
-from compiler.plan import compile_project, write_artifacts
+from glc.compiler.plan import compile_project, write_artifacts
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("GLC_UPDATE_GOLDEN") == "1"
@@ -81,7 +80,7 @@ def test_pooled_and_per_modality_differ_visibly(compiled) -> None:
 
 
 def test_public_contract_is_enforced(project_dir: Path) -> None:
-    from compiler.errors import GlcError
+    from glc.compiler.errors import GlcError
 
     tpl = project_dir / "sql/models/level_scores.sql"
     tpl.write_text(tpl.read_text().replace("s_l, level", "s_l AS lang, level"))

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from glc.runners.base import Request, RunnerError
+from glc.runners.hf import HFArgs, HFRunner, pick_device
 from PIL import Image
-
-from runners.base import Request, RunnerError
-from runners.hf import HFArgs, HFRunner, pick_device
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import openpyxl
 import polars as pl
 import pytest
 from conftest import EXAMPLES
+from glc.compiler.errors import GlcError
 from metric_project import workbook_variant
 
-from compiler.errors import GlcError
 from glc.workspace import Workspace
 
 C04 = EXAMPLES / "c04_sota_beater.xlsx"

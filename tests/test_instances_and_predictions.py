@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from glc.compiler.errors import GlcError
 from metric_project import add_task, new_project, write_predictions
 
-from compiler.errors import GlcError
 from glc.workspace import Workspace
 
 QA = [("q1", {"question": "2+2?"}, ["4", "four"]), ("q2", {"question": "capital of France?"}, ["Paris"]),
@@ -258,7 +258,8 @@ def test_view_models_follow_their_inputs_and_switch_kind(tmp_path: Path) -> None
 
 def test_every_store_table_has_a_version() -> None:
     """A table model reading a store table is rebuilt when that table changes: each needs a version."""
-    from compiler.contracts import STORE
+    from glc.compiler.contracts import STORE
+
     from glc.build import _store_versions
     from glc.store import ensure_store
 

@@ -8,13 +8,13 @@ saturate the normalization, are built in DuckDB and compared with tests/referenc
 from __future__ import annotations
 
 import pytest
+from glc.compiler.plan import CompiledProject
+from glc.compiler.resolve import Task
+from glc.compiler.spec_models import TaskSpec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference_levels import MODALITIES, RefTask, levels
 
-from compiler.plan import CompiledProject
-from compiler.resolve import Task
-from compiler.spec_models import TaskSpec
 from glc.unit_tests import sandbox
 
 RANGES = {"acc": (0.0, 100.0), "bleu1": (0.0, 100.0), "fid": (0.0, 400.0), "cd": (0.0, 0.01),

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import EXAMPLES
+from glc.compiler.errors import GlcError
 
-from compiler.errors import GlcError
 from glc.workspace import Workspace
 
 KEYS = ["model", "variant", "scope", "level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l", "level"]

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from glc.compiler.errors import SpecErrors
+from glc.compiler.plan import compile_project
+from glc.runners.base import Request
+from glc.runners.command import CommandArgs, CommandRunner
+from glc.runners.openai import OpenAIArgs, OpenAIRunner
 from metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task
 
-from compiler.errors import SpecErrors
-from compiler.plan import compile_project
 from glc.workspace import Workspace
-from runners.base import Request
-from runners.command import CommandArgs, CommandRunner
-from runners.openai import OpenAIArgs, OpenAIRunner
 
 # --- the command runner --------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ def test_openai_runner_server_down_fails_fast(tmp_path: Path) -> None:
 
 
 def test_openai_runner_needs_its_api_key(monkeypatch) -> None:
-    from runners.base import RunnerError
+    from glc.runners.base import RunnerError
 
     monkeypatch.delenv("GLC_TEST_KEY", raising=False)
     runner = OpenAIRunner(OpenAIArgs(base_url="http://127.0.0.1:1/v1", model="m", api_key_env="GLC_TEST_KEY"),

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from compiler.errors import GlcError, SpecErrors
-from compiler.plan import compile_project
+from glc.compiler.errors import GlcError, SpecErrors
+from glc.compiler.plan import compile_project
 
 TASK = "specs/tasks/nlp/commonsense_reasoning.yaml"
 

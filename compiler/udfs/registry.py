@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.udfs import boxes, images, text
+from glc.compiler.udfs import boxes, images, text
 
 
 @dataclass(frozen=True)

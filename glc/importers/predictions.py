@@ -35,9 +35,9 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from compiler.contracts import STORE
-from compiler.errors import GlcError
-from compiler.resolve import Project
+from glc.compiler.contracts import STORE
+from glc.compiler.errors import GlcError
+from glc.compiler.resolve import Project
 from glc.datasets import data_path, sync_instances
 from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, path_problem, preview, suggest
 from glc.importers.scores import ImportErrors, Problem

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from compiler.errors import GlcError
-from compiler.suggest import did_you_mean
+from glc.compiler.errors import GlcError
+from glc.compiler.suggest import did_you_mean
 
 PREVIEW_CHARS = 80
 LINE_CHARS = 400

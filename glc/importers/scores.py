@@ -35,9 +35,9 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from compiler.contracts import STORE
-from compiler.errors import GlcError
-from compiler.resolve import Project, Task
+from glc.compiler.contracts import STORE
+from glc.compiler.errors import GlcError
+from glc.compiler.resolve import Project, Task
 from glc.importers.safety import clip, preview, suggest
 from glc.store import DIALECT, ensure_store, insert_rows, transaction
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import polars as pl
 
-from compiler.errors import GlcError
-from compiler.resolve import Project, Task
+from glc.compiler.errors import GlcError
+from glc.compiler.resolve import Project, Task
 from glc.importers.safety import clip, lone_surrogate, path_problem, preview, require_utf8, suggest
 from glc.importers.scores import (
     MISSING,

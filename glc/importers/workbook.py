@@ -16,8 +16,8 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from compiler.errors import GlcError
-from compiler.resolve import Project, Task
+from glc.compiler.errors import GlcError
+from glc.compiler.resolve import Project, Task
 from glc.importers.safety import clip, lone_surrogate, path_problem, preview, suggest
 from glc.importers.scores import (
     MISSING,

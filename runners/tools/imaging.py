@@ -1,4 +1,4 @@
-"""Classical image restoration, as programs: ``python -m runners.tools.imaging denoise|upscale``.
+"""Classical image restoration, as programs: ``python -m glc.runners.tools.imaging denoise|upscale``.
 
 * ``denoise --method nlm|tv|median|none IN OUT`` — non-local means (scikit-image, noise level
   estimated from the image), total-variation (Chambolle), a 3x3 median filter (Pillow), or a copy.
@@ -55,7 +55,7 @@ def upscale(method: str, factor: int, src: str, dst: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m runners.tools.imaging")
+    ap = argparse.ArgumentParser(prog="python -m glc.runners.tools.imaging")
     sub = ap.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("denoise")
     d.add_argument("--method", choices=["nlm", "tv", "median", "none"], default="nlm")

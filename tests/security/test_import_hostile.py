@@ -22,10 +22,10 @@ import openpyxl
 import polars as pl
 import pytest
 from conftest import EXAMPLES  # tests/conftest.py, put on sys.path by pytest
+from glc.compiler.errors import GlcError
 from metric_project import add_task, new_project, workbook_variant, write_predictions
 from typer.testing import CliRunner
 
-from compiler.errors import GlcError
 from glc.cli import app
 from glc.workspace import Workspace
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from glc.compiler.errors import GlcError
+from glc.compiler.udfs.images import load_image, psnr
 from metric_project import add_task, new_project, write_predictions
 from PIL import Image
 
-from compiler.errors import GlcError
-from compiler.udfs.images import load_image, psnr
 from glc.workspace import Workspace
 
 

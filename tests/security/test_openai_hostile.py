@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
+from glc.runners.base import Request
+from glc.runners.openai import OpenAIArgs, OpenAIRunner
 from hostile_server import start
-
-from runners.base import Request
-from runners.openai import OpenAIArgs, OpenAIRunner
 
 
 def _run(base_url: str, prompts: list[str], **kw) -> tuple[dict[str, object], float, OpenAIRunner]:
@@ -55,7 +54,7 @@ def test_retry_after_cannot_stall_or_abort_the_job(value: str) -> None:
 
 
 def test_retry_after_parsing() -> None:
-    from runners.openai import retry_after_s
+    from glc.runners.openai import retry_after_s
 
     assert retry_after_s("2", 20.0) == 2.0 and retry_after_s("3600", 5.0) == 5.0 and retry_after_s("0", 5.0) == 0.0
     for bad in (None, "", "-5", "nan", "inf", "-inf", "soon", "1e400", "Mon, 99 Foo 2024"):

@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from runners.base import Request, Result
-from runners.serve import ChatBackend, make_server
+from glc.runners.base import Request, Result
+from glc.runners.serve import ChatBackend, make_server
 
 
 @contextmanager

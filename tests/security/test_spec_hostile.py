@@ -21,10 +21,10 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
+from glc.compiler.errors import GlcError, SpecErrors
+from glc.compiler.plan import compile_project
 from metric_project import add_task, allow_command, model_spec, new_project, qa_task
 
-from compiler.errors import GlcError, SpecErrors
-from compiler.plan import compile_project
 from glc.workspace import Workspace
 
 ECHO = "import sys; print(sys.argv[1].split(':')[-1].strip())"
