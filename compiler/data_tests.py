@@ -96,7 +96,9 @@ def compile_data_tests(tests: tuple[Located[DataTestSpec], ...],
                                     or "columns of " + spec.model + ": " + ", ".join(schema[spec.model])))
             continue
         try:
-            query = qualify(_query(spec), schema=schema, dialect=DIALECT, validate_qualify_columns=True)
+            # a shallow copy: sqlglot types the schema dict[str, object], which dict[str, dict[...]] is not
+            query = qualify(_query(spec), schema=dict(schema), dialect=DIALECT,
+                            validate_qualify_columns=True)
             ctes = {c.alias_or_name for c in query.find_all(exp.CTE)}
             for t in query.find_all(exp.Table):
                 if not isinstance(t.this, exp.Identifier) or t.db or t.catalog or (

@@ -65,7 +65,7 @@ class LineageIndex:
         self.compiled = compiled
         self.schema = compiled.schema()
         self.nodes = {n.name: n for n in compiled.nodes}
-        self._trees: dict[str, exp.Expression] = {}
+        self._trees: dict[str, exp.Expr] = {}
         self._memo: dict[tuple[str, str], ColumnLineage] = {}
 
     def _direct_inputs(self, table: str, column: str) -> list[tuple[str, str]]:

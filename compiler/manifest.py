@@ -34,7 +34,7 @@ def build_manifest(project: Project, seeds: dict[str, Seed], nodes: list[Compile
             entry["fingerprint"] = seeds[name].fingerprint()
             entry["rows"] = len(seeds[name].rows)
         sources[name] = entry
-    node_entries = {
+    node_entries: dict[str, dict[str, Any]] = {
         n.name: {
             "template": n.template,
             "rendered_for": n.label,

@@ -83,9 +83,9 @@ def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
         for lv in levels:
             render(f, f"{f.stem}__{lv['name']}", f"level variant: {lv['name']}", {"variant": lv})
     for f in sorted((models_dir / PER_METRIC).glob("*.sql")):
-        for m in metrics:
-            if m["implementation"]:
-                render(f, f"{f.stem}__{m['name']}", f"metric: {m['name']}", {"metric": m})
+        for metric in metrics:
+            if metric["implementation"]:
+                render(f, f"{f.stem}__{metric['name']}", f"metric: {metric['name']}", {"metric": metric})
     names = [m.name for m in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

@@ -80,10 +80,10 @@ def check_binop(op: str, left: Any, right: Any) -> None:
         if _is_int(left) and _is_int(right):
             _check_bits(abs(left).bit_length() + abs(right).bit_length(), "'*'")
         for seq, times in ((left, right), (right, left)):
-            if _size(seq) is not None and _is_int(times):
-                _check_size(_size(seq) * max(times, 0), "'*'")  # type: ignore[operator]
-    elif op == "+" and _size(left) is not None and _size(right) is not None:
-        _check_size(_size(left) + _size(right), "'+'")  # type: ignore[operator]
+            if (size := _size(seq)) is not None and _is_int(times):
+                _check_size(size * max(times, 0), "'*'")
+    elif op == "+" and (left_size := _size(left)) is not None and (right_size := _size(right)) is not None:
+        _check_size(left_size + right_size, "'+'")
     elif op == "%" and isinstance(left, str):
         _check_format(left, "'%' formatting")
 

@@ -54,7 +54,7 @@ class CompiledNode:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def parse_model(model: RenderedModel) -> exp.Expression:
+def parse_model(model: RenderedModel) -> exp.Query:
     try:
         statements = [s for s in sqlglot.parse(model.text, dialect=DIALECT) if s is not None]
     except ParseError as exc:
@@ -68,7 +68,7 @@ def parse_model(model: RenderedModel) -> exp.Expression:
     return statements[0]
 
 
-def table_refs(tree: exp.Expression) -> set[str]:
+def table_refs(tree: exp.Expr) -> set[str]:
     """Names of the tables a query reads, CTE names excluded."""
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     return {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
@@ -100,7 +100,9 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
     for name in order:
         model = by_name[name]
         try:
-            qualified = qualify(trees[name], schema=schema, dialect=DIALECT, validate_qualify_columns=True)
+            # a shallow copy: sqlglot types the schema dict[str, object], which dict[str, dict[...]] is not
+            qualified = qualify(trees[name], schema=dict(schema), dialect=DIALECT,
+                                validate_qualify_columns=True)
         except (OptimizeError, SqlglotError) as exc:
             raise GlcError(f"model '{name}': {exc}", location=model.template,
                            hint="columns are checked against the table contracts (compiler/contracts.py) "
@@ -110,7 +112,7 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
         # more than the rest of the compile
         declared = {c.name: c.type for c in contract.columns} if contract else {}
         columns = tuple(Column(sel.alias_or_name, declared.get(sel.alias_or_name, "ANY"))
-                        for sel in qualified.selects)  # type: ignore[attr-defined]
+                        for sel in qualified.selects)
         if contract is not None and [c.name for c in columns] != contract.column_names:
             raise GlcError(f"model '{name}' has columns {[c.name for c in columns]}",
                            location=model.template,

@@ -143,7 +143,9 @@ class _StaleSources:
         self.active = False
 
     def __enter__(self) -> _StaleSources:
-        db = self.con.execute("SELECT current_database()").fetchone()[0]
+        row = self.con.execute("SELECT current_database()").fetchone()
+        assert row is not None  # a SELECT without FROM returns exactly one row
+        db = row[0]
         sources = tuple((name, tuple(c for c in self.node.partition_by if c in self.schema.get(name, {})))
                         for name in self.node.partition_sources)
         create, self.drop = _stale_views_sql(db, sources)

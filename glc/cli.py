@@ -47,7 +47,7 @@ def _root(project_dir: ProjectDir = Path("."), target: TargetOpt = None, benchma
 def _ws():
     from glc.workspace import Workspace
 
-    return Workspace(_state["project_dir"], _state["target"], _state["benchmark"])  # type: ignore[arg-type]
+    return Workspace(_state["project_dir"], _state["target"], _state["benchmark"])
 
 
 @app.command()
@@ -188,7 +188,8 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str) -> None:
 
 @app.command()
 def show(node: Annotated[str, typer.Argument(help="A SQL model or data test name.")]) -> None:
-    """Print the compiled SQL of a node (highlighted on a terminal, plain when piped)."""
+    """Print the compiled SQL of a node (highlighted on a terminal, plain when piped); a documented
+    model's column docs are -- comments above the SQL."""
     sql = _ws().show(node)
     if sys.stdout.isatty():
         from rich.console import Console
@@ -257,7 +258,7 @@ def report(out: Annotated[Path | None, typer.Option(help="Folder for the report 
 
 @app.command()
 def docs(out: Annotated[Path | None, typer.Option(help="Folder for the docs (default target/docs).")] = None) -> None:
-    """Write a browsable catalog: tasks, metrics with their normalization curves, levels, the DAG."""
+    """Write a browsable catalog: tasks, metrics with their normalization curves, levels, column docs, the DAG."""
     typer.echo(f"wrote {_ws().docs(out)}")
 
 
@@ -307,9 +308,10 @@ def main() -> None:
         typer.echo("Aborted.", err=True)
         sys.exit(130)
     except Exception as exc:  # usage errors of typer's click; anything else is reported, not dumped
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+        exit_code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "show") and isinstance(exit_code, int):
             exc.show()
-            sys.exit(exc.exit_code)
+            sys.exit(exit_code)
         if debug:
             raise
         import duckdb

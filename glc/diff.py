@@ -100,7 +100,7 @@ def diff(con: duckdb.DuckDBPyConnection, a: Side, b: Side) -> list[dict[str, Any
     """One row per model: both levels, the score differences (b - a) and the causing tasks."""
     la, lb = _levels(con, a), _levels(con, b)
     causes = _causes(con, a, b)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for model in sorted(set(la) | set(lb)):
         x, y = la.get(model, {}), lb.get(model, {})
         delta = {k: (None if x.get(k) is None or y.get(k) is None else y[k] - x[k]) for k in LEVELS}

@@ -50,7 +50,7 @@ def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope:
                   .join(exp.alias_(exp.to_table("tasks"), "t", table=True),
                         on=exp.column("task_id", "t").eq(exp.column("task_id", "w")))
                   .where(_eq("model", model, "w")))
-    n_group = {}
+    n_group: dict[str, int] = {}
     for g in groups:
         n_group.setdefault(g["task_group"], 0)
         n_group[g["task_group"]] += g["n_tasks"]
@@ -121,7 +121,7 @@ def _next_level(r: dict[str, Any], groups: list[dict[str, Any]], scope: Scope,
     level, cap = r["level"], scope.board.max_level
     if level >= cap:
         return f"Level-{level} is the highest this scope measures."
-    wins = {}
+    wins: dict[str, int] = {}
     for g in groups:
         wins[g["task_group"]] = wins.get(g["task_group"], 0) + g["n_wins"]
 

@@ -317,9 +317,9 @@ def _store(con: duckdb.DuckDBPyConnection, kind: str, job: Job, done: list[tuple
                      backend, version, res.latency_ms, res.error, batch_id, now) for r, res, out in done]
             insert_rows(con, STORE["predictions"], rows)
         else:
-            rows = [(job.model, job.task.id, r.instance_id, r.input["prediction_key"], r.key, out, backend,
-                     res.latency_ms, res.error, batch_id, now) for r, res, out in done]
-            insert_rows(con, STORE["judgments"], rows)
+            judgment_rows = [(job.model, job.task.id, r.instance_id, r.input["prediction_key"], r.key, out, backend,
+                              res.latency_ms, res.error, batch_id, now) for r, res, out in done]
+            insert_rows(con, STORE["judgments"], judgment_rows)
         refresh_prediction_partitions(con, [(job.model, job.task.id)])
 
 
@@ -370,7 +370,7 @@ def _make_runner(route: RouteSpec, root: Path, target_dir: Path) -> Runner:
     cls = runner_class(route.runner)
     args = cls.Args.model_validate(route.args)
     if route.runner == "command":
-        return cls(args, root, allowed=list(grants.commands), env_allowed=grants.command_env,  # type: ignore[call-arg]
+        return cls(args, root, allowed=list(grants.commands), env_allowed=grants.command_env,
                    workdir=target_dir / "commands")
     if route.runner == "openai":
         problem = grants.endpoint_problem(str(route.args.get("base_url", "")), route.args.get("api_key_env"))

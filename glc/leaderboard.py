@@ -49,8 +49,10 @@ def mark_overlaps(rows: list[dict[str, Any]], intervals: dict[str, tuple[float |
     marks = [""] * len(rows)
     for i in range(len(rows) - 1):
         a, b = intervals.get(rows[i]["model"]), intervals.get(rows[i + 1]["model"])
-        if a and b and rows[i]["level"] == rows[i + 1]["level"] and None not in (*a, *b) and a[0] <= b[1]:
-            marks[i] = marks[i + 1] = "~"
+        if a and b and rows[i]["level"] == rows[i + 1]["level"]:
+            (a_lo, a_hi), (b_lo, b_hi) = a, b
+            if a_lo is not None and a_hi is not None and b_lo is not None and b_hi is not None and a_lo <= b_hi:
+                marks[i] = marks[i + 1] = "~"
     return marks
 
 

@@ -168,7 +168,7 @@ def load_whisper_tiny_en() -> tuple[Any, Any, Any, dict[str, Any]]:
         WhisperConfig,
         WhisperFeatureExtractor,
         WhisperForConditionalGeneration,
-        WhisperTokenizerFast,
+        WhisperTokenizer,  # since transformers 5 the tokenizers-backed class (WhisperTokenizerFast is an alias)
     )
 
     folder = weights_file("whisper-tiny.en").parent
@@ -234,6 +234,6 @@ def load_whisper_tiny_en() -> tuple[Any, Any, Any, dict[str, Any]]:
     model.tie_weights()
     model.eval()
     extractor = WhisperFeatureExtractor(feature_size=config.num_mel_bins)
-    tokenizer = WhisperTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"))
+    tokenizer = WhisperTokenizer(tokenizer_file=str(folder / "tokenizer.json"))
     decoding = json.loads((folder / "config.json").read_text())
     return model, extractor, tokenizer, decoding

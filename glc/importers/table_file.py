@@ -19,8 +19,8 @@ from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
 from glc.importers.safety import clip, lone_surrogate, path_problem, preview, require_utf8, suggest
 from glc.importers.scores import (
-    MISSING,
     ImportErrors,
+    Missing,
     ParsedScores,
     Problem,
     ScoreCell,
@@ -106,7 +106,7 @@ def read_table(path: Path, project: Project, model: str | None = None) -> Parsed
         got = parse_value(value, task)
         if isinstance(got, Problem):
             problems.append(Problem(f"{where} column 'score'", got.message, got.hint))
-        elif got is MISSING:
+        elif isinstance(got, Missing):  # MISSING, the only instance
             parsed.missing[m] += 1
         else:
             parsed.cells.append(ScoreCell(m, task.id, float(got), str(value), None, row_no, "score"))

@@ -20,8 +20,8 @@ from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
 from glc.importers.safety import clip, lone_surrogate, path_problem, preview, suggest
 from glc.importers.scores import (
-    MISSING,
     ImportErrors,
+    Missing,
     ParsedScores,
     Problem,
     ScoreCell,
@@ -235,7 +235,7 @@ def _read_cell(sheet: str, r: int, c: int, value: Any, model_name: str, task: Ta
     if isinstance(got, Problem):
         cell = f"sheet {sheet!r} row {r} column {get_column_letter(c + 1)} ({preview(model_name)})"
         ctx.problems.append(Problem(cell, got.message, got.hint))
-    elif got is MISSING:
+    elif isinstance(got, Missing):  # MISSING, the only instance
         ctx.parsed.missing[model_name] += 1
     else:
         ctx.parsed.cells.append(ScoreCell(model_name, task.id, float(got), str(value), sheet, r,
