@@ -2,8 +2,9 @@
 
 One HTML page: the tasks (filterable), every metric with its normalization curve sigma(x)
 drawn as SVG from the same formula the SQL uses (sampled through DuckDB, so the picture is
-the compiled rule, not a re-implementation), the level variants and scopes, and the DAG of
-SQL nodes in dependency layers with links to their compiled SQL.
+the compiled rule, not a re-implementation), the level variants and scopes, the columns of
+the documented models (YAML beside their templates, ``glc.compiler.column_docs``), and the DAG
+of SQL nodes in dependency layers with links to their compiled SQL.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from pathlib import Path
 import duckdb
 
 from glc.build import ancestors, build
+from glc.compiler.column_docs import ModelDocs, annotate_sql, docs_for
 from glc.compiler.plan import CompiledProject
 from glc.compiler.spec_models import MetricSpec
+from glc.compiler.sqlmodel import CompiledNode
 
 POINTS = 60
 
@@ -67,12 +70,37 @@ def _svg(points: list[tuple[float, float]], w: int = 220, h: int = 90) -> str:
             f'<text x="{w - 40}" y="{h - 2}" font-size="10">{hi:g}</text></svg>')
 
 
-def build_docs(compiled: CompiledProject, out: Path) -> Path:
+def _columns_section(compiled: CompiledProject, column_docs: dict[str, ModelDocs]) -> str:
+    """One block per documented template: its description, its nodes, its columns with type and doc."""
+    esc = html.escape
+    nodes: dict[str, list[CompiledNode]] = {}
+    for n in compiled.nodes:  # dependency order
+        d = docs_for(n, column_docs)
+        if d is not None:
+            nodes.setdefault(d.template, []).append(n)
+    blocks = []
+    for template, ns in nodes.items():
+        d = column_docs[template]
+        rows = "".join(
+            f"<tr class='column'><td><code>{esc(c.name)}</code></td><td>{esc(c.type) if c.type != 'ANY' else ''}</td>"
+            f"<td>{esc(d.columns.get(c.name, '(no doc)'))}</td></tr>" for c in ns[0].columns)
+        links = ", ".join(f"<a href='sql/{esc(n.name)}.sql'>{esc(n.name)}</a>" for n in ns)
+        blocks.append(f"<div class='model' id='model-{esc(d.name)}'><h3>{esc(d.name)}</h3><p>{esc(d.description)}</p>"
+                      f"<p>nodes: {links}; template <code>{esc(template)}</code>, docs <code>{esc(d.path)}</code></p>"
+                      f"<table><thead><tr><th>column</th><th>type</th><th>description</th></tr></thead>"
+                      f"<tbody>{rows}</tbody></table></div>")
+    return "".join(blocks)
+
+
+def build_docs(compiled: CompiledProject, out: Path, column_docs: dict[str, ModelDocs] | None = None) -> Path:
     p = compiled.project
+    column_docs = column_docs or {}
     out.mkdir(parents=True, exist_ok=True)
     (out / "sql").mkdir(exist_ok=True)
     for node in compiled.nodes:
-        (out / "sql" / f"{node.name}.sql").write_text(node.sql, encoding="utf-8")
+        node_docs = docs_for(node, column_docs)
+        sql = annotate_sql(node.sql, node_docs) if node_docs else node.sql  # what `glc show` prints
+        (out / "sql" / f"{node.name}.sql").write_text(sql, encoding="utf-8")
     curves = _curves(compiled)
     esc = html.escape
     task_rows = "".join(
@@ -106,6 +134,7 @@ vertical-align: top; margin: 0 1em 1em 0; font-size: 12px; }}</style></head><bod
 models; manifest fingerprint <code>{esc(compiled.manifest['fingerprint'][:16])}</code>.</p>
 <h2>Level variants</h2><dl>{levels}</dl><h2>Scopes</h2><ul>{scopes}</ul>
 <h2>Metrics and their normalization curves</h2><div id="metrics">{metric_cards}</div>
+<h2>Columns of the documented models</h2><div id="columns">{_columns_section(compiled, column_docs)}</div>
 <h2>SQL DAG</h2><ul id="dag">{dag}</ul>
 <h2>Tasks</h2><input id="q" placeholder="filter" oninput="for (const r of document.querySelectorAll('#tasks tbody tr'))
 r.hidden = !r.textContent.toLowerCase().includes(this.value.toLowerCase())">

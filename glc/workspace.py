@@ -290,15 +290,23 @@ class Workspace:
             con.close()
 
     def docs(self, out: Path | str | None = None) -> Path:
-        """Write the browsable catalog (default: target/docs/index.html)."""
+        """Write the browsable catalog (default: target/docs/index.html), column docs included."""
+        from glc.compiler.column_docs import load_column_docs
         from glc.docs import build_docs
 
-        return build_docs(self.compile(), Path(out) if out else self.target_dir / "docs")
+        compiled = self.compile()
+        return build_docs(compiled, Path(out) if out else self.target_dir / "docs",
+                          column_docs=load_column_docs(self.root))
 
     def show(self, node: str) -> str:
-        """The compiled SQL of a node or data test."""
+        """The compiled SQL of a node or data test; a documented model's column docs (the YAML
+        beside its template) come as ``--`` comment lines after the SQL's header comments."""
+        from glc.compiler.column_docs import annotate_sql, docs_for, load_column_docs
+
         compiled = self.compile()
         for t in compiled.data_tests:
             if t.name == node:
                 return t.sql
-        return compiled.node(node).sql
+        found = compiled.node(node)
+        docs = docs_for(found, load_column_docs(self.root))
+        return annotate_sql(found.sql, docs) if docs else found.sql

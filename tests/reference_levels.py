@@ -1,4 +1,4 @@
-"""An independent, plain-Python reading of DESIGN.md section 1, used to check the SQL.
+"""An independent, plain-Python reading of docs/general-level.md, used to check the SQL.
 
 Written from the formulas alone; it shares no code with glc.
 """

@@ -1,4 +1,5 @@
-{#- Normalized score sigma (0-100, higher is better) of a raw metric value, DESIGN.md section 1.
+{#- Normalized score sigma (0-100, higher is better) of a raw metric value: docs/general-level.md,
+    section "Normalized score (sigma)"; every metric's kind and parameters in docs/metrics.md.
     `x` is a SQL expression, `m` the alias of a `metrics` row joined to it. -#}
 {% macro normalize(x, m) -%}
 CASE {{ m }}.norm_kind
