@@ -9,8 +9,11 @@ pretty-printed text is what ``target/compiled/`` holds and what is hashed.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
 from typing import Any
 
 import sqlglot
@@ -74,16 +77,95 @@ def table_refs(tree: exp.Expr) -> set[str]:
     return {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
 
 
-def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
+@dataclass(frozen=True)
+class _Qualified:
+    """What sqlglot makes of one model, given its text and the schema of what it reads."""
+
+    columns: tuple[str, ...]
+    body: str
+    udfs: tuple[str, ...]
+
+
+class CompileCache:
+    """sqlglot's work per model (parse -> table refs; qualify -> columns, canonical SQL), memoized.
+
+    Parsing, qualifying and pretty-printing 68 models is most of a compile and gives the same
+    answer for the same input, so answers are kept by the content they depend on: the rendered
+    text (refs), plus the name, the schema of the tables it reads and its public contract
+    (qualified SQL), plus sqlglot's version and this module's source. Kept in memory for the
+    process and, when a path is given, in a JSON file (data only, never code) that a later
+    process reads back. Errors are never cached: a broken model is compiled again and reported.
+    """
+
+    FORMAT = 1
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.refs: dict[str, tuple[str, ...]] = {}
+        self.qualified: dict[str, _Qualified] = {}
+        self.used: set[str] = set()
+        self.dirty = False
+        self.on_file: set[str] = set()  # keys the file held when read
+        if path is not None:
+            self._load(path)
+            self.on_file = set(self.refs) | set(self.qualified)
+
+    def _load(self, path: Path) -> None:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if doc.get("format") != self.FORMAT or doc.get("salt") != _SALT:
+                return
+            self.refs = {k: tuple(v) for k, v in doc["refs"].items()}
+            self.qualified = {k: _Qualified(tuple(v["columns"]), v["body"], tuple(v["udfs"]))
+                              for k, v in doc["qualified"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            self.refs, self.qualified = {}, {}  # a missing or damaged cache is just empty
+
+    def save(self) -> None:
+        """Write what this compile used (so the file never grows past one project's models)."""
+        if self.path is None or not (self.dirty or self.used - self.on_file):
+            return
+        doc = {"format": self.FORMAT, "salt": _SALT,
+               "refs": {k: list(v) for k, v in self.refs.items() if k in self.used},
+               "qualified": {k: {"columns": list(q.columns), "body": q.body, "udfs": list(q.udfs)}
+                             for k, q in self.qualified.items() if k in self.used}}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+_SALT = hashlib.sha256((sqlglot.__version__ + DIALECT + Path(__file__).read_text(encoding="utf-8")).encode()
+                       ).hexdigest()[:16]
+_PROCESS_CACHE = CompileCache()  # shared by every compile of this process (tests compile many copies)
+
+
+def _key(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def compile_models(models: list[RenderedModel], cache: CompileCache | None = None) -> list[CompiledNode]:
     """Parse, order, qualify and canonicalize; nodes come back in dependency order."""
+    cache = cache or CompileCache()
+    for k, known_refs in _PROCESS_CACHE.refs.items():  # the process memo fills the gaps of a file cache
+        cache.refs.setdefault(k, known_refs)
+    for k, known_done in _PROCESS_CACHE.qualified.items():
+        cache.qualified.setdefault(k, known_done)
     schema = source_schema()
     by_name = {m.name: m for m in models}
-    trees = {m.name: parse_model(m) for m in models}
+    text_keys = {m.name: _key(_SALT, m.text) for m in models}
+    trees: dict[str, exp.Query] = {}
     deps: dict[str, set[str]] = {}
     source_deps: dict[str, set[str]] = {}
     known = set(schema) | set(by_name)
-    for name, tree in trees.items():
-        refs = table_refs(tree)
+    for name in by_name:
+        tkey = text_keys[name]
+        if tkey not in cache.refs:
+            trees[name] = parse_model(by_name[name])
+            cache.refs[tkey] = tuple(sorted(table_refs(trees[name])))
+            cache.dirty = True
+        cache.used.add(tkey)
+        refs = set(cache.refs[tkey])
         for ref in sorted(refs - known):
             raise GlcError(f"model '{name}' reads unknown table '{ref}'", location=by_name[name].template,
                            hint=did_you_mean(ref, sorted(known)) or "known tables: " + ", ".join(sorted(known)))
@@ -99,27 +181,26 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
     built: dict[str, CompiledNode] = {}
     for name in order:
         model = by_name[name]
-        try:
-            # a shallow copy: sqlglot types the schema dict[str, object], which dict[str, dict[...]] is not
-            qualified = qualify(trees[name], schema=dict(schema), dialect=DIALECT,
-                                validate_qualify_columns=True)
-        except (OptimizeError, SqlglotError) as exc:
-            raise GlcError(f"model '{name}': {exc}", location=model.template,
-                           hint="columns are checked against the table contracts (compiler/contracts.py) "
-                                "and the models a query reads") from None
         contract = PUBLIC.get(name)
+        reads = {t: schema[t] for t in sorted(deps[name] | source_deps[name])}
+        qkey = _key(text_keys[name], name, reads, [(c.name, c.type) for c in contract.columns] if contract else None)
+        hit = cache.qualified.get(qkey)
+        if hit is None:
+            hit = _qualify(model, trees.get(name) or parse_model(model), schema)
+            cache.qualified[qkey] = hit
+            cache.dirty = True
+        done = hit
+        cache.used.add(qkey)
         # types are declared for public tables only; inferring them for every model would cost
         # more than the rest of the compile
         declared = {c.name: c.type for c in contract.columns} if contract else {}
-        columns = tuple(Column(sel.alias_or_name, declared.get(sel.alias_or_name, "ANY"))
-                        for sel in qualified.selects)
+        columns = tuple(Column(c, declared.get(c, "ANY")) for c in done.columns)
         if contract is not None and [c.name for c in columns] != contract.column_names:
             raise GlcError(f"model '{name}' has columns {[c.name for c in columns]}",
                            location=model.template,
                            hint=f"its public contract is exactly {contract.column_names}")
         schema[name] = {c.name: c.type for c in columns}
-        udfs = sorted({f.name.lower() for f in qualified.find_all(exp.Anonymous)
-                       if f.name.lower().startswith("glc_")})
+        udfs = list(done.udfs)
         unknown_udfs = [u for u in udfs if u not in UDFS]
         if unknown_udfs:
             raise GlcError(f"model '{name}' calls unknown function(s) {unknown_udfs}", location=model.template,
@@ -144,7 +225,7 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
             header += f"-- materialized: {materialized}, partitioned by {', '.join(partition_by)}\n"
         if udfs:
             header += f"-- python UDFs: {', '.join(udfs)} (compiler/udfs/registry.py)\n"
-        body = qualified.sql(dialect=DIALECT, pretty=True)
+        body = done.body
         sources = tuple(model.config.get("partition_sources", ()))
         if materialized == "incremental":  # upstream models partitioned the same way: read their stale partitions
             sources += tuple(d for d in sorted(deps[name]) if built[d].materialized == "incremental"
@@ -154,4 +235,21 @@ def compile_models(models: list[RenderedModel]) -> list[CompiledNode]:
                                    materialized, partition_by, model.config.get("partition_metric"), sources,
                                    tuple(udfs))
         nodes.append(built[name])
+    _PROCESS_CACHE.refs.update(cache.refs)
+    _PROCESS_CACHE.qualified.update(cache.qualified)
+    cache.save()
     return nodes
+
+
+def _qualify(model: RenderedModel, tree: exp.Query, schema: dict[str, dict[str, str]]) -> _Qualified:
+    """Qualify one parsed model against the schema (GlcError naming its template when it fails)."""
+    try:
+        # a shallow copy: sqlglot types the schema dict[str, object], which dict[str, dict[...]] is not
+        qualified = qualify(tree, schema=dict(schema), dialect=DIALECT, validate_qualify_columns=True)
+    except (OptimizeError, SqlglotError) as exc:
+        raise GlcError(f"model '{model.name}': {exc}", location=model.template,
+                       hint="columns are checked against the table contracts (compiler/contracts.py) "
+                            "and the models a query reads") from None
+    udfs = sorted({f.name.lower() for f in qualified.find_all(exp.Anonymous) if f.name.lower().startswith("glc_")})
+    return _Qualified(tuple(sel.alias_or_name for sel in qualified.selects),
+                      qualified.sql(dialect=DIALECT, pretty=True), tuple(udfs))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from glc.inference import Plan, Progress
@@ -32,7 +33,8 @@ def describe_plan(plan: Plan) -> str:
 class RichProgress(Progress):
     """An overall bar and one bar per running job; silent when stderr is not a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock  # injected by tests: rates and ETAs without sleeping
         self.bars: Any = None
         self.overall: Any = None
         self.current: Any = None
@@ -66,14 +68,14 @@ class RichProgress(Progress):
                                  disable=not sys.stderr.isatty(), transient=False)
             self.bars.start()
             self.overall = self.bars.add_task("all jobs", total=total, rate="", eta="")
-            self.started[self.overall] = time.monotonic()
+            self.started[self.overall] = self.clock()
         else:
             self.bars.update(self.overall, total=total)
 
     def job(self, label: str, total: int) -> None:
         if self.bars is not None:
             self.current = self.bars.add_task(f"  {label}", total=total, rate="", eta="")
-            self.started[self.current] = time.monotonic()
+            self.started[self.current] = self.clock()
 
     def advance(self, n: int = 1) -> None:
         if self.bars is None:
@@ -83,7 +85,7 @@ class RichProgress(Progress):
                 continue
             self.bars.advance(task_id, n)
             task = next(t for t in self.bars.tasks if t.id == task_id)
-            elapsed = max(time.monotonic() - self.started[task_id], 1e-6)
+            elapsed = max(self.clock() - self.started[task_id], 1e-6)
             rate = task.completed / elapsed
             left = (task.total or 0) - task.completed
             eta = f"ETA {int(left / rate) // 60}:{int(left / rate) % 60:02d}" if rate > 0 and left > 0 else ""

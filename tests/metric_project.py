@@ -38,9 +38,10 @@ def write_predictions(path: Path, model: str, task_id: str, preds: list[tuple[st
     return path
 
 
-def new_project(tmp: Path) -> Path:
-    """A copy of the project whose general-bench benchmark also holds specs/tasks/test/."""
-    root = copy_project(tmp)
+def new_project(tmp: Path, *, small: bool = True) -> Path:
+    """A copy of the project whose general-bench benchmark also holds specs/tasks/test/; by default
+    with the small catalog (``small=False``: all 699 tasks)."""
+    root = copy_project(tmp, small=small)
     shutil.rmtree(root / "specs" / "models")  # tests declare the models they run
     (root / "specs" / "tasks" / "test").mkdir(parents=True, exist_ok=True)
     bench = root / "specs" / "benchmarks" / "general-bench.yaml"

@@ -28,7 +28,7 @@ def _intervals(ws: Workspace) -> dict[tuple, tuple]:
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory) -> Workspace:
     tmp = tmp_path_factory.mktemp("boot")
-    root = new_project(tmp / "p")
+    root = new_project(tmp / "p", small=False)  # imports the example workbooks
     items = [(f"q{i}", {}, [str(i % 3)]) for i in range(30)]
     comp = add_task(root, "acc", "text", items, modality="image", paradigm="comprehension", sota=40.0)
     gen = add_task(root, "acc", "text", items, modality="video", paradigm="generation", sota=40.0, suffix="_gen")

@@ -143,8 +143,9 @@ def test_reimport_replaces_only_that_models_tasks(tmp_path: Path) -> None:
     assert rows == [(a, "q3", "blue"), (b, "q1", "4")]
 
 
+@pytest.mark.slow  # the whole catalog
 def test_task_score_source_prefers_predictions(tmp_path: Path) -> None:
-    root = new_project(tmp_path / "p")
+    root = new_project(tmp_path / "p", small=False)  # scores a catalog task too
     tid = add_task(root, "acc", "text", QA)
     (tmp_path / "s.csv").write_text(f"model,task,score\nm,{tid},10\nm,nlp.commonsense_reasoning,70\nz,{tid},33\n")
     ws = Workspace(root)

@@ -1,0 +1,69 @@
+"""The compile cache: sqlglot's work per model kept by content, in memory and as JSON under target/.
+
+A hit must give byte-identical nodes, any change of what a model's compiled form depends on must
+miss, a broken model must be reported even when an earlier version was cached, and a damaged cache
+file must be ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import copy_project
+from glc.compiler import sqlmodel
+from glc.compiler.errors import GlcError
+from glc.compiler.plan import compile_project
+
+
+@pytest.fixture
+def fresh_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with an empty in-process memo (the file cache is what is tested)."""
+    monkeypatch.setattr(sqlmodel, "_PROCESS_CACHE", sqlmodel.CompileCache())
+
+
+def _nodes(root: Path) -> dict[str, str]:
+    return {n.name: n.sql for n in compile_project(root).nodes}
+
+
+def test_a_cache_hit_gives_identical_nodes_and_a_change_misses(tmp_path: Path, fresh_memo: None,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    root = copy_project(tmp_path / "p", small=True)
+    first = _nodes(root)
+    cache_file = root / "target" / "cache" / "compiled_models.json"
+    doc = json.loads(cache_file.read_text())  # data only: JSON, never pickle
+    assert doc["format"] == 1 and len(doc["qualified"]) == len(first)
+    # a new process (empty memo) reads the file and qualifies nothing
+    monkeypatch.setattr(sqlmodel, "_PROCESS_CACHE", sqlmodel.CompileCache())
+    calls: list[str] = []
+    real = sqlmodel._qualify
+    monkeypatch.setattr(sqlmodel, "_qualify", lambda m, t, s: calls.append(m.name) or real(m, t, s))
+    assert _nodes(root) == first and calls == []
+    # a changed template misses for that model and everything whose inputs changed, nothing else
+    path = root / "sql" / "models" / "task_sota.sql"
+    path.write_text(path.read_text().replace("SELECT", "SELECT DISTINCT", 1))
+    changed = _nodes(root)
+    assert "DISTINCT" in changed["task_sota"] and "task_sota" in calls
+    assert set(calls) < set(first)  # not everything was qualified again
+    assert {n for n in first if first[n] != changed[n]} == {"task_sota"}
+
+
+def test_a_broken_model_is_reported_although_an_older_version_was_cached(tmp_path: Path, fresh_memo: None) -> None:
+    root = copy_project(tmp_path / "p", small=True)
+    _nodes(root)
+    path = root / "sql" / "models" / "task_sota.sql"
+    path.write_text(path.read_text().replace("SELECT", "SELECT no_such_column,", 1))
+    with pytest.raises(GlcError) as info:
+        _nodes(root)
+    assert "task_sota" in info.value.format() and "no_such_column" in info.value.format()
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 1, "salt": "x", "refs": 5}', b"\xff\xfe"])
+def test_a_damaged_cache_file_is_ignored(tmp_path: Path, fresh_memo: None, damage: bytes) -> None:
+    root = copy_project(tmp_path / "p", small=True)
+    first = _nodes(root)
+    cache_file = root / "target" / "cache" / "compiled_models.json"
+    cache_file.write_bytes(damage)
+    assert _nodes(root) == first
+    assert json.loads(cache_file.read_text())["format"] == 1  # rewritten whole
