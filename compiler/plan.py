@@ -20,7 +20,7 @@ from glc.compiler.manifest import build_manifest, dumps
 from glc.compiler.render import TemplateRenderer
 from glc.compiler.resolve import Project, load_project, lookup
 from glc.compiler.seeds import Seed, build_seeds
-from glc.compiler.sqlmodel import CompileCache, CompiledNode, RenderedModel, compile_models
+from glc.compiler.sqlmodel import CompileCache, CompiledNode, RenderedModel, compile_cache_path, compile_models
 from glc.compiler.suggest import did_you_mean
 
 GLC_VERSION = "0.1.0"
@@ -99,8 +99,7 @@ def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path 
     """Compile the project at ``root`` in memory; raises GlcError/SpecErrors with locations."""
     project = load_project(root, specs_dir, benchmark)
     seeds = build_seeds(project)
-    nodes = compile_models(render_models(project, sql_dir or root / "sql"),
-                           CompileCache(root / "target" / "cache" / "compiled_models.json"))
+    nodes = compile_models(render_models(project, sql_dir or root / "sql"), CompileCache(compile_cache_path(root)))
     schema = source_schema()
     for n in nodes:
         schema[n.name] = {c.name: c.type for c in n.columns}

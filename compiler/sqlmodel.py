@@ -93,8 +93,9 @@ class CompileCache:
     answer for the same input, so answers are kept by the content they depend on: the rendered
     text (refs), plus the name, the schema of the tables it reads and its public contract
     (qualified SQL), plus sqlglot's version and this module's source. Kept in memory for the
-    process and, when a path is given, in a JSON file (data only, never code) that a later
-    process reads back. Errors are never cached: a broken model is compiled again and reported.
+    process and, when a path is given, in a JSON file (data only, never code; in the user's
+    cache folder, see ``compile_cache_path``) that a later process reads back. Errors are never
+    cached: a broken model is compiled again and reported.
     """
 
     FORMAT = 1
@@ -133,6 +134,13 @@ class CompileCache:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.path)
+
+
+def compile_cache_path(root: Path) -> Path:
+    """Where the compile cache of project ``root`` lives: in the user's cache folder, outside the
+    project, so a project received from someone else cannot bring compiled SQL of its own."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "glc" / "compile" / f"{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:20]}.json"
 
 
 _SALT = hashlib.sha256((sqlglot.__version__ + DIALECT + Path(__file__).read_text(encoding="utf-8")).encode()

@@ -1,4 +1,4 @@
-"""The compile cache: sqlglot's work per model kept by content, in memory and as JSON under target/.
+"""The compile cache: sqlglot's work per model kept by content, in memory and as JSON in the user's cache.
 
 A hit must give byte-identical nodes, any change of what a model's compiled form depends on must
 miss, a broken model must be reported even when an earlier version was cached, and a damaged cache
@@ -18,9 +18,11 @@ from glc.compiler.plan import compile_project
 
 
 @pytest.fixture
-def fresh_memo(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts with an empty in-process memo (the file cache is what is tested)."""
+def fresh_memo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each test starts with an empty in-process memo (the file cache is what is tested) and its
+    own user cache folder."""
     monkeypatch.setattr(sqlmodel, "_PROCESS_CACHE", sqlmodel.CompileCache())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
 
 
 def _nodes(root: Path) -> dict[str, str]:
@@ -31,7 +33,8 @@ def test_a_cache_hit_gives_identical_nodes_and_a_change_misses(tmp_path: Path, f
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     root = copy_project(tmp_path / "p", small=True)
     first = _nodes(root)
-    cache_file = root / "target" / "cache" / "compiled_models.json"
+    cache_file = sqlmodel.compile_cache_path(root)
+    assert not cache_file.is_relative_to(root)  # a project cannot bring its own compiled SQL
     doc = json.loads(cache_file.read_text())  # data only: JSON, never pickle
     assert doc["format"] == 1 and len(doc["qualified"]) == len(first)
     # a new process (empty memo) reads the file and qualifies nothing
@@ -63,7 +66,7 @@ def test_a_broken_model_is_reported_although_an_older_version_was_cached(tmp_pat
 def test_a_damaged_cache_file_is_ignored(tmp_path: Path, fresh_memo: None, damage: bytes) -> None:
     root = copy_project(tmp_path / "p", small=True)
     first = _nodes(root)
-    cache_file = root / "target" / "cache" / "compiled_models.json"
+    cache_file = sqlmodel.compile_cache_path(root)
     cache_file.write_bytes(damage)
     assert _nodes(root) == first
     assert json.loads(cache_file.read_text())["format"] == 1  # rewritten whole
