@@ -96,7 +96,7 @@ def glc(root: Path, args: list[str], timeout: float = 120.0) -> tuple[int | None
 
 def base_project(where: Path) -> Path:
     """A project with a 4-instance QA task, an echo model, the c04 workbook imported and one run done."""
-    root = new_project(where)
+    root = new_project(where, small=False)  # the example workbook names every catalog task
     qa_task(root, n=4)
     allow_command(root, ECHO_ARGV)
     model_spec(root, "echo", [{"runner": "command", "args": {"argv": ECHO_ARGV}}])
