@@ -63,3 +63,6 @@ class TemplateRenderer:
             loc = f"{name}:{line}" if line else name
             raise GlcError(f"template error: {exc}", location=loc,
                            hint="templates see: variant, levels; filters: sql_literal, ident") from None
+        except (TypeError, ValueError, ArithmeticError, RecursionError, LookupError) as exc:
+            raise GlcError(f"template error: {type(exc).__name__}: {str(exc)[:300]}", location=where,
+                           hint="templates see: variant, levels; filters: sql_literal, ident") from None

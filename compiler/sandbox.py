@@ -39,7 +39,8 @@ MAX_INT_BITS = 100_000  # about 30,000 decimal digits
 MAX_OUTPUT = 1_000_000  # characters one render may produce (prompts, argv elements)
 DEADLINE_S = 2.0  # seconds one render may take
 # a width or precision in a %-format or str.format spec ("%99999999d", "{:>99999999}")
-_FORMAT_WIDTH = re.compile(r"(?:%[-+ #0]*|\{[^{}]*:[^{}]*?)(\d{7,}|\*)")
+# widths and precisions of %-format ("%(key)-08.3f") and str.format ("{0:>12.3}") specs
+_FORMAT_NUMBERS = re.compile(r"(?:%(?:\([^)]*\))?[-+ #0]*|\{[^{}]*:[^{}\d]*)(\d+|\*)?(?:\.(\d+|\*))?")
 
 
 class TemplateBudgetError(jinja2.TemplateError):
@@ -62,10 +63,35 @@ def _check_bits(bits: int, what: str) -> None:
                                   f"{MAX_INT_BITS:,} in a template)")
 
 
-def _check_format(fmt: Any, what: str) -> None:
-    if isinstance(fmt, str) and _FORMAT_WIDTH.search(fmt):
-        raise TemplateBudgetError(f"{what}: a format width or precision of 1,000,000 or more (or '*') "
-                                  "is not allowed in a template")
+def _check_format(fmt: Any, what: str, args: Any = None) -> None:
+    """Refuse a format whose widths and precisions (all of them added up, with the size of the
+    arguments) would produce more than MAX_ITEMS characters; '*' widths are refused."""
+    if not isinstance(fmt, str):
+        return
+    total = len(fmt) + approx_len(args)
+    for width, precision in _FORMAT_NUMBERS.findall(fmt):
+        if "*" in (width, precision):
+            raise TemplateBudgetError(f"{what}: a '*' width or precision is not allowed in a template")
+        total += int(width or 0) + int(precision or 0)
+        if total > MAX_ITEMS:
+            break
+    _check_size(total, what)
+
+
+def approx_len(value: Any, budget: int = MAX_ITEMS + 1) -> int:
+    """About how many characters ``value`` takes as text (its repr for containers), counting no
+    further than ``budget``: cheap even for a list of a million strings."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, list | tuple | set | frozenset | dict):
+        total = 2
+        items = value.items() if isinstance(value, dict) else value
+        for item in items:
+            total += 2 + approx_len(item, budget - total)
+            if total > budget:
+                break
+        return total
+    return 8
 
 
 def _is_int(x: Any) -> bool:
@@ -85,7 +111,7 @@ def check_binop(op: str, left: Any, right: Any) -> None:
     elif op == "+" and (left_size := _size(left)) is not None and (right_size := _size(right)) is not None:
         _check_size(left_size + right_size, "'+'")
     elif op == "%" and isinstance(left, str):
-        _check_format(left, "'%' formatting")
+        _check_format(left, "'%' formatting", right)
 
 
 def _width_check(name: str, index: int, key: str) -> Callable[[tuple[Any, ...], dict[str, Any]], None]:
@@ -121,7 +147,20 @@ def _expandtabs_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
 
 
 def _format_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    _check_format(args[0] if args else None, "format")
+    _check_format(args[0] if args else None, "format", [args[1:], kwargs])
+
+
+def _text_of_check(name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], None]:
+    """join, tojson, string, pprint, list: the result is about as long as the value as text."""
+    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        _check_size(approx_len(args[0] if args else None) + approx_len(list(args[1:2])), name)
+    return check
+
+
+def _sum_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    start = kwargs.get("start", args[2] if len(args) > 2 else 0)
+    if not isinstance(start, int | float) or isinstance(start, bool):
+        raise TemplateBudgetError("sum: only numbers may be summed in a template")
 
 
 # filters (first argument: the value) that grow their output by an argument
@@ -132,6 +171,11 @@ _FILTER_CHECKS: dict[str, Callable[[tuple[Any, ...], dict[str, Any]], None]] = {
     "format": _format_check,
     "batch": _width_check("batch", 1, "linecount"),
     "slice": _width_check("slice", 1, "slices"),
+    "join": _text_of_check("join"),
+    "tojson": _text_of_check("tojson"),
+    "string": _text_of_check("string"),
+    "pprint": _text_of_check("pprint"),
+    "sum": _sum_check,
 }
 # str methods (bound: the string is not among the arguments) that do the same
 _METHOD_CHECKS: dict[str, Callable[[str, tuple[Any, ...], dict[str, Any]], None]] = {
@@ -141,8 +185,10 @@ _METHOD_CHECKS: dict[str, Callable[[str, tuple[Any, ...], dict[str, Any]], None]
     "zfill": lambda s, a, k: _width_check("zfill", 0, "width")(a, k),
     "expandtabs": lambda s, a, k: _expandtabs_check((s, *a), k),
     "replace": lambda s, a, k: _replace_check((s, *a), k),
-    "format": lambda s, a, k: _check_format(s, "str.format"),
-    "format_map": lambda s, a, k: _check_format(s, "str.format_map"),
+    "format": lambda s, a, k: _check_format(s, "str.format", [a, k]),
+    "format_map": lambda s, a, k: _check_format(s, "str.format_map", a),
+    "join": lambda s, a, k: _check_size(approx_len(a[0] if a else None) + len(s) * approx_len(a[0] if a else None)
+                                        // 4, "str.join"),
 }
 
 
@@ -191,15 +237,17 @@ class _Watchdog:
             time.sleep(0.02)
             now = time.monotonic()
             with self.lock:
-                late = [tid for tid, (deadline, _) in self.deadlines.items() if deadline < now]
-                for tid in late:
-                    del self.deadlines[tid]
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid),
-                                                               ctypes.py_object(_Timeout))
+                for tid, (deadline, _) in self.deadlines.items():
+                    if deadline < now:  # again each tick until disarmed
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid),
+                                                                   ctypes.py_object(_Timeout))
 
 
-class _Timeout(Exception):
-    """Raised asynchronously by the watchdog; turned into TemplateBudgetError by ``render``."""
+class _Timeout(BaseException):
+    """Raised asynchronously by the watchdog; turned into TemplateBudgetError by ``render``.
+
+    A BaseException, so that the ``except Exception`` inside Jinja's tests and filters cannot
+    swallow it; and raised again every tick until the render disarms, in case something does."""
 
 
 _WATCHDOG = _Watchdog()

@@ -208,12 +208,17 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
     skipped = 0
     assert task.spec.dataset is not None
     folder = media_folder(project.root, task.spec.dataset)
+    grants = load_grants(project.root)
     template = _PROMPTS.from_string(inf.prompt)
     for instance_id, input_json, media_json in _instances(con, task.id, limit):
         job.n_instances += 1
         value = json.loads(input_json) if input_json is not None else None
         media = {m["field"].rsplit(".", 1)[-1]: str((folder / m["path"]).resolve())
                  for m in json.loads(media_json or "[]")}
+        outside = [p for p in media.values() if not grants.readable(Path(p))]  # swapped since it was loaded?
+        if outside:
+            raise GlcError(f"instance '{instance_id}': media {outside[0]!r} now leads outside the project",
+                           location=task.path, hint="specs may read only inside the project and its data roots")
         media_hashes = {m["field"]: m["sha256"] for m in json.loads(media_json or "[]")}
         try:
             prompt = render_prompt(task, value, template)

@@ -76,6 +76,8 @@ class Endpoint:
         except ValueError:
             return False
         path = parts.path.rstrip("/")
+        if "%" in path or ";" in path or "\\" in path:  # %2e%2e, ..;/ and \ are decoded by many servers
+            return False
         return (parts.scheme == self.scheme and (parts.hostname or "") == self.host
                 and (self.port is None or port == self.port) and not parts.username and not parts.password
                 and (path == self.path or path.startswith(self.path + "/")) and ".." not in path.split("/"))

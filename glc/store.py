@@ -29,11 +29,17 @@ def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
         Path(target.path).parent.mkdir(parents=True, exist_ok=True)
         if read_only and not Path(target.path).exists():
             raise GlcError(f"no results yet in {target.path}", hint="run `glc run` first")
-    config: dict[str, Any] = {}
+    # SQL models come from specs and sql/ templates that strangers may write: DuckDB itself may
+    # read no file but its database (no read_text/read_csv/glob, no COPY, no ATTACH) and load no
+    # extension (no httpfs), and the SQL cannot switch that back on (the configuration is locked)
+    config: dict[str, Any] = {"enable_external_access": False, "autoinstall_known_extensions": False,
+                              "autoload_known_extensions": False}
     if target.threads:
         config["threads"] = target.threads
     try:
-        return duckdb.connect(target.path, read_only=read_only, config=config)
+        con = duckdb.connect(target.path, read_only=read_only, config=config)
+        con.execute("SET lock_configuration = true")
+        return con
     except duckdb.Error as exc:
         raise GlcError(f"cannot open DuckDB database: {exc}", location=target.path, hint=open_hint(exc)) from None
 

@@ -10,6 +10,7 @@ program's stdout (``result: stdout``) or the file it wrote (``result: file``).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,10 +45,13 @@ def _resolve(program: str, root: Path) -> str | None:
     return os.path.abspath(found) if found else None
 
 
+_FREE_VALUE = re.compile(r"[A-Za-z0-9_.,+ ]*")
+
+
 def _path_like(value: str) -> bool:
-    """A free argument that could name a file outside the working folder."""
-    return (os.sep in value or "/" in value or "\\" in value or value in (".", "..") or value.startswith("~")
-            or "\x00" in value)
+    """A free argument that could name a file or folder outside the working folder (or an option
+    that does, like ``-C..``, ``--directory=..``, ``@file``): only plain words are free."""
+    return not _FREE_VALUE.fullmatch(value) or ".." in value or value.startswith(".")
 
 
 @lru_cache(maxsize=256)

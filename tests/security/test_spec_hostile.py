@@ -311,3 +311,53 @@ def test_glc_run_exits_3_when_instances_failed(tmp_path: Path) -> None:
     assert done.returncode == 3, done.stderr
     assert "1 instance(s) and 0 job(s) failed" in done.stderr and "--retry-failed" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- found by review: bounds that were slipped, and SQL that read files ---------------------
+
+
+@pytest.mark.parametrize("template, message", [
+    ('{{ (["a" * 1000000] * 300) | join | length }}', "join would produce"),
+    ('{{ "".join(["a" * 1000000] * 300) | length }}', "str.join would produce"),
+    ('{{ ("%(a)999999d" * 300) % {"a": 1} }}', "'%' formatting would produce"),
+    ('{{ ("{0:999999}" * 300).format(1) }}', "str.format would produce"),
+    ('{{ "%s" % (["a" * 1000000] * 300) }}', "'%' formatting would produce"),
+    ('{{ (["a" * 1000000] * 300) | tojson | length }}', "tojson would produce"),
+    ('{{ ([["a"] * 100000] * 200) | sum(start=[]) | length }}', "only numbers may be summed"),
+    # Jinja's `is sequence` swallows Exception: the deadline must still end the render
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% if nope is sequence %}x{% endif %}"
+     "{% endfor %}{% endfor %}", "ran longer than 2 s"),
+])
+def test_sandbox_bounds_hold_for_joins_formats_sums_and_swallowing_tests(template: str, message: str) -> None:
+    from glc.compiler.sandbox import TemplateBudgetError, shared_sandbox
+
+    env = shared_sandbox()
+    t0 = time.perf_counter()
+    with pytest.raises(TemplateBudgetError) as info:
+        env.render(env.from_string(template), {})
+    assert message in str(info.value) and time.perf_counter() - t0 < 10
+
+
+def test_sql_models_cannot_read_files(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    (root / "sql" / "models" / "leak.sql").write_text("SELECT content AS leaked FROM read_text('/etc/hostname')\n")
+    done = glc(root, "run")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "file system operations are disabled" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["-C..", "--directory=..", "@list", "file:x", ".hidden", "a/b", "..", "~"])
+def test_free_arguments_are_plain_words(value: str) -> None:
+    from glc.runners.command import _path_like
+
+    assert _path_like(value)
+    assert not _path_like("slt") and not _path_like("2") and not _path_like("bicubic")
+
+
+@pytest.mark.parametrize("url", ["https://api.example.com/v1/%2e%2e/admin", "https://api.example.com/v1/..;/admin",
+                                 "https://api.example.com/v1/%2E%2E%2Fadmin", "https://api.example.com/v1\\..\\x"])
+def test_endpoint_paths_cannot_climb_out_by_encoding(url: str) -> None:
+    from glc.profiles import Endpoint
+
+    allowed = Endpoint.parse("https://api.example.com/v1", None)
+    assert allowed.allows("https://api.example.com/v1/chat") and not allowed.allows(url)
