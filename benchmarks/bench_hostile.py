@@ -155,6 +155,13 @@ def bomb() -> str:
     return "\n".join(lines) + "\n"
 
 
+def sql_model(text: str) -> Callable[[Path, Path], list[str]]:
+    def plant(root: Path, scratch: Path) -> list[str]:
+        (root / "sql" / "models" / "leak.sql").write_text(text + "\n")
+        return ["run"]
+    return plant
+
+
 def prompt(text: str) -> Callable[[Path, Path], list[str]]:
     def plant(root: Path, scratch: Path) -> list[str]:
         edit_task(root, prompt=text)
@@ -355,6 +362,8 @@ def corpus() -> list[Probe]:
         Probe("prompt syntax error", "spec", prompt("{% for x in %}"), 2, [str(TASK_SPEC), "syntax"]),
         Probe("prompt unknown filter", "spec", prompt("{{ input.a | shell }}"), 2, [str(TASK_SPEC), "'shell'"]),
         Probe("prompt reaches internals", "spec", prompt("{{ input.__class__.__mro__ }}"), 2, [str(TASK_SPEC)]),
+        Probe("sql model reads a file", "spec", sql_model("SELECT content AS x FROM read_text('/etc/hostname')"), 2,
+              ["file system operations are disabled"]),
         # programs
         Probe("env PYTHONPATH", "command", route("evil", "command", {"argv": ECHO_ARGV, "env": {
             "PYTHONPATH": "SCRATCH/evil"}}, before=evil_bin), 3, ["evil", "PYTHONPATH"], run_keep,
