@@ -163,6 +163,11 @@ def _sum_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         raise TemplateBudgetError("sum: only numbers may be summed in a template")
 
 
+def _str_join_check(sep: str, items: Any) -> None:
+    count = len(items) if isinstance(items, list | tuple | dict | set | frozenset | str) else 0
+    _check_size(approx_len(items) + len(sep) * count, "str.join")
+
+
 # filters (first argument: the value) that grow their output by an argument
 _FILTER_CHECKS: dict[str, Callable[[tuple[Any, ...], dict[str, Any]], None]] = {
     "center": _width_check("center", 1, "width"),
@@ -187,8 +192,7 @@ _METHOD_CHECKS: dict[str, Callable[[str, tuple[Any, ...], dict[str, Any]], None]
     "replace": lambda s, a, k: _replace_check((s, *a), k),
     "format": lambda s, a, k: _check_format(s, "str.format", [a, k]),
     "format_map": lambda s, a, k: _check_format(s, "str.format_map", a),
-    "join": lambda s, a, k: _check_size(approx_len(a[0] if a else None) + len(s) * approx_len(a[0] if a else None)
-                                        // 4, "str.join"),
+    "join": lambda s, a, k: _str_join_check(s, a[0] if a else None),
 }
 
 

@@ -24,7 +24,7 @@ from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import DatasetSpec
-from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, require_utf8
+from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, preview, require_utf8
 from glc.importers.scores import ImportErrors, Problem
 from glc.profiles import Grants, load_grants
 from glc.store import DIALECT, ensure_store, insert_rows, transaction
@@ -231,7 +231,7 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
             problems.append(Problem(where, f"reference does not fit type '{ds.reference}': {exc}"))
             continue
         if ds.reference == "image" and _outside(root, Path(ref_texts[0]), grants):
-            problems.append(Problem(where, f"reference image {str(ref_value)[:200]!r} leads outside the project",
+            problems.append(Problem(where, f"reference image {preview(ref_value)} leads outside the project",
                                     OUTSIDE_HINT))
             continue
         media = []
@@ -244,7 +244,7 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
             for item in rel if isinstance(rel, list) else [rel]:
                 path = folder / str(item)
                 if _outside(root, path, grants):
-                    problems.append(Problem(where, f"media field '{field}': {str(item)[:200]!r} leads outside the "
+                    problems.append(Problem(where, f"media field '{field}': {preview(str(item))} leads outside the "
                                                    "project", OUTSIDE_HINT))
                     continue
                 if not path.is_file():

@@ -183,8 +183,12 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
             job, n_skipped = _predict_job(con, project, spec, task, route, hashes, target_dir, limit, retry_failed)
             skipped += n_skipped
             jobs.append(job)
+    blocked: dict[str, str | None] = {}  # one check per route, not per (model, task)
     for job in jobs:
-        job.blocked = grant_problem(job.route, project.root, target_dir)
+        key = canonical({"runner": job.route.runner, "args": job.route.args})
+        if key not in blocked:
+            blocked[key] = grant_problem(job.route, project.root, target_dir)
+        job.blocked = blocked[key]
     judges = []
     for job in jobs:
         judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed, hashes)

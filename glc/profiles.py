@@ -144,11 +144,6 @@ def _grants(root: Path, text: str) -> Grants:
                   tuple(Endpoint.parse(e.url, e.api_key_env) for e in profiles.endpoints), roots)
 
 
-def load_command_allowlist(root: Path) -> list[tuple[str, ...]]:
-    """The argv patterns the ``command`` runner may start (``commands:`` of profiles.yml)."""
-    return list(load_grants(root).commands)
-
-
 @dataclass(frozen=True)
 class Target:
     name: str

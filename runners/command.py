@@ -139,6 +139,7 @@ class CommandRunner(Runner):
         try:
             rendered = self._render(argv, None)
             rendered[0] = _resolve(rendered[0], self.root) or rendered[0]
+            self._cwd().mkdir(parents=True, exist_ok=True)
             done = subprocess.run(rendered, capture_output=True, text=True, timeout=10, cwd=self._cwd())
         except (OSError, subprocess.TimeoutExpired, RunnerError):
             return "unknown"
@@ -176,16 +177,14 @@ class CommandRunner(Runner):
         return Result(done.stdout.decode(errors="replace").strip(), None, ms)
 
     def _cwd(self) -> Path:
-        if self.workdir is None:
-            return self.root
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        return self.workdir
+        return self.workdir if self.workdir is not None else self.root
 
     def run(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Result]]:
         if not requests:
             return
         self.check_allowed()
         self._program()
+        self._cwd().mkdir(parents=True, exist_ok=True)
         if self.a.workers == 1:
             for req in requests:
                 yield req, self._one(req)
