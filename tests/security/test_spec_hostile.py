@@ -361,3 +361,25 @@ def test_endpoint_paths_cannot_climb_out_by_encoding(url: str) -> None:
 
     allowed = Endpoint.parse("https://api.example.com/v1", None)
     assert allowed.allows("https://api.example.com/v1/chat") and not allowed.allows(url)
+
+
+@pytest.mark.parametrize("text, message", [
+    (b"a: &a\n  b: *a\n", "recursive alias"),
+    (b"id: x\x00\n", "NUL bytes"),
+])
+def test_recursive_aliases_and_nul_bytes_are_refused(tmp_path: Path, text: bytes, message: str) -> None:
+    from glc.compiler.yaml_source import YamlSyntaxError, load_yaml
+
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(text)
+    with pytest.raises(YamlSyntaxError) as info:
+        load_yaml(path)
+    assert message in info.value.message
+
+
+def test_a_failing_sql_template_is_a_located_error(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    (root / "sql" / "models" / "odd.sql").write_text("SELECT {{ 1 + 'a' }} AS x\n")
+    with pytest.raises(GlcError) as info:
+        compile_project(root)
+    assert "sql/models/odd.sql" in info.value.format() and "TypeError" in info.value.format()
