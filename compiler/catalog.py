@@ -12,7 +12,7 @@ import csv
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -42,6 +42,8 @@ class CatalogRow:
     metric_raw: str
     metric: str
     sota: float
+    type: str | None = None
+    skill: str | None = None
 
     @property
     def modality(self) -> str:
@@ -56,6 +58,28 @@ def slugify(name: str) -> str:
     """A lower-case ASCII identifier for a task name (non-ASCII text is dropped)."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "task"
+
+
+TYPES_FILE = "task_types.csv"
+
+
+def with_types(rows: list[CatalogRow], folder: Path) -> list[CatalogRow]:
+    """Rows with the ``type`` and ``skill`` of ``task_types.csv`` beside the catalog, when it exists.
+
+    The file is keyed by (sheet, task name); the official table itself has no task types.
+    """
+    path = folder / TYPES_FILE
+    if not path.is_file():
+        return rows
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        need = {"sheet", "task_name", "type", "skill"}
+        if need - set(reader.fieldnames or []):
+            raise GlcError(f"missing columns {sorted(need - set(reader.fieldnames or []))}", location=str(path))
+        types = {(r["sheet"], r["task_name"]): (r["type"].strip() or None, r["skill"].strip() or None)
+                 for r in reader}
+    return [replace(r, type=types.get((r.sheet, r.name), (None, None))[0],
+                    skill=types.get((r.sheet, r.name), (None, None))[1]) for r in rows]
 
 
 def read_catalog_csv(path: Path) -> list[CatalogRow]:
@@ -79,7 +103,7 @@ def read_catalog_csv(path: Path) -> list[CatalogRow]:
                 raise GlcError(f"SoTA {rec['sota']!r} is not a number", location=where) from None
             rows.append(CatalogRow(rec["sheet"], int(rec["no"]) if rec["no"] else None, rec["task_name"],
                                    rec["task_short_name"], rec["metric_raw"], rec["metric_key"], sota))
-    return rows
+    return with_types(rows, path.parent)
 
 
 def read_sota_workbook(path: Path, alias_to_metric: dict[str, str]) -> list[CatalogRow]:
@@ -104,7 +128,7 @@ def read_sota_workbook(path: Path, alias_to_metric: dict[str, str]) -> list[Cata
             rows.append(CatalogRow(ws.title, int(no) if no is not None else None, str(name), str(short or ""),
                                    str(metric_raw), alias_to_metric[str(metric_raw)], float(sota)))
     wb.close()
-    return rows
+    return with_types(rows, path.parent.parent if path.parent.name == "official" else path.parent)
 
 
 def assign_ids(rows: list[CatalogRow]) -> list[tuple[str, CatalogRow]]:
@@ -133,6 +157,8 @@ def task_spec_text(task_id: str, row: CatalogRow, sota_source: str) -> str:
         "modality": row.modality,
         "paradigm": row.paradigm,
         "metric": row.metric,
+        **({"type": row.type} if row.type else {}),
+        **({"skill": row.skill} if row.skill else {}),
         "sota": {"value": row.sota, "source": sota_source},
         "official": {"sheet": row.sheet, "no": row.no, "metric": row.metric_raw},
     }

@@ -115,6 +115,8 @@ class TaskSpec(Spec):
     modality: Modality
     paradigm: Paradigm
     metric: Ident
+    type: Ident | None = None
+    skill: Name | None = None
     sota: SotaSpec
     official: OfficialSpec | None = None
     dataset: DatasetSpec | None = None
