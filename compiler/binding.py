@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import PurePosixPath
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from glc.compiler.spec_models import (
+    DatasetSpec,
+    GenerationSpec,
+    InferenceSpec,
+    TaskSpec,
+    TaskTypeParts,
+    TaskTypeSpec,
+)
 
 MODALITY_DIR = {"image": "Image", "video": "Video", "audio": "Audio", "3d": "3d", "nlp": "NLP"}
 
 
 def folder_name(task_name: str) -> str:
-    """The folder name General-Bench uses for a task: its name with runs of spaces as hyphens."""
-    return re.sub(r"\s+", "-", task_name.strip())
+    """The folder name General-Bench uses for a task: its name with runs of spaces (and path
+    separators, which a folder name cannot hold) as hyphens."""
+    return re.sub(r"[\s/\\]+", "-", task_name.strip())
 
 
 def name_key(name: str) -> str:
@@ -31,3 +42,131 @@ def canonical_folder(modality: str, paradigm: str, task_name: str) -> PurePosixP
     if modality == "nlp":
         return PurePosixPath(MODALITY_DIR["nlp"], folder_name(task_name))
     return PurePosixPath(MODALITY_DIR[modality], paradigm, folder_name(task_name))
+
+
+PARADIGM_DIRS = ("comprehension", "generation")
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A task folder of the download: where it is and which group it belongs to."""
+
+    rel: PurePosixPath  # relative to the data root
+    modality: str
+    paradigm: str
+
+
+@dataclass
+class Binding:
+    """The result of binding a benchmark's tasks to a data root (what ``glc compile`` reports)."""
+
+    root: Path
+    source: str  # where the data root was set
+    bound: dict[str, PurePosixPath] = field(default_factory=dict)  # task id -> folder
+    how: dict[str, str] = field(default_factory=dict)  # task id -> exact | loose | alias
+    missing: dict[str, list[str]] = field(default_factory=dict)  # modality -> task ids without a folder
+    unmatched: list[PurePosixPath] = field(default_factory=list)  # folders no task binds to
+    problems: list[str] = field(default_factory=list)  # aliases to nowhere, ambiguous names
+    totals: dict[str, int] = field(default_factory=dict)  # modality -> tasks that could bind
+
+    def per_modality(self) -> list[tuple[str, int, int]]:
+        """(modality, bound, total) in the catalog's modality order."""
+        bound: dict[str, int] = {}
+        for tid in self.bound:
+            m = tid.split(".", 1)[0]
+            bound[m] = bound.get(m, 0) + 1
+        return [(m, bound.get(m, 0), self.totals[m]) for m in MODALITY_DIR if m in self.totals]
+
+
+def _dirs(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def scan(root: Path) -> list[Folder]:
+    """Every task folder (one holding ``annotation.json``) of a General-Bench tree."""
+    by_key = {name_key(v): k for k, v in MODALITY_DIR.items()}
+    found: list[Folder] = []
+    for mdir in _dirs(root):
+        modality = by_key.get(name_key(mdir.name))
+        if modality is None:
+            continue
+        if modality == "nlp":
+            found += [Folder(PurePosixPath(mdir.name, t.name), "nlp", "nlp")
+                      for t in _dirs(mdir) if (t / "annotation.json").is_file()]
+            continue
+        for pdir in _dirs(mdir):
+            paradigm = pdir.name.lower()
+            if paradigm not in PARADIGM_DIRS:
+                continue
+            found += [Folder(PurePosixPath(mdir.name, pdir.name, t.name), modality, paradigm)
+                      for t in _dirs(pdir) if (t / "annotation.json").is_file()]
+    return found
+
+
+def bind(tasks: list[tuple[str, str, str, str]], root: Path, source: str,
+         aliases: dict[str, str]) -> Binding:
+    """Bind (task id, modality, paradigm, name) to folders under ``root``.
+
+    A task binds to the folder its alias names, else to the folder of its exact General-Bench
+    name, else to the one folder of its group whose name has the same letters and digits
+    (case, spacing and punctuation ignored). Several tasks may share a folder.
+    """
+    out = Binding(root, source)
+    folders = scan(root) if root.is_dir() else []
+    exact = {(f.modality, f.paradigm, f.rel.name): f for f in folders}
+    loose: dict[tuple[str, str, str], list[Folder]] = {}
+    for f in folders:
+        loose.setdefault((f.modality, f.paradigm, name_key(f.rel.name)), []).append(f)
+    by_rel = {f.rel: f for f in folders}
+    used: set[PurePosixPath] = set()
+    for task_id, modality, paradigm, name in tasks:
+        out.totals[modality] = out.totals.get(modality, 0) + 1
+        found: Folder | None = None
+        if task_id in aliases:
+            rel = PurePosixPath(aliases[task_id])
+            found = by_rel.get(rel)
+            how = "alias"
+            if found is None:
+                out.problems.append(f"task '{task_id}': its folder alias '{rel}' holds no annotation.json")
+        else:
+            found = exact.get((modality, paradigm, folder_name(name)))
+            how = "exact"
+            if found is None:
+                candidates = loose.get((modality, paradigm, name_key(name)), [])
+                if len(candidates) == 1:
+                    found, how = candidates[0], "loose"
+                elif len(candidates) > 1:
+                    out.problems.append(f"task '{task_id}': several folders could be its own: "
+                                        + ", ".join(str(c.rel) for c in candidates)
+                                        + "; name one under data.folder_aliases of the benchmark spec")
+        if found is None:
+            out.missing.setdefault(modality, []).append(task_id)
+            continue
+        out.bound[task_id] = found.rel
+        out.how[task_id] = how
+        used.add(found.rel)
+    out.unmatched = sorted(f.rel for f in folders if f.rel not in used)
+    return out
+
+
+def merged_type(type_spec: TaskTypeSpec, overrides: TaskTypeParts | None) -> TaskTypeSpec:
+    """The task type with a task spec's ``overrides:`` applied (only the keys it sets)."""
+    if overrides is None:
+        return type_spec
+    return type_spec.model_copy(update={k: getattr(overrides, k) for k in overrides.model_fields_set})
+
+
+def bound_task_spec(spec: TaskSpec, ttype: TaskTypeSpec, folder: Path) -> TaskSpec:
+    """``spec`` with the dataset and inference its type implies for the data in ``folder``."""
+    t = merged_type(ttype, spec.overrides)
+    ref = t.reference
+    dataset = DatasetSpec(format="general_bench", path=str(folder), reference=ref.kind,
+                          reference_fields=list(ref.fields), box_format=ref.box_format,
+                          label_separator=ref.label_separator, optional_media=list(t.media or []),
+                          options_field=t.options_field)
+    inference = InferenceSpec(type=ttype.name, prompt=t.prompt, output=t.output,
+                              generation=t.generation or GenerationSpec(), evaluator=t.evaluator)
+    return spec.model_copy(update={"dataset": dataset, "inference": inference})

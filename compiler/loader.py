@@ -21,6 +21,7 @@ from glc.compiler.spec_models import (
     ScopeFile,
     Spec,
     TaskSpec,
+    TaskTypeSpec,
     TestFile,
 )
 from glc.compiler.suggest import did_you_mean
@@ -36,6 +37,7 @@ FOLDERS: dict[str, type[Spec]] = {
     "levels": LevelSpec,
     "scopes": ScopeFile,
     "tests": TestFile,
+    "task_types": TaskTypeSpec,
 }
 
 
@@ -57,6 +59,7 @@ class LoadedSpecs:
     levels: list[Located[LevelSpec]] = field(default_factory=list)
     scopes: list[Located[ScopeFile]] = field(default_factory=list)
     tests: list[Located[TestFile]] = field(default_factory=list)
+    task_types: list[Located[TaskTypeSpec]] = field(default_factory=list)
     models: list[Located[ModelSpec]] = field(default_factory=list)
     benchmarks: list[str] = field(default_factory=list)
     file_hashes: dict[str, str] = field(default_factory=dict)
@@ -166,7 +169,7 @@ def load_specs(root: Path, specs_dir: Path, benchmark: str | None = None) -> Loa
         elif entry.suffix in (".yaml", ".yml") or (entry.is_dir() and not entry.name.startswith(".")):
             loaded.errors.append(SpecError(
                 display_path(entry, root), None, f"unexpected spec location '{entry.name}'",
-                "specs live in specs/{tasks,metrics,levels,scopes,models,tests}/ and specs/benchmarks/"))
+                "specs live in specs/{tasks,task_types,metrics,levels,scopes,models,tests}/ and specs/benchmarks/"))
     return loaded
 
 

@@ -66,3 +66,15 @@ class TemplateRenderer:
         except (TypeError, ValueError, ArithmeticError, RecursionError, LookupError) as exc:
             raise GlcError(f"template error: {type(exc).__name__}: {str(exc)[:300]}", location=where,
                            hint="templates see: variant, levels; filters: sql_literal, ident") from None
+
+
+def metric_references(sql_dir: Path, root: Path, macro: str) -> tuple[str, ...] | None:
+    """The reference kinds a metric macro declares it can score (``{% set references = [...] %}``);
+    None when it declares none (any kind)."""
+    renderer = TemplateRenderer(sql_dir, root)
+    try:
+        module = renderer.env.get_template(f"macros/metrics/{macro}.sql").module
+    except jinja2.TemplateError:
+        return None
+    refs = getattr(module, "references", None)
+    return tuple(str(r) for r in refs) if isinstance(refs, list | tuple) else None

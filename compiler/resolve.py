@@ -7,10 +7,11 @@ a located ``SpecError`` with a hint; nothing is guessed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from glc.compiler.binding import Binding, bind, bound_task_spec
 from glc.compiler.errors import GlcError, SpecError, SpecErrors
 from glc.compiler.loader import LoadedSpecs, Located, load_specs
 from glc.compiler.plugins import runner_args_schema, runner_targets
@@ -23,6 +24,7 @@ from glc.compiler.spec_models import (
     RouteSpec,
     ScopeBoard,
     TaskSpec,
+    TaskTypeSpec,
     UnitTestSpec,
 )
 from glc.compiler.suggest import did_you_mean
@@ -74,6 +76,8 @@ class Project:
     metric_files: dict[str, tuple[str, int | None]]  # metric name -> (spec path, line of implementation)
     models: tuple[Located[ModelSpec], ...] = ()
     benchmarks: tuple[str, ...] = ()
+    task_types: dict[str, TaskTypeSpec] = field(default_factory=dict)
+    binding: Binding | None = None  # tasks bound to the benchmark's data folder, when one is set
 
     def model(self, name: str) -> Located[ModelSpec]:
         for m in self.models:
@@ -145,6 +149,8 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
     if not loaded.invalid_names.get("levels"):  # a broken level file may be the default one
         _one_default(loaded.levels, lambda lv: lv.spec.default, "level", errors, "specs/levels")
 
+    task_types = {tt.spec.name: tt.spec for tt in
+                  _unique(loaded.task_types, lambda tt: tt.spec.name, "task type", errors).values()}
     tasks: list[Task] = []
     by_id: dict[str, Located[TaskSpec]] = {}
     by_official: dict[tuple[str, str, str], Located[TaskSpec]] = {}
@@ -187,8 +193,14 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
             errors.append(SpecError(t.path, _line(t, "sota", "value"),
                                     f"SoTA {v} is outside the range of metric '{m.name}' [{lo}, {hi}]",
                                     "check the value's scale and unit"))
+        if spec.type is not None and spec.type not in task_types \
+                and spec.type not in loaded.invalid_names.get("task_types", set()):
+            errors.append(SpecError(t.path, _line(t, "type"), f"unknown task type '{spec.type}'",
+                                    did_you_mean(spec.type, task_types) or "add a spec under specs/task_types/"))
+            continue
         tasks.append(Task(spec, m, t.path))
     tasks.sort(key=lambda t: t.id)
+    binding = _bind_data(loaded, root, tasks, task_types, errors)
 
     scopes: list[Scope] = []
     boards: list[Located] = []
@@ -237,7 +249,46 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
         models=tuple(models),
         benchmarks=tuple(loaded.benchmarks),
         metric_files={name: (m.path, m.doc.line_of(("implementation", "macro"))) for name, m in metrics.items()},
+        task_types=dict(sorted(task_types.items())),
+        binding=binding,
     )
+
+
+def _bind_data(loaded: LoadedSpecs, root: Path, tasks: list[Task], task_types: dict[str, TaskTypeSpec],
+               errors: list[SpecError]) -> Binding | None:
+    """Bind the tasks of a benchmark with a ``data:`` layout to the user's data folder (in place).
+
+    Only tasks with a ``type`` and without a ``dataset:`` of their own bind; the others keep
+    what their spec says. No data folder set: nothing binds, and nothing is an error.
+    """
+    bench = loaded.benchmark
+    if bench is None or bench.spec.data is None:
+        return None
+    from glc.profiles import benchmark_data_root  # the user's setting, not the spec's
+
+    where = benchmark_data_root(root, bench.spec.name)
+    if where is None:
+        return None
+    data_root, source = where
+    ids = {t.id for t in tasks}
+    for tid in bench.spec.data.folder_aliases:
+        if tid not in ids:
+            errors.append(SpecError(bench.path, bench.doc.line_of(("data", "folder_aliases", tid)) or bench.line,
+                                    f"folder alias for unknown task '{tid}'", did_you_mean(tid, ids)))
+    candidates = [t for t in tasks if t.spec.type is not None and t.spec.dataset is None]
+    binding = bind([(t.id, t.spec.modality, t.spec.paradigm, t.spec.name) for t in candidates], data_root, source,
+                   dict(bench.spec.data.folder_aliases))
+    for i, t in enumerate(tasks):
+        rel = binding.bound.get(t.id)
+        if rel is not None and t.spec.type in task_types:
+            try:
+                spec = bound_task_spec(t.spec, task_types[t.spec.type], data_root / rel)
+            except ValidationError as exc:
+                errors.append(SpecError(t.path, None, f"overrides: {exc.errors()[0]['msg']}",
+                                        "fix the task's overrides"))
+                continue
+            tasks[i] = Task(spec, t.metric, t.path)
+    return binding
 
 
 def _check_route(route: RouteSpec, where: Located[Any], key: tuple[str | int, ...], errors: list[SpecError]) -> None:

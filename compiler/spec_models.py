@@ -38,21 +38,33 @@ class OfficialSpec(Spec):
     metric: Name
 
 
+RefKind = Literal["text", "choice", "label", "labels", "number", "boxes", "image", "audio", "video", "pointcloud"]
+OutputKind = Literal["text", "image", "audio", "video", "pointcloud"]
+
+
 class DatasetSpec(Spec):
     """Where a task's instances come from and how its reference is read.
 
     ``general_bench``: a task folder holding ``annotation.json`` (``data: [{id, input, output}]``)
     and its media. ``jsonl`` / ``parquet`` / ``csv``: one row per instance, ``fields`` mapping
     glc's names (id, input, reference) to the file's (dotted paths reach into JSON objects).
+    ``reference_fields`` lists alternatives (the first one a record has is its reference);
+    ``optional_media`` are media fields used when a record has them; ``options_field`` names the
+    list of option texts of a multiple-choice instance (an answer may then be the option text).
+    A ``general_bench`` task whose records have no reference at all is a Close Set task: it is run
+    but not scored.
     """
 
     format: Literal["general_bench", "jsonl", "parquet", "csv"]
     path: str
     fields: dict[Literal["id", "input", "reference"], str] = {}
-    reference: Literal["text", "choice", "label", "labels", "number", "boxes", "image"]
+    reference_fields: list[str] = []
+    reference: RefKind
     label_separator: str = ","
     box_format: Literal["xyxy", "xywh"] = "xyxy"
     media: list[str] = []
+    optional_media: list[str] = []
+    options_field: str | None = None
 
 
 class GenerationSpec(Spec):
@@ -93,7 +105,7 @@ class InferenceSpec(Spec):
     type: Ident
     prompt: str = "{{ input }}"
     choices: list[str] = []
-    output: Literal["text", "image", "audio"] = "text"
+    output: OutputKind = "text"
     generation: GenerationSpec = GenerationSpec()
     evaluator: RouteSpec | None = None
 
@@ -108,6 +120,58 @@ class InferenceSpec(Spec):
         return value
 
 
+class TypeReference(Spec):
+    """Where a task type's reference sits in a General-Bench record and what kind it is."""
+
+    kind: RefKind
+    fields: list[str] = Field(min_length=1)
+    box_format: Literal["xyxy", "xywh"] = "xyxy"
+    label_separator: str = ","
+
+
+class TaskTypeParts(Spec):
+    """The parts of a task type a task spec may override (``overrides:``); all optional."""
+
+    prompt: str | None = None
+    output: OutputKind | None = None
+    reference: TypeReference | None = None
+    media: list[str] | None = None
+    options_field: str | None = None
+    generation: GenerationSpec | None = None
+    evaluator: RouteSpec | None = None
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_is_a_template(cls, value: str | None) -> str | None:
+        from glc.compiler.sandbox import shared_sandbox, template_problem
+
+        problem = template_problem(shared_sandbox(), value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class TaskTypeSpec(TaskTypeParts):
+    """How the tasks of one General-Bench ``type`` are run and read (``specs/task_types/``).
+
+    ``prompt`` renders the record's ``input`` dict (sandboxed Jinja; ``input``, ``task``);
+    ``output`` is what the model must give: text (parsed by the metric as a choice letter, a
+    label list, a number, boxes or free text, per ``answer``) or a generated media file;
+    ``reference`` says where the reference sits in the record and its kind; ``media`` lists
+    the record fields that may hold media paths (used when present). ``aliases`` are other
+    names the ``type`` field of annotation.json may use for this type.
+    """
+
+    name: Ident
+    title: str
+    description: str | None = None
+    aliases: list[str] = []
+    answer: Literal["text", "choice", "labels", "number", "boxes", "media"]
+    prompt: str
+    output: OutputKind
+    reference: TypeReference
+
+
 class TaskSpec(Spec):
     id: Ident
     name: Name
@@ -117,6 +181,7 @@ class TaskSpec(Spec):
     metric: Ident
     type: Ident | None = None
     skill: Name | None = None
+    overrides: TaskTypeParts | None = None
     sota: SotaSpec
     official: OfficialSpec | None = None
     dataset: DatasetSpec | None = None
@@ -331,6 +396,19 @@ class BootstrapSpec(Spec):
     confidence: float = Field(default=0.95, gt=0, lt=1)
 
 
+class BenchmarkDataSpec(Spec):
+    """How the benchmark's tasks find their data: a download laid out as ``layout`` says.
+
+    The folder itself is the user's setting (``benchmark_data:`` in profiles.yml, ``--data DIR``
+    or ``$GLC_DATA``), never the spec's. ``folder_aliases`` maps a task id to its folder
+    (relative to the data root) where the folder's name differs from the task's by more than
+    case, spacing or punctuation.
+    """
+
+    layout: Literal["general_bench"]
+    folder_aliases: dict[Ident, Annotated[str, Field(pattern=r"^[^/\\.][^\\]*$", max_length=400)]] = {}
+
+
 class BenchmarkSpec(Spec):
     """One benchmark of the project: a set of task folders under ``specs/tasks/``.
 
@@ -346,3 +424,4 @@ class BenchmarkSpec(Spec):
     tasks: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")]] = []
     default: bool = False
     bootstrap: BootstrapSpec = BootstrapSpec()
+    data: BenchmarkDataSpec | None = None

@@ -38,10 +38,23 @@ SelectOpt = Annotated[list[str] | None, typer.Option(
 LimitOpt = Annotated[int | None, typer.Option(min=1, help="Run inference on at most N instances per task.")]
 
 
+DataOpt = Annotated[Path | None, typer.Option(
+    "--data", help="Data folder of the benchmark (a General-Bench download); default: $GLC_DATA, else "
+                   "benchmark_data: in profiles.yml.")]
+
+
 @app.callback()
 def _root(project_dir: ProjectDir = Path("."), target: TargetOpt = None, benchmark: BenchmarkOpt = None,
+          data: DataOpt = None,
           debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
     _state.update(project_dir=project_dir, target=target, debug=debug, benchmark=benchmark)
+    if data is not None:
+        if not data.is_dir():
+            raise GlcError(f"--data {data}: no such folder", hint="point it at the folder holding Image/, Video/, "
+                           "Audio/, 3d/ and NLP/ of a General-Bench download")
+        from glc.profiles import ENV_DATA
+
+        os.environ[ENV_DATA] = str(data.resolve())  # the user's own choice: read like a data root
 
 
 def _ws():
@@ -60,12 +73,32 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
     typer.echo(f"compiled benchmark '{p.benchmark.name}': {len(p.tasks)} tasks, {len(p.metrics)} metrics, "
                f"{len(p.levels)} level variants, {len(p.scopes)} scopes -> {len(compiled.nodes)} SQL models, "
                f"{len(compiled.data_tests)} data tests")
+    if p.binding is not None:
+        from glc.listing import describe_binding
+
+        typer.echo(describe_binding(p))
     if p.models:
         from glc.progress import describe_plan
 
         plan = ws.plan(select=select, limit=limit, retry_failed=retry_failed)
         typer.echo(describe_plan(plan))
         typer.echo(f"job list: {ws.target_dir / 'jobs.json'}")
+    _echo_data_problems(ws)
+
+
+def _echo_data_problems(ws) -> None:
+    """One line per data file that did not load; those tasks sat out, the others ran."""
+    from glc.datasets import per_file
+
+    if not ws.data_problems:
+        return
+    groups = per_file(ws.data_problems)
+    typer.echo(f"{len(groups)} task data file(s) did not load (their tasks were left out; nothing stored "
+               "before was lost):", err=True)
+    for _, first, n in groups:
+        more = f" (+{n - 1} more in this file)" if n > 1 else ""
+        typer.echo(f"  {first.where}: {first.message}{more}" + (f"\n    hint: {first.hint}" if first.hint else ""),
+                   err=True)
 
 
 @app.command()
@@ -90,6 +123,7 @@ def run(variant: Annotated[str | None, typer.Option(help="Level variant to print
                         infer=infer, progress=progress)
     if result.inference is not None:
         typer.echo(result.inference.describe())
+    _echo_data_problems(ws)
     b = result.build
     parts = sum(b.partitions_built.values())
     typer.echo(f"built {len(b.built)} models ({len(b.skipped)} up to date, {parts} prediction partitions scored) "
@@ -99,6 +133,10 @@ def run(variant: Annotated[str | None, typer.Option(help="Level variant to print
     if result.tests.failed:
         raise typer.Exit(1)
     inf = result.inference
+    if ws.data_problems and not (inf is not None and (inf.failed or inf.job_errors)):
+        typer.echo(f"exit status {EXIT_INFERENCE_FAILED}: some task data did not load (see above); the boards "
+                   "rest on the tasks that did", err=True)
+        raise typer.Exit(EXIT_INFERENCE_FAILED)
     if inf is not None and (inf.failed or inf.job_errors):
         typer.echo(f"exit status {EXIT_INFERENCE_FAILED}: {len(inf.failed)} instance(s) and {len(inf.job_errors)} "
                    "job(s) failed; the boards above rest on what succeeded (see the failures above; "

@@ -80,7 +80,8 @@ OUTSIDE_HINT = ("specs may read only inside the project and the 'data_roots:' of
                 "add the folder there if you trust it")
 
 
-def _records(root: Path, task: Task, problems: list[Problem]) -> list[dict[str, Any]]:
+def _records(root: Path, task: Task, problems: list[Problem],
+             header: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     ds = task.spec.dataset
     assert ds is not None
     f = _file_of(root, ds)
@@ -100,6 +101,8 @@ def _records(root: Path, task: Task, problems: list[Problem]) -> list[dict[str, 
                 problems.append(Problem(str(f), "annotation.json has no 'data' list",
                                         "expected {task, type, data: [...]}"))
                 return []
+            if header is not None:
+                header.update({k: v for k, v in doc.items() if k != "data"})
             return data
         if ds.format == "jsonl":
             out = []
@@ -186,7 +189,7 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
         return boxes, [], None
     path = folder / str(value)
     if not isinstance(value, str) or not path.is_file():
-        raise ValueError(f"reference image {value!r} not found under {folder}")
+        raise ValueError(f"reference {kind} file {value!r} not found under {folder}")
     return str(value), [str(path.resolve())], None
 
 
@@ -195,18 +198,68 @@ def media_folder(root: Path, ds: DatasetSpec) -> Path:
     return _file_of(root, ds).parent if ds.format != "general_bench" else data_path(root, ds)
 
 
-def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = None) -> LoadedTask | None:
+MEDIA_KINDS = ("image", "audio", "video", "pointcloud")
+NO_REFERENCE = "none"  # ref_kind of a Close Set instance: run, never scored
+
+
+def _type_problem(header: dict[str, Any], task: Task, types: dict[str, Any], where: str) -> Problem | None:
+    """The annotation's ``type`` names no declared task type, or another one than the task's."""
+    named = header.get("type")
+    if named is None or task.spec.type is None or not types:
+        return None
+    known = {n: n for n in types} | {a: n for n, t in types.items() for a in t.aliases}
+    resolved = known.get(str(named))
+    if resolved is None:
+        return Problem(f"{where} field 'type'", f"unknown task type {preview(str(named))}",
+                       "declare it (or an alias of it) under specs/task_types/; known: " + ", ".join(sorted(types)))
+    if resolved != task.spec.type:
+        return Problem(f"{where} field 'type'", f"the data says type '{resolved}', the task spec "
+                       f"({task.path}) says '{task.spec.type}'",
+                       f"set 'type: {resolved}' in the task spec if the data is right")
+    return None
+
+
+def _reference_value(rec: Any, ds: DatasetSpec, ref_field: str) -> Any:
+    """The record's reference: the first of ``reference_fields`` it has, else ``fields.reference``."""
+    for name in ds.reference_fields:
+        try:
+            return _get(rec, name)
+        except KeyError:
+            continue
+    return _get(rec, ref_field)
+
+
+def _options(rec: Any, ds: DatasetSpec) -> list[str]:
+    if ds.options_field is None:
+        return []
+    try:
+        value = _get(rec, ds.options_field)
+    except KeyError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = None,
+              types: dict[str, Any] | None = None) -> LoadedTask | None:
     """Read and check one task's instances; problems are appended, nothing is raised."""
     ds = task.spec.dataset
     assert ds is not None
     before = len(problems)
-    records = _records(root, task, problems)
+    header: dict[str, Any] = {}
+    records = _records(root, task, problems, header)
+    bad_type = _type_problem(header, task, types or {}, str(_file_of(root, ds)))
+    if bad_type is not None:
+        problems.append(bad_type)
+        return None
     f = _file_of(root, ds)
     folder = media_folder(root, ds)
     grants = load_grants(root)
     id_field = ds.fields.get("id", "id")
     input_field = ds.fields.get("input", "input")
     ref_field = ds.fields.get("reference", "output")
+    # a General-Bench Close Set: no record has an output at all; its instances run but are not scored
+    closed = ds.format == "general_bench" and bool(records) and not any(
+        isinstance(r, dict) and "output" in r for r in records)
     rows: list[Row] = []
     seen: set[str] = set()
     fp = fp or fingerprint(root, task)
@@ -221,25 +274,39 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
             problems.append(Problem(where, "duplicate instance id", "ids must be unique within a task"))
             continue
         seen.add(iid)
+        ref_kind: str = ds.reference
         try:
-            ref_value = _get(rec, ref_field)
-            reference, ref_texts, ref_number = convert_reference(ref_value, ds, folder)
+            if closed:
+                reference, ref_texts, ref_number, ref_kind = None, [], None, NO_REFERENCE
+            else:
+                ref_value = _reference_value(rec, ds, ref_field)
+                reference, ref_texts, ref_number = convert_reference(ref_value, ds, folder)
+                if ds.reference == "choice":
+                    ref_texts = ref_texts + _options(rec, ds)  # the letter, then the option texts
         except KeyError:
-            problems.append(Problem(where, f"no reference field '{ref_field}'"))
+            names = ", ".join(ds.reference_fields) or ref_field
+            out = rec.get("output") if isinstance(rec, dict) else None
+            keys = sorted(out) if isinstance(out, dict) else []
+            problems.append(Problem(where, f"no reference field ({names})",
+                                    f"the record's output has: {', '.join(keys)}" if keys else None))
             continue
         except ValueError as exc:
             problems.append(Problem(where, f"reference does not fit type '{ds.reference}': {exc}"))
             continue
-        if ds.reference == "image" and _outside(root, Path(ref_texts[0]), grants):
-            problems.append(Problem(where, f"reference image {preview(ref_value)} leads outside the project",
-                                    OUTSIDE_HINT))
+        if ds.reference in MEDIA_KINDS and ref_texts and _outside(root, Path(ref_texts[0]), grants):
+            problems.append(Problem(where, f"reference {ds.reference} {preview(reference)} leads outside the "
+                                           "project", OUTSIDE_HINT))
             continue
         media = []
-        for field in ds.media:
+        fields = [(f, True) for f in ds.media] + [(f, False) for f in ds.optional_media]
+        for field, required in fields:
             try:
                 rel = _get(rec, field)
             except KeyError:
-                problems.append(Problem(where, f"no media field '{field}'"))
+                if required:
+                    problems.append(Problem(where, f"no media field '{field}'"))
+                continue
+            if rel is None and not required:
                 continue
             for item in rel if isinstance(rel, list) else [rel]:
                 path = folder / str(item)
@@ -257,7 +324,8 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
         except KeyError:
             inputs = None
         row = (task.id, iid, json.dumps(inputs, ensure_ascii=False, sort_keys=True),
-               json.dumps(reference, ensure_ascii=False, sort_keys=True), ds.reference, ref_texts, ref_number,
+               None if closed else json.dumps(reference, ensure_ascii=False, sort_keys=True), ref_kind, ref_texts,
+               ref_number,
                json.dumps(media, sort_keys=True), str(f), fp)
         bad = next((p for text in (iid, row[2], row[3]) if (p := lone_surrogate(text))), None)
         if bad:
@@ -275,23 +343,30 @@ def stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
-                   only: Iterable[str] | None = None) -> list[str]:
-    """Reload the instances of tasks whose data changed; return the reloaded task ids."""
+                   only: Iterable[str] | None = None, problems: list[Problem] | None = None) -> list[str]:
+    """Reload the instances of tasks whose data changed; return the reloaded task ids.
+
+    A task whose data has a problem loads nothing (its stored instances stay as they were).
+    With ``problems`` given, the problems are appended there and every other task loads;
+    without it, any problem raises ``ImportErrors`` before anything is stored.
+    """
     ensure_store(con)
     wanted = set(only) if only is not None else None
     tasks = [t for t in project.tasks if t.spec.dataset is not None and (wanted is None or t.id in wanted)]
     stored = stored_fingerprints(con)
-    problems: list[Problem] = []
+    found: list[Problem] = []
     loaded: list[LoadedTask] = []
     for t in tasks:
         fp = fingerprint(project.root, t)
         if stored.get(t.id) == fp:
             continue
-        got = load_task(project.root, t, problems, fp)
+        got = load_task(project.root, t, found, fp, project.task_types)
         if got is not None:
             loaded.append(got)
-    if problems:
-        raise ImportErrors(Path("task data"), problems)
+    if found and problems is None:
+        raise ImportErrors(Path("task data"), found)
+    if problems is not None:
+        problems.extend(found)
     with_data = {t.id for t in project.tasks if t.spec.dataset is not None}
     dropped = [tid for tid in stored if tid not in with_data] if wanted is None else []
     if not loaded and not dropped:
@@ -302,6 +377,15 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
         for lt in loaded:
             insert_rows(con, STORE["instances"], lt.rows)
     return [lt.task_id for lt in loaded]
+
+
+def per_file(problems: list[Problem]) -> list[tuple[str, Problem, int]]:
+    """Problems grouped by data file: (file, its first problem, how many it has)."""
+    groups: dict[str, list[Problem]] = {}
+    for p in problems:
+        key = p.where.split(" instance ", 1)[0].split(" record ", 1)[0].split(" field ", 1)[0]
+        groups.setdefault(key, []).append(p)
+    return [(f, ps[0], len(ps)) for f, ps in groups.items()]
 
 
 def require_instances(con: duckdb.DuckDBPyConnection, task_ids: Iterable[str]) -> None:

@@ -14,9 +14,22 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
               models: list[str] | None = None) -> list[dict[str, Any]]:
     p = compiled.project
     if kind == "tasks":
-        return [{"task_id": t.id, "name": t.spec.name, "modality": t.spec.modality, "paradigm": t.spec.paradigm,
-                 "metric": t.spec.metric, "sota": t.spec.sota.value, "data": bool(t.spec.dataset)}
-                for t in p.tasks if selection is None or not selection.tasks or t.id in selection.tasks]
+        readable = reference_kinds_read(compiled)
+        rows = []
+        for t in p.tasks:
+            if selection is not None and selection.tasks and t.id not in selection.tasks:
+                continue
+            ds = t.spec.dataset
+            bound = p.binding.bound.get(t.id) if p.binding is not None else None
+            kinds = readable.get(t.spec.metric)
+            scored = t.metric.implementation is not None and ds is not None and (
+                kinds is None or ds.reference in kinds)
+            rows.append({"task_id": t.id, "name": t.spec.name, "modality": t.spec.modality,
+                         "paradigm": t.spec.paradigm, "type": t.spec.type or "-", "metric": t.spec.metric,
+                         "sota": t.spec.sota.value,
+                         "data": str(bound) if bound is not None else ("spec" if ds is not None else "-"),
+                         "runnable": ds is not None and t.spec.inference is not None, "scored": scored})
+        return rows
     if kind == "metrics":
         used = {t.spec.metric for t in p.tasks}
         return [{"metric": m.name, "direction": m.direction, "normalization": m.normalization.kind,
@@ -42,6 +55,43 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
         return rows
     return [{"node": n.name, "materialized": n.materialized, "depends_on": ", ".join(n.depends_on + n.sources)}
             for n in compiled.nodes]
+
+
+def reference_kinds_read(compiled: CompiledProject) -> dict[str, tuple[str, ...] | None]:
+    """Per metric with an implementation: the reference kinds its macro reads (None: any)."""
+    from glc.compiler.render import metric_references
+
+    p = compiled.project
+    by_macro: dict[str, tuple[str, ...] | None] = {}
+    out: dict[str, tuple[str, ...] | None] = {}
+    for m in p.metrics:
+        if m.implementation is None:
+            continue
+        macro = m.implementation.macro
+        if macro not in by_macro:
+            by_macro[macro] = metric_references(p.root / "sql", p.root, macro)
+        out[m.name] = by_macro[macro]
+    return out
+
+
+def describe_binding(p: Any) -> str:
+    """What ``glc compile`` says about the data folder: per modality, bound / missing / unmatched."""
+    b = p.binding
+    lines = [f"data: {b.root} (from {b.source})"]
+    for modality, n_bound, total in b.per_modality():
+        missing = b.missing.get(modality, [])
+        lines.append(f"  {modality:<6} {n_bound}/{total} tasks bound" + (f"; {len(missing)} without a folder: "
+                     + ", ".join(missing[:8]) + (f", ... (+{len(missing) - 8})" if len(missing) > 8 else "")
+                     if missing else ""))
+    loose = sum(1 for h in b.how.values() if h != "exact")
+    if loose:
+        lines.append(f"  {loose} bound by a loose name match or an alias (see glc ls tasks)")
+    if b.unmatched:
+        shown = ", ".join(str(u) for u in b.unmatched[:8])
+        lines.append(f"  {len(b.unmatched)} folder(s) match no task: {shown}"
+                     + (f", ... (+{len(b.unmatched) - 8})" if len(b.unmatched) > 8 else ""))
+    lines += [f"  problem: {msg}" for msg in b.problems]
+    return "\n".join(lines)
 
 
 def render_rows(rows: list[dict[str, Any]]) -> str:

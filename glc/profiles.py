@@ -10,12 +10,15 @@ own file. Everything that reaches outside the project is granted here and nowher
   each with the one environment variable it may read as its API key.
 * ``data_roots``: folders outside the project that datasets, media and local model weights may
   be read from (the project folder itself is always allowed).
+* ``benchmark_data``: per benchmark, the folder of its downloaded data (e.g. a General-Bench
+  Open Set); ``--data DIR`` or ``$GLC_DATA`` overrides it for the active benchmark. That folder is
+  readable like a data root.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +31,7 @@ from glc.compiler.suggest import did_you_mean
 from glc.compiler.yaml_source import YamlSyntaxError, load_yaml
 
 ENV_TARGET = "GLC_TARGET"
+ENV_DATA = "GLC_DATA"
 
 
 class _TargetSpec(BaseModel):
@@ -51,6 +55,7 @@ class _Profiles(BaseModel):
     command_env: list[str] = []
     endpoints: list[_EndpointSpec] = []
     data_roots: list[str] = []
+    benchmark_data: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,30 @@ def load_grants(root: Path) -> Grants:
     Specs (which may come from anyone) cannot add to them. A broken profile grants nothing here;
     ``load_target`` reports it with its line.
     """
-    return _grants(root.resolve(), _profile_text(root))
+    grants = _grants(root.resolve(), _profile_text(root))
+    extra = os.environ.get(ENV_DATA)
+    if extra:
+        grants = replace(grants, data_roots=(*grants.data_roots, (root / os.path.expanduser(extra)).resolve()))
+    return grants
+
+
+def benchmark_data_root(root: Path, benchmark: str) -> tuple[Path, str] | None:
+    """The data folder of ``benchmark`` and where it was set: ``$GLC_DATA`` (also set by
+    ``--data``), else ``benchmark_data:`` in profiles.yml; None when neither sets one."""
+    env = os.environ.get(ENV_DATA)
+    if env:
+        return (root / os.path.expanduser(env)).resolve(), f"${ENV_DATA}"
+    text = _profile_text(root)
+    if not text:
+        return None
+    try:
+        profiles = _Profiles.model_validate(load_yaml(root / "profiles.yml").data)
+    except (YamlSyntaxError, ValidationError, OSError):
+        return None
+    value = profiles.benchmark_data.get(benchmark)
+    if value is None:
+        return None
+    return (root / os.path.expanduser(value)).resolve(), f"profiles.yml benchmark_data.{benchmark}"
 
 
 def _profile_text(root: Path) -> str:
@@ -139,7 +167,8 @@ def _grants(root: Path, text: str) -> Grants:
         profiles = _Profiles.model_validate(doc.data)
     except (YamlSyntaxError, ValidationError, OSError):
         return Grants(root)
-    roots = tuple((root / os.path.expanduser(r)).resolve() for r in profiles.data_roots)
+    roots = tuple((root / os.path.expanduser(r)).resolve()
+                  for r in [*profiles.data_roots, *profiles.benchmark_data.values()])
     return Grants(root, tuple(tuple(p) for p in profiles.commands if p), frozenset(profiles.command_env),
                   tuple(Endpoint.parse(e.url, e.api_key_env) for e in profiles.endpoints), roots)
 

@@ -20,7 +20,7 @@ from glc.data_tests import DataTestResult, run_data_tests
 from glc.datasets import sync_instances
 from glc.explain import explain as explain_level
 from glc.importers.predictions import PredictionImport, read_predictions, store_predictions
-from glc.importers.scores import ImportSummary, ParsedScores, store_scores
+from glc.importers.scores import ImportSummary, ParsedScores, Problem, store_scores
 from glc.inference import Plan, Progress, RunSummary, execute, plan_jobs, write_job_list
 from glc.leaderboard import leaderboard_intervals, leaderboard_rows
 from glc.listing import KINDS, list_rows
@@ -66,6 +66,7 @@ class Workspace:
         self.target: Target = load_target(self.root, target, self.benchmark)
         self.target_dir = self.root / "target"
         self._compiled: CompiledProject | None = None
+        self.data_problems: list[Problem] = []  # task data that did not load (those tasks sat out)
 
     def compile(self, *, write: bool = True) -> CompiledProject:
         """Compile specs and templates; write ``target/manifest.json`` and ``target/compiled/``."""
@@ -90,7 +91,7 @@ class Workspace:
         con = connect(self.target)
         try:
             ensure_store(con)
-            sync_instances(con, compiled.project)
+            sync_instances(con, compiled.project, problems=self.data_problems)
             plan = plan_jobs(con, compiled.project, self.target_dir, selection=self._selection(con, compiled, select),
                              limit=limit, retry_failed=retry_failed)
         finally:
@@ -107,7 +108,7 @@ class Workspace:
         inference: RunSummary | None = None
         try:
             ensure_store(con)
-            sync_instances(con, compiled.project)
+            sync_instances(con, compiled.project, problems=self.data_problems)
             selection = self._selection(con, compiled, select)
             if infer and compiled.project.models:
                 plan = plan_jobs(con, compiled.project, self.target_dir, selection=selection, limit=limit,

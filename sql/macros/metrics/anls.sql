@@ -12,3 +12,5 @@ LIST_MAX(LIST_TRANSFORM(ref_texts, r -> CASE WHEN {{ nl(o, 'r') }} < {{ args.thr
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) %}100.0 * AVG(value){% endmacro %}
+{#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
+{% set references = ['text'] %}

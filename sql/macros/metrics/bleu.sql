@@ -44,3 +44,5 @@ CASE
        * EXP(({% for k in range(1, n + 1) %}LN(SUM(stats[{{ k }}]) / SUM(stats[{{ n + k }}])){% if not loop.last %} + {% endif %}{% endfor %}) / {{ n }})
 END
 {%- endmacro %}
+{#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
+{% set references = ['text'] %}

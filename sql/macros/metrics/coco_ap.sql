@@ -5,3 +5,5 @@
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(TO_JSON({'pred': {{ o }}, 'ref': reference}) AS VARCHAR){% endmacro %}
 {% macro aggregate(args) %}100.0 * glc_coco_ap(LIST(payload), CAST({{ args.iou_thresholds | sql_literal }} AS DOUBLE[])){% endmacro %}
+{#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
+{% set references = ['boxes'] %}

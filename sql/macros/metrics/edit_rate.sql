@@ -15,3 +15,5 @@ glc_edit_stats({{ o }}, ref_texts[1], {{ args.unit | sql_literal }})
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) %}COALESCE(100.0 * SUM(stats[1]) / NULLIF(SUM(stats[2]), 0), 0.0){% endmacro %}
+{#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
+{% set references = ['text'] %}

@@ -8,3 +8,5 @@
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) %}AVG(value){% endmacro %}
+{#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
+{% set references = ['image'] %}

@@ -9,3 +9,5 @@ CAST(LIST_CONTAINS(LIST_TRANSFORM(ref_texts, r -> {{ normalize_answer('r', answe
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}{{ normalize_answer('ref_texts[1]', answer) }}{% endmacro %}
 {% macro aggregate(args) %}100.0 * glc_group_mean(LIST(payload), LIST(value)){% endmacro %}
+{#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
+{% set references = ['label', 'choice', 'text'] %}

@@ -21,3 +21,5 @@ LIST_FILTER(LIST_DISTINCT(LIST_TRANSFORM(ref_texts, x -> {{ normalize_answer('x'
 {% macro aggregate(args) -%}
 COALESCE(100.0 * 2 * SUM(stats[1]) / NULLIF(2 * SUM(stats[1]) + SUM(stats[2]) + SUM(stats[3]), 0), 0.0)
 {%- endmacro %}
+{#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
+{% set references = ['labels', 'label'] %}

@@ -16,3 +16,5 @@
 {%- else -%} COALESCE(100.0 * CASE WHEN ISNAN(CORR(stats[1], stats[2])) THEN NULL ELSE CORR(stats[1], stats[2]) END, 0.0)
 {%- endif -%}
 {%- endmacro %}
+{#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
+{% set references = ['number'] %}

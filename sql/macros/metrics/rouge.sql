@@ -23,3 +23,5 @@ CASE WHEN pred_text <> '' AND LIST_CONTAINS(ref_joined, pred_text) THEN 1.0 ELSE
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) %}100.0 * AVG(value){% endmacro %}
+{#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
+{% set references = ['text'] %}

@@ -14,3 +14,8 @@ JOIN tasks AS t
   ON t.task_id = i.task_id
 WHERE
   t.metric = {{ metric.name | sql_literal }}
+  -- Close Set instances (no reference) and references of a kind the metric cannot read are not scored
+  AND i.ref_kind <> 'none'
+  {%- if impl.references is defined %}
+  AND i.ref_kind IN ({% for kind in impl.references %}{{ kind | sql_literal }}{{ ", " if not loop.last }}{% endfor %})
+  {%- endif %}
