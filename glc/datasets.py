@@ -327,7 +327,7 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
                None if closed else json.dumps(reference, ensure_ascii=False, sort_keys=True), ref_kind, ref_texts,
                ref_number,
                json.dumps(media, sort_keys=True), str(f), fp)
-        bad = next((p for text in (iid, row[2], row[3]) if (p := lone_surrogate(text))), None)
+        bad = next((p for text in (iid, row[2], row[3]) if text is not None and (p := lone_surrogate(text))), None)
         if bad:
             problems.append(Problem(where, f"{bad} in the instance's id, input or reference", SURROGATE_HINT))
             continue

@@ -48,7 +48,7 @@ from glc.selection import Selection
 from glc.store import insert_rows, refresh_prediction_partitions, transaction
 
 _PROMPTS = shared_sandbox()
-MEDIA_EXT = {"image": ".png", "audio": ".wav"}
+MEDIA_EXT = {"image": ".png", "audio": ".wav", "video": ".mp4", "pointcloud": ".ply"}
 
 
 def canonical(obj: Any) -> str:
@@ -105,6 +105,22 @@ def matches(route: RouteSpec, task: Task) -> bool:
     inf = s.inference
     return ((not m.modality or s.modality in m.modality) and (not m.paradigm or s.paradigm in m.paradigm)
             and (not m.type or (inf is not None and inf.type in m.type)) and (not m.tasks or s.id in m.tasks))
+
+
+_PRODUCES: dict[str, frozenset[str]] = {}
+
+
+def _produces(route: RouteSpec) -> frozenset[str]:
+    """What the route's runner can give back; a runner that cannot load counts as text-only here
+    (its error comes when the job runs)."""
+    key = canonical({"runner": route.runner, "args": route.args})
+    if key not in _PRODUCES:
+        try:
+            cls = runner_class(route.runner)
+            _PRODUCES[key] = cls.produces(cls.Args.model_validate(route.args))
+        except Exception:  # noqa: BLE001 - reported by the route check at compile and when the job runs
+            _PRODUCES[key] = frozenset({"text"})
+    return _PRODUCES[key]
 
 
 def render_prompt(task: Task, instance_input: Any, template: Any = None) -> str:
@@ -176,7 +192,8 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
         for task in tasks:
             if selection is not None and selection.tasks and task.id not in selection.tasks:
                 continue
-            route = next((r for r in spec.routes if matches(r, task)), None)
+            out = task.spec.inference.output if task.spec.inference is not None else "text"
+            route = next((r for r in spec.routes if matches(r, task) and out in _produces(r)), None)
             if route is None:
                 unsupported.append((spec.name, task.id))
                 continue

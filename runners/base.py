@@ -26,7 +26,7 @@ class Request:
     input: Any = None
     media: dict[str, str] = field(default_factory=dict)  # input field -> absolute file path
     choices: tuple[str, ...] = ()
-    output: str = "text"  # text, image or audio
+    output: str = "text"  # text, image, audio, video or pointcloud
     output_path: Path | None = None  # where a generated file must be written
     generation: dict[str, Any] = field(default_factory=dict)
 
@@ -59,6 +59,11 @@ class Runner:
     def __init__(self, args: RunnerArgs, root: Path) -> None:
         self.args = args
         self.root = root
+
+    @classmethod
+    def produces(cls, args: RunnerArgs) -> frozenset[str]:
+        """The output kinds (text, image, audio, video, pointcloud) this runner gives with ``args``."""
+        return frozenset({"text"})
 
     def version(self) -> str:
         return "unknown"

@@ -82,6 +82,13 @@ class CommandRunner(Runner):
     name: ClassVar[str] = "command"
     Args: ClassVar[type[RunnerArgs]] = CommandArgs
 
+    @classmethod
+    def produces(cls, args: RunnerArgs) -> frozenset[str]:
+        """A program's stdout is text; with ``result: file`` it writes the media file glc names."""
+        if getattr(args, "result", "stdout") == "file":
+            return frozenset({"image", "audio", "video", "pointcloud"})
+        return frozenset({"text"})
+
     def __init__(self, args: RunnerArgs, root: Path, allowed: list[tuple[str, ...]] | None = None,
                  env_allowed: frozenset[str] | None = None, workdir: Path | None = None) -> None:
         super().__init__(args, root)

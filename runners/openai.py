@@ -171,6 +171,10 @@ def user_content(req: Request) -> str | list[dict[str, Any]]:
             fmt = "wav" if "wav" in mime else mime.split("/")[-1]
             parts.append({"type": "input_audio",
                           "input_audio": {"data": base64.b64encode(Path(path).read_bytes()).decode(), "format": fmt}})
+        elif mime.startswith("video/"):  # vLLM and SGLang read video_url parts
+            parts.append({"type": "video_url", "video_url": {"url": data_url(path)}})
+        elif not mime.startswith("image/"):  # point clouds and other files travel as file parts
+            parts.append({"type": "file", "file": {"filename": Path(path).name, "file_data": data_url(path)}})
         else:
             parts.append({"type": "image_url", "image_url": {"url": data_url(path)}})
     return parts

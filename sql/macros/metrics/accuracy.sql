@@ -1,13 +1,18 @@
 {% from 'macros/answer.sql' import normalize_answer, choice_letter, first_number %}
 {#- Exact match. Choice references compare the extracted option letter; number references the
     first number; others the normalized answer against every normalized reference. -#}
+{#- The letter of the option whose text the answer is (normalized), when the instance lists its
+    options (ref_texts: the letter, then the option texts); NULL otherwise. -#}
+{% macro option_letter(o, answer) -%}
+CHR(64 + NULLIF(LIST_POSITION(LIST_TRANSFORM(ref_texts[2:], r -> {{ normalize_answer('r', answer) }}), {{ normalize_answer(o, answer) }}), 0))
+{%- endmacro %}
 {% macro prepare_refs(args, answer) -%}
 LIST_TRANSFORM(i.ref_texts, r -> {{ normalize_answer('r', answer) }}) AS ref_norm
 {%- endmacro %}
 {% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) -%}
 CASE
-  WHEN ref_kind = 'choice' THEN CAST(COALESCE({{ choice_letter(o) }} = ref_texts[1], FALSE) AS DOUBLE)
+  WHEN ref_kind = 'choice' THEN CAST(COALESCE(COALESCE({{ option_letter(o, answer) }}, {{ choice_letter(o) }}) = ref_texts[1], FALSE) AS DOUBLE)
   WHEN ref_kind = 'number' THEN CAST(COALESCE({{ first_number(o) }} = ref_number, FALSE) AS DOUBLE)
   ELSE CAST(LIST_CONTAINS(ref_norm, {{ normalize_answer(o, answer) }}) AS DOUBLE)
 END
