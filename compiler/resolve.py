@@ -7,12 +7,15 @@ a located ``SpecError`` with a hint; nothing is guessed.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from glc.compiler.binding import Binding, bind, bound_task_spec
-from glc.compiler.errors import GlcError, SpecError, SpecErrors
+from glc.compiler.errors import GlcError, SpecError, SpecErrors, display_path
 from glc.compiler.loader import LoadedSpecs, Located, load_specs
 from glc.compiler.plugins import runner_args_schema, runner_targets
 from glc.compiler.spec_models import (
@@ -48,16 +51,53 @@ class Task:
     def group(self) -> str:
         return GROUP_OF_PARADIGM[self.spec.paradigm]
 
+    @property
+    def skill(self) -> str | None:
+        """The task's skill cluster (Scope-D boards split by it); read it only through here."""
+        return self.spec.skill
+
+
+SPLIT_OTHER = "other"  # the split value of a task without a skill (or type)
+
+
+def split_value(task: Task, field: str) -> str:
+    """The value of a ``split_by`` field for ``task``."""
+    if field == "modality":
+        return task.spec.modality
+    if field == "paradigm":
+        return task.spec.paradigm
+    if field == "skill":
+        return task.skill or SPLIT_OTHER
+    return task.spec.type or SPLIT_OTHER
+
+
+def board_slug(value: str) -> str:
+    """A split value as part of a board name: lower-case ASCII letters and digits joined by '-'."""
+    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
 
 @dataclass(frozen=True)
 class Scope:
+    """A board and its tasks. A board expanded from a ``split_by`` template has its own name and
+    title in ``board`` and the values its tasks share in ``split``; ``listed`` is the task list."""
+
     board: ScopeBoard
     family: str
     task_ids: tuple[str, ...]
+    split: tuple[tuple[str, str], ...] = ()
+    listed: frozenset[str] | None = None
 
     @property
     def name(self) -> str:
         return self.board.name
+
+    def holds(self, task: Task) -> bool:
+        """Whether the board's rules select ``task`` (the rule ``task_ids`` was built with)."""
+        b = self.board
+        return (task.spec.modality in b.modalities and task.spec.paradigm in b.paradigms
+                and all(split_value(task, f) == v for f, v in self.split)
+                and (self.listed is None or task.id in self.listed))
 
 
 @dataclass(frozen=True)
@@ -202,22 +242,7 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
     tasks.sort(key=lambda t: t.id)
     binding = _bind_data(loaded, root, tasks, task_types, errors)
 
-    scopes: list[Scope] = []
-    boards: list[Located] = []
-    for f in loaded.scopes:
-        for i, board in enumerate(f.spec.scopes):
-            boards.append(Located(board, f.path, _line(f, "scopes", i), f.doc))
-            selected = tuple(t.id for t in tasks
-                             if t.spec.modality in board.modalities and t.spec.paradigm in board.paradigms)
-            if not selected and board.default and tasks:
-                errors.append(SpecError(f.path, _line(f, "scopes", i),
-                                        f"default scope '{board.name}' selects no task",
-                                        "check its modalities and paradigms"))
-            if selected or not tasks or board.default:
-                # a scope with no task of this benchmark (e.g. 3D in a benchmark without 3D) has no board
-                scopes.append(Scope(board, f.spec.family, selected))
-    _unique(boards, lambda b: b.spec.name, "scope", errors)
-    _one_default(boards, lambda b: b.spec.default, "scope", errors, "specs/scopes")
+    scopes = _resolve_scopes(loaded, tasks, by_id, root, errors)
 
     data_tests = [Located(dt, f.path, _line(f, "data_tests", i), f.doc)
                   for f in loaded.tests for i, dt in enumerate(f.spec.data_tests)]
@@ -289,6 +314,169 @@ def _bind_data(loaded: LoadedSpecs, root: Path, tasks: list[Task], task_types: d
                 continue
             tasks[i] = Task(spec, t.metric, t.path)
     return binding
+
+
+TASK_LIST_MAX_BYTES = 1 << 20
+
+
+def _task_list_file(root: Path, rel: str, where: str, line: int, errors: list[SpecError]) -> Path | None:
+    """The task list a board names, when it is a readable file inside the project."""
+    hint = "write a path relative to the project root that stays inside it, e.g. data/<benchmark>/<list>.txt"
+    if Path(rel).is_absolute() or ".." in Path(rel).parts or "\\" in rel:
+        errors.append(SpecError(where, line, f"task_list {rel!r} is not a path inside the project", hint))
+        return None
+    try:
+        real = (root / rel).resolve()
+        inside = real.is_relative_to(root.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        errors.append(SpecError(where, line, f"task_list {rel!r} leads outside the project", hint))
+        return None
+    if not real.is_file():
+        what = "is not a regular file" if real.exists() else "not found"
+        errors.append(SpecError(where, line, f"task list {rel!r} {what}", "create it (one task id a line) "
+                                "or fix the path; it is relative to the project root"))
+        return None
+    return real
+
+
+def _task_list_ids(path: Path, rel: str, where: str, line: int,
+                   errors: list[SpecError]) -> tuple[dict[str, int], str] | None:
+    """Task id -> line of a task list file (one id a line; '#' starts a comment), and its sha256."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(TASK_LIST_MAX_BYTES + 1)
+        if len(data) > TASK_LIST_MAX_BYTES:
+            raise ValueError(f"larger than {TASK_LIST_MAX_BYTES} bytes")
+        text = data.decode("utf-8")
+    except (OSError, ValueError) as exc:
+        errors.append(SpecError(where, line, f"cannot read task list {rel!r}: {exc}",
+                                "a task list is UTF-8 text, one task id a line"))
+        return None
+    ids: dict[str, int] = {}
+    for n, raw in enumerate(text.splitlines(), start=1):
+        tid = raw.split("#", 1)[0].strip()
+        if not tid:
+            continue
+        if tid in ids:
+            errors.append(SpecError(rel, n, f"task '{tid}' is listed twice", f"first at line {ids[tid]}; "
+                                    "remove one"))
+            continue
+        ids[tid] = n
+    return ids, hashlib.sha256(data).hexdigest()
+
+
+def _resolve_scopes(loaded: LoadedSpecs, tasks: list[Task], by_id: dict[str, Located[TaskSpec]], root: Path,
+                    errors: list[SpecError]) -> list[Scope]:
+    """The boards of the active benchmark, in file order: ``split_by`` templates expanded (one board
+    per value among their tasks, in sorted order), task lists applied, boards restricted to other
+    benchmarks left out. A board that selects no task has no board (e.g. 3D in a benchmark
+    without 3D), unless it is the default."""
+    active = loaded.benchmark.spec.name if loaded.benchmark else None
+    scopes: list[Scope] = []
+    boards: list[Located] = []  # every board name, expanded, for the unique-name and default checks
+    for f in loaded.scopes:
+        for i, board in enumerate(f.spec.scopes):
+            line = _line(f, "scopes", i)
+            for j, bench in enumerate(board.benchmarks):
+                if loaded.benchmarks and bench not in loaded.benchmarks:
+                    errors.append(SpecError(f.path, f.doc.line_of(("scopes", i, "benchmarks", j)) or line,
+                                            f"unknown benchmark '{bench}'", did_you_mean(bench, loaded.benchmarks)
+                                            or "benchmarks: " + ", ".join(loaded.benchmarks)))
+            if not board.split_by:
+                boards.append(Located(board, f.path, line, f.doc))
+            list_file = None
+            if board.task_list is not None:
+                list_line = f.doc.line_of(("scopes", i, "task_list")) or line
+                list_file = _task_list_file(root, board.task_list, f.path, list_line, errors)
+            if board.benchmarks and active not in board.benchmarks:
+                continue
+            candidates = [t for t in tasks if t.spec.modality in board.modalities
+                          and t.spec.paradigm in board.paradigms]
+            listed: frozenset[str] | None = None
+            if list_file is not None:
+                rel = display_path(list_file, root)
+                read = _task_list_ids(list_file, rel, f.path, list_line, errors)
+                if read is None:
+                    continue
+                ids, loaded.file_hashes[rel] = read
+                _check_listed(ids, rel, board, tasks, by_id, errors)
+                listed = frozenset(ids)
+                candidates = [t for t in candidates if t.id in listed]
+            if board.split_by:
+                for expanded, members, split in _split(board, candidates, by_id, f.path, line, errors):
+                    boards.append(Located(expanded, f.path, line, f.doc))
+                    scopes.append(Scope(expanded, f.spec.family, members, split, listed))
+                continue
+            selected = tuple(t.id for t in candidates)
+            if not selected and board.default and tasks:
+                errors.append(SpecError(f.path, line, f"default scope '{board.name}' selects no task",
+                                        "check its modalities and paradigms"))
+            if selected or not tasks or board.default:
+                scopes.append(Scope(board, f.spec.family, selected, (), listed))
+    _unique(boards, lambda b: b.spec.name, "scope", errors)
+    if not any(Path(e.path).parent.name == "scopes" for e in loaded.errors):  # a broken file may hold the default
+        _one_default(boards, lambda b: b.spec.default, "scope", errors, "specs/scopes")
+    return scopes
+
+
+def _check_listed(ids: dict[str, int], rel: str, board: ScopeBoard, tasks: list[Task],
+                  by_id: dict[str, Located[TaskSpec]], errors: list[SpecError]) -> None:
+    """Every listed id is a task of the active benchmark that the board's modalities and paradigms take."""
+    resolved = {t.id: t for t in tasks}
+    for tid, n in ids.items():
+        if tid not in by_id:
+            errors.append(SpecError(rel, n, f"unknown task id '{tid}' in the task list of scope '{board.name}'",
+                                    did_you_mean(tid, by_id) or "`glc ls tasks` lists the task ids"))
+        elif tid in resolved and not (resolved[tid].spec.modality in board.modalities
+                                      and resolved[tid].spec.paradigm in board.paradigms):
+            t = resolved[tid].spec
+            errors.append(SpecError(rel, n, f"task '{tid}' ({t.modality} {t.paradigm}) is listed, but scope "
+                                    f"'{board.name}' takes only modalities {board.modalities} and paradigms "
+                                    f"{board.paradigms}", "remove it from the list or widen the board"))
+
+
+def _split(board: ScopeBoard, tasks: list[Task], by_id: dict[str, Located[TaskSpec]], where: str, line: int,
+           errors: list[SpecError]) -> list[tuple[ScopeBoard, tuple[str, ...], tuple[tuple[str, str], ...]]]:
+    """A ``split_by`` template's boards: one per distinct combination of values among ``tasks``,
+    ordered by the board's modality and paradigm lists, then by name."""
+    groups: dict[tuple[str, ...], list[Task]] = {}
+    for t in tasks:
+        groups.setdefault(tuple(split_value(t, fld) for fld in board.split_by), []).append(t)
+
+    def order(values: tuple[str, ...]) -> tuple[tuple[int, str, str], ...]:
+        lists: dict[str, list[str]] = {"modality": list(board.modalities), "paradigm": list(board.paradigms)}
+        return tuple((lists[fld].index(v) if fld in lists else 0, board_slug(v), v)
+                     for fld, v in zip(board.split_by, values, strict=True))
+    out: list[tuple[ScopeBoard, tuple[str, ...], tuple[tuple[str, str], ...]]] = []
+    named: dict[str, tuple[str, ...]] = {}
+    for values in sorted(groups, key=order):
+        members = groups[values]
+        slugs = [board_slug(v) for v in values]
+        blank = [(fld, v) for fld, v, slug in zip(board.split_by, values, slugs, strict=True) if not slug]
+        if blank:
+            fld, v = blank[0]
+            src = by_id[members[0].id]
+            errors.append(SpecError(src.path, src.doc.line_of((fld,)) or src.line,
+                                    f"{fld} {v!r} gives no board name to scope '{board.name}' (split by {fld})",
+                                    f"use letters or digits in the {fld}"))
+            continue
+        name = "-".join([board.name, *slugs])
+        if name in named:
+            errors.append(SpecError(where, line, f"split_by gives two boards the name '{name}': "
+                                    f"{' / '.join(named[name])} and {' / '.join(values)}",
+                                    "values that differ only in case or punctuation make one board; "
+                                    "spell them the same in the task specs"))
+            continue
+        named[name] = values
+        update: dict[str, Any] = {"name": name, "title": f"{board.title} ({', '.join(values)})", "split_by": []}
+        split: tuple[tuple[str, str], ...] = tuple(zip(board.split_by, values, strict=True))
+        for fld, key in (("modality", "modalities"), ("paradigm", "paradigms")):
+            if fld in board.split_by:
+                update[key] = [dict(split)[fld]]
+        out.append((board.model_copy(update=update), tuple(t.id for t in members), split))
+    return out
 
 
 def _check_route(route: RouteSpec, where: Located[Any], key: tuple[str | int, ...], errors: list[SpecError]) -> None:

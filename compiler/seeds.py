@@ -67,11 +67,8 @@ def build_seeds(project: Project, tasks: Sequence[Task] | None = None) -> dict[s
     if tasks is None:
         scopes = project.scopes
     else:
-        scopes = tuple(
-            Scope(s.board, s.family, tuple(t.id for t in chosen
-                                           if t.spec.modality in s.board.modalities
-                                           and t.spec.paradigm in s.board.paradigms))
-            for s in project.scopes)
+        scopes = tuple(Scope(s.board, s.family, tuple(t.id for t in chosen if s.holds(t)), s.split, s.listed)
+                       for s in project.scopes)
     defs, members = scope_rows(scopes)
     return {
         "tasks": Seed("tasks", tuple(task_rows(chosen))),

@@ -317,13 +317,39 @@ class LevelSpec(Spec):
     default: bool = False
 
 
+SplitField = Literal["modality", "paradigm", "skill", "type"]
+
+
 class ScopeBoard(Spec):
+    """A board: the tasks whose modality and paradigm are listed, the levels defined on them.
+
+    ``task_list``: a file inside the project naming the board's task ids, one a line (``#``
+    comments); the board holds only those (each must also match modalities and paradigms).
+    ``benchmarks``: the board exists only while one of these benchmarks is active (a task list
+    names one benchmark's tasks). ``split_by``: the entry is a template, expanded into one board
+    per distinct value (combination) of these task fields among its tasks, named
+    ``<name>-<value>-...`` (values lower-cased, other characters -> ``-``); a task without a
+    skill or type counts as ``other``.
+    """
+
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
     title: str
     modalities: list[Modality] = Field(min_length=1)
     paradigms: list[Paradigm] = Field(min_length=1)
     max_level: int = Field(ge=2, le=5)
     default: bool = False
+    split_by: list[SplitField] = []
+    task_list: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    benchmarks: list[Ident] = []
+
+    @model_validator(mode="after")
+    def _default_is_plain(self) -> ScopeBoard:
+        if self.default and (self.split_by or self.benchmarks):
+            raise ValueError("the default scope is one board for every benchmark: "
+                             "it takes neither split_by nor benchmarks")
+        if len(set(self.split_by)) != len(self.split_by):
+            raise ValueError("split_by names a field twice")
+        return self
 
 
 class ScopeFile(Spec):

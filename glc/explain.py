@@ -118,24 +118,35 @@ def _formulas(r: dict[str, Any], groups: list[dict[str, Any]], level: LevelSpec)
 
 def _next_level(r: dict[str, Any], groups: list[dict[str, Any]], scope: Scope,
                 lost: list[dict[str, Any]]) -> str:
+    """What would move the model up, naming only the task groups the scope holds."""
     level, cap = r["level"], scope.board.max_level
     if level >= cap:
         return f"Level-{level} is the highest this scope measures."
     wins: dict[str, int] = {}
     for g in groups:
         wins[g["task_group"]] = wins.get(g["task_group"], 0) + g["n_wins"]
+    present = [g for g in ("C", "G", "L") if g in wins]
+    paradigms = [g for g in ("C", "G") if g in present]
+    either = " or ".join(GROUP_NAMES[g] for g in paradigms)
 
-    def nearest(group: str) -> str:
-        cand = [t for t in lost if t["task_group"] == group]
+    def nearest(*wanted: str) -> str:
+        cand = [t for t in lost if t["task_group"] in wanted]
         return f" (closest: '{cand[0]['task_name']}', {_fmt(cand[0]['sigma_gap'])} sigma points short)" if cand else ""
     if level < 2:
-        return "Score a comprehension or generation task: Level-2 averages those (NLP counts from Level-5 on)."
+        nlp = " (NLP counts from Level-5 on)" if "L" in present else ""
+        return f"Score a {either} task: Level-2 averages those{nlp}."
     if level == 2:
-        return "Beat or tie the SoTA on one comprehension or generation task" + nearest("C") + "."
+        return f"Beat or tie the SoTA on one {either} task" + nearest(*paradigms) + "."
     if level == 3:
+        absent = [GROUP_NAMES[g] for g in ("C", "G") if g not in present]
+        if absent:
+            return (f"Level-3 is the highest this scope can reach: it holds no {absent[0]} task, and Level-4 "
+                    "needs wins in comprehension and generation.")
         missing = [g for g in ("C", "G") if not wins.get(g)]
         hint = " and ".join(f"one {GROUP_NAMES[g]} task{nearest(g)}" for g in missing) or "both paradigms"
         return f"Win {hint}: Level-4 needs wins in comprehension and generation."
+    if "L" not in present:
+        return "Level-4 is the highest this scope can reach: it holds no NLP task, and Level-5 needs S_L > 0."
     return "Win one NLP task" + nearest("L") + ": Level-5 needs S_L > 0."
 
 

@@ -35,7 +35,22 @@ def copy_project(dest: Path, *, small: bool = False) -> Path:
     shutil.copytree(REPO / "specs", dest / "specs", ignore=skip)
     shutil.copytree(REPO / "sql", dest / "sql")
     shutil.copy(REPO / "profiles.yml", dest / "profiles.yml")
+    _copy_task_lists(dest, small)
     return dest
+
+
+TASK_LISTS = [Path("data/general-bench/quick_tasks.txt")]  # task lists the shipped scopes name
+
+
+def _copy_task_lists(dest: Path, small: bool) -> None:
+    """The scopes' task lists; a small catalog keeps the ids of the task specs it kept."""
+    kept = {line.split(":", 1)[1].strip() for f in (dest / "specs" / "tasks").rglob("*.yaml")
+            for line in f.read_text(encoding="utf-8").splitlines() if line.startswith("id:")} if small else set()
+    for rel in TASK_LISTS:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        lines = (REPO / rel).read_text(encoding="utf-8").splitlines(keepends=True)
+        (dest / rel).write_text("".join(x for x in lines if not small or x.startswith("#") or x.strip() in kept),
+                                encoding="utf-8")
 
 
 def _catalog_cut(folder: str, names: list[str]) -> set[str]:
