@@ -19,6 +19,9 @@ catalog_app = typer.Typer(no_args_is_help=True, help="Maintain the task catalog 
 app.add_typer(import_app, name="import")
 app.add_typer(catalog_app, name="catalog")
 
+export_app = typer.Typer(no_args_is_help=True, help="Export results from the store.")
+app.add_typer(export_app, name="export")
+
 sota_app = typer.Typer(no_args_is_help=True, help="Measure and record the specialist SoTA of a benchmark.")
 app.add_typer(sota_app, name="sota")
 
@@ -203,6 +206,38 @@ def import_predictions(
     """Import instance-level predictions; re-importing replaces a model's rows for those tasks."""
     for imp in _ws().import_predictions(path, model):
         typer.echo(imp.describe())
+
+
+@export_app.command("predictions")
+def export_predictions(
+    out: Annotated[Path, typer.Argument(help="New (or empty) folder for the prediction tree.")],
+    model: Annotated[str, typer.Option(help="The model whose predictions are exported.")],
+    fmt: Annotated[str, typer.Option("--format", help="Layout: general-bench.")] = "general-bench",
+    form: Annotated[str, typer.Option(help="list: [{id, prediction}] (the official scorer's); document: "
+                                           "{task, skill, type, data}.")] = "list",
+    zip_: Annotated[bool, typer.Option("--zip/--no-zip", help="Also write OUT.zip beside OUT.")] = True,
+    select: SelectOpt = None,
+    allow_missing: Annotated[bool, typer.Option(help="Write even when instances lack a prediction (listed in "
+                                                     "manifest.json).")] = False,
+    force: Annotated[bool, typer.Option(help="Replace a previous export in OUT (only files its manifest "
+                                             "lists).")] = False,
+) -> None:
+    """Write a model's predictions as General-Bench prediction.json files, a manifest and a zip.
+
+    Exit status: 0 written; 1 instances lack a prediction (listed; nothing written; see
+    --allow-missing); 2 bad input or an output folder in the way.
+    """
+    from glc.export import IncompleteExport
+
+    if fmt != "general-bench":
+        raise GlcError(f"unknown export format '{fmt}'", hint="--format general-bench")
+    try:
+        result = _ws().export_predictions(out, model, form=form, make_zip=zip_, select=select,
+                                          allow_missing=allow_missing, force=force)
+    except IncompleteExport as exc:
+        typer.echo(f"Error: {exc.format()}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(result.describe())
 
 
 @app.command()

@@ -19,6 +19,7 @@ from glc.compiler.plan import CompiledProject, compile_project, write_artifacts
 from glc.data_tests import DataTestResult, run_data_tests
 from glc.datasets import sync_instances
 from glc.explain import explain as explain_level
+from glc.export import ExportResult, export_predictions
 from glc.importers.predictions import PredictionImport, read_predictions, store_predictions
 from glc.importers.scores import ImportSummary, ParsedScores, Problem, store_scores
 from glc.inference import Plan, Progress, RunSummary, execute, plan_jobs, write_job_list
@@ -195,6 +196,21 @@ class Workspace:
         finally:
             con.close()
         return imports
+
+    def export_predictions(self, out: Path | str, model: str, *, form: str = "list", make_zip: bool = True,
+                           select: list[str] | None = None, allow_missing: bool = False,
+                           force: bool = False) -> ExportResult:
+        """Write a model's predictions as General-Bench prediction.json files under ``out`` (see glc.export)."""
+        compiled = self.compile(write=False)
+        con = connect(self.target)
+        try:
+            ensure_store(con)
+            selection = parse_selection(select, compiled.project, sorted({*stored_models(con), model})) \
+                if select else None
+            return export_predictions(con, compiled, model, out, form=form, make_zip=make_zip, selection=selection,
+                                      allow_missing=allow_missing, force=force)
+        finally:
+            con.close()
 
     def bootstrap(self, replicates: int | None = None, seed: int | None = None) -> int:
         """Build, then store bootstrap intervals of every Level score in ``level_intervals``."""

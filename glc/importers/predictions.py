@@ -38,7 +38,16 @@ from sqlglot import exp
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project
-from glc.datasets import data_path, sync_instances
+from glc.datasets import sync_instances
+from glc.importers.prediction_tree import (
+    TreeIndex,
+    copy_media,
+    local_media,
+    media_output,
+    media_path,
+    prediction_items,
+    unmatched,
+)
 from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, path_problem, preview, suggest
 from glc.importers.scores import ImportErrors, Problem
 from glc.profiles import load_grants
@@ -59,6 +68,7 @@ class PredictionImport:
     model: str
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     tasks: set[str] = field(default_factory=set)
+    media: list[tuple[Path, Path]] = field(default_factory=list)  # (generated file, its copy under target/media)
 
     def describe(self) -> str:
         return (f"imported {len(self.rows)} predictions of model '{self.model}' for {len(self.tasks)} task(s) "
@@ -211,50 +221,44 @@ def _row_record(where: str, r: Any, tasks: _Tasks, model: str | None, problems: 
             "prediction": r.get("prediction"), "error": r.get("error"), "where": where}
 
 
-def _task_by_folder(project: Project) -> dict[Path, str]:
-    return {data_path(project.root, t.spec.dataset).resolve(): t.id
-            for t in project.tasks if t.spec.dataset is not None and t.spec.dataset.format == "general_bench"}
-
-
 def _json_file(f: Path, problems: list[Problem]) -> list[Any] | None:
-    """The items of one prediction.json, or None with the problem recorded."""
+    """The items of one prediction.json (either published form), or None with the problem recorded."""
     try:
         text = decode_utf8(f.read_bytes().removeprefix(BOM), f)
     except GlcError as exc:
         problems.append(Problem(exc.location or str(f), exc.message, exc.hint))
         return None
-    ok, items = _parse_json(text, str(f), problems)
-    if ok and not isinstance(items, list):
-        problems.append(Problem(str(f), f"expected a list of {{id, prediction}}, got {type(items).__name__}"))
-        return None
-    return items if ok else None
+    ok, doc = _parse_json(text, str(f), problems)
+    return prediction_items(doc, f, problems) if ok else None
 
 
 def _general_bench(path: Path, project: Project, model: str | None, problems: list[Problem]) -> list[Record]:
-    """Records of the prediction.json files beside the annotation.json of general_bench tasks."""
+    """Records of the prediction.json files beside the annotation.json of general_bench tasks, or in a
+    tree mirroring the General-Bench layout (``glc.importers.prediction_tree``)."""
     if model is None:
         raise GlcError("General-Bench prediction files do not name their model", location=str(path),
                        hint="pass --model NAME")
-    folders = _task_by_folder(project)
+    index = TreeIndex.of(project)
     files = sorted(path.rglob("prediction.json")) if path.is_dir() else [path]
     if not files:
         raise GlcError("no prediction.json found", location=str(path),
                        hint="General-Bench predictions lie beside each task's annotation.json")
+    tree = path if path.is_dir() else path.parent
     records: list[Record] = []
     for f in files:
-        task_id = folders.get(f.parent.resolve())
-        if task_id is None:
-            problems.append(Problem(str(f), "no task spec has its dataset in this folder",
-                                    "point a task's dataset.path at the folder holding annotation.json"))
+        task_ids = index.tasks_for(f.parent)
+        if not task_ids:
+            problems.append(unmatched(f))
             continue
         for n, item in enumerate(_json_file(f, problems) or [], start=1):
             iid = _instance_id(item.get("id")) if isinstance(item, dict) else Problem("", "expected {id, prediction}")
             if isinstance(iid, Problem):
                 problems.append(Problem(f"{f} item {n}", iid.message, iid.hint))
                 continue
-            records.append({"model": model, "task_id": task_id, "instance_id": iid,
-                            "prediction": item.get("prediction"), "error": item.get("error"),
-                            "where": f"{f} instance {preview(iid)}"})
+            for task_id in task_ids:  # one data folder may serve several tasks (e.g. scored by F1 and by EM)
+                records.append({"model": model, "task_id": task_id, "instance_id": iid,
+                                "prediction": item.get("prediction"), "error": item.get("error"),
+                                "where": f"{f} instance {preview(iid)}", "base": f.parent, "tree": tree})
     return records
 
 
@@ -370,8 +374,9 @@ def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Projec
     now = datetime.now(UTC).replace(tzinfo=None)
     out: dict[str, PredictionImport] = {}
     seen: dict[tuple[str, str, str], str] = {}
-    grants = load_grants(project.root)  # generated images are read by the metric: only where specs may read
-    image_tasks = {t.id for t in project.tasks if t.spec.dataset is not None and t.spec.dataset.reference == "image"}
+    grants = load_grants(project.root)  # generated files are read by the metric: only where specs may read
+    media_tasks = {t.id for t in project.tasks if media_output(t)}
+    copies: dict[str, list[tuple[Path, Path]]] = {}
     for r in records:
         key = (r["model"], r["task_id"], r["instance_id"])
         problem = _record_problem(r) or _instance_problem(r, known, seen.get(key))
@@ -380,9 +385,19 @@ def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Projec
             continue
         seen[key] = r["where"]
         text, kind = output_text(r["prediction"])
-        if r["task_id"] in image_tasks and text and not grants.readable(Path(text)):
-            problems.append(Problem(r["where"], f"image prediction {preview(text)} lies outside the project and "
-                                                "its data roots", "a prediction file may only point at images inside "
+        if r["task_id"] in media_tasks and "base" in r and text is not None:
+            # a prediction.json names its generated file relative to its own folder: copied into the store
+            got = local_media(text, r["base"], r["tree"], grants, media_path(project.root), r["where"]) \
+                if kind == "string" else Problem(f"{r['where']} field 'prediction'", f"expected the path of the "
+                                                 f"generated file, got a {kind}", "write the path as a JSON string")
+            if isinstance(got, Problem):
+                problems.append(got)
+                continue
+            copies.setdefault(r["model"], []).append(got)
+            text = str(got[1])
+        elif r["task_id"] in media_tasks and text and not grants.readable(Path(text)):
+            problems.append(Problem(r["where"], f"generated file {preview(text)} lies outside the project and "
+                                                "its data roots", "a prediction file may only point at files inside "
                                                 "the project or a folder under 'data_roots:' of profiles.yml"))
             continue
         content = hashlib.sha256(json.dumps(["import", *key, text], ensure_ascii=False).encode()).hexdigest()
@@ -394,6 +409,8 @@ def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Projec
         raise ImportErrors(path, problems)
     if not out:
         raise GlcError("no predictions in the file", location=str(path))
+    for name, files in copies.items():
+        out[name].media = files
     return list(out.values())
 
 
@@ -409,7 +426,11 @@ def _instance_problem(r: Record, known: dict[str, set[str]], first: str | None) 
 
 
 def store_predictions(con: duckdb.DuckDBPyConnection, imports: list[PredictionImport]) -> None:
-    """Replace each model's predictions for the tasks it brings, all in one transaction."""
+    """Replace each model's predictions for the tasks it brings, all in one transaction; generated files
+    named by prediction.json files are copied into target/media first (content-addressed: never replaced)."""
+    for imp in imports:
+        for src, dest in imp.media:
+            copy_media(src, dest)
     with transaction(con):
         for imp in imports:
             cond = exp.and_(exp.column("model").eq(exp.convert(imp.model)),

@@ -1,0 +1,472 @@
+"""``glc export predictions --format general-bench``: one model's predictions as General-Bench files.
+
+For each exported task, ``OUT/<folder>/prediction.json`` where ``<folder>`` is the task's folder
+relative to a General-Bench data root (``glc.importers.prediction_tree.tree_folder``), in one of
+the two published forms:
+
+* ``list`` (default, what the official scorer reads): ``[{"id": ..., "prediction": ...}]``;
+* ``document``: ``{"task", "skill", "type", "data": [{"id", "prediction"}]}`` (the task spec's name,
+  and its ``skill`` and ``type`` when it has them).
+
+Ids keep the type they have in the task's ``annotation.json`` (General-Bench uses integers and
+text). A prediction stored as JSON (lists, boxes, numbers) is written as JSON, text as text. A
+generated file (image, audio, ...) is copied beside the prediction.json, into ``images/``,
+``audios/``, ``videos/``, ``pointclouds/`` or ``files/`` by its extension, named by the instance id
+(or a hash of it when the id cannot be a file name), and the prediction is that relative path.
+Files are written one item per line. Several tasks over one data folder share its prediction.json
+(their predictions must agree); two tasks with different data may not map to one folder.
+
+``OUT/manifest.json`` records the glc version, model, benchmark, spec fingerprint, form, every
+task (folder, instances, predictions, missing ids by reason, sha256 of its prediction.json) and
+the sha256 of every file written. Unless ``zip=False``, ``OUT.zip`` (beside OUT: the one file
+written outside it) holds the same tree.
+
+Before anything is written, every instance of every exported task must have a prediction: an
+instance without one, with an error, with a null output, or whose generated file is gone counts as
+missing. Missing instances raise ``IncompleteExport`` (the CLI exits 1) unless ``allow_missing``;
+then the gaps are listed in the manifest. OUT must be new or empty unless ``force``; with
+``force`` only files a previous export listed in its manifest are replaced or removed, and any
+other file in the way stops the export before it writes anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import duckdb
+
+from glc.compiler.errors import GlcError
+from glc.compiler.plan import GLC_VERSION, CompiledProject
+from glc.compiler.resolve import Task
+from glc.datasets import _get, data_path, sync_instances
+from glc.importers.prediction_tree import EXTENSION, media_output, safe_name, tree_folder
+from glc.importers.safety import clip, decode_utf8, preview
+from glc.importers.scores import file_sha256
+from glc.profiles import load_grants
+from glc.selection import Selection
+from glc.store import ensure_store, stored_models
+
+FORMS = ("list", "document")
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "glc-general-bench-predictions/1"
+MEDIA_DIRS = {
+    "images": {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"},
+    "audios": {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus"},
+    "videos": {".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpeg", ".mpg"},
+    "pointclouds": {".ply", ".pcd", ".obj", ".xyz", ".off", ".npy", ".npz", ".las", ".glb", ".stl"},
+}
+PREVIEW_IDS = 8
+PREVIEW_TASKS = 20
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same export gives the same zip
+
+NO_PREDICTION = "no prediction"
+FAILED = "failed"
+NULL = "null prediction"
+NO_FILE = "generated file missing"
+
+
+@dataclass
+class TaskExport:
+    """One task's share of an export: its items in instance order and what is missing."""
+
+    task: Task
+    folder: PurePosixPath
+    n_instances: int
+    items: list[tuple[str, Any, str, str | None]] = field(default_factory=list)  # (id, json id, output, type)
+    missing: dict[str, list[str]] = field(default_factory=dict)  # reason -> instance ids
+    first_error: str | None = None
+
+    @property
+    def n_missing(self) -> int:
+        return sum(len(ids) for ids in self.missing.values())
+
+    def describe_gaps(self) -> list[str]:
+        lines = [f"task '{self.task.id}' ({self.folder}): {self.n_missing} of {self.n_instances} instances missing"]
+        for reason, ids in self.missing.items():
+            shown = ", ".join(preview(i, 40) for i in ids[:PREVIEW_IDS])
+            more = f", … and {len(ids) - PREVIEW_IDS} more" if len(ids) > PREVIEW_IDS else ""
+            lines.append(f"    {reason} ({len(ids)}): {shown}{more}")
+        if self.first_error:
+            lines.append(f"    first error: {clip(self.first_error.strip().splitlines()[-1], 200)}")
+        return lines
+
+
+class IncompleteExport(GlcError):
+    """Instances without a usable prediction; nothing was written (the CLI exits 1)."""
+
+    def __init__(self, model: str, tasks: list[TaskExport]) -> None:
+        self.tasks = tasks
+        n = sum(t.n_missing for t in tasks)
+        super().__init__(f"{n} instance(s) of {len(tasks)} task(s) have no usable prediction of model '{model}'; "
+                         "nothing was written",
+                         hint=f"complete them (`glc run --select model:{model}`, `--retry-failed` for failed ones), "
+                              "export fewer tasks with --select, or pass --allow-missing to write what there is "
+                              "(the gaps are listed in manifest.json)")
+
+    def format(self) -> str:
+        lines = [self.message]
+        for t in self.tasks[:PREVIEW_TASKS]:
+            lines += ["  " + line for line in t.describe_gaps()]
+        if len(self.tasks) > PREVIEW_TASKS:
+            lines.append(f"  … and {len(self.tasks) - PREVIEW_TASKS} more task(s)")
+        lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    zip_path: Path | None
+    model: str
+    form: str
+    tasks: list[TaskExport]
+    files: dict[str, str]  # relative path -> sha256
+    removed: list[str] = field(default_factory=list)  # files of a previous export no longer part of this one
+
+    def describe(self) -> str:
+        n = sum(len(t.items) for t in self.tasks)
+        folders = len({t.folder for t in self.tasks})
+        lines = [f"exported {n} predictions of model '{self.model}' for {len(self.tasks)} task(s) into {folders} "
+                 f"prediction.json file(s) ({self.form} form) under {self.out}",
+                 f"manifest: {self.out / MANIFEST}"]
+        if self.zip_path is not None:
+            lines.append(f"zip: {self.zip_path}")
+        if self.removed:
+            lines.append(f"removed {len(self.removed)} file(s) of the previous export that this one does not hold")
+        gaps = [t for t in self.tasks if t.missing]
+        if gaps:
+            lines.append(f"written with gaps (--allow-missing), listed in {MANIFEST}:")
+            lines += ["  " + line for t in gaps[:PREVIEW_TASKS] for line in t.describe_gaps()]
+        return "\n".join(lines)
+
+
+def zip_path_of(out: Path) -> Path:
+    return out.with_name(out.name + ".zip")
+
+
+def _out_folder(out: Path | str) -> Path:
+    path = Path(os.path.abspath(out))
+    if not path.name:
+        raise GlcError("the output folder cannot be a file system root", location=str(path),
+                       hint="name a new folder, e.g. exports/my-model")
+    if path.exists() and not path.is_dir():
+        raise GlcError("the output path exists and is not a folder", location=str(path),
+                       hint="name a new folder")
+    return path
+
+
+def _selected_tasks(compiled: CompiledProject, selection: Selection | None) -> list[Task]:
+    tasks = [t for t in compiled.project.tasks if t.spec.dataset is not None
+             and (selection is None or not selection.tasks or t.id in selection.tasks)]
+    if not tasks:
+        raise GlcError("no task with a dataset to export", location="specs/tasks",
+                       hint="export tasks whose spec has a dataset: section (check --select)")
+    return tasks
+
+
+def _check_model(con: duckdb.DuckDBPyConnection, model: str) -> None:
+    known = stored_models(con)
+    if model not in known:
+        from glc.importers.safety import suggest
+
+        raise GlcError(f"no predictions of model {preview(model)} in the store",
+                       hint=suggest(model, known) or ("stored models: " + ", ".join(known[:20]) if known
+                                                      else "run `glc run` or `glc import predictions` first"))
+
+
+def _original_ids(root: Path, task: Task) -> dict[str, Any]:
+    """Integer ids of a General-Bench annotation.json by their text, so they are written back as integers."""
+    ds = task.spec.dataset
+    if ds is None or ds.format != "general_bench":
+        return {}
+    f = data_path(root, ds) / "annotation.json"
+    if not load_grants(root).readable(f):
+        return {}
+    try:
+        doc = json.loads(decode_utf8(f.read_bytes(), f))
+        data = doc.get("data") if isinstance(doc, dict) else None
+    except (OSError, ValueError, GlcError):
+        return {}
+    out: dict[str, Any] = {}
+    for rec in data if isinstance(data, list) else []:
+        try:
+            value = _get(rec, ds.fields.get("id", "id"))
+        except KeyError:
+            continue
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[str(value)] = value
+    return out
+
+
+def _gather(con: duckdb.DuckDBPyConnection, root: Path, task: Task, folder: PurePosixPath,
+            model: str) -> TaskExport:
+    instances = [r[0] for r in con.execute(
+        "SELECT instance_id FROM instances WHERE task_id = ? ORDER BY rowid", [task.id]).fetchall()]
+    preds = {r[0]: r[1:] for r in con.execute(
+        "SELECT instance_id, output, output_type, error FROM predictions WHERE model = ? AND task_id = ?",
+        [model, task.id]).fetchall()}
+    ids = _original_ids(root, task)
+    media = media_output(task)
+    grants = load_grants(root)
+    te = TaskExport(task, folder, len(instances))
+    for iid in instances:
+        output, output_type, error = preds.get(iid, (None, None, None))
+        reason = (NO_PREDICTION if iid not in preds else FAILED if error is not None else
+                  NULL if output is None else
+                  NO_FILE if media and not (grants.readable(Path(output)) and Path(output).is_file()) else None)
+        if reason is None:
+            te.items.append((iid, ids.get(iid, iid), output, output_type))
+        else:
+            te.missing.setdefault(reason, []).append(iid)
+            if reason == FAILED and te.first_error is None:
+                te.first_error = error
+    return te
+
+
+def _prediction_value(output: str, output_type: str | None) -> Any:
+    if output_type in ("list", "object", "number", "boolean"):
+        try:
+            return json.loads(output)
+        except ValueError:
+            return output
+    return output
+
+
+def _media_name(iid: str, suffix: str, used: set[str]) -> str:
+    """``<id><ext>`` when the id is a safe, not yet used file name; else a name from its hash."""
+    name = f"{iid}{suffix}"
+    if not (safe_name(name) and not iid.startswith(".") and len(name) <= 120) or name.casefold() in used:
+        name = f"id-{hashlib.sha256(iid.encode('utf-8', 'surrogatepass')).hexdigest()[:20]}{suffix}"
+    used.add(name.casefold())
+    return name
+
+
+def _media_dir(suffix: str) -> str:
+    return next((d for d, exts in MEDIA_DIRS.items() if suffix in exts), "files")
+
+
+@dataclass
+class _Folder:
+    """One prediction.json to write: the tasks it serves and its items."""
+
+    folder: PurePosixPath
+    tasks: list[TaskExport]
+    items: dict[str, Any] = field(default_factory=dict)  # instance id -> (json id, prediction)
+    media: dict[str, Path] = field(default_factory=dict)  # relative path -> source file
+
+
+def _plan(tasks: list[TaskExport], form: str) -> dict[str, bytes | Path]:
+    """Every file to write (relative path -> bytes, or the file to copy), folder by folder."""
+    folders: dict[PurePosixPath, _Folder] = {}
+    for te in tasks:
+        folders.setdefault(te.folder, _Folder(te.folder, [])).tasks.append(te)
+    files: dict[str, bytes | Path] = {}
+    for fo in folders.values():
+        used: set[str] = set()
+        outputs: dict[str, str] = {}
+        for te in fo.tasks:
+            for iid, jid, output, output_type in te.items:
+                if iid in outputs:
+                    if outputs[iid] != output:  # two tasks over one folder disagree: no single file is right
+                        others = ", ".join(f"'{t.task.id}'" for t in fo.tasks)
+                        raise GlcError(f"tasks {others} share the folder {fo.folder} but their predictions of "
+                                       f"instance {preview(iid)} differ", location=te.task.path,
+                                       hint="export one of them at a time (--select task:ID)")
+                    continue
+                outputs[iid] = output
+                if media_output(te.task):
+                    src = Path(output)
+                    suffix = src.suffix.lower() if EXTENSION.match(src.suffix) else ""
+                    rel = PurePosixPath(_media_dir(suffix), _media_name(iid, suffix, used))
+                    fo.media[rel.as_posix()] = src
+                    files[(fo.folder / rel).as_posix()] = src
+                    value: Any = rel.as_posix()
+                else:
+                    value = _prediction_value(output, output_type)
+                fo.items[iid] = (jid, value)
+        data = [{"id": jid, "prediction": value} for jid, value in fo.items.values()]
+        if not data:
+            continue  # nothing to write for it (--allow-missing): the manifest lists its gaps
+        first = fo.tasks[0].task.spec
+        head = None if form == "list" else {"task": first.name, **{k: v for k, v in (("skill", first.skill),
+                                                                                  ("type", first.type)) if v}}
+        files[(fo.folder / "prediction.json").as_posix()] = _dump(head, data).encode()
+    return files
+
+
+def _dump(head: dict[str, Any] | None, data: list[dict[str, Any]]) -> str:
+    """The list form (``head`` None) or the document form, one item per line (readable, diffable)."""
+    items = "[\n" + ",\n".join(json.dumps(item, ensure_ascii=False) for item in data) + "\n]"
+    if head is None:
+        return items + "\n"
+    fields = "".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}, " for k, v in head.items())
+    return "{" + fields + '"data": ' + items + "}\n"
+
+
+def _previous_files(out: Path) -> set[str]:
+    """Files a previous export listed in OUT/manifest.json (only those may be replaced with force)."""
+    f = out / MANIFEST
+    try:
+        doc = json.loads(f.read_text(encoding="utf-8")) if f.is_file() and not f.is_symlink() else None
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("files"), dict):
+        return set()
+    return {p for p in doc["files"] if isinstance(p, str)} | {MANIFEST}
+
+
+def _inside(out_real: Path, path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(out_real)
+    except (OSError, RuntimeError):
+        return False
+
+
+def _check_target(out: Path, planned: Iterable[str], force: bool, zip_path: Path | None) -> set[str]:
+    """Refuse a non-empty OUT without force, and with force any file in the way no export wrote."""
+    busy = out.is_dir() and any(out.iterdir())
+    if busy and not force:
+        raise GlcError("the output folder exists and is not empty", location=str(out),
+                       hint="name a new folder, or pass --force to replace a previous export there")
+    if zip_path is not None and (zip_path.exists() or zip_path.is_symlink()):
+        if not force or zip_path.is_symlink() or not zip_path.is_file():
+            raise GlcError("the zip file exists", location=str(zip_path),
+                           hint="remove it, pass --no-zip, or pass --force to replace it")
+    owned = _previous_files(out) if busy else set()
+    in_the_way = [p for p in [*planned, MANIFEST] if p not in owned and ((out / p).exists() or (out / p).is_symlink())]
+    if in_the_way:
+        raise GlcError(f"{len(in_the_way)} file(s) in the output folder were not written by a glc export, e.g. "
+                       f"{', '.join(in_the_way[:5])}", location=str(out),
+                       hint="choose a new folder; --force replaces only files listed in the manifest.json of a "
+                            "previous export")
+    return owned
+
+
+def _check_dest(out_real: Path, path: Path) -> None:
+    """The deepest existing folder above ``path`` must lie inside OUT (symlinks resolved), so no
+    symbolic link inside OUT can lead a write, or a new folder, out of it."""
+    existing = path.parent
+    while not (existing.exists() or existing.is_symlink()):
+        existing = existing.parent
+    if not _inside(out_real, existing):
+        raise GlcError("a folder inside the output folder leads outside it (a symbolic link); nothing was written",
+                       location=str(existing), hint="remove the link or choose a new folder")
+
+
+def _write_bytes(out_real: Path, path: Path, data: bytes | Path) -> str:
+    """Write (or copy) one file through a temporary name; its folder must stay inside OUT."""
+    _check_dest(out_real, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, Path):
+            shutil.copyfile(data, tmp)
+        else:
+            tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise GlcError(f"cannot write the file: {exc.strerror or exc}", location=str(path),
+                       hint="check that the output folder is writable and holds no file where a folder "
+                            "must go") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else file_sha256(path)
+
+
+def _write_zip(zip_path: Path, out: Path, names: list[str]) -> None:
+    try:
+        with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name in names:
+                info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with (out / name).open("rb") as src, zf.open(info, "w") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    except BaseException:
+        zip_path.unlink(missing_ok=True)
+        raise
+
+
+def export_predictions(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: str, out: Path | str, *,
+                       form: str = "list", make_zip: bool = True, selection: Selection | None = None,
+                       allow_missing: bool = False, force: bool = False) -> ExportResult:
+    """Write ``model``'s predictions of the selected tasks as a General-Bench tree under ``out``."""
+    if form not in FORMS:
+        raise GlcError(f"unknown form {preview(form)}", hint="--form list (the official scorer's) or document")
+    project = compiled.project
+    out = _out_folder(out)
+    zip_path = zip_path_of(out) if make_zip else None
+    _check_target(out, [], force, zip_path)  # refuse a busy OUT before any work
+    ensure_store(con)
+    _check_model(con, model)
+    tasks = _selected_tasks(compiled, selection)
+    folders = {t.id: tree_folder(project.root, t) for t in tasks}
+    _check_folders(project.root, tasks, folders)
+    sync_instances(con, project, [t.id for t in tasks])
+    exports = [_gather(con, project.root, t, folders[t.id], model) for t in tasks]
+    gaps = [te for te in exports if te.missing]
+    if gaps and not allow_missing:
+        raise IncompleteExport(model, gaps)
+    planned = _plan(exports, form)
+    owned = _check_target(out, planned, force, zip_path)
+    out.mkdir(parents=True, exist_ok=True)
+    out_real = out.resolve()
+    for rel in [*planned, MANIFEST]:
+        _check_dest(out_real, out / rel)
+    removed = [p for p in sorted(owned - set(planned) - {MANIFEST})
+               if (out / p).is_file() and not (out / p).is_symlink() and _inside(out_real, (out / p).parent)]
+    for p in removed:
+        try:
+            (out / p).unlink()
+        except OSError as exc:
+            raise GlcError(f"cannot remove a file of the previous export: {exc.strerror or exc}",
+                           location=str(out / p), hint="check that the output folder is writable") from None
+    hashes = {rel: _write_bytes(out_real, out / rel, data) for rel, data in sorted(planned.items())}
+    manifest = _manifest(compiled, model, form, exports, hashes, allow_missing)
+    _write_bytes(out_real, out / MANIFEST, (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode())
+    if zip_path is not None:
+        _write_zip(zip_path, out, sorted([*hashes, MANIFEST]))
+    return ExportResult(out, zip_path, model, form, exports, hashes, removed)
+
+
+def _check_folders(root: Path, tasks: list[Task], folders: dict[str, PurePosixPath]) -> None:
+    """Two tasks may share a tree folder only when they read the same data folder."""
+    from glc.compiler.binding import name_key
+
+    seen: dict[tuple[str, ...], tuple[Task, Path | None]] = {}
+    for t in tasks:
+        ds = t.spec.dataset
+        data = data_path(root, ds).resolve() if ds is not None and ds.format == "general_bench" else None
+        key = tuple(name_key(p) for p in folders[t.id].parts)
+        if key in seen:
+            other, other_data = seen[key]
+            if data is None or other_data != data:
+                raise GlcError(f"tasks '{other.id}' and '{t.id}' would both be written to {folders[t.id]}",
+                               location=t.path, hint="bind each task to its own General-Bench folder "
+                               "(dataset.path), rename one, or export one at a time (--select task:ID)")
+        else:
+            seen[key] = (t, data)
+
+
+def _manifest(compiled: CompiledProject, model: str, form: str, exports: list[TaskExport], hashes: dict[str, str],
+              allow_missing: bool) -> dict[str, Any]:
+    tasks = []
+    for te in exports:
+        pj = (te.folder / "prediction.json").as_posix()
+        media = [p for p in hashes if p.startswith(f"{te.folder.as_posix()}/") and p != pj]
+        tasks.append({"task_id": te.task.id, "task_name": te.task.spec.name, "folder": te.folder.as_posix(),
+                      "n_instances": te.n_instances, "n_predictions": len(te.items), "n_missing": te.n_missing,
+                      "missing": te.missing, "prediction_sha256": hashes.get(pj), "n_media_files": len(media)})
+    return {"format": MANIFEST_FORMAT, "glc_version": GLC_VERSION, "model": model,
+            "benchmark": compiled.project.benchmark.name,
+            "spec_fingerprint": compiled.manifest.get("specs", {}).get("fingerprint"),
+            "form": form, "complete": not any(te.missing for te in exports), "allow_missing": allow_missing,
+            "tasks": tasks, "files": hashes}
