@@ -233,7 +233,8 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
             errors.append(SpecError(t.path, _line(t, "sota", "value"),
                                     f"SoTA {v} is outside the range of metric '{m.name}' [{lo}, {hi}]",
                                     "check the value's scale and unit"))
-        if spec.type is not None and spec.type not in task_types \
+        # a task that brings its own dataset and inference may use 'type' as a plain label
+        if spec.type is not None and spec.type not in task_types and spec.dataset is None \
                 and spec.type not in loaded.invalid_names.get("task_types", set()):
             errors.append(SpecError(t.path, _line(t, "type"), f"unknown task type '{spec.type}'",
                                     did_you_mean(spec.type, task_types) or "add a spec under specs/task_types/"))

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,34 @@ def _outside(root: Path, path: Path, grants: Grants | None = None) -> bool:
     return not (grants or load_grants(root)).readable(path)
 
 
+class _Files:
+    """Per task load: where media paths lead and their sha256, each file checked and hashed once.
+
+    A file that is not a symbolic link lies where its folder (resolved once per folder) does,
+    so only folders and links are resolved: the same answer as resolving every path.
+    """
+
+    def __init__(self, root: Path, grants: Grants) -> None:
+        self.root, self.grants = root, grants
+        self.folders: dict[str, bool] = {}
+        self.hashes: dict[str, str | None] = {}
+
+    def outside(self, path: Path | str) -> bool:
+        text = os.path.normpath(path)
+        if ".." in text.split(os.sep) or os.path.islink(text):
+            return not self.grants.readable(Path(path))
+        parent = os.path.dirname(text)
+        if parent not in self.folders:
+            self.folders[parent] = self.grants.readable(Path(parent))
+        return not self.folders[parent]
+
+    def sha256(self, path: str) -> str | None:
+        """The file's sha256; None when it is not a file."""
+        if path not in self.hashes:
+            self.hashes[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest() if os.path.isfile(path) else None
+        return self.hashes[path]
+
+
 OUTSIDE_HINT = ("specs may read only inside the project and the 'data_roots:' of profiles.yml; "
                 "add the folder there if you trust it")
 
@@ -95,7 +125,7 @@ def _records(root: Path, task: Task, problems: list[Problem],
         return []
     try:
         if ds.format == "general_bench":
-            doc = json.loads(decode_utf8(f.read_bytes(), f))
+            doc = _fast_json(f)
             data = doc.get("data") if isinstance(doc, dict) else None
             if not isinstance(data, list):
                 problems.append(Problem(str(f), "annotation.json has no 'data' list",
@@ -123,6 +153,21 @@ def _records(root: Path, task: Task, problems: list[Problem],
     return []
 
 
+def _fast_json(f: Path) -> Any:
+    """A JSON file parsed by orjson when it is installed and accepts the file; else by the standard
+    library, whose errors (and the UTF-8 check before it) give the line and the cause."""
+    data = f.read_bytes()
+    try:
+        import orjson
+
+        return orjson.loads(data)
+    except ImportError:
+        pass
+    except ValueError:  # orjson.JSONDecodeError: let the careful path say where and why
+        pass
+    return json.loads(decode_utf8(data, f))
+
+
 def _table_records(f: Path, fmt: str) -> list[dict[str, Any]]:
     """Rows of a Parquet or CSV dataset; a file polars cannot read is a located GlcError."""
     import polars as pl
@@ -140,6 +185,8 @@ def _table_records(f: Path, fmt: str) -> list[dict[str, Any]]:
 
 
 def _boxes(value: Any, fmt: str) -> list[dict[str, Any]]:
+    if isinstance(value, list) and not value:
+        return []  # an image without objects
     items = value if isinstance(value, list) and value and not all(isinstance(v, int | float) for v in value) \
         else [value]
     out = []
@@ -188,9 +235,16 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
         boxes = _boxes(value, ds.box_format)
         return boxes, [], None
     path = folder / str(value)
-    if not isinstance(value, str) or not path.is_file():
+    if not isinstance(value, str) or not os.path.isfile(path):
         raise ValueError(f"reference {kind} file {value!r} not found under {folder}")
-    return str(value), [str(path.resolve())], None
+    real = os.path.realpath(path) if os.path.islink(path) or ".." in path.parts \
+        else os.path.join(_real_folder(str(path.parent)), path.name)
+    return str(value), [real], None
+
+
+@lru_cache(maxsize=4096)
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)
 
 
 def media_folder(root: Path, ds: DatasetSpec) -> Path:
@@ -205,7 +259,7 @@ NO_REFERENCE = "none"  # ref_kind of a Close Set instance: run, never scored
 def _type_problem(header: dict[str, Any], task: Task, types: dict[str, Any], where: str) -> Problem | None:
     """The annotation's ``type`` names no declared task type, or another one than the task's."""
     named = header.get("type")
-    if named is None or task.spec.type is None or not types:
+    if named is None or task.spec.type not in types:  # only tasks typed by a declared task type
         return None
     known = {n: n for n in types} | {a: n for n, t in types.items() for a in t.aliases}
     resolved = known.get(str(named))
@@ -253,7 +307,8 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
         return None
     f = _file_of(root, ds)
     folder = media_folder(root, ds)
-    grants = load_grants(root)
+    files = _Files(root, load_grants(root))
+    _real_folder.cache_clear()  # folders may have changed since the last load
     id_field = ds.fields.get("id", "id")
     input_field = ds.fields.get("input", "input")
     ref_field = ds.fields.get("reference", "output")
@@ -293,7 +348,7 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
         except ValueError as exc:
             problems.append(Problem(where, f"reference does not fit type '{ds.reference}': {exc}"))
             continue
-        if ds.reference in MEDIA_KINDS and ref_texts and _outside(root, Path(ref_texts[0]), grants):
+        if ds.reference in MEDIA_KINDS and ref_texts and files.outside(Path(ref_texts[0])):
             problems.append(Problem(where, f"reference {ds.reference} {preview(reference)} leads outside the "
                                            "project", OUTSIDE_HINT))
             continue
@@ -309,16 +364,16 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
             if rel is None and not required:
                 continue
             for item in rel if isinstance(rel, list) else [rel]:
-                path = folder / str(item)
-                if _outside(root, path, grants):
+                path = os.path.join(folder, str(item))
+                if files.outside(path):
                     problems.append(Problem(where, f"media field '{field}': {preview(str(item))} leads outside the "
                                                    "project", OUTSIDE_HINT))
                     continue
-                if not path.is_file():
+                digest = files.sha256(path)
+                if digest is None:
                     problems.append(Problem(where, f"missing media file '{item}'", f"expected at {path}"))
                     continue
-                media.append({"field": field, "path": str(item),
-                              "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+                media.append({"field": field, "path": str(item), "sha256": digest})
         try:
             inputs = _get(rec, input_field)
         except KeyError:

@@ -393,7 +393,7 @@ def test_names_that_cannot_be_folders_are_refused(tmp_path: Path) -> None:
     tid = add_task(root, "acc", "text", [("q1", {}, ["a"])])
     spec_path = root / "specs/tasks/test" / f"{tid}.yaml"
     spec = yaml.safe_load(spec_path.read_text())
-    spec["name"] = "../../../escape"
+    spec["name"] = ".."  # path separators become hyphens in folder names; '..' alone cannot be one
     spec_path.write_text(yaml.safe_dump(spec))
     ws = Workspace(root)
     ws.import_predictions(write_predictions(tmp_path / "p.jsonl", "m", tid, [("q1", "a")]))

@@ -1,0 +1,343 @@
+"""General-Bench end to end: a download-shaped tree, one data setting, a model, Levels.
+
+The tree comes from ``gb_tree`` (a generator of the General-Bench layout for the catalog's
+tasks); models answer through the ``openai`` runner against a scripted local server and through
+the ``command`` runner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+from gb_tree import write_tree
+from metric_project import allow_command, model_spec, new_project
+
+from glc.workspace import Workspace
+
+
+def glc(root: Path, *args: str, data: Path | None = None) -> subprocess.CompletedProcess:
+    extra = ["--data", str(data)] if data is not None else []
+    return subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(root), "--benchmark", "general-bench",
+                           *extra, *args], capture_output=True, text=True, env={**os.environ, "GLC_DATA": ""})
+
+
+def catalog_names(root: Path) -> list[str]:
+    """Names of the typed catalog tasks of a project copy."""
+    out = []
+    for f in sorted((root / "specs" / "tasks").rglob("*.yaml")):
+        spec = yaml.safe_load(f.read_text())
+        if spec.get("type"):
+            out.append(spec["name"])
+    return out
+
+
+def answer(prompt: str) -> str:
+    """What the scripted model says: a plausible answer in the shape the prompt asks for."""
+    if "letter of the correct option" in prompt:
+        return "The answer is (B)."
+    if "JSON list of" in prompt:
+        return json.dumps([{"bbox": [2, 2, 20, 20], "label": "object", "score": 0.9}])
+    if "number only" in prompt:
+        return "3"
+    if "separated by commas" in prompt:
+        line = next((x for x in prompt.splitlines() if x.startswith("Possible labels:")), "")
+        return line.split(":", 1)[-1].split(",")[0].strip() or "none"
+    return "a photo of a cat on a table"
+
+
+class ScriptedServer:
+    """An OpenAI-compatible chat server on 127.0.0.1 answering with ``answer``; counts requests."""
+
+    def __init__(self) -> None:
+        owner = self
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                content = body["messages"][-1]["content"]
+                prompt = content if isinstance(content, str) else content[0]["text"]
+                owner.requests += 1
+                reply = json.dumps({"choices": [{"message": {"role": "assistant", "content": answer(prompt)}}]})
+                data = reply.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def server():
+    s = ScriptedServer()
+    yield s
+    s.close()
+
+
+# A program that answers text tasks on stdout and writes a small valid file for generation tasks.
+MAKER = r"""
+import sys, struct, zlib, wave
+out, prompt = sys.argv[1], sys.argv[2]
+if not out:
+    print("a photo of a cat on a table"); sys.exit(0)
+if out.endswith(".png"):
+    raw = b"".join(b"\x00" + b"\x80\x40\x20" * 16 for _ in range(16))
+    def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    open(out, "wb").write(png)
+elif out.endswith(".wav"):
+    w = wave.open(out, "wb"); w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
+    w.writeframes(b"\x00\x00" * 1600); w.close()
+else:
+    open(out, "w").write("ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\n"
+                         "property float z\nend_header\n0 0 0\n" if out.endswith(".ply") else "video")
+"""
+
+
+def command_model(root: Path, name: str = "maker") -> None:
+    text = ["{{ python }}", "-c", MAKER, "", "{{ prompt }}"]
+    files = ["{{ python }}", "-c", MAKER, "{{ output }}", "{{ prompt }}"]
+    for argv in (text, files):
+        allow_command(root, argv)
+    model_spec(root, name, [
+        {"match": {"paradigm": ["generation"]}, "runner": "command", "args": {"argv": files, "result": "file"}},
+        {"runner": "command", "args": {"argv": text, "workers": 2}},
+    ])
+
+
+def openai_model(root: Path, url: str, name: str = "chat") -> None:
+    model_spec(root, name, [{"runner": "openai", "args": {"base_url": url, "model": "scripted", "concurrency": 4}}])
+
+
+@pytest.fixture
+def small(tmp_path: Path):
+    """A small project (a few catalog tasks per group) and a General-Bench tree for its tasks."""
+    root = new_project(tmp_path / "proj")
+    tree = tmp_path / "General-Bench-Openset"
+    info = write_tree(tree, size="small", per_task=3, tasks=catalog_names(root))
+    return root, tree, info
+
+
+def test_every_task_binds_by_name_loose_name_or_alias(small, tmp_path: Path) -> None:
+    root, tree, info = small
+    folders = {t.name: t.folder for t in info.tasks}
+    names = sorted(folders)
+    # a folder spelled differently (case, punctuation) still binds; one moved away needs an alias
+    loose, aliased, gone = names[0], names[1], names[2]
+    (tree / folders[loose]).rename(tree / folders[loose].parent / folders[loose].name.upper().replace("-", "_"))
+    moved = folders[aliased].parent / "Renamed-By-The-Authors"
+    (tree / folders[aliased]).rename(tree / moved)
+    shutil.rmtree(tree / folders[gone])
+    (tree / "Image" / "comprehension" / "Some-Unknown-Task").mkdir(parents=True)
+    (tree / "Image" / "comprehension" / "Some-Unknown-Task" / "annotation.json").write_text('{"data": []}')
+    ws = Workspace(root, benchmark="general-bench")
+    by_name = {t.spec.name: t for t in ws.compile(write=False).project.tasks}
+    bench = root / "specs" / "benchmarks" / "general-bench.yaml"
+    spec = yaml.safe_load(bench.read_text())
+    spec["data"]["folder_aliases"] = {by_name[aliased].id: str(moved)}
+    bench.write_text(yaml.safe_dump(spec, sort_keys=False))
+    res = glc(root, "compile", data=tree)
+    assert res.returncode == 0, res.stderr
+    project = Workspace(root, benchmark="general-bench")
+    os.environ["GLC_DATA"] = str(tree)
+    try:
+        b = project.compile(write=False).project.binding
+    finally:
+        del os.environ["GLC_DATA"]
+    assert b is not None
+    ids = {n: by_name[n].id for n in names}
+    assert b.how[ids[loose]] == "loose" and b.how[ids[aliased]] == "alias"
+    assert ids[gone] in [t for ts in b.missing.values() for t in ts]
+    assert [str(u) for u in b.unmatched] == ["Image/comprehension/Some-Unknown-Task"]
+    assert len(b.bound) == len(names) - 1
+    # the report names the missing task and the stray folder, per modality
+    assert ids[gone] in res.stdout and "Some-Unknown-Task" in res.stdout and "tasks bound" in res.stdout
+
+
+def test_ls_tasks_shows_type_and_whether_runnable(small) -> None:
+    root, tree, _ = small
+    res = glc(root, "ls", "tasks", data=tree)
+    assert res.returncode == 0, res.stderr
+    head, *rows = res.stdout.splitlines()
+    assert {"type", "runnable", "scored", "data"} <= set(head.split())
+    typed = [r for r in rows if "multiple_choice" in r]
+    assert typed and all("True" in r for r in typed)
+
+
+def test_openai_model_end_to_end_on_the_small_tree(small, server: ScriptedServer) -> None:
+    root, tree, info = small
+    openai_model(root, server.url)
+    res = glc(root, "run", "--limit", "2", data=tree)
+    assert res.returncode == 0, res.stdout + res.stderr
+    ws = Workspace(root, benchmark="general-bench")
+    os.environ["GLC_DATA"] = str(tree)
+    try:
+        project = ws.compile(write=False).project
+    finally:
+        del os.environ["GLC_DATA"]
+    text_tasks = {t.id for t in project.tasks if t.spec.inference is not None and t.spec.inference.output == "text"}
+    assert text_tasks
+    import duckdb
+
+    con = duckdb.connect(ws.target.path, read_only=True)
+    got = dict(con.execute("SELECT task_id, COUNT(*) FROM predictions WHERE model = 'chat' AND error IS NULL "
+                           "GROUP BY task_id").fetchall())
+    assert set(got) == text_tasks and set(got.values()) == {2}
+    assert server.requests == 2 * len(text_tasks)
+    scored = dict(con.execute("SELECT task_id, n_scored FROM predicted_scores WHERE model = 'chat'").fetchall())
+    assert scored and all(n == 2 for n in scored.values())
+    # multiple choice: "The answer is (B)." is read as B and compared with the reference letter; the
+    # task's third instance was not run (--limit 2) and counts as wrong, so a score is k/3 for k <= 2
+    mc = [t.id for t in project.tasks if t.spec.type == "multiple_choice"]
+    values = dict(con.execute("SELECT task_id, score FROM task_scores WHERE model = 'chat'").fetchall())
+    assert mc and all(any(abs(values[t] - 100 * k / 3) < 1e-9 for k in range(3)) for t in mc)
+    truth = {t.name: t for t in info.tasks}
+    hits = sum(1 for t in project.tasks if t.spec.type == "multiple_choice"
+               for iid in truth[t.spec.name].ids[:2]
+               if json.loads((tree / truth[t.spec.name].folder / "annotation.json").read_text())["data"][
+                   truth[t.spec.name].ids.index(iid)]["output"]["answer"] == "B")
+    assert abs(sum(values[t] for t in mc) * 3 / 100 - hits) < 1e-9
+    level = con.execute("SELECT level FROM level_scores WHERE model = 'chat' AND scope = 'A'").fetchall()
+    assert level
+    con.close()
+
+
+def test_close_set_runs_but_is_not_scored(tmp_path: Path, server: ScriptedServer) -> None:
+    root = new_project(tmp_path / "proj")
+    tree = tmp_path / "General-Bench-Closeset"
+    write_tree(tree, size="small", per_task=2, close_set=True, tasks=catalog_names(root))
+    openai_model(root, server.url)
+    res = glc(root, "run", data=tree)
+    assert res.returncode == 0, res.stdout + res.stderr
+    import duckdb
+
+    con = duckdb.connect(str(Workspace(root, benchmark="general-bench").target.path), read_only=True)
+    n_pred = con.execute("SELECT COUNT(*) FROM predictions WHERE model = 'chat' AND error IS NULL").fetchone()[0]
+    kinds = {r[0] for r in con.execute("SELECT DISTINCT ref_kind FROM instances").fetchall()}
+    n_scored = con.execute("SELECT COUNT(*) FROM predicted_scores WHERE model = 'chat'").fetchone()[0]
+    con.close()
+    assert n_pred > 0 and kinds == {"none"} and n_scored == 0
+
+
+def _bad(tree: Path, folder: Path, mutate) -> None:
+    f = tree / folder / "annotation.json"
+    doc = json.loads(f.read_text())
+    f.write_text(mutate(doc) if callable(mutate) else mutate)
+
+
+def test_bad_annotation_files_sit_out_alone_with_one_located_error_each(small, server: ScriptedServer) -> None:
+    root, tree, info = small
+    openai_model(root, server.url)
+    mc = [t for t in info.tasks if t.type == "multiple_choice"]
+    media = [t for t in info.tasks if t.type == "multiple_choice" and t.sheet != "NLP"]
+    assert len(mc) >= 4 and media
+    first = glc(root, "run", "--limit", "1", data=tree)
+    assert first.returncode == 0, first.stderr
+
+    def dup(doc):
+        doc["data"][1]["id"] = doc["data"][0]["id"]
+        return json.dumps(doc)
+
+    def unknown_type(doc):
+        doc["type"] = "interpretive_dance"
+        return json.dumps(doc)
+
+    def bad_ref(doc):
+        doc["data"][1]["output"]["answer"] = ["not", "a", "letter"]
+        return json.dumps(doc)
+
+    def missing_media(doc):
+        rec = doc["data"][2]
+        key = next(k for k in ("image", "video", "audio", "pointcloud") if k in rec["input"])
+        rec["input"][key] = "images/nowhere.png"
+        return json.dumps(doc)
+
+    cases = [(mc[0], "{not json", "bad JSON"), (mc[1], dup, "duplicate instance id"),
+             (mc[2], unknown_type, "unknown task type"), (mc[3], bad_ref, "does not fit type 'choice'"),
+             (media[-1], missing_media, "missing media file")]
+    for task, mutate, _ in cases:
+        _bad(tree, task.folder, mutate)
+    res = glc(root, "run", data=tree)
+    assert res.returncode == 3, res.stdout + res.stderr
+    for task, _, message in cases:
+        lines = [x for x in res.stderr.splitlines() if str(task.folder) in x and "hint:" not in x]
+        assert len(lines) == 1 and message in lines[0], (task.folder, res.stderr)
+    assert f"{len(cases)} task data file(s) did not load" in res.stderr
+    # the instance or field is named where there is one
+    assert "instance '" in next(x for x in res.stderr.splitlines() if "duplicate instance id" in x)
+    assert "field 'type'" in res.stderr
+    # what was stored before for those tasks is still there; the other tasks ran
+    import duckdb
+
+    con = duckdb.connect(str(Workspace(root, benchmark="general-bench").target.path), read_only=True)
+    have = dict(con.execute("SELECT task_id, COUNT(*) FROM instances GROUP BY task_id").fetchall())
+    con.close()
+    assert len(have) == len(info.tasks)
+    assert all(n == 3 for n in have.values())
+
+
+@pytest.mark.slow
+def test_all_catalog_tasks_with_two_models_limit_two(tmp_path: Path, server: ScriptedServer) -> None:
+    """All 699 tasks bound; every task a model can attempt is predicted, and scored where its metric can."""
+    root = new_project(tmp_path / "proj", small=False)
+    tree = tmp_path / "gb"
+    info = write_tree(tree, size="small", per_task=2)
+    assert info.task_count == 699
+    openai_model(root, server.url)
+    command_model(root)
+    res = glc(root, "run", "--limit", "2", data=tree)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    os.environ["GLC_DATA"] = str(tree)
+    try:
+        ws = Workspace(root, benchmark="general-bench")
+        compiled = ws.compile(write=False)
+    finally:
+        del os.environ["GLC_DATA"]
+    project = compiled.project
+    assert project.binding is not None and len(project.binding.bound) == 699 and not project.binding.unmatched
+    import duckdb
+
+    con = duckdb.connect(str(ws.target.path), read_only=True)
+    preds = {(m, t): n for m, t, n in con.execute(
+        "SELECT model, task_id, COUNT(*) FROM predictions WHERE error IS NULL GROUP BY ALL").fetchall()}
+    scored = {(m, t) for m, t in con.execute(
+        "SELECT model, task_id FROM predicted_scores WHERE n_scored > 0").fetchall()}
+    con.close()
+    gen = {t.id for t in project.tasks if t.spec.inference is not None and t.spec.inference.output != "text"}
+    text = {t.id for t in project.tasks if t.spec.inference is not None and t.spec.inference.output == "text"}
+    assert len(gen) + len(text) == 699
+    # the chat model attempts every text task; the maker every task
+    assert {t for (m, t) in preds if m == "chat"} == text
+    assert {t for (m, t) in preds if m == "maker"} == text | gen
+    assert set(preds.values()) == {2}
+    from glc.listing import reference_kinds_read
+
+    readable = reference_kinds_read(compiled)
+    scorable = {t.id for t in project.tasks if t.metric.implementation is not None
+                and (readable[t.spec.metric] is None or t.spec.dataset.reference in readable[t.spec.metric])}
+    assert scorable
+    for model, attempted in (("chat", text), ("maker", text | gen)):
+        assert {t for (m, t) in scored if m == model} == scorable & attempted
