@@ -330,9 +330,12 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
             continue
         seen.add(iid)
         ref_kind: str = ds.reference
+        ref_texts: list[str] = []
+        reference: Any = None
+        ref_number: float | None = None
         try:
             if closed:
-                reference, ref_texts, ref_number, ref_kind = None, [], None, NO_REFERENCE
+                ref_kind = NO_REFERENCE
             else:
                 ref_value = _reference_value(rec, ds, ref_field)
                 reference, ref_texts, ref_number = convert_reference(ref_value, ds, folder)

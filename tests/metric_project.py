@@ -105,3 +105,14 @@ def workbook_variant(tmp_path: Path, mutate: Callable[[Any], None], name: str = 
     out = tmp_path / name
     wb.save(out)
     return out
+
+
+def sql_rows(ws: Any, query: str, *params: Any) -> list[tuple]:
+    """Rows of a read-only query on a workspace's store (bound parameters)."""
+    import duckdb
+
+    con = duckdb.connect(ws.target.path, read_only=True)
+    try:
+        return con.execute(query, list(params)).fetchall()
+    finally:
+        con.close()

@@ -16,12 +16,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 from conftest import REPO
 from glc.compiler.errors import GlcError
 from metric_project import add_task, model_spec, new_project, write_predictions
+from metric_project import sql_rows as _sql
 
 from glc.export import IncompleteExport, _media_name
 from glc.workspace import Workspace
@@ -53,12 +53,6 @@ def _gb_spec(root: Path, task_id: str, name: str, rel: str, metric: str, referen
                  "dataset": {"format": "general_bench", "path": f"data/gb/{rel}", "reference": reference}})
 
 
-def _sql(ws: Workspace, query: str, *params) -> list[tuple]:
-    con = duckdb.connect(ws.target.path, read_only=True)
-    try:
-        return con.execute(query, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def _fresh_copy(root: Path, dest: Path) -> Workspace:

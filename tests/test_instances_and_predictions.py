@@ -11,6 +11,7 @@ import pytest
 import yaml
 from glc.compiler.errors import GlcError
 from metric_project import add_task, new_project, write_predictions
+from metric_project import sql_rows as _sql
 
 from glc.workspace import Workspace
 
@@ -18,12 +19,6 @@ QA = [("q1", {"question": "2+2?"}, ["4", "four"]), ("q2", {"question": "capital 
       ("q3", {"question": "color of sky?"}, ["blue"])]
 
 
-def _sql(ws: Workspace, query: str, *params) -> list[tuple]:
-    con = duckdb.connect(ws.target.path, read_only=True)
-    try:
-        return con.execute(query, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def _gb_task(root: Path, folder: str, data: list[dict], media: dict[str, bytes] | None = None) -> Path:
