@@ -123,7 +123,8 @@ def command_model(root: Path, name: str = "maker") -> None:
     for argv in (text, files):
         allow_command(root, argv)
     model_spec(root, name, [
-        {"match": {"paradigm": ["generation"]}, "runner": "command", "args": {"argv": files, "result": "file"}},
+        # the first route gives files: tasks whose output is text skip it (a runner gives what it can)
+        {"runner": "command", "args": {"argv": files, "result": "file"}},
         {"runner": "command", "args": {"argv": text, "workers": 2}},
     ])
 
