@@ -402,7 +402,9 @@ def _resolve_scopes(loaded: LoadedSpecs, tasks: list[Task], by_id: dict[str, Loc
                 if read is None:
                     continue
                 ids, loaded.file_hashes[rel] = read
-                _check_listed(ids, rel, board, tasks, by_id, errors)
+                complete = not any(Path(e.path).parts[:2] in (("specs", "tasks"), ("specs", "benchmarks"))
+                                   or e.path.startswith("specs/benchmark.") for e in loaded.errors)
+                _check_listed(ids, rel, board, tasks, by_id, errors, complete=complete)
                 listed = frozenset(ids)
                 candidates = [t for t in candidates if t.id in listed]
             if board.split_by:
@@ -423,10 +425,17 @@ def _resolve_scopes(loaded: LoadedSpecs, tasks: list[Task], by_id: dict[str, Loc
 
 
 def _check_listed(ids: dict[str, int], rel: str, board: ScopeBoard, tasks: list[Task],
-                  by_id: dict[str, Located[TaskSpec]], errors: list[SpecError]) -> None:
-    """Every listed id is a task of the active benchmark that the board's modalities and paradigms take."""
+                  by_id: dict[str, Located[TaskSpec]], errors: list[SpecError], *, complete: bool = True) -> None:
+    """Every listed id is a task of the active benchmark that the board's modalities and paradigms take.
+
+    When some spec files did not load (``complete`` false), an id may be unknown only because its
+    task's file is broken or its folder misnamed: those errors are already reported, and the list's
+    would bury them.
+    """
     resolved = {t.id: t for t in tasks}
     for tid, n in ids.items():
+        if tid not in by_id and not complete:
+            continue
         if tid not in by_id:
             errors.append(SpecError(rel, n, f"unknown task id '{tid}' in the task list of scope '{board.name}'",
                                     did_you_mean(tid, by_id) or "`glc ls tasks` lists the task ids"))

@@ -116,3 +116,10 @@ def sql_rows(ws: Any, query: str, *params: Any) -> list[tuple]:
         return con.execute(query, list(params)).fetchall()
     finally:
         con.close()
+
+
+def data_problems(ws: Any, action: str = "plan") -> str:
+    """Run ``ws.plan()`` (or ``run``) and return the task data problems it collected, as text
+    (empty when there were none): bad task data sits its task out instead of stopping the run."""
+    getattr(ws, action)()
+    return "\n".join(f"{p.where}: {p.message}" + (f" (hint: {p.hint})" if p.hint else "") for p in ws.data_problems)

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import yaml
 from glc.compiler.errors import GlcError
-from metric_project import add_task, new_project, write_predictions
+from metric_project import add_task, data_problems, new_project, write_predictions
 from metric_project import sql_rows as _sql
 
 from glc.workspace import Workspace
@@ -96,9 +96,8 @@ def test_bad_task_data_names_file_and_instance(gb: Workspace, breakage: str, mes
     elif breakage == "bad_reference":
         doc["data"][0]["output"] = "maybe"
     ann.write_text(json.dumps(doc) if breakage != "bad_json" else '{"data": [}')
-    with pytest.raises(GlcError) as err:
-        Workspace(gb.root).run()
-    assert message in err.value.format() and "Cat-Choice" in err.value.format()
+    text = data_problems(Workspace(gb.root), "run")  # that task sits out, the other one runs
+    assert message in text and "Cat-Choice" in text
     assert _sql(gb, "SELECT task_id, instance_id, dataset_fp FROM instances ORDER BY ALL") == before
 
 

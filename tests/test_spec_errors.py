@@ -170,7 +170,7 @@ def test_bad_dataset_section(project_dir: Path) -> None:
     path = project_dir / TASK
     path.write_text(path.read_text() + "dataset:\n  format: hdf5\n  path: x\n  reference: text\n")
     msg = _errors(project_dir)
-    assert f"{TASK}:16: dataset.format: Input should be 'general_bench', 'jsonl', 'parquet' or 'csv'" in msg
+    assert f"{TASK}:18: dataset.format: Input should be 'general_bench', 'jsonl', 'parquet' or 'csv'" in msg
 
 
 def test_benchmark_selection_errors(project_dir: Path, monkeypatch) -> None:
@@ -179,7 +179,7 @@ def test_benchmark_selection_errors(project_dir: Path, monkeypatch) -> None:
     assert "unknown benchmark 'mni'" in str(info.value) and "did you mean 'mini'" in str(info.value)
     _edit(project_dir, "specs/benchmarks/general-bench.yaml", "tasks: [3d, audio, image, nlp, video]",
           "tasks: [3d, audio, image, nlp, vidoe]")
-    assert "specs/benchmarks/general-bench.yaml:9: no task folder specs/tasks/vidoe" in _errors(project_dir)
+    assert "specs/benchmarks/general-bench.yaml:11: no task folder specs/tasks/vidoe" in _errors(project_dir)
     _edit(project_dir, "specs/benchmarks/mini.yaml", "default: true", "default: false")
     monkeypatch.delenv("GLC_BENCHMARK")
     with pytest.raises(SpecErrors, match="no benchmark is marked default"):
