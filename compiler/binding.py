@@ -160,13 +160,17 @@ def merged_type(type_spec: TaskTypeSpec, overrides: TaskTypeParts | None) -> Tas
 
 
 def bound_task_spec(spec: TaskSpec, ttype: TaskTypeSpec, folder: Path) -> TaskSpec:
-    """``spec`` with the dataset and inference its type implies for the data in ``folder``."""
+    """``spec`` with the dataset and inference its type implies for the data in ``folder``.
+
+    Every part was validated where it was written (the type spec, the task's overrides), so the
+    two sections are assembled without validating the prompt template again for each task.
+    """
     t = merged_type(ttype, spec.overrides)
     ref = t.reference
-    dataset = DatasetSpec(format="general_bench", path=str(folder), reference=ref.kind,
-                          reference_fields=list(ref.fields), box_format=ref.box_format,
-                          label_separator=ref.label_separator, optional_media=list(t.media or []),
-                          options_field=t.options_field)
-    inference = InferenceSpec(type=ttype.name, prompt=t.prompt, output=t.output,
-                              generation=t.generation or GenerationSpec(), evaluator=t.evaluator)
+    dataset = DatasetSpec.model_construct(
+        format="general_bench", path=str(folder), fields={}, reference=ref.kind, reference_fields=list(ref.fields),
+        box_format=ref.box_format, label_separator=ref.label_separator, media=[], optional_media=list(t.media or []),
+        options_field=t.options_field)
+    inference = InferenceSpec.model_construct(type=ttype.name, prompt=t.prompt, choices=[], output=t.output,
+                                              generation=t.generation or GenerationSpec(), evaluator=t.evaluator)
     return spec.model_copy(update={"dataset": dataset, "inference": inference})

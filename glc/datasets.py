@@ -61,6 +61,41 @@ def fingerprint(root: Path, task: Task) -> str:
     return h.hexdigest()
 
 
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; the standard library still works
+    _orjson = None  # type: ignore[assignment]
+
+
+def _dumps(value: Any) -> str:
+    """Canonical JSON text (keys sorted, non-ASCII kept): orjson when it can, else the standard
+    library (numbers past 64 bits, lone surrogates -- which the caller then refuses -- NaN)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value, option=_orjson.OPT_SORT_KEYS).decode()
+        except TypeError:
+            pass
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+_MISSING = object()
+
+
+def _find(record: Any, dotted: str) -> Any:
+    """``_get`` without exceptions: the value, or ``_MISSING``."""
+    cur = record
+    for part in dotted.split("."):
+        if isinstance(cur, dict):
+            cur = cur.get(part, _MISSING)
+            if cur is _MISSING:
+                return _MISSING
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return _MISSING
+    return cur
+
+
 def _get(record: Any, dotted: str) -> Any:
     cur = record
     for part in dotted.split("."):
@@ -276,20 +311,16 @@ def _type_problem(header: dict[str, Any], task: Task, types: dict[str, Any], whe
 def _reference_value(rec: Any, ds: DatasetSpec, ref_field: str) -> Any:
     """The record's reference: the first of ``reference_fields`` it has, else ``fields.reference``."""
     for name in ds.reference_fields:
-        try:
-            return _get(rec, name)
-        except KeyError:
-            continue
+        value = _find(rec, name)
+        if value is not _MISSING:
+            return value
     return _get(rec, ref_field)
 
 
 def _options(rec: Any, ds: DatasetSpec) -> list[str]:
     if ds.options_field is None:
         return []
-    try:
-        value = _get(rec, ds.options_field)
-    except KeyError:
-        return []
+    value = _find(rec, ds.options_field)
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
@@ -358,9 +389,8 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
         media = []
         fields = [(f, True) for f in ds.media] + [(f, False) for f in ds.optional_media]
         for field, required in fields:
-            try:
-                rel = _get(rec, field)
-            except KeyError:
+            rel = _find(rec, field)
+            if rel is _MISSING:
                 if required:
                     problems.append(Problem(where, f"no media field '{field}'"))
                 continue
@@ -381,10 +411,10 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
             inputs = _get(rec, input_field)
         except KeyError:
             inputs = None
-        row = (task.id, iid, json.dumps(inputs, ensure_ascii=False, sort_keys=True),
-               None if closed else json.dumps(reference, ensure_ascii=False, sort_keys=True), ref_kind, ref_texts,
+        row = (task.id, iid, _dumps(inputs),
+               None if closed else _dumps(reference), ref_kind, ref_texts,
                ref_number,
-               json.dumps(media, sort_keys=True), str(f), fp)
+               _dumps(media), str(f), fp)
         bad = next((p for text in (iid, row[2], row[3]) if text is not None and (p := lone_surrogate(text))), None)
         if bad:
             problems.append(Problem(where, f"{bad} in the instance's id, input or reference", SURROGATE_HINT))

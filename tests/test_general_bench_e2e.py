@@ -169,6 +169,14 @@ def test_every_task_binds_by_name_loose_name_or_alias(small, tmp_path: Path) -> 
     finally:
         del os.environ["GLC_DATA"]
     assert b is not None
+    # bound sections are assembled without re-validation: they must equal validated ones
+    os.environ["GLC_DATA"] = str(tree)
+    try:
+        bound = [t for t in project.compile(write=False).project.tasks if t.id in b.bound]
+    finally:
+        del os.environ["GLC_DATA"]
+    for t in bound:
+        assert type(t.spec).model_validate(t.spec.model_dump()) == t.spec
     ids = {n: by_name[n].id for n in names}
     assert b.how[ids[loose]] == "loose" and b.how[ids[aliased]] == "alias"
     assert ids[gone] in [t for ts in b.missing.values() for t in ts]
