@@ -68,6 +68,7 @@ class Binding:
     unmatched: list[PurePosixPath] = field(default_factory=list)  # folders no task binds to
     problems: list[str] = field(default_factory=list)  # aliases to nowhere, ambiguous names
     totals: dict[str, int] = field(default_factory=dict)  # modality -> tasks that could bind
+    retyped: dict[str, tuple[str, str]] = field(default_factory=dict)  # task id -> (catalog type, the data's)
 
     def per_modality(self) -> list[tuple[str, int, int]]:
         """(modality, bound, total) in the catalog's modality order."""
@@ -174,3 +175,68 @@ def bound_task_spec(spec: TaskSpec, ttype: TaskTypeSpec, folder: Path) -> TaskSp
     inference = InferenceSpec.model_construct(type=ttype.name, prompt=t.prompt, choices=[], output=t.output,
                                               generation=t.generation or GenerationSpec(), evaluator=t.evaluator)
     return spec.model_copy(update={"dataset": dataset, "inference": inference})
+
+
+HEADER_CACHE = "data_headers.json"  # under target/: (size, mtime) -> type and skill of each annotation.json
+
+
+def read_headers(root: Path, folders: list[PurePosixPath], cache_dir: Path) -> dict[PurePosixPath, dict[str, str]]:
+    """The ``type`` and ``skill`` each folder's annotation.json declares (strings only).
+
+    Reading them needs the whole file parsed, so the answers are kept under ``cache_dir`` by file
+    size and modification time: a second compile parses only what changed. A file that cannot be
+    read or parsed declares nothing here; loading its instances reports the problem.
+    """
+    import json
+
+    cache_file = cache_dir / HEADER_CACHE
+    try:
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+        if not isinstance(cache, dict):
+            cache = {}
+    except (OSError, ValueError):
+        cache = {}
+    out: dict[PurePosixPath, dict[str, str]] = {}
+    fresh: dict[str, list] = {}
+    for rel in folders:
+        f = root / rel / "annotation.json"
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        key = str(f)
+        hit = cache.get(key)
+        if isinstance(hit, list) and len(hit) == 3 and hit[0] == st.st_size and hit[1] == st.st_mtime_ns \
+                and isinstance(hit[2], dict):
+            header = hit[2]
+        else:
+            header = _parse_header(f)
+        fresh[key] = [st.st_size, st.st_mtime_ns, header]
+        out[rel] = {k: v for k, v in header.items() if isinstance(v, str)}
+    if fresh != cache:
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(fresh, sort_keys=True), encoding="utf-8")
+            tmp.replace(cache_file)
+        except OSError:
+            pass  # a read-only project still compiles; it just parses again next time
+    return out
+
+
+def _parse_header(f: Path) -> dict[str, str]:
+    import json
+
+    try:
+        data = f.read_bytes()
+        try:
+            import orjson
+
+            doc = orjson.loads(data)
+        except ImportError:
+            doc = json.loads(data)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict):
+        return {}
+    return {k: doc[k][:200] for k in ("type", "skill") if isinstance(doc.get(k), str)}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from glc.compiler.binding import Binding, bind, bound_task_spec
+from glc.compiler.binding import Binding, bind, bound_task_spec, read_headers
 from glc.compiler.errors import GlcError, SpecError, SpecErrors, display_path
 from glc.compiler.loader import LoadedSpecs, Located, load_specs
 from glc.compiler.plugins import runner_args_schema, runner_targets
@@ -304,11 +304,21 @@ def _bind_data(loaded: LoadedSpecs, root: Path, tasks: list[Task], task_types: d
     candidates = [t for t in tasks if t.spec.type is not None and t.spec.dataset is None]
     binding = bind([(t.id, t.spec.modality, t.spec.paradigm, t.spec.name) for t in candidates], data_root, source,
                    dict(bench.spec.data.folder_aliases))
+    headers = read_headers(data_root, sorted(set(binding.bound.values())), root / "target")
+    known = {n: n for n in task_types} | {a: n for n, tt in task_types.items() for a in tt.aliases}
     for i, t in enumerate(tasks):
         rel = binding.bound.get(t.id)
         if rel is not None and t.spec.type in task_types:
+            # the data's own type (when it names a declared one) and skill win over the catalog's;
+            # an undeclared type is reported when the instances load
+            header = headers.get(rel, {})
+            data_type = known.get(header.get("type", ""))
+            update = {k: v for k, v in (("type", data_type), ("skill", header.get("skill"))) if v}
+            if update.get("type", t.spec.type) != t.spec.type:
+                binding.retyped[t.id] = (t.spec.type or "", update["type"])
+            base = t.spec.model_copy(update=update) if update else t.spec
             try:
-                spec = bound_task_spec(t.spec, task_types[t.spec.type], data_root / rel)
+                spec = bound_task_spec(base, task_types[base.type or ""], data_root / rel)
             except ValidationError as exc:
                 errors.append(SpecError(t.path, None, f"overrides: {exc.errors()[0]['msg']}",
                                         "fix the task's overrides"))

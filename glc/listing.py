@@ -86,6 +86,10 @@ def describe_binding(p: Any) -> str:
     loose = sum(1 for h in b.how.values() if h != "exact")
     if loose:
         lines.append(f"  {loose} bound by a loose name match or an alias (see glc ls tasks)")
+    if b.retyped:
+        shown = ", ".join(f"{tid} ({a} -> {c})" for tid, (a, c) in list(b.retyped.items())[:5])
+        lines.append(f"  {len(b.retyped)} task(s) take their type from annotation.json: {shown}"
+                     + (" ..." if len(b.retyped) > 5 else ""))
     if b.unmatched:
         shown = ", ".join(str(u) for u in b.unmatched[:8])
         lines.append(f"  {len(b.unmatched)} folder(s) match no task: {shown}"

@@ -350,3 +350,37 @@ def test_all_catalog_tasks_with_two_models_limit_two(tmp_path: Path, server: Scr
     assert scorable
     for model, attempted in (("chat", text), ("maker", text | gen)):
         assert {t for (m, t) in scored if m == model} == scorable & attempted
+
+
+def test_the_data_declares_type_and_skill(small) -> None:
+    """annotation.json's own type (a declared one) and skill win over the catalog's; both are read
+    once per file version (kept under target/ by size and time)."""
+    root, tree, info = small
+    task = next(t for t in info.tasks if t.type == "multiple_choice" and t.sheet != "NLP")
+    f = tree / task.folder / "annotation.json"
+    doc = json.loads(f.read_text())
+    doc.update(type="short_answer", skill="Visual Riddles")
+    f.write_text(json.dumps(doc))
+    res = glc(root, "compile", data=tree)
+    assert res.returncode == 0, res.stderr
+    assert "take their type from annotation.json" in res.stdout and "multiple_choice -> short_answer" in res.stdout
+    os.environ["GLC_DATA"] = str(tree)
+    try:
+        project = Workspace(root, benchmark="general-bench").compile(write=False).project
+    finally:
+        del os.environ["GLC_DATA"]
+    t = next(t for t in project.tasks if t.spec.name == task.name)
+    assert t.spec.type == "short_answer" and t.skill == "Visual Riddles"
+    assert t.spec.inference.type == "short_answer" and t.spec.dataset.reference == "text"
+    assert any(s.name.endswith("-visual-riddles") and t.id in s.task_ids for s in project.scopes)
+    # the header cache answers for an unchanged file: edit only the cache and it is believed
+    cache_file = root / "target" / "data_headers.json"
+    cache = json.loads(cache_file.read_text())
+    cache[str(f)][2]["skill"] = "From The Cache"
+    cache_file.write_text(json.dumps(cache))
+    os.environ["GLC_DATA"] = str(tree)
+    try:
+        project = Workspace(root, benchmark="general-bench").compile(write=False).project
+    finally:
+        del os.environ["GLC_DATA"]
+    assert next(t for t in project.tasks if t.spec.name == task.name).skill == "From The Cache"
