@@ -18,6 +18,9 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import drop_task_list_boards  # noqa: E402
+
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("GLC_BENCHMARK", "general-bench")  # the 699-task catalog
 
@@ -26,6 +29,7 @@ from glc.compiler.plan import compile_project, write_artifacts  # noqa: E402
 
 def make_project(dest: Path, copies: int) -> Path:
     shutil.copytree(REPO / "specs", dest / "specs")
+    drop_task_list_boards(dest / "specs")  # synthetic task ids are not in the Quick Board's list
     shutil.copytree(REPO / "sql", dest / "sql")
     tasks = sorted((dest / "specs" / "tasks").rglob("*.yaml"))
     for k in range(1, copies):

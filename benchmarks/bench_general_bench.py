@@ -75,7 +75,7 @@ def _project(dest: Path) -> Path:
 def _run(code: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True,
                          env={**os.environ, **(env or {})})
-    return out.stdout.split()
+    return out.stdout.strip().splitlines()[-1].split()  # the script's own figures are its last line
 
 
 def main() -> None:

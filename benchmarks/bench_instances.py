@@ -28,6 +28,9 @@ import duckdb
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import drop_task_list_boards  # noqa: E402
+
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("GLC_BENCHMARK", "general-bench")  # the 699-task catalog
 
@@ -46,6 +49,7 @@ def make_project(dest: Path) -> Path:
     for name in ("sql",):
         shutil.copytree(REPO / name, dest / name)
     shutil.copytree(REPO / "specs", dest / "specs", ignore=shutil.ignore_patterns("tasks"))
+    drop_task_list_boards(dest / "specs")  # synthetic task ids are not in the Quick Board's list
     folder = dest / "specs" / "tasks"
     for k in range(699):
         modality, paradigm = GROUPS[k % len(GROUPS)]
