@@ -442,29 +442,30 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
     wanted = set(only) if only is not None else None
     tasks = [t for t in project.tasks if t.spec.dataset is not None and (wanted is None or t.id in wanted)]
     stored = stored_fingerprints(con)
-    found: list[Problem] = []
-    loaded: list[LoadedTask] = []
-    for t in tasks:
-        fp = fingerprint(project.root, t)
-        if stored.get(t.id) == fp:
-            continue
-        got = load_task(project.root, t, found, fp, project.task_types)
-        if got is not None:
-            loaded.append(got)
-    if found and problems is None:
-        raise ImportErrors(Path("task data"), found)
-    if problems is not None:
-        problems.extend(found)
     with_data = {t.id for t in project.tasks if t.spec.dataset is not None}
     dropped = [tid for tid in stored if tid not in with_data] if wanted is None else []
-    if not loaded and not dropped:
-        return []
+    found: list[Problem] = []
+    reloaded: list[str] = []
+    # one transaction, each task's rows written as soon as they are read (memory holds one task):
+    # all or nothing when problems raise, every good task when the caller collects problems
     with transaction(con):
-        for tid in [lt.task_id for lt in loaded] + dropped:
+        for tid in dropped:
             con.execute(exp.delete("instances", where=exp.column("task_id").eq(exp.convert(tid))).sql(DIALECT))
-        for lt in loaded:
-            insert_rows(con, STORE["instances"], lt.rows)
-    return [lt.task_id for lt in loaded]
+        for t in tasks:
+            fp = fingerprint(project.root, t)
+            if stored.get(t.id) == fp:
+                continue
+            got = load_task(project.root, t, found, fp, project.task_types)
+            if got is None:
+                continue
+            con.execute(exp.delete("instances", where=exp.column("task_id").eq(exp.convert(t.id))).sql(DIALECT))
+            insert_rows(con, STORE["instances"], got.rows)
+            reloaded.append(t.id)
+        if found and problems is None:
+            raise ImportErrors(Path("task data"), found)
+    if problems is not None:
+        problems.extend(found)
+    return reloaded
 
 
 def per_file(problems: list[Problem]) -> list[tuple[str, Problem, int]]:
