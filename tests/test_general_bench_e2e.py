@@ -350,6 +350,22 @@ def test_all_catalog_tasks_with_two_models_limit_two(tmp_path: Path, server: Scr
     assert scorable
     for model, attempted in (("chat", text), ("maker", text | gen)):
         assert {t for (m, t) in scored if m == model} == scorable & attempted
+    # the submission: every instance of every task predicted, exported in the official layout, and
+    # imported into a fresh project (no inference) it gives the same scores
+    out = tmp_path / "submission"
+    res = glc(root, "export", "predictions", "--format", "general-bench", str(out), "--model", "maker", data=tree)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert len(list(out.rglob("prediction.json"))) == 699 and (tmp_path / "submission.zip").is_file()
+    again = new_project(tmp_path / "again", small=False)
+    res = glc(again, "import", "predictions", str(out), "--model", "maker", data=tree)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    res = glc(again, "run", "--no-infer", data=tree)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    first, second = ({t: v for t, v in duckdb.connect(str(Workspace(r, benchmark="general-bench").target.path),
+                                                     read_only=True).execute(
+        "SELECT task_id, score FROM task_scores WHERE model = 'maker'").fetchall()} for r in (root, again))
+    assert first.keys() == second.keys() and len(first) > 0
+    assert all(abs(first[t] - second[t]) <= 1e-9 * max(1.0, abs(first[t])) for t in first)
 
 
 def test_the_data_declares_type_and_skill(small) -> None:
