@@ -83,7 +83,9 @@ class WeightHashes:
 
 def route_identity(route: RouteSpec, root: Path, hashes: WeightHashes) -> dict[str, Any]:
     """What defines a route's behaviour: runner, args, and the weights its model reads."""
-    ident: dict[str, Any] = {"runner": route.runner, "args": route.args}
+    # the servers of an openai fleet (base_urls) serve one model: adding or losing one re-runs nothing
+    args = {k: v for k, v in route.args.items() if not (route.runner == "openai" and k == "base_urls")}
+    ident: dict[str, Any] = {"runner": route.runner, "args": args}
     if route.runner == "hf":
         from glc.runners.bundled import ALIASES, weights_file
 
@@ -399,9 +401,10 @@ def _make_runner(route: RouteSpec, root: Path, target_dir: Path) -> Runner:
         return cls(args, root, allowed=list(grants.commands), env_allowed=grants.command_env,
                    workdir=target_dir / "commands")
     if route.runner == "openai":
-        problem = grants.endpoint_problem(str(route.args.get("base_url", "")), route.args.get("api_key_env"))
-        if problem:
-            raise RunnerError(problem)
+        for url in args.urls:
+            problem = grants.endpoint_problem(str(url), route.args.get("api_key_env"))
+            if problem:
+                raise RunnerError(problem)
     if route.runner == "hf":
         from glc.runners.bundled import ALIASES
 

@@ -29,16 +29,18 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from glc.runners.base import Request, Result, Runner, RunnerArgs, error_text
-from pydantic import Field
+from pydantic import Field, model_validator
 
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # a chat answer is kilobytes; more is a broken or hostile server
 
 
 class OpenAIArgs(RunnerArgs):
-    base_url: str = Field(pattern=r"^https?://", description="e.g. http://127.0.0.1:8000/v1")
+    base_url: str | None = Field(default=None, pattern=r"^https?://", description="e.g. http://127.0.0.1:8000/v1")
+    base_urls: list[Annotated[str, Field(pattern=r"^https?://")]] = Field(
+        default=[], max_length=256, description="several servers of the same model (a fleet without a balancer)")
     model: str = Field(min_length=1)
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     concurrency: int = Field(default=4, ge=1, le=256)
@@ -49,12 +51,36 @@ class OpenAIArgs(RunnerArgs):
     system_prompt: str | None = None
     extra_body: dict[str, Any] = {}
 
+    @model_validator(mode="after")
+    def _one_or_several_servers(self) -> OpenAIArgs:
+        if (self.base_url is None) == (not self.base_urls):
+            raise ValueError("give base_url (one server) or base_urls (several), not both and not neither")
+        return self
+
+    @property
+    def urls(self) -> list[str]:
+        """The servers requests go to, in the order given."""
+        return [self.base_url] if self.base_url is not None else list(self.base_urls)
+
 
 class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None, unreachable: bool = False) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, unreachable: bool = False,
+                 failover: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.unreachable = unreachable
+        self.failover = failover  # another server is up: try it now, without waiting or spending a retry
+
+
+class _Endpoint:
+    """One server of a fleet: its client, requests in flight, and rest after failing to connect."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client: Any = None
+        self.outstanding = 0
+        self.down_until = 0.0
+        self.failures = 0
 
 
 class _Fatal(Exception):
@@ -187,16 +213,19 @@ class OpenAIRunner(Runner):
     def __init__(self, args: RunnerArgs, root: Path) -> None:
         super().__init__(args, root)
         self.a: OpenAIArgs = args  # type: ignore[assignment]
-        self._client: Any = None
+        self._endpoints = [_Endpoint(url) for url in self.a.urls]
         self._down: str | None = None
         self._lock = threading.Lock()
+        self._turn = 0
         self.attempts = 0
 
     def version(self) -> str:
-        return f"{self.a.base_url} {self.a.model}"
+        return f"{', '.join(self.a.urls)} {self.a.model}"
 
-    def client(self) -> Any:
-        if self._client is None:
+    def client(self, endpoint: _Endpoint | None = None) -> Any:
+        """The HTTP client of ``endpoint`` (default: the first), made on first use."""
+        ep = endpoint or self._endpoints[0]
+        if ep.client is None:
             import httpx
 
             headers = {"Content-Type": "application/json"}
@@ -208,15 +237,43 @@ class OpenAIRunner(Runner):
                     raise RunnerError(f"environment variable {self.a.api_key_env} (the API key) is not set")
                 headers["Authorization"] = f"Bearer {key}"
             limits = httpx.Limits(max_connections=self.a.concurrency, max_keepalive_connections=self.a.concurrency)
-            self._client = httpx.Client(base_url=self.a.base_url.rstrip("/"), headers=headers, limits=limits,
-                                        timeout=httpx.Timeout(self.a.timeout_s), follow_redirects=False)
-            _bound_by_deadline(self._client)
-        return self._client
+            ep.client = httpx.Client(base_url=ep.url.rstrip("/"), headers=headers, limits=limits,
+                                     timeout=httpx.Timeout(self.a.timeout_s), follow_redirects=False)
+            _bound_by_deadline(ep.client)
+        return ep.client
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        for ep in self._endpoints:
+            if ep.client is not None:
+                ep.client.close()
+                ep.client = None
+
+    def _pick(self) -> _Endpoint:
+        """The server with the fewest requests in flight among those not resting after a failure
+        to connect (all resting: the one that rests the shortest); ties take turns."""
+        with self._lock:
+            now = time.monotonic()
+            up = [e for e in self._endpoints if e.down_until <= now] or \
+                [min(self._endpoints, key=lambda e: e.down_until)]
+            self._turn += 1
+            n = len(self._endpoints)
+            ep = min(up, key=lambda e: (e.outstanding, (self._endpoints.index(e) - self._turn) % n))
+            ep.outstanding += 1
+            return ep
+
+    def _release(self, ep: _Endpoint, *, reached: bool) -> None:
+        with self._lock:
+            ep.outstanding -= 1
+            if reached:
+                ep.failures = 0
+            else:  # rest it, longer each time it stays unreachable (at most 30 s)
+                ep.failures += 1
+                ep.down_until = time.monotonic() + min(30.0, 0.5 * 2 ** min(ep.failures, 6))
+
+    def _others_up(self, ep: _Endpoint) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return any(e is not ep and e.down_until <= now for e in self._endpoints)
 
     def body(self, req: Request) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
@@ -237,9 +294,11 @@ class OpenAIRunner(Runner):
         with self._lock:
             self.attempts += 1
         timed_out = f"timed out after {self.a.timeout_s} s"
+        ep = self._pick()
+        reached = True
         _deadline.at = time.monotonic() + self.a.timeout_s
         try:
-            with self.client().stream("POST", "/chat/completions", json=body) as resp:
+            with self.client(ep).stream("POST", "/chat/completions", json=body) as resp:
                 if 300 <= resp.status_code < 400:  # not followed: that would post the prompts elsewhere
                     where = resp.headers.get("location", "nowhere")[:300]
                     raise _Fatal(f"HTTP {resp.status_code} redirect to {where}; set base_url to the final address")
@@ -247,12 +306,15 @@ class OpenAIRunner(Runner):
         except httpx.TimeoutException as exc:
             raise _Retryable(f"{timed_out} ({type(exc).__name__})") from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _Retryable(f"cannot reach {self.a.base_url}: {exc}",
-                             unreachable=isinstance(exc, httpx.ConnectError)) from None
+            unreachable = isinstance(exc, httpx.ConnectError)
+            reached = not unreachable
+            raise _Retryable(f"cannot reach {ep.url}: {exc}", unreachable=unreachable,
+                             failover=unreachable and self._others_up(ep)) from None
         except httpx.DecodingError as exc:
             raise _Retryable(f"malformed response: {exc}") from None
         finally:
             _deadline.at = None
+            self._release(ep, reached=reached)
         return self._answer(resp.status_code, resp.headers.get("retry-after"), raw)
 
     def _read_body(self, resp: Any, timed_out: str) -> bytes:
@@ -307,22 +369,34 @@ class OpenAIRunner(Runner):
 
     def _tries(self, body: dict[str, Any], t0: float) -> Result:
         last = ""
-        for attempt in range(self.a.max_retries + 1):
+        attempt = 0
+        failovers = 0
+        while True:
             try:
                 return Result(self._attempt(body), None, (time.perf_counter() - t0) * 1000)
             except _Fatal as exc:
                 return Result(None, str(exc), (time.perf_counter() - t0) * 1000)
             except _Retryable as exc:
                 last = str(exc)
+                if exc.failover and failovers < len(self._endpoints):
+                    failovers += 1  # a server went away: the request moves to another one at once
+                    continue
                 if attempt == self.a.max_retries:
-                    if exc.unreachable:
+                    if exc.unreachable and not self._others_up_any():
                         self._down = f"server unreachable, not tried: {last}"
                     break
                 delay = min(self.a.max_backoff_s, self.a.backoff_s * 2**attempt) * (0.5 + random.random() / 2)
                 time.sleep(exc.retry_after if exc.retry_after is not None else delay)
-        tries = self.a.max_retries + 1
+                attempt += 1
+        tries = attempt + 1 + failovers
         return Result(None, f"failed after {tries} attempt{'s' * (tries > 1)}: {last}",
                       (time.perf_counter() - t0) * 1000)
+
+    def _others_up_any(self) -> bool:
+        """Some server of the fleet is not resting (one server: never, once it failed to connect)."""
+        now = time.monotonic()
+        with self._lock:
+            return len(self._endpoints) > 1 and any(e.down_until <= now for e in self._endpoints)
 
     def run(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Result]]:
         if not requests:
@@ -330,10 +404,11 @@ class OpenAIRunner(Runner):
         self.client()
         pending: dict[Future[Result], Request] = {}
         todo = iter(requests)
-        with ThreadPoolExecutor(self.a.concurrency) as pool:
+        width = self.a.concurrency * len(self._endpoints)  # `concurrency` requests in flight per server
+        with ThreadPoolExecutor(width) as pool:
             for req in todo:
                 pending[pool.submit(self._one, req)] = req
-                if len(pending) >= self.a.concurrency * 2:
+                if len(pending) >= width * 2:
                     break
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
