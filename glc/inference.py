@@ -18,6 +18,7 @@ by the prediction it read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -42,12 +43,13 @@ from glc.compiler.spec_models import ModelSpec, RouteSpec
 from glc.datasets import media_folder
 from glc.importers.safety import clip, lone_surrogate
 from glc.importers.scores import file_sha256
-from glc.profiles import load_grants
+from glc.profiles import load_grants, load_ray_settings
 from glc.runners.base import Request, Result, Runner, RunnerError
 from glc.selection import Selection
 from glc.store import insert_rows, refresh_prediction_partitions, transaction
 
 _PROMPTS = shared_sandbox()
+RAY_RUNNERS = ("hf", "command")  # runners that run on this machine, or on Ray workers with runner_backend: ray
 MEDIA_EXT = {"image": ".png", "audio": ".wav", "video": ".mp4", "pointcloud": ".ply"}
 
 
@@ -425,11 +427,18 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
     runners: dict[str, Runner] = {}
     media_dir = target_dir / "media"
 
+    ray_settings = load_ray_settings(project.root) if runner_factory is None else None
+
     def runner_for(route: RouteSpec) -> Runner:
         key = canonical({"runner": route.runner, "args": route.args})
         if key not in runners:
             if runner_factory is not None:
                 runners[key] = runner_factory(route)
+            elif ray_settings is not None and route.runner in RAY_RUNNERS:
+                from glc.runners.ray_backend import RayRunner
+
+                runners[key] = RayRunner(functools.partial(_make_runner, route, project.root, target_dir),
+                                         route.runner, ray_settings)
             else:
                 runners[key] = _make_runner(route, project.root, target_dir)
         return runners[key]

@@ -10,6 +10,8 @@ own file. Everything that reaches outside the project is granted here and nowher
   each with the one environment variable it may read as its API key.
 * ``data_roots``: folders outside the project that datasets, media and local model weights may
   be read from (the project folder itself is always allowed).
+* ``runner_backend`` (``local`` or ``ray``) and ``ray`` (``address``, ``workers``, ``batch_size``,
+  ``max_retries``, ``num_cpus``): where the local runners (``hf``, ``command``) run.
 * ``benchmark_data``: per benchmark, the folder of its downloaded data (e.g. a General-Bench
   Open Set); ``--data DIR`` or ``$GLC_DATA`` overrides it for the active benchmark. That folder is
   readable like a data root.
@@ -21,6 +23,7 @@ import os
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -29,6 +32,9 @@ from glc.compiler.errors import GlcError
 from glc.compiler.loader import validation_errors
 from glc.compiler.suggest import did_you_mean
 from glc.compiler.yaml_source import YamlSyntaxError, load_yaml
+
+if TYPE_CHECKING:
+    from glc.runners.ray_backend import RaySettings
 
 ENV_TARGET = "GLC_TARGET"
 ENV_DATA = "GLC_DATA"
@@ -47,6 +53,15 @@ class _EndpointSpec(BaseModel):
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+class _RaySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    address: str | None = None
+    workers: int = Field(default=4, ge=1, le=1024)
+    batch_size: int = Field(default=8, ge=1, le=10_000)
+    max_retries: int = Field(default=2, ge=0, le=100)
+    num_cpus: float = Field(default=1.0, gt=0, le=256)
+
+
 class _Profiles(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     target: str
@@ -56,6 +71,8 @@ class _Profiles(BaseModel):
     endpoints: list[_EndpointSpec] = []
     data_roots: list[str] = []
     benchmark_data: dict[str, str] = {}
+    runner_backend: str = Field(default="local", pattern="^(local|ray)$")
+    ray: _RaySpec = Field(default_factory=lambda: _RaySpec())
 
 
 @dataclass(frozen=True)
@@ -210,3 +227,24 @@ def load_target(root: Path, name: str | None = None, benchmark: str | None = Non
     raw = spec.path.replace("{benchmark}", benchmark or "glc")
     db = raw if raw == ":memory:" else str((root / raw).resolve())
     return Target(chosen, db, spec.threads)
+
+
+def load_ray_settings(root: Path) -> RaySettings | None:
+    """The Ray settings when profiles.yml says ``runner_backend: ray`` (None: runners run here).
+
+    A broken profile is reported (with its line) by ``load_target``; here it means local.
+    """
+    from glc.runners.ray_backend import RaySettings
+
+    text = _profile_text(root)
+    if not text:
+        return None
+    try:
+        profiles = _Profiles.model_validate(load_yaml(root / "profiles.yml").data)
+    except (YamlSyntaxError, ValidationError, OSError):
+        return None
+    if profiles.runner_backend != "ray":
+        return None
+    r = profiles.ray
+    return RaySettings(address=r.address, workers=r.workers, batch_size=r.batch_size, max_retries=r.max_retries,
+                       num_cpus=r.num_cpus)
