@@ -304,7 +304,7 @@ def short_output(root: Path, scratch: Path, out: str) -> str | None:
 
 
 def report_escaped(root: Path, scratch: Path, out: str) -> str | None:
-    page = (root / "target" / "report" / "index.html").read_text(encoding="utf-8")
+    page = (root / "target" / "general-bench" / "report" / "index.html").read_text(encoding="utf-8")
     payload = page.split('id="glc-data">', 1)[1].split("</script>", 1)[0]
     return None if "<" not in payload else "raw '<' inside the report's embedded data"
 

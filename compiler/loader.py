@@ -66,6 +66,9 @@ class LoadedSpecs:
     errors: list[SpecError] = field(default_factory=list)
     # names declared by files that failed validation: references to them are not errors again
     invalid_names: dict[str, set[str]] = field(default_factory=dict)
+    # (kind, path, document) of files that failed validation: their references (a task's metric,
+    # a route's runner) are still checked, so all of a file's problems come in one compile
+    invalid_docs: list[tuple[str, str, YamlDoc]] = field(default_factory=list)
 
 
 def _all_field_names() -> list[str]:
@@ -258,6 +261,8 @@ def _load_one(file: Path, model: type[Any], kind: str, root: Path, loaded: Loade
     if spec is None:
         if isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
             loaded.invalid_names.setdefault(kind, set()).add(doc.data["name"])
+        if isinstance(doc.data, dict):
+            loaded.invalid_docs.append((kind, rel, doc))
         return
     located = Located(spec, rel, doc.line_of(()) or 1, doc)
     if kind == "benchmark":

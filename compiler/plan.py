@@ -16,10 +16,12 @@ from typing import Any
 from glc.compiler.contracts import source_schema
 from glc.compiler.data_tests import CompiledDataTest, compile_data_tests
 from glc.compiler.errors import GlcError, SpecError, SpecErrors, display_path
+from glc.compiler.loader import load_specs
 from glc.compiler.manifest import build_manifest, dumps
 from glc.compiler.render import TemplateRenderer
-from glc.compiler.resolve import Project, load_project, lookup
+from glc.compiler.resolve import Project, lookup, resolve
 from glc.compiler.seeds import Seed, build_seeds
+from glc.compiler.spec_models import MetricSpec
 from glc.compiler.sqlmodel import CompileCache, CompiledNode, RenderedModel, compile_cache_path, compile_models
 from glc.compiler.suggest import did_you_mean
 
@@ -46,6 +48,18 @@ class CompiledProject:
         return schema
 
 
+def macro_errors(metrics: list[tuple[MetricSpec, str, int | None]], sql_dir: Path) -> list[SpecError]:
+    """An error per metric (spec, its file, the line of its macro) whose macro has no template."""
+    errors: list[SpecError] = []
+    folder = sql_dir / "macros" / "metrics"
+    for m, path, line in metrics:
+        if m.implementation and not (folder / f"{m.implementation.macro}.sql").is_file():
+            known = sorted(p.stem for p in folder.glob("*.sql"))
+            errors.append(SpecError(path, line, f"unknown metric macro '{m.implementation.macro}'",
+                                    did_you_mean(m.implementation.macro, known) or "macros: " + ", ".join(known)))
+    return errors
+
+
 def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
     """Render every model template: per-variant ones once per level spec, per-metric ones once
     per metric that has an implementation."""
@@ -53,13 +67,7 @@ def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
     if not models_dir.is_dir():
         raise GlcError("SQL models folder not found", location=display_path(models_dir, project.root),
                        hint="the project needs sql/models/*.sql templates")
-    errors: list[SpecError] = []
-    for m in project.metrics:
-        if m.implementation and not (sql_dir / "macros" / "metrics" / f"{m.implementation.macro}.sql").is_file():
-            path, line = project.metric_files[m.name]
-            known = sorted(p.stem for p in (sql_dir / "macros" / "metrics").glob("*.sql"))
-            errors.append(SpecError(path, line, f"unknown metric macro '{m.implementation.macro}'",
-                                    did_you_mean(m.implementation.macro, known) or "macros: " + ", ".join(known)))
+    errors = macro_errors([(m, *project.metric_files[m.name]) for m in project.metrics], sql_dir)
     if errors:
         raise SpecErrors(errors)
     renderer = TemplateRenderer(sql_dir, project.root)
@@ -97,7 +105,14 @@ def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
 def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path | None = None,
                     benchmark: str | None = None) -> CompiledProject:
     """Compile the project at ``root`` in memory; raises GlcError/SpecErrors with locations."""
-    project = load_project(root, specs_dir, benchmark)
+    loaded = load_specs(root, specs_dir or root / "specs", benchmark)
+    # the templates' checks that need only the metric specs join the spec errors: one compile, every problem
+    early = macro_errors([(m.spec, m.path, m.doc.line_of(("implementation", "macro"))) for m in loaded.metrics],
+                         sql_dir or root / "sql")
+    try:
+        project = resolve(loaded, root)
+    except SpecErrors as exc:
+        raise SpecErrors(exc.errors + early) from None
     seeds = build_seeds(project)
     nodes = compile_models(render_models(project, sql_dir or root / "sql"), CompileCache(compile_cache_path(root)))
     schema = source_schema()

@@ -30,7 +30,7 @@ from glc.compiler.spec_models import (
     TaskTypeSpec,
     UnitTestSpec,
 )
-from glc.compiler.suggest import did_you_mean
+from glc.compiler.suggest import did_you_mean, did_you_mean_metric, did_you_mean_task
 from pydantic import ValidationError
 
 GROUP_OF_PARADIGM = {"comprehension": "C", "generation": "G", "nlp": "L"}
@@ -219,8 +219,7 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
         if metric is None and spec.metric in loaded.invalid_names.get("metrics", set()):
             continue  # the metric's own file is broken and already reported
         if metric is None:
-            errors.append(SpecError(t.path, _line(t, "metric"), f"unknown metric '{spec.metric}'",
-                                    did_you_mean(spec.metric, metrics) or "add a spec under specs/metrics/"))
+            errors.append(_unknown_metric(spec.metric, metrics, t.path, _line(t, "metric")))
             continue
         m = metric.spec
         if spec.official is not None and m.aliases and spec.official.metric not in m.aliases:
@@ -241,6 +240,7 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
             continue
         tasks.append(Task(spec, m, t.path))
     tasks.sort(key=lambda t: t.id)
+    _check_invalid_files(loaded, metrics, task_types, errors)
     binding = _bind_data(loaded, root, tasks, task_types, errors)
 
     scopes = _resolve_scopes(loaded, tasks, by_id, root, errors)
@@ -280,6 +280,40 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
     )
 
 
+def _unknown_metric(name: str, metrics: dict[str, Located[MetricSpec]], path: str, line: int | None) -> SpecError:
+    hint = did_you_mean_metric(name, {k: m.spec.aliases for k, m in metrics.items()})
+    return SpecError(path, line, f"unknown metric '{name}'", hint or "add a spec under specs/metrics/ (`glc ls "
+                     "metrics` lists the metrics)")
+
+
+def _check_invalid_files(loaded: LoadedSpecs, metrics: dict[str, Located[MetricSpec]],
+                         task_types: dict[str, TaskTypeSpec], errors: list[SpecError]) -> None:
+    """References in files that failed validation, checked anyway: a task's metric and type, a model's
+    runners and their args. Without this a file's unknown metric would show only once its unknown
+    key is fixed, one compile later. A reference whose own line already has an error is left alone."""
+    flagged = {(e.path, e.line) for e in loaded.errors}
+    for kind, path, doc in loaded.invalid_docs:
+        data = doc.data
+        if kind == "tasks":
+            metric, line = data.get("metric"), doc.line_of(("metric",))
+            if isinstance(metric, str) and metric not in metrics and (path, line) not in flagged \
+                    and metric not in loaded.invalid_names.get("metrics", set()):
+                errors.append(_unknown_metric(metric, metrics, path, line))
+            type_, line = data.get("type"), doc.line_of(("type",))
+            if isinstance(type_, str) and "dataset" not in data and type_ not in task_types and \
+                    (path, line) not in flagged and type_ not in loaded.invalid_names.get("task_types", set()):
+                errors.append(SpecError(path, line, f"unknown task type '{type_}'",
+                                        did_you_mean(type_, task_types) or "add a spec under specs/task_types/"))
+        elif kind == "models" and isinstance(data.get("routes"), list):
+            where: Located[Any] = Located(None, path, doc.line_of(()) or 1, doc)
+            for i, raw in enumerate(data["routes"]):
+                try:
+                    route = RouteSpec.model_validate(raw)
+                except ValidationError:
+                    continue  # reported with the file's other errors
+                _check_route(route, where, ("routes", i), errors)
+
+
 def _bind_data(loaded: LoadedSpecs, root: Path, tasks: list[Task], task_types: dict[str, TaskTypeSpec],
                errors: list[SpecError]) -> Binding | None:
     """Bind the tasks of a benchmark with a ``data:`` layout to the user's data folder (in place).
@@ -300,7 +334,7 @@ def _bind_data(loaded: LoadedSpecs, root: Path, tasks: list[Task], task_types: d
     for tid in bench.spec.data.folder_aliases:
         if tid not in ids:
             errors.append(SpecError(bench.path, bench.doc.line_of(("data", "folder_aliases", tid)) or bench.line,
-                                    f"folder alias for unknown task '{tid}'", did_you_mean(tid, ids)))
+                                    f"folder alias for unknown task '{tid}'", did_you_mean_task(tid, ids)))
     candidates = [t for t in tasks if t.spec.type is not None and t.spec.dataset is None]
     binding = bind([(t.id, t.spec.modality, t.spec.paradigm, t.spec.name) for t in candidates], data_root, source,
                    dict(bench.spec.data.folder_aliases))
@@ -448,7 +482,7 @@ def _check_listed(ids: dict[str, int], rel: str, board: ScopeBoard, tasks: list[
             continue
         if tid not in by_id:
             errors.append(SpecError(rel, n, f"unknown task id '{tid}' in the task list of scope '{board.name}'",
-                                    did_you_mean(tid, by_id) or "`glc ls tasks` lists the task ids"))
+                                    did_you_mean_task(tid, by_id) or "`glc ls tasks` lists the task ids"))
         elif tid in resolved and not (resolved[tid].spec.modality in board.modalities
                                       and resolved[tid].spec.paradigm in board.paradigms):
             t = resolved[tid].spec
@@ -536,7 +570,8 @@ def _resolve_models(loaded: LoadedSpecs, tasks: list[Task], errors: list[SpecErr
             for j, tid in enumerate(route.match.tasks):
                 if tid not in task_ids and task_ids:
                     errors.append(SpecError(m.path, m.doc.line_of(("routes", i, "match", "tasks", j)) or m.line,
-                                            f"route matches unknown task '{tid}'", did_you_mean(tid, task_ids)))
+                                            f"route matches unknown task '{tid}'",
+                                            did_you_mean_task(tid, task_ids)))
     for t in loaded.tasks:
         inf = t.spec.inference
         if inf is not None and inf.evaluator is not None:

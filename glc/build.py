@@ -302,9 +302,9 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
 def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
           nodes: list[CompiledNode] | None = None, seeds: dict[str, Seed] | None = None,
           *, full_refresh: bool = False, selection: Selection | None = None,
-          snapshot: bool = True) -> BuildResult:
+          snapshot: bool = True, run_id: str | None = None) -> BuildResult:
     """Load changed seeds and build the stale ``nodes`` (default: all) in one transaction."""
-    result = BuildResult(run_id=uuid.uuid4().hex[:12])
+    result = BuildResult(run_id=run_id or uuid.uuid4().hex[:12])
     started = _now()
     t0 = time.perf_counter()
     todo = list(compiled.nodes) if nodes is None else nodes

@@ -5,25 +5,36 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from glc.compiler.errors import GlcError
 from glc.leaderboard import FORMATS, render
+from glc.words import plural
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="glc: the General-Level Compiler.")
-import_app = typer.Typer(no_args_is_help=True, help="Import results into the store.")
-catalog_app = typer.Typer(no_args_is_help=True, help="Maintain the task catalog specs.")
+# help in click's plain layout (rich_markup_mode=None): flags read `--x / --no-x`, values show their
+# metavar; typer's rich layout adds a type column with `<bool>` for every flag and for --help
+PLAIN: dict[str, Any] = {"rich_markup_mode": None, "no_args_is_help": True}
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="glc: the General-Level Compiler.",
+                  **PLAIN)
+import_app = typer.Typer(help="Import results into the store.", **PLAIN)
+catalog_app = typer.Typer(help="Maintain the task catalog specs.", **PLAIN)
 app.add_typer(import_app, name="import")
 app.add_typer(catalog_app, name="catalog")
 
-export_app = typer.Typer(no_args_is_help=True, help="Export results from the store.")
+export_app = typer.Typer(help="Export results from the store.", **PLAIN)
 app.add_typer(export_app, name="export")
 
-sota_app = typer.Typer(no_args_is_help=True, help="Measure and record the specialist SoTA of a benchmark.")
+sota_app = typer.Typer(help="Measure and record the specialist SoTA of a benchmark.", **PLAIN)
 app.add_typer(sota_app, name="sota")
+
+rm_app = typer.Typer(help="Remove results from the store.", **PLAIN)
+app.add_typer(rm_app, name="rm")
+rename_app = typer.Typer(help="Rename results in the store.", **PLAIN)
+app.add_typer(rename_app, name="rename")
+model_app = typer.Typer(help="Write model specs.", **PLAIN)
+app.add_typer(model_app, name="model")
 
 # exit statuses (documented in `glc run --help` and the README): 1 a data test failed, 2 bad input
 # or a refused spec, 3 inference failed for some instances or jobs, 70 an internal error
@@ -32,18 +43,33 @@ EXIT_INTERNAL = 70
 
 _state: dict[str, object] = {"project_dir": Path("."), "target": None, "debug": False, "benchmark": None}
 
-ProjectDir = Annotated[Path, typer.Option("--project-dir", help="Project root (holds specs/, sql/, profiles.yml).")]
-TargetOpt = Annotated[str | None, typer.Option("--target", help="profiles.yml target (default: $GLC_TARGET).")]
+ProjectDir = Annotated[Path, typer.Option("--project-dir", metavar="DIR",
+                                          help="Project root (holds specs/, sql/, profiles.yml).")]
+TargetOpt = Annotated[str | None, typer.Option("--target", metavar="NAME",
+                                               help="profiles.yml target (default: $GLC_TARGET).")]
 BenchmarkOpt = Annotated[str | None, typer.Option(
-    "--benchmark", help="Benchmark of specs/benchmarks/ (default: $GLC_BENCHMARK, else the one marked default).")]
+    "--benchmark", metavar="NAME",
+    help="Benchmark of specs/benchmarks/ (default: $GLC_BENCHMARK, else the one marked default).")]
 SelectOpt = Annotated[list[str] | None, typer.Option(
-    help="Only these: model:NAME, task:ID, modality:M, paradigm:P, metric:K (repeatable).")]
-LimitOpt = Annotated[int | None, typer.Option(min=1, help="Run inference on at most N instances per task.")]
+    metavar="SELECTOR", help="Only these: model:NAME, task:ID, modality:M, paradigm:P, metric:K (repeatable).")]
+LimitOpt = Annotated[int | None, typer.Option(min=1, metavar="N",
+                                              help="Run inference on at most N instances per task.")]
+VariantOpt = Annotated[str | None, typer.Option(metavar="NAME", help="Level variant (default from specs).")]
+ScopeOpt = Annotated[str | None, typer.Option(metavar="NAME", help="Scope (default from specs).")]
 
 
 DataOpt = Annotated[Path | None, typer.Option(
-    "--data", help="Data folder of the benchmark (a General-Bench download); default: $GLC_DATA, else "
-                   "benchmark_data: in profiles.yml.")]
+    "--data", metavar="DIR", help="Data folder of the benchmark (a General-Bench download); default: $GLC_DATA, "
+                                  "else benchmark_data: in profiles.yml.")]
+
+
+def _format(fmt: str, choices: tuple[str, ...]) -> str:
+    """``fmt`` when it is one of ``choices``; checked before any work is done."""
+    if fmt not in choices:
+        from glc.compiler.suggest import did_you_mean
+
+        raise GlcError(f"unknown format '{fmt}'", hint=did_you_mean(fmt, choices) or "one of: " + ", ".join(choices))
+    return fmt
 
 
 @app.callback()
@@ -73,9 +99,10 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
     ws = _ws()
     compiled = ws.compile()
     p = compiled.project
-    typer.echo(f"compiled benchmark '{p.benchmark.name}': {len(p.tasks)} tasks, {len(p.metrics)} metrics, "
-               f"{len(p.levels)} level variants, {len(p.scopes)} scopes -> {len(compiled.nodes)} SQL models, "
-               f"{len(compiled.data_tests)} data tests")
+    typer.echo(f"compiled benchmark '{p.benchmark.name}': {plural(len(p.tasks), 'task')}, "
+               f"{plural(len(p.metrics), 'metric')}, {plural(len(p.levels), 'level variant')}, "
+               f"{plural(len(p.scopes), 'scope')} -> {plural(len(compiled.nodes), 'SQL model')}, "
+               f"{plural(len(compiled.data_tests), 'data test')}")
     if p.binding is not None:
         from glc.listing import describe_binding
 
@@ -89,62 +116,141 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
     _echo_data_problems(ws)
 
 
-def _echo_data_problems(ws) -> None:
+def _echo_data_problems(ws, echo=typer.echo) -> None:
     """One line per data file that did not load; those tasks sat out, the others ran."""
     from glc.datasets import per_file
 
     if not ws.data_problems:
         return
     groups = per_file(ws.data_problems)
-    typer.echo(f"{len(groups)} task data file(s) did not load (their tasks were left out; nothing stored "
-               "before was lost):", err=True)
+    echo(f"{len(groups)} task data file(s) did not load (their tasks were left out; nothing stored "
+         "before was lost):", err=True)
     for _, first, n in groups:
         more = f" (+{n - 1} more in this file)" if n > 1 else ""
-        typer.echo(f"  {first.where}: {first.message}{more}" + (f"\n    hint: {first.hint}" if first.hint else ""),
-                   err=True)
+        echo(f"  {first.where}: {first.message}{more}" + (f"\n    hint: {first.hint}" if first.hint else ""),
+             err=True)
+
+
+PROGRESS_EVERY_S = 30.0
 
 
 @app.command()
-def run(variant: Annotated[str | None, typer.Option(help="Level variant to print.")] = None,
-        scope: Annotated[str | None, typer.Option(help="Scope to print.")] = None,
-        fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table",
+def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level variant to print.")] = None,
+        scope: Annotated[str | None, typer.Option(metavar="NAME", help="Scope to print.")] = None,
+        fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, json, csv or markdown.")]
+        = "table",
         full_refresh: Annotated[bool, typer.Option(help="Rebuild every model from scratch.")] = False,
         select: SelectOpt = None, limit: LimitOpt = None,
         retry_failed: Annotated[bool, typer.Option(help="Run instances that failed before again.")] = False,
         infer: Annotated[bool, typer.Option(help="Run missing inference (--no-infer: score what is stored).")] = True,
+        progress_every: Annotated[float, typer.Option(
+            min=1, metavar="SECONDS", help="Seconds between plain progress lines (printed when stderr is not a "
+                                           "terminal, and written to the run log).")] = PROGRESS_EVERY_S,
 ) -> None:
     """Run missing inference, build the SQL DAG in DuckDB, run the data tests, print the leaderboard.
+
+    Each run keeps target/runs/<run id>/log.txt (what it printed, with timestamped progress) and
+    results.json (models, tasks, scores, levels, spec fingerprint, versions, timings).
 
     Exit status: 0 all good; 1 a data test failed; 2 bad input (nothing of it stored); 3 some
     instances or jobs failed (the boards rest on what succeeded); 70 an internal error.
     """
-    from glc.progress import RichProgress
+    import time
 
+    from glc.progress import FanOut, LineProgress, RichProgress
+    from glc.runlog import RunLog
+
+    _format(fmt, FORMATS)
     ws = _ws()
-    with RichProgress() as progress:
-        result = ws.run(full_refresh=full_refresh, select=select, limit=limit, retry_failed=retry_failed,
-                        infer=infer, progress=progress)
-    if result.inference is not None:
-        typer.echo(result.inference.describe())
-    _echo_data_problems(ws)
-    b = result.build
-    parts = sum(b.partitions_built.values())
-    typer.echo(f"built {len(b.built)} models ({len(b.skipped)} up to date, {parts} prediction partitions scored) "
-               f"in {b.seconds:.2f}s (run {b.run_id}) into {ws.target.path}")
-    _print_board(ws, variant, scope, fmt)
-    typer.echo(result.tests.describe())
-    if result.tests.failed:
-        raise typer.Exit(1)
-    inf = result.inference
-    if ws.data_problems and not (inf is not None and (inf.failed or inf.job_errors)):
-        typer.echo(f"exit status {EXIT_INFERENCE_FAILED}: some task data did not load (see above); the boards "
-                   "rest on the tasks that did", err=True)
-        raise typer.Exit(EXIT_INFERENCE_FAILED)
-    if inf is not None and (inf.failed or inf.job_errors):
-        typer.echo(f"exit status {EXIT_INFERENCE_FAILED}: {len(inf.failed)} instance(s) and {len(inf.job_errors)} "
-                   "job(s) failed; the boards above rest on what succeeded (see the failures above; "
-                   "`glc run --retry-failed` tries them again)", err=True)
-        raise typer.Exit(EXIT_INFERENCE_FAILED)
+    t0 = time.perf_counter()
+    with RunLog(ws.target_dir) as log:
+        def say(text: str = "", err: bool = False) -> None:
+            typer.echo(text, err=err)
+            log.echo(text)
+
+        sinks = [log.line] if sys.stderr.isatty() else [log.line, lambda line: typer.echo(line, err=True)]
+        lines = LineProgress(sinks, every_s=progress_every)
+        try:
+            log.echo("compiling specs")  # in the log only: a spec error stays the first thing a user reads
+            ws.compile()
+            with FanOut(RichProgress(), lines) as progress:
+                result = ws.run(full_refresh=full_refresh, select=select, limit=limit, retry_failed=retry_failed,
+                                infer=infer, progress=progress, run_id=log.run_id, notify=lines.note)
+        except GlcError as exc:
+            log.echo(f"Error: {exc.format()}")
+            raise
+        inf = result.inference
+        if inf is not None:
+            say(inf.describe())
+        _echo_data_problems(ws, say)
+        b = result.build
+        parts = sum(b.partitions_built.values())
+        say(f"built {plural(len(b.built), 'model')} ({len(b.skipped)} up to date, "
+            f"{plural(parts, 'prediction partition')} scored) in {b.seconds:.2f}s (run {b.run_id}) "
+            f"into {ws.target.path}")
+        _print_board(ws, variant, scope, fmt, say)
+        say(result.tests.describe())
+        if result.orphans:
+            say(f"note: {plural(len(result.orphans), 'model')} with predictions made by runners but no spec in "
+                f"specs/models (deleted or renamed?), still on the boards: {', '.join(result.orphans)}; "
+                "`glc rm model NAME` removes one's results, `glc rename model OLD NEW` keeps them under its new "
+                "name", err=True)
+        status = 0
+        failed_inference = inf is not None and bool(inf.failed or inf.job_errors)
+        if result.tests.failed:
+            status = 1
+        elif ws.data_problems or failed_inference:
+            status = EXIT_INFERENCE_FAILED
+        _write_results(ws, log, result, status, time.perf_counter() - t0)
+        say(f"run log: {log.log_path}\nresults: {log.results_path}", err=True)
+        if status == 1:
+            raise typer.Exit(1)
+        if ws.data_problems and not failed_inference:
+            say(f"exit status {EXIT_INFERENCE_FAILED}: some task data did not load (see above); the boards "
+                "rest on the tasks that did", err=True)
+        elif inf is not None and failed_inference:
+            say(f"exit status {EXIT_INFERENCE_FAILED}: {len(inf.failed)} instance(s) and {len(inf.job_errors)} "
+                "job(s) failed; the boards above rest on what succeeded (see the failures above; "
+                "`glc run --retry-failed` tries them again)", err=True)
+        if status:
+            raise typer.Exit(status)
+
+
+def _write_results(ws, log, result, status: int, seconds: float) -> None:
+    """target/runs/<id>/results.json: what this run measured and with what."""
+    from glc.runlog import RESULTS_VERSION, versions
+
+    compiled = ws.compile(write=False)
+    p = compiled.project
+    inf, b = result.inference, result.build
+    specs = {m.spec.name: m for m in p.models}
+    models = sorted({*specs, *(r["model"] for r in result.results.get("scores", []))})
+    log.write_results({
+        "format": RESULTS_VERSION,
+        "run_id": log.run_id,
+        "benchmark": p.benchmark.name,
+        "started_at": log.started.isoformat(timespec="seconds"),
+        "exit_status": status,
+        "versions": versions(),
+        "spec_fingerprint": compiled.manifest["fingerprint"],
+        "target": ws.target.path,
+        "models": [{"model": m, "spec": specs[m].path if m in specs else None,
+                    "revision": specs[m].spec.revision if m in specs else None,
+                    "role": specs[m].spec.role if m in specs else None} for m in models],
+        "tasks": [{"task_id": t.id, "modality": t.spec.modality, "paradigm": t.spec.paradigm,
+                   "metric": t.spec.metric} for t in p.tasks],
+        "scores": result.results.get("scores", []),
+        "levels": result.results.get("levels", []),
+        "inference": None if inf is None else {
+            "predicted": inf.predicted, "judged": inf.judged, "failed_instances": len(inf.failed),
+            "failed_jobs": len(inf.job_errors)},
+        "tests": {"failed": result.tests.failed, "summary": result.tests.describe().splitlines()[-1]},
+        "data_problems": len(ws.data_problems),
+        "models_without_spec": result.orphans,
+        "timings": {"total_s": round(seconds, 3), "inference_s": round(inf.seconds, 3) if inf else 0.0,
+                    "build_s": round(b.seconds, 3),
+                    "nodes_s": {k: round(v, 4) for k, v in b.node_seconds.items()}},
+    })
 
 
 @app.command()
@@ -177,7 +283,7 @@ def sota_record(write: Annotated[bool, typer.Option(help="Write the values into 
     """Set each task's SoTA to the best score of the specialist models (role: specialist) in the store."""
     rows = _ws().record_sota(write=write)
     for r in rows:
-        typer.echo(f"{r['task_id']}: {r['old']} -> {r['value']} ({r['model']}, {r['n_instances']} instances)")
+        typer.echo(f"{r['task_id']}: {r['old']} -> {r['value']} ({r['model']}, {plural(r['n_instances'], 'instance')})")
 
 
 @app.command()
@@ -241,22 +347,22 @@ def export_predictions(
 
 
 @app.command()
-def leaderboard(variant: Annotated[str | None, typer.Option(help="Level variant (default from specs).")] = None,
-                scope: Annotated[str | None, typer.Option(help="Scope (default from specs).")] = None,
-                fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table") -> None:
+def leaderboard(variant: VariantOpt = None, scope: ScopeOpt = None,
+                fmt: Annotated[str, typer.Option("--format", metavar="FORMAT",
+                                                 help="table, json, csv or markdown.")] = "table") -> None:
     """Print one leaderboard from the built level_scores."""
+    _format(fmt, FORMATS)
     _print_board(_ws(), variant, scope, fmt)
 
 
-def _print_board(ws, variant: str | None, scope: str | None, fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise GlcError(f"unknown format '{fmt}'", hint="one of: " + ", ".join(FORMATS))
+def _print_board(ws, variant: str | None, scope: str | None, fmt: str, echo=typer.echo) -> None:
+    _format(fmt, FORMATS)
     rows = ws.leaderboard(variant, scope)
     if fmt == "table":
         p = ws.compile(write=False).project
-        typer.echo(f"leaderboard: variant {variant or p.default_level.name}, scope {scope or p.default_scope.name}")
+        echo(f"leaderboard: variant {variant or p.default_level.name}, scope {scope or p.default_scope.name}")
     intervals = ws.intervals(variant, scope) if fmt in ("table", "markdown") else None
-    typer.echo(render(rows, fmt, intervals))
+    echo(render(rows, fmt, intervals))
 
 
 @app.command()
@@ -285,23 +391,25 @@ def ls_(kind: Annotated[str, typer.Argument(help="tasks, metrics, levels, scopes
 
 @app.command()
 def lineage(ref: Annotated[str, typer.Argument(help="TABLE.COLUMN, e.g. level_scores.level_4.")],
-            fmt: Annotated[str, typer.Option("--format", help="tree or json.")] = "tree") -> None:
+            fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="tree or json.")] = "tree") -> None:
     """Column-level lineage of a result down to predictions, imported scores and SoTA."""
     import json
 
+    _format(fmt, ("tree", "json"))
     tree = _ws().lineage(ref)
     typer.echo(json.dumps(tree.to_json(), indent=2) if fmt == "json" else tree.render())
 
 
 @app.command()
 def explain(model: Annotated[str, typer.Argument(help="A model in level_scores.")],
-            variant: Annotated[str | None, typer.Option(help="Level variant (default from specs).")] = None,
-            scope: Annotated[str | None, typer.Option(help="Scope (default from specs).")] = None,
-            fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text") -> None:
+            variant: VariantOpt = None, scope: ScopeOpt = None,
+            fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text or json.")] = "text") -> None:
     """Why a model has its level: groups, formulas with its numbers, what would move it up."""
     import json
 
     from glc.explain import render as render_explain
+
+    _format(fmt, ("text", "json"))
 
     info = _ws().explain(model, variant, scope)
     typer.echo(json.dumps(info, indent=2, default=str) if fmt == "json" else render_explain(info))
@@ -310,27 +418,31 @@ def explain(model: Annotated[str, typer.Argument(help="A model in level_scores."
 @app.command("diff")
 def diff_(a: Annotated[str, typer.Argument(help="variant:NAME, scope:NAME or run:ID|latest|previous.")],
           b: Annotated[str, typer.Argument(help="The other side, same forms.")],
-          variant: Annotated[str | None, typer.Option(help="Variant for sides that name none.")] = None,
-          scope: Annotated[str | None, typer.Option(help="Scope for sides that name none.")] = None,
-          fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text") -> None:
+          variant: Annotated[str | None, typer.Option(metavar="NAME", help="Variant for sides that name none.")]
+          = None,
+          scope: Annotated[str | None, typer.Option(metavar="NAME", help="Scope for sides that name none.")] = None,
+          fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text or json.")] = "text") -> None:
     """Which models change level or score between two variants, scopes or runs, and why."""
     import json
 
     from glc.diff import render as render_diff
+
+    _format(fmt, ("text", "json"))
 
     rows = _ws().diff(a, b, variant, scope)
     typer.echo(json.dumps(rows, indent=2, default=str) if fmt == "json" else render_diff(rows))
 
 
 @app.command()
-def report(out: Annotated[Path | None, typer.Option(help="Folder for the report (default target/report).")] = None,
-           ) -> None:
+def report(out: Annotated[Path | None, typer.Option(
+        metavar="DIR", help="Folder for the report (default target/<benchmark>/report).")] = None) -> None:
     """Write a static HTML report that works offline (leaderboards, charts, tasks, warnings)."""
     typer.echo(f"wrote {_ws().report(out)}")
 
 
 @app.command()
-def docs(out: Annotated[Path | None, typer.Option(help="Folder for the docs (default target/docs).")] = None) -> None:
+def docs(out: Annotated[Path | None, typer.Option(
+        metavar="DIR", help="Folder for the docs (default target/<benchmark>/docs).")] = None) -> None:
     """Write a browsable catalog: tasks, metrics with their normalization curves, levels, column docs, the DAG."""
     typer.echo(f"wrote {_ws().docs(out)}")
 
@@ -341,6 +453,70 @@ def bootstrap_(replicates: Annotated[int | None, typer.Option(help="Replicates (
     """Bootstrap confidence intervals of every Level score (instances resampled within tasks)."""
     n = _ws().bootstrap(replicates, seed)
     typer.echo(f"stored intervals for {n} (model, variant, scope) rows in level_intervals")
+
+
+@rm_app.command("model")
+def rm_model(name: Annotated[str, typer.Argument(metavar="NAME", help="The model whose results go.")],
+             dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go (rows per table).")]
+             = False) -> None:
+    """Remove a model's rows from every store table (predictions, evaluator readings, imported scores,
+    partitions) in one transaction, then rebuild the boards."""
+    typer.echo(_ws().remove_model(name, dry_run=dry_run).describe())
+
+
+@rename_app.command("model")
+def rename_model(old: Annotated[str, typer.Argument(metavar="OLD", help="The model's name in the store.")],
+                 new: Annotated[str, typer.Argument(metavar="NEW", help="Its new name (no results yet).")]) -> None:
+    """Rename a model's rows in every store table in one transaction, then rebuild the boards.
+
+    Rename the spec first (name: NEW): the predictions it made under OLD then keep counting as made,
+    and `glc run` does not make them again.
+    """
+    typer.echo(_ws().rename_model(old, new).describe())
+
+
+@model_app.command("add")
+def model_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name (lower-case; the spec's file name).")],
+    openai: Annotated[str | None, typer.Option(
+        "--openai", metavar="URL", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")] = None,
+    served_model: Annotated[str | None, typer.Option(
+        metavar="M", help="With --openai: the model name the server serves.")] = None,
+    api_key_env: Annotated[str | None, typer.Option(
+        metavar="VAR", help="With --openai: the environment variable holding the API key.")] = None,
+    hf: Annotated[str | None, typer.Option(
+        "--hf", metavar="PATH_OR_ALIAS", help="A bundled model alias or a local model folder (transformers).")]
+    = None,
+    task: Annotated[str, typer.Option(metavar="TASK", help="With --hf: text-generation, zero-shot-classification, "
+                                      "image-classification, video-classification or speech-recognition.")]
+    = "text-generation",
+    revision: Annotated[str, typer.Option(metavar="REV", help="The model's revision (part of every prediction's "
+                                          "key: change it when the model changes).")] = "1",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing spec file.")] = False,
+) -> None:
+    """Write specs/models/NAME.yaml: one openai or hf route serving every task (edit it to compose more)."""
+    if (openai is None) == (hf is None):
+        raise GlcError("give exactly one of --openai URL or --hf PATH_OR_ALIAS",
+                       hint="e.g. glc model add my-model --openai http://127.0.0.1:8000/v1 --served-model NAME")
+    ws = _ws()
+    if openai is not None:
+        if not served_model:
+            raise GlcError("--openai needs --served-model M (the model name the server serves)",
+                           hint="ask the server: curl URL/models")
+        args: dict[str, Any] = {"base_url": openai, "model": served_model}
+        if api_key_env:
+            args["api_key_env"] = api_key_env
+        path = ws.add_model(name, runner="openai", args=args, revision=revision, force=force)
+    else:
+        if served_model or api_key_env:
+            raise GlcError("--served-model and --api-key-env go with --openai, not --hf")
+        path = ws.add_model(name, runner="hf", args={"task": task, "model": hf}, revision=revision, force=force)
+    typer.echo(f"wrote {path}")
+    if openai is not None:
+        from glc.model_admin import endpoint_advice
+
+        typer.echo(endpoint_advice(ws.root, openai, api_key_env))
+    typer.echo(f"next: `glc compile` lists its jobs; `glc run --select model:{name}` runs it")
 
 
 @catalog_app.command("generate")

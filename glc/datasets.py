@@ -349,11 +349,13 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
     rows: list[Row] = []
     seen: set[str] = set()
     fp = fp or fingerprint(root, task)
+    # records without a field the spec names: one problem per field for the file, not one per record
+    lacking: dict[tuple[str, str], list[str]] = {}  # (spec key, field) -> the records that lack it
     for n, rec in enumerate(records):
         try:
             iid = str(_get(rec, id_field))
         except KeyError:
-            problems.append(Problem(f"{f} record {n + 1}", f"no '{id_field}' field", "every instance needs an id"))
+            lacking.setdefault(("dataset.fields.id", id_field), []).append(f"record {n + 1}")
             continue
         where = f"{f} instance '{clip(iid, 200)}'"
         if iid in seen:
@@ -373,11 +375,9 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
                 if ds.reference == "choice":
                     ref_texts = ref_texts + _options(rec, ds)  # the letter, then the option texts
         except KeyError:
-            names = ", ".join(ds.reference_fields) or ref_field
-            out = rec.get("output") if isinstance(rec, dict) else None
-            keys = sorted(out) if isinstance(out, dict) else []
-            problems.append(Problem(where, f"no reference field ({names})",
-                                    f"the record's output has: {', '.join(keys)}" if keys else None))
+            key = ("dataset.reference_fields", ", ".join(ds.reference_fields)) if ds.reference_fields \
+                else ("dataset.fields.reference", ref_field)
+            lacking.setdefault(key, []).append(f"instance '{clip(iid, 80)}'")
             continue
         except ValueError as exc:
             problems.append(Problem(where, f"reference does not fit type '{ds.reference}': {exc}"))
@@ -392,7 +392,7 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
             rel = _find(rec, field)
             if rel is _MISSING:
                 if required:
-                    problems.append(Problem(where, f"no media field '{field}'"))
+                    lacking.setdefault(("dataset.media", field), []).append(f"instance '{clip(iid, 80)}'")
                 continue
             if rel is None and not required:
                 continue
@@ -420,9 +420,54 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
             problems.append(Problem(where, f"{bad} in the instance's id, input or reference", SURROGATE_HINT))
             continue
         rows.append(row)
+    for (spec_key, name), which in lacking.items():
+        problems.append(_missing_field(f, task, spec_key, name, which, records))
     if len(problems) > before:
         return None
     return LoadedTask(task.id, fp, rows)
+
+
+KEYS_SHOWN = 30
+
+
+def _missing_field(f: Path, task: Task, spec_key: str, name: str, which: list[str],
+                   records: list[Any]) -> Problem:
+    """One problem for every record of ``f`` that lacks the field ``name`` (dotted; for
+    ``dataset.reference_fields`` a list of names): how many, the first few, and the keys the
+    records do have where the path stops matching."""
+    first = name.split(", ")[0]
+    prefix, keys = _keys_near(records, first)
+    where = f"under '{prefix}'" if prefix else "at the top level"
+    have = ", ".join(keys[:KEYS_SHOWN]) + (f", ... (+{len(keys) - KEYS_SHOWN})" if len(keys) > KEYS_SHOWN else "")
+    n, total = len(which), len(records)
+    count = ("the only record has no" if total == 1 else f"none of the {total} records has" if n == total
+             else f"{n} of {total} records {'has' if n == 1 else 'have'} no")
+    shown = ", ".join(which[:3]) + (f", ... (+{n - 3} more)" if n > 3 else "")
+    label = "fields" if ", " in name else "field"
+    return Problem(f"{f} field '{clip(name, 200)}'",
+                   f"{count} {label} '{clip(name, 200)}' ({spec_key} of task '{task.id}'; first: {shown})",
+                   (f"records have {where}: {clip(have, 1200)}; " if keys else f"records have no keys {where}; ")
+                   + f"set {spec_key} in {task.path} to the field that holds it")
+
+
+def _keys_near(records: list[Any], dotted: str) -> tuple[str, list[str]]:
+    """(the longest prefix of ``dotted`` that records have, the keys found there), over the first
+    thousand records: what a field name that matches nothing should have been."""
+    parts = dotted.split(".")
+    sample = records[:1000]
+    for depth in range(len(parts) - 1, -1, -1):
+        prefix = ".".join(parts[:depth])
+        keys: set[str] = set()
+        for rec in sample:
+            try:
+                node = _get(rec, prefix) if prefix else rec
+            except KeyError:
+                continue
+            if isinstance(node, dict):
+                keys.update(str(k) for k in node)
+        if keys:
+            return prefix, sorted(keys)
+    return "", []
 
 
 def stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -19,6 +19,7 @@ from glc.compiler.column_docs import ModelDocs, annotate_sql, docs_for
 from glc.compiler.plan import CompiledProject
 from glc.compiler.spec_models import MetricSpec
 from glc.compiler.sqlmodel import CompiledNode
+from glc.words import plural
 
 POINTS = 60
 
@@ -115,7 +116,7 @@ def build_docs(compiled: CompiledProject, out: Path, column_docs: dict[str, Mode
         f"</p>{_svg(curves[m.name])}</div>" for m in p.metrics)
     levels = "".join(f"<dt>{esc(lv.name)}</dt><dd>{esc(lv.description)} (win: {esc(lv.win)}, partition: "
                      f"{esc(lv.partition)})</dd>" for lv in p.levels)
-    scopes = "".join(f"<li>{esc(s.name)}: {esc(s.board.title)}, {len(s.task_ids)} tasks, up to Level-"
+    scopes = "".join(f"<li>{esc(s.name)}: {esc(s.board.title)}, {plural(len(s.task_ids), 'task')}, up to Level-"
                      f"{s.board.max_level}</li>" for s in p.scopes)
     depth: dict[str, int] = {}
     for n in compiled.nodes:  # dependency order: a node sits one layer below its deepest input
@@ -130,8 +131,9 @@ def build_docs(compiled: CompiledProject, out: Path, column_docs: dict[str, Mode
 body {{ font-family: system-ui, sans-serif; margin: 2em; }} table {{ border-collapse: collapse; font-size: 12px; }}
 td, th {{ border: 1px solid #ccc; padding: 2px 5px; }} .metric {{ display: inline-block; width: 240px;
 vertical-align: top; margin: 0 1em 1em 0; font-size: 12px; }}</style></head><body>
-<h1>{esc(p.benchmark.title)}</h1><p>{len(p.tasks)} tasks, {len(p.metrics)} metrics, {len(compiled.nodes)} SQL
-models; manifest fingerprint <code>{esc(compiled.manifest['fingerprint'][:16])}</code>.</p>
+<h1>{esc(p.benchmark.title)}</h1><p>{plural(len(p.tasks), 'task')}, {plural(len(p.metrics), 'metric')},
+{plural(len(compiled.nodes), 'SQL model')}; manifest fingerprint
+<code>{esc(compiled.manifest['fingerprint'][:16])}</code>.</p>
 <h2>Level variants</h2><dl>{levels}</dl><h2>Scopes</h2><ul>{scopes}</ul>
 <h2>Metrics and their normalization curves</h2><div id="metrics">{metric_cards}</div>
 <h2>Columns of the documented models</h2><div id="columns">{_columns_section(compiled, column_docs)}</div>

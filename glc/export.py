@@ -53,6 +53,7 @@ from glc.importers.scores import file_sha256
 from glc.profiles import load_grants
 from glc.selection import Selection
 from glc.store import ensure_store, stored_models
+from glc.words import plural
 
 FORMS = ("list", "document")
 MANIFEST = "manifest.json"
@@ -89,7 +90,8 @@ class TaskExport:
         return sum(len(ids) for ids in self.missing.values())
 
     def describe_gaps(self) -> list[str]:
-        lines = [f"task '{self.task.id}' ({self.folder}): {self.n_missing} of {self.n_instances} instances missing"]
+        lines = [f"task '{self.task.id}' ({self.folder}): {self.n_missing} of "
+                 f"{plural(self.n_instances, 'instance')} missing"]
         for reason, ids in self.missing.items():
             shown = ", ".join(preview(i, 40) for i in ids[:PREVIEW_IDS])
             more = f", … and {len(ids) - PREVIEW_IDS} more" if len(ids) > PREVIEW_IDS else ""
@@ -134,8 +136,8 @@ class ExportResult:
     def describe(self) -> str:
         n = sum(len(t.items) for t in self.tasks)
         folders = len({t.folder for t in self.tasks})
-        lines = [f"exported {n} predictions of model '{self.model}' for {len(self.tasks)} task(s) into {folders} "
-                 f"prediction.json file(s) ({self.form} form) under {self.out}",
+        lines = [f"exported {plural(n, 'prediction')} of model '{self.model}' for {len(self.tasks)} task(s) into "
+                 f"{folders} prediction.json file(s) ({self.form} form) under {self.out}",
                  f"manifest: {self.out / MANIFEST}"]
         if self.zip_path is not None:
             lines.append(f"zip: {self.zip_path}")

@@ -47,6 +47,7 @@ from glc.profiles import load_grants, load_ray_settings
 from glc.runners.base import Request, Result, Runner, RunnerError
 from glc.selection import Selection
 from glc.store import insert_rows, refresh_prediction_partitions, transaction
+from glc.words import plural
 
 _PROMPTS = shared_sandbox()
 RAY_RUNNERS = ("hf", "command")  # runners that run on this machine, or on Ray workers with runner_backend: ray
@@ -311,8 +312,8 @@ class RunSummary:
     seconds: float = 0.0
 
     def describe(self) -> str:
-        lines = [f"inference: {self.predicted} predictions, {self.judged} evaluator readings, "
-                 f"{len(self.failed)} failed instances in {self.seconds:.1f} s"]
+        lines = [f"inference: {plural(self.predicted, 'prediction')}, {plural(self.judged, 'evaluator reading')}, "
+                 f"{plural(len(self.failed), 'failed instance')} in {self.seconds:.1f} s"]
         for label, err in self.job_errors:
             lines.append(f"  job failed: {label}: {err}")
         for model, task, inst, err in self.failed[:10]:

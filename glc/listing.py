@@ -6,6 +6,7 @@ from typing import Any
 
 from glc.compiler.plan import CompiledProject
 from glc.selection import Selection
+from glc.words import plural
 
 KINDS = ("tasks", "metrics", "levels", "scopes", "models", "nodes")
 
@@ -80,7 +81,8 @@ def describe_binding(p: Any) -> str:
     lines = [f"data: {b.root} (from {b.source})"]
     for modality, n_bound, total in b.per_modality():
         missing = b.missing.get(modality, [])
-        lines.append(f"  {modality:<6} {n_bound}/{total} tasks bound" + (f"; {len(missing)} without a folder: "
+        lines.append(f"  {modality:<6} {n_bound}/{plural(total, 'task')} bound"
+                     + (f"; {len(missing)} without a folder: "
                      + ", ".join(missing[:8]) + (f", ... (+{len(missing) - 8})" if len(missing) > 8 else "")
                      if missing else ""))
     loose = sum(1 for h in b.how.values() if h != "exact")

@@ -1,13 +1,16 @@
-"""Rich progress bars for inference (overall and per job, with rate and ETA) and plan text."""
+"""Progress of inference: rich bars on a terminal (overall and per job, with rate and ETA), plain
+timestamped lines every few seconds for logs and redirected output, and plan text."""
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from glc.inference import Plan, Progress
+from glc.words import plural
 
 
 def describe_plan(plan: Plan) -> str:
@@ -22,7 +25,7 @@ def describe_plan(plan: Plan) -> str:
         if row.get("blocked") and row["n_todo"]:
             lines.append(f"    blocked by profiles.yml: {row['blocked']}")
     n_unsupported = len(plan.unsupported)
-    head = f"inference jobs: {plan.n_todo} predictions to run"
+    head = f"inference jobs: {plural(plan.n_todo, 'prediction')} to run"
     if plan.skipped_failed:
         head += f", {plan.skipped_failed} failed before (not retried without --retry-failed)"
     if n_unsupported:
@@ -98,3 +101,109 @@ class RichProgress(Progress):
         if self.bars is not None:
             self.bars.stop()
             self.bars = None
+
+
+def eta_text(seconds: float) -> str:
+    """'45 s', '20 min', '2 h 05 min'."""
+    s = max(int(round(seconds)), 0)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{round(s / 60)} min"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+class LineProgress(Progress):
+    """Plain progress lines, at most one every ``every_s`` seconds, for output that is not a terminal
+    (where bars are not drawn) and for the run log::
+
+        [12:03:04] 1,234/5,000 predictions (24 %), 3.1/s, ETA 20 min (model · task)
+
+    ``clock`` (seconds, monotonic) and ``now`` (the wall time printed) are injected by tests.
+    Each line goes to every sink in ``sinks``.
+    """
+
+    def __init__(self, sinks: Sequence[Callable[[str], None]], *, every_s: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic, now: Callable[[], datetime] = datetime.now) -> None:
+        self.sinks, self.every_s, self.clock, self.now = list(sinks), every_s, clock, now
+        self.total = 0
+        self.done = 0
+        self.t0: float | None = None
+        self.last = 0.0
+        self.label = ""
+
+    def emit(self, text: str) -> None:
+        line = f"[{self.now():%H:%M:%S}] {text}"
+        for sink in self.sinks:
+            sink(line)
+
+    def note(self, text: str) -> None:
+        """A stage of the run (loading data, building): said at once, whatever the interval."""
+        self.emit(text)
+
+    def start(self, total: int) -> None:
+        first = self.t0 is None
+        self.total = total
+        if first and total:
+            self.t0 = self.last = self.clock()
+            self.emit(f"inference: {plural(total, 'prediction')} to run")
+
+    def job(self, label: str, total: int) -> None:
+        self.label = label
+
+    def status(self) -> str:
+        elapsed = self.clock() - (self.t0 if self.t0 is not None else self.clock())
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        pct = int(100 * self.done / self.total) if self.total else 100
+        left = self.total - self.done
+        eta = f", ETA {eta_text(left / rate)}" if rate > 0 and left > 0 else ""
+        return f"{self.done:,}/{self.total:,} predictions ({pct} %), {rate:.1f}/s{eta}"
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        t = self.clock()
+        if t - self.last >= self.every_s:
+            self.last = t
+            self.emit(self.status() + (f" ({self.label})" if self.label else ""))
+
+    def end_job(self) -> None:
+        self.label = ""
+
+    def stop(self) -> None:
+        if self.t0 is not None and self.done:
+            elapsed = self.clock() - self.t0
+            self.emit(f"inference done: {self.status()} in {eta_text(elapsed)}")
+            self.t0 = None
+
+
+class FanOut(Progress):
+    """Every callback to each of several progress reporters (bars and lines together)."""
+
+    def __init__(self, *parts: Progress) -> None:
+        self.parts = parts
+
+    def __enter__(self) -> FanOut:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, total: int) -> None:
+        for p in self.parts:
+            p.start(total)
+
+    def job(self, label: str, total: int) -> None:
+        for p in self.parts:
+            p.job(label, total)
+
+    def advance(self, n: int = 1) -> None:
+        for p in self.parts:
+            p.advance(n)
+
+    def end_job(self) -> None:
+        for p in self.parts:
+            p.end_job()
+
+    def stop(self) -> None:
+        for p in self.parts:
+            p.stop()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project
-from glc.compiler.suggest import did_you_mean
+from glc.compiler.suggest import did_you_mean, did_you_mean_task
 
 KINDS = ("model", "task", "modality", "paradigm", "metric")
 
@@ -42,7 +42,8 @@ def parse_selection(selectors: Sequence[str], project: Project, known_models: Se
                     else "modality" if raw in {t.spec.modality for t in project.tasks} else "")
             if not kind:
                 raise GlcError(f"selector '{raw}' names no task, model or modality",
-                               hint=did_you_mean(raw, [*task_ids, *known_models]) or "use kind:value, e.g. task:ID")
+                               hint=did_you_mean_task(raw, task_ids) or did_you_mean(raw, known_models)
+                               or "use kind:value, e.g. task:ID (`glc ls tasks` lists the task ids)")
         if kind not in KINDS:
             raise GlcError(f"unknown selector kind '{kind}'", hint="one of " + ", ".join(f"{k}:" for k in KINDS))
         by_kind.setdefault(kind, set()).add(value)
@@ -52,7 +53,10 @@ def parse_selection(selectors: Sequence[str], project: Project, known_models: Se
             values = {(t.id if attr == "id" else getattr(t.spec, attr)) for t in project.tasks}
             for v in by_kind[kind]:
                 if v not in values:
-                    raise GlcError(f"no {kind} '{v}'", hint=did_you_mean(v, sorted(values)))
+                    close = did_you_mean_task(v, sorted(values)) if kind == "task" else did_you_mean(v, sorted(values))
+                    fallback = f"`glc ls {kind}s` lists them" if kind in ("task", "metric") \
+                        else "known: " + ", ".join(sorted(values))
+                    raise GlcError(f"no {kind} '{v}'", hint=close or fallback)
             tasks &= {t.id for t in project.tasks
                       if (t.id if attr == "id" else getattr(t.spec, attr)) in by_kind[kind]}
     models = by_kind.get("model", set())

@@ -12,6 +12,7 @@ import duckdb
 
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project
+from glc.words import plural
 
 
 def measured_sota(con: duckdb.DuckDBPyConnection, project: Project) -> list[dict[str, Any]]:
@@ -49,7 +50,7 @@ def write_sota(project: Project, rows: list[dict[str, Any]]) -> None:
         path = Path(project.root) / r["path"]
         text = path.read_text()
         block = (f"sota:\n  value: {r['value']}\n"
-                 f"  source: \"measured by glc run on {r['n_instances']} instances, {today}\"\n"
+                 f"  source: \"measured by glc run on {plural(r['n_instances'], 'instance')}, {today}\"\n"
                  f"  model: {r['model']}\n")
         new, n = _SOTA_BLOCK.subn(block, text, count=1)
         if n != 1:

@@ -7,6 +7,7 @@ and prints.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from glc.importers.scores import ImportSummary, ParsedScores, Problem, store_sco
 from glc.inference import Plan, Progress, RunSummary, execute, plan_jobs, write_job_list
 from glc.leaderboard import leaderboard_intervals, leaderboard_rows
 from glc.listing import KINDS, list_rows
+from glc.model_admin import IMPORT_BACKEND, ModelChange, check_model_name, models_without_spec
 from glc.profiles import Target, load_target
+from glc.runlog import collect_results
 from glc.selection import Selection, parse_selection
 from glc.store import connect, ensure_store, stored_models
 from glc.unit_tests import UnitTestResult, run_unit_test
@@ -55,6 +58,8 @@ class RunResult:
     build: BuildResult
     tests: TestReport
     inference: RunSummary | None = None
+    orphans: list[str] = field(default_factory=list)  # models with runner-made results but no spec
+    results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built (glc.runlog)
 
 
 class Workspace:
@@ -102,26 +107,37 @@ class Workspace:
 
     def run(self, *, full_refresh: bool = False, select: list[str] | None = None, limit: int | None = None,
             retry_failed: bool = False, infer: bool = True, progress: Progress | None = None,
-            batch_size: int = 8) -> RunResult:
-        """Compile, load changed task data, run missing inference, build what is stale, run data tests."""
+            batch_size: int = 8, run_id: str | None = None,
+            notify: Callable[[str], None] | None = None) -> RunResult:
+        """Compile, load changed task data, run missing inference, build what is stale, run data tests.
+
+        ``notify`` hears each stage after the compile as it starts (the run log and plain progress lines);
+        ``run_id`` names the build (default: a new id)."""
+        say = notify or (lambda _text: None)
         compiled = self.compile()
         con = connect(self.target)
         inference: RunSummary | None = None
         try:
             ensure_store(con)
+            say("loading task data")
             sync_instances(con, compiled.project, problems=self.data_problems)
             selection = self._selection(con, compiled, select)
             if infer and compiled.project.models:
+                say("planning inference")
                 plan = plan_jobs(con, compiled.project, self.target_dir, selection=selection, limit=limit,
                                  retry_failed=retry_failed)
                 write_job_list(plan, self.target_dir / "jobs.json")
                 inference = execute(con, compiled.project, plan, self.target_dir, progress=progress,
                                     retry_failed=retry_failed, batch_size=batch_size)
-            result = build(con, compiled, full_refresh=full_refresh, selection=selection)
+            say("building the SQL models")
+            result = build(con, compiled, full_refresh=full_refresh, selection=selection, run_id=run_id)
+            say("running the data tests")
             report = TestReport(data=run_data_tests(con, compiled.data_tests))
+            orphans = models_without_spec(con, [m.spec.name for m in compiled.project.models])
+            results = collect_results(con)
         finally:
             con.close()
-        return RunResult(result, report, inference)
+        return RunResult(result, report, inference, orphans, results)
 
     def record_sota(self, *, write: bool = True) -> list[dict[str, Any]]:
         """Each task's best specialist score (models with role: specialist) from ``task_scores``.
@@ -294,25 +310,30 @@ class Workspace:
         finally:
             con.close()
 
+    def output_dir(self, kind: str) -> Path:
+        """Where ``glc report`` / ``glc docs`` write by default: one folder per benchmark, so the
+        report of one benchmark never replaces another's."""
+        return self.target_dir / (self.benchmark or "glc") / kind
+
     def report(self, out: Path | str | None = None) -> Path:
-        """Build, then write the static HTML report (default: target/report/index.html)."""
+        """Build, then write the static HTML report (default: target/<benchmark>/report/index.html)."""
         from glc.report import build_report
 
         result = self.run()
         compiled = self.compile(write=False)
         con = connect(self.target, read_only=True)
         try:
-            return build_report(con, compiled, result.tests.data, Path(out) if out else self.target_dir / "report")
+            return build_report(con, compiled, result.tests.data, Path(out) if out else self.output_dir("report"))
         finally:
             con.close()
 
     def docs(self, out: Path | str | None = None) -> Path:
-        """Write the browsable catalog (default: target/docs/index.html), column docs included."""
+        """Write the browsable catalog (default: target/<benchmark>/docs/index.html), column docs included."""
         from glc.compiler.column_docs import load_column_docs
         from glc.docs import build_docs
 
         compiled = self.compile()
-        return build_docs(compiled, Path(out) if out else self.target_dir / "docs",
+        return build_docs(compiled, Path(out) if out else self.output_dir("docs"),
                           column_docs=load_column_docs(self.root))
 
     def show(self, node: str) -> str:
@@ -327,3 +348,91 @@ class Workspace:
         found = compiled.node(node)
         docs = docs_for(found, load_column_docs(self.root))
         return annotate_sql(found.sql, docs) if docs else found.sql
+
+    # --- a model's results -------------------------------------------------------------------
+
+    def _declared_models(self) -> tuple[dict[str, str], str | None]:
+        """Model name -> the spec file declaring it, and why the specs do not compile (None: they do)."""
+        try:
+            project = self.compile(write=False).project
+        except GlcError as exc:
+            from glc.compiler.loader import load_specs
+
+            loaded = load_specs(self.root, self.root / "specs", self.requested_benchmark)
+            return {m.spec.name: m.path for m in loaded.models}, exc.message
+        return {m.spec.name: m.path for m in project.models}, None
+
+    def _rebuild(self, con: Any, change: ModelChange, problem: str | None, *, full: bool = False) -> None:
+        """Build the SQL models again after a model's rows changed (they would show it otherwise).
+
+        ``full``: from scratch. A renamed partition has the same inputs as before, and the state
+        keys of incremental models hold a partition's inputs, not its model's name: an ordinary
+        build would re-score it but keep the downstream tables that still name the old model."""
+        if problem is not None:
+            change.not_rebuilt = f"the specs do not compile ({problem}); `glc run` rebuilds them once they do"
+            return
+        change.rebuilt = build(con, self.compile(write=False), full_refresh=full).run_id
+
+    def remove_model(self, name: str, *, dry_run: bool = False) -> ModelChange:
+        """Remove every stored row of model ``name`` (one transaction), then rebuild the boards."""
+        from glc.model_admin import delete_model, model_counts, require_results
+
+        con = connect(self.target)
+        try:
+            counts = model_counts(con, name)
+            require_results(con, name, counts, self.target.path)
+            declared, problem = self._declared_models()
+            change = ModelChange("remove", name, counts, self.target.path, dry_run=dry_run, spec=declared.get(name))
+            if not dry_run:
+                delete_model(con, name)
+                self._rebuild(con, change, problem)
+        finally:
+            con.close()
+        return change
+
+    def rename_model(self, old: str, new: str) -> ModelChange:
+        """Rename model ``old`` to ``new`` in every store table (one transaction), then rebuild.
+
+        When a spec declares ``new``, predictions it would have made identically under the old name
+        get the content key it computes now, so `glc run` does not make them again."""
+        from glc.model_admin import model_counts, plan_rekey, rename_rows, require_results
+
+        if old == new:
+            raise GlcError(f"'{old}' is already the model's name")
+        check_model_name(new)
+        con = connect(self.target)
+        try:
+            counts = model_counts(con, old)
+            require_results(con, old, counts, self.target.path)
+            taken = model_counts(con, new)
+            if any(taken.values()):
+                raise GlcError(f"model '{new}' already has results ({sum(taken.values()):,} rows)",
+                               hint=f"remove them first (`glc rm model {new}`) or pick another name; rows of two "
+                                    "models are never merged")
+            declared, problem = self._declared_models()
+            rekey = None
+            if new in declared and problem is None:
+                rekey = plan_rekey(con, self.compile(write=False).project, old, new, self.target_dir)
+            change = ModelChange("rename", old, counts, self.target.path, new_name=new, spec=declared.get(old),
+                                 new_spec=declared.get(new))
+            runner_made = con.execute("SELECT count(*) FROM predictions WHERE model = ? AND backend IS DISTINCT "
+                                      "FROM ?", [old, IMPORT_BACKEND]).fetchone()
+            rename_rows(con, old, new, rekey)
+            change.rekeyed = len(rekey.predictions) if rekey else 0
+            change.kept_keys = rekey.kept if rekey else int(runner_made[0] if runner_made else 0)
+            self._rebuild(con, change, problem, full=True)
+        finally:
+            con.close()
+        return change
+
+    def add_model(self, name: str, *, runner: str, args: dict[str, Any], revision: str = "1",
+                  title: str | None = None, force: bool = False) -> Path:
+        """Write ``specs/models/<name>.yaml`` with one route (checked like any spec)."""
+        from glc.compiler.loader import load_specs
+        from glc.model_admin import model_spec_data, write_model_spec
+
+        data = model_spec_data(name, runner=runner, args=args, revision=revision, title=title)
+        loaded = load_specs(self.root, self.root / "specs", self.requested_benchmark)
+        path = write_model_spec(self.root, data, force=force, declared={m.spec.name: m.path for m in loaded.models})
+        self._compiled = None
+        return path

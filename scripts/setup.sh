@@ -12,6 +12,8 @@ command -v flite >/dev/null 2>&1 || missing="$missing flite"
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$missing chromium"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  # wait for an unattended upgrade (or another install) first; apt itself then waits up to 10 min more
+  $SUDO bash scripts/wait_for_apt.sh
   APT="$SUDO apt-get -o DPkg::Lock::Timeout=600 -qq"
   $APT update && DEBIAN_FRONTEND=noninteractive $APT install -y $missing >/dev/null
 fi

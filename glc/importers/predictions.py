@@ -48,10 +48,11 @@ from glc.importers.prediction_tree import (
     prediction_items,
     unmatched,
 )
-from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, path_problem, preview, suggest
+from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, path_problem, preview, suggest_task
 from glc.importers.scores import ImportErrors, Problem
 from glc.profiles import load_grants
 from glc.store import DIALECT, insert_rows, refresh_prediction_partitions, transaction
+from glc.words import plural
 
 MAX_DEPTH = 100
 BOM = b"\xef\xbb\xbf"
@@ -71,8 +72,8 @@ class PredictionImport:
     media: list[tuple[Path, Path]] = field(default_factory=list)  # (generated file, its copy under target/media)
 
     def describe(self) -> str:
-        return (f"imported {len(self.rows)} predictions of model '{self.model}' for {len(self.tasks)} task(s) "
-                f"from {self.path}")
+        return (f"imported {plural(len(self.rows), 'prediction')} of model '{self.model}' for "
+                f"{len(self.tasks)} task(s) from {self.path}")
 
 
 def output_text(value: Any) -> tuple[str | None, str]:
@@ -178,7 +179,7 @@ class _Tasks:
             return key
         if key is not None and key in self.by_name:
             return self.by_name[key]
-        return Problem("", f"unknown task {preview(ref)}", suggest(key, sorted(self.ids)) if key else
+        return Problem("", f"unknown task {preview(ref)}", suggest_task(key, sorted(self.ids)) if key else
                        "give each row a 'task': a task id or the exact official task name")
 
 

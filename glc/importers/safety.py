@@ -49,6 +49,13 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
     return did_you_mean(name, candidates) if len(name) <= SUGGEST_MAX_CHARS else None
 
 
+def suggest_task(name: str, task_ids: Iterable[str]) -> str | None:
+    """``did_you_mean_task`` (names after the modality prefix compared) for names of a sane length."""
+    from glc.compiler.suggest import did_you_mean_task
+
+    return did_you_mean_task(name, task_ids) if len(name) <= SUGGEST_MAX_CHARS else None
+
+
 def lone_surrogate(text: str) -> str | None:
     """The message for the first lone surrogate in ``text`` (1-based character), or None."""
     found = SURROGATE.search(text)

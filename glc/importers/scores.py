@@ -40,6 +40,7 @@ from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
 from glc.importers.safety import clip, preview, suggest
 from glc.store import DIALECT, ensure_store, insert_rows, transaction
+from glc.words import plural
 
 MISSING_TOKENS = {"", "inf", "+inf", "-inf", "∞", "n/a", "na", "-", "nan", "none", "null"}
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -186,9 +187,10 @@ class ImportSummary:
     ignored_sheets: list[str]
 
     def describe(self) -> str:
-        lines = [f"imported {len(self.models)} model(s) from {self.path}"]
+        lines = [f"imported {plural(len(self.models), 'model')} from {self.path}"]
         for m in self.models:
-            lines.append(f"  {m}: {self.n_scores.get(m, 0)} scores, {self.n_missing.get(m, 0)} without a score")
+            lines.append(f"  {m}: {plural(self.n_scores.get(m, 0), 'score')}, "
+                         f"{self.n_missing.get(m, 0)} without a score")
         if self.ignored_sheets:
             lines.append("  ignored sheet(s): " + ", ".join(self.ignored_sheets))
         return "\n".join(lines)

@@ -112,6 +112,9 @@ def read_table(path: Path, project: Project, model: str | None = None) -> Parsed
             parsed.cells.append(ScoreCell(m, task.id, float(got), str(value), None, row_no, "score"))
     if problems:
         raise ImportErrors(path, problems)
+    if not models_all:
+        raise GlcError(f"no rows of scores: the file has the columns {preview(list(frame.columns), 240)} but no row",
+                       location=clip(str(path)), hint="add one row per (model, task, score); nothing was imported")
     parsed.models = [chosen] if chosen is not None else models_all
     counts = Counter(c.model for c in parsed.cells)
     for m in parsed.models:  # tasks without a row count as "no score" too

@@ -58,6 +58,7 @@ class _Context:
     model: str | None
     parsed: ParsedScores
     problems: list[Problem] = field(default_factory=list)
+    headers: dict[str, list[str]] = field(default_factory=dict)  # sheet -> its row-1 cells, as read
 
 
 def _open(path: Path, *, data_only: bool = True) -> Any:
@@ -161,6 +162,12 @@ def read_workbook(path: Path, project: Project, model: str | None = None) -> Par
                                         "every sheet needs the same model columns; leave cells empty for no score"))
     if ctx.problems:
         raise ImportErrors(path, ctx.problems)
+    if not all_models:  # e.g. the official template itself: nothing to import, and the user should know why
+        sheet, cols = next(iter(ctx.headers.items()), ("", []))
+        raise GlcError("no model columns found" + (f": sheet {sheet!r} has only the columns {preview(cols, 240)}"
+                                                   if sheet else ""), location=clip(str(path)),
+                       hint="add one column per model after 'Metrics' (its name in row 1, its scores below); "
+                            "nothing was imported")
     ctx.parsed.models = all_models if model is None else [pick_model(model, all_models, path)]
     return ctx.parsed
 
@@ -187,6 +194,7 @@ def _read_sheet(ws: Any, keys: dict[tuple[str, str], str], formulas: Formulas, c
     seen: dict[str, int] = {}
     try:
         _, header = next(rows, (1, ()))
+        ctx.headers[ws.title] = [str(h).strip() for h in header if h is not None and str(h).strip()]
         ctx.problems.extend(_uncached(ws.title, 1, header, formulas))
         models, cols = _header(ws.title, list(header), ctx.problems)
         wanted = cols if ctx.model is None else {}
