@@ -168,7 +168,7 @@ STORE: dict[str, Contract] = {c.name: c for c in [
         _c("harness_task", "VARCHAR", "the harness's task or dataset name"),
         _c("metric", "VARCHAR", "the harness's name of the per-sample score (Inspect: the scorer)"),
         _c("value", "DOUBLE", "the score as a number (Inspect C/I/P/N: 1/0/0.5/0); NULL when not finite"),
-        _c("raw_value", "VARCHAR", "the score as the log wrote it"),
+        _c("raw_value", "VARCHAR", "the score as the log wrote it (numbers in float notation, objects as JSON)"),
         _c("source_file", "VARCHAR"),
         _c("sample", "VARCHAR", "where the sample is in the file: line, row or sample id and epoch"),
         _c("import_id", "VARCHAR", "the import that wrote the row (the batch_id of its predictions)"),

@@ -130,7 +130,7 @@ def score_value(value: Any) -> tuple[float | None, str] | None:
             number = float(value)
         except OverflowError:
             return None, str(value)
-        return (number if math.isfinite(number) else None), json_text(value) or ""
+        return (number if math.isfinite(number) else None), repr(number)  # as the fast reader writes a double
     if isinstance(value, str):
         text = value.strip()
         if text in SCORE_LETTERS:
@@ -181,9 +181,9 @@ def jsonl_objects(data: bytes, path: Path, problems: list[Problem], limit: int =
             problems.append(Problem(exc.location or where, exc.message, exc.hint))
             bad += 1
         except json.JSONDecodeError as exc:
-            last = n == len(lines) or (n == len(lines) - 1 and not lines[-1])
+            # the last line of a file that does not end with a line break: the writer stopped mid-line
             cut = " (the line is cut off: was the file truncated while it was written?)" \
-                if last and exc.pos >= len(text.rstrip()) - 1 else ""
+                if n == len(lines) and not data.endswith(b"\n") else ""
             problems.append(Problem(where, f"bad JSON at column {exc.colno}: {exc.msg}{cut}",
                                     "each line of a samples file is one JSON object as the harness wrote it"))
             bad += 1

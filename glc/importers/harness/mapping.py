@@ -42,6 +42,8 @@ from glc.compiler.yaml_source import YamlSyntaxError, load_yaml
 from glc.importers.safety import clip, preview, suggest
 
 FORMATS = ("lm-eval", "lmms-eval", "vlmevalkit", "inspect")
+MAP_HINT = ("a mapping has format:, tasks: {NAME: {task, match, filter, epoch, choice_field, unmatched, score}} "
+            "and ignore: (docs/interop.md)")
 DEFAULT_ID = {"inspect": "id", "vlmevalkit": "index"}  # the id field of match: {by: id} without field:
 FIELD = re.compile(r"^[^\s.][^.]*(\.[^\s.][^.]*)*$")  # dotted path: non-empty parts, no part starting with a space
 Path_ = Annotated[str, Field(min_length=1, max_length=200)]
@@ -97,7 +99,7 @@ class ScoreSpec(_Spec):
 
 class TaskMap(_Spec):
     task: Annotated[str, Field(min_length=1, max_length=200)]
-    match: Match | Literal["position"] = "position"
+    match: Match = PositionMatch(by="position")
     filter: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     epoch: int | None = Field(default=None, ge=1)
     choice_field: Path_ | None = None
@@ -108,6 +110,12 @@ class TaskMap(_Spec):
     @classmethod
     def _choice_field(cls, v: str | None) -> str | None:
         return v if v is None else _dotted(v)
+
+    @field_validator("match", mode="before")
+    @classmethod
+    def _short_form(cls, v: object) -> object:
+        """``match: position`` (or ``id``) is short for ``{by: position}``."""
+        return {"by": v} if isinstance(v, str) else v
 
 
 class MappingFile(_Spec):
@@ -163,8 +171,9 @@ def load_mapping(path: Path, project: Project, fmt: str) -> Mapping:
     except YamlSyntaxError as exc:
         raise SpecErrors([SpecError(shown, exc.line, f"invalid YAML: {clip(exc.message)}")]) from None
     spec, errors = parse_doc(doc, MappingFile, shown)
-    if spec is None:
-        raise SpecErrors(errors)
+    if spec is None:  # the spec loader's hints speak of spec folders; a mapping's keys are in docs/interop.md
+        raise SpecErrors([SpecError(e.path, e.line, e.message, MAP_HINT if e.hint and e.hint.startswith(
+            ("add it;", "remove the key")) else e.hint) for e in errors])
     if spec.format is not None and spec.format != fmt:
         errors.append(SpecError(shown, doc.line_of(("format",)), f"this mapping is for '{spec.format}', "
                                 f"not '{fmt}'", f"import with --from {spec.format}, or change 'format:'"))
@@ -186,8 +195,7 @@ def load_mapping(path: Path, project: Project, fmt: str) -> Mapping:
                                     "would count its instances twice"))
             continue
         first[task_id] = name
-        match = PositionMatch(by="position") if tm.match == "position" else tm.match
-        assert not isinstance(match, str)
+        match = tm.match
         if isinstance(match, IdMatch) and match.field is None and fmt in ("lm-eval", "lmms-eval"):
             errors.append(SpecError(shown, doc.line_of(("tasks", name, "match")), f"{fmt} samples have no id of "
                                     "their own (doc_id is the position in the split)",
