@@ -218,7 +218,7 @@ def import_scores(file: Annotated[Path, typer.Argument(help="Workbook (.xlsx) or
                   fmt: FromOpt = None, mapping: MapOpt = None) -> None:
     """Import task scores; re-importing a model replaces its scores atomically."""
     if _harness_args(fmt, mapping):
-        typer.echo(_ws().import_harness_scores(fmt, file, model, mapping).describe())  # type: ignore[arg-type]
+        typer.echo(_ws().import_harness_scores(fmt, file, model, mapping).describe())
         return
     summary = _ws().import_scores(file, model)
     typer.echo(summary.describe())
@@ -234,7 +234,7 @@ def import_predictions(
 ) -> None:
     """Import instance-level predictions; re-importing replaces a model's rows for those tasks."""
     if _harness_args(fmt, mapping):
-        typer.echo(_ws().import_harness(fmt, path, model, mapping, scores=scores).describe())  # type: ignore[arg-type]
+        typer.echo(_ws().import_harness(fmt, path, model, mapping, scores=scores).describe())
         return
     if scores:
         raise GlcError("--scores goes with --from", hint="import a score file with `glc import scores FILE`")

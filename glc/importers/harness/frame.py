@@ -43,7 +43,9 @@ TEXT_KEY_SQL = ("sha256(trim(regexp_replace(nfc_normalize({x}), "
 BOM = b"\xef\xbb\xbf"
 # a file the fast reader could misread: escaped surrogates (polars turns a lone one into NUL), blank
 # lines (polars skips them, and rows would stop being lines), a byte-order mark
-_NEEDS_CAREFUL = re.compile(rb"\\u[dD][89a-fA-F]|\n[ \t\r]*\n|\A[ \t\r]*\n|\A\xef\xbb\xbf")
+# (one pattern each: an alternation of them scans 30x slower)
+_NEEDS_CAREFUL = (re.compile(rb"\\u[dD][89a-fA-F]"), re.compile(rb"\n[ \t\r]*\n"), re.compile(rb"\A[ \t\r]*\n"),
+                  re.compile(rb"\A\xef\xbb\xbf"))
 
 FRAME_SCHEMA: dict[str, Any] = {"harness_task": pl.String, "source_file": pl.String, "sample": pl.String,
                                 "position": pl.Int64, "filter": pl.String, "epoch": pl.Int64,
@@ -151,7 +153,7 @@ def score_value(value: Any) -> tuple[float | None, str] | None:
 
 def read_jsonl_fast(data: bytes, schema: dict[str, Any]) -> pl.DataFrame | None:
     """The lines as a frame of ``schema`` when polars reads the file exactly; None: read it line by line."""
-    if _NEEDS_CAREFUL.search(data):
+    if any(p.search(data) for p in _NEEDS_CAREFUL):
         return None
     try:
         frame = pl.read_ndjson(io.BytesIO(data), schema=schema)

@@ -290,10 +290,9 @@ def _match(con: duckdb.DuckDBPyConnection, project: Project, by_id: dict[str, An
                                     "each instance may be answered once; check the mapping's match: or the log"))
     if len(problems) > before:
         return None
-    answered = set(joined["instance_id"].to_list())
-    missing = [i for i in inst["instance_id"].to_list() if i not in answered]
-    report = TaskReport(entry.harness_task, entry.task_id, joined.height, inst.height, missing[:SHOWN], len(missing),
-                        skipped)
+    missing = inst.join(joined.select("instance_id"), on="instance_id", how="anti")["instance_id"]
+    report = TaskReport(entry.harness_task, entry.task_id, joined.height, inst.height, missing.head(SHOWN).to_list(),
+                        missing.len(), skipped)
     return joined.with_columns(pl.lit(entry.task_id).alias("task_id")), report
 
 

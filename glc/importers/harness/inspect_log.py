@@ -136,8 +136,8 @@ def _log_samples(path: Path, mapping: Mapping, problems: list[Problem], seen: di
             problems.append(Problem(where, "not an Inspect sample (no id or epoch)", HINT))
             continue
         sid, epoch = s["id"], s["epoch"]
-        out = s.get("output") if isinstance(s.get("output"), dict) else {}
-        completion = out.get("completion")
+        output = s.get("output")
+        completion = output.get("completion") if isinstance(output, dict) else None
         err = s.get("error")
         err_text = (err.get("message") if isinstance(err, dict) else err) if err else None
         row: dict[str, Any] = {
@@ -156,25 +156,24 @@ def _log_samples(path: Path, mapping: Mapping, problems: list[Problem], seen: di
             value = score.get("value") if isinstance(score, dict) else None
             items = value.items() if isinstance(value, dict) else [(None, value)]
             for key, v in items:
-                got = score_value(v)
-                if got is not None:
-                    scores.append((n, scorer if key is None else f"{scorer}/{key}", got[0], got[1]))
+                value_raw = score_value(v)
+                if value_raw is not None:
+                    scores.append((n, scorer if key is None else f"{scorer}/{key}", value_raw[0], value_raw[1]))
     frame = frame_of(rows, {field_column(f): pl.String for f in fields})
     notes = []
     status = header.get("status")
     if status not in (None, "success"):
         notes.append(f"{task}: the eval ended with status '{status}' ({len(rows)} sample(s) in the log)")
-    results = header.get("results") if isinstance(header.get("results"), dict) else {}
-    aggregates = {}
-    for sc in results.get("scores") or []:
+    results = header.get("results")
+    aggregates: dict[str, Any] = {}
+    for sc in (results.get("scores") if isinstance(results, dict) else None) or []:
         if isinstance(sc, dict) and isinstance(sc.get("metrics"), dict):
             for mname, m in sc["metrics"].items():
                 if isinstance(m, dict) and "value" in m:
                     aggregates[f"{sc.get('name')}/{mname}"] = m["value"]
-    got = Samples(frame, pl.DataFrame(scores, schema=SCORES_SCHEMA, orient="row") if scores
-                  else Samples.empty_scores(), notes, {task: aggregates} if aggregates else {},
-                  str(path) if aggregates else None, ev.get("model"))
-    return got
+    return Samples(frame, pl.DataFrame(scores, schema=SCORES_SCHEMA, orient="row") if scores
+                   else Samples.empty_scores(), notes, {task: aggregates} if aggregates else {},
+                   str(path) if aggregates else None, ev.get("model"))
 
 
 def read(path: Path, mapping: Mapping, problems: list[Problem]) -> Samples:

@@ -217,6 +217,7 @@ def _careful(path: Path, data: bytes, kind: str, fields: list[str], metrics: lis
         row: dict[str, Any] = {"_line": n, "doc_id": doc_id, "filter": checked_text(obj.get("filter"), where,
                                                                                       "filter", problems),
                                "target": checked_text(obj.get("target"), where, "target", problems)}
+        assert fr is not None  # resp_ok checked its shape
         if kind == "choice":
             row["filtered_resps"] = [[str(x[0])] for x in fr]
         elif kind == "flat":
@@ -275,13 +276,17 @@ def _task_samples(path: Path, task: str, flavor: str, mapping: Mapping, config: 
                   problems: list[Problem]) -> Samples | None:
     data = path.read_bytes()
     first_obj = None
-    for raw in data.split(b"\n"):
+    start = 0
+    while start < len(data):  # the first non-blank line, without splitting the whole file
+        end = data.find(b"\n", start)
+        raw = data[start:] if end < 0 else data[start:end]
         if raw.strip():
             try:
                 first_obj = json.loads(raw.removeprefix(b"\xef\xbb\xbf"))
             except ValueError:
                 first_obj = None
             break
+        start = len(data) if end < 0 else end + 1
     if first_obj is not None and not isinstance(first_obj, dict):
         first_obj = None
     if first_obj is None:

@@ -165,12 +165,12 @@ def _dataset(d: str, files: dict[str, Path], mapping: Mapping, problems: list[Pr
     fields = mapping.fields(d)
     rows = []
     for n, r in enumerate(table, start=1):
-        where = f"{pred} row {n}"
+        at = f"{pred} row {n}"
         row: dict[str, Any] = {"harness_task": d, "source_file": str(pred), "sample": f"row {n}", "position": n - 1,
-                               "prediction": checked_text(r.get("prediction"), where, "prediction", problems),
-                               "target": checked_text(r.get("answer"), where, "answer", problems)}
+                               "prediction": checked_text(r.get("prediction"), at, "prediction", problems),
+                               "target": checked_text(r.get("answer"), at, "answer", problems)}
         for f in fields:
-            row[field_column(f)] = checked_text(r.get(f), where, f, problems)
+            row[field_column(f)] = checked_text(r.get(f), at, f, problems)
         row["_index"] = json_text(r.get("index"))
         rows.append(row)
     frame = frame_of(rows, {**{field_column(f): pl.String for f in fields}, "_index": pl.String})
