@@ -249,8 +249,11 @@ def test_vlmevalkit_end_to_end(ws: Workspace, name: str, tmp_path: Path) -> None
 
 def test_vlmevalkit_match_by_index_and_pickles_refused(ws: Workspace, tmp_path: Path) -> None:
     mapping = _map(ws, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc, match: position}\n")
-    ws.import_harness("vlmevalkit", VLM / "MockVLM_GLC_Capitals.tsv", "vlm", mapping)
-    assert _count(ws, "predictions") == 6
+    imp = ws.import_harness("vlmevalkit", VLM / "MockVLM_GLC_Capitals.tsv", "vlm", mapping)
+    assert _count(ws, "predictions") == 6 and "note" not in imp.describe()
+    both = _map(ws, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc}\n  GLC_Sums: {task: nlp.t_acc_qa}\n")
+    imp = ws.import_harness("vlmevalkit", VLM / "MockVLM_GLC_Capitals.tsv", "vlm", both)
+    assert "note: mapped but not in this log: GLC_Sums" in imp.describe()
     pkl = tmp_path / "MockVLM_GLC_Capitals_exact_matching_result.pkl"
     pkl.write_bytes(b"\x80\x04K\x01.")
     with pytest.raises(GlcError, match="pickle files are not read"):
@@ -452,6 +455,7 @@ def test_scores_only_from_a_results_file(ws: Workspace) -> None:
                                  _map(ws, LM_MAP.replace("scale: 100", "scale: 1000")))
 
 
+@pytest.mark.slow  # four glc processes, each compiling the project
 def test_cli_import_and_diff(loaded: Workspace, tmp_path: Path) -> None:
     glc = [sys.executable, "-m", "glc", "--project-dir", str(loaded.root)]
     mapping = str(_map(loaded, INSPECT_MAP))

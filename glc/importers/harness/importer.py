@@ -154,9 +154,10 @@ def read_harness(con: duckdb.DuckDBPyConnection, path: Path, project: Project, f
     if problems:
         raise ImportErrors(path, problems)
     rows = pl.concat(matched)
-    imp = HarnessImport(path, fmt, model_name, *_store_frames(con, rows, samples.scores, model_name, fmt),
-                        reports, samples.notes, task_scores, samples.aggregate_file)
-    return imp
+    absent = sorted(set(mapping.entries) - set(samples.frame["harness_task"].unique().to_list()))
+    notes = samples.notes + ([f"mapped but not in this log: {', '.join(absent)}"] if absent else [])
+    return HarnessImport(path, fmt, model_name, *_store_frames(con, rows, samples.scores, model_name, fmt),
+                         reports, notes, task_scores, samples.aggregate_file)
 
 
 def _select(frame: pl.DataFrame, mapping: Mapping, fmt: str,
