@@ -49,30 +49,32 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def ws(base: Path, tmp_path: Path) -> Workspace:
+def hw(base: Path, tmp_path: Path) -> Workspace:
+    """A workspace on a copy of the small project (not named ws: conftest sends tests using the
+    catalog-wide ws fixture to the slow tier)."""
     root = tmp_path / "p"
     shutil.copytree(base, root)
     return Workspace(root)
 
 
-def _map(ws: Workspace, text: str, name: str = "map.yaml") -> Path:
-    path = ws.root / name
+def _map(hw: Workspace, text: str, name: str = "map.yaml") -> Path:
+    path = hw.root / name
     path.write_text(text)
     return path
 
 
-def _scores(ws: Workspace, model: str) -> dict[str, float]:
-    return {r[0]: r[1] for r in sql_rows(ws, "SELECT task_id, score FROM task_scores WHERE model = ? AND source = "
+def _scores(hw: Workspace, model: str) -> dict[str, float]:
+    return {r[0]: r[1] for r in sql_rows(hw, "SELECT task_id, score FROM task_scores WHERE model = ? AND source = "
                                          "'predictions'", model)}
 
 
-def _preds(ws: Workspace, model: str, task: str) -> dict[str, str]:
-    return dict(sql_rows(ws, "SELECT instance_id, output FROM predictions WHERE model = ? AND task_id = ?", model,
+def _preds(hw: Workspace, model: str, task: str) -> dict[str, str]:
+    return dict(sql_rows(hw, "SELECT instance_id, output FROM predictions WHERE model = ? AND task_id = ?", model,
                          task))
 
 
-def _count(ws: Workspace, table: str) -> int:
-    return sql_rows(ws, f"SELECT count(*) FROM {table}")[0][0]
+def _count(hw: Workspace, table: str) -> int:
+    return sql_rows(hw, f"SELECT count(*) FROM {table}")[0][0]
 
 
 def _lines(path: Path) -> list[dict]:
@@ -82,8 +84,8 @@ def _lines(path: Path) -> list[dict]:
 # --- lm-evaluation-harness -----------------------------------------------------------------------
 
 
-def test_lm_eval_end_to_end(ws: Workspace) -> None:
-    imp = ws.import_harness("lm-eval", LM, "smol", _map(ws, LM_MAP), scores=True)
+def test_lm_eval_end_to_end(hw: Workspace) -> None:
+    imp = hw.import_harness("lm-eval", LM, "smol", _map(hw, LM_MAP), scores=True)
     text = imp.describe()
     assert "glc_arith_qa -> nlp.t_acc_qa: 6 of 6 instances; 6 sample(s) of other filters left out" in text
     assert "highest log-likelihood" in text
@@ -92,25 +94,25 @@ def test_lm_eval_end_to_end(ws: Workspace) -> None:
     mc_lines = _lines(next(LM.glob("samples_glc_capitals_mc_*.jsonl")))
     want = {ln["doc"]["id"]: "ABCD"[max(range(4), key=lambda i: float(ln["filtered_resps"][i][0]))]
             for ln in mc_lines}
-    assert _preds(ws, "smol", MC_TASK) == want
-    assert _preds(ws, "smol", QA_TASK)["qa1"] == " 5"  # the text as generated, leading space included
-    ws.run()
-    scores = _scores(ws, "smol")
+    assert _preds(hw, "smol", MC_TASK) == want
+    assert _preds(hw, "smol", QA_TASK)["qa1"] == " 5"  # the text as generated, leading space included
+    hw.run()
+    scores = _scores(hw, "smol")
     # the argmax letter is what lm-eval's acc scores: glc's accuracy agrees with the log's acc
     assert scores[MC_TASK] == pytest.approx(100 * sum(ln["acc"] for ln in mc_lines) / 6)
     assert scores[MC_TASK] == pytest.approx(200 / 3)
     # " 5" is right for glc (answers are normalized), wrong for lm-eval's exact_match: 1 of 6 vs 0 of 6
     assert scores[QA_TASK] == pytest.approx(100 / 6)
-    hs = sql_rows(ws, "SELECT task_id, metric, count(*), sum(value) FROM harness_scores WHERE model = 'smol' "
+    hs = sql_rows(hw, "SELECT task_id, metric, count(*), sum(value) FROM harness_scores WHERE model = 'smol' "
                       "GROUP BY ALL ORDER BY ALL")
     assert hs == [(MC_TASK, "acc", 6, 4.0), (MC_TASK, "acc_norm", 6, 3.0), (QA_TASK, "exact_match", 6, 0.0)]
-    assert sql_rows(ws, "SELECT sample, harness_task FROM harness_scores WHERE instance_id = 'mc5' AND metric = "
+    assert sql_rows(hw, "SELECT sample, harness_task FROM harness_scores WHERE instance_id = 'mc5' AND metric = "
                         "'acc'") == [("line 5", "glc_capitals_mc")]
     # --scores: the results file's acc,none x 100 became the model's imported score
-    assert sql_rows(ws, "SELECT task_id, score FROM imported_scores WHERE model = 'smol'") == \
+    assert sql_rows(hw, "SELECT task_id, score FROM imported_scores WHERE model = 'smol'") == \
         [(MC_TASK, pytest.approx(200 / 3))]
 
-    diff = {(r["task_id"], r["harness_metric"]): r for r in ws.harness_diff("smol")}
+    diff = {(r["task_id"], r["harness_metric"]): r for r in hw.harness_diff("smol")}
     qa = diff[(QA_TASK, "exact_match")]
     assert (qa["compared"], qa["agree"], qa["n_harness_only"], qa["n_glc_only"]) == (6, 5, 0, 1)
     assert qa["glc_only"][0]["instance_id"] == "qa1" and qa["glc_only"][0]["prediction"] == "' 5'"
@@ -119,72 +121,72 @@ def test_lm_eval_end_to_end(ws: Workspace) -> None:
     assert [x["instance_id"] for x in norm["glc_only"]] == ["mc5"] and norm["n_harness_only"] == 0
 
 
-def test_lm_eval_filter_must_be_chosen_and_exists(ws: Workspace) -> None:
+def test_lm_eval_filter_must_be_chosen_and_exists(hw: Workspace) -> None:
     with pytest.raises(ImportErrors) as err:
-        ws.import_harness("lm-eval", LM, "smol", _map(ws, LM_MAP.replace(", filter: none", "")))
+        hw.import_harness("lm-eval", LM, "smol", _map(hw, LM_MAP.replace(", filter: none", "")))
     assert "'glc_arith_qa' was logged under 2 filters (first-number, none)" in err.value.format()
     assert "map.yaml:4" in err.value.format()
     with pytest.raises(ImportErrors, match="no filter 'strict'"):
-        ws.import_harness("lm-eval", LM, "smol", _map(ws, LM_MAP.replace("filter: none", "filter: strict")))
-    assert _count(ws, "predictions") == 0
-    ws.import_harness("lm-eval", LM, "smol", _map(ws, LM_MAP.replace("filter: none", "filter: first-number")))
-    assert _preds(ws, "smol", QA_TASK)["qa2"] == "10"
-    ws.run()
+        hw.import_harness("lm-eval", LM, "smol", _map(hw, LM_MAP.replace("filter: none", "filter: strict")))
+    assert _count(hw, "predictions") == 0
+    hw.import_harness("lm-eval", LM, "smol", _map(hw, LM_MAP.replace("filter: none", "filter: first-number")))
+    assert _preds(hw, "smol", QA_TASK)["qa2"] == "10"
+    hw.run()
     # with the regex filter, harness and glc agree on every instance
-    qa = next(r for r in ws.harness_diff("smol") if r["task_id"] == QA_TASK)
+    qa = next(r for r in hw.harness_diff("smol") if r["task_id"] == QA_TASK)
     assert (qa["agree"], qa["compared"]) == (6, 6)
-    assert _scores(ws, "smol")[QA_TASK] == pytest.approx(100 / 6)
+    assert _scores(hw, "smol")[QA_TASK] == pytest.approx(100 / 6)
 
 
-def test_lm_eval_choice_text_and_a_single_samples_file(ws: Workspace) -> None:
-    mapping = _map(ws, "tasks:\n  glc_capitals_mc: {task: nlp.t_acc_mc, match: position, choice_field: doc.choices}\n")
+def test_lm_eval_choice_text_and_a_single_samples_file(hw: Workspace) -> None:
+    mapping = _map(hw, "tasks:\n  glc_capitals_mc: {task: nlp.t_acc_mc, match: position, choice_field: doc.choices}\n")
     f = next(LM.glob("samples_glc_capitals_mc_*.jsonl"))
-    imp = ws.import_harness("lm-eval", f, "smol", mapping)
+    imp = hw.import_harness("lm-eval", f, "smol", mapping)
     assert "the text (doc.choices)" in imp.describe()
-    assert _preds(ws, "smol", MC_TASK)["mc1"] == "Paris"
-    ws.run()  # the option text counts as the option (the task lists its options)
-    assert _scores(ws, "smol")[MC_TASK] == pytest.approx(200 / 3)
+    assert _preds(hw, "smol", MC_TASK)["mc1"] == "Paris"
+    hw.run()  # the option text counts as the option (the task lists its options)
+    assert _scores(hw, "smol")[MC_TASK] == pytest.approx(200 / 3)
 
 
-def test_lm_eval_careful_reader_gives_the_same_rows(ws: Workspace, tmp_path: Path) -> None:
+def test_lm_eval_careful_reader_gives_the_same_rows(hw: Workspace, tmp_path: Path) -> None:
     """A blank line sends the file to the line-by-line reader; what it stores equals the fast path's."""
     run = tmp_path / "run"
     shutil.copytree(LM, run)
     f = next(run.glob("samples_glc_capitals_mc_*.jsonl"))
     f.write_text("\n" + f.read_text(encoding="utf-8").replace("\n", "\n\n", 1), encoding="utf-8")
-    ws.import_harness("lm-eval", LM, "fast", _map(ws, LM_MAP))
-    ws.import_harness("lm-eval", run, "careful", _map(ws, LM_MAP))
+    hw.import_harness("lm-eval", LM, "fast", _map(hw, LM_MAP))
+    hw.import_harness("lm-eval", run, "careful", _map(hw, LM_MAP))
     for task in (MC_TASK, QA_TASK):
-        assert _preds(ws, "fast", task) == _preds(ws, "careful", task)
+        assert _preds(hw, "fast", task) == _preds(hw, "careful", task)
     q = "SELECT instance_id, metric, value, raw_value FROM harness_scores WHERE model = ? ORDER BY ALL"
-    assert sql_rows(ws, q, "fast") == sql_rows(ws, q, "careful")
+    assert sql_rows(hw, q, "fast") == sql_rows(hw, q, "careful")
     # lines are numbered as in the file (the blank lines count)
-    assert sql_rows(ws, "SELECT sample FROM harness_scores WHERE model = 'careful' AND instance_id = 'mc1' AND "
+    assert sql_rows(hw, "SELECT sample FROM harness_scores WHERE model = 'careful' AND instance_id = 'mc1' AND "
                         "metric = 'acc'") == [("line 2",)]
 
 
 # --- lmms-eval -----------------------------------------------------------------------------------
 
 
-def test_lmms_eval_end_to_end(ws: Workspace) -> None:
-    mapping = _map(ws, "tasks:\n  glc_arith_qa: {task: nlp.t_acc_qa, match: position}\n"
+def test_lmms_eval_end_to_end(hw: Workspace) -> None:
+    mapping = _map(hw, "tasks:\n  glc_arith_qa: {task: nlp.t_acc_qa, match: position}\n"
                        "  glc_capitals_mc: {task: nlp.t_acc_mc, match: position}\n")
-    ws.import_harness("lmms-eval", LMMS, "dummy", mapping)
-    assert set(_preds(ws, "dummy", QA_TASK).values()) == {"5"}
-    ws.run()
-    assert _scores(ws, "dummy") == {QA_TASK: pytest.approx(100 / 6), MC_TASK: 0.0}
+    hw.import_harness("lmms-eval", LMMS, "dummy", mapping)
+    assert set(_preds(hw, "dummy", QA_TASK).values()) == {"5"}
+    hw.run()
+    assert _scores(hw, "dummy") == {QA_TASK: pytest.approx(100 / 6), MC_TASK: 0.0}
     # lmms-eval's per-sample scores: exact_match numbers and mc_acc objects ({"id", "score"}: the score kept)
-    rows = sql_rows(ws, "SELECT metric, instance_id, value, raw_value FROM harness_scores ORDER BY ALL")
+    rows = sql_rows(hw, "SELECT metric, instance_id, value, raw_value FROM harness_scores ORDER BY ALL")
     assert [r[:3] for r in rows if r[0] == "exact_match"] == [("exact_match", f"qa{i}", 1.0 if i == 1 else 0.0)
                                                               for i in range(1, 7)]
     mc1 = next(r for r in rows if r[0] == "mc_acc" and r[1] == "mc1")
     assert mc1[2] == 0.0 and json.loads(mc1[3]) == {"id": "mc1", "score": 0.0}
-    assert all(r["agree"] == r["compared"] == 6 for r in ws.harness_diff("dummy"))
+    assert all(r["agree"] == r["compared"] == 6 for r in hw.harness_diff("dummy"))
 
 
-def test_lmms_eval_id_matching_needs_a_field(ws: Workspace) -> None:
+def test_lmms_eval_id_matching_needs_a_field(hw: Workspace) -> None:
     with pytest.raises(SpecErrors, match="lmms-eval samples have no id of their own"):
-        ws.import_harness("lmms-eval", LMMS, "dummy", _map(ws, "tasks:\n  glc_arith_qa: {task: nlp.t_acc_qa, "
+        hw.import_harness("lmms-eval", LMMS, "dummy", _map(hw, "tasks:\n  glc_arith_qa: {task: nlp.t_acc_qa, "
                                                                "match: {by: id}}\n"))
 
 
@@ -198,30 +200,30 @@ INSPECT_MAP = """tasks:
 
 
 @pytest.mark.parametrize("suffix", [".eval", ".json"])
-def test_inspect_end_to_end(ws: Workspace, suffix: str) -> None:
-    mapping = _map(ws, INSPECT_MAP)
+def test_inspect_end_to_end(hw: Workspace, suffix: str) -> None:
+    mapping = _map(hw, INSPECT_MAP)
     for log in sorted(INSPECT.glob(f"*{suffix}")):
-        imp = ws.import_harness("inspect", log, "mock", mapping, scores="capitals" in log.name)
+        imp = hw.import_harness("inspect", log, "mock", mapping, scores="capitals" in log.name)
         assert "epoch 1 of 2 imported (6 sample(s) of other epochs left out" in imp.describe()
-    ws.run()
-    assert _preds(ws, "mock", QA_TASK)["qa2"] == "The answer is 6."
+    hw.run()
+    assert _preds(hw, "mock", QA_TASK)["qa2"] == "The answer is 6."
     # 5 right, "The answer is 6." is not the answer "6" for exact match, 8 and "four" wrong, 12 and 0 right
-    assert _scores(ws, "mock") == {QA_TASK: 50.0, MC_TASK: pytest.approx(200 / 3)}
-    assert sql_rows(ws, "SELECT metric, raw_value, value FROM harness_scores WHERE instance_id = 'qa2'") == \
+    assert _scores(hw, "mock") == {QA_TASK: 50.0, MC_TASK: pytest.approx(200 / 3)}
+    assert sql_rows(hw, "SELECT metric, raw_value, value FROM harness_scores WHERE instance_id = 'qa2'") == \
         [("match", "C", 1.0)]
-    assert sql_rows(ws, "SELECT task_id, score FROM imported_scores") == [(MC_TASK, pytest.approx(200 / 3))]
-    qa = next(r for r in ws.harness_diff("mock") if r["task_id"] == QA_TASK)
+    assert sql_rows(hw, "SELECT task_id, score FROM imported_scores") == [(MC_TASK, pytest.approx(200 / 3))]
+    qa = next(r for r in hw.harness_diff("mock") if r["task_id"] == QA_TASK)
     assert (qa["n_harness_only"], qa["n_glc_only"]) == (1, 0)
     assert qa["harness_only"][0]["instance_id"] == "qa2" and qa["harness_only"][0]["sample"] == \
         "sample 'qa2' epoch 1"
 
 
-def test_inspect_epoch_and_position(ws: Workspace) -> None:
+def test_inspect_epoch_and_position(hw: Workspace) -> None:
     log = next(INSPECT.glob("*arith-qa*.eval"))
-    ws.import_harness("inspect", log, "mock", _map(ws, "tasks:\n  arith_qa: {task: nlp.t_acc_qa, epoch: 2}\n"))
-    assert sql_rows(ws, "SELECT count(*), min(sample) FROM harness_scores") == [(6, "sample 'qa1' epoch 2")]
+    hw.import_harness("inspect", log, "mock", _map(hw, "tasks:\n  arith_qa: {task: nlp.t_acc_qa, epoch: 2}\n"))
+    assert sql_rows(hw, "SELECT count(*), min(sample) FROM harness_scores") == [(6, "sample 'qa1' epoch 2")]
     with pytest.raises(ImportErrors, match="no epoch 3 in the log"):
-        ws.import_harness("inspect", log, "mock", _map(ws, "tasks:\n  arith_qa: {task: nlp.t_acc_qa, epoch: 3}\n"))
+        hw.import_harness("inspect", log, "mock", _map(hw, "tasks:\n  arith_qa: {task: nlp.t_acc_qa, epoch: 3}\n"))
 
 
 # --- VLMEvalKit ----------------------------------------------------------------------------------
@@ -229,35 +231,35 @@ def test_inspect_epoch_and_position(ws: Workspace) -> None:
 
 @pytest.mark.parametrize("name", ["MockVLM_GLC_Capitals.xlsx", "MockVLM_GLC_Capitals.tsv",
                                   "MockVLM_GLC_Capitals.json"])
-def test_vlmevalkit_end_to_end(ws: Workspace, name: str, tmp_path: Path) -> None:
+def test_vlmevalkit_end_to_end(hw: Workspace, name: str, tmp_path: Path) -> None:
     run = tmp_path / "run"  # one prediction format per folder, with the run's result and acc files
     run.mkdir()
     for f in (name, "MockVLM_GLC_Capitals_exact_matching_result.xlsx", "MockVLM_GLC_Capitals_acc.csv"):
         shutil.copyfile(VLM / f, run / f)
-    mapping = _map(ws, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc, match: {by: hash, field: question, "
+    mapping = _map(hw, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc, match: {by: hash, field: question, "
                        "instance_field: question}, score: {key: Overall, scale: 100}}\n")
-    ws.import_harness("vlmevalkit", run, "vlm", mapping, scores=True)
-    preds = _preds(ws, "vlm", MC_TASK)
+    hw.import_harness("vlmevalkit", run, "vlm", mapping, scores=True)
+    preds = _preds(hw, "vlm", MC_TASK)
     assert preds["mc2"] == "The answer is A" and preds["mc4"] == "Toronto"
-    ws.run()
+    hw.run()
     # B, "answer is A", "C. Rome" right; "Toronto" is option A (the answer is D); A right; "(B) ..." wrong
-    assert _scores(ws, "vlm") == {MC_TASK: pytest.approx(200 / 3)}
-    assert sql_rows(ws, "SELECT instance_id, value FROM harness_scores WHERE metric = 'hit' ORDER BY 1") == \
+    assert _scores(hw, "vlm") == {MC_TASK: pytest.approx(200 / 3)}
+    assert sql_rows(hw, "SELECT instance_id, value FROM harness_scores WHERE metric = 'hit' ORDER BY 1") == \
         [("mc1", 1.0), ("mc2", 1.0), ("mc3", 1.0), ("mc4", 0.0), ("mc5", 1.0), ("mc6", 0.0)]
-    assert sql_rows(ws, "SELECT score FROM imported_scores") == [(pytest.approx(200 / 3),)]
+    assert sql_rows(hw, "SELECT score FROM imported_scores") == [(pytest.approx(200 / 3),)]
 
 
-def test_vlmevalkit_match_by_index_and_pickles_refused(ws: Workspace, tmp_path: Path) -> None:
-    mapping = _map(ws, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc, match: position}\n")
-    imp = ws.import_harness("vlmevalkit", VLM / "MockVLM_GLC_Capitals.tsv", "vlm", mapping)
-    assert _count(ws, "predictions") == 6 and "note" not in imp.describe()
-    both = _map(ws, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc}\n  GLC_Sums: {task: nlp.t_acc_qa}\n")
-    imp = ws.import_harness("vlmevalkit", VLM / "MockVLM_GLC_Capitals.tsv", "vlm", both)
+def test_vlmevalkit_match_by_index_and_pickles_refused(hw: Workspace, tmp_path: Path) -> None:
+    mapping = _map(hw, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc, match: position}\n")
+    imp = hw.import_harness("vlmevalkit", VLM / "MockVLM_GLC_Capitals.tsv", "vlm", mapping)
+    assert _count(hw, "predictions") == 6 and "note" not in imp.describe()
+    both = _map(hw, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc}\n  GLC_Sums: {task: nlp.t_acc_qa}\n")
+    imp = hw.import_harness("vlmevalkit", VLM / "MockVLM_GLC_Capitals.tsv", "vlm", both)
     assert "note: mapped but not in this log: GLC_Sums" in imp.describe()
     pkl = tmp_path / "MockVLM_GLC_Capitals_exact_matching_result.pkl"
     pkl.write_bytes(b"\x80\x04K\x01.")
     with pytest.raises(GlcError, match="pickle files are not read"):
-        ws.import_harness("vlmevalkit", pkl, "vlm", mapping)
+        hw.import_harness("vlmevalkit", pkl, "vlm", mapping)
 
 
 # --- matching: id, position, hash; unmatched and duplicates ---------------------------------------
@@ -278,28 +280,28 @@ def test_hash_key_is_the_same_in_python_and_sql() -> None:
     assert text_key("x\u200bY") != text_key("x Y")  # nor is the zero-width space
 
 
-def test_unmatched_instances_are_listed_and_unmatched_samples_refused(ws: Workspace) -> None:
-    spec = ws.root / "specs" / "tasks" / "test" / f"{QA_TASK}.yaml"
-    data = ws.root / "data" / f"{QA_TASK}.jsonl"
+def test_unmatched_instances_are_listed_and_unmatched_samples_refused(hw: Workspace) -> None:
+    spec = hw.root / "specs" / "tasks" / "test" / f"{QA_TASK}.yaml"
+    data = hw.root / "data" / f"{QA_TASK}.jsonl"
     # the task has one more instance than the log
     data.write_text(data.read_text() + json.dumps({"id": "qa7", "input": {"question": "1+1?"}, "output": "2"}) + "\n")
-    mapping = _map(ws, "tasks:\n  arith_qa: {task: nlp.t_acc_qa, match: {by: id}}\n")
-    imp = ws.import_harness("inspect", next(INSPECT.glob("*arith-qa*.eval")), "mock", mapping)
+    mapping = _map(hw, "tasks:\n  arith_qa: {task: nlp.t_acc_qa, match: {by: id}}\n")
+    imp = hw.import_harness("inspect", next(INSPECT.glob("*arith-qa*.eval")), "mock", mapping)
     assert "6 of 7 instances; 1 instance(s) without a sample count as unanswered (qa7)" in imp.describe()
     # the task lacks an instance the log answers: refused, naming the sample
     data.write_text("".join(x + "\n" for x in data.read_text().splitlines() if '"qa3"' not in x))
     with pytest.raises(ImportErrors) as err:
-        ws.import_harness("inspect", next(INSPECT.glob("*arith-qa*.eval")), "other", mapping)
+        hw.import_harness("inspect", next(INSPECT.glob("*arith-qa*.eval")), "other", mapping)
     assert "sample 'qa3' epoch 1: no instance of task 'nlp.t_acc_qa' has this sample's id field 'id' ('qa3')" \
         in err.value.format()
-    assert sql_rows(ws, "SELECT count(*) FROM predictions WHERE model = 'other'") == [(0,)]
-    skip = _map(ws, "tasks:\n  arith_qa: {task: nlp.t_acc_qa, match: {by: id}, unmatched: skip}\n")
-    imp = ws.import_harness("inspect", next(INSPECT.glob("*arith-qa*.eval")), "other", skip)
+    assert sql_rows(hw, "SELECT count(*) FROM predictions WHERE model = 'other'") == [(0,)]
+    skip = _map(hw, "tasks:\n  arith_qa: {task: nlp.t_acc_qa, match: {by: id}, unmatched: skip}\n")
+    imp = hw.import_harness("inspect", next(INSPECT.glob("*arith-qa*.eval")), "other", skip)
     assert "1 sample(s) matched no instance and were left out (unmatched: skip)" in imp.describe()
     assert spec.exists()
 
 
-def test_two_samples_of_one_instance_are_refused_naming_both(ws: Workspace, tmp_path: Path) -> None:
+def test_two_samples_of_one_instance_are_refused_naming_both(hw: Workspace, tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(LM, run)
     f = next(run.glob("samples_glc_arith_qa_*.jsonl"))
@@ -309,36 +311,36 @@ def test_two_samples_of_one_instance_are_refused_naming_both(ws: Workspace, tmp_
     lines[1] = json.dumps(second, ensure_ascii=False) + "\n"
     f.write_text("".join(lines), encoding="utf-8")
     with pytest.raises(ImportErrors) as err:
-        ws.import_harness("lm-eval", run, "smol", _map(ws, LM_MAP))
+        hw.import_harness("lm-eval", run, "smol", _map(hw, LM_MAP))
     text = err.value.format()
     assert f"{f} line 2: this sample and line 1 both match instance 'qa1' of task 'nlp.t_acc_qa'" in text
-    assert _count(ws, "predictions") == 0 and _count(ws, "harness_scores") == 0
+    assert _count(hw, "predictions") == 0 and _count(hw, "harness_scores") == 0
 
 
-def test_hash_matching_refuses_two_instances_with_one_text(ws: Workspace) -> None:
-    data = ws.root / "data" / f"{MC_TASK}.jsonl"
+def test_hash_matching_refuses_two_instances_with_one_text(hw: Workspace) -> None:
+    data = hw.root / "data" / f"{MC_TASK}.jsonl"
     rows = [json.loads(x) for x in data.read_text().splitlines()]
     rows[1]["input"]["question"] = "What is the capital of  France? "  # the same text as mc1 once normalized
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    mapping = _map(ws, "tasks:\n  capitals_mc: {task: nlp.t_acc_mc, match: {by: hash, field: input, "
+    mapping = _map(hw, "tasks:\n  capitals_mc: {task: nlp.t_acc_mc, match: {by: hash, field: input, "
                        "instance_field: question}}\n")
     with pytest.raises(ImportErrors, match="instances 'mc1' and 'mc2' of task 'nlp.t_acc_mc' have the same input"):
-        ws.import_harness("inspect", next(INSPECT.glob("*capitals-mc*.eval")), "mock", mapping)
+        hw.import_harness("inspect", next(INSPECT.glob("*capitals-mc*.eval")), "mock", mapping)
 
 
 # --- bad input -----------------------------------------------------------------------------------
 
 
-def _stored(ws: Workspace) -> list[tuple]:
-    return sql_rows(ws, "SELECT model, task_id, instance_id, output FROM predictions ORDER BY ALL") + \
-        sql_rows(ws, "SELECT model, metric, instance_id, value FROM harness_scores ORDER BY ALL")
+def _stored(hw: Workspace) -> list[tuple]:
+    return sql_rows(hw, "SELECT model, task_id, instance_id, output FROM predictions ORDER BY ALL") + \
+        sql_rows(hw, "SELECT model, metric, instance_id, value FROM harness_scores ORDER BY ALL")
 
 
 @pytest.fixture
-def loaded(ws: Workspace) -> Workspace:
+def loaded(hw: Workspace) -> Workspace:
     """A store holding a first import, which no failed import may change."""
-    ws.import_harness("lm-eval", LM, "smol", _map(ws, LM_MAP))
-    return ws
+    hw.import_harness("lm-eval", LM, "smol", _map(hw, LM_MAP))
+    return hw
 
 
 def test_unknown_lm_eval_version_is_refused(loaded: Workspace, tmp_path: Path) -> None:
@@ -444,15 +446,15 @@ def test_mapping_errors_have_lines(loaded: Workspace) -> None:
         loaded.import_harness("lm-eval", LM, "smol", twice)
 
 
-def test_scores_only_from_a_results_file(ws: Workspace) -> None:
-    summary = ws.import_harness_scores("lm-eval", next(LM.glob("results_*.json")), "smol", _map(ws, LM_MAP))
+def test_scores_only_from_a_results_file(hw: Workspace) -> None:
+    summary = hw.import_harness_scores("lm-eval", next(LM.glob("results_*.json")), "smol", _map(hw, LM_MAP))
     assert summary.n_scores == {"smol": 1}
-    assert sql_rows(ws, "SELECT task_id, score FROM imported_scores") == [(MC_TASK, pytest.approx(200 / 3))]
-    assert _count(ws, "predictions") == 0
+    assert sql_rows(hw, "SELECT task_id, score FROM imported_scores") == [(MC_TASK, pytest.approx(200 / 3))]
+    assert _count(hw, "predictions") == 0
     # a value outside the metric's range (scale forgotten on a percent metric is not caught; 100x too much is)
     with pytest.raises(ImportErrors, match="above the maximum 100"):
-        ws.import_harness_scores("lm-eval", next(LM.glob("results_*.json")), "smol",
-                                 _map(ws, LM_MAP.replace("scale: 100", "scale: 1000")))
+        hw.import_harness_scores("lm-eval", next(LM.glob("results_*.json")), "smol",
+                                 _map(hw, LM_MAP.replace("scale: 100", "scale: 1000")))
 
 
 @pytest.mark.slow  # four glc processes, each compiling the project

@@ -83,10 +83,12 @@ def _files(path: Path, flavor: str) -> tuple[list[tuple[Path, str, str]], dict[s
         if results_re.match(path.name):  # a results file: the samples of the same run beside it
             date = results_re.match(path.name)["date"]  # type: ignore[index]
             found += sorted(p for p in path.parent.iterdir()
-                            if (m := samples_re.match(p.name)) and m["date"] == date and p.is_file())
+                            if (m := samples_re.match(p.name)) and m["date"] == date and p.is_file()
+                            and not p.is_symlink())
         elif samples_re.match(path.name):
             date = samples_re.match(path.name)["date"]  # type: ignore[index]
-            found += sorted(p for p in path.parent.iterdir() if (m := results_re.match(p.name)) and m["date"] == date)
+            found += sorted(p for p in path.parent.iterdir() if (m := results_re.match(p.name)) and m["date"] == date
+                            and p.is_file() and not p.is_symlink())
         else:
             raise GlcError(f"not a {flavor} samples or results file name", location=clip(str(path)), hint=hint)
     samples = [(p, m["task"], m["date"]) for p in found if (m := samples_re.match(p.name))]

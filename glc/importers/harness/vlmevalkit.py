@@ -119,7 +119,7 @@ def _files(path: Path, mapping: Mapping, problems: list[Problem], notes: list[st
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
     else:
-        found = [path] + sorted(p for p in path.parent.iterdir() if p != path and p.is_file()
+        found = [path] + sorted(p for p in path.parent.iterdir() if p != path and p.is_file() and not p.is_symlink()
                                 and _classify(p, datasets) and p.name.startswith(path.stem + "_"))
     out: dict[str, dict[str, Path]] = {}
     others: list[str] = []
