@@ -160,6 +160,19 @@ STORE: dict[str, Contract] = {c.name: c for c in [
         _c("batch_id", "VARCHAR"),
         _c("created_at", "TIMESTAMP"),
     ), "task evaluators' readings of generated media, scored by the metric instead of the raw output"),
+    Contract("harness_scores", "store", (
+        _c("model", "VARCHAR"),
+        _c("task_id", "VARCHAR"),
+        _c("instance_id", "VARCHAR", "the glc instance the harness's sample was matched to"),
+        _c("harness", "VARCHAR", "lm-eval, lmms-eval, vlmevalkit or inspect"),
+        _c("harness_task", "VARCHAR", "the harness's task or dataset name"),
+        _c("metric", "VARCHAR", "the harness's name of the per-sample score (Inspect: the scorer)"),
+        _c("value", "DOUBLE", "the score as a number (Inspect C/I/P/N: 1/0/0.5/0); NULL when not finite"),
+        _c("raw_value", "VARCHAR", "the score as the log wrote it (numbers in float notation, objects as JSON)"),
+        _c("source_file", "VARCHAR"),
+        _c("sample", "VARCHAR", "where the sample is in the file: line, row or sample id and epoch"),
+        _c("import_id", "VARCHAR", "the import that wrote the row (the batch_id of its predictions)"),
+    ), "the harnesses' own per-sample scores of imported predictions, beside glc's instance scores"),
 ]}
 
 PUBLIC: dict[str, Contract] = {c.name: c for c in [

@@ -296,10 +296,36 @@ def test(data: Annotated[bool, typer.Option(help="Run the data tests.")] = True,
         raise typer.Exit(1)
 
 
+FromOpt = Annotated[str | None, typer.Option(
+    "--from", help="A harness's logs: lm-eval, lmms-eval, vlmevalkit or inspect (docs/interop.md).")]
+MapOpt = Annotated[Path | None, typer.Option("--map", help="With --from: MAP.yaml, the harness's tasks -> glc tasks.")]
+
+
+def _harness_args(fmt: str | None, mapping: Path | None) -> bool:
+    """True for a harness import (--from); its --map is required, and --map alone is refused."""
+    from glc.importers.harness import FORMATS
+
+    if fmt is None:
+        if mapping is not None:
+            raise GlcError("--map goes with --from", hint="--from " + "|".join(FORMATS))
+        return False
+    if fmt not in FORMATS:
+        raise GlcError(f"unknown harness '{fmt}'", hint="--from " + "|".join(FORMATS))
+    if mapping is None:
+        raise GlcError(f"--from {fmt} needs --map MAP.yaml", hint="the mapping says which glc task each of the "
+                       "harness's tasks is and how its samples match instances (docs/interop.md)")
+    return True
+
+
 @import_app.command("scores")
-def import_scores(file: Annotated[Path, typer.Argument(help="Workbook (.xlsx) or table (.csv/.parquet).")],
-                  model: Annotated[str | None, typer.Option(help="Import only this model column.")] = None) -> None:
+def import_scores(file: Annotated[Path, typer.Argument(help="Workbook (.xlsx) or table (.csv/.parquet); with "
+                                                           "--from, the harness's results.")],
+                  model: Annotated[str | None, typer.Option(help="Import only this model column.")] = None,
+                  fmt: FromOpt = None, mapping: MapOpt = None) -> None:
     """Import task scores; re-importing a model replaces its scores atomically."""
+    if _harness_args(fmt, mapping):
+        typer.echo(_ws().import_harness_scores(fmt, file, model, mapping).describe())
+        return
     summary = _ws().import_scores(file, model)
     typer.echo(summary.describe())
 
@@ -308,8 +334,16 @@ def import_scores(file: Annotated[Path, typer.Argument(help="Workbook (.xlsx) or
 def import_predictions(
     path: Annotated[Path, typer.Argument(help="General-Bench folder / prediction.json, or .jsonl/.parquet/.csv.")],
     model: Annotated[str | None, typer.Option(help="The model the predictions belong to.")] = None,
+    fmt: FromOpt = None, mapping: MapOpt = None,
+    scores: Annotated[bool, typer.Option("--scores", help="With --from: also the task scores the mapping names "
+                                                          "(score:) as imported scores.")] = False,
 ) -> None:
     """Import instance-level predictions; re-importing replaces a model's rows for those tasks."""
+    if _harness_args(fmt, mapping):
+        typer.echo(_ws().import_harness(fmt, path, model, mapping, scores=scores).describe())
+        return
+    if scores:
+        raise GlcError("--scores goes with --from", hint="import a score file with `glc import scores FILE`")
     for imp in _ws().import_predictions(path, model):
         typer.echo(imp.describe())
 
@@ -416,18 +450,30 @@ def explain(model: Annotated[str, typer.Argument(help="A model in level_scores."
 
 
 @app.command("diff")
-def diff_(a: Annotated[str, typer.Argument(help="variant:NAME, scope:NAME or run:ID|latest|previous.")],
-          b: Annotated[str, typer.Argument(help="The other side, same forms.")],
+def diff_(a: Annotated[str, typer.Argument(help="variant:NAME, scope:NAME or run:ID|latest|previous; or "
+                                              "harness:MODEL alone.")],
+          b: Annotated[str | None, typer.Argument(help="The other side, same forms.")] = None,
           variant: Annotated[str | None, typer.Option(metavar="NAME", help="Variant for sides that name none.")]
           = None,
           scope: Annotated[str | None, typer.Option(metavar="NAME", help="Scope for sides that name none.")] = None,
           fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text or json.")] = "text") -> None:
-    """Which models change level or score between two variants, scopes or runs, and why."""
+    """Which models change level or score between two variants, scopes or runs, and why; with
+    harness:MODEL, where an imported harness's per-sample scores and glc's disagree."""
     import json
 
     from glc.diff import render as render_diff
 
     _format(fmt, ("text", "json"))
+    if a.startswith("harness:"):
+        from glc.importers.harness.disagreements import render as render_harness
+
+        model = a.removeprefix("harness:")
+        found = _ws().harness_diff(model)
+        typer.echo(json.dumps(found, indent=2, default=str) if fmt == "json" else render_harness(model, found))
+        return
+    if b is None:
+        raise GlcError("glc diff needs two sides", hint="glc diff A B (variant:, scope:, run:), or glc diff "
+                       "harness:MODEL")
 
     rows = _ws().diff(a, b, variant, scope)
     typer.echo(json.dumps(rows, indent=2, default=str) if fmt == "json" else render_diff(rows))

@@ -213,6 +213,32 @@ class Workspace:
             con.close()
         return imports
 
+    def import_harness(self, fmt: str, path: Path | str, model: str | None, mapping: Path | str, *,
+                       scores: bool = False) -> Any:
+        """A harness's logs (lm-eval, lmms-eval, VLMEvalKit, Inspect) as predictions and harness
+        scores, mapped by ``mapping`` (see glc.importers.harness); with ``scores``, its task scores too."""
+        from glc.importers.harness import read_harness, store_harness
+
+        project = self.compile(write=False).project
+        con = connect(self.target)
+        try:
+            imp = read_harness(con, Path(path), project, fmt, model, Path(mapping), with_scores=scores)
+            store_harness(con, imp)
+        finally:
+            con.close()
+        return imp
+
+    def import_harness_scores(self, fmt: str, path: Path | str, model: str | None, mapping: Path | str) -> Any:
+        """Only the task-level scores of a harness's results, as imported scores."""
+        from glc.importers.harness.scores_only import import_task_scores
+
+        project = self.compile(write=False).project
+        con = connect(self.target)
+        try:
+            return import_task_scores(con, Path(path), project, fmt, model, Path(mapping))
+        finally:
+            con.close()
+
     def export_predictions(self, out: Path | str, model: str, *, form: str = "list", make_zip: bool = True,
                            select: list[str] | None = None, allow_missing: bool = False,
                            force: bool = False) -> ExportResult:
@@ -314,6 +340,17 @@ class Workspace:
         """Where ``glc report`` / ``glc docs`` write by default: one folder per benchmark, so the
         report of one benchmark never replaces another's."""
         return self.target_dir / (self.benchmark or "glc") / kind
+
+    def harness_diff(self, model: str) -> list[dict[str, Any]]:
+        """Per task: where an imported harness's per-sample scores and glc's disagree (glc.importers.harness)."""
+        from glc.importers.harness.disagreements import harness_diff
+
+        project = self.compile(write=False).project
+        con = connect(self.target, read_only=True)
+        try:
+            return harness_diff(con, project, model)
+        finally:
+            con.close()
 
     def report(self, out: Path | str | None = None) -> Path:
         """Build, then write the static HTML report (default: target/<benchmark>/report/index.html)."""

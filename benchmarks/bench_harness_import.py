@@ -1,0 +1,158 @@
+"""Importing a large lm-eval run: 1,000,000 generated ``--log_samples`` lines for 20 tasks.
+
+Half the tasks are generation tasks (``generate_until``: a list with the answer text, one
+``exact_match`` score), half multiple-choice (four ``[log-likelihood, is-greedy]`` pairs, ``acc``
+and ``acc_norm``), every line shaped as lm-eval 0.4 writes it (doc, target, arguments, resps,
+filtered_resps, filter, metrics, hashes). Each task has a glc dataset of the same documents;
+samples match instances by ``doc.id``.
+
+Prints: the import (read, match, check and store: predictions and harness_scores), reading the
+same JSONL files with polars (``pl.read_ndjson`` per file, schema inferred) measured in the same
+run, and their ratio. Targets: <= 30 s and <= 3x polars. Loading the tasks' data into
+``instances`` (what ``glc run`` does anyway before anything is scored) happens before the clock
+starts and is printed on its own.
+Run: python benchmarks/bench_harness_import.py [--lines 1000000] [--tasks 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import polars as pl
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("GLC_BENCHMARK", "general-bench")
+
+from glc.compiler.plan import compile_project  # noqa: E402
+
+from glc.datasets import sync_instances  # noqa: E402
+from glc.importers.harness import read_harness, store_harness  # noqa: E402
+from glc.profiles import load_target  # noqa: E402
+from glc.store import connect, ensure_store  # noqa: E402
+
+WORDS = ("the cat dog bird fish red blue green small large runs jumps sits eats on under near quickly slowly "
+         "house tree river city car road answer paris four blue sky model image video audio").split()
+DATE = "2026-11-30T12-00-00.000000"
+
+
+def _h(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def make(dest: Path, n_lines: int, n_tasks: int) -> tuple[Path, Path, Path]:
+    """(project, log folder, mapping) with the tasks' data and the run's samples files."""
+    root = dest / "proj"
+    shutil.copytree(REPO / "sql", root / "sql")
+    shutil.copytree(REPO / "specs", root / "specs", ignore=shutil.ignore_patterns("tasks", "models"))
+    shutil.copy(REPO / "profiles.yml", root / "profiles.yml")
+    (root / "data" / "general-bench").mkdir(parents=True)
+    (root / "data" / "general-bench" / "quick_tasks.txt").write_text("# the Quick Board holds none of these tasks\n")
+    for folder in ("3d", "audio", "image", "video"):  # the benchmark's folders; the tasks are all nlp here
+        (root / "specs" / "tasks" / folder).mkdir(parents=True)
+    logs = dest / "logs" / "bench-model"
+    logs.mkdir(parents=True)
+    rng = random.Random(0)
+    per_task = n_lines // n_tasks
+    mapping: dict[str, dict] = {}
+    for t in range(n_tasks):
+        mc = t % 2 == 1
+        name = f"bench_{'mc' if mc else 'qa'}_{t:02d}"
+        task_id = f"nlp.{name}"
+        data_lines, sample_lines = [], []
+        for i in range(per_task):
+            q = " ".join(rng.choice(WORDS) for _ in range(8 + i % 7)) + "?"
+            doc_id = f"{name}-{i}"
+            prompt = f"Question: {q}\nAnswer:"
+            if mc:
+                choices = [" ".join(rng.choice(WORDS) for _ in range(2)) for _ in range(4)]
+                gold = i % 4
+                doc = {"id": doc_id, "question": q, "choices": choices, "answer": gold}
+                ll = [f"{-rng.random() * 20:.15f}" for _ in range(4)]
+                best = max(range(4), key=lambda k: float(ll[k]))
+                line = {"doc_id": i, "doc": doc, "target": str(gold),
+                        "arguments": {f"gen_args_{k}": {"arg_0": prompt, "arg_1": " " + c}
+                                      for k, c in enumerate(choices)},
+                        "resps": [[[x, "False"]] for x in ll], "filtered_resps": [[x, "False"] for x in ll],
+                        "filter": "none", "metrics": ["acc", "acc_norm"], "doc_hash": _h(doc_id),
+                        "prompt_hash": _h(prompt), "target_hash": _h(str(gold)),
+                        "acc": float(best == gold), "acc_norm": float(rng.random() < 0.5)}
+                data_lines.append({"id": doc_id, "input": {"question": q, "choices": choices},
+                                   "output": "ABCD"[gold]})
+            else:
+                answer = rng.choice(WORDS)
+                said = answer if rng.random() < 0.6 else rng.choice(WORDS)
+                doc = {"id": doc_id, "question": q, "answer": answer}
+                line = {"doc_id": i, "doc": doc, "target": answer,
+                        "arguments": {"gen_args_0": {"arg_0": prompt, "arg_1": {"until": ["\n"], "do_sample": False}}},
+                        "resps": [[" " + said]], "filtered_resps": [" " + said], "filter": "none",
+                        "metrics": ["exact_match"], "doc_hash": _h(doc_id), "prompt_hash": _h(prompt),
+                        "target_hash": _h(answer), "exact_match": float(said == answer)}
+                data_lines.append({"id": doc_id, "input": {"question": q}, "output": answer})
+            sample_lines.append(line)
+        (root / "data" / f"{name}.jsonl").write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in data_lines))
+        (logs / f"samples_{name}_{DATE}.jsonl").write_bytes(
+            b"".join(orjson.dumps(x) + b"\n" for x in sample_lines))
+        spec = {"id": task_id, "name": f"Bench {name}", "modality": "nlp", "paradigm": "nlp", "metric": "acc",
+                "sota": {"value": 50.0, "source": "bench"},
+                "dataset": {"format": "jsonl", "path": f"data/{name}.jsonl", "reference": "choice" if mc else "text",
+                            **({"options_field": "input.choices"} if mc else {})}}
+        folder = root / "specs" / "tasks" / "nlp"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+        mapping[name] = {"task": task_id, "match": {"by": "id", "field": "doc.id"}}
+    map_path = dest / "map.yaml"
+    map_path.write_text(yaml.safe_dump({"format": "lm-eval", "tasks": mapping}))
+    return root, logs, map_path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--tasks", type=int, default=20)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        root, logs, map_path = make(Path(tmp), a.lines, a.tasks)
+        size = sum(f.stat().st_size for f in logs.iterdir())
+        print(f"generated {a.lines:,} sample lines for {a.tasks} tasks ({size / 1e6:.0f} MB) in "
+              f"{time.perf_counter() - t0:.1f} s")
+        project = compile_project(root).project
+        con = connect(load_target(root, None, project.benchmark.name))
+        ensure_store(con)
+        t0 = time.perf_counter()
+        sync_instances(con, project)
+        print(f"task data into instances (before the clock): {time.perf_counter() - t0:.1f} s")
+
+        files = sorted(logs.iterdir())
+        t0 = time.perf_counter()
+        rows = sum(pl.read_ndjson(f).height for f in files)
+        polars_s = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        imp = read_harness(con, logs, project, "lm-eval", "bench-model", map_path)
+        read_s = time.perf_counter() - t0
+        store_harness(con, imp)
+        import_s = time.perf_counter() - t0
+        stored = con.execute("SELECT count(*) FROM predictions").fetchone()[0]  # type: ignore[index]
+        scored = con.execute("SELECT count(*) FROM harness_scores").fetchone()[0]  # type: ignore[index]
+        con.close()
+        assert rows == a.lines and stored == a.lines, (rows, stored)
+        print(f"polars read_ndjson of the same files: {polars_s:.2f} s ({rows:,} rows)")
+        print(f"glc import (read, match, check {read_s:.2f} s; store {import_s - read_s:.2f} s): {import_s:.2f} s, "
+              f"{stored:,} predictions and {scored:,} harness scores")
+        print(f"ratio import / polars: {import_s / polars_s:.2f}x (targets: <= 30 s and <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
