@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from glc.compiler.udfs.video import read_frames
@@ -83,14 +85,33 @@ def full_scale(im: object) -> float:
     return 65535.0 if im.mode.startswith("I;16") or im.mode == "I" else 1.0 if im.mode == "F" else 255.0
 
 
-def load_labels(path: str | None) -> np.ndarray | None:
+def _read(path: str | None, read: Callable[[Any], np.ndarray]) -> np.ndarray | None:
+    """``read`` of the image at ``path``; None when it cannot be opened or converted (a mode Pillow
+    cannot turn into grey or RGB)."""
     im = _open(path)
-    return None if im is None else labels_of(im)
+    if im is None:
+        return None
+    try:
+        return read(im)
+    except (OSError, ValueError):
+        return None
+
+
+def load_labels(path: str | None) -> np.ndarray | None:
+    return _read(path, labels_of)
 
 
 def load_map(path: str | None) -> np.ndarray | None:
-    im = _open(path)
-    return None if im is None else map_of(im)
+    return _read(path, map_of)
+
+
+def load_alpha(path: str | None) -> np.ndarray | None:
+    """A matte in [0, 1]: the map over the full scale of its bit depth."""
+    return _read(path, lambda im: map_of(im) / full_scale(im))
+
+
+def load_rgb(path: str | None) -> np.ndarray | None:
+    return _read(path, lambda im: np.asarray(im.convert("RGB"), dtype=np.float64))
 
 
 def _same(pred: np.ndarray | None, ref: np.ndarray) -> bool:
@@ -177,15 +198,13 @@ def dice(pred: str | None, ref: str | None) -> float | None:
 def sad(pred: str | None, ref: str | None) -> float | None:
     """Sum of absolute differences of two alpha mattes (in [0, 1]: pixel / full scale) over the
     whole image, divided by 1000."""
-    ri = _open(ref)
-    if ri is None:
+    r = load_alpha(ref)
+    if r is None:
         return None
-    r = map_of(ri) / full_scale(ri)
-    pi = _open(pred)
-    p = map_of(pi) / full_scale(pi) if pi is not None else None
+    p = load_alpha(pred)
     if not _same(p, r):
         p = np.zeros_like(r)
-    return float(np.abs(p - r).sum() / 1000.0)  # type: ignore[operator]
+    return float(np.abs(p - r).sum() / 1000.0)
 
 
 def _map_pairs(pred: str | None, ref: str | None, kind: str | None) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -228,9 +247,9 @@ def epe(pred: str | None, ref: str | None, kind: str | None) -> float | None:
         r = _flows(read_frames(ref, "RGB"))
         p = _flows(read_frames(pred, "RGB")) or []
     else:
-        ri, pi = _open(ref), _open(pred)
-        r = None if ri is None else _flows([np.asarray(ri.convert("RGB"), dtype=np.float64)])  # type: ignore[attr-defined]
-        p = [] if pi is None else _flows([np.asarray(pi.convert("RGB"), dtype=np.float64)]) or []  # type: ignore[attr-defined]
+        ri, pi = load_rgb(ref), load_rgb(pred)
+        r = None if ri is None else _flows([ri])
+        p = [] if pi is None else _flows([pi]) or []
     if not r:
         return None
     errors = []
