@@ -261,6 +261,18 @@ def _depth_cases(b: _Builder, rng: np.random.Generator) -> None:
     b.task("l1_distance", "l1_distance", "video", l1, modality="video", paradigm="generation")
 
 
+def _colour_cases(b: _Builder, rng: np.random.Generator) -> None:
+    items = []
+    for k in range(4):
+        ref = rng.integers(0, 256, size=(6, 9, 3))
+        pred = np.clip(ref + rng.integers(-30 * k, 30 * k + 1, size=ref.shape), 0, 255)
+        items.append((Case(f"c{k}", png(b.file(f"lab/r{k}.png"), ref), png(b.file(f"lab/p{k}.png"), pred)),
+                      f"lab/r{k}.png", str(b.file(f"lab/p{k}.png"))))
+    items.append((Case("missing", png(b.file("lab/rm.png"), rng.integers(0, 256, size=(6, 9, 3))), None),
+                  "lab/rm.png", None))
+    b.task("rmse_image", "rmse", "image", items, paradigm="generation")
+
+
 def _speech_cases(b: _Builder, rng: np.random.Generator) -> None:
     t = np.arange(int(0.25 * 16000)) / 16000
     items = []
@@ -281,7 +293,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     b = _Builder(root)
     rng = np.random.default_rng(7)
     for build in (_mask_cases, _video_mask_cases, _points_cases, _binary_cases, _panoptic_cases, _depth_cases,
-                  _speech_cases):
+                  _colour_cases, _speech_cases):
         build(b, rng)
     ws = Workspace(root)
     ws.import_predictions(b.preds)
@@ -506,6 +518,18 @@ def test_l1_score_formula(corpus: Corpus) -> None:
                  for k, r in enumerate(c.ref)]
         values.append(100 * (1 - np.concatenate(diffs).mean() / 255))
     assert corpus.scores["l1_distance"] == pytest.approx(np.mean(values), abs=1e-9)
+
+
+def test_rmse_of_images_in_lab_skimage_sklearn(corpus: Corpus) -> None:
+    from skimage.color import rgb2lab
+    from sklearn.metrics import root_mean_squared_error
+
+    values = []
+    for c in corpus.cases["rmse_image"]:
+        pred = c.pred if c.pred is not None else np.zeros_like(c.ref)
+        values.append(root_mean_squared_error(rgb2lab(c.ref).ravel(), rgb2lab(pred).ravel()))
+    assert corpus.values["rmse_image"]["c0"] == 0.0
+    assert corpus.scores["rmse_image"] == pytest.approx(np.mean(values), rel=1e-9)
 
 
 def _dtw_mcd(a: np.ndarray, b: np.ndarray) -> float:

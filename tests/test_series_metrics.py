@@ -9,6 +9,7 @@ for the Python UDFs alone.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -131,6 +132,17 @@ CAPTIONS: list[tuple[str, list[str], str]] = [
     ("c5", ["the agent opens the door", "the door is opened by the agent"], "The agent opens the door."),
     ("c6", ["a cat sleeps on a sofa"], "a cat sleeps on a sofa"),
 ]
+FRAMES: list[tuple[str, list[dict[str, Any]], Any]] = [
+    ("f1", [{"bbox": [0, 0, 10, 10], "label": "car"}, {"bbox": [20, 20, 30, 30], "label": "car"}],
+     [{"bbox": [1, 0, 10, 10], "label": "car", "score": 0.9}, {"bbox": [21, 21, 31, 31], "label": "car", "score": 0.4},
+      {"bbox": [50, 50, 60, 60], "label": "car", "score": 0.8}]),
+    ("f2", [{"bbox": [5, 5, 15, 15], "label": "car"}, {"bbox": [40, 0, 48, 9], "label": "person"}],
+     [{"bbox": [5, 6, 15, 15], "label": "car", "score": 0.7}, {"bbox": [40, 0, 47, 9], "label": "person", "score": 0.6},
+      {"bbox": [5, 5, 15, 15], "label": "person", "score": 0.95}]),
+    ("f3", [{"bbox": [0, 0, 4, 4], "label": "person"}], []),
+    ("f4", [], [{"bbox": [0, 0, 9, 9], "label": "car", "score": 0.99}]),
+    ("f5", [{"bbox": [10, 10, 20, 20], "label": "car"}], "the car is at 10, 10, 20, 20"),
+]
 NUMBERS = [("n1", 0.5, "0.7"), ("n2", 1.25, "the error is 1.0 m"), ("n3", 2.0, "unknown"), ("n4", -0.3, "-0.3")]
 
 
@@ -150,6 +162,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tid = add_task(root, "cider", "text", [(i, {}, r) for i, r, _ in CAPTIONS], modality="video",
                    paradigm="comprehension")
     write_predictions(preds, "m", tid, [(i, p) for i, _, p in CAPTIONS])
+    tid = add_task(root, "amota", "boxes", [(i, {}, r) for i, r, _ in FRAMES], modality="3d",
+                   paradigm="comprehension")
+    write_predictions(preds, "m", tid, [(i, p) for i, _, p in FRAMES])
     tid = add_task(root, "rte", "number", [(i, {}, r) for i, r, _ in NUMBERS], modality="3d", paradigm="comprehension")
     write_predictions(preds, "m", tid, [(i, p) for i, _, p in NUMBERS])
     ws = Workspace(root)
@@ -219,6 +234,67 @@ def test_rte_sklearn(corpus: dict[str, Any]) -> None:
     assert corpus["scores"]["rte"] == pytest.approx(mean_absolute_error([r for _, r, _ in NUMBERS], preds), abs=1e-12)
 
 
+def _max_matching(dets: list[list[float]], gts: list[list[float]]) -> int:
+    """The most (detection, reference) pairs with IoU >= 0.5, by trying every assignment."""
+    ok = [[_iou_matrix(np.array([d]), np.array([g]))[0] >= 0.5 for g in gts] for d in dets]
+    best = 0
+    for chosen in itertools.product(*[[None, *range(len(gts))] for _ in dets]):
+        taken = [g for g in chosen if g is not None]
+        if len(taken) == len(set(taken)) and all(ok[d][g] for d, g in enumerate(chosen) if g is not None):
+            best = max(best, len(taken))
+    return best
+
+
+def nuscenes_amota(frames: list[tuple[list[tuple[list[float], float]], list[list[float]]]]) -> float | None:
+    """AMOTA = mean over r in linspace(0.1, 1, 40) of max(0, 1 - FP / TP) at the score where the
+    greedy (score-ordered) matching first reaches recall r; IDS = 0; unreached recall: 0."""
+    n_gt = sum(len(g) for _, g in frames)
+    if n_gt == 0:
+        return None
+    dets = sorted([(s, k, j) for k, (d, _) in enumerate(frames) for j, (_, s) in enumerate(d)], key=lambda x: -x[0])
+    taken: set[tuple[int, int]] = set()
+    reach = []
+    for s, k, j in dets:
+        box = np.array([frames[k][0][j][0]])
+        cands = [(float(_iou_matrix(box, np.array([g]))[0]), -gi) for gi, g in enumerate(frames[k][1])
+                 if (k, gi) not in taken]
+        cands = [c for c in cands if c[0] >= 0.5]
+        if cands:
+            taken.add((k, -max(cands)[1]))
+            reach.append(s)
+    out = []
+    for r in np.linspace(0.1, 1.0, 40):
+        need = int(np.ceil(round(r * n_gt, 9)))
+        if need > len(reach):
+            out.append(0.0)
+            continue
+        tp = fp = 0
+        for d, g in frames:
+            kept = [b for b, s in d if s >= reach[need - 1]]
+            m = _max_matching(kept, g)
+            tp, fp = tp + m, fp + len(kept) - m
+        out.append(max(0.0, 1 - fp / tp) if tp else 0.0)
+    return float(np.mean(out))
+
+
+def _by_label(items: list[tuple[str, list[dict[str, Any]], Any]]) -> float:
+    labels = sorted({g["label"] for _, refs, _ in items for g in refs})
+    values = []
+    for label in labels:
+        frames = [([(p["bbox"], p["score"]) for p in (pred if isinstance(pred, list) else []) if p["label"] == label],
+                   [g["bbox"] for g in refs if g["label"] == label]) for _, refs, pred in items]
+        v = nuscenes_amota(frames)
+        if v is not None:
+            values.append(v)
+    return float(np.mean(values))
+
+
+def test_amota_nuscenes_formula(corpus: dict[str, Any]) -> None:
+    want = _by_label(FRAMES)
+    assert 0 < want < 1
+    assert corpus["scores"]["amota"] == pytest.approx(100 * want, abs=1e-9)
+
+
 # ------------------------------------------------------------------ generated inputs, UDFs alone
 
 boxes = st.one_of(st.none(), st.tuples(st.integers(0, 20), st.integers(0, 20), st.integers(0, 8), st.integers(0, 8))
@@ -246,3 +322,33 @@ def test_generated_cider_pycocoevalcap(items: list[tuple[str, list[str]]]) -> No
     assume(any(r for _, refs in items for r in refs))  # pycocoevalcap needs one reference word in the corpus
     want = _pycocoevalcap(items)
     assert captions.cider_d(items) == pytest.approx(list(want), abs=1e-9)
+
+
+near = st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(1, 6), st.integers(1, 6)) \
+    .map(lambda b: [b[0], b[1], b[0] + b[2], b[1] + b[3]])  # small boxes close together: many overlaps
+
+
+@st.composite
+def detection_frame(draw: Any) -> tuple[list[tuple[list[int], float]], list[list[int]]]:
+    """Reference boxes, detections near some of them (edges moved by up to 1) and a few stray ones."""
+    big = st.tuples(st.integers(0, 12), st.integers(0, 12), st.integers(4, 9), st.integers(4, 9))
+    gts = [[x, y, x + w, y + h] for x, y, w, h in draw(st.lists(big, max_size=3))]
+    score = st.sampled_from([0.1, 0.3, 0.5, 0.7, 0.9])
+    dets = []
+    for g in gts:
+        if draw(st.booleans()):
+            d = draw(st.lists(st.integers(-1, 1), min_size=4, max_size=4))
+            box = [g[0] + d[0], g[1] + d[1], max(g[0] + d[0] + 1, g[2] + d[2]), max(g[1] + d[1] + 1, g[3] + d[3])]
+            dets.append((box, draw(score)))
+    dets += draw(st.lists(st.tuples(near, score), max_size=1))
+    return draw(st.permutations(dets)), gts
+
+
+@settings(max_examples=25, deadline=None)
+@given(frames=st.lists(detection_frame(), min_size=1, max_size=4))
+def test_generated_amota(frames: list[tuple[list[tuple[list[int], float]], list[list[int]]]]) -> None:
+    payloads = [json.dumps({"pred": json.dumps([{"bbox": b, "score": s} for b, s in dets]),
+                            "ref": json.dumps([{"bbox": g, "label": None} for g in gts])}) for dets, gts in frames]
+    want = nuscenes_amota([([(list(map(float, b)), s) for b, s in dets], [list(map(float, g)) for g in gts])
+                           for dets, gts in frames])
+    assert series.amota(payloads) == pytest.approx(want if want is not None else 0.0, abs=1e-12)

@@ -409,3 +409,31 @@ def pq_stats(pred: str | None, ref: str | None) -> list[float] | None:
     fp = sum(1 for pid, area in pred_a.items() if pid not in matched_p and on_void.get(pid, 0) / area <= 0.5)
     return [iou_sum, float(len(matched_p)), float(fp), float(len(ref_a) - len(matched_r))]
 
+
+
+# ------------------------------------------------------------------------------------ colour RMSE
+
+_XYZ_FROM_RGB = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
+                          [0.019334, 0.119193, 0.950227]])
+_WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
+
+
+def lab(rgb: np.ndarray) -> np.ndarray:
+    """CIE L*a*b* (D65, 2 degrees) of 8-bit sRGB pixels (H x W x 3)."""
+    c = rgb / 255.0
+    linear = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    t = (linear @ _XYZ_FROM_RGB.T) / _WHITE_D65
+    f = np.where(t > 0.008856, np.cbrt(t), 7.787 * t + 16.0 / 116.0)
+    return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], -1)
+
+
+def lab_rmse(pred: str | None, ref: str | None) -> float | None:
+    """Root mean square difference of two images in CIE L*a*b*, over pixels and the three channels
+    (shadow-removal benchmarks compare in L*a*b*); a missing prediction is a black image."""
+    r = load_rgb(ref)
+    if r is None:
+        return None
+    p = load_rgb(pred)
+    if not _same(p, r):
+        p = np.zeros_like(r)
+    return float(math.sqrt(np.mean((lab(p) - lab(r)) ** 2)))  # type: ignore[arg-type]

@@ -64,6 +64,8 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
     Udf("glc_viou", series.viou, ("VARCHAR", "VARCHAR"), "DOUBLE", "spatio-temporal vIoU of per-frame boxes"),
     Udf("glc_cider", captions.cider, ("VARCHAR[]",), "DOUBLE", "CIDEr-D of a task's answers"),
     Udf("glc_mcd", speech.mcd, ("VARCHAR", "VARCHAR"), "DOUBLE", "mel cepstral distortion of two WAV files"),
+    Udf("glc_amota", series.amota, ("VARCHAR[]",), "DOUBLE", "AMOTA of a task's frames of boxes (no identities)"),
+    Udf("glc_lab_rmse", dense.lab_rmse, ("VARCHAR", "VARCHAR"), "DOUBLE", "RMSE of two images in CIE L*a*b*"),
 ]}
 
 
