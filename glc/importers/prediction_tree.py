@@ -37,7 +37,7 @@ from glc.importers.safety import clip, preview
 from glc.importers.scores import Problem, file_sha256
 from glc.profiles import Grants
 
-MEDIA_OUTPUTS = frozenset({"image", "audio"})
+MEDIA_OUTPUTS = frozenset({"image", "audio", "video", "pointcloud"})  # generated files, scored by metrics
 FORMS_HINT = 'a list [{"id": ..., "prediction": ...}] or an object {"task", "type", "skill", "data": [...]}'
 EXTENSION = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 # what a folder or file name written from a spec or an instance id may not hold
@@ -47,7 +47,7 @@ UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 def media_output(task: Task) -> bool:
     """True when the task's predictions are generated files (paths), not answers."""
     ds, inf = task.spec.dataset, task.spec.inference
-    return (ds is not None and ds.reference == "image") or (inf is not None and inf.output in MEDIA_OUTPUTS)
+    return (ds is not None and ds.reference in MEDIA_OUTPUTS) or (inf is not None and inf.output in MEDIA_OUTPUTS)
 
 
 def safe_name(name: str) -> bool:

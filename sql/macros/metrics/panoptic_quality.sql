@@ -1,0 +1,14 @@
+{#- Panoptic quality (Kirillov et al. 2019), class-agnostic, pooled over the task: per instance
+    [sum of matched IoUs, TP, FP, FN] of its segment masks (glc_pq_stats: a segment is one label
+    of the PNG, label 0 void); PQ = sum IoU / (TP + FP / 2 + FN / 2). An instance's own value is
+    its own PQ. -#}
+{% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
+{% macro prepare(o, args, answer) %}glc_pq_stats({{ o }}, ref_texts[1]) AS pq{% endmacro %}
+{% macro value(o, args, answer) %}pq[1] / NULLIF(pq[2] + 0.5 * pq[3] + 0.5 * pq[4], 0){% endmacro %}
+{% macro stats(o, args, answer) %}pq{% endmacro %}
+{% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
+{% macro aggregate(args) -%}
+COALESCE(100.0 * SUM(stats[1]) / NULLIF(SUM(stats[2]) + 0.5 * SUM(stats[3]) + 0.5 * SUM(stats[4]), 0), 0.0)
+{%- endmacro %}
+{#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
+{% set references = ['image'] %}
