@@ -29,6 +29,7 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
         "edit operations and reference length, in words or characters"),
     Udf("glc_box_iou", boxes.box_iou, ("VARCHAR", "VARCHAR"), "DOUBLE", "IoU of predicted and reference box"),
     Udf("glc_coco_ap", boxes.coco_ap, ("VARCHAR[]", "DOUBLE[]"), "DOUBLE", "COCO-style AP over a task"),
+    Udf("glc_lower", text.py_lower, ("VARCHAR",), "VARCHAR", "Python's str.lower() (final sigma, U+0130)"),
     Udf("glc_group_mean", text.group_mean, ("VARCHAR[]", "DOUBLE[]"), "DOUBLE",
         "mean over groups of the mean value within each group (macro averaging)"),
     Udf("glc_psnr", images.psnr, ("VARCHAR", "VARCHAR"), "DOUBLE", "PSNR in dB of two image files"),
@@ -41,7 +42,7 @@ def _vectorized(fn: Callable[..., Any], params: tuple[str, ...], returns: str) -
 
     import pyarrow as pa
 
-    out_type = pa.list_(pa.float64()) if returns.endswith("[]") else pa.float64()
+    out_type = {"DOUBLE[]": pa.list_(pa.float64()), "DOUBLE": pa.float64(), "VARCHAR": pa.string()}[returns]
 
     def call(*arrays: Any) -> Any:
         columns = [a.to_pylist() for a in arrays]

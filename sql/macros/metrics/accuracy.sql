@@ -1,8 +1,14 @@
 {% from 'macros/answer.sql' import normalize_answer, choice_letter, first_number %}
 {#- Exact match. Choice references compare the extracted option letter; number references the
-    first number; others the normalized answer against every normalized reference. -#}
+    first number; others the normalized answer against every normalized reference, as SQuAD
+    2.0's evaluation does: references that normalize to the empty string are dropped unless all
+    do (then the reference is the empty string, which an empty answer matches). -#}
+{% macro golds(args, answer) -%}
+COALESCE(NULLIF(LIST_FILTER(LIST_TRANSFORM(i.ref_texts, r -> {{ normalize_answer('r', answer) }}), n -> n <> ''),
+                CAST([] AS VARCHAR[])), [''])
+{%- endmacro %}
 {% macro prepare_refs(args, answer) -%}
-LIST_TRANSFORM(i.ref_texts, r -> {{ normalize_answer('r', answer) }}) AS ref_norm
+{{ golds(args, answer) }} AS ref_norm
 {%- endmacro %}
 {% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) -%}

@@ -1,15 +1,17 @@
 {% from 'macros/answer.sql' import normalize_answer, words, hist_overlap, histogram_columns %}
-{#- SQuAD token F1 of the normalized answer against the best reference; mean over instances.
-    An empty answer scores 1 against an empty reference and 0 otherwise (SQuAD 2.0). Reference
-    token histograms are prepared once per instance; the answer's once per answer. -#}
+{% from 'macros/metrics/accuracy.sql' import golds %}
+{#- SQuAD 2.0 token F1 of the normalized answer against the best reference; mean over
+    instances. Tokens are the normalized text split at whitespace. An empty answer scores 1
+    against an empty reference and 0 otherwise; references that normalize to the empty string
+    are dropped unless all do (as for exact match). Reference token histograms are prepared once
+    per instance; the answer's once per answer. -#}
 {% macro prepare_refs(args, answer) -%}
-LIST_TRANSFORM(i.ref_texts, r -> {{ normalize_answer('r', answer) }}) AS ref_norm,
-LIST_TRANSFORM(i.ref_texts, r -> LIST_AGGREGATE({{ words(normalize_answer('r', answer)) }}, 'histogram')) AS ref_hist,
-LIST_TRANSFORM(i.ref_texts, r -> LEN({{ words(normalize_answer('r', answer)) }})) AS ref_len
+LIST_TRANSFORM({{ golds(args, answer) }}, g -> LIST_AGGREGATE({{ words('g', answer.collapse_whitespace) }}, 'histogram')) AS ref_hist,
+LIST_TRANSFORM({{ golds(args, answer) }}, g -> LEN({{ words('g', answer.collapse_whitespace) }})) AS ref_len
 {%- endmacro %}
 {% macro prepare(o, args, answer) -%}
-{{ words(normalize_answer(o, answer)) }} AS pred_tokens,
-{{ histogram_columns(words(normalize_answer(o, answer)), 'pred') }}
+{{ words(normalize_answer(o, answer), answer.collapse_whitespace) }} AS pred_tokens,
+{{ histogram_columns(words(normalize_answer(o, answer), answer.collapse_whitespace), 'pred') }}
 {%- endmacro %}
 {% macro value(o, args, answer) -%}
 LIST_MAX(LIST_TRANSFORM(ref_len, (g, k) -> CASE
