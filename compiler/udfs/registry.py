@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from glc.compiler.udfs import boxes, images, text
+from glc.compiler.udfs import boxes, images, numbers, text
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
     Udf("glc_lower", text.py_lower, ("VARCHAR",), "VARCHAR", "Python's str.lower() (final sigma, U+0130)"),
     Udf("glc_group_mean", text.group_mean, ("VARCHAR[]", "DOUBLE[]"), "DOUBLE",
         "mean over groups of the mean value within each group (macro averaging)"),
+    Udf("glc_pearson", numbers.pearson, ("DOUBLE[]", "DOUBLE[]"), "DOUBLE",
+        "Pearson correlation of two lists (scipy's computation; 0 where undefined)"),
     Udf("glc_psnr", images.psnr, ("VARCHAR", "VARCHAR"), "DOUBLE", "PSNR in dB of two image files"),
     Udf("glc_ms_ssim", images.ms_ssim, ("VARCHAR", "VARCHAR"), "DOUBLE", "MS-SSIM of two image files"),
 ]}

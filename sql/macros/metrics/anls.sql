@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import order_free_mean %}
 {% from 'macros/answer.sql' import py_lower, py_collapse, py_upper_length %}
 {#- ANLS (Biten et al. 2019) as the `anls` package computes it: both sides stripped, lower-cased
     and re-spaced with Python's str methods (' '.join(s.strip().lower().split())); NL = the
@@ -18,4 +19,4 @@ LIST_MAX(LIST_TRANSFORM(
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
-{% macro aggregate(args) %}100.0 * AVG(value){% endmacro %}
+{% macro aggregate(args) %}100.0 * {{ order_free_mean('value') }}{% endmacro %}

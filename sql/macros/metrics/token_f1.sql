@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import order_free_mean %}
 {% from 'macros/answer.sql' import normalize_answer, words, hist_overlap, histogram_columns %}
 {% from 'macros/metrics/accuracy.sql' import golds %}
 {#- SQuAD 2.0 token F1 of the normalized answer against the best reference; mean over
@@ -21,4 +22,4 @@ END))
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
-{% macro aggregate(args) %}100.0 * AVG(value){% endmacro %}
+{% macro aggregate(args) %}100.0 * {{ order_free_mean('value') }}{% endmacro %}
