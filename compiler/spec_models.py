@@ -44,6 +44,10 @@ class DatasetSpec(Spec):
     ``general_bench``: a task folder holding ``annotation.json`` (``data: [{id, input, output}]``)
     and its media. ``jsonl`` / ``parquet`` / ``csv``: one row per instance, ``fields`` mapping
     glc's names (id, input, reference) to the file's (dotted paths reach into JSON objects).
+    Boxes (``reference: boxes``): ``box_format`` says how the references write a box,
+    ``[x1, y1, x2, y2]`` (``xyxy``) or COCO's ``[x, y, width, height]`` (``xywh``);
+    ``prediction_box_format`` how the task's predictions write theirs (by default as the
+    references). An empty list is an image without objects.
     """
 
     format: Literal["general_bench", "jsonl", "parquet", "csv"]
@@ -52,7 +56,12 @@ class DatasetSpec(Spec):
     reference: Literal["text", "choice", "label", "labels", "number", "boxes", "image"]
     label_separator: str = ","
     box_format: Literal["xyxy", "xywh"] = "xyxy"
+    prediction_box_format: Literal["xyxy", "xywh"] | None = None
     media: list[str] = []
+
+    def predictions_box_format(self) -> str:
+        """How box predictions are read: ``prediction_box_format``, by default ``box_format``."""
+        return self.prediction_box_format or self.box_format
 
 
 class GenerationSpec(Spec):
