@@ -225,6 +225,9 @@ class MetricSpec(Spec):
     aliases: list[str] = []
     implementation: ImplementationSpec | None = None
     description: str | None = None
+    #: how glc computes the metric where a choice had to be made or where it differs from the
+    #: reference implementation (shown by ``glc ls metrics --details`` and docs/metrics.md)
+    conventions: list[Annotated[str, Field(min_length=1, max_length=600)]] = []
 
 
 # --- models ------------------------------------------------------------------------------
