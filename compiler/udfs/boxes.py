@@ -73,8 +73,8 @@ def parse_detections(text: str | None, fmt: str = "xyxy") -> list[dict[str, Any]
         nums = _NUM.findall(text)
         if len(nums) < 4:
             return []
-        box = [float(x) for x in nums[:4]]
-        return [{"bbox": _corners(box, fmt), "score": 1.0, "label": None}] if all(map(math.isfinite, box)) else []
+        first = [float(x) for x in nums[:4]]
+        return [{"bbox": _corners(first, fmt), "score": 1.0, "label": None}] if all(map(math.isfinite, first)) else []
     items = data if isinstance(data, list) and data and not _box(data) else [data]
     if data == []:
         items = []
