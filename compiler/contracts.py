@@ -63,6 +63,7 @@ SEEDS: dict[str, Contract] = {c.name: c for c in [
         _c("official_metric", "VARCHAR", "metric string of the official workbook"),
         _c("spec_path", "VARCHAR"),
         _c("judged", "BOOLEAN", "scored on an evaluator's reading of the generated output (judgments)"),
+        _c("prediction_box_format", "VARCHAR", "xyxy or xywh: how the task's box predictions are read (box tasks)"),
     ), "one row per benchmark task, from specs/tasks"),
     Contract("metrics", "seed", (
         _c("metric", "VARCHAR"),

@@ -53,6 +53,10 @@ class DatasetSpec(Spec):
     list of option texts of a multiple-choice instance (an answer may then be the option text).
     A ``general_bench`` task whose records have no reference at all is a Close Set task: it is run
     but not scored.
+    Boxes (``reference: boxes``): ``box_format`` says how the references write a box,
+    ``[x1, y1, x2, y2]`` (``xyxy``) or COCO's ``[x, y, width, height]`` (``xywh``);
+    ``prediction_box_format`` how the task's predictions write theirs (by default as the
+    references). An empty list is an image without objects.
     """
 
     format: Literal["general_bench", "jsonl", "parquet", "csv"]
@@ -62,9 +66,14 @@ class DatasetSpec(Spec):
     reference: RefKind
     label_separator: str = ","
     box_format: Literal["xyxy", "xywh"] = "xyxy"
+    prediction_box_format: Literal["xyxy", "xywh"] | None = None
     media: list[str] = []
     optional_media: list[str] = []
     options_field: str | None = None
+
+    def predictions_box_format(self) -> str:
+        """How box predictions are read: ``prediction_box_format``, by default ``box_format``."""
+        return self.prediction_box_format or self.box_format
 
 
 class GenerationSpec(Spec):
@@ -281,6 +290,9 @@ class MetricSpec(Spec):
     aliases: list[str] = []
     implementation: ImplementationSpec | None = None
     description: str | None = None
+    #: how glc computes the metric where a choice had to be made or where it differs from the
+    #: reference implementation (shown by ``glc ls metrics --details`` and docs/metrics.md)
+    conventions: list[Annotated[str, Field(min_length=1, max_length=600)]] = []
 
 
 # --- models ------------------------------------------------------------------------------

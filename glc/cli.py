@@ -416,10 +416,18 @@ def show(node: Annotated[str, typer.Argument(help="A SQL model or data test name
 @app.command("ls")
 def ls_(kind: Annotated[str, typer.Argument(help="tasks, metrics, levels, scopes, models or nodes.")] = "tasks",
         select: Annotated[list[str] | None, typer.Option(
-            help="Filter: model:NAME, task:ID, modality:M, paradigm:P, metric:K (repeatable).")] = None) -> None:
+            help="Filter: model:NAME, task:ID, modality:M, paradigm:P, metric:K (repeatable).")] = None,
+        details: Annotated[bool, typer.Option(
+            help="metrics: how each is computed and its conventions (choices, differences from the reference).")]
+        = False) -> None:
     """List what the project holds."""
-    from glc.listing import render_rows
+    from glc.listing import render_metric_details, render_rows
 
+    if details:
+        if kind != "metrics":
+            raise typer.BadParameter("--details lists metrics only")
+        typer.echo(render_metric_details(_ws().compile(write=False)))
+        return
     typer.echo(render_rows(_ws().ls(kind, select)))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -220,15 +221,16 @@ def _table_records(f: Path, fmt: str) -> list[dict[str, Any]]:
 
 
 def _boxes(value: Any, fmt: str) -> list[dict[str, Any]]:
-    if isinstance(value, list) and not value:
-        return []  # an image without objects
-    items = value if isinstance(value, list) and value and not all(isinstance(v, int | float) for v in value) \
-        else [value]
+    """Reference boxes as corners ``[x1, y1, x2, y2]``; an empty list is an image without objects."""
+    if value == []:
+        return []
+    items = value if isinstance(value, list) and not all(isinstance(v, int | float) for v in value) else [value]
     out = []
     for item in items:
         box, label = (item.get("bbox", item.get("box")), item.get("label")) if isinstance(item, dict) else (item, None)
-        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, int | float) for v in box)):
-            raise ValueError(f"{item!r} is not a box of 4 numbers")
+        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, int | float) and not isinstance(v, bool)
+                                                                and math.isfinite(v) for v in box)):
+            raise ValueError(f"{item!r} is not a box of 4 finite numbers")
         x1, y1, a, b = (float(v) for v in box)
         x2, y2 = (x1 + a, y1 + b) if fmt == "xywh" else (a, b)
         if x2 < x1 or y2 < y1:
@@ -265,6 +267,8 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{value!r} is not a number") from None
+        if not math.isfinite(number):  # "nan", "inf" or 1e999: no metric has a value for it
+            raise ValueError(f"{value!r} is not a finite number")
         return number, [], number
     if kind == "boxes":
         boxes = _boxes(value, ds.box_format)

@@ -34,7 +34,8 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
     if kind == "metrics":
         used = {t.spec.metric for t in p.tasks}
         return [{"metric": m.name, "direction": m.direction, "normalization": m.normalization.kind,
-                 "implementation": m.implementation.macro if m.implementation else "-", "tasks": m.name in used}
+                 "implementation": m.implementation.macro if m.implementation else "-", "tasks": m.name in used,
+                 "conventions": len(m.conventions)}
                 for m in p.metrics]
     if kind == "levels":
         return [{"level": lv.name, "win": lv.win, "partition": lv.partition, "default": lv.default} for lv in p.levels]
@@ -98,6 +99,21 @@ def describe_binding(p: Any) -> str:
                      + (f", ... (+{len(b.unmatched) - 8})" if len(b.unmatched) > 8 else ""))
     lines += [f"  problem: {msg}" for msg in b.problems]
     return "\n".join(lines)
+
+
+def render_metric_details(compiled: CompiledProject) -> str:
+    """``glc ls metrics --details``: each metric, how it is computed and its conventions (where
+    glc had to choose, or differs from the reference implementation)."""
+    blocks = []
+    for m in compiled.project.metrics:
+        impl = m.implementation
+        how = f"{impl.macro} ({impl.level} level)" if impl else "imported scores only"
+        lines = [f"{m.name}: {m.title} [{how}]"]
+        if impl and impl.args:
+            lines.append("  args: " + ", ".join(f"{k}={v}" for k, v in impl.args.items()))
+        lines += [f"  - {c}" for c in m.conventions]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def render_rows(rows: list[dict[str, Any]]) -> str:

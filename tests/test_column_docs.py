@@ -177,6 +177,29 @@ def test_metrics_doc_table_is_the_metric_specs(compiled) -> None:
     assert found and found.group(1) == want, "docs/metrics.md is out of date; run with GLC_UPDATE_GOLDEN=1"
 
 
+def convention_blocks(metrics: tuple[MetricSpec, ...]) -> list[str]:
+    out: list[str] = []
+    for m in metrics:
+        if m.conventions:
+            out += [f"**`{m.name}`** ({m.title})", ""] + [f"* {c}" for c in m.conventions] + [""]
+    return out[:-1]
+
+
+def test_metrics_doc_conventions_are_the_metric_specs(compiled) -> None:
+    begin, end = "<!-- metric conventions: begin -->", "<!-- metric conventions: end -->"
+    pattern = re.escape(begin) + r"\n(.*?)" + re.escape(end)
+    text = METRICS_DOC.read_text(encoding="utf-8")
+    found = re.search(pattern, text, re.S)
+    assert found, f"{METRICS_DOC} needs the markers {begin} and {end}"
+    want = "\n".join(convention_blocks(compiled.project.metrics)) + "\n"
+    if UPDATE:
+        METRICS_DOC.write_text(text.replace(found.group(0), begin + "\n" + want + end), encoding="utf-8")
+        found = re.search(pattern, METRICS_DOC.read_text(encoding="utf-8"), re.S)
+    assert found and found.group(1) == want, "docs/metrics.md is out of date; run with GLC_UPDATE_GOLDEN=1"
+    assert all(m.conventions for m in compiled.project.metrics if m.implementation), \
+        "every computed metric states its conventions"
+
+
 # --- docs/store-and-dag.md -----------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from glc.compiler.udfs import boxes, captions, dense, images, pointclouds, series, speech, text
+from glc.compiler.udfs import boxes, captions, dense, images, numbers, pointclouds, series, speech, text
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,14 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
         "ROUGE-L F1 of space-joined tokens, max over references"),
     Udf("glc_edit_stats", text.edit_stats, ("VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE[]",
         "edit operations and reference length, in words or characters"),
-    Udf("glc_box_iou", boxes.box_iou, ("VARCHAR", "VARCHAR"), "DOUBLE", "IoU of predicted and reference box"),
+    Udf("glc_box_iou", boxes.box_iou, ("VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE",
+        "IoU of the first predicted and reference box (prediction box format xyxy or xywh)"),
     Udf("glc_coco_ap", boxes.coco_ap, ("VARCHAR[]", "DOUBLE[]"), "DOUBLE", "COCO-style AP over a task"),
+    Udf("glc_lower", text.py_lower, ("VARCHAR",), "VARCHAR", "Python's str.lower() (final sigma, U+0130)"),
     Udf("glc_group_mean", text.group_mean, ("VARCHAR[]", "DOUBLE[]"), "DOUBLE",
         "mean over groups of the mean value within each group (macro averaging)"),
+    Udf("glc_pearson", numbers.pearson, ("DOUBLE[]", "DOUBLE[]"), "DOUBLE",
+        "Pearson correlation of two lists (scipy's computation; 0 where undefined)"),
     Udf("glc_psnr", images.psnr, ("VARCHAR", "VARCHAR"), "DOUBLE", "PSNR in dB of two image files"),
     Udf("glc_ms_ssim", images.ms_ssim, ("VARCHAR", "VARCHAR"), "DOUBLE", "MS-SSIM of two image files"),
     # dense outputs, point clouds, per-frame boxes, captions and speech (docs/metrics.md, last section)
@@ -74,7 +78,7 @@ def _vectorized(fn: Callable[..., Any], params: tuple[str, ...], returns: str) -
 
     import pyarrow as pa
 
-    out_type = pa.list_(pa.float64()) if returns.endswith("[]") else pa.float64()
+    out_type = {"DOUBLE[]": pa.list_(pa.float64()), "DOUBLE": pa.float64(), "VARCHAR": pa.string()}[returns]
 
     def call(*arrays: Any) -> Any:
         columns = [a.to_pylist() for a in arrays]

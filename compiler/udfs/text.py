@@ -2,13 +2,14 @@
 distances (WER/CER) and macro averages. Token F1, BLEU and ROUGE-1 are plain SQL (see
 sql/macros/); these functions receive tokens the SQL already produced where tokens matter.
 
-WER/CER follow jiwer's defaults: whitespace collapsed and stripped; words, or characters
-including spaces.
+WER/CER follow jiwer's default transforms exactly (see ``edit_stats``). ``py_lower`` is
+Python's str.lower() for the texts DuckDB's LOWER() treats differently (İ, final sigma).
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 from rapidfuzz.distance import LCSseq, Levenshtein
 
@@ -36,13 +37,28 @@ def rouge_l(pred: str | None, refs: list[str] | None) -> float:
 # --- WER / CER ------------------------------------------------------------------------------
 
 
+_MULTIPLE_SPACES = re.compile(r"\s\s+")  # jiwer.RemoveMultipleSpaces: Python's \s on str
+
+
+def edit_units(text: str, unit: str) -> list[str]:
+    """jiwer's default transforms: for words (wer_default) runs of two or more whitespace
+    characters become one space, the ends are stripped and words are split at " " only (so a
+    lone tab joins two words); for characters (cer_default) the ends are stripped and every
+    character counts, repeated spaces included."""
+    if unit == "word":
+        return [w for w in _MULTIPLE_SPACES.sub(" ", text).strip().split(" ") if w]
+    return list(text.strip())
+
+
 def edit_stats(pred: str | None, ref: str | None, unit: str) -> list[float]:
     """[edit operations, reference length] in words or characters."""
-    def units(text: str) -> list[str]:
-        text = " ".join(text.split())
-        return text.split() if unit == "word" else list(text)
-    h, r = units(pred or ""), units(ref or "")
+    h, r = edit_units(pred or "", unit), edit_units(ref or "", unit)
     return [float(Levenshtein.distance(h, r)), float(len(r))]
+
+
+def py_lower(text: str | None) -> str | None:
+    """Python's str.lower() (U+0130 becomes "i" + U+0307; a capital sigma ending a word ς)."""
+    return None if text is None else text.lower()
 
 
 def group_mean(keys: list[str] | None, values: list[float] | None) -> float | None:

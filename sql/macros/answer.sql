@@ -1,45 +1,125 @@
-{#- Answer normalization declared by a metric spec (`implementation.answer`), applied in the
-    SQuAD order: lower-case, drop ASCII punctuation, drop articles, collapse whitespace. -#}
+{#- Character classes (bodies of RE2 [...] classes) for rules that must split, strip and
+    match exactly as the Python reference implementations do. DuckDB's regex \s is only
+    [\t\n\f\r ], its \b only ASCII-aware, and TRIM() strips category Zs but not \t or \n. -#}
+
+{#- Python's whitespace: what str.split(), str.strip() and re's \s (on str) take for space:
+    \t \n \v \f \r, the separators U+001C..U+001F, U+0085, category Zs (U+0020, U+00A0,
+    U+1680, U+2000..U+200A, U+202F, U+205F, U+3000), U+2028 and U+2029. Not U+200B, U+180E
+    or U+FEFF. -#}
+{% macro PY_SPACE() %}\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}{% endmacro %}
+
+{#- Python's word characters (re's \w and \b on str: str.isalnum() or "_"): letters, numbers
+    (categories L*, N*) and the underscore. Combining marks are not word characters, so
+    Python sees a word boundary between "a" and U+0301. The regex engine's Unicode tables
+    (15.x) hold the same characters as Python 3.11's (14.0) plus those assigned since. -#}
+{% macro PY_WORD() %}\p{L}\p{N}_{% endmacro %}
+
+{#- Characters whose str.upper() is two (PY_UPPER_2) or three (PY_UPPER_3) characters long
+    (ß -> SS, ﬃ -> FFI, ΐ -> Ϊ́); the ANLS reference measures lengths after upper(). -#}
+{% macro PY_UPPER_2() %}\x{df}\x{149}\x{1f0}\x{587}\x{1e96}-\x{1e9a}\x{1f50}\x{1f80}-\x{1faf}\x{1fb2}-\x{1fb4}\x{1fb6}\x{1fbc}\x{1fc2}-\x{1fc4}\x{1fc6}\x{1fcc}\x{1fd6}\x{1fe4}\x{1fe6}\x{1ff2}-\x{1ff4}\x{1ff6}\x{1ffc}\x{fb00}-\x{fb02}\x{fb05}-\x{fb06}\x{fb13}-\x{fb17}{% endmacro %}
+{% macro PY_UPPER_3() %}\x{390}\x{3b0}\x{1f52}\x{1f54}\x{1f56}\x{1fb7}\x{1fc7}\x{1fd2}-\x{1fd3}\x{1fd7}\x{1fe2}-\x{1fe3}\x{1fe7}\x{1ff7}\x{fb03}-\x{fb04}{% endmacro %}
+
+{#- Scripts written without spaces between words, whose characters are ROUGE tokens of their
+    own and stand next to an option letter without joining it. -#}
+{% macro CJK() %}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}{% endmacro %}
+
+{#- str.lower(): DuckDB's LOWER() agrees with Python on every character but two: U+0130 (İ,
+    Python: "i" + U+0307) and the capital sigma, which Python writes as final sigma (ς) at the
+    end of a word. Texts holding either are lower-cased by Python (glc_lower); the rest by
+    LOWER(). -#}
+{% macro py_lower(x) -%}
+CASE WHEN CONTAINS({{ x }}, 'Σ') OR CONTAINS({{ x }}, 'İ') THEN glc_lower({{ x }}) ELSE LOWER({{ x }}) END
+{%- endmacro %}
+
+{#- Python whitespace other than the space character (most texts hold none: each rule below
+    turns it into spaces with one scan that rarely matches, then works on spaces, which is
+    several times faster than replacing every run of whitespace). -#}
+{% macro PY_SPACE_NOT_SP() %}\x{9}-\x{d}\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}{% endmacro %}
+
+{#- x with every Python whitespace character made a space. -#}
+{% macro py_spaces(x) -%}
+REGEXP_REPLACE({{ x }}, {{ ('[' ~ PY_SPACE_NOT_SP() ~ ']') | sql_literal }}, ' ', 'g')
+{%- endmacro %}
+
+{#- ' '.join(x.split()): runs of Python whitespace become one space, none at either end. (Once
+    all whitespace is spaces, TRIM()'s own set, category Zs, strips just the spaces, and faster
+    than TRIM(x, ' ').) -#}
+{% macro py_collapse(x) -%}
+TRIM(REGEXP_REPLACE({{ py_spaces(x) }}, '  +', ' ', 'g'))
+{%- endmacro %}
+
+{#- x.rstrip(): trailing Python whitespace removed (only texts that end in whitespace are
+    scanned). -#}
+{% macro py_rstrip(x) -%}
+CASE WHEN REGEXP_MATCHES(RIGHT({{ x }}, 1), {{ ('[' ~ PY_SPACE() ~ ']') | sql_literal }})
+     THEN REGEXP_REPLACE({{ x }}, {{ ('[' ~ PY_SPACE() ~ ']+$') | sql_literal }}, '') ELSE {{ x }} END
+{%- endmacro %}
+
+{#- len(x.upper()) in characters. -#}
+{% macro py_upper_length(x) -%}
+CASE WHEN REGEXP_MATCHES({{ x }}, {{ ('[' ~ PY_UPPER_2() ~ PY_UPPER_3() ~ ']') | sql_literal }})
+     THEN LENGTH({{ x }}) + LENGTH(REGEXP_REPLACE({{ x }}, {{ ('[^' ~ PY_UPPER_2() ~ PY_UPPER_3() ~ ']+') | sql_literal }}, '', 'g'))
+          + LENGTH(REGEXP_REPLACE({{ x }}, {{ ('[^' ~ PY_UPPER_3() ~ ']+') | sql_literal }}, '', 'g'))
+     ELSE LENGTH({{ x }}) END
+{%- endmacro %}
+
+{#- Answer normalization declared by a metric spec (`implementation.answer`), step by step as
+    SQuAD 2.0's normalize_answer: lower-case (str.lower()), drop ASCII punctuation
+    (string.punctuation), replace the articles a, an, the by a space where they are whole
+    words (Python's re \b(a|an|the)\b on str: word characters are PY_WORD), collapse Python
+    whitespace. Article removal runs twice: a match consumes the character after the article,
+    which is the character before the next one in "a an the". -#}
 {% macro normalize_answer(x, answer) -%}
 {%- set e = x -%}
-{%- if answer.lowercase %}{% set e = 'LOWER(' ~ e ~ ')' %}{% endif -%}
+{%- set article = '(^|[^' ~ PY_WORD() ~ '])(?:a|an|the)([^' ~ PY_WORD() ~ ']|$)' -%}
+{%- if answer.lowercase %}{% set e = py_lower(e) %}{% endif -%}
 {%- if answer.strip_punctuation %}{% set e = "REGEXP_REPLACE(" ~ e ~ ", '[!-/:-@\\[-`{-~]', '', 'g')" %}{% endif -%}
-{%- if answer.remove_articles and answer.collapse_whitespace -%}
-{#- one pass: a run of whitespace and articles becomes one space, as removing the articles and
-    then collapsing whitespace would do -#}
-{%- set e = "TRIM(REGEXP_REPLACE(" ~ e ~ ", '(?:\\s|\\b(?:a|an|the)\\b)+', ' ', 'g'))" -%}
-{%- else -%}
-{%- if answer.remove_articles %}{% set e = "REGEXP_REPLACE(" ~ e ~ ", '\\b(a|an|the)\\b', ' ', 'g')" %}{% endif -%}
-{%- if answer.collapse_whitespace %}{% set e = "TRIM(REGEXP_REPLACE(" ~ e ~ ", '\\s+', ' ', 'g'))" %}{% endif -%}
+{%- if answer.remove_articles -%}
+{%- set e = "REGEXP_REPLACE(REGEXP_REPLACE(" ~ e ~ ", " ~ (article | sql_literal) ~ ", '\\1 \\2', 'g'), "
+            ~ (article | sql_literal) ~ ", '\\1 \\2', 'g')" -%}
 {%- endif -%}
+{%- if answer.collapse_whitespace %}{% set e = py_collapse(e) %}{% endif -%}
 {{ e }}
 {%- endmacro %}
 
-{#- The option letter a multiple-choice answer gives, by the first rule that applies:
+{#- The option letter a multiple-choice answer gives, by the first rule that applies (space is
+    Python whitespace; a letter "stands alone" when the character before it is not a letter,
+    digit, combining mark or underscore, or is Chinese, Japanese or Korean script):
     1. the answer is a letter, alone or followed by ".", ")", ":" or ",": "B", "(b)", "A. cat";
-    2. "answer is B" / "answer: B" (any case);
+    2. the word "answer" (any case) then ":" or "is" or a space, then the letter: "answer is B",
+       "Answer: (c)"; not "answers: b";
     3. a letter in parentheses anywhere: "I pick (C) here";
-    4. a capital letter ending the answer: "I think it is B.";
-    5. the first capital letter followed by ".", ")", ":" or ",".
-    A bare "I" in prose is not taken for option I. -#}
+    4. a capital letter standing alone at the end of the answer: "I think it is B.", "答案是B";
+    5. the first capital letter standing alone followed by ".", ")", ":" or ",".
+    A bare "I" in prose is not taken for option I; "ÜB." gives no letter. -#}
 {% macro choice_letter(x) -%}
+{%- set sp = '[' ~ PY_SPACE() ~ ']' -%}
+{%- set left = '(?:^|[^\\p{L}\\p{N}\\p{M}_]|[' ~ CJK() ~ '])' -%}
 UPPER(COALESCE(
-  NULLIF(REGEXP_EXTRACT({{ x }}, '^\s*\(?([A-Za-z])(?:[\.\):,]|\)?\s*$)', 1), ''),
-  NULLIF(REGEXP_EXTRACT({{ x }}, '(?i)answer\s*(?:is|:)?\s*\(?([A-Za-z])(?:[\.\):,]|\s|$)', 1), ''),
+  NULLIF(REGEXP_EXTRACT({{ x }}, {{ ('^' ~ sp ~ '*\\(?([A-Za-z])(?:[.):,]|\\)?' ~ sp ~ '*$)') | sql_literal }}, 1), ''),
+  NULLIF(REGEXP_EXTRACT({{ x }}, {{ ('(?i)' ~ left ~ 'answer(?:' ~ sp ~ '*:|' ~ sp ~ '+is(?:' ~ sp ~ '*:)?|' ~ sp ~ '+)' ~ sp ~ '*\\(?([A-Za-z])(?:[.):,]|' ~ sp ~ '|$)') | sql_literal }}, 1), ''),
   NULLIF(REGEXP_EXTRACT({{ x }}, '\(([A-Za-z])\)', 1), ''),
-  NULLIF(REGEXP_EXTRACT({{ x }}, '\b([A-Z])[\.\)]?\s*$', 1), ''),
-  NULLIF(REGEXP_EXTRACT({{ x }}, '\b([A-Z])[\.\):,]', 1), '')
+  NULLIF(REGEXP_EXTRACT({{ x }}, {{ (left ~ '([A-Z])[.)]?' ~ sp ~ '*$') | sql_literal }}, 1), ''),
+  NULLIF(REGEXP_EXTRACT({{ x }}, {{ (left ~ '([A-Z])[.):,]') | sql_literal }}, 1), '')
 ))
 {%- endmacro %}
 
-{#- The first number in a text (NULL when there is none). -#}
+{#- The first number in a text: NULL when there is none or when it is not a finite double
+    ("1e999"). -#}
 {% macro first_number(x) -%}
-TRY_CAST(NULLIF(REGEXP_EXTRACT({{ x }}, '-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?', 0), '') AS DOUBLE)
+NULLIF(NULLIF(TRY_CAST(NULLIF(REGEXP_EXTRACT({{ x }}, '-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?', 0), '') AS DOUBLE),
+              CAST('Infinity' AS DOUBLE)), CAST('-Infinity' AS DOUBLE))
 {%- endmacro %}
 
-{#- Whitespace tokens of a text (empty tokens dropped). -#}
-{% macro words(x) -%}
+{#- Whitespace tokens of a text (empty tokens dropped): x.split() for a text whose whitespace
+    is already collapsed to single spaces (collapsed=true), otherwise split at any Python
+    whitespace. -#}
+{% macro words(x, collapsed=true) -%}
+{%- if collapsed -%}
 LIST_FILTER(STRING_SPLIT({{ x }}, ' '), t -> t <> '')
+{%- else -%}
+LIST_FILTER(STRING_SPLIT({{ py_spaces(x) }}, ' '), t -> t <> '')
+{%- endif -%}
 {%- endmacro %}
 
 {#- How many items two token lists share, counting repeats (multiset intersection size). -#}
@@ -67,25 +147,37 @@ CASE WHEN LEN({{ p }}) = 0 OR LEN({{ g }}) = 0 THEN 0.0
      ELSE 2.0 * {{ overlap }} / (LEN({{ p }}) + LEN({{ g }})) END
 {%- endmacro %}
 
-{#- mteval-v13a tokenization (WMT; sacrebleu's "13a"), case-sensitive. -#}
+{#- sacrebleu's BLEU segment preprocessing with its "13a" tokenizer (mteval-v13a), case-
+    sensitive: the segment is rstrip()ped, then <skipped> and "-\n" removed, newlines made
+    spaces, four HTML entities decoded, punctuation split off, and the result split at Python
+    whitespace. -#}
 {% macro tokenize_13a(x) -%}
-LIST_FILTER(STRING_SPLIT(
-  REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(
-    ' ' || REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(
-      {{ x }}, '<skipped>', ''), '-' || CHR(10), ''), CHR(10), ' '),
-      '&quot;', '"'), '&amp;', '&'), '&lt;', '<'), '&gt;', '>') || ' ',
+{%- set decoded -%}
+REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(
+      {{ py_rstrip(x) }}, '<skipped>', ''), '-' || CHR(10), ''), CHR(10), ' '),
+      '&quot;', '"'), '&amp;', '&'), '&lt;', '<'), '&gt;', '>')
+{%- endset -%}
+{#- whitespace is made spaces before the punctuation rules, which treat a space and any other
+    whitespace alike (neither is a digit, the one class they test), so the tokens are split at
+    spaces -#}
+{%- set tokenized -%}
+REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(
+    ' ' || {{ py_spaces(decoded) }} || ' ',
     '([\{-\~\[-\` -\&\(-\+\:-\@\/])', ' \1 ', 'g'),
     '([^0-9])([\.,])', '\1 \2 ', 'g'),
     '([\.,])([^0-9])', ' \1 \2', 'g'),
-    '([0-9])(-)', '\1 \2 ', 'g'),
-  ' '), t -> t <> '')
+    '([0-9])(-)', '\1 \2 ', 'g')
+{%- endset -%}
+{{ words(tokenized) }}
 {%- endmacro %}
 
-{#- ROUGE tokens, space-joined: lower-case; each CJK character is a token, other runs of letters
-    and digits are tokens (rouge_score keeps only [a-z0-9] and so drops CJK and accented text).
-    Written as two regex replacements, not REGEXP_EXTRACT_ALL: the same tokens, ~6x faster. -#}
+{#- ROUGE tokens, space-joined: lower-case (str.lower()); each Han, Hiragana, Katakana or
+    Hangul character is a token, every other maximal run of letters, combining marks and digits
+    (L*, M*, N*) is a token (rouge_score keeps only [a-z0-9] runs and so drops CJK, Greek and
+    accented text). Written as two regex replacements, not REGEXP_EXTRACT_ALL: the same tokens,
+    ~6x faster. -#}
 {% macro rouge_text(x) -%}
-TRIM(REGEXP_REPLACE(REGEXP_REPLACE(LOWER({{ x }}), '([\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}])', ' \1 ', 'g'), '[^\p{L}\p{N}]+', ' ', 'g'))
+TRIM(REGEXP_REPLACE(REGEXP_REPLACE({{ py_lower(x) }}, {{ ('([' ~ CJK() ~ '])') | sql_literal }}, ' \1 ', 'g'), '[^\p{L}\p{M}\p{N}]+', ' ', 'g'))
 {%- endmacro %}
 
 {#- The same tokens as a list. -#}

@@ -1,13 +1,19 @@
+{% from 'macros/aggregates.sql' import order_free_mean %}
 {% from 'macros/answer.sql' import normalize_answer, choice_letter, first_number %}
 {#- Exact match. Choice references compare the extracted option letter; number references the
-    first number; others the normalized answer against every normalized reference. -#}
+    first number; others the normalized answer against every normalized reference, as SQuAD
+    2.0's evaluation does: references that normalize to the empty string are dropped unless all
+    do (then the reference is the empty string, which an empty answer matches). -#}
+{% macro golds(args, answer) -%}
+COALESCE(NULLIF(LIST_FILTER(LIST_TRANSFORM(i.ref_texts, r -> {{ normalize_answer('r', answer) }}), n -> n <> ''),
+                CAST([] AS VARCHAR[])), [''])
 {#- The letter of the option whose text the answer is (normalized), when the instance lists its
     options (ref_texts: the letter, then the option texts); NULL otherwise. -#}
 {% macro option_letter(o, answer) -%}
 CHR(64 + NULLIF(LIST_POSITION(LIST_TRANSFORM(ref_texts[2:], r -> {{ normalize_answer('r', answer) }}), {{ normalize_answer(o, answer) }}), 0))
 {%- endmacro %}
 {% macro prepare_refs(args, answer) -%}
-LIST_TRANSFORM(i.ref_texts, r -> {{ normalize_answer('r', answer) }}) AS ref_norm
+{{ golds(args, answer) }} AS ref_norm
 {%- endmacro %}
 {% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) -%}
@@ -19,6 +25,6 @@ END
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
-{% macro aggregate(args) %}100.0 * AVG(value){% endmacro %}
+{% macro aggregate(args) %}100.0 * {{ order_free_mean('value') }}{% endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['text', 'choice', 'label', 'number'] %}

@@ -1,8 +1,13 @@
 {% from 'macros/answer.sql' import normalize_answer %}
-{#- WER or CER (args.unit word or char), corpus level: 100 * total edits / total reference
-    length, with jiwer's default normalization (whitespace collapsed and stripped). A metric
-    that declares lower-casing or punctuation removal (implementation.answer) applies it to both
-    sides first, as speech-recognition evaluations usually do. -#}
+{#- WER or CER (args.unit word or char), corpus level, as jiwer computes them with its default
+    transforms (glc_edit_stats): 100 * total edits / total length of the first references.
+    Words: runs of two or more Python whitespace characters become one space, both ends are
+    stripped, words are split at the space character only (a lone tab or no-break space joins
+    two words). Characters: both ends stripped, every character counts, spaces included. When
+    the references hold no word (character) at all the rate is 100 * the inserted words
+    (jiwer's "number of insertions"). A metric that declares lower-casing or punctuation removal
+    (implementation.answer) applies it to both sides first, as speech-recognition evaluations
+    usually do. -#}
 {% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
 {% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
@@ -14,6 +19,8 @@ glc_edit_stats({{ o }}, ref_texts[1], {{ args.unit | sql_literal }})
 {%- endif -%}
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
-{% macro aggregate(args) %}COALESCE(100.0 * SUM(stats[1]) / NULLIF(SUM(stats[2]), 0), 0.0){% endmacro %}
+{% macro aggregate(args) -%}
+CASE WHEN SUM(stats[2]) = 0 THEN 100.0 * COALESCE(SUM(stats[1]), 0) ELSE 100.0 * SUM(stats[1]) / SUM(stats[2]) END
+{%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['text'] %}

@@ -1,7 +1,11 @@
 {% from 'macros/answer.sql' import first_number %}
+{% from 'macros/aggregates.sql' import in_instance_order %}
 {#- MAE, MSE, RMSE or Pearson correlation (args.kind) between the first number of the
-    prediction and the reference number; a prediction without a number counts as
-    args.invalid_value. Pearson is reported in percent and is 0 when undefined. -#}
+    prediction and the reference number; a prediction without a number, or whose first number
+    is not a finite double ("1e999"), counts as args.invalid_value. Pearson (glc_pearson:
+    scipy.stats.pearsonr's computation) is reported in percent and is 0 where it is undefined
+    (fewer than two instances, or either side constant). Computed over the values in instance-id
+    order, so the score never depends on the order of the prediction records. -#}
 {% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
 {% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
@@ -10,10 +14,10 @@
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-{%- if args.kind == 'mae' -%} AVG(ABS(stats[1] - stats[2]))
-{%- elif args.kind == 'mse' -%} AVG((stats[1] - stats[2]) * (stats[1] - stats[2]))
-{%- elif args.kind == 'rmse' -%} SQRT(AVG((stats[1] - stats[2]) * (stats[1] - stats[2])))
-{%- else -%} COALESCE(100.0 * CASE WHEN ISNAN(CORR(stats[1], stats[2])) THEN NULL ELSE CORR(stats[1], stats[2]) END, 0.0)
+{%- if args.kind == 'mae' -%} LIST_AVG({{ in_instance_order('ABS(stats[1] - stats[2])') }})
+{%- elif args.kind == 'mse' -%} LIST_AVG({{ in_instance_order('(stats[1] - stats[2]) * (stats[1] - stats[2])') }})
+{%- elif args.kind == 'rmse' -%} SQRT(LIST_AVG({{ in_instance_order('(stats[1] - stats[2]) * (stats[1] - stats[2])') }}))
+{%- else -%} 100.0 * glc_pearson({{ in_instance_order('stats[1]') }}, {{ in_instance_order('stats[2]') }})
 {%- endif -%}
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}

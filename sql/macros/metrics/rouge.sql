@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import order_free_mean %}
 {% from 'macros/answer.sql' import rouge_text, rouge_tokens, words, common, overlap_f1 %}
 {#- ROUGE-1 (unigram overlap) or ROUGE-L (longest common subsequence, glc_rouge_l) F1 against
     the best reference, mean over instances; args.kind is rouge1 or rougeL. -#}
@@ -22,6 +23,6 @@ CASE WHEN pred_text <> '' AND LIST_CONTAINS(ref_joined, pred_text) THEN 1.0 ELSE
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
-{% macro aggregate(args) %}100.0 * AVG(value){% endmacro %}
+{% macro aggregate(args) %}100.0 * {{ order_free_mean('value') }}{% endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['text'] %}

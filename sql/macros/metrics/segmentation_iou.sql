@@ -1,6 +1,6 @@
 {#- Mean IoU, by the kind of the reference:
-    boxes: IoU of the predicted box with the reference box, mean over instances (glc_box_iou,
-      unchanged: visual grounding);
+    boxes: IoU of the first predicted box (in the task's prediction_box_format) with the first
+      reference box, mean over instances (glc_box_iou, as the box_iou macro: visual grounding);
     image (label-mask PNG) and pointcloud (PLY with a label per point): semantic-segmentation
       mIoU pooled over the task: per label of the references, summed intersections over summed
       unions of all instances, then the mean over those labels (stats: glc_mask_label_counts /
@@ -8,7 +8,7 @@
       reference's labels;
     video (binary mask video): region similarity J, the mean per-frame foreground IoU of each
       video (glc_video_mask_iou), mean over videos. -#}
-{% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
+{% macro prepare_refs(args, answer) %}t.prediction_box_format AS pred_box_format{% endmacro %}
 {% macro prepare(o, args, answer) -%}
 CASE ref_kind
   WHEN 'image' THEN glc_mask_label_counts({{ o }}, ref_texts[1])
@@ -17,7 +17,7 @@ END AS label_counts
 {%- endmacro %}
 {% macro value(o, args, answer) -%}
 CASE ref_kind
-  WHEN 'boxes' THEN glc_box_iou({{ o }}, reference)
+  WHEN 'boxes' THEN glc_box_iou({{ o }}, reference, pred_box_format)
   WHEN 'video' THEN glc_video_mask_iou({{ o }}, ref_texts[1])
   ELSE LIST_AVG(LIST_TRANSFORM(LIST_FILTER(RANGE(LEN(label_counts) // 4), k -> label_counts[4 * k + 4] > 0),
                                k -> label_counts[4 * k + 2] / (label_counts[4 * k + 3] + label_counts[4 * k + 4] - label_counts[4 * k + 2])))

@@ -1,15 +1,18 @@
+{% from 'macros/aggregates.sql' import order_free_mean %}
 {% from 'macros/answer.sql' import normalize_answer, words, hist_overlap, histogram_columns %}
-{#- SQuAD token F1 of the normalized answer against the best reference; mean over instances.
-    An empty answer scores 1 against an empty reference and 0 otherwise (SQuAD 2.0). Reference
-    token histograms are prepared once per instance; the answer's once per answer. -#}
+{% from 'macros/metrics/accuracy.sql' import golds %}
+{#- SQuAD 2.0 token F1 of the normalized answer against the best reference; mean over
+    instances. Tokens are the normalized text split at whitespace. An empty answer scores 1
+    against an empty reference and 0 otherwise; references that normalize to the empty string
+    are dropped unless all do (as for exact match). Reference token histograms are prepared once
+    per instance; the answer's once per answer. -#}
 {% macro prepare_refs(args, answer) -%}
-LIST_TRANSFORM(i.ref_texts, r -> {{ normalize_answer('r', answer) }}) AS ref_norm,
-LIST_TRANSFORM(i.ref_texts, r -> LIST_AGGREGATE({{ words(normalize_answer('r', answer)) }}, 'histogram')) AS ref_hist,
-LIST_TRANSFORM(i.ref_texts, r -> LEN({{ words(normalize_answer('r', answer)) }})) AS ref_len
+LIST_TRANSFORM({{ golds(args, answer) }}, g -> LIST_AGGREGATE({{ words('g', answer.collapse_whitespace) }}, 'histogram')) AS ref_hist,
+LIST_TRANSFORM({{ golds(args, answer) }}, g -> LEN({{ words('g', answer.collapse_whitespace) }})) AS ref_len
 {%- endmacro %}
 {% macro prepare(o, args, answer) -%}
-{{ words(normalize_answer(o, answer)) }} AS pred_tokens,
-{{ histogram_columns(words(normalize_answer(o, answer)), 'pred') }}
+{{ words(normalize_answer(o, answer), answer.collapse_whitespace) }} AS pred_tokens,
+{{ histogram_columns(words(normalize_answer(o, answer), answer.collapse_whitespace), 'pred') }}
 {%- endmacro %}
 {% macro value(o, args, answer) -%}
 LIST_MAX(LIST_TRANSFORM(ref_len, (g, k) -> CASE
@@ -19,6 +22,6 @@ END))
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
-{% macro aggregate(args) %}100.0 * AVG(value){% endmacro %}
+{% macro aggregate(args) %}100.0 * {{ order_free_mean('value') }}{% endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['text'] %}
