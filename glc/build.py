@@ -105,6 +105,9 @@ def _store_versions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "imported_models": "SELECT count(*), list_sort(list(DISTINCT import_id)) FROM imported_models",
         "instances": "SELECT count(*), list_sort(list(DISTINCT dataset_fp)) FROM instances",
         "predictions": "SELECT count(*), sum(n_rows), sum(hash(batches)) FROM prediction_partitions",
+        # an import replaces a model's rows for the tasks it names; count and content say when
+        "harness_scores": "SELECT count(*), sum(hash(model, task_id, instance_id, metric, raw_value)) "
+                          "FROM harness_scores",
     }
     # writers of predictions and judgments refresh prediction_partitions in the same transaction
     queries["judgments"] = queries["prediction_partitions"] = queries["predictions"]

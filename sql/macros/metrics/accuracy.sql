@@ -7,6 +7,7 @@
 {% macro golds(args, answer) -%}
 COALESCE(NULLIF(LIST_FILTER(LIST_TRANSFORM(i.ref_texts, r -> {{ normalize_answer('r', answer) }}), n -> n <> ''),
                 CAST([] AS VARCHAR[])), [''])
+{%- endmacro %}
 {#- The letter of the option whose text the answer is (normalized), when the instance lists its
     options (ref_texts: the letter, then the option texts); NULL otherwise. -#}
 {% macro option_letter(o, answer) -%}
