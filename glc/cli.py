@@ -85,6 +85,10 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
 
         plan = ws.plan(select=select, limit=limit, retry_failed=retry_failed)
         typer.echo(describe_plan(plan))
+        if plan.unsupported:
+            from glc.basis import describe_unrouted
+
+            typer.echo(describe_unrouted(plan.unsupported, p))
         typer.echo(f"job list: {ws.target_dir / 'jobs.json'}")
     _echo_data_problems(ws)
 
@@ -126,6 +130,10 @@ def run(variant: Annotated[str | None, typer.Option(help="Level variant to print
                         infer=infer, progress=progress)
     if result.inference is not None:
         typer.echo(result.inference.describe())
+    from glc.basis import describe_unrouted
+
+    if unrouted := describe_unrouted(result.unrouted, ws.compile(write=False).project, specialists=False):
+        typer.echo(unrouted)
     _echo_data_problems(ws)
     b = result.build
     parts = sum(b.partitions_built.values())
@@ -175,9 +183,15 @@ def serve(model: Annotated[str, typer.Option(help="hf text-generation model: bun
 @sota_app.command("record")
 def sota_record(write: Annotated[bool, typer.Option(help="Write the values into the task specs.")] = True) -> None:
     """Set each task's SoTA to the best score of the specialist models (role: specialist) in the store."""
-    rows = _ws().record_sota(write=write)
+    from glc.sota import describe_skipped
+
+    ws = _ws()
+    rows = ws.record_sota(write=write)
     for r in rows:
-        typer.echo(f"{r['task_id']}: {r['old']} -> {r['value']} ({r['model']}, {r['n_instances']} instances)")
+        old = "none yet" if r["old"] is None else r["old"]
+        typer.echo(f"{r['task_id']}: {old} -> {r['value']} ({r['model']}, {r['n_instances']} instances)")
+    if ws.sota_skipped:
+        typer.echo(describe_skipped(ws.sota_skipped))
 
 
 @app.command()
@@ -252,11 +266,15 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str) -> None:
     if fmt not in FORMATS:
         raise GlcError(f"unknown format '{fmt}'", hint="one of: " + ", ".join(FORMATS))
     rows = ws.leaderboard(variant, scope)
+    p = ws.compile(write=False).project
     if fmt == "table":
-        p = ws.compile(write=False).project
         typer.echo(f"leaderboard: variant {variant or p.default_level.name}, scope {scope or p.default_scope.name}")
-    intervals = ws.intervals(variant, scope) if fmt in ("table", "markdown") else None
-    typer.echo(render(rows, fmt, intervals))
+    typer.echo(render(rows, fmt, ws.intervals(variant, scope), p.benchmark.bootstrap.confidence))
+    notes = ws.board_notes(rows, variant)  # what the numbers rest on; json/csv keep stdout to the data
+    if notes:
+        from glc.basis import describe_notes
+
+        typer.echo(describe_notes(notes), err=fmt in ("json", "csv"))
 
 
 @app.command()
