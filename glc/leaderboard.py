@@ -105,6 +105,11 @@ def interval_cells(rows: list[dict[str, Any]], intervals: Intervals | None) -> t
     return [names[k] for k in reached], out
 
 
+def machine_fields(confidence: float) -> list[str]:
+    """The fields of a json/csv row: rank, the columns of ``level_scores``, every level's interval."""
+    return ["rank", *COLUMNS, *[f"{ci_name(k, confidence)}_{end}" for k in LEVELS for end in ("lo", "hi")]]
+
+
 def machine_rows(rows: list[dict[str, Any]], intervals: Intervals | None,
                  confidence: float) -> list[dict[str, Any]]:
     """Rows for json and csv: rank, every column of ``level_scores``, and the interval of every
@@ -135,8 +140,8 @@ def render(rows: list[dict[str, Any]], fmt: str, intervals: Intervals | None = N
         if fmt == "json":
             return json.dumps(data, indent=2, ensure_ascii=False)
         buf = io.StringIO()
-        fields = list(data[0]) if data else ["rank", *COLUMNS]
-        writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+        conf = intervals.confidence if intervals is not None else confidence
+        writer = csv.DictWriter(buf, fieldnames=machine_fields(conf), lineterminator="\n")
         writer.writeheader()
         writer.writerows(data)
         return buf.getvalue().rstrip("\n")
