@@ -186,7 +186,15 @@ PUBLIC: dict[str, Contract] = {c.name: c for c in [
         _c("model", "VARCHAR"), _c("variant", "VARCHAR"), _c("scope", "VARCHAR"),
         _c("level_2", "DOUBLE"), _c("level_3", "DOUBLE"), _c("level_4", "DOUBLE"), _c("level_5", "DOUBLE"),
         _c("s_c", "DOUBLE"), _c("s_g", "DOUBLE"), _c("s_l", "DOUBLE"), _c("level", "INTEGER"),
-    ), "Level-2..5 scores and the level reached per (model, variant, scope)"),
+        _c("level_without_ties", "INTEGER", "the level reached when a tie with the SoTA is no win"),
+        _c("n_tasks", "INTEGER", "tasks of the scope with a SoTA"),
+        _c("n_attempted", "INTEGER", "of those, tasks with a score (the others count 0)"),
+        _c("n_wins", "INTEGER"), _c("n_ties", "INTEGER", "wins that are ties with the SoTA"),
+        _c("n_pending", "INTEGER", "tasks of the scope without a SoTA yet (not counted)"),
+        _c("n_complete", "INTEGER", "attempted tasks scored on all their instances"),
+        _c("instances_scored", "BIGINT", "instances with a real answer (predicted scores)"),
+        _c("instances_total", "BIGINT", "instances the predicted scores are computed over"),
+    ), "Level-2..5 scores and the level reached per (model, variant, scope), with what they rest on"),
 ]}
 
 SOURCES: dict[str, Contract] = {**SEEDS, **STORE}

@@ -227,8 +227,9 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
                                     f"official metric {spec.official.metric!r} is not an alias of metric '{m.name}'",
                                     f"add it to the aliases in {metric.path} or fix the task's metric"))
         lo, hi = m.range.min, m.range.max
-        v = spec.sota.value
-        if v != v or v in (float("inf"), float("-inf")) or (lo is not None and v < lo) or (hi is not None and v > hi):
+        v = spec.sota.value if spec.sota is not None else None  # None: no SoTA yet, nothing to check
+        if v is not None and (v != v or v in (float("inf"), float("-inf")) or (lo is not None and v < lo)
+                              or (hi is not None and v > hi)):
             errors.append(SpecError(t.path, _line(t, "sota", "value"),
                                     f"SoTA {v} is outside the range of metric '{m.name}' [{lo}, {hi}]",
                                     "check the value's scale and unit"))

@@ -38,7 +38,8 @@ def task_rows(tasks: Iterable[Task]) -> list[tuple[Any, ...]]:
         s = t.spec
         off = s.official
         out.append((s.id, s.name, s.short_name, s.modality, s.paradigm, GROUP_OF_PARADIGM[s.paradigm], s.metric,
-                    s.sota.value, s.sota.source, off.sheet if off else None, off.no if off else None,
+                    s.sota.value if s.sota else None, s.sota.source if s.sota else None,
+                    off.sheet if off else None, off.no if off else None,
                     off.metric if off else None, t.path,
                     bool(s.inference is not None and s.inference.evaluator is not None),
                     s.dataset.predictions_box_format() if s.dataset is not None and s.dataset.reference == "boxes"

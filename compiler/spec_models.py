@@ -25,6 +25,12 @@ class Spec(BaseModel):
 
 
 class SotaSpec(Spec):
+    """The specialist SoTA (Level-1) of a task: its raw metric value and where it comes from.
+
+    A task whose SoTA is not known yet says ``sota: null``: it is run and scored, flagged, and
+    left out of every level (wins and denominators) until one is recorded (``glc sota record``).
+    """
+
     value: float
     source: str = "unspecified"
     model: str | None = None
@@ -191,7 +197,7 @@ class TaskSpec(Spec):
     type: Ident | None = None
     skill: Name | None = None
     overrides: TaskTypeParts | None = None
-    sota: SotaSpec
+    sota: SotaSpec | None  # required; null: no SoTA yet (see SotaSpec)
     official: OfficialSpec | None = None
     dataset: DatasetSpec | None = None
     inference: InferenceSpec | None = None
@@ -304,7 +310,9 @@ class ModelSpec(Spec):
     A generalist may be one runner for everything or a composition of components (first
     matching route wins). ``role: specialist`` marks Level-1 models: they are run and scored
     like any other (their scores are the measured SoTA, see ``glc sota``) but stay off the
-    General-Level boards.
+    General-Level boards. ``missing_route`` says what a task no route serves means: ``zero``
+    (the General-Level rule: not attempted, sigma 0, still in every denominator) or ``error``
+    (``glc run`` refuses before inference and lists those tasks).
     """
 
     name: Ident
@@ -312,6 +320,7 @@ class ModelSpec(Spec):
     title: str | None = None
     description: str | None = None
     role: Literal["generalist", "specialist"] = "generalist"
+    missing_route: Literal["zero", "error"] = "zero"
     routes: list[RouteSpec] = Field(min_length=1)
 
 

@@ -112,6 +112,10 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
 
         plan = ws.plan(select=select, limit=limit, retry_failed=retry_failed)
         typer.echo(describe_plan(plan))
+        if plan.unsupported:
+            from glc.basis import describe_unrouted
+
+            typer.echo(describe_unrouted(plan.unsupported, p))
         typer.echo(f"job list: {ws.target_dir / 'jobs.json'}")
     _echo_data_problems(ws)
 
@@ -182,6 +186,10 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
         inf = result.inference
         if inf is not None:
             say(inf.describe())
+        from glc.basis import describe_unrouted
+
+        if unrouted := describe_unrouted(result.unrouted, ws.compile(write=False).project, specialists=False):
+            say(unrouted)
         _echo_data_problems(ws, say)
         b = result.build
         parts = sum(b.partitions_built.values())
@@ -281,9 +289,15 @@ def serve(model: Annotated[str, typer.Option(help="hf text-generation model: bun
 @sota_app.command("record")
 def sota_record(write: Annotated[bool, typer.Option(help="Write the values into the task specs.")] = True) -> None:
     """Set each task's SoTA to the best score of the specialist models (role: specialist) in the store."""
-    rows = _ws().record_sota(write=write)
+    from glc.sota import describe_skipped
+
+    ws = _ws()
+    rows = ws.record_sota(write=write)
     for r in rows:
-        typer.echo(f"{r['task_id']}: {r['old']} -> {r['value']} ({r['model']}, {plural(r['n_instances'], 'instance')})")
+        old = "none yet" if r["old"] is None else r["old"]
+        typer.echo(f"{r['task_id']}: {old} -> {r['value']} ({r['model']}, {plural(r['n_instances'], 'instance')})")
+    if ws.sota_skipped:
+        typer.echo(describe_skipped(ws.sota_skipped))
 
 
 @app.command()
@@ -392,11 +406,15 @@ def leaderboard(variant: VariantOpt = None, scope: ScopeOpt = None,
 def _print_board(ws, variant: str | None, scope: str | None, fmt: str, echo=typer.echo) -> None:
     _format(fmt, FORMATS)
     rows = ws.leaderboard(variant, scope)
+    p = ws.compile(write=False).project
     if fmt == "table":
-        p = ws.compile(write=False).project
         echo(f"leaderboard: variant {variant or p.default_level.name}, scope {scope or p.default_scope.name}")
-    intervals = ws.intervals(variant, scope) if fmt in ("table", "markdown") else None
-    echo(render(rows, fmt, intervals))
+    echo(render(rows, fmt, ws.intervals(variant, scope), p.benchmark.bootstrap.confidence))
+    notes = ws.board_notes(rows, variant)  # what the numbers rest on; json/csv keep stdout to the data
+    if notes:
+        from glc.basis import describe_notes
+
+        echo(describe_notes(notes), err=fmt in ("json", "csv"))
 
 
 @app.command()

@@ -107,7 +107,9 @@ def build_docs(compiled: CompiledProject, out: Path, column_docs: dict[str, Mode
     task_rows = "".join(
         f"<tr><td>{esc(t.id)}</td><td>{esc(t.spec.name)}</td><td>{esc(t.spec.modality)}</td>"
         f"<td>{esc(t.spec.paradigm)}</td>"
-        f"<td>{esc(t.spec.metric)}</td><td>{t.spec.sota.value:g}</td><td>{esc(t.spec.sota.source)}</td></tr>"
+        f"<td>{esc(t.spec.metric)}</td>"
+        + (f"<td>{t.spec.sota.value:g}</td><td>{esc(t.spec.sota.source)}</td></tr>" if t.spec.sota else
+           "<td>none yet</td><td>not counted in any level until a SoTA is recorded</td></tr>")
         for t in p.tasks)
     metric_cards = "".join(
         f"<div class='metric' id='metric-{esc(m.name)}'><h3>{esc(m.name)}</h3><p>{esc(m.title)}; "

@@ -3,7 +3,8 @@
 Reads the built tables of one level variant and scope: the level row, the group aggregates
 (per modality for a partitioned variant), the tasks that contribute most to S_C/S_G/S_L,
 the tasks lost to SoTA by the smallest margin, each formula with the model's numbers, and
-what would move the model up a level.
+what would move the model up a level. It also says what the level rests on (glc.basis): wins
+that are ties with the SoTA, tasks not attempted, partial coverage, tasks without a SoTA.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
+from glc.basis import cells, model_notes
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import LevelSpec, Scope
 from glc.store import DIALECT
@@ -42,7 +44,8 @@ def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope:
     groups = _rows(con, exp.select("*").from_(f"group_scores__{v}")
                    .where(exp.and_(_eq("model", model), _eq("scope", scope.name))).order_by("part", "task_group"))
     tasks = _rows(con, exp.select("w.task_id", "t.task_name", "w.task_group", "w.modality", "w.metric", "w.raw_score",
-                                  "w.sota", "w.sigma", "w.sigma_sota", "w.supported", "w.win", "w.source")
+                                  "w.sota", "w.sigma", "w.sigma_sota", "w.supported", "w.win", "w.tie", "w.has_sota",
+                                  "w.n_instances", "w.n_scored", "w.complete", "w.source")
                   .from_(exp.alias_(exp.to_table(f"task_wins__{v}"), "w", table=True))
                   .join(exp.alias_(exp.to_table("scope_tasks"), "st", table=True),
                         on=exp.and_(exp.column("task_id", "st").eq(exp.column("task_id", "w")),
@@ -57,21 +60,37 @@ def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope:
     won = sorted((t for t in tasks if t["win"]), key=lambda t: -t["sigma"])
     for t in won:
         t["contribution"] = t["sigma"] / n_group[t["task_group"]]
-    lost = [t for t in tasks if t["supported"] and not t["win"]]
+    lost = [t for t in tasks if t["supported"] and t["has_sota"] and not t["win"]]
     for t in lost:
         t["sigma_gap"] = t["sigma_sota"] - t["sigma"]
     lost.sort(key=lambda t: (t["sigma_gap"], t["task_id"]))
     per_modality: dict[tuple[str, str], dict[str, int]] = {}
     for t in tasks:
-        cell = per_modality.setdefault((t["modality"], t["task_group"]), {"n_tasks": 0, "n_supported": 0, "n_wins": 0})
+        if not t["has_sota"]:
+            continue
+        cell = per_modality.setdefault((t["modality"], t["task_group"]),
+                                       {"n_tasks": 0, "n_supported": 0, "n_wins": 0, "n_ties": 0})
         cell["n_tasks"] += 1
         cell["n_supported"] += int(bool(t["supported"]))
         cell["n_wins"] += int(bool(t["win"]))
+        cell["n_ties"] += int(bool(t["win"] and t["tie"]))
     result = row[0]
+    pending = [t for t in tasks if not t["has_sota"]]
+    notes = model_notes(result, v)
+    if pending:
+        notes.append(f"{len(pending)} task(s) of this scope have no SoTA yet: scored, but left out of every level "
+                     "until one is recorded (`glc sota record`)")
     return {
         "model": model, "variant": v, "scope": scope.name, "max_level": scope.board.max_level,
         "level": result["level"], "scores": {k: result[k] for k in
                                              ("level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l")},
+        "basis": {**{k: result[k] for k in ("level_without_ties", "n_tasks", "n_attempted", "n_wins", "n_ties",
+                                             "n_pending", "n_complete", "instances_scored", "instances_total")},
+                  **cells(result)},
+        "notes": notes,
+        "not_attempted": [t for t in tasks if t["has_sota"] and not t["supported"]],
+        "partial": [t for t in tasks if t["supported"] and not t["complete"]],
+        "pending": pending,
         "groups": groups,
         "modalities": [{"modality": m, "task_group": g, **c} for (m, g), c in sorted(per_modality.items())],
         "top_contributors": won[:TOP],
@@ -150,24 +169,45 @@ def _next_level(r: dict[str, Any], groups: list[dict[str, Any]], scope: Scope,
     return "Win one NLP task" + nearest("L") + ": Level-5 needs S_L > 0."
 
 
+def _won(g: dict[str, Any]) -> str:
+    ties = g.get("n_ties") or 0
+    return f"{g['n_wins']} won" + (f" ({ties} {'tie' if ties == 1 else 'ties'})" if ties else "")
+
+
 def render(info: dict[str, Any]) -> str:
     s = info["scores"]
     lines = [f"{info['model']} - Level-{info['level']} (variant {info['variant']}, scope {info['scope']}, "
              f"at most Level-{info['max_level']})",
-             "  " + "  ".join(f"{k}={_fmt(v)}" for k, v in s.items()), "", "groups:"]
+             "  " + "  ".join(f"{k}={_fmt(v)}" for k, v in s.items())]
+    b = info["basis"]
+    lines.append(f"  rests on: {b['attempted']} tasks attempted, wins {b['wins']}, coverage {b['coverage']}; "
+                 f"Level-{b['level_without_ties']} without ties")
+    lines += [f"  warning: {n}" for n in info["notes"]]
+    lines += ["", "groups:"]
     for g in info["groups"]:
         where = "" if g["part"] == "all" else f"{g['part']} "
         lines.append(f"  {where}{GROUP_NAMES[g['task_group']]}: {g['n_supported']}/{g['n_tasks']} supported, "
-                     f"{g['n_wins']} won, mean sigma {_fmt(g['mean_sigma'])}, S {_fmt(g['s'])}")
+                     f"{_won(g)}, mean sigma {_fmt(g['mean_sigma'])}, S {_fmt(g['s'])}")
     lines += ["", "per modality:"]
     lines += [f"  {m['modality']} {GROUP_NAMES[m['task_group']]}: {m['n_supported']}/{m['n_tasks']} supported, "
-              f"{m['n_wins']} won" for m in info["modalities"]]
+              f"{_won(m)}" for m in info["modalities"]]
     lines += ["", "formulas:"] + [f"  {f}" for f in info["formulas"]]
     lines += ["", "tasks contributing most:"]
     lines += [f"  {t['task_name']} [{t['task_group']}] sigma {_fmt(t['sigma'])} (raw {_fmt(t['raw_score'])} vs SoTA "
-              f"{_fmt(t['sota'])}) adds {_fmt(t['contribution'])}" for t in info["top_contributors"]] or ["  (no win)"]
+              f"{_fmt(t['sota'])}{', a tie' if t['tie'] else ''}) adds {_fmt(t['contribution'])}"
+              for t in info["top_contributors"]] or ["  (no win)"]
     lines += ["", "lost to SoTA by the smallest margin:"]
     lines += [f"  {t['task_name']} [{t['task_group']}] sigma {_fmt(t['sigma'])} vs {_fmt(t['sigma_sota'])} "
               f"(raw {_fmt(t['raw_score'])} vs {_fmt(t['sota'])})" for t in info["closest_losses"]] or ["  (none)"]
+    for title, key, what in (("not attempted (no score, counted 0)", "not_attempted", lambda t: ""),
+                             ("partial (instances scored / instances)", "partial",
+                              lambda t: f" {t['n_scored']}/{t['n_instances']}"),
+                             ("no SoTA yet (scored, not counted)", "pending",
+                              lambda t: f" raw {_fmt(t['raw_score'])}")):
+        if info[key]:
+            lines += ["", f"{title}:"]
+            lines += [f"  {t['task_name']} [{t['task_id']}]{what(t)}" for t in info[key][:TOP]]
+            if len(info[key]) > TOP:
+                lines.append(f"  ... and {len(info[key]) - TOP} more")
     lines += ["", "to move up: " + info["next_level"]]
     return "\n".join(lines)

@@ -128,6 +128,17 @@ def _produces(route: RouteSpec) -> frozenset[str]:
     return _PRODUCES[key]
 
 
+def route_for(spec: ModelSpec, task: Task) -> RouteSpec | None:
+    """The model's route that serves ``task``: the first that matches it and can give back its output."""
+    out = task.spec.inference.output if task.spec.inference is not None else "text"
+    return next((r for r in spec.routes if matches(r, task) and out in _produces(r)), None)
+
+
+def runnable_tasks(project: Project) -> list[Task]:
+    """The tasks a model can be run on: those with a dataset and an inference section."""
+    return [t for t in project.tasks if t.spec.inference is not None and t.spec.dataset is not None]
+
+
 def render_prompt(task: Task, instance_input: Any, template: Any = None) -> str:
     """The task's prompt for one instance (``template``: the prompt already compiled, to reuse)."""
     inf = task.spec.inference
@@ -186,7 +197,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
               retry_failed: bool = False) -> Plan:
     """Every (model, task) job whose predictions are missing or stale, with the reasons."""
     hashes = WeightHashes(target_dir / "weights_sha256.json")
-    tasks = [t for t in project.tasks if t.spec.inference is not None and t.spec.dataset is not None]
+    tasks = runnable_tasks(project)
     jobs: list[Job] = []
     unsupported: list[tuple[str, str]] = []
     skipped = 0
@@ -197,8 +208,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
         for task in tasks:
             if selection is not None and selection.tasks and task.id not in selection.tasks:
                 continue
-            out = task.spec.inference.output if task.spec.inference is not None else "text"
-            route = next((r for r in spec.routes if matches(r, task) and out in _produces(r)), None)
+            route = route_for(spec, task)
             if route is None:
                 unsupported.append((spec.name, task.id))
                 continue

@@ -1,25 +1,54 @@
-"""Leaderboard rows from ``level_scores`` and their text forms (table, json, csv, markdown)."""
+"""Leaderboard rows from ``level_scores`` and their text forms (table, json, csv, markdown).
+
+One ranking rule everywhere: the ``rank`` column of the ``leaderboard`` model, competition
+ranking over (level, level_score) — equal pairs share a rank and the next one skips (1, 1, 3).
+Every format prints that rank and, once ``glc bootstrap`` has stored them, the intervals, each
+named for the level it is for (``level_5_ci95``).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 from sqlglot import exp
 
+from glc.basis import TEXT_COLUMNS, cells
 from glc.compiler.contracts import PUBLIC
 from glc.store import DIALECT
 
 COLUMNS = PUBLIC["level_scores"].column_names
 FORMATS = ("table", "json", "csv", "markdown")
+LEVELS = (2, 3, 4, 5)
+# what the table and markdown show of a row: the scores, then what they rest on (glc.basis)
+SHOWN = ["rank", "model", "variant", "scope", "level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l",
+         "level", *TEXT_COLUMNS]
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Bootstrap intervals of one board: per model, per level (2..5), (lo, hi)."""
+
+    confidence: float
+    by_model: dict[str, dict[int, tuple[float | None, float | None]]] = field(default_factory=dict)
+
+    def of(self, model: str, level: int) -> tuple[float | None, float | None]:
+        return self.by_model.get(model, {}).get(level, (None, None))
+
+
+def ci_name(level: int, confidence: float) -> str:
+    """``level_5_ci95``: the interval column of a level at a confidence (0.975 -> ``ci97_5``)."""
+    return f"level_{level}_ci{confidence * 100:g}".replace(".", "_")
 
 
 def leaderboard_rows(con: duckdb.DuckDBPyConnection, variant: str, scope: str) -> list[dict[str, Any]]:
-    """Rows of ``level_scores`` for one board, best first (rank order of the leaderboard model)."""
-    query = (exp.select(*[exp.column(c, table="b", quoted=True) for c in COLUMNS])
+    """Rows of the ``leaderboard`` model for one board, best first: its ``rank``, then the columns of
+    ``level_scores``."""
+    query = (exp.select(*[exp.column(c, table="b", quoted=True) for c in ["rank", *COLUMNS]])
              .from_(exp.alias_(exp.to_table("leaderboard"), "b", table=True))
              .where(exp.and_(exp.EQ(this=exp.column("variant", "b"), expression=exp.convert(variant)),
                              exp.EQ(this=exp.column("scope", "b"), expression=exp.convert(scope))))
@@ -28,32 +57,72 @@ def leaderboard_rows(con: duckdb.DuckDBPyConnection, variant: str, scope: str) -
     return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
 
 
-def leaderboard_intervals(con: duckdb.DuckDBPyConnection, variant: str,
-                          scope: str) -> dict[str, tuple[float | None, float | None]]:
-    """Bootstrap interval of each model's ranking score (the score of the level it reached),
-    when ``glc bootstrap`` has stored intervals; empty otherwise."""
+def leaderboard_intervals(con: duckdb.DuckDBPyConnection, variant: str, scope: str) -> Intervals | None:
+    """Bootstrap intervals of every level of one board, when ``glc bootstrap`` has stored them."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if "level_intervals" not in tables:
-        return {}
-    rows = con.execute(
-        "SELECT b.model, CASE b.level WHEN 5 THEN i.level_5_lo WHEN 4 THEN i.level_4_lo WHEN 3 THEN i.level_3_lo "
-        "ELSE i.level_2_lo END, CASE b.level WHEN 5 THEN i.level_5_hi WHEN 4 THEN i.level_4_hi "
-        "WHEN 3 THEN i.level_3_hi ELSE i.level_2_hi END FROM leaderboard AS b JOIN level_intervals AS i "
-        "ON i.model = b.model AND i.variant = b.variant AND i.scope = b.scope WHERE b.variant = ? AND b.scope = ?",
-        [variant, scope]).fetchall()
-    return {r[0]: (r[1], r[2]) for r in rows}
+        return None
+    cols = ", ".join(f"level_{k}_lo, level_{k}_hi" for k in LEVELS)
+    rows = con.execute(f"SELECT model, confidence, {cols} FROM level_intervals WHERE variant = ? AND scope = ?",
+                       [variant, scope]).fetchall()
+    if not rows:
+        return None
+    by_model = {r[0]: {k: (r[2 + 2 * i], r[3 + 2 * i]) for i, k in enumerate(LEVELS)} for r in rows}
+    return Intervals(float(rows[0][1]), by_model)
 
 
-def mark_overlaps(rows: list[dict[str, Any]], intervals: dict[str, tuple[float | None, float | None]]) -> list[str]:
-    """'~' for a model whose interval overlaps the next-ranked model's at the same level, else ''."""
+def mark_overlaps(rows: list[dict[str, Any]], intervals: Intervals | None) -> list[str]:
+    """'~' for a model whose interval (of the level it reached) overlaps the next-ranked model's at the
+    same level, else ''."""
     marks = [""] * len(rows)
+    if intervals is None:
+        return marks
     for i in range(len(rows) - 1):
-        a, b = intervals.get(rows[i]["model"]), intervals.get(rows[i + 1]["model"])
-        if a and b and rows[i]["level"] == rows[i + 1]["level"]:
-            (a_lo, a_hi), (b_lo, b_hi) = a, b
-            if a_lo is not None and a_hi is not None and b_lo is not None and b_hi is not None and a_lo <= b_hi:
-                marks[i] = marks[i + 1] = "~"
+        a, b = rows[i], rows[i + 1]
+        if a["level"] != b["level"] or a["level"] < 2:
+            continue
+        (a_lo, _), (_, b_hi) = intervals.of(a["model"], a["level"]), intervals.of(b["model"], b["level"])
+        if a_lo is not None and b_hi is not None and a_lo <= b_hi:
+            marks[i] = marks[i + 1] = "~"
     return marks
+
+
+def interval_cells(rows: list[dict[str, Any]], intervals: Intervals | None) -> tuple[list[str], list[dict[str, str]]]:
+    """The interval columns of a printed board: one per level some row reached (``level_5_ci95``),
+    each row's interval under the level it reached ('~': it overlaps the next rank's)."""
+    if intervals is None:
+        return [], [{} for _ in rows]
+    reached = sorted({r["level"] for r in rows if r["level"] >= 2}, reverse=True)
+    names = {k: ci_name(k, intervals.confidence) for k in reached}
+    out = []
+    for r, mark in zip(rows, mark_overlaps(rows, intervals), strict=True):
+        row = {names[k]: "-" for k in reached}
+        if r["level"] >= 2:
+            lo, hi = intervals.of(r["model"], r["level"])
+            if lo is not None and hi is not None:
+                row[names[r["level"]]] = f"[{lo:.4f}, {hi:.4f}]{' ~' if mark else ''}"
+        out.append(row)
+    return [names[k] for k in reached], out
+
+
+def machine_fields(confidence: float) -> list[str]:
+    """The fields of a json/csv row: rank, the columns of ``level_scores``, every level's interval."""
+    return ["rank", *COLUMNS, *[f"{ci_name(k, confidence)}_{end}" for k in LEVELS for end in ("lo", "hi")]]
+
+
+def machine_rows(rows: list[dict[str, Any]], intervals: Intervals | None,
+                 confidence: float) -> list[dict[str, Any]]:
+    """Rows for json and csv: rank, every column of ``level_scores``, and the interval of every
+    level (``level_K_ciNN_lo``/``_hi``; null without ``glc bootstrap``)."""
+    conf = intervals.confidence if intervals is not None else confidence
+    out = []
+    for r in rows:
+        row = {"rank": r["rank"], **{c: r[c] for c in COLUMNS}}
+        for k in LEVELS:
+            lo, hi = intervals.of(r["model"], k) if intervals is not None else (None, None)
+            row[f"{ci_name(k, conf)}_lo"], row[f"{ci_name(k, conf)}_hi"] = lo, hi
+        out.append(row)
+    return out
 
 
 def _fmt(v: Any) -> str:
@@ -64,29 +133,29 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def render(rows: list[dict[str, Any]], fmt: str,
-           intervals: dict[str, tuple[float | None, float | None]] | None = None) -> str:
-    if fmt == "json":
-        return json.dumps(rows, indent=2, ensure_ascii=False)
-    if fmt == "csv":
+def render(rows: list[dict[str, Any]], fmt: str, intervals: Intervals | None = None,
+           confidence: float = 0.95) -> str:
+    if fmt in ("json", "csv"):
+        data = machine_rows(rows, intervals, confidence)
+        if fmt == "json":
+            return json.dumps(data, indent=2, ensure_ascii=False)
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+        conf = intervals.confidence if intervals is not None else confidence
+        writer = csv.DictWriter(buf, fieldnames=machine_fields(conf), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(data)
         return buf.getvalue().rstrip("\n")
-    head = ["#", *COLUMNS]
-    body = [[str(i), *[_fmt(r[c]) for c in COLUMNS]] for i, r in enumerate(rows, start=1)]
-    if intervals:  # bootstrap intervals of the ranking score; '~' marks ranks that overlap
-        head.append("interval")
-        marks = mark_overlaps(rows, intervals)
-        for row, r, mark in zip(body, rows, marks, strict=True):
-            lo, hi = intervals.get(r["model"], (None, None))
-            row.append("-" if lo is None else f"[{lo:.4f}, {hi:.4f}]{' ~' if mark else ''}")
+    ci_head, ci_rows = interval_cells(rows, intervals)
+    head = [*SHOWN, *ci_head]
+    body = []
+    for r, ci in zip(rows, ci_rows, strict=True):
+        shown = {**r, **cells(r), **ci}
+        body.append([_fmt(shown[c]) for c in head])
     if fmt == "markdown":
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
         lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in body]
         return "\n".join(lines)
     widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in body]
     return "\n".join(lines)

@@ -27,7 +27,7 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
                 kinds is None or ds.reference in kinds)
             rows.append({"task_id": t.id, "name": t.spec.name, "modality": t.spec.modality,
                          "paradigm": t.spec.paradigm, "type": t.spec.type or "-", "metric": t.spec.metric,
-                         "sota": t.spec.sota.value,
+                         "sota": t.spec.sota.value if t.spec.sota else None,
                          "data": str(bound) if bound is not None else ("spec" if ds is not None else "-"),
                          "runnable": ds is not None and t.spec.inference is not None, "scored": scored})
         return rows

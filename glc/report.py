@@ -1,9 +1,11 @@
 """``glc report``: a static HTML report that works offline.
 
-One page: leaderboards per scope, Level-2..5 bars and a modality x paradigm win heatmap per
-model (drawn by inline JavaScript from data embedded in the page), the per-task table
-(SoTA, raw, normalized, win, source) with sorting and filtering, the data-quality warnings,
-and the level definitions linked to their compiled SQL, copied beside the page. No CDN.
+One page: leaderboards per scope (rank, levels, tasks attempted, wins and ties, coverage,
+intervals), what the default board rests on (glc.basis notes), Level-2..5 bars and a modality x
+paradigm win heatmap per model (ties counted; drawn by inline JavaScript from data embedded in
+the page), the per-task table (SoTA, raw, normalized, win, tie, coverage, status) with sorting
+and filtering, the data-quality warnings, and the level definitions linked to their compiled
+SQL, copied beside the page. No CDN.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Any
 
 import duckdb
 
+from glc.basis import board_notes, cells
 from glc.compiler.plan import CompiledProject
 from glc.data_tests import DataTestResult
-from glc.leaderboard import COLUMNS, leaderboard_intervals, mark_overlaps
+from glc.leaderboard import COLUMNS, SHOWN, interval_cells, leaderboard_intervals
 
 ASSETS = Path(__file__).parent / "report_assets"
 
@@ -58,6 +61,20 @@ def _table(rows: list[dict[str, Any]], cols: list[str], table_id: str | None = N
     return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def task_status(t: dict[str, Any]) -> str:
+    """What a per-task row rests on, in words: not attempted, no SoTA yet, partial, a tie with the SoTA."""
+    parts = []
+    if not t["supported"]:
+        parts.append("not attempted")
+    if not t["has_sota"]:
+        parts.append("no SoTA yet (not counted)")
+    if t["supported"] and not t["complete"]:
+        parts.append(f"partial ({t['n_scored']}/{t['n_instances']} instances)")
+    if t["tie"]:
+        parts.append("tie with SoTA" + (" (a win)" if t["win"] else " (no win under this variant)"))
+    return "; ".join(parts)
+
+
 def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, tests: list[DataTestResult],
                  out: Path) -> Path:
     p = compiled.project
@@ -69,27 +86,34 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
     levels = _rows(con, "SELECT * FROM level_scores ORDER BY variant, scope, model")
     board = _rows(con, "SELECT * FROM leaderboard ORDER BY variant, scope, rank, model")
     models = sorted({r["model"] for r in levels})
-    wins = _rows(con, f"SELECT model, modality, paradigm, count(*) AS n_tasks, count_if(win) AS n_wins "
-                      f"FROM task_wins__{v} GROUP BY ALL ORDER BY ALL")  # v is a validated level name
+    wins = _rows(con, f"SELECT model, modality, paradigm, count(*) AS n_tasks, count_if(win) AS n_wins, "
+                      f"count_if(win AND tie) AS n_ties FROM task_wins__{v} WHERE has_sota "
+                      "GROUP BY ALL ORDER BY ALL")  # v is a validated level name
     tasks = _rows(con, f"SELECT w.model, w.task_id, t.task_name, w.modality, w.paradigm, w.metric, w.sota, "
-                       f"w.raw_score, w.sigma, w.sigma_sota, w.win, w.source FROM task_wins__{v} AS w "
+                       f"w.raw_score, w.sigma, w.sigma_sota, w.win, w.tie, w.supported, w.has_sota, w.complete, "
+                       f"w.n_instances, w.n_scored, w.source FROM task_wins__{v} AS w "
                        "JOIN tasks AS t USING (task_id) ORDER BY w.model, w.task_id")
+    for t in tasks:
+        t["coverage"] = "-" if t["n_instances"] is None else f"{t['n_scored']}/{t['n_instances']}"
+        t["status"] = task_status(t)
     data = {"default_variant": v, "default_scope": s, "models": models, "wins": wins,
             "levels": [{k: r[k] for k in COLUMNS} for r in levels]}
     sections = []
+    notes: list[str] = []
     for scope in p.scopes:
         rows = [r for r in board if r["variant"] == v and r["scope"] == scope.name]
-        cols = ["rank", *COLUMNS]
-        intervals = leaderboard_intervals(con, v, scope.name)
-        if intervals:  # bootstrap intervals of the ranking score; '~' marks overlapping ranks
-            cols.append("interval")
-            for r, mark in zip(rows, mark_overlaps(rows, intervals), strict=True):
-                lo, hi = intervals.get(r["model"], (None, None))
-                r["interval"] = "-" if lo is None else f"[{lo:.4f}, {hi:.4f}]{' ~' if mark else ''}"
+        # bootstrap intervals named for the level they are for; '~' marks overlapping ranks
+        ci_cols, ci_rows = interval_cells(rows, leaderboard_intervals(con, v, scope.name))
+        cols = [*SHOWN, *ci_cols]
+        rows = [{**r, **cells(r), **ci} for r, ci in zip(rows, ci_rows, strict=True)]
+        if scope.name == s:
+            descriptions = {m.spec.name: m.spec.description for m in p.models if m.spec.description}
+            notes = board_notes(rows, v, descriptions)
         sections.append(f'<section class="board" data-scope="{html.escape(scope.name)}">'
                         f"<h3>{html.escape(scope.board.title)} ({html.escape(scope.name)}, up to Level-"
                         f"{scope.board.max_level})</h3>{_table(rows, cols)}</section>")
     default_index = [sc.name for sc in p.scopes].index(s)
+    notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes) or "<li>nothing to add</li>"
     warnings = [t for t in tests if t.status != "pass"]
     warn_html = "".join(f"<li class='{html.escape(t.status)}'><pre>{html.escape(t.describe())}</pre></li>"
                         for t in warnings) or "<li>none</li>"
@@ -106,12 +130,13 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
 <h1>{html.escape(p.benchmark.title)} <small>version {html.escape(p.benchmark.version)}</small></h1>
 <p>Spec fingerprint <code>{fingerprint}</code>; level variant <b>{html.escape(v)}</b>.</p>
 <h2>Leaderboard</h2>{sections[default_index]}
+<h3>What these numbers rest on</h3><ul id="basis">{notes_html}</ul>
 <h2>Level-2..5 ({html.escape(v)}, scope {html.escape(s)})</h2><div id="level-chart"></div>
 <h2>Wins per modality and paradigm</h2><div id="heatmaps"></div>
 <h2>Other scopes</h2>{''.join(x for i, x in enumerate(sections) if i != default_index)}
 <h2>Tasks</h2><input id="task-filter" placeholder="filter tasks, models, metrics">
 {_table(tasks, ['model', 'task_id', 'task_name', 'modality', 'paradigm', 'metric', 'sota', 'raw_score', 'sigma',
-                'sigma_sota', 'win', 'source'], 'tasks')}
+                'sigma_sota', 'win', 'tie', 'coverage', 'status', 'source'], 'tasks')}
 <h2>Data quality</h2><ul id="warnings">{warn_html}</ul>
 <h2>Level definitions</h2><dl>{defs}</dl>
 <script type="application/json" id="glc-data">{payload}</script>

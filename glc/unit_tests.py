@@ -40,7 +40,7 @@ def _given_tasks(compiled: CompiledProject, rows: list[dict[str, Any]]) -> list[
         spec = TaskSpec.model_validate({
             "id": row["task_id"], "name": row.get("task_name", row["task_id"]),
             "modality": row["modality"], "paradigm": row["paradigm"], "metric": row["metric"],
-            "sota": {"value": row["sota"], "source": "unit test"},
+            "sota": None if row.get("sota") is None else {"value": row["sota"], "source": "unit test"},
         })
         if spec.metric not in metrics:
             raise ValueError(f"task '{spec.id}' names unknown metric '{spec.metric}'")

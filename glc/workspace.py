@@ -24,7 +24,7 @@ from glc.export import ExportResult, export_predictions
 from glc.importers.predictions import PredictionImport, read_predictions, store_predictions
 from glc.importers.scores import ImportSummary, ParsedScores, Problem, store_scores
 from glc.inference import Plan, Progress, RunSummary, execute, plan_jobs, write_job_list
-from glc.leaderboard import leaderboard_intervals, leaderboard_rows
+from glc.leaderboard import Intervals, leaderboard_intervals, leaderboard_rows
 from glc.listing import KINDS, list_rows
 from glc.model_admin import IMPORT_BACKEND, ModelChange, check_model_name, models_without_spec
 from glc.profiles import Target, load_target
@@ -60,6 +60,7 @@ class RunResult:
     inference: RunSummary | None = None
     orphans: list[str] = field(default_factory=list)  # models with runner-made results but no spec
     results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built (glc.runlog)
+    unrouted: list[tuple[str, str]] = field(default_factory=list)  # (model, task) no route serves: scored 0
 
 
 class Workspace:
@@ -73,6 +74,7 @@ class Workspace:
         self.target_dir = self.root / "target"
         self._compiled: CompiledProject | None = None
         self.data_problems: list[Problem] = []  # task data that did not load (those tasks sat out)
+        self.sota_skipped: list[dict[str, Any]] = []  # tasks the last record_sota left alone, with why
 
     def compile(self, *, write: bool = True) -> CompiledProject:
         """Compile specs and templates; write ``target/manifest.json`` and ``target/compiled/``."""
@@ -112,16 +114,22 @@ class Workspace:
         """Compile, load changed task data, run missing inference, build what is stale, run data tests.
 
         ``notify`` hears each stage after the compile as it starts (the run log and plain progress lines);
-        ``run_id`` names the build (default: a new id)."""
+        ``run_id`` names the build (default: a new id). A model whose spec says ``missing_route: error``
+        and has tasks no route serves stops the run before anything is stored (GlcError listing them).
+        """
+        from glc.basis import refuse_unrouted, unrouted
+
         say = notify or (lambda _text: None)
         compiled = self.compile()
         con = connect(self.target)
         inference: RunSummary | None = None
         try:
             ensure_store(con)
+            selection = self._selection(con, compiled, select)
+            missing = unrouted(compiled.project, selection)
+            refuse_unrouted(missing, compiled.project)
             say("loading task data")
             sync_instances(con, compiled.project, problems=self.data_problems)
-            selection = self._selection(con, compiled, select)
             if infer and compiled.project.models:
                 say("planning inference")
                 plan = plan_jobs(con, compiled.project, self.target_dir, selection=selection, limit=limit,
@@ -137,20 +145,22 @@ class Workspace:
             results = collect_results(con)
         finally:
             con.close()
-        return RunResult(result, report, inference, orphans, results)
+        return RunResult(result, report, inference, orphans, results, missing)
 
     def record_sota(self, *, write: bool = True) -> list[dict[str, Any]]:
         """Each task's best specialist score (models with role: specialist) from ``task_scores``.
 
         With ``write``, the value, the model and the date go into the task spec's ``sota:``
-        block (only that block's lines change), so the SoTA is data with its source.
+        block (only that block's lines change), so the SoTA is data with its source. The tasks it
+        leaves alone, with why, are in ``self.sota_skipped`` afterwards.
         """
-        from glc.sota import measured_sota, write_sota
+        from glc.sota import measured_sota, skipped_sota, write_sota
 
         compiled = self.compile(write=False)
         con = connect(self.target)
         try:
             rows = measured_sota(con, compiled.project)
+            self.sota_skipped = skipped_sota(con, compiled.project, rows)
         finally:
             con.close()
         if write:
@@ -269,7 +279,7 @@ class Workspace:
         finally:
             con.close()
 
-    def intervals(self, variant: str | None = None, scope: str | None = None) -> dict[str, tuple]:
+    def intervals(self, variant: str | None = None, scope: str | None = None) -> Intervals | None:
         project = self.compile(write=False).project
         level, board = project.board(variant, scope)
         v, s = level.name, board.name
@@ -292,6 +302,15 @@ class Workspace:
             return leaderboard_rows(con, v, s)
         finally:
             con.close()
+
+    def board_notes(self, rows: list[dict[str, Any]], variant: str | None = None) -> list[str]:
+        """What the rows of one board rest on (glc.basis): each model's spec description, ties the
+        level rests on, tasks not attempted, partial coverage, tasks without a SoTA."""
+        from glc.basis import board_notes
+
+        project = self.compile(write=False).project
+        descriptions = {m.spec.name: m.spec.description for m in project.models if m.spec.description}
+        return board_notes(rows, variant or project.default_level.name, descriptions)
 
     def ls(self, kind: str, select: list[str] | None = None) -> list[dict[str, Any]]:
         """Rows describing the project's tasks, metrics, levels, scopes, models or nodes."""

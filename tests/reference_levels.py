@@ -20,7 +20,7 @@ class RefTask:
     modality: str
     paradigm: str
     metric: str
-    sota: float
+    sota: float | None  # None: no SoTA yet, the task is left out of every level
 
 
 def sigma(metric: str, x: float) -> float:
@@ -40,18 +40,33 @@ def sigma(metric: str, x: float) -> float:
     return x
 
 
-def wins(task: RefTask, x: float | None, strict: bool) -> bool:
-    if x is None:
+def tie(task: RefTask, x: float | None) -> bool:
+    """Equal to the SoTA within a relative 1e-9 (raw values for lower-is-better metrics, sigma otherwise)."""
+    if x is None or task.sota is None:
         return False
+    a, b = (x, task.sota) if task.metric in LOWER else (sigma(task.metric, x), sigma(task.metric, task.sota))
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b))
+
+
+def wins(task: RefTask, x: float | None, strict: bool) -> bool:
+    if x is None or task.sota is None:
+        return False
+    if tie(task, x):
+        return not strict
     if task.metric in LOWER:
-        return x < task.sota if strict else x <= task.sota
-    a, b = sigma(task.metric, x), sigma(task.metric, task.sota)
-    return a > b if strict else a >= b
+        return x < task.sota
+    return sigma(task.metric, x) > sigma(task.metric, task.sota)
+
+
+def reached(want: dict[str, float]) -> int:
+    """The level reached on scope A (max level 5)."""
+    return max([1] + [k for k in range(2, 6) if want[f"level_{k}"] > 0])
 
 
 def levels(tasks: list[RefTask], scores: dict[str, float], *, strict: bool = False,
            per_modality: bool = False) -> dict[str, float]:
-    """Level-2..5 of one model over the whole benchmark (scope A)."""
+    """Level-2..5 of one model over the whole benchmark (scope A); tasks without a SoTA count nowhere."""
+    tasks = [t for t in tasks if t.sota is not None]
     def group(sel: list[RefTask]) -> tuple[float, float]:
         n = len(sel)
         total = sum(sigma(t.metric, scores[t.task_id]) for t in sel if t.task_id in scores)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -69,14 +70,15 @@ def test_leaderboard_marks_overlapping_ranks(ws: Workspace) -> None:
     out = subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(ws.root), "leaderboard",
                           "--scope", "C-image-comprehension"], capture_output=True, text=True)
     lines = out.stdout.splitlines()
-    assert "interval" in lines[1]
+    assert lines[1].split()[0] == "rank" and "level_3_ci95" in lines[1].split()  # named for the level reached
     m_rows = [line for line in lines if " m1 " in line or " m2 " in line]
     assert len(m_rows) == 2 and all("~" in line for line in m_rows)  # equal accuracy: intervals overlap
     json_out = subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(ws.root), "leaderboard",
                                "--format", "json"], capture_output=True, text=True)
-    assert "interval" not in json_out.stdout  # the json contract stays exactly level_scores' columns
+    rows = {r["model"]: r for r in json.loads(json_out.stdout)}  # json carries rank and every level's interval
+    assert rows["m1"]["level_2_ci95_lo"] <= rows["m1"]["level_2"] <= rows["m1"]["level_2_ci95_hi"]
 
 
 def test_report_shows_intervals(ws: Workspace, tmp_path: Path) -> None:
     index = ws.report(tmp_path / "r")
-    assert "interval" in index.read_text()
+    assert "<th>level_3_ci95</th>" in index.read_text()

@@ -34,12 +34,12 @@ def test_manifest_describes_nodes_edges_and_fingerprints(compiled) -> None:
     assert set(m["levels"]) == {"pooled", "per_modality", "strict"}
     assert m["default_level"] == "pooled" and m["default_scope"] == "A"
     node = m["nodes"]["level_scores__per_modality"]
-    assert node["depends_on"] == ["group_scores__per_modality", "scopes"]
+    assert node["depends_on"] == ["group_scores__per_modality", "scope_tasks", "scopes", "task_wins__per_modality"]
     assert node["public"] is False and m["nodes"]["level_scores"]["public"] is True
     assert ["task_results", "task_wins__strict"] in m["edges"]
     # tasks of the active benchmark, metrics, levels, scopes, tests, benchmarks, models, the quick board's task
     # list, task types
-    assert len(m["specs"]["files"]) == 699 + 63 + 3 + 4 + 2 + 2 + 6 + 1 + 16
+    assert len(m["specs"]["files"]) == 699 + 63 + 3 + 4 + 2 + 2 + 7 + 1 + 16
     assert m["sources"]["tasks"]["rows"] == 699
     json.dumps(m)  # serializable
 

@@ -16,7 +16,10 @@ from glc.compiler.errors import GlcError
 
 from glc.workspace import Workspace
 
-KEYS = ["model", "variant", "scope", "level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l", "level"]
+KEYS = ["rank", "model", "variant", "scope", "level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l", "level",
+        "level_without_ties", "n_tasks", "n_attempted", "n_wins", "n_ties", "n_pending", "n_complete",
+        "instances_scored", "instances_total",
+        *[f"level_{k}_ci95_{end}" for k in (2, 3, 4, 5) for end in ("lo", "hi")]]
 
 
 def glc(project_dir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -46,7 +49,7 @@ def test_leaderboard_formats(built: Workspace, project_dir: Path) -> None:
     assert list(parsed[0]) == KEYS
     assert {r["model"]: r["level"] for r in parsed} == {"SoTA-Beater-70B": "5", "CrossModal-Paradigm": "3"}
     md = glc(project_dir, "leaderboard", "--scope", "C-image-comprehension", "--format", "markdown").stdout
-    assert md.splitlines()[0].startswith("| # | model | variant | scope |") and "| - |" in md
+    assert md.splitlines()[0].startswith("| rank | model | variant | scope |") and "| - |" in md
     table = glc(project_dir, "leaderboard", "--scope", "B-video").stdout
     assert "leaderboard: variant pooled, scope B-video" in table
 
@@ -78,7 +81,7 @@ def test_run_prints_board_and_test_summary(project_dir: Path) -> None:
     out = glc(project_dir, "run")
     assert out.returncode == 0, out.stderr
     assert "Omni-ImgVid-34B" in out.stdout and "WARN sota_only_a_tie_can_win" in out.stdout
-    assert "tests: 9 passed, 2 warned, 0 failed" in out.stdout
+    assert "tests: 12 passed, 2 warned, 0 failed" in out.stdout
 
 
 def test_show_prints_compiled_sql(project_dir: Path) -> None:

@@ -172,6 +172,30 @@ def pick_model(requested: str, available: list[str], path: Path) -> str:
                    hint=suggest(requested, available) or clip("models in the file: " + ", ".join(available)))
 
 
+_SOTA_NAME = re.compile(r"^(sota|state of the art|specialist sota|level 1)"
+                        r"( (performance|result|results|score|scores|value|values))?$")
+
+
+def is_sota_column(name: str) -> bool:
+    """Whether a model column/name is the specialist SoTA (``SoTA Performance`` in the official
+    ``sota_result.xlsx``, ``SoTA``, ``State-of-the-art``...): the Level-1 reference, not a model."""
+    return bool(_SOTA_NAME.match(re.sub(r"[\s_\-]+", " ", name.strip().casefold())))
+
+
+def sota_as_model_problem(names: list[str], path: Path, where: str) -> Problem | None:
+    """The problem to refuse when a SoTA column would be imported as a model, with the command that
+    records a SoTA table as what it is; None when no such column is imported."""
+    sota = [m for m in names if is_sota_column(m)]
+    if not sota:
+        return None
+    others = [m for m in names if m not in sota]
+    rest = (f"; to import the model column(s) beside it, name one: --model {preview(others[0])}" if others else "")
+    return Problem(where, f"column {preview(sota[0])} holds the specialist SoTA (Level-1), not a model: imported, it "
+                          "would rank first on every board",
+                   f"to use these values as each task's SoTA, regenerate the task specs from it: "
+                   f"`glc catalog generate --from {clip(str(path))}`{rest}")
+
+
 def task_index(project: Project) -> dict[tuple[str, str, str], Task]:
     """Tasks by their official key (sheet, task name, metric string)."""
     return {(t.spec.official.sheet, t.spec.name, t.spec.official.metric): t

@@ -27,6 +27,7 @@ from glc.importers.scores import (
     file_sha256,
     parse_value,
     pick_model,
+    sota_as_model_problem,
 )
 
 REQUIRED = ("model", "task", "score")
@@ -83,6 +84,9 @@ def read_table(path: Path, project: Project, model: str | None = None) -> Parsed
     names = [_model_name(m) for m in frame["model"].to_list()]
     models_all = sorted({m for m in names if isinstance(m, str)})
     chosen = pick_model(model, models_all, path) if model is not None else None
+    refused = sota_as_model_problem([chosen] if chosen is not None else models_all, path, "column 'model'")
+    if refused is not None:
+        raise ImportErrors(path, [refused])
     parsed = ParsedScores(path=path, sha256=file_sha256(path), models=[])
     problems: list[Problem] = []
     seen: dict[tuple[str, str], int] = {}

@@ -27,8 +27,10 @@ from glc.importers.scores import (
     Problem,
     ScoreCell,
     file_sha256,
+    is_sota_column,
     parse_value,
     pick_model,
+    sota_as_model_problem,
     task_index,
 )
 
@@ -155,6 +157,11 @@ def read_workbook(path: Path, project: Project, model: str | None = None) -> Par
     finally:
         wb.close()
     all_models = sorted({m for ms in sheet_models.values() for m in ms})
+    imported = all_models if model is None else [m for m in all_models if m.casefold() == model.strip().casefold()]
+    first = next((t for t, ms in sheet_models.items() if any(is_sota_column(m) for m in ms)), None)
+    refused = sota_as_model_problem(imported, path, f"sheet {first!r} row 1")
+    if refused is not None:  # the SoTA table itself: the other problems would only bury this one
+        raise ImportErrors(path, [refused])
     for sheet, ms in sorted(sheet_models.items()):
         lacking = [m for m in all_models if m not in ms]
         if lacking:

@@ -57,9 +57,12 @@
           const share = cell.n_wins / cell.n_tasks;
           const rect = el("rect", {x: 100 + j * 110, y: 28 + i * 28, width: 104, height: 24, class: "cell",
                                    fill: `rgba(89,161,79,${0.1 + 0.9 * share})`, "data-wins": cell.n_wins}, svg);
-          el("title", {}, rect).textContent = `${cell.n_wins} of ${cell.n_tasks} tasks won`;
+          // a win that is a tie with the SoTA is said to be one (a reused specialist network only ties)
+          const ties = cell.n_ties ? ` (${cell.n_ties} ${cell.n_ties === 1 ? "tie" : "ties"})` : "";
+          rect.setAttribute("data-ties", cell.n_ties || 0);
+          el("title", {}, rect).textContent = `${cell.n_wins} of ${cell.n_tasks} tasks won${ties}`;
           el("text", {x: 106 + j * 110, y: 44 + i * 28, "font-size": 11}, svg).textContent =
-            `${cell.n_wins}/${cell.n_tasks}`;
+            `${cell.n_wins}/${cell.n_tasks}${ties}`;
         });
       });
     }

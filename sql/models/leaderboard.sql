@@ -1,17 +1,9 @@
--- Ranked boards: by level reached, then by the score of that level.
+-- Ranked boards: by level reached, then by the score of that level. Competition ranking: equal
+-- (level, level_score) share a rank and the next rank skips (1, 1, 3). Every format of
+-- `glc leaderboard` and the report print this rank.
 WITH ranked AS (
   SELECT
-    model,
-    variant,
-    scope,
-    level_2,
-    level_3,
-    level_4,
-    level_5,
-    s_c,
-    s_g,
-    s_l,
-    level,
+    *,
     CASE level
       WHEN 5 THEN level_5
       WHEN 4 THEN level_4
@@ -34,5 +26,14 @@ SELECT
   level_5,
   s_c,
   s_g,
-  s_l
+  s_l,
+  level_without_ties,
+  n_tasks,
+  n_attempted,
+  n_wins,
+  n_ties,
+  n_pending,
+  n_complete,
+  instances_scored,
+  instances_total
 FROM ranked

@@ -3,6 +3,9 @@
 -- level variant: pooled
 /* General-Level scores under level variant 'pooled'. */
 /* Levels 2-4 are computed once over all tasks of the scope (pooled). */
+/* The same arithmetic over wins that beat the SoTA only (*_nt: no ties) gives */
+/* level_without_ties; the basis counts say what the row rests on (tasks, attempts, wins, ties, */
+/* tasks without a SoTA, instance coverage). */
 WITH "parts" AS (
   SELECT
     "group_scores__pooled"."model" AS "model",
@@ -21,7 +24,20 @@ WITH "parts" AS (
         WHEN "group_scores__pooled"."task_group" = 'G'
         THEN "group_scores__pooled"."s"
       END
-    ) AS "s_g"
+    ) AS "s_g",
+    AVG("group_scores__pooled"."s_without_ties") AS "l3_nt",
+    MAX(
+      CASE
+        WHEN "group_scores__pooled"."task_group" = 'C'
+        THEN "group_scores__pooled"."s_without_ties"
+      END
+    ) AS "s_c_nt",
+    MAX(
+      CASE
+        WHEN "group_scores__pooled"."task_group" = 'G'
+        THEN "group_scores__pooled"."s_without_ties"
+      END
+    ) AS "s_g_nt"
   FROM "group_scores__pooled" AS "group_scores__pooled"
   WHERE
     "group_scores__pooled"."task_group" IN ('C', 'G')
@@ -45,7 +61,16 @@ WITH "parts" AS (
       ) /* harmonic mean of S_C and S_G */
       WHEN NOT "parts"."s_c" IS NULL AND NOT "parts"."s_g" IS NULL
       THEN 0.0
-    END AS "l4"
+    END AS "l4",
+    "parts"."l3_nt" AS "l3_nt",
+    CASE
+      WHEN "parts"."s_c_nt" > 0 AND "parts"."s_g_nt" > 0
+      THEN 2 * "parts"."s_c_nt" * "parts"."s_g_nt" / (
+        "parts"."s_c_nt" + "parts"."s_g_nt"
+      )
+      WHEN NOT "parts"."s_c_nt" IS NULL AND NOT "parts"."s_g_nt" IS NULL
+      THEN 0.0
+    END AS "l4_nt"
   FROM "parts" AS "parts"
 ), "combined" AS (
   SELECT
@@ -55,16 +80,37 @@ WITH "parts" AS (
     "synergy"."l3" AS "l3",
     "synergy"."l4" AS "l4",
     "synergy"."s_c" AS "s_c",
-    "synergy"."s_g" AS "s_g"
+    "synergy"."s_g" AS "s_g",
+    "synergy"."l3_nt" AS "l3_nt",
+    "synergy"."l4_nt" AS "l4_nt"
   FROM "synergy" AS "synergy"
 ), "language" AS (
   SELECT
     "group_scores__pooled"."model" AS "model",
     "group_scores__pooled"."scope" AS "scope",
-    "group_scores__pooled"."s" AS "s_l"
+    "group_scores__pooled"."s" AS "s_l",
+    "group_scores__pooled"."s_without_ties" AS "s_l_nt"
   FROM "group_scores__pooled" AS "group_scores__pooled"
   WHERE
     "group_scores__pooled"."task_group" = 'L'
+), "basis" AS (
+  SELECT
+    "w"."model" AS "model",
+    "st"."scope" AS "scope",
+    COUNT_IF("w"."has_sota") AS "n_tasks",
+    COUNT_IF("w"."has_sota" AND "w"."supported") AS "n_attempted",
+    COUNT_IF("w"."win") AS "n_wins",
+    COUNT_IF("w"."win" AND "w"."tie") AS "n_ties",
+    COUNT_IF(NOT "w"."has_sota") AS "n_pending",
+    COUNT_IF("w"."has_sota" AND "w"."complete") AS "n_complete",
+    SUM(CASE WHEN "w"."has_sota" AND "w"."supported" THEN "w"."n_scored" END) AS "instances_scored",
+    SUM(CASE WHEN "w"."has_sota" AND "w"."supported" THEN "w"."n_instances" END) AS "instances_total"
+  FROM "task_wins__pooled" AS "w"
+  JOIN "scope_tasks" AS "st"
+    ON "st"."task_id" = "w"."task_id"
+  GROUP BY
+    "w"."model",
+    "st"."scope"
 ), "scored" AS (
   SELECT
     "c"."model" AS "model",
@@ -76,7 +122,10 @@ WITH "parts" AS (
     "c"."l4" * "l"."s_l" / 100 AS "l5", /* Level-4 x S_L / 100 */
     "c"."s_c" AS "s_c",
     "c"."s_g" AS "s_g",
-    "l"."s_l" AS "s_l"
+    "l"."s_l" AS "s_l",
+    "c"."l3_nt" AS "l3_nt",
+    "c"."l4_nt" AS "l4_nt",
+    "c"."l4_nt" * "l"."s_l_nt" / 100 AS "l5_nt"
   FROM "combined" AS "c"
   JOIN "scopes" AS "sc"
     ON "sc"."scope" = "c"."scope"
@@ -84,25 +133,46 @@ WITH "parts" AS (
     ON "l"."model" = "c"."model" AND "l"."scope" = "c"."scope"
 )
 SELECT
-  "scored"."model" AS "model",
+  "s"."model" AS "model",
   'pooled' AS "variant",
-  "scored"."scope" AS "scope",
-  "scored"."l2" AS "level_2",
-  CASE WHEN "scored"."max_level" >= 3 THEN "scored"."l3" END AS "level_3",
-  CASE WHEN "scored"."max_level" >= 4 THEN "scored"."l4" END AS "level_4",
-  CASE WHEN "scored"."max_level" >= 5 THEN "scored"."l5" END AS "level_5",
-  "scored"."s_c" AS "s_c",
-  "scored"."s_g" AS "s_g",
-  "scored"."s_l" AS "s_l",
+  "s"."scope" AS "scope",
+  "s"."l2" AS "level_2",
+  CASE WHEN "s"."max_level" >= 3 THEN "s"."l3" END AS "level_3",
+  CASE WHEN "s"."max_level" >= 4 THEN "s"."l4" END AS "level_4",
+  CASE WHEN "s"."max_level" >= 5 THEN "s"."l5" END AS "level_5",
+  "s"."s_c" AS "s_c",
+  "s"."s_g" AS "s_g",
+  "s"."s_l" AS "s_l",
   CAST(CASE
-    WHEN "scored"."max_level" >= 5 AND "scored"."l5" > 0
+    WHEN "s"."max_level" >= 5 AND "s"."l5" > 0
     THEN 5
-    WHEN "scored"."max_level" >= 4 AND "scored"."l4" > 0
+    WHEN "s"."max_level" >= 4 AND "s"."l4" > 0
     THEN 4
-    WHEN "scored"."max_level" >= 3 AND "scored"."l3" > 0
+    WHEN "s"."max_level" >= 3 AND "s"."l3" > 0
     THEN 3
-    WHEN "scored"."l2" > 0
+    WHEN "s"."l2" > 0
     THEN 2
     ELSE 1
-  END AS INT) AS "level" /* the highest level whose score is > 0; specialists are Level-1 */
-FROM "scored" AS "scored"
+  END AS INT) AS "level", /* the highest level whose score is > 0; specialists are Level-1 */
+  CAST(CASE
+    WHEN "s"."max_level" >= 5 AND "s"."l5_nt" > 0
+    THEN 5
+    WHEN "s"."max_level" >= 4 AND "s"."l4_nt" > 0
+    THEN 4
+    WHEN "s"."max_level" >= 3 AND "s"."l3_nt" > 0
+    THEN 3
+    WHEN "s"."l2" > 0
+    THEN 2
+    ELSE 1
+  END AS INT) AS "level_without_ties", /* the same rule when a tie with the SoTA is no win */
+  CAST("b"."n_tasks" AS INT) AS "n_tasks",
+  CAST("b"."n_attempted" AS INT) AS "n_attempted",
+  CAST("b"."n_wins" AS INT) AS "n_wins",
+  CAST("b"."n_ties" AS INT) AS "n_ties",
+  CAST("b"."n_pending" AS INT) AS "n_pending",
+  CAST("b"."n_complete" AS INT) AS "n_complete",
+  CAST("b"."instances_scored" AS BIGINT) AS "instances_scored",
+  CAST("b"."instances_total" AS BIGINT) AS "instances_total"
+FROM "scored" AS "s"
+JOIN "basis" AS "b"
+  ON "b"."model" = "s"."model" AND "b"."scope" = "s"."scope"

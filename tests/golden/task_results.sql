@@ -3,7 +3,9 @@
 /* Normalized result of every model on every benchmark task (cross join: a task without a */
 /* score is unsupported, sigma = 0). vs_sota is -1, 0 or +1 (worse, tie, better than the */
 /* specialist SoTA): lower-is-better metrics compare raw values, because the sigmoid */
-/* saturates to exactly 100.0 in floating point; the others compare normalized scores. */
+/* saturates to exactly 100.0 in floating point; the others compare normalized scores. A task */
+/* without a SoTA yet (sota NULL) has no vs_sota: it is scored but never compared. n_instances */
+/* and n_scored say how much of the task's data a predicted score rests on. */
 WITH "scored" AS (
   SELECT
     "m"."model" AS "model",
@@ -17,6 +19,8 @@ WITH "scored" AS (
     "s"."score" AS "raw_score",
     "t"."sota" AS "sota",
     "s"."source" AS "source",
+    "s"."n_instances" AS "n_instances",
+    "s"."n_scored" AS "n_scored",
     CASE "met"."norm_kind"
       WHEN 'identity'
       THEN "s"."score"
@@ -69,12 +73,25 @@ SELECT
   COALESCE("scored"."sigma_model", 0.0) AS "sigma",
   "scored"."sigma_sota" AS "sigma_sota",
   NOT "scored"."raw_score" IS NULL AS "supported",
-  CASE
-    WHEN "scored"."raw_score" IS NULL
+  NOT "scored"."sota" IS NULL AS "has_sota",
+  CAST(CASE
+    WHEN "scored"."raw_score" IS NULL OR "scored"."sota" IS NULL
     THEN NULL
     WHEN "scored"."direction" = 'lower'
-    THEN SIGN("scored"."sota" - "scored"."raw_score")
-    ELSE SIGN("scored"."sigma_model" - "scored"."sigma_sota")
-  END AS "vs_sota",
+    THEN CASE
+      WHEN ABS("scored"."sota" - "scored"."raw_score") <= 1e-9 * GREATEST(ABS("scored"."sota"), ABS("scored"."raw_score"))
+      THEN 0
+      ELSE SIGN("scored"."sota" - "scored"."raw_score")
+    END
+    ELSE CASE
+      WHEN ABS("scored"."sigma_model" - "scored"."sigma_sota") <= 1e-9 * GREATEST(ABS("scored"."sigma_model"), ABS("scored"."sigma_sota"))
+      THEN 0
+      ELSE SIGN("scored"."sigma_model" - "scored"."sigma_sota")
+    END
+  END AS INT) AS "vs_sota",
+  "scored"."n_instances" AS "n_instances",
+  "scored"."n_scored" AS "n_scored",
+  NOT "scored"."raw_score" IS NULL
+  AND COALESCE("scored"."n_scored" >= "scored"."n_instances", TRUE) AS "complete",
   COALESCE("scored"."source", 'missing') AS "source"
 FROM "scored" AS "scored"

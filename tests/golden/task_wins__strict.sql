@@ -3,8 +3,9 @@
 -- level variant: strict
 -- materialized: view (its rows follow its inputs; rebuilt only when its SQL changes)
 /* Wins against the specialist SoTA under level variant 'strict': */
-/* win rule strictly_better. An unsupported task is never a win. A view: a projection of */
-/* task_results that costs less to compute where it is read than to store. */
+/* win rule strictly_better. An unsupported task, or one without a SoTA yet, is never a win; */
+/* tie marks a result equal to the SoTA (under 'at_least' such a win rests on the tie alone). */
+/* A view: a projection of task_results that costs less to compute where it is read than to store. */
 SELECT
   "task_results"."model" AS "model",
   "task_results"."task_id" AS "task_id",
@@ -17,7 +18,12 @@ SELECT
   "task_results"."sigma" AS "sigma",
   "task_results"."sigma_sota" AS "sigma_sota",
   "task_results"."supported" AS "supported",
+  "task_results"."has_sota" AS "has_sota",
   "task_results"."vs_sota" AS "vs_sota",
   COALESCE("task_results"."vs_sota" > 0, FALSE) AS "win",
+  COALESCE("task_results"."vs_sota" = 0, FALSE) AS "tie",
+  "task_results"."n_instances" AS "n_instances",
+  "task_results"."n_scored" AS "n_scored",
+  "task_results"."complete" AS "complete",
   "task_results"."source" AS "source"
 FROM "task_results" AS "task_results"

@@ -5,6 +5,9 @@
 {%- else %}
 -- Levels 2-4 are computed once over all tasks of the scope (pooled).
 {%- endif %}
+-- The same arithmetic over wins that beat the SoTA only (*_nt: no ties) gives
+-- level_without_ties; the basis counts say what the row rests on (tasks, attempts, wins, ties,
+-- tasks without a SoTA, instance coverage).
 WITH parts AS (
   SELECT
     model,
@@ -13,7 +16,10 @@ WITH parts AS (
     AVG(mean_sigma) AS l2, -- 1/2 (sum_C sigma / M + sum_G sigma / N), over the paradigms present
     AVG(s) AS l3, -- 1/2 (S_C + S_G)
     MAX(CASE WHEN task_group = 'C' THEN s END) AS s_c,
-    MAX(CASE WHEN task_group = 'G' THEN s END) AS s_g
+    MAX(CASE WHEN task_group = 'G' THEN s END) AS s_g,
+    AVG(s_without_ties) AS l3_nt,
+    MAX(CASE WHEN task_group = 'C' THEN s_without_ties END) AS s_c_nt,
+    MAX(CASE WHEN task_group = 'G' THEN s_without_ties END) AS s_g_nt
   FROM {{ ('group_scores__' ~ variant.name) | ident }}
   WHERE
     task_group IN ('C', 'G')
@@ -33,7 +39,12 @@ WITH parts AS (
     CASE
       WHEN s_c > 0 AND s_g > 0 THEN 2 * s_c * s_g / (s_c + s_g) -- harmonic mean of S_C and S_G
       WHEN NOT s_c IS NULL AND NOT s_g IS NULL THEN 0.0
-    END AS l4
+    END AS l4,
+    l3_nt,
+    CASE
+      WHEN s_c_nt > 0 AND s_g_nt > 0 THEN 2 * s_c_nt * s_g_nt / (s_c_nt + s_g_nt)
+      WHEN NOT s_c_nt IS NULL AND NOT s_g_nt IS NULL THEN 0.0
+    END AS l4_nt
   FROM parts
 ), combined AS (
 {%- if variant.partition == 'modality' %}
@@ -44,7 +55,9 @@ WITH parts AS (
     AVG(l3) AS l3,
     AVG(l4) AS l4,
     AVG(s_c) AS s_c,
-    AVG(s_g) AS s_g
+    AVG(s_g) AS s_g,
+    AVG(l3_nt) AS l3_nt,
+    AVG(l4_nt) AS l4_nt
   FROM synergy
   GROUP BY
     model,
@@ -57,17 +70,38 @@ WITH parts AS (
     l3,
     l4,
     s_c,
-    s_g
+    s_g,
+    l3_nt,
+    l4_nt
   FROM synergy
 {%- endif %}
 ), language AS (
   SELECT
     model,
     scope,
-    s AS s_l
+    s AS s_l,
+    s_without_ties AS s_l_nt
   FROM {{ ('group_scores__' ~ variant.name) | ident }}
   WHERE
     task_group = 'L'
+), basis AS (
+  SELECT
+    w.model,
+    st.scope,
+    COUNT_IF(w.has_sota) AS n_tasks,
+    COUNT_IF(w.has_sota AND w.supported) AS n_attempted,
+    COUNT_IF(w.win) AS n_wins,
+    COUNT_IF(w.win AND w.tie) AS n_ties,
+    COUNT_IF(NOT w.has_sota) AS n_pending,
+    COUNT_IF(w.has_sota AND w.complete) AS n_complete,
+    SUM(CASE WHEN w.has_sota AND w.supported THEN w.n_scored END) AS instances_scored,
+    SUM(CASE WHEN w.has_sota AND w.supported THEN w.n_instances END) AS instances_total
+  FROM {{ ('task_wins__' ~ variant.name) | ident }} AS w
+  JOIN scope_tasks AS st
+    ON st.task_id = w.task_id
+  GROUP BY
+    w.model,
+    st.scope
 ), scored AS (
   SELECT
     c.model,
@@ -79,7 +113,10 @@ WITH parts AS (
     c.l4 * l.s_l / 100 AS l5, -- Level-4 x S_L / 100
     c.s_c,
     c.s_g,
-    l.s_l
+    l.s_l,
+    c.l3_nt,
+    c.l4_nt,
+    c.l4_nt * l.s_l_nt / 100 AS l5_nt
   FROM combined AS c
   JOIN scopes AS sc
     ON sc.scope = c.scope
@@ -87,21 +124,38 @@ WITH parts AS (
     ON l.model = c.model AND l.scope = c.scope
 )
 SELECT
-  model,
+  s.model,
   {{ variant.name | sql_literal }} AS variant,
-  scope,
-  l2 AS level_2,
-  CASE WHEN max_level >= 3 THEN l3 END AS level_3,
-  CASE WHEN max_level >= 4 THEN l4 END AS level_4,
-  CASE WHEN max_level >= 5 THEN l5 END AS level_5,
-  s_c,
-  s_g,
-  s_l,
+  s.scope,
+  s.l2 AS level_2,
+  CASE WHEN s.max_level >= 3 THEN s.l3 END AS level_3,
+  CASE WHEN s.max_level >= 4 THEN s.l4 END AS level_4,
+  CASE WHEN s.max_level >= 5 THEN s.l5 END AS level_5,
+  s.s_c,
+  s.s_g,
+  s.s_l,
   CAST(CASE
-    WHEN max_level >= 5 AND l5 > 0 THEN 5
-    WHEN max_level >= 4 AND l4 > 0 THEN 4
-    WHEN max_level >= 3 AND l3 > 0 THEN 3
-    WHEN l2 > 0 THEN 2
+    WHEN s.max_level >= 5 AND s.l5 > 0 THEN 5
+    WHEN s.max_level >= 4 AND s.l4 > 0 THEN 4
+    WHEN s.max_level >= 3 AND s.l3 > 0 THEN 3
+    WHEN s.l2 > 0 THEN 2
     ELSE 1
-  END AS INTEGER) AS level -- the highest level whose score is > 0; specialists are Level-1
-FROM scored
+  END AS INTEGER) AS level, -- the highest level whose score is > 0; specialists are Level-1
+  CAST(CASE
+    WHEN s.max_level >= 5 AND s.l5_nt > 0 THEN 5
+    WHEN s.max_level >= 4 AND s.l4_nt > 0 THEN 4
+    WHEN s.max_level >= 3 AND s.l3_nt > 0 THEN 3
+    WHEN s.l2 > 0 THEN 2
+    ELSE 1
+  END AS INTEGER) AS level_without_ties, -- the same rule when a tie with the SoTA is no win
+  CAST(b.n_tasks AS INTEGER) AS n_tasks,
+  CAST(b.n_attempted AS INTEGER) AS n_attempted,
+  CAST(b.n_wins AS INTEGER) AS n_wins,
+  CAST(b.n_ties AS INTEGER) AS n_ties,
+  CAST(b.n_pending AS INTEGER) AS n_pending,
+  CAST(b.n_complete AS INTEGER) AS n_complete,
+  CAST(b.instances_scored AS BIGINT) AS instances_scored,
+  CAST(b.instances_total AS BIGINT) AS instances_total
+FROM scored AS s
+JOIN basis AS b
+  ON b.model = s.model AND b.scope = s.scope

@@ -1,0 +1,190 @@
+"""What a result rests on: ties with the SoTA, tasks not attempted, partial coverage, tasks
+without a SoTA, and the models themselves.
+
+``level_scores`` (and ``leaderboard``) carry the counts per (model, variant, scope):
+``level_without_ties``, ``n_tasks``, ``n_attempted``, ``n_wins``, ``n_ties``, ``n_pending``,
+``n_complete``, ``instances_scored``, ``instances_total``. This module turns them into the short
+cells of the boards (``attempted``, ``wins``, ``coverage``) and into the notes printed under a
+board by ``glc run`` and ``glc leaderboard``, and shown by ``glc explain`` and ``glc report``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+TEXT_COLUMNS = ("attempted", "wins", "coverage")
+
+
+def _n(r: dict[str, Any], key: str) -> int:
+    return int(r.get(key) or 0)
+
+
+def attempted_text(r: dict[str, Any]) -> str:
+    """``7/8``: tasks with a score of the board's tasks with a SoTA; ``+1 no SoTA`` when some lack one."""
+    text = f"{_n(r, 'n_attempted')}/{_n(r, 'n_tasks')}"
+    if _n(r, "n_pending"):
+        text += f" +{_n(r, 'n_pending')} no SoTA"
+    return text
+
+
+def wins_text(r: dict[str, Any]) -> str:
+    """``5 (5 ties)``: wins under the variant's rule, and how many of them are ties with the SoTA."""
+    wins, ties = _n(r, "n_wins"), _n(r, "n_ties")
+    if not ties:
+        return str(wins)
+    return f"{wins} ({ties} {'tie' if ties == 1 else 'ties'})"
+
+
+def coverage_percent(r: dict[str, Any]) -> str | None:
+    """Instances scored / instances of the attempted tasks, rounded down (99.6 % is not 100 %);
+    None when no attempted task has instance-level scores (imported task scores only)."""
+    total = r.get("instances_total")
+    if not total:
+        return None
+    scored = int(r.get("instances_scored") or 0)
+    return f"{100 * scored // int(total)}%"
+
+
+def coverage_text(r: dict[str, Any]) -> str:
+    """``100%``, or ``97% (12/14 tasks complete)`` for partial results; ``-`` for task scores only."""
+    pct = coverage_percent(r)
+    attempted, complete = _n(r, "n_attempted"), _n(r, "n_complete")
+    if complete >= attempted:
+        return pct or "-"
+    return f"{pct or '-'} ({complete}/{attempted} tasks complete)"
+
+
+def cells(r: dict[str, Any]) -> dict[str, str]:
+    return {"attempted": attempted_text(r), "wins": wins_text(r), "coverage": coverage_text(r)}
+
+
+def rests_on_ties(r: dict[str, Any]) -> bool:
+    lwt = r.get("level_without_ties")
+    return lwt is not None and r.get("level") is not None and lwt < r["level"]
+
+
+def model_notes(r: dict[str, Any], variant: str | None = None) -> list[str]:
+    """What a model's row rests on, one sentence each (empty when nothing needs saying)."""
+    notes = []
+    wins, ties = _n(r, "n_wins"), _n(r, "n_ties")
+    if rests_on_ties(r):
+        alone = "ties alone" if ties == wins else "ties"
+        hint = " (`--variant strict` counts no tie as a win)" if variant not in (None, "strict") else ""
+        notes.append(f"Level-{r['level']} rests on {alone} with the SoTA: {wins} wins, {ties} of them ties; "
+                     f"counting only results that beat the SoTA it is Level-{r['level_without_ties']}{hint}")
+    missing = _n(r, "n_tasks") - _n(r, "n_attempted")
+    if missing > 0:
+        notes.append(f"{missing} of {_n(r, 'n_tasks')} tasks not attempted (no score): each counts 0 in its "
+                     "group's denominator")
+    attempted, complete = _n(r, "n_attempted"), _n(r, "n_complete")
+    if complete < attempted:
+        pct = coverage_percent(r)
+        share = f"{pct} of the instances scored" if pct else "instances missing"
+        notes.append(f"partial results: {share}, {complete} of {attempted} attempted tasks complete; missing or "
+                     "failed instances are scored as empty answers (`glc run` without --limit, or "
+                     "`glc run --retry-failed`)")
+    return notes
+
+
+def board_notes(rows: Iterable[dict[str, Any]], variant: str | None = None,
+                descriptions: dict[str, str] | None = None) -> list[str]:
+    """Notes for one board: what each model is (its spec's description), what its row rests on,
+    and the board's tasks without a SoTA."""
+    rows = list(rows)
+    out = []
+    for r in rows:
+        about = (descriptions or {}).get(r["model"])
+        if about:
+            out.append(f"{r['model']}: {' '.join(about.split())}")
+        out += [f"{r['model']}: {note}" for note in model_notes(r, variant)]
+    pending = max((_n(r, "n_pending") for r in rows), default=0)
+    if pending:
+        out.append(f"{pending} task(s) of this board have no SoTA yet: run and scored, but left out of every "
+                   "level (and every denominator) until one is recorded (`glc sota record`, or sota.value in "
+                   "the task spec)")
+    return out
+
+
+def describe_notes(notes: list[str]) -> str:
+    return "\n".join(f"note: {n}" for n in notes)
+
+
+# --- (model, task) pairs without a route -------------------------------------------------
+
+MODALITY_ORDER = ("image", "video", "audio", "3d", "nlp")
+PARADIGM_ORDER = ("comprehension", "generation", "nlp")
+FIRST_IDS = 3
+
+
+def unrouted(project: Any, selection: Any = None) -> list[tuple[str, str]]:
+    """(model, task) pairs of runnable tasks that no route of the model serves (``selection``:
+    only the pairs it allows)."""
+    from glc.inference import route_for, runnable_tasks
+
+    tasks = runnable_tasks(project)
+    return [(m.spec.name, t.id) for m in project.models for t in tasks
+            if (selection is None or selection.allows(m.spec.name, t.id)) and route_for(m.spec, t) is None]
+
+
+def group_unrouted(pairs: Iterable[tuple[str, str]], project: Any) -> dict[str, list[tuple[str, list[str]]]]:
+    """Per model, its unrouted tasks grouped by modality and paradigm: [(``image comprehension``, ids)]."""
+    by_id = {t.id: t for t in project.tasks}
+    out: dict[str, dict[tuple[int, int], list[str]]] = {}
+    for model, task_id in pairs:
+        s = by_id[task_id].spec
+        key = (MODALITY_ORDER.index(s.modality), PARADIGM_ORDER.index(s.paradigm))
+        out.setdefault(model, {}).setdefault(key, []).append(task_id)
+
+    def label(key: tuple[int, int]) -> str:
+        modality, paradigm = MODALITY_ORDER[key[0]], PARADIGM_ORDER[key[1]]
+        return "nlp" if modality == "nlp" else f"{modality} {paradigm}"
+    return {m: [(label(k), sorted(ids)) for k, ids in sorted(groups.items())] for m, groups in sorted(out.items())}
+
+
+def _groups_text(groups: list[tuple[str, list[str]]]) -> str:
+    parts = []
+    for label, ids in groups:
+        first = ", ".join(ids[:FIRST_IDS]) + (", ..." if len(ids) > FIRST_IDS else "")
+        parts.append(f"{label} {len(ids)} ({first})")
+    return "; ".join(parts)
+
+
+def describe_unrouted(pairs: list[tuple[str, str]], project: Any, *, specialists: bool = True) -> str:
+    """The pairs without a route, named per model and grouped; specialists summed up in one line, or
+    left out (they are Level-1 and off the boards: a task outside their speciality is expected).
+    Empty when there is nothing to say."""
+    role = {m.spec.name: m.spec.role for m in project.models}
+    pairs = [p for p in pairs if specialists or role.get(p[0]) != "specialist"]
+    if not pairs:
+        return ""
+    grouped = group_unrouted(pairs, project)
+    lines = ["tasks no route of the model serves (not attempted: scored 0 under the General-Level rule; "
+             "`missing_route: error` in a model spec makes `glc run` refuse instead):"]
+    n_specialist = 0
+    for model, groups in grouped.items():
+        n = sum(len(ids) for _, ids in groups)
+        if role.get(model) == "specialist":
+            n_specialist += n
+            continue
+        lines.append(f"  {model}: {n} task(s): {_groups_text(groups)}")
+    if n_specialist:
+        lines.append(f"  specialists (Level-1, off the boards): {n_specialist} (model, task) pairs outside their "
+                     "speciality")
+    return "\n".join(lines)
+
+
+def refuse_unrouted(pairs: list[tuple[str, str]], project: Any) -> None:
+    """Raise when a model whose spec says ``missing_route: error`` has tasks no route serves."""
+    from glc.compiler.errors import GlcError
+
+    strict = {m.spec.name: m for m in project.models if m.spec.missing_route == "error"}
+    grouped = {m: g for m, g in group_unrouted([p for p in pairs if p[0] in strict], project).items()}
+    if not grouped:
+        return
+    lines = [f"{model}: {sum(len(ids) for _, ids in groups)} task(s) without a route: {_groups_text(groups)}"
+             for model, groups in grouped.items()]
+    first = strict[next(iter(grouped))]
+    raise GlcError("no inference ran: " + "; ".join(lines), location=first.path,
+                   hint="add routes that serve these tasks, narrow the run with --select, or set "
+                        "`missing_route: zero` to score them 0 (the General-Level rule)")
