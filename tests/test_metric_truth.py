@@ -11,6 +11,8 @@ found by either are kept below as explicit regression cases (one batch per famil
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,6 +86,7 @@ TEXT_REGRESSIONS = [
     TextCase(["the an a the x"], "x"),  # adjacent articles share a separator
     TextCase(["ΟΔΥΣΣΕΥΣ"], "οδυσσευς"),  # Python lower-cases a word-final sigma to ς
     TextCase(["İ"], "i\u0307"),  # and U+0130 to "i" + U+0307
+    TextCase(["ΑΣ.Σ ΑΣ'Β ΑΣ'"], "ασ.ς ασ'β ας'"),  # case-ignorable characters are skipped around a sigma
     TextCase(["ßa"], "ß"),  # the anls package measures lengths after upper(): ß counts 2
     TextCase(["", "x"], ""),  # SQuAD 2.0 drops references that normalize to nothing
     TextCase(["cafe\u0301 ΣΟΦΟΣ 天气"], "café σοφος 天 气"),  # ROUGE tokens keep marks; CJK one by one
@@ -239,10 +242,19 @@ def test_image_metrics_agree_with_skimage_and_sewar(oracle: GlcOracle, batch: li
 # --- the facts the text macros rest on --------------------------------------------------------
 
 
+def _macro_constant(name: str) -> str:
+    text = (Path(__file__).resolve().parent.parent / "sql" / "macros" / "answer.sql").read_text(encoding="utf-8")
+    found = re.search(r"\{% macro " + name + r"\(\) %\}(.*?)\{% endmacro %\}", text)
+    assert found, name
+    return found.group(1)
+
+
 def test_regex_classes_and_lower_agree_with_python_on_assigned_characters() -> None:
-    """docs/metrics.md ('Unicode version', 'lower case'): on every code point Python 3.11 has
-    assigned, RE2's [\\p{L}\\p{N}_] is Python's word character (str.isalnum() or "_"), and DuckDB's
-    LOWER() is str.lower() except for U+0130 (context-free; the final sigma is contextual)."""
+    """The facts sql/macros/answer.sql rests on (docs/metrics.md, 'Unicode version', 'lower
+    case'), on every code point Python 3.11 has assigned: RE2's [\\p{L}\\p{N}_] is Python's word
+    character (str.isalnum() or "_"); DuckDB's LOWER() is str.lower() except for U+0130 (context
+    aside); and the macro classes CASED_ONLY and CASE_IGNORABLE are the characters str.lower()
+    treats as cased and as case-ignorable around a capital sigma."""
     import unicodedata
 
     import duckdb
@@ -251,7 +263,15 @@ def test_regex_classes_and_lower_agree_with_python_on_assigned_characters() -> N
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and unicodedata.category(chr(c)) != "Cn"]
     con = duckdb.connect()
     con.register("cp", pa.table({"c": chars}))
-    rows = con.execute(r"SELECT c, regexp_matches(c, '^[\p{L}\p{N}_]$'), lower(c) FROM cp").fetchall()
-    word = [c for c, w, _ in rows if w != (c.isalnum() or c == "_")]
-    lower = [c for c, _, lo in rows if lo != c.lower()]
+    cased, ignorable = _macro_constant("CASED_ONLY"), _macro_constant("CASE_IGNORABLE")
+    rows = con.execute(r"SELECT c, regexp_matches(c, '^[\p{L}\p{N}_]$'), lower(c), regexp_matches(c, ?), "
+                       "regexp_matches(c, ?) FROM cp", [f"^[{cased}]$", f"^[{ignorable}]$"]).fetchall()
+    word = [c for c, w, *_ in rows if w != (c.isalnum() or c == "_")]
+    lower = [c for c, _, lo, *_ in rows if lo != c.lower()]
+    # a character is case-ignorable when Python skips it looking back from a sigma ("1" is not cased,
+    # "Α" is), cased when it ends the word before a sigma
+    cased_py = [("1" + c + "Σ").lower()[-1] == "ς" for c, *_ in rows]
+    ignorable_py = [("Α" + c + "Σ").lower()[-1] == "ς" and not k for (c, *_), k in zip(rows, cased_py, strict=True)]
     assert word == [] and lower == ["\u0130"]
+    assert [r[0] for r, k in zip(rows, cased_py, strict=True) if r[3] != k] == []
+    assert [r[0] for r, k in zip(rows, ignorable_py, strict=True) if r[4] != k] == []

@@ -30,7 +30,6 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
     Udf("glc_box_iou", boxes.box_iou, ("VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE",
         "IoU of the first predicted and reference box (prediction box format xyxy or xywh)"),
     Udf("glc_coco_ap", boxes.coco_ap, ("VARCHAR[]", "DOUBLE[]"), "DOUBLE", "COCO-style AP over a task"),
-    Udf("glc_lower", text.py_lower, ("VARCHAR",), "VARCHAR", "Python's str.lower() (final sigma, U+0130)"),
     Udf("glc_group_mean", text.group_mean, ("VARCHAR[]", "DOUBLE[]"), "DOUBLE",
         "mean over groups of the mean value within each group (macro averaging)"),
     Udf("glc_pearson", numbers.pearson, ("DOUBLE[]", "DOUBLE[]"), "DOUBLE",
@@ -78,7 +77,7 @@ def _vectorized(fn: Callable[..., Any], params: tuple[str, ...], returns: str) -
 
     import pyarrow as pa
 
-    out_type = {"DOUBLE[]": pa.list_(pa.float64()), "DOUBLE": pa.float64(), "VARCHAR": pa.string()}[returns]
+    out_type = pa.list_(pa.float64()) if returns.endswith("[]") else pa.float64()
 
     def call(*arrays: Any) -> Any:
         columns = [a.to_pylist() for a in arrays]

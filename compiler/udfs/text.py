@@ -2,8 +2,7 @@
 distances (WER/CER) and macro averages. Token F1, BLEU and ROUGE-1 are plain SQL (see
 sql/macros/); these functions receive tokens the SQL already produced where tokens matter.
 
-WER/CER follow jiwer's default transforms exactly (see ``edit_stats``). ``py_lower`` is
-Python's str.lower() for the texts DuckDB's LOWER() treats differently (İ, final sigma).
+WER/CER follow jiwer's default transforms exactly (see ``edit_stats``).
 """
 
 from __future__ import annotations
@@ -54,11 +53,6 @@ def edit_stats(pred: str | None, ref: str | None, unit: str) -> list[float]:
     """[edit operations, reference length] in words or characters."""
     h, r = edit_units(pred or "", unit), edit_units(ref or "", unit)
     return [float(Levenshtein.distance(h, r)), float(len(r))]
-
-
-def py_lower(text: str | None) -> str | None:
-    """Python's str.lower() (U+0130 becomes "i" + U+0307; a capital sigma ending a word ς)."""
-    return None if text is None else text.lower()
 
 
 def group_mean(keys: list[str] | None, values: list[float] | None) -> float | None:

@@ -4,9 +4,10 @@
     first number; others the normalized answer against every normalized reference, as SQuAD
     2.0's evaluation does: references that normalize to the empty string are dropped unless all
     do (then the reference is the empty string, which an empty answer matches). -#}
+{% macro prepare_ref(r, args, answer) %}{{ normalize_answer(r, answer) }}{% endmacro %}
+{#- The normalized references that count (from prepare_ref: p.ref_prepared). -#}
 {% macro golds(args, answer) -%}
-COALESCE(NULLIF(LIST_FILTER(LIST_TRANSFORM(i.ref_texts, r -> {{ normalize_answer('r', answer) }}), n -> n <> ''),
-                CAST([] AS VARCHAR[])), [''])
+COALESCE(NULLIF(LIST_FILTER(p.ref_prepared, n -> n <> ''), CAST([] AS VARCHAR[])), [''])
 {%- endmacro %}
 {#- The letter of the option whose text the answer is (normalized), when the instance lists its
     options (ref_texts: the letter, then the option texts); NULL otherwise. -#}

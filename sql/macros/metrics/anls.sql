@@ -5,16 +5,18 @@
     Levenshtein distance (in characters) over the longer length after upper() (ß counts 2); per
     instance the best reference's 1 - NL when NL < args.threshold, else 0. -#}
 {% macro anls_text(x) %}{{ py_collapse(py_lower(x)) }}{% endmacro %}
-{% macro prepare_refs(args, answer) -%}
-LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ anls_text('r') }}), y -> {'text': y, 'length': {{ py_upper_length('y') }}}) AS ref_anls
+{% macro prepare_ref(r, args, answer) -%}
+{'text': {{ anls_text(r) }}, 'length': {{ py_upper_length(anls_text(r)) }}}
 {%- endmacro %}
+{% macro prepare_refs(args, answer) %}p.ref_prepared AS ref_anls{% endmacro %}
 {% macro prepare(o, args, answer) -%}
-{{ anls_text(o) }} AS pred_anls
+{{ anls_text(o) }} AS pred_anls,
+{{ py_upper_length(anls_text(o)) }} AS pred_length
 {%- endmacro %}
 {% macro value(o, args, answer) -%}
 LIST_MAX(LIST_TRANSFORM(
   LIST_TRANSFORM(ref_anls, g -> CAST(LEVENSHTEIN(pred_anls, g.text) AS DOUBLE)
-                               / GREATEST({{ py_upper_length('pred_anls') }}, g.length, 1)),
+                               / GREATEST(pred_length, g.length, 1)),
   nl -> CASE WHEN nl < {{ args.threshold | sql_literal }} THEN 1.0 - nl ELSE 0.0 END))
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}

@@ -2,9 +2,8 @@
 {% from 'macros/answer.sql' import rouge_text, rouge_tokens, words, common, overlap_f1 %}
 {#- ROUGE-1 (unigram overlap) or ROUGE-L (longest common subsequence, glc_rouge_l) F1 against
     the best reference, mean over instances; args.kind is rouge1 or rougeL. -#}
-{% macro prepare_refs(args, answer) -%}
-LIST_TRANSFORM(i.ref_texts, r -> {{ rouge_text('r') }}) AS ref_joined
-{%- endmacro %}
+{% macro prepare_ref(r, args, answer) %}{{ rouge_text(r) }}{% endmacro %}
+{% macro prepare_refs(args, answer) %}p.ref_prepared AS ref_joined{% endmacro %}
 {% macro prepare(o, args, answer) -%}
 {%- if args.kind == 'rouge1' -%}
 {{ rouge_tokens(o) }} AS pred_tokens,

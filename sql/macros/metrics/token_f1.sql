@@ -6,6 +6,7 @@
     against an empty reference and 0 otherwise; references that normalize to the empty string
     are dropped unless all do (as for exact match). Reference token histograms are prepared once
     per instance; the answer's once per answer. -#}
+{% macro prepare_ref(r, args, answer) %}{{ normalize_answer(r, answer) }}{% endmacro %}
 {% macro prepare_refs(args, answer) -%}
 LIST_TRANSFORM({{ golds(args, answer) }}, g -> LIST_AGGREGATE({{ words('g', answer.collapse_whitespace) }}, 'histogram')) AS ref_hist,
 LIST_TRANSFORM({{ golds(args, answer) }}, g -> LEN({{ words('g', answer.collapse_whitespace) }})) AS ref_len
