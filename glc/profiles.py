@@ -154,12 +154,8 @@ def benchmark_data_root(root: Path, benchmark: str) -> tuple[Path, str] | None:
     env = os.environ.get(ENV_DATA)
     if env:
         return (root / os.path.expanduser(env)).resolve(), f"${ENV_DATA}"
-    text = _profile_text(root)
-    if not text:
-        return None
-    try:
-        profiles = _Profiles.model_validate(load_yaml(root / "profiles.yml").data)
-    except (YamlSyntaxError, ValidationError, OSError):
+    profiles = _valid_profile(root.resolve(), _profile_text(root))
+    if profiles is None:
         return None
     value = profiles.benchmark_data.get(benchmark)
     if value is None:
@@ -176,13 +172,21 @@ def _profile_text(root: Path) -> str:
 
 
 @lru_cache(maxsize=8)
-def _grants(root: Path, text: str) -> Grants:
+def _valid_profile(root: Path, text: str) -> _Profiles | None:
+    """profiles.yml parsed and validated (keyed by its text); None when absent or broken --
+    ``load_target`` reports a broken one with its line, the readers here grant nothing from it."""
     if not text:
-        return Grants(root)
+        return None
     try:
-        doc = load_yaml(root / "profiles.yml")
-        profiles = _Profiles.model_validate(doc.data)
+        return _Profiles.model_validate(load_yaml(root / "profiles.yml").data)
     except (YamlSyntaxError, ValidationError, OSError):
+        return None
+
+
+@lru_cache(maxsize=8)
+def _grants(root: Path, text: str) -> Grants:
+    profiles = _valid_profile(root, text)
+    if profiles is None:
         return Grants(root)
     roots = tuple((root / os.path.expanduser(r)).resolve()
                   for r in [*profiles.data_roots, *profiles.benchmark_data.values()])
@@ -236,14 +240,8 @@ def load_ray_settings(root: Path) -> RaySettings | None:
     """
     from glc.runners.ray_backend import RaySettings
 
-    text = _profile_text(root)
-    if not text:
-        return None
-    try:
-        profiles = _Profiles.model_validate(load_yaml(root / "profiles.yml").data)
-    except (YamlSyntaxError, ValidationError, OSError):
-        return None
-    if profiles.runner_backend != "ray":
+    profiles = _valid_profile(root.resolve(), _profile_text(root))
+    if profiles is None or profiles.runner_backend != "ray":
         return None
     r = profiles.ray
     return RaySettings(address=r.address, workers=r.workers, batch_size=r.batch_size, max_retries=r.max_retries,
