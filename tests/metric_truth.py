@@ -333,22 +333,24 @@ def _is_cjk(ch: str) -> bool:
 
 
 class GlcRougeTokenizer:
-    """glc's documented ROUGE tokenization (docs/metrics.md): lower-case (str.lower()); every
-    Han, Hiragana, Katakana or Hangul character is a token; every other maximal run of letters,
-    marks and digits (general categories L*, M*, N*) is a token. rouge-score's own tokenizer
-    keeps only [a-z0-9] runs, so it scores Chinese, Greek or accented text 0."""
+    """glc's documented ROUGE tokenization (docs/metrics.md): lower-case (str.lower()); tokens
+    are made of letters, marks and digits (general categories L*, M*, N*): each such character of
+    the Han, Hiragana, Katakana or Hangul scripts is a token of its own, every other maximal run
+    is a token; anything else (a CJK symbol such as ㌦ included) separates tokens. rouge-score's
+    own tokenizer keeps only [a-z0-9] runs, so it scores Chinese, Greek or accented text 0."""
 
     def tokenize(self, text: str) -> list[str]:
         out: list[str] = []
         run = ""
         for ch in text.lower():
-            if unicodedata.category(ch)[0] in "LMN" and not _is_cjk(ch):
+            word = unicodedata.category(ch)[0] in "LMN"
+            if word and not _is_cjk(ch):
                 run += ch
                 continue
             if run:
                 out.append(run)
                 run = ""
-            if _is_cjk(ch):
+            if word:
                 out.append(ch)
         if run:
             out.append(run)

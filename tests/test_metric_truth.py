@@ -90,6 +90,7 @@ TEXT_REGRESSIONS = [
     TextCase(["ßa"], "ß"),  # the anls package measures lengths after upper(): ß counts 2
     TextCase(["", "x"], ""),  # SQuAD 2.0 drops references that normalize to nothing
     TextCase(["cafe\u0301 ΣΟΦΟΣ 天气"], "café σοφος 天 气"),  # ROUGE tokens keep marks; CJK one by one
+    TextCase(["㌦ x"], "x"),  # a CJK symbol (So) is no ROUGE token: only letters, marks, digits are
     TextCase(["&amp;quot; <skipped> 10-20 1,000.5 e.g."], "&quot; 10 - 20 1,000.5"),
 ]
 

@@ -180,9 +180,10 @@ REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(
 {{ words(tokenized) }}
 {%- endmacro %}
 
-{#- ROUGE tokens, space-joined: lower-case (str.lower()); each Han, Hiragana, Katakana or
-    Hangul character is a token, every other maximal run of letters, combining marks and digits
-    (L*, M*, N*) is a token (rouge_score keeps only [a-z0-9] runs and so drops CJK, Greek and
+{#- ROUGE tokens, space-joined: lower-case (str.lower()); tokens are made of letters, combining
+    marks and digits (L*, M*, N*): each such character of the Han, Hiragana, Katakana or Hangul
+    scripts is a token, every other maximal run is a token, anything else (a CJK symbol such as
+    ㌦ too) separates tokens (rouge_score keeps only [a-z0-9] runs and so drops CJK, Greek and
     accented text). Written as two regex replacements, not REGEXP_EXTRACT_ALL: the same tokens,
     ~6x faster. -#}
 {% macro rouge_text(x) -%}
