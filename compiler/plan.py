@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from glc.compiler.contracts import source_schema
-from glc.compiler.data_tests import CompiledDataTest, compile_data_tests
+from glc.compiler.data_tests import CompiledDataTest
 from glc.compiler.errors import GlcError, SpecError, SpecErrors, display_path
-from glc.compiler.manifest import build_manifest, dumps
-from glc.compiler.render import TemplateRenderer
-from glc.compiler.resolve import Project, load_project, lookup
-from glc.compiler.seeds import Seed, build_seeds
-from glc.compiler.sqlmodel import CompileCache, CompiledNode, RenderedModel, compile_cache_path, compile_models
+from glc.compiler.manifest import dumps
+from glc.compiler.resolve import Project, lookup
+from glc.compiler.seeds import Seed
+from glc.compiler.sqlmodel import CompiledNode, RenderedModel
 from glc.compiler.suggest import did_you_mean
 
-GLC_VERSION = "0.1.0"
+from glc import __version__ as GLC_VERSION
+
+__all__ = ["GLC_VERSION", "CompiledProject", "compile_project", "render_models", "write_artifacts"]
+
 PER_VARIANT = "per_variant"
 PER_METRIC = "per_metric"
 
@@ -49,6 +51,8 @@ class CompiledProject:
 def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
     """Render every model template: per-variant ones once per level spec, per-metric ones once
     per metric that has an implementation."""
+    from glc.compiler.render import TemplateRenderer  # jinja2: only a compile that is not cached renders
+
     models_dir = sql_dir / "models"
     if not models_dir.is_dir():
         raise GlcError("SQL models folder not found", location=display_path(models_dir, project.root),
@@ -97,6 +101,13 @@ def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
 def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path | None = None,
                     benchmark: str | None = None) -> CompiledProject:
     """Compile the project at ``root`` in memory; raises GlcError/SpecErrors with locations."""
+    # sqlglot, jinja2 and the loaders: imported by a compile that does the work, not by a cached one
+    from glc.compiler.data_tests import compile_data_tests
+    from glc.compiler.manifest import build_manifest
+    from glc.compiler.resolve import load_project
+    from glc.compiler.seeds import build_seeds
+    from glc.compiler.sqlmodel import CompileCache, compile_cache_path, compile_models
+
     project = load_project(root, specs_dir, benchmark)
     seeds = build_seeds(project)
     nodes = compile_models(render_models(project, sql_dir or root / "sql"), CompileCache(compile_cache_path(root)))

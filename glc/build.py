@@ -21,16 +21,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
-import pyarrow as pa
-from sqlglot import exp
 
+from glc.compiler.contracts import quote_ident
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import CompiledProject
 from glc.compiler.seeds import Seed
 from glc.compiler.sqlmodel import CompiledNode
-from glc.compiler.udfs.registry import register
 from glc.selection import Selection
-from glc.store import DIALECT, ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
+from glc.store import ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
 
 STATE_DDL = [
     "CREATE TABLE IF NOT EXISTS glc_run_levels (run_id VARCHAR, model VARCHAR, variant VARCHAR, scope VARCHAR, "
@@ -180,7 +178,7 @@ def _stale_views_sql(db: str, sources: tuple[tuple[str, tuple[str, ...]], ...]) 
 
 @functools.lru_cache(maxsize=4096)
 def _ident(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql(DIALECT)
+    return quote_ident(name)
 
 
 def _definitions(nodes: Iterable[CompiledNode]) -> dict[str, str]:
@@ -227,14 +225,15 @@ def _plan_partitions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str |
     returns each node's aggregate key part and its (stale count, any built).
     """
     sel = selection if selection is not None and not selection.empty else Selection()
-    tables = {"__glc_inodes": pa.table({"node": pa.array([r[0] for r in rows], pa.string()),
-                                        "metric": pa.array([r[1] for r in rows], pa.string()),
-                                        "prefix": pa.array([r[2] for r in rows], pa.string()),
-                                        "fresh": pa.array([r[3] for r in rows], pa.bool_())}),
-              "__glc_sel_models": pa.table({"model": pa.array(sorted(sel.models), pa.string())}),
-              "__glc_sel_tasks": pa.table({"task_id": pa.array(sorted(sel.tasks), pa.string())})}
-    for name, table in tables.items():
-        con.register(name, table)
+    # small tables as bound lists (no Arrow, so a build that skips everything loads no pyarrow)
+    tables = {"__glc_inodes": ("SELECT unnest(?::VARCHAR[]) AS node, unnest(?::VARCHAR[]) AS metric, "
+                               "unnest(?::VARCHAR[]) AS prefix, unnest(?::BOOLEAN[]) AS fresh",
+                               [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                                [r[3] for r in rows]]),
+              "__glc_sel_models": ("SELECT unnest(?::VARCHAR[]) AS model", [sorted(sel.models)]),
+              "__glc_sel_tasks": ("SELECT unnest(?::VARCHAR[]) AS task_id", [sorted(sel.tasks)])}
+    for name, (query, params) in tables.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}", params)
     allowed = ("((? OR {a}.model IN (SELECT model FROM __glc_sel_models)) "
                "AND (? OR {a}.task_id IN (SELECT task_id FROM __glc_sel_tasks)))")
     flags = [not sel.models, not sel.tasks]
@@ -257,7 +256,7 @@ def _plan_partitions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str |
             WHERE c.state_key IS DISTINCT FROM s.state_key""")
     finally:
         for name in tables:
-            con.unregister(name)
+            con.execute(f"DROP TABLE IF EXISTS {name}")
     keys = dict(con.execute("SELECT node, string_agg(state_key, ',' ORDER BY state_key) FROM __glc_current "
                             "GROUP BY node").fetchall())
     todo = {n: (c, b) for n, c, b in con.execute("SELECT node, count(*), bool_or(built) FROM __glc_todo "
@@ -313,6 +312,8 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
     for ddl in STATE_DDL:
         con.execute(ddl)
     if any(n.udfs for n in todo):
+        from glc.compiler.udfs.registry import register  # the UDF modules import numpy
+
         register(con)
     schema = compiled.schema()
     with transaction(con):
@@ -409,6 +410,8 @@ def _record(con: duckdb.DuckDBPyConnection, built: dict[str, tuple[str, datetime
     """Store the state keys of what this build loaded or built, as one Arrow batch."""
     if not built:
         return
+    import pyarrow as pa
+
     insert_arrow(con, "glc_node_state", pa.table({
         "node": pa.array(list(built), pa.string()),
         "state_key": pa.array([k for k, _ in built.values()], pa.string()),

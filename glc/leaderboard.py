@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-from sqlglot import exp
+from glc.compiler.contracts import PUBLIC, quote_ident
 
-from glc.compiler.contracts import PUBLIC
-from glc.store import DIALECT
+if TYPE_CHECKING:
+    import duckdb
 
 COLUMNS = PUBLIC["level_scores"].column_names
 FORMATS = ("table", "json", "csv", "markdown")
@@ -19,13 +18,11 @@ FORMATS = ("table", "json", "csv", "markdown")
 
 def leaderboard_rows(con: duckdb.DuckDBPyConnection, variant: str, scope: str) -> list[dict[str, Any]]:
     """Rows of ``level_scores`` for one board, best first (rank order of the leaderboard model)."""
-    query = (exp.select(*[exp.column(c, table="b", quoted=True) for c in COLUMNS])
-             .from_(exp.alias_(exp.to_table("leaderboard"), "b", table=True))
-             .where(exp.and_(exp.EQ(this=exp.column("variant", "b"), expression=exp.convert(variant)),
-                             exp.EQ(this=exp.column("scope", "b"), expression=exp.convert(scope))))
-             .order_by(exp.column("rank", "b"), exp.column("model", "b")))
-    rel = con.sql(query.sql(DIALECT))
-    return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    # quoted column names from the contract, the board's names as bound values
+    cols = ", ".join(f"b.{quote_ident(c)}" for c in COLUMNS)
+    rows = con.execute(f"SELECT {cols} FROM leaderboard AS b WHERE b.variant = ? AND b.scope = ? "
+                       "ORDER BY b.rank, b.model", [variant, scope]).fetchall()
+    return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
 
 
 def leaderboard_intervals(con: duckdb.DuckDBPyConnection, variant: str,
