@@ -12,7 +12,8 @@ whole download, not a few files.
 
 The entry is JSON (data, never code: no pickle), written atomically in the user's cache folder
 (outside the project, like the per-model cache of ``sqlmodel``), one file per project folder
-and benchmark choice. Reading it back validates every spec with its pydantic model again. An
+and benchmark choice. Reading it back validates every spec with its pydantic model again (all
+but the syntax of prompt templates, checked when the entry was written: ``spec_models.CHECKED``). An
 entry is written only after it was read back and compared equal to the compile it stores, so a
 spec value JSON cannot carry (an infinity, a date) means no entry, never a different project.
 A missing, damaged or foreign entry is a miss. Compiles that fail are never stored.
@@ -36,6 +37,7 @@ from glc.compiler.plan import CompiledProject, compile_project
 from glc.compiler.resolve import Project, Scope, Task
 from glc.compiler.seeds import Seed
 from glc.compiler.spec_models import (
+    CHECKED,
     BenchmarkSpec,
     DataTestSpec,
     LevelSpec,
@@ -232,8 +234,9 @@ def save(path: Path, key: str, root: Path, compiled: CompiledProject) -> bool:
 
 def _same_docs(a: Project, b: Project) -> bool:
     """Located specs compare without their YAML documents; those must read back too."""
-    pairs = [*zip(a.data_tests, b.data_tests, strict=True), *zip(a.unit_tests, b.unit_tests, strict=True),
-             *zip(a.models, b.models, strict=True)]
+    pairs: list[tuple[Located[Any], Located[Any]]] = [
+        *zip(a.data_tests, b.data_tests, strict=True), *zip(a.unit_tests, b.unit_tests, strict=True),
+        *zip(a.models, b.models, strict=True)]
     return all(x.doc.lines == y.doc.lines and x.doc.data == y.doc.data and x.doc.path == y.doc.path
                and x.doc.duplicate_keys == y.doc.duplicate_keys and x.doc.sha256 == y.doc.sha256 for x, y in pairs)
 
@@ -287,7 +290,7 @@ def _restore_doc(d: dict[str, Any]) -> YamlDoc:
 
 
 def _restore_located(model: type[Any], x: list[Any]) -> Located[Any]:
-    return Located(model.model_validate(x[0]), x[1], x[2], _restore_doc(x[3]))
+    return Located(model.model_validate(x[0], context=CHECKED), x[1], x[2], _restore_doc(x[3]))
 
 
 def _tuple(value: Any) -> Any:
@@ -296,16 +299,16 @@ def _tuple(value: Any) -> Any:
 
 def _restore(d: dict[str, Any]) -> CompiledProject:
     p = d["project"]
-    metrics = tuple(MetricSpec.model_validate(m) for m in p["metrics"])
+    metrics = tuple(MetricSpec.model_validate(m, context=CHECKED) for m in p["metrics"])
     by_name = {m.name: m for m in metrics}
     project = Project(
         root=Path(p["root"]),
-        benchmark=BenchmarkSpec.model_validate(p["benchmark"]),
-        tasks=tuple(Task(TaskSpec.model_validate(s), by_name[m], path) for s, m, path in p["tasks"]),
+        benchmark=BenchmarkSpec.model_validate(p["benchmark"], context=CHECKED),
+        tasks=tuple(Task(TaskSpec.model_validate(s, context=CHECKED), by_name[m], path) for s, m, path in p["tasks"]),
         metrics=metrics,
-        levels=tuple(LevelSpec.model_validate(lv) for lv in p["levels"]),
-        scopes=tuple(Scope(ScopeBoard.model_validate(b), family, tuple(ids), tuple(tuple(x) for x in split),
-                           frozenset(listed) if listed is not None else None)
+        levels=tuple(LevelSpec.model_validate(lv, context=CHECKED) for lv in p["levels"]),
+        scopes=tuple(Scope(ScopeBoard.model_validate(b, context=CHECKED), family, tuple(ids),
+                           tuple(tuple(x) for x in split), frozenset(listed) if listed is not None else None)
                      for b, family, ids, split, listed in p["scopes"]),
         data_tests=tuple(_restore_located(DataTestSpec, x) for x in p["data_tests"]),
         unit_tests=tuple(_restore_located(UnitTestSpec, x) for x in p["unit_tests"]),
@@ -313,11 +316,11 @@ def _restore(d: dict[str, Any]) -> CompiledProject:
         metric_files={k: (v[0], v[1]) for k, v in p["metric_files"].items()},
         models=tuple(_restore_located(ModelSpec, x) for x in p["models"]),
         benchmarks=tuple(p["benchmarks"]),
-        task_types={k: TaskTypeSpec.model_validate(v) for k, v in p["task_types"].items()},
+        task_types={k: TaskTypeSpec.model_validate(v, context=CHECKED) for k, v in p["task_types"].items()},
         binding=None,
     )
     seeds = {name: Seed(name, tuple(tuple(r) for r in rows)) for name, rows in d["seeds"].items()}
-    nodes = tuple(CompiledNode(**{k: (tuple(Column(*c) for c in v) if k == "columns" else _tuple(v))
+    nodes = tuple(CompiledNode(**{k: (tuple(Column(*c) for c in v) if k == "columns" else _tuple(v))  # type: ignore[arg-type]
                                   for k, v in n.items()}) for n in d["nodes"])
     data_tests = tuple(CompiledDataTest(**t) for t in d["data_tests"])
     return CompiledProject(project, seeds, nodes, data_tests, d["manifest"])
