@@ -1,5 +1,5 @@
 """A fast path for valid score workbooks: calamine (Rust, through fastexcel) reads the cells into
-Arrow columns and numpy checks them a sheet at a time, with no Python object per cell.
+Arrow columns and numpy checks them a sheet at a time, with no Python object per numeric cell.
 
 It gives exactly what the careful reader (``glc.importers.workbook``, openpyxl) gives for a
 workbook it accepts: the same models, scores, raw values, sheets, rows and columns, the same
@@ -9,10 +9,11 @@ and the careful reader reads the file again and reports what it finds, with the 
 and locations as always. That is the case for:
 
 - formulas (cached values, and formulas that have none, are the careful reader's business);
-- booleans, error values (``#N/A``), dates and times, inline date cells, CDATA and ``_xHHHH_``
-  escapes, numbers in forms the two readers could render differently (``80.0``, ``8E1``,
-  16 digits or more, signs, spaces): found by a scan of the sheets' XML or by the column types;
-- number formats that may make a number a date for one reader and not the other;
+- booleans and error values (calamine reads them as 1.0 and as empty), dates and times,
+  CDATA and ``_xHHHH_`` escapes: found by a scan of the sheets' XML, the styles or the column types;
+- numbers written so that the readers' raw values could differ (``80.0`` is 80.0 for openpyxl
+  and 80 for calamine; 16 digits and more): every number not written plainly is checked;
+- text in a column of numbers that calamine reads as a different number or raw value ("80.50");
 - anything the careful reader reports: unknown or missing sheets, a wrong header, unknown or
   repeated tasks, values in unnamed columns, text that is not a number, values outside a
   metric's range, model columns that differ between sheets, a model not in the file.
@@ -58,12 +59,42 @@ _XF = re.compile(rb"<cellXfs\b.*?</cellXfs>", re.S)
 _FMT_ID = re.compile(rb'numFmtId="(\d+)"')
 _NUM_FMT = re.compile(rb'<numFmt\b[^>]*\bnumFmtId="(\d+)"[^>]*\bformatCode="([^"]*)"')
 _DATE_CHARS = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|[dmhysDMHYS]')
-# Rust's rendering of a float, which fastexcel gives for the numbers of a column that also holds text
-_RUST_FLOAT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?")
 
 
 class _Fallback(Exception):
     """The careful reader must read this workbook."""
+
+
+_TEXT = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>([^<]*)</(?:\w+:)?t>")
+_RUN = re.compile(rb"<(?:\w+:)?r[\s>]")
+
+
+class _Texts:
+    """Every text the workbook's cells hold (shared and inline strings), read when first asked.
+
+    In a column of numbers and text calamine renders the numbers as text, and not exactly
+    (0.001917441039952995 as "0.001917441"); their values come from a second read as numbers,
+    which also turns text that reads as a number ("80.50") into one. A cell whose two readings
+    differ is a number unless its text is written somewhere in the workbook as text (then the
+    careful reader decides). Rich text (runs) splits texts: then every text counts as written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.found: set[str] | None = None
+        self.runs = False
+
+    def __contains__(self, text: str) -> bool:
+        if self.found is None:
+            import html
+
+            self.found = set()
+            with zipfile.ZipFile(self.path) as zf:
+                for name in zf.namelist():
+                    if name == "xl/sharedStrings.xml" or (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                        data = zf.read(name)
+                        self.runs = self.runs or _RUN.search(data) is not None
+                        self.found.update(html.unescape(t.decode("utf-8", "replace")) for t in _TEXT.findall(data))
+        return self.runs or text in self.found
 
 
 def read_fast(path: Path, by_sheet: dict[str, dict[tuple[str, str], str]], tasks: dict[str, Task],
@@ -171,8 +202,9 @@ def _read(reader: Any, path: Path, by_sheet: dict[str, dict[tuple[str, str], str
     sheet_models: dict[str, list[str]] = {}
     parts: list[pa.Table] = []
     missing: Counter[str] = Counter()
+    texts = _Texts(path)
     for title in titles:
-        models, table = _sheet(reader, title, by_sheet[title], tasks, model, missing)
+        models, table = _sheet(reader, title, by_sheet[title], tasks, model, missing, texts)
         sheet_models[title] = models
         parts.append(table)
     all_models = sorted({m for ms in sheet_models.values() for m in ms})
@@ -185,7 +217,7 @@ def _read(reader: Any, path: Path, by_sheet: dict[str, dict[tuple[str, str], str
 
 
 def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dict[str, Task], model: str | None,
-           missing: Counter[str]) -> tuple[list[str], pa.Table]:
+           missing: Counter[str], written: _Texts) -> tuple[list[str], pa.Table]:
     """One sheet: its model names and its score cells as an Arrow table (ScoreCell's columns)."""
     import numpy as np
     import pyarrow as pa
@@ -235,7 +267,7 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
             raise _Fallback  # dates, times, booleans
     key_cols = [data.column(i).to_pylist() for i in range(min(4, width))]
     key_cols += [[None] * n_rows for _ in range(4 - len(key_cols))]
-    has_number = ~np.isnan(numbers).all(axis=1) if width > 4 else np.zeros(n_rows, dtype=bool)
+    has_number = np.logical_not(np.isnan(numbers[:, 4:]).all(axis=1)) if width > 4 else np.zeros(n_rows, dtype=bool)
     rows: list[int] = []  # data row indexes of task rows
     row_tasks: list[str] = []
     seen: set[str] = set()
@@ -252,7 +284,7 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
     unnamed = [c for c in range(4, width) if c not in cols]
     if rows and unnamed:
         idx = np.asarray(rows)
-        if not np.isnan(numbers[np.ix_(idx, unnamed)]).all() or any(
+        if not np.isnan(numbers[np.ix_(idx, np.asarray(unnamed))]).all() or any(
                 not _blank(texts[c][r]) for c in unnamed if c in texts for r in rows):
             raise _Fallback  # a value in a column without a model name
 
@@ -272,24 +304,33 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
     if (present & ((values < lo[:, None]) | (values > hi[:, None]))).any():
         raise _Fallback  # a value outside its metric's range
     raw: dict[tuple[int, int], str] = {}
-    for j, c in enumerate(wanted_cols):  # text cells, one by one with the careful reader's rule
+    exact = _numbers_of(reader, title, sorted(set(texts) & set(wanted_cols)), n_rows)
+    for j, c in enumerate(wanted_cols):  # columns of numbers and text, cell by cell
         if c not in texts:
             continue
-        column = texts[c]
+        column, numbers_read = texts[c], exact[c]
         for i, r in enumerate(rows):
-            text = column[r]
+            text, number, task = column[r], numbers_read[r], tasks[row_tasks[i]]
+            if text is None and number is None:
+                continue
             if text is None:
-                continue
-            got = parse_value(text, tasks[row_tasks[i]])
-            if isinstance(got, Problem):
                 raise _Fallback
-            if isinstance(got, Missing):
-                continue
-            if _RUST_FLOAT.fullmatch(text) and raw_number(float(got)) != text:
-                raise _Fallback  # a number calamine rendered as text, or text that looks like one
-            values[i, j] = float(got)
+            as_text = parse_value(text, task)  # the careful reader's rule for a text cell
+            if number is None:  # text that is no number: "no score", or a problem
+                if isinstance(as_text, Problem):
+                    raise _Fallback
+                if isinstance(as_text, Missing):
+                    continue
+                score, raw[(i, j)] = float(as_text), text
+            else:
+                as_number = parse_value(number, task)
+                if isinstance(as_text, float) and as_text == number and raw_number(number) == text:
+                    pass  # a number, or text that reads exactly as it: the same either way
+                elif text in written or isinstance(as_number, Problem | Missing):
+                    raise _Fallback
+                score, raw[(i, j)] = number, raw_number(number)
+            values[i, j] = score
             present[i, j] = True
-            raw[(i, j)] = text
     for j, name in enumerate(wanted.values()):
         missing[name] += int((~present[:, j]).sum())
     vi, vj = np.nonzero(present)  # row-major: the careful reader's order (row, then column)
@@ -305,6 +346,22 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
         "sheet": pa.repeat(pa.scalar(title, pa.string()), len(raws)),
         "row_no": pa.array((idx[vi] + 2).astype(np.int32), pa.int32()),
         "column_name": pa.array([column_letter(c) for c in wanted_cols], pa.string()).take(take_j)})
+
+
+def _numbers_of(reader: Any, title: str, columns: list[int], n_rows: int) -> dict[int, list[float | None]]:
+    """The given columns read as numbers: exact values of number cells (and of text that reads as a
+    number), None for empty cells and for text that is no number; anything else refuses."""
+    if not columns:
+        return {}
+    sheet = reader.load_sheet(title, header_row=None, skip_rows=1, use_columns=columns,
+                              dtypes={c: "float" for c in columns})
+    data, errors = sheet.to_arrow_with_errors()
+    if data.num_rows != n_rows or data.num_columns != len(columns):
+        raise _Fallback
+    for error in (errors.errors if errors else []):
+        if not error.detail.startswith("Expected float but got 'String("):
+            raise _Fallback  # a date, a time, an error value
+    return {c: data.column(k).to_pylist() for k, c in enumerate(columns)}
 
 
 def _raw_numbers(values: np.ndarray) -> list[str]:
