@@ -44,7 +44,7 @@ class Contract:
         return f"CREATE TABLE IF NOT EXISTS {quote_ident(self.name)} ({cols})"
 
 
-_TYPE = re.compile(r"^[A-Z]+(\[\])?$")
+_TYPE = re.compile(r"^[A-Z]+(\(\d+(, ?\d+)?\))?(\[\])*$")  # VARCHAR, DECIMAL(18, 3), DOUBLE[]
 
 
 def quote_ident(name: str) -> str:
