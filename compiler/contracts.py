@@ -8,11 +8,12 @@ produce exactly their contract's columns.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import sqlglot
-from sqlglot import exp
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,21 @@ class Contract:
         return [c.name for c in self.columns]
 
     def ddl(self) -> str:
-        """CREATE TABLE IF NOT EXISTS for this contract, built with sqlglot."""
-        schema = exp.Schema(
-            this=exp.to_table(self.name),
-            expressions=[exp.ColumnDef(this=exp.to_identifier(c.name), kind=exp.DataType.build(c.type))
-                         for c in self.columns],
-        )
-        return exp.Create(this=schema, kind="TABLE", exists=True).sql(dialect="duckdb")
+        """CREATE TABLE IF NOT EXISTS for this contract: quoted names and the declared types (constants
+        of this module, each checked to be a plain type name), without loading sqlglot."""
+        for c in self.columns:
+            if not _TYPE.match(c.type):
+                raise ValueError(f"contract {self.name}: column {c.name} has type {c.type!r}")
+        cols = ", ".join(f"{quote_ident(c.name)} {c.type}" for c in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {quote_ident(self.name)} ({cols})"
+
+
+_TYPE = re.compile(r"^[A-Z]+(\(\d+(, ?\d+)?\))?(\[\])*$")  # VARCHAR, DECIMAL(18, 3), DOUBLE[]
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier, double-quoted (inner quotes doubled): the form sqlglot writes for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _c(name: str, type_: str, description: str = "") -> Column:
@@ -206,7 +215,9 @@ def source_schema() -> dict[str, dict[str, str]]:
 
 
 def parse_type(type_: str) -> exp.DataType:
+    from sqlglot import exp
+
     return exp.DataType.build(type_, dialect="duckdb")
 
 
-__all__ = ["Column", "Contract", "SEEDS", "STORE", "PUBLIC", "SOURCES", "source_schema", "sqlglot"]
+__all__ = ["Column", "Contract", "SEEDS", "STORE", "PUBLIC", "SOURCES", "source_schema"]

@@ -9,15 +9,15 @@ databases and a typo fails at compile time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import sqlglot
 from glc.compiler.errors import SpecError
-from glc.compiler.loader import Located
-from glc.compiler.spec_models import DataTestSpec
 from glc.compiler.suggest import did_you_mean
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-from sqlglot.optimizer.qualify import qualify
+
+if TYPE_CHECKING:  # sqlglot and the specs: imported by a compile that builds tests, not by a cached one
+    from glc.compiler.loader import Located
+    from glc.compiler.spec_models import DataTestSpec
+    from sqlglot import exp
 
 DIALECT = "duckdb"
 
@@ -34,10 +34,15 @@ class CompiledDataTest:
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
+    from sqlglot import exp
+
     return exp.column(name, table=table, quoted=True)
 
 
 def _query(spec: DataTestSpec) -> exp.Query:
+    import sqlglot
+    from sqlglot import exp
+
     table = exp.to_table(spec.model)
     cols = spec.columns
     if spec.type == "unique":
@@ -74,6 +79,10 @@ def _query(spec: DataTestSpec) -> exp.Query:
 def compile_data_tests(tests: tuple[Located[DataTestSpec], ...],
                        schema: dict[str, dict[str, str]]) -> tuple[list[CompiledDataTest], list[SpecError]]:
     """Build and qualify every data test against the tables of the project."""
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.qualify import qualify
+
     out: list[CompiledDataTest] = []
     errors: list[SpecError] = []
     for loc in tests:

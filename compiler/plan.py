@@ -11,21 +11,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glc.compiler.contracts import source_schema
-from glc.compiler.data_tests import CompiledDataTest, compile_data_tests
+from glc.compiler.data_tests import CompiledDataTest
 from glc.compiler.errors import GlcError, SpecError, SpecErrors, display_path
-from glc.compiler.loader import load_specs
-from glc.compiler.manifest import build_manifest, dumps
-from glc.compiler.render import TemplateRenderer
-from glc.compiler.resolve import Project, lookup, resolve
-from glc.compiler.seeds import Seed, build_seeds
-from glc.compiler.spec_models import MetricSpec
-from glc.compiler.sqlmodel import CompileCache, CompiledNode, RenderedModel, compile_cache_path, compile_models
+from glc.compiler.manifest import dumps
+from glc.compiler.resolve import Project, lookup
+from glc.compiler.seeds import Seed
+from glc.compiler.sqlmodel import CompiledNode, RenderedModel
 from glc.compiler.suggest import did_you_mean
 
-GLC_VERSION = "0.1.0"
+if TYPE_CHECKING:
+    from glc.compiler.spec_models import MetricSpec
+
+from glc import __version__ as GLC_VERSION
+
+__all__ = ["GLC_VERSION", "CompiledProject", "compile_project", "render_models", "write_artifacts"]
+
 PER_VARIANT = "per_variant"
 PER_METRIC = "per_metric"
 
@@ -63,6 +66,8 @@ def macro_errors(metrics: list[tuple[MetricSpec, str, int | None]], sql_dir: Pat
 def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
     """Render every model template: per-variant ones once per level spec, per-metric ones once
     per metric that has an implementation."""
+    from glc.compiler.render import TemplateRenderer  # jinja2: only a compile that is not cached renders
+
     models_dir = sql_dir / "models"
     if not models_dir.is_dir():
         raise GlcError("SQL models folder not found", location=display_path(models_dir, project.root),
@@ -105,6 +110,14 @@ def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
 def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path | None = None,
                     benchmark: str | None = None) -> CompiledProject:
     """Compile the project at ``root`` in memory; raises GlcError/SpecErrors with locations."""
+    # sqlglot, jinja2 and the loaders: imported by a compile that does the work, not by a cached one
+    from glc.compiler.data_tests import compile_data_tests
+    from glc.compiler.loader import load_specs
+    from glc.compiler.manifest import build_manifest
+    from glc.compiler.resolve import resolve
+    from glc.compiler.seeds import build_seeds
+    from glc.compiler.sqlmodel import CompileCache, compile_cache_path, compile_models
+
     loaded = load_specs(root, specs_dir or root / "specs", benchmark)
     # the templates' checks that need only the metric specs join the spec errors: one compile, every problem
     early = macro_errors([(m.spec, m.path, m.doc.line_of(("implementation", "macro"))) for m in loaded.metrics],

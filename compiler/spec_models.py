@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Modality = Literal["image", "video", "audio", "3d", "nlp"]
 Paradigm = Literal["comprehension", "generation", "nlp"]
@@ -19,6 +19,15 @@ SqlName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# validation context of specs read back from the compile cache (glc.compiler.project_cache): they
+# passed every check when they were compiled, so the costly ones (prompt templates) are not run again
+CHECKED = {"checked": True}
+
+
+def checked(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and info.context.get("checked") is True
 
 
 # --- tasks -------------------------------------------------------------------------------
@@ -126,7 +135,9 @@ class InferenceSpec(Spec):
 
     @field_validator("prompt")
     @classmethod
-    def _prompt_is_a_template(cls, value: str) -> str:
+    def _prompt_is_a_template(cls, value: str, info: ValidationInfo) -> str:
+        if checked(info):
+            return value
         from glc.compiler.sandbox import shared_sandbox, template_problem
 
         problem = template_problem(shared_sandbox(), value)
@@ -157,7 +168,9 @@ class TaskTypeParts(Spec):
 
     @field_validator("prompt")
     @classmethod
-    def _prompt_is_a_template(cls, value: str | None) -> str | None:
+    def _prompt_is_a_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if checked(info):
+            return value
         from glc.compiler.sandbox import shared_sandbox, template_problem
 
         problem = template_problem(shared_sandbox(), value) if value is not None else None

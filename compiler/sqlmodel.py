@@ -8,22 +8,21 @@ pretty-printed text is what ``target/compiled/`` holds and what is hashed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlglot
 from glc.compiler.contracts import PUBLIC, Column, source_schema
 from glc.compiler.errors import GlcError
 from glc.compiler.suggest import did_you_mean
-from glc.compiler.udfs.registry import UDFS
-from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError, SqlglotError
-from sqlglot.optimizer.qualify import qualify
+
+if TYPE_CHECKING:  # sqlglot is imported by the functions that parse: a cached compile needs none of it
+    from sqlglot import exp
 
 DIALECT = "duckdb"
 
@@ -58,6 +57,10 @@ class CompiledNode:
 
 
 def parse_model(model: RenderedModel) -> exp.Query:
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
     try:
         statements = [s for s in sqlglot.parse(model.text, dialect=DIALECT) if s is not None]
     except ParseError as exc:
@@ -73,6 +76,8 @@ def parse_model(model: RenderedModel) -> exp.Query:
 
 def table_refs(tree: exp.Expr) -> set[str]:
     """Names of the tables a query reads, CTE names excluded."""
+    from sqlglot import exp
+
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     return {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
 
@@ -114,7 +119,7 @@ class CompileCache:
     def _load(self, path: Path) -> None:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-            if doc.get("format") != self.FORMAT or doc.get("salt") != _SALT:
+            if doc.get("format") != self.FORMAT or doc.get("salt") != _salt():
                 return
             self.refs = {k: tuple(v) for k, v in doc["refs"].items()}
             self.qualified = {k: _Qualified(tuple(v["columns"]), v["body"], tuple(v["udfs"]))
@@ -126,7 +131,7 @@ class CompileCache:
         """Write what this compile used (so the file never grows past one project's models)."""
         if self.path is None or not (self.dirty or self.used - self.on_file):
             return
-        doc = {"format": self.FORMAT, "salt": _SALT,
+        doc = {"format": self.FORMAT, "salt": _salt(),
                "refs": {k: list(v) for k, v in self.refs.items() if k in self.used},
                "qualified": {k: {"columns": list(q.columns), "body": q.body, "udfs": list(q.udfs)}
                              for k, q in self.qualified.items() if k in self.used}}
@@ -143,8 +148,14 @@ def compile_cache_path(root: Path) -> Path:
     return base / "glc" / "compile" / f"{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:20]}.json"
 
 
-_SALT = hashlib.sha256((sqlglot.__version__ + DIALECT + Path(__file__).read_text(encoding="utf-8")).encode()
-                       ).hexdigest()[:16]
+@functools.cache
+def _salt() -> str:
+    import sqlglot
+
+    return hashlib.sha256((sqlglot.__version__ + DIALECT + Path(__file__).read_text(encoding="utf-8")).encode()
+                          ).hexdigest()[:16]
+
+
 _PROCESS_CACHE = CompileCache()  # shared by every compile of this process (tests compile many copies)
 
 
@@ -154,6 +165,8 @@ def _key(*parts: Any) -> str:
 
 def compile_models(models: list[RenderedModel], cache: CompileCache | None = None) -> list[CompiledNode]:
     """Parse, order, qualify and canonicalize; nodes come back in dependency order."""
+    from glc.compiler.udfs.registry import UDFS  # the UDF modules import numpy: only a real compile needs them
+
     cache = cache or CompileCache()
     for k, known_refs in _PROCESS_CACHE.refs.items():  # the process memo fills the gaps of a file cache
         cache.refs.setdefault(k, known_refs)
@@ -161,7 +174,7 @@ def compile_models(models: list[RenderedModel], cache: CompileCache | None = Non
         cache.qualified.setdefault(k, known_done)
     schema = source_schema()
     by_name = {m.name: m for m in models}
-    text_keys = {m.name: _key(_SALT, m.text) for m in models}
+    text_keys = {m.name: _key(_salt(), m.text) for m in models}
     trees: dict[str, exp.Query] = {}
     deps: dict[str, set[str]] = {}
     source_deps: dict[str, set[str]] = {}
@@ -187,6 +200,7 @@ def compile_models(models: list[RenderedModel], cache: CompileCache | None = Non
 
     nodes: list[CompiledNode] = []
     built: dict[str, CompiledNode] = {}
+    shared: Any = None  # sqlglot MappingSchema of the sources and the models compiled so far
     for name in order:
         model = by_name[name]
         contract = PUBLIC.get(name)
@@ -194,7 +208,11 @@ def compile_models(models: list[RenderedModel], cache: CompileCache | None = Non
         qkey = _key(text_keys[name], name, reads, [(c.name, c.type) for c in contract.columns] if contract else None)
         hit = cache.qualified.get(qkey)
         if hit is None:
-            hit = _qualify(model, trees.get(name) or parse_model(model), schema)
+            if shared is None:  # one sqlglot schema for every model (normalizing it per model cost ~10 %)
+                from sqlglot.schema import MappingSchema
+
+                shared = MappingSchema(dict(schema), dialect=DIALECT)
+            hit = _qualify(model, trees.get(name) or parse_model(model), shared)
             cache.qualified[qkey] = hit
             cache.dirty = True
         done = hit
@@ -208,6 +226,8 @@ def compile_models(models: list[RenderedModel], cache: CompileCache | None = Non
                            location=model.template,
                            hint=f"its public contract is exactly {contract.column_names}")
         schema[name] = {c.name: c.type for c in columns}
+        if shared is not None:
+            shared.add_table(name, schema[name], dialect=DIALECT)
         udfs = list(done.udfs)
         unknown_udfs = [u for u in udfs if u not in UDFS]
         if unknown_udfs:
@@ -249,11 +269,16 @@ def compile_models(models: list[RenderedModel], cache: CompileCache | None = Non
     return nodes
 
 
-def _qualify(model: RenderedModel, tree: exp.Query, schema: dict[str, dict[str, str]]) -> _Qualified:
+def _qualify(model: RenderedModel, tree: exp.Query, schema: Any) -> _Qualified:
     """Qualify one parsed model against the schema (GlcError naming its template when it fails)."""
+    from sqlglot import exp
+    from sqlglot.errors import OptimizeError, SqlglotError
+    from sqlglot.optimizer.qualify import qualify
+
     try:
-        # a shallow copy: sqlglot types the schema dict[str, object], which dict[str, dict[...]] is not
-        qualified = qualify(tree, schema=dict(schema), dialect=DIALECT, validate_qualify_columns=True)
+        # a sqlglot schema, or a dict (shallow-copied: sqlglot types it dict[str, object])
+        qualified = qualify(tree, schema=dict(schema) if isinstance(schema, dict) else schema, dialect=DIALECT,
+                            validate_qualify_columns=True)
     except (OptimizeError, SqlglotError) as exc:
         raise GlcError(f"model '{model.name}': {exc}", location=model.template,
                        hint="columns are checked against the table contracts (compiler/contracts.py) "

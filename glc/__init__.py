@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from glc.compiler.plan import GLC_VERSION as __version__
+# kept here, not imported from the compiler: ``import glc`` (every command) stays cheap
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

@@ -21,16 +21,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
-import pyarrow as pa
-from sqlglot import exp
 
+from glc.compiler.contracts import quote_ident
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import CompiledProject
 from glc.compiler.seeds import Seed
 from glc.compiler.sqlmodel import CompiledNode
-from glc.compiler.udfs.registry import register
 from glc.selection import Selection
-from glc.store import DIALECT, ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
+from glc.store import ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
 
 STATE_DDL = [
     "CREATE TABLE IF NOT EXISTS glc_run_levels (run_id VARCHAR, model VARCHAR, variant VARCHAR, scope VARCHAR, "
@@ -41,6 +39,9 @@ STATE_DDL = [
     "CREATE TABLE IF NOT EXISTS glc_partition_state (node VARCHAR, model VARCHAR, task_id VARCHAR, "
     "state_key VARCHAR)",
 ]
+# the node-state row naming the run whose results the live tables hold (see _keep_results)
+LIVE_RUN = "snapshot:live"
+RESULTS = ("task_results", "level_scores")
 STALE = "__glc_stale"
 PARTS = "__glc_partitions"
 # what a (model, task) partition of an incremental node is computed from: the batches that wrote
@@ -183,7 +184,7 @@ def _stale_views_sql(db: str, sources: tuple[tuple[str, tuple[str, ...]], ...]) 
 
 @functools.lru_cache(maxsize=4096)
 def _ident(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql(DIALECT)
+    return quote_ident(name)
 
 
 def _definitions(nodes: Iterable[CompiledNode]) -> dict[str, str]:
@@ -230,14 +231,15 @@ def _plan_partitions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str |
     returns each node's aggregate key part and its (stale count, any built).
     """
     sel = selection if selection is not None and not selection.empty else Selection()
-    tables = {"__glc_inodes": pa.table({"node": pa.array([r[0] for r in rows], pa.string()),
-                                        "metric": pa.array([r[1] for r in rows], pa.string()),
-                                        "prefix": pa.array([r[2] for r in rows], pa.string()),
-                                        "fresh": pa.array([r[3] for r in rows], pa.bool_())}),
-              "__glc_sel_models": pa.table({"model": pa.array(sorted(sel.models), pa.string())}),
-              "__glc_sel_tasks": pa.table({"task_id": pa.array(sorted(sel.tasks), pa.string())})}
-    for name, table in tables.items():
-        con.register(name, table)
+    # small tables as bound lists (no Arrow, so a build that skips everything loads no pyarrow)
+    tables = {"__glc_inodes": ("SELECT unnest(?::VARCHAR[]) AS node, unnest(?::VARCHAR[]) AS metric, "
+                               "unnest(?::VARCHAR[]) AS prefix, unnest(?::BOOLEAN[]) AS fresh",
+                               [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                                [r[3] for r in rows]]),
+              "__glc_sel_models": ("SELECT unnest(?::VARCHAR[]) AS model", [sorted(sel.models)]),
+              "__glc_sel_tasks": ("SELECT unnest(?::VARCHAR[]) AS task_id", [sorted(sel.tasks)])}
+    for name, (query, params) in tables.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}", params)
     allowed = ("((? OR {a}.model IN (SELECT model FROM __glc_sel_models)) "
                "AND (? OR {a}.task_id IN (SELECT task_id FROM __glc_sel_tasks)))")
     flags = [not sel.models, not sel.tasks]
@@ -260,13 +262,24 @@ def _plan_partitions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str |
             WHERE c.state_key IS DISTINCT FROM s.state_key""")
     finally:
         for name in tables:
-            con.unregister(name)
+            con.execute(f"DROP TABLE IF EXISTS {name}")
     keys = dict(con.execute("SELECT node, string_agg(state_key, ',' ORDER BY state_key) FROM __glc_current "
                             "GROUP BY node").fetchall())
     todo = {n: (c, b) for n, c, b in con.execute("SELECT node, count(*), bool_or(built) FROM __glc_todo "
                                                  "GROUP BY node").fetchall()}
     con.execute("DROP TABLE __glc_current")
     return keys, todo
+
+
+def _keep_results(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Copy the live results of run ``run_id`` into the run history, just before a build replaces them.
+
+    A run's results stay in the live tables until a later run changes them, so a snapshot is written
+    once per result-changing run, when the next one comes (and never for the latest: ``glc diff``
+    reads it from the live tables)."""
+    con.execute("INSERT INTO glc_run_levels SELECT ?, model, variant, scope, level_2, level_3, level_4, level_5, "
+                "level FROM level_scores", [run_id])
+    con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results", [run_id])
 
 
 def _store_partition_state(con: duckdb.DuckDBPyConnection, fresh: list[str]) -> None:
@@ -315,10 +328,24 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
     ensure_store(con)
     for ddl in STATE_DDL:
         con.execute(ddl)
-    if any(n.udfs for n in todo):
-        register(con)
+    udfs_ready = False
+
+    def need_udfs(node: CompiledNode) -> None:
+        """Install the Python UDFs before the first node that calls them is built (they import
+        numpy and pyarrow, which a build that skips those nodes does without)."""
+        nonlocal udfs_ready
+        if node.udfs and not udfs_ready:
+            from glc.compiler.udfs.registry import register
+
+            register(con)
+            udfs_ready = True
+
+    for view in todo:  # a view is read after the build too: its UDFs must be there whatever is built
+        if view.materialized == "view":
+            need_udfs(view)
     schema = compiled.schema()
     with transaction(con):
+        live = con.execute("SELECT state_key FROM glc_node_state WHERE node = ?", [LIVE_RUN]).fetchone()
         if full_refresh:
             con.execute("DELETE FROM glc_node_state")
             con.execute("DELETE FROM glc_partition_state")
@@ -326,6 +353,11 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         state = dict(con.execute("SELECT node, state_key FROM glc_node_state").fetchall())
         relations = _relations(con)
         tables = {n for n, kind in relations.items() if kind == "table"}
+        # results are kept lazily when both result models are tables (their rows change only when
+        # they are rebuilt); otherwise a snapshot is copied after every result-changing build
+        by_name = {n.name: n for n in compiled.nodes}
+        lazy = snapshot and all(r in by_name and by_name[r].materialized == "table" for r in RESULTS)
+        to_keep = live[0] if lazy and live is not None and all(r in tables for r in RESULTS) else None
         keys: dict[str, str] = {}
         built: dict[str, tuple[str, datetime]] = {}  # state rows to write, all at once at the end
         for name, seed in seeds.items():
@@ -359,6 +391,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                         result.skipped.append(node.name)
                         continue
                     whole = selection is None or selection.empty
+                    need_udfs(node)
                     if fresh[node.name]:
                         _make_room(con, node.name, "table", relations)
                     _build_incremental(con, node, not fresh[node.name], whole, schema, n_stale)
@@ -371,6 +404,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                         continue
                     # a view's rows follow its inputs by themselves: recreate it only when its SQL changed
                     if state.get(f"sql:{node.name}") != node.fingerprint or relations.get(node.name) != "view":
+                        need_udfs(node)
                         _make_room(con, node.name, "view", relations)
                         con.execute(f"CREATE OR REPLACE VIEW {_ident(node.name)} AS\n{node.sql}")
                         relations[node.name] = "view"
@@ -380,6 +414,10 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                     if state.get(node.name) == keys[node.name] and node.name in tables:
                         result.skipped.append(node.name)
                         continue
+                    if to_keep is not None and node.name in RESULTS:  # the previous results, before they go
+                        _keep_results(con, to_keep)
+                        to_keep = None
+                    need_udfs(node)
                     _make_room(con, node.name, "table", relations)
                     con.execute(create_table_sql(node))
             except duckdb.Error as exc:
@@ -392,11 +430,11 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         _record(con, built)
         if "level_scores" in result.node_seconds and snapshot:
             con.execute("DROP TABLE IF EXISTS level_intervals")  # intervals of older results would mislead
-        if snapshot and "level_scores" in result.node_seconds:  # results changed: keep a snapshot for diff
-            con.execute("INSERT INTO glc_run_levels SELECT ?, model, variant, scope, level_2, level_3, level_4, "
-                        "level_5, level FROM level_scores", [result.run_id])
-            con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results",
-                        [result.run_id])
+        if snapshot and "level_scores" in result.node_seconds:  # results changed: this run's are kept for diff
+            if lazy:  # in the live tables until a later build replaces them
+                _record(con, {LIVE_RUN: (result.run_id, _now())})
+            else:
+                _keep_results(con, result.run_id)
         con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
                     [result.run_id, started, _now(),
                      compiled.manifest["fingerprint"], len(result.node_seconds), "success"])
@@ -412,6 +450,8 @@ def _record(con: duckdb.DuckDBPyConnection, built: dict[str, tuple[str, datetime
     """Store the state keys of what this build loaded or built, as one Arrow batch."""
     if not built:
         return
+    import pyarrow as pa
+
     insert_arrow(con, "glc_node_state", pa.table({
         "node": pa.array(list(built), pa.string()),
         "state_key": pa.array([k for k, _ in built.values()], pa.string()),

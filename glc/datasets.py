@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlglot import exp
 
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
@@ -30,7 +29,7 @@ from glc.compiler.spec_models import DatasetSpec
 from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, preview, require_utf8
 from glc.importers.scores import ImportErrors, Problem
 from glc.profiles import Grants, load_grants
-from glc.store import DIALECT, ensure_store, insert_rows, transaction
+from glc.store import ensure_store, insert_rows, transaction
 
 CHOICE = re.compile(r"^\s*\(?([A-Za-z])\)?[\.\):]?\s*$")
 Row = tuple[Any, ...]
@@ -495,11 +494,13 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
     dropped = [tid for tid in stored if tid not in with_data] if wanted is None else []
     found: list[Problem] = []
     reloaded: list[str] = []
+    if not tasks and not dropped:
+        return reloaded
     # one transaction, each task's rows written as soon as they are read (memory holds one task):
     # all or nothing when problems raise, every good task when the caller collects problems
     with transaction(con):
         for tid in dropped:
-            con.execute(exp.delete("instances", where=exp.column("task_id").eq(exp.convert(tid))).sql(DIALECT))
+            con.execute("DELETE FROM instances WHERE task_id = ?", [tid])
         for t in tasks:
             fp = fingerprint(project.root, t)
             if stored.get(t.id) == fp:
@@ -507,7 +508,7 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
             got = load_task(project.root, t, found, fp, project.task_types)
             if got is None:
                 continue
-            con.execute(exp.delete("instances", where=exp.column("task_id").eq(exp.convert(t.id))).sql(DIALECT))
+            con.execute("DELETE FROM instances WHERE task_id = ?", [t.id])
             insert_rows(con, STORE["instances"], got.rows)
             reloaded.append(t.id)
         if found and problems is None:

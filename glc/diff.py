@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from glc.build import LIVE_RUN
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, lookup
 
@@ -40,19 +41,36 @@ def parse_side(text: str, project: Project, con: duckdb.DuckDBPyConnection, vari
         return Side(project.level(value).name, scope, None)
     if kind == "scope":
         return Side(variant, project.scope(value).name, None)
+    live = live_run(con)
     runs = [r[0] for r in con.execute(
         "SELECT r.run_id FROM glc_runs AS r WHERE r.run_id IN (SELECT DISTINCT run_id FROM glc_run_levels) "
-        "ORDER BY r.started_at DESC").fetchall()]
+        "OR r.run_id = ? ORDER BY r.started_at DESC", [live or ""]).fetchall()]
     named = {"latest": runs[0] if runs else None, "previous": runs[1] if len(runs) > 1 else None}
     run = named.get(value) or lookup(value, {r: r for r in runs}, "run")
     return Side(variant, scope, run)
 
 
+def live_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The run whose results the live tables hold (its snapshot is written when a later run replaces
+    them: glc.build)."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "glc_node_state" not in tables:
+        return None
+    row = con.execute("SELECT state_key FROM glc_node_state WHERE node = ?", [LIVE_RUN]).fetchone()
+    return row[0] if row else None
+
+
+def _stored(con: duckdb.DuckDBPyConnection, run: str | None) -> str | None:
+    """The run to read from the run history, or None for the live tables."""
+    return None if run is None or run == live_run(con) else run
+
+
 def _levels(con: duckdb.DuckDBPyConnection, side: Side) -> dict[str, dict[str, Any]]:
-    table = "level_scores" if side.run is None else "glc_run_levels"
+    run = _stored(con, side.run)
+    table = "level_scores" if run is None else "glc_run_levels"
     sql = (f"SELECT model, level, {', '.join(LEVELS)} FROM {table} WHERE variant = ? AND scope = ?"
-           + (" AND run_id = ?" if side.run else ""))
-    params = [side.variant, side.scope] + ([side.run] if side.run else [])
+           + (" AND run_id = ?" if run else ""))
+    params = [side.variant, side.scope] + ([run] if run else [])
     rel = con.execute(sql, params)
     cols = [d[0] for d in rel.description]
     return {r[0]: dict(zip(cols, r, strict=True)) for r in rel.fetchall()}
@@ -60,14 +78,19 @@ def _levels(con: duckdb.DuckDBPyConnection, side: Side) -> dict[str, dict[str, A
 
 def _causes(con: duckdb.DuckDBPyConnection, a: Side, b: Side) -> dict[str, list[dict[str, Any]]]:
     if a.run is not None or b.run is not None:
+        # a side that is not a run (the current build) reads no task rows, as before; the live run's
+        # rows are the task_results table
+        def tasks(run: str | None) -> tuple[str, list[str]]:
+            if run is not None and _stored(con, run) is None:
+                return "(SELECT model, task_id, sigma, vs_sota FROM task_results)", []
+            return "(SELECT * FROM glc_run_tasks WHERE run_id = ?)", [run or ""]
+
+        (qa, pa), (qb, pb) = tasks(a.run), tasks(b.run)
         rows = con.execute(
             "SELECT coalesce(x.model, y.model), coalesce(x.task_id, y.task_id), x.sigma, y.sigma, x.vs_sota, "
-            "y.vs_sota FROM "
-            "(SELECT * FROM glc_run_tasks WHERE run_id = ?) AS x FULL JOIN "
-            "(SELECT * FROM glc_run_tasks WHERE run_id = ?) AS y ON x.model = y.model AND x.task_id = y.task_id "
+            f"y.vs_sota FROM {qa} AS x FULL JOIN {qb} AS y ON x.model = y.model AND x.task_id = y.task_id "
             "WHERE x.sigma IS DISTINCT FROM y.sigma OR x.vs_sota IS DISTINCT FROM y.vs_sota "
-            "ORDER BY abs(coalesce(y.sigma, 0) - coalesce(x.sigma, 0)) DESC",
-            [a.run or "", b.run or ""]).fetchall()
+            "ORDER BY abs(coalesce(y.sigma, 0) - coalesce(x.sigma, 0)) DESC", pa + pb).fetchall()
         what = [{"model": r[0], "task_id": r[1], "sigma_a": r[2], "sigma_b": r[3], "vs_sota_a": r[4],
                  "vs_sota_b": r[5]} for r in rows]
     elif a.variant != b.variant:

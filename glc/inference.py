@@ -38,7 +38,6 @@ from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.plugins import runner_class
 from glc.compiler.resolve import Project, Task
-from glc.compiler.sandbox import shared_sandbox
 from glc.compiler.spec_models import ModelSpec, RouteSpec
 from glc.datasets import media_folder
 from glc.importers.safety import clip, lone_surrogate
@@ -49,8 +48,17 @@ from glc.selection import Selection
 from glc.store import insert_rows, refresh_prediction_partitions, transaction
 from glc.words import plural
 
-_PROMPTS = shared_sandbox()
 RAY_RUNNERS = ("hf", "command")  # runners that run on this machine, or on Ray workers with runner_backend: ray
+
+
+@functools.cache
+def _prompts() -> Any:
+    """The prompt sandbox (jinja2), made when the first prompt is rendered: planning needs none."""
+    from glc.compiler.sandbox import shared_sandbox
+
+    return shared_sandbox()
+
+
 MEDIA_EXT = {"image": ".png", "audio": ".wav", "video": ".mp4", "pointcloud": ".ply"}
 
 
@@ -143,8 +151,8 @@ def render_prompt(task: Task, instance_input: Any, template: Any = None) -> str:
     """The task's prompt for one instance (``template``: the prompt already compiled, to reuse)."""
     inf = task.spec.inference
     assert inf is not None
-    template = template or _PROMPTS.from_string(inf.prompt)
-    return _PROMPTS.render(template, {"input": instance_input, "choices": list(inf.choices),
+    template = template or _prompts().from_string(inf.prompt)
+    return _prompts().render(template, {"input": instance_input, "choices": list(inf.choices),
                                       "task": {"id": task.id, "name": task.spec.name}})
 
 
@@ -245,7 +253,7 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
     assert task.spec.dataset is not None
     folder = media_folder(project.root, task.spec.dataset)
     grants = load_grants(project.root)
-    template = _PROMPTS.from_string(inf.prompt)
+    template = _prompts().from_string(inf.prompt)
     for instance_id, input_json, media_json in _instances(con, task.id, limit):
         job.n_instances += 1
         value = json.loads(input_json) if input_json is not None else None

@@ -12,14 +12,13 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from typing import Any
-
-import duckdb
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any
 
 from glc.basis import TEXT_COLUMNS, cells
-from glc.compiler.contracts import PUBLIC
-from glc.store import DIALECT
+from glc.compiler.contracts import PUBLIC, quote_ident
+
+if TYPE_CHECKING:
+    import duckdb
 
 COLUMNS = PUBLIC["level_scores"].column_names
 FORMATS = ("table", "json", "csv", "markdown")
@@ -48,13 +47,12 @@ def ci_name(level: int, confidence: float) -> str:
 def leaderboard_rows(con: duckdb.DuckDBPyConnection, variant: str, scope: str) -> list[dict[str, Any]]:
     """Rows of the ``leaderboard`` model for one board, best first: its ``rank``, then the columns of
     ``level_scores``."""
-    query = (exp.select(*[exp.column(c, table="b", quoted=True) for c in ["rank", *COLUMNS]])
-             .from_(exp.alias_(exp.to_table("leaderboard"), "b", table=True))
-             .where(exp.and_(exp.EQ(this=exp.column("variant", "b"), expression=exp.convert(variant)),
-                             exp.EQ(this=exp.column("scope", "b"), expression=exp.convert(scope))))
-             .order_by(exp.column("rank", "b"), exp.column("model", "b")))
-    rel = con.sql(query.sql(DIALECT))
-    return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    # quoted column names from the contract, the board's names as bound values
+    names = ["rank", *COLUMNS]
+    cols = ", ".join(f"b.{quote_ident(c)}" for c in names)
+    rows = con.execute(f"SELECT {cols} FROM leaderboard AS b WHERE b.variant = ? AND b.scope = ? "
+                       "ORDER BY b.rank, b.model", [variant, scope]).fetchall()
+    return [dict(zip(names, r, strict=True)) for r in rows]
 
 
 def leaderboard_intervals(con: duckdb.DuckDBPyConnection, variant: str, scope: str) -> Intervals | None:

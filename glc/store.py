@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
-from sqlglot import exp
 
-from glc.compiler.contracts import SEEDS, STORE, Contract
+from glc.compiler.contracts import SEEDS, STORE, Contract, quote_ident
 from glc.compiler.errors import GlcError
-from glc.compiler.seeds import Seed
 from glc.profiles import Target
+
+if TYPE_CHECKING:  # pyarrow: imported by the functions that write rows, not by every command
+    import pyarrow as pa
+
+    from glc.compiler.seeds import Seed
 
 DIALECT = "duckdb"
 RUNS_DDL = (
@@ -70,12 +72,20 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def ensure_store(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the store tables that do not exist yet (one catalog query when they all do)."""
+    present = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'main'").fetchall()}
     for contract in STORE.values():
-        con.execute(contract.ddl())
-    con.execute(RUNS_DDL)
+        if contract.name not in present:
+            con.execute(contract.ddl())
+    if "glc_runs" not in present:
+        con.execute(RUNS_DDL)
 
 
 def arrow_rows(contract: Contract, rows: Sequence[Sequence[Any]]) -> pa.Table:
+    import pyarrow as pa
+
     cols = contract.column_names
     data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
     types = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
@@ -93,6 +103,8 @@ def insert_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: Sequen
 def insert_values(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
                   rows: Sequence[Sequence[Any]]) -> None:
     """Insert rows of strings into ``table`` as one Arrow batch (executemany is a round trip per row)."""
+    import pyarrow as pa
+
     if rows:
         insert_arrow(con, table, pa.table({c: pa.array([r[i] for r in rows], pa.string())
                                            for i, c in enumerate(columns)}))
@@ -102,11 +114,9 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, *, 
     """``INSERT [OR REPLACE] INTO table`` the columns of an Arrow table, by name: bound data, never SQL text."""
     con.register("__glc_arrow", data)
     try:
-        insert = exp.insert(exp.select(*data.column_names).from_("__glc_arrow"), exp.to_table(table),
-                            columns=data.column_names)
-        if replace:
-            insert.set("alternative", "REPLACE")
-        con.execute(insert.sql(DIALECT))
+        cols = ", ".join(quote_ident(c) for c in data.column_names)
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        con.execute(f"{verb} INTO {quote_ident(table)} ({cols}) SELECT {cols} FROM __glc_arrow")
     finally:
         con.unregister("__glc_arrow")
 
@@ -114,7 +124,7 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, *, 
 def load_seed(con: duckdb.DuckDBPyConnection, seed: Seed) -> None:
     """Replace one seed table with the rows compiled from the specs."""
     contract = SEEDS[seed.name]
-    con.execute(exp.Drop(tables=[exp.to_table(seed.name)], kind="TABLE", exists=True).sql(DIALECT))
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(seed.name)}")
     con.execute(contract.ddl())
     insert_rows(con, contract, seed.rows)
 

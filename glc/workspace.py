@@ -10,28 +10,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from glc.build import BuildResult, build
 from glc.compiler.errors import GlcError
-from glc.compiler.lineage import ColumnLineage, column_lineage
 from glc.compiler.loader import active_benchmark
-from glc.compiler.plan import CompiledProject, compile_project, write_artifacts
-from glc.data_tests import DataTestResult, run_data_tests
-from glc.datasets import sync_instances
-from glc.explain import explain as explain_level
-from glc.export import ExportResult, export_predictions
-from glc.importers.predictions import PredictionImport, read_predictions, store_predictions
-from glc.importers.scores import ImportSummary, ParsedScores, Problem, store_scores
-from glc.inference import Plan, Progress, RunSummary, execute, plan_jobs, write_job_list
-from glc.leaderboard import Intervals, leaderboard_intervals, leaderboard_rows
-from glc.listing import KINDS, list_rows
-from glc.model_admin import IMPORT_BACKEND, ModelChange, check_model_name, models_without_spec
+from glc.compiler.plan import CompiledProject, write_artifacts
 from glc.profiles import Target, load_target
-from glc.runlog import collect_results
-from glc.selection import Selection, parse_selection
-from glc.store import connect, ensure_store, stored_models
-from glc.unit_tests import UnitTestResult, run_unit_test
+
+# Each command imports what it uses (DuckDB, sqlglot, Arrow, the runners): a command that finds
+# its compiled project in the cache and nothing to rebuild starts in a fraction of a second.
+if TYPE_CHECKING:
+    from glc.build import BuildResult
+    from glc.compiler.lineage import ColumnLineage
+    from glc.compiler.resolve import Project
+    from glc.data_tests import DataTestResult
+    from glc.export import ExportResult
+    from glc.importers.predictions import PredictionImport
+    from glc.importers.scores import ImportSummary, ParsedScores, Problem
+    from glc.inference import Plan, Progress, RunSummary
+    from glc.leaderboard import Intervals
+    from glc.model_admin import ModelChange
+    from glc.selection import Selection
+    from glc.unit_tests import UnitTestResult
 
 
 @dataclass
@@ -79,14 +79,33 @@ class Workspace:
     def compile(self, *, write: bool = True) -> CompiledProject:
         """Compile specs and templates; write ``target/manifest.json`` and ``target/compiled/``."""
         if self._compiled is None:
-            self._compiled = compile_project(self.root, benchmark=self.requested_benchmark)
+            from glc.compiler.project_cache import cached_compile
+
+            self._compiled = cached_compile(self.root, benchmark=self.requested_benchmark)
         if write:
             write_artifacts(self._compiled, self.target_dir)
         return self._compiled
 
+    def _project(self) -> Project:
+        """The resolved specs: those of the compiled project when this workspace or the compile cache
+        has one, else the specs loaded and resolved alone (importers read specs, not SQL: nothing is
+        rendered or qualified for them)."""
+        if self._compiled is None:
+            from glc.compiler.project_cache import cached_only
+
+            self._compiled = cached_only(self.root, benchmark=self.requested_benchmark)
+        if self._compiled is not None:
+            return self._compiled.project
+        from glc.compiler.resolve import load_project
+
+        return load_project(self.root, benchmark=self.requested_benchmark)
+
     def _selection(self, con: Any, compiled: CompiledProject, select: list[str] | None) -> Selection | None:
         if not select:
             return None
+        from glc.selection import parse_selection
+        from glc.store import ensure_store, stored_models
+
         ensure_store(con)
         models = stored_models(con)
         models += [m.spec.name for m in compiled.project.models]
@@ -95,6 +114,10 @@ class Workspace:
     def plan(self, *, select: list[str] | None = None, limit: int | None = None,
              retry_failed: bool = False) -> Plan:
         """The inference jobs that are missing or stale; written to ``target/jobs.json``."""
+        from glc.datasets import sync_instances
+        from glc.inference import plan_jobs, write_job_list
+        from glc.store import connect, ensure_store
+
         compiled = self.compile()
         con = connect(self.target)
         try:
@@ -118,6 +141,12 @@ class Workspace:
         and has tasks no route serves stops the run before anything is stored (GlcError listing them).
         """
         from glc.basis import refuse_unrouted, unrouted
+        from glc.build import build
+        from glc.data_tests import run_data_tests
+        from glc.datasets import sync_instances
+        from glc.model_admin import models_without_spec
+        from glc.runlog import collect_results
+        from glc.store import connect, ensure_store
 
         say = notify or (lambda _text: None)
         compiled = self.compile()
@@ -132,6 +161,8 @@ class Workspace:
             sync_instances(con, compiled.project, problems=self.data_problems)
             if infer and compiled.project.models:
                 say("planning inference")
+                from glc.inference import execute, plan_jobs, write_job_list
+
                 plan = plan_jobs(con, compiled.project, self.target_dir, selection=selection, limit=limit,
                                  retry_failed=retry_failed)
                 write_job_list(plan, self.target_dir / "jobs.json")
@@ -155,6 +186,7 @@ class Workspace:
         leaves alone, with why, are in ``self.sota_skipped`` afterwards.
         """
         from glc.sota import measured_sota, skipped_sota, write_sota
+        from glc.store import connect
 
         compiled = self.compile(write=False)
         con = connect(self.target)
@@ -170,6 +202,12 @@ class Workspace:
 
     def test(self, *, data: bool = True, unit: bool = True) -> TestReport:
         """Data tests on the built tables and unit tests of the SQL models."""
+        from glc.build import build
+        from glc.data_tests import run_data_tests
+        from glc.datasets import sync_instances
+        from glc.store import connect
+        from glc.unit_tests import run_unit_test
+
         compiled = self.compile()
         report = TestReport()
         if data:
@@ -191,7 +229,7 @@ class Workspace:
         path = Path(path)
         if not path.is_file():
             raise GlcError("file not found", location=str(path))
-        project = self.compile(write=False).project
+        project = self._project()
         suffix = path.suffix.lower()
         if suffix in (".xlsx", ".xlsm"):
             return read_workbook(path, project, model)
@@ -202,6 +240,9 @@ class Workspace:
 
     def import_scores(self, path: Path | str, model: str | None = None) -> ImportSummary:
         """Validate a score file completely, then replace its models' scores in one transaction."""
+        from glc.importers.scores import store_scores
+        from glc.store import connect
+
         parsed = self.read_scores(Path(path), model)
         con = connect(self.target)
         try:
@@ -211,6 +252,9 @@ class Workspace:
 
     def import_predictions(self, path: Path | str, model: str | None = None) -> list[PredictionImport]:
         """Validate predictions against the task data, then replace them per (model, task)."""
+        from glc.importers.predictions import read_predictions, store_predictions
+        from glc.store import connect
+
         path = Path(path)
         if not path.exists():
             raise GlcError("file not found", location=str(path))
@@ -228,6 +272,7 @@ class Workspace:
         """A harness's logs (lm-eval, lmms-eval, VLMEvalKit, Inspect) as predictions and harness
         scores, mapped by ``mapping`` (see glc.importers.harness); with ``scores``, its task scores too."""
         from glc.importers.harness import read_harness, store_harness
+        from glc.store import connect
 
         project = self.compile(write=False).project
         con = connect(self.target)
@@ -241,6 +286,7 @@ class Workspace:
     def import_harness_scores(self, fmt: str, path: Path | str, model: str | None, mapping: Path | str) -> Any:
         """Only the task-level scores of a harness's results, as imported scores."""
         from glc.importers.harness.scores_only import import_task_scores
+        from glc.store import connect
 
         project = self.compile(write=False).project
         con = connect(self.target)
@@ -253,6 +299,10 @@ class Workspace:
                            select: list[str] | None = None, allow_missing: bool = False,
                            force: bool = False) -> ExportResult:
         """Write a model's predictions as General-Bench prediction.json files under ``out`` (see glc.export)."""
+        from glc.export import export_predictions
+        from glc.selection import parse_selection
+        from glc.store import connect, ensure_store, stored_models
+
         compiled = self.compile(write=False)
         con = connect(self.target)
         try:
@@ -267,6 +317,7 @@ class Workspace:
     def bootstrap(self, replicates: int | None = None, seed: int | None = None) -> int:
         """Build, then store bootstrap intervals of every Level score in ``level_intervals``."""
         from glc.bootstrap import bootstrap
+        from glc.store import connect
 
         self.run()
         compiled = self.compile(write=False)
@@ -280,6 +331,9 @@ class Workspace:
             con.close()
 
     def intervals(self, variant: str | None = None, scope: str | None = None) -> Intervals | None:
+        from glc.leaderboard import leaderboard_intervals
+        from glc.store import connect
+
         project = self.compile(write=False).project
         level, board = project.board(variant, scope)
         v, s = level.name, board.name
@@ -290,6 +344,9 @@ class Workspace:
             con.close()
 
     def leaderboard(self, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
+        from glc.leaderboard import leaderboard_rows
+        from glc.store import connect
+
         project = self.compile(write=False).project
         level, board = project.board(variant, scope)
         v, s = level.name, board.name
@@ -314,6 +371,10 @@ class Workspace:
 
     def ls(self, kind: str, select: list[str] | None = None) -> list[dict[str, Any]]:
         """Rows describing the project's tasks, metrics, levels, scopes, models or nodes."""
+        from glc.listing import KINDS, list_rows
+        from glc.selection import parse_selection
+        from glc.store import connect, ensure_store, stored_models
+
         compiled = self.compile(write=False)
         if kind not in KINDS:
             raise GlcError(f"unknown kind '{kind}'", hint="one of: " + ", ".join(KINDS))
@@ -330,10 +391,15 @@ class Workspace:
 
     def lineage(self, ref: str) -> ColumnLineage:
         """Column lineage of TABLE.COLUMN down to source tables."""
+        from glc.compiler.lineage import column_lineage
+
         return column_lineage(self.compile(write=False), ref)
 
     def explain(self, model: str, variant: str | None = None, scope: str | None = None) -> dict[str, Any]:
         """Why ``model`` has its level under a variant and scope (see glc.explain)."""
+        from glc.explain import explain as explain_level
+        from glc.store import connect
+
         project = self.compile(write=False).project
         level, board = project.board(variant, scope)
         con = connect(self.target, read_only=True)
@@ -345,6 +411,7 @@ class Workspace:
     def diff(self, a: str, b: str, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
         """Compare two variants, scopes or stored runs (see glc.diff)."""
         from glc.diff import diff, parse_side
+        from glc.store import connect
 
         project = self.compile(write=False).project
         level, board = project.board(variant, scope)
@@ -363,6 +430,7 @@ class Workspace:
     def harness_diff(self, model: str) -> list[dict[str, Any]]:
         """Per task: where an imported harness's per-sample scores and glc's disagree (glc.importers.harness)."""
         from glc.importers.harness.disagreements import harness_diff
+        from glc.store import connect
 
         project = self.compile(write=False).project
         con = connect(self.target, read_only=True)
@@ -374,6 +442,7 @@ class Workspace:
     def report(self, out: Path | str | None = None) -> Path:
         """Build, then write the static HTML report (default: target/<benchmark>/report/index.html)."""
         from glc.report import build_report
+        from glc.store import connect
 
         result = self.run()
         compiled = self.compile(write=False)
@@ -424,6 +493,8 @@ class Workspace:
         ``full``: from scratch. A renamed partition has the same inputs as before, and the state
         keys of incremental models hold a partition's inputs, not its model's name: an ordinary
         build would re-score it but keep the downstream tables that still name the old model."""
+        from glc.build import build
+
         if problem is not None:
             change.not_rebuilt = f"the specs do not compile ({problem}); `glc run` rebuilds them once they do"
             return
@@ -432,6 +503,7 @@ class Workspace:
     def remove_model(self, name: str, *, dry_run: bool = False) -> ModelChange:
         """Remove every stored row of model ``name`` (one transaction), then rebuild the boards."""
         from glc.model_admin import delete_model, model_counts, require_results
+        from glc.store import connect
 
         con = connect(self.target)
         try:
@@ -451,7 +523,15 @@ class Workspace:
 
         When a spec declares ``new``, predictions it would have made identically under the old name
         get the content key it computes now, so `glc run` does not make them again."""
-        from glc.model_admin import model_counts, plan_rekey, rename_rows, require_results
+        from glc.model_admin import (
+            IMPORT_BACKEND,
+            check_model_name,
+            model_counts,
+            plan_rekey,
+            rename_rows,
+            require_results,
+        )
+        from glc.store import connect
 
         if old == new:
             raise GlcError(f"'{old}' is already the model's name")

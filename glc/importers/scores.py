@@ -33,13 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlglot import exp
 
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
 from glc.importers.safety import clip, preview, suggest
-from glc.store import DIALECT, ensure_store, insert_rows, transaction
+from glc.store import ensure_store, insert_arrow, insert_rows, transaction
 from glc.words import plural
 
 MISSING_TOKENS = {"", "inf", "+inf", "-inf", "∞", "n/a", "na", "-", "nan", "none", "null"}
@@ -47,6 +46,9 @@ NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 MAX_REPORTED = 25
 NONFINITE_HINT = ("for no score leave the cell empty or write one of: inf, ∞, N/A, -; "
                   "otherwise write a finite number in the metric's unit")
+
+
+CELL_COLUMNS = ("model", "task_id", "score", "raw_value", "sheet", "row_no", "column_name")
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,31 @@ class ScoreCell:
 
 @dataclass
 class ParsedScores:
+    """What a reader accepted. Cells are ``ScoreCell`` objects, or, from the fast workbook reader,
+    one Arrow table with the same columns (``table``; ``cells`` makes the objects when asked)."""
+
     path: Path
     sha256: str
     models: list[str]
-    cells: list[ScoreCell] = field(default_factory=list)
+    cell_list: list[ScoreCell] = field(default_factory=list)
     missing: Counter[str] = field(default_factory=Counter)
     ignored_sheets: list[str] = field(default_factory=list)
+    table: Any = None  # pyarrow.Table of CELL_COLUMNS, or None
+
+    @property
+    def cells(self) -> list[ScoreCell]:
+        if self.table is not None and not self.cell_list:
+            cols = [self.table.column(c).to_pylist() for c in CELL_COLUMNS]
+            self.cell_list = [ScoreCell(*row) for row in zip(*cols, strict=True)]
+        return self.cell_list
+
+    def counts(self) -> Counter[str]:
+        """Scores per model."""
+        if self.table is not None:
+            counted = self.table.column("model").value_counts()
+            return Counter(dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(),
+                                    strict=True)))
+        return Counter(c.model for c in self.cell_list)
 
 
 @dataclass(frozen=True)
@@ -224,16 +245,23 @@ def store_scores(con: duckdb.DuckDBPyConnection, parsed: ParsedScores) -> Import
     """Replace the parsed models' imported scores atomically."""
     import_id = uuid.uuid4().hex[:12]
     now = datetime.now(UTC).replace(tzinfo=None)
-    counts = Counter(c.model for c in parsed.cells)
+    counts = parsed.counts()
     source = str(parsed.path)
-    score_rows = [(c.model, c.task_id, c.score, c.raw_value, source, c.sheet, c.row_no, c.column_name, import_id)
-                  for c in parsed.cells]
     model_rows = [(m, source, parsed.sha256, counts[m], parsed.missing[m], now, import_id) for m in parsed.models]
     ensure_store(con)
-    models_in = exp.column("model").isin(*[exp.convert(m) for m in parsed.models])
     with transaction(con):
-        for table in ("imported_scores", "imported_models"):
-            con.execute(exp.delete(table, where=models_in).sql(DIALECT))
-        insert_rows(con, STORE["imported_scores"], score_rows)
+        for table in ("imported_scores", "imported_models"):  # the models' names as one bound list
+            con.execute(f"DELETE FROM {table} WHERE list_contains(?::VARCHAR[], model)", [parsed.models])
+        if parsed.table is not None:  # columns as read (the fast workbook reader): no row objects
+            import pyarrow as pa
+
+            n = parsed.table.num_rows
+            insert_arrow(con, "imported_scores", parsed.table.append_column("source_file", pa.repeat(
+                pa.scalar(source, pa.string()), n)).append_column("import_id", pa.repeat(
+                    pa.scalar(import_id, pa.string()), n)))
+        else:
+            insert_rows(con, STORE["imported_scores"],
+                        [(c.model, c.task_id, c.score, c.raw_value, source, c.sheet, c.row_no, c.column_name,
+                          import_id) for c in parsed.cells])
         insert_rows(con, STORE["imported_models"], model_rows)
     return ImportSummary(parsed.path, parsed.models, dict(counts), dict(parsed.missing), parsed.ignored_sheets)

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpyxl.utils import get_column_letter
-
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
+from glc.importers.fast_workbook import column_letter, read_fast
 from glc.importers.safety import clip, lone_surrogate, path_problem, preview, suggest
 from glc.importers.scores import (
     ImportErrors,
@@ -40,6 +39,11 @@ RESAVE_HINT = "re-save the file from Excel or LibreOffice as .xlsx"
 FORMULA_HINT = ("open and save the workbook in Excel/LibreOffice so formulas get cached values, "
                 "or paste values")
 Formulas = dict[int, dict[int, str]]  # row -> 0-based column -> formula text
+
+
+def get_column_letter(index: int) -> str:
+    """openpyxl's column letter of a 1-based column index (without importing openpyxl)."""
+    return column_letter(index - 1)
 
 
 class _Unreadable(Exception):
@@ -143,8 +147,13 @@ def read_workbook(path: Path, project: Project, model: str | None = None) -> Par
     by_sheet: dict[str, dict[tuple[str, str], str]] = {}
     for (sheet, name, metric), task in task_index(project).items():
         by_sheet.setdefault(sheet, {})[(name, metric)] = task.id
-    ctx = _Context(path, {t.id: t for t in project.tasks}, model,
-                   ParsedScores(path=path, sha256=file_sha256(path), models=[]))
+    tasks = {t.id: t for t in project.tasks}
+    sha256 = file_sha256(path)
+    if zipfile.is_zipfile(path):  # a valid workbook is read by calamine; anything else as always, below
+        fast = read_fast(path, by_sheet, tasks, model, sha256)
+        if fast is not None:
+            return fast
+    ctx = _Context(path, tasks, model, ParsedScores(path=path, sha256=sha256, models=[]))
     wb = _open(path)
     sheet_models: dict[str, list[str]] = {}
     try:

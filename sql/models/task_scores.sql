@@ -42,3 +42,6 @@ SELECT
 FROM combined AS c
 JOIN tasks AS t
   ON t.task_id = c.task_id
+{#- A view: task_results reads it once per build, and its rows (strings mostly) cost more to store
+    than to compute again. -#}
+{{ config(materialized='view') }}

@@ -1,0 +1,326 @@
+"""The whole compiled project, kept between commands: a command whose inputs did not change
+skips loading, rendering and qualifying (about a second of every ``glc`` command).
+
+What a compile reads is known: every file under ``specs/`` and ``sql/`` (and which folders
+exist), ``profiles.yml`` (it says where benchmark data lives), the task lists the scopes name,
+the benchmark chosen (``--benchmark``, ``$GLC_BENCHMARK``) and ``$GLC_DATA``, the runner plugins
+when a spec names a runner, and glc itself: its version, the source of its compiler and runners,
+and the libraries whose output the compiled project holds (sqlglot, jinja2, pydantic, PyYAML).
+The key is a hash of all of it, file contents included; any change misses and compiles again.
+A project bound to a data folder (``benchmark_data``) is never cached: what it binds to is a
+whole download, not a few files.
+
+The entry is JSON (data, never code: no pickle), written atomically in the user's cache folder
+(outside the project, like the per-model cache of ``sqlmodel``), one file per project folder
+and benchmark choice. Reading it back validates every spec with its pydantic model again (all
+but the syntax of prompt templates, checked when the entry was written: ``spec_models.CHECKED``). An
+entry is written only after it was read back and compared equal to the compile it stores, so a
+spec value JSON cannot carry (an infinity, a date) means no entry, never a different project.
+A missing, damaged or foreign entry is a miss. Compiles that fail are never stored.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import orjson
+from glc.compiler.contracts import Column
+from glc.compiler.data_tests import CompiledDataTest
+from glc.compiler.loader import ENV_BENCHMARK, Located
+from glc.compiler.plan import CompiledProject, compile_project
+from glc.compiler.resolve import Project, Scope, Task
+from glc.compiler.seeds import Seed
+from glc.compiler.spec_models import (
+    CHECKED,
+    BenchmarkSpec,
+    DataTestSpec,
+    LevelSpec,
+    MetricSpec,
+    ModelSpec,
+    ScopeBoard,
+    TaskSpec,
+    TaskTypeSpec,
+    UnitTestSpec,
+)
+from glc.compiler.sqlmodel import CompiledNode
+from glc.compiler.yaml_source import YamlDoc
+
+from glc import __version__ as GLC_VERSION
+
+FORMAT = 1
+ENV_DATA = "GLC_DATA"  # glc.profiles.ENV_DATA (not imported: profiles is not needed on a hit)
+ENV_DISABLE = "GLC_NO_COMPILE_CACHE"  # set to 1: every command compiles from the specs
+LIBRARIES = ("sqlglot", "jinja2", "pydantic", "pydantic_core", "yaml")
+
+
+def cached_compile(root: Path, *, benchmark: str | None = None) -> CompiledProject:
+    """``compile_project(root, benchmark=...)``, read from the cache when nothing it reads changed."""
+    root = root.resolve()
+    if os.environ.get(ENV_DISABLE) == "1":
+        return compile_project(root, benchmark=benchmark)
+    path = cache_path(root, benchmark)
+    key = input_key(root, benchmark)
+    hit = load(path, key, root)
+    if hit is not None:
+        return hit
+    compiled = compile_project(root, benchmark=benchmark)
+    save(path, key, root, compiled)
+    return compiled
+
+
+def cached_only(root: Path, *, benchmark: str | None = None) -> CompiledProject | None:
+    """The cached compile of ``root`` when it is still valid, else None (nothing is compiled)."""
+    root = root.resolve()
+    if os.environ.get(ENV_DISABLE) == "1":
+        return None
+    return load(cache_path(root, benchmark), input_key(root, benchmark), root)
+
+
+def cache_path(root: Path, benchmark: str | None) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    choice = benchmark or os.environ.get(ENV_BENCHMARK) or ""
+    name = hashlib.sha256(f"{root}\0{choice}".encode()).hexdigest()[:20]
+    return base / "glc" / "project" / f"{name}.json"
+
+
+# --- the key ----------------------------------------------------------------------------------
+
+
+def input_key(root: Path, benchmark: str | None) -> str:
+    """Hash of everything a compile of ``root`` reads, except what only its result names (task
+    lists, runner plugins: checked against the entry, see ``load``)."""
+    h = hashlib.sha256()
+    h.update(orjson.dumps([FORMAT, _code_salt(), str(root), benchmark, os.environ.get(ENV_BENCHMARK),
+                           os.environ.get(ENV_DATA)]))
+    for folder in (root / "specs", root / "sql"):
+        _digest_tree(h, folder, root)
+    _digest_file(h, root / "profiles.yml", root)
+    return h.hexdigest()
+
+
+def _digest_file(h: Any, path: Path, root: Path) -> None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        h.update(b"M" + str(path.relative_to(root)).encode() + b"\0")  # missing or unreadable
+        return
+    h.update(b"F" + str(path.relative_to(root)).encode() + b"\0" + str(len(data)).encode() + b"\0")
+    h.update(data)
+
+
+def _digest_tree(h: Any, folder: Path, root: Path) -> None:
+    """Every folder and file under ``folder`` (symbolic links followed, each real folder once)."""
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames.clear()
+            continue
+        seen.add(real)
+        dirnames.sort()
+        h.update(b"D" + str(Path(dirpath).relative_to(root)).encode() + b"\0")
+        for name in sorted(filenames):
+            _digest_file(h, Path(dirpath) / name, root)
+    if not seen:
+        h.update(b"N" + str(folder.relative_to(root)).encode() + b"\0")
+
+
+@functools.cache
+def _code_salt() -> str:
+    """glc's version, the source of the packages a compile runs (compiler, runners, profiles) and
+    where the libraries it uses are installed (an upgrade rewrites their files)."""
+    h = hashlib.sha256(GLC_VERSION.encode())
+    here = Path(__file__).resolve().parent
+    runners = importlib.util.find_spec("glc.runners")
+    folders = [here, *[Path(p) for p in (runners.submodule_search_locations or [])]] if runners else [here]
+    files = sorted(f for folder in folders for f in folder.rglob("*.py"))
+    import glc
+
+    files.append(Path(glc.__file__).resolve().parent / "profiles.py")
+    for f in files:
+        try:
+            h.update(str(f).encode() + b"\0" + f.read_bytes())
+        except OSError:
+            h.update(str(f).encode() + b"\0-")
+    for lib in LIBRARIES:
+        spec = importlib.util.find_spec(lib)
+        origin = spec.origin if spec is not None else None
+        try:
+            st = os.stat(origin) if origin else None
+        except OSError:
+            st = None
+        h.update(f"{lib}={origin}:{st.st_size if st else '-'}:{st.st_mtime_ns if st else '-'}\0".encode())
+    return h.hexdigest()
+
+
+def _task_lists(project: Project) -> dict[str, str]:
+    """The task list files the scopes read: path relative to the root -> sha256 of their bytes."""
+    out: dict[str, str] = {}
+    for s in project.scopes:
+        rel = s.board.task_list
+        if rel and rel not in out:
+            out[rel] = _file_sha(project.root / rel)
+    return out
+
+
+def _file_sha(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "-"
+
+
+def _runner_plugins() -> list[list[str]]:
+    from importlib.metadata import entry_points
+
+    from glc.compiler.plugins import GROUP
+
+    return sorted([ep.name, ep.value, ep.dist.version if ep.dist else ""] for ep in entry_points(group=GROUP))
+
+
+def _uses_runners(project: Project) -> bool:
+    return bool(project.models) or any(t.spec.inference is not None for t in project.tasks)
+
+
+# --- reading and writing --------------------------------------------------------------------
+
+
+def load(path: Path, key: str, root: Path) -> CompiledProject | None:
+    """The stored compile for ``key``, or None (no entry, another key, changed task lists or
+    runner plugins, damaged or unreadable)."""
+    try:
+        doc = orjson.loads(path.read_bytes())
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("key") != key:
+            return None
+        if any(_file_sha(root / rel) != sha for rel, sha in doc["task_lists"].items()):
+            return None
+        if doc["runners"] is not None and doc["runners"] != _runner_plugins():
+            return None
+        return _restore(doc["compiled"])
+    except Exception:  # noqa: BLE001 - whatever is wrong with an entry, the answer is: compile
+        return None
+
+
+def save(path: Path, key: str, root: Path, compiled: CompiledProject) -> bool:
+    """Store ``compiled`` under ``key`` when it reads back equal; whether it was stored."""
+    project = compiled.project
+    if project.binding is not None:
+        return False
+    try:
+        data = _dump(compiled)
+        text = orjson.dumps({"format": FORMAT, "key": key, "task_lists": _task_lists(project),
+                             "runners": _runner_plugins() if _uses_runners(project) else None,
+                             "compiled": data})
+        back = _restore(orjson.loads(text)["compiled"])
+    except Exception:  # noqa: BLE001 - a project JSON cannot hold is compiled every time, never cached wrong
+        return False
+    if back != compiled or not _same_docs(back.project, project):
+        return False
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(text)
+        os.replace(tmp, path)
+    except OSError:
+        return False
+    return True
+
+
+def _same_docs(a: Project, b: Project) -> bool:
+    """Located specs compare without their YAML documents; those must read back too."""
+    pairs: list[tuple[Located[Any], Located[Any]]] = [
+        *zip(a.data_tests, b.data_tests, strict=True), *zip(a.unit_tests, b.unit_tests, strict=True),
+        *zip(a.models, b.models, strict=True)]
+    return all(x.doc.lines == y.doc.lines and x.doc.data == y.doc.data and x.doc.path == y.doc.path
+               and x.doc.duplicate_keys == y.doc.duplicate_keys and x.doc.sha256 == y.doc.sha256 for x, y in pairs)
+
+
+# --- CompiledProject <-> JSON data ----------------------------------------------------------
+
+
+def _spec(model: Any) -> Any:
+    return model.model_dump(mode="json", exclude_unset=True)
+
+
+def _doc(doc: YamlDoc) -> dict[str, Any]:
+    return {"path": str(doc.path), "data": doc.data, "lines": [[list(k), v] for k, v in doc.lines.items()],
+            "duplicate_keys": [list(d) for d in doc.duplicate_keys], "sha256": doc.sha256}
+
+
+def _located(loc: Located[Any]) -> list[Any]:
+    return [_spec(loc.spec), loc.path, loc.line, _doc(loc.doc)]
+
+
+def _dump(c: CompiledProject) -> dict[str, Any]:
+    p = c.project
+    return {
+        "project": {
+            "root": str(p.root),
+            "benchmark": _spec(p.benchmark),
+            "metrics": [_spec(m) for m in p.metrics],
+            "tasks": [[_spec(t.spec), t.metric.name, t.path] for t in p.tasks],
+            "levels": [_spec(lv) for lv in p.levels],
+            "scopes": [[_spec(s.board), s.family, list(s.task_ids), [list(x) for x in s.split],
+                        sorted(s.listed) if s.listed is not None else None] for s in p.scopes],
+            "data_tests": [_located(x) for x in p.data_tests],
+            "unit_tests": [_located(x) for x in p.unit_tests],
+            "file_hashes": p.file_hashes,
+            "metric_files": {k: list(v) for k, v in p.metric_files.items()},
+            "models": [_located(x) for x in p.models],
+            "benchmarks": list(p.benchmarks),
+            "task_types": {k: _spec(v) for k, v in p.task_types.items()},
+        },
+        "seeds": {name: [list(r) for r in seed.rows] for name, seed in c.seeds.items()},
+        "nodes": [{f.name: ([[x.name, x.type, x.description] for x in n.columns] if f.name == "columns"
+                            else getattr(n, f.name)) for f in fields(CompiledNode)} for n in c.nodes],
+        "data_tests": [{f.name: getattr(t, f.name) for f in fields(CompiledDataTest)} for t in c.data_tests],
+        "manifest": c.manifest,
+    }
+
+
+def _restore_doc(d: dict[str, Any]) -> YamlDoc:
+    return YamlDoc(Path(d["path"]), d["data"], {tuple(k): v for k, v in d["lines"]},
+                   [tuple(x) for x in d["duplicate_keys"]], d["sha256"])
+
+
+def _restore_located(model: type[Any], x: list[Any]) -> Located[Any]:
+    return Located(model.model_validate(x[0], context=CHECKED), x[1], x[2], _restore_doc(x[3]))
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _restore(d: dict[str, Any]) -> CompiledProject:
+    p = d["project"]
+    metrics = tuple(MetricSpec.model_validate(m, context=CHECKED) for m in p["metrics"])
+    by_name = {m.name: m for m in metrics}
+    project = Project(
+        root=Path(p["root"]),
+        benchmark=BenchmarkSpec.model_validate(p["benchmark"], context=CHECKED),
+        tasks=tuple(Task(TaskSpec.model_validate(s, context=CHECKED), by_name[m], path) for s, m, path in p["tasks"]),
+        metrics=metrics,
+        levels=tuple(LevelSpec.model_validate(lv, context=CHECKED) for lv in p["levels"]),
+        scopes=tuple(Scope(ScopeBoard.model_validate(b, context=CHECKED), family, tuple(ids),
+                           tuple(tuple(x) for x in split), frozenset(listed) if listed is not None else None)
+                     for b, family, ids, split, listed in p["scopes"]),
+        data_tests=tuple(_restore_located(DataTestSpec, x) for x in p["data_tests"]),
+        unit_tests=tuple(_restore_located(UnitTestSpec, x) for x in p["unit_tests"]),
+        file_hashes=dict(p["file_hashes"]),
+        metric_files={k: (v[0], v[1]) for k, v in p["metric_files"].items()},
+        models=tuple(_restore_located(ModelSpec, x) for x in p["models"]),
+        benchmarks=tuple(p["benchmarks"]),
+        task_types={k: TaskTypeSpec.model_validate(v, context=CHECKED) for k, v in p["task_types"].items()},
+        binding=None,
+    )
+    seeds = {name: Seed(name, tuple(tuple(r) for r in rows)) for name, rows in d["seeds"].items()}
+    nodes = tuple(CompiledNode(**{k: (tuple(Column(*c) for c in v) if k == "columns" else _tuple(v))  # type: ignore[arg-type]
+                                  for k, v in n.items()}) for n in d["nodes"])
+    data_tests = tuple(CompiledDataTest(**t) for t in d["data_tests"])
+    return CompiledProject(project, seeds, nodes, data_tests, d["manifest"])

@@ -1,0 +1,384 @@
+"""A fast path for valid score workbooks: calamine (Rust, through fastexcel) reads the cells into
+Arrow columns and numpy checks them a sheet at a time, with no Python object per numeric cell.
+
+It gives exactly what the careful reader (``glc.importers.workbook``, openpyxl) gives for a
+workbook it accepts: the same models, scores, raw values, sheets, rows and columns, the same
+"no score" counts. It decides nothing else. Whenever a workbook holds anything the two readers
+might see differently, or anything the careful reader would report, ``read_fast`` returns None
+and the careful reader reads the file again and reports what it finds, with the same messages
+and locations as always. That is the case for:
+
+- formulas (cached values, and formulas that have none, are the careful reader's business);
+- booleans and error values (calamine reads them as 1.0 and as empty), dates and times,
+  CDATA and ``_xHHHH_`` escapes: found by a scan of the sheets' XML, the styles or the column types;
+- numbers written so that the readers' raw values could differ (``80.0`` is 80.0 for openpyxl
+  and 80 for calamine; 16 digits and more): every number not written plainly is checked;
+- text in a column of numbers that calamine reads as a different number or raw value ("80.50");
+- anything the careful reader reports: unknown or missing sheets, a wrong header, unknown or
+  repeated tasks, values in unnamed columns, text that is not a number, values outside a
+  metric's range, model columns that differ between sheets, a model not in the file.
+
+Raw values follow openpyxl: a number written as an integer (``<v>80</v>``) reads as ``80``,
+one with a fraction as Python's ``repr`` of the float; text cells are kept as written.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glc.compiler.resolve import Task
+from glc.importers.safety import lone_surrogate
+from glc.importers.scores import Missing, ParsedScores, Problem, parse_value, pick_model
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+HEADER = ("No", "Task Name", "Task Short Name", "Metrics")
+IGNORED_SHEET = "level-scores"
+# cell markup only the careful reader handles: formulas, booleans and errors (calamine reads them
+# as 1.0 and empty), values with attributes or namespace prefixes, CDATA (dates, also inline ones,
+# come as dates from calamine and are refused by their column type)
+_MARKUP = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b't="b"', b"t='b'", b't="e"', b"t='e'", b"<v ", b":v>",
+           b"<![CDATA[")
+_ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
+# a number not written plainly; the others are checked one by one (_same_number). Plain: an integer
+# of at most 15 digits (exact as a float), or a decimal of at most 16 digits whose fraction does not
+# end in 0 (never read as an integral float, which openpyxl would render "80.0" and calamine "80")
+_ODD_NUMBER = re.compile(rb"<v>(?!-?\d{1,15}</v>|-?(?=[\d.]{3,17}</v>)\d+\.\d*[1-9]</v>)([^<]*)</v>")
+_STRICT_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# number formats: built-in ids of dates and times (and the locale ones), custom formats with date letters
+_DATE_IDS = {*range(14, 23), *range(27, 37), *range(45, 59)}
+_XF = re.compile(rb"<cellXfs\b.*?</cellXfs>", re.S)
+_FMT_ID = re.compile(rb'numFmtId="(\d+)"')
+_NUM_FMT = re.compile(rb'<numFmt\b[^>]*\bnumFmtId="(\d+)"[^>]*\bformatCode="([^"]*)"')
+_DATE_CHARS = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|[dmhysDMHYS]')
+
+
+class _Fallback(Exception):
+    """The careful reader must read this workbook."""
+
+
+_TEXT = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>([^<]*)</(?:\w+:)?t>")
+_RUN = re.compile(rb"<(?:\w+:)?r[\s>]")
+
+
+class _Texts:
+    """Every text the workbook's cells hold (shared and inline strings), read when first asked.
+
+    In a column of numbers and text calamine renders the numbers as text, and not exactly
+    (0.001917441039952995 as "0.001917441"); their values come from a second read as numbers,
+    which also turns text that reads as a number ("80.50") into one. A cell whose two readings
+    differ is a number unless its text is written somewhere in the workbook as text (then the
+    careful reader decides). Rich text (runs) splits texts: then every text counts as written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.found: set[str] | None = None
+        self.runs = False
+
+    def __contains__(self, text: str) -> bool:
+        if self.found is None:
+            import html
+
+            self.found = set()
+            with zipfile.ZipFile(self.path) as zf:
+                for name in zf.namelist():
+                    if name == "xl/sharedStrings.xml" or (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                        data = zf.read(name)
+                        self.runs = self.runs or _RUN.search(data) is not None
+                        self.found.update(html.unescape(t.decode("utf-8", "replace")) for t in _TEXT.findall(data))
+        return self.runs or text in self.found
+
+
+def read_fast(path: Path, by_sheet: dict[str, dict[tuple[str, str], str]], tasks: dict[str, Task],
+              model: str | None, sha256: str) -> ParsedScores | None:
+    """The parsed scores of a valid workbook, or None when the careful reader must decide."""
+    try:
+        import fastexcel
+    except ImportError:
+        return None
+    # calamine says, through Python logging, when a column has no value to guess a type from
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)
+    try:
+        if not _plain_markup(path):
+            return None
+        reader = fastexcel.read_excel(str(path))
+        return _read(reader, path, by_sheet, tasks, model, sha256)
+    except _Fallback:
+        return None
+    except Exception:  # noqa: BLE001 - whatever calamine makes of a file, the careful reader says what is wrong
+        return None
+
+
+def _plain_markup(path: Path) -> bool:
+    """Whether the sheets hold only values both readers read alike (see the module docstring)."""
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        for name in names:
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                data = zf.read(name)
+                if any(data.find(m) >= 0 for m in _MARKUP) or (data.find(b"_x") >= 0 and _ESCAPE.search(data)):
+                    return False
+                if any(not _same_number(m.decode("ascii", "replace")) for m in _ODD_NUMBER.findall(data)):
+                    return False
+            elif name == "xl/sharedStrings.xml":
+                data = zf.read(name)
+                if _ESCAPE.search(data) or data.find(b"<![CDATA[") >= 0:
+                    return False
+        if "xl/styles.xml" in names and _date_styles(zf.read("xl/styles.xml")):
+            return False
+    return True
+
+
+def _date_styles(styles: bytes) -> bool:
+    """Whether a cell style may format a number as a date or time (conservatively: any such style)."""
+    custom = {int(i): code.decode("utf-8", "replace") for i, code in _NUM_FMT.findall(styles)}
+    for block in _XF.findall(styles):
+        for fmt in map(int, _FMT_ID.findall(block)):
+            if fmt in _DATE_IDS:
+                return True
+            code = custom.get(fmt)
+            if code is not None and any(len(t) == 1 for t in _DATE_CHARS.findall(code.split(";")[0])):
+                return True
+    return False
+
+
+def _same_number(text: str) -> bool:
+    """Whether openpyxl (int or float by the text's form) and calamine (a float) give one raw value."""
+    if not _STRICT_NUMBER.fullmatch(text):
+        return False
+    number = float(text)
+    if not math.isfinite(number):
+        return False
+    as_read = str(float(text)) if any(c in text for c in ".eE") else str(int(text))
+    return as_read == raw_number(number)
+
+
+def raw_number(value: float) -> str:
+    """The raw value openpyxl gives for a number cell written as calamine read it."""
+    text = repr(value)
+    if text.endswith(".0"):  # an integral float below 1e16 was written as an integer
+        text = text[:-2]
+        return "0" if text == "-0" else text
+    return text
+
+
+def column_letter(index: int) -> str:
+    """``A`` for 0, ``AA`` for 26 (openpyxl's get_column_letter of index + 1)."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _read(reader: Any, path: Path, by_sheet: dict[str, dict[tuple[str, str], str]], tasks: dict[str, Task],
+          model: str | None, sha256: str) -> ParsedScores:
+    import pyarrow as pa
+
+    parsed = ParsedScores(path=path, sha256=sha256, models=[])
+    titles: list[str] = []
+    for title in reader.sheet_names:
+        if title.casefold() == IGNORED_SHEET:
+            parsed.ignored_sheets.append(title)
+        elif title not in by_sheet:
+            raise _Fallback  # an unknown sheet
+        else:
+            titles.append(title)
+    if set(titles) != set(by_sheet):
+        raise _Fallback  # a missing sheet
+    sheet_models: dict[str, list[str]] = {}
+    parts: list[pa.Table] = []
+    missing: Counter[str] = Counter()
+    texts = _Texts(path)
+    for title in titles:
+        models, table = _sheet(reader, title, by_sheet[title], tasks, model, missing, texts)
+        sheet_models[title] = models
+        parts.append(table)
+    all_models = sorted({m for ms in sheet_models.values() for m in ms})
+    if any(sorted(ms) != all_models for ms in sheet_models.values()):
+        raise _Fallback  # sheets with different model columns
+    parsed.models = all_models if model is None else [pick_model(model, all_models, path)]
+    parsed.missing = missing
+    parsed.table = pa.concat_tables(parts)
+    return parsed
+
+
+def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dict[str, Task], model: str | None,
+           missing: Counter[str], written: _Texts) -> tuple[list[str], pa.Table]:
+    """One sheet: its model names and its score cells as an Arrow table (ScoreCell's columns)."""
+    import numpy as np
+    import pyarrow as pa
+
+    head = reader.load_sheet(title, header_row=None, skip_rows=0, n_rows=1)
+    info = head.available_columns()
+    if [c.absolute_index for c in info] != list(range(len(info))):
+        raise _Fallback  # the used range does not start in column A
+    if any(c.dtype not in ("string", "null") for c in info):
+        raise _Fallback  # a header cell that is not text
+    first = head.to_arrow()
+    header = [first.column(i)[0].as_py() if first.num_rows else None for i in range(len(info))]
+    if tuple(str(h).strip() if h is not None else "" for h in header[:4]) != HEADER:
+        raise _Fallback
+    cols: dict[int, str] = {}
+    for c, h in enumerate(header[4:], start=4):
+        if h is None or not str(h).strip():
+            continue
+        name = str(h).strip()
+        if lone_surrogate(name):
+            raise _Fallback
+        cols[c] = name
+    if len(set(cols.values())) != len(cols):
+        raise _Fallback  # a model column twice
+    models = sorted(set(cols.values()))
+    wanted = cols
+    if model is not None:
+        chosen = pick_model(model, models, Path(title)) if models else None
+        wanted = {c: m for c, m in cols.items() if m == chosen}
+
+    width = len(info)
+    body = reader.load_sheet(title, header_row=None, skip_rows=1, schema_sample_rows=None,
+                             dtypes={i: "string" for i in range(min(4, width))})
+    data = body.to_arrow()
+    n_rows = data.num_rows
+    if data.num_columns != width:
+        raise _Fallback
+    kinds = [c.dtype for c in body.available_columns()]
+    numbers = np.full((n_rows, width), np.nan)
+    texts: dict[int, list[Any]] = {}  # columns of text (and numbers rendered as text)
+    for c in range(4, width):
+        if kinds[c] in ("float", "int"):
+            numbers[:, c] = data.column(c).cast(pa.float64()).to_numpy(zero_copy_only=False)
+        elif kinds[c] in ("string", "null"):
+            texts[c] = data.column(c).to_pylist()
+        else:
+            raise _Fallback  # dates, times, booleans
+    key_cols = [data.column(i).to_pylist() for i in range(min(4, width))]
+    key_cols += [[None] * n_rows for _ in range(4 - len(key_cols))]
+    has_number = np.logical_not(np.isnan(numbers[:, 4:]).all(axis=1)) if width > 4 else np.zeros(n_rows, dtype=bool)
+    rows: list[int] = []  # data row indexes of task rows
+    row_tasks: list[str] = []
+    seen: set[str] = set()
+    for r in range(n_rows):
+        if not has_number[r] and all(_blank(col[r]) for col in key_cols) \
+                and all(_blank(col[r]) for col in texts.values()):
+            continue  # an empty row
+        task_id = keys.get((str(key_cols[1][r]), str(key_cols[3][r])))
+        if task_id is None or task_id in seen:
+            raise _Fallback  # an unknown or repeated task
+        seen.add(task_id)
+        rows.append(r)
+        row_tasks.append(task_id)
+    unnamed = [c for c in range(4, width) if c not in cols]
+    if rows and unnamed:
+        idx = np.asarray(rows)
+        if not np.isnan(numbers[np.ix_(idx, np.asarray(unnamed))]).all() or any(
+                not _blank(texts[c][r]) for c in unnamed if c in texts for r in rows):
+            raise _Fallback  # a value in a column without a model name
+
+    absent = len(keys) - len(seen)
+    for name in wanted.values():
+        missing[name] += absent
+    wanted_cols = list(wanted)
+    if not rows or not wanted_cols:
+        return models, _empty_cells()
+    idx = np.asarray(rows)
+    values = numbers[np.ix_(idx, np.asarray(wanted_cols))]  # task rows x wanted models
+    present = ~np.isnan(values)
+    if np.isinf(values).any():
+        raise _Fallback
+    lo = np.array([-np.inf if tasks[t].metric.range.min is None else tasks[t].metric.range.min for t in row_tasks])
+    hi = np.array([np.inf if tasks[t].metric.range.max is None else tasks[t].metric.range.max for t in row_tasks])
+    if (present & ((values < lo[:, None]) | (values > hi[:, None]))).any():
+        raise _Fallback  # a value outside its metric's range
+    raw: dict[tuple[int, int], str] = {}
+    exact = _numbers_of(reader, title, sorted(set(texts) & set(wanted_cols)), n_rows)
+    for j, c in enumerate(wanted_cols):  # columns of numbers and text, cell by cell
+        if c not in texts:
+            continue
+        column, numbers_read = texts[c], exact[c]
+        for i, r in enumerate(rows):
+            text, number, task = column[r], numbers_read[r], tasks[row_tasks[i]]
+            if text is None and number is None:
+                continue
+            if text is None:
+                raise _Fallback
+            as_text = parse_value(text, task)  # the careful reader's rule for a text cell
+            if number is None:  # text that is no number: "no score", or a problem
+                if isinstance(as_text, Problem):
+                    raise _Fallback
+                if isinstance(as_text, Missing):
+                    continue
+                score, raw[(i, j)] = float(as_text), text
+            else:
+                as_number = parse_value(number, task)
+                if isinstance(as_text, float) and as_text == number and raw_number(number) == text:
+                    pass  # a number, or text that reads exactly as it: the same either way
+                elif text in written or isinstance(as_number, Problem | Missing):
+                    raise _Fallback
+                score, raw[(i, j)] = number, raw_number(number)
+            values[i, j] = score
+            present[i, j] = True
+    for j, name in enumerate(wanted.values()):
+        missing[name] += int((~present[:, j]).sum())
+    vi, vj = np.nonzero(present)  # row-major: the careful reader's order (row, then column)
+    scores = values[vi, vj]
+    raws = [raw[(i, j)] if (i, j) in raw else raw_number(v)
+            for i, j, v in zip(vi.tolist(), vj.tolist(), scores.tolist(), strict=True)] if raw else _raw_numbers(scores)
+    take_j, take_i = pa.array(vj), pa.array(vi)
+    return models, pa.table({
+        "model": pa.array(list(wanted.values()), pa.string()).take(take_j),
+        "task_id": pa.array(row_tasks, pa.string()).take(take_i),
+        "score": pa.array(scores, pa.float64()),
+        "raw_value": pa.array(raws, pa.string()),
+        "sheet": pa.repeat(pa.scalar(title, pa.string()), len(raws)),
+        "row_no": pa.array((idx[vi] + 2).astype(np.int32), pa.int32()),
+        "column_name": pa.array([column_letter(c) for c in wanted_cols], pa.string()).take(take_j)})
+
+
+def _numbers_of(reader: Any, title: str, columns: list[int], n_rows: int) -> dict[int, list[float | None]]:
+    """The given columns read as numbers: exact values of number cells (and of text that reads as a
+    number), None for empty cells and for text that is no number; anything else refuses."""
+    if not columns:
+        return {}
+    sheet = reader.load_sheet(title, header_row=None, skip_rows=1, use_columns=columns,
+                              dtypes={c: "float" for c in columns})
+    data, errors = sheet.to_arrow_with_errors()
+    if data.num_rows != n_rows or data.num_columns != len(columns):
+        raise _Fallback
+    for error in (errors.errors if errors else []):
+        if not error.detail.startswith("Expected float but got 'String("):
+            raise _Fallback  # a date, a time, an error value
+    return {c: data.column(k).to_pylist() for k, c in enumerate(columns)}
+
+
+def _raw_numbers(values: np.ndarray) -> list[str]:
+    """``raw_number`` of every value: repr in one pass, integral values cut afterwards."""
+    import numpy as np
+
+    floats = values.tolist()
+    out = list(map(repr, floats))
+    for i in np.nonzero((np.floor(values) == values) & (np.abs(values) < 1e16))[0].tolist():
+        out[i] = raw_number(floats[i])
+    return out
+
+
+def _empty_cells() -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table({"model": pa.array([], pa.string()), "task_id": pa.array([], pa.string()),
+                     "score": pa.array([], pa.float64()), "raw_value": pa.array([], pa.string()),
+                     "sheet": pa.array([], pa.string()), "row_no": pa.array([], pa.int32()),
+                     "column_name": pa.array([], pa.string())})

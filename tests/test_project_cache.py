@@ -1,0 +1,140 @@
+"""The whole-project compile cache: a command whose inputs did not change reads the compiled project
+back (JSON, never pickle) instead of compiling; any change of what a compile reads compiles again.
+
+Every test compiles a small copy of the project twice and checks whether the second compile was
+read from the cache (compile_project not called) and that what it gives equals a fresh compile.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import copy_project
+from glc.compiler import project_cache
+from glc.compiler.plan import compile_project
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.delenv(project_cache.ENV_DISABLE, raising=False)
+    return copy_project(tmp_path / "p", small=True)
+
+
+def _compiles(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record the compiles that really ran."""
+    calls: list[Path] = []
+
+    def counted(root: Path, **kwargs: object) -> object:
+        calls.append(root)
+        return compile_project(root, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(project_cache, "compile_project", counted)
+    return calls
+
+
+def test_nothing_changed_reads_the_cache_and_gives_the_same_project(root: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _compiles(monkeypatch)
+    first = project_cache.cached_compile(root)
+    second = project_cache.cached_compile(root)
+    assert len(calls) == 1
+    assert second == first and second == compile_project(root)
+    assert [lv.name for lv in second.project.levels] == [lv.name for lv in first.project.levels]
+    entry = project_cache.cache_path(root.resolve(), None)
+    assert not entry.is_relative_to(root)  # a project cannot bring its own compiled project
+    doc = json.loads(entry.read_bytes())  # data only: JSON
+    assert doc["format"] == project_cache.FORMAT and doc["key"]
+
+
+@pytest.mark.parametrize("change", ["spec", "new spec", "removed spec", "sql template", "sql macro", "task list",
+                                    "profiles", "glc version", "glc source", "benchmark choice"])
+def test_a_change_of_any_input_compiles_again(root: Path, monkeypatch: pytest.MonkeyPatch, change: str,
+                                              request: pytest.FixtureRequest) -> None:
+    calls = _compiles(monkeypatch)
+    project_cache.cached_compile(root)
+    task = sorted((root / "specs" / "tasks").rglob("*.yaml"))[0]
+    if change == "spec":
+        task.write_text(task.read_text() + "\n# a comment changes the bytes\n")
+    elif change == "new spec":
+        (root / "specs" / "metrics" / "zz_extra.yaml").write_text((root / "specs" / "metrics" / "acc.yaml").read_text()
+                                                                   .replace("name: acc", "name: zz_extra"))
+    elif change == "removed spec":
+        (root / "specs" / "tests" / "data_quality.yaml").unlink()
+    elif change == "sql template":
+        path = root / "sql" / "models" / "task_sota.sql"
+        path.write_text(path.read_text().replace("SELECT", "SELECT DISTINCT", 1))
+    elif change == "sql macro":
+        path = root / "sql" / "macros" / "normalize.sql"
+        path.write_text(path.read_text() + "\n")
+    elif change == "task list":
+        path = root / "data" / "general-bench" / "quick_tasks.txt"
+        path.write_text(path.read_text() + "# another comment\n")
+    elif change == "profiles":
+        path = root / "profiles.yml"
+        path.write_text(path.read_text() + "\n# edited\n")
+    elif change == "glc version":
+        monkeypatch.setattr(project_cache, "GLC_VERSION", "99.0")
+        project_cache._code_salt.cache_clear()
+        request.addfinalizer(project_cache._code_salt.cache_clear)  # the salt of the real version again
+    elif change == "glc source":
+        real = project_cache._code_salt()
+        monkeypatch.setattr(project_cache, "_code_salt", lambda: real + "-edited")
+    elif change == "benchmark choice":
+        monkeypatch.setenv("GLC_BENCHMARK", "mini")
+    got = project_cache.cached_compile(root)
+    assert len(calls) == 2, f"a changed {change} was read from the cache"
+    assert got == compile_project(root)
+
+
+def test_a_changed_spec_is_seen_in_the_result(root: Path) -> None:
+    project_cache.cached_compile(root)
+    task = next(p for p in sorted((root / "specs" / "tasks").rglob("*.yaml")) if "  value: " in p.read_text())
+    text = task.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("  value: "))
+    task.write_text(text.replace(line, "  value: 0.5", 1))
+    got = project_cache.cached_compile(root)
+    task_id = next(x for x in text.splitlines() if x.startswith("id: "))[4:].strip()
+    assert {t.id: t.spec.sota.value for t in got.project.tasks}[task_id] == 0.5
+    assert got.seeds["tasks"] == compile_project(root).seeds["tasks"]
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 1, "key": "x"}', b"\xff\xfe", b"[1, 2]"])
+def test_a_damaged_or_foreign_entry_is_a_miss_and_is_rewritten(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               damage: bytes) -> None:
+    calls = _compiles(monkeypatch)
+    first = project_cache.cached_compile(root)
+    entry = project_cache.cache_path(root.resolve(), None)
+    entry.write_bytes(damage)
+    assert project_cache.cached_compile(root) == first and len(calls) == 2
+    assert json.loads(entry.read_bytes())["format"] == project_cache.FORMAT
+
+
+def test_a_tampered_entry_with_the_right_key_is_still_validated(root: Path) -> None:
+    """An entry is data: a spec value it holds is validated again (an invalid one is a miss)."""
+    first = project_cache.cached_compile(root)
+    entry = project_cache.cache_path(root.resolve(), None)
+    doc = json.loads(entry.read_bytes())
+    doc["compiled"]["project"]["tasks"][0][0]["modality"] = "smell"
+    entry.write_text(json.dumps(doc))
+    assert project_cache.cached_compile(root) == first
+
+
+def test_the_cache_can_be_turned_off(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _compiles(monkeypatch)
+    monkeypatch.setenv(project_cache.ENV_DISABLE, "1")
+    project_cache.cached_compile(root)
+    project_cache.cached_compile(root)
+    assert len(calls) == 2
+
+
+def test_a_project_bound_to_a_data_folder_is_not_cached(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    calls = _compiles(monkeypatch)
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("GLC_DATA", str(tmp_path / "data"))
+    compiled = project_cache.cached_compile(root)
+    assert compiled.project.binding is not None
+    project_cache.cached_compile(root)
+    assert len(calls) == 2

@@ -1,0 +1,58 @@
+"""The run history behind ``glc diff run:…`` is kept lazily: a build that changes results leaves them
+in the live tables, and they are copied into the history only when a later build replaces them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from conftest import copy_project
+
+from glc.build import LIVE_RUN
+from glc.workspace import Workspace
+
+
+def _scores(ws: Workspace, path: Path, model: str, value: float) -> Path:
+    fits = [t for t in ws.compile(write=False).project.tasks
+            if (t.metric.range.min is None or t.metric.range.min <= value)
+            and (t.metric.range.max is None or value <= t.metric.range.max)]
+    tasks = [t.id for t in fits][:4]
+    path.write_text("model,task,score\n" + "".join(f"{model},{t},{value}\n" for t in tasks))
+    return path
+
+
+def _rows(ws: Workspace, sql: str, *params: object) -> list[tuple]:
+    con = duckdb.connect(ws.target.path, read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def test_results_are_kept_when_a_later_build_replaces_them(tmp_path: Path) -> None:
+    ws = Workspace(copy_project(tmp_path / "p", small=True))
+    ws.import_scores(_scores(ws, tmp_path / "a.csv", "m1", 0.5))
+    first = ws.run().build
+    assert _rows(ws, "SELECT count(*) FROM glc_run_levels")[0][0] == 0  # a first build copies nothing
+    assert _rows(ws, "SELECT state_key FROM glc_node_state WHERE node = ?", LIVE_RUN) == [(first.run_id,)]
+    levels = _rows(ws, "SELECT model, variant, scope, level_2, level_3, level_4, level_5, level FROM level_scores "
+                       "ORDER BY ALL")
+    tasks = _rows(ws, "SELECT model, task_id, sigma, vs_sota FROM task_results ORDER BY ALL")
+
+    assert ws.run().build.skipped  # nothing changed: nothing copied, the live run stays
+    assert _rows(ws, "SELECT count(*) FROM glc_run_levels")[0][0] == 0
+
+    ws.import_scores(_scores(ws, tmp_path / "b.csv", "m2", 0.25))
+    second = ws.run(full_refresh=True).build  # a full refresh keeps the history too
+    kept = _rows(ws, "SELECT model, variant, scope, level_2, level_3, level_4, level_5, level FROM glc_run_levels "
+                     "WHERE run_id = ? ORDER BY ALL", first.run_id)
+    assert kept == levels
+    assert _rows(ws, "SELECT model, task_id, sigma, vs_sota FROM glc_run_tasks WHERE run_id = ? ORDER BY ALL",
+                 first.run_id) == tasks
+    assert _rows(ws, "SELECT DISTINCT run_id FROM glc_run_levels") == [(first.run_id,)]
+    assert _rows(ws, "SELECT state_key FROM glc_node_state WHERE node = ?", LIVE_RUN) == [(second.run_id,)]
+
+    rows = {r["model"]: r for r in ws.diff("run:previous", "run:latest")}
+    assert rows["m2"]["level_a"] is None and rows["m2"]["level_b"] is not None
+    assert rows["m1"]["delta"]["level_2"] == 0.0 and not rows["m1"]["tasks"]
+    assert {r["model"] for r in ws.diff(f"run:{first.run_id}", f"run:{second.run_id}")} == {"m1", "m2"}
