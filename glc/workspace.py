@@ -7,17 +7,18 @@ and prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from glc.build import BuildResult, build
+from glc.build import BuildResult
 from glc.compiler.errors import GlcError
 from glc.compiler.lineage import ColumnLineage, column_lineage
 from glc.compiler.loader import active_benchmark
 from glc.compiler.plan import CompiledProject, compile_project, write_artifacts
 from glc.data_tests import DataTestResult, run_data_tests
 from glc.datasets import sync_instances
+from glc.engines import build_dag
 from glc.explain import explain as explain_level
 from glc.export import ExportResult, export_predictions
 from glc.importers.predictions import PredictionImport, read_predictions, store_predictions
@@ -117,7 +118,7 @@ class Workspace:
                 write_job_list(plan, self.target_dir / "jobs.json")
                 inference = execute(con, compiled.project, plan, self.target_dir, progress=progress,
                                     retry_failed=retry_failed, batch_size=batch_size)
-            result = build(con, compiled, full_refresh=full_refresh, selection=selection)
+            result = build_dag(con, compiled, self.target, full_refresh=full_refresh, selection=selection)
             report = TestReport(data=run_data_tests(con, compiled.data_tests))
         finally:
             con.close()
@@ -150,7 +151,7 @@ class Workspace:
             con = connect(self.target)
             try:
                 sync_instances(con, compiled.project)
-                build(con, compiled)
+                build_dag(con, compiled, self.target)
                 report.data = run_data_tests(con, compiled.data_tests)
             finally:
                 con.close()
@@ -315,9 +316,10 @@ class Workspace:
         return build_docs(compiled, Path(out) if out else self.target_dir / "docs",
                           column_docs=load_column_docs(self.root))
 
-    def show(self, node: str) -> str:
+    def show(self, node: str, dialect: str | None = None) -> str:
         """The compiled SQL of a node or data test; a documented model's column docs (the YAML
-        beside its template) come as ``--`` comment lines after the SQL's header comments."""
+        beside its template) come as ``--`` comment lines after the SQL's header comments.
+        ``dialect`` (duckdb, spark): the node's SQL as that engine runs it (compiler/dialects.py)."""
         from glc.compiler.column_docs import annotate_sql, docs_for, load_column_docs
 
         compiled = self.compile()
@@ -325,5 +327,9 @@ class Workspace:
             if t.name == node:
                 return t.sql
         found = compiled.node(node)
+        if dialect is not None and dialect != "duckdb":
+            from glc.compiler.dialects import translate_nodes
+
+            found = replace(found, sql=translate_nodes(compiled.nodes, dialect)[found.name].sql)
         docs = docs_for(found, load_column_docs(self.root))
         return annotate_sql(found.sql, docs) if docs else found.sql
