@@ -10,12 +10,14 @@ What differs, and what each transform restores (DuckDB's meaning is the referenc
   variables, so it shifts some literal indexes and leaves others alone. Here every node is typed
   (``_Typer``: contracts, the columns of upstream nodes, CTEs, lambda variables) and both become
   ``try_element_at``; an index whose base has no known type is an error, never a guess.
-* slices ``l[a:b]`` (1-based, inclusive) -> ``slice(l, a, b - a + 1)``; ``LENGTH`` of a list ->
-  ``array_size`` (``length`` is for text only).
+* slices ``l[a:b]`` (1-based, inclusive, negative from the end, clamped) -> ``slice(l, a', b' - a' + 1)``
+  with the bounds normalized (Spark's slice fails on 0); ``LENGTH`` of a list -> ``array_size``
+  (``length`` is for text only).
 * lambdas with an index ``(x, i)``: 1-based in DuckDB, 0-based in Spark -> ``i + 1`` in the body.
 * ``list_aggregate(l, 'histogram')`` (a sorted map value -> count; NULL for an empty list),
   ``list_sum`` (NULLs skipped, NULL when empty), ``list_position`` (NULL when absent),
-  ``list_intersect``, ``list_distinct`` (drops NULLs): Spark built-ins composed to the same result.
+  ``list_intersect``, ``list_distinct`` (drops NULLs), ``list_contains`` (false, not NULL, past a NULL
+  element): Spark built-ins composed to the same result.
 * ``array_agg``: Spark's ``collect_list`` drops NULLs, which would misalign two lists aggregated
   side by side -> the values travel inside structs; NULL over no rows.
 * regular expressions: RE2 (DuckDB) -> java.util.regex (Spark): ``\\p{Han}`` -> ``\\p{IsHan}``
@@ -462,7 +464,7 @@ CHECKED: frozenset[type[exp.Expr]] = frozenset({
     exp.Subquery, exp.Table, exp.TableAlias, exp.Alias, exp.Column, exp.Identifier, exp.Star, exp.Literal,
     exp.Boolean, exp.Null, exp.DataType, exp.Cast, exp.TryCast, exp.Paren, exp.Window, exp.Rank,
     exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Exists,
-    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Abs, exp.Sign, exp.Sqrt, exp.Exp, exp.Ln, exp.Tanh,
+    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.Abs, exp.Sign, exp.Sqrt, exp.Exp, exp.Ln, exp.Tanh,
     exp.IsNan, exp.Greatest, exp.Least, exp.Coalesce, exp.Nullif, exp.Case, exp.If,
     exp.Count, exp.CountIf, exp.Sum, exp.Avg, exp.Max, exp.Min, exp.Corr, exp.ArrayAgg,
     exp.Lower, exp.Upper, exp.Trim, exp.Replace, exp.DPipe, exp.Chr, exp.Levenshtein,
@@ -584,6 +586,8 @@ class _SparkRewriter:
             return self.function(e)
         if isinstance(e, exp.ArrayDistinct):
             return _fn("ARRAY_DISTINCT", self.not_null(e.this))
+        if isinstance(e, exp.ArrayContains):  # a NULL element makes Spark's answer NULL, DuckDB's false
+            return exp.ArrayContains(this=self.not_null(e.this), expression=e.expression)
         if isinstance(e, exp.ArraySort):
             if e.args.get("nulls_first") and e.args["nulls_first"].this or e.expression is not None:
                 raise self.fail("LIST_SORT with an order", e)
@@ -647,19 +651,33 @@ class _SparkRewriter:
         if isinstance(index, exp.Slice):
             if index.args.get("step") is not None:
                 raise self.fail("a slice with a step", e)
-            start = index.this if index.this is not None else exp.Literal.number(1)
-            if isinstance(start, exp.Literal) and int(start.this) < 1:
-                raise self.fail("a slice from 0 or from the end", e)
-            end = index.expression if index.expression is not None else _fn("ARRAY_SIZE", e.this.copy())
-            length = exp.Greatest(this=exp.Add(this=exp.Sub(this=exp.paren(end, copy=False),
-                                                               expression=exp.paren(start.copy(), copy=False)),
-                                               expression=exp.Literal.number(1)),
-                                  expressions=[exp.Literal.number(0)])
-            return _fn("SLICE", e.this, start, length)
+            return self.let(e.this, lambda items: self.slice(items, index.this, index.expression))
         kind = self.kinds[id(e)][1]
         if kind == "list" and not (isinstance(index, exp.Literal) and int(index.this) != 0):
-            index = exp.Nullif(this=index, expression=exp.Literal.number(0))  # DuckDB l[0] is NULL
+            # DuckDB's l[0] is NULL; Spark's element_at wants an INT index
+            index = exp.cast(exp.Nullif(this=index, expression=exp.Literal.number(0)), exp.DType.INT)
         return _fn("TRY_ELEMENT_AT", e.this, index)
+
+    @staticmethod
+    def slice(items: exp.Expr, begin: exp.Expr | None, end: exp.Expr | None) -> exp.Expr:
+        """DuckDB's ``l[b:e]``: 1-based and inclusive, negative from the end, clamped to the list
+        (0 reads as 1) -> ``slice(l, b', e' - b' + 1)`` with b' and e' so normalized."""
+        def known(x: exp.Expr | None) -> bool:  # a literal that needs no normalizing
+            return isinstance(x, exp.Literal) and not x.is_string and int(x.this) >= 1
+
+        def from_end(x: exp.Expr) -> exp.Expr:
+            size = exp.Add(this=exp.Add(this=_fn("ARRAY_SIZE", items.copy()), expression=x.copy()),
+                           expression=exp.Literal.number(1))
+            return _case([(exp.LT(this=x.copy(), expression=exp.Literal.number(0)), size)], x.copy())
+
+        first = begin if begin is not None and known(begin) else exp.Greatest(
+            this=from_end(begin if begin is not None else exp.Literal.number(1)), expressions=[exp.Literal.number(1)])
+        last = _fn("ARRAY_SIZE", items.copy()) if end is None else end if known(end) else from_end(end)
+        length = exp.Greatest(this=exp.Add(this=exp.Sub(this=exp.paren(last, copy=False),
+                                                         expression=exp.paren(first.copy(), copy=False)),
+                                           expression=exp.Literal.number(1)),
+                              expressions=[exp.Literal.number(0)])
+        return _fn("SLICE", items.copy(), first, length)
 
     def index_base(self, e: exp.Transform | exp.ArrayFilter) -> None:
         """(x, i) -> ...: DuckDB's i counts from 1, Spark's from 0."""

@@ -15,7 +15,8 @@ Where things live:
 * Incremental nodes are planned like the DuckDB build's (same partition keys, ``glc.build``):
   the stale (model, task) partitions are computed from their partition sources cut to those
   partitions, the stored rows of the other partitions are kept, and the result is written as
-  the node's next version.
+  the node's next version. A node with no partition at all (a metric no model has predictions
+  for) is written empty in the schema of its analyzed query, without a Spark job.
 * The rebuilt nodes are then copied into the DuckDB file as tables under their names, so
   leaderboards, explain, reports, diff, bootstrap and data tests read them as after a DuckDB
   build (and the DuckDB build's own state for them is dropped: it would not describe these rows,
@@ -273,6 +274,21 @@ class _Build:
         self.result.execute_seconds[node.name] = time.perf_counter() - t1
         return str(path), frame.schema.json()
 
+    def write_empty(self, node: CompiledNode, sql: str) -> tuple[str, str]:
+        """The node's next version with no rows, in the schema Spark's analysis gives its query
+        (no Spark job): an incremental node's rows are those of its partitions, and it has none."""
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        t = time.perf_counter()
+        schema = self.spark.sql(sql).schema
+        t1 = time.perf_counter()
+        path = self.folder("models", node.name)
+        path.mkdir(parents=True, exist_ok=True)
+        pq.write_table(to_arrow_schema(schema).empty_table(), path / "part-0.parquet")
+        self.result.plan_seconds[node.name] = t1 - t
+        self.result.execute_seconds[node.name] = time.perf_counter() - t1
+        return str(path), schema.json()
+
     @contextmanager
     def stale_sources(self, node: CompiledNode, stale: Any) -> Iterator[None]:
         """While active, the node's partition sources hold only its stale partitions' rows."""
@@ -406,7 +422,9 @@ def _build(job: _Build, compiled: CompiledProject, todo: list[CompiledNode], spa
                     result.skipped.append(node.name)
                     continue
                 job.ensure([*node.sources, *node.depends_on] + ([] if fresh[node.name] else [node.name]))
-                if fresh[node.name] and whole:
+                if node.name not in part_keys:  # no partition at all (e.g. a metric nothing predicted)
+                    location, schema = job.write_empty(node, node.sql)
+                elif fresh[node.name] and whole:
                     location, schema = job.execute(node, node.sql)
                 else:
                     pairs = _arrow(con, exp.select("model", "task_id").from_("__glc_todo")
