@@ -16,8 +16,8 @@ own file. Everything that reaches outside the project is granted here and nowher
 
 A target is ``type: duckdb`` (the DAG is built in the DuckDB file at ``path``) or ``type: spark``
 (the store stays in the DuckDB file at ``path``; the DAG is built by Spark at ``master``, its
-tables kept as Parquet under ``warehouse``, which must lie in the project or a data root; ``conf``
-is passed to Spark; see glc/engines/spark.py).
+tables kept as Parquet under ``warehouse``, which must lie in the project or a data root,
+``concurrency`` nodes at a time (1); ``conf`` is passed to Spark; see glc/engines/spark.py).
 """
 
 from __future__ import annotations
@@ -47,14 +47,16 @@ class _TargetSpec(BaseModel):
     # type: spark only
     master: str | None = Field(default=None, min_length=1)
     warehouse: str | None = Field(default=None, min_length=1)
+    concurrency: int | None = Field(default=None, ge=1, le=64)  # nodes built at the same time
     conf: dict[str, str | int | float | bool] = {}
 
     @model_validator(mode="after")
     def _engine_keys(self) -> _TargetSpec:
         if self.type == "spark" and (self.master is None or self.warehouse is None):
             raise ValueError("a spark target needs 'master' (e.g. local[2]) and 'warehouse' (a folder for its tables)")
-        if self.type != "spark" and (self.master is not None or self.warehouse is not None or self.conf):
-            raise ValueError("'master', 'warehouse' and 'conf' belong to a target of type: spark")
+        if self.type != "spark" and (self.master is not None or self.warehouse is not None or self.conf
+                                     or self.concurrency is not None):
+            raise ValueError("'master', 'warehouse', 'concurrency' and 'conf' belong to a target of type: spark")
         return self
 
 
@@ -195,6 +197,7 @@ class SparkSettings:
     master: str
     warehouse: str  # resolved folder of the Spark tables (Parquet)
     conf: tuple[tuple[str, str], ...] = ()
+    concurrency: int = 1  # independent nodes built at the same time
 
 
 @dataclass(frozen=True)
@@ -244,5 +247,5 @@ def load_target(root: Path, name: str | None = None, benchmark: str | None = Non
                            location="profiles.yml", hint="put it under the project or add its folder to data_roots:")
         spark = SparkSettings(spec.master, str(warehouse),
                               tuple(sorted((k, str(v).lower() if isinstance(v, bool) else str(v))
-                                           for k, v in spec.conf.items())))
+                                           for k, v in spec.conf.items())), spec.concurrency or 1)
     return Target(chosen, db, spec.threads, spec.type, spark)

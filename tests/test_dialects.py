@@ -130,19 +130,21 @@ def _spark_profile(root: Path, body: str) -> None:
 def test_spark_profile(tmp_path: Path) -> None:
     root = copy_project(tmp_path / "p", small=True)
     _spark_profile(root, "cluster:\n  type: spark\n  path: target/{benchmark}.duckdb\n  master: local[2]\n"
-                         "  warehouse: target/spark/{benchmark}\n  conf: {spark.driver.memory: 1g, "
+                         "  warehouse: target/spark/{benchmark}\n  concurrency: 3\n  conf: {spark.driver.memory: 1g, "
                          "spark.sql.shuffle.partitions: 2}\n")
     target = load_target(root, "cluster", "general-bench")
     assert target.type == "spark" and target.spark is not None
     assert target.spark.master == "local[2]"
     assert target.spark.warehouse == str((root / "target/spark/general-bench").resolve())
     assert dict(target.spark.conf) == {"spark.driver.memory": "1g", "spark.sql.shuffle.partitions": "2"}
+    assert target.spark.concurrency == 3
     assert load_target(root, "dev", "general-bench").type == "duckdb"
 
 
 @pytest.mark.parametrize(("body", "message"), [
     ("s:\n  type: spark\n  path: x.duckdb\n  warehouse: w\n", "needs 'master'"),
     ("s:\n  type: duckdb\n  path: x.duckdb\n  master: local[2]\n", "belong to a target of type: spark"),
+    ("s:\n  type: duckdb\n  path: x.duckdb\n  concurrency: 2\n", "belong to a target of type: spark"),
     ("s:\n  type: spark\n  path: x.duckdb\n  master: local[2]\n  warehouse: /tmp/elsewhere\n",
      "outside the project"),
     ("s:\n  type: postgres\n  path: x\n", "duckdb|spark"),

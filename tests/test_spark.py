@@ -7,7 +7,7 @@ boxes, detections, images), plus a task of inputs on which Java and DuckDB text 
 copy is built by DuckDB and one by Spark, and every node's rows must agree to 1e-9; then one
 more model's scores and predictions go into both and the rebuild must agree again, Spark
 recomputing only the new model's partitions. Each translated construct also runs on both
-engines over edge-case inputs. One Spark session for the module (local[2], 1 GB).
+engines over edge-case inputs. One Spark context for the module (local[2], 1 GB).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from conftest import EXAMPLES
 from engine_compare import node_differences, table_differences
 from glc.compiler.dialects import NUM, DuckDBAsWritten, T, translate
 from glc.compiler.dialects import TEXT as TEXT_TYPE
+from glc.compiler.errors import GlcError
 from glc.compiler.udfs.registry import register
 from metric_project import add_task, new_project, write_predictions
 from sqlglot import exp
@@ -39,7 +40,8 @@ from glc.workspace import Workspace
 pytestmark = pytest.mark.slow  # a JVM and two full builds: about two minutes on 2 cores
 
 SPARK_TARGET = ("  spark:\n    type: spark\n    path: target/spark.duckdb\n    master: local[2]\n"
-                "    warehouse: target/spark\n    conf: {spark.driver.memory: 1g, spark.sql.shuffle.partitions: 2}\n")
+                "    warehouse: target/spark\n    concurrency: 2\n"  # independent nodes at once, as on a cluster
+                "    conf: {spark.driver.memory: 1g, spark.sql.shuffle.partitions: 2}\n")
 # inputs on which Java's regex and case mapping differ from DuckDB's (RE2, utf8proc): (id, reference, output)
 EDGES = [("e1", "é cat", "éthe cat"),  # RE2's \b is ASCII: 'the' inside 'éthe' is a word to drop
          ("e2", "cat dog", "cat\x0bdog"),  # RE2's \s has no vertical tab
@@ -181,6 +183,36 @@ def test_one_more_model_recomputes_only_its_partitions(built: Built, tmp_path: P
     finally:
         con.close()
     assert {"Extra-Model", "m2", "m"} <= models
+
+
+def test_a_failed_build_keeps_the_previous_tables(built: Built, tmp_path: Path) -> None:
+    """A Spark failure mid-build (a damaged warehouse file) is a GlcError naming the node; the
+    DuckDB transaction rolls back, the previous versions stay current, this run's folders go."""
+    def current() -> dict[str, str]:
+        con = duckdb.connect(built.spark.target.path, read_only=True)
+        try:
+            return dict(con.execute("SELECT name, location FROM glc_spark_tables").fetchall())
+        finally:
+            con.close()
+
+    before = current()
+    sota = next(Path(before["task_sota"]).glob("*.parquet"))
+    intact = sota.read_bytes()
+    board = built.spark.leaderboard("pooled", "A")
+    scores = tmp_path / "late.csv"
+    scores.write_text("model,task,score\nLate-Model,nlp.t_acc,40.0\n")
+    built.spark.import_scores(scores)
+    sota.write_bytes(b"not parquet" * 100)
+    try:
+        with pytest.raises(GlcError, match="building model 'task_results' on Spark failed"):
+            built.spark.run()
+    finally:
+        sota.write_bytes(intact)
+    assert current() == before
+    warehouse = Path(built.spark.target.spark.warehouse)  # type: ignore[union-attr]
+    folders = {str(v) for kind in ("sources", "models") for t in (warehouse / kind).iterdir() for v in t.iterdir()}
+    assert folders == set(before.values())
+    assert built.spark.leaderboard("pooled", "A") == board  # Late-Model is not on it
 
 
 # --- each translated construct on both engines -------------------------------------------------

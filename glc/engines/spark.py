@@ -11,7 +11,8 @@ Where things live:
 * Each node runs as its Spark translation (``compiler/dialects.py``, what ``glc show NODE
   --dialect spark`` prints) and is materialized as Parquet under ``<warehouse>/models/<node>/<run>/``;
   the nodes after it read that table, never a chain of views. Views of the DuckDB build are
-  tables here too.
+  tables here too. Each node runs in a Spark session of its own, so independent nodes (the
+  per-metric and per-variant ones) can run ``concurrency`` (profile, default 1) at a time.
 * Incremental nodes are planned like the DuckDB build's (same partition keys, ``glc.build``):
   the stale (model, task) partitions are computed from their partition sources cut to those
   partitions, the stored rows of the other partitions are kept, and the result is written as
@@ -34,14 +35,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
+import re
 import shutil
 import sys
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,7 @@ from glc.store import DIALECT, ensure_store, insert_arrow, load_seed, refresh_pr
 MIN_PYSPARK = (4, 1)  # arrow_udf (Arrow UDFs without pandas), try_element_at, DataFrame.toArrow
 INSTALL_HINT = ("install the spark extra: pip install 'glc[spark]' (pyspark>=4.1), and a Java 17+ runtime "
                 "(Debian: apt-get install openjdk-17-jre-headless); scripts/setup.sh installs both")
+RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}-[0-9a-f]{8}")  # a build's folder name: UTC time and a random part
 TABLES = "glc_spark_tables"
 PARTITIONS = "glc_spark_partitions"
 SPARK_DDL = [
@@ -159,6 +162,11 @@ def session(settings: SparkSettings) -> Any:
         except Exception as exc:  # the JVM did not start: Java missing or broken, bad master or conf
             raise GlcError(f"Spark did not start: {str(exc).splitlines()[0][:300]}", hint=INSTALL_HINT) from None
         root.sparkContext.setLogLevel("ERROR")
+        from pyspark.logger import PySparkLogger
+
+        # pyspark logs every failed query with its JVM stack trace; glc reports it as a GlcError
+        for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+            PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
         _ROOT.update(session=root, settings=wanted)
     return root.newSession()
 
@@ -210,101 +218,90 @@ def _arrow(con: duckdb.DuckDBPyConnection, query: exp.Query) -> pa.Table:
     return con.sql(query.sql(DIALECT)).to_arrow_table()
 
 
+@dataclass
+class _Step:
+    """A node to build: ``whole`` (its query over everything), ``empty`` (no partition at all),
+    ``partitions`` (the stale partitions recomputed, the stored rows of the others kept) or
+    ``selected`` (a new node built for the selected partitions only); ``stale``: (model, task_id)."""
+
+    node: CompiledNode
+    mode: str
+    stale: pa.Table | None = None
+
+
 class _Build:
     def __init__(self, con: duckdb.DuckDBPyConnection, compiled: CompiledProject, settings: SparkSettings,
                  result: SparkBuildResult) -> None:
         self.con, self.compiled, self.settings, self.result = con, compiled, settings, result
         self.warehouse = Path(settings.warehouse)
-        self.run = result.run_id
-        self.frames: dict[str, Any] = {}  # table name -> DataFrame over its current Parquet folder
+        self.run_id = result.run_id
         self.locations: dict[str, str] = {}  # name -> current folder (after this build)
         self.schemas: dict[str, str] = {}  # name -> its Spark schema as JSON (read without inferring it)
         self.written: list[Path] = []  # folders this run wrote (removed if it fails)
         self.spark: Any = None
+        self.schema = compiled.schema()
 
-    # folders ---------------------------------------------------------------------------------
     def folder(self, kind: str, name: str) -> Path:
-        path = self.warehouse / kind / name / self.run
+        path = self.warehouse / kind / name / self.run_id
         self.written.append(path)
         return path
 
-    def register(self, name: str, location: str, schema: str) -> None:
+    def view(self, spark: Any, name: str) -> Any:
+        """The current version of table ``name`` in session ``spark``, as a temporary view of that name."""
         from pyspark.sql.types import StructType
 
-        self.locations[name] = location
-        self.schemas[name] = schema
-        frame = self.spark.read.schema(StructType.fromJson(json.loads(schema))).parquet(location)
+        location = self.locations.get(name)
+        if location is None:
+            raise GlcError(f"spark build: no table '{name}' in the warehouse", location=str(self.warehouse),
+                           hint="run with --full-refresh to rebuild it")
+        frame = spark.read.schema(StructType.fromJson(json.loads(self.schemas[name]))).parquet(location)
         frame.createOrReplaceTempView(name)
-        self.frames[name] = frame
+        return frame
 
-    def ensure(self, names: list[str]) -> None:
-        for name in names:
-            if name not in self.frames:
-                location = self.locations.get(name)
-                if location is None:
-                    raise GlcError(f"spark build: no table '{name}' in the warehouse", location=str(self.warehouse),
-                                   hint="run with --full-refresh to rebuild it")
-                self.register(name, location, self.schemas[name])
-
-    # sources ---------------------------------------------------------------------------------
     def copy_in(self, name: str, data: pa.Table) -> None:
-        path = self.folder("sources", name)
-        path.mkdir(parents=True, exist_ok=True)
         from pyspark.sql.pandas.types import from_arrow_schema
 
+        path = self.folder("sources", name)
+        path.mkdir(parents=True, exist_ok=True)
         pq.write_table(data, path / "part-0.parquet")
-        self.register(name, str(path), from_arrow_schema(data.schema).json())
+        self.locations[name] = str(path)
+        self.schemas[name] = from_arrow_schema(data.schema).json()
         self.result.sources_copied.append(name)
 
-    # nodes -----------------------------------------------------------------------------------
-    def execute(self, node: CompiledNode, sql: str, stale: Any | None = None) -> tuple[str, str]:
-        """Run ``sql`` and write its rows (plus the kept partitions, for a partial incremental
-        build with ``stale`` pairs) as the node's next version; returns its folder and schema.
-        Timed apart: Spark's parsing and analysis of the query (eager), and the write (optimization,
-        physical planning, execution)."""
-        t = time.perf_counter()
-        frame = self.spark.sql(sql)
-        if stale is not None:
-            kept = self.frames[node.name].join(stale, list(node.partition_by), "left_anti")
-            frame = kept.unionByName(frame)
-        t1 = time.perf_counter()
-        path = self.folder("models", node.name)
-        frame.write.parquet(str(path))
-        self.result.plan_seconds[node.name] = t1 - t
-        self.result.execute_seconds[node.name] = time.perf_counter() - t1
-        return str(path), frame.schema.json()
-
-    def write_empty(self, node: CompiledNode, sql: str) -> tuple[str, str]:
-        """The node's next version with no rows, in the schema Spark's analysis gives its query
-        (no Spark job): an incremental node's rows are those of its partitions, and it has none."""
+    def run(self, step: _Step) -> tuple[str, str, float, float]:
+        """Build one node in a session of its own (its own temporary views), so that independent
+        nodes run at the same time. Returns its folder, its schema, and the seconds of Spark's
+        parsing and analysis of the query and of the write (optimization, physical planning,
+        execution); an ``empty`` node is written from its analyzed schema without a Spark job."""
         from pyspark.sql.pandas.types import to_arrow_schema
 
+        node = step.node
+        spark = self.spark.newSession()
+        if node.udfs:
+            register_udfs(spark, set(node.udfs))
+        frames = {name: self.view(spark, name) for name in (*node.sources, *node.depends_on)}
         t = time.perf_counter()
-        schema = self.spark.sql(sql).schema
-        t1 = time.perf_counter()
         path = self.folder("models", node.name)
-        path.mkdir(parents=True, exist_ok=True)
-        pq.write_table(to_arrow_schema(schema).empty_table(), path / "part-0.parquet")
-        self.result.plan_seconds[node.name] = t1 - t
-        self.result.execute_seconds[node.name] = time.perf_counter() - t1
-        return str(path), schema.json()
-
-    @contextmanager
-    def stale_sources(self, node: CompiledNode, stale: Any) -> Iterator[None]:
-        """While active, the node's partition sources hold only its stale partitions' rows."""
-        schema = self.compiled.schema()
-        shadowed = []
-        try:
+        if step.mode == "empty":
+            schema = spark.sql(node.sql).schema
+            t1 = time.perf_counter()
+            path.mkdir(parents=True, exist_ok=True)
+            pq.write_table(to_arrow_schema(schema).empty_table(), path / "part-0.parquet")
+            return str(path), schema.json(), t1 - t, time.perf_counter() - t1
+        stale = None
+        if step.stale is not None:  # the partition sources hold only the stale partitions' rows
+            stale = spark.createDataFrame(step.stale)
             for name in node.partition_sources:
-                keys = [c for c in node.partition_by if c in schema.get(name, {})]
-                base = self.frames[name]
-                cut = base.join(stale.select(*keys).distinct(), keys, "left_semi") if keys else base
+                keys = [c for c in node.partition_by if c in self.schema.get(name, {})]
+                cut = frames[name].join(stale.select(*keys).distinct(), keys, "left_semi") if keys else frames[name]
                 cut.createOrReplaceTempView(name)
-                shadowed.append(name)
-            yield
-        finally:
-            for name in shadowed:
-                self.frames[name].createOrReplaceTempView(name)
+        frame = spark.sql(node.sql)
+        if step.mode == "partitions":
+            kept = self.view(spark, node.name).join(stale, list(node.partition_by), "left_anti")
+            frame = kept.unionByName(frame)
+        t1 = time.perf_counter()
+        frame.write.parquet(str(path))
+        return str(path), frame.schema.json(), t1 - t, time.perf_counter() - t1
 
     def cleanup(self, failed: bool) -> None:
         if failed:
@@ -315,7 +312,8 @@ class _Build:
         for kind in ("sources", "models"):
             for table in (self.warehouse / kind).glob("*"):
                 for version in table.glob("*"):
-                    if version.is_dir() and version not in current:
+                    # only folders a build named (a warehouse shared with other files keeps them)
+                    if version.is_dir() and RUN_ID.fullmatch(version.name) and version not in current:
                         shutil.rmtree(version, ignore_errors=True)
 
 
@@ -324,7 +322,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, settings: S
           selection: Selection | None = None, snapshot: bool = True) -> SparkBuildResult:
     """Build the stale nodes (default: all) on Spark; see the module docs for what goes where."""
     require_spark()
-    result = SparkBuildResult(run_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}")
+    result = SparkBuildResult(run_id=f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}")
     started = _now()
     t0 = time.perf_counter()
     wanted = {n.name for n in (compiled.nodes if nodes is None else nodes)}
@@ -341,9 +339,6 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, settings: S
     job = _Build(con, compiled, settings, result)
     job.spark = session(settings)
     result.session_seconds = time.perf_counter() - t
-    udfs = {u for n in todo for u in n.udfs}
-    if udfs:
-        register_udfs(job.spark, udfs)
     failed = True
     try:
         with transaction(con):
@@ -410,46 +405,37 @@ def _build(job: _Build, compiled: CompiledProject, todo: list[CompiledNode], spa
                 for metric, prefix in _partition_prefixes(n, every, definitions)]
         part_keys, stale = _plan_partitions(con, rows, selection, PARTITIONS)
 
+    # what to build, decided in dependency order (keys do not depend on the rows), then built
     whole = selection is None or selection.empty
+    steps: dict[str, _Step] = {}
     for node in todo:
-        t = time.perf_counter()
-        upstream = [f"{d}={keys.get(d, 'external')}" for d in (*node.sources, *node.depends_on)]
-        try:
-            if node.materialized == "incremental":
-                keys[node.name] = _incremental_key(node, part_keys.get(node.name) or "")
-                n_stale = stale.get(node.name, (0, False))
-                if n_stale[0] == 0 and not fresh[node.name]:
-                    result.skipped.append(node.name)
-                    continue
-                job.ensure([*node.sources, *node.depends_on] + ([] if fresh[node.name] else [node.name]))
-                if node.name not in part_keys:  # no partition at all (e.g. a metric nothing predicted)
-                    location, schema = job.write_empty(node, node.sql)
-                elif fresh[node.name] and whole:
-                    location, schema = job.execute(node, node.sql)
-                else:
-                    pairs = _arrow(con, exp.select("model", "task_id").from_("__glc_todo")
-                                   .where(exp.column("node").eq(exp.Literal.string(node.name))))
-                    stale_pairs = job.spark.createDataFrame(pairs).cache()
-                    with job.stale_sources(node, stale_pairs):
-                        location, schema = job.execute(node, node.sql, None if fresh[node.name] else stale_pairs)
-                    stale_pairs.unpersist()
-                result.partitions_built[node.name] = n_stale[0]
+        if node.materialized == "incremental":
+            keys[node.name] = _incremental_key(node, part_keys.get(node.name) or "")
+            n_stale = stale.get(node.name, (0, False))
+            if n_stale[0] == 0 and not fresh[node.name]:
+                result.skipped.append(node.name)
+                continue
+            result.partitions_built[node.name] = n_stale[0]
+            if node.name not in part_keys:  # no partition at all (e.g. a metric nothing predicted)
+                steps[node.name] = _Step(node, "empty")
+            elif fresh[node.name] and whole:
+                steps[node.name] = _Step(node, "whole")
             else:
-                keys[node.name] = _sha(node.fingerprint, *upstream)
-                if state.get(node.name, ("", ""))[0] == keys[node.name]:
-                    result.skipped.append(node.name)
-                    continue
-                job.ensure([*node.sources, *node.depends_on])
-                location, schema = job.execute(node, node.sql)
-        except GlcError:
-            raise
-        except Exception as exc:  # Spark's analysis and execution errors (py4j, pyspark)
-            raise GlcError(f"building model '{node.name}' on Spark failed: {str(exc).splitlines()[0][:500]}",
-                           location=node.template, hint=f"glc show {node.name} --dialect spark prints the SQL "
-                                                        "that ran") from None
-        job.register(node.name, location, schema)
-        records[node.name] = (keys[node.name], location)
-        result.node_seconds[node.name] = time.perf_counter() - t
+                pairs = _arrow(con, exp.select("model", "task_id").from_("__glc_todo")
+                               .where(exp.column("node").eq(exp.Literal.string(node.name))))
+                steps[node.name] = _Step(node, "selected" if fresh[node.name] else "partitions", pairs)
+        else:
+            upstream = [f"{d}={keys.get(d, 'external')}" for d in (*node.sources, *node.depends_on)]
+            keys[node.name] = _sha(node.fingerprint, *upstream)
+            if state.get(node.name, ("", ""))[0] == keys[node.name]:
+                result.skipped.append(node.name)
+                continue
+            steps[node.name] = _Step(node, "whole")
+    for name, (location, schema, parse_s, write_s, wall_s) in _run_steps(job, steps).items():
+        job.locations[name], job.schemas[name] = location, schema
+        records[name] = (keys[name], location)
+        result.plan_seconds[name], result.execute_seconds[name] = parse_s, write_s
+        result.node_seconds[name] = wall_s
     if incremental:
         _store_partition_state(con, [name for name, is_fresh in fresh.items() if is_fresh], PARTITIONS)
     _record(con, records, job.schemas)
@@ -484,6 +470,43 @@ def _build(job: _Build, compiled: CompiledProject, todo: list[CompiledNode], spa
     con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
                 [result.run_id, started, _now(), compiled.manifest["fingerprint"], len(result.node_seconds),
                  "success"])
+
+
+def _run_steps(job: _Build, steps: dict[str, _Step]) -> dict[str, tuple[str, str, float, float, float]]:
+    """Build the steps, up to ``concurrency`` at a time, each once the steps it reads are built;
+    returns per node (folder, schema, parse seconds, write seconds, wall seconds)."""
+    needs = {name: {d for d in step.node.depends_on if d in steps} for name, step in steps.items()}
+    waiting = list(steps)  # in dependency order
+    running: dict[Future[Any], tuple[str, float]] = {}
+    done: dict[str, tuple[str, str, float, float, float]] = {}
+    failure: tuple[str, BaseException] | None = None
+    with ThreadPoolExecutor(max_workers=job.settings.concurrency, thread_name_prefix="glc-spark") as pool:
+        while waiting or running:
+            if failure is None:
+                for name in [n for n in waiting if needs[n] <= done.keys()]:
+                    waiting.remove(name)
+                    running[pool.submit(job.run, steps[name])] = (name, time.perf_counter())
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name, t = running.pop(future)
+                try:
+                    location, schema, parse_s, write_s = future.result()
+                except BaseException as error:  # noqa: BLE001 - reported below, after the running steps end
+                    failure = failure or (name, error)
+                    continue
+                done[name] = (location, schema, parse_s, write_s, time.perf_counter() - t)
+                # the next steps read this version
+                job.locations[name], job.schemas[name] = location, schema
+    if failure is not None:
+        failed, cause = failure
+        if isinstance(cause, GlcError):
+            raise cause
+        raise GlcError(f"building model '{failed}' on Spark failed: {str(cause).splitlines()[0][:500]}",
+                       location=steps[failed].node.template,
+                       hint=f"glc show {failed} --dialect spark prints the SQL that ran") from None
+    return done
 
 
 def _incremental_key(node: CompiledNode, partitions: str) -> str:
