@@ -8,7 +8,7 @@ results back; a full rebuild on the warm JVM; a re-run with nothing changed; and
 after the build, Spark's optimization and physical planning of every node without running it,
 the planning share of the writes. Correctness in the same run: task_scores, level_scores,
 group_scores__pooled and leaderboard agree row by row to 1e-9.
-Run: python benchmarks/bench_spark.py [--models N] [--memory 1g]
+Run: python benchmarks/bench_spark.py [--models N] [--memory 1g] [--concurrency 2]
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--models", type=int, default=1000)
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--memory", default="1g", help="spark.driver.memory")
+    ap.add_argument("--concurrency", type=int, default=2, help="nodes built at the same time")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -79,7 +80,7 @@ def main() -> None:
         profile = (REPO / "profiles.yml").read_text()
         (root / "profiles.yml").write_text(profile.replace("targets:\n", (
             "targets:\n  spark:\n    type: spark\n    path: target/spark.duckdb\n"
-            f"    master: \"{args.master}\"\n    warehouse: target/spark\n"
+            f"    master: \"{args.master}\"\n    warehouse: target/spark\n    concurrency: {args.concurrency}\n"
             f"    conf: {{spark.driver.memory: {args.memory}, spark.sql.shuffle.partitions: 2}}\n"), 1))
         duck = Workspace(root)
         frame, _ = synthetic_scores(duck, args.models)
@@ -114,7 +115,7 @@ def main() -> None:
         n_nodes = len(duck.compile(write=False).nodes)
         rows = {n: duck_rows[n].num_rows for n in COMPARED}
         print(f"models x tasks: {args.models} x 699 ({frame.height} scores); {n_nodes} nodes; master {args.master}, "
-              f"driver memory {args.memory}; rows compared: {rows}")
+              f"driver memory {args.memory}, concurrency {args.concurrency}; rows compared: {rows}")
         print(f"DuckDB   build {d.seconds:7.2f} s   (glc run {t_duck_run:.2f} s)")
         for label, b, run in (("Spark cold", s, t_spark_run), ("Spark warm", warm, t_warm_run)):
             planning = b.translate_seconds + sum(b.plan_seconds.values())

@@ -619,6 +619,8 @@ class _SparkRewriter:
                 (exp.EQ(this=x.copy(), expression=exp.Literal.number(0)), _double("-Infinity")),
                 (exp.LT(this=x.copy(), expression=exp.Literal.number(0)), _double("NaN"))]))
         if isinstance(e, exp.Corr):
+            if isinstance(e.parent, exp.Filter | exp.Window):
+                raise self.fail("CORR with FILTER or OVER", e)
             x, y = e.this, e.expression
             both = _case([(exp.and_(exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null())),
                                     exp.Not(this=exp.Is(this=y.copy(), expression=exp.Null()))),
@@ -744,8 +746,8 @@ class _SparkRewriter:
         return _case([(empty, exp.Null())], as_map)
 
     def array_agg(self, e: exp.ArrayAgg) -> exp.Expr:
-        if isinstance(e.this, exp.Order | exp.Distinct) or isinstance(e.parent, exp.Filter):
-            raise self.fail("ARRAY_AGG with ORDER BY, DISTINCT or FILTER", e)
+        if isinstance(e.this, exp.Order | exp.Distinct) or isinstance(e.parent, exp.Filter | exp.Window):
+            raise self.fail("ARRAY_AGG with ORDER BY, DISTINCT, FILTER or OVER", e)
         s = self.var("s")
         wrapped = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("v"), expression=e.this)])
         values = exp.Transform(this=_fn("COLLECT_LIST", wrapped),

@@ -17,7 +17,7 @@ own file. Everything that reaches outside the project is granted here and nowher
 A target is ``type: duckdb`` (the DAG is built in the DuckDB file at ``path``) or ``type: spark``
 (the store stays in the DuckDB file at ``path``; the DAG is built by Spark at ``master``, its
 tables kept as Parquet under ``warehouse``, which must lie in the project or a data root,
-``concurrency`` nodes at a time (1); ``conf`` is passed to Spark; see glc/engines/spark.py).
+``concurrency`` nodes at a time (2); ``conf`` is passed to Spark; see glc/engines/spark.py).
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ class SparkSettings:
     master: str
     warehouse: str  # resolved folder of the Spark tables (Parquet)
     conf: tuple[tuple[str, str], ...] = ()
-    concurrency: int = 1  # independent nodes built at the same time
+    concurrency: int = 2  # independent nodes built at the same time
 
 
 @dataclass(frozen=True)
@@ -247,5 +247,5 @@ def load_target(root: Path, name: str | None = None, benchmark: str | None = Non
                            location="profiles.yml", hint="put it under the project or add its folder to data_roots:")
         spark = SparkSettings(spec.master, str(warehouse),
                               tuple(sorted((k, str(v).lower() if isinstance(v, bool) else str(v))
-                                           for k, v in spec.conf.items())), spec.concurrency or 1)
+                                           for k, v in spec.conf.items())), spec.concurrency or 2)
     return Target(chosen, db, spec.threads, spec.type, spark)

@@ -103,6 +103,7 @@ def test_constructs_that_mean_something_else_are_rewritten() -> None:
     ("list_aggregate(t.l, 'max')", "other than 'histogram'"),
     ("try_cast(t.s AS INTEGER)", "TRY_CAST to INT"),
     ("str_split(t.s, t.s)", "not a literal"),
+    ("array_agg(t.s) OVER (PARTITION BY t.s)", "OVER"),
 ])
 def test_unchecked_constructs_are_refused(expr: str, why: str) -> None:
     with pytest.raises(GlcError, match=re.escape(why)) as info:

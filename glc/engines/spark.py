@@ -12,7 +12,7 @@ Where things live:
   --dialect spark`` prints) and is materialized as Parquet under ``<warehouse>/models/<node>/<run>/``;
   the nodes after it read that table, never a chain of views. Views of the DuckDB build are
   tables here too. Each node runs in a Spark session of its own, so independent nodes (the
-  per-metric and per-variant ones) can run ``concurrency`` (profile, default 1) at a time.
+  per-metric and per-variant ones) run ``concurrency`` (profile, default 2) at a time.
 * Incremental nodes are planned like the DuckDB build's (same partition keys, ``glc.build``):
   the stale (model, task) partitions are computed from their partition sources cut to those
   partitions, the stored rows of the other partitions are kept, and the result is written as
@@ -268,7 +268,13 @@ class _Build:
         self.schemas[name] = from_arrow_schema(data.schema).json()
         self.result.sources_copied.append(name)
 
-    def run(self, step: _Step) -> tuple[str, str, float, float]:
+    def run(self, step: _Step) -> tuple[str, str, float, float, float]:
+        """``materialize`` timed: its results and its wall seconds (not counting a wait for a free thread)."""
+        t = time.perf_counter()
+        location, schema, parse_s, write_s = self.materialize(step)
+        return location, schema, parse_s, write_s, time.perf_counter() - t
+
+    def materialize(self, step: _Step) -> tuple[str, str, float, float]:
         """Build one node in a session of its own (its own temporary views), so that independent
         nodes run at the same time. Returns its folder, its schema, and the seconds of Spark's
         parsing and analysis of the query and of the write (optimization, physical planning,
@@ -477,7 +483,7 @@ def _run_steps(job: _Build, steps: dict[str, _Step]) -> dict[str, tuple[str, str
     returns per node (folder, schema, parse seconds, write seconds, wall seconds)."""
     needs = {name: {d for d in step.node.depends_on if d in steps} for name, step in steps.items()}
     waiting = list(steps)  # in dependency order
-    running: dict[Future[Any], tuple[str, float]] = {}
+    running: dict[Future[Any], str] = {}
     done: dict[str, tuple[str, str, float, float, float]] = {}
     failure: tuple[str, BaseException] | None = None
     with ThreadPoolExecutor(max_workers=job.settings.concurrency, thread_name_prefix="glc-spark") as pool:
@@ -485,18 +491,18 @@ def _run_steps(job: _Build, steps: dict[str, _Step]) -> dict[str, tuple[str, str
             if failure is None:
                 for name in [n for n in waiting if needs[n] <= done.keys()]:
                     waiting.remove(name)
-                    running[pool.submit(job.run, steps[name])] = (name, time.perf_counter())
+                    running[pool.submit(job.run, steps[name])] = name
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                name, t = running.pop(future)
+                name = running.pop(future)
                 try:
-                    location, schema, parse_s, write_s = future.result()
+                    location, schema, parse_s, write_s, wall_s = future.result()
                 except BaseException as error:  # noqa: BLE001 - reported below, after the running steps end
                     failure = failure or (name, error)
                     continue
-                done[name] = (location, schema, parse_s, write_s, time.perf_counter() - t)
+                done[name] = (location, schema, parse_s, write_s, wall_s)
                 # the next steps read this version
                 job.locations[name], job.schemas[name] = location, schema
     if failure is not None:
