@@ -220,7 +220,8 @@ def _partition_prefixes(node: CompiledNode, nodes: dict[str, CompiledNode],
 
 
 def _plan_partitions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str | None, str, bool]],
-                     selection: Selection | None) -> tuple[dict[str, str], dict[str, tuple[int, bool]]]:
+                     selection: Selection | None, state_table: str = "glc_partition_state",
+                     ) -> tuple[dict[str, str], dict[str, tuple[int, bool]]]:
     """Find the stale partitions of every incremental node at once, in SQL.
 
     ``rows`` are (node, metric or None, key prefix, fresh): a fresh node has no usable stored
@@ -228,7 +229,8 @@ def _plan_partitions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str |
     (``PARTITIONS_SQL``); it is stale when the stored key differs, new or gone. Outside a
     ``--select`` an existing node keeps what it stored. Leaves the stale partitions in
     ``__glc_todo`` (node, model, task_id, new_key or NULL when gone, built: rows to delete) and
-    returns each node's aggregate key part and its (stale count, any built).
+    returns each node's aggregate key part and its (stale count, any built). ``state_table`` holds
+    the stored keys (another engine's builds keep theirs apart: glc/engines/spark.py).
     """
     sel = selection if selection is not None and not selection.empty else Selection()
     # small tables as bound lists (no Arrow, so a build that skips everything loads no pyarrow)
@@ -243,7 +245,8 @@ def _plan_partitions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str |
     allowed = ("((? OR {a}.model IN (SELECT model FROM __glc_sel_models)) "
                "AND (? OR {a}.task_id IN (SELECT task_id FROM __glc_sel_tasks)))")
     flags = [not sel.models, not sel.tasks]
-    stored = "SELECT * FROM glc_partition_state WHERE node IN (SELECT node FROM __glc_inodes WHERE NOT fresh)"
+    stored = (f"SELECT * FROM {_ident(state_table)} "
+              "WHERE node IN (SELECT node FROM __glc_inodes WHERE NOT fresh)")
     try:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE __glc_current AS
@@ -282,13 +285,15 @@ def _keep_results(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results", [run_id])
 
 
-def _store_partition_state(con: duckdb.DuckDBPyConnection, fresh: list[str]) -> None:
+def _store_partition_state(con: duckdb.DuckDBPyConnection, fresh: list[str],
+                           state_table: str = "glc_partition_state") -> None:
     """After the incremental nodes are built: forget fresh nodes' old partitions, write new keys."""
+    table = _ident(state_table)
     if fresh:
-        con.execute("DELETE FROM glc_partition_state WHERE list_contains(?, node)", [fresh])
-    con.execute("DELETE FROM glc_partition_state AS x USING __glc_todo AS t "
+        con.execute(f"DELETE FROM {table} WHERE list_contains(?, node)", [fresh])
+    con.execute(f"DELETE FROM {table} AS x USING __glc_todo AS t "
                 "WHERE x.node = t.node AND x.model = t.model AND x.task_id = t.task_id")
-    con.execute("INSERT INTO glc_partition_state SELECT node, model, task_id, new_key FROM __glc_todo "
+    con.execute(f"INSERT INTO {table} SELECT node, model, task_id, new_key FROM __glc_todo "
                 "WHERE new_key IS NOT NULL")
     con.execute("DROP TABLE __glc_todo")
 

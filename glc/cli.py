@@ -418,10 +418,12 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str, echo=type
 
 
 @app.command()
-def show(node: Annotated[str, typer.Argument(help="A SQL model or data test name.")]) -> None:
+def show(node: Annotated[str, typer.Argument(help="A SQL model or data test name.")],
+         dialect: Annotated[str | None, typer.Option(
+             help="Print the SQL as this engine runs it: duckdb (as compiled) or spark.")] = None) -> None:
     """Print the compiled SQL of a node (highlighted on a terminal, plain when piped); a documented
     model's column docs are -- comments above the SQL."""
-    sql = _ws().show(node)
+    sql = _ws().show(node, dialect)
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.syntax import Syntax

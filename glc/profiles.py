@@ -15,6 +15,11 @@ own file. Everything that reaches outside the project is granted here and nowher
 * ``benchmark_data``: per benchmark, the folder of its downloaded data (e.g. a General-Bench
   Open Set); ``--data DIR`` or ``$GLC_DATA`` overrides it for the active benchmark. That folder is
   readable like a data root.
+
+A target is ``type: duckdb`` (the DAG is built in the DuckDB file at ``path``) or ``type: spark``
+(the store stays in the DuckDB file at ``path``; the DAG is built by Spark at ``master``, its
+tables kept as Parquet under ``warehouse``, which must lie in the project or a data root,
+``concurrency`` nodes at a time (2); ``conf`` is passed to Spark; see glc/engines/spark.py).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from glc.compiler.errors import GlcError
 from glc.compiler.loader import validation_errors
@@ -42,9 +47,23 @@ ENV_DATA = "GLC_DATA"
 
 class _TargetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    type: str = Field(pattern="^duckdb$")
+    type: str = Field(pattern="^(duckdb|spark)$")
     path: str
     threads: int | None = Field(default=None, ge=1)
+    # type: spark only
+    master: str | None = Field(default=None, min_length=1)
+    warehouse: str | None = Field(default=None, min_length=1)
+    concurrency: int | None = Field(default=None, ge=1, le=64)  # nodes built at the same time
+    conf: dict[str, str | int | float | bool] = {}
+
+    @model_validator(mode="after")
+    def _engine_keys(self) -> _TargetSpec:
+        if self.type == "spark" and (self.master is None or self.warehouse is None):
+            raise ValueError("a spark target needs 'master' (e.g. local[2]) and 'warehouse' (a folder for its tables)")
+        if self.type != "spark" and (self.master is not None or self.warehouse is not None or self.conf
+                                     or self.concurrency is not None):
+            raise ValueError("'master', 'warehouse', 'concurrency' and 'conf' belong to a target of type: spark")
+        return self
 
 
 class _EndpointSpec(BaseModel):
@@ -195,10 +214,20 @@ def _grants(root: Path, text: str) -> Grants:
 
 
 @dataclass(frozen=True)
+class SparkSettings:
+    master: str
+    warehouse: str  # resolved folder of the Spark tables (Parquet)
+    conf: tuple[tuple[str, str], ...] = ()
+    concurrency: int = 2  # independent nodes built at the same time
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     path: str  # a file path, or ":memory:"
     threads: int | None
+    type: str = "duckdb"  # duckdb or spark: the engine that builds the DAG (the store is DuckDB either way)
+    spark: SparkSettings | None = None
 
     @property
     def in_memory(self) -> bool:
@@ -230,7 +259,17 @@ def load_target(root: Path, name: str | None = None, benchmark: str | None = Non
     spec = profiles.targets[chosen]
     raw = spec.path.replace("{benchmark}", benchmark or "glc")
     db = raw if raw == ":memory:" else str((root / raw).resolve())
-    return Target(chosen, db, spec.threads)
+    spark = None
+    if spec.type == "spark":
+        assert spec.master is not None and spec.warehouse is not None  # checked by _TargetSpec
+        warehouse = (root / os.path.expanduser(spec.warehouse.replace("{benchmark}", benchmark or "glc"))).resolve()
+        if not load_grants(root).readable(warehouse):
+            raise GlcError(f"target '{chosen}': warehouse {warehouse} is outside the project and its data roots",
+                           location="profiles.yml", hint="put it under the project or add its folder to data_roots:")
+        spark = SparkSettings(spec.master, str(warehouse),
+                              tuple(sorted((k, str(v).lower() if isinstance(v, bool) else str(v))
+                                           for k, v in spec.conf.items())), spec.concurrency or 2)
+    return Target(chosen, db, spec.threads, spec.type, spark)
 
 
 def load_ray_settings(root: Path) -> RaySettings | None:

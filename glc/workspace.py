@@ -8,7 +8,7 @@ and prints.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -141,9 +141,9 @@ class Workspace:
         and has tasks no route serves stops the run before anything is stored (GlcError listing them).
         """
         from glc.basis import refuse_unrouted, unrouted
-        from glc.build import build
         from glc.data_tests import run_data_tests
         from glc.datasets import sync_instances
+        from glc.engines import build_dag
         from glc.model_admin import models_without_spec
         from glc.runlog import collect_results
         from glc.store import connect, ensure_store
@@ -169,7 +169,8 @@ class Workspace:
                 inference = execute(con, compiled.project, plan, self.target_dir, progress=progress,
                                     retry_failed=retry_failed, batch_size=batch_size)
             say("building the SQL models")
-            result = build(con, compiled, full_refresh=full_refresh, selection=selection, run_id=run_id)
+            result = build_dag(con, compiled, self.target, full_refresh=full_refresh, selection=selection,
+                               run_id=run_id)
             say("running the data tests")
             report = TestReport(data=run_data_tests(con, compiled.data_tests))
             orphans = models_without_spec(con, [m.spec.name for m in compiled.project.models])
@@ -202,9 +203,9 @@ class Workspace:
 
     def test(self, *, data: bool = True, unit: bool = True) -> TestReport:
         """Data tests on the built tables and unit tests of the SQL models."""
-        from glc.build import build
         from glc.data_tests import run_data_tests
         from glc.datasets import sync_instances
+        from glc.engines import build_dag
         from glc.store import connect
         from glc.unit_tests import run_unit_test
 
@@ -214,7 +215,7 @@ class Workspace:
             con = connect(self.target)
             try:
                 sync_instances(con, compiled.project)
-                build(con, compiled)
+                build_dag(con, compiled, self.target)
                 report.data = run_data_tests(con, compiled.data_tests)
             finally:
                 con.close()
@@ -461,9 +462,10 @@ class Workspace:
         return build_docs(compiled, Path(out) if out else self.output_dir("docs"),
                           column_docs=load_column_docs(self.root))
 
-    def show(self, node: str) -> str:
+    def show(self, node: str, dialect: str | None = None) -> str:
         """The compiled SQL of a node or data test; a documented model's column docs (the YAML
-        beside its template) come as ``--`` comment lines after the SQL's header comments."""
+        beside its template) come as ``--`` comment lines after the SQL's header comments.
+        ``dialect`` (duckdb, spark): the node's SQL as that engine runs it (compiler/dialects.py)."""
         from glc.compiler.column_docs import annotate_sql, docs_for, load_column_docs
 
         compiled = self.compile()
@@ -471,6 +473,10 @@ class Workspace:
             if t.name == node:
                 return t.sql
         found = compiled.node(node)
+        if dialect is not None and dialect != "duckdb":
+            from glc.compiler.dialects import translate_nodes
+
+            found = replace(found, sql=translate_nodes(compiled.nodes, dialect)[found.name].sql)
         docs = docs_for(found, load_column_docs(self.root))
         return annotate_sql(found.sql, docs) if docs else found.sql
 
@@ -493,12 +499,12 @@ class Workspace:
         ``full``: from scratch. A renamed partition has the same inputs as before, and the state
         keys of incremental models hold a partition's inputs, not its model's name: an ordinary
         build would re-score it but keep the downstream tables that still name the old model."""
-        from glc.build import build
+        from glc.engines import build_dag
 
         if problem is not None:
             change.not_rebuilt = f"the specs do not compile ({problem}); `glc run` rebuilds them once they do"
             return
-        change.rebuilt = build(con, self.compile(write=False), full_refresh=full).run_id
+        change.rebuilt = build_dag(con, self.compile(write=False), self.target, full_refresh=full).run_id
 
     def remove_model(self, name: str, *, dry_run: bool = False) -> ModelChange:
         """Remove every stored row of model ``name`` (one transaction), then rebuild the boards."""

@@ -1,0 +1,175 @@
+"""Translation of compiled DuckDB SQL to Spark SQL (compiler/dialects.py) and the spark target's
+profile, without starting Spark: what is refused, how regular expressions translate, and the
+error a machine without pyspark gets. tests/test_spark.py runs the translations on Spark."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import REPO, copy_project
+from glc.compiler.dialects import (
+    CHECKED,
+    TEXT,
+    DuckDBAsWritten,
+    RegexError,
+    T,
+    regex_to_java,
+    replacement_to_java,
+    translate,
+)
+from glc.compiler.errors import GlcError
+from glc.compiler.plan import compile_project
+
+from glc.profiles import load_target
+
+SCHEMA: dict[str, dict[str, T | None]] = {"t": {"s": TEXT, "l": T("list", (TEXT,)), "u": None}}
+
+
+def flat(sql: str) -> str:
+    return re.sub(r"\s+", "", sql)
+
+
+def spark(expr: str) -> str:
+    """The Spark SQL of ``SELECT <expr> AS c FROM t``, without white space."""
+    import sqlglot
+    from sqlglot import exp
+
+    query = exp.select(sqlglot.parse_one(expr, read=DuckDBAsWritten).as_("c")).from_("t")
+    return flat(translate("q", query.sql(DuckDBAsWritten), "spark", SCHEMA).sql)
+
+
+@pytest.mark.parametrize(("re2", "java"), [
+    (r"\p{Han}\p{L}", r"\p{IsHan}\p{L}"),  # scripts need Is in Java; categories do not
+    (r"[\p{Hiragana}\p{N}]", r"[\p{IsHiragana}\p{N}]"),
+    (r"\s+", r"[\t\n\f\r ]+"),  # RE2's \s has no vertical tab
+    (r"[^\s,]", r"[^\t\n\f\r ,]"),
+    (r"a.b", r"a[^\n]b"),  # RE2's dot stops at \n only
+    (r"x$", r"x\z"),  # RE2's $ is the end of the text only
+    (r"(?i)answer", r"(?iu)answer"),  # RE2 folds Unicode case
+    (r"[a&&b]", r"[a\&\&b]"),  # && intersects classes in Java only
+    (r"[[:alpha:]]", r"[\p{Alpha}]"),
+    (r"(?P<n>x)", r"(?<n>x)"),
+    (r"\v", r"\x0B"),
+])
+def test_regex_translation(re2: str, java: str) -> None:
+    assert regex_to_java(re2)[0] == java
+
+
+def test_word_boundary_is_ascii() -> None:
+    java, groups = regex_to_java(r"\b(the)\b")
+    assert groups == 1
+    assert re.sub(java, "[\\1]", "éthe the") == "é[the] [the]"  # Python's re agrees with RE2 here
+
+
+@pytest.mark.parametrize("bad", [r"(a)\1", r"(?s).", r"(?m)^x", r"\p{Any}", "[abc", r"\C"])
+def test_untranslatable_regexes_are_refused(bad: str) -> None:
+    with pytest.raises(RegexError):
+        regex_to_java(bad)
+
+
+def test_replacement_translation() -> None:
+    assert replacement_to_java(r" \1 \2$", 2) == r" $1 $2\$"  # Java reads \1 as a literal 1, $ as a group
+    assert replacement_to_java(r"\\", 0) == r"\\"
+    with pytest.raises(RegexError):
+        replacement_to_java(r"\10", 10)  # group 1 then 0 in RE2, group 10 in Java
+
+
+def test_constructs_that_mean_something_else_are_rewritten() -> None:
+    assert "TRY_ELEMENT_AT(t.l,1)" in spark("t.l[1]")  # not l[0], and NULL out of range
+    assert "TRY_ELEMENT_AT(t.l,CAST(NULLIF(LENGTH(t.s),0)ASINT))" in spark("t.l[length(t.s)]")  # l[0] is NULL
+    assert "SLICE(t.l,2,GREATEST((ARRAY_SIZE(t.l))-(2)+1,0))" in spark("t.l[2:]")
+    assert "ARRAY_SIZE(t.l)" in spark("length(t.l)") and "LENGTH(t.s)" in spark("length(t.s)")
+    assert "(x,i)->(i+1)" in spark("list_transform(t.l, lambda x, i: i)")  # from 1 in DuckDB, 0 in Spark
+    assert spark("2.0 * length(t.s) / 7").startswith("--dialect:spark(translatedfromDuckDBbycompiler/dialects.py)"
+                                                      "SELECTCAST(2.0ASDOUBLE)*LENGTH(t.s)/7")  # not DECIMAL
+    assert "WHENLENGTH(t.s)=0THEN(1)*CAST('Infinity'ASDOUBLE)" in spark("1 / length(t.s)")  # IEEE, no error
+    assert "REGEXP_REPLACE(t.s,'(x)','$1')" in spark(r"regexp_replace(t.s, '(x)', '\1', 'g')")
+    assert "MAP('ignoreNullFields','false')" in spark("to_json({'a': t.s})")
+    assert "MAP_FROM_ENTRIES" in spark("list_aggregate(t.l, 'histogram')")
+    assert "COLLECT_LIST(STRUCT(t.sASv))" in spark("array_agg(t.s)")  # NULLs keep their place
+
+
+@pytest.mark.parametrize(("expr", "why"), [
+    ("regexp_replace(t.s, 'a', 'b')", "without the 'g' option"),  # first match only: Spark has none
+    ("regexp_replace(t.s, '(a)\\1', 'b', 'g')", "backreferences"),
+    ("string_agg(t.s, ',')", "GroupConcat"),  # a construct nobody checked on Spark
+    ("t.u[1]", "type unknown"),  # list or map? never a guess
+    ("length(t.u)", "LENGTH of a value of type unknown"),
+    ("list_aggregate(t.l, 'max')", "other than 'histogram'"),
+    ("try_cast(t.s AS INTEGER)", "TRY_CAST to INT"),
+    ("str_split(t.s, t.s)", "not a literal"),
+    ("array_agg(t.s) OVER (PARTITION BY t.s)", "OVER"),
+])
+def test_unchecked_constructs_are_refused(expr: str, why: str) -> None:
+    with pytest.raises(GlcError, match=re.escape(why)) as info:
+        spark(expr)
+    assert "compiler/dialects.py" in (info.value.hint or "")
+
+
+def test_every_node_of_the_project_translates_with_checked_constructs_only() -> None:
+    compiled = compile_project(REPO, benchmark="general-bench")
+    from glc.compiler.dialects import translate_nodes
+
+    out = translate_nodes(compiled.nodes, "spark")
+    assert set(out) == {n.name for n in compiled.nodes}
+    bleu = out["instance_scores__bleu4"].sql
+    assert "-- dialect: spark" in bleu and "LIST_AGGREGATE" not in bleu and "TRY_ELEMENT_AT" in bleu
+    assert all("LIST_" not in t.sql for t in out.values())  # no DuckDB list function left
+    assert len(CHECKED) > 50
+
+
+def _spark_profile(root: Path, body: str) -> None:
+    prof = root / "profiles.yml"
+    prof.write_text(prof.read_text().replace("targets:\n", "targets:\n" + textwrap.indent(body, "  "), 1))
+
+
+def test_spark_profile(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "p", small=True)
+    _spark_profile(root, "cluster:\n  type: spark\n  path: target/{benchmark}.duckdb\n  master: local[2]\n"
+                         "  warehouse: target/spark/{benchmark}\n  concurrency: 3\n  conf: {spark.driver.memory: 1g, "
+                         "spark.sql.shuffle.partitions: 2}\n")
+    target = load_target(root, "cluster", "general-bench")
+    assert target.type == "spark" and target.spark is not None
+    assert target.spark.master == "local[2]"
+    assert target.spark.warehouse == str((root / "target/spark/general-bench").resolve())
+    assert dict(target.spark.conf) == {"spark.driver.memory": "1g", "spark.sql.shuffle.partitions": "2"}
+    assert target.spark.concurrency == 3
+    assert load_target(root, "dev", "general-bench").type == "duckdb"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("s:\n  type: spark\n  path: x.duckdb\n  warehouse: w\n", "needs 'master'"),
+    ("s:\n  type: duckdb\n  path: x.duckdb\n  master: local[2]\n", "belong to a target of type: spark"),
+    ("s:\n  type: duckdb\n  path: x.duckdb\n  concurrency: 2\n", "belong to a target of type: spark"),
+    ("s:\n  type: spark\n  path: x.duckdb\n  master: local[2]\n  warehouse: /tmp/elsewhere\n",
+     "outside the project"),
+    ("s:\n  type: postgres\n  path: x\n", "duckdb|spark"),
+])
+def test_bad_spark_profiles(tmp_path: Path, body: str, message: str) -> None:
+    root = copy_project(tmp_path / "p", small=True)
+    _spark_profile(root, body)
+    with pytest.raises(GlcError, match=re.escape(message)):
+        load_target(root, "s", "general-bench")
+
+
+def test_without_pyspark_a_spark_target_says_what_to_install(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "p", small=True)
+    _spark_profile(root, "s:\n  type: spark\n  path: target/s.duckdb\n  master: local[2]\n  warehouse: target/w\n")
+    code = ("import sys; sys.modules['pyspark'] = None  # as on a machine without it\n"
+            "from glc.workspace import Workspace\n"
+            "from glc.compiler.errors import GlcError\n"
+            f"ws = Workspace({str(root)!r}, target='s')\n"
+            "try:\n    ws.run()\nexcept GlcError as exc:\n    print(exc.format())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "needs pyspark, which is not installed" in out.stdout
+    assert "pip install 'glc[spark]'" in out.stdout and "openjdk-17-jre-headless" in out.stdout
+    # the DuckDB target of the same project still builds without it
+    code_duck = code.replace("target='s'", "target='dev'") + "else:\n    print('built')\n"
+    out = subprocess.run([sys.executable, "-c", code_duck], capture_output=True, text=True, timeout=300)
+    assert "built" in out.stdout, out.stdout + out.stderr
