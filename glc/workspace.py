@@ -508,7 +508,7 @@ class Workspace:
 
     def remove_model(self, name: str, *, dry_run: bool = False) -> ModelChange:
         """Remove every stored row of model ``name`` (one transaction), then rebuild the boards."""
-        from glc.model_admin import delete_model, model_counts, require_results
+        from glc.model_admin import ModelChange, delete_model, model_counts, require_results
         from glc.store import connect
 
         con = connect(self.target)
@@ -531,6 +531,7 @@ class Workspace:
         get the content key it computes now, so `glc run` does not make them again."""
         from glc.model_admin import (
             IMPORT_BACKEND,
+            ModelChange,
             check_model_name,
             model_counts,
             plan_rekey,

@@ -124,10 +124,17 @@ def _edit(path: Path, out: Path, edit: Any, member_prefix: str = "xl/worksheets/
     return out
 
 
-@pytest.mark.parametrize("path", [*sorted(EXAMPLES.glob("*.xlsx")), TEMPLATE, DATA / "official" / "sota_result.xlsx"],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.xlsx")), ids=lambda p: p.name)
 def test_shipped_workbooks_read_alike(compiled: CompiledProject, path: Path) -> None:
     _agree(path, compiled.project)
+
+
+@pytest.mark.parametrize("path", [TEMPLATE, DATA / "official" / "sota_result.xlsx"], ids=lambda p: p.name)
+def test_the_template_and_the_sota_table_go_to_the_careful_reader(compiled: CompiledProject, path: Path) -> None:
+    """No model column (the template) or the SoTA column (not a model): the careful reader says why."""
+    _refused(path, compiled.project)
+    with pytest.raises(GlcError, match="no model columns found|holds the specialist SoTA"):
+        workbook.read_workbook(path, compiled.project, None)
 
 
 def test_one_model_column_reads_alike(compiled: CompiledProject) -> None:

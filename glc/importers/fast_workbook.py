@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from glc.compiler.resolve import Task
 from glc.importers.safety import lone_surrogate
-from glc.importers.scores import Missing, ParsedScores, Problem, parse_value, pick_model
+from glc.importers.scores import Missing, ParsedScores, Problem, is_sota_column, parse_value, pick_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -210,6 +210,8 @@ def _read(reader: Any, path: Path, by_sheet: dict[str, dict[tuple[str, str], str
     all_models = sorted({m for ms in sheet_models.values() for m in ms})
     if any(sorted(ms) != all_models for ms in sheet_models.values()):
         raise _Fallback  # sheets with different model columns
+    if not all_models or any(is_sota_column(m) for m in all_models):
+        raise _Fallback  # nothing to import, or the SoTA table itself: the careful reader says why
     parsed.models = all_models if model is None else [pick_model(model, all_models, path)]
     parsed.missing = missing
     parsed.table = pa.concat_tables(parts)
