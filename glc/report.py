@@ -144,7 +144,7 @@ def _closest(g: dict[str, Any] | None, names: dict[str, str]) -> str:
     if g is None or g["closest_task_id"] is None:
         return ""
     return (f"; closest: {names.get(g['closest_task_id'], g['closest_task_id'])} "
-            f"(σ {_num(g['closest_sigma_gap'])} behind the SoTA)")
+            f"(σ gap to the SoTA {_num(g['closest_sigma_gap'])})")
 
 
 def _none_tried(g: dict[str, Any]) -> str:
@@ -169,7 +169,6 @@ def ladder(r: dict[str, Any], groups: dict[str, dict[str, Any]], level: LevelSpe
              3: "Level-3 > 0: a win in comprehension or generation (S_C or S_G > 0)",
              4: f"Level-4 > 0: {both}",
              5: "Level-5 > 0: Level-4 > 0 and S_L > 0, a win in NLP"}
-    tie_rule = "a tie with the SoTA counts as a win" if level.win == "at_least" else "a tie is no win"
 
     def held(k: int) -> str:
         if k == 2:
@@ -190,7 +189,9 @@ def ladder(r: dict[str, Any], groups: dict[str, dict[str, Any]], level: LevelSpe
         if k == 3:
             near = max((x for x in paradigms if x["closest_task_id"] is not None),
                        key=lambda x: x["closest_sigma_gap"], default=None)
-            return "beat or tie the SoTA on one comprehension or generation task" + _closest(near, names)
+            if near is None:
+                return "no attempted comprehension or generation task is lost: attempt one"
+            return "win one comprehension or generation task" + _closest(near, names)
         if k == 4:
             if c is None or g is None:
                 return f"this board holds no {'generation' if g is None else 'comprehension'} task"
@@ -218,7 +219,11 @@ def ladder(r: dict[str, Any], groups: dict[str, dict[str, Any]], level: LevelSpe
     lv = r["level"]
     head = f"Level-{lv} reached" if lv >= 2 else "Level-1 (no score on a comprehension or generation task)"
     if lv >= 2:
-        head += f" (Level-{lv} = {_num(r['level_score'])}; {tie_rule})"
+        head += f" (Level-{lv} = {_num(r['level_score'])}"
+        if r["n_ties"]:
+            head += f"; {_plural(r['n_ties'], 'tie')} with the SoTA among its wins, " + \
+                ("counted as wins under this variant" if level.win == "at_least" else "not counted as wins")
+        head += ")"
     if rests_on_ties(r):
         head += f"; without its ties Level-{r['level_without_ties']}"
     if lv < max_level:
@@ -423,6 +428,7 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
                "overlaps the next rank's." if intervals else
                "No bootstrap intervals stored: <code>glc bootstrap</code> adds them to the board and the charts.")
     fingerprint = html.escape(compiled.manifest["fingerprint"][:16])
+    whisker = "; the whisker is its interval" if intervals else ""
     title = html.escape(p.benchmark.title)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -442,8 +448,8 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
 <p class="small">{ci_note} Rank: by level reached, then by that level's score; equal pairs share a rank.</p>
 <h3>What these numbers rest on</h3><ul id="basis">{notes_html}</ul>
 <h2 id="compare">Level-2..{scope.board.max_level} compared</h2>
-<p class="small">One chart per level, one bar per model in rank order; the value at the end of each bar
-{'; the whisker is its interval' if intervals else ''}. A level is reached when its score is above 0.</p>
+<p class="small">One chart per level, one bar per model in rank order, its value at the end{whisker}. A level is
+reached when its score is above 0.</p>
 <div id="level-chart"></div>
 <h2 id="models">Models</h2>{''.join(model_html)}
 <h2 id="tasks-section">Tasks</h2>

@@ -1,0 +1,99 @@
+"""The report's Level ladder on a small catalog, without a browser: for each model the headline says
+which level it reached and what the next level needs, naming the lost task closest to a win, as
+``level_ladder__<variant>`` and ``task_gaps__<variant>`` compute them."""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import copy_project
+
+from glc.workspace import Workspace
+
+# model -> {task_id: raw score}; SoTAs of the small catalog: image.abduction_based_vqa acc 66.2,
+# audio.accent_classification acc 75.2, image.chinese_based_image_editing clip_img_score 65.8,
+# video.action_specific_text_to_video_generation success_rate 95.61, nlp.abstractive_summarization
+# rouge1 36.23, nlp.abstract_meaning_representation micro_f1 74.8
+SCORES = {
+    "gen-only": {"image.chinese_based_image_editing": 70.0, "video.action_specific_text_to_video_generation": 96.0,
+                 "image.abduction_based_vqa": 60.0, "audio.accent_classification": 70.0,
+                 "nlp.abstractive_summarization": 30.0},
+    "all-round": {"image.abduction_based_vqa": 70.0, "image.chinese_based_image_editing": 70.0,
+                  "nlp.abstract_meaning_representation": 70.0, "nlp.abstractive_summarization": 20.0},
+    "no-win": {"image.abduction_based_vqa": 60.0},
+}
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory) -> tuple[Workspace, str]:
+    root = tmp_path_factory.mktemp("ladder")
+    ws = Workspace(copy_project(root / "p", small=True))
+    scores = root / "scores.csv"
+    with scores.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["model", "task", "score"])
+        out.writerows([m, t, v] for m, tasks in SCORES.items() for t, v in tasks.items())
+    ws.import_scores(scores)
+    return ws, ws.report().read_text(encoding="utf-8")
+
+
+def _headline(text: str, model: str) -> str:
+    m = re.search(rf'<span class="name">{re.escape(html.escape(model))}</span>.*?<p class="headline">(.*?)</p>',
+                  text, re.S)
+    assert m, f"no ladder for {model}"
+    return html.unescape(m.group(1))
+
+
+def _ladder(ws: Workspace) -> dict[tuple[str, str], tuple]:
+    con = duckdb.connect(ws.target.path, read_only=True)
+    try:
+        rows = con.execute("SELECT l.model, l.task_group, l.n_wins, l.closest_task_id, l.closest_sigma_gap, "
+                           "t.task_name FROM level_ladder__pooled AS l LEFT JOIN tasks AS t "
+                           "ON t.task_id = l.closest_task_id WHERE l.scope = 'A'").fetchall()
+        levels = dict(con.execute("SELECT model, level FROM level_scores WHERE variant = 'pooled' AND scope = 'A'"
+                                  ).fetchall())
+    finally:
+        con.close()
+    return {(r[0], r[1]): r[2:] for r in rows}, levels
+
+
+def test_ladder_names_what_is_missing_and_the_closest_task(page) -> None:
+    ws, text = page
+    ladder, levels = _ladder(ws)
+    assert levels == {"gen-only": 3, "all-round": 4, "no-win": 2}
+    # gen-only: generation won, comprehension lost twice; the closer loss is accent classification (-5.2)
+    wins, task_id, gap, name = ladder[("gen-only", "C")]
+    assert (wins, task_id, gap) == (0, "audio.accent_classification", pytest.approx(70.0 - 75.2))
+    head = _headline(text, "gen-only")
+    assert head.startswith("Level-3 reached (Level-3 = ")
+    assert "Level-4 needs S_C and S_G both > 0" in head
+    assert f"comprehension: 0 wins; closest: {name} (σ gap to the SoTA {gap:.2f})" in head
+    # all-round: comprehension and generation won, NLP lost twice: Level-5 needs an NLP win
+    wins, task_id, gap, name = ladder[("all-round", "L")]
+    assert (wins, task_id) == (0, "nlp.abstract_meaning_representation") and gap == pytest.approx(70.0 - 74.8)
+    head = _headline(text, "all-round")
+    assert head.startswith("Level-4 reached") and f"NLP: 0 wins; closest: {name} (σ gap to the SoTA {gap:.2f}" in head
+    # no-win: one comprehension task lost: Level-3 needs one win
+    head = _headline(text, "no-win")
+    _, task_id, gap, name = ladder[("no-win", "C")]
+    assert task_id == "image.abduction_based_vqa" and gap == pytest.approx(60.0 - 66.2)
+    assert head.startswith("Level-2 reached") and "Level-3 needs a win in comprehension or generation" in head and "win one comprehension" in head
+    assert f"closest: {name} (σ gap to the SoTA {gap:.2f})" in head
+
+
+def test_ladder_rungs_and_grid(page) -> None:
+    _, text = page
+    card = text.split('<span class="name">gen-only</span>')[1].split("</article>")[0]
+    states = re.findall(r'<li class="rung (\w+)" data-level="(\d)"', card)
+    assert states == [("above", "5"), ("next", "4"), ("reached", "3"), ("reached", "2")]
+    assert "to lift it" not in card  # the words come from CSS; the class carries the state
+    assert card.count('class="lift"') == 1 and card.count('class="held"') == 3
+    # the grid: image comprehension 1 task, lost; audio comprehension 1 of its tasks lost, 1 not attempted
+    cells = re.findall(r'<td class="cell [^"]*" data-n-tasks="(\d+)" data-n-supported="(\d+)" data-n-wins="(\d+)"',
+                       card)
+    assert len(cells) == 9 and sum(int(c[2]) for c in cells) == 2
