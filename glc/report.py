@@ -296,7 +296,7 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
     for node in compiled.nodes:
         (out / "sql" / f"{node.name}.sql").write_text(node.sql, encoding="utf-8")
 
-    def node(kind: str) -> str:  # a per-variant model of the default variant, quoted
+    def node_of(kind: str) -> str:  # a per-variant model of the default variant, quoted
         return quote_ident(f"{kind}__{v}")
 
     names = {r["task_id"]: r["task_name"] for r in _rows(con, "SELECT task_id, task_name FROM tasks")}
@@ -305,17 +305,17 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
                         [v, sc.name]), leaderboard_intervals(con, v, sc.name)) for sc in p.scopes}
     ranked, intervals = boards[s]
     order = [r["model"] for r in ranked]
-    ladders = _rows(con, f"SELECT * FROM {node('level_ladder')} WHERE scope = ? ORDER BY model, task_group", [s])
-    grid = _rows(con, f"SELECT * FROM {node('paradigm_cells')} WHERE scope = ? ORDER BY model, modality, paradigm",
+    ladders = _rows(con, f"SELECT * FROM {node_of('level_ladder')} WHERE scope = ? ORDER BY model, task_group", [s])
+    grid = _rows(con, f"SELECT * FROM {node_of('paradigm_cells')} WHERE scope = ? ORDER BY model, modality, paradigm",
                  [s])
     gaps = _rows(con, f"SELECT model, task_id, task_group, raw_score, sota, sigma, sigma_sota, win, tie, sigma_gap "
-                      f"FROM {node('task_gaps')} WHERE scope = ? AND NOT sigma_gap IS NULL "
+                      f"FROM {node_of('task_gaps')} WHERE scope = ? AND NOT sigma_gap IS NULL "
                       "ORDER BY model, sigma_gap DESC, task_id", [s])
-    tasks = _task_rows(con, node("task_wins"))
+    tasks = _task_rows(con, node_of("task_wins"))
 
     descriptions = {m.spec.name: m.spec.description for m in p.models if m.spec.description}
     ci_cols, ci_rows = interval_cells(ranked, intervals)
-    board_cols = [c for c in SHOWN if c not in ("variant", "scope")]  # the same on every row: said in the heading
+    board_cols = _board_cols(scope.board.max_level)
     shown = [{**r, **cells(r), **ci, "rests on": _flags(r)} for r, ci in zip(ranked, ci_rows, strict=True)]
     notes = board_notes(ranked, v, descriptions)
 
@@ -329,10 +329,10 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
         mine = [g for g in gaps if g["model"] == m]
         won = [g for g in mine if g["win"]][:GAP_TASKS]
         lost = [g for g in mine if not g["win"]][:GAP_TASKS]
-        chart_gaps.append({"model": m, "tasks": [{"task": names.get(g["task_id"], g["task_id"]), "task_id": g["task_id"],
-                                                  "gap": g["sigma_gap"], "win": g["win"], "tie": g["tie"],
-                                                  "sigma": g["sigma"], "sigma_sota": g["sigma_sota"]}
-                                                 for g in won + lost]})
+        chart_gaps.append({"model": m, "tasks": [
+            {"task": names.get(g["task_id"], g["task_id"]), "task_id": g["task_id"], "gap": g["sigma_gap"],
+             "win": g["win"], "tie": g["tie"], "sigma": g["sigma"], "sigma_sota": g["sigma_sota"]}
+            for g in won + lost]})
         behind = ""
         if i + 1 < len(ranked) and ranked[i + 1]["level"] == r["level"] and r["level"] >= 2:
             nxt = ranked[i + 1]
@@ -356,8 +356,8 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
 
     # per task: one row per task, a column per model in rank order
     by_task: dict[str, dict[str, dict[str, Any]]] = {}
-    for t in tasks:
-        by_task.setdefault(t["task_id"], {})[t["model"]] = t
+    for row in tasks:
+        by_task.setdefault(row["task_id"], {})[row["model"]] = row
     rank_of = {r["model"]: r["rank"] for r in ranked}
     task_models = order + sorted({t["model"] for t in tasks} - set(order))
     head = "".join(f'<th data-model="{html.escape(m)}">{html.escape(m)}'
@@ -401,7 +401,7 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
         rows = [{**r, **cells(r), **ci, "rests on": _flags(r)} for r, ci in zip(rows, cr, strict=True)]
         other.append(f'<section class="board" data-scope="{html.escape(sc.name)}"><h3>{html.escape(sc.board.title)} '
                      f'<small>{html.escape(sc.name)}, up to Level-{sc.board.max_level}</small></h3>'
-                     f'{_table(rows, [*board_cols, *cc, "rests on"])}</section>')
+                     f'{_table(rows, [*_board_cols(sc.board.max_level), *cc, "rests on"])}</section>')
 
     data = {
         "default_variant": v, "default_scope": s, "max_level": scope.board.max_level,
@@ -471,11 +471,19 @@ reached when its score is above 0.</p>
     return index
 
 
+def _board_cols(max_level: int) -> list[str]:
+    """The board's columns without variant and scope (the same on every row: said in the heading) and
+    without the levels (and S_L) the board does not define."""
+    undefined = {f"level_{k}" for k in LEVELS if k > max_level} | ({"s_l"} if max_level < 5 else set())
+    return [c for c in SHOWN if c not in ("variant", "scope", *undefined)]
+
+
 def _task_rows(con: duckdb.DuckDBPyConnection, wins: str) -> list[dict[str, Any]]:
     return _rows(con, "SELECT w.model, w.task_id, t.task_name, w.modality, w.paradigm, w.metric, met.direction, "
                       "w.sota, w.sigma_sota, w.raw_score, w.sigma, w.win, w.tie, w.supported, w.has_sota, w.complete, "
                       f"w.n_instances, w.n_scored, w.source FROM {wins} AS w "
-                      "JOIN tasks AS t USING (task_id) JOIN metrics AS met ON met.metric = w.metric ORDER BY w.task_id, w.model")
+                      "JOIN tasks AS t USING (task_id) JOIN metrics AS met ON met.metric = w.metric "
+                      "ORDER BY w.task_id, w.model")
 
 
 def _task_key(t: dict[str, Any]) -> tuple[int, int, str]:

@@ -192,8 +192,10 @@ def test_phone_viewport_has_no_horizontal_page_scroll(report, browser) -> None:
 
 def test_print_media(report, browser, tmp_path) -> None:
     _, index = report
-    _page(browser, index, 800, 1100, media="print")
+    _page(browser, index, 794, 1123, media="print")  # A4 at 96 dpi
     assert browser.eval("matchMedia('print').matches")
+    width = browser.eval("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the printed page is wider than the paper: {width}"
     hidden = browser.eval("['nav', '#task-filter'].map(s => getComputedStyle(document.querySelector(s)).display)")
     assert hidden == ["none", "none"]
     assert browser.eval("getComputedStyle(document.querySelector('div.scroll')).overflowX") == "visible"
