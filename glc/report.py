@@ -82,7 +82,8 @@ def _table(rows: list[dict[str, Any]], cols: list[str], table_id: str | None = N
     """A table in its own scroll box; numbers keep their full value in ``data-v`` (sorting, tests)."""
     def cell(x: Any) -> str:
         return f'<td data-v="{html.escape(str(x))}">{_esc(x)}</td>' if isinstance(x, float) else f"<td>{_esc(x)}</td>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    # a header may break after '_' (level_5_ci95) on a narrow page, nowhere else
+    head = "".join(f"<th>{html.escape(c).replace('_', '_<wbr>')}</th>" for c in cols)
     body = "".join("<tr>" + "".join(cell(r[c]) for c in cols) + "</tr>" for r in rows)
     ident = f' id="{html.escape(table_id)}"' if table_id else ""
     klass = f' class="{html.escape(cls)}"' if cls else ""
