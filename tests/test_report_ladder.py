@@ -97,3 +97,34 @@ def test_ladder_rungs_and_grid(page) -> None:
     cells = re.findall(r'<td class="cell [^"]*" data-n-tasks="(\d+)" data-n-supported="(\d+)" data-n-wins="(\d+)"',
                        card)
     assert len(cells) == 9 and sum(int(c[2]) for c in cells) == 2
+
+
+def test_per_modality_ladder_says_wins_must_meet_in_one_modality(tmp_path) -> None:
+    """Under per_modality, Level-4 needs comprehension and generation won in one modality: a model
+    that wins image comprehension and video generation only is Level-3 there (Level-4 under pooled)."""
+    root = copy_project(tmp_path / "p", small=True)
+    levels = root / "specs" / "levels"
+    pooled = (levels / "pooled.yaml").read_text(encoding="utf-8")
+    (levels / "pooled.yaml").write_text(pooled.replace("default: true", "default: false"), encoding="utf-8")
+    with (levels / "per_modality.yaml").open("a", encoding="utf-8") as f:
+        f.write("\ndefault: true\n")
+    scores = tmp_path / "scores.csv"
+    scores.write_text("model,task,score\ncross,image.abduction_based_vqa,70\n"
+                      "cross,video.action_specific_text_to_video_generation,96\n", encoding="utf-8")
+    ws = Workspace(root)
+    ws.import_scores(scores)
+    text = ws.report().read_text(encoding="utf-8")
+    con = duckdb.connect(ws.target.path, read_only=True)
+    try:
+        level = dict(con.execute("SELECT variant, level FROM level_scores WHERE model = 'cross' AND scope = 'A'"
+                                 ).fetchall())
+        parts = con.execute("SELECT n_parts_with_both, n_parts_both_won FROM level_ladder__per_modality "
+                            "WHERE model = 'cross' AND scope = 'A' AND task_group = 'C'").fetchone()
+    finally:
+        con.close()
+    assert level["pooled"] == 4 and level["per_modality"] == 3
+    assert parts == (4, 0)  # image, video, audio and 3d hold both paradigms; in none are both won
+    head = _headline(text, "cross")
+    assert head.startswith("Level-3 reached") and "Level-4 needs a modality where comprehension and generation are " \
+        "both won" in head and "wins lie in different modalities: win both in one" in head
+    assert "both won in 0 of 4 modalities" in text
