@@ -128,3 +128,24 @@ def test_per_modality_ladder_says_wins_must_meet_in_one_modality(tmp_path) -> No
     assert head.startswith("Level-3 reached") and "Level-4 needs a modality where comprehension and generation are " \
         "both won" in head and "wins lie in different modalities: win both in one" in head
     assert "both won in 0 of 4 modalities" in text
+
+
+def test_a_task_without_sota_is_marked_beside_its_numbers(tmp_path) -> None:
+    root = copy_project(tmp_path / "p", small=True)
+    spec = root / "specs" / "tasks" / "nlp" / "abstractive_summarization.yaml"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("sota:\n  value: 36.23\n  source: General-Bench official SoTA table "
+                                 "(sota_result.xlsx)\n", "sota: null\n"), encoding="utf-8")
+    scores = tmp_path / "scores.csv"
+    scores.write_text("model,task,score\nm,nlp.abstractive_summarization,40\nm,image.abduction_based_vqa,70\n",
+                      encoding="utf-8")
+    ws = Workspace(root)
+    ws.import_scores(scores)
+    page = ws.report().read_text(encoding="utf-8")
+    row = page.split('<tr data-task="nlp.abstractive_summarization">')[1].split("</tr>")[0]
+    assert "no SoTA yet" in row and 'data-outcome="pending"' in row and 'data-v="40.0"' in row
+    card = page.split('<span class="name">m</span>')[1].split("</article>")[0]
+    assert 'data-n-pending="1"' in card and "1 without SoTA" in card
+    board = page.split('<section class="board" data-scope="A">')[1].split("</section>")[0]
+    assert "1 without SoTA" in board  # the board's "rests on" column
+    assert "have no SoTA yet: run and scored, but left out of every level" in page  # the note under the board
