@@ -239,8 +239,9 @@ def _ladder_html(rungs: list[dict[str, Any]]) -> str:
     items = []
     for rung in reversed(rungs):  # top of the ladder first
         mark = {"reached": "✓", "next": "→", "above": "·"}[rung["state"]]
+        held = "held" if rung["state"] == "reached" else "sofar"
         extra = "".join(f'<div class="{cls}">{html.escape(text)}</div>'
-                        for cls, text in (("held", rung["detail"]), ("lift", rung["lift"])) if text)
+                        for cls, text in ((held, rung["detail"]), ("lift", rung["lift"])) if text)
         value = rung["score"]
         items.append(f'<li class="rung {rung["state"]}" data-level="{rung["k"]}">'
                      f'<span class="mark" aria-hidden="true">{mark}</span>'
