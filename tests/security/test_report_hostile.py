@@ -152,12 +152,20 @@ def test_hostile_names_round_trip_exactly(page) -> None:
     assert {row[0] for row in page["levels"]} == set(HOSTILE), "the importer changed a name"
     data = _data(tree)
     assert data["models"] == sorted(HOSTILE)
-    assert [h.text() for box in tree.find("div", class_="heat") for h in box.find("h4")] == sorted(HOSTILE)
-    for box in tree.find("div", class_="heat"):
-        assert box.find("rect", class_="cell"), f"no heatmap cells for {box.find('h4')[0].text()!r}"
+    cards = tree.find("article", class_="model")
+    assert sorted(n.text() for card in cards for n in card.find("span", class_="name")) == sorted(HOSTILE)
+    assert [n.text() for card in cards for n in card.find("span", class_="name")] == data["order"]
+    for card in cards:
+        assert [n for n in card.iter() if n.tag == "td" and "cell" in n.attrs.get("class", "").split()], \
+            f"no modality x paradigm cells for {card.find('span', class_='name')[0].text()!r}"
+        assert card.find("rect"), "no gap chart drawn"
     assert {n.attrs["data-model"] for n in tree.find("rect", class_="bar")} == set(HOSTILE)
-    tasks = tree.find("table", id="tasks")[0].find("tbody")[0].find("tr")
-    assert {row.find("td")[0].text() for row in tasks} == set(HOSTILE)
+    tasks = tree.find("table", id="tasks")[0]
+    heads = [th for th in tasks.find("th") if "data-model" in th.attrs]
+    assert [th.attrs["data-model"] for th in heads] == data["order"]
+    assert all(th.text().startswith(th.attrs["data-model"]) for th in heads)  # shown as text, unchanged
+    cells = [td for td in tasks.find("td") if "data-model" in td.attrs]
+    assert {td.attrs["data-model"] for td in cells} == set(HOSTILE)
 
 
 def test_numbers_in_the_page_equal_level_scores(page) -> None:
