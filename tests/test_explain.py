@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from glc.compiler.contracts import quote_ident
 from metric_project import add_task, explain_vs_sql, new_project
 
 from glc.explain import render
@@ -98,8 +99,9 @@ def test_explain_prints_what_the_sql_tables_hold(board: Workspace, tmp_path: Pat
             ("task_wins__pooled", "sigma_gap * 0 + 3.125 AS sigma_gap"),
             ("modality_counts__pooled", "n_supported + 90 AS n_supported"),
         ):
-            con.execute(f"ALTER VIEW {view} RENAME TO {view}_built")
-            con.execute(f"CREATE VIEW {view} AS SELECT * REPLACE ({changed}) FROM {view}_built")
+            name, built = quote_ident(view), quote_ident(f"{view}_built")  # changed: constant SQL of this test
+            con.execute(f"ALTER VIEW {name} RENAME TO {built}")
+            con.execute(f"CREATE VIEW {name} AS SELECT * REPLACE ({changed}) FROM {built}")
     finally:
         con.close()
     m = render(ws.explain("m", "pooled", "A"))
