@@ -123,3 +123,70 @@ def data_problems(ws: Any, action: str = "plan") -> str:
     (empty when there were none): bad task data sits its task out instead of stopping the run."""
     getattr(ws, action)()
     return "\n".join(f"{p.where}: {p.message}" + (f" (hint: {p.hint})" if p.hint else "") for p in ws.data_problems)
+
+
+def explain_vs_sql(ws: Any, model: str, variant: str, scope: str) -> dict[str, Any]:
+    """``ws.explain`` of one board, checked number by number against the rows of the SQL models it reads
+    (level_scores, group_scores__V, part_scores__V, modality_counts__V, task_contributions__V,
+    task_wins__V); returns the explain result. Also checks the SQL against itself: the parts average to
+    the level row, the won tasks' contributions add up to S_C/S_G/S_L, the per-modality counts add up to
+    the group counts."""
+    import duckdb
+    import pytest
+    from glc.compiler.contracts import quote_ident
+
+    from glc.explain import _fmt
+
+    info = ws.explain(model, variant, scope)
+    con = duckdb.connect(ws.target.path, read_only=True)
+
+    def rows(node: str, order: str = "", where: str = "scope = ?", *params: Any) -> list[dict[str, Any]]:
+        table = quote_ident(f"{node}__{variant}" if node != "level_scores" else node)
+        rel = con.execute(f"SELECT * FROM {table} WHERE model = ? AND {where} {order}", [model, *params])
+        names = [d[0] for d in rel.description]
+        return [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
+    try:
+        (row,) = rows("level_scores", "", "variant = ? AND scope = ?", variant, scope)
+        groups = rows("group_scores", "ORDER BY part, task_group", "scope = ?", scope)
+        parts = rows("part_scores", "ORDER BY part", "scope = ?", scope)
+        mods = rows("modality_counts", "ORDER BY modality, task_group", "scope = ?", scope)
+        contrib = {r["task_id"]: r for r in rows("task_contributions", "", "scope = ?", scope)}
+        gaps = {r["task_id"]: r["sigma_gap"] for r in rows("task_wins", "", "sigma_gap IS NOT NULL")}
+    finally:
+        con.close()
+    assert info["level"] == row["level"]
+    assert info["scores"] == {k: row[k] for k in ("level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l")}
+    assert {k: info["basis"][k] for k in ("level_without_ties", "n_tasks", "n_attempted", "n_wins", "n_ties",
+                                          "n_pending")} == {k: row[k] for k in ("level_without_ties", "n_tasks",
+                                          "n_attempted", "n_wins", "n_ties", "n_pending")}
+    assert info["groups"] == groups
+    assert info["parts"] == [{k: p[k] for k in ("part", "n_parts", "level_2", "level_3", "level_4", "s_c", "s_g")}
+                             for p in parts]
+    assert info["modalities"] == [{k: m[k] for k in ("modality", "task_group", "n_tasks", "n_supported", "n_wins",
+                                                     "n_ties")} for m in mods]
+    for t in info["top_contributors"]:
+        assert t["contribution"] == contrib[t["task_id"]]["contribution"]
+    for t in info["closest_losses"]:
+        assert t["sigma_gap"] == gaps[t["task_id"]]
+    # each number of the formulas is a column of those rows, formatted
+    text = "\n".join(info["formulas"])
+    for p in parts:
+        assert f"= {_fmt(p['level_2'])}" in text and f"= {_fmt(p['level_3'])}" in text
+        if p["level_4"] is not None:
+            assert f"* {_fmt(p['s_c'])} * {_fmt(p['s_g'])}" in text and f"= {_fmt(p['level_4'])}" in text
+            both = [g for g in groups if g["part"] == p["part"] and g["task_group"] in ("C", "G")]
+            assert all(f"{_fmt(g['sum_sigma'])} / {g['n_tasks']}" in text for g in both)
+    # the SQL agrees with itself
+    for k in ("level_2", "level_3", "level_4"):
+        values = [p[k] for p in parts if p[k] is not None]
+        if row[k] is not None:
+            assert row[k] == pytest.approx(sum(values) / len(values), rel=1e-12, abs=1e-12), k
+    for grp, s in (("C", row["s_c"]), ("G", row["s_g"]), ("L", row["s_l"])):
+        if s is not None:
+            assert sum(c["contribution"] for c in contrib.values() if c["task_group"] == grp) == \
+                pytest.approx(s, rel=1e-12, abs=1e-12), grp
+    for grp in {g["task_group"] for g in groups}:
+        for col in ("n_tasks", "n_supported", "n_wins", "n_ties"):
+            assert sum(m[col] for m in mods if m["task_group"] == grp) == \
+                sum(g[col] for g in groups if g["task_group"] == grp), (grp, col)
+    return info

@@ -1,9 +1,10 @@
 """Column docs of the public SQL models (YAML beside their templates), and the docs/ tables built from code.
 
-Every column of task_results, task_wins__<variant>, group_scores__<variant>, level_scores and
-leaderboard has a doc, and no doc names a column those nodes lack; `glc show` and `glc docs`
-print them. The tables in docs/metrics.md and docs/store-and-dag.md are the metric specs and the table
-contracts (GLC_UPDATE_GOLDEN=1 rewrites them).
+Every column of task_results, task_wins__<variant>, group_scores__<variant>, part_scores__<variant>,
+modality_counts__<variant>, task_contributions__<variant>, level_scores and leaderboard has a doc, and
+no doc names a column those nodes lack; `glc show` and `glc docs` print them. The tables in
+docs/metrics.md and docs/store-and-dag.md are the metric specs and the table contracts
+(GLC_UPDATE_GOLDEN=1 rewrites them).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ DOCUMENTED = {  # template -> the nodes it renders in the 699-task benchmark
     "sql/models/per_variant/task_wins.sql": ["task_wins__pooled", "task_wins__per_modality", "task_wins__strict"],
     "sql/models/per_variant/group_scores.sql": ["group_scores__pooled", "group_scores__per_modality",
                                                 "group_scores__strict"],
+    **{f"sql/models/per_variant/{t}.sql": [f"{t}__{v}" for v in ("pooled", "per_modality", "strict")]
+       for t in ("part_scores", "modality_counts", "task_contributions")},
     "sql/models/level_scores.sql": ["level_scores"],
     "sql/models/leaderboard.sql": ["leaderboard"],
 }

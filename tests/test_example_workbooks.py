@@ -7,6 +7,7 @@ import json
 import duckdb
 import pytest
 from conftest import EXAMPLES
+from metric_project import explain_vs_sql
 
 from glc.workspace import Workspace
 
@@ -63,3 +64,14 @@ def test_model_name_matches_case_insensitively(ws: Workspace) -> None:
     summary = ws.import_scores(EXAMPLES / "c04_sota_beater.xlsx", model="sota-beater-70b")
     assert summary.models == ["SoTA-Beater-70B"]
     assert summary.n_scores["SoTA-Beater-70B"] + summary.n_missing["SoTA-Beater-70B"] == 699
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_explain_numbers_are_the_sql_rows(built: Workspace, variant: str) -> None:
+    """glc explain of every example-workbook model prints level_scores, group_scores__V, part_scores__V,
+    modality_counts__V and task_contributions__V rows, on boards of every family."""
+    for case in EXPECTED.values():
+        for scope in ("A", "A-quick", "B-image-video", "B-3d", "C-video-generation",
+                      "D-image-comprehension-question-answering"):
+            info = explain_vs_sql(built, case["model_column"], variant, scope)
+            assert info["scope"] == scope and info["variant"] == variant

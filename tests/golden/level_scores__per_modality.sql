@@ -4,90 +4,24 @@
 /* General-Level scores under level variant 'per_modality'. */
 /* Levels 2-4 are computed inside each modality and averaged with equal weight over the */
 /* modalities of the scope; Level-5 multiplies that average Level-4 by S_L / 100. */
-/* The same arithmetic over wins that beat the SoTA only (*_nt: no ties) gives */
-/* level_without_ties; the basis counts say what the row rests on (tasks, attempts, wins, ties, */
-/* tasks without a SoTA, instance coverage). */
-WITH "parts" AS (
+/* The levels of each part come from part_scores__<variant>; the same arithmetic over wins that */
+/* beat the SoTA only (*_nt: no ties) gives level_without_ties; the basis counts say what the row */
+/* rests on (tasks, attempts, wins, ties, tasks without a SoTA, instance coverage). */
+WITH "combined" AS (
   SELECT
-    "group_scores__per_modality"."model" AS "model",
-    "group_scores__per_modality"."scope" AS "scope",
-    "group_scores__per_modality"."part" AS "part",
-    AVG("group_scores__per_modality"."mean_sigma") AS "l2", /* 1/2 (sum_C sigma / M + sum_G sigma / N), over the paradigms present */
-    AVG("group_scores__per_modality"."s") AS "l3", /* 1/2 (S_C + S_G) */
-    MAX(
-      CASE
-        WHEN "group_scores__per_modality"."task_group" = 'C'
-        THEN "group_scores__per_modality"."s"
-      END
-    ) AS "s_c",
-    MAX(
-      CASE
-        WHEN "group_scores__per_modality"."task_group" = 'G'
-        THEN "group_scores__per_modality"."s"
-      END
-    ) AS "s_g",
-    AVG("group_scores__per_modality"."s_without_ties") AS "l3_nt",
-    MAX(
-      CASE
-        WHEN "group_scores__per_modality"."task_group" = 'C'
-        THEN "group_scores__per_modality"."s_without_ties"
-      END
-    ) AS "s_c_nt",
-    MAX(
-      CASE
-        WHEN "group_scores__per_modality"."task_group" = 'G'
-        THEN "group_scores__per_modality"."s_without_ties"
-      END
-    ) AS "s_g_nt"
-  FROM "group_scores__per_modality" AS "group_scores__per_modality"
-  WHERE
-    "group_scores__per_modality"."task_group" IN ('C', 'G')
+    "part_scores__per_modality"."model" AS "model",
+    "part_scores__per_modality"."scope" AS "scope",
+    AVG("part_scores__per_modality"."level_2") AS "l2", /* equal weight per modality */
+    AVG("part_scores__per_modality"."level_3") AS "l3",
+    AVG("part_scores__per_modality"."level_4") AS "l4",
+    AVG("part_scores__per_modality"."s_c") AS "s_c",
+    AVG("part_scores__per_modality"."s_g") AS "s_g",
+    AVG("part_scores__per_modality"."level_3_without_ties") AS "l3_nt",
+    AVG("part_scores__per_modality"."level_4_without_ties") AS "l4_nt"
+  FROM "part_scores__per_modality" AS "part_scores__per_modality"
   GROUP BY
-    "group_scores__per_modality"."model",
-    "group_scores__per_modality"."scope",
-    "group_scores__per_modality"."part"
-), "synergy" AS (
-  SELECT
-    "parts"."model" AS "model",
-    "parts"."scope" AS "scope",
-    "parts"."part" AS "part",
-    "parts"."l2" AS "l2",
-    "parts"."l3" AS "l3",
-    "parts"."s_c" AS "s_c",
-    "parts"."s_g" AS "s_g",
-    CASE
-      WHEN "parts"."s_c" > 0 AND "parts"."s_g" > 0
-      THEN 2 * "parts"."s_c" * "parts"."s_g" / (
-        "parts"."s_c" + "parts"."s_g"
-      ) /* harmonic mean of S_C and S_G */
-      WHEN NOT "parts"."s_c" IS NULL AND NOT "parts"."s_g" IS NULL
-      THEN 0.0
-    END AS "l4",
-    "parts"."l3_nt" AS "l3_nt",
-    CASE
-      WHEN "parts"."s_c_nt" > 0 AND "parts"."s_g_nt" > 0
-      THEN 2 * "parts"."s_c_nt" * "parts"."s_g_nt" / (
-        "parts"."s_c_nt" + "parts"."s_g_nt"
-      )
-      WHEN NOT "parts"."s_c_nt" IS NULL AND NOT "parts"."s_g_nt" IS NULL
-      THEN 0.0
-    END AS "l4_nt"
-  FROM "parts" AS "parts"
-), "combined" AS (
-  SELECT
-    "synergy"."model" AS "model",
-    "synergy"."scope" AS "scope",
-    AVG("synergy"."l2") AS "l2", /* equal weight per modality */
-    AVG("synergy"."l3") AS "l3",
-    AVG("synergy"."l4") AS "l4",
-    AVG("synergy"."s_c") AS "s_c",
-    AVG("synergy"."s_g") AS "s_g",
-    AVG("synergy"."l3_nt") AS "l3_nt",
-    AVG("synergy"."l4_nt") AS "l4_nt"
-  FROM "synergy" AS "synergy"
-  GROUP BY
-    "synergy"."model",
-    "synergy"."scope"
+    "part_scores__per_modality"."model",
+    "part_scores__per_modality"."scope"
 ), "language" AS (
   SELECT
     "group_scores__per_modality"."model" AS "model",

@@ -3,87 +3,21 @@
 -- level variant: pooled
 /* General-Level scores under level variant 'pooled'. */
 /* Levels 2-4 are computed once over all tasks of the scope (pooled). */
-/* The same arithmetic over wins that beat the SoTA only (*_nt: no ties) gives */
-/* level_without_ties; the basis counts say what the row rests on (tasks, attempts, wins, ties, */
-/* tasks without a SoTA, instance coverage). */
-WITH "parts" AS (
+/* The levels of each part come from part_scores__<variant>; the same arithmetic over wins that */
+/* beat the SoTA only (*_nt: no ties) gives level_without_ties; the basis counts say what the row */
+/* rests on (tasks, attempts, wins, ties, tasks without a SoTA, instance coverage). */
+WITH "combined" AS (
   SELECT
-    "group_scores__pooled"."model" AS "model",
-    "group_scores__pooled"."scope" AS "scope",
-    "group_scores__pooled"."part" AS "part",
-    AVG("group_scores__pooled"."mean_sigma") AS "l2", /* 1/2 (sum_C sigma / M + sum_G sigma / N), over the paradigms present */
-    AVG("group_scores__pooled"."s") AS "l3", /* 1/2 (S_C + S_G) */
-    MAX(
-      CASE
-        WHEN "group_scores__pooled"."task_group" = 'C'
-        THEN "group_scores__pooled"."s"
-      END
-    ) AS "s_c",
-    MAX(
-      CASE
-        WHEN "group_scores__pooled"."task_group" = 'G'
-        THEN "group_scores__pooled"."s"
-      END
-    ) AS "s_g",
-    AVG("group_scores__pooled"."s_without_ties") AS "l3_nt",
-    MAX(
-      CASE
-        WHEN "group_scores__pooled"."task_group" = 'C'
-        THEN "group_scores__pooled"."s_without_ties"
-      END
-    ) AS "s_c_nt",
-    MAX(
-      CASE
-        WHEN "group_scores__pooled"."task_group" = 'G'
-        THEN "group_scores__pooled"."s_without_ties"
-      END
-    ) AS "s_g_nt"
-  FROM "group_scores__pooled" AS "group_scores__pooled"
-  WHERE
-    "group_scores__pooled"."task_group" IN ('C', 'G')
-  GROUP BY
-    "group_scores__pooled"."model",
-    "group_scores__pooled"."scope",
-    "group_scores__pooled"."part"
-), "synergy" AS (
-  SELECT
-    "parts"."model" AS "model",
-    "parts"."scope" AS "scope",
-    "parts"."part" AS "part",
-    "parts"."l2" AS "l2",
-    "parts"."l3" AS "l3",
-    "parts"."s_c" AS "s_c",
-    "parts"."s_g" AS "s_g",
-    CASE
-      WHEN "parts"."s_c" > 0 AND "parts"."s_g" > 0
-      THEN 2 * "parts"."s_c" * "parts"."s_g" / (
-        "parts"."s_c" + "parts"."s_g"
-      ) /* harmonic mean of S_C and S_G */
-      WHEN NOT "parts"."s_c" IS NULL AND NOT "parts"."s_g" IS NULL
-      THEN 0.0
-    END AS "l4",
-    "parts"."l3_nt" AS "l3_nt",
-    CASE
-      WHEN "parts"."s_c_nt" > 0 AND "parts"."s_g_nt" > 0
-      THEN 2 * "parts"."s_c_nt" * "parts"."s_g_nt" / (
-        "parts"."s_c_nt" + "parts"."s_g_nt"
-      )
-      WHEN NOT "parts"."s_c_nt" IS NULL AND NOT "parts"."s_g_nt" IS NULL
-      THEN 0.0
-    END AS "l4_nt"
-  FROM "parts" AS "parts"
-), "combined" AS (
-  SELECT
-    "synergy"."model" AS "model",
-    "synergy"."scope" AS "scope",
-    "synergy"."l2" AS "l2",
-    "synergy"."l3" AS "l3",
-    "synergy"."l4" AS "l4",
-    "synergy"."s_c" AS "s_c",
-    "synergy"."s_g" AS "s_g",
-    "synergy"."l3_nt" AS "l3_nt",
-    "synergy"."l4_nt" AS "l4_nt"
-  FROM "synergy" AS "synergy"
+    "part_scores__pooled"."model" AS "model",
+    "part_scores__pooled"."scope" AS "scope",
+    "part_scores__pooled"."level_2" AS "l2",
+    "part_scores__pooled"."level_3" AS "l3",
+    "part_scores__pooled"."level_4" AS "l4",
+    "part_scores__pooled"."s_c" AS "s_c",
+    "part_scores__pooled"."s_g" AS "s_g",
+    "part_scores__pooled"."level_3_without_ties" AS "l3_nt",
+    "part_scores__pooled"."level_4_without_ties" AS "l4_nt"
+  FROM "part_scores__pooled" AS "part_scores__pooled"
 ), "language" AS (
   SELECT
     "group_scores__pooled"."model" AS "model",

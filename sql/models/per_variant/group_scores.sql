@@ -1,6 +1,7 @@
 -- Group aggregates under level variant {{ variant.name | sql_literal }} (partition: {{ variant.partition }}).
 -- Denominators are the number of benchmark tasks of the group in the scope that have a SoTA,
--- supported or not: mean_sigma = sum(sigma) / n_tasks; s = sum(sigma of won tasks) / n_tasks.
+-- supported or not: sum_sigma = sum(sigma), mean_sigma = sum_sigma / n_tasks;
+-- s = sum(sigma of won tasks) / n_tasks.
 -- A task without a SoTA yet is left out of every sum and count here (it cannot be won, and
 -- counting it in a denominator would lower S for a reason no model controls).
 -- s_without_ties is s counting only wins that beat the SoTA (what the level rests on without ties).
@@ -17,6 +18,7 @@ SELECT
   COUNT_IF(w.supported) AS n_supported,
   COUNT_IF(w.win) AS n_wins,
   COUNT_IF(w.win AND w.tie) AS n_ties,
+  SUM(w.sigma) AS sum_sigma,
   SUM(w.sigma) / COUNT(*) AS mean_sigma,
   SUM(CASE WHEN w.win THEN w.sigma ELSE 0.0 END) / COUNT(*) AS s,
   SUM(CASE WHEN w.win AND NOT w.tie THEN w.sigma ELSE 0.0 END) / COUNT(*) AS s_without_ties

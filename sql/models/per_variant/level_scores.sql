@@ -5,60 +5,22 @@
 {%- else %}
 -- Levels 2-4 are computed once over all tasks of the scope (pooled).
 {%- endif %}
--- The same arithmetic over wins that beat the SoTA only (*_nt: no ties) gives
--- level_without_ties; the basis counts say what the row rests on (tasks, attempts, wins, ties,
--- tasks without a SoTA, instance coverage).
-WITH parts AS (
-  SELECT
-    model,
-    scope,
-    part,
-    AVG(mean_sigma) AS l2, -- 1/2 (sum_C sigma / M + sum_G sigma / N), over the paradigms present
-    AVG(s) AS l3, -- 1/2 (S_C + S_G)
-    MAX(CASE WHEN task_group = 'C' THEN s END) AS s_c,
-    MAX(CASE WHEN task_group = 'G' THEN s END) AS s_g,
-    AVG(s_without_ties) AS l3_nt,
-    MAX(CASE WHEN task_group = 'C' THEN s_without_ties END) AS s_c_nt,
-    MAX(CASE WHEN task_group = 'G' THEN s_without_ties END) AS s_g_nt
-  FROM {{ ('group_scores__' ~ variant.name) | ident }}
-  WHERE
-    task_group IN ('C', 'G')
-  GROUP BY
-    model,
-    scope,
-    part
-), synergy AS (
-  SELECT
-    model,
-    scope,
-    part,
-    l2,
-    l3,
-    s_c,
-    s_g,
-    CASE
-      WHEN s_c > 0 AND s_g > 0 THEN 2 * s_c * s_g / (s_c + s_g) -- harmonic mean of S_C and S_G
-      WHEN NOT s_c IS NULL AND NOT s_g IS NULL THEN 0.0
-    END AS l4,
-    l3_nt,
-    CASE
-      WHEN s_c_nt > 0 AND s_g_nt > 0 THEN 2 * s_c_nt * s_g_nt / (s_c_nt + s_g_nt)
-      WHEN NOT s_c_nt IS NULL AND NOT s_g_nt IS NULL THEN 0.0
-    END AS l4_nt
-  FROM parts
-), combined AS (
+-- The levels of each part come from part_scores__<variant>; the same arithmetic over wins that
+-- beat the SoTA only (*_nt: no ties) gives level_without_ties; the basis counts say what the row
+-- rests on (tasks, attempts, wins, ties, tasks without a SoTA, instance coverage).
+WITH combined AS (
 {%- if variant.partition == 'modality' %}
   SELECT
     model,
     scope,
-    AVG(l2) AS l2, -- equal weight per modality
-    AVG(l3) AS l3,
-    AVG(l4) AS l4,
+    AVG(level_2) AS l2, -- equal weight per modality
+    AVG(level_3) AS l3,
+    AVG(level_4) AS l4,
     AVG(s_c) AS s_c,
     AVG(s_g) AS s_g,
-    AVG(l3_nt) AS l3_nt,
-    AVG(l4_nt) AS l4_nt
-  FROM synergy
+    AVG(level_3_without_ties) AS l3_nt,
+    AVG(level_4_without_ties) AS l4_nt
+  FROM {{ ('part_scores__' ~ variant.name) | ident }}
   GROUP BY
     model,
     scope
@@ -66,14 +28,14 @@ WITH parts AS (
   SELECT
     model,
     scope,
-    l2,
-    l3,
-    l4,
+    level_2 AS l2,
+    level_3 AS l3,
+    level_4 AS l4,
     s_c,
     s_g,
-    l3_nt,
-    l4_nt
-  FROM synergy
+    level_3_without_ties AS l3_nt,
+    level_4_without_ties AS l4_nt
+  FROM {{ ('part_scores__' ~ variant.name) | ident }}
 {%- endif %}
 ), language AS (
   SELECT

@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 -- Wins against the specialist SoTA under level variant {{ variant.name | sql_literal }}:
 -- win rule {{ variant.win }}. An unsupported task, or one without a SoTA yet, is never a win;
--- tie marks a result equal to the SoTA (under 'at_least' such a win rests on the tie alone).
+-- tie marks a result equal to the SoTA (under 'at_least' such a win rests on the tie alone);
+-- sigma_gap says by how many sigma points a lost task falls short of the SoTA.
 -- A view: a projection of task_results that costs less to compute where it is read than to store.
 SELECT
   model,
@@ -18,11 +19,15 @@ SELECT
   has_sota,
   vs_sota,
 {%- if variant.win == 'strictly_better' %}
-  COALESCE(vs_sota > 0, FALSE) AS win,
+{%- set win = 'COALESCE(vs_sota > 0, FALSE)' %}
 {%- else %}
-  COALESCE(vs_sota >= 0, FALSE) AS win,
+{%- set win = 'COALESCE(vs_sota >= 0, FALSE)' %}
 {%- endif %}
+  {{ win }} AS win,
   COALESCE(vs_sota = 0, FALSE) AS tie,
+  CASE
+    WHEN supported AND has_sota AND NOT {{ win }} THEN sigma_sota - sigma -- lost to the SoTA
+  END AS sigma_gap,
   n_instances,
   n_scored,
   complete,
