@@ -59,7 +59,7 @@ class RunResult:
     tests: TestReport
     inference: RunSummary | None = None
     orphans: list[str] = field(default_factory=list)  # models with runner-made results but no spec
-    results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built (glc.runlog)
+    results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built: Arrow tables (glc.runlog)
     unrouted: list[tuple[str, str]] = field(default_factory=list)  # (model, task) no route serves: scored 0
 
 
