@@ -82,9 +82,12 @@ def compile_data_tests(tests: tuple[Located[DataTestSpec], ...],
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
     from sqlglot.optimizer.qualify import qualify
+    from sqlglot.schema import MappingSchema
 
     out: list[CompiledDataTest] = []
     errors: list[SpecError] = []
+    shared: MappingSchema | None = None  # one sqlglot schema for every test (normalizing it per test was
+    # most of the work)
     for loc in tests:
         spec = loc.spec
         if spec.model not in schema:
@@ -105,9 +108,9 @@ def compile_data_tests(tests: tuple[Located[DataTestSpec], ...],
                                     or "columns of " + spec.model + ": " + ", ".join(schema[spec.model])))
             continue
         try:
-            # a shallow copy: sqlglot types the schema dict[str, object], which dict[str, dict[...]] is not
-            query = qualify(_query(spec), schema=dict(schema), dialect=DIALECT,
-                            validate_qualify_columns=True)
+            if shared is None:  # a shallow copy: sqlglot types the schema dict[str, object]
+                shared = MappingSchema(dict(schema), dialect=DIALECT)
+            query = qualify(_query(spec), schema=shared, dialect=DIALECT, validate_qualify_columns=True)
             ctes = {c.alias_or_name for c in query.find_all(exp.CTE)}
             for t in query.find_all(exp.Table):
                 if not isinstance(t.this, exp.Identifier) or t.db or t.catalog or (

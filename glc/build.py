@@ -426,8 +426,11 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                     _make_room(con, node.name, "table", relations)
                     con.execute(create_table_sql(node))
             except duckdb.Error as exc:
+                hint = f"see target/compiled/{node.name}.sql"
+                if views := _views_read(node, by_name):  # their SQL runs in this node's statement
+                    hint += "; it reads views, computed here: " + ", ".join(f"{v.name} ({v.template})" for v in views)
                 raise GlcError(f"building model '{node.name}' failed: {exc}", location=node.template,
-                               hint=f"see target/compiled/{node.name}.sql") from None
+                               hint=hint) from None
             built[node.name] = (keys[node.name], _now())
             result.node_seconds[node.name] = time.perf_counter() - t
         if incremental:
@@ -445,6 +448,19 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                      compiled.manifest["fingerprint"], len(result.node_seconds), "success"])
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _views_read(node: CompiledNode, by_name: dict[str, CompiledNode]) -> list[CompiledNode]:
+    """The views ``node`` reads, directly or through other views, in dependency order: an error in
+    one of them surfaces when the node is built."""
+    seen: set[str] = set()
+    stack = [d for d in node.depends_on if d in by_name and by_name[d].materialized == "view"]
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(d for d in by_name[name].depends_on if d in by_name and by_name[d].materialized == "view")
+    return [n for n in by_name.values() if n.name in seen]
 
 
 def _now() -> datetime:

@@ -154,7 +154,8 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
     """Run missing inference, build the SQL DAG in DuckDB, run the data tests, print the leaderboard.
 
     Each run keeps target/runs/<run id>/log.txt (what it printed, with timestamped progress) and
-    results.json (models, tasks, scores, levels, spec fingerprint, versions, timings).
+    results.json (models, tasks, spec fingerprint, versions, timings) with the run's scores and levels
+    beside it (scores.parquet, levels.parquet).
 
     Exit status: 0 all good; 1 a data test failed; 2 bad input (nothing of it stored); 3 some
     instances or jobs failed (the boards rest on what succeeded); 70 an internal error.
@@ -232,7 +233,10 @@ def _write_results(ws, log, result, status: int, seconds: float) -> None:
     p = compiled.project
     inf, b = result.inference, result.build
     specs = {m.spec.name: m for m in p.models}
-    models = sorted({*specs, *(r["model"] for r in result.results.get("scores", []))})
+    scores = result.results.get("scores")
+    scored = scores.column("model").unique().to_pylist() if scores is not None else []
+    models = sorted({*specs, *scored})
+    files = log.write_tables(result.results)
     log.write_results({
         "format": RESULTS_VERSION,
         "run_id": log.run_id,
@@ -247,8 +251,8 @@ def _write_results(ws, log, result, status: int, seconds: float) -> None:
                     "role": specs[m].spec.role if m in specs else None} for m in models],
         "tasks": [{"task_id": t.id, "modality": t.spec.modality, "paradigm": t.spec.paradigm,
                    "metric": t.spec.metric} for t in p.tasks],
-        "scores": result.results.get("scores", []),
-        "levels": result.results.get("levels", []),
+        "scores": files.get("scores"),
+        "levels": files.get("levels"),
         "inference": None if inf is None else {
             "predicted": inf.predicted, "judged": inf.judged, "failed_instances": len(inf.failed),
             "failed_jobs": len(inf.job_errors)},

@@ -43,6 +43,7 @@ from glc.datasets import media_folder
 from glc.importers.safety import clip, lone_surrogate
 from glc.importers.scores import file_sha256
 from glc.profiles import load_grants, load_ray_settings
+from glc.progress import Progress  # defined there (the CLI's bars), kept importable from here
 from glc.runners.base import Request, Result, Runner, RunnerError
 from glc.selection import Selection
 from glc.store import insert_rows, refresh_prediction_partitions, transaction
@@ -340,16 +341,6 @@ class RunSummary:
         if len(self.failed) > 10:
             lines.append(f"  … and {len(self.failed) - 10} more (see predictions.error; `glc run --retry-failed`)")
         return "\n".join(lines)
-
-
-class Progress:
-    """Callbacks the executor reports through (the CLI draws rich bars with them)."""
-
-    def start(self, total: int) -> None: ...
-    def job(self, label: str, total: int) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-    def end_job(self) -> None: ...
-    def stop(self) -> None: ...
 
 
 def _store(con: duckdb.DuckDBPyConnection, kind: str, job: Job, done: list[tuple[Request, Result, str | None]],

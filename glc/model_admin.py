@@ -24,10 +24,10 @@ from glc.compiler.plugins import runner_args_schema
 from glc.compiler.resolve import Project
 from glc.compiler.spec_models import ModelSpec
 from glc.compiler.suggest import did_you_mean
-from glc.store import DIALECT, ensure_store, stored_models, transaction
+from glc.store import DIALECT, IMPORT_BACKEND, ensure_store, stored_models, transaction
 
 MODEL_TABLES: tuple[str, ...] = tuple(name for name, c in STORE.items() if "model" in c.column_names)
-IMPORT_BACKEND = "import"  # the backend of predictions read by `glc import predictions`
+# models_without_spec lives in glc.store: glc run calls it, and this module imports pyarrow, sqlglot and pydantic
 
 
 def _where_model() -> exp.Expression:
@@ -43,16 +43,6 @@ def model_counts(con: duckdb.DuckDBPyConnection, model: str) -> dict[str, int]:
         row = con.execute(query.sql(DIALECT), [model]).fetchone()
         out[table] = int(row[0]) if row else 0
     return out
-
-
-def models_without_spec(con: duckdb.DuckDBPyConnection, spec_names: list[str]) -> list[str]:
-    """Models with predictions or evaluator readings made by runners but no spec in the project:
-    their spec was deleted or renamed, and their results stay on the boards. (Imported results
-    need no spec.)"""
-    rows = con.execute("SELECT DISTINCT model FROM predictions WHERE backend IS DISTINCT FROM ? "
-                       "UNION SELECT DISTINCT model FROM judgments ORDER BY model", [IMPORT_BACKEND]).fetchall()
-    specs = set(spec_names)
-    return [r[0] for r in rows if r[0] not in specs]
 
 
 @dataclass

@@ -7,10 +7,22 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from glc.inference import Plan, Progress
 from glc.words import plural
+
+if TYPE_CHECKING:  # glc.inference imports the runners, datasets and pydantic: a run that infers nothing needs none
+    from glc.inference import Plan
+
+
+class Progress:
+    """Callbacks the executor reports through (the CLI draws rich bars with them)."""
+
+    def start(self, total: int) -> None: ...
+    def job(self, label: str, total: int) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def end_job(self) -> None: ...
+    def stop(self) -> None: ...
 
 
 def describe_plan(plan: Plan) -> str:

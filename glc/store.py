@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pyarrow: imported by the functions that write rows, not by 
     from glc.compiler.seeds import Seed
 
 DIALECT = "duckdb"
+IMPORT_BACKEND = "import"  # the backend of predictions read by `glc import predictions`
 RUNS_DDL = (
     "CREATE TABLE IF NOT EXISTS glc_runs (run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, "
     "manifest_fingerprint VARCHAR, nodes_built INTEGER, status VARCHAR)"
@@ -159,3 +160,13 @@ def refresh_prediction_partitions(con: duckdb.DuckDBPyConnection,
                 "SEMI JOIN __glc_pairs AS s ON s.model = p.model AND s.task_id = p.task_id "
                 "GROUP BY p.model, p.task_id")
     con.execute("DROP TABLE __glc_pairs")
+
+
+def models_without_spec(con: duckdb.DuckDBPyConnection, spec_names: list[str]) -> list[str]:
+    """Models with predictions or evaluator readings made by runners but no spec in the project:
+    their spec was deleted or renamed, and their results stay on the boards. (Imported results
+    need no spec.)"""
+    rows = con.execute("SELECT DISTINCT model FROM predictions WHERE backend IS DISTINCT FROM ? "
+                       "UNION SELECT DISTINCT model FROM judgments ORDER BY model", [IMPORT_BACKEND]).fetchall()
+    specs = set(spec_names)
+    return [r[0] for r in rows if r[0] not in specs]

@@ -59,7 +59,7 @@ class RunResult:
     tests: TestReport
     inference: RunSummary | None = None
     orphans: list[str] = field(default_factory=list)  # models with runner-made results but no spec
-    results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built (glc.runlog)
+    results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built: Arrow tables (glc.runlog)
     unrouted: list[tuple[str, str]] = field(default_factory=list)  # (model, task) no route serves: scored 0
 
 
@@ -73,6 +73,7 @@ class Workspace:
         self.target: Target = load_target(self.root, target, self.benchmark)
         self.target_dir = self.root / "target"
         self._compiled: CompiledProject | None = None
+        self._written: CompiledProject | None = None  # the compile whose artifacts target/ holds
         self.data_problems: list[Problem] = []  # task data that did not load (those tasks sat out)
         self.sota_skipped: list[dict[str, Any]] = []  # tasks the last record_sota left alone, with why
 
@@ -82,8 +83,9 @@ class Workspace:
             from glc.compiler.project_cache import cached_compile
 
             self._compiled = cached_compile(self.root, benchmark=self.requested_benchmark)
-        if write:
+        if write and self._written is not self._compiled:  # once per compile (glc compile and run ask again)
             write_artifacts(self._compiled, self.target_dir)
+            self._written = self._compiled
         return self._compiled
 
     def _project(self) -> Project:
@@ -144,9 +146,8 @@ class Workspace:
         from glc.data_tests import run_data_tests
         from glc.datasets import sync_instances
         from glc.engines import build_dag
-        from glc.model_admin import models_without_spec
         from glc.runlog import collect_results
-        from glc.store import connect, ensure_store
+        from glc.store import connect, ensure_store, models_without_spec
 
         say = notify or (lambda _text: None)
         compiled = self.compile()

@@ -34,8 +34,8 @@ def test_manifest_describes_nodes_edges_and_fingerprints(compiled) -> None:
     assert set(m["levels"]) == {"pooled", "per_modality", "strict"}
     assert m["default_level"] == "pooled" and m["default_scope"] == "A"
     node = m["nodes"]["level_scores__per_modality"]
-    assert node["depends_on"] == ["group_scores__per_modality", "part_scores__per_modality", "scope_tasks", "scopes",
-                                  "task_wins__per_modality"]
+    assert node["depends_on"] == ["group_parts", "group_scores__per_modality", "part_scores__per_modality",
+                                  "scope_tasks", "scopes", "task_sota"]
     assert node["public"] is False and m["nodes"]["level_scores"]["public"] is True
     assert ["task_results", "task_wins__strict"] in m["edges"]
     # tasks of the active benchmark, metrics, levels, scopes, tests, benchmarks, models, the quick board's task
@@ -76,7 +76,7 @@ def test_pooled_and_per_modality_differ_visibly(compiled) -> None:
     assert "AVG(\"part_scores__per_modality\".\"level_4\")" in text and "equal weight" in text
     groups_p = compiled.node("group_scores__pooled").sql
     groups_m = compiled.node("group_scores__per_modality").sql
-    assert "'all' AS \"part\"" in groups_p and "\"w\".\"modality\" AS \"part\"" in groups_m
+    assert "'all' AS \"part\"" in groups_p and "\"g\".\"modality\" AS \"part\"" in groups_m
     assert "> 0, FALSE) AS \"win\"" in compiled.node("task_wins__strict").sql
     assert ">= 0, FALSE) AS \"win\"" in compiled.node("task_wins__pooled").sql
 

@@ -161,5 +161,8 @@ def test_failed_build_rolls_back(built: Workspace, project_dir: Path) -> None:
     tpl = project_dir / "sql/models/per_variant/level_scores.sql"
     tpl.write_text(tpl.read_text().replace("c.l4 * l.s_l / 100 AS l5", "CAST('x' || c.l4 AS DOUBLE) AS l5"))
     out = glc(project_dir, "run")
-    assert out.returncode == 2 and "building model 'level_scores__" in out.stderr
+    # level_scores__<variant> are views: the error surfaces where level_scores stores them, naming them
+    assert out.returncode == 2 and "building model 'level_scores' failed" in out.stderr
+    assert "it reads views, computed here: " in out.stderr
+    assert "level_scores__pooled (sql/models/per_variant/level_scores.sql)" in out.stderr
     assert Workspace(project_dir).leaderboard() == before

@@ -11,6 +11,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from glc.compiler.errors import GlcError, SpecErrors
@@ -177,9 +178,15 @@ def test_redirected_run_writes_progress_lines_a_run_log_and_results(root: Path) 
     assert data["models"] == [{"model": "echo", "spec": "specs/models/echo.yaml", "revision": "1",
                                "role": "generalist"}]
     assert tid in {t["task_id"] for t in data["tasks"]}
-    score = next(s for s in data["scores"] if s["task_id"] == tid)
+    # the rows lie beside results.json in Parquet, as results.json says
+    assert data["scores"]["file"] == "scores.parquet" and data["levels"]["file"] == "levels.parquet"
+    scores = pq.read_table(runs[0] / "scores.parquet").to_pylist()
+    levels = pq.read_table(runs[0] / "levels.parquet").to_pylist()
+    assert data["scores"]["rows"] == len(scores) and data["levels"]["rows"] == len(levels)
+    assert data["scores"]["columns"][:3] == ["model", "task_id", "task_name"]
+    score = next(s for s in scores if s["task_id"] == tid)
     assert score["model"] == "echo" and score["score"] == 100.0 and score["n_instances"] == 4
-    assert {(r["variant"], r["scope"]) for r in data["levels"] if r["model"] == "echo"} >= {("pooled", "A")}
+    assert {(r["variant"], r["scope"]) for r in levels if r["model"] == "echo"} >= {("pooled", "A")}
     assert data["inference"]["predicted"] == 4 and data["timings"]["total_s"] > 0
     # the run id is the build's: `glc diff run:ID` names the same run
     assert sql_rows(Workspace(root), "SELECT count(*) FROM glc_runs WHERE run_id = ?", runs[0].name) == [(1,)]

@@ -1,6 +1,8 @@
+{{ config(materialized='view') }}
 -- Ranked boards: by level reached, then by the score of that level. Competition ranking: equal
 -- (level, level_score) share a rank and the next rank skips (1, 1, 3). Every format of
--- `glc leaderboard` and the report print this rank.
+-- `glc leaderboard` and the report print this rank. A view: a board is read one (variant, scope) at a
+-- time, and ranking one costs less than storing every board.
 WITH ranked AS (
   SELECT
     *,

@@ -1,6 +1,7 @@
 -- node: group_scores__per_modality
 -- template: sql/models/per_variant/group_scores.sql
 -- level variant: per_modality
+-- materialized: view (its rows follow its inputs; rebuilt only when its SQL changes)
 /* Group aggregates under level variant 'per_modality' (partition: modality). */
 /* Denominators are the number of benchmark tasks of the group in the scope that have a SoTA, */
 /* supported or not: sum_sigma = sum(sigma), mean_sigma = sum_sigma / n_tasks; */
@@ -8,26 +9,24 @@
 /* A task without a SoTA yet is left out of every sum and count here (it cannot be won, and */
 /* counting it in a denominator would lower S for a reason no model controls). */
 /* s_without_ties is s counting only wins that beat the SoTA (what the level rests on without ties). */
+/* The sums per modality come from group_parts (win rule at_least); a view: they cost less to */
+/* add up where they are read than to store per variant. */
 SELECT
-  "w"."model" AS "model",
-  "st"."scope" AS "scope",
-  "w"."modality" AS "part",
-  "w"."task_group" AS "task_group",
-  COUNT(*) AS "n_tasks",
-  COUNT_IF("w"."supported") AS "n_supported",
-  COUNT_IF("w"."win") AS "n_wins",
-  COUNT_IF("w"."win" AND "w"."tie") AS "n_ties",
-  SUM("w"."sigma") AS "sum_sigma",
-  SUM("w"."sigma") / COUNT(*) AS "mean_sigma",
-  SUM(CASE WHEN "w"."win" THEN "w"."sigma" ELSE 0.0 END) / COUNT(*) AS "s",
-  SUM(CASE WHEN "w"."win" AND NOT "w"."tie" THEN "w"."sigma" ELSE 0.0 END) / COUNT(*) AS "s_without_ties"
-FROM "task_wins__per_modality" AS "w"
-JOIN "scope_tasks" AS "st"
-  ON "st"."task_id" = "w"."task_id"
-WHERE
-  "w"."has_sota"
+  "g"."model" AS "model",
+  "g"."scope" AS "scope",
+  "g"."modality" AS "part",
+  "g"."task_group" AS "task_group",
+  CAST(SUM("g"."n_tasks") AS BIGINT) AS "n_tasks",
+  CAST(SUM("g"."n_supported") AS BIGINT) AS "n_supported",
+  CAST(SUM("g"."n_at_least") AS BIGINT) AS "n_wins",
+  CAST(SUM("g"."n_tied") AS BIGINT) AS "n_ties",
+  SUM("g"."sum_sigma") AS "sum_sigma",
+  SUM("g"."sum_sigma") / SUM("g"."n_tasks") AS "mean_sigma",
+  SUM("g"."sum_at_least") / SUM("g"."n_tasks") AS "s",
+  SUM("g"."sum_better") / SUM("g"."n_tasks") AS "s_without_ties"
+FROM "group_parts" AS "g"
 GROUP BY
-  "w"."model",
-  "st"."scope",
-  "w"."modality",
-  "w"."task_group"
+  "g"."model",
+  "g"."scope",
+  "g"."modality",
+  "g"."task_group"

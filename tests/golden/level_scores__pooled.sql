@@ -1,11 +1,13 @@
 -- node: level_scores__pooled
 -- template: sql/models/per_variant/level_scores.sql
 -- level variant: pooled
+-- materialized: view (its rows follow its inputs; rebuilt only when its SQL changes)
 /* General-Level scores under level variant 'pooled'. */
 /* Levels 2-4 are computed once over all tasks of the scope (pooled). */
 /* The levels of each part come from part_scores__<variant>; the same arithmetic over wins that */
 /* beat the SoTA only (*_nt: no ties) gives level_without_ties; the basis counts say what the row */
-/* rests on (tasks, attempts, wins, ties, tasks without a SoTA, instance coverage). */
+/* rests on (tasks, attempts, wins, ties, tasks without a SoTA, instance coverage). A view: level_scores */
+/* stores every variant's rows once. */
 WITH "combined" AS (
   SELECT
     "part_scores__pooled"."model" AS "model",
@@ -28,22 +30,32 @@ WITH "combined" AS (
   WHERE
     "group_scores__pooled"."task_group" = 'L'
 ), "basis" AS (
+  /* the counts over every group of the scope (tasks with a SoTA), from the same sums as the levels */
   SELECT
-    "w"."model" AS "model",
-    "st"."scope" AS "scope",
-    COUNT_IF("w"."has_sota") AS "n_tasks",
-    COUNT_IF("w"."has_sota" AND "w"."supported") AS "n_attempted",
-    COUNT_IF("w"."win") AS "n_wins",
-    COUNT_IF("w"."win" AND "w"."tie") AS "n_ties",
-    COUNT_IF(NOT "w"."has_sota") AS "n_pending",
-    COUNT_IF("w"."has_sota" AND "w"."complete") AS "n_complete",
-    SUM(CASE WHEN "w"."has_sota" AND "w"."supported" THEN "w"."n_scored" END) AS "instances_scored",
-    SUM(CASE WHEN "w"."has_sota" AND "w"."supported" THEN "w"."n_instances" END) AS "instances_total"
-  FROM "task_wins__pooled" AS "w"
-  JOIN "scope_tasks" AS "st"
-    ON "st"."task_id" = "w"."task_id"
+    "g"."model" AS "model",
+    "g"."scope" AS "scope",
+    SUM("g"."n_tasks") AS "n_tasks",
+    SUM("g"."n_supported") AS "n_attempted",
+    SUM("g"."n_at_least") AS "n_wins",
+    SUM("g"."n_tied") AS "n_ties",
+    SUM("g"."n_complete") AS "n_complete",
+    SUM("g"."instances_scored") AS "instances_scored",
+    SUM("g"."instances_total") AS "instances_total"
+  FROM "group_parts" AS "g"
   GROUP BY
-    "w"."model",
+    "g"."model",
+    "g"."scope"
+), "pending" AS (
+  /* tasks of each scope without a SoTA yet: the same for every model */
+  SELECT
+    "st"."scope" AS "scope",
+    COUNT(*) AS "n_pending"
+  FROM "scope_tasks" AS "st"
+  JOIN "task_sota" AS "t"
+    ON "t"."task_id" = "st"."task_id"
+  WHERE
+    "t"."sota" IS NULL
+  GROUP BY
     "st"."scope"
 ), "scored" AS (
   SELECT
@@ -103,10 +115,12 @@ SELECT
   CAST("b"."n_attempted" AS INT) AS "n_attempted",
   CAST("b"."n_wins" AS INT) AS "n_wins",
   CAST("b"."n_ties" AS INT) AS "n_ties",
-  CAST("b"."n_pending" AS INT) AS "n_pending",
+  CAST(COALESCE("pe"."n_pending", 0) AS INT) AS "n_pending",
   CAST("b"."n_complete" AS INT) AS "n_complete",
   CAST("b"."instances_scored" AS BIGINT) AS "instances_scored",
   CAST("b"."instances_total" AS BIGINT) AS "instances_total"
 FROM "scored" AS "s"
 JOIN "basis" AS "b"
   ON "b"."model" = "s"."model" AND "b"."scope" = "s"."scope"
+LEFT JOIN "pending" AS "pe"
+  ON "pe"."scope" = "s"."scope"

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Group aggregates under level variant {{ variant.name | sql_literal }} (partition: {{ variant.partition }}).
 -- Denominators are the number of benchmark tasks of the group in the scope that have a SoTA,
 -- supported or not: sum_sigma = sum(sigma), mean_sigma = sum_sigma / n_tasks;
@@ -5,30 +6,36 @@
 -- A task without a SoTA yet is left out of every sum and count here (it cannot be won, and
 -- counting it in a denominator would lower S for a reason no model controls).
 -- s_without_ties is s counting only wins that beat the SoTA (what the level rests on without ties).
+-- The sums per modality come from group_parts (win rule {{ variant.win }}); a view: they cost less to
+-- add up where they are read than to store per variant.
 SELECT
-  w.model,
-  st.scope,
+  g.model,
+  g.scope,
 {%- if variant.partition == 'modality' %}
-  w.modality AS part,
+  g.modality AS part,
 {%- else %}
   'all' AS part,
 {%- endif %}
-  w.task_group,
-  COUNT(*) AS n_tasks,
-  COUNT_IF(w.supported) AS n_supported,
-  COUNT_IF(w.win) AS n_wins,
-  COUNT_IF(w.win AND w.tie) AS n_ties,
-  SUM(w.sigma) AS sum_sigma,
-  SUM(w.sigma) / COUNT(*) AS mean_sigma,
-  SUM(CASE WHEN w.win THEN w.sigma ELSE 0.0 END) / COUNT(*) AS s,
-  SUM(CASE WHEN w.win AND NOT w.tie THEN w.sigma ELSE 0.0 END) / COUNT(*) AS s_without_ties
-FROM {{ ('task_wins__' ~ variant.name) | ident }} AS w
-JOIN scope_tasks AS st
-  ON st.task_id = w.task_id
-WHERE
-  w.has_sota
+  g.task_group,
+  CAST(SUM(g.n_tasks) AS BIGINT) AS n_tasks,
+  CAST(SUM(g.n_supported) AS BIGINT) AS n_supported,
+{%- if variant.win == 'strictly_better' %}
+  CAST(SUM(g.n_better) AS BIGINT) AS n_wins,
+  CAST(0 AS BIGINT) AS n_ties, -- a tie is no win
+  SUM(g.sum_sigma) AS sum_sigma,
+  SUM(g.sum_sigma) / SUM(g.n_tasks) AS mean_sigma,
+  SUM(g.sum_better) / SUM(g.n_tasks) AS s,
+{%- else %}
+  CAST(SUM(g.n_at_least) AS BIGINT) AS n_wins,
+  CAST(SUM(g.n_tied) AS BIGINT) AS n_ties,
+  SUM(g.sum_sigma) AS sum_sigma,
+  SUM(g.sum_sigma) / SUM(g.n_tasks) AS mean_sigma,
+  SUM(g.sum_at_least) / SUM(g.n_tasks) AS s,
+{%- endif %}
+  SUM(g.sum_better) / SUM(g.n_tasks) AS s_without_ties
+FROM group_parts AS g
 GROUP BY
-  w.model,
-  st.scope,
+  g.model,
+  g.scope,
   part,
-  w.task_group
+  g.task_group
