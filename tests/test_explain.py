@@ -88,12 +88,10 @@ def test_explain_prints_what_the_sql_tables_hold(board: Workspace, tmp_path: Pat
             "WHERE model = ? AND variant = 'pooled' AND scope = ?",
             on_m,
         )
-        con.execute(
-            "UPDATE group_scores__pooled SET sum_sigma = 777.5, n_wins = 42 "
-            "WHERE model = ? AND scope = ? AND task_group = 'C'",
-            on_m,
-        )
+        mc = "model = 'm' AND scope = 'A' AND task_group = 'C'"
         for view, changed in (
+            ("group_scores__pooled", f"CASE WHEN {mc} THEN 777.5 ELSE sum_sigma END AS sum_sigma, "
+                                     f"CASE WHEN {mc} THEN 42 ELSE n_wins END AS n_wins"),
             ("part_scores__pooled", "91.5 AS level_2, 92.5 AS level_3, 93.5 AS level_4, 94.5 AS s_c, 95.5 AS s_g"),
             ("task_contributions__pooled", "9.875 AS contribution"),
             ("task_wins__pooled", "sigma_gap * 0 + 3.125 AS sigma_gap"),
