@@ -159,7 +159,7 @@ _RESP_OK = {
                "lambda e: e IS NOT NULL AND len(e) > 0 AND e[1] IS NOT NULL))))"),
 }
 _RESP = {"gen": "{v}", "flat": "{x} ->> '$'", "choice": "list_transform({v}, lambda e: [e[1]])"}
-_RESP_TYPE = {"gen": pl.List(pl.String), "flat": pl.String, "choice": pl.List(pl.List(pl.String))}
+_RESP_TYPE: dict[str, Any] = {"gen": pl.List(pl.String), "flat": pl.String, "choice": pl.List(pl.List(pl.String))}
 
 
 def _columns(fields: list[str], metrics: list[str]) -> tuple[dict[str, str], dict[str, str]]:
