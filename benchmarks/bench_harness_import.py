@@ -10,9 +10,11 @@ The data is generated once; then, ``--repeat`` times (default 3), in fresh proce
 reading the same JSONL files with polars (``pl.read_ndjson`` per file, schema inferred), and the
 import (read, match, check and store predictions and harness_scores, into a copy of a store that
 already holds the tasks' instances, until the store is closed). Prints each run, min and median of
-both, the ratio of the medians, each side's peak memory (max RSS of its process) and the load
-average. Targets: <= 30 s and <= 3x polars. Loading the tasks' data into ``instances`` (what
-``glc run`` does anyway before anything is scored) happens once, before, and is printed on its own.
+both, the ratio of the medians, each side's CPU time (all threads; on a machine shared with other
+work it says what the wall time would be alone better than the wall time does), peak memory (max
+RSS of its process) and the load average. Targets: <= 30 s and <= 3x polars. Loading the tasks'
+data into ``instances`` (what ``glc run`` does anyway before anything is scored) happens once,
+before, and is printed on its own.
 Run: python benchmarks/bench_harness_import.py [--lines 1000000] [--tasks 20] [--repeat 3]
 """
 
@@ -120,32 +122,32 @@ def make(dest: Path, n_lines: int, n_tasks: int) -> tuple[Path, Path, Path]:
 
 
 def _child(kind: str, dest: Path) -> None:
-    """One measured run in this process: prints seconds and peak RSS (MB) as JSON."""
+    """One measured run in this process: prints seconds, CPU seconds (all threads) and peak RSS (MB) as JSON."""
     import resource
 
     logs = dest / "logs" / "bench-model"
     if kind == "polars":
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rows = sum(pl.read_ndjson(f).height for f in sorted(logs.iterdir()))
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     else:
         root = dest / "proj"
         store = root / "target" / "general-bench.duckdb"
         shutil.copy(dest / "synced.duckdb", store)
         project = compile_project(root).project
         con = connect(load_target(root, None, project.benchmark.name))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         imp = read_harness(con, logs, project, "lm-eval", "bench-model", dest / "map.yaml")
         store_harness(con, imp)
         con.close()
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         con = connect(load_target(root, None, project.benchmark.name))
         rows = con.execute("SELECT count(*) FROM predictions").fetchone()[0]  # type: ignore[index]
         scored = con.execute("SELECT count(*) FROM harness_scores").fetchone()[0]  # type: ignore[index]
         con.close()
         assert scored == imp.scores.height, (scored, imp.scores.height)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(orjson.dumps({"seconds": seconds, "rows": rows, "peak_mb": peak}).decode())
+    print(orjson.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "peak_mb": peak}).decode())
 
 
 def _measure(kind: str, dest: Path) -> dict:
@@ -189,15 +191,17 @@ def main() -> None:
                 r = _measure(kind, dest)
                 assert r["rows"] == a.lines, r
                 runs[kind].append(r)
-                print(f"run {i + 1} {kind}: {r['seconds']:.2f} s (peak RSS {r['peak_mb']:.0f} MB)", flush=True)
+                print(f"run {i + 1} {kind}: {r['seconds']:.2f} s, CPU {r['cpu']:.2f} s "
+                      f"(peak RSS {r['peak_mb']:.0f} MB)", flush=True)
         load = os.getloadavg()
         med = {k: statistics.median(r["seconds"] for r in v) for k, v in runs.items()}
         low = {k: min(r["seconds"] for r in v) for k, v in runs.items()}
         peak = {k: max(r["peak_mb"] for r in v) for k, v in runs.items()}
+        cpu = {k: statistics.median(r["cpu"] for r in v) for k, v in runs.items()}
         print(f"polars read_ndjson of the same files: min {low['polars']:.2f} s, median {med['polars']:.2f} s "
-              f"(peak RSS {peak['polars']:.0f} MB)")
+              f"(CPU median {cpu['polars']:.2f} s, peak RSS {peak['polars']:.0f} MB)")
         print(f"glc import (read, match, check, store, close): min {low['glc']:.2f} s, median {med['glc']:.2f} s "
-              f"(peak RSS {peak['glc']:.0f} MB), {a.lines:,} predictions")
+              f"(CPU median {cpu['glc']:.2f} s, peak RSS {peak['glc']:.0f} MB), {a.lines:,} predictions")
         print(f"ratio import / polars: {med['glc'] / med['polars']:.2f}x of the medians, "
               f"{low['glc'] / low['polars']:.2f}x of the minima (targets: <= 30 s and <= 3x)")
         print(f"load average after: {' '.join(f'{x:.2f}' for x in load)} ({os.cpu_count()} CPUs)")

@@ -99,8 +99,9 @@ def concat_samples(parts: list[Samples]) -> Samples:
 
 
 def json_text(value: Any) -> str | None:
-    """A field value as text the way the fast reader casts it: strings as they are, integers and
-    integral floats without a fraction, other numbers as written, booleans and structures as JSON."""
+    """A field value as text: strings as they are, integers and integral floats without a fraction,
+    other numbers as written, booleans and structures as JSON (the fast reader takes strings,
+    integers and booleans alike and leaves files with other values to the careful reader)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -128,7 +129,7 @@ def score_value(value: Any) -> tuple[float | None, str] | None:
             number = float(value)
         except OverflowError:
             return None, str(value)
-        return (number if math.isfinite(number) else None), repr(number)  # as the fast reader writes a double
+        return (number if math.isfinite(number) else None), repr(number)  # the fast reader's raw text too
     if isinstance(value, str):
         text = value.strip()
         if text in SCORE_LETTERS:
