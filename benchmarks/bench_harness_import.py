@@ -6,12 +6,16 @@ and ``acc_norm``), every line shaped as lm-eval 0.4 writes it (doc, target, argu
 filtered_resps, filter, metrics, hashes). Each task has a glc dataset of the same documents;
 samples match instances by ``doc.id``.
 
-Prints: the import (read, match, check and store: predictions and harness_scores), reading the
-same JSONL files with polars (``pl.read_ndjson`` per file, schema inferred) measured in the same
-run, and their ratio. Targets: <= 30 s and <= 3x polars. Loading the tasks' data into
-``instances`` (what ``glc run`` does anyway before anything is scored) happens before the clock
-starts and is printed on its own.
-Run: python benchmarks/bench_harness_import.py [--lines 1000000] [--tasks 20]
+The data is generated once; then, ``--repeat`` times (default 3), in fresh processes, alternately:
+reading the same JSONL files with polars (``pl.read_ndjson`` per file, schema inferred), and the
+import (read, match, check and store predictions and harness_scores, into a copy of a store that
+already holds the tasks' instances, until the store is closed). Prints each run, min and median of
+both, the ratio of the medians, each side's CPU time (all threads; on a machine shared with other
+work it says what the wall time would be alone better than the wall time does), peak memory (max
+RSS of its process) and the load average. Targets: <= 30 s and <= 3x polars. Loading the tasks'
+data into ``instances`` (what ``glc run`` does anyway before anything is scored) happens once,
+before, and is printed on its own.
+Run: python benchmarks/bench_harness_import.py [--lines 1000000] [--tasks 20] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import hashlib
 import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -116,14 +121,58 @@ def make(dest: Path, n_lines: int, n_tasks: int) -> tuple[Path, Path, Path]:
     return root, logs, map_path
 
 
+def _child(kind: str, dest: Path) -> None:
+    """One measured run in this process: prints seconds, CPU seconds (all threads) and peak RSS (MB) as JSON."""
+    import resource
+
+    logs = dest / "logs" / "bench-model"
+    if kind == "polars":
+        t0, c0 = time.perf_counter(), time.process_time()
+        rows = sum(pl.read_ndjson(f).height for f in sorted(logs.iterdir()))
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    else:
+        root = dest / "proj"
+        store = root / "target" / "general-bench.duckdb"
+        shutil.copy(dest / "synced.duckdb", store)
+        project = compile_project(root).project
+        con = connect(load_target(root, None, project.benchmark.name))
+        t0, c0 = time.perf_counter(), time.process_time()
+        imp = read_harness(con, logs, project, "lm-eval", "bench-model", dest / "map.yaml")
+        store_harness(con, imp)
+        con.close()
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        con = connect(load_target(root, None, project.benchmark.name))
+        rows = con.execute("SELECT count(*) FROM predictions").fetchone()[0]  # type: ignore[index]
+        scored = con.execute("SELECT count(*) FROM harness_scores").fetchone()[0]  # type: ignore[index]
+        con.close()
+        assert scored == imp.scores.height, (scored, imp.scores.height)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(orjson.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "peak_mb": peak}).decode())
+
+
+def _measure(kind: str, dest: Path) -> dict:
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--child", kind, "--dest", str(dest)], check=True,
+                         capture_output=True, text=True).stdout
+    return orjson.loads(out.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--tasks", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--child", choices=("polars", "glc"), help=argparse.SUPPRESS)
+    ap.add_argument("--dest", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.child:
+        _child(a.child, a.dest)
+        return
     with tempfile.TemporaryDirectory() as tmp:
+        dest = Path(tmp)
         t0 = time.perf_counter()
-        root, logs, map_path = make(Path(tmp), a.lines, a.tasks)
+        root, logs, _ = make(dest, a.lines, a.tasks)
         size = sum(f.stat().st_size for f in logs.iterdir())
         print(f"generated {a.lines:,} sample lines for {a.tasks} tasks ({size / 1e6:.0f} MB) in "
               f"{time.perf_counter() - t0:.1f} s")
@@ -132,26 +181,30 @@ def main() -> None:
         ensure_store(con)
         t0 = time.perf_counter()
         sync_instances(con, project)
-        print(f"task data into instances (before the clock): {time.perf_counter() - t0:.1f} s")
-
-        files = sorted(logs.iterdir())
-        t0 = time.perf_counter()
-        rows = sum(pl.read_ndjson(f).height for f in files)
-        polars_s = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        imp = read_harness(con, logs, project, "lm-eval", "bench-model", map_path)
-        read_s = time.perf_counter() - t0
-        store_harness(con, imp)
-        import_s = time.perf_counter() - t0
-        stored = con.execute("SELECT count(*) FROM predictions").fetchone()[0]  # type: ignore[index]
-        scored = con.execute("SELECT count(*) FROM harness_scores").fetchone()[0]  # type: ignore[index]
         con.close()
-        assert rows == a.lines and stored == a.lines, (rows, stored)
-        print(f"polars read_ndjson of the same files: {polars_s:.2f} s ({rows:,} rows)")
-        print(f"glc import (read, match, check {read_s:.2f} s; store {import_s - read_s:.2f} s): {import_s:.2f} s, "
-              f"{stored:,} predictions and {scored:,} harness scores")
-        print(f"ratio import / polars: {import_s / polars_s:.2f}x (targets: <= 30 s and <= 3x)")
+        print(f"task data into instances (before the clock, once): {time.perf_counter() - t0:.1f} s")
+        shutil.copy(root / "target" / "general-bench.duckdb", dest / "synced.duckdb")
+        runs: dict[str, list[dict]] = {"polars": [], "glc": []}
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        for i in range(a.repeat):
+            for kind in ("polars", "glc"):
+                r = _measure(kind, dest)
+                assert r["rows"] == a.lines, r
+                runs[kind].append(r)
+                print(f"run {i + 1} {kind}: {r['seconds']:.2f} s, CPU {r['cpu']:.2f} s "
+                      f"(peak RSS {r['peak_mb']:.0f} MB)", flush=True)
+        load = os.getloadavg()
+        med = {k: statistics.median(r["seconds"] for r in v) for k, v in runs.items()}
+        low = {k: min(r["seconds"] for r in v) for k, v in runs.items()}
+        peak = {k: max(r["peak_mb"] for r in v) for k, v in runs.items()}
+        cpu = {k: statistics.median(r["cpu"] for r in v) for k, v in runs.items()}
+        print(f"polars read_ndjson of the same files: min {low['polars']:.2f} s, median {med['polars']:.2f} s "
+              f"(CPU median {cpu['polars']:.2f} s, peak RSS {peak['polars']:.0f} MB)")
+        print(f"glc import (read, match, check, store, close): min {low['glc']:.2f} s, median {med['glc']:.2f} s "
+              f"(CPU median {cpu['glc']:.2f} s, peak RSS {peak['glc']:.0f} MB), {a.lines:,} predictions")
+        print(f"ratio import / polars: {med['glc'] / med['polars']:.2f}x of the medians, "
+              f"{low['glc'] / low['polars']:.2f}x of the minima (targets: <= 30 s and <= 3x)")
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in load)} ({os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

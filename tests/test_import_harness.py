@@ -165,6 +165,57 @@ def test_lm_eval_careful_reader_gives_the_same_rows(hw: Workspace, tmp_path: Pat
                         "metric = 'acc'") == [("line 2",)]
 
 
+def test_fast_reader_takes_every_value_as_the_careful_reader(hw: Workspace, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Escapes, non-ASCII text, booleans, integers, null and small numbers as scores: the DuckDB
+    reader stores what the line-by-line reader stores (the same file with a blank line first)."""
+    from glc.importers.harness import lm_eval
+
+    fast, careful = tmp_path / "fast", tmp_path / "careful"
+    shutil.copytree(LM, fast)
+    f = next(fast.glob("samples_glc_arith_qa_*.jsonl"))
+    lines = f.read_text(encoding="utf-8").splitlines()
+    scores = ["true", "1", "null", "0.1", "1e-07", "-0.0"]  # the six documents under filter none
+    for i, value in enumerate(scores):
+        assert lines[i].endswith('"exact_match": 0.0}')
+        lines[i] = lines[i][:-len("0.0}")] + value + "}"
+    lines[0] = lines[0].replace('"filtered_resps": [" 5"]', '"filtered_resps": ["\\u00e9\\"5\u2028\\\\"]')
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shutil.copytree(fast, careful)
+    g = careful / f.name
+    g.write_text("\n" + g.read_text(encoding="utf-8"), encoding="utf-8")
+    careful_reader = lm_eval._careful
+    monkeypatch.setattr(lm_eval, "_careful", lambda *a, **k: pytest.fail("the fast reader gave up"))
+    hw.import_harness("lm-eval", fast, "fast", _map(hw, LM_MAP))
+    monkeypatch.setattr(lm_eval, "_careful", careful_reader)
+    hw.import_harness("lm-eval", careful, "careful", _map(hw, LM_MAP))
+    for task in (MC_TASK, QA_TASK):
+        assert _preds(hw, "fast", task) == _preds(hw, "careful", task)
+    assert _preds(hw, "fast", QA_TASK)["qa1"] == 'é"5\u2028\\'
+    q = "SELECT instance_id, metric, value, raw_value FROM harness_scores WHERE model = ? AND task_id = ? ORDER BY ALL"
+    assert sql_rows(hw, q, "fast", QA_TASK) == sql_rows(hw, q, "careful", QA_TASK) == [
+        ("qa1", "exact_match", 1.0, "true"), ("qa2", "exact_match", 1.0, "1.0"),  # qa3: null, no score
+        ("qa4", "exact_match", 0.1, "0.1"), ("qa5", "exact_match", 1e-07, "1e-07"),
+        ("qa6", "exact_match", -0.0, "-0.0")]
+
+
+def test_fast_reader_reads_the_named_file_whatever_its_name(hw: Workspace, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Glob characters in the path name that file only (DuckDB expands globs in file names)."""
+    from glc.importers.harness import lm_eval
+
+    run = tmp_path / "run[ab]*?"
+    shutil.copytree(LM, run)
+    decoy = tmp_path / "runa*?"  # what run[ab]*? would match as a pattern
+    shutil.copytree(LM, decoy)
+    d = next(decoy.glob("samples_glc_arith_qa_*.jsonl"))
+    d.write_text(d.read_text(encoding="utf-8").replace('"filtered_resps": [" 5"]', '"filtered_resps": ["decoy"]'),
+                 encoding="utf-8")
+    monkeypatch.setattr(lm_eval, "_careful", lambda *a, **k: pytest.fail("the fast reader gave up"))
+    hw.import_harness("lm-eval", run, "smol", _map(hw, LM_MAP))
+    assert _preds(hw, "smol", QA_TASK)["qa1"] == " 5"
+
+
 # --- lmms-eval -----------------------------------------------------------------------------------
 
 

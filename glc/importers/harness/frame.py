@@ -16,7 +16,6 @@ computes the same key in SQL (``TEXT_KEY_SQL``), on both sides of the match.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -26,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
+import pyarrow as pa
 
 from glc.compiler.errors import GlcError
 from glc.importers.safety import clip, decode_utf8, lone_surrogate, preview
@@ -41,11 +42,6 @@ TEXT_KEY_SQL = ("sha256(trim(regexp_replace(nfc_normalize({x}), "
                 "'[\\t\\n\\x{{0B}}\\f\\r\\x{{85}}\\p{{Z}}]+', ' ', 'g'), ' '))")
 
 BOM = b"\xef\xbb\xbf"
-# a file the fast reader could misread: escaped surrogates (polars turns a lone one into NUL), blank
-# lines (polars skips them, and rows would stop being lines), a byte-order mark
-# (one pattern each: an alternation of them scans 30x slower)
-_NEEDS_CAREFUL = (re.compile(rb"\\u[dD][89a-fA-F]"), re.compile(rb"\n[ \t\r]*\n"), re.compile(rb"\A[ \t\r]*\n"),
-                  re.compile(rb"\A\xef\xbb\xbf"))
 
 FRAME_SCHEMA: dict[str, Any] = {"harness_task": pl.String, "source_file": pl.String, "sample": pl.String,
                                 "position": pl.Int64, "filter": pl.String, "epoch": pl.Int64,
@@ -103,8 +99,9 @@ def concat_samples(parts: list[Samples]) -> Samples:
 
 
 def json_text(value: Any) -> str | None:
-    """A field value as text the way the fast reader casts it: strings as they are, integers and
-    integral floats without a fraction, other numbers as written, booleans and structures as JSON."""
+    """A field value as text: strings as they are, integers and integral floats without a fraction,
+    other numbers as written, booleans and structures as JSON (the fast reader takes strings,
+    integers and booleans alike and leaves files with other values to the careful reader)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -132,7 +129,7 @@ def score_value(value: Any) -> tuple[float | None, str] | None:
             number = float(value)
         except OverflowError:
             return None, str(value)
-        return (number if math.isfinite(number) else None), repr(number)  # as the fast reader writes a double
+        return (number if math.isfinite(number) else None), repr(number)  # the fast reader's raw text too
     if isinstance(value, str):
         text = value.strip()
         if text in SCORE_LETTERS:
@@ -151,15 +148,44 @@ def score_value(value: Any) -> tuple[float | None, str] | None:
 # --- JSON lines ----------------------------------------------------------------------------------
 
 
-def read_jsonl_fast(data: bytes, schema: dict[str, Any]) -> pl.DataFrame | None:
-    """The lines as a frame of ``schema`` when polars reads the file exactly; None: read it line by line."""
-    if any(p.search(data) for p in _NEEDS_CAREFUL):
+_GLOB = re.compile(r"[*?\[]")
+
+
+def read_jsonl_duckdb(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, columns: dict[str, Any],
+                      select: list[str], params: list[Any], derived: list[str] | None = None) -> pa.Table | None:
+    """The lines of ``path`` (whose bytes are ``data``) read by DuckDB's JSON reader (``con``: an
+    in-memory connection, ``json_connection()``), as the Arrow
+    table of ``select`` (SQL over ``__t``: the columns ``columns`` of ``read_json`` and the
+    ``derived`` columns, SQL over them computed once; ``params`` bound in order); None when the
+    file needs the careful reader: JSON or bytes DuckDB refuses (bad or cut-off JSON, bytes that
+    are not UTF-8, lone surrogates, a line over 16 MB), a byte-order mark, blank lines (DuckDB
+    skips them: rows would stop being lines).
+
+    DuckDB's reader is stricter than Python's json in all of this except trailing commas
+    (``[1, 2,]``), which it accepts. The path reaches DuckDB as a bound value with its glob
+    characters escaped, and DuckDB must see exactly this one file.
+    """
+    if data.startswith(BOM):
         return None
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    full = str(path.resolve())
+    pattern = _GLOB.sub(lambda m: f"[{m.group(0)}]", full)
     try:
-        frame = pl.read_ndjson(io.BytesIO(data), schema=schema)
-    except Exception:  # noqa: BLE001 - polars raises several types; the careful reader says what and where
+        if [r[0] for r in con.execute("SELECT file FROM glob(?)", [pattern]).fetchall()] != [full]:
+            return None
+        sql = ("SELECT " + ", ".join(select) + " FROM (SELECT " + ", ".join(["*", *(derived or [])])
+               + " FROM read_json(?, columns = ?, format = 'newline_delimited') AS __t) AS __t")
+        table = con.sql(sql, params=[*params, pattern, columns]).to_arrow_table()
+    except duckdb.Error:  # malformed or unexpected JSON: the careful reader says what and where
         return None
-    return frame
+    return table if table.num_rows == lines else None
+
+
+def json_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection for ``read_jsonl_duckdb`` (rows in file order)."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET preserve_insertion_order = true")
+    return con
 
 
 def jsonl_objects(data: bytes, path: Path, problems: list[Problem], limit: int = 200) -> list[tuple[int, dict]]:

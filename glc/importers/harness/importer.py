@@ -36,7 +36,7 @@ from glc.importers.harness.frame import TEXT_KEY_SQL, Samples, field_column, fir
 from glc.importers.harness.mapping import Entry, Mapping, load_mapping
 from glc.importers.safety import clip, lone_surrogate, path_problem, preview
 from glc.importers.scores import ImportErrors, Missing, Problem, file_sha256, parse_value
-from glc.store import DIALECT, ensure_store, insert_arrow, refresh_prediction_partitions, transaction
+from glc.store import DIALECT, ensure_store, refresh_prediction_partitions, transaction
 
 SHOWN = 5  # instance ids listed per task in the summary
 
@@ -58,8 +58,10 @@ class HarnessImport:
     path: Path
     fmt: str
     model: str
-    predictions: pl.DataFrame  # predictions contract columns
-    scores: pl.DataFrame  # harness_scores contract columns
+    # the matched samples (row, task_id, instance_id, prediction, error, harness_task, source_file, sample):
+    # each one's prediction becomes a row of predictions
+    predictions: pl.DataFrame
+    scores: pl.DataFrame  # the harness's per-sample scores of those samples (row, metric, value, raw)
     tasks: list[TaskReport]
     notes: list[str] = field(default_factory=list)
     task_scores: list[tuple[str, float, str]] = field(default_factory=list)  # (task_id, score, raw)
@@ -141,9 +143,8 @@ def read_harness(con: duckdb.DuckDBPyConnection, path: Path, project: Project, f
     matched: list[pl.DataFrame] = []
     reports: list[TaskReport] = []
     by_id = {t.id: t for t in project.tasks}
-    for name in sorted(frame["harness_task"].unique().to_list()):
+    for (name,), part in sorted(frame.partition_by("harness_task", as_dict=True, maintain_order=True).items()):
         entry = mapping.entries[name]
-        part = frame.filter(pl.col("harness_task") == name)
         got = _match(con, project, by_id, entry, part, mapping, fmt, problems)
         if got is not None:
             rows, report = got
@@ -156,8 +157,9 @@ def read_harness(con: duckdb.DuckDBPyConnection, path: Path, project: Project, f
     rows = pl.concat(matched)
     absent = sorted(set(mapping.entries) - set(samples.frame["harness_task"].unique().to_list()))
     notes = samples.notes + ([f"mapped but not in this log: {', '.join(absent)}"] if absent else [])
-    return HarnessImport(path, fmt, model_name, *_store_frames(con, rows, samples.scores, model_name, fmt),
-                         reports, notes, task_scores, samples.aggregate_file)
+    rows = rows.select("row", "task_id", "instance_id", "prediction", "error", "harness_task", "source_file", "sample")
+    scores = samples.scores.join(rows.select("row"), on="row", how="semi")
+    return HarnessImport(path, fmt, model_name, rows, scores, reports, notes, task_scores, samples.aggregate_file)
 
 
 def _select(frame: pl.DataFrame, mapping: Mapping, fmt: str,
@@ -165,9 +167,8 @@ def _select(frame: pl.DataFrame, mapping: Mapping, fmt: str,
     """Keep one filter (lm-eval, lmms-eval) or one epoch (Inspect) per task; say what was left out."""
     keep: list[pl.DataFrame] = []
     left: dict[str, str] = {}
-    for name in sorted(frame["harness_task"].unique().to_list()):
+    for (name,), part in sorted(frame.partition_by("harness_task", as_dict=True, maintain_order=True).items()):
         entry = mapping.entries[name]
-        part = frame.filter(pl.col("harness_task") == name)
         where = mapping.where(name)
         if fmt in ("lm-eval", "lmms-eval"):
             filters = sorted(x for x in part["filter"].unique().to_list() if x is not None)
@@ -260,7 +261,7 @@ def _match(con: duckdb.DuckDBPyConnection, project: Project, by_id: dict[str, An
     first_problem_rows(part, pl.col("key").is_null(), lambda r: f"the sample has no {what} to match on",
                        problems, f"check match: of '{entry.harness_task}' in {mapping.where(entry.harness_task)}")
     # two instances with one key (hash: the same input text) cannot be told apart
-    twins = inst.group_by("key").agg(pl.col("instance_id").sort().alias("ids")).filter(pl.col("ids").list.len() > 1)
+    twins = inst.filter(pl.col("key").is_duplicated()).group_by("key").agg(pl.col("instance_id").sort().alias("ids"))
     joined = part.filter(pl.col("key").is_not_null()).join(inst, on="key", how="left")
     hit_twins = joined.join(twins, on="key", how="inner")
     for r in hit_twins.unique("key").head(20).iter_rows(named=True):
@@ -295,35 +296,6 @@ def _match(con: duckdb.DuckDBPyConnection, project: Project, by_id: dict[str, An
     report = TaskReport(entry.harness_task, entry.task_id, joined.height, inst.height, missing.head(SHOWN).to_list(),
                         missing.len(), skipped)
     return joined.with_columns(pl.lit(entry.task_id).alias("task_id")), report
-
-
-def _store_frames(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, scores: pl.DataFrame, model: str,
-                  fmt: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The predictions and harness_scores rows, built column-wise (content keys hashed by DuckDB)."""
-    batch = uuid.uuid4().hex[:12]
-    now = datetime.now(UTC).replace(tzinfo=None)
-    base = rows.select(pl.lit(model).alias("model"), "task_id", "instance_id",
-                       pl.col("prediction").alias("output"),
-                       pl.when(pl.col("prediction").is_null()).then(pl.lit("null")).otherwise(pl.lit("string"))
-                       .alias("output_type"), "error")
-    con.register("__glc_preds", base.to_arrow())
-    try:
-        keys = con.sql("SELECT sha256(to_json([?, model, task_id, instance_id, output])) AS k FROM __glc_preds",
-                       params=[f"harness:{fmt}"]).to_arrow_table()
-    finally:
-        con.unregister("__glc_preds")
-    preds = base.with_columns(
-        pl.from_arrow(keys)["k"].alias("content_key"),  # type: ignore[index]
-        pl.lit(f"harness:{fmt}").alias("backend"), pl.lit(None, pl.String).alias("backend_version"),
-        pl.lit(None, pl.Float64).alias("latency_ms"), pl.lit(batch).alias("batch_id"),
-        pl.lit(now, pl.Datetime("us")).alias("created_at"))
-    preds = preds.select(STORE["predictions"].column_names)
-    hs = scores.join(rows.select("row", "task_id", "instance_id", "harness_task", "source_file", "sample"), on="row",
-                     how="inner")
-    hs = hs.select(pl.lit(model).alias("model"), "task_id", "instance_id", pl.lit(fmt).alias("harness"),
-                   "harness_task", "metric", "value", pl.col("raw").alias("raw_value"), "source_file", "sample",
-                   pl.lit(batch).alias("import_id"))
-    return preds, hs.select(STORE["harness_scores"].column_names)
 
 
 def _task_scores(samples: Samples, mapping: Mapping, project: Project, wanted: bool,
@@ -368,15 +340,38 @@ def _task_scores(samples: Samples, mapping: Mapping, project: Project, wanted: b
 
 def store_harness(con: duckdb.DuckDBPyConnection, imp: HarnessImport) -> None:
     """Replace the model's predictions and harness scores of the imported tasks (and, with task
-    scores, the model's imported scores), all in one transaction."""
+    scores, the model's imported scores), all in one transaction.
+
+    The rows are built by DuckDB from the matched samples: what is the same on every row (model,
+    backend, batch, time) is bound once, the content keys are hashed in the insert.
+    """
     tasks = sorted({t.task_id for t in imp.tasks})
     cond = exp.and_(exp.column("model").eq(exp.convert(imp.model)),
                     exp.column("task_id").isin(*[exp.convert(t) for t in tasks]))
+    batch = uuid.uuid4().hex[:12]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    backend = f"harness:{imp.fmt}"
     with transaction(con):
         for table in ("predictions", "harness_scores"):
             con.execute(exp.delete(table, where=cond).sql(DIALECT))
-        insert_arrow(con, "predictions", imp.predictions.to_arrow())
-        insert_arrow(con, "harness_scores", imp.scores.to_arrow())
+        con.register("__glc_rows", imp.predictions.to_arrow())
+        con.register("__glc_scores", imp.scores.to_arrow())
+        try:
+            con.execute("INSERT INTO predictions (model, task_id, instance_id, output, output_type, content_key, "
+                        "backend, backend_version, latency_ms, error, batch_id, created_at) "
+                        "SELECT ?, task_id, instance_id, prediction, "
+                        "CASE WHEN prediction IS NULL THEN 'null' ELSE 'string' END, "
+                        "sha256(to_json([?, ?, task_id, instance_id, prediction])), ?, NULL, NULL, error, ?, ? "
+                        "FROM __glc_rows", [imp.model, backend, imp.model, backend, batch, now])
+            con.execute("INSERT INTO harness_scores (model, task_id, instance_id, harness, harness_task, metric, "
+                        "value, raw_value, source_file, sample, import_id) "
+                        "SELECT ?, r.task_id, r.instance_id, ?, r.harness_task, s.metric, s.value, s.raw, "
+                        "r.source_file, r.sample, ? FROM __glc_scores AS s "
+                        "JOIN __glc_rows AS r ON r.\"row\" = s.\"row\"",
+                        [imp.model, imp.fmt, batch])
+        finally:
+            con.unregister("__glc_rows")
+            con.unregister("__glc_scores")
         if imp.task_scores:
             store_task_scores(con, imp.model, imp.task_scores, Path(imp.scores_file or imp.path))
         refresh_prediction_partitions(con, [(imp.model, t) for t in tasks])

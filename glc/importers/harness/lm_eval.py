@@ -33,8 +33,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
+from glc.compiler.contracts import quote_ident
 from glc.compiler.errors import GlcError
 from glc.importers.harness.frame import (
     SCORES_SCHEMA,
@@ -43,8 +45,9 @@ from glc.importers.harness.frame import (
     concat_samples,
     field_column,
     get_path,
+    json_connection,
     jsonl_objects,
-    read_jsonl_fast,
+    read_jsonl_duckdb,
     score_value,
     show,
 )
@@ -137,59 +140,113 @@ def _kind(first: dict[str, Any], config: dict[str, Any] | None) -> str:
     return "gen"
 
 
-def _schema(kind: str, fields: list[str], metrics: list[str], choice_field: str | None) -> dict[str, Any]:
-    """The polars schema of the keys glc reads from one task's lines (nothing else is parsed)."""
-    resp = {"gen": pl.List(pl.String), "flat": pl.String, "choice": pl.List(pl.List(pl.String))}[kind]
-    schema: dict[str, Any] = {"doc_id": pl.Int64, "target": pl.String, "filter": pl.String,
-                              "filtered_resps": resp, "metrics": pl.List(pl.String)}
+# SQL over one JSON value ``{x}`` (DuckDB's JSON type: the value re-written without spaces): whether
+# the careful reader would take it as the fast reader does (a text: a string, an integer or a boolean;
+# a score: a finite number or a boolean), and the value as it takes it (``json_text``, ``score_value``)
+_TEXT_OK = "({x} IS NULL OR starts_with({x}, '\"') OR {x} IN ('true', 'false') OR regexp_full_match({x}, '-?[0-9]+'))"
+_TEXT = "CASE WHEN starts_with({x}, '\"') THEN {x} ->> '$' ELSE {x}::VARCHAR END"
+_SCORE_OK = "({x} IS NULL OR {x} IN ('true', 'false') OR isfinite(TRY_CAST({x}::VARCHAR AS DOUBLE)))"
+_SCORE = "CASE {x} WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 ELSE TRY_CAST({x}::VARCHAR AS DOUBLE) END"
+# a list of strings: {v} is {x} cast to a list, which equals {x} written back only when every item
+# was a string (or null: list_count counts the others)
+_STRINGS_OK = "({x} = '[]' OR (to_json({v})::VARCHAR = {x}::VARCHAR AND list_count({v}) = len({v})))"
+_RESP_TYPE_SQL = {"gen": "VARCHAR[]", "choice": "VARCHAR[][]"}
+_RESP_OK = {
+    "gen": _STRINGS_OK,
+    "flat": "starts_with({x}, '\"')",
+    # [[log-likelihood, is-greedy], ...] as strings (only the first of each pair is read: it must be there)
+    "choice": ("({x} = '[]' OR (to_json({v})::VARCHAR = {x}::VARCHAR AND list_bool_and(list_transform({v}, "
+               "lambda e: e IS NOT NULL AND len(e) > 0 AND e[1] IS NOT NULL))))"),
+}
+_RESP = {"gen": "{v}", "flat": "{x} ->> '$'", "choice": "list_transform({v}, lambda e: [e[1]])"}
+_RESP_TYPE: dict[str, Any] = {"gen": pl.List(pl.String), "flat": pl.String, "choice": pl.List(pl.List(pl.String))}
+
+
+def _columns(fields: list[str], metrics: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The ``read_json`` columns of the keys glc reads from one task's lines (nothing else is kept),
+    every value as DuckDB's JSON type, and the SQL reference of each field; ValueError when the
+    paths cannot be columns (a key reused)."""
+    columns: dict[str, str] = {k: "JSON" for k in ("doc_id", "target", "filter", "filtered_resps", "metrics")}
     tree: dict[str, Any] = {}
     for f in fields:
         node = tree
         parts = f.split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ValueError(f)
-        node[parts[-1]] = pl.List(pl.String) if f == choice_field else pl.String
+        if parts[-1] in node:
+            raise ValueError(f)
+        node[parts[-1]] = "JSON"
 
-    def build(node: dict[str, Any]) -> Any:
-        return pl.Struct({k: build(v) if isinstance(v, dict) else v for k, v in node.items()})
+    def build(node: dict[str, Any]) -> str:
+        return "STRUCT(" + ", ".join(f"{quote_ident(k)} {build(v) if isinstance(v, dict) else v}"
+                                     for k, v in node.items()) + ")"
 
     for k, v in tree.items():
-        if k in schema:
+        if k in columns:
             raise ValueError(k)
-        schema[k] = build(v) if isinstance(v, dict) else v
+        columns[k] = build(v) if isinstance(v, dict) else v
     for m in metrics:
-        if m in schema:
+        if m in columns:
             raise ValueError(m)
-        schema[m] = pl.Float64
-    return schema
+        columns[m] = "JSON"
+    refs = {f: ".".join(["__t", *(quote_ident(p) for p in f.split("."))]) for f in fields}
+    return columns, refs
 
 
-def _fast(data: bytes, kind: str, fields: list[str], metrics: list[str], choice_field: str | None,
-          has_list: bool) -> pl.DataFrame | None:
-    """The task's lines read by polars, with fields as ``field:`` columns; None when the file needs the
-    careful reader (or the paths cannot be a schema: list items, a key reused)."""
+def _fast(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, kind: str, fields: list[str], metrics: list[str],
+          choice_field: str | None, has_list: bool) -> pl.DataFrame | None:
+    """The task's lines read by DuckDB, with fields as ``field:`` columns and each per-sample score
+    as ``score:<metric>`` (value) and ``bool:<metric>`` (whether it was a JSON boolean); None when
+    the file needs the careful reader: anything it could take differently (a value of another
+    type than line 1's, text that is not a string or an integer, a score that is not a finite
+    number, another list of metrics) or report (bad JSON or bytes, a cut-off line), or paths that
+    cannot be columns (list items, a key reused)."""
     if any(p.isdigit() for f in fields for p in f.split(".")):
         return None
     try:
-        schema = _schema(kind, fields, metrics, choice_field)
+        columns, refs = _columns(fields, metrics)
     except ValueError:
         return None
-    frame = read_jsonl_fast(data, schema)
-    if frame is None or frame.height == 0:
+    q = {k: "__t." + quote_ident(k) for k in ("doc_id", "target", "filter", "filtered_resps", "metrics")}
+    derived: list[str] = []
+    if kind in _RESP_TYPE_SQL:
+        derived.append(f"TRY_CAST({q['filtered_resps']} AS {_RESP_TYPE_SQL[kind]}) AS __resps")
+    fr = {"x": q["filtered_resps"], "v": "__t.__resps"}
+    oks = [f"regexp_full_match({q['doc_id']}, '-?[0-9]+')", _TEXT_OK.format(x=q["target"]),
+           _TEXT_OK.format(x=q["filter"]), _RESP_OK[kind].format(**fr)]
+    params: list[Any] = []
+    if has_list:  # every line names the same per-sample scores as the first
+        oks.append(f"{q['metrics']}::VARCHAR = to_json(?::VARCHAR[])::VARCHAR")
+        params.append(metrics)
+    select = [f"TRY_CAST({q['doc_id']} AS BIGINT) AS doc_id", f"{_TEXT.format(x=q['target'])} AS target",
+              f"{_TEXT.format(x=q['filter'])} AS filter", f"{_RESP[kind].format(**fr)} AS filtered_resps"]
+    for i, f in enumerate(fields):
+        x = refs[f]
+        if f == choice_field:  # a list of texts, else no choice texts (as the careful reader takes it)
+            derived.append(f"TRY_CAST({x} AS VARCHAR[]) AS __choices{i}")
+            oks.append(f"({x} IS NULL OR {_STRINGS_OK.format(x=x, v=f'__t.__choices{i}')})")
+            select.append(f"__t.__choices{i} AS {quote_ident(field_column(f))}")
+        else:
+            oks.append(_TEXT_OK.format(x=x))
+            select.append(f"{_TEXT.format(x=x)} AS {quote_ident(field_column(f))}")
+    for m in metrics:
+        x = "__t." + quote_ident(m)
+        oks.append(_SCORE_OK.format(x=x))
+        select += [f"{_SCORE.format(x=x)} AS {quote_ident('score:' + m)}",
+                   f"coalesce({x} IN ('true', 'false'), false) AS {quote_ident('bool:' + m)}"]
+    select.insert(0, "coalesce(" + " AND ".join(oks) + ", false) AS _ok")
+    table = read_jsonl_duckdb(con, path, data, columns, select, params, derived)
+    if table is None or table.num_rows == 0:
         return None
-    # every line must name the same per-sample scores as the first (else the careful reader sees them all)
-    if has_list and (frame["metrics"].null_count()
-                     or (frame["metrics"].list.join("\x1f") != "\x1f".join(metrics)).any()):
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    if not frame["_ok"].all() or frame["doc_id"].null_count():
         return None
-    cols: list[pl.Expr] = []
-    for f in fields:
-        expr = pl.col(f.split(".")[0])
-        for p in f.split(".")[1:]:
-            expr = expr.struct.field(p)
-        cols.append(expr.alias(field_column(f)))
-    return frame.with_columns(cols).with_columns(
+    return frame.drop("_ok").with_columns(
+        pl.col("filtered_resps").cast(_RESP_TYPE[kind]), *[pl.col(field_column(f)).cast(
+            pl.List(pl.String) if f == choice_field else pl.String) for f in fields],
         pl.int_range(1, frame.height + 1).cast(pl.Int64).alias("_line"))
 
 
@@ -274,8 +331,8 @@ def _prediction(frame: pl.DataFrame, kind: str, choice_field: str | None) -> tup
     return frame.with_columns(pl.when(~pl.col("_bad_resps")).then(pred).alias("prediction")), note
 
 
-def _task_samples(path: Path, task: str, flavor: str, mapping: Mapping, config: dict[str, Any] | None,
-                  problems: list[Problem]) -> Samples | None:
+def _task_samples(con: duckdb.DuckDBPyConnection, path: Path, task: str, flavor: str, mapping: Mapping,
+                  config: dict[str, Any] | None, problems: list[Problem]) -> Samples | None:
     data = path.read_bytes()
     first_obj = None
     start = 0
@@ -312,7 +369,7 @@ def _task_samples(path: Path, task: str, flavor: str, mapping: Mapping, config: 
     has_list = isinstance(first_obj.get("metrics"), list)  # lm-eval lists them; lmms-eval's are the other keys
     metrics = [m for m in (first_obj["metrics"] if has_list else first_obj) if isinstance(m, str)
                and m not in FIXED_KEYS]
-    frame = _fast(data, kind, fields, metrics, entry.choice_field, has_list)
+    frame = _fast(con, path, data, kind, fields, metrics, entry.choice_field, has_list)
     fast = frame is not None
     if frame is None:
         before = len(problems)
@@ -343,16 +400,24 @@ def _task_samples(path: Path, task: str, flavor: str, mapping: Mapping, config: 
 
 
 def _scores(frame: pl.DataFrame, metrics: list[str], fast: bool) -> pl.DataFrame:
-    """Long form (row, metric, value, raw) of the per-sample scores."""
+    """Long form (row, metric, value, raw) of the per-sample scores; a sample without a score (null or
+    absent) has no row, the raw text of a number is Python's ``repr`` of it (as ``score_value``)."""
     if fast:
         if not metrics:
             return Samples.empty_scores()
-        long = frame.with_row_index("row").select(
-            pl.col("row").cast(pl.Int64), *[pl.col(m) for m in metrics]).unpivot(
-            index="row", on=metrics, variable_name="metric", value_name="value")
-        return long.select(pl.col("row"), pl.col("metric"),
-                           pl.when(pl.col("value").is_finite()).then(pl.col("value")).alias("value"),
-                           pl.col("value").cast(pl.String).alias("raw"))
+        long = pl.concat([frame.select(pl.int_range(0, frame.height, dtype=pl.Int64).alias("row"),
+                                       pl.lit(m).alias("metric"), pl.col(f"score:{m}").alias("value"),
+                                       pl.col(f"bool:{m}").alias("is_bool")) for m in metrics])
+        long = long.filter(pl.col("value").is_not_null()).with_columns(pl.col("value").cast(pl.String).alias("key"))
+        # repr of each distinct number once (the key tells -0.0 from 0.0)
+        distinct = long.filter(~pl.col("is_bool")).unique("key").select("key", "value")
+        raws = pl.DataFrame({"key": distinct["key"], "raw": [repr(v) for v in distinct["value"].to_list()]},
+                            schema={"key": pl.String, "raw": pl.String})
+        long = long.join(raws, on="key", how="left")
+        return long.select("row", "metric", "value",
+                           pl.when(pl.col("is_bool")).then(pl.when(pl.col("value") == 1.0).then(pl.lit("true"))
+                                                            .otherwise(pl.lit("false")))
+                           .otherwise(pl.col("raw")).alias("raw"))
     rows = []
     for i, scores in enumerate(frame["_scores"].to_list()):
         for name, value in scores.items():
@@ -383,17 +448,21 @@ def read(path: Path, mapping: Mapping, flavor: str, problems: list[Problem]) -> 
             results.setdefault("configs", {}).update(doc.get("configs") or {})
             results["model"] = doc.get("model_name") or (doc.get("config") or {}).get("model")
     parts: list[Samples] = []
-    for task, f in sorted(tasks.items()):
-        if task in mapping.ignore:
-            continue
-        if task not in mapping.entries:
-            problems.append(Problem(str(f), f"task '{task}' is not in the mapping {mapping.path}",
-                                    f"add it under tasks: ({task}: {{task: <glc task id>, match: position}}), "
-                                    "or list it under ignore:"))
-            continue
-        got = _task_samples(f, task, flavor, mapping, (results.get("configs") or {}).get(task), problems)
-        if got is not None:
-            parts.append(got)
+    con = json_connection()
+    try:
+        for task, f in sorted(tasks.items()):
+            if task in mapping.ignore:
+                continue
+            if task not in mapping.entries:
+                problems.append(Problem(str(f), f"task '{task}' is not in the mapping {mapping.path}",
+                                        f"add it under tasks: ({task}: {{task: <glc task id>, match: position}}), "
+                                        "or list it under ignore:"))
+                continue
+            got = _task_samples(con, f, task, flavor, mapping, (results.get("configs") or {}).get(task), problems)
+            if got is not None:
+                parts.append(got)
+    finally:
+        con.close()
     out = concat_samples(parts)
     out.aggregates = {k: v for k, v in (results.get("results") or {}).items() if isinstance(v, dict)}
     out.aggregate_file = str(results_file) if results_file else None
