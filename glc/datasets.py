@@ -171,7 +171,9 @@ def _records(root: Path, task: Task, problems: list[Problem],
             return data
         if ds.format == "jsonl":
             out = []
-            for n, line in enumerate(decode_utf8(f.read_bytes(), f).splitlines(), start=1):
+            # lines end at "\n" only: str.splitlines() would also cut at U+2028, U+2029, U+0085,
+            # \x1c-\x1e, \v and \f, which JSON strings may hold unescaped
+            for n, line in enumerate(decode_utf8(f.read_bytes(), f).split("\n"), start=1):
                 if line.strip():
                     try:
                         out.append(json.loads(line))
