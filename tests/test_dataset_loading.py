@@ -6,8 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from glc.compiler.spec_models import DatasetSpec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from metric_project import add_task, new_project, sql_rows
 
+import glc.datasets as datasets
 from glc.workspace import Workspace
 
 # characters str.splitlines() treats as line ends; inside a JSON string they are plain characters
@@ -31,3 +36,102 @@ def test_jsonl_lines_end_only_at_newline(tmp_path: Path) -> None:
     assert ws.data_problems == []
     got = dict(sql_rows(ws, "SELECT instance_id, input FROM instances WHERE task_id = ?", tid))
     assert {k: json.loads(v)["question"] for k, v in got.items()} == {i: x["question"] for i, x, _ in items}
+
+
+# --- the fast column-wise path gives what the per-instance loop gives -----------------------
+
+
+@pytest.fixture(scope="module")
+def loader(tmp_path_factory: pytest.TempPathFactory):
+    """(project root, a task to give datasets to, task types) of a compiled small project."""
+    root = new_project(tmp_path_factory.mktemp("fast") / "p")
+    tid = add_task(root, "acc", "text", [("q1", {"question": "x"}, "a")])
+    project = Workspace(root).compile(write=False).project
+    task = next(t for t in project.tasks if t.id == tid)
+    (root / "data" / "hyp" / "img").mkdir(parents=True)
+    for name in ("a.png", "b.png"):
+        (root / "data" / "hyp" / "img" / name).write_bytes(name.encode())
+    return root, task, project.task_types
+
+
+def both_ways(root: Path, task, types, ds: DatasetSpec, doc: object, monkeypatch: pytest.MonkeyPatch):
+    """(rows, problems) of load_task as it is, and of the per-instance loop alone."""
+    f = root / ds.path / "annotation.json"
+    f.write_bytes(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    t = task.__class__(task.spec.model_copy(update={"dataset": ds}), task.metric, task.path)
+    out = []
+    for fast in (True, False):
+        with monkeypatch.context() as m:
+            if not fast:
+                m.setattr(datasets, "_fast_columns", lambda *a: None)
+            problems: list = []
+            got = datasets.load_task(root, t, problems, "fp", types)
+            out.append((None if got is None else got.rows, [(p.where, p.message) for p in problems]))
+    return out
+
+
+def dataset(kind: str, **extra: object) -> DatasetSpec:
+    return DatasetSpec(format="general_bench", path="data/hyp", reference=kind,
+                       reference_fields=["output.answer", "output.label"], optional_media=["input.image",
+                                                                                          "input.images"],
+                       options_field="input.options" if kind == "choice" else None, **extra)
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6),
+                    st.sampled_from(["A", "(b)", " C.", "x", "1,2", "3.5", "img/a.png", "img/b.png",
+                                     "img/../img/a.png", "nowhere.png", "\ud800"]))
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                      st.dictionaries(st.sampled_from(["bbox", "label", "box", "x"]),
+                                                                      inner, max_size=3)), max_leaves=8)
+boxes = st.lists(st.fixed_dictionaries({"bbox": st.lists(st.integers(0, 50), min_size=4, max_size=4),
+                                        "label": st.sampled_from(["cat", "dog"])}), max_size=3)
+record = st.fixed_dictionaries(
+    {"id": st.one_of(st.integers(0, 5), st.sampled_from(["a", "b", "c", "d"]))},
+    optional={"input": st.fixed_dictionaries({}, optional={
+        "question": st.text(max_size=5), "options": st.lists(st.one_of(st.text(max_size=3), st.integers()), max_size=4),
+        "image": st.sampled_from(["img/a.png", "img/b.png", "img/nowhere.png", "../../x.png"]),
+        "images": st.lists(st.sampled_from(["img/a.png", "img/b.png"]), max_size=2)}),
+        "output": st.fixed_dictionaries({}, optional={"answer": st.one_of(values, boxes), "label": values})})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["text", "choice", "label", "labels", "number", "boxes", "image"]),
+       records=st.lists(record, max_size=6))
+def test_fast_path_gives_what_the_careful_path_gives(loader, monkeypatch, kind: str, records: list) -> None:
+    root, task, types = loader
+    fast, slow = both_ways(root, task, types, dataset(kind), {"task": "t", "data": records}, monkeypatch)
+    assert fast == slow
+
+
+def test_fast_path_on_every_catalog_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generated General-Bench tree (every task type, media, Close Set): same rows both ways."""
+    from gb_tree import write_tree
+
+    root = new_project(tmp_path / "p")
+    tree = tmp_path / "gb"
+    import yaml
+
+    names = [spec["name"] for f in sorted((root / "specs" / "tasks").rglob("*.yaml"))
+             if (spec := yaml.safe_load(f.read_text())).get("type")]
+    info = write_tree(tree, size="small", per_task=3, tasks=names)
+    monkeypatch.setenv("GLC_DATA", str(tree))
+    project = Workspace(root, benchmark="general-bench").compile(write=False).project
+    seen = set()
+    for t in project.tasks:
+        if t.spec.dataset is None or t.spec.dataset.format != "general_bench" or t.spec.type in seen:
+            continue
+        seen.add(t.spec.type)
+        rows = []
+        for fast in (True, False):
+            with monkeypatch.context() as m:
+                if not fast:
+                    m.setattr(datasets, "_fast_columns", lambda *a: None)
+                problems: list = []
+                got = datasets.load_task(root, t, problems, "fp", project.task_types)
+                assert problems == [] and got is not None
+                rows.append(got.rows)
+        assert rows[0] == rows[1] and len(rows[0]) == 3
+    assert seen == {t.spec.type for t in project.tasks if t.spec.dataset is not None
+                    and t.spec.dataset.format == "general_bench"} and len(seen) >= 8
+    assert {tt.type for tt in info.tasks} <= seen
