@@ -164,7 +164,11 @@ class _Files:
     def sha256(self, path: str) -> str | None:
         """The file's sha256; None when it is not a file."""
         if path not in self.hashes:
-            self.hashes[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest() if os.path.isfile(path) else None
+            digest = None
+            if os.path.isfile(path):
+                with open(path, "rb") as fh:
+                    digest = hashlib.sha256(fh.read()).hexdigest()
+            self.hashes[path] = digest
         return self.hashes[path]
 
 
@@ -508,6 +512,11 @@ def _column(records: list[dict[str, Any]], dotted: str) -> list[Any]:
     return [_find(r, dotted) for r in records]
 
 
+def _converted(value: Any, ds: DatasetSpec, folder: Path) -> tuple[bytes, list[str], float | None]:
+    ref, ref_texts, number = convert_reference(value, ds, folder)
+    return _orjson.dumps(ref, option=_orjson.OPT_SORT_KEYS), ref_texts, number
+
+
 def _fast_columns(task: Task, ds: DatasetSpec, records: list[Any], f: Path, folder: Path, fp: str, closed: bool,
                   files: _Files) -> dict[str, Any] | None:
     """The task's columns when every record passes every check, computed field by field over all
@@ -554,30 +563,30 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
         if values is None or missing in values:
             return None
         # one conversion per distinct value (letters, labels and media paths repeat); lists and
-        # dicts (boxes, several answers) one by one
-        memo: dict[Any, tuple[bytes, list[str], float | None]] = {}
-        references, texts, numbers = [], [], []
-        for v in values:
-            # the key tells 1 from 1.0 and 0.0 from -0.0
-            key = v if type(v) is str else (type(v), repr(v)) if type(v) in (int, float) else None
-            c = memo.get(key) if key is not None else None
-            if c is None:
+        # dicts (boxes, several answers) one by one. The key tells 1 from 1.0 and 0.0 from -0.0
+        keys = [v if type(v) is str else (type(v), repr(v)) if type(v) in (int, float) else None for v in values]
+        table: dict[Any, tuple[bytes, list[str], float | None]] = {}
+        for key, v in zip(keys, values, strict=True):
+            if key is not None and key not in table:
                 ref, ref_texts, number = convert_reference(v, ds, folder)  # ValueError: the careful path
-                c = (dump(ref, option=sort), ref_texts, number)
-                if key is not None:
-                    memo[key] = c
-                elif ds.reference in MEDIA_KINDS:
-                    return None  # media references are paths: never anything else
-            references.append(c[0])
-            texts.append(c[1])  # shared between rows of equal references: never changed
-            numbers.append(c[2])
-        if ds.reference in MEDIA_KINDS and any(c[1] and files.outside(Path(c[1][0])) for c in memo.values()):
+                table[key] = (dump(ref, option=sort), ref_texts, number)
+        if None in keys:  # values that cannot be keys
+            if ds.reference in MEDIA_KINDS:
+                return None  # media references are paths: never anything else
+            converted = [table[k] if k is not None else _converted(v, ds, folder) for k, v in zip(keys, values,
+                                                                                                  strict=True)]
+        else:
+            converted = [table[k] for k in keys]
+        if ds.reference in MEDIA_KINDS and any(c[1] and files.outside(c[1][0]) for c in table.values()):
             return None
+        references = [c[0] for c in converted]
+        texts = [c[1] for c in converted]  # shared between rows of equal references: never changed
+        numbers = [c[2] for c in converted]
         if ds.reference == "choice" and ds.options_field is not None:
-            for i, options in enumerate(_column(records, ds.options_field)):
-                if type(options) is list:  # the letter, then the option texts
-                    texts[i] = texts[i] + (options if all(type(x) is str for x in options)
-                                           else [str(x) for x in options])
+            options = _column(records, ds.options_field)
+            texts = [t + o if type(o) is list else t for t, o in zip(texts, options, strict=True)]
+            if not set(map(type, chain.from_iterable(texts))) <= {str}:  # the option texts as strings
+                texts = [[x if type(x) is str else str(x) for x in t] for t in texts]
         kinds = [ds.reference] * n
     media_col: list[bytes] = [b"[]"] * n
     fields = [(name, True) for name in ds.media] + [(name, False) for name in ds.optional_media]

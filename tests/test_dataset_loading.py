@@ -135,3 +135,45 @@ def test_fast_path_on_every_catalog_type(tmp_path: Path, monkeypatch: pytest.Mon
     assert seen == {t.spec.type for t in project.tasks if t.spec.dataset is not None
                     and t.spec.dataset.format == "general_bench"} and len(seen) >= 8
     assert {tt.type for tt in info.tasks} <= seen
+
+
+def test_unchanged_data_files_are_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = new_project(tmp_path / "p")
+    tid = add_task(root, "acc", "text", [("q1", {"question": "2+2?"}, ["4"]), ("q2", {"question": "1+1?"}, ["2"])])
+    Workspace(root).plan()
+    reads: list[Path] = []
+    real_read = datasets.FileVersions.read
+
+    def counted(self, f: Path):
+        reads.append(f)
+        return real_read(self, f)
+
+    monkeypatch.setattr(datasets.FileVersions, "read", counted)
+    monkeypatch.setattr(datasets, "_records", lambda *a, **k: pytest.fail("a data file was parsed again"))
+    monkeypatch.setattr(datasets.FileVersions, "RACY_NS", 0)  # the files were written just now
+    ws = Workspace(root)
+    ws.plan()
+    assert reads == [] and ws.data_problems == []
+    assert sql_rows(ws, "SELECT count(*) FROM instances WHERE task_id = ?", tid) == [(2,)]
+    # a changed file is read (and loaded) again
+    monkeypatch.undo()
+    f = root / "data" / f"{tid}.jsonl"
+    f.write_text(f.read_text() + json.dumps({"id": "q3", "input": {"question": "3+3?"}, "output": ["6"]}) + "\n")
+    ws = Workspace(root)
+    ws.plan()
+    assert sql_rows(ws, "SELECT count(*) FROM instances WHERE task_id = ?", tid) == [(3,)]
+
+
+def test_a_file_version_entry_is_believed_only_well_after_the_change(tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text("{}")
+    versions = datasets.FileVersions(tmp_path / "v.json")
+    data, digest = versions.read(f)
+    assert data == b"{}" and versions.sha256(f) is None  # written within the last two seconds: read again
+    entry = versions.cache[str(f)]
+    entry[2] += 10 * datasets.FileVersions.RACY_NS  # as if recorded long after the write
+    assert versions.sha256(f) == digest
+    versions.save()
+    assert datasets.FileVersions(tmp_path / "v.json").sha256(f) == digest
+    f.write_text("[]")  # same size, new content: another version (times)
+    assert versions.sha256(f) is None
