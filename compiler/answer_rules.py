@@ -62,12 +62,9 @@ def load_choice_rules(specs_dir: Path, root: Path) -> list[dict[str, Any]]:
     try:
         spec = ChoiceRules.model_validate(doc.data)
     except ValidationError as exc:
-        errors = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            errors.append(SpecError(where, doc.line_of(loc), f"{'.'.join(map(str, loc)) or 'file'}: {err['msg']}",
-                                    "see the comment at the top of the file"))
-        raise SpecErrors(errors) from None
+        raise SpecErrors([SpecError(where, doc.line_of(tuple(err["loc"])),
+                                    f"{'.'.join(map(str, err['loc'])) or 'file'}: {err['msg']}",
+                                    "see the comment at the top of the file") for err in exc.errors()]) from None
     errors: list[SpecError] = []
     out = []
     for i, rule in enumerate(spec.rules):
