@@ -177,3 +177,16 @@ def test_a_file_version_entry_is_believed_only_well_after_the_change(tmp_path: P
     assert datasets.FileVersions(tmp_path / "v.json").sha256(f) == digest
     f.write_text("[]")  # same size, new content: another version (times)
     assert versions.sha256(f) is None
+
+
+def test_an_escaped_lone_surrogate_is_refused_with_its_instance(loader) -> None:
+    root, task, types = loader
+    ds = dataset("text")
+    (root / ds.path / "annotation.json").write_text(
+        '{"data": [{"id": "ok", "input": {"question": "fine"}, "output": {"answer": "a"}},'
+        ' {"id": "bad", "input": {"question": "x\\ud800y"}, "output": {"answer": "b"}}]}', encoding="ascii")
+    t = task.__class__(task.spec.model_copy(update={"dataset": ds}), task.metric, task.path)
+    problems: list = []
+    assert datasets.load_task(root, t, problems, "fp", types) is None
+    assert len(problems) == 1 and "instance 'bad'" in problems[0].where
+    assert "lone surrogate U+D800" in problems[0].message
