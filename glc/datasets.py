@@ -4,7 +4,10 @@ The reference of each instance is read from the declared field and converted to 
 type (text, choice letter, label, labels, number, boxes, image); media paths are checked to
 exist and hashed. Every problem names the file and the instance id; a task with any problem
 loads nothing. Loading is incremental: a task whose data and dataset spec are unchanged (same
-fingerprint) is not read again.
+fingerprint) is not loaded again, and a data file whose version (size, times, inode) is known is
+not even read (``FileVersions``). A file orjson parses is checked column by column over all its
+records (``_fast_columns``); whatever that path does not accept goes through the per-instance loop
+of ``load_task``, which names each problem.
 """
 
 from __future__ import annotations
