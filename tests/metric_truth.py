@@ -501,9 +501,9 @@ def choice_reference(text: str) -> str | None:
     return None
 
 
-CHOICE_PIECES = ["A", "B", "c", "(D)", "(b)", "E.", "B)", "C:", "a,", "**", "__", "*", "answer", "Answer", "ANSWER", "answers",
-                 "is", ":", "answer:", "The answer is", "I", "I think", "it is", "答案是", "选", "是", "Ä", "ÜB", "É",
-                 "Bob", "cat", "选项", "한", "ǅ", "K", "ſ", "\u0301", "_", "1", "."]
+CHOICE_PIECES = ["A", "B", "c", "(D)", "(b)", "E.", "B)", "C:", "a,", "**", "__", "*", "answer", "Answer", "ANSWER",
+                 "answers", "is", ":", "answer:", "The answer is", "I", "I think", "it is", "答案是", "选", "是", "Ä",
+                 "ÜB", "É", "Bob", "cat", "选项", "한", "ǅ", "K", "ſ", "\u0301", "_", "1", "."]
 
 
 @st.composite
