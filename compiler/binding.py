@@ -8,7 +8,9 @@ punctuation, or through a declared alias table.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -69,6 +71,7 @@ class Binding:
     problems: list[str] = field(default_factory=list)  # aliases to nowhere, ambiguous names
     totals: dict[str, int] = field(default_factory=dict)  # modality -> tasks that could bind
     retyped: dict[str, tuple[str, str]] = field(default_factory=dict)  # task id -> (catalog type, the data's)
+    digest: str = ""  # of everything the binding read from the data folder (see ``scan``)
 
     def per_modality(self) -> list[tuple[str, int, int]]:
         """(modality, bound, total) in the catalog's modality order."""
@@ -79,32 +82,61 @@ class Binding:
         return [(m, bound.get(m, 0), self.totals[m]) for m in MODALITY_DIR if m in self.totals]
 
 
-def _dirs(folder: Path) -> list[Path]:
+def _dirs(folder: Path, seen: list[str] | None = None) -> list[Path]:
     try:
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        found = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     except OSError:
-        return []
+        found = []
+    if seen is not None:
+        seen.append("D" + str(folder) + "\0" + "\0".join(p.name for p in found))
+    return found
 
 
-def scan(root: Path) -> list[Folder]:
-    """Every task folder (one holding ``annotation.json``) of a General-Bench tree."""
+def _annotation(folder: Path, seen: list[str] | None) -> bool:
+    """Whether ``folder`` holds an annotation.json; ``seen`` hears its version (or its absence)."""
+    f = folder / "annotation.json"
+    try:
+        st = f.stat()
+    except OSError:
+        st = None
+    if seen is not None:
+        seen.append(f"A{f}\0" + ("-" if st is None else f"{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:"
+                                                          f"{st.st_ctime_ns}:{st.st_ino}"))
+    return st is not None and stat.S_ISREG(st.st_mode)
+
+
+def scan(root: Path, seen: list[str] | None = None) -> list[Folder]:
+    """Every task folder (one holding ``annotation.json``) of a General-Bench tree.
+
+    ``seen`` hears everything the scan read: each folder listing and each annotation.json's
+    version (size, modification and change time, inode). Its digest (``scan_digest``) is
+    what a compiled binding depends on: any folder or annotation.json added, removed, renamed or
+    rewritten changes it, and what headers the files declare cannot change without that.
+    """
     by_key = {name_key(v): k for k, v in MODALITY_DIR.items()}
     found: list[Folder] = []
-    for mdir in _dirs(root):
+    for mdir in _dirs(root, seen):
         modality = by_key.get(name_key(mdir.name))
         if modality is None:
             continue
         if modality == "nlp":
             found += [Folder(PurePosixPath(mdir.name, t.name), "nlp", "nlp")
-                      for t in _dirs(mdir) if (t / "annotation.json").is_file()]
+                      for t in _dirs(mdir, seen) if _annotation(t, seen)]
             continue
-        for pdir in _dirs(mdir):
+        for pdir in _dirs(mdir, seen):
             paradigm = pdir.name.lower()
             if paradigm not in PARADIGM_DIRS:
                 continue
             found += [Folder(PurePosixPath(mdir.name, pdir.name, t.name), modality, paradigm)
-                      for t in _dirs(pdir) if (t / "annotation.json").is_file()]
+                      for t in _dirs(pdir, seen) if _annotation(t, seen)]
     return found
+
+
+def scan_digest(root: Path) -> tuple[list[Folder], str]:
+    """(``scan(root)``, sha256 of all it read); a root that is no folder has no task folders."""
+    seen: list[str] = [f"R{root}\0{root.is_dir()}"]
+    folders = scan(root, seen) if root.is_dir() else []
+    return folders, hashlib.sha256("\n".join(seen).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def bind(tasks: list[tuple[str, str, str, str]], root: Path, source: str,
@@ -116,7 +148,7 @@ def bind(tasks: list[tuple[str, str, str, str]], root: Path, source: str,
     (case, spacing and punctuation ignored). Several tasks may share a folder.
     """
     out = Binding(root, source)
-    folders = scan(root) if root.is_dir() else []
+    folders, out.digest = scan_digest(root)
     exact = {(f.modality, f.paradigm, f.rel.name): f for f in folders}
     loose: dict[tuple[str, str, str], list[Folder]] = {}
     for f in folders:

@@ -164,15 +164,16 @@ def load_specs(root: Path, specs_dir: Path, benchmark: str | None = None) -> Loa
         elif entry.is_dir() and entry.name in FOLDERS:
             for file in _yaml_files(entry):
                 _load_one(file, FOLDERS[entry.name], entry.name, root, loaded)
-        elif entry.name in ("benchmark.yaml", "benchmark.yml", "benchmarks"):
-            continue
+        elif entry.name in ("benchmark.yaml", "benchmark.yml", "benchmarks", "answers"):
+            continue  # answers/: read by glc.compiler.answer_rules
         elif entry.is_dir() and entry.name == "models":
             for file in _yaml_files(entry):
                 _load_one(file, ModelSpec, "models", root, loaded)
         elif entry.suffix in (".yaml", ".yml") or (entry.is_dir() and not entry.name.startswith(".")):
             loaded.errors.append(SpecError(
                 display_path(entry, root), None, f"unexpected spec location '{entry.name}'",
-                "specs live in specs/{tasks,task_types,metrics,levels,scopes,models,tests}/ and specs/benchmarks/"))
+                "specs live in specs/{tasks,task_types,metrics,levels,scopes,models,tests,answers}/ and "
+                "specs/benchmarks/"))
     return loaded
 
 

@@ -63,9 +63,11 @@ def macro_errors(metrics: list[tuple[MetricSpec, str, int | None]], sql_dir: Pat
     return errors
 
 
-def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
+def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, Any]] | None = None
+                  ) -> list[RenderedModel]:
     """Render every model template: per-variant ones once per level spec, per-metric ones once
-    per metric that has an implementation."""
+    per metric that has an implementation. Templates see ``choice_rules`` (the multiple-choice
+    answer rules of ``specs/answers/``, read here when not given) as a global."""
     from glc.compiler.render import TemplateRenderer  # jinja2: only a compile that is not cached renders
 
     models_dir = sql_dir / "models"
@@ -75,7 +77,12 @@ def render_models(project: Project, sql_dir: Path) -> list[RenderedModel]:
     errors = macro_errors([(m, *project.metric_files[m.name]) for m in project.metrics], sql_dir)
     if errors:
         raise SpecErrors(errors)
+    if choice_rules is None:
+        from glc.compiler.answer_rules import load_choice_rules
+
+        choice_rules = load_choice_rules(project.root / "specs", project.root)
     renderer = TemplateRenderer(sql_dir, project.root)
+    renderer.env.globals["choice_rules"] = choice_rules
     levels = [lv.model_dump() for lv in project.levels]
     metrics = [m.model_dump() for m in project.metrics]
     out: list[RenderedModel] = []
@@ -122,12 +129,22 @@ def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path 
     # the templates' checks that need only the metric specs join the spec errors: one compile, every problem
     early = macro_errors([(m.spec, m.path, m.doc.line_of(("implementation", "macro"))) for m in loaded.metrics],
                          sql_dir or root / "sql")
+    from glc.compiler.answer_rules import load_choice_rules
+
+    try:
+        choice_rules = load_choice_rules(specs_dir or root / "specs", root)
+    except SpecErrors as exc:
+        early = early + exc.errors
+        choice_rules = []
     try:
         project = resolve(loaded, root)
     except SpecErrors as exc:
         raise SpecErrors(exc.errors + early) from None
+    if early:
+        raise SpecErrors(early)
     seeds = build_seeds(project)
-    nodes = compile_models(render_models(project, sql_dir or root / "sql"), CompileCache(compile_cache_path(root)))
+    nodes = compile_models(render_models(project, sql_dir or root / "sql", choice_rules),
+                           CompileCache(compile_cache_path(root)))
     schema = source_schema()
     for n in nodes:
         schema[n.name] = {c.name: c.type for c in n.columns}

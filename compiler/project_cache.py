@@ -7,8 +7,11 @@ the benchmark chosen (``--benchmark``, ``$GLC_BENCHMARK``) and ``$GLC_DATA``, th
 when a spec names a runner, and glc itself: its version, the source of its compiler and runners,
 and the libraries whose output the compiled project holds (sqlglot, jinja2, pydantic, PyYAML).
 The key is a hash of all of it, file contents included; any change misses and compiles again.
-A project bound to a data folder (``benchmark_data``) is never cached: what it binds to is a
-whole download, not a few files.
+A project bound to a data folder (``benchmark_data``, ``--data``) depends on that folder too:
+the entry keeps the digest of everything the binding read there (each folder listing of the
+General-Bench layout and each annotation.json's size, times and inode, ``binding.scan_digest``),
+and a hit needs the folder to give the same digest again (a few hundred ``stat`` calls, not the
+files' contents).
 
 The entry is JSON (data, never code: no pickle), written atomically in the user's cache folder
 (outside the project, like the per-model cache of ``sqlmodel``), one file per project folder
@@ -26,10 +29,11 @@ import hashlib
 import importlib.util
 import os
 from dataclasses import fields
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
+from glc.compiler.binding import Binding, scan_digest
 from glc.compiler.contracts import Column
 from glc.compiler.data_tests import CompiledDataTest
 from glc.compiler.loader import ENV_BENCHMARK, Located
@@ -202,6 +206,9 @@ def load(path: Path, key: str, root: Path) -> CompiledProject | None:
             return None
         if doc["runners"] is not None and doc["runners"] != _runner_plugins():
             return None
+        bound = doc["compiled"]["project"].get("binding")
+        if bound is not None and scan_digest(Path(bound["root"]))[1] != bound["digest"]:
+            return None
         return _restore(doc["compiled"])
     except Exception:  # noqa: BLE001 - whatever is wrong with an entry, the answer is: compile
         return None
@@ -210,8 +217,6 @@ def load(path: Path, key: str, root: Path) -> CompiledProject | None:
 def save(path: Path, key: str, root: Path, compiled: CompiledProject) -> bool:
     """Store ``compiled`` under ``key`` when it reads back equal; whether it was stored."""
     project = compiled.project
-    if project.binding is not None:
-        return False
     try:
         data = _dump(compiled)
         text = orjson.dumps({"format": FORMAT, "key": key, "task_lists": _task_lists(project),
@@ -275,6 +280,7 @@ def _dump(c: CompiledProject) -> dict[str, Any]:
             "models": [_located(x) for x in p.models],
             "benchmarks": list(p.benchmarks),
             "task_types": {k: _spec(v) for k, v in p.task_types.items()},
+            "binding": _binding(p.binding),
         },
         "seeds": {name: [list(r) for r in seed.rows] for name, seed in c.seeds.items()},
         "nodes": [{f.name: ([[x.name, x.type, x.description] for x in n.columns] if f.name == "columns"
@@ -282,6 +288,23 @@ def _dump(c: CompiledProject) -> dict[str, Any]:
         "data_tests": [{f.name: getattr(t, f.name) for f in fields(CompiledDataTest)} for t in c.data_tests],
         "manifest": c.manifest,
     }
+
+
+def _binding(b: Binding | None) -> dict[str, Any] | None:
+    if b is None:
+        return None
+    return {"root": str(b.root), "source": b.source, "bound": {k: str(v) for k, v in b.bound.items()},
+            "how": b.how, "missing": b.missing, "unmatched": [str(x) for x in b.unmatched], "problems": b.problems,
+            "totals": b.totals, "retyped": {k: list(v) for k, v in b.retyped.items()}, "digest": b.digest}
+
+
+def _restore_binding(d: dict[str, Any] | None) -> Binding | None:
+    if d is None:
+        return None
+    return Binding(Path(d["root"]), d["source"], {k: PurePosixPath(v) for k, v in d["bound"].items()}, dict(d["how"]),
+                   {k: list(v) for k, v in d["missing"].items()}, [PurePosixPath(x) for x in d["unmatched"]],
+                   list(d["problems"]), dict(d["totals"]), {k: (v[0], v[1]) for k, v in d["retyped"].items()},
+                   d["digest"])
 
 
 def _restore_doc(d: dict[str, Any]) -> YamlDoc:
@@ -317,7 +340,7 @@ def _restore(d: dict[str, Any]) -> CompiledProject:
         models=tuple(_restore_located(ModelSpec, x) for x in p["models"]),
         benchmarks=tuple(p["benchmarks"]),
         task_types={k: TaskTypeSpec.model_validate(v, context=CHECKED) for k, v in p["task_types"].items()},
-        binding=None,
+        binding=_restore_binding(p.get("binding")),
     )
     seeds = {name: Seed(name, tuple(tuple(r) for r in rows)) for name, rows in d["seeds"].items()}
     nodes = tuple(CompiledNode(**{k: (tuple(Column(*c) for c in v) if k == "columns" else _tuple(v))  # type: ignore[arg-type]

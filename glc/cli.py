@@ -122,10 +122,10 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
 
 def _echo_data_problems(ws, echo=typer.echo) -> None:
     """One line per data file that did not load; those tasks sat out, the others ran."""
-    from glc.datasets import per_file
-
     if not ws.data_problems:
         return
+    from glc.datasets import per_file  # DuckDB and the loader: only when there is something to say
+
     groups = per_file(ws.data_problems)
     echo(f"{len(groups)} task data file(s) did not load (their tasks were left out; nothing stored "
          "before was lost):", err=True)

@@ -4,19 +4,25 @@ The reference of each instance is read from the declared field and converted to 
 type (text, choice letter, label, labels, number, boxes, image); media paths are checked to
 exist and hashed. Every problem names the file and the instance id; a task with any problem
 loads nothing. Loading is incremental: a task whose data and dataset spec are unchanged (same
-fingerprint) is not read again.
+fingerprint) is not loaded again, and a data file whose version (size, times, inode) is known is
+not even read (``FileVersions``). A file orjson parses is checked column by column over all its
+records (``_fast_columns``); whatever that path does not accept goes through the per-instance loop
+of ``load_task``, which names each problem.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
 import os
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, chain
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +35,35 @@ from glc.compiler.spec_models import DatasetSpec
 from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, preview, require_utf8
 from glc.importers.scores import ImportErrors, Problem
 from glc.profiles import Grants, load_grants
-from glc.store import ensure_store, insert_rows, transaction
+from glc.store import ensure_store, insert_arrow, transaction
 
 CHOICE = re.compile(r"^\s*\(?([A-Za-z])\)?[\.\):]?\s*$")
 Row = tuple[Any, ...]
 
 
+COLUMNS = STORE["instances"].column_names
+
+
 @dataclass(frozen=True)
 class LoadedTask:
+    """One task's instances, column by column (the ``instances`` contract's columns)."""
+
     task_id: str
     fingerprint: str
-    rows: list[Row]
+    columns: dict[str, list[Any]]
+
+    @property
+    def rows(self) -> list[Row]:
+        """The rows as tuples, JSON columns as text (the fast path keeps them as UTF-8 bytes)."""
+        cols = [[x.decode() if type(x) is bytes else x for x in self.columns[c]] for c in COLUMNS]
+        return list(zip(*cols, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.columns[COLUMNS[0]])
+
+
+def _columns(rows: list[Row]) -> dict[str, list[Any]]:
+    return {c: [r[i] for r in rows] for i, c in enumerate(COLUMNS)}
 
 
 def data_path(root: Path, ds: DatasetSpec) -> Path:
@@ -53,12 +77,18 @@ def _file_of(root: Path, ds: DatasetSpec) -> Path:
 
 
 def fingerprint(root: Path, task: Task) -> str:
+    """What a task's instances are loaded from: its dataset spec and its data file's content."""
     ds = task.spec.dataset
     assert ds is not None
-    h = hashlib.sha256(ds.model_dump_json().encode())
     f = _file_of(root, ds)
-    h.update(b"<outside>" if _outside(root, f) else f.read_bytes() if f.is_file() else b"<missing>")
-    return h.hexdigest()
+    content = "<outside>" if _outside(root, f) else hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() \
+        else "<missing>"
+    return _fingerprint(ds, content)
+
+
+def _fingerprint(ds: DatasetSpec, content: str) -> str:
+    """sha256 of the dataset spec and of the data file's sha256 (or why there is none)."""
+    return hashlib.sha256(ds.model_dump_json().encode() + b"\0" + content.encode()).hexdigest()
 
 
 try:
@@ -137,7 +167,11 @@ class _Files:
     def sha256(self, path: str) -> str | None:
         """The file's sha256; None when it is not a file."""
         if path not in self.hashes:
-            self.hashes[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest() if os.path.isfile(path) else None
+            digest = None
+            if os.path.isfile(path):
+                with open(path, "rb") as fh:
+                    digest = hashlib.sha256(fh.read()).hexdigest()
+            self.hashes[path] = digest
         return self.hashes[path]
 
 
@@ -146,7 +180,10 @@ OUTSIDE_HINT = ("specs may read only inside the project and the 'data_roots:' of
 
 
 def _records(root: Path, task: Task, problems: list[Problem],
-             header: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+             header: dict[str, Any] | None = None, data: bytes | None = None,
+             parsed: list[str] | None = None) -> list[dict[str, Any]]:
+    """The file's records; ``data``: its bytes when already read. ``parsed`` hears "orjson" when
+    orjson parsed the whole file (then no string of it holds a lone surrogate: orjson refuses them)."""
     ds = task.spec.dataset
     assert ds is not None
     f = _file_of(root, ds)
@@ -160,18 +197,23 @@ def _records(root: Path, task: Task, problems: list[Problem],
         return []
     try:
         if ds.format == "general_bench":
-            doc = _fast_json(f)
-            data = doc.get("data") if isinstance(doc, dict) else None
-            if not isinstance(data, list):
+            doc, by = _fast_json(f, data)
+            records = doc.get("data") if isinstance(doc, dict) else None
+            if not isinstance(records, list):
                 problems.append(Problem(str(f), "annotation.json has no 'data' list",
                                         "expected {task, type, data: [...]}"))
                 return []
             if header is not None:
                 header.update({k: v for k, v in doc.items() if k != "data"})
-            return data
+            if parsed is not None:
+                parsed.append(by)
+            return records
         if ds.format == "jsonl":
             out = []
-            for n, line in enumerate(decode_utf8(f.read_bytes(), f).splitlines(), start=1):
+            # lines end at "\n" only: str.splitlines() would also cut at U+2028, U+2029, U+0085,
+            # \x1c-\x1e, \v and \f, which JSON strings may hold unescaped
+            for n, line in enumerate(decode_utf8(f.read_bytes() if data is None else data, f).split("\n"),
+                                     start=1):
                 if line.strip():
                     try:
                         out.append(json.loads(line))
@@ -188,19 +230,17 @@ def _records(root: Path, task: Task, problems: list[Problem],
     return []
 
 
-def _fast_json(f: Path) -> Any:
-    """A JSON file parsed by orjson when it is installed and accepts the file; else by the standard
-    library, whose errors (and the UTF-8 check before it) give the line and the cause."""
-    data = f.read_bytes()
-    try:
-        import orjson
-
-        return orjson.loads(data)
-    except ImportError:
-        pass
-    except ValueError:  # orjson.JSONDecodeError: let the careful path say where and why
-        pass
-    return json.loads(decode_utf8(data, f))
+def _fast_json(f: Path, data: bytes | None = None) -> tuple[Any, str]:
+    """(a JSON file parsed, by which parser): orjson when it is installed and accepts the file; else
+    the standard library, whose errors (and the UTF-8 check before it) give the line and the cause."""
+    if data is None:
+        data = f.read_bytes()
+    if _orjson is not None:
+        try:
+            return _orjson.loads(data), "orjson"
+        except ValueError:  # orjson.JSONDecodeError: let the careful path say where and why
+            pass
+    return json.loads(decode_utf8(data, f)), "json"
 
 
 def _table_records(f: Path, fmt: str) -> list[dict[str, Any]]:
@@ -219,16 +259,28 @@ def _table_records(f: Path, fmt: str) -> list[dict[str, Any]]:
     return frame.to_dicts()
 
 
+_NUMBER = (int, float)
+
+
+def _finite(v: Any) -> bool:
+    """A finite int or float (bool is no number here)."""
+    t = type(v)
+    if t is int:
+        return True
+    if t is float:
+        return math.isfinite(v)
+    return isinstance(v, _NUMBER) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _boxes(value: Any, fmt: str) -> list[dict[str, Any]]:
     """Reference boxes as corners ``[x1, y1, x2, y2]``; an empty list is an image without objects."""
     if value == []:
         return []
-    items = value if isinstance(value, list) and not all(isinstance(v, int | float) for v in value) else [value]
+    items = value if isinstance(value, list) and not all(isinstance(v, _NUMBER) for v in value) else [value]
     out = []
     for item in items:
         box, label = (item.get("bbox", item.get("box")), item.get("label")) if isinstance(item, dict) else (item, None)
-        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, int | float) and not isinstance(v, bool)
-                                                                and math.isfinite(v) for v in box)):
+        if not (isinstance(box, list) and len(box) == 4 and all(map(_finite, box))):
             raise ValueError(f"{item!r} is not a box of 4 finite numbers")
         x1, y1, a, b = (float(v) for v in box)
         x2, y2 = (x1 + a, y1 + b) if fmt == "xywh" else (a, b)
@@ -272,6 +324,14 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
     if kind == "boxes":
         boxes = _boxes(value, ds.box_format)
         return boxes, [], None
+    if isinstance(value, str) and value and value[0] != "/" and not {"", ".", ".."} & set(value.split("/")):
+        # a plain relative path: what pathlib would make of it, without pathlib's cost
+        joined = os.path.join(folder, value)
+        if not os.path.isfile(joined):
+            raise ValueError(f"reference {kind} file {value!r} not found under {folder}")
+        real = os.path.realpath(joined) if os.path.islink(joined) \
+            else os.path.join(_real_folder(os.path.dirname(joined)), os.path.basename(joined))
+        return value, [real], None
     path = folder / str(value)
     if not isinstance(value, str) or not os.path.isfile(path):
         raise ValueError(f"reference {kind} file {value!r} not found under {folder}")
@@ -328,30 +388,41 @@ def _options(rec: Any, ds: DatasetSpec) -> list[str]:
 
 
 def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = None,
-              types: dict[str, Any] | None = None) -> LoadedTask | None:
-    """Read and check one task's instances; problems are appended, nothing is raised."""
+              types: dict[str, Any] | None = None, data: bytes | None = None,
+              grants: Grants | None = None) -> LoadedTask | None:
+    """Read and check one task's instances; problems are appended, nothing is raised.
+
+    ``data``: the data file's bytes when the caller has read them (``fp`` then their fingerprint).
+    A file orjson parsed is first checked column by column (``_fast_columns``); anything that
+    path does not accept goes through the per-instance loop below, which names every problem.
+    """
     ds = task.spec.dataset
     assert ds is not None
     before = len(problems)
     header: dict[str, Any] = {}
-    records = _records(root, task, problems, header)
+    parsed: list[str] = []
+    records = _records(root, task, problems, header, data, parsed)
     bad_type = _type_problem(header, task, types or {}, str(_file_of(root, ds)))
     if bad_type is not None:
         problems.append(bad_type)
         return None
     f = _file_of(root, ds)
     folder = media_folder(root, ds)
-    files = _Files(root, load_grants(root))
+    files = _Files(root, grants or load_grants(root))
     _real_folder.cache_clear()  # folders may have changed since the last load
-    id_field = ds.fields.get("id", "id")
-    input_field = ds.fields.get("input", "input")
-    ref_field = ds.fields.get("reference", "output")
     # a General-Bench Close Set: no record has an output at all; its instances run but are not scored
     closed = ds.format == "general_bench" and bool(records) and not any(
         isinstance(r, dict) and "output" in r for r in records)
+    fp = fp or fingerprint(root, task)
+    if parsed == ["orjson"] and len(problems) == before:
+        columns = _fast_columns(task, ds, records, f, folder, fp, closed, files)
+        if columns is not None:
+            return LoadedTask(task.id, fp, columns)
+    id_field = ds.fields.get("id", "id")
+    input_field = ds.fields.get("input", "input")
+    ref_field = ds.fields.get("reference", "output")
     rows: list[Row] = []
     seen: set[str] = set()
-    fp = fp or fingerprint(root, task)
     # records without a field the spec names: one problem per field for the file, not one per record
     lacking: dict[tuple[str, str], list[str]] = {}  # (spec key, field) -> the records that lack it
     for n, rec in enumerate(records):
@@ -427,7 +498,145 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
         problems.append(_missing_field(f, task, spec_key, name, which, records))
     if len(problems) > before:
         return None
-    return LoadedTask(task.id, fp, rows)
+    return LoadedTask(task.id, fp, _columns(rows))
+
+
+def _column(records: list[dict[str, Any]], dotted: str) -> list[Any]:
+    """``_find(rec, dotted)`` for every record (all dicts): plain keys and paths of two keys through
+    dicts directly, anything else (list indexes, deeper paths) by ``_find`` itself."""
+    missing = _MISSING
+    parts = dotted.split(".")
+    if len(parts) == 1:
+        return [r.get(dotted, missing) for r in records]
+    if len(parts) == 2:
+        a, b = parts
+        outer = [r.get(a) for r in records]
+        return [o.get(b, missing) if type(o) is dict else _find(r, dotted) for o, r in zip(outer, records, strict=True)]
+    return [_find(r, dotted) for r in records]
+
+
+def _converted(value: Any, ds: DatasetSpec, folder: Path) -> tuple[bytes, list[str], float | None]:
+    ref, ref_texts, number = convert_reference(value, ds, folder)
+    return _orjson.dumps(ref, option=_orjson.OPT_SORT_KEYS), ref_texts, number
+
+
+def _fast_columns(task: Task, ds: DatasetSpec, records: list[Any], f: Path, folder: Path, fp: str, closed: bool,
+                  files: _Files) -> dict[str, Any] | None:
+    """The task's columns when every record passes every check, computed field by field over all
+    records; None at the first thing that needs a located problem (the per-instance loop of
+    ``load_task`` then finds and names it). Only for records orjson parsed: their strings hold no
+    lone surrogate, and every value serialises with orjson.
+
+    Gives exactly the rows the per-instance loop gives (tests/test_dataset_loading.py compares them).
+    The JSON columns are UTF-8 bytes here (``_Batches`` hands them to Arrow as such).
+    """
+    if not all(type(r) is dict for r in records):
+        return None
+    try:
+        return _fast_checked(task, ds, records, f, folder, fp, closed, files)
+    except (TypeError, ValueError):  # orjson refuses to write a value (nesting too deep): the careful path
+        return None
+
+
+def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f: Path, folder: Path, fp: str,
+                  closed: bool, files: _Files) -> dict[str, Any] | None:
+    missing = _MISSING
+    n = len(records)
+    dump = _orjson.dumps
+    sort = _orjson.OPT_SORT_KEYS
+    raw_ids = _column(records, ds.fields.get("id", "id"))
+    if missing in raw_ids:
+        return None
+    ids = [x if type(x) is str else str(x) for x in raw_ids]
+    if len(set(ids)) != n:
+        return None
+    references: list[bytes | None]
+    texts: list[list[str]]
+    numbers: list[float | None]
+    if closed:
+        references, texts, numbers, kinds = [None] * n, [[]] * n, [None] * n, [NO_REFERENCE] * n
+    else:
+        values = None
+        for name in [*ds.reference_fields, ds.fields.get("reference", "output")]:
+            column = _column(records, name)
+            values = column if values is None else [v if v is not missing else c
+                                                    for v, c in zip(values, column, strict=True)]
+            if missing not in values:
+                break
+        if values is None or missing in values:
+            return None
+        # one conversion per distinct value (letters, labels and media paths repeat); lists and
+        # dicts (boxes, several answers) one by one. The key tells 1 from 1.0 and 0.0 from -0.0
+        keys = [v if type(v) is str else (type(v), repr(v)) if type(v) in (int, float) else None for v in values]
+        table: dict[Any, tuple[bytes, list[str], float | None]] = {}
+        for key, v in zip(keys, values, strict=True):
+            if key is not None and key not in table:
+                ref, ref_texts, number = convert_reference(v, ds, folder)  # ValueError: the careful path
+                table[key] = (dump(ref, option=sort), ref_texts, number)
+        if None in keys:  # values that cannot be keys
+            if ds.reference in MEDIA_KINDS:
+                return None  # media references are paths: never anything else
+            converted = [table[k] if k is not None else _converted(v, ds, folder) for k, v in zip(keys, values,
+                                                                                                  strict=True)]
+        else:
+            converted = [table[k] for k in keys]
+        if ds.reference in MEDIA_KINDS and any(c[1] and files.outside(c[1][0]) for c in table.values()):
+            return None
+        references = [c[0] for c in converted]
+        texts = [c[1] for c in converted]  # shared between rows of equal references: never changed
+        numbers = [c[2] for c in converted]
+        if ds.reference == "choice" and ds.options_field is not None:
+            options = _column(records, ds.options_field)
+            texts = [t + o if type(o) is list else t for t, o in zip(texts, options, strict=True)]
+            if not set(map(type, chain.from_iterable(texts))) <= {str}:  # the option texts as strings
+                texts = [[x if type(x) is str else str(x) for x in t] for t in texts]
+        kinds = [ds.reference] * n
+    media_col: list[bytes] = [b"[]"] * n
+    fields = [(name, True) for name in ds.media] + [(name, False) for name in ds.optional_media]
+    if fields:
+        # optional fields under one key ("input.image", "input.audio", ...): a record whose dict
+        # there has none of them has no media (one set operation instead of a lookup per field),
+        # and in the others each field is a key of that dict
+        heads = {name.split(".", 1)[0] for name, _ in fields}
+        quick = not ds.media and len(heads) == 1 and all(name.count(".") == 1 for name, _ in fields)
+        todo: Iterable[int] = range(n)
+        inner: list[Any] = records
+        if quick:
+            leaves = frozenset(name.split(".", 1)[1] for name, _ in fields)
+            inner = _column(records, heads.pop())
+            todo = [i for i, o in enumerate(inner) if type(o) is not dict or not o.keys().isdisjoint(leaves)]
+        base = str(folder)
+        digests: dict[str, str | None] = {}
+        lookups = [(name, name.split(".", 1)[1] if quick else name, required) for name, required in fields]
+        for i in todo:
+            rec = records[i]
+            where = inner[i]
+            media = []
+            for name, key, required in lookups:
+                rel = where.get(key, missing) if quick and type(where) is dict else _find(rec, name)
+                if rel is missing:
+                    if required:
+                        return None
+                    continue
+                if rel is None and not required:
+                    continue
+                for item in rel if isinstance(rel, list) else [rel]:
+                    text = item if type(item) is str else str(item)
+                    digest = digests.get(text, missing)
+                    if digest is missing:
+                        path = os.path.join(base, text)
+                        digest = digests[text] = None if files.outside(path) else files.sha256(path)
+                    if digest is None:
+                        return None
+                    media.append({"field": name, "path": text, "sha256": digest})
+            if media:
+                media_col[i] = dump(media, option=sort)
+    inputs = [dump(v, option=sort) if v is not missing else b"null"
+              for v in _column(records, ds.fields.get("input", "input"))]
+    source = str(f)
+    return {"task_id": [task.id] * n, "instance_id": ids, "input": inputs, "reference": references,
+            "ref_kind": kinds, "ref_texts": texts, "ref_number": numbers, "media": media_col,
+            "source_file": [source] * n, "dataset_fp": [fp] * n}
 
 
 KEYS_SHOWN = 30
@@ -478,13 +687,117 @@ def stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
+CONSTANT = ("task_id", "ref_kind", "source_file", "dataset_fp")  # one value per task
+INSERT_BATCH = 65_536  # instances written to the store at a time (one Arrow batch)
+VERSIONS = "data_files.json"  # under target/: data file version -> its sha256 (see FileVersions)
+
+
+class FileVersions:
+    """The sha256 of data files by file version (size, modification and change time, inode), kept
+    under ``target/``: an unchanged file is not read again to learn that it is unchanged.
+
+    An entry is believed only for a file last changed well before the entry was written (two
+    seconds), so a file rewritten twice within one tick of a coarse clock is read again.
+    """
+
+    RACY_NS = 2_000_000_000
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            cache = _orjson.loads(path.read_bytes()) if _orjson is not None else json.loads(path.read_text())
+        except (OSError, ValueError):
+            cache = {}
+        self.cache: dict[str, Any] = cache if isinstance(cache, dict) else {}
+        self.changed = False
+
+    @staticmethod
+    def version(st: os.stat_result) -> list[int]:
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+    def sha256(self, f: Path) -> str | None:
+        """The file's sha256 when an entry for its current version can be believed, else None."""
+        hit = self.cache.get(str(f))
+        try:
+            st = f.stat()
+        except OSError:
+            return None
+        if isinstance(hit, list) and len(hit) == 3 and hit[0] == self.version(st) and isinstance(hit[1], str) \
+                and isinstance(hit[2], int) and hit[2] - max(st.st_mtime_ns, st.st_ctime_ns) > self.RACY_NS:
+            return hit[1]
+        return None
+
+    def read(self, f: Path) -> tuple[bytes, str]:
+        """(the file's bytes, their sha256), remembered for the version the file had before the read."""
+        st = f.stat()
+        data = f.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        self.cache[str(f)] = [self.version(st), digest, time.time_ns()]
+        self.changed = True
+        return data, digest
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self.cache, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only project still loads; it reads the files again next time
+
+
+class _Batches:
+    """Loaded tasks as Arrow tables, inserted together once about ``INSERT_BATCH`` rows wait."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.tables: list[Any] = []
+        self.n = 0
+
+    def add(self, got: LoadedTask) -> None:
+        import pyarrow as pa
+
+        arrays = {}
+        n = len(got)
+        for c in STORE["instances"].columns:
+            values = got.columns[c.name]
+            if c.name in CONSTANT and n and values[0] is values[-1] and values.count(values[0]) == n:
+                arrays[c.name] = pa.repeat(pa.scalar(values[0], pa.string()), n)
+            elif c.type == "VARCHAR[]":  # offsets and one flat array: quicker than a list of lists
+                offsets = pa.array([0, *accumulate(map(len, values))], type=pa.int32())
+                arrays[c.name] = pa.ListArray.from_arrays(offsets, pa.array(list(chain.from_iterable(values)),
+                                                                            type=pa.string()))
+            elif c.type == "DOUBLE":
+                arrays[c.name] = pa.array(values, type=pa.float64())
+            elif any(type(x) is bytes for x in values[:1]):  # JSON the fast path wrote: UTF-8 checked by Arrow
+                arrays[c.name] = pa.array(values, type=pa.binary()).cast(pa.string())
+            else:
+                arrays[c.name] = pa.array(values, type=pa.string())
+        self.tables.append(pa.table(arrays))
+        self.n += len(got)
+        if self.n >= INSERT_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.n:
+            return
+        import pyarrow as pa
+
+        insert_arrow(self.con, "instances", pa.concat_tables(self.tables))
+        self.tables = []
+        self.n = 0
+
+
 def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
                    only: Iterable[str] | None = None, problems: list[Problem] | None = None) -> list[str]:
     """Reload the instances of tasks whose data changed; return the reloaded task ids.
 
     A task whose data has a problem loads nothing (its stored instances stay as they were).
     With ``problems`` given, the problems are appended there and every other task loads;
-    without it, any problem raises ``ImportErrors`` before anything is stored.
+    without it, any problem raises ``ImportErrors`` before anything is stored. A data file whose
+    version (size, times, inode) is that of a file read before is not read again (``FileVersions``).
     """
     ensure_store(con)
     wanted = set(only) if only is not None else None
@@ -496,26 +809,61 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
     reloaded: list[str] = []
     if not tasks and not dropped:
         return reloaded
-    # one transaction, each task's rows written as soon as they are read (memory holds one task):
-    # all or nothing when problems raise, every good task when the caller collects problems
-    with transaction(con):
-        for tid in dropped:
-            con.execute("DELETE FROM instances WHERE task_id = ?", [tid])
-        for t in tasks:
-            fp = fingerprint(project.root, t)
-            if stored.get(t.id) == fp:
-                continue
-            got = load_task(project.root, t, found, fp, project.task_types)
-            if got is None:
-                continue
-            con.execute("DELETE FROM instances WHERE task_id = ?", [t.id])
-            insert_rows(con, STORE["instances"], got.rows)
-            reloaded.append(t.id)
-        if found and problems is None:
-            raise ImportErrors(Path("task data"), found)
+    # one transaction, rows written in batches as tasks are read (memory holds a batch and a task):
+    # all or nothing when problems raise, every good task when the caller collects problems.
+    # Parsed records are trees without cycles, freed by reference counting: the cyclic collector,
+    # which would walk them again and again while they are built, waits until the load is done
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        _sync(con, project, tasks, dropped, stored, found, reloaded, collect=problems is not None)
+    finally:
+        if paused:
+            gc.enable()
     if problems is not None:
         problems.extend(found)
     return reloaded
+
+
+def _sync(con: duckdb.DuckDBPyConnection, project: Project, tasks: list[Task], dropped: list[str],
+          stored: dict[str, str], found: list[Problem], reloaded: list[str], *, collect: bool) -> None:
+    """``sync_instances`` in one transaction; without ``collect`` any problem rolls it back (raised)."""
+    root = project.root
+    grants = load_grants(root)
+    versions = FileVersions(root / "target" / VERSIONS)
+    with transaction(con):
+        for tid in dropped:
+            con.execute("DELETE FROM instances WHERE task_id = ?", [tid])
+        batches = _Batches(con)
+        for t in tasks:
+            ds = t.spec.dataset
+            assert ds is not None
+            f = _file_of(root, ds)
+            data: bytes | None = None
+            known = None if not grants.readable(f) else versions.sha256(f)
+            if known is not None:
+                fp = _fingerprint(ds, known)
+            elif not grants.readable(f):
+                fp = _fingerprint(ds, "<outside>")
+            else:
+                try:
+                    data, digest = versions.read(f)
+                    fp = _fingerprint(ds, digest)
+                except OSError:
+                    fp = _fingerprint(ds, "<missing>")
+            if stored.get(t.id) == fp:
+                continue
+            got = load_task(root, t, found, fp, project.task_types, data, grants)
+            if got is None:
+                continue
+            if t.id in stored:
+                con.execute("DELETE FROM instances WHERE task_id = ?", [t.id])
+            batches.add(got)
+            reloaded.append(t.id)
+        batches.flush()
+        if found and not collect:
+            raise ImportErrors(Path("task data"), found)
+    versions.save()
 
 
 def per_file(problems: list[Problem]) -> list[tuple[str, Problem, int]]:

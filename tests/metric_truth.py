@@ -489,6 +489,7 @@ def choice_reference(text: str) -> str | None:
     rules = [
         rf"^{_WS}*\(?([A-Za-z])(?:[.):,]|\)?{_WS}*$)",
         rf"(?i){_LEFT}answer(?:{_WS}*:|{_WS}+is(?:{_WS}*:)?|{_WS}+){_WS}*\(?([A-Za-z])(?:[.):,]|{_WS}|$)",
+        r"(?:\*\*|__)\(?([A-Za-z])\)?[.):]?(?:\*\*|__)",
         r"\(([A-Za-z])\)",
         rf"{_LEFT}([A-Z])[.)]?{_WS}*$",
         rf"{_LEFT}([A-Z])[.):,]",
@@ -500,9 +501,9 @@ def choice_reference(text: str) -> str | None:
     return None
 
 
-CHOICE_PIECES = ["A", "B", "c", "(D)", "(b)", "E.", "B)", "C:", "a,", "answer", "Answer", "ANSWER", "answers",
-                 "is", ":", "answer:", "The answer is", "I", "I think", "it is", "答案是", "选", "是", "Ä", "ÜB", "É",
-                 "Bob", "cat", "选项", "한", "ǅ", "K", "ſ", "\u0301", "_", "1", "."]
+CHOICE_PIECES = ["A", "B", "c", "(D)", "(b)", "E.", "B)", "C:", "a,", "**", "__", "*", "answer", "Answer", "ANSWER",
+                 "answers", "is", ":", "answer:", "The answer is", "I", "I think", "it is", "答案是", "选", "是", "Ä",
+                 "ÜB", "É", "Bob", "cat", "选项", "한", "ǅ", "K", "ſ", "\u0301", "_", "1", "."]
 
 
 @st.composite

@@ -8,7 +8,7 @@ read from the cache (compile_project not called) and that what it gives equals a
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from conftest import copy_project
@@ -129,12 +129,19 @@ def test_the_cache_can_be_turned_off(root: Path, monkeypatch: pytest.MonkeyPatch
     assert len(calls) == 2
 
 
-def test_a_project_bound_to_a_data_folder_is_not_cached(root: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        tmp_path: Path) -> None:
+def test_a_project_bound_to_a_data_folder_is_cached_by_the_folder_layout(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    """(Every kind of data folder change: tests/test_binding_cache.py.)"""
     calls = _compiles(monkeypatch)
     (tmp_path / "data").mkdir()
     monkeypatch.setenv("GLC_DATA", str(tmp_path / "data"))
     compiled = project_cache.cached_compile(root)
     assert compiled.project.binding is not None
-    project_cache.cached_compile(root)
-    assert len(calls) == 2
+    assert project_cache.cached_compile(root) == compiled
+    assert len(calls) == 1
+    task = tmp_path / "data" / "NLP" / "Some-Task"
+    task.mkdir(parents=True)
+    (task / "annotation.json").write_text('{"data": []}')
+    again = project_cache.cached_compile(root)
+    assert len(calls) == 2 and again.project.binding is not None
+    assert again.project.binding.unmatched == [PurePosixPath("NLP/Some-Task")]

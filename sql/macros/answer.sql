@@ -91,26 +91,21 @@ LENGTH({{ x }}) + LENGTH(REGEXP_REPLACE({{ x }}, {{ ('[^' ~ PY_UPPER_2() ~ PY_UP
 {{ e }}
 {%- endmacro %}
 
-{#- The option letter a multiple-choice answer gives, by the first rule that applies (space is
-    Python whitespace; a letter "stands alone" when the character before it is not a letter,
-    digit, combining mark or underscore, or is Chinese, Japanese or Korean script):
-    1. the answer is a letter, alone or followed by ".", ")", ":" or ",": "B", "(b)", "A. cat";
-    2. the word "answer" (any case) then ":" or "is" or a space, then the letter: "answer is B",
-       "Answer: (c)"; not "answers: b";
-    3. a letter in parentheses anywhere: "I pick (C) here";
-    4. a capital letter standing alone at the end of the answer: "I think it is B.", "答案是B";
-    5. the first capital letter standing alone followed by ".", ")", ":" or ",".
-    A bare "I" in prose is not taken for option I; "ÜB." gives no letter. -#}
-{% macro choice_letter(x) -%}
-{%- set sp = '[' ~ PY_SPACE() ~ ']' -%}
-{%- set left = '(?:^|[^\\p{L}\\p{N}\\p{M}_]|[' ~ CJK() ~ '])' -%}
-UPPER(COALESCE(
-  NULLIF(REGEXP_EXTRACT({{ x }}, {{ ('^' ~ sp ~ '*\\(?([A-Za-z])(?:[.):,]|\\)?' ~ sp ~ '*$)') | sql_literal }}, 1), ''),
-  NULLIF(REGEXP_EXTRACT({{ x }}, {{ ('(?i)' ~ left ~ 'answer(?:' ~ sp ~ '*:|' ~ sp ~ '+is(?:' ~ sp ~ '*:)?|' ~ sp ~ '+)' ~ sp ~ '*\\(?([A-Za-z])(?:[.):,]|' ~ sp ~ '|$)') | sql_literal }}, 1), ''),
-  NULLIF(REGEXP_EXTRACT({{ x }}, '\(([A-Za-z])\)', 1), ''),
-  NULLIF(REGEXP_EXTRACT({{ x }}, {{ (left ~ '([A-Z])[.)]?' ~ sp ~ '*$') | sql_literal }}, 1), ''),
-  NULLIF(REGEXP_EXTRACT({{ x }}, {{ (left ~ '([A-Z])[.):,]') | sql_literal }}, 1), '')
-))
+{#- The option letter a multiple-choice answer gives: the rules of specs/answers/choice_letter.yaml
+    (the template global choice_rules, each pattern checked when the specs compile) in their
+    order, the first that reads a letter wins. ``option_letter`` is how the caller reads the
+    option-text rule (the answer is the text of one of the instance's options); NULL when the
+    caller has no options to compare with. -#}
+{% macro choice_letter(x, option_letter=None) -%}
+COALESCE(
+{%- for rule in choice_rules %}
+  {% if rule.kind == 'option_text' -%}
+  {{ option_letter if option_letter is not none else 'CAST(NULL AS VARCHAR)' }}
+  {%- else -%}
+  UPPER(NULLIF(REGEXP_EXTRACT({{ x }}, {{ rule.pattern | sql_literal }}, 1), ''))
+  {%- endif %}{{ ',' if not loop.last }}
+{%- endfor %}
+)
 {%- endmacro %}
 
 {#- The first number in a text: NULL when there is none or when it is not a finite double

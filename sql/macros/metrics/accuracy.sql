@@ -20,7 +20,7 @@ CHR(64 + NULLIF(LIST_POSITION(LIST_TRANSFORM(ref_texts[2:], r -> {{ normalize_an
 {% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
 {% macro value(o, args, answer) -%}
 CASE
-  WHEN ref_kind = 'choice' THEN CAST(COALESCE(COALESCE({{ option_letter(o, answer) }}, {{ choice_letter(o) }}) = ref_texts[1], FALSE) AS DOUBLE)
+  WHEN ref_kind = 'choice' THEN CAST(COALESCE({{ choice_letter(o, option_letter(o, answer)) }} = ref_texts[1], FALSE) AS DOUBLE)
   WHEN ref_kind = 'number' THEN CAST(COALESCE({{ first_number(o) }} = ref_number, FALSE) AS DOUBLE)
   ELSE CAST(LIST_CONTAINS(ref_norm, {{ normalize_answer(o, answer) }}) AS DOUBLE)
 END

@@ -1,0 +1,192 @@
+"""Loading task data into ``instances``: JSONL line splitting, the fast column-wise path against
+the careful per-instance one, and what a second load reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from glc.compiler.spec_models import DatasetSpec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from metric_project import add_task, new_project, sql_rows
+
+import glc.datasets as datasets
+from glc.workspace import Workspace
+
+# characters str.splitlines() treats as line ends; inside a JSON string they are plain characters
+LINE_LIKE = "\u2028\u2029\u0085\x1c\x1d\x1e\x0b\x0c\r"
+
+
+def test_jsonl_lines_end_only_at_newline(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    texts = [f"a{ch}b" for ch in LINE_LIKE if ch != "\r"] + ["carriage\rreturn"]
+    items = [(f"q{i}", {"question": t}, [t]) for i, t in enumerate(texts)]
+    tid = add_task(root, "acc", "text", items)
+    # json.dumps escapes \r and the C0 controls; write some of them raw as UTF-8, which JSON allows
+    # for U+2028, U+2029 and U+0085 (orjson and json accept the raw form of those only)
+    f = root / "data" / f"{tid}.jsonl"
+    raw = f.read_text(encoding="utf-8").replace("\\u2028", "\u2028").replace("\\u2029", "\u2029") \
+        .replace("\\u0085", "\u0085")
+    f.write_text(raw, encoding="utf-8")
+    assert "\u2028" in raw and raw.count("\n") == len(items)
+    ws = Workspace(root)
+    ws.plan()
+    assert ws.data_problems == []
+    got = dict(sql_rows(ws, "SELECT instance_id, input FROM instances WHERE task_id = ?", tid))
+    assert {k: json.loads(v)["question"] for k, v in got.items()} == {i: x["question"] for i, x, _ in items}
+
+
+# --- the fast column-wise path gives what the per-instance loop gives -----------------------
+
+
+@pytest.fixture(scope="module")
+def loader(tmp_path_factory: pytest.TempPathFactory):
+    """(project root, a task to give datasets to, task types) of a compiled small project."""
+    root = new_project(tmp_path_factory.mktemp("fast") / "p")
+    tid = add_task(root, "acc", "text", [("q1", {"question": "x"}, "a")])
+    project = Workspace(root).compile(write=False).project
+    task = next(t for t in project.tasks if t.id == tid)
+    (root / "data" / "hyp" / "img").mkdir(parents=True)
+    for name in ("a.png", "b.png"):
+        (root / "data" / "hyp" / "img" / name).write_bytes(name.encode())
+    return root, task, project.task_types
+
+
+def both_ways(root: Path, task, types, ds: DatasetSpec, doc: object, monkeypatch: pytest.MonkeyPatch):
+    """(rows, problems) of load_task as it is, and of the per-instance loop alone."""
+    f = root / ds.path / "annotation.json"
+    f.write_bytes(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    t = task.__class__(task.spec.model_copy(update={"dataset": ds}), task.metric, task.path)
+    out = []
+    for fast in (True, False):
+        with monkeypatch.context() as m:
+            if not fast:
+                m.setattr(datasets, "_fast_columns", lambda *a: None)
+            problems: list = []
+            got = datasets.load_task(root, t, problems, "fp", types)
+            out.append((None if got is None else got.rows, [(p.where, p.message) for p in problems]))
+    return out
+
+
+def dataset(kind: str, **extra: object) -> DatasetSpec:
+    return DatasetSpec(format="general_bench", path="data/hyp", reference=kind,
+                       reference_fields=["output.answer", "output.label"], optional_media=["input.image",
+                                                                                          "input.images"],
+                       options_field="input.options" if kind == "choice" else None, **extra)
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6),
+                    st.sampled_from(["A", "(b)", " C.", "x", "1,2", "3.5", "img/a.png", "img/b.png",
+                                     "img/../img/a.png", "nowhere.png", "\ud800"]))
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                      st.dictionaries(st.sampled_from(["bbox", "label", "box", "x"]),
+                                                                      inner, max_size=3)), max_leaves=8)
+boxes = st.lists(st.fixed_dictionaries({"bbox": st.lists(st.integers(0, 50), min_size=4, max_size=4),
+                                        "label": st.sampled_from(["cat", "dog"])}), max_size=3)
+record = st.fixed_dictionaries(
+    {"id": st.one_of(st.integers(0, 5), st.sampled_from(["a", "b", "c", "d"]))},
+    optional={"input": st.fixed_dictionaries({}, optional={
+        "question": st.text(max_size=5), "options": st.lists(st.one_of(st.text(max_size=3), st.integers()), max_size=4),
+        "image": st.sampled_from(["img/a.png", "img/b.png", "img/nowhere.png", "../../x.png"]),
+        "images": st.lists(st.sampled_from(["img/a.png", "img/b.png"]), max_size=2)}),
+        "output": st.fixed_dictionaries({}, optional={"answer": st.one_of(values, boxes), "label": values})})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["text", "choice", "label", "labels", "number", "boxes", "image"]),
+       records=st.lists(record, max_size=6))
+def test_fast_path_gives_what_the_careful_path_gives(loader, monkeypatch, kind: str, records: list) -> None:
+    root, task, types = loader
+    fast, slow = both_ways(root, task, types, dataset(kind), {"task": "t", "data": records}, monkeypatch)
+    assert fast == slow
+
+
+def test_fast_path_on_every_catalog_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generated General-Bench tree (every task type, media, Close Set): same rows both ways."""
+    from gb_tree import write_tree
+
+    root = new_project(tmp_path / "p")
+    tree = tmp_path / "gb"
+    import yaml
+
+    names = [spec["name"] for f in sorted((root / "specs" / "tasks").rglob("*.yaml"))
+             if (spec := yaml.safe_load(f.read_text())).get("type")]
+    info = write_tree(tree, size="small", per_task=3, tasks=names)
+    monkeypatch.setenv("GLC_DATA", str(tree))
+    project = Workspace(root, benchmark="general-bench").compile(write=False).project
+    seen = set()
+    for t in project.tasks:
+        if t.spec.dataset is None or t.spec.dataset.format != "general_bench" or t.spec.type in seen:
+            continue
+        seen.add(t.spec.type)
+        rows = []
+        for fast in (True, False):
+            with monkeypatch.context() as m:
+                if not fast:
+                    m.setattr(datasets, "_fast_columns", lambda *a: None)
+                problems: list = []
+                got = datasets.load_task(root, t, problems, "fp", project.task_types)
+                assert problems == [] and got is not None
+                rows.append(got.rows)
+        assert rows[0] == rows[1] and len(rows[0]) == 3
+    assert seen == {t.spec.type for t in project.tasks if t.spec.dataset is not None
+                    and t.spec.dataset.format == "general_bench"} and len(seen) >= 8
+    assert {tt.type for tt in info.tasks} <= seen
+
+
+def test_unchanged_data_files_are_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = new_project(tmp_path / "p")
+    tid = add_task(root, "acc", "text", [("q1", {"question": "2+2?"}, ["4"]), ("q2", {"question": "1+1?"}, ["2"])])
+    Workspace(root).plan()
+    reads: list[Path] = []
+    real_read = datasets.FileVersions.read
+
+    def counted(self, f: Path):
+        reads.append(f)
+        return real_read(self, f)
+
+    monkeypatch.setattr(datasets.FileVersions, "read", counted)
+    monkeypatch.setattr(datasets, "_records", lambda *a, **k: pytest.fail("a data file was parsed again"))
+    monkeypatch.setattr(datasets.FileVersions, "RACY_NS", 0)  # the files were written just now
+    ws = Workspace(root)
+    ws.plan()
+    assert reads == [] and ws.data_problems == []
+    assert sql_rows(ws, "SELECT count(*) FROM instances WHERE task_id = ?", tid) == [(2,)]
+    # a changed file is read (and loaded) again
+    monkeypatch.undo()
+    f = root / "data" / f"{tid}.jsonl"
+    f.write_text(f.read_text() + json.dumps({"id": "q3", "input": {"question": "3+3?"}, "output": ["6"]}) + "\n")
+    ws = Workspace(root)
+    ws.plan()
+    assert sql_rows(ws, "SELECT count(*) FROM instances WHERE task_id = ?", tid) == [(3,)]
+
+
+def test_a_file_version_entry_is_believed_only_well_after_the_change(tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text("{}")
+    versions = datasets.FileVersions(tmp_path / "v.json")
+    data, digest = versions.read(f)
+    assert data == b"{}" and versions.sha256(f) is None  # written within the last two seconds: read again
+    entry = versions.cache[str(f)]
+    entry[2] += 10 * datasets.FileVersions.RACY_NS  # as if recorded long after the write
+    assert versions.sha256(f) == digest
+    versions.save()
+    assert datasets.FileVersions(tmp_path / "v.json").sha256(f) == digest
+    f.write_text("[]")  # same size, new content: another version (times)
+    assert versions.sha256(f) is None
+
+
+def test_an_escaped_lone_surrogate_is_refused_with_its_instance(loader) -> None:
+    root, task, types = loader
+    ds = dataset("text")
+    (root / ds.path / "annotation.json").write_text(
+        '{"data": [{"id": "ok", "input": {"question": "fine"}, "output": {"answer": "a"}},'
+        ' {"id": "bad", "input": {"question": "x\\ud800y"}, "output": {"answer": "b"}}]}', encoding="ascii")
+    t = task.__class__(task.spec.model_copy(update={"dataset": ds}), task.metric, task.path)
+    problems: list = []
+    assert datasets.load_task(root, t, problems, "fp", types) is None
+    assert len(problems) == 1 and "instance 'bad'" in problems[0].where
+    assert "lone surrogate U+D800" in problems[0].message
