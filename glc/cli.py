@@ -117,6 +117,10 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
 
             typer.echo(describe_unrouted(plan.unsupported, p))
         typer.echo(f"job list: {ws.target_dir / 'jobs.json'}")
+    from glc.listing import describe_missing_evaluators
+
+    if missing := describe_missing_evaluators(p):
+        typer.echo(missing)
     _echo_data_problems(ws)
 
 
@@ -188,8 +192,13 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
             say(inf.describe())
         from glc.basis import describe_unrouted
 
-        if unrouted := describe_unrouted(result.unrouted, ws.compile(write=False).project, specialists=False):
+        project = ws.compile(write=False).project
+        if unrouted := describe_unrouted(result.unrouted, project, specialists=False):
             say(unrouted)
+        from glc.listing import describe_missing_evaluators
+
+        if missing := describe_missing_evaluators(project):
+            say(missing)
         _echo_data_problems(ws, say)
         b = result.build
         parts = sum(b.partitions_built.values())

@@ -24,7 +24,7 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
             bound = p.binding.bound.get(t.id) if p.binding is not None else None
             kinds = readable.get(t.spec.metric)
             scored = t.metric.implementation is not None and ds is not None and (
-                kinds is None or ds.reference in kinds)
+                kinds is None or ds.reference in kinds) and not lacks_evaluator(t)
             rows.append({"task_id": t.id, "name": t.spec.name, "modality": t.spec.modality,
                          "paradigm": t.spec.paradigm, "type": t.spec.type or "-", "metric": t.spec.metric,
                          "sota": t.spec.sota.value if t.spec.sota else None,
@@ -57,6 +57,32 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
         return rows
     return [{"node": n.name, "materialized": n.materialized, "depends_on": ", ".join(n.depends_on + n.sources)}
             for n in compiled.nodes]
+
+
+def lacks_evaluator(task: Any) -> bool:
+    """The task's metric scores an evaluator's reading of the generated media, and it has no evaluator."""
+    impl = task.metric.implementation
+    inf = task.spec.inference
+    return impl is not None and impl.evaluator is not None and (inf is None or inf.evaluator is None)
+
+
+def describe_missing_evaluators(project: Any) -> str:
+    """The tasks with data whose metric reads an evaluator's output and that have no evaluator: what
+    each needs (they are run, their generated files stored, and not scored until one is added)."""
+    by_metric: dict[str, list[str]] = {}
+    for t in project.tasks:
+        if t.spec.dataset is not None and lacks_evaluator(t):
+            by_metric.setdefault(t.spec.metric, []).append(t.id)
+    if not by_metric:
+        return ""
+    lines = [f"{plural(sum(map(len, by_metric.values())), 'task')} not scored: the metric reads what an evaluator "
+             "sees in the generated media and the task has no inference.evaluator (add one to the task spec or its "
+             "type; docs/metrics.md, \"Metrics read by an evaluator\"):"]
+    for name, ids in sorted(by_metric.items()):
+        impl = next(t.metric.implementation for t in project.tasks if t.spec.metric == name)
+        shown = ", ".join(ids[:5]) + (f", ... (+{len(ids) - 5})" if len(ids) > 5 else "")
+        lines.append(f"  {name}: {shown}\n    needs: {impl.evaluator}")
+    return "\n".join(lines)
 
 
 def reference_kinds_read(compiled: CompiledProject) -> dict[str, tuple[str, ...] | None]:
