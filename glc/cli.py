@@ -119,7 +119,7 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
         typer.echo(f"job list: {ws.target_dir / 'jobs.json'}")
     from glc.listing import describe_missing_evaluators
 
-    if missing := describe_missing_evaluators(p):
+    if missing := describe_missing_evaluators(compiled):
         typer.echo(missing)
     _echo_data_problems(ws)
 
@@ -192,12 +192,12 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
             say(inf.describe())
         from glc.basis import describe_unrouted
 
-        project = ws.compile(write=False).project
-        if unrouted := describe_unrouted(result.unrouted, project, specialists=False):
+        compiled = ws.compile(write=False)
+        if unrouted := describe_unrouted(result.unrouted, compiled.project, specialists=False):
             say(unrouted)
         from glc.listing import describe_missing_evaluators
 
-        if missing := describe_missing_evaluators(project):
+        if missing := describe_missing_evaluators(compiled):
             say(missing)
         _echo_data_problems(ws, say)
         b = result.build

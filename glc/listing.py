@@ -66,22 +66,42 @@ def lacks_evaluator(task: Any) -> bool:
     return impl is not None and impl.evaluator is not None and (inf is None or inf.evaluator is None)
 
 
-def describe_missing_evaluators(project: Any) -> str:
-    """The tasks with data whose metric reads an evaluator's output and that have no evaluator: what
-    each needs (they are run, their generated files stored, and not scored until one is added)."""
-    by_metric: dict[str, list[str]] = {}
-    for t in project.tasks:
-        if t.spec.dataset is not None and lacks_evaluator(t):
-            by_metric.setdefault(t.spec.metric, []).append(t.id)
-    if not by_metric:
+def describe_missing_evaluators(compiled: CompiledProject) -> str:
+    """The tasks with data whose metric reads an evaluator's output and that have no evaluator, or
+    whose reference is of a kind the metric cannot compare the reading with: what each needs (they
+    are run, their generated files stored, and not scored until it is there)."""
+    p = compiled.project
+    readable = reference_kinds_read(compiled)
+    needs: dict[str, list[str]] = {}
+    wrong_ref: dict[str, list[str]] = {}
+    for t in p.tasks:
+        impl, ds = t.metric.implementation, t.spec.dataset
+        if ds is None or impl is None or impl.evaluator is None:
+            continue
+        if lacks_evaluator(t):
+            needs.setdefault(t.spec.metric, []).append(t.id)
+        kinds = readable.get(t.spec.metric)
+        if kinds is not None and ds.reference not in kinds:
+            wrong_ref.setdefault(t.spec.metric, []).append(f"{t.id} ({ds.reference})")
+    if not needs and not wrong_ref:
         return ""
-    lines = [f"{plural(sum(map(len, by_metric.values())), 'task')} not scored: the metric reads what an evaluator "
-             "sees in the generated media and the task has no inference.evaluator (add one to the task spec or its "
-             "type; docs/metrics.md, \"Metrics read by an evaluator\"):"]
-    for name, ids in sorted(by_metric.items()):
-        impl = next(t.metric.implementation for t in project.tasks if t.spec.metric == name)
-        shown = ", ".join(ids[:5]) + (f", ... (+{len(ids) - 5})" if len(ids) > 5 else "")
-        lines.append(f"  {name}: {shown}\n    needs: {impl.evaluator}")
+
+    def shown(ids: list[str]) -> str:
+        return ", ".join(ids[:5]) + (f", ... (+{len(ids) - 5})" if len(ids) > 5 else "")
+
+    lines = []
+    if needs:
+        lines.append(f"{plural(sum(map(len, needs.values())), 'task')} not scored: the metric reads what an "
+                     "evaluator sees in the generated media and the task has no inference.evaluator (add one to "
+                     "the task spec, or overrides.evaluator; docs/metrics.md, \"Metrics read by an evaluator\"):")
+        for name, ids in sorted(needs.items()):
+            impl = next(t.metric.implementation for t in p.tasks if t.spec.metric == name)
+            lines.append(f"  {name}: {shown(ids)}\n    needs: {impl.evaluator}")
+    if wrong_ref:
+        lines.append(f"{plural(sum(map(len, wrong_ref.values())), 'task')} not scored: the metric compares the "
+                     "evaluator's reading with reference labels and the task's reference is another kind (set "
+                     "overrides.reference to the record field holding the labels, kind label, labels or text):")
+        lines += [f"  {name}: {shown(ids)}" for name, ids in sorted(wrong_ref.items())]
     return "\n".join(lines)
 
 

@@ -72,6 +72,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "success_rate": _task(root, "success_rate", VIDEOS, FRAME_LABELS),
         "frame_acc": _task(root, "frame_acc", VIDEOS, FRAME_LABELS),
         "bare": _task(root, "success_rate", VIDEOS[:2], None, suffix="_bare"),
+        "numbers": _task(root, "success_rate", [("n1", "cat", 3)], FRAME_LABELS, suffix="_numbers", reference="number"),
         "e_acc": _task(root, "e_acc", [("m1", "violin flute violin", "violin, flute, cello"),
                                        ("m2", "flute", ["flute", "horn"]), ("m3", "horn", "violin")],
                        READ_EVENTS, output="audio", reference="text"),
@@ -130,11 +131,20 @@ def test_a_task_without_evaluator_is_not_scored_and_says_what_it_needs(project: 
     assert tid not in project["scores"] or project["scores"][tid] is None  # no silent 0
     assert sql_rows(ws, "SELECT COUNT(*) FROM predicted_scores WHERE task_id = ?", tid) == [(0,)]
     compiled = ws.compile(write=False)
-    text = describe_missing_evaluators(compiled.project)
+    text = describe_missing_evaluators(compiled)
     assert tid in text and "success_rate" in text and "frame_labels" in text and "inference.evaluator" in text
     assert text.startswith("1 task not scored") and f"{project['tids']['success_rate']}\n" not in text
     scored = {r["task_id"]: r["scored"] for r in list_rows(compiled, "tasks")}
     assert scored[tid] is False and scored[project["tids"]["success_rate"]] is True
+    # a reference the reading cannot be compared with is named too
+    assert f"success_rate: {project['tids']['numbers']} (number)" in text and "overrides.reference" in text
+    from typer.testing import CliRunner
+
+    from glc.cli import app
+
+    done = CliRunner().invoke(app, ["--project-dir", str(project["root"]), "compile"])
+    assert done.exit_code == 0, done.output
+    assert "1 task not scored: the metric reads what an evaluator sees" in done.output and tid in done.output
 
 
 # --- the reading arithmetic on generated readings ------------------------------------------
