@@ -36,12 +36,11 @@ def main() -> int:
     import codebleu.dataflow_match as flow_module
     import codebleu.parser.DFG as dfg_module
     from codebleu import calc_codebleu
+    from glc.compiler.udfs import code
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hseed
     from hypothesis import strategies as st
     from test_codebleu import FirstSeenSet, programs
-
-    from glc.compiler.udfs import code
 
     dfg_module.set = FirstSeenSet  # type: ignore[attr-defined]
     flow_module.set = FirstSeenSet  # type: ignore[attr-defined]

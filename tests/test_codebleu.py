@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -150,6 +151,11 @@ def test_the_sets_of_the_package_decide_its_data_flow_term() -> None:
     assert code.codebleu_parts(items)["dataflow_match"] == pytest.approx(0.9)
 
 
+def test_a_lone_surrogate_does_not_stop_the_build() -> None:
+    payload = json.dumps({"pred": "x = '\ud800'", "refs": ["x = 'a'"], "lang": "python"})
+    assert 0 < (code.codebleu([payload]) or 0) < 1
+
+
 def test_unsupported_language_is_a_clear_error() -> None:
     from glc.compiler.errors import GlcError
 
@@ -213,3 +219,21 @@ def test_generated_programs_agree_with_the_package(items: list[tuple[str, list[s
     assert got["codebleu"] == pytest.approx(want["codebleu"], abs=1e-6)
     assert got["syntax_match"] == pytest.approx(want["syntax_match_score"], abs=1e-9)
     assert got["dataflow_match"] == pytest.approx(want["dataflow_match_score"], abs=1e-9)
+
+
+def test_an_unknown_language_is_refused_at_compile_time(tmp_path: Path) -> None:
+    from conftest import copy_project
+    from glc.compiler.errors import SpecErrors
+    from glc.compiler.plan import compile_project
+    from glc.compiler.resolve import CHOICE_ARGS
+
+    assert CHOICE_ARGS["codebleu"]["lang"] == code.LANGUAGES
+    root = copy_project(tmp_path / "p", small=True)
+    spec = root / "specs" / "metrics" / "codebleu.yaml"
+    spec.write_text(spec.read_text().replace("args: {lang: python}", "args: {lang: cobol}"))
+    with pytest.raises(SpecErrors) as err:
+        compile_project(root, benchmark="general-bench")
+    text = err.value.format()
+    assert "specs/metrics/codebleu.yaml:18:" in text
+    assert "implementation.args.lang of macro 'codebleu' is 'cobol'" in text
+    assert "one of: python" in text

@@ -422,16 +422,21 @@ def codebleu_parts(items: list[tuple[str, list[str]]], lang: str = "python") -> 
             "dataflow_match": flow}
 
 
+def _utf8(text: str) -> str:
+    """``text`` with any lone surrogate as '?' (tree-sitter parses UTF-8 bytes)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def codebleu(payloads: list[str | None] | None) -> float | None:
     """The task's CodeBLEU (0-1); each payload is JSON {"pred", "refs", "lang"}."""
     items: list[tuple[str, list[str]]] = []
     langs = set()
     for p in sorted(x for x in payloads or [] if x is not None):  # sorted: the same sums in any order
         doc = json.loads(p)
-        refs = [r for r in doc.get("refs") or [] if isinstance(r, str)]
+        refs = [_utf8(r) for r in doc.get("refs") or [] if isinstance(r, str)]
         langs.add(doc.get("lang") or "python")
         if refs:
-            items.append((doc.get("pred") or "", refs))
+            items.append((_utf8(doc.get("pred") or ""), refs))
     if not items:
         return None
     if len(langs) != 1:
