@@ -94,9 +94,9 @@ def describe_missing_evaluators(compiled: CompiledProject) -> str:
         lines.append(f"{plural(sum(map(len, needs.values())), 'task')} not scored: the metric reads what an "
                      "evaluator sees in the generated media and the task has no inference.evaluator (add one to "
                      "the task spec, or overrides.evaluator; docs/metrics.md, \"Metrics read by an evaluator\"):")
+        what = {m.name: m.implementation.evaluator for m in p.metrics if m.implementation is not None}
         for name, ids in sorted(needs.items()):
-            impl = next(t.metric.implementation for t in p.tasks if t.spec.metric == name)
-            lines.append(f"  {name}: {shown(ids)}\n    needs: {impl.evaluator}")
+            lines.append(f"  {name}: {shown(ids)}\n    needs: {what[name]}")
     if wrong_ref:
         lines.append(f"{plural(sum(map(len, wrong_ref.values())), 'task')} not scored: the metric compares the "
                      "evaluator's reading with reference labels and the task's reference is another kind (set "
