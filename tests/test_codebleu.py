@@ -237,3 +237,47 @@ def test_an_unknown_language_is_refused_at_compile_time(tmp_path: Path) -> None:
     assert "specs/metrics/codebleu.yaml:18:" in text
     assert "implementation.args.lang of macro 'codebleu' is 'cobol'" in text
     assert "one of: python" in text
+
+
+def test_the_catalog_code_tasks_are_scored_from_a_general_bench_tree(tmp_path: Path) -> None:
+    """The two CodeBLEU tasks of the catalog (NLP Code Generation and Code Repair), bound to a
+    generated General-Bench tree, score imported prediction trees as the package scores them."""
+    import shutil
+
+    from conftest import REPO
+    from gb_tree import write_predictions as write_tree_predictions
+    from gb_tree import write_tree
+
+    root = new_project(tmp_path / "proj")
+    for name in ("code_generation", "code_repair"):  # the small catalog of new_project leaves them out
+        rel = Path("specs") / "tasks" / "nlp" / f"{name}.yaml"
+        shutil.copy(REPO / rel, root / rel)
+    tree = tmp_path / "gb"
+    info = write_tree(tree, size="small", per_task=4, tasks=["Code Generation", "Code Repair"])
+    write_tree_predictions(info, tmp_path / "right", correct_fraction=1.0)
+    write_tree_predictions(info, tmp_path / "wrong", correct_fraction=0.0, seed=3)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GLC_DATA", str(tree))
+    try:
+        ws = Workspace(root, benchmark="general-bench")
+        ws.import_predictions(tmp_path / "right", model="right")
+        ws.import_predictions(tmp_path / "wrong", model="wrong")
+        ws.run(infer=False)
+        rows = sql_rows(ws, "SELECT model, task_id, score, n_scored FROM task_scores WHERE metric = 'codebleu'")
+    finally:
+        mp.undo()
+    got = {(m, t): (s, n) for m, t, s, n in rows}
+    assert {t for _, t in got} == {"nlp.code_generation", "nlp.code_repair"}
+    for task in info.tasks:
+        doc = json.loads((tree / task.folder / "annotation.json").read_text(encoding="utf-8"))
+        refs = {r["id"]: [r["output"]["code"]] for r in doc["data"]}
+        wrong = {p["id"]: p["prediction"] for p in
+                 json.loads((tmp_path / "wrong" / task.folder / "prediction.json").read_text(encoding="utf-8"))}
+        tid = "nlp.code_generation" if task.name == "Code Generation" else "nlp.code_repair"
+        # the references themselves: near 100, below it where a snippet has fewer than 4 tokens (BLEU-4's
+        # smoothed empty orders), exactly as the package scores them
+        perfect = reference([(refs[i][0], refs[i]) for i in refs])["codebleu"]
+        assert got[("right", tid)] == (pytest.approx(100 * perfect, abs=1e-6), 4) and perfect > 0.9
+        want = reference([(wrong[i], refs[i]) for i in refs])
+        assert got[("wrong", tid)][0] == pytest.approx(100 * want["codebleu"], abs=1e-6)
+        assert got[("wrong", tid)][0] < got[("right", tid)][0]
