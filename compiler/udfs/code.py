@@ -31,6 +31,7 @@ import functools
 import json
 import keyword
 import math
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -52,19 +53,34 @@ Edge = tuple[str, int, str, list[str], list[int]]
 
 
 @functools.cache
-def _parser(lang: str) -> Any:
+def _language(lang: str) -> Any:
     if lang not in LANGUAGES:
         raise GlcError(f"CodeBLEU: language {lang!r} is not supported; glc parses {', '.join(LANGUAGES)} "
                        "(set implementation.args.lang in the metric spec)")
     try:
         import tree_sitter_python
-        from tree_sitter import Language, Parser
-    except ImportError as e:  # pragma: no cover - the test extra installs them
-        raise GlcError("CodeBLEU needs tree-sitter and tree-sitter-python: pip install -e '.[code]' "
-                       f"(scripts/setup.sh does) ({e})") from e
-    parser = Parser()
-    parser.language = Language(tree_sitter_python.language())
-    return parser
+        from tree_sitter import Language
+    except ImportError as e:  # pragma: no cover - a dependency of glc
+        raise GlcError(f"CodeBLEU needs tree-sitter and tree-sitter-python (dependencies of glc): {e}") from e
+    return Language(tree_sitter_python.language())
+
+
+_LOCAL = threading.local()
+
+
+def _parser(lang: str) -> Any:
+    """A tree-sitter parser of ``lang`` for this thread (DuckDB may call UDFs from several threads)."""
+    parsers = getattr(_LOCAL, "parsers", None)
+    if parsers is None:
+        parsers = _LOCAL.parsers = {}
+    if lang not in parsers:
+        from tree_sitter import Parser
+
+        language = _language(lang)
+        parser = Parser()
+        parser.language = language
+        parsers[lang] = parser
+    return parsers[lang]
 
 
 # --- tokens and n-grams ----------------------------------------------------------------------
