@@ -157,6 +157,8 @@ def render_metric_details(compiled: CompiledProject) -> str:
         lines = [f"{m.name}: {m.title} [{how}]"]
         if impl and impl.args:
             lines.append("  args: " + ", ".join(f"{k}={v}" for k, v in impl.args.items()))
+        if impl and impl.evaluator:
+            lines.append(f"  scores an evaluator's reading: {impl.evaluator}")
         lines += [f"  - {c}" for c in m.conventions]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -192,3 +192,15 @@ def test_reading_forms() -> None:
     assert readings.frame_label_hits("not json at all", ["cat"], "any", 16.0) == [0.0, 1.0]
     assert readings.frame_label_hits("", ["cat"], "all", 16.0) == [0.0, 16.0]
     assert readings.frame_label_hits("", ["a, b"], "sequence", 16.0) == [0.0, 2.0]
+
+
+def test_ls_metrics_details_names_what_the_evaluator_must_read(tmp_path: Path) -> None:
+    from conftest import copy_project
+    from glc.compiler.plan import compile_project
+
+    from glc.listing import render_metric_details
+
+    text = render_metric_details(compile_project(copy_project(tmp_path / "p", small=True), benchmark="general-bench"))
+    block = text.split("success_rate: ")[1].split("\n\n")[0]
+    assert "scores an evaluator's reading: the labels a detector" in block and "match=all" in block
+    assert "scores an evaluator's reading" not in text.split("codebleu: ")[1].split("\n\n")[0]
