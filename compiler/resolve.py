@@ -181,10 +181,31 @@ def _one_default(items: list[Located], is_default, what: str, errors: list[SpecE
                                 f"mark one {what} as the default"))
 
 
+#: implementation args a macro reads as one of a few words (checked here, not when a build meets them)
+CHOICE_ARGS: dict[str, dict[str, tuple[str, ...]]] = {
+    "codebleu": {"lang": ("python",)},
+    "frame_labels": {"match": ("all", "any", "sequence"), "average": ("frames", "instances")},
+}
+
+
+def _check_implementation_args(m: Located[MetricSpec], errors: list[SpecError]) -> None:
+    impl = m.spec.implementation
+    if impl is None:
+        return
+    for arg, allowed in CHOICE_ARGS.get(impl.macro, {}).items():
+        value = impl.args.get(arg, allowed[0])
+        if value not in allowed:
+            errors.append(SpecError(m.path, m.doc.line_of(("implementation", "args", arg)) or m.line,
+                                    f"implementation.args.{arg} of macro '{impl.macro}' is {value!r}",
+                                    "one of: " + ", ".join(allowed)))
+
+
 def resolve(loaded: LoadedSpecs, root: Path) -> Project:
     """Bind references; raise ``SpecErrors`` with every problem found (including load errors)."""
     errors = list(loaded.errors)
     metrics = _unique(loaded.metrics, lambda m: m.spec.name, "metric", errors)
+    for m in metrics.values():
+        _check_implementation_args(m, errors)
     levels = _unique(loaded.levels, lambda lv: lv.spec.name, "level", errors)
     if not loaded.invalid_names.get("levels"):  # a broken level file may be the default one
         _one_default(loaded.levels, lambda lv: lv.spec.default, "level", errors, "specs/levels")

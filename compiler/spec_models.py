@@ -297,6 +297,10 @@ class ImplementationSpec(Spec):
     args: dict[str, float | int | str | bool | list[float]] = {}
     answer: AnswerNormalization = AnswerNormalization()
     max_prediction_chars: int = Field(default=100_000, ge=1)
+    #: what a task's evaluator must read from the generated media for this metric (e.g. the labels a
+    #: detector sees per frame); when set, the metric scores the evaluator's reading only, and a task
+    #: without ``inference.evaluator`` is not scored and says what it needs (glc compile, run, ls tasks)
+    evaluator: str | None = Field(default=None, min_length=1, max_length=400)
 
 
 class MetricSpec(Spec):

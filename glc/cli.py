@@ -117,6 +117,10 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
 
             typer.echo(describe_unrouted(plan.unsupported, p))
         typer.echo(f"job list: {ws.target_dir / 'jobs.json'}")
+    from glc.listing import describe_missing_evaluators
+
+    if missing := describe_missing_evaluators(compiled):
+        typer.echo(missing)
     _echo_data_problems(ws)
 
 
@@ -189,8 +193,13 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
             say(inf.describe())
         from glc.basis import describe_unrouted
 
-        if unrouted := describe_unrouted(result.unrouted, ws.compile(write=False).project, specialists=False):
+        compiled = ws.compile(write=False)
+        if unrouted := describe_unrouted(result.unrouted, compiled.project, specialists=False):
             say(unrouted)
+        from glc.listing import describe_missing_evaluators
+
+        if missing := describe_missing_evaluators(compiled):
+            say(missing)
         _echo_data_problems(ws, say)
         b = result.build
         parts = sum(b.partitions_built.values())

@@ -24,7 +24,7 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
             bound = p.binding.bound.get(t.id) if p.binding is not None else None
             kinds = readable.get(t.spec.metric)
             scored = t.metric.implementation is not None and ds is not None and (
-                kinds is None or ds.reference in kinds)
+                kinds is None or ds.reference in kinds) and not lacks_evaluator(t)
             rows.append({"task_id": t.id, "name": t.spec.name, "modality": t.spec.modality,
                          "paradigm": t.spec.paradigm, "type": t.spec.type or "-", "metric": t.spec.metric,
                          "sota": t.spec.sota.value if t.spec.sota else None,
@@ -57,6 +57,52 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
         return rows
     return [{"node": n.name, "materialized": n.materialized, "depends_on": ", ".join(n.depends_on + n.sources)}
             for n in compiled.nodes]
+
+
+def lacks_evaluator(task: Any) -> bool:
+    """The task's metric scores an evaluator's reading of the generated media, and it has no evaluator."""
+    impl = task.metric.implementation
+    inf = task.spec.inference
+    return impl is not None and impl.evaluator is not None and (inf is None or inf.evaluator is None)
+
+
+def describe_missing_evaluators(compiled: CompiledProject) -> str:
+    """The tasks with data whose metric reads an evaluator's output and that have no evaluator, or
+    whose reference is of a kind the metric cannot compare the reading with: what each needs (they
+    are run, their generated files stored, and not scored until it is there)."""
+    p = compiled.project
+    readable = reference_kinds_read(compiled)
+    needs: dict[str, list[str]] = {}
+    wrong_ref: dict[str, list[str]] = {}
+    for t in p.tasks:
+        impl, ds = t.metric.implementation, t.spec.dataset
+        if ds is None or impl is None or impl.evaluator is None:
+            continue
+        if lacks_evaluator(t):
+            needs.setdefault(t.spec.metric, []).append(t.id)
+        kinds = readable.get(t.spec.metric)
+        if kinds is not None and ds.reference not in kinds:
+            wrong_ref.setdefault(t.spec.metric, []).append(f"{t.id} ({ds.reference})")
+    if not needs and not wrong_ref:
+        return ""
+
+    def shown(ids: list[str]) -> str:
+        return ", ".join(ids[:5]) + (f", ... (+{len(ids) - 5})" if len(ids) > 5 else "")
+
+    lines = []
+    if needs:
+        lines.append(f"{plural(sum(map(len, needs.values())), 'task')} not scored: the metric reads what an "
+                     "evaluator sees in the generated media and the task has no inference.evaluator (add one to "
+                     "the task spec, or overrides.evaluator; docs/metrics.md, \"Metrics read by an evaluator\"):")
+        what = {m.name: m.implementation.evaluator for m in p.metrics if m.implementation is not None}
+        for name, ids in sorted(needs.items()):
+            lines.append(f"  {name}: {shown(ids)}\n    needs: {what[name]}")
+    if wrong_ref:
+        lines.append(f"{plural(sum(map(len, wrong_ref.values())), 'task')} not scored: the metric compares the "
+                     "evaluator's reading with reference labels and the task's reference is another kind (set "
+                     "overrides.reference to the record field holding the labels, kind label, labels or text):")
+        lines += [f"  {name}: {shown(ids)}" for name, ids in sorted(wrong_ref.items())]
+    return "\n".join(lines)
 
 
 def reference_kinds_read(compiled: CompiledProject) -> dict[str, tuple[str, ...] | None]:
@@ -111,6 +157,8 @@ def render_metric_details(compiled: CompiledProject) -> str:
         lines = [f"{m.name}: {m.title} [{how}]"]
         if impl and impl.args:
             lines.append("  args: " + ", ".join(f"{k}={v}" for k, v in impl.args.items()))
+        if impl and impl.evaluator:
+            lines.append(f"  scores an evaluator's reading: {impl.evaluator}")
         lines += [f"  - {c}" for c in m.conventions]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

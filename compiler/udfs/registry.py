@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from glc.compiler.udfs import boxes, captions, dense, images, numbers, pointclouds, series, speech, text
+from glc.compiler.udfs import boxes, captions, code, dense, images, numbers, pointclouds, readings, series, speech, text
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,10 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
         "area under the tracking success plot of per-frame boxes"),
     Udf("glc_viou", series.viou, ("VARCHAR", "VARCHAR"), "DOUBLE", "spatio-temporal vIoU of per-frame boxes"),
     Udf("glc_cider", captions.cider, ("VARCHAR[]",), "DOUBLE", "CIDEr-D of a task's answers"),
+    Udf("glc_codebleu", code.codebleu, ("VARCHAR[]",), "DOUBLE",
+        "CodeBLEU (n-gram, weighted n-gram, syntax and data-flow match) of a task's answers"),
+    Udf("glc_frame_label_hits", readings.frame_label_hits, ("VARCHAR", "VARCHAR[]", "VARCHAR", "DOUBLE"), "DOUBLE[]",
+        "[hits, frames] of an evaluator's per-frame (or per-event) labels against the reference labels"),
     Udf("glc_mcd", speech.mcd, ("VARCHAR", "VARCHAR"), "DOUBLE", "mel cepstral distortion of two WAV files"),
     Udf("glc_amota", series.amota, ("VARCHAR[]",), "DOUBLE", "AMOTA of a task's frames of boxes (no identities)"),
     Udf("glc_lab_rmse", dense.lab_rmse, ("VARCHAR", "VARCHAR"), "DOUBLE", "RMSE of two images in CIE L*a*b*"),

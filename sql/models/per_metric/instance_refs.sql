@@ -49,6 +49,10 @@ WHERE
   t.metric = {{ metric.name | sql_literal }}
   -- Close Set instances (no reference) and references of a kind the metric cannot read are not scored
   AND i.ref_kind <> 'none'
+  {%- if metric.implementation.evaluator %}
+  -- the metric scores an evaluator's reading of the generated media: tasks without an evaluator are not scored
+  AND t.judged
+  {%- endif %}
   {%- if impl.references is defined %}
   AND i.ref_kind IN ({% for kind in impl.references %}{{ kind | sql_literal }}{{ ", " if not loop.last }}{% endfor %})
   {%- endif %}
