@@ -5,7 +5,7 @@ group sums (``group_scores__<variant>``), the levels of each part (``part_scores
 the whole scope, or each modality for a partitioned variant), the counts per modality
 (``modality_counts__<variant>``), the tasks that add most to S_C/S_G/S_L
 (``task_contributions__<variant>``), the tasks lost to SoTA by the smallest margin
-(``task_wins__<variant>.sigma_gap``), each formula with the model's numbers, and what would move
+(``task_wins__<variant>.shortfall``), each formula with the model's numbers, and what would move
 the model up a level. It also says what the level rests on (glc.basis): wins that are ties with
 the SoTA, tasks not attempted, partial coverage, tasks without a SoTA.
 
@@ -90,7 +90,7 @@ def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope:
         exp.select(
             *(exp.column(c, "t" if c == "task_name" else "w") for c in TASK_COLUMNS),
             exp.column("contribution", "c"),
-            exp.column("sigma_gap", "w"),
+            exp.column("shortfall", "w"),
         )
         .from_(_table(f"task_wins__{v}", "w"))
         .join(
@@ -114,10 +114,10 @@ def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope:
     for t in tasks:  # the JSON keeps its shape: a contribution on won tasks, a sigma gap on lost ones
         if not t["win"]:
             del t["contribution"]
-        if t["sigma_gap"] is None:
-            del t["sigma_gap"]
+        if t["shortfall"] is None:
+            del t["shortfall"]
     won = sorted((t for t in tasks if t["win"]), key=lambda t: -t["sigma"])
-    lost = sorted((t for t in tasks if "sigma_gap" in t), key=lambda t: (t["sigma_gap"], t["task_id"]))
+    lost = sorted((t for t in tasks if "shortfall" in t), key=lambda t: (t["shortfall"], t["task_id"]))
     result = row[0]
     pending = [t for t in tasks if not t["has_sota"]]
     notes = model_notes(result, v)
@@ -218,7 +218,7 @@ def _next_level(r: dict[str, Any], groups: list[dict[str, Any]], scope: Scope, l
 
     def nearest(*wanted: str) -> str:
         cand = [t for t in lost if t["task_group"] in wanted]
-        return f" (closest: '{cand[0]['task_name']}', {_fmt(cand[0]['sigma_gap'])} sigma points short)" if cand else ""
+        return f" (closest: '{cand[0]['task_name']}', {_fmt(cand[0]['shortfall'])} sigma points short)" if cand else ""
 
     if level < 2:
         nlp = " (NLP counts from Level-5 on)" if "L" in present else ""

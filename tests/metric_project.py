@@ -151,7 +151,7 @@ def explain_vs_sql(ws: Any, model: str, variant: str, scope: str) -> dict[str, A
         parts = rows("part_scores", "ORDER BY part", "scope = ?", scope)
         mods = rows("modality_counts", "ORDER BY modality, task_group", "scope = ?", scope)
         contrib = {r["task_id"]: r for r in rows("task_contributions", "", "scope = ?", scope)}
-        gaps = {r["task_id"]: r["sigma_gap"] for r in rows("task_wins", "", "sigma_gap IS NOT NULL")}
+        gaps = {r["task_id"]: r["shortfall"] for r in rows("task_wins", "", "shortfall IS NOT NULL")}
     finally:
         con.close()
     assert info["level"] == row["level"]
@@ -167,7 +167,7 @@ def explain_vs_sql(ws: Any, model: str, variant: str, scope: str) -> dict[str, A
     for t in info["top_contributors"]:
         assert t["contribution"] == contrib[t["task_id"]]["contribution"]
     for t in info["closest_losses"]:
-        assert t["sigma_gap"] == gaps[t["task_id"]]
+        assert t["shortfall"] == gaps[t["task_id"]]
     # each number of the formulas is a column of those rows, formatted
     text = "\n".join(info["formulas"])
     for p in parts:

@@ -94,7 +94,7 @@ def test_explain_prints_what_the_sql_tables_hold(board: Workspace, tmp_path: Pat
                                      f"CASE WHEN {mc} THEN 42 ELSE n_wins END AS n_wins"),
             ("part_scores__pooled", "91.5 AS level_2, 92.5 AS level_3, 93.5 AS level_4, 94.5 AS s_c, 95.5 AS s_g"),
             ("task_contributions__pooled", "9.875 AS contribution"),
-            ("task_wins__pooled", "sigma_gap * 0 + 3.125 AS sigma_gap"),
+            ("task_wins__pooled", "shortfall * 0 + 3.125 AS shortfall"),
             ("modality_counts__pooled", "n_supported + 90 AS n_supported"),
         ):
             name, built = quote_ident(view), quote_ident(f"{view}_built")  # changed: constant SQL of this test

@@ -5,7 +5,7 @@
 /* Wins against the specialist SoTA under level variant 'strict': */
 /* win rule strictly_better. An unsupported task, or one without a SoTA yet, is never a win; */
 /* tie marks a result equal to the SoTA (under 'at_least' such a win rests on the tie alone); */
-/* sigma_gap says by how many sigma points a lost task falls short of the SoTA. */
+/* shortfall says by how many sigma points a lost task falls short of the SoTA. */
 /* A view: a projection of task_results that costs less to compute where it is read than to store. */
 SELECT
   "task_results"."model" AS "model",
@@ -28,7 +28,7 @@ SELECT
     AND "task_results"."has_sota"
     AND NOT COALESCE("task_results"."vs_sota" > 0, FALSE)
     THEN "task_results"."sigma_sota" - "task_results"."sigma" /* lost to the SoTA */
-  END AS "sigma_gap",
+  END AS "shortfall",
   "task_results"."n_instances" AS "n_instances",
   "task_results"."n_scored" AS "n_scored",
   "task_results"."complete" AS "complete",
