@@ -17,7 +17,10 @@ What differs, and what each transform restores (DuckDB's meaning is the referenc
 * ``list_aggregate(l, 'histogram')`` (a sorted map value -> count; NULL for an empty list),
   ``list_sum`` (NULLs skipped, NULL when empty), ``list_position`` (NULL when absent),
   ``list_intersect``, ``list_distinct`` (drops NULLs), ``list_contains`` (false, not NULL, past a NULL
-  element): Spark built-ins composed to the same result.
+  element): Spark built-ins composed to the same result. ``list_distinct`` and ``list_intersect``
+  list their values in DuckDB's hash table order, Spark's in first-occurrence order: their result
+  must reach something the order does not change (a sort, a length, a sum, membership) or a
+  column of a CTE, never a column of the node (refused: sort it).
 * ``array_agg``: Spark's ``collect_list`` drops NULLs, which would misalign two lists aggregated
   side by side -> the values travel inside structs; NULL over no rows. ``ARRAY_AGG(x ORDER BY k)``
   (and ``LIST``): the keys travel with the values and ``array_sort`` with a comparator puts them in
@@ -632,6 +635,8 @@ class _SparkRewriter:
                 self.kinds[id(e)] = (e, arg.kind)
             elif isinstance(e, exp.Explode):
                 self.check_unnest(e)
+            if isinstance(e, exp.ArrayDistinct) or isinstance(e, exp.Anonymous) and e.name.upper() == "LIST_INTERSECT":
+                self.check_unordered(e)
             elif isinstance(e, exp.IntDiv):
                 if self.typer.of(e.this) != INT or self.typer.of(e.expression) != INT:
                     raise self.fail("// of values not both of an integer type (DuckDB's // divides DOUBLEs "
@@ -656,6 +661,33 @@ class _SparkRewriter:
                     t = self.typer.of(key.this)
                     if t is None or t.kind not in ("text", "num", "bool"):
                         raise self.fail(f"ARRAY_AGG ordered by a value of type {t or 'unknown'}", e)
+
+    def check_unordered(self, e: exp.Expr) -> None:
+        """``list_distinct`` and ``list_intersect`` list their values in the order of DuckDB's hash
+        table, which Spark's ``array_distinct``/``array_intersect`` (first occurrence) do not
+        reproduce: the result must reach something that ignores the order (a sort, a length, a
+        membership test, a sum, a histogram) or a column of a CTE or subquery, not an element
+        by position, a text, or a column of the node itself."""
+        node: exp.Expr = e
+        while True:
+            parent = node.parent
+            if isinstance(parent, exp.Select):
+                outer: exp.Expr = parent
+                while isinstance(outer.parent, exp.Union):  # the branches of a UNION make the same columns
+                    outer = outer.parent
+                if outer is self.tree:
+                    raise self.fail("a list_distinct or list_intersect whose order (DuckDB's hash order) reaches a "
+                                    "column of the node (sort it: LIST_SORT)", e)
+                return  # a column of a CTE or subquery: its consumers are compared by tests/test_spark.py
+            if isinstance(parent, exp.ArraySort | exp.Length | exp.ArraySize | exp.ArrayContains | exp.ArrayDistinct
+                          | exp.ArrayMax) or isinstance(parent, exp.Anonymous) and parent.name.upper() in (
+                              "LIST_SUM", "LIST_AVG", "LIST_AGGREGATE", "LIST_INTERSECT"):
+                return
+            if not isinstance(parent, exp.ArrayFilter | exp.Transform | exp.Lambda | exp.Coalesce | exp.Nullif
+                              | exp.Paren | exp.Case | exp.If | exp.Alias):
+                raise self.fail(f"a list_distinct or list_intersect whose order (DuckDB's hash order) matters "
+                                f"({type(parent).__name__})", e)
+            node = parent
 
     def check_unnest(self, e: exp.Explode) -> None:
         """UNNEST(l) as a value of a SELECT list (not under an aggregate, a window, a lambda or
