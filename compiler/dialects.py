@@ -17,15 +17,41 @@ What differs, and what each transform restores (DuckDB's meaning is the referenc
 * ``list_aggregate(l, 'histogram')`` (a sorted map value -> count; NULL for an empty list),
   ``list_sum`` (NULLs skipped, NULL when empty), ``list_position`` (NULL when absent),
   ``list_intersect``, ``list_distinct`` (drops NULLs), ``list_contains`` (false, not NULL, past a NULL
-  element): Spark built-ins composed to the same result.
+  element): Spark built-ins composed to the same result. ``list_distinct`` and ``list_intersect``
+  list their values in DuckDB's hash table order, Spark's in first-occurrence order: their result
+  must reach something the order does not change (a sort, a length, a sum, membership) or a
+  column of a CTE, never a column of the node (refused: sort it).
 * ``array_agg``: Spark's ``collect_list`` drops NULLs, which would misalign two lists aggregated
-  side by side -> the values travel inside structs; NULL over no rows.
+  side by side -> the values travel inside structs; NULL over no rows. ``ARRAY_AGG(x ORDER BY k)``
+  (and ``LIST``): the keys travel with the values and ``array_sort`` with a comparator puts them in
+  DuckDB's order (ASC/DESC, NULLs last unless NULLS FIRST, text by code point); equal keys leave
+  the order undefined in both engines.
+* ``UNNEST(l)`` in a SELECT list (DuckDB: a row per element, none for an empty or NULL list;
+  several UNNESTs side by side, padded with NULL to the longest) -> ``LATERAL VIEW EXPLODE(l)``, or
+  ``INLINE(ARRAYS_ZIP(COALESCE(l1, ARRAY()), ...))`` for several; refused under an aggregate, a
+  window, a lambda, or in a SELECT that aggregates.
+* ``list_avg``: the mean of the non-NULL elements summed in DOUBLE in list order, NULL when none
+  -> ``aggregate`` over a (sum, count) struct.
+* ``TRY(CAST(JSON(x) AS TEXT[]))`` of a column (the only TRY checked): NULL for a text that cannot
+  be a JSON array (not '[' ... ']' inside JSON white space), Spark's ``from_json`` for a flat
+  array of strings, null, true, false and integers (where both read the same), and an error on
+  Spark for any other array text (numbers with a fraction, nested values, DuckDB's tolerance of
+  trailing commas, invalid JSON), which DuckDB reads in ways ``from_json`` does not.
+* ``CAST`` of a DOUBLE to an integer type: DuckDB rounds half to even, Spark truncates ->
+  ``bround`` first; HUGEINT is ``DECIMAL(38, 0)`` (an error from 1e38 on, where DuckDB's is from
+  1.7e38), NaN and infinity an error as in DuckDB (Spark: NULL). A CAST of text (or a value of
+  unknown type) to an integer type is refused. ``//`` only of two integers (DuckDB's ``//`` of
+  DOUBLEs is ``/``) -> ``DIV`` (toward zero in both); ``ROUND(x)`` (half away from zero in both)
+  without digits. The typer tells integers (``INT``) from other numbers for these.
 * regular expressions: RE2 (DuckDB) -> java.util.regex (Spark): ``\\p{Han}`` -> ``\\p{IsHan}``
   (scripts), ``\\b`` and ``\\s`` are ASCII in RE2 (Java's ``\\b`` sees accented letters as word
   characters, its ``\\s`` takes vertical tab), ``.`` stops only at ``\\n``, ``$`` is the end of the
   text only, ``(?i)`` folds Unicode case; replacement ``\\1`` -> ``$1`` (Java reads ``\\1`` as a
-  literal ``1``) and a literal ``$`` is escaped. DuckDB's ``regexp_replace`` without ``'g'``
-  replaces the first match only, Spark's always every match: refused.
+  literal ``1``) and a literal ``$`` is escaped; ``\\x{h..}`` code points are checked and kept
+  (Java's syntax too). DuckDB's ``regexp_replace`` without ``'g'`` replaces the first match only,
+  Spark's every match -> the pattern becomes ``\\A((?s:.*?))(P)``, one match from the start of
+  the text to the end of P's first match, replaced by ``$1`` and the replacement (groups moved up
+  by two). Options other than g, i and c: refused.
 * ``str_split`` splits on text, Spark's ``split`` on a regex: the separator is quoted.
 * decimal literals: DuckDB computes ``2.0 * n / d`` in DOUBLE, Spark in DECIMAL with division
   rounded to 6 places -> decimal literals are DOUBLE.
@@ -52,6 +78,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -82,7 +109,7 @@ class DuckDBAsWritten(DuckDB):
 @dataclass(frozen=True)
 class T:
     kind: str  # list, map, struct, text, num, bool, other
-    args: tuple[Any, ...] = ()  # list: (elem,), map: (key, value), struct: ((name, type), ...)
+    args: tuple[Any, ...] = ()  # list: (elem,), map: (key, value), struct: ((name, type), ...), num: ("int",)
 
     def elem(self) -> T | None:
         return self.args[0] if self.kind == "list" else None
@@ -99,10 +126,12 @@ class T:
             return f"MAP({self.args[0] or '?'}, {self.args[1] or '?'})"
         if self.kind == "struct":
             return "STRUCT(" + ", ".join(f"{n} {t or '?'}" for n, t in self.args) + ")"
-        return self.kind
+        return "int" if self.kind == "num" and self.args else self.kind
 
 
-TEXT, NUM, BOOL = T("text"), T("num"), T("bool")
+TEXT, NUM, BOOL = T("text"), T("num"), T("bool")  # NUM: a number, maybe not an integer
+INT = T("num", ("int",))  # an integer of a signed integer type
+_SIGNED = frozenset({exp.DType.TINYINT, exp.DType.SMALLINT, exp.DType.INT, exp.DType.BIGINT, exp.DType.INT128})
 
 
 def _list(elem: T | None) -> T:
@@ -129,6 +158,8 @@ def type_of(dt: exp.DataType | str) -> T | None:
         return T("struct", tuple(fields))
     if kind in exp.DataType.TEXT_TYPES:
         return TEXT
+    if kind in _SIGNED:
+        return INT
     if kind in exp.DataType.NUMERIC_TYPES:
         return NUM
     if kind == exp.DType.BOOLEAN:
@@ -158,12 +189,15 @@ class _Typer:
         return self.memo[key]
 
     def _first(self, items: Iterable[exp.Expr | None]) -> T | None:
-        for item in items:
-            if isinstance(item, exp.Expr) and not isinstance(item, exp.Null):
-                t = self.of(item)
-                if t is not None:
-                    return t
-        return None
+        """The type of values that may come from any of ``items``: the first known one, but an
+        integer only when every item is one (DuckDB makes 1 and 0.5 DOUBLEs together)."""
+        known = [self.of(i) for i in items if isinstance(i, exp.Expr) and not isinstance(i, exp.Null)]
+        first = next((t for t in known if t is not None), None)
+        return NUM if first == INT and any(t != INT for t in known) else first
+
+    def _integer(self, items: Iterable[exp.Expr]) -> T:
+        """Arithmetic: an integer when every operand is one."""
+        return INT if all(self.of(i) == INT for i in items) else NUM
 
     def _of(self, e: exp.Expr) -> T | None:  # noqa: C901 - one case per expression class
         if isinstance(e, exp.Paren | exp.Alias):
@@ -171,7 +205,13 @@ class _Typer:
         if isinstance(e, exp.Cast):  # TryCast too
             return type_of(e.to)
         if isinstance(e, exp.Literal):
-            return TEXT if e.is_string else NUM
+            return TEXT if e.is_string else NUM if any(c in e.this for c in ".eE") else INT
+        if isinstance(e, exp.Count | exp.CountIf | exp.Length | exp.ArraySize | exp.Rank):
+            return INT
+        if isinstance(e, exp.Add | exp.Sub | exp.Mul | exp.Mod | exp.IntDiv):
+            return self._integer([e.this, e.expression])
+        if isinstance(e, exp.Neg | exp.Abs | exp.Sum | exp.Round):
+            return self._integer([e.this])
         if isinstance(e, exp.Boolean):
             return BOOL
         if isinstance(e, exp.Column):
@@ -191,7 +231,8 @@ class _Typer:
         if isinstance(e, exp.Split):
             return _list(TEXT)
         if isinstance(e, exp.GenerateSeries):
-            return _list(NUM)
+            return _list(self._integer([x for x in (e.args.get("start"), e.args.get("end"), e.args.get("step"))
+                                        if x is not None]))
         if isinstance(e, exp.Bracket):
             base = self.of(e.this)
             if base is None:
@@ -201,8 +242,15 @@ class _Typer:
             if base.kind == "list":
                 return base.elem()
             return base.args[1] if base.kind == "map" else None
-        if isinstance(e, exp.ArrayAgg):
-            return _list(self.of(e.this))
+        if isinstance(e, exp.ArrayAgg):  # ARRAY_AGG(x ORDER BY k): x is inside the Order
+            return _list(self.of(e.this.this if isinstance(e.this, exp.Order) else e.this))
+        if isinstance(e, exp.Explode):  # UNNEST(l): one row per element
+            base = self.of(e.this)
+            return base.elem() if base is not None else None
+        if isinstance(e, exp.Try):
+            return self.of(e.this)
+        if isinstance(e, exp.ParseJSON):
+            return T("other")
         if isinstance(e, exp.ArrayMax):
             base = self.of(e.this)
             return base.elem() if base is not None else None
@@ -242,7 +290,7 @@ class _Typer:
             return _list(first.args[1] if first is not None and first.kind == "map" else None)
         if name == "LIST_INTERSECT":
             return first
-        if name in ("LIST_SUM", "LIST_POSITION"):
+        if name in ("LIST_SUM", "LIST_POSITION", "LIST_AVG"):
             return NUM
         if name == "TO_JSON":
             return TEXT
@@ -259,7 +307,7 @@ class _Typer:
                 names = [p.name for p in node.expressions]
                 if ident.name in names:
                     if names.index(ident.name) == 1:
-                        return NUM
+                        return INT
                     walked = self.of(node.parent.this) if node.parent is not None else None
                     return walked.elem() if walked is not None else None
             node = node.parent
@@ -354,7 +402,21 @@ def regex_to_java(pattern: str) -> tuple[str, int]:
                 out.append(_NOT_BOUNDARY)
             elif d == "v":
                 out.append("\\x0B")  # Java's \v is a class of vertical whitespace
-            elif d in "dDwWtnrfaAz" or d == "x":
+            elif d == "x":  # \xhh or \x{h...}: a code point, written \x{h...} for Java
+                if pattern.startswith("{", i + 2):
+                    end = pattern.find("}", i + 3)
+                    digits, after = (pattern[i + 3:end], end + 1) if end > 0 else ("", n)
+                else:
+                    digits, after = pattern[i + 2:i + 4], i + 4
+                    if len(digits) != 2:
+                        digits = ""
+                if not digits or any(h not in string.hexdigits for h in digits) or int(digits, 16) > 0x10FFFF:
+                    raise RegexError(f"invalid escape {pattern[i:after]}")
+                out.append(f"\\x{{{int(digits, 16):x}}}")
+                i = after
+                class_first = False
+                continue
+            elif d in "dDwWtnrfaAz":
                 out.append("\\" + d)
             elif d.isdigit():
                 raise RegexError(f"\\{d} (RE2 has no backreferences)")
@@ -429,8 +491,10 @@ def regex_to_java(pattern: str) -> tuple[str, int]:
     return "".join(out), groups
 
 
-def replacement_to_java(text: str, groups: int) -> str:
-    """An RE2 rewrite string (``\\1``, ``\\0``, ``\\\\``) as a Java replacement (``$1``, ``$0``, ``\\\\``)."""
+def replacement_to_java(text: str, groups: int, shift: int = 0) -> str:
+    """An RE2 rewrite string (``\\1``, ``\\0``, ``\\\\``) as a Java replacement (``$1``, ``$0``, ``\\\\``);
+    ``shift``: the pattern's groups are numbered that many places later in the Java pattern
+    (``groups`` counts them there)."""
     out: list[str] = []
     i = 0
     while i < len(text):
@@ -440,7 +504,7 @@ def replacement_to_java(text: str, groups: int) -> str:
             if d.isdigit():
                 if i + 2 < len(text) and text[i + 2].isdigit() and groups >= 10:
                     raise RegexError(f"\\{d} followed by a digit is ambiguous in Java with {groups} groups")
-                out.append("$" + d)
+                out.append(f"${int(d) + shift}")
             elif d == "\\":
                 out.append("\\\\")
             else:
@@ -472,9 +536,10 @@ CHECKED: frozenset[type[exp.Expr]] = frozenset({
     exp.Array, exp.Bracket, exp.Slice, exp.Transform, exp.ArrayFilter, exp.Lambda, exp.ArrayMax,
     exp.ArraySort, exp.ArrayDistinct, exp.ArrayContains, exp.ArrayToString, exp.GenerateSeries,
     exp.MapKeys, exp.Struct, exp.PropertyEQ, exp.Dot, exp.Anonymous, exp.Length,
+    exp.Explode, exp.Try, exp.ParseJSON, exp.IntDiv, exp.Round,
 })
-CHECKED_FUNCTIONS = frozenset({"LIST_AGGREGATE", "LIST_SUM", "LIST_POSITION", "LIST_INTERSECT", "MAP_ENTRIES",
-                               "MAP_VALUES", "TO_JSON"})
+CHECKED_FUNCTIONS = frozenset({"LIST_AGGREGATE", "LIST_SUM", "LIST_AVG", "LIST_POSITION", "LIST_INTERSECT",
+                               "MAP_ENTRIES", "MAP_VALUES", "TO_JSON"})
 _HISTOGRAM = "histogram"
 _FIXED = frozenset({"duckdb"})  # dialects the compiled SQL is already in
 
@@ -485,6 +550,17 @@ _NUMBER_RE = f"^{_WS}[+-]?(?:{_DIGITS}(?:\\.(?:{_DIGITS})?)?|\\.{_DIGITS})(?:[eE
 _INF_RE = f"(?i)^{_WS}\\+?inf(?:inity)?{_WS}$"
 _NEG_INF_RE = f"(?i)^{_WS}-inf(?:inity)?{_WS}$"
 _NAN_RE = f"(?i)^{_WS}[+-]?nan{_WS}$"
+# JSON texts for TRY(CAST(JSON(x) AS TEXT[])), in Java regex syntax: JSON's white space; a flat array
+# of strings (no raw control characters, valid escapes, surrogates only in pairs), null, true, false
+# and integers of up to 18 digits; a text that starts with '[' and ends with ']'
+_JSON_WS = "[\\t\\n\\r ]*"
+_JSON_STRING = ('"(?:[^"\\\\\\x{0}-\\x{1f}]|\\\\["\\\\/bfnrt]|\\\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4}'
+                '|\\\\u[dD][89abAB][0-9a-fA-F]{2}\\\\u[dD][c-fC-F][0-9a-fA-F]{2})*+"')
+_JSON_ITEM = f"(?:{_JSON_STRING}|null|true|false|-?(?:0|[1-9][0-9]{{0,17}}))"
+_JSON_TEXT_ARRAY_RE = (f"\\A{_JSON_WS}\\[{_JSON_WS}(?:{_JSON_ITEM}(?:{_JSON_WS},{_JSON_WS}{_JSON_ITEM})*+{_JSON_WS})?"
+                       f"\\]{_JSON_WS}\\z")
+_JSON_OPEN_RE = f"\\A{_JSON_WS}\\["
+_JSON_CLOSE_RE = f"\\]{_JSON_WS}\\z"
 
 
 def _fn(name: str, *args: exp.Expr) -> exp.Anonymous:
@@ -557,6 +633,87 @@ class _SparkRewriter:
                 if arg is None or arg.kind not in ("list", "text"):
                     raise self.fail(f"LENGTH of a value of type {arg or 'unknown'}", e)
                 self.kinds[id(e)] = (e, arg.kind)
+            elif isinstance(e, exp.Explode):
+                self.check_unnest(e)
+            if isinstance(e, exp.ArrayDistinct) or isinstance(e, exp.Anonymous) and e.name.upper() == "LIST_INTERSECT":
+                self.check_unordered(e)
+            elif isinstance(e, exp.IntDiv):
+                if self.typer.of(e.this) != INT or self.typer.of(e.expression) != INT:
+                    raise self.fail("// of values not both of an integer type (DuckDB's // divides DOUBLEs "
+                                    "exactly)", e)
+            elif isinstance(e, exp.Round):
+                arg = self.typer.of(e.this)
+                if any(v is not None for k, v in e.args.items() if k != "this") or arg is None or arg.kind != "num":
+                    raise self.fail(f"ROUND with digits or of a value of type {arg or 'unknown'}", e)
+            elif type(e) is exp.Cast and e.to.this in exp.DataType.INTEGER_TYPES:
+                source = exp.Null() if isinstance(e.this, exp.Null) else None
+                arg = self.typer.of(e.this) if source is None else None
+                if e.to.this not in _SIGNED or source is None and (arg is None or arg.kind not in ("num", "bool")):
+                    raise self.fail(f"CAST of a value of type {arg or 'unknown'} to {e.to.sql('duckdb')}", e)
+                self.kinds[id(e)] = (e, "double" if arg == NUM else "exact")
+            elif isinstance(e, exp.Try):
+                self.check_try(e)
+            elif isinstance(e, exp.ParseJSON) and not (isinstance(e.parent, exp.Cast)
+                                                       and isinstance(e.parent.parent, exp.Try)):
+                raise self.fail("JSON() other than in TRY(CAST(JSON(x) AS TEXT[]))", e)
+            elif isinstance(e, exp.ArrayAgg) and isinstance(e.this, exp.Order):
+                for key in e.this.expressions:
+                    t = self.typer.of(key.this)
+                    if t is None or t.kind not in ("text", "num", "bool"):
+                        raise self.fail(f"ARRAY_AGG ordered by a value of type {t or 'unknown'}", e)
+
+    def check_unordered(self, e: exp.Expr) -> None:
+        """``list_distinct`` and ``list_intersect`` list their values in the order of DuckDB's hash
+        table, which Spark's ``array_distinct``/``array_intersect`` (first occurrence) do not
+        reproduce: the result must reach something that ignores the order (a sort, a length, a
+        membership test, a sum, a histogram) or a column of a CTE or subquery, not an element
+        by position, a text, or a column of the node itself."""
+        node: exp.Expr = e
+        while True:
+            parent = node.parent
+            if isinstance(parent, exp.Select):
+                outer: exp.Expr = parent
+                while isinstance(outer.parent, exp.Union):  # the branches of a UNION make the same columns
+                    outer = outer.parent
+                if outer is self.tree:
+                    raise self.fail("a list_distinct or list_intersect whose order (DuckDB's hash order) reaches a "
+                                    "column of the node (sort it: LIST_SORT)", e)
+                return  # a column of a CTE or subquery: its consumers are compared by tests/test_spark.py
+            if isinstance(parent, exp.ArraySort | exp.Length | exp.ArraySize | exp.ArrayContains | exp.ArrayDistinct
+                          | exp.ArrayMax) or isinstance(parent, exp.Anonymous) and parent.name.upper() in (
+                              "LIST_SUM", "LIST_AVG", "LIST_AGGREGATE", "LIST_INTERSECT"):
+                return
+            if not isinstance(parent, exp.ArrayFilter | exp.Transform | exp.Lambda | exp.Coalesce | exp.Nullif
+                              | exp.Paren | exp.Case | exp.If | exp.Alias):
+                raise self.fail(f"a list_distinct or list_intersect whose order (DuckDB's hash order) matters "
+                                f"({type(parent).__name__})", e)
+            node = parent
+
+    def check_unnest(self, e: exp.Explode) -> None:
+        """UNNEST(l) as a value of a SELECT list (not under an aggregate, a window, a lambda or
+        another UNNEST), in a SELECT with a FROM clause that aggregates nothing."""
+        if e.expressions or any(x is not e for x in e.find_all(exp.Explode)):
+            raise self.fail("UNNEST with options or of an UNNEST", e)
+        node: exp.Expr = e
+        while not isinstance(node.parent, exp.Select):
+            node = node.parent  # type: ignore[assignment]
+            if node is None or isinstance(node, exp.AggFunc | exp.Window | exp.Lambda | exp.Query | exp.Subquery):
+                raise self.fail("UNNEST other than in the SELECT list of a query that aggregates nothing", e)
+        select = node.parent
+        assert isinstance(select, exp.Select)
+        if node.arg_key != "expressions" or not select.args.get("from_") or any(
+                select.args.get(k) for k in ("group", "having", "qualify", "windows")) or any(
+                p.find(exp.AggFunc, exp.Window) for p in select.expressions):
+            raise self.fail("UNNEST other than in the SELECT list of a query that aggregates nothing", e)
+
+    def check_try(self, e: exp.Try) -> None:
+        """TRY is checked in one use: TRY(CAST(JSON(x) AS TEXT[])) of a column or literal x."""
+        cast = e.this
+        if not (isinstance(cast, exp.Cast) and not isinstance(cast, exp.TryCast)
+                and isinstance(cast.this, exp.ParseJSON) and _simple(cast.this.this)
+                and not any(cast.this.args.get(k) for k in ("expression", "safe"))
+                and type_of(cast.to) == _list(TEXT)):
+            raise self.fail("TRY other than TRY(CAST(JSON(x) AS TEXT[])) of a column", e)
 
     # pass 2 ------------------------------------------------------------------------------
     def rewrite(self, e: exp.Expr) -> exp.Expr:
@@ -576,6 +733,12 @@ class _SparkRewriter:
             return e
         if isinstance(e, exp.Bracket):
             return self.subscript(e)
+        if isinstance(e, exp.Select):
+            return self.unnest(e)
+        if isinstance(e, exp.Try):
+            return self.try_json(e)
+        if id(e) in self.kinds and isinstance(e, exp.Cast):
+            return self.cast_integer(e, self.kinds[id(e)][1] == "double")
         if isinstance(e, exp.Length):
             kind = self.kinds[id(e)][1]
             return _fn("ARRAY_SIZE", e.this) if kind == "list" else e
@@ -718,6 +881,8 @@ class _SparkRewriter:
             add = exp.Add(this=exp.Coalesce(this=acc.copy(), expressions=[_double("0")]), expression=v.copy())
             return _fn("AGGREGATE", self.not_null(args[0]), exp.cast(exp.Null(), exp.DType.DOUBLE),
                        self.lam([acc, v], add))
+        if name == "LIST_AVG":
+            return self.let(args[0], self.list_avg)
         if name == "LIST_POSITION":
             return exp.Nullif(this=_fn("ARRAY_POSITION", *args), expression=exp.Literal.number(0))
         if name == "LIST_INTERSECT":
@@ -729,6 +894,91 @@ class _SparkRewriter:
             options = _fn("MAP", exp.Literal.string("ignoreNullFields"), exp.Literal.string("false"))
             return _fn("TO_JSON", args[0], options)
         return e  # MAP_ENTRIES, MAP_VALUES (the same in Spark) and the glc_* UDFs
+
+    def cast_integer(self, e: exp.Cast, from_double: bool) -> exp.Expr:
+        """CAST to an integer type: DuckDB rounds a DOUBLE half to even, Spark truncates ->
+        BROUND first. HUGEINT -> DECIMAL(38, 0) (Spark has no 128-bit integer; it fails from
+        1e38 on, where DuckDB fails from 1.7e38 on); a NaN or infinity gives NULL there and an
+        error in DuckDB -> an error."""
+        huge = e.to.this == exp.DType.INT128
+        to = exp.DataType.build("DECIMAL(38, 0)") if huge else e.to
+        if not from_double:
+            return exp.Cast(this=e.this, to=to)
+        if not huge:
+            return exp.Cast(this=_fn("BROUND", e.this), to=to)
+
+        def rounded(x: exp.Expr) -> exp.Expr:
+            cast = exp.Cast(this=_fn("BROUND", x), to=to)
+            bad = exp.or_(exp.IsNan(this=x.copy()),
+                          exp.EQ(this=exp.Abs(this=x.copy()), expression=_double("Infinity")))
+            return _case([(bad, _fn("RAISE_ERROR", exp.Literal.string(
+                "CAST of NaN or infinity to HUGEINT (an error in DuckDB)")))], cast)
+        return self.let(e.this, rounded)
+
+    def list_avg(self, items: exp.Expr) -> exp.Expr:
+        """DuckDB's list_avg: the mean of the elements that are not NULL, summed in DOUBLE from the
+        first to the last; NULL when there is none."""
+        acc, v = self.var("acc"), self.var("x")
+
+        def field(name: str) -> exp.Dot:
+            return exp.Dot(this=acc.copy(), expression=exp.to_identifier(name))
+
+        def state(total: exp.Expr, count: exp.Expr) -> exp.Struct:
+            return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("s"), expression=total),
+                                           exp.PropertyEQ(this=exp.to_identifier("n"), expression=count)])
+        zero = state(_double("0"), exp.cast(exp.Literal.number(0), exp.DType.BIGINT))
+        step = state(exp.Add(this=field("s"), expression=exp.cast(v.copy(), exp.DType.DOUBLE)),
+                     exp.Add(this=field("n"), expression=exp.Literal.number(1)))
+        mean = _case([(exp.EQ(this=field("n"), expression=exp.Literal.number(0)), exp.cast(exp.Null(),
+                                                                                        exp.DType.DOUBLE))],
+                     exp.Div(this=field("s"), expression=field("n")))
+        return _fn("AGGREGATE", self.not_null(items.copy()), zero, self.lam([acc, v], step),
+                   self.lam([acc.copy()], mean))
+
+    def unnest(self, select: exp.Select) -> exp.Select:
+        """UNNEST(l) in a SELECT list -> a LATERAL VIEW (Spark allows one generator per SELECT list,
+        not inside expressions). DuckDB: a row per element, none for an empty or NULL list; several
+        UNNESTs in one SELECT walk their lists side by side, as long as the longest, the shorter
+        ones padded with NULL (a NULL list counts as empty) -> EXPLODE(l) for one,
+        INLINE(ARRAYS_ZIP(COALESCE(l1, ARRAY()), ...)) for several (ARRAYS_ZIP pads with NULL)."""
+        explodes = [x for p in select.expressions for x in p.find_all(exp.Explode)]
+        if not explodes:
+            return select
+        view = self.var("unnest")
+        columns = [self.var("u") for _ in explodes]
+        if len(explodes) == 1:
+            generator: exp.Expr = _fn("EXPLODE", explodes[0].this)
+        else:
+            generator = _fn("INLINE", _fn("ARRAYS_ZIP", *(exp.Coalesce(this=x.this, expressions=[_fn("ARRAY")])
+                                                          for x in explodes)))
+        for x, column in zip(explodes, columns, strict=True):
+            x.replace(exp.column(column.copy(), table=view.copy()))
+        select.append("laterals", exp.Lateral(this=generator, view=True,
+                                              alias=exp.TableAlias(this=view, columns=columns)))
+        return select
+
+    def try_json(self, e: exp.Try) -> exp.Expr:
+        """TRY(CAST(JSON(x) AS TEXT[])): DuckDB gives NULL for x NULL, not JSON, or JSON that is not
+        an array; an array's strings as they are, nulls as NULL, other values as JSON text (numbers
+        in DuckDB's own spelling, nested values minified). Spark's from_json agrees on arrays of
+        strings (any escapes but lone surrogates), null, true, false and integers of up to 18
+        digits (checked), written with JSON whitespace; a text that cannot be an array (it does not
+        start with '[' and end with ']', JSON whitespace aside) is NULL; anything else (numbers
+        with a fraction or exponent, nested values, trailing commas, invalid JSON that looks like an
+        array) fails the build on Spark rather than give another answer."""
+        cast = e.this
+        assert isinstance(cast, exp.Cast) and isinstance(cast.this, exp.ParseJSON)
+
+        def checked(x: exp.Expr) -> exp.Expr:
+            def like(regex: str) -> exp.Expr:
+                return exp.RegexpLike(this=x.copy(), expression=exp.Literal.string(regex))
+            error = _fn("RAISE_ERROR", exp.Literal.string(
+                "TRY(CAST(JSON(x) AS TEXT[])) of a JSON array with numbers that are not integers, nested values or "
+                "invalid JSON: not reproduced on Spark (glc compiler/dialects.py)"))
+            return _case([(like(_JSON_TEXT_ARRAY_RE), _fn("FROM_JSON", x.copy(), exp.Literal.string("ARRAY<STRING>"))),
+                          (exp.and_(like(_JSON_OPEN_RE), like(_JSON_CLOSE_RE)), error)],
+                         exp.cast(exp.Null(), exp.DataType.build("ARRAY<STRING>", dialect="spark")))
+        return self.let(cast.this.this, checked)
 
     def histogram(self, items: exp.Expr) -> exp.Expr:
         """DuckDB's histogram of a list: value -> count (BIGINT), keys sorted, NULLs not counted,
@@ -746,11 +996,39 @@ class _SparkRewriter:
         return _case([(empty, exp.Null())], as_map)
 
     def array_agg(self, e: exp.ArrayAgg) -> exp.Expr:
-        if isinstance(e.this, exp.Order | exp.Distinct) or isinstance(e.parent, exp.Filter | exp.Window):
-            raise self.fail("ARRAY_AGG with ORDER BY, DISTINCT, FILTER or OVER", e)
+        """Spark's collect_list drops NULLs: the values travel inside structs. With ORDER BY, the
+        sort keys travel with them and the list is sorted by a comparator with DuckDB's order
+        (each key ascending or descending, NULLs last unless NULLS FIRST; text by code point,
+        as DuckDB's binary collation); values with equal keys are in no defined order in either
+        engine."""
+        order = e.this if isinstance(e.this, exp.Order) else None
+        value = order.this if order is not None else e.this
+        if isinstance(value, exp.Distinct) or isinstance(e.parent, exp.Filter | exp.Window):
+            raise self.fail("ARRAY_AGG with DISTINCT, FILTER or OVER", e)
+        keys = list(order.expressions) if order is not None else []
         s = self.var("s")
-        wrapped = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("v"), expression=e.this)])
-        values = exp.Transform(this=_fn("COLLECT_LIST", wrapped),
+        fields = [("v", value)] + [(f"k{i}", k.this) for i, k in enumerate(keys)]
+        wrapped = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(name), expression=x)
+                                          for name, x in fields])
+        items: exp.Expr = _fn("COLLECT_LIST", wrapped)
+        if keys:
+            a, b = self.var("a"), self.var("b")
+            ifs: list[tuple[exp.Expr, exp.Expr]] = []
+            for i, key in enumerate(keys):
+                ka, kb = (exp.Dot(this=side.copy(), expression=exp.to_identifier(f"k{i}")) for side in (a, b))
+                before, after = exp.Literal.number(-1), exp.Literal.number(1)
+                null_first = bool(key.args.get("nulls_first"))
+                less, more = (after, before) if key.args.get("desc") else (before, after)
+                ifs += [(exp.and_(exp.Is(this=ka.copy(), expression=exp.Null()),
+                                  exp.Not(this=exp.Is(this=kb.copy(), expression=exp.Null()))),
+                         (before if null_first else after).copy()),
+                        (exp.and_(exp.Not(this=exp.Is(this=ka.copy(), expression=exp.Null())),
+                                  exp.Is(this=kb.copy(), expression=exp.Null())),
+                         (after if null_first else before).copy()),
+                        (exp.LT(this=ka.copy(), expression=kb.copy()), less.copy()),
+                        (exp.GT(this=ka.copy(), expression=kb.copy()), more.copy())]
+            items = _fn("ARRAY_SORT", items, self.lam([a, b], _case(ifs, exp.Literal.number(0))))
+        values = exp.Transform(this=items,
                                expression=self.lam([s], exp.Dot(this=s.copy(), expression=exp.to_identifier("v"))))
         return _case([(exp.EQ(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)), exp.Null())],
                      values)
@@ -767,11 +1045,17 @@ class _SparkRewriter:
         return exp.Literal.string(java), groups
 
     def regexp_replace(self, e: exp.RegexpReplace) -> exp.Expr:
+        """Spark's regexp_replace replaces every match. DuckDB's does so with the 'g' option and
+        otherwise replaces the first match only: that one becomes a match of the whole text up to
+        the end of the first match, ``\\A((?s:.*?))(P)`` (the lazy prefix tries the start positions
+        in the order a search does; RE2 and Java both take the leftmost-first match at a position),
+        replaced by ``$1`` and the replacement with its group numbers moved up by two. ``\\A``
+        matches once, so Spark replaces exactly that match."""
         modifiers = e.args.get("modifiers")
-        flags = modifiers.this if isinstance(modifiers, exp.Literal) else ""
-        if modifiers is not None and not isinstance(modifiers, exp.Literal) or "g" not in flags \
+        flags = modifiers.this if isinstance(modifiers, exp.Literal) and modifiers.is_string else ""
+        if modifiers is not None and not (isinstance(modifiers, exp.Literal) and modifiers.is_string) \
                 or set(flags) - set("gic"):
-            raise self.fail("regexp_replace without the 'g' option (first match only) or with other options", e)
+            raise self.fail("regexp_replace with options other than g, i and c", e)
         insensitive = False
         for flag in flags:  # DuckDB: the last of i (insensitive) and c (sensitive) wins
             insensitive = {"i": True, "c": False}.get(flag, insensitive)
@@ -779,10 +1063,17 @@ class _SparkRewriter:
         replacement = e.args.get("replacement")
         if not (isinstance(replacement, exp.Literal) and replacement.is_string):
             raise self.fail("a replacement that is not a literal", e)
+        first_only = "g" not in flags
+        shift = 2 if first_only else 0
         try:
-            java = replacement_to_java(replacement.this, groups)
+            java = replacement_to_java(replacement.this, groups + shift, shift)
         except RegexError as exc:
             raise self.fail(f"replacement ({exc})", e) from None
+        if first_only:
+            if java[:1].isdigit() and groups + shift >= 10:  # $1 then a digit would name group 1x
+                raise self.fail("a first-match replacement that starts with a digit, with 8 or more groups", e)
+            pattern = exp.Literal.string(f"\\A((?s:.*?))({pattern.this})")
+            java = "$1" + java
         return _fn("REGEXP_REPLACE", e.this, pattern, exp.Literal.string(java))
 
     def divide(self, e: exp.Div) -> exp.Expr:

@@ -92,10 +92,22 @@ def test_constructs_that_mean_something_else_are_rewritten() -> None:
     assert "MAP('ignoreNullFields','false')" in spark("to_json({'a': t.s})")
     assert "MAP_FROM_ENTRIES" in spark("list_aggregate(t.l, 'histogram')")
     assert "COLLECT_LIST(STRUCT(t.sASv))" in spark("array_agg(t.s)")  # NULLs keep their place
+    # the first match only: the text up to its end is the one match
+    assert "REGEXP_REPLACE(t.s,'\\\\A((?s:.*?))(a(x))','$1<$4>')" in spark(r"regexp_replace(t.s, 'a(x)', '<\2>')")
+    assert r"'\\x{3000}'" in spark(r"regexp_replace(t.s, '\x{3000}', '', 'g')")
+    assert "LATERALVIEWEXPLODE(t.l)" in flat(translate("q", "SELECT UNNEST(t.l) AS x FROM t", "spark", SCHEMA).sql)
+    assert "INLINE(ARRAYS_ZIP(COALESCE(t.l,ARRAY()),COALESCE(t.l,ARRAY())))" in flat(translate(
+        "q", "SELECT UNNEST(t.l) AS x, UNNEST(t.l) AS y FROM t", "spark", SCHEMA).sql)
+    assert "ARRAY_SORT(COLLECT_LIST(STRUCT(t.sASv,t.sASk0))" in spark("array_agg(t.s ORDER BY t.s DESC)")
+    assert "AGGREGATE(FILTER(t.l" in spark("list_avg(t.l)")
+    assert "CAST(BROUND(LENGTH(t.s)/3)ASINT)" in spark("CAST(length(t.s) / 3 AS INTEGER)")  # half to even
+    assert "CAST(LENGTH(t.s)ASINT)" in spark("CAST(length(t.s) AS INTEGER)")
+    assert "FROM_JSON(t.s,'ARRAY<STRING>')" in spark("TRY(CAST(JSON(t.s) AS TEXT[]))")
 
 
 @pytest.mark.parametrize(("expr", "why"), [
-    ("regexp_replace(t.s, 'a', 'b')", "without the 'g' option"),  # first match only: Spark has none
+    ("regexp_replace(t.s, 'a', 'b', 'gm')", "options other than g, i and c"),
+    ("regexp_replace(t.s, '(a)(b)(c)(d)(e)(f)(g)(h)', '1')", "starts with a digit"),  # $1 then 1: group 11
     ("regexp_replace(t.s, '(a)\\1', 'b', 'g')", "backreferences"),
     ("string_agg(t.s, ',')", "GroupConcat"),  # a construct nobody checked on Spark
     ("t.u[1]", "type unknown"),  # list or map? never a guess
@@ -104,6 +116,16 @@ def test_constructs_that_mean_something_else_are_rewritten() -> None:
     ("try_cast(t.s AS INTEGER)", "TRY_CAST to INT"),
     ("str_split(t.s, t.s)", "not a literal"),
     ("array_agg(t.s) OVER (PARTITION BY t.s)", "OVER"),
+    ("array_agg(t.s ORDER BY t.u)", "ordered by a value of type unknown"),
+    ("length(t.s) // 2.0", "not both of an integer type"),  # DuckDB's // divides DOUBLEs exactly
+    ("round(t.s, 2)", "ROUND with digits"),
+    ("CAST(t.s AS INTEGER)", "CAST of a value of type text to INT"),
+    ("TRY(length(t.s))", "TRY other than"),
+    ("CAST(JSON(t.s) AS TEXT[])", "JSON() other than"),
+    ("list_transform(t.l, lambda x: UNNEST(t.l))", "UNNEST other than in the SELECT list"),
+    ("count(UNNEST(t.l))", "UNNEST other than in the SELECT list"),
+    ("list_distinct(t.l)", "reaches a column of the node"),  # DuckDB's order is its hash table's
+    ("list_intersect(t.l, t.l)[1]", "whose order (DuckDB's hash order) matters"),
 ])
 def test_unchecked_constructs_are_refused(expr: str, why: str) -> None:
     with pytest.raises(GlcError, match=re.escape(why)) as info:

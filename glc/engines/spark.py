@@ -96,6 +96,9 @@ DEFAULT_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.ansi.enabled": "true",  # errors instead of silent NULLs (casts, overflow, indexes)
+    # Spark replaces ${name} anywhere in a statement, string literals too ('${x}' -> ''); in glc's SQL
+    # it is text (a replacement, a pattern)
+    "spark.sql.variable.substitute": "false",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.shuffle.partitions": "2",
     "spark.driver.memory": "1g",

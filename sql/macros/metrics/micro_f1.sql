@@ -3,8 +3,10 @@
     as the references (implementation.answer), empty labels dropped, repeats counted once; per
     instance [true positives, false positives, false negatives]; F1 = 2 TP / (2 TP + FP + FN). -#}
 {% macro prepare_ref(r, args, answer) %}{{ normalize_answer(r, answer) }}{% endmacro %}
+{#- gold is sorted: LIST_DISTINCT lists the labels in its hash table's order, which no other engine
+    (nor another DuckDB version) reproduces. -#}
 {% macro prepare_refs(args, answer) -%}
-LIST_FILTER(LIST_DISTINCT(COALESCE(p.ref_prepared, CAST([] AS VARCHAR[]))), x -> x <> '') AS gold
+LIST_SORT(LIST_FILTER(LIST_DISTINCT(COALESCE(p.ref_prepared, CAST([] AS VARCHAR[]))), x -> x <> '')) AS gold
 {%- endmacro %}
 {#- The predicted labels. With a separator of characters that lower-casing, case context and
     whitespace leave alone (',' ';' '|' ...), and no punctuation or article rule, normalizing the

@@ -8,8 +8,10 @@ LIST_TRANSFORM(
   COALESCE(TRY(CAST(json({{ o }}) AS VARCHAR[])), STRING_SPLIT({{ o }}, {{ args.get('separator', ',') | sql_literal }})),
   x -> {{ normalize_answer('x', answer) }})
 {%- endmacro %}
+{#- gold is sorted: LIST_DISTINCT lists the labels in its hash table's order, which no other engine
+    (nor another DuckDB version) reproduces. -#}
 {% macro prepare_refs(args, answer) -%}
-LIST_FILTER(LIST_DISTINCT(LIST_TRANSFORM(i.ref_texts, x -> {{ normalize_answer('x', answer) }})), x -> x <> '') AS gold
+LIST_SORT(LIST_FILTER(LIST_DISTINCT(LIST_TRANSFORM(i.ref_texts, x -> {{ normalize_answer('x', answer) }})), x -> x <> '')) AS gold
 {%- endmacro %}
 {% macro prepare(o, args, answer) -%}
 LIST_FILTER({{ ranked(o, args, answer) }}, x -> x <> '') AS ranked_labels
