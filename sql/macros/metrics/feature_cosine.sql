@@ -1,0 +1,12 @@
+{% from 'macros/aggregates.sql' import order_free_mean %}
+{#- CLIP-style scores (CLIP score, CLIP image/style similarity, CLAP, DINO score): 100 x the cosine
+    similarity of the generated file's feature vector and the reference's (its media file, or
+    the prompt text), read by the metric's evaluator (glc_feature_cosine). As torchmetrics'
+    CLIPScore: the task score is the mean over instances, clamped at 0 (the clamp applies to the
+    mean, not to each instance). A missing or failed generated file scores 0. -#}
+{% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
+{% macro prepare(o, args, answer) %}CAST(NULL AS INTEGER) AS unused{% endmacro %}
+{% macro value(o, args, answer) %}COALESCE(glc_feature_cosine({{ o }}), 0.0){% endmacro %}
+{% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
+{% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
+{% macro aggregate(args) %}GREATEST({{ order_free_mean('value') }}, 0.0){% endmacro %}
