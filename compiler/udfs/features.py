@@ -104,8 +104,10 @@ def cosine(payload: str | None) -> float | None:
         return None
     if pv is None or pv.shape != rv.shape:
         return 0.0
-    norm = float(np.linalg.norm(pv) * np.linalg.norm(rv))
-    return 0.0 if norm == 0 else 100.0 * float(pv @ rv) / norm
+    if not np.any(pv) or not np.any(rv):
+        return 0.0  # a zero vector has no direction
+    pv, rv = pv / np.max(np.abs(pv)), rv / np.max(np.abs(rv))  # scaled first: no under- or overflow in the norms
+    return 100.0 * float((pv / np.linalg.norm(pv)) @ (rv / np.linalg.norm(rv)))
 
 
 def reading_score(payload: str | None) -> float | None:
