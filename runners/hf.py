@@ -153,12 +153,13 @@ class HFRunner(Runner):
                 extractor, tok, decoding = proc.feature_extractor, proc.tokenizer, {}
             out.update(model=model.to(device).eval(), extractor=extractor, tokenizer=tok, decoding=decoding)
         elif task == "features":
-            out.update(self._load_features(alias, device, dtype))
+            out.update(self._load_features(alias, device))
         self._loaded = out
         return out
 
-    def _load_features(self, alias: str, device: str, dtype: Any) -> dict[str, Any]:
-        """The feature model: which towers it has (image, text) and how it is called."""
+    def _load_features(self, alias: str, device: str) -> dict[str, Any]:
+        """The feature model: which towers it has (image, text) and how it is called. Features are
+        computed in float32 whatever ``dtype`` says: a distance over them needs the precision."""
         if alias == "efficientnet-lite0":
             return {"kind": "efficientnet", "model": bundled.load_efficientnet().to(device).eval(),
                     "preprocess": "efficientnet"}
@@ -180,7 +181,8 @@ class HFRunner(Runner):
         if model_type == "clip":
             from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
 
-            return {"kind": "clip", "model": CLIPModel.from_pretrained(path, local_files_only=True).to(device).eval(),
+            clip: Any = CLIPModel.from_pretrained(path, local_files_only=True)
+            return {"kind": "clip", "model": clip.to(device).eval(),
                     "processor": CLIPImageProcessor.from_pretrained(path, local_files_only=True), "preprocess": "auto",
                     "tokenizer": CLIPTokenizer.from_pretrained(path, local_files_only=True)}
         from transformers import AutoModel
@@ -309,7 +311,7 @@ class HFRunner(Runner):
         import torch
 
         m = self.load()
-        pixels = self._pixels(images).to(m["device"], m["dtype"])
+        pixels = self._pixels(images).to(m["device"])
         with torch.inference_mode():
             if m["kind"] == "efficientnet":
                 return m["model"].extract_features(pixels).mean(dim=(2, 3)).float()
