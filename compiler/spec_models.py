@@ -357,6 +357,13 @@ class MetricSpec(Spec):
     #: reference implementation (shown by ``glc ls metrics --details`` and docs/metrics.md)
     conventions: list[Annotated[str, Field(min_length=1, max_length=600)]] = []
 
+    @model_validator(mode="after")
+    def _evaluator_needs_an_implementation(self) -> MetricSpec:
+        if self.evaluator is not None and self.implementation is None:
+            raise ValueError("an evaluator's readings are scored by an implementation: add implementation: "
+                             "(e.g. macro: frechet, feature_cosine or evaluator_score)")
+        return self
+
 
 # --- models ------------------------------------------------------------------------------
 

@@ -436,7 +436,7 @@ def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: s
                                hint="fix evaluator.prompt; it sees input, prediction, reference and task") from None
         elif made:
             media["output"] = output
-        key = sha256_text(canonical({"evaluator": ident, "reads": ev.model_dump(), "prediction": pkey,
+        key = sha256_text(canonical({"evaluator": ident, "reads": ev.model_dump(exclude={"needs"}), "prediction": pkey,
                                      "made": made, "prompt": prompt, "reference": dataset_fp
                                      if ev.reference == "media" else None}))
         if jkey == key and (jerr is None or not retry_failed):

@@ -275,8 +275,21 @@ def test_an_evaluator_reading_that_is_not_features_is_an_instance_error(tmp_path
     result = ws.run()
     assert result.inference is not None and len(result.inference.failed) == 3
     assert all("must be {" in err for *_, err in result.inference.failed)
+    # no reading at all: no score, not a silent 0
     assert sql_rows(ws, "SELECT score, n_scored FROM task_scores WHERE task_id = ? AND model = 'm'",
-                    tid) == [(0.0, 0)]
+                    tid) == [(None, 0)]
+
+
+@pytest.mark.parametrize("metric", ["clip_score", "musiq"])
+def test_a_task_whose_evaluator_is_not_configured_gets_no_score(tmp_path: Path, metric: str) -> None:
+    root = new_project(tmp_path / "p")
+    tid, _, _ = image_task(root, metric, 3)
+    ws = Workspace(root)
+    ws.import_predictions(root / "preds.jsonl")
+    result = ws.run()
+    assert result.inference is not None and tid in result.inference.not_scorable
+    assert sql_rows(ws, "SELECT score, n_scored FROM task_scores WHERE task_id = ? AND model = 'm'",
+                    tid) == [(None, 0)]
 
 
 def test_a_weights_path_outside_the_data_roots_is_refused(tmp_path: Path) -> None:
