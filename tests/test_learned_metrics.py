@@ -175,6 +175,49 @@ def test_cosine_hand_picked() -> None:
     assert features.reading_score("72.5") == 72.5 and features.reading_score("nan") is None
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(finite, min_size=1, max_size=30), st.randoms(use_true_random=False))
+def test_exact_mean_is_order_free(values: list[float], rnd: random.Random) -> None:
+    from fractions import Fraction
+
+    shuffled = values[:]
+    rnd.shuffle(shuffled)
+    got = features.exact_mean(values)
+    assert got == features.exact_mean(shuffled)  # bit for bit
+    exact = sum(Fraction(v) for v in values) / len(values)
+    assert got is not None and abs(Fraction(got) - exact) <= abs(exact) * Fraction(1, 2**51) + Fraction(1, 2**1000)
+    assert features.exact_mean([]) is None and features.exact_mean([None, 2.0]) == 2.0
+
+
+LEARNED = ("fid", "fvd", "fad", "clip_score", "clip_img_score", "clip_style", "clap", "style_clap", "musiq",
+           "aesthetic_score", "optical_flow_score", "i2v_composite", "dino_score", "gpt_score")
+
+
+def test_learned_metric_nodes_translate_to_spark() -> None:
+    """The nodes and aggregates of these metrics use only constructs the Spark dialect has checked
+    (each node on its own: other metrics' nodes are not this test's concern)."""
+    from conftest import REPO
+    from glc.compiler.contracts import source_schema
+    from glc.compiler.dialects import translate, type_of
+    from glc.compiler.plan import compile_project
+
+    compiled = compile_project(REPO, benchmark="general-bench")
+    schema = {t: {c: type_of(ty) for c, ty in cols.items()} for t, cols in source_schema().items()}
+    nodes = {n.name: n for n in compiled.nodes}
+    for metric in LEARNED:
+        for name in (f"instance_refs__{metric}", f"instance_scores__{metric}"):
+            node = nodes[name]
+            done = translate(name, node.sql, "spark", schema, node.template, (*node.sources, *node.depends_on))
+            declared = {c.name: type_of(c.type) for c in node.columns}
+            schema[name] = {c: declared.get(c) or ty for c, ty in done.columns}
+    node = nodes["predicted_scores"]
+    parts = [p.strip() for p in node.sql.split("UNION ALL")]
+    for metric in LEARNED:
+        part = next(p for p in parts if f'"instance_scores__{metric}"' in p)
+        out = translate("predicted_scores", part, "spark", schema, node.template, node.depends_on).sql.lower()
+        assert ("glc_frechet" if metric in ("fid", "fvd", "fad") else "glc_exact_mean") in out
+
+
 # ------------------------------------------------------------------------------ route, end to end
 
 # An evaluator program (granted in profiles.yml): five numbers per image, its colour statistics.

@@ -110,6 +110,13 @@ def cosine(payload: str | None) -> float | None:
     return 100.0 * float((pv / np.linalg.norm(pv)) @ (rv / np.linalg.norm(rv)))
 
 
+def exact_mean(values: list[float | None] | None) -> float | None:
+    """The mean of the non-NULL values, from their correctly rounded sum (math.fsum): the same
+    double whatever order the values arrive in, on DuckDB and on Spark alike."""
+    xs = [v for v in values or [] if v is not None]
+    return math.fsum(xs) / len(xs) if xs else None
+
+
 def reading_score(payload: str | None) -> float | None:
     """The number an evaluator gave (a quality model's score, a judge's grade); None without one."""
     if not payload:

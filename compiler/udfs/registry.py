@@ -73,6 +73,8 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
         "Frechet distance of the prediction and reference feature vectors of a task's readings"),
     Udf("glc_feature_cosine", features.cosine, ("VARCHAR",), "DOUBLE",
         "100 x cosine similarity of a reading's prediction and reference feature vectors"),
+    Udf("glc_exact_mean", features.exact_mean, ("DOUBLE[]",), "DOUBLE",
+        "mean of a list from its correctly rounded sum (independent of the order of the values)"),
     Udf("glc_reading_score", features.reading_score, ("VARCHAR",), "DOUBLE",
         "the number an evaluator read (a quality model's score, a judge's grade)"),
     Udf("glc_lab_rmse", dense.lab_rmse, ("VARCHAR", "VARCHAR"), "DOUBLE", "RMSE of two images in CIE L*a*b*"),
