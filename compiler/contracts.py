@@ -163,7 +163,8 @@ STORE: dict[str, Contract] = {c.name: c for c in [
         _c("instance_id", "VARCHAR"),
         _c("prediction_key", "VARCHAR", "content key of the prediction judged"),
         _c("content_key", "VARCHAR", "content address of the evaluator run on it"),
-        _c("output", "VARCHAR", "what the evaluator read from the generated media (e.g. a transcript)"),
+        _c("output", "VARCHAR", "what the evaluator read (a transcript; JSON feature vectors or a number for a "
+                                "metric's evaluator)"),
         _c("backend", "VARCHAR"),
         _c("latency_ms", "DOUBLE"),
         _c("error", "VARCHAR"),

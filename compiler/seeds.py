@@ -41,7 +41,8 @@ def task_rows(tasks: Iterable[Task]) -> list[tuple[Any, ...]]:
                     s.sota.value if s.sota else None, s.sota.source if s.sota else None,
                     off.sheet if off else None, off.no if off else None,
                     off.metric if off else None, t.path,
-                    bool(s.inference is not None and s.inference.evaluator is not None),
+                    bool((s.inference is not None and s.inference.evaluator is not None)
+                         or (t.metric.evaluator is not None and t.metric.implementation is not None)),
                     s.dataset.predictions_box_format() if s.dataset is not None and s.dataset.reference == "boxes"
                     else None))
     return out

@@ -303,6 +303,48 @@ class ImplementationSpec(Spec):
     evaluator: str | None = Field(default=None, min_length=1, max_length=400)
 
 
+class MetricEvaluator(Spec):
+    """A learned model (or a judge) the metric needs: the user configures it in profiles.yml
+    (``evaluators: {<name>: {path: ...}}`` or a whole route); without it the metric's tasks
+    are not scorable from predictions.
+
+    ``reads``: ``features`` (a feature vector of the generated file and one of the reference, the
+    metric's math runs in SQL over them) or ``score`` (the evaluator gives a number per generated
+    output: a quality model, or an LLM judge asked ``prompt``). ``reference``: what the
+    reference-side vector embeds: the reference ``media`` file, the instance's ``prompt`` text,
+    or ``none``. ``needs`` says which weights, in words (shown by ``glc ls``). ``prompt``
+    (``reads: score``, optional): the judge's sandboxed Jinja template over ``input``,
+    ``prediction``, ``reference`` and ``task``; the first number of its answer is the score.
+    """
+
+    name: Ident
+    reads: Literal["features", "score"]
+    reference: Literal["media", "prompt", "none"] = "none"
+    needs: Annotated[str, Field(min_length=1, max_length=400)]
+    prompt: str | None = None
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_is_a_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or checked(info):
+            return value
+        from glc.compiler.sandbox import shared_sandbox, template_problem
+
+        problem = template_problem(shared_sandbox(), value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MetricEvaluator:
+        if self.reads == "features" and self.reference == "none":
+            raise ValueError("an evaluator that reads features compares them with a reference: "
+                             "set reference to media or prompt")
+        if self.prompt is not None and self.reads != "score":
+            raise ValueError("a judge prompt goes with reads: score")
+        return self
+
+
 class MetricSpec(Spec):
     name: Ident
     title: str
@@ -312,10 +354,19 @@ class MetricSpec(Spec):
     normalization: Normalization
     aliases: list[str] = []
     implementation: ImplementationSpec | None = None
+    #: the learned model or judge whose readings the implementation scores (see MetricEvaluator)
+    evaluator: MetricEvaluator | None = None
     description: str | None = None
     #: how glc computes the metric where a choice had to be made or where it differs from the
     #: reference implementation (shown by ``glc ls metrics --details`` and docs/metrics.md)
     conventions: list[Annotated[str, Field(min_length=1, max_length=600)]] = []
+
+    @model_validator(mode="after")
+    def _evaluator_needs_an_implementation(self) -> MetricSpec:
+        if self.evaluator is not None and self.implementation is None:
+            raise ValueError("an evaluator's readings are scored by an implementation: add implementation: "
+                             "(e.g. macro: frechet, feature_cosine or evaluator_score)")
+        return self
 
 
 # --- models ------------------------------------------------------------------------------

@@ -13,7 +13,11 @@ error text, and is retried only with ``--retry-failed``.
 
 Tasks with an ``evaluator`` (e.g. speech recognition of synthesized speech) get a second kind
 of job: the evaluator reads each generated file, and its reading lands in ``judgments``, keyed
-by the prediction it read.
+by the prediction it read. A metric that needs a learned model or a judge (``MetricSpec.evaluator``,
+e.g. FID's feature extractor) gets its evaluator from profiles.yml ``evaluators:``; its readings
+are feature vectors of the prediction and the reference (JSON in ``judgments.output``) or a
+number, for every stored prediction of the task (runner-made or imported). Without the setting
+the task is not scorable and the plan says which weights it needs (:func:`metric_route`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -38,11 +43,11 @@ from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.plugins import runner_class
 from glc.compiler.resolve import Project, Task
-from glc.compiler.spec_models import ModelSpec, RouteSpec
+from glc.compiler.spec_models import MetricEvaluator, ModelSpec, RouteSpec
 from glc.datasets import media_folder
 from glc.importers.safety import clip, lone_surrogate
 from glc.importers.scores import file_sha256
-from glc.profiles import load_grants, load_ray_settings
+from glc.profiles import load_evaluators, load_grants, load_ray_settings
 from glc.progress import Progress  # defined there (the CLI's bars), kept importable from here
 from glc.runners.base import Request, Result, Runner, RunnerError
 from glc.selection import Selection
@@ -168,6 +173,7 @@ class Job:
     n_instances: int = 0
     n_done: int = 0
     blocked: str | None = None  # why the user's profiles.yml refuses this job's route
+    reads: MetricEvaluator | None = None  # a metric's evaluator: its readings are checked as it says
 
     @property
     def label(self) -> str:
@@ -180,6 +186,7 @@ class Plan:
     unsupported: list[tuple[str, str]]  # (model, task) with no matching route
     skipped_failed: int = 0
     judges: list[Job] = field(default_factory=list)  # evaluator readings (made after each job runs)
+    not_scorable: dict[str, str] = field(default_factory=dict)  # task id -> the evaluator setting it needs
 
     def describe_rows(self) -> list[dict[str, Any]]:
         rows = [{"kind": j.kind, "model": j.model, "task_id": j.task.id, "runner": j.route.runner,
@@ -188,6 +195,8 @@ class Plan:
                 for j in [*self.jobs, *self.judges]]
         rows += [{"kind": "unsupported", "model": m, "task_id": t, "runner": None, "n_instances": 0, "n_done": 0,
                   "n_todo": 0, "reasons": {"no route of the model matches the task": 1}} for m, t in self.unsupported]
+        rows += [{"kind": "not scorable", "model": None, "task_id": t, "runner": None, "n_instances": 0, "n_done": 0,
+                  "n_todo": 0, "reasons": {why: 1}} for t, why in sorted(self.not_scorable.items())]
         return rows
 
     @property
@@ -237,7 +246,68 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
             if job.requests:  # generated files still to come are read once they exist
                 judge.reasons["output not generated yet"] += len(job.requests)
             judges.append(judge)
-    return Plan(jobs, unsupported, skipped, judges)
+    judges += stored_judges(con, project, target_dir, {(j.model, j.task.id) for j in jobs}, selection,
+                            retry_failed, hashes)
+    return Plan(jobs, unsupported, skipped, judges, not_scorable(project, selection))
+
+
+def metric_route(root: Path, ev: MetricEvaluator) -> tuple[RouteSpec | None, str | None]:
+    """The route of a metric's evaluator as profiles.yml configures it, or why there is none
+    (a sentence saying which weights and where the setting goes)."""
+    configured = load_evaluators(root).get(ev.name)
+    if configured is None:
+        how = ("{path: FOLDER}" if ev.reads == "features" else "{runner: command|openai|hf, args: {...}}")
+        return None, (f"needs evaluator '{ev.name}' ({ev.needs}); set it in profiles.yml under "
+                      f"'evaluators: {{{ev.name}: {how}}}'")
+    if configured.path is not None and ev.reads != "features":
+        return None, (f"evaluator '{ev.name}' reads a score, which a weights folder alone cannot give; give it as a "
+                      f"route in profiles.yml (evaluators: {{{ev.name}: {{runner: command, args: {{argv: [...]}}}}}})")
+    return RouteSpec(runner=configured.runner, args=configured.args), None
+
+
+def not_scorable(project: Project, selection: Selection | None = None) -> dict[str, str]:
+    """Tasks whose metric needs an evaluator that profiles.yml does not configure, with the setting."""
+    out: dict[str, str] = {}
+    for task in project.tasks:
+        if selection is not None and selection.tasks and task.id not in selection.tasks:
+            continue
+        ev = task.metric.evaluator
+        if ev is not None and task.metric.implementation is not None:
+            route, problem = metric_route(project.root, ev)
+            if route is None and problem is not None:
+                out[task.id] = f"{task.metric.name} {problem}"
+    return out
+
+
+def _with_predictions(con: duckdb.DuckDBPyConnection, tasks: dict[str, str]) -> dict[str, str]:
+    """The not-scorable tasks that hold predictions (the ones a run would have scored)."""
+    if not tasks:
+        return {}
+    have = {r[0] for r in con.execute("SELECT DISTINCT task_id FROM prediction_partitions WHERE n_rows > 0 "
+                                      "AND list_contains(?, task_id)", [sorted(tasks)]).fetchall()}
+    return {t: why for t, why in tasks.items() if t in have}
+
+
+def stored_judges(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path, planned: set[tuple[str, str]],
+                  selection: Selection | None, retry_failed: bool, hashes: WeightHashes | None) -> list[Job]:
+    """Readings a metric's evaluator still owes the stored predictions of (model, task) pairs
+    that no inference job covers (imported predictions, models run before)."""
+    by_id = {t.id: t for t in project.tasks if t.metric.evaluator is not None and t.metric.implementation is not None}
+    if not by_id:
+        return []
+    out = []
+    pairs = con.execute("SELECT model, task_id FROM prediction_partitions WHERE n_rows > 0 "
+                        "AND list_contains(?, task_id) ORDER BY model, task_id", [sorted(by_id)]).fetchall()
+    for model, task_id in pairs:
+        if (model, task_id) in planned:
+            continue
+        if selection is not None and ((selection.tasks and task_id not in selection.tasks)
+                                      or (selection.models and model not in selection.models)):
+            continue
+        job = judge_job(con, project, model, by_id[task_id], target_dir, retry_failed, hashes)
+        if job is not None:
+            out.append(job)
+    return out
 
 
 def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSpec, task: Task, route: RouteSpec,
@@ -291,6 +361,8 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
 def judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: str, task: Task, target_dir: Path,
               retry_failed: bool = False, hashes: WeightHashes | None = None) -> Job | None:
     """Evaluator requests for the model's generated files of ``task`` that have no current reading."""
+    if task.metric.evaluator is not None and task.metric.implementation is not None:
+        return _metric_judge_job(con, project, model, task, target_dir, retry_failed, hashes)
     inf = task.spec.inference
     if inf is None or inf.evaluator is None:
         return None
@@ -319,6 +391,102 @@ def judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: str, task
     return job
 
 
+def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: str, task: Task, target_dir: Path,
+                      retry_failed: bool, hashes: WeightHashes | None) -> Job | None:
+    """Readings of the metric's evaluator for every stored prediction of (model, task): feature
+    vectors of the generated file and of the reference (failed predictions: the reference alone,
+    which still counts in a Fréchet distance), or the evaluator's score of the output."""
+    ev = task.metric.evaluator
+    assert ev is not None
+    route, problem = metric_route(project.root, ev)
+    if route is None:
+        return None  # the plan lists the task as not scorable
+    ident = route_identity(route, project.root, hashes or WeightHashes(target_dir / "weights_sha256.json"))
+    rows = con.execute(
+        "SELECT p.instance_id, p.content_key, p.output, p.error, i.input, i.ref_texts, i.dataset_fp, "
+        "j.content_key, j.error, j.prediction_key FROM predictions AS p "
+        "JOIN instances AS i ON i.task_id = p.task_id AND i.instance_id = p.instance_id "
+        "LEFT JOIN judgments AS j ON j.model = p.model AND j.task_id = p.task_id AND j.instance_id = p.instance_id "
+        "WHERE p.model = ? AND p.task_id = ? AND i.ref_kind <> 'none' ORDER BY p.instance_id",
+        [model, task.id]).fetchall()
+    job = Job("judge", model, task, route, [], reads=ev)
+    judge_template = _prompts().from_string(ev.prompt) if ev.prompt is not None else None
+    task_template = _prompts().from_string(task.spec.inference.prompt) if task.spec.inference is not None else None
+    for instance_id, pkey, output, perr, input_json, ref_texts, dataset_fp, jkey, jerr, jpkey in rows:
+        made = output is not None and perr is None
+        if ev.reads == "score" and not made:
+            continue  # nothing to score: the metric scores it as a missing output
+        job.n_instances += 1
+        value = json.loads(input_json) if input_json is not None else None
+        reference = ref_texts[0] if ref_texts else ""
+        media = {"output": output} if made and ev.reads == "features" else {}
+        prompt = ""
+        if ev.reads == "features" and ev.reference == "media":
+            media["reference"] = reference
+        elif ev.reads == "features" and ev.reference == "prompt":
+            prompt = render_prompt(task, value, task_template) if task_template is not None else str(value or "")
+        elif judge_template is not None:
+            try:
+                prompt = _prompts().render(judge_template, {"input": value, "prediction": output or "",
+                                                            "reference": reference,
+                                                            "task": {"id": task.id, "name": task.spec.name}})
+            except Exception as exc:  # noqa: BLE001 - a judge template that fails on this instance
+                raise GlcError(f"the judge prompt of metric '{task.metric.name}' fails on instance "
+                               f"'{instance_id}' of {task.id}: {exc}",
+                               location=f"specs/metrics/{task.metric.name}.yaml",
+                               hint="fix evaluator.prompt; it sees input, prediction, reference and task") from None
+        elif made:
+            media["output"] = output
+        key = sha256_text(canonical({"evaluator": ident, "reads": ev.model_dump(exclude={"needs"}), "prediction": pkey,
+                                     "made": made, "prompt": prompt, "reference": dataset_fp
+                                     if ev.reference == "media" else None}))
+        if jkey == key and (jerr is None or not retry_failed):
+            job.n_done += 1
+            continue
+        if jkey is None:
+            job.reasons["new"] += 1
+        elif jkey == key:
+            job.reasons["failed before"] += 1
+        else:
+            job.reasons["evaluator changed" if jpkey == pkey else "prediction changed"] += 1
+        job.requests.append(Request(key=key, instance_id=instance_id, prompt=prompt, media=media,
+                                    generation={"max_new_tokens": 16}, input={"prediction_key": pkey},
+                                    output="features" if ev.reads == "features" else "text"))
+    return job
+
+
+def check_reading(ev: MetricEvaluator, out: str | None, low: float | None, high: float | None
+                  ) -> tuple[str | None, str | None]:
+    """(reading to store, error): a feature reading must be JSON {"prediction": [numbers] or null,
+    "reference": [numbers]}; a score reading is the first number of the answer, inside [low, high]."""
+    if out is None:
+        return None, "the evaluator gave no reading"
+    if ev.reads == "features":
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            return None, f"the evaluator's reading is not JSON features: {clip(out, 200)!r}"
+        ok = isinstance(doc, dict) and all(
+            (side == "prediction" and doc.get(side) is None) or (
+                isinstance(doc.get(side), list) and doc[side]
+                and all(isinstance(x, int | float) and not isinstance(x, bool) for x in doc[side]))
+            for side in ("prediction", "reference"))
+        if not ok:
+            return None, ("the evaluator's reading must be {\"prediction\": [numbers] or null, "
+                          f"\"reference\": [numbers]}}, got {clip(out, 200)!r}")
+        return out, None
+    m = NUMBER.search(out)
+    number = float(m.group(0)) if m else None
+    if number is None or not (number == number and abs(number) != float("inf")):
+        return None, f"the judge's answer has no number: {clip(out, 200)!r}"
+    if (low is not None and number < low) or (high is not None and number > high):
+        return None, f"the judge's answer {number:g} is outside [{low}, {high}]: {clip(out, 200)!r}"
+    return repr(number), None
+
+
+NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
 # --- execution ---------------------------------------------------------------------------
 
 
@@ -329,6 +497,7 @@ class RunSummary:
     failed: list[tuple[str, str, str, str]] = field(default_factory=list)  # (model, task, instance, error)
     job_errors: list[tuple[str, str]] = field(default_factory=list)  # (job label, error)
     seconds: float = 0.0
+    not_scorable: dict[str, str] = field(default_factory=dict)  # task id -> the evaluator setting it needs
 
     def describe(self) -> str:
         lines = [f"inference: {plural(self.predicted, 'prediction')}, {plural(self.judged, 'evaluator reading')}, "
@@ -340,6 +509,10 @@ class RunSummary:
             lines.append(f"  failed: {model} · {task} · {inst}: {last[:300]}")
         if len(self.failed) > 10:
             lines.append(f"  … and {len(self.failed) - 10} more (see predictions.error; `glc run --retry-failed`)")
+        for task_id, why in sorted(self.not_scorable.items())[:10]:
+            lines.append(f"  not scorable: {task_id}: {why}")
+        if len(self.not_scorable) > 10:
+            lines.append(f"  … and {len(self.not_scorable) - 10} more tasks not scorable (`glc ls tasks`)")
         return "\n".join(lines)
 
 
@@ -432,7 +605,7 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
             retry_failed: bool = False, runner_factory: Callable[[RouteSpec], Runner] | None = None) -> RunSummary:
     """Run every job of ``plan`` (and the evaluator jobs they make necessary)."""
     progress = progress or Progress()
-    summary = RunSummary()
+    summary = RunSummary(not_scorable=_with_predictions(con, plan.not_scorable))
     t_start = time.perf_counter()
     runners: dict[str, Runner] = {}
     media_dir = target_dir / "media"
@@ -470,6 +643,8 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
                 out, err = res.output, res.error
                 if job.kind == "predict" and req.output_path is not None:
                     out, err = _keep_media(req, res, media_dir)
+                if job.reads is not None and err is None:
+                    out, err = check_reading(job.reads, out, job.task.metric.range.min, job.task.metric.range.max)
                 out, err = _valid_text(out, err)
                 res.error = err
                 if err is not None:
@@ -498,11 +673,16 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
 
     total = plan.n_todo
     progress.start(total)
+    planned = {(j.model, j.task.id) for j in plan.jobs}
     try:
         for job in plan.jobs:
             run_job(job)
             judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed)
             if judge is not None and judge.requests:
+                progress.start(total := total + len(judge.requests))
+                run_job(judge)
+        for judge in plan.judges:  # readings of stored predictions no job of this run made
+            if (judge.model, judge.task.id) not in planned and judge.requests:
                 progress.start(total := total + len(judge.requests))
                 run_job(judge)
     finally:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from glc.compiler.plan import CompiledProject
+from glc.compiler.spec_models import MetricSpec
+from glc.profiles import load_evaluators
 from glc.selection import Selection
 from glc.words import plural
 
@@ -16,6 +19,7 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
     p = compiled.project
     if kind == "tasks":
         readable = reference_kinds_read(compiled)
+        configured = set(load_evaluators(p.root))
         rows = []
         for t in p.tasks:
             if selection is not None and selection.tasks and t.id not in selection.tasks:
@@ -23,18 +27,22 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
             ds = t.spec.dataset
             bound = p.binding.bound.get(t.id) if p.binding is not None else None
             kinds = readable.get(t.spec.metric)
+            needs = _needs(t.metric, configured)
             scored = t.metric.implementation is not None and ds is not None and (
-                kinds is None or ds.reference in kinds) and not lacks_evaluator(t)
+                kinds is None or ds.reference in kinds) and not lacks_evaluator(t) and needs == "-"
             rows.append({"task_id": t.id, "name": t.spec.name, "modality": t.spec.modality,
                          "paradigm": t.spec.paradigm, "type": t.spec.type or "-", "metric": t.spec.metric,
                          "sota": t.spec.sota.value if t.spec.sota else None,
                          "data": str(bound) if bound is not None else ("spec" if ds is not None else "-"),
-                         "runnable": ds is not None and t.spec.inference is not None, "scored": scored})
+                         "runnable": ds is not None and t.spec.inference is not None, "scored": scored,
+                         "needs": needs})
         return rows
     if kind == "metrics":
-        used = {t.spec.metric for t in p.tasks}
+        used = Counter(t.spec.metric for t in p.tasks)
+        configured = set(load_evaluators(p.root))
         return [{"metric": m.name, "direction": m.direction, "normalization": m.normalization.kind,
-                 "implementation": m.implementation.macro if m.implementation else "-", "tasks": m.name in used,
+                 "implementation": m.implementation.macro if m.implementation else "-",
+                 "computed_from": computed_from(m, configured), "tasks": used.get(m.name, 0),
                  "conventions": len(m.conventions)}
                 for m in p.metrics]
     if kind == "levels":
@@ -147,14 +155,39 @@ def describe_binding(p: Any) -> str:
     return "\n".join(lines)
 
 
+def computed_from(m: MetricSpec, configured: set[str]) -> str:
+    """How a metric's task scores come about: ``predictions``; ``evaluator:NAME`` (read by a learned
+    model or judge that profiles.yml configures) or ``needs:NAME`` (not configured yet); ``import-only``."""
+    if m.implementation is None:
+        return "import-only"
+    if m.evaluator is None:
+        return "predictions"
+    return f"{'evaluator' if m.evaluator.name in configured else 'needs'}:{m.evaluator.name}"
+
+
+def _needs(m: MetricSpec, configured: set[str]) -> str:
+    """``-``, or ``evaluator:NAME`` when the metric's evaluator is not configured in profiles.yml."""
+    if m.implementation is None or m.evaluator is None or m.evaluator.name in configured:
+        return "-"
+    return f"evaluator:{m.evaluator.name}"
+
+
 def render_metric_details(compiled: CompiledProject) -> str:
     """``glc ls metrics --details``: each metric, how it is computed and its conventions (where
     glc had to choose, or differs from the reference implementation)."""
     blocks = []
+    configured = set(load_evaluators(compiled.project.root))
     for m in compiled.project.metrics:
         impl = m.implementation
         how = f"{impl.macro} ({impl.level} level)" if impl else "imported scores only"
         lines = [f"{m.name}: {m.title} [{how}]"]
+        if impl and m.evaluator is not None:
+            ev = m.evaluator
+            state = ("configured" if ev.name in configured else
+                     f"not configured: set profiles.yml evaluators: {{{ev.name}: "
+                     + ("{path: FOLDER}}" if ev.reads == "features" else "{runner: ..., args: {...}}}"))
+            side = f", reference: {ev.reference}" if ev.reference != "none" else ""
+            lines.append(f"  evaluator: {ev.name} (reads {ev.reads}{side}; {state}) needs {ev.needs}")
         if impl and impl.args:
             lines.append("  args: " + ", ".join(f"{k}={v}" for k, v in impl.args.items()))
         if impl and impl.evaluator:

@@ -12,6 +12,11 @@ own file. Everything that reaches outside the project is granted here and nowher
   be read from (the project folder itself is always allowed).
 * ``runner_backend`` (``local`` or ``ray``) and ``ray`` (``address``, ``workers``, ``batch_size``,
   ``max_retries``, ``num_cpus``): where the local runners (``hf``, ``command``) run.
+* ``evaluators``: the learned models and judges that metrics need (``glc ls metrics``), by the
+  name the metric spec gives: ``{path: FOLDER}`` (a local transformers folder, or a bundled alias,
+  read by the ``hf`` runner's ``features`` task; inside the project or a data root) or a whole
+  route ``{runner: ..., args: {...}}`` (a granted program, a granted endpoint). Without one, the
+  metric's tasks are not scorable from predictions.
 * ``benchmark_data``: per benchmark, the folder of its downloaded data (e.g. a General-Bench
   Open Set); ``--data DIR`` or ``$GLC_DATA`` overrides it for the active benchmark. That folder is
   readable like a data root.
@@ -81,6 +86,21 @@ class _RaySpec(BaseModel):
     num_cpus: float = Field(default=1.0, gt=0, le=256)
 
 
+class _EvaluatorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: str | None = Field(default=None, min_length=1)
+    runner: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
+    args: dict[str, object] = {}
+
+    @model_validator(mode="after")
+    def _path_or_route(self) -> _EvaluatorSpec:
+        if (self.path is None) == (self.runner is None):
+            raise ValueError("an evaluator is a weights folder (path: ...) or a route (runner: ..., args: ...)")
+        if self.path is not None and self.args:
+            raise ValueError("'args' go with 'runner'; an evaluator given by 'path' takes none")
+        return self
+
+
 class _Profiles(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     target: str
@@ -90,6 +110,7 @@ class _Profiles(BaseModel):
     endpoints: list[_EndpointSpec] = []
     data_roots: list[str] = []
     benchmark_data: dict[str, str] = {}
+    evaluators: dict[str, _EvaluatorSpec] = {}
     runner_backend: str = Field(default="local", pattern="^(local|ray)$")
     ray: _RaySpec = Field(default_factory=lambda: _RaySpec())
 
@@ -285,3 +306,30 @@ def load_ray_settings(root: Path) -> RaySettings | None:
     r = profiles.ray
     return RaySettings(address=r.address, workers=r.workers, batch_size=r.batch_size, max_retries=r.max_retries,
                        num_cpus=r.num_cpus)
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    """A configured evaluator: the route that runs it (``path`` becomes the hf ``features`` task)."""
+
+    name: str
+    runner: str
+    args: dict[str, object]
+    path: str | None = None  # as written, when given by path
+
+
+def load_evaluators(root: Path) -> dict[str, Evaluator]:
+    """The evaluators of profiles.yml by name (none without a valid profile; ``load_target``
+    reports a broken one with its line)."""
+    profiles = _valid_profile(root.resolve(), _profile_text(root))
+    if profiles is None:
+        return {}
+    out = {}
+    for name, e in profiles.evaluators.items():
+        if e.path is not None:
+            path = os.path.expanduser(e.path)
+            out[name] = Evaluator(name, "hf", {"task": "features", "model": path}, e.path)
+        else:
+            assert e.runner is not None
+            out[name] = Evaluator(name, e.runner, dict(e.args))
+    return out

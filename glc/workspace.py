@@ -160,7 +160,8 @@ class Workspace:
             refuse_unrouted(missing, compiled.project)
             say("loading task data")
             sync_instances(con, compiled.project, problems=self.data_problems)
-            if infer and compiled.project.models:
+            # a metric's evaluator reads imported predictions too, with or without model specs
+            if infer and (compiled.project.models or any(t.metric.evaluator for t in compiled.project.tasks)):
                 say("planning inference")
                 from glc.inference import execute, plan_jobs, write_job_list
 

@@ -12,6 +12,12 @@ Tasks:
   answer is the top class's first name, restricted to ``choices`` when the task gives them.
 * ``speech-recognition`` — Whisper on the first media file (16 kHz mono WAV; other rates are
   resampled), greedy decoding.
+* ``features`` — a metric's evaluator (FID, CLIP score ...): JSON ``{"prediction": [...],
+  "reference": [...]}``, the feature vector of the generated file (``media.output``; none when
+  absent) and of the reference file (``media.reference``) or else of the prompt text. Images:
+  EfficientNet-Lite0's pooled last features (bundled), a CLIP model's ``get_image_features``, or
+  another image model's pooled output; videos: the mean over up to ``frames`` frames; texts: a
+  CLIP model's ``get_text_features`` or a sentence model's mean pooling (``all-minilm-l6-v2``).
 
 ``model`` is a bundled alias (``glc.runners.bundled.ALIASES``) or a local transformers folder.
 """
@@ -28,7 +34,7 @@ from glc.runners.base import Request, Result, Runner, RunnerArgs, RunnerError, e
 from pydantic import Field, field_validator
 
 HfTask = Literal["text-generation", "zero-shot-classification", "image-classification",
-                 "video-classification", "speech-recognition"]
+                 "video-classification", "speech-recognition", "features"]
 
 
 class HFArgs(RunnerArgs):
@@ -146,7 +152,51 @@ class HFRunner(Runner):
                 proc = AutoProcessor.from_pretrained(path, local_files_only=True)
                 extractor, tok, decoding = proc.feature_extractor, proc.tokenizer, {}
             out.update(model=model.to(device).eval(), extractor=extractor, tokenizer=tok, decoding=decoding)
+        elif task == "features":
+            out.update(self._load_features(alias, device))
         self._loaded = out
+        return out
+
+    def _load_features(self, alias: str, device: str) -> dict[str, Any]:
+        """The feature model: which towers it has (image, text) and how it is called. Features are
+        computed in float32 whatever ``dtype`` says: a distance over them needs the precision."""
+        if alias == "efficientnet-lite0":
+            return {"kind": "efficientnet", "model": bundled.load_efficientnet().to(device).eval(),
+                    "preprocess": "efficientnet"}
+        if alias == "all-minilm-l6-v2":
+            from transformers import AutoModel, AutoTokenizer
+
+            path = bundled.minilm_dir()
+            model = AutoModel.from_pretrained(path, local_files_only=True).to(device).eval()
+            return {"kind": "sentence", "model": model,
+                    "tokenizer": AutoTokenizer.from_pretrained(path, local_files_only=True)}
+        import json as _json
+
+        path = self.model_path()
+        try:
+            model_type = _json.loads((path / "config.json").read_text()).get("model_type")
+        except (OSError, ValueError) as exc:
+            raise RunnerError(f"evaluator folder {path} has no readable config.json "
+                              "(a transformers model folder)") from exc
+        if model_type == "clip":
+            from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
+
+            clip: Any = CLIPModel.from_pretrained(path, local_files_only=True)
+            return {"kind": "clip", "model": clip.to(device).eval(),
+                    "processor": CLIPImageProcessor.from_pretrained(path, local_files_only=True), "preprocess": "auto",
+                    "tokenizer": CLIPTokenizer.from_pretrained(path, local_files_only=True)}
+        from transformers import AutoModel
+
+        model = AutoModel.from_pretrained(path, local_files_only=True).to(device).eval()
+        out: dict[str, Any] = {"kind": "auto", "model": model}
+        if (path / "preprocessor_config.json").exists():
+            from transformers import AutoImageProcessor
+
+            out.update(processor=AutoImageProcessor.from_pretrained(path, local_files_only=True), preprocess="auto")
+        if (path / "tokenizer_config.json").exists() or (path / "tokenizer.json").exists():
+            from transformers import AutoTokenizer
+
+            out["tokenizer"] = AutoTokenizer.from_pretrained(path, local_files_only=True)
         return out
 
     def close(self) -> None:
@@ -160,7 +210,7 @@ class HFRunner(Runner):
         self.load()
         step = {"text-generation": self._generate, "zero-shot-classification": self._zero_shot,
                 "image-classification": self._classify_images, "video-classification": self._classify_images,
-                "speech-recognition": self._transcribe}[self.a.task]
+                "speech-recognition": self._transcribe, "features": self._features}[self.a.task]
         for start in range(0, len(requests), self.a.batch_size):
             batch = list(requests[start:start + self.a.batch_size])
             t0 = time.perf_counter()
@@ -236,18 +286,84 @@ class HFRunner(Runner):
         out = [answers[i] for i in range(len(batch))]
         return out
 
-    def _frames(self, req: Request) -> list[Any]:
+    def _frames(self, req: Request, path: str | None = None) -> list[Any]:
         from PIL import Image, ImageSequence
 
-        path = req.first_media()
+        path = path or req.first_media()
         if path is None:
             raise RunnerError("the instance has no image or video file")
-        with Image.open(path) as im:
-            frames = [f.convert("RGB") for f in ImageSequence.Iterator(im)]
-        if self.a.task == "video-classification" and len(frames) > self.a.frames:
+        if self.a.task == "features" and Path(path).suffix.lower() in (".mp4", ".mov"):
+            from glc.compiler.udfs.video import read_frames
+
+            arrays = read_frames(path)
+            if not arrays:
+                raise RunnerError(f"no frame could be read from {Path(path).name} (MJPEG MP4/MOV or an animated image)")
+            frames = [Image.fromarray(a).convert("RGB") for a in arrays]
+        else:
+            with Image.open(path) as im:
+                frames = [f.convert("RGB") for f in ImageSequence.Iterator(im)]
+        if self.a.task in ("video-classification", "features") and len(frames) > self.a.frames:
             step = len(frames) / self.a.frames
             frames = [frames[int(i * step + step / 2)] for i in range(self.a.frames)]
         return frames[:1] if self.a.task == "image-classification" else frames
+
+    def _image_features(self, images: list[Any]) -> Any:
+        import torch
+
+        m = self.load()
+        pixels = self._pixels(images).to(m["device"])
+        with torch.inference_mode():
+            if m["kind"] == "efficientnet":
+                return m["model"].extract_features(pixels).mean(dim=(2, 3)).float()
+            if m["kind"] == "clip":
+                feats = m["model"].get_image_features(pixel_values=pixels)
+                return getattr(feats, "pooler_output", feats).float()
+            if m["kind"] == "sentence" or "processor" not in m:
+                raise RunnerError("the evaluator model has no image tower (it embeds text only)")
+            out = m["model"](pixel_values=pixels)
+            pooled = getattr(out, "pooler_output", None)
+            pooled = pooled if pooled is not None else out.last_hidden_state.mean(dim=1)
+            return pooled.reshape(len(images), -1).float()
+
+    def _text_features(self, texts: list[str]) -> Any:
+        import torch
+
+        m = self.load()
+        if "tokenizer" not in m:
+            raise RunnerError("the evaluator model has no text tower; the metric embeds the prompt text")
+        if m["kind"] == "clip":
+            enc = m["tokenizer"](texts, return_tensors="pt", padding=True, truncation=True,
+                                 max_length=m["model"].config.text_config.max_position_embeddings).to(m["device"])
+            with torch.inference_mode():
+                feats = m["model"].get_text_features(**enc)
+            return getattr(feats, "pooler_output", feats).float()
+        enc = m["tokenizer"](texts, return_tensors="pt", padding=True, truncation=True, max_length=256).to(m["device"])
+        with torch.inference_mode():
+            hidden = m["model"](**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).float()
+
+    def _file_features(self, req: Request, path: str) -> list[float]:
+        if Path(path).suffix.lower() in (".wav", ".flac", ".mp3", ".ogg"):
+            raise RunnerError("audio features need an audio evaluator model, which the hf runner does not load yet; "
+                              "give this evaluator as a command route in profiles.yml")
+        frames = self._frames(req, path)
+        return [float(x) for x in self._image_features(frames).mean(dim=0).tolist()]
+
+    def _features(self, batch: list[Request]) -> list[str]:
+        import json as _json
+
+        out = []
+        for req in batch:
+            pred = req.media.get("output")
+            ref = req.media.get("reference")
+            if ref is not None:
+                ref_vec = self._file_features(req, ref)
+            else:
+                ref_vec = [float(x) for x in self._text_features([req.prompt])[0].tolist()]
+            pred_vec = self._file_features(req, pred) if pred is not None else None
+            out.append(_json.dumps({"prediction": pred_vec, "reference": ref_vec}, separators=(",", ":")))
+        return out
 
     def _pixels(self, images: list[Any]) -> Any:
         import numpy as np

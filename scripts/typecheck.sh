@@ -26,7 +26,7 @@ done
 
 # mypy from the active environment; fall back to the project's .venv when none is active
 python=python3
-if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then python=.venv/bin/python; fi
+if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then python="$PWD/.venv/bin/python"; fi  # absolute: mypy runs from the mirror
 
 # Run from inside the mirror so that the only glc mypy can find is the mirror's (mypy puts the
 # working directory first on its search path); paths then come out as glc/..., and the sed maps

@@ -160,6 +160,8 @@ def metric_rows(metrics: tuple[MetricSpec, ...]) -> list[str]:
         hi = "∞)" if m.range.max is None else _num(m.range.max) + "]"
         impl = (f"`{m.implementation.macro}` ({m.implementation.level})" if m.implementation
                 else "— (imported scores only)")
+        if m.implementation and m.evaluator:
+            impl += f" over the readings of evaluator `{m.evaluator.name}`"
         aliases = ", ".join(f"`{a}`" for a in m.aliases) or "—"
         cells = [f"`{m.name}`", m.title, m.direction, m.unit, f"[{lo}, {hi}", f"`{m.normalization.kind}`",
                  _params(m), _sigma(m), impl, aliases]

@@ -10,7 +10,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from glc.compiler.udfs import boxes, captions, code, dense, images, numbers, pointclouds, readings, series, speech, text
+from glc.compiler.udfs import (
+    boxes,
+    captions,
+    code,
+    dense,
+    features,
+    images,
+    numbers,
+    pointclouds,
+    readings,
+    series,
+    speech,
+    text,
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,15 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
         "[hits, frames] of an evaluator's per-frame (or per-event) labels against the reference labels"),
     Udf("glc_mcd", speech.mcd, ("VARCHAR", "VARCHAR"), "DOUBLE", "mel cepstral distortion of two WAV files"),
     Udf("glc_amota", series.amota, ("VARCHAR[]",), "DOUBLE", "AMOTA of a task's frames of boxes (no identities)"),
+    # learned-model metrics over evaluator readings (feature vectors, scores; compiler/udfs/features.py)
+    Udf("glc_frechet", features.frechet, ("VARCHAR[]",), "DOUBLE",
+        "Frechet distance of the prediction and reference feature vectors of a task's readings"),
+    Udf("glc_feature_cosine", features.cosine, ("VARCHAR",), "DOUBLE",
+        "100 x cosine similarity of a reading's prediction and reference feature vectors"),
+    Udf("glc_exact_mean", features.exact_mean, ("DOUBLE[]",), "DOUBLE",
+        "mean of a list from its correctly rounded sum (independent of the order of the values)"),
+    Udf("glc_reading_score", features.reading_score, ("VARCHAR",), "DOUBLE",
+        "the number an evaluator read (a quality model's score, a judge's grade)"),
     Udf("glc_lab_rmse", dense.lab_rmse, ("VARCHAR", "VARCHAR"), "DOUBLE", "RMSE of two images in CIE L*a*b*"),
 ]}
 

@@ -8,7 +8,8 @@
 -- predicted the task: a missing, failed or over-long prediction (more than
 -- {{ metric.implementation.max_prediction_chars }} characters) is scored as an empty answer. For a
 -- task with an evaluator (tasks.judged), the answer is the evaluator's reading of the generated
--- file (judgments, for that very prediction), not the file path itself.
+-- file (judgments, for that very prediction), not the file path itself; for a metric whose
+-- evaluator reads features, that reading holds the reference's features too.
 WITH pairs AS (
   SELECT
     p.model,
@@ -25,6 +26,10 @@ WITH pairs AS (
     r.*,
     NOT p.output IS NULL AND p.error IS NULL AND (NOT pr.judged OR (NOT j.output IS NULL AND j.error IS NULL)) AS scored,
     CASE
+      {%- if metric.evaluator %}
+      -- a metric's evaluator also reads the reference of a failed prediction (a Frechet distance counts it)
+      WHEN pr.judged AND NOT j.output IS NULL AND j.error IS NULL THEN j.output
+      {%- endif %}
       WHEN p.output IS NULL OR NOT p.error IS NULL OR LENGTH(p.output) > {{ metric.implementation.max_prediction_chars }} THEN ''
       WHEN pr.judged THEN CASE WHEN j.output IS NULL OR NOT j.error IS NULL THEN '' ELSE j.output END
       ELSE p.output
