@@ -81,4 +81,5 @@ def test_leaderboard_marks_overlapping_ranks(ws: Workspace) -> None:
 
 def test_report_shows_intervals(ws: Workspace, tmp_path: Path) -> None:
     index = ws.report(tmp_path / "r")
-    assert "<th>level_3_ci95</th>" in index.read_text()
+    # headers may break after '_' on a narrow page (<wbr>); the column is there, named for its level
+    assert "<th>level_3_ci95</th>" in index.read_text().replace("<wbr>", "")
