@@ -377,18 +377,27 @@ def judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: str, task
     for instance_id, pkey, output, jkey, jerr, jpkey in rows:
         job.n_instances += 1
         key = sha256_text(canonical({"evaluator": ident, "prediction": pkey}))
-        if jkey == key and (jerr is None or not retry_failed):
-            job.n_done += 1
+        if not _reading_due(job, key, jkey, jerr, pkey, jpkey, retry_failed):
             continue
-        if jkey is None:
-            job.reasons["new"] += 1
-        elif jkey == key:
-            job.reasons["failed before"] += 1
-        else:
-            job.reasons["evaluator changed" if jpkey == pkey else "prediction changed"] += 1
         job.requests.append(Request(key=key, instance_id=instance_id, prompt="", media={"output": output},
                                     generation={"max_new_tokens": 128}, input={"prediction_key": pkey}))
     return job
+
+
+def _reading_due(job: Job, key: str, stored_key: str | None, stored_error: str | None, prediction_key: str,
+                 read_prediction_key: str | None, retry_failed: bool) -> bool:
+    """Whether an evaluator reading keyed ``key`` must be made (counting why in ``job.reasons``), or
+    the stored one stands (counted done)."""
+    if stored_key == key and (stored_error is None or not retry_failed):
+        job.n_done += 1
+        return False
+    if stored_key is None:
+        job.reasons["new"] += 1
+    elif stored_key == key:
+        job.reasons["failed before"] += 1
+    else:
+        job.reasons["evaluator changed" if read_prediction_key == prediction_key else "prediction changed"] += 1
+    return True
 
 
 def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: str, task: Task, target_dir: Path,
@@ -440,15 +449,8 @@ def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: s
         key = sha256_text(canonical({"evaluator": ident, "reads": ev.model_dump(exclude={"needs"}), "prediction": pkey,
                                      "made": made, "prompt": prompt, "reference": dataset_fp
                                      if ev.reference == "media" else None}))
-        if jkey == key and (jerr is None or not retry_failed):
-            job.n_done += 1
+        if not _reading_due(job, key, jkey, jerr, pkey, jpkey, retry_failed):
             continue
-        if jkey is None:
-            job.reasons["new"] += 1
-        elif jkey == key:
-            job.reasons["failed before"] += 1
-        else:
-            job.reasons["evaluator changed" if jpkey == pkey else "prediction changed"] += 1
         job.requests.append(Request(key=key, instance_id=instance_id, prompt=prompt, media=media,
                                     generation={"max_new_tokens": 16}, input={"prediction_key": pkey},
                                     output="features" if ev.reads == "features" else "text"))
