@@ -1,9 +1,11 @@
-"""Table contracts: the columns of every source table and of the public result tables.
+"""Table contracts: the columns of every source table, of the public result tables and of
+the bookkeeping tables (``STATE``: run history, build state, bootstrap intervals).
 
 Seeds come from the specs and are rebuilt on every run; store tables hold what users import
 or runners produce and are never dropped by a build. Compiled SQL is qualified against these
 columns, so a typo in a template fails at compile time, and public models are checked to
-produce exactly their contract's columns.
+produce exactly their contract's columns. Every table the store creates is created from its
+contract here (``Contract.ddl``); no other module writes CREATE TABLE statements for them.
 """
 
 from __future__ import annotations
@@ -26,22 +28,26 @@ class Column:
 @dataclass(frozen=True)
 class Contract:
     name: str
-    kind: Literal["seed", "store", "public"]
+    kind: Literal["seed", "store", "public", "state"]
     columns: tuple[Column, ...]
     description: str = ""
+    primary_key: str | None = None  # a column whose values are unique (INSERT OR REPLACE keys on it)
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    def ddl(self) -> str:
-        """CREATE TABLE IF NOT EXISTS for this contract: quoted names and the declared types (constants
-        of this module, each checked to be a plain type name), without loading sqlglot."""
+    def ddl(self, *, replace: bool = False) -> str:
+        """CREATE TABLE IF NOT EXISTS (``replace``: CREATE OR REPLACE TABLE) for this contract: quoted
+        names and the declared types (constants of this module, each checked to be a plain type
+        name), without loading sqlglot."""
         for c in self.columns:
             if not _TYPE.match(c.type):
                 raise ValueError(f"contract {self.name}: column {c.name} has type {c.type!r}")
-        cols = ", ".join(f"{quote_ident(c.name)} {c.type}" for c in self.columns)
-        return f"CREATE TABLE IF NOT EXISTS {quote_ident(self.name)} ({cols})"
+        cols = ", ".join(f"{quote_ident(c.name)} {c.type}" + (" PRIMARY KEY" if c.name == self.primary_key else "")
+                         for c in self.columns)
+        verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE IF NOT EXISTS"
+        return f"{verb} {quote_ident(self.name)} ({cols})"
 
 
 _TYPE = re.compile(r"^[A-Z]+(\(\d+(, ?\d+)?\))?(\[\])*$")  # VARCHAR, DECIMAL(18, 3), DOUBLE[]
@@ -207,6 +213,42 @@ PUBLIC: dict[str, Contract] = {c.name: c for c in [
     ), "Level-2..5 scores and the level reached per (model, variant, scope), with what they rest on"),
 ]}
 
+_LEVELS = ("level_2", "level_3", "level_4", "level_5")
+
+# bookkeeping of builds and runs: never read by SQL models, never dropped by a build
+STATE: dict[str, Contract] = {c.name: c for c in [
+    Contract("glc_runs", "state", (
+        _c("run_id", "VARCHAR"), _c("started_at", "TIMESTAMP"), _c("finished_at", "TIMESTAMP"),
+        _c("manifest_fingerprint", "VARCHAR"), _c("nodes_built", "INTEGER"), _c("status", "VARCHAR"),
+    ), "one row per build"),
+    Contract("glc_run_levels", "state", (
+        _c("run_id", "VARCHAR"), _c("model", "VARCHAR"), _c("variant", "VARCHAR"), _c("scope", "VARCHAR"),
+        *(_c(k, "DOUBLE") for k in _LEVELS), _c("level", "INTEGER"),
+    ), "run history: the level rows of each result-changing run (glc diff run:ID)"),
+    Contract("glc_run_tasks", "state", (
+        _c("run_id", "VARCHAR"), _c("model", "VARCHAR"), _c("task_id", "VARCHAR"), _c("sigma", "DOUBLE"),
+        _c("vs_sota", "INTEGER"),
+    ), "run history: the task results of each result-changing run"),
+    Contract("glc_node_state", "state", (
+        _c("node", "VARCHAR"), _c("state_key", "VARCHAR"), _c("built_at", "TIMESTAMP"),
+    ), "DuckDB build: the state key of each node, seed and SQL text as last built", primary_key="node"),
+    Contract("glc_partition_state", "state", (
+        _c("node", "VARCHAR"), _c("model", "VARCHAR"), _c("task_id", "VARCHAR"), _c("state_key", "VARCHAR"),
+    ), "DuckDB build: the state key of each (model, task) partition of an incremental node"),
+    Contract("glc_spark_tables", "state", (
+        _c("name", "VARCHAR"), _c("state_key", "VARCHAR"), _c("location", "VARCHAR"), _c("spark_schema", "VARCHAR"),
+        _c("built_at", "TIMESTAMP"),
+    ), "Spark build: state key and Parquet folder of each node and source copy", primary_key="name"),
+    Contract("glc_spark_partitions", "state", (
+        _c("node", "VARCHAR"), _c("model", "VARCHAR"), _c("task_id", "VARCHAR"), _c("state_key", "VARCHAR"),
+    ), "Spark build: the state key of each partition of an incremental node"),
+    Contract("level_intervals", "state", (
+        _c("model", "VARCHAR"), _c("variant", "VARCHAR"), _c("scope", "VARCHAR"), _c("replicates", "INTEGER"),
+        _c("confidence", "DOUBLE"), _c("seed", "BIGINT"),
+        *(c for k in _LEVELS for c in (_c(f"{k}_lo", "DOUBLE"), _c(f"{k}_hi", "DOUBLE"))),
+    ), "glc bootstrap: percentile intervals of the levels (dropped when a build changes the results)"),
+]}
+
 SOURCES: dict[str, Contract] = {**SEEDS, **STORE}
 
 
@@ -221,4 +263,4 @@ def parse_type(type_: str) -> exp.DataType:
     return exp.DataType.build(type_, dialect="duckdb")
 
 
-__all__ = ["Column", "Contract", "SEEDS", "STORE", "PUBLIC", "SOURCES", "source_schema"]
+__all__ = ["Column", "Contract", "SEEDS", "STORE", "PUBLIC", "SOURCES", "STATE", "source_schema"]

@@ -38,8 +38,8 @@ def build_manifest(project: Project, seeds: dict[str, Seed], nodes: list[Compile
         n.name: {
             "template": n.template,
             "rendered_for": n.label,
-            "materialized": n.materialized,
-            "partition_by": list(n.partition_by),
+            "materialized": n.kind,
+            "partition_by": list(n.incremental.partition_by) if n.incremental else [],
             "udfs": list(n.udfs),
             "path": f"compiled/{n.name}.sql",
             "depends_on": sorted([*n.depends_on, *n.sources]),

@@ -17,6 +17,7 @@ from glc.compiler.contracts import source_schema
 from glc.compiler.data_tests import CompiledDataTest
 from glc.compiler.errors import GlcError, SpecError, SpecErrors, display_path
 from glc.compiler.manifest import dumps
+from glc.compiler.materialization import FanOut
 from glc.compiler.resolve import Project, lookup
 from glc.compiler.seeds import Seed
 from glc.compiler.sqlmodel import CompiledNode, RenderedModel
@@ -27,10 +28,17 @@ if TYPE_CHECKING:
 
 from glc import __version__ as GLC_VERSION
 
-__all__ = ["GLC_VERSION", "CompiledProject", "compile_project", "render_models", "write_artifacts"]
+__all__ = ["GLC_VERSION", "CompiledProject", "compile_project", "node_name", "render_models", "write_artifacts"]
 
 PER_VARIANT = "per_variant"
 PER_METRIC = "per_metric"
+
+
+def node_name(fan_out: FanOut) -> str:
+    """The name of the node rendered for ``fan_out``: the template's, then ``__`` and the level
+    variant or metric. Only the compiler makes node names; everything else asks the manifest."""
+    label = fan_out.variant if fan_out.variant is not None else fan_out.metric
+    return fan_out.model if label is None else f"{fan_out.model}__{label}"
 
 
 @dataclass(frozen=True)
@@ -41,8 +49,43 @@ class CompiledProject:
     data_tests: tuple[CompiledDataTest, ...]
     manifest: dict[str, Any]
 
-    def node(self, name: str) -> CompiledNode:
-        return lookup(name, {n.name: n for n in self.nodes}, "node")
+    def node(self, name: str, *, variant: str | None = None, metric: str | None = None) -> CompiledNode:
+        """A node of the manifest: by its name (``node("leaderboard")``), or a fanned-out one by its
+        template and the level variant or metric it was rendered for (``node("task_wins",
+        variant="pooled")``, ``node("instance_scores", metric="bleu")``). A GlcError when absent."""
+        if variant is None and metric is None:
+            return lookup(name, self._by_name(), "node")
+        found = self.find(name, variant=variant, metric=metric)
+        if found is not None:
+            return found
+        want = FanOut(name, variant, metric)
+        known = self.nodes_of(name)
+        if not known:
+            raise GlcError(f"no node of {want.describe()} in the compiled project: no such template",
+                           hint=did_you_mean(name, sorted({n.model for n in self.nodes}))
+                           or "glc ls nodes lists the nodes")
+        fanned = sorted(str(n.variant if variant is not None else n.metric) for n in known)
+        raise GlcError(f"no node of {want.describe()} in the compiled project",
+                       hint=did_you_mean(str(variant if variant is not None else metric), fanned)
+                       or f"'{name}' was rendered for: " + ", ".join(fanned))
+
+    def nodes_of(self, model: str) -> tuple[CompiledNode, ...]:
+        """Every node rendered from template ``model`` (one per variant or metric), in dependency order."""
+        return tuple(n for n in self.nodes if n.model == model)
+
+    def find(self, name: str, *, variant: str | None = None, metric: str | None = None) -> CompiledNode | None:
+        """As ``node``, but None when there is no such node."""
+        if variant is None and metric is None:
+            return self._by_name().get(name)
+        return next((n for n in self.nodes if n.model == name and n.variant == variant and n.metric == metric),
+                    None)
+
+    def _by_name(self) -> dict[str, CompiledNode]:
+        by_name: dict[str, CompiledNode] | None = self.__dict__.get("_nodes_by_name")
+        if by_name is None:
+            by_name = {n.name: n for n in self.nodes}
+            object.__setattr__(self, "_nodes_by_name", by_name)  # a memo on a frozen dataclass
+        return by_name
 
     def schema(self) -> dict[str, dict[str, str]]:
         schema = source_schema()
@@ -87,7 +130,7 @@ def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, 
     metrics = [m.model_dump() for m in project.metrics]
     out: list[RenderedModel] = []
 
-    def render(f: Path, name: str, label: str | None, extra: dict[str, Any]) -> None:
+    def render(f: Path, fan_out: FanOut, label: str | None, extra: dict[str, Any]) -> None:
         config: dict[str, Any] = {}
 
         def set_config(**kwargs: Any) -> str:
@@ -95,17 +138,17 @@ def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, 
             return ""
         text = renderer.render(f.relative_to(sql_dir).as_posix(),
                                {"levels": levels, "metrics": metrics, "config": set_config, **extra})
-        out.append(RenderedModel(name, display_path(f, project.root), label, text, config))
+        out.append(RenderedModel(node_name(fan_out), display_path(f, project.root), label, text, config, fan_out))
 
     for f in sorted(models_dir.glob("*.sql")):
-        render(f, f.stem, None, {})
+        render(f, FanOut(f.stem), None, {})
     for f in sorted((models_dir / PER_VARIANT).glob("*.sql")):
         for lv in levels:
-            render(f, f"{f.stem}__{lv['name']}", f"level variant: {lv['name']}", {"variant": lv})
+            render(f, FanOut(f.stem, variant=lv["name"]), f"level variant: {lv['name']}", {"variant": lv})
     for f in sorted((models_dir / PER_METRIC).glob("*.sql")):
         for metric in metrics:
             if metric["implementation"]:
-                render(f, f"{f.stem}__{metric['name']}", f"metric: {metric['name']}", {"metric": metric})
+                render(f, FanOut(f.stem, metric=metric["name"]), f"metric: {metric['name']}", {"metric": metric})
     names = [m.name for m in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

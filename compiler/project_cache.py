@@ -37,6 +37,7 @@ from glc.compiler.binding import Binding, scan_digest
 from glc.compiler.contracts import Column
 from glc.compiler.data_tests import CompiledDataTest
 from glc.compiler.loader import ENV_BENCHMARK, Located
+from glc.compiler.materialization import FanOut, Materialization
 from glc.compiler.plan import CompiledProject, compile_project
 from glc.compiler.resolve import Project, Scope, Task
 from glc.compiler.seeds import Seed
@@ -57,7 +58,7 @@ from glc.compiler.yaml_source import YamlDoc
 
 from glc import __version__ as GLC_VERSION
 
-FORMAT = 1
+FORMAT = 2  # 2: nodes carry a typed materialization and their fan-out
 ENV_DATA = "GLC_DATA"  # glc.profiles.ENV_DATA (not imported: profiles is not needed on a hit)
 ENV_DISABLE = "GLC_NO_COMPILE_CACHE"  # set to 1: every command compiles from the specs
 LIBRARIES = ("sqlglot", "jinja2", "pydantic", "pydantic_core", "yaml")
@@ -283,11 +284,29 @@ def _dump(c: CompiledProject) -> dict[str, Any]:
             "binding": _binding(p.binding),
         },
         "seeds": {name: [list(r) for r in seed.rows] for name, seed in c.seeds.items()},
-        "nodes": [{f.name: ([[x.name, x.type, x.description] for x in n.columns] if f.name == "columns"
-                            else getattr(n, f.name)) for f in fields(CompiledNode)} for n in c.nodes],
+        "nodes": [{f.name: _node_field(n, f.name) for f in fields(CompiledNode)} for n in c.nodes],
         "data_tests": [{f.name: getattr(t, f.name) for f in fields(CompiledDataTest)} for t in c.data_tests],
         "manifest": c.manifest,
     }
+
+
+def _node_field(n: CompiledNode, name: str) -> Any:
+    """One field of a compiled node as JSON data: columns as lists, the materialization and the
+    fan-out as tagged dicts (restored by ``_restore_node``)."""
+    value = getattr(n, name)
+    if name == "columns":
+        return [[x.name, x.type, x.description] for x in value]
+    if isinstance(value, (Materialization, FanOut)):
+        return value.to_json()
+    return value
+
+
+def _restore_node(d: dict[str, Any]) -> CompiledNode:
+    fixed: dict[str, Any] = {"columns": lambda v: tuple(Column(*c) for c in v),
+                             "materialization": Materialization.from_json,
+                             "fan_out": lambda v: None if v is None else FanOut.from_json(v)}
+    values: dict[str, Any] = {k: fixed[k](v) if k in fixed else _tuple(v) for k, v in d.items()}
+    return CompiledNode(**values)
 
 
 def _binding(b: Binding | None) -> dict[str, Any] | None:
@@ -343,7 +362,6 @@ def _restore(d: dict[str, Any]) -> CompiledProject:
         binding=_restore_binding(p.get("binding")),
     )
     seeds = {name: Seed(name, tuple(tuple(r) for r in rows)) for name, rows in d["seeds"].items()}
-    nodes = tuple(CompiledNode(**{k: (tuple(Column(*c) for c in v) if k == "columns" else _tuple(v))  # type: ignore[arg-type]
-                                  for k, v in n.items()}) for n in d["nodes"])
+    nodes = tuple(_restore_node(n) for n in d["nodes"])
     data_tests = tuple(CompiledDataTest(**t) for t in d["data_tests"])
     return CompiledProject(project, seeds, nodes, data_tests, d["manifest"])

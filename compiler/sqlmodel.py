@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from glc.compiler.contracts import PUBLIC, Column, source_schema
 from glc.compiler.errors import GlcError
+from glc.compiler.materialization import FanOut, Incremental, Materialization, Table, View, from_config
 from glc.compiler.suggest import did_you_mean
 
 if TYPE_CHECKING:  # sqlglot is imported by the functions that parse: a cached compile needs none of it
@@ -34,6 +35,7 @@ class RenderedModel:
     label: str | None  # which spec a per-variant or per-metric node was rendered for
     text: str
     config: dict[str, Any] = field(default_factory=dict)
+    fan_out: FanOut | None = None  # None: rendered once, named after its template
 
 
 @dataclass(frozen=True)
@@ -44,16 +46,36 @@ class CompiledNode:
     sql: str
     depends_on: tuple[str, ...]  # models
     sources: tuple[str, ...]  # source tables (seeds and stores)
-    columns: tuple[Column, ...]
-    materialized: str = "table"  # table, view, or incremental (rebuilt per stale partition)
-    partition_by: tuple[str, ...] = ()
-    partition_metric: str | None = None  # incremental: only tasks scored by this metric
-    partition_sources: tuple[str, ...] = ()  # incremental: tables read only for stale partitions
+    columns: tuple[Column, ...]  # the declared output schema (typed for public tables)
+    materialization: Materialization = Table()  # Table, View or Incremental (compiler/materialization.py)
     udfs: tuple[str, ...] = ()
+    fan_out: FanOut | None = None  # template and level variant / metric it was rendered for; None: FanOut(name)
 
     @property
     def fingerprint(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def model(self) -> str:
+        """The template's name (``task_wins`` for ``task_wins__pooled``)."""
+        return self.fan_out.model if self.fan_out is not None else self.name
+
+    @property
+    def variant(self) -> str | None:
+        return self.fan_out.variant if self.fan_out is not None else None
+
+    @property
+    def metric(self) -> str | None:
+        return self.fan_out.metric if self.fan_out is not None else None
+
+    @property
+    def kind(self) -> str:
+        """The materialization's name, for listings and the manifest (executors dispatch on the type)."""
+        return self.materialization.kind
+
+    @property
+    def incremental(self) -> Incremental | None:
+        return self.materialization if isinstance(self.materialization, Incremental) else None
 
 
 def parse_model(model: RenderedModel) -> exp.Query:
@@ -233,35 +255,26 @@ def compile_models(models: list[RenderedModel], cache: CompileCache | None = Non
         if unknown_udfs:
             raise GlcError(f"model '{name}' calls unknown function(s) {unknown_udfs}", location=model.template,
                            hint=did_you_mean(unknown_udfs[0], UDFS) or "registered: " + ", ".join(UDFS))
-        materialized = str(model.config.get("materialized", "table"))
-        partition_by = tuple(model.config.get("partition_by", ()))
-        if materialized not in ("table", "view", "incremental") or (materialized == "incremental"
-                                                                    and not partition_by):
-            raise GlcError(f"model '{name}': materialized must be 'table', 'view' or 'incremental' with "
-                           "partition_by",
-                           location=model.template)
-        missing = [c for c in partition_by if c not in {col.name for col in columns}]
-        if missing:
-            raise GlcError(f"model '{name}': partition_by column(s) {missing} are not output columns",
-                           location=model.template)
+        materialization = from_config(model.config, name, model.template, {col.name for col in columns})
         header = f"-- node: {name}\n-- template: {model.template}\n"
         if model.label:
             header += f"-- {model.label}\n"
-        if materialized == "view":
+        if isinstance(materialization, View):
             header += "-- materialized: view (its rows follow its inputs; rebuilt only when its SQL changes)\n"
-        elif materialized != "table":
-            header += f"-- materialized: {materialized}, partitioned by {', '.join(partition_by)}\n"
+        elif isinstance(materialization, Incremental):
+            header += f"-- materialized: incremental, partitioned by {', '.join(materialization.partition_by)}\n"
         if udfs:
             header += f"-- python UDFs: {', '.join(udfs)} (compiler/udfs/registry.py)\n"
         body = done.body
-        sources = tuple(model.config.get("partition_sources", ()))
-        if materialized == "incremental":  # upstream models partitioned the same way: read their stale partitions
-            sources += tuple(d for d in sorted(deps[name]) if built[d].materialized == "incremental"
-                             and built[d].partition_by == partition_by and d not in sources)
+        if isinstance(materialization, Incremental):
+            # upstream models partitioned the same way: read their stale partitions
+            sources = materialization.sources
+            sources += tuple(d for d in sorted(deps[name]) if (up := built[d].incremental) is not None
+                             and up.partition_by == materialization.partition_by and d not in sources)
+            materialization = Incremental(materialization.partition_by, materialization.metric, sources)
         built[name] = CompiledNode(name, model.template, model.label, header + body + "\n",
                                    tuple(sorted(deps[name])), tuple(sorted(source_deps[name])), columns,
-                                   materialized, partition_by, model.config.get("partition_metric"), sources,
-                                   tuple(udfs))
+                                   materialization, tuple(udfs), model.fan_out or FanOut(name))
         nodes.append(built[name])
     _PROCESS_CACHE.refs.update(cache.refs)
     _PROCESS_CACHE.qualified.update(cache.qualified)

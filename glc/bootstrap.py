@@ -15,13 +15,12 @@ import numpy as np
 import pyarrow as pa
 
 from glc.build import ancestors, build
+from glc.compiler.contracts import STATE
 from glc.compiler.plan import CompiledProject
 from glc.compiler.spec_models import BootstrapSpec
 
 LEVELS = ("level_2", "level_3", "level_4", "level_5")
-INTERVALS_DDL = ("CREATE OR REPLACE TABLE level_intervals (model VARCHAR, variant VARCHAR, scope VARCHAR, "
-                 "replicates INTEGER, confidence DOUBLE, seed BIGINT, "
-                 + ", ".join(f"{k}_lo DOUBLE, {k}_hi DOUBLE" for k in LEVELS) + ")")
+INTERVALS_DDL = STATE["level_intervals"].ddl(replace=True)  # from its contract (compiler/contracts.py)
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
@@ -34,12 +33,12 @@ def _replicate_nodes(compiled: CompiledProject) -> list:
     """What a replicate rebuilds: everything level_scores needs, except the instance scores
     (replaced by resampled rows) and the model list (copied)."""
     return [n for n in ancestors(compiled, ["level_scores"])
-            if not n.name.startswith(("instance_scores__", "instance_refs__")) and n.name != "evaluated_models"]
+            if n.model not in ("instance_scores", "instance_refs") and n.name != "evaluated_models"]
 
 
 def bootstrap(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, spec: BootstrapSpec) -> int:
     """Compute and store ``level_intervals``; return the number of (model, variant, scope) rows."""
-    inst_nodes = [n.name for n in compiled.nodes if n.name.startswith("instance_scores__")]
+    inst_nodes = [n.name for n in compiled.nodes_of("instance_scores")]
     sizes = con.execute("SELECT task_id, count(*) FROM instances GROUP BY task_id ORDER BY task_id").fetchall()
     members = {t: [r[0] for r in con.execute("SELECT instance_id FROM instances WHERE task_id = ? "
                                              "ORDER BY instance_id", [t]).fetchall()] for t, _ in sizes}
@@ -48,10 +47,10 @@ def bootstrap(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, spec: B
     try:
         for table in ("imported_scores", "imported_models", "evaluated_models", *inst_nodes):
             sb.register("__src", _arrow(con, f'SELECT * FROM "{table}"'))
-            sb.execute(f'CREATE TABLE "base__{table}" AS SELECT * FROM __src')
+            sb.execute(f'CREATE TABLE "base_{table}" AS SELECT * FROM __src')
             sb.unregister("__src")
         for table in ("imported_scores", "imported_models", "evaluated_models"):
-            sb.execute(f'CREATE TABLE "{table}" AS SELECT * FROM "base__{table}"')
+            sb.execute(f'CREATE TABLE "{table}" AS SELECT * FROM "base_{table}"')
         nodes = _replicate_nodes(compiled)
         draws = []
         for _ in range(spec.replicates):
@@ -64,7 +63,7 @@ def bootstrap(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, spec: B
                 counts += c[keep].tolist()
             sb.register("__counts", pa.table({"task_id": task_ids, "instance_id": inst_ids, "n": counts}))
             for table in inst_nodes:
-                sb.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT s.* FROM "base__{table}" AS s '
+                sb.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT s.* FROM "base_{table}" AS s '
                            "JOIN __counts AS c ON c.task_id = s.task_id AND c.instance_id = s.instance_id, "
                            "range(c.n)")
             sb.unregister("__counts")

@@ -16,32 +16,26 @@ import functools
 import hashlib
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
-from glc.compiler.contracts import quote_ident
+from glc.compiler.contracts import STATE, quote_ident
 from glc.compiler.errors import GlcError
+from glc.compiler.materialization import Incremental, Materialization, Table, View
 from glc.compiler.plan import CompiledProject
 from glc.compiler.seeds import Seed
 from glc.compiler.sqlmodel import CompiledNode
+from glc.hooks import LIVE_RUN, RESULTS, BuildHook, HookContext, default_hooks
 from glc.selection import Selection
 from glc.store import ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
 
-STATE_DDL = [
-    "CREATE TABLE IF NOT EXISTS glc_run_levels (run_id VARCHAR, model VARCHAR, variant VARCHAR, scope VARCHAR, "
-    "level_2 DOUBLE, level_3 DOUBLE, level_4 DOUBLE, level_5 DOUBLE, level INTEGER)",
-    "CREATE TABLE IF NOT EXISTS glc_run_tasks (run_id VARCHAR, model VARCHAR, task_id VARCHAR, sigma DOUBLE, "
-    "vs_sota INTEGER)",
-    "CREATE TABLE IF NOT EXISTS glc_node_state (node VARCHAR PRIMARY KEY, state_key VARCHAR, built_at TIMESTAMP)",
-    "CREATE TABLE IF NOT EXISTS glc_partition_state (node VARCHAR, model VARCHAR, task_id VARCHAR, "
-    "state_key VARCHAR)",
-]
-# the node-state row naming the run whose results the live tables hold (see _keep_results)
-LIVE_RUN = "snapshot:live"
-RESULTS = ("task_results", "level_scores")
+# the DuckDB build's bookkeeping tables, created from their contracts (compiler/contracts.py)
+STATE_DDL = [STATE[t].ddl() for t in ("glc_run_levels", "glc_run_tasks", "glc_node_state", "glc_partition_state")]
+__all__ = ["LIVE_RUN", "RESULTS", "STRATEGIES", "BuildContext", "BuildResult", "Strategy", "build"]
 STALE = "__glc_stale"
 PARTS = "__glc_partitions"
 # what a (model, task) partition of an incremental node is computed from: the batches that wrote
@@ -150,8 +144,10 @@ class _StaleSources:
         row = self.con.execute("SELECT current_database()").fetchone()
         assert row is not None  # a SELECT without FROM returns exactly one row
         db = row[0]
-        sources = tuple((name, tuple(c for c in self.node.partition_by if c in self.schema.get(name, {})))
-                        for name in self.node.partition_sources)
+        inc = self.node.incremental
+        assert inc is not None  # only incremental nodes read stale partitions
+        sources = tuple((name, tuple(c for c in inc.partition_by if c in self.schema.get(name, {})))
+                        for name in inc.sources)
         create, self.drop = _stale_views_sql(db, sources)
         if create:
             self.active = True
@@ -210,12 +206,15 @@ def _partition_prefixes(node: CompiledNode, nodes: dict[str, CompiledNode],
     """(metric or None for every metric, key prefix) rows of one incremental node: a node that
     reads per-metric incremental nodes keys each partition by the definition of the one node
     that scored its metric, so changing one metric leaves the others' partitions alone."""
-    if node.partition_metric:
-        return [(node.partition_metric, definitions[node.name])]
-    per_metric = {nodes[d].partition_metric: d for d in node.depends_on if d in nodes and nodes[d].partition_metric}
+    def metric_of(n: CompiledNode) -> str | None:
+        return n.incremental.metric if n.incremental is not None else None
+
+    if metric_of(node):
+        return [(metric_of(node), definitions[node.name])]
+    per_metric = {metric_of(nodes[d]): d for d in node.depends_on if d in nodes and metric_of(nodes[d])}
     if not per_metric:
         return [(None, definitions[node.name])]
-    shared = [definitions[d] for d in node.depends_on if d in nodes and not nodes[d].partition_metric]
+    shared = [definitions[d] for d in node.depends_on if d in nodes and not metric_of(nodes[d])]
     return [(m, _sha(node.fingerprint, *shared, definitions[d])) for m, d in sorted(per_metric.items())]
 
 
@@ -274,17 +273,6 @@ def _plan_partitions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str |
     return keys, todo
 
 
-def _keep_results(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    """Copy the live results of run ``run_id`` into the run history, just before a build replaces them.
-
-    A run's results stay in the live tables until a later run changes them, so a snapshot is written
-    once per result-changing run, when the next one comes (and never for the latest: ``glc diff``
-    reads it from the live tables)."""
-    con.execute("INSERT INTO glc_run_levels SELECT ?, model, variant, scope, level_2, level_3, level_4, level_5, "
-                "level FROM level_scores", [run_id])
-    con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results", [run_id])
-
-
 def _store_partition_state(con: duckdb.DuckDBPyConnection, fresh: list[str],
                            state_table: str = "glc_partition_state") -> None:
     """After the incremental nodes are built: forget fresh nodes' old partitions, write new keys."""
@@ -320,129 +308,225 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
     con.execute(f"DROP TABLE {STALE}")
 
 
+class BuildContext:
+    """One build's state, shared by the strategies and the hooks: the stored state keys, the
+    relations the store holds, the keys computed so far and the state rows to write at the end."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, compiled: CompiledProject, todo: list[CompiledNode],
+                 result: BuildResult, selection: Selection | None, hooks: Sequence[BuildHook]) -> None:
+        self.con, self.compiled, self.todo, self.result, self.selection = con, compiled, todo, result, selection
+        self.hooks = list(hooks)
+        self.schema = compiled.schema()
+        self.state: dict[str, str] = {}
+        self.relations: dict[str, str] = {}
+        self.tables: set[str] = set()
+        self.keys: dict[str, str] = {}
+        self.built: dict[str, tuple[str, datetime]] = {}  # state rows to write, all at once at the end
+        self.udfs_ready = False
+        self.results_kept = False
+
+    def need_udfs(self, node: CompiledNode) -> None:
+        """Install the Python UDFs before the first node that calls them is built (they import
+        numpy and pyarrow, which a build that skips those nodes does without)."""
+        if node.udfs and not self.udfs_ready:
+            from glc.compiler.udfs.registry import register
+
+            register(self.con)
+            self.udfs_ready = True
+
+    def upstream(self, node: CompiledNode) -> list[str]:
+        # an input built outside this call (a bootstrap replicate's tables) has no key here
+        return [f"{d}={self.keys.get(d, 'external')}" for d in (*node.sources, *node.depends_on)]
+
+    def hook_context(self) -> HookContext:
+        return HookContext(self.con, self.result.run_id, self.result.node_seconds, self.relations)
+
+    def replacing(self, node: CompiledNode) -> None:
+        """Tell the hooks, once, before a live result table is replaced."""
+        if node.name in RESULTS and not self.results_kept:
+            self.results_kept = True
+            ctx = self.hook_context()
+            for hook in self.hooks:
+                hook.before_results_replaced(ctx)
+
+
+class Strategy:
+    """How one kind of materialization is built: ``prepare`` once with every node of the kind
+    to build (in dependency order), ``run`` per node (False: it was up to date, skipped; it sets
+    the node's key in ``ctx.keys``), ``finish`` once after every node is built."""
+
+    def prepare(self, ctx: BuildContext, nodes: list[CompiledNode]) -> None:
+        """Nothing to prepare unless overridden."""
+
+    def run(self, ctx: BuildContext, node: CompiledNode) -> bool:
+        raise NotImplementedError
+
+    def finish(self, ctx: BuildContext) -> None:
+        """Nothing to finish unless overridden."""
+
+
+class TableStrategy(Strategy):
+    """Rebuilt whole (``CREATE OR REPLACE TABLE``) when its key changed or the table is gone."""
+
+    def run(self, ctx: BuildContext, node: CompiledNode) -> bool:
+        ctx.keys[node.name] = _sha(node.fingerprint, *ctx.upstream(node))
+        if ctx.state.get(node.name) == ctx.keys[node.name] and node.name in ctx.tables:
+            return False
+        ctx.replacing(node)  # the previous results, before they go
+        ctx.need_udfs(node)
+        _make_room(ctx.con, node.name, "table", ctx.relations)
+        ctx.con.execute(create_table_sql(node))
+        return True
+
+
+class ViewStrategy(Strategy):
+    """A view's rows follow its inputs by themselves: recreated only when its SQL changed."""
+
+    def prepare(self, ctx: BuildContext, nodes: list[CompiledNode]) -> None:
+        for node in nodes:  # a view is read after the build too: its UDFs must be there whatever is built
+            ctx.need_udfs(node)
+
+    def run(self, ctx: BuildContext, node: CompiledNode) -> bool:
+        ctx.keys[node.name] = _sha(node.fingerprint, *ctx.upstream(node))  # what readers of the view depend on
+        if ctx.state.get(node.name) == ctx.keys[node.name] and ctx.relations.get(node.name) == "view":
+            return False
+        if ctx.state.get(f"sql:{node.name}") != node.fingerprint or ctx.relations.get(node.name) != "view":
+            ctx.need_udfs(node)
+            _make_room(ctx.con, node.name, "view", ctx.relations)
+            ctx.con.execute(f"CREATE OR REPLACE VIEW {_ident(node.name)} AS\n{node.sql}")
+            ctx.relations[node.name] = "view"
+            ctx.built[f"sql:{node.name}"] = (node.fingerprint, _now())
+        return True
+
+
+class IncrementalStrategy(Strategy):
+    """Rebuilt per stale (model, task) partition; every incremental node's partitions are planned
+    at once, in SQL (``_plan_partitions``), and their keys written after all are built."""
+
+    def __init__(self) -> None:
+        self.fresh: dict[str, bool] = {}
+        self.part_keys: dict[str, str] = {}
+        self.stale: dict[str, tuple[int, bool]] = {}
+
+    def prepare(self, ctx: BuildContext, nodes: list[CompiledNode]) -> None:
+        self.fresh = {n.name: not (n.name in ctx.tables and ctx.state.get(n.name) is not None
+                                   and ctx.state.get(f"sql:{n.name}") == n.fingerprint) for n in nodes}
+        if not nodes:
+            return
+        ctx.con.execute(PARTITIONS_SQL)
+        every = {n.name: n for n in (*ctx.compiled.nodes, *ctx.todo)}
+        definitions = _definitions(every.values())
+        rows = [(n.name, metric, prefix, self.fresh[n.name]) for n in nodes
+                for metric, prefix in _partition_prefixes(n, every, definitions)]
+        self.part_keys, self.stale = _plan_partitions(ctx.con, rows, ctx.selection)
+
+    def run(self, ctx: BuildContext, node: CompiledNode) -> bool:
+        ctx.keys[node.name] = _sha(node.fingerprint, self.part_keys.get(node.name) or "")
+        n_stale = self.stale.get(node.name, (0, False))
+        fresh = self.fresh[node.name]
+        if n_stale[0] == 0 and not fresh:
+            return False
+        whole = ctx.selection is None or ctx.selection.empty
+        ctx.need_udfs(node)
+        if fresh:
+            _make_room(ctx.con, node.name, "table", ctx.relations)
+        _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale)
+        ctx.result.partitions_built[node.name] = n_stale[0]
+        ctx.built[f"sql:{node.name}"] = (node.fingerprint, _now())
+        return True
+
+    def finish(self, ctx: BuildContext) -> None:
+        if self.fresh:
+            _store_partition_state(ctx.con, [name for name, is_fresh in self.fresh.items() if is_fresh])
+
+
+# one strategy per materialization type (compiler/materialization.py)
+STRATEGIES: dict[type[Materialization], type[Strategy]] = {
+    Table: TableStrategy,
+    View: ViewStrategy,
+    Incremental: IncrementalStrategy,
+}
+
+
+def strategy_class(node: CompiledNode, registry: Mapping[type[Materialization], type[Any]]) -> type[Any]:
+    """The strategy ``registry`` holds for the node's materialization type; a GlcError naming the
+    node and its template when there is none."""
+    cls = registry.get(type(node.materialization))
+    if cls is None:
+        known = ", ".join(sorted(k.kind for k in registry))
+        raise GlcError(f"model '{node.name}': no build strategy for materialization "
+                       f"'{node.materialization.kind or type(node.materialization).__name__}'",
+                       location=node.template, hint=f"this engine builds: {known}")
+    return cls
+
+
 def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
           nodes: list[CompiledNode] | None = None, seeds: dict[str, Seed] | None = None,
           *, full_refresh: bool = False, selection: Selection | None = None,
-          snapshot: bool = True, run_id: str | None = None) -> BuildResult:
-    """Load changed seeds and build the stale ``nodes`` (default: all) in one transaction."""
+          snapshot: bool = True, run_id: str | None = None,
+          hooks: Sequence[BuildHook] | None = None) -> BuildResult:
+    """Load changed seeds and build the stale ``nodes`` (default: all) in one transaction.
+
+    Each node is built by the strategy of its materialization type (``STRATEGIES``); ``hooks``
+    (default: ``glc.hooks.default_hooks`` when ``snapshot``, none otherwise) take the domain steps
+    around the build."""
     result = BuildResult(run_id=run_id or uuid.uuid4().hex[:12])
     started = _now()
     t0 = time.perf_counter()
     todo = list(compiled.nodes) if nodes is None else nodes
     seeds = compiled.seeds if seeds is None else seeds
+    strategies: dict[type[Materialization], Strategy] = {}
+    for node in todo:  # every node has a strategy before anything is built
+        cls = strategy_class(node, STRATEGIES)
+        strategies.setdefault(type(node.materialization), cls())
+    if hooks is None:
+        # results are kept lazily when both result models are tables (their rows change only when
+        # they are rebuilt); otherwise a snapshot is copied after every result-changing build
+        lazy = all((n := compiled.find(r)) is not None and isinstance(n.materialization, Table) for r in RESULTS)
+        hooks = default_hooks(lazy=lazy) if snapshot else []
     ensure_store(con)
     for ddl in STATE_DDL:
         con.execute(ddl)
-    udfs_ready = False
-
-    def need_udfs(node: CompiledNode) -> None:
-        """Install the Python UDFs before the first node that calls them is built (they import
-        numpy and pyarrow, which a build that skips those nodes does without)."""
-        nonlocal udfs_ready
-        if node.udfs and not udfs_ready:
-            from glc.compiler.udfs.registry import register
-
-            register(con)
-            udfs_ready = True
-
-    for view in todo:  # a view is read after the build too: its UDFs must be there whatever is built
-        if view.materialized == "view":
-            need_udfs(view)
-    schema = compiled.schema()
+    ctx = BuildContext(con, compiled, todo, result, selection, hooks)
     with transaction(con):
-        live = con.execute("SELECT state_key FROM glc_node_state WHERE node = ?", [LIVE_RUN]).fetchone()
+        ctx.relations = _relations(con)
+        ctx.tables = {n for n, kind in ctx.relations.items() if kind == "table"}
+        for hook in ctx.hooks:
+            hook.start(ctx.hook_context())
         if full_refresh:
             con.execute("DELETE FROM glc_node_state")
             con.execute("DELETE FROM glc_partition_state")
             refresh_prediction_partitions(con)
-        state = dict(con.execute("SELECT node, state_key FROM glc_node_state").fetchall())
-        relations = _relations(con)
-        tables = {n for n, kind in relations.items() if kind == "table"}
-        # results are kept lazily when both result models are tables (their rows change only when
-        # they are rebuilt); otherwise a snapshot is copied after every result-changing build
-        by_name = {n.name: n for n in compiled.nodes}
-        lazy = snapshot and all(r in by_name and by_name[r].materialized == "table" for r in RESULTS)
-        to_keep = live[0] if lazy and live is not None and all(r in tables for r in RESULTS) else None
-        keys: dict[str, str] = {}
-        built: dict[str, tuple[str, datetime]] = {}  # state rows to write, all at once at the end
+        ctx.state = dict(con.execute("SELECT node, state_key FROM glc_node_state").fetchall())
         for name, seed in seeds.items():
-            keys[name] = seed.fingerprint()
-            if state.get(f"seed:{name}") != keys[name] or name not in tables:
+            ctx.keys[name] = seed.fingerprint()
+            if ctx.state.get(f"seed:{name}") != ctx.keys[name] or name not in ctx.tables:
                 load_seed(con, seed)
                 result.seeds_loaded.append(name)
-                built[f"seed:{name}"] = (keys[name], _now())
-        keys.update(_store_versions(con))
-        incremental = [n for n in todo if n.materialized == "incremental"]
-        fresh = {n.name: not (n.name in tables and state.get(n.name) is not None
-                              and state.get(f"sql:{n.name}") == n.fingerprint) for n in incremental}
-        part_keys: dict[str, str] = {}
-        stale: dict[str, tuple[int, bool]] = {}
-        if incremental:
-            con.execute(PARTITIONS_SQL)
-            every = {n.name: n for n in (*compiled.nodes, *todo)}
-            definitions = _definitions(every.values())
-            rows = [(n.name, metric, prefix, fresh[n.name]) for n in incremental
-                    for metric, prefix in _partition_prefixes(n, every, definitions)]
-            part_keys, stale = _plan_partitions(con, rows, selection)
+                ctx.built[f"seed:{name}"] = (ctx.keys[name], _now())
+        ctx.keys.update(_store_versions(con))
+        for kind, strategy in strategies.items():
+            strategy.prepare(ctx, [n for n in todo if type(n.materialization) is kind])
+        by_name = {n.name: n for n in compiled.nodes}
         for node in todo:
             t = time.perf_counter()
-            # an input built outside this call (a bootstrap replicate's tables) has no key here
-            upstream = [f"{d}={keys.get(d, 'external')}" for d in (*node.sources, *node.depends_on)]
             try:
-                if node.materialized == "incremental":
-                    keys[node.name] = _sha(node.fingerprint, part_keys.get(node.name) or "")
-                    n_stale = stale.get(node.name, (0, False))
-                    if n_stale[0] == 0 and not fresh[node.name]:
-                        result.skipped.append(node.name)
-                        continue
-                    whole = selection is None or selection.empty
-                    need_udfs(node)
-                    if fresh[node.name]:
-                        _make_room(con, node.name, "table", relations)
-                    _build_incremental(con, node, not fresh[node.name], whole, schema, n_stale)
-                    result.partitions_built[node.name] = n_stale[0]
-                    built[f"sql:{node.name}"] = (node.fingerprint, _now())
-                elif node.materialized == "view":
-                    keys[node.name] = _sha(node.fingerprint, *upstream)  # what readers of the view depend on
-                    if state.get(node.name) == keys[node.name] and relations.get(node.name) == "view":
-                        result.skipped.append(node.name)
-                        continue
-                    # a view's rows follow its inputs by themselves: recreate it only when its SQL changed
-                    if state.get(f"sql:{node.name}") != node.fingerprint or relations.get(node.name) != "view":
-                        need_udfs(node)
-                        _make_room(con, node.name, "view", relations)
-                        con.execute(f"CREATE OR REPLACE VIEW {_ident(node.name)} AS\n{node.sql}")
-                        relations[node.name] = "view"
-                        built[f"sql:{node.name}"] = (node.fingerprint, _now())
-                else:
-                    keys[node.name] = _sha(node.fingerprint, *upstream)
-                    if state.get(node.name) == keys[node.name] and node.name in tables:
-                        result.skipped.append(node.name)
-                        continue
-                    if to_keep is not None and node.name in RESULTS:  # the previous results, before they go
-                        _keep_results(con, to_keep)
-                        to_keep = None
-                    need_udfs(node)
-                    _make_room(con, node.name, "table", relations)
-                    con.execute(create_table_sql(node))
+                if not strategies[type(node.materialization)].run(ctx, node):
+                    result.skipped.append(node.name)
+                    continue
             except duckdb.Error as exc:
                 hint = f"see target/compiled/{node.name}.sql"
                 if views := _views_read(node, by_name):  # their SQL runs in this node's statement
                     hint += "; it reads views, computed here: " + ", ".join(f"{v.name} ({v.template})" for v in views)
                 raise GlcError(f"building model '{node.name}' failed: {exc}", location=node.template,
                                hint=hint) from None
-            built[node.name] = (keys[node.name], _now())
+            ctx.built[node.name] = (ctx.keys[node.name], _now())
             result.node_seconds[node.name] = time.perf_counter() - t
-        if incremental:
-            _store_partition_state(con, [name for name, is_fresh in fresh.items() if is_fresh])
-        _record(con, built)
-        if "level_scores" in result.node_seconds and snapshot:
-            con.execute("DROP TABLE IF EXISTS level_intervals")  # intervals of older results would mislead
-        if snapshot and "level_scores" in result.node_seconds:  # results changed: this run's are kept for diff
-            if lazy:  # in the live tables until a later build replaces them
-                _record(con, {LIVE_RUN: (result.run_id, _now())})
-            else:
-                _keep_results(con, result.run_id)
+        for strategy in strategies.values():
+            strategy.finish(ctx)
+        _record(con, ctx.built)
+        for hook in ctx.hooks:
+            hook.after_build(ctx.hook_context())
         con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
                     [result.run_id, started, _now(),
                      compiled.manifest["fingerprint"], len(result.node_seconds), "success"])
@@ -454,12 +538,13 @@ def _views_read(node: CompiledNode, by_name: dict[str, CompiledNode]) -> list[Co
     """The views ``node`` reads, directly or through other views, in dependency order: an error in
     one of them surfaces when the node is built."""
     seen: set[str] = set()
-    stack = [d for d in node.depends_on if d in by_name and by_name[d].materialized == "view"]
+    stack = [d for d in node.depends_on if d in by_name and isinstance(by_name[d].materialization, View)]
     while stack:
         name = stack.pop()
         if name not in seen:
             seen.add(name)
-            stack.extend(d for d in by_name[name].depends_on if d in by_name and by_name[d].materialized == "view")
+            stack.extend(d for d in by_name[name].depends_on
+                         if d in by_name and isinstance(by_name[d].materialization, View))
     return [n for n in by_name.values() if n.name in seen]
 
 

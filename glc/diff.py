@@ -16,7 +16,9 @@ from typing import Any
 import duckdb
 
 from glc.build import LIVE_RUN
+from glc.compiler.contracts import quote_ident
 from glc.compiler.errors import GlcError
+from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import Project, lookup
 
 LEVELS = ("level_2", "level_3", "level_4", "level_5")
@@ -76,7 +78,8 @@ def _levels(con: duckdb.DuckDBPyConnection, side: Side) -> dict[str, dict[str, A
     return {r[0]: dict(zip(cols, r, strict=True)) for r in rel.fetchall()}
 
 
-def _causes(con: duckdb.DuckDBPyConnection, a: Side, b: Side) -> dict[str, list[dict[str, Any]]]:
+def _causes(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, a: Side, b: Side
+            ) -> dict[str, list[dict[str, Any]]]:
     if a.run is not None or b.run is not None:
         # a side that is not a run (the current build) reads no task rows, as before; the live run's
         # rows are the task_results table
@@ -94,17 +97,17 @@ def _causes(con: duckdb.DuckDBPyConnection, a: Side, b: Side) -> dict[str, list[
         what = [{"model": r[0], "task_id": r[1], "sigma_a": r[2], "sigma_b": r[3], "vs_sota_a": r[4],
                  "vs_sota_b": r[5]} for r in rows]
     elif a.variant != b.variant:
-        # table names come from validated level names
+        wins_a, wins_b = (quote_ident(compiled.node("task_wins", variant=v).name) for v in (a.variant, b.variant))
         rows = con.execute(
-            f"SELECT x.model, x.task_id, x.sigma, x.win, y.win FROM task_wins__{a.variant} AS x "
-            f"JOIN task_wins__{b.variant} AS y ON x.model = y.model AND x.task_id = y.task_id "
+            f"SELECT x.model, x.task_id, x.sigma, x.win, y.win FROM {wins_a} AS x "
+            f"JOIN {wins_b} AS y ON x.model = y.model AND x.task_id = y.task_id "
             "JOIN scope_tasks AS s ON s.task_id = x.task_id AND s.scope = ? "
             "WHERE x.win <> y.win ORDER BY x.sigma DESC", [a.scope]).fetchall()
         what = [{"model": r[0], "task_id": r[1], "sigma": r[2], "win_a": r[3], "win_b": r[4]} for r in rows]
     else:
         rows = con.execute(
             "SELECT w.model, w.task_id, w.sigma, w.win, sa.scope IS NOT NULL, sb.scope IS NOT NULL "
-            f"FROM task_wins__{a.variant} AS w "
+            f"FROM {quote_ident(compiled.node('task_wins', variant=a.variant).name)} AS w "
             "LEFT JOIN scope_tasks AS sa ON sa.task_id = w.task_id AND sa.scope = ? "
             "LEFT JOIN scope_tasks AS sb ON sb.task_id = w.task_id AND sb.scope = ? "
             "WHERE (sa.scope IS NULL) <> (sb.scope IS NULL) AND w.sigma > 0 ORDER BY w.sigma DESC",
@@ -119,10 +122,10 @@ def _causes(con: duckdb.DuckDBPyConnection, a: Side, b: Side) -> dict[str, list[
     return out
 
 
-def diff(con: duckdb.DuckDBPyConnection, a: Side, b: Side) -> list[dict[str, Any]]:
+def diff(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, a: Side, b: Side) -> list[dict[str, Any]]:
     """One row per model: both levels, the score differences (b - a) and the causing tasks."""
     la, lb = _levels(con, a), _levels(con, b)
-    causes = _causes(con, a, b)
+    causes = _causes(con, compiled, a, b)
     rows: list[dict[str, Any]] = []
     for model in sorted(set(la) | set(lb)):
         x, y = la.get(model, {}), lb.get(model, {})

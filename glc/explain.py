@@ -23,6 +23,7 @@ from sqlglot import exp
 
 from glc.basis import cells, model_notes
 from glc.compiler.errors import GlcError
+from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import LevelSpec, Scope
 from glc.store import DIALECT
 
@@ -63,8 +64,12 @@ def _table(name: str, alias: str) -> exp.Expr:
     return exp.alias_(exp.to_table(name), alias, table=True)
 
 
-def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope: Scope) -> dict[str, Any]:
+def explain(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: str, level: LevelSpec,
+            scope: Scope) -> dict[str, Any]:
     v = level.name
+
+    def node_of(template: str) -> str:  # the node of the variant, from the manifest
+        return compiled.node(template, variant=v).name
     where = exp.and_(_eq("model", model), _eq("variant", v), _eq("scope", scope.name))
     row = _rows(con, exp.select("*").from_("level_scores").where(where))
     if not row:
@@ -73,17 +78,17 @@ def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope:
 
         raise GlcError(f"no model '{model}' in level_scores", hint=did_you_mean(model, models) or "run `glc run`")
     board = exp.and_(_eq("model", model), _eq("scope", scope.name))
-    groups = _rows(con, exp.select("*").from_(f"group_scores__{v}").where(board).order_by("part", "task_group"))
+    groups = _rows(con, exp.select("*").from_(node_of("group_scores")).where(board).order_by("part", "task_group"))
     parts = _rows(
         con,
         exp.select("part", "n_parts", "level_2", "level_3", "level_4", "s_c", "s_g")
-        .from_(f"part_scores__{v}")
+        .from_(node_of("part_scores"))
         .where(board)
         .order_by("part"),
     )
     modalities = _rows(
         con,
-        exp.select(*MODALITY_COLUMNS).from_(f"modality_counts__{v}").where(board).order_by("modality", "task_group"),
+        exp.select(*MODALITY_COLUMNS).from_(node_of("modality_counts")).where(board).order_by("modality", "task_group"),
     )
     tasks = _rows(
         con,
@@ -92,14 +97,14 @@ def explain(con: duckdb.DuckDBPyConnection, model: str, level: LevelSpec, scope:
             exp.column("contribution", "c"),
             exp.column("shortfall", "w"),
         )
-        .from_(_table(f"task_wins__{v}", "w"))
+        .from_(_table(node_of("task_wins"), "w"))
         .join(
             _table("scope_tasks", "st"),
             on=exp.and_(exp.column("task_id", "st").eq(exp.column("task_id", "w")), _eq("scope", scope.name, "st")),
         )
         .join(_table("tasks", "t"), on=exp.column("task_id", "t").eq(exp.column("task_id", "w")))
         .join(
-            _table(f"task_contributions__{v}", "c"),
+            _table(node_of("task_contributions"), "c"),
             join_type="left",
             on=exp.and_(
                 *(

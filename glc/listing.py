@@ -63,7 +63,7 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
                          "runners": ",".join(sorted({r.runner for r in spec.spec.routes})) if spec else None,
                          "results": name in (models or []), "spec": spec.path if spec else None})
         return rows
-    return [{"node": n.name, "materialized": n.materialized, "depends_on": ", ".join(n.depends_on + n.sources)}
+    return [{"node": n.name, "materialized": n.kind, "depends_on": ", ".join(n.depends_on + n.sources)}
             for n in compiled.nodes]
 
 

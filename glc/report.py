@@ -298,8 +298,8 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
     for node in compiled.nodes:
         (out / "sql" / f"{node.name}.sql").write_text(node.sql, encoding="utf-8")
 
-    def node_of(kind: str) -> str:  # a per-variant model of the default variant, quoted
-        return quote_ident(f"{kind}__{v}")
+    def node_of(template: str) -> str:  # the node of the default variant, from the manifest, quoted
+        return quote_ident(compiled.node(template, variant=v).name)
 
     names = {r["task_id"]: r["task_name"] for r in _rows(con, "SELECT task_id, task_name FROM tasks")}
     boards: dict[str, tuple[list[dict[str, Any]], Intervals | None]] = {
@@ -419,12 +419,14 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
     warnings = [t for t in tests if t.status != "pass"]
     warn_html = "".join(f"<li class='{html.escape(t.status)}'><pre>{html.escape(t.describe())}</pre></li>"
                         for t in warnings) or "<li>none</li>"
+    def sql_link(template: str, variant: str, text: str) -> str:  # the compiled SQL of a variant's node
+        return f"<a href='sql/{html.escape(compiled.node(template, variant=variant).name)}.sql'>{text}</a>"
+
     defs = "".join(
         f"<dt>{html.escape(x.title)} (<code>{html.escape(x.name)}</code>)</dt><dd>{html.escape(x.description)} "
-        f"SQL: <a href='sql/task_wins__{html.escape(x.name)}.sql'>wins</a>, "
-        f"<a href='sql/group_scores__{html.escape(x.name)}.sql'>groups</a>, "
-        f"<a href='sql/level_scores__{html.escape(x.name)}.sql'>levels</a>, "
-        f"<a href='sql/level_ladder__{html.escape(x.name)}.sql'>ladder</a></dd>" for x in p.levels)
+        f"SQL: {sql_link('task_wins', x.name, 'wins')}, {sql_link('group_scores', x.name, 'groups')}, "
+        f"{sql_link('level_scores', x.name, 'levels')}, {sql_link('level_ladder', x.name, 'ladder')}</dd>"
+        for x in p.levels)
     ci_note = (f"Intervals: {intervals.confidence * 100:g} % bootstrap percentile intervals from "
                "<code>glc bootstrap</code> (<code>level_intervals</code>); <code>~</code> marks an interval that "
                "overlaps the next rank's." if intervals else

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from glc.compiler.contracts import SEEDS, STORE, Contract, quote_ident
+from glc.compiler.contracts import SEEDS, STATE, STORE, Contract, quote_ident
 from glc.compiler.errors import GlcError
 from glc.profiles import Target
 
@@ -20,10 +20,6 @@ if TYPE_CHECKING:  # pyarrow: imported by the functions that write rows, not by 
 
 DIALECT = "duckdb"
 IMPORT_BACKEND = "import"  # the backend of predictions read by `glc import predictions`
-RUNS_DDL = (
-    "CREATE TABLE IF NOT EXISTS glc_runs (run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, "
-    "manifest_fingerprint VARCHAR, nodes_built INTEGER, status VARCHAR)"
-)
 
 
 def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -81,7 +77,7 @@ def ensure_store(con: duckdb.DuckDBPyConnection) -> None:
         if contract.name not in present:
             con.execute(contract.ddl())
     if "glc_runs" not in present:
-        con.execute(RUNS_DDL)
+        con.execute(STATE["glc_runs"].ddl())
 
 
 def arrow_rows(contract: Contract, rows: Sequence[Sequence[Any]]) -> pa.Table:

@@ -403,11 +403,11 @@ class Workspace:
         from glc.explain import explain as explain_level
         from glc.store import connect
 
-        project = self.compile(write=False).project
-        level, board = project.board(variant, scope)
+        compiled = self.compile(write=False)
+        level, board = compiled.project.board(variant, scope)
         con = connect(self.target, read_only=True)
         try:
-            return explain_level(con, model, level, board)
+            return explain_level(con, compiled, model, level, board)
         finally:
             con.close()
 
@@ -416,12 +416,13 @@ class Workspace:
         from glc.diff import diff, parse_side
         from glc.store import connect
 
-        project = self.compile(write=False).project
+        compiled = self.compile(write=False)
+        project = compiled.project
         level, board = project.board(variant, scope)
         v, s = level.name, board.name
         con = connect(self.target, read_only=True)
         try:
-            return diff(con, parse_side(a, project, con, v, s), parse_side(b, project, con, v, s))
+            return diff(con, compiled, parse_side(a, project, con, v, s), parse_side(b, project, con, v, s))
         finally:
             con.close()
 
@@ -435,10 +436,10 @@ class Workspace:
         from glc.importers.harness.disagreements import harness_diff
         from glc.store import connect
 
-        project = self.compile(write=False).project
+        compiled = self.compile(write=False)
         con = connect(self.target, read_only=True)
         try:
-            return harness_diff(con, project, model)
+            return harness_diff(con, compiled, model)
         finally:
             con.close()
 

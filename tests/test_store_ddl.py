@@ -33,3 +33,30 @@ def test_identifiers_are_quoted(name: str) -> None:
     con = duckdb.connect()
     con.execute(f"CREATE TABLE {quote_ident(name)} (x INTEGER)")
     assert con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone() == (0,)
+
+
+def test_state_tables_come_from_their_contracts() -> None:
+    """The bookkeeping tables (run history, build state, intervals) are made by their contracts, with
+    their primary keys, and no module of glc/ writes a CREATE TABLE of its own for them."""
+    from pathlib import Path
+
+    from glc.compiler.contracts import STATE
+
+    from glc.build import STATE_DDL
+
+    con = duckdb.connect()
+    for contract in STATE.values():
+        con.execute(contract.ddl())
+        got = [(r[0], r[1]) for r in con.execute(f"DESCRIBE {quote_ident(contract.name)}").fetchall()]
+        assert got == [(c.name, c.type) for c in contract.columns], contract.name
+    for _ in range(2):  # INSERT OR REPLACE needs the primary key
+        con.execute("INSERT OR REPLACE INTO glc_node_state VALUES ('n', 'k', NULL)")
+    assert con.execute("SELECT count(*) FROM glc_node_state").fetchone() == (1,)
+    con.execute("INSERT INTO level_intervals (model) VALUES ('m')")
+    con.execute(STATE["level_intervals"].ddl(replace=True))  # bootstrap starts over
+    assert con.execute("SELECT count(*) FROM level_intervals").fetchone() == (0,)
+    assert STATE_DDL == [STATE[t].ddl() for t in ("glc_run_levels", "glc_run_tasks", "glc_node_state",
+                                                   "glc_partition_state")]
+    glc_dir = Path(__file__).resolve().parents[1] / "glc"
+    own = [str(p) for p in glc_dir.rglob("*.py") if "CREATE TABLE IF NOT EXISTS" in p.read_text(encoding="utf-8")]
+    assert own == []

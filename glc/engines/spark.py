@@ -43,6 +43,7 @@ import sys
 import time
 import uuid
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,13 +55,10 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from glc.build import (
-    LIVE_RUN,
     PARTITIONS_SQL,
-    RESULTS,
     STATE_DDL,
     BuildResult,
     _definitions,
-    _keep_results,
     _make_room,
     _now,
     _partition_prefixes,
@@ -69,13 +67,16 @@ from glc.build import (
     _sha,
     _store_partition_state,
     _store_versions,
+    strategy_class,
 )
-from glc.compiler.contracts import SEEDS, STORE, Contract
+from glc.compiler.contracts import SEEDS, STATE, STORE, Contract
 from glc.compiler.dialects import Translated, translate_nodes
 from glc.compiler.errors import GlcError
+from glc.compiler.materialization import Incremental, Materialization, Table, View
 from glc.compiler.plan import CompiledProject
 from glc.compiler.sqlmodel import CompiledNode
 from glc.compiler.udfs.registry import UDFS
+from glc.hooks import BuildHook, HookContext, default_hooks
 from glc.profiles import SparkSettings
 from glc.selection import Selection
 from glc.store import DIALECT, ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
@@ -86,11 +87,7 @@ INSTALL_HINT = ("install the spark extra: pip install 'glc[spark]' (pyspark>=4.1
 RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}-[0-9a-f]{8}")  # a build's folder name: UTC time and a random part
 TABLES = "glc_spark_tables"
 PARTITIONS = "glc_spark_partitions"
-SPARK_DDL = [
-    f"CREATE TABLE IF NOT EXISTS {TABLES} (name VARCHAR PRIMARY KEY, state_key VARCHAR, location VARCHAR, "
-    "spark_schema VARCHAR, built_at TIMESTAMP)",
-    f"CREATE TABLE IF NOT EXISTS {PARTITIONS} (node VARCHAR, model VARCHAR, task_id VARCHAR, state_key VARCHAR)",
-]
+SPARK_DDL = [STATE[TABLES].ddl(), STATE[PARTITIONS].ddl()]  # from their contracts (compiler/contracts.py)
 # what glc sets unless the profile's conf says otherwise
 DEFAULT_CONF = {
     "spark.ui.enabled": "false",
@@ -235,6 +232,103 @@ class _Step:
     stale: pa.Table | None = None
 
 
+@dataclass
+class _Plan:
+    """What the strategies decide from: the store, the stored state and the keys computed so far."""
+
+    con: duckdb.DuckDBPyConnection
+    result: SparkBuildResult
+    state: dict[str, tuple[str, str]]  # name -> (state key, folder) of the stored Spark tables
+    keys: dict[str, str]
+    selection: Selection | None
+
+    @property
+    def whole(self) -> bool:
+        return self.selection is None or self.selection.empty
+
+
+class SparkStrategy:
+    """How the Spark build handles one kind of materialization: ``prepare`` once with the nodes
+    of the kind, ``step`` per node (None: up to date, skipped; it sets the node's key),
+    ``finish`` after the steps ran."""
+
+    def prepare(self, plan: _Plan, nodes: list[CompiledNode], every: list[CompiledNode],
+                todo: list[CompiledNode]) -> None:
+        """Nothing to prepare unless overridden."""
+
+    def step(self, plan: _Plan, node: CompiledNode) -> _Step | None:
+        raise NotImplementedError
+
+    def finish(self, plan: _Plan) -> None:
+        """Nothing to finish unless overridden."""
+
+
+class SparkTableStrategy(SparkStrategy):
+    """Written whole when its key changed. Views of the DuckDB build are tables here too (the
+    nodes after them read a table, never a chain of views)."""
+
+    def step(self, plan: _Plan, node: CompiledNode) -> _Step | None:
+        upstream = [f"{d}={plan.keys.get(d, 'external')}" for d in (*node.sources, *node.depends_on)]
+        plan.keys[node.name] = _sha(node.fingerprint, *upstream)
+        if plan.state.get(node.name, ("", ""))[0] == plan.keys[node.name]:
+            return None
+        return _Step(node, "whole")
+
+
+class SparkViewStrategy(SparkTableStrategy):
+    """A view is materialized as a table on Spark."""
+
+
+class SparkIncrementalStrategy(SparkStrategy):
+    """Partitions planned as the DuckDB build plans them (``glc.build._plan_partitions``), with
+    this engine's partition state table; the stale ones recomputed, the others kept."""
+
+    def __init__(self) -> None:
+        self.fresh: dict[str, bool] = {}
+        self.part_keys: dict[str, str] = {}
+        self.stale: dict[str, tuple[int, bool]] = {}
+
+    def prepare(self, plan: _Plan, nodes: list[CompiledNode], every: list[CompiledNode],
+                todo: list[CompiledNode]) -> None:
+        self.fresh = {n.name: n.name not in plan.state or not _fingerprint_matches(plan.state[n.name][0], n)
+                      for n in nodes}
+        if not nodes:
+            return
+        plan.con.execute(PARTITIONS_SQL)
+        by_name = {n.name: n for n in (*every, *todo)}
+        definitions = _definitions(by_name.values())
+        rows = [(n.name, metric, prefix, self.fresh[n.name]) for n in nodes
+                for metric, prefix in _partition_prefixes(n, by_name, definitions)]
+        self.part_keys, self.stale = _plan_partitions(plan.con, rows, plan.selection, PARTITIONS)
+
+    def step(self, plan: _Plan, node: CompiledNode) -> _Step | None:
+        plan.keys[node.name] = _incremental_key(node, self.part_keys.get(node.name) or "")
+        n_stale = self.stale.get(node.name, (0, False))
+        fresh = self.fresh[node.name]
+        if n_stale[0] == 0 and not fresh:
+            return None
+        plan.result.partitions_built[node.name] = n_stale[0]
+        if node.name not in self.part_keys:  # no partition at all (e.g. a metric nothing predicted)
+            return _Step(node, "empty")
+        if fresh and plan.whole:
+            return _Step(node, "whole")
+        pairs = _arrow(plan.con, exp.select("model", "task_id").from_("__glc_todo")
+                       .where(exp.column("node").eq(exp.Literal.string(node.name))))
+        return _Step(node, "selected" if fresh else "partitions", pairs)
+
+    def finish(self, plan: _Plan) -> None:
+        if self.fresh:
+            _store_partition_state(plan.con, [name for name, is_fresh in self.fresh.items() if is_fresh], PARTITIONS)
+
+
+# one strategy per materialization type (compiler/materialization.py)
+STRATEGIES: dict[type[Materialization], type[SparkStrategy]] = {
+    Table: SparkTableStrategy,
+    View: SparkViewStrategy,
+    Incremental: SparkIncrementalStrategy,
+}
+
+
 class _Build:
     def __init__(self, con: duckdb.DuckDBPyConnection, compiled: CompiledProject, settings: SparkSettings,
                  result: SparkBuildResult) -> None:
@@ -301,15 +395,18 @@ class _Build:
             pq.write_table(to_arrow_schema(schema).empty_table(), path / "part-0.parquet")
             return str(path), schema.json(), t1 - t, time.perf_counter() - t1
         stale = None
+        inc = node.incremental
         if step.stale is not None:  # the partition sources hold only the stale partitions' rows
+            assert inc is not None  # only incremental nodes have stale partitions
             stale = spark.createDataFrame(step.stale)
-            for name in node.partition_sources:
-                keys = [c for c in node.partition_by if c in self.schema.get(name, {})]
+            for name in inc.sources:
+                keys = [c for c in inc.partition_by if c in self.schema.get(name, {})]
                 cut = frames[name].join(stale.select(*keys).distinct(), keys, "left_semi") if keys else frames[name]
                 cut.createOrReplaceTempView(name)
         frame = spark.sql(node.sql)
         if step.mode == "partitions":
-            kept = self.view(spark, node.name).join(stale, list(node.partition_by), "left_anti")
+            assert inc is not None
+            kept = self.view(spark, node.name).join(stale, list(inc.partition_by), "left_anti")
             frame = kept.unionByName(frame)
         t1 = time.perf_counter()
         frame.write.parquet(str(path))
@@ -331,8 +428,11 @@ class _Build:
 
 def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, settings: SparkSettings,
           nodes: list[CompiledNode] | None = None, *, full_refresh: bool = False,
-          selection: Selection | None = None, snapshot: bool = True, run_id: str | None = None) -> SparkBuildResult:
-    """Build the stale nodes (default: all) on Spark; see the module docs for what goes where."""
+          selection: Selection | None = None, snapshot: bool = True, run_id: str | None = None,
+          hooks: Sequence[BuildHook] | None = None) -> SparkBuildResult:
+    """Build the stale nodes (default: all) on Spark; see the module docs for what goes where.
+    Each node's step is decided by the strategy of its materialization type (``STRATEGIES``);
+    ``hooks`` (default: ``glc.hooks.default_hooks`` when ``snapshot``) take the domain steps."""
     require_spark()
     stamp = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
     result = SparkBuildResult(run_id=run_id or stamp)
@@ -345,6 +445,8 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, settings: S
     todo = [n for n in spark_nodes if n.name in wanted]
     result.translate_seconds = time.perf_counter() - t0
 
+    if hooks is None:  # a snapshot after every result-changing build; a DuckDB build's live results kept first
+        hooks = default_hooks(lazy=False, keep_live=True) if snapshot else []
     ensure_store(con)
     for ddl in [*STATE_DDL, *SPARK_DDL]:
         con.execute(ddl)
@@ -355,7 +457,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, settings: S
     failed = True
     try:
         with transaction(con):
-            _build(job, compiled, todo, spark_nodes, translated, full_refresh, selection, snapshot, started)
+            _build(job, compiled, todo, spark_nodes, translated, full_refresh, selection, hooks, started)
         failed = False
     finally:
         job.cleanup(failed)
@@ -364,9 +466,12 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, settings: S
 
 
 def _build(job: _Build, compiled: CompiledProject, todo: list[CompiledNode], spark_nodes: list[CompiledNode],
-           translated: dict[str, Translated], full_refresh: bool, selection: Selection | None, snapshot: bool,
-           started: Any) -> None:
+           translated: dict[str, Translated], full_refresh: bool, selection: Selection | None,
+           hooks: Sequence[BuildHook], started: Any) -> None:
     con, result = job.con, job.result
+    relations = _relations(con)
+    for hook in hooks:
+        hook.start(HookContext(con, result.run_id, result.node_seconds, relations))
     if full_refresh:
         con.execute(f"DELETE FROM {TABLES}")
         con.execute(f"DELETE FROM {PARTITIONS}")
@@ -376,7 +481,6 @@ def _build(job: _Build, compiled: CompiledProject, todo: list[CompiledNode], spa
     job.locations = {name: location for name, (_, location) in state.items()}
     job.schemas = {name: schema for name, _, _, schema in stored}
     duck_state = dict(con.execute("SELECT node, state_key FROM glc_node_state").fetchall())
-    relations = _relations(con)
     keys: dict[str, str] = {}
     records: dict[str, tuple[str, str]] = {}  # name -> (state key, folder), written at the end
     # (with their schemas: job.schemas)
@@ -405,52 +509,28 @@ def _build(job: _Build, compiled: CompiledProject, todo: list[CompiledNode], spa
     keys.update({k: v for k, v in versions.items() if k not in keys})
     result.copy_in_seconds = time.perf_counter() - t
 
-    # partitions of the incremental nodes, planned as the DuckDB build plans them
-    incremental = [n for n in todo if n.materialized == "incremental"]
-    fresh = {n.name: n.name not in state or not _fingerprint_matches(state[n.name][0], n) for n in incremental}
-    part_keys: dict[str, str] = {}
-    stale: dict[str, tuple[int, bool]] = {}
-    if incremental:
-        con.execute(PARTITIONS_SQL)
-        every = {n.name: n for n in (*spark_nodes, *todo)}
-        definitions = _definitions(every.values())
-        rows = [(n.name, metric, prefix, fresh[n.name]) for n in incremental
-                for metric, prefix in _partition_prefixes(n, every, definitions)]
-        part_keys, stale = _plan_partitions(con, rows, selection, PARTITIONS)
-
-    # what to build, decided in dependency order (keys do not depend on the rows), then built
-    whole = selection is None or selection.empty
+    # what to build, decided in dependency order by each node's strategy (keys do not depend on the
+    # rows), then built
+    plan = _Plan(con, result, state, keys, selection)
+    strategies: dict[type[Materialization], SparkStrategy] = {}
+    for node in todo:
+        strategies.setdefault(type(node.materialization), strategy_class(node, STRATEGIES)())
+    for kind, strategy in strategies.items():
+        strategy.prepare(plan, [n for n in todo if type(n.materialization) is kind], spark_nodes, todo)
     steps: dict[str, _Step] = {}
     for node in todo:
-        if node.materialized == "incremental":
-            keys[node.name] = _incremental_key(node, part_keys.get(node.name) or "")
-            n_stale = stale.get(node.name, (0, False))
-            if n_stale[0] == 0 and not fresh[node.name]:
-                result.skipped.append(node.name)
-                continue
-            result.partitions_built[node.name] = n_stale[0]
-            if node.name not in part_keys:  # no partition at all (e.g. a metric nothing predicted)
-                steps[node.name] = _Step(node, "empty")
-            elif fresh[node.name] and whole:
-                steps[node.name] = _Step(node, "whole")
-            else:
-                pairs = _arrow(con, exp.select("model", "task_id").from_("__glc_todo")
-                               .where(exp.column("node").eq(exp.Literal.string(node.name))))
-                steps[node.name] = _Step(node, "selected" if fresh[node.name] else "partitions", pairs)
+        step = strategies[type(node.materialization)].step(plan, node)
+        if step is None:
+            result.skipped.append(node.name)
         else:
-            upstream = [f"{d}={keys.get(d, 'external')}" for d in (*node.sources, *node.depends_on)]
-            keys[node.name] = _sha(node.fingerprint, *upstream)
-            if state.get(node.name, ("", ""))[0] == keys[node.name]:
-                result.skipped.append(node.name)
-                continue
-            steps[node.name] = _Step(node, "whole")
+            steps[node.name] = step
     for name, (location, schema, parse_s, write_s, wall_s) in _run_steps(job, steps).items():
         job.locations[name], job.schemas[name] = location, schema
         records[name] = (keys[name], location)
         result.plan_seconds[name], result.execute_seconds[name] = parse_s, write_s
         result.node_seconds[name] = wall_s
-    if incremental:
-        _store_partition_state(con, [name for name, is_fresh in fresh.items() if is_fresh], PARTITIONS)
+    for strategy in strategies.values():
+        strategy.finish(plan)
     _record(con, records, job.schemas)
 
     # results into DuckDB, so every reader of the store sees them: the nodes rebuilt now, and those a
@@ -459,13 +539,12 @@ def _build(job: _Build, compiled: CompiledProject, todo: list[CompiledNode], spa
     relations = _relations(con)
     duck_built = {row[0] for row in con.execute("SELECT node FROM glc_node_state").fetchall()}
     copied = []
-    if snapshot and "level_scores" in result.node_seconds:
+    hook_ctx = HookContext(con, result.run_id, result.node_seconds, relations)
+    if "level_scores" in result.node_seconds:
         # a DuckDB build keeps its results in the live tables until a later build replaces them
-        # (glc.build._keep_results): keep them now, before these replace them
-        live = con.execute("SELECT state_key FROM glc_node_state WHERE node = ?", [LIVE_RUN]).fetchone()
-        if live is not None and all(relations.get(r) == "table" for r in RESULTS):
-            _keep_results(con, live[0])
-        con.execute("DELETE FROM glc_node_state WHERE node = ?", [LIVE_RUN])
+        # (glc.hooks.RunSnapshot): the hooks keep them now, before these replace them
+        for hook in hooks:
+            hook.before_results_replaced(hook_ctx)
     for node in todo:
         if node.name in result.node_seconds or node.name in duck_built or f"sql:{node.name}" in duck_built \
                 or relations.get(node.name) != "table":
@@ -481,12 +560,8 @@ def _build(job: _Build, compiled: CompiledProject, todo: list[CompiledNode], spa
             "built_at": pa.array([_now()] * len(duck_records), pa.timestamp("us"))}), replace=True)
     result.copy_back_seconds = time.perf_counter() - t
 
-    if snapshot and "level_scores" in result.node_seconds:
-        con.execute("DROP TABLE IF EXISTS level_intervals")  # intervals of older results would mislead
-        con.execute("INSERT INTO glc_run_levels SELECT ?, model, variant, scope, level_2, level_3, level_4, "
-                    "level_5, level FROM level_scores", [result.run_id])
-        con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results",
-                    [result.run_id])
+    for hook in hooks:
+        hook.after_build(hook_ctx)
     con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
                 [result.run_id, started, _now(), compiled.manifest["fingerprint"], len(result.node_seconds),
                  "success"])

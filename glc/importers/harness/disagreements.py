@@ -19,7 +19,7 @@ import duckdb
 from sqlglot import exp
 
 from glc.compiler.errors import GlcError
-from glc.compiler.resolve import Project
+from glc.compiler.plan import CompiledProject
 from glc.importers.safety import clip, preview
 from glc.store import DIALECT
 
@@ -31,8 +31,9 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
 
-def harness_diff(con: duckdb.DuckDBPyConnection, project: Project, model: str, shown: int = SHOWN,
+def harness_diff(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: str, shown: int = SHOWN,
                  ) -> list[dict[str, Any]]:
+    project = compiled.project
     tables = _tables(con)
     if "harness_scores" not in tables:
         raise GlcError("no harness scores in the store", hint="import a harness's logs first: glc import "
@@ -48,8 +49,9 @@ def harness_diff(con: duckdb.DuckDBPyConnection, project: Project, model: str, s
     for task_id, harness, harness_task, metric in pairs:
         row: dict[str, Any] = {"task_id": task_id, "harness": harness, "harness_task": harness_task,
                                "harness_metric": metric, "glc_metric": metric_of.get(task_id)}
-        table = f"instance_scores__{metric_of.get(task_id)}"
-        if task_id not in metric_of or table not in tables:
+        node = compiled.find("instance_scores", metric=metric_of[task_id]) if task_id in metric_of else None
+        table = node.name if node is not None else ""
+        if node is None or table not in tables:
             raise GlcError(f"no glc instance scores for task '{task_id}' yet",
                            hint="run `glc run` after importing, so glc scores the imported predictions")
         rows = con.execute(_query(table), [model, task_id, metric]).fetchall()
