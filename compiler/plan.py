@@ -70,7 +70,9 @@ class CompiledProject:
                        or f"'{name}' was rendered for: " + ", ".join(fanned))
 
     def nodes_of(self, model: str) -> tuple[CompiledNode, ...]:
-        """Every node rendered from template ``model`` (one per variant or metric), in dependency order."""
+        """Every node rendered from a template called ``model`` (one per variant or metric), in
+        dependency order. ``level_scores`` names two templates: ``sql/models/level_scores.sql`` (the
+        node ``level_scores``, variant None) and the per-variant one."""
         return tuple(n for n in self.nodes if n.model == model)
 
     def find(self, name: str, *, variant: str | None = None, metric: str | None = None) -> CompiledNode | None:

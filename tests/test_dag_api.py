@@ -231,7 +231,12 @@ def test_the_compiled_catalog_carries_typed_nodes(compiled: CompiledProject) -> 
     predicted = compiled.node("predicted_scores")
     assert isinstance(predicted.materialization, Incremental)
     assert set(predicted.materialization.sources) >= {n.name for n in compiled.nodes_of("instance_scores")}
-    assert {n.variant for n in compiled.nodes_of("level_scores")} == {lv.name for lv in compiled.project.levels}
+    # sql/models/level_scores.sql and sql/models/per_variant/level_scores.sql share a name: the
+    # first is the node called level_scores, the others are asked for by variant
+    variants = {n.variant for n in compiled.nodes_of("level_scores")}
+    assert variants == {None, *(lv.name for lv in compiled.project.levels)}
+    assert compiled.node("level_scores").template == "sql/models/level_scores.sql"
+    assert compiled.node("level_scores", variant=v).template == "sql/models/per_variant/level_scores.sql"
     assert compiled.manifest["nodes"][wins.name]["materialized"] == "view"
 
 
