@@ -8,6 +8,10 @@ predictions (batch ids), its task's data (dataset fingerprint) or the SQL of the
 anything upstream of it (the metric's reference side) changed, so
 importing one more model scores only that model's rows, and changing one metric re-scores
 only the tasks that use it. Everything happens in one transaction.
+
+Each node is built by the strategy of its materialization type (``STRATEGIES``: one class per
+``compiler/materialization.py`` kind); the domain steps around a build (run snapshots, dropping
+stale bootstrap intervals) are hooks (``glc/hooks.py``).
 """
 
 from __future__ import annotations
