@@ -57,7 +57,7 @@ from glc.compiler.yaml_source import YamlDoc
 
 from glc import __version__ as GLC_VERSION
 
-FORMAT = 1
+FORMAT = 2  # 2: the metric macros' reference kinds (CompiledProject.references)
 ENV_DATA = "GLC_DATA"  # glc.profiles.ENV_DATA (not imported: profiles is not needed on a hit)
 ENV_DISABLE = "GLC_NO_COMPILE_CACHE"  # set to 1: every command compiles from the specs
 LIBRARIES = ("sqlglot", "jinja2", "pydantic", "pydantic_core", "yaml")
@@ -287,6 +287,8 @@ def _dump(c: CompiledProject) -> dict[str, Any]:
                             else getattr(n, f.name)) for f in fields(CompiledNode)} for n in c.nodes],
         "data_tests": [{f.name: getattr(t, f.name) for f in fields(CompiledDataTest)} for t in c.data_tests],
         "manifest": c.manifest,
+        "references": None if c.references is None else {k: None if v is None else list(v)
+                                                          for k, v in c.references.items()},
     }
 
 
@@ -346,4 +348,6 @@ def _restore(d: dict[str, Any]) -> CompiledProject:
     nodes = tuple(CompiledNode(**{k: (tuple(Column(*c) for c in v) if k == "columns" else _tuple(v))  # type: ignore[arg-type]
                                   for k, v in n.items()}) for n in d["nodes"])
     data_tests = tuple(CompiledDataTest(**t) for t in d["data_tests"])
-    return CompiledProject(project, seeds, nodes, data_tests, d["manifest"])
+    refs = d["references"]
+    references = None if refs is None else {k: None if v is None else tuple(v) for k, v in refs.items()}
+    return CompiledProject(project, seeds, nodes, data_tests, d["manifest"], references)

@@ -330,6 +330,8 @@ MapOpt = Annotated[Path | None, typer.Option("--map", help="With --from: MAP.yam
 
 def _harness_args(fmt: str | None, mapping: Path | None) -> bool:
     """True for a harness import (--from); its --map is required, and --map alone is refused."""
+    if fmt is None and mapping is None:  # a plain import: the harness importers (polars, sqlglot) stay unloaded
+        return False
     from glc.importers.harness import FORMATS
 
     if fmt is None:
