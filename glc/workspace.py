@@ -226,17 +226,19 @@ class Workspace:
         return report
 
     def read_scores(self, path: Path, model: str | None = None) -> ParsedScores:
-        from glc.importers.table_file import read_table
-        from glc.importers.workbook import read_workbook
-
         path = Path(path)
         if not path.is_file():
             raise GlcError("file not found", location=str(path))
         project = self._project()
         suffix = path.suffix.lower()
+        # each reader imports what it reads with (polars for tables): only the one this file needs
         if suffix in (".xlsx", ".xlsm"):
+            from glc.importers.workbook import read_workbook
+
             return read_workbook(path, project, model)
         if suffix in (".csv", ".parquet"):
+            from glc.importers.table_file import read_table
+
             return read_table(path, project, model)
         raise GlcError(f"unsupported score file type '{suffix}'", location=str(path),
                        hint="import an .xlsx workbook (official layout) or a .csv/.parquet table")
