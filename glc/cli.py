@@ -242,9 +242,7 @@ def _write_results(ws, log, result, status: int, seconds: float) -> None:
     p = compiled.project
     inf, b = result.inference, result.build
     specs = {m.spec.name: m for m in p.models}
-    scores = result.results.get("scores")
-    scored = scores.column("model").unique().to_pylist() if scores is not None else []
-    models = sorted({*specs, *scored})
+    models = sorted({*specs, *result.scored_models})
     files = log.write_tables(result.results)
     log.write_results({
         "format": RESULTS_VERSION,

@@ -61,6 +61,7 @@ class RunResult:
     orphans: list[str] = field(default_factory=list)  # models with runner-made results but no spec
     results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built: Arrow tables (glc.runlog)
     unrouted: list[tuple[str, str]] = field(default_factory=list)  # (model, task) no route serves: scored 0
+    scored_models: list[str] = field(default_factory=list)  # the models of results["scores"] (task_scores)
 
 
 class Workspace:
@@ -146,7 +147,7 @@ class Workspace:
         from glc.data_tests import run_data_tests
         from glc.datasets import sync_instances
         from glc.engines import build_dag
-        from glc.runlog import collect_results
+        from glc.runlog import collect_results, scored_models
         from glc.store import connect, ensure_store, models_without_spec
 
         say = notify or (lambda _text: None)
@@ -177,9 +178,10 @@ class Workspace:
             report = TestReport(data=run_data_tests(con, compiled.data_tests))
             orphans = models_without_spec(con, [m.spec.name for m in compiled.project.models])
             results = collect_results(con)
+            scored = scored_models(con) if "scores" in results else []
         finally:
             con.close()
-        return RunResult(result, report, inference, orphans, results, missing)
+        return RunResult(result, report, inference, orphans, results, missing, scored)
 
     def record_sota(self, *, write: bool = True) -> list[dict[str, Any]]:
         """Each task's best specialist score (models with role: specialist) from ``task_scores``.

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,9 +79,9 @@ def test_direct_and_parsed_command_lines_print_the_same(tmp_path: Path) -> None:
         assert "typer._adapters" not in direct.stderr and "typer._adapters" in parsed.stderr
         return direct, parsed
 
-    def strip(text: str) -> list[str]:  # the import timings and the run's own id, times and paths
-        return [x for x in text.splitlines() if not x.startswith("import time:")
-                and not x.startswith(("built ", "run log:", "results:", "["))]
+    def strip(text: str) -> list[str]:  # the import timings, the run's own id, times and paths, durations
+        return [re.sub(r"\d+(\.\d+)? ?s\b", "<seconds>", x) for x in text.splitlines()
+                if not x.startswith(("import time:", "built ", "run log:", "results:", "["))]
 
     for args in (("compile",), ("import", "scores", str(tmp_path / "missing.xlsx")),
                  ("import", "scores", str(EXAMPLES / "c04_sota_beater.xlsx")), ("run",)):
@@ -91,3 +93,14 @@ def test_direct_and_parsed_command_lines_print_the_same(tmp_path: Path) -> None:
             assert direct.returncode in (0, 1) and "leaderboard: variant" in direct.stdout
         if "missing.xlsx" in args[-1]:
             assert direct.returncode == 2 and "Error:" in direct.stderr
+
+    # results.json names every model with scores, a model without a spec too (no spec, no revision)
+    task = next(p for p in sorted((root / "specs" / "tasks").rglob("*.yaml")) if "\nsota:" in p.read_text())
+    task_id = next(x for x in task.read_text().splitlines() if x.startswith("id: "))[4:].strip()
+    (tmp_path / "s.csv").write_text(f"model,task,score\nno-spec-model,{task_id},1\n")
+    assert glc("import", "scores", str(tmp_path / "s.csv")).returncode == 0
+    assert glc("run").returncode in (0, 1)
+    last = sorted((root / "target" / "runs").iterdir())[-1]
+    models = json.loads((last / "results.json").read_text())["models"]
+    assert {"model": "no-spec-model", "spec": None, "revision": None, "role": None} in models
+    assert [m["model"] for m in models] == sorted(m["model"] for m in models) and len(models) > 1
