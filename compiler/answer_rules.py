@@ -67,43 +67,70 @@ def load_choice_rules(specs_dir: Path, root: Path) -> list[dict[str, Any]]:
                                     "see the comment at the top of the file") for err in exc.errors()]) from None
     errors: list[SpecError] = []
     out = []
-    for i, rule in enumerate(spec.rules):
-        if rule.pattern is None:
-            out.append({"name": rule.name, "kind": "option_text", "pattern": None})
-            continue
-        line = doc.line_of(("rules", i, "pattern"))
-        unknown = sorted({m.group(1) for m in PLACEHOLDER.finditer(rule.pattern)} - set(spec.classes))
-        if unknown:
-            errors.append(SpecError(where, line, f"rule '{rule.name}': unknown class ${{{unknown[0]}}}",
-                                    "declare it under classes: (known: " + ", ".join(sorted(spec.classes)) + ")"))
-            continue
-        pattern = expand(rule.pattern, spec.classes)
-        problem = regex_problem(pattern)
-        if problem is not None:
-            errors.append(SpecError(where, line, f"rule '{rule.name}': {problem}",
-                                    "write an RE2 regular expression (no look-around, no back-references) "
-                                    "whose group 1 is the option letter"))
-            continue
-        out.append({"name": rule.name, "kind": "pattern", "pattern": pattern})
+    checker = _RegexChecker()  # one DuckDB for every rule (a connection costs more than the checks)
+    try:
+        for i, rule in enumerate(spec.rules):
+            if rule.pattern is None:
+                out.append({"name": rule.name, "kind": "option_text", "pattern": None})
+                continue
+            line = doc.line_of(("rules", i, "pattern"))
+            unknown = sorted({m.group(1) for m in PLACEHOLDER.finditer(rule.pattern)} - set(spec.classes))
+            if unknown:
+                errors.append(SpecError(where, line, f"rule '{rule.name}': unknown class ${{{unknown[0]}}}",
+                                        "declare it under classes: (known: " + ", ".join(sorted(spec.classes))
+                                        + ")"))
+                continue
+            pattern = expand(rule.pattern, spec.classes)
+            problem = regex_problem(pattern, checker)
+            if problem is not None:
+                errors.append(SpecError(where, line, f"rule '{rule.name}': {problem}",
+                                        "write an RE2 regular expression (no look-around, no back-references) "
+                                        "whose group 1 is the option letter"))
+                continue
+            out.append({"name": rule.name, "kind": "pattern", "pattern": pattern})
+    finally:
+        checker.close()
     if errors:
         raise SpecErrors(errors)
     return out
 
 
-def regex_problem(pattern: str) -> str | None:
-    """Why DuckDB's RE2 cannot use ``pattern`` as a rule (it must compile and have a group 1), or None."""
+class _RegexChecker:
+    """An in-memory DuckDB (no external access), opened on first use, for ``regex_problem``."""
+
+    def __init__(self) -> None:
+        self.con: Any = None
+
+    def execute(self, sql: str) -> None:
+        import duckdb
+
+        if self.con is None:
+            self.con = duckdb.connect(":memory:", config={"enable_external_access": False})
+        self.con.execute(sql).fetchone()
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+
+def regex_problem(pattern: str, checker: _RegexChecker | None = None) -> str | None:
+    """Why DuckDB's RE2 cannot use ``pattern`` as a rule (it must compile and have a group 1), or None.
+    ``checker``: the DuckDB to ask (its own, closed afterwards, when not given)."""
     import duckdb
     from glc.compiler.render import sql_literal
 
-    con = duckdb.connect(":memory:", config={"enable_external_access": False})
+    own = checker is None
+    check = checker if checker is not None else _RegexChecker()
     try:
         # a constant pattern, as in the compiled SQL: RE2 compiles it when the query is bound
-        con.execute(f"SELECT regexp_extract('', {sql_literal(pattern)}, 1)").fetchone()
+        check.execute(f"SELECT regexp_extract('', {sql_literal(pattern)}, 1)")
     except duckdb.Error as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return f"not a usable regular expression: {text[:300]}"
     finally:
-        con.close()
+        if own:
+            check.close()
     if capture_groups(pattern) < 1:
         return "the pattern has no group: group 1 must capture the option letter"
     return None

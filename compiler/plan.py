@@ -48,6 +48,9 @@ class CompiledProject:
     nodes: tuple[CompiledNode, ...]
     data_tests: tuple[CompiledDataTest, ...]
     manifest: dict[str, Any]
+    # per metric with an implementation: the reference kinds its macro declares it reads
+    # (``{% set references = [...] %}``; None: any kind); None when not computed (read from sql/ on demand)
+    references: dict[str, tuple[str, ...] | None] | None = None
 
     def node(self, name: str, *, variant: str | None = None, metric: str | None = None) -> CompiledNode:
         """A node of the manifest: by its name (``node("leaderboard")``), or a fanned-out one by its
@@ -108,11 +111,13 @@ def macro_errors(metrics: list[tuple[MetricSpec, str, int | None]], sql_dir: Pat
     return errors
 
 
-def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, Any]] | None = None
-                  ) -> list[RenderedModel]:
+def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, Any]] | None = None,
+                  references: dict[str, tuple[str, ...] | None] | None = None) -> list[RenderedModel]:
     """Render every model template: per-variant ones once per level spec, per-metric ones once
     per metric that has an implementation. Templates see ``choice_rules`` (the multiple-choice
-    answer rules of ``specs/answers/``, read here when not given) as a global."""
+    answer rules of ``specs/answers/``, read here when not given) as a global. ``references``, when
+    given, receives each implemented metric's reference kinds (``render.macro_references``), read
+    from the macro templates this render compiled anyway."""
     from glc.compiler.render import TemplateRenderer  # jinja2: only a compile that is not cached renders
 
     models_dir = sql_dir / "models"
@@ -151,6 +156,16 @@ def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, 
         for metric in metrics:
             if metric["implementation"]:
                 render(f, FanOut(f.stem, metric=metric["name"]), f"metric: {metric['name']}", {"metric": metric})
+    if references is not None:
+        from glc.compiler.render import macro_references
+
+        by_macro: dict[str, tuple[str, ...] | None] = {}
+        for metric in metrics:
+            impl = metric["implementation"]
+            if impl:
+                if impl["macro"] not in by_macro:
+                    by_macro[impl["macro"]] = macro_references(renderer, impl["macro"])
+                references[metric["name"]] = by_macro[impl["macro"]]
     names = [m.name for m in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -188,7 +203,8 @@ def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path 
     if early:
         raise SpecErrors(early)
     seeds = build_seeds(project)
-    nodes = compile_models(render_models(project, sql_dir or root / "sql", choice_rules),
+    references: dict[str, tuple[str, ...] | None] = {}
+    nodes = compile_models(render_models(project, sql_dir or root / "sql", choice_rules, references),
                            CompileCache(compile_cache_path(root)))
     schema = source_schema()
     for n in nodes:
@@ -206,7 +222,7 @@ def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path 
     if errors:
         raise SpecErrors(errors)
     manifest = build_manifest(project, seeds, nodes, data_tests, GLC_VERSION)
-    return CompiledProject(project, seeds, tuple(nodes), tuple(data_tests), manifest)
+    return CompiledProject(project, seeds, tuple(nodes), tuple(data_tests), manifest, references)
 
 
 def write_artifacts(compiled: CompiledProject, target_dir: Path) -> None:

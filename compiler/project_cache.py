@@ -58,7 +58,7 @@ from glc.compiler.yaml_source import YamlDoc
 
 from glc import __version__ as GLC_VERSION
 
-FORMAT = 2  # 2: nodes carry a typed materialization and their fan-out
+FORMAT = 3  # 2: nodes carry a typed materialization and their fan-out; 3: and the metric macros' reference kinds
 ENV_DATA = "GLC_DATA"  # glc.profiles.ENV_DATA (not imported: profiles is not needed on a hit)
 ENV_DISABLE = "GLC_NO_COMPILE_CACHE"  # set to 1: every command compiles from the specs
 LIBRARIES = ("sqlglot", "jinja2", "pydantic", "pydantic_core", "yaml")
@@ -287,6 +287,8 @@ def _dump(c: CompiledProject) -> dict[str, Any]:
         "nodes": [{f.name: _node_field(n, f.name) for f in fields(CompiledNode)} for n in c.nodes],
         "data_tests": [{f.name: getattr(t, f.name) for f in fields(CompiledDataTest)} for t in c.data_tests],
         "manifest": c.manifest,
+        "references": None if c.references is None else {k: None if v is None else list(v)
+                                                          for k, v in c.references.items()},
     }
 
 
@@ -364,4 +366,6 @@ def _restore(d: dict[str, Any]) -> CompiledProject:
     seeds = {name: Seed(name, tuple(tuple(r) for r in rows)) for name, rows in d["seeds"].items()}
     nodes = tuple(_restore_node(n) for n in d["nodes"])
     data_tests = tuple(CompiledDataTest(**t) for t in d["data_tests"])
-    return CompiledProject(project, seeds, nodes, data_tests, d["manifest"])
+    refs = d["references"]
+    references = None if refs is None else {k: None if v is None else tuple(v) for k, v in refs.items()}
+    return CompiledProject(project, seeds, nodes, data_tests, d["manifest"], references)

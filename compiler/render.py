@@ -71,7 +71,14 @@ class TemplateRenderer:
 def metric_references(sql_dir: Path, root: Path, macro: str) -> tuple[str, ...] | None:
     """The reference kinds a metric macro declares it can score (``{% set references = [...] %}``);
     None when it declares none (any kind)."""
-    renderer = TemplateRenderer(sql_dir, root)
+    return macro_references(TemplateRenderer(sql_dir, root), macro)
+
+
+def macro_references(renderer: TemplateRenderer, macro: str) -> tuple[str, ...] | None:
+    """``metric_references`` with a renderer that may have compiled the macro already (a compile
+    reads them all with one renderer: each template is compiled once). Macro templates define
+    macros and set names at their top level; the globals a render adds (``choice_rules``) are
+    read only inside macros, so the module, and the answer, are the same with any renderer."""
     try:
         module = renderer.env.get_template(f"macros/metrics/{macro}.sql").module
     except jinja2.TemplateError:

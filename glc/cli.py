@@ -242,9 +242,7 @@ def _write_results(ws, log, result, status: int, seconds: float) -> None:
     p = compiled.project
     inf, b = result.inference, result.build
     specs = {m.spec.name: m for m in p.models}
-    scores = result.results.get("scores")
-    scored = scores.column("model").unique().to_pylist() if scores is not None else []
-    models = sorted({*specs, *scored})
+    models = sorted({*specs, *result.scored_models})
     files = log.write_tables(result.results)
     log.write_results({
         "format": RESULTS_VERSION,
@@ -330,6 +328,8 @@ MapOpt = Annotated[Path | None, typer.Option("--map", help="With --from: MAP.yam
 
 def _harness_args(fmt: str | None, mapping: Path | None) -> bool:
     """True for a harness import (--from); its --map is required, and --map alone is refused."""
+    if fmt is None and mapping is None:  # a plain import: the harness importers (polars, sqlglot) stay unloaded
+        return False
     from glc.importers.harness import FORMATS
 
     if fmt is None:
@@ -629,10 +629,50 @@ def catalog_generate(
     typer.echo(f"wrote {n} task specs under {dst}")
 
 
+def _direct(argv: list[str]) -> Any:
+    """The command function itself for the commonest plain command lines (``glc run``, ``glc compile``,
+    ``glc import scores FILE``, no option), else None (typer parses the line). Typer builds a pydantic
+    validator for each parameter of the command it parses (about a third of a second before any work);
+    these command lines carry no value to check and run the same function with its defaults."""
+    if any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):  # shell completion: typer's
+        return None
+    if argv == ["run"]:
+        return run
+    if argv == ["compile"]:
+        return compile
+    if len(argv) == 3 and argv[:2] == ["import", "scores"] and not argv[2].startswith("-"):
+        return lambda: import_scores(Path(argv[2]))
+    return None
+
+
+def _call_direct(command: Any) -> Any:
+    """``command()`` with what typer's ``app(standalone_mode=False)`` makes of how it ends."""
+    import errno
+
+    try:
+        return command()
+    except typer.Exit as exc:
+        return exc.exit_code
+    except EOFError as exc:
+        typer.echo(err=True)
+        raise typer.Abort() from exc
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        from typer._click.utils import PacifyFlushWrapper
+
+        sys.stdout = PacifyFlushWrapper(sys.stdout)
+        sys.stderr = PacifyFlushWrapper(sys.stderr)
+        sys.exit(1)
+
+
 def main() -> None:
     debug = "--debug" in sys.argv or os.environ.get("GLC_DEBUG") == "1"
     try:
-        code = app(standalone_mode=False)
+        direct = _direct(sys.argv[1:])
+        code = _call_direct(direct) if direct is not None else app(standalone_mode=False)
     except GlcError as exc:
         if debug:
             raise

@@ -114,10 +114,14 @@ def describe_missing_evaluators(compiled: CompiledProject) -> str:
 
 
 def reference_kinds_read(compiled: CompiledProject) -> dict[str, tuple[str, ...] | None]:
-    """Per metric with an implementation: the reference kinds its macro reads (None: any)."""
-    from glc.compiler.render import metric_references
+    """Per metric with an implementation: the reference kinds its macro reads (None: any); those
+    the compile read (and the compile cache keeps), else read from the macro templates now."""
+    if compiled.references is not None:
+        return dict(compiled.references)
+    from glc.compiler.render import TemplateRenderer, macro_references
 
     p = compiled.project
+    renderer = TemplateRenderer(p.root / "sql", p.root)  # one renderer: each template compiled once
     by_macro: dict[str, tuple[str, ...] | None] = {}
     out: dict[str, tuple[str, ...] | None] = {}
     for m in p.metrics:
@@ -125,7 +129,7 @@ def reference_kinds_read(compiled: CompiledProject) -> dict[str, tuple[str, ...]
             continue
         macro = m.implementation.macro
         if macro not in by_macro:
-            by_macro[macro] = metric_references(p.root / "sql", p.root, macro)
+            by_macro[macro] = macro_references(renderer, macro)
         out[m.name] = by_macro[macro]
     return out
 

@@ -112,3 +112,10 @@ def collect_results(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
             by = ", ".join(quote_ident(c) for c in order)
             out[key] = con.sql(f"SELECT * FROM {quote_ident(table)} ORDER BY {by}").to_arrow_table()
     return out
+
+
+def scored_models(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The models ``task_scores`` holds (those of ``collect_results``'s scores; asked of DuckDB: the
+    Arrow way, ``unique()``, imports pyarrow's compute functions, a tenth of a second)."""
+    table, _, _ = RESULT_TABLES["scores"]
+    return [r[0] for r in con.execute(f"SELECT DISTINCT model FROM {quote_ident(table)} ORDER BY model").fetchall()]

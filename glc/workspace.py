@@ -61,6 +61,7 @@ class RunResult:
     orphans: list[str] = field(default_factory=list)  # models with runner-made results but no spec
     results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built: Arrow tables (glc.runlog)
     unrouted: list[tuple[str, str]] = field(default_factory=list)  # (model, task) no route serves: scored 0
+    scored_models: list[str] = field(default_factory=list)  # the models of results["scores"] (task_scores)
 
 
 class Workspace:
@@ -146,7 +147,7 @@ class Workspace:
         from glc.data_tests import run_data_tests
         from glc.datasets import sync_instances
         from glc.engines import build_dag
-        from glc.runlog import collect_results
+        from glc.runlog import collect_results, scored_models
         from glc.store import connect, ensure_store, models_without_spec
 
         say = notify or (lambda _text: None)
@@ -177,9 +178,10 @@ class Workspace:
             report = TestReport(data=run_data_tests(con, compiled.data_tests))
             orphans = models_without_spec(con, [m.spec.name for m in compiled.project.models])
             results = collect_results(con)
+            scored = scored_models(con) if "scores" in results else []
         finally:
             con.close()
-        return RunResult(result, report, inference, orphans, results, missing)
+        return RunResult(result, report, inference, orphans, results, missing, scored)
 
     def record_sota(self, *, write: bool = True) -> list[dict[str, Any]]:
         """Each task's best specialist score (models with role: specialist) from ``task_scores``.
@@ -226,17 +228,19 @@ class Workspace:
         return report
 
     def read_scores(self, path: Path, model: str | None = None) -> ParsedScores:
-        from glc.importers.table_file import read_table
-        from glc.importers.workbook import read_workbook
-
         path = Path(path)
         if not path.is_file():
             raise GlcError("file not found", location=str(path))
         project = self._project()
         suffix = path.suffix.lower()
+        # each reader imports what it reads with (polars for tables): only the one this file needs
         if suffix in (".xlsx", ".xlsm"):
+            from glc.importers.workbook import read_workbook
+
             return read_workbook(path, project, model)
         if suffix in (".csv", ".parquet"):
+            from glc.importers.table_file import read_table
+
             return read_table(path, project, model)
         raise GlcError(f"unsupported score file type '{suffix}'", location=str(path),
                        hint="import an .xlsx workbook (official layout) or a .csv/.parquet table")

@@ -142,3 +142,16 @@ def test_the_compiled_sql_follows_the_file(project: Path) -> None:
     _edit_rule(project, r"'\(([A-Za-z])\)'", r"'\[([A-Za-z])\]'")
     sql = "\n".join(n.sql for n in compile_project(project).nodes if n.name == "instance_scores__acc")
     assert r"'\[([A-Za-z])\]'" in sql and r"'\(([A-Za-z])\)'" not in sql
+
+
+def test_every_bad_rule_is_reported_when_several_are(project: Path) -> None:
+    """The rules are checked in one DuckDB: a rule it refuses leaves the next ones checked as before."""
+    first = _edit_rule(project, r"'(?:\*\*|__)\(?([A-Za-z])\)?[.):]?(?:\*\*|__)'", r"'(?<=x)([A-Za-z])'")
+    second = _edit_rule(project, r"'\(([A-Za-z])\)'", r"'\(([A-Za-z]\)'")
+    with pytest.raises(SpecErrors) as err:
+        load_choice_rules(project / "specs", project)
+    lines = [e.line for e in err.value.errors]
+    assert lines == [first, second] and all("not a usable regular expression" in e.message for e in err.value.errors)
+    f = project / "specs" / "answers" / "choice_letter.yaml"
+    f.write_text(RULES.read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_choice_rules(project / "specs", project) == load_choice_rules(REPO / "specs", REPO)

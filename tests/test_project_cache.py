@@ -8,6 +8,7 @@ read from the cache (compile_project not called) and that what it gives equals a
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -145,3 +146,27 @@ def test_a_project_bound_to_a_data_folder_is_cached_by_the_folder_layout(root: P
     again = project_cache.cached_compile(root)
     assert len(calls) == 2 and again.project.binding is not None
     assert again.project.binding.unmatched == [PurePosixPath("NLP/Some-Task")]
+
+
+def test_the_reference_kinds_of_metric_macros_are_compiled_cached_and_follow_a_macro_edit(root: Path) -> None:
+    """``glc compile``/``run`` name tasks whose reference a metric cannot read; the kinds come with the
+    compile (and its cache entry) and equal what each macro template declares."""
+    from glc.compiler.render import metric_references
+
+    from glc.listing import reference_kinds_read
+
+    first = project_cache.cached_compile(root)
+    second = project_cache.cached_compile(root)  # read from the entry
+    sql = root.resolve() / "sql"
+    expected = {m.name: metric_references(sql, root.resolve(), m.implementation.macro)
+                for m in first.project.metrics if m.implementation is not None}
+    assert first.references == second.references == expected
+    assert reference_kinds_read(second) == expected
+    assert reference_kinds_read(replace(second, references=None)) == expected  # read from sql/ on demand
+    name, kinds = next((k, v) for k, v in sorted(expected.items()) if v is not None and len(v) > 1)
+    macro = next(m.implementation.macro for m in first.project.metrics if m.name == name)
+    path = sql / "macros" / "metrics" / f"{macro}.sql"
+    line = next(x for x in path.read_text().splitlines() if x.startswith("{% set references"))
+    path.write_text(path.read_text().replace(line, "{% set references = [" + repr(kinds[0]) + "] %}"))
+    again = project_cache.cached_compile(root)
+    assert again.references is not None and again.references[name] == (kinds[0],)

@@ -1,0 +1,106 @@
+"""``glc run``, ``glc compile`` and ``glc import scores FILE`` without options skip typer's parsing
+(``cli._direct``): the same function runs with the same arguments, prints the same and ends with the
+same exit status as when typer parses the line."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES, copy_project
+
+from glc import cli
+
+
+def _parsed_by_typer(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[str, dict[str, Any]]:
+    """(command name, keyword arguments) typer calls the command of ``argv`` with."""
+    got: dict[str, Any] = {}
+    for typer_app in (cli.app, cli.import_app):
+        for info in typer_app.registered_commands:
+            fn = info.callback
+
+            @functools.wraps(fn)
+            def record(*args: Any, _fn: Any = fn, **kwargs: Any) -> None:
+                got.update(name=_fn.__name__, kwargs=kwargs)
+            monkeypatch.setattr(info, "callback", record)
+    cli.app(argv, standalone_mode=False)
+    return got["name"], got["kwargs"]
+
+
+@pytest.mark.parametrize("argv", [["run"], ["compile"], ["import", "scores", "my scores.xlsx"]])
+def test_the_direct_call_gets_what_typer_would_pass(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+    name, kwargs = _parsed_by_typer(monkeypatch, argv)
+    direct = cli._direct(argv)
+    assert direct is not None
+    fn = getattr(cli, name)
+    defaults = {k: p.default for k, p in inspect.signature(fn).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    if name == "import_scores":
+        assert kwargs == {**defaults, "file": Path("my scores.xlsx")}
+        seen: list[Any] = []
+        monkeypatch.setattr(cli, "import_scores", lambda file: seen.append(file))
+        direct()
+        assert seen == [Path("my scores.xlsx")]
+    else:
+        assert direct is fn and kwargs == defaults
+
+
+@pytest.mark.parametrize("argv", [[], ["run", "--full-refresh"], ["--debug", "run"], ["run", "--help"],
+                                  ["compile", "--select", "model:x"], ["import", "scores"],
+                                  ["import", "scores", "--model"], ["import", "scores", "a.xlsx", "--model", "m"],
+                                  ["import", "predictions", "a.jsonl"], ["leaderboard"], ["--project-dir", ".", "run"]])
+def test_any_other_command_line_is_parsed_by_typer(argv: list[str]) -> None:
+    assert cli._direct(argv) is None
+
+
+def test_shell_completion_is_left_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_GLC_COMPLETE", "bash_complete")
+    assert cli._direct(["run"]) is None
+
+
+def test_direct_and_parsed_command_lines_print_the_same(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "p", small=True)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), GLC_BENCHMARK="general-bench")
+
+    def glc(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-X", "importtime", "-m", "glc", *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    def pair(*args: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+        direct, parsed = glc(*args), glc("--project-dir", ".", *args)  # --project-dir: typer parses the line
+        assert "typer._adapters" not in direct.stderr and "typer._adapters" in parsed.stderr
+        return direct, parsed
+
+    def strip(text: str) -> list[str]:  # the import timings, the run's own id, times and paths, durations
+        return [re.sub(r"\d+(\.\d+)? ?s\b", "<seconds>", x) for x in text.splitlines()
+                if not x.startswith(("import time:", "built ", "run log:", "results:", "["))]
+
+    for args in (("compile",), ("import", "scores", str(tmp_path / "missing.xlsx")),
+                 ("import", "scores", str(EXAMPLES / "c04_sota_beater.xlsx")), ("run",)):
+        direct, parsed = pair(*args)
+        assert direct.returncode == parsed.returncode, (args, direct.stderr[-2000:], parsed.stderr[-2000:])
+        assert strip(direct.stdout) == strip(parsed.stdout), args
+        assert strip(direct.stderr) == strip(parsed.stderr), args
+        if args[-1] == "run":
+            assert direct.returncode in (0, 1) and "leaderboard: variant" in direct.stdout
+        if "missing.xlsx" in args[-1]:
+            assert direct.returncode == 2 and "Error:" in direct.stderr
+
+    # results.json names every model with scores, a model without a spec too (no spec, no revision)
+    task = next(p for p in sorted((root / "specs" / "tasks").rglob("*.yaml")) if "\nsota:" in p.read_text())
+    task_id = next(x for x in task.read_text().splitlines() if x.startswith("id: "))[4:].strip()
+    (tmp_path / "s.csv").write_text(f"model,task,score\nno-spec-model,{task_id},1\n")
+    assert glc("import", "scores", str(tmp_path / "s.csv")).returncode == 0
+    assert glc("run").returncode in (0, 1)
+    last = sorted((root / "target" / "runs").iterdir())[-1]
+    models = json.loads((last / "results.json").read_text())["models"]
+    assert {"model": "no-spec-model", "spec": None, "revision": None, "role": None} in models
+    assert [m["model"] for m in models] == sorted(m["model"] for m in models) and len(models) > 1
