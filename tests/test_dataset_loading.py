@@ -190,3 +190,37 @@ def test_an_escaped_lone_surrogate_is_refused_with_its_instance(loader) -> None:
     assert datasets.load_task(root, t, problems, "fp", types) is None
     assert len(problems) == 1 and "instance 'bad'" in problems[0].where
     assert "lone surrogate U+D800" in problems[0].message
+
+
+def _boxes_outcome(value: object, fmt: str) -> tuple[str, object]:
+    try:
+        return "ok", datasets._boxes(value, fmt)
+    except (ValueError, OverflowError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+coordinate = st.one_of(st.integers(-5, 60), st.integers(-2**70, 2**70), st.floats(), st.booleans(), st.none(),
+                       st.text(max_size=2))
+box_item = st.one_of(
+    st.fixed_dictionaries({}, optional={"bbox": st.one_of(st.lists(coordinate, min_size=3, max_size=5),
+                                                         st.lists(st.integers(0, 50), min_size=4, max_size=4)),
+                                        "box": st.lists(st.integers(0, 50), min_size=4, max_size=4),
+                                        "label": st.one_of(st.none(), st.text(max_size=3), st.integers())}),
+    st.lists(coordinate, min_size=4, max_size=4), coordinate)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=st.one_of(st.lists(box_item, max_size=4), box_item), fmt=st.sampled_from(["xyxy", "xywh"]))
+def test_dict_boxes_shortcut_gives_what_boxes_gives(value: object, fmt: str) -> None:
+    """Boxes as dicts take a shortcut (``_dict_boxes``); the result, or the error and its message,
+    is the general code's for every value, good or bad (negative sizes, huge integers, bools)."""
+    quick = _boxes_outcome(value, fmt)
+    original = datasets._dict_boxes
+    datasets._dict_boxes = lambda *a: None  # type: ignore[assignment]
+    try:
+        general = _boxes_outcome(value, fmt)
+    finally:
+        datasets._dict_boxes = original
+    assert quick == general
+    if quick[0] == "ok":  # the same values and the same kinds of numbers
+        assert repr(quick[1]) == repr(general[1])
