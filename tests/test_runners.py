@@ -19,7 +19,7 @@ from glc.compiler.plan import compile_project
 from glc.runners.base import Request
 from glc.runners.command import CommandArgs, CommandRunner
 from glc.runners.openai import OpenAIArgs, OpenAIRunner
-from metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task
+from helpers.metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task
 
 from glc.workspace import Workspace
 
