@@ -1,6 +1,6 @@
 """Binding and loading a full-size General-Bench tree (699 tasks, 325,800 instances).
 
-Writes the tree once with the test generator (tests/gb_tree.py, ``full`` size), then measures in
+Writes the tree once with the test generator (tests/helpers/gb_tree.py, ``full`` size), then measures in
 the same run, ``--repeat`` times, each step in a fresh process so imports and caches count as a
 user sees them:
 
@@ -100,7 +100,7 @@ def main() -> None:
     try:
         tree = args.tree
         if tree is None:
-            from gb_tree import write_tree
+            from helpers.gb_tree import write_tree
 
             t = time.perf_counter()
             info = write_tree(work / "tree", size="full")

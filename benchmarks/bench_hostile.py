@@ -39,13 +39,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "tests" / "security"))
 os.environ["GLC_BENCHMARK"] = "general-bench"
 
 import duckdb  # noqa: E402
-import hostile_server  # noqa: E402
 import yaml  # noqa: E402
-from metric_project import allow_command, model_spec, new_project, qa_task  # noqa: E402
+from helpers import hostile_server  # noqa: E402
+from helpers.metric_project import allow_command, model_spec, new_project, qa_task  # noqa: E402
 
 C04 = REPO / "data" / "general-bench" / "examples" / "c04_sota_beater.xlsx"
 TASK = "nlp.t_acc"

@@ -3,7 +3,7 @@
 Prints: the import time (a 699,000-row Parquet file through ``glc import scores``), the
 ``glc run`` time (compile, build of every model for 3 variants x 13 scopes, data tests),
 and, as the baseline measured in the same run, the independent plain-Python reference
-(tests/reference_levels.py) on a sample of models, extrapolated to 1,000 models and checked
+(tests/helpers/reference_levels.py) on a sample of models, extrapolated to 1,000 models and checked
 to agree with the SQL. Target: run <= 5 s.
 Run: python benchmarks/bench_levels.py [--models N]
 """
@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("GLC_BENCHMARK", "general-bench")  # the 699-task catalog
 sys.path.insert(0, str(REPO / "tests"))
 
-from reference_levels import RefTask, levels  # noqa: E402
+from helpers.reference_levels import RefTask, levels  # noqa: E402
 
 from glc.workspace import Workspace  # noqa: E402
 

@@ -3,7 +3,7 @@ project: task data, imported predictions, the compiled SQL of ``glc run``) and b
 implementations (SQuAD 2.0 rules, sacrebleu, rouge-score with glc's documented tokenization, the
 anls package, jiwer, scikit-learn, numpy/scipy, pycocotools, scikit-image, sewar).
 
-The cases come from the Hypothesis strategies of tests/metric_truth.py (the fast profile in
+The cases come from the Hypothesis strategies of tests/helpers/metric_truth.py (the fast profile in
 tests/test_metric_truth.py uses the same ones); each family's cases are cut into corpora of
 ``--corpus`` cases (one task per metric and corpus; prediction records shuffled, instance ids
 sorting against the data-file order) and ``--per-build`` corpora are scored in one build.
@@ -32,9 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("GLC_BENCHMARK", "general-bench")
 
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from metric_truth import (  # noqa: E402
+from helpers.metric_truth import (  # noqa: E402
     BOX_COMPARED,
     BOX_DECLS,
     CHOICE_DECLS,
@@ -58,6 +56,8 @@ from metric_truth import (  # noqa: E402
     text_cases,
     text_check,
 )
+from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 
 def draw(strategy: st.SearchStrategy, n: int, at: int) -> list[Any]:

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from metric_project import allow_command, model_spec, new_project, qa_task, sql_rows  # noqa: E402
+from helpers.metric_project import allow_command, model_spec, new_project, qa_task, sql_rows  # noqa: E402
 
 from glc.workspace import Workspace  # noqa: E402
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("GLC_BENCHMARK", "general-bench")
 
 import duckdb  # noqa: E402
-from metric_project import add_task, new_project  # noqa: E402
+from helpers.metric_project import add_task, new_project  # noqa: E402
 
 from glc.workspace import Workspace  # noqa: E402
 

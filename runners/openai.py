@@ -25,7 +25,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
@@ -218,6 +218,7 @@ class OpenAIRunner(Runner):
         self._lock = threading.Lock()
         self._turn = 0
         self.attempts = 0
+        self.sleep: Callable[[float], None] = time.sleep  # the backoff's wait; tests inject a fake one
 
     def version(self) -> str:
         return f"{', '.join(self.a.urls)} {self.a.model}"
@@ -386,7 +387,7 @@ class OpenAIRunner(Runner):
                         self._down = f"server unreachable, not tried: {last}"
                     break
                 delay = min(self.a.max_backoff_s, self.a.backoff_s * 2**attempt) * (0.5 + random.random() / 2)
-                time.sleep(exc.retry_after if exc.retry_after is not None else delay)
+                self.sleep(exc.retry_after if exc.retry_after is not None else delay)
                 attempt += 1
         tries = attempt + 1 + failovers
         return Result(None, f"failed after {tries} attempt{'s' * (tries > 1)}: {last}",

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
 from glc.compiler.errors import GlcError
 from glc.compiler.lineage import column_lineage
-from metric_project import add_task, new_project, write_predictions
+from helpers.metric_project import add_task, new_project, write_predictions
+from helpers.project import EXAMPLES
 
 from glc.workspace import Workspace
 
@@ -23,7 +23,7 @@ def glc(project_dir: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Workspace:
-    from conftest import copy_project
+    from helpers.project import copy_project
 
     ws = Workspace(copy_project(tmp_path_factory.mktemp("audit")))
     ws.import_scores(EXAMPLES / "c04_sota_beater.xlsx")
@@ -133,7 +133,7 @@ def test_diff_variants_names_the_ties(built: Workspace) -> None:
 
 
 def test_diff_scopes_and_runs(tmp_path: Path) -> None:
-    from conftest import copy_project
+    from helpers.project import copy_project
 
     ws = Workspace(copy_project(tmp_path / "p"))
     ws.import_scores(EXAMPLES / "c12_cross_paradigm.xlsx")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import copy_project
-from gb_tree import write_tree
 from glc.compiler import project_cache
 from glc.compiler.plan import compile_project
+from helpers.gb_tree import write_tree
+from helpers.project import copy_project
 
 BENCH = "general-bench"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import EXAMPLES
-from metric_project import add_task, new_project, write_predictions
+from helpers.metric_project import add_task, new_project, write_predictions
+from helpers.project import EXAMPLES
 
 from glc.workspace import Workspace
 

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DATA, REPO
 from glc.compiler.catalog import GENERATED_MARK, read_catalog_csv, read_sota_workbook
 from glc.compiler.loader import load_specs
+from helpers.project import DATA, REPO
 
 from glc.workspace import Workspace
 

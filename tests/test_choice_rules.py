@@ -12,13 +12,13 @@ import duckdb
 import pytest
 import regex
 import yaml
-from conftest import REPO, copy_project
 from glc.compiler.answer_rules import load_choice_rules
 from glc.compiler.errors import SpecErrors
 from glc.compiler.plan import compile_project
+from helpers.metric_truth import CHOICE_PIECES, SEPARATORS, TEXT_CHARS
+from helpers.project import REPO, copy_project
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from metric_truth import CHOICE_PIECES, SEPARATORS, TEXT_CHARS
 
 RULES = REPO / "specs" / "answers" / "choice_letter.yaml"
 DOC = yaml.safe_load(RULES.read_text(encoding="utf-8"))

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 from glc.compiler.udfs import code
+from helpers.metric_project import add_task, new_project, sql_rows, write_predictions
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metric_project import add_task, new_project, sql_rows, write_predictions
 
 from glc.workspace import Workspace
 
@@ -222,10 +222,10 @@ def test_generated_programs_agree_with_the_package(items: list[tuple[str, list[s
 
 
 def test_an_unknown_language_is_refused_at_compile_time(tmp_path: Path) -> None:
-    from conftest import copy_project
     from glc.compiler.errors import SpecErrors
     from glc.compiler.plan import compile_project
     from glc.compiler.resolve import CHOICE_ARGS
+    from helpers.project import copy_project
 
     assert CHOICE_ARGS["codebleu"]["lang"] == code.LANGUAGES
     root = copy_project(tmp_path / "p", small=True)
@@ -244,9 +244,9 @@ def test_the_catalog_code_tasks_are_scored_from_a_general_bench_tree(tmp_path: P
     generated General-Bench tree, score imported prediction trees as the package scores them."""
     import shutil
 
-    from conftest import REPO
-    from gb_tree import write_predictions as write_tree_predictions
-    from gb_tree import write_tree
+    from helpers.gb_tree import write_predictions as write_tree_predictions
+    from helpers.gb_tree import write_tree
+    from helpers.project import REPO
 
     root = new_project(tmp_path / "proj")
     for name in ("code_generation", "code_repair"):  # the small catalog of new_project leaves them out

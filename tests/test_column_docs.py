@@ -17,10 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
-from conftest import REPO, copy_project
 from glc.compiler.column_docs import annotate_sql, column_doc_problems, docs_for, load_column_docs
 from glc.compiler.errors import SpecErrors
 from glc.compiler.spec_models import MetricSpec
+from helpers.project import REPO, copy_project
 
 from glc.workspace import Workspace
 

@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from glc.compiler.plan import compile_project, write_artifacts
+from helpers.project import REPO
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("GLC_UPDATE_GOLDEN") == "1"

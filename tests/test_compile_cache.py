@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import copy_project
 from glc.compiler import sqlmodel
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import compile_project
+from helpers.project import copy_project
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from glc.compiler.spec_models import DatasetSpec
+from helpers.metric_project import add_task, new_project, sql_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from metric_project import add_task, new_project, sql_rows
 
 import glc.datasets as datasets
 from glc.workspace import Workspace
@@ -106,7 +106,7 @@ def test_fast_path_gives_what_the_careful_path_gives(loader, monkeypatch, kind: 
 
 def test_fast_path_on_every_catalog_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The generated General-Bench tree (every task type, media, Close Set): same rows both ways."""
-    from gb_tree import write_tree
+    from helpers.gb_tree import write_tree
 
     root = new_project(tmp_path / "p")
     tree = tmp_path / "gb"

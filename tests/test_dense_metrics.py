@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pytest
 from glc.compiler.udfs import dense, pointclouds, speech
+from helpers.media_files import grey, mp4, ply, png, wav
+from helpers.metric_project import add_task, new_project, sql_rows, write_predictions
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from media_files import grey, mp4, ply, png, wav
-from metric_project import add_task, new_project, sql_rows, write_predictions
 from PIL import Image
 
 from glc.workspace import Workspace

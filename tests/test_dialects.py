@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_project
 from glc.compiler.dialects import (
     CHECKED,
     TEXT,
@@ -24,6 +23,7 @@ from glc.compiler.dialects import (
 )
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import compile_project
+from helpers.project import REPO, copy_project
 
 from glc.profiles import load_target
 

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 import yaml
 from glc.compiler.udfs import readings
+from helpers.metric_project import add_task, allow_command, model_spec, new_project, sql_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metric_project import add_task, allow_command, model_spec, new_project, sql_rows
 
 from glc.workspace import Workspace
 
@@ -195,8 +195,8 @@ def test_reading_forms() -> None:
 
 
 def test_ls_metrics_details_names_what_the_evaluator_must_read(tmp_path: Path) -> None:
-    from conftest import copy_project
     from glc.compiler.plan import compile_project
+    from helpers.project import copy_project
 
     from glc.listing import render_metric_details
 

@@ -6,8 +6,8 @@ import json
 
 import duckdb
 import pytest
-from conftest import EXAMPLES
-from metric_project import explain_vs_sql
+from helpers.metric_project import explain_vs_sql
+from helpers.project import EXAMPLES
 
 from glc.workspace import Workspace
 
@@ -17,7 +17,7 @@ VARIANTS = {"pooled": "pooled", "per_modality": "per_modality", "strict": "stric
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Workspace:
-    from conftest import copy_project
+    from helpers.project import copy_project
 
     ws = Workspace(copy_project(tmp_path_factory.mktemp("examples")))
     for case in EXPECTED.values():

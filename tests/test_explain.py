@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from glc.compiler.contracts import quote_ident
-from metric_project import add_task, explain_vs_sql, new_project
+from helpers.metric_project import add_task, explain_vs_sql, new_project
 
 from glc.explain import render
 from glc.workspace import Workspace

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
 from glc.compiler.errors import GlcError
-from metric_project import add_task, model_spec, new_project, write_predictions
-from metric_project import sql_rows as _sql
+from helpers.metric_project import add_task, model_spec, new_project, write_predictions
+from helpers.metric_project import sql_rows as _sql
+from helpers.project import REPO
 
 from glc.export import IncompleteExport, _media_name
 from glc.workspace import Workspace

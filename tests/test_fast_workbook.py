@@ -18,9 +18,9 @@ from unittest import mock
 
 import openpyxl
 import pytest
-from conftest import DATA, EXAMPLES
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import CompiledProject
+from helpers.project import DATA, EXAMPLES
 
 from glc.importers import fast_workbook, workbook
 from glc.importers.scores import ParsedScores, file_sha256, task_index

@@ -1,4 +1,4 @@
-"""The synthetic General-Bench tree generator (tests/gb_tree.py): layout, fields, media, determinism."""
+"""The synthetic General-Bench tree generator (tests/helpers/gb_tree.py): layout, fields, media, determinism."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gb_tree import (
+from glc.compiler.binding import canonical_folder
+from glc.compiler.catalog import MODALITY_OF_SHEET
+from helpers.gb_tree import (
     CATALOG,
     FULL_TOTAL,
     MEDIA_POOL,
@@ -27,8 +29,6 @@ from gb_tree import (
     write_predictions,
     write_tree,
 )
-from glc.compiler.binding import canonical_folder
-from glc.compiler.catalog import MODALITY_OF_SHEET
 from PIL import Image
 
 ROWS = catalog()
@@ -460,7 +460,7 @@ def test_cli_writes_a_tree_and_predictions(tmp_path: Path, capsys: pytest.Captur
                  "--predictions", str(tmp_path / "p")]) == 0
     assert "1 tasks, 2 instances, 0 media files" in capsys.readouterr().out
     assert len(json.loads((tmp_path / "p/NLP/Commonsense-Reasoning/prediction.json").read_text())) == 2
-    script = Path(__file__).with_name("gb_tree.py")
+    script = Path(__file__).parent / "helpers" / "gb_tree.py"
     done = subprocess.run([sys.executable, str(script), str(tmp_path / "s"), "--close-set", "--seed", "3",
                            "--task", "Image/comprehension/Abduction-based-VQA"],
                           capture_output=True, text=True, check=True)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gb_tree import write_tree
-from metric_project import allow_command, model_spec, new_project
+from helpers.gb_tree import write_tree
+from helpers.metric_project import allow_command, model_spec, new_project
 
 from glc.workspace import Workspace
 

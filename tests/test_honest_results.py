@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DATA
 from glc.compiler.errors import GlcError
-from metric_project import add_task, allow_command, new_project, qa_task, sql_rows, write_predictions
+from helpers.metric_project import add_task, allow_command, new_project, qa_task, sql_rows, write_predictions
+from helpers.project import DATA
 
 from glc.leaderboard import Intervals, render
 from glc.workspace import Workspace

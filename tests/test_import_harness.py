@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from glc.compiler.errors import GlcError, SpecErrors
-from metric_project import add_task, new_project, sql_rows
+from helpers.metric_project import add_task, new_project, sql_rows
 
 from glc.importers.harness.frame import TEXT_KEY_SQL, WHITE_SPACE, text_key
 from glc.importers.scores import ImportErrors

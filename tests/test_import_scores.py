@@ -9,9 +9,9 @@ import duckdb
 import openpyxl
 import polars as pl
 import pytest
-from conftest import EXAMPLES
 from glc.compiler.errors import GlcError
-from metric_project import workbook_variant
+from helpers.metric_project import workbook_variant
+from helpers.project import EXAMPLES
 
 from glc.workspace import Workspace
 

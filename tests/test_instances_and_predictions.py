@@ -10,8 +10,8 @@ import duckdb
 import pytest
 import yaml
 from glc.compiler.errors import GlcError
-from metric_project import add_task, data_problems, new_project, write_predictions
-from metric_project import sql_rows as _sql
+from helpers.metric_project import add_task, data_problems, new_project, write_predictions
+from helpers.metric_project import sql_rows as _sql
 
 from glc.workspace import Workspace
 

@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 import yaml
 from glc.compiler.udfs import features
+from helpers.media_files import png
+from helpers.metric_project import add_task, allow_command, new_project, sql_rows, write_predictions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from media_files import png
-from metric_project import add_task, allow_command, new_project, sql_rows, write_predictions
 
 from glc.workspace import Workspace
 
@@ -196,10 +196,10 @@ LEARNED = ("fid", "fvd", "fad", "clip_score", "clip_img_score", "clip_style", "c
 def test_learned_metric_nodes_translate_to_spark() -> None:
     """The nodes and aggregates of these metrics use only constructs the Spark dialect has checked
     (each node on its own: other metrics' nodes are not this test's concern)."""
-    from conftest import REPO
     from glc.compiler.contracts import source_schema
     from glc.compiler.dialects import translate, type_of
     from glc.compiler.plan import compile_project
+    from helpers.project import REPO
 
     compiled = compile_project(REPO, benchmark="general-bench")
     schema = {t: {c: type_of(ty) for c, ty in cols.items()} for t, cols in source_schema().items()}

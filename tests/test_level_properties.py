@@ -3,7 +3,7 @@
 Random catalogs (every modality has comprehension and generation tasks, plus NLP) with random
 SoTAs and scores, including ties, missing scores, zeros on distance metrics and values that
 saturate the normalization, and tasks without a SoTA yet, are built in DuckDB and compared with
-tests/reference_levels.py: the levels, the level without ties and the counts they rest on.
+tests/helpers/reference_levels.py: the levels, the level without ties and the counts they rest on.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import Task
 from glc.compiler.spec_models import TaskSpec
+from helpers.reference_levels import MODALITIES, RefTask, levels, reached, tie, wins
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference_levels import MODALITIES, RefTask, levels, reached, tie, wins
 
 from glc.unit_tests import sandbox
 

@@ -11,9 +11,9 @@ import shutil
 
 import pytest
 import yaml
-from conftest import REPO
-from gb_tree import write_predictions, write_tree
-from metric_project import new_project, sql_rows
+from helpers.gb_tree import write_predictions, write_tree
+from helpers.metric_project import new_project, sql_rows
+from helpers.project import REPO
 
 from glc.workspace import Workspace
 

@@ -16,9 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-from metric_truth import (
+from helpers.metric_truth import (
     BOX_DECLS,
     CHOICE_DECLS,
     IMAGE_DECLS,
@@ -43,6 +41,8 @@ from metric_truth import (
     number_cases,
     text_cases,
 )
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 FAST = settings(max_examples=4, deadline=None, database=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

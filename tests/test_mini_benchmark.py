@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from conftest import REPO
-from metric_project import mini_project
+from helpers.metric_project import mini_project
+from helpers.project import REPO
 
 from glc.workspace import Workspace
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import load_project
-from metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task, sql_rows
+from helpers.metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task, sql_rows
 from typer.testing import CliRunner
 
 from glc.cli import app

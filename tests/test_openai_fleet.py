@@ -16,7 +16,7 @@ import pytest
 from glc.compiler.errors import SpecErrors
 from glc.runners.base import Request
 from glc.runners.openai import OpenAIArgs, OpenAIRunner
-from metric_project import model_spec, new_project, qa_task
+from helpers.metric_project import model_spec, new_project, qa_task
 
 from glc.workspace import Workspace
 

@@ -13,7 +13,7 @@ import duckdb
 import httpx
 import pytest
 import yaml
-from metric_project import mini_project
+from helpers.metric_project import mini_project
 
 from glc.workspace import Workspace
 

@@ -12,9 +12,9 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import pytest
-from conftest import copy_project
 from glc.compiler import project_cache
 from glc.compiler.plan import compile_project
+from helpers.project import copy_project
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from metric_project import allow_command, model_spec, new_project, qa_task, sql_rows
+from helpers.metric_project import allow_command, model_spec, new_project, qa_task, sql_rows
 
 from glc.workspace import Workspace
 

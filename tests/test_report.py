@@ -1,4 +1,4 @@
-"""The HTML report, loaded in headless Chromium (driven over the DevTools pipe, tests/chromium.py):
+"""The HTML report, loaded in headless Chromium (driven over the DevTools pipe, tests/helpers/chromium.py):
 every number shown equals its SQL model's row, the charts are drawn with axes and one bar per
 model in rank order, a phone's viewport has no horizontal page scroll, print media works, and the
 page reaches nothing on the network. Screenshots (desktop, phone, print) are kept under
@@ -12,8 +12,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from chromium import Browser
-from conftest import EXAMPLES, REPO, copy_project
+from helpers.chromium import Browser
+from helpers.project import EXAMPLES, REPO, copy_project
 
 from glc.workspace import Workspace
 

@@ -10,7 +10,7 @@ import re
 
 import duckdb
 import pytest
-from conftest import copy_project
+from helpers.project import copy_project
 
 from glc.workspace import Workspace
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from metric_project import echo_model, new_project, qa_task
+from helpers.metric_project import echo_model, new_project, qa_task
 
 from glc.workspace import Workspace
 

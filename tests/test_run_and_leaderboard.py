@@ -11,8 +11,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import EXAMPLES
 from glc.compiler.errors import GlcError
+from helpers.project import EXAMPLES
 
 from glc.workspace import Workspace
 

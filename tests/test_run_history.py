@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from conftest import copy_project
+from helpers.project import copy_project
 
 from glc.build import LIVE_RUN
 from glc.workspace import Workspace

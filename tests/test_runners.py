@@ -19,7 +19,7 @@ from glc.compiler.plan import compile_project
 from glc.runners.base import Request
 from glc.runners.command import CommandArgs, CommandRunner
 from glc.runners.openai import OpenAIArgs, OpenAIRunner
-from metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task
+from helpers.metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task
 
 from glc.workspace import Workspace
 
@@ -161,12 +161,14 @@ def test_openai_runner_server_down_fails_fast(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once the socket closes
     runner = _runner(port, max_retries=2, concurrency=1)
-    t0 = time.perf_counter()
+    slept: list[float] = []
+    runner.sleep = slept.append  # an injected sleeper: what the backoff waits is counted, not timed
     got = [res for _, res in runner.run([Request(key=str(i), instance_id=str(i), prompt="p") for i in range(20)])]
     assert all(r.output is None for r in got)
     assert "cannot reach" in got[0].error
     assert sum("server unreachable, not tried" in r.error for r in got) >= 18
-    assert runner.attempts <= 6 and time.perf_counter() - t0 < 5
+    # only the first request(s) back off, each at most max_retries times and max_backoff_s long
+    assert runner.attempts <= 6 and len(slept) <= 4 and sum(slept) <= 4 * 0.05
 
 
 def test_openai_runner_needs_its_api_key(monkeypatch) -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
 from glc.compiler.errors import SpecErrors
 from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import Project, Task, board_slug, load_project
 from glc.compiler.seeds import build_seeds
-from metric_project import new_project
+from helpers.metric_project import new_project
+from helpers.project import REPO
 
 from glc.store import connect
 from glc.workspace import Workspace

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pytest
 from glc.compiler.udfs import captions, series
+from helpers.metric_cases import RANKED, RTE_NUMBERS
+from helpers.metric_project import add_task, new_project, sql_rows, write_predictions
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from metric_project import add_task, new_project, sql_rows, write_predictions
 
 from glc.workspace import Workspace
 
@@ -111,17 +112,6 @@ def stvg_viou(ref: list[list[float]], pred: Any) -> float:
     return float(_iou_matrix(p[both], r[both]).sum() / union)
 
 
-LABELS = [f"rel {k}" for k in range(70)]
-RANKED: list[tuple[str, list[str], Any]] = [
-    ("r1", ["on", "under"], "On, beside, under, on"),
-    ("r2", ["near"], ["Beside", "NEAR ", "near"]),
-    ("r3", ["left of", "right of"], "  left   of ,behind"),
-    ("r4", ["rel 60"], ", ".join(LABELS)),  # the 61st distinct label is past the first 50
-    ("r5", ["rel 20", "rel 49"], ", ".join(LABELS[::-1][:60])),
-    ("r6", ["x"], ""),
-    ("r7", [], "anything"),  # no reference labels: left out of the mean
-    ("r8", ["a"], "a" + ", a" * 60),
-]
 
 CAPTIONS: list[tuple[str, list[str], str]] = [
     ("c1", ["a man is riding a horse on the beach", "a person rides a horse near the sea"],
@@ -143,7 +133,6 @@ FRAMES: list[tuple[str, list[dict[str, Any]], Any]] = [
     ("f4", [], [{"bbox": [0, 0, 9, 9], "label": "car", "score": 0.99}]),
     ("f5", [{"bbox": [10, 10, 20, 20], "label": "car"}], "the car is at 10, 10, 20, 20"),
 ]
-NUMBERS = [("n1", 0.5, "0.7"), ("n2", 1.25, "the error is 1.0 m"), ("n3", 2.0, "unknown"), ("n4", -0.3, "-0.3")]
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +154,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tid = add_task(root, "amota", "boxes", [(i, {}, r) for i, r, _ in FRAMES], modality="3d",
                    paradigm="comprehension")
     write_predictions(preds, "m", tid, [(i, p) for i, _, p in FRAMES])
-    tid = add_task(root, "rte", "number", [(i, {}, r) for i, r, _ in NUMBERS], modality="3d", paradigm="comprehension")
-    write_predictions(preds, "m", tid, [(i, p) for i, _, p in NUMBERS])
+    tid = add_task(root, "rte", "number", [(i, {}, r) for i, r, _ in RTE_NUMBERS], modality="3d",
+                   paradigm="comprehension")
+    write_predictions(preds, "m", tid, [(i, p) for i, _, p in RTE_NUMBERS])
     ws = Workspace(root)
     ws.import_predictions(preds)
     ws.run()
@@ -231,7 +221,8 @@ def test_rte_sklearn(corpus: dict[str, Any]) -> None:
     from sklearn.metrics import mean_absolute_error
 
     preds = [0.7, 1.0, 0.0, -0.3]  # the first number of each answer; none: 0
-    assert corpus["scores"]["rte"] == pytest.approx(mean_absolute_error([r for _, r, _ in NUMBERS], preds), abs=1e-12)
+    assert corpus["scores"]["rte"] == pytest.approx(mean_absolute_error([r for _, r, _ in RTE_NUMBERS], preds),
+                                                    abs=1e-12)
 
 
 def _max_matching(dets: list[list[float]], gts: list[list[float]]) -> int:

@@ -17,7 +17,7 @@ import yaml
 from glc.compiler.errors import GlcError, SpecErrors
 from glc.compiler.plan import compile_project
 from glc.compiler.suggest import did_you_mean_metric, did_you_mean_task
-from metric_project import add_task, data_problems, echo_model, new_project, qa_task, sql_rows
+from helpers.metric_project import add_task, data_problems, echo_model, new_project, qa_task, sql_rows
 from typer.testing import CliRunner
 
 from glc.cli import app
@@ -249,7 +249,7 @@ def test_unknown_task_selector_gets_no_unrelated_hint(root: Path) -> None:
 
 
 def test_prediction_rows_for_an_unknown_task_get_a_strict_hint(root: Path, tmp_path: Path) -> None:
-    from metric_project import write_predictions
+    from helpers.metric_project import write_predictions
 
     from glc.importers.scores import ImportErrors
 

@@ -26,17 +26,27 @@ import duckdb
 import pyarrow as pa
 import pytest
 import sqlglot
-from conftest import EXAMPLES
-from engine_compare import node_differences, table_differences
 from glc.compiler.dialects import INT, NUM, DuckDBAsWritten, T, translate
 from glc.compiler.dialects import TEXT as TEXT_TYPE
 from glc.compiler.errors import GlcError
 from glc.compiler.udfs.registry import register
-from metric_project import add_task, new_project, write_predictions
+from helpers.engine_compare import node_differences, table_differences
+from helpers.metric_cases import (
+    ASCII,
+    BOXES,
+    CHOICES,
+    CLASSES,
+    DETECTIONS,
+    LABELS,
+    NUMBERS,
+    RANKED,
+    RTE_NUMBERS,
+    TEXT,
+    write_images,
+)
+from helpers.metric_project import add_task, new_project, write_predictions
+from helpers.project import EXAMPLES
 from sqlglot import exp
-from test_metrics import ASCII, BOXES, CHOICES, CLASSES, DETECTIONS, LABELS, NUMBERS, TEXT, _images
-from test_series_metrics import NUMBERS as RTE_NUMBERS
-from test_series_metrics import RANKED
 
 from glc.engines import spark as engine
 from glc.workspace import Workspace
@@ -95,7 +105,7 @@ def _corpus(root: Path) -> Path:
     tid = add_task(root, "rte", "number", [(i, {}, r) for i, r, _ in RTE_NUMBERS], modality="3d",
                    paradigm="comprehension")
     write_predictions(preds, "m", tid, [(i, p) for i, _, p in RTE_NUMBERS])
-    images = _images(root)
+    images = write_images(root)
     for metric in ("psnr", "ms_ssim"):
         tid = add_task(root, metric, "image", [(i, {}, r) for i, r, _ in images], modality="image",
                        paradigm="generation", sota=0.5)

@@ -4,7 +4,7 @@ Two containers are read:
 
 * MP4 / QuickTime (ISO-BMFF) whose video track stores each frame as a JPEG image (MJPEG: the
   ``mp4v`` sample entry with object type 0x6C, or a ``jpeg``/``mjpa``/``mjpb`` entry), as
-  General-Bench's synthetic tree (``tests/gb_tree.py``) writes them: the samples are found
+  General-Bench's synthetic tree (``tests/helpers/gb_tree.py``) writes them: the samples are found
   through the box tree (``moov/trak/mdia/minf/stbl``: sizes ``stsz``, chunk offsets
   ``stco``/``co64``, samples per chunk ``stsc``) and each is decoded by Pillow;
 * any multi-frame image Pillow reads (animated GIF, APNG, animated WebP, multi-page TIFF).

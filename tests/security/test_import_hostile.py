@@ -21,9 +21,9 @@ import duckdb
 import openpyxl
 import polars as pl
 import pytest
-from conftest import EXAMPLES  # tests/conftest.py, put on sys.path by pytest
 from glc.compiler.errors import GlcError
-from metric_project import add_task, new_project, workbook_variant, write_predictions
+from helpers.metric_project import add_task, new_project, workbook_variant, write_predictions
+from helpers.project import EXAMPLES  # tests/conftest.py, put on sys.path by pytest
 from typer.testing import CliRunner
 
 from glc.cli import app

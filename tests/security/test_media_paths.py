@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from glc.compiler.errors import GlcError
 from glc.compiler.udfs.images import load_image, psnr
-from metric_project import add_task, new_project, write_predictions
+from helpers.metric_project import add_task, new_project, write_predictions
 from PIL import Image
 
 from glc.workspace import Workspace

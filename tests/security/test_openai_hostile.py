@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from glc.runners.base import Request
 from glc.runners.openai import OpenAIArgs, OpenAIRunner
-from hostile_server import start
+from helpers.hostile_server import start
 
 
 def _run(base_url: str, prompts: list[str], **kw) -> tuple[dict[str, object], float, OpenAIRunner]:

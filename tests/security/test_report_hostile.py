@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import EXAMPLES, copy_project  # tests/conftest.py, put on sys.path by pytest
+from helpers.project import EXAMPLES, copy_project  # tests/conftest.py, put on sys.path by pytest
 
 from glc.workspace import Workspace
 

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from glc.compiler.errors import GlcError, SpecErrors
 from glc.compiler.plan import compile_project
-from metric_project import add_task, allow_command, data_problems, model_spec, new_project, qa_task
+from helpers.metric_project import add_task, allow_command, data_problems, model_spec, new_project, qa_task
 
 from glc.workspace import Workspace
 

@@ -36,9 +36,9 @@ import duckdb
 import numpy as np
 import yaml
 from hypothesis import strategies as st
-from metric_project import new_project
 
 from glc.workspace import Workspace
+from helpers.metric_project import new_project
 
 TOL = 1e-6
 

@@ -12,8 +12,9 @@ import wave
 from pathlib import Path
 
 import numpy as np
-from gb_tree import mp4_from_jpegs
 from PIL import Image
+
+from helpers.gb_tree import mp4_from_jpegs
 
 
 def png(path: Path, array: np.ndarray, mode: str | None = None) -> np.ndarray:

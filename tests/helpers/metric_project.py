@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import EXAMPLES, REPO, copy_project
+
+from helpers.project import EXAMPLES, REPO, copy_project
 
 
 def add_task(root: Path, metric: str, reference: str, items: list[tuple[str, Any, Any]],

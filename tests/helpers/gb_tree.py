@@ -57,7 +57,7 @@ round-robin, so instances sharing a picture also share its reference mask.
 Everything is deterministic: the same arguments write the same bytes. Each task draws from its own
 seeded generator, so a subset (``tasks=``) writes the same folders, byte for byte, as the whole tree.
 
-Run as a script: ``python tests/gb_tree.py OUT --size small|full [--per-task N] [--close-set]
+Run as a script: ``python tests/helpers/gb_tree.py OUT --size small|full [--per-task N] [--close-set]
 [--seed S] [--predictions DIR]``.
 """
 
@@ -84,7 +84,7 @@ from glc.compiler.binding import canonical_folder
 from glc.compiler.catalog import CatalogRow, read_catalog_csv, slugify
 from PIL import Image, ImageDraw
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CATALOG = REPO / "data" / "general-bench" / "tasks.csv"
 
 SMALL_PER_TASK = 3

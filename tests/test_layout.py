@@ -1,0 +1,52 @@
+"""The test tree's layout: shared helpers live in tests/helpers/ (imported as ``helpers.<module>``);
+a test file imports no other test file and nothing from conftest.py, so each runs on its own and
+moving or deleting one breaks no other."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            if node.module == "helpers":
+                names.update(f"helpers.{alias.name}" for alias in node.names)
+    return names
+
+
+def _python_files() -> list[Path]:
+    return sorted(p for p in TESTS.rglob("*.py") if "__pycache__" not in p.parts and "fixtures" not in p.parts)
+
+
+def test_no_test_file_imports_another_or_conftest() -> None:
+    offenders = {}
+    for path in _python_files():
+        bad = sorted(m for m in _imported_modules(path)
+                     if m.split(".")[-1].startswith("test_") or m.split(".")[0] in ("conftest", "tests"))
+        if bad:
+            offenders[str(path.relative_to(TESTS))] = bad
+    assert offenders == {}
+
+
+def test_shared_helpers_live_in_the_helpers_package() -> None:
+    stray = [str(p.relative_to(TESTS)) for p in _python_files()
+             if p.parent.name != "helpers" and not p.name.startswith("test_") and p.name != "conftest.py"]
+    assert stray == []
+    helpers = {p.stem for p in (TESTS / "helpers").glob("*.py")} - {"__init__"}
+    imported = {m.split(".")[1] for p in _python_files() for m in _imported_modules(p)
+                if m.startswith("helpers.") and p.parent.name != "helpers"}
+    assert helpers - imported == set(), "a helper module no test uses"
+
+
+def test_the_checks_see_an_import_of_a_test_file(tmp_path: Path) -> None:
+    bad = tmp_path / "test_x.py"
+    bad.write_text("from test_metrics import TEXT\nimport conftest\nfrom helpers import test_y\n", encoding="utf-8")
+    assert _imported_modules(bad) == {"test_metrics", "conftest", "helpers", "helpers.test_y"}
