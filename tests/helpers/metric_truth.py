@@ -786,6 +786,8 @@ def coco_reference(cases: list[BoxCase], ids: list[str], thresholds: list[float]
                                       "area": box[2] * box[3], "iscrowd": 0})
         preds = list(zip(c.preds, c.pred_labels, c.scores, strict=True))[:1 if c.as_text else None]
         for b, lab, s in preds:
+            if c.as_text:
+                lab = None  # "box: x1, y1, x2, y2" names no label: with labelled references it counts nowhere
             if labelled and lab not in cat_id:
                 continue  # a category without ground truth: pycocotools never evaluates it
             dts.append({"image_id": img, "category_id": cat_id[lab] if labelled else 1, "bbox": _xywh(b),
