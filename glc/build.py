@@ -75,10 +75,11 @@ def _sha(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def create_table_sql(node: CompiledNode) -> str:
+def create_table_sql(node: CompiledNode, *, data: bool = True) -> str:
     """``CREATE OR REPLACE TABLE <node> AS <compiled query>``: the name quoted by sqlglot, the
-    query the compiler's canonical text (parsed and checked at compile time, not again here)."""
-    return f"CREATE OR REPLACE TABLE {_ident(node.name)} AS\n{node.sql}"
+    query the compiler's canonical text (parsed and checked at compile time, not again here).
+    Without ``data``, the table gets the query's columns and no rows (the query is bound, not run)."""
+    return f"CREATE OR REPLACE TABLE {_ident(node.name)} AS\n{node.sql}" + ("" if data else "\nWITH NO DATA")
 
 
 def insert_sql(node: CompiledNode) -> str:
@@ -302,6 +303,11 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
                        schema: dict[str, dict[str, str]], stale: tuple[int, bool]) -> None:
     """Recompute the stale partitions of one incremental node (listed in ``__glc_todo``)."""
     n_stale, any_built = stale
+    if not exists and n_stale == 0:
+        # a fresh node with no partition at all (a metric nothing was predicted for) holds no rows:
+        # its table gets the query's columns without running the query (a fresh store has dozens)
+        con.execute(create_table_sql(node, data=False))
+        return
     if not exists and whole:
         con.execute(create_table_sql(node))  # a first build scores every partition: no filter needed
         return

@@ -200,6 +200,50 @@ def test_incremental_builds(tmp_path: Path) -> None:
     assert _sql(ws, scores) == incremental and len(incremental) == 3
 
 
+def test_metric_without_predictions_is_built_empty_then_filled(tmp_path: Path) -> None:
+    """A fresh per-metric node with no partition (nothing predicted for its metric) is created with
+    its query's columns and no rows, without running the query; predictions imported later are
+    scored into it, with the same rows as a store that had them from the start."""
+    root = new_project(tmp_path / "p")
+    acc = add_task(root, "acc", "text", QA)
+    bleu = add_task(root, "bleu1", "text", QA)
+    p1 = write_predictions(tmp_path / "1.jsonl", "m1", acc, [("q1", "4"), ("q2", "Paris")])
+    p2 = write_predictions(tmp_path / "2.jsonl", "m1", bleu, [("q1", "4"), ("q2", "Paris is")])
+    ws = Workspace(root)
+    ws.import_predictions(p1)
+    first = ws.run().build
+    assert first.partitions_built["instance_scores__bleu1"] == 0
+    assert _sql(ws, "SELECT count(*) FROM instance_scores__bleu1") == [(0,)]
+    query = (root / "target/compiled/instance_scores__bleu1.sql").read_text()
+    con = duckdb.connect(ws.target.path)
+    try:
+        from glc.compiler.udfs.registry import register
+
+        register(con)
+        columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                              "WHERE table_name = 'instance_scores__bleu1' ORDER BY ordinal_position").fetchall()
+        assert columns == [(r[0], r[1]) for r in con.execute(f"DESCRIBE {query}").fetchall()]
+    finally:
+        con.close()
+
+    Workspace(root).import_predictions(p2)
+    later = Workspace(root).run().build
+    assert {k: v for k, v in later.partitions_built.items() if v} == {"instance_scores__bleu1": 1,
+                                                                      "predicted_scores": 1}
+    rows = "SELECT * FROM instance_scores__bleu1 ORDER BY ALL"
+    scores = "SELECT model, task_id, score, n_instances, n_scored, source FROM task_scores ORDER BY ALL"
+    filled = _sql(ws, rows), _sql(ws, scores)
+    assert len(filled[0]) == 3 and len(filled[1]) == 2
+    root_b = new_project(tmp_path / "q")
+    add_task(root_b, "acc", "text", QA)
+    add_task(root_b, "bleu1", "text", QA)
+    other = Workspace(root_b)
+    other.import_predictions(p1)
+    other.import_predictions(p2)
+    other.run()
+    assert (_sql(other, rows), _sql(other, scores)) == filled
+
+
 def test_changed_reference_side_rescores_its_partitions(tmp_path: Path) -> None:
     """Scores read the prepared references (instance_refs__<metric>): a change there alone, with the
     scoring SQL untouched, must re-score that metric's partitions, not leave stale rows behind."""
