@@ -41,7 +41,8 @@ STATE_DDL = [
 ]
 # the node-state row naming the run whose results the live tables hold (see _keep_results)
 LIVE_RUN = "snapshot:live"
-RESULTS = ("task_results", "level_scores")
+# the tables a run's results are kept from (task_results is a view of task_outcomes and task_sota)
+RESULTS = ("task_outcomes", "level_scores")
 STALE = "__glc_stale"
 PARTS = "__glc_partitions"
 # what a (model, task) partition of an incremental node is computed from: the batches that wrote
@@ -283,7 +284,7 @@ def _keep_results(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     reads it from the live tables)."""
     con.execute("INSERT INTO glc_run_levels SELECT ?, model, variant, scope, level_2, level_3, level_4, level_5, "
                 "level FROM level_scores", [run_id])
-    con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results", [run_id])
+    con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_outcomes", [run_id])
 
 
 def _store_partition_state(con: duckdb.DuckDBPyConnection, fresh: list[str],

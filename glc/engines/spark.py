@@ -485,7 +485,7 @@ def _build(job: _Build, compiled: CompiledProject, todo: list[CompiledNode], spa
         con.execute("DROP TABLE IF EXISTS level_intervals")  # intervals of older results would mislead
         con.execute("INSERT INTO glc_run_levels SELECT ?, model, variant, scope, level_2, level_3, level_4, "
                     "level_5, level FROM level_scores", [result.run_id])
-        con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results",
+        con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_outcomes",
                     [result.run_id])
     con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
                 [result.run_id, started, _now(), compiled.manifest["fingerprint"], len(result.node_seconds),
