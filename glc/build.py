@@ -301,12 +301,11 @@ def _store_partition_state(con: duckdb.DuckDBPyConnection, fresh: list[str],
 
 
 def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exists: bool, whole: bool,
-                       schema: dict[str, dict[str, str]], stale: tuple[int, bool]) -> None:
-    """Recompute the stale partitions of one incremental node (listed in ``__glc_todo``)."""
+                       schema: dict[str, dict[str, str]], stale: tuple[int, bool], no_rows: bool = False) -> None:
+    """Recompute the stale partitions of one incremental node (listed in ``__glc_todo``); a fresh
+    node that has ``no_rows`` gets its query's columns without running the query."""
     n_stale, any_built = stale
-    if not exists and n_stale == 0:
-        # a fresh node with no partition at all (a metric nothing was predicted for) holds no rows:
-        # its table gets the query's columns without running the query (a fresh store has dozens)
+    if not exists and no_rows:
         con.execute(create_table_sql(node, data=False))
         return
     if not exists and whole:
@@ -356,6 +355,15 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         if view.materialized == "view":
             need_udfs(view)
     schema = compiled.schema()
+    empty: dict[str, bool] = {}
+
+    def has_no_rows(name: str) -> bool:
+        """Whether table ``name`` is empty (asked once per build: a table is final once built)."""
+        if name not in empty:
+            row = con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_ident(name)})").fetchone()
+            empty[name] = bool(row and row[0])
+        return empty[name]
+
     with transaction(con):
         live = con.execute("SELECT state_key FROM glc_node_state WHERE node = ?", [LIVE_RUN]).fetchone()
         if full_refresh:
@@ -404,9 +412,17 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                         continue
                     whole = selection is None or selection.empty
                     need_udfs(node)
+                    # a fresh node with no partition at all (a metric nothing was predicted for) whose
+                    # partition sources are all empty holds no rows: its table gets the query's columns
+                    # without running the query (a fresh store has dozens); a bootstrap replicate, with
+                    # instance scores but no partitions, runs its query
+                    no_rows = (fresh[node.name] and n_stale[0] == 0 and bool(node.partition_sources)
+                               and all(has_no_rows(s) for s in node.partition_sources))
                     if fresh[node.name]:
                         _make_room(con, node.name, "table", relations)
-                    _build_incremental(con, node, not fresh[node.name], whole, schema, n_stale)
+                    _build_incremental(con, node, not fresh[node.name], whole, schema, n_stale, no_rows)
+                    if no_rows:
+                        empty[node.name] = True
                     result.partitions_built[node.name] = n_stale[0]
                     built[f"sql:{node.name}"] = (node.fingerprint, _now())
                 elif node.materialized == "view":
