@@ -73,10 +73,11 @@ def _sha(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def create_table_sql(node: CompiledNode) -> str:
+def create_table_sql(node: CompiledNode, *, data: bool = True) -> str:
     """``CREATE OR REPLACE TABLE <node> AS <compiled query>``: the name quoted by sqlglot, the
-    query the compiler's canonical text (parsed and checked at compile time, not again here)."""
-    return f"CREATE OR REPLACE TABLE {_ident(node.name)} AS\n{node.sql}"
+    query the compiler's canonical text (parsed and checked at compile time, not again here).
+    Without ``data``, the table gets the query's columns and no rows (the query is bound, not run)."""
+    return f"CREATE OR REPLACE TABLE {_ident(node.name)} AS\n{node.sql}" + ("" if data else "\nWITH NO DATA")
 
 
 def insert_sql(node: CompiledNode) -> str:
@@ -291,9 +292,13 @@ def _store_partition_state(con: duckdb.DuckDBPyConnection, fresh: list[str],
 
 
 def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exists: bool, whole: bool,
-                       schema: dict[str, dict[str, str]], stale: tuple[int, bool]) -> None:
-    """Recompute the stale partitions of one incremental node (listed in ``__glc_todo``)."""
+                       schema: dict[str, dict[str, str]], stale: tuple[int, bool], no_rows: bool = False) -> None:
+    """Recompute the stale partitions of one incremental node (listed in ``__glc_todo``); a fresh
+    node that has ``no_rows`` gets its query's columns without running the query."""
     n_stale, any_built = stale
+    if not exists and no_rows:
+        con.execute(create_table_sql(node, data=False))
+        return
     if not exists and whole:
         con.execute(create_table_sql(node))  # a first build scores every partition: no filter needed
         return
@@ -328,6 +333,14 @@ class BuildContext:
         self.built: dict[str, tuple[str, datetime]] = {}  # state rows to write, all at once at the end
         self.udfs_ready = False
         self.results_kept = False
+        self.empty: dict[str, bool] = {}  # tables known to hold no rows (asked once per build)
+
+    def has_no_rows(self, name: str) -> bool:
+        """Whether table ``name`` is empty (asked once per build: a table is final once built)."""
+        if name not in self.empty:
+            row = self.con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_ident(name)})").fetchone()
+            self.empty[name] = bool(row and row[0])
+        return self.empty[name]
 
     def need_udfs(self, node: CompiledNode) -> None:
         """Install the Python UDFs before the first node that calls them is built (they import
@@ -432,9 +445,17 @@ class IncrementalStrategy(Strategy):
             return False
         whole = ctx.selection is None or ctx.selection.empty
         ctx.need_udfs(node)
+        # a fresh node with no partition at all (a metric nothing was predicted for) whose partition
+        # sources are all empty holds no rows: its table gets the query's columns without running
+        # the query (a fresh store has dozens); a bootstrap replicate, with instance scores but no
+        # partitions, runs its query
+        sources = node.materialization.sources if isinstance(node.materialization, Incremental) else ()
+        no_rows = fresh and n_stale[0] == 0 and bool(sources) and all(ctx.has_no_rows(s) for s in sources)
         if fresh:
             _make_room(ctx.con, node.name, "table", ctx.relations)
-        _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale)
+        _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale, no_rows)
+        if no_rows:
+            ctx.empty[node.name] = True
         ctx.result.partitions_built[node.name] = n_stale[0]
         ctx.built[f"sql:{node.name}"] = (node.fingerprint, _now())
         return True

@@ -23,7 +23,8 @@ import duckdb
 
 # the node-state row naming the run whose results the live tables hold (see RunSnapshot)
 LIVE_RUN = "snapshot:live"
-RESULTS = ("task_results", "level_scores")
+# the tables a run's results are kept from (task_results is a view of task_outcomes and task_sota)
+RESULTS = ("task_outcomes", "level_scores")
 LEVELS = "level_scores"  # a build that rebuilt it changed the results
 
 
@@ -54,7 +55,7 @@ def keep_results(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Copy the live results into the run history under ``run_id``."""
     con.execute("INSERT INTO glc_run_levels SELECT ?, model, variant, scope, level_2, level_3, level_4, level_5, "
                 "level FROM level_scores", [run_id])
-    con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_results", [run_id])
+    con.execute("INSERT INTO glc_run_tasks SELECT ?, model, task_id, sigma, vs_sota FROM task_outcomes", [run_id])
 
 
 class RunSnapshot(BuildHook):

@@ -57,7 +57,7 @@ def test_changed_sota_changes_only_seed_fingerprint(project_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("node", ["level_scores__pooled", "level_scores__per_modality", "task_wins__strict",
-                                  "group_scores__per_modality", "task_results"])
+                                  "group_scores__per_modality", "task_results", "task_outcomes"])
 def test_golden_compiled_sql(compiled, node: str) -> None:
     """Set GLC_UPDATE_GOLDEN=1 to regenerate, then review the diff."""
     path = GOLDEN / f"{node}.sql"

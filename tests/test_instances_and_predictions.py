@@ -200,6 +200,72 @@ def test_incremental_builds(tmp_path: Path) -> None:
     assert _sql(ws, scores) == incremental and len(incremental) == 3
 
 
+def test_metric_without_predictions_is_built_empty_then_filled(tmp_path: Path, monkeypatch) -> None:
+    """A fresh per-metric node with no partition and nothing in its partition sources (a store with
+    imported scores only) is created with its query's columns and no rows, without running the
+    query; predictions imported later are scored into it, with the same rows as a store that had
+    them from the start."""
+    import glc.build
+
+    root = new_project(tmp_path / "p")
+    acc = add_task(root, "acc", "text", QA)
+    bleu = add_task(root, "bleu1", "text", QA)
+    (tmp_path / "s.csv").write_text(f"model,task,score\nw,{acc},50\n")
+    p1 = write_predictions(tmp_path / "1.jsonl", "m1", acc, [("q1", "4"), ("q2", "Paris")])
+    p2 = write_predictions(tmp_path / "2.jsonl", "m1", bleu, [("q1", "4"), ("q2", "Paris is")])
+    without_rows: list[str] = []
+    create = glc.build.create_table_sql
+
+    def spy(node, *, data=True):
+        if not data:
+            without_rows.append(node.name)
+        return create(node, data=data)
+
+    monkeypatch.setattr(glc.build, "create_table_sql", spy)
+    ws = Workspace(root)
+    ws.import_scores(tmp_path / "s.csv")
+    ws.run()
+    # acc and bleu1 have task data (instance_refs__<metric> has rows): their queries run, and find
+    # no prediction; the other metrics' nodes and the task aggregates over them are created empty
+    assert "predicted_scores" in without_rows and "instance_scores__wer" in without_rows
+    assert "instance_scores__acc" not in without_rows and "instance_scores__bleu1" not in without_rows
+    con = duckdb.connect(ws.target.path)
+    try:
+        from glc.compiler.udfs.registry import register
+
+        register(con)
+        for name in ("predicted_scores", "instance_scores__wer"):
+            query = (root / f"target/compiled/{name}.sql").read_text()
+            columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                  "WHERE table_name = ? ORDER BY ordinal_position", [name]).fetchall()
+            assert columns == [(r[0], r[1]) for r in con.execute(f"DESCRIBE {query}").fetchall()], name
+            assert con.execute(f"SELECT count(*) FROM {name}").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+    without_rows.clear()
+    Workspace(root).import_predictions(p1)
+    Workspace(root).import_predictions(p2)
+    later = Workspace(root).run().build
+    assert without_rows == []
+    assert {k: v for k, v in later.partitions_built.items() if v} == {"instance_scores__acc": 1,
+                                                                      "instance_scores__bleu1": 1,
+                                                                      "predicted_scores": 2}
+    rows = "SELECT * FROM predicted_scores ORDER BY ALL"
+    scores = "SELECT model, task_id, score, n_instances, n_scored, source FROM task_scores ORDER BY ALL"
+    filled = _sql(ws, rows), _sql(ws, scores)
+    assert len(filled[0]) == 2 and len(filled[1]) == 3
+    root_b = new_project(tmp_path / "q")
+    add_task(root_b, "acc", "text", QA)
+    add_task(root_b, "bleu1", "text", QA)
+    other = Workspace(root_b)
+    other.import_scores(tmp_path / "s.csv")
+    other.import_predictions(p1)
+    other.import_predictions(p2)
+    other.run()
+    assert (_sql(other, rows), _sql(other, scores)) == filled
+
+
 def test_changed_reference_side_rescores_its_partitions(tmp_path: Path) -> None:
     """Scores read the prepared references (instance_refs__<metric>): a change there alone, with the
     scoring SQL untouched, must re-score that metric's partitions, not leave stale rows behind."""

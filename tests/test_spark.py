@@ -228,7 +228,7 @@ def test_a_failed_build_keeps_the_previous_tables(built: Built, tmp_path: Path) 
     built.spark.import_scores(scores)
     sota.write_bytes(b"not parquet" * 100)
     try:
-        with pytest.raises(GlcError, match="building model 'task_results' on Spark failed"):
+        with pytest.raises(GlcError, match="building model 'task_outcomes' on Spark failed"):
             built.spark.run()
     finally:
         sota.write_bytes(intact)

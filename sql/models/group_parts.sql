@@ -1,32 +1,81 @@
 -- Sums per (model, scope, modality, task group) over the tasks with a SoTA, for both win rules:
 -- what every level variant adds up (group_scores__<variant> and the counts of
--- level_scores__<variant>). One pass over task_results x scope_tasks (each task sits in several
--- scopes) serves every variant, instead of one pass per variant and one more per variant for its
--- counts. A win under 'at_least' is vs_sota >= 0 (a tie wins), under 'strictly_better' vs_sota > 0;
--- a task without a SoTA is left out here, as in group_scores; no score (vs_sota NULL) is no win.
+-- level_scores__<variant>). One pass over task_results serves every variant, instead of one pass
+-- per variant and one more per variant for its counts. A win under 'at_least' is vs_sota >= 0 (a
+-- tie wins), under 'strictly_better' vs_sota > 0; a task without a SoTA is left out here, as in
+-- group_scores; no score (vs_sota NULL) is no win.
+-- Each task sits in several scopes (80 in the 699-task catalog, 4,363 (scope, task) pairs), but the
+-- tasks fall into far fewer classes of the same modality, group and set of scopes (96): each model's
+-- tasks are summed once per class, and the class sums once per scope of the class, instead of
+-- every (model, task) row once per scope of its task. The sums are the same sums, added up in
+-- another order (as group_scores adds up the modalities of a part).
+WITH task_classes AS (
+  -- the scopes of each task, as one key (a scope's name holds no comma: specs/scopes)
+  SELECT
+    st.task_id,
+    ARRAY_TO_STRING(LIST(st.scope ORDER BY st.scope), ',') AS scopes
+  FROM scope_tasks AS st
+  GROUP BY
+    st.task_id
+), class_scopes AS (
+  SELECT
+    c.scopes,
+    st.scope
+  FROM task_classes AS c
+  JOIN scope_tasks AS st
+    ON st.task_id = c.task_id
+  GROUP BY
+    c.scopes,
+    st.scope
+), per_class AS (
+  SELECT
+    w.model,
+    c.scopes,
+    w.modality,
+    w.task_group,
+    COUNT(*) AS n_tasks,
+    COUNT_IF(w.supported) AS n_supported,
+    COUNT_IF(COALESCE(w.vs_sota >= 0, FALSE)) AS n_at_least,
+    COUNT_IF(COALESCE(w.vs_sota > 0, FALSE)) AS n_better,
+    COUNT_IF(COALESCE(w.vs_sota = 0, FALSE)) AS n_tied,
+    SUM(w.sigma) AS sum_sigma,
+    SUM(CASE WHEN w.vs_sota >= 0 THEN w.sigma ELSE 0.0 END) AS sum_at_least,
+    SUM(CASE WHEN w.vs_sota > 0 THEN w.sigma ELSE 0.0 END) AS sum_better,
+    COUNT_IF(w.complete) AS n_complete,
+    SUM(CASE WHEN w.supported THEN w.n_scored END) AS instances_scored,
+    SUM(CASE WHEN w.supported THEN w.n_instances END) AS instances_total
+  FROM task_results AS w
+  JOIN task_classes AS c
+    ON c.task_id = w.task_id
+  WHERE
+    w.has_sota
+  GROUP BY
+    w.model,
+    c.scopes,
+    w.modality,
+    w.task_group
+)
 SELECT
-  w.model,
-  st.scope,
-  w.modality,
-  w.task_group,
-  COUNT(*) AS n_tasks,
-  COUNT_IF(w.supported) AS n_supported,
-  COUNT_IF(COALESCE(w.vs_sota >= 0, FALSE)) AS n_at_least,
-  COUNT_IF(COALESCE(w.vs_sota > 0, FALSE)) AS n_better,
-  COUNT_IF(COALESCE(w.vs_sota = 0, FALSE)) AS n_tied,
-  SUM(w.sigma) AS sum_sigma,
-  SUM(CASE WHEN w.vs_sota >= 0 THEN w.sigma ELSE 0.0 END) AS sum_at_least,
-  SUM(CASE WHEN w.vs_sota > 0 THEN w.sigma ELSE 0.0 END) AS sum_better,
-  COUNT_IF(w.complete) AS n_complete,
-  SUM(CASE WHEN w.supported THEN w.n_scored END) AS instances_scored,
-  SUM(CASE WHEN w.supported THEN w.n_instances END) AS instances_total
-FROM task_results AS w
-JOIN scope_tasks AS st
-  ON st.task_id = w.task_id
-WHERE
-  w.has_sota
+  p.model,
+  cs.scope,
+  p.modality,
+  p.task_group,
+  CAST(SUM(p.n_tasks) AS BIGINT) AS n_tasks,
+  CAST(SUM(p.n_supported) AS HUGEINT) AS n_supported,
+  CAST(SUM(p.n_at_least) AS HUGEINT) AS n_at_least,
+  CAST(SUM(p.n_better) AS HUGEINT) AS n_better,
+  CAST(SUM(p.n_tied) AS HUGEINT) AS n_tied,
+  SUM(p.sum_sigma) AS sum_sigma,
+  SUM(p.sum_at_least) AS sum_at_least,
+  SUM(p.sum_better) AS sum_better,
+  CAST(SUM(p.n_complete) AS HUGEINT) AS n_complete,
+  SUM(p.instances_scored) AS instances_scored,
+  SUM(p.instances_total) AS instances_total
+FROM per_class AS p
+JOIN class_scopes AS cs
+  ON cs.scopes = p.scopes
 GROUP BY
-  w.model,
-  st.scope,
-  w.modality,
-  w.task_group
+  p.model,
+  cs.scope,
+  p.modality,
+  p.task_group

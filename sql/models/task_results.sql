@@ -1,62 +1,28 @@
-{% from 'macros/normalize.sql' import normalize %}
-{#- -1, 0 or +1: a worse than, tied with or better than b. Equal within a relative 1e-9 is a tie:
-    far below any metric's reporting precision, above the floating-point noise of summing the
-    same instance values in another order (a reused network must tie, not win by an ulp). -#}
-{% macro compare(a, b) -%}
-CASE WHEN ABS({{ a }} - {{ b }}) <= 1e-9 * GREATEST(ABS({{ a }}), ABS({{ b }})) THEN 0 ELSE SIGN({{ a }} - {{ b }}) END
-{%- endmacro %}
--- Normalized result of every model on every benchmark task (cross join: a task without a
--- score is unsupported, sigma = 0). vs_sota is -1, 0 or +1 (worse, tie, better than the
--- specialist SoTA): lower-is-better metrics compare raw values, because the sigmoid
--- saturates to exactly 100.0 in floating point; the others compare normalized scores. A task
--- without a SoTA yet (sota NULL) has no vs_sota: it is scored but never compared. n_instances
--- and n_scored say how much of the task's data a predicted score rests on.
-WITH scored AS (
-  SELECT
-    m.model,
-    t.task_id,
-    t.task_name,
-    t.modality,
-    t.paradigm,
-    t.task_group,
-    t.metric,
-    t.direction,
-    s.score AS raw_score,
-    t.sota,
-    s.source,
-    s.n_instances,
-    s.n_scored,
-    {{ normalize('s.score', 'met') }} AS sigma_model,
-    t.sigma_sota
-  FROM evaluated_models AS m
-  CROSS JOIN task_sota AS t
-  JOIN metrics AS met
-    ON met.metric = t.metric
-  LEFT JOIN task_scores AS s
-    ON s.model = m.model AND s.task_id = t.task_id
-)
+{{ config(materialized='view') }}
+-- Normalized result of every model on every benchmark task: the stored numbers (task_outcomes:
+-- raw score, sigma, vs_sota, coverage) with the task's names, group and SoTA (task_sota). A view:
+-- the task strings repeated on every (model, task) row cost more to store than to join where they
+-- are read; its rows change only when a build replaces the tables it reads.
 SELECT
-  model,
-  task_id,
-  task_name,
-  modality,
-  paradigm,
-  task_group,
-  metric,
-  direction,
-  raw_score,
-  sota,
-  COALESCE(sigma_model, 0.0) AS sigma,
-  sigma_sota,
-  raw_score IS NOT NULL AS supported,
-  NOT sota IS NULL AS has_sota,
-  CAST(CASE
-    WHEN raw_score IS NULL OR sota IS NULL THEN NULL
-    WHEN direction = 'lower' THEN {{ compare('sota', 'raw_score') }}
-    ELSE {{ compare('sigma_model', 'sigma_sota') }}
-  END AS INTEGER) AS vs_sota,
-  n_instances,
-  n_scored,
-  NOT raw_score IS NULL AND COALESCE(n_scored >= n_instances, TRUE) AS complete,
-  COALESCE(source, 'missing') AS source
-FROM scored
+  o.model,
+  o.task_id,
+  t.task_name,
+  t.modality,
+  t.paradigm,
+  t.task_group,
+  t.metric,
+  t.direction,
+  o.raw_score,
+  t.sota,
+  o.sigma,
+  t.sigma_sota,
+  o.raw_score IS NOT NULL AS supported,
+  t.sota IS NOT NULL AS has_sota,
+  o.vs_sota,
+  o.n_instances,
+  o.n_scored,
+  o.raw_score IS NOT NULL AND COALESCE(o.n_scored >= o.n_instances, TRUE) AS complete,
+  o.source
+FROM task_outcomes AS o
+JOIN task_sota AS t
+  ON t.task_id = o.task_id
