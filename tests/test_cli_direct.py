@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, copy_project
+from helpers.project import EXAMPLES, copy_project
 
 from glc import cli
 
