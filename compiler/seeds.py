@@ -51,11 +51,9 @@ def task_rows(tasks: Iterable[Task]) -> list[tuple[Any, ...]]:
 def metric_rows(metrics: Iterable[MetricSpec]) -> list[tuple[Any, ...]]:
     out = []
     for m in metrics:
-        n = m.normalization
-        a = {"identity": None, "sigmoid_distance": getattr(n, "threshold", None), "tanh": getattr(n, "scale", None),
-             "complement": getattr(n, "total", None), "linear": getattr(n, "low", None)}[n.kind]
-        b = getattr(n, "high", None)
-        out.append((m.name, m.title, m.direction, m.unit, m.range.min, m.range.max, n.kind, a, b))
+        n = m.normalization  # one named column per parameter; the kinds that lack it leave it NULL
+        out.append((m.name, m.title, m.direction, m.unit, m.range.min, m.range.max, n.kind,
+                    *(getattr(n, p, None) for p in ("threshold", "scale", "total", "low", "high"))))
     return out
 
 
