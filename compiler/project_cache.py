@@ -28,6 +28,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import warnings
 from dataclasses import fields
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -36,6 +37,7 @@ import orjson
 from glc.compiler.binding import Binding, scan_digest
 from glc.compiler.contracts import Column
 from glc.compiler.data_tests import CompiledDataTest
+from glc.compiler.errors import SpecDeprecation
 from glc.compiler.loader import ENV_BENCHMARK, Located
 from glc.compiler.plan import CompiledProject, compile_project
 from glc.compiler.resolve import Project, Scope, Task
@@ -73,8 +75,13 @@ def cached_compile(root: Path, *, benchmark: str | None = None) -> CompiledProje
     hit = load(path, key, root)
     if hit is not None:
         return hit
-    compiled = compile_project(root, benchmark=benchmark)
-    save(path, key, root, compiled)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpecDeprecation)
+        compiled = compile_project(root, benchmark=benchmark)
+    for w in caught:  # shown as they would have been; a compile that read a renamed key is not
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if not any(issubclass(w.category, SpecDeprecation) for w in caught):
+        save(path, key, root, compiled)  # cached, so its deprecation warnings show every time
     return compiled
 
 

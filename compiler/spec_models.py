@@ -402,7 +402,9 @@ class LevelSpec(Spec):
     title: str
     description: str
     win: Literal["at_least", "strictly_better"]
-    partition: Literal["none", "modality"]
+    # how Levels 2-4 group tasks: the whole scope at once, or each modality then averaged
+    # (spec key ``partition`` before; still read, with a deprecation warning: compiler/loader.py)
+    group_by: Literal["none", "modality"]
     default: bool = False
 
 

@@ -629,7 +629,22 @@ def catalog_generate(
     typer.echo(f"wrote {n} task specs under {dst}")
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None, _plain: Any = None) -> None:
+    """A renamed spec key's warning as one plain line (it names its own file and line); others as Python shows them."""
+    from glc.compiler.errors import SpecDeprecation
+
+    if issubclass(category, SpecDeprecation):
+        typer.echo(f"Warning: {message}", err=True)
+    else:
+        _plain(message, category, filename, lineno, file, line)
+
+
 def main() -> None:
+    import functools
+    import warnings
+
+    warnings.showwarning = functools.partial(_show_warning, _plain=warnings.showwarning)
     debug = "--debug" in sys.argv or os.environ.get("GLC_DEBUG") == "1"
     try:
         code = app(standalone_mode=False)

@@ -116,8 +116,8 @@ def build_docs(compiled: CompiledProject, out: Path, column_docs: dict[str, Mode
         f"{esc(m.direction)} is better; normalization <code>{esc(m.normalization.kind)}</code>"
         f"{'; computed by macro <code>' + esc(m.implementation.macro) + '</code>' if m.implementation else ''}"
         f"</p>{_svg(curves[m.name])}</div>" for m in p.metrics)
-    levels = "".join(f"<dt>{esc(lv.name)}</dt><dd>{esc(lv.description)} (win: {esc(lv.win)}, partition: "
-                     f"{esc(lv.partition)})</dd>" for lv in p.levels)
+    levels = "".join(f"<dt>{esc(lv.name)}</dt><dd>{esc(lv.description)} (win: {esc(lv.win)}, group_by: "
+                     f"{esc(lv.group_by)})</dd>" for lv in p.levels)
     scopes = "".join(f"<li>{esc(s.name)}: {esc(s.board.title)}, {plural(len(s.task_ids), 'task')}, up to Level-"
                      f"{s.board.max_level}</li>" for s in p.scopes)
     depth: dict[str, int] = {}

@@ -163,7 +163,7 @@ def ladder(r: dict[str, Any], groups: dict[str, dict[str, Any]], level: LevelSpe
     value of ``leaderboard`` or ``level_ladder__V``; the words are the rules of docs/general-level.md."""
     c, g, lang = groups.get("C"), groups.get("G"), groups.get("L")
     paradigms = [x for x in (c, g) if x is not None]
-    by_modality = level.partition == "modality"
+    by_modality = level.group_by == "modality"
     both = "a modality where comprehension and generation are both won" if by_modality else \
         "S_C and S_G both > 0: wins in comprehension and in generation"
     rules = {2: "Level-2 > 0: a score on some comprehension or generation task",
