@@ -58,7 +58,7 @@ def metric_rows(metrics: Iterable[MetricSpec]) -> list[tuple[Any, ...]]:
 
 
 def scope_rows(scopes: Sequence[Scope]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    defs = [(s.name, s.family, s.board.title, s.board.max_level, len(s.task_ids)) for s in scopes]
+    defs = [(s.name, s.family, s.entry.title, s.entry.max_level, len(s.task_ids)) for s in scopes]
     members = [(s.name, tid) for s in scopes for tid in s.task_ids]
     return defs, members
 
@@ -69,7 +69,7 @@ def build_seeds(project: Project, tasks: Sequence[Task] | None = None) -> dict[s
     if tasks is None:
         scopes = project.scopes
     else:
-        scopes = tuple(Scope(s.board, s.family, tuple(t.id for t in chosen if s.holds(t)), s.split, s.listed)
+        scopes = tuple(Scope(s.entry, s.family, tuple(t.id for t in chosen if s.holds(t)), s.split, s.listed)
                        for s in project.scopes)
     defs, members = scope_rows(scopes)
     return {
