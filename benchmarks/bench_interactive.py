@@ -52,15 +52,15 @@ def _norm(x: str) -> str:
     return f"""CASE t.norm_kind
       WHEN 'identity' THEN {x}
       WHEN 'sigmoid_distance' THEN CASE WHEN {x} = 0 THEN 100.0
-                                        ELSE 100.0 * (2.0 / (1.0 + exp(-t.norm_a / {x})) - 1.0) END
-      WHEN 'tanh' THEN 100.0 * tanh({x} / t.norm_a)
-      WHEN 'complement' THEN least(greatest(t.norm_a - {x}, 0.0), 100.0)
-      WHEN 'linear' THEN least(greatest(100.0 * ({x} - t.norm_a) / (t.norm_b - t.norm_a), 0.0), 100.0)
+                                        ELSE 100.0 * (2.0 / (1.0 + exp(-t.norm_threshold / {x})) - 1.0) END
+      WHEN 'tanh' THEN 100.0 * tanh({x} / t.norm_scale)
+      WHEN 'complement' THEN least(greatest(t.norm_total - {x}, 0.0), 100.0)
+      WHEN 'linear' THEN least(greatest(100.0 * ({x} - t.norm_low) / (t.norm_high - t.norm_low), 0.0), 100.0)
     END"""
 
 
 # pooled Level-2..5 over every task of ``tasks`` (Scope-A): scores(model, task_id, score),
-# tasks(task_id, task_group, direction, sota, norm_kind, norm_a, norm_b)
+# tasks(task_id, task_group, direction, sota, norm_kind, norm_threshold, norm_scale, norm_total, norm_low, norm_high)
 def floor_sql(scores: str = "scores", tasks: str = "tasks") -> str:
     return f"""
 WITH k AS (
@@ -230,13 +230,13 @@ def task_keys(root: Path) -> pl.DataFrame:
     project = compile_project(root).project
     norm = {r[0]: r for r in metric_rows(project.metrics)}
     rows = [(t.id, t.spec.official.sheet, t.spec.name, t.spec.official.metric, t.group, t.metric.direction,
-             t.spec.sota.value, norm[t.metric.name][6], norm[t.metric.name][7], norm[t.metric.name][8],
-             t.metric.range.min, t.metric.range.max)
+             t.spec.sota.value, *norm[t.metric.name][6:12], t.metric.range.min, t.metric.range.max)
             for t in project.tasks if t.spec.official is not None]
     return pl.DataFrame(rows, orient="row", schema={
         "task_id": pl.String, "sheet": pl.String, "name": pl.String, "metric_str": pl.String,
         "task_group": pl.String, "direction": pl.String, "sota": pl.Float64, "norm_kind": pl.String,
-        "norm_a": pl.Float64, "norm_b": pl.Float64, "lo": pl.Float64, "hi": pl.Float64})
+        "norm_threshold": pl.Float64, "norm_scale": pl.Float64, "norm_total": pl.Float64, "norm_low": pl.Float64,
+        "norm_high": pl.Float64, "lo": pl.Float64, "hi": pl.Float64})
 
 
 def synthetic_scores(keys: pl.DataFrame, n_models: int, seed: int) -> pl.DataFrame:
@@ -306,7 +306,8 @@ def agreement(db: Path) -> tuple[float, int]:
     try:
         con.execute("CREATE TEMP VIEW floor_scores AS SELECT model, task_id, score FROM imported_scores")
         con.execute("CREATE TEMP VIEW floor_tasks AS SELECT t.task_id, t.task_group, m.direction, t.sota, "
-                    "m.norm_kind, m.norm_a, m.norm_b FROM tasks AS t JOIN metrics AS m ON m.metric = t.metric")
+                    "m.norm_kind, m.norm_threshold, m.norm_scale, m.norm_total, m.norm_low, m.norm_high "
+                    "FROM tasks AS t JOIN metrics AS m ON m.metric = t.metric")
         floor = {r[0]: r[1:] for r in con.execute(floor_sql("floor_scores", "floor_tasks")).fetchall()}
         glc = {r[0]: r[1:] for r in con.execute("SELECT model, level_2, level_3, level_4, level_5 FROM level_scores "
                                                 "WHERE variant = 'pooled' AND scope = 'A'").fetchall()}

@@ -1,4 +1,4 @@
-"""Column docs of SQL models: dbt-style YAML next to the templates, checked against compiled columns.
+"""Column docs of SQL nodes: dbt-style YAML next to the templates, checked against compiled columns.
 
 A file ``sql/models/<folder>/<anything>.yml`` holds ``models: [{name, description, columns:
 [{name, description}]}]``; each ``name`` is a template ``<name>.sql`` of the same folder, so the

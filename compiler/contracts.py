@@ -88,8 +88,11 @@ SEEDS: dict[str, Contract] = {c.name: c for c in [
         _c("range_min", "DOUBLE"),
         _c("range_max", "DOUBLE"),
         _c("norm_kind", "VARCHAR", "identity, sigmoid_distance, tanh, complement or linear"),
-        _c("norm_a", "DOUBLE", "threshold T, scale, total or low"),
-        _c("norm_b", "DOUBLE", "high (linear only)"),
+        _c("norm_threshold", "DOUBLE", "threshold T (sigmoid_distance only)"),
+        _c("norm_scale", "DOUBLE", "scale (tanh only)"),
+        _c("norm_total", "DOUBLE", "total (complement only)"),
+        _c("norm_low", "DOUBLE", "low (linear only)"),
+        _c("norm_high", "DOUBLE", "high (linear only)"),
     ), "one row per metric, from specs/metrics"),
     Contract("scopes", "seed", (
         _c("scope", "VARCHAR"),

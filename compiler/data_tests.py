@@ -92,7 +92,7 @@ def compile_data_tests(tests: tuple[Located[DataTestSpec], ...],
         spec = loc.spec
         if spec.model not in schema:
             errors.append(SpecError(loc.path, loc.line, f"data test '{spec.name}' names unknown table '{spec.model}'",
-                                    did_you_mean(spec.model, schema) or "name a source table or SQL model"))
+                                    did_you_mean(spec.model, schema) or "name a source table or SQL node"))
             continue
         missing = [c for c in spec.columns if c not in schema[spec.model]]
         if spec.type == "relationships" and spec.to not in schema:

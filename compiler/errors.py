@@ -43,6 +43,11 @@ class SpecError:
         return f"{text}\n  hint: {self.hint}" if self.hint else text
 
 
+class SpecDeprecation(FutureWarning):
+    """A spec key that was renamed: the old key still works for one release, with this warning
+    naming the file, line and both keys (FutureWarning: Python shows it to users by default)."""
+
+
 class SpecErrors(GlcError):
     """All spec errors found in one compile, reported together."""
 

@@ -7,12 +7,14 @@ raised until every file has been read, so one compile reports every problem.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from glc.compiler.errors import SpecError, display_path
+from glc.compiler.errors import SpecDeprecation, SpecError, display_path
 from glc.compiler.spec_models import (
     BenchmarkSpec,
     LevelSpec,
@@ -115,6 +117,32 @@ def validation_errors(exc: ValidationError, doc: YamlDoc, path: str) -> list[Spe
     return out
 
 
+# Top-level keys renamed so that one word means one thing (docs/glossary.md): the old key is
+# still read, for one release, with a SpecDeprecation warning naming the file and line.
+RENAMED_KEYS: dict[type[BaseModel], dict[str, str]] = {
+    LevelSpec: {"partition": "group_by"},  # "partition" now means only incremental build partitions
+}
+
+
+def _renamed_keys(doc: YamlDoc, model: type[BaseModel], path: str) -> tuple[YamlDoc, list[SpecError]]:
+    """``doc`` with the old names of renamed keys read as the new ones (warning once per key)."""
+    errors: list[SpecError] = []
+    for old, new in RENAMED_KEYS.get(model, {}).items():
+        if old not in doc.data:
+            continue
+        line = doc.line_of((old,))
+        if new in doc.data:
+            errors.append(SpecError(path, line, f"'{old}' is the old name of '{new}', and both are given",
+                                    f"remove '{old}' and keep '{new}'"))
+            continue
+        warnings.warn(SpecDeprecation(f"{path}:{line}: key '{old}' is deprecated and will stop working in the "
+                                      f"next release; rename it to '{new}' (same values)"), stacklevel=3)
+        data = {(new if k == old else k): v for k, v in doc.data.items()}
+        lines = {((new, *loc[1:]) if loc[:1] == (old,) else loc): n for loc, n in doc.lines.items()}
+        doc = dataclasses.replace(doc, data=data, lines=lines)
+    return doc, errors
+
+
 def parse_doc(doc: YamlDoc, model: type[M], path: str) -> tuple[M | None, list[SpecError]]:
     """Validate one loaded document against ``model``."""
     errors = [
@@ -124,6 +152,8 @@ def parse_doc(doc: YamlDoc, model: type[M], path: str) -> tuple[M | None, list[S
     if not isinstance(doc.data, dict):
         errors.append(SpecError(path, doc.line_of(()) or 1, "expected a mapping of keys at the top level"))
         return None, errors
+    doc, renamed = _renamed_keys(doc, model, path)
+    errors += renamed
     try:
         spec = model.model_validate(doc.data)
     except ValidationError as exc:

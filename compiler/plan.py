@@ -122,7 +122,7 @@ def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, 
 
     models_dir = sql_dir / "models"
     if not models_dir.is_dir():
-        raise GlcError("SQL models folder not found", location=display_path(models_dir, project.root),
+        raise GlcError("SQL nodes folder not found", location=display_path(models_dir, project.root),
                        hint="the project needs sql/models/*.sql templates")
     errors = macro_errors([(m, *project.metric_files[m.name]) for m in project.metrics], sql_dir)
     if errors:

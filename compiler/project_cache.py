@@ -28,6 +28,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import warnings
 from dataclasses import fields
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -36,6 +37,7 @@ import orjson
 from glc.compiler.binding import Binding, scan_digest
 from glc.compiler.contracts import Column
 from glc.compiler.data_tests import CompiledDataTest
+from glc.compiler.errors import SpecDeprecation
 from glc.compiler.loader import ENV_BENCHMARK, Located
 from glc.compiler.materialization import FanOut, Materialization
 from glc.compiler.plan import CompiledProject, compile_project
@@ -48,7 +50,7 @@ from glc.compiler.spec_models import (
     LevelSpec,
     MetricSpec,
     ModelSpec,
-    ScopeBoard,
+    ScopeEntry,
     TaskSpec,
     TaskTypeSpec,
     UnitTestSpec,
@@ -74,8 +76,13 @@ def cached_compile(root: Path, *, benchmark: str | None = None) -> CompiledProje
     hit = load(path, key, root)
     if hit is not None:
         return hit
-    compiled = compile_project(root, benchmark=benchmark)
-    save(path, key, root, compiled)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpecDeprecation)
+        compiled = compile_project(root, benchmark=benchmark)
+    for w in caught:  # shown as they would have been; a compile that read a renamed key is not
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if not any(issubclass(w.category, SpecDeprecation) for w in caught):
+        save(path, key, root, compiled)  # cached, so its deprecation warnings show every time
     return compiled
 
 
@@ -168,7 +175,7 @@ def _task_lists(project: Project) -> dict[str, str]:
     """The task list files the scopes read: path relative to the root -> sha256 of their bytes."""
     out: dict[str, str] = {}
     for s in project.scopes:
-        rel = s.board.task_list
+        rel = s.entry.task_list
         if rel and rel not in out:
             out[rel] = _file_sha(project.root / rel)
     return out
@@ -272,7 +279,7 @@ def _dump(c: CompiledProject) -> dict[str, Any]:
             "metrics": [_spec(m) for m in p.metrics],
             "tasks": [[_spec(t.spec), t.metric.name, t.path] for t in p.tasks],
             "levels": [_spec(lv) for lv in p.levels],
-            "scopes": [[_spec(s.board), s.family, list(s.task_ids), [list(x) for x in s.split],
+            "scopes": [[_spec(s.entry), s.family, list(s.task_ids), [list(x) for x in s.split],
                         sorted(s.listed) if s.listed is not None else None] for s in p.scopes],
             "data_tests": [_located(x) for x in p.data_tests],
             "unit_tests": [_located(x) for x in p.unit_tests],
@@ -351,7 +358,7 @@ def _restore(d: dict[str, Any]) -> CompiledProject:
         tasks=tuple(Task(TaskSpec.model_validate(s, context=CHECKED), by_name[m], path) for s, m, path in p["tasks"]),
         metrics=metrics,
         levels=tuple(LevelSpec.model_validate(lv, context=CHECKED) for lv in p["levels"]),
-        scopes=tuple(Scope(ScopeBoard.model_validate(b, context=CHECKED), family, tuple(ids),
+        scopes=tuple(Scope(ScopeEntry.model_validate(b, context=CHECKED), family, tuple(ids),
                            tuple(tuple(x) for x in split), frozenset(listed) if listed is not None else None)
                      for b, family, ids, split, listed in p["scopes"]),
         data_tests=tuple(_restore_located(DataTestSpec, x) for x in p["data_tests"]),

@@ -25,7 +25,7 @@ from glc.compiler.spec_models import (
     MetricSpec,
     ModelSpec,
     RouteSpec,
-    ScopeBoard,
+    ScopeEntry,
     TaskSpec,
     TaskTypeSpec,
     UnitTestSpec,
@@ -79,10 +79,10 @@ def board_slug(value: str) -> str:
 
 @dataclass(frozen=True)
 class Scope:
-    """A board and its tasks. A board expanded from a ``split_by`` template has its own name and
-    title in ``board`` and the values its tasks share in ``split``; ``listed`` is the task list."""
+    """A scope and its tasks. A scope expanded from a ``split_by`` template has its own name and
+    title in ``entry`` and the values its tasks share in ``split``; ``listed`` is the task list."""
 
-    board: ScopeBoard
+    entry: ScopeEntry
     family: str
     task_ids: tuple[str, ...]
     split: tuple[tuple[str, str], ...] = ()
@@ -90,11 +90,11 @@ class Scope:
 
     @property
     def name(self) -> str:
-        return self.board.name
+        return self.entry.name
 
     def holds(self, task: Task) -> bool:
-        """Whether the board's rules select ``task`` (the rule ``task_ids`` was built with)."""
-        b = self.board
+        """Whether the scope's rules select ``task`` (the rule ``task_ids`` was built with)."""
+        b = self.entry
         return (task.spec.modality in b.modalities and task.spec.paradigm in b.paradigms
                 and all(split_value(task, f) == v for f, v in self.split)
                 and (self.listed is None or task.id in self.listed))
@@ -133,7 +133,7 @@ class Project:
 
     @property
     def default_scope(self) -> Scope:
-        return next(s for s in self.scopes if s.board.default)
+        return next(s for s in self.scopes if s.entry.default)
 
     def board(self, variant: str | None, scope: str | None) -> tuple[LevelSpec, Scope]:
         """The named level variant and scope, or the defaults for those not named."""
@@ -490,7 +490,7 @@ def _resolve_scopes(loaded: LoadedSpecs, tasks: list[Task], by_id: dict[str, Loc
     return scopes
 
 
-def _check_listed(ids: dict[str, int], rel: str, board: ScopeBoard, tasks: list[Task],
+def _check_listed(ids: dict[str, int], rel: str, board: ScopeEntry, tasks: list[Task],
                   by_id: dict[str, Located[TaskSpec]], errors: list[SpecError], *, complete: bool = True) -> None:
     """Every listed id is a task of the active benchmark that the board's modalities and paradigms take.
 
@@ -513,8 +513,8 @@ def _check_listed(ids: dict[str, int], rel: str, board: ScopeBoard, tasks: list[
                                     f"{board.paradigms}", "remove it from the list or widen the board"))
 
 
-def _split(board: ScopeBoard, tasks: list[Task], by_id: dict[str, Located[TaskSpec]], where: str, line: int,
-           errors: list[SpecError]) -> list[tuple[ScopeBoard, tuple[str, ...], tuple[tuple[str, str], ...]]]:
+def _split(board: ScopeEntry, tasks: list[Task], by_id: dict[str, Located[TaskSpec]], where: str, line: int,
+           errors: list[SpecError]) -> list[tuple[ScopeEntry, tuple[str, ...], tuple[tuple[str, str], ...]]]:
     """A ``split_by`` template's boards: one per distinct combination of values among ``tasks``,
     ordered by the board's modality and paradigm lists, then by name."""
     groups: dict[tuple[str, ...], list[Task]] = {}
@@ -525,7 +525,7 @@ def _split(board: ScopeBoard, tasks: list[Task], by_id: dict[str, Located[TaskSp
         lists: dict[str, list[str]] = {"modality": list(board.modalities), "paradigm": list(board.paradigms)}
         return tuple((lists[fld].index(v) if fld in lists else 0, board_slug(v), v)
                      for fld, v in zip(board.split_by, values, strict=True))
-    out: list[tuple[ScopeBoard, tuple[str, ...], tuple[tuple[str, str], ...]]] = []
+    out: list[tuple[ScopeEntry, tuple[str, ...], tuple[tuple[str, str], ...]]] = []
     named: dict[str, tuple[str, ...]] = {}
     for values in sorted(groups, key=order):
         members = groups[values]

@@ -51,16 +51,14 @@ def task_rows(tasks: Iterable[Task]) -> list[tuple[Any, ...]]:
 def metric_rows(metrics: Iterable[MetricSpec]) -> list[tuple[Any, ...]]:
     out = []
     for m in metrics:
-        n = m.normalization
-        a = {"identity": None, "sigmoid_distance": getattr(n, "threshold", None), "tanh": getattr(n, "scale", None),
-             "complement": getattr(n, "total", None), "linear": getattr(n, "low", None)}[n.kind]
-        b = getattr(n, "high", None)
-        out.append((m.name, m.title, m.direction, m.unit, m.range.min, m.range.max, n.kind, a, b))
+        n = m.normalization  # one named column per parameter; the kinds that lack it leave it NULL
+        out.append((m.name, m.title, m.direction, m.unit, m.range.min, m.range.max, n.kind,
+                    *(getattr(n, p, None) for p in ("threshold", "scale", "total", "low", "high"))))
     return out
 
 
 def scope_rows(scopes: Sequence[Scope]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    defs = [(s.name, s.family, s.board.title, s.board.max_level, len(s.task_ids)) for s in scopes]
+    defs = [(s.name, s.family, s.entry.title, s.entry.max_level, len(s.task_ids)) for s in scopes]
     members = [(s.name, tid) for s in scopes for tid in s.task_ids]
     return defs, members
 
@@ -71,7 +69,7 @@ def build_seeds(project: Project, tasks: Sequence[Task] | None = None) -> dict[s
     if tasks is None:
         scopes = project.scopes
     else:
-        scopes = tuple(Scope(s.board, s.family, tuple(t.id for t in chosen if s.holds(t)), s.split, s.listed)
+        scopes = tuple(Scope(s.entry, s.family, tuple(t.id for t in chosen if s.holds(t)), s.split, s.listed)
                        for s in project.scopes)
     defs, members = scope_rows(scopes)
     return {

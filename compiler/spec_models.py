@@ -402,20 +402,22 @@ class LevelSpec(Spec):
     title: str
     description: str
     win: Literal["at_least", "strictly_better"]
-    partition: Literal["none", "modality"]
+    # how Levels 2-4 group tasks: the whole scope at once, or each modality then averaged
+    # (spec key ``partition`` before; still read, with a deprecation warning: compiler/loader.py)
+    group_by: Literal["none", "modality"]
     default: bool = False
 
 
 SplitField = Literal["modality", "paradigm", "skill", "type"]
 
 
-class ScopeBoard(Spec):
-    """A board: the tasks whose modality and paradigm are listed, the levels defined on them.
+class ScopeEntry(Spec):
+    """One scope of a family file: the tasks whose modality and paradigm are listed, the levels defined on them.
 
-    ``task_list``: a file inside the project naming the board's task ids, one a line (``#``
-    comments); the board holds only those (each must also match modalities and paradigms).
-    ``benchmarks``: the board exists only while one of these benchmarks is active (a task list
-    names one benchmark's tasks). ``split_by``: the entry is a template, expanded into one board
+    ``task_list``: a file inside the project naming the scope's task ids, one a line (``#``
+    comments); the scope holds only those (each must also match modalities and paradigms).
+    ``benchmarks``: the scope exists only while one of these benchmarks is active (a task list
+    names one benchmark's tasks). ``split_by``: the entry is a template, expanded into one scope
     per distinct value (combination) of these task fields among its tasks, named
     ``<name>-<value>-...`` (values lower-cased, other characters -> ``-``); a task without a
     skill or type counts as ``other``.
@@ -432,7 +434,7 @@ class ScopeBoard(Spec):
     benchmarks: list[Ident] = []
 
     @model_validator(mode="after")
-    def _default_is_plain(self) -> ScopeBoard:
+    def _default_is_plain(self) -> ScopeEntry:
         if self.default and (self.split_by or self.benchmarks):
             raise ValueError("the default scope is one board for every benchmark: "
                              "it takes neither split_by nor benchmarks")
@@ -444,7 +446,7 @@ class ScopeBoard(Spec):
 class ScopeFile(Spec):
     family: Annotated[str, Field(pattern=r"^[A-Z]$")]
     description: str
-    scopes: list[ScopeBoard] = Field(min_length=1)
+    scopes: list[ScopeEntry] = Field(min_length=1)
 
 
 # --- tests -------------------------------------------------------------------------------
@@ -488,7 +490,7 @@ class UnitTestExpect(Spec):
 
 
 class UnitTestSpec(Spec):
-    """Given rows for source tables, the rows a SQL model must produce."""
+    """Given rows for source tables, the rows a SQL node must produce."""
 
     name: SqlName
     model: SqlName

@@ -101,7 +101,7 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
     p = compiled.project
     typer.echo(f"compiled benchmark '{p.benchmark.name}': {plural(len(p.tasks), 'task')}, "
                f"{plural(len(p.metrics), 'metric')}, {plural(len(p.levels), 'level variant')}, "
-               f"{plural(len(p.scopes), 'scope')} -> {plural(len(compiled.nodes), 'SQL model')}, "
+               f"{plural(len(p.scopes), 'scope')} -> {plural(len(compiled.nodes), 'SQL node')}, "
                f"{plural(len(compiled.data_tests), 'data test')}")
     if p.binding is not None:
         from glc.listing import describe_binding
@@ -313,7 +313,7 @@ def sota_record(write: Annotated[bool, typer.Option(help="Write the values into 
 
 @app.command()
 def test(data: Annotated[bool, typer.Option(help="Run the data tests.")] = True,
-         unit: Annotated[bool, typer.Option(help="Run the unit tests of SQL models.")] = True) -> None:
+         unit: Annotated[bool, typer.Option(help="Run the unit tests of SQL nodes.")] = True) -> None:
     """Run data tests (on the built tables) and unit tests (declared in specs/tests)."""
     report = _ws().test(data=data, unit=unit)
     typer.echo(report.describe())
@@ -431,7 +431,7 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str, echo=type
 
 
 @app.command()
-def show(node: Annotated[str, typer.Argument(help="A SQL model or data test name.")],
+def show(node: Annotated[str, typer.Argument(help="A SQL node or data test name.")],
          dialect: Annotated[str | None, typer.Option(
              help="Print the SQL as this engine runs it: duckdb (as compiled) or spark.")] = None) -> None:
     """Print the compiled SQL of a node (highlighted on a terminal, plain when piped); a documented
@@ -668,7 +668,22 @@ def _call_direct(command: Any) -> Any:
         sys.exit(1)
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None, _plain: Any = None) -> None:
+    """A renamed spec key's warning as one plain line (it names its own file and line); others as Python shows them."""
+    from glc.compiler.errors import SpecDeprecation
+
+    if issubclass(category, SpecDeprecation):
+        typer.echo(f"Warning: {message}", err=True)
+    else:
+        _plain(message, category, filename, lineno, file, line)
+
+
 def main() -> None:
+    import functools
+    import warnings
+
+    warnings.showwarning = functools.partial(_show_warning, _plain=warnings.showwarning)
     debug = "--debug" in sys.argv or os.environ.get("GLC_DEBUG") == "1"
     try:
         direct = _direct(sys.argv[1:])

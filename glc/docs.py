@@ -116,10 +116,10 @@ def build_docs(compiled: CompiledProject, out: Path, column_docs: dict[str, Mode
         f"{esc(m.direction)} is better; normalization <code>{esc(m.normalization.kind)}</code>"
         f"{'; computed by macro <code>' + esc(m.implementation.macro) + '</code>' if m.implementation else ''}"
         f"</p>{_svg(curves[m.name])}</div>" for m in p.metrics)
-    levels = "".join(f"<dt>{esc(lv.name)}</dt><dd>{esc(lv.description)} (win: {esc(lv.win)}, partition: "
-                     f"{esc(lv.partition)})</dd>" for lv in p.levels)
-    scopes = "".join(f"<li>{esc(s.name)}: {esc(s.board.title)}, {plural(len(s.task_ids), 'task')}, up to Level-"
-                     f"{s.board.max_level}</li>" for s in p.scopes)
+    levels = "".join(f"<dt>{esc(lv.name)}</dt><dd>{esc(lv.description)} (win: {esc(lv.win)}, group_by: "
+                     f"{esc(lv.group_by)})</dd>" for lv in p.levels)
+    scopes = "".join(f"<li>{esc(s.name)}: {esc(s.entry.title)}, {plural(len(s.task_ids), 'task')}, up to Level-"
+                     f"{s.entry.max_level}</li>" for s in p.scopes)
     depth: dict[str, int] = {}
     for n in compiled.nodes:  # dependency order: a node sits one layer below its deepest input
         depth[n.name] = 1 + max((depth[d] for d in n.depends_on), default=0)
@@ -134,7 +134,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; }} table {{ border-coll
 td, th {{ border: 1px solid #ccc; padding: 2px 5px; }} .metric {{ display: inline-block; width: 240px;
 vertical-align: top; margin: 0 1em 1em 0; font-size: 12px; }}</style></head><body>
 <h1>{esc(p.benchmark.title)}</h1><p>{plural(len(p.tasks), 'task')}, {plural(len(p.metrics), 'metric')},
-{plural(len(compiled.nodes), 'SQL model')}; manifest fingerprint
+{plural(len(compiled.nodes), 'SQL node')}; manifest fingerprint
 <code>{esc(compiled.manifest['fingerprint'][:16])}</code>.</p>
 <h2>Level variants</h2><dl>{levels}</dl><h2>Scopes</h2><ul>{scopes}</ul>
 <h2>Metrics and their normalization curves</h2><div id="metrics">{metric_cards}</div>

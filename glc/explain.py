@@ -9,7 +9,7 @@ the whole scope, or each modality for a partitioned variant), the counts per mod
 the model up a level. It also says what the level rests on (glc.basis): wins that are ties with
 the SoTA, tasks not attempted, partial coverage, tasks without a SoTA.
 
-Every number it prints is a column of those SQL models: this module selects, orders and formats
+Every number it prints is a column of those SQL nodes: this module selects, orders and formats
 rows, and never evaluates a General-Level formula itself (docs/general-level.md; the SQL is the
 reference).
 """
@@ -135,7 +135,7 @@ def explain(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: st
         "model": model,
         "variant": v,
         "scope": scope.name,
-        "max_level": scope.board.max_level,
+        "max_level": scope.entry.max_level,
         "level": result["level"],
         "scores": {k: result[k] for k in ("level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l")},
         "basis": {
@@ -212,7 +212,7 @@ def _formulas(r: dict[str, Any], groups: list[dict[str, Any]], parts: list[dict[
 
 def _next_level(r: dict[str, Any], groups: list[dict[str, Any]], scope: Scope, lost: list[dict[str, Any]]) -> str:
     """What would move the model up, naming only the task groups the scope holds."""
-    level, cap = r["level"], scope.board.max_level
+    level, cap = r["level"], scope.entry.max_level
     if level >= cap:
         return f"Level-{level} is the highest this scope measures."
     held = {g["task_group"] for g in groups}

@@ -2,7 +2,7 @@
 and write a new model spec (``glc model add``).
 
 Every store table with a ``model`` column (``compiler/contracts.py`` STORE: predictions, judgments,
-imported scores and models, prediction partitions) is changed in one transaction; the SQL models
+imported scores and models, prediction partitions) is changed in one transaction; the SQL nodes
 built from them are rebuilt afterwards (``Workspace.remove_model`` / ``rename_model``).
 """
 

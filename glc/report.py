@@ -14,7 +14,7 @@ One page, one file (the compiled SQL of the level models is copied beside it for
   (``task_wins__V``);
 * the other boards, the data-quality warnings and the level definitions.
 
-Every number is a value of a SQL model, formatted; the only arithmetic here is the display-only
+Every number is a value of a SQL node, formatted; the only arithmetic here is the display-only
 difference of two ``level_score`` values between neighbours on the board. Names come from
 strangers: Python writes them through ``html.escape``, report.js through ``textContent``, and the
 embedded JSON is escaped for the script element. Readable on a phone (tables scroll in their own
@@ -163,7 +163,7 @@ def ladder(r: dict[str, Any], groups: dict[str, dict[str, Any]], level: LevelSpe
     value of ``leaderboard`` or ``level_ladder__V``; the words are the rules of docs/general-level.md."""
     c, g, lang = groups.get("C"), groups.get("G"), groups.get("L")
     paradigms = [x for x in (c, g) if x is not None]
-    by_modality = level.partition == "modality"
+    by_modality = level.group_by == "modality"
     both = "a modality where comprehension and generation are both won" if by_modality else \
         "S_C and S_G both > 0: wins in comprehension and in generation"
     rules = {2: "Level-2 > 0: a score on some comprehension or generation task",
@@ -317,7 +317,7 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
 
     descriptions = {m.spec.name: m.spec.description for m in p.models if m.spec.description}
     ci_cols, ci_rows = interval_cells(ranked, intervals)
-    board_cols = _board_cols(scope.board.max_level)
+    board_cols = _board_cols(scope.entry.max_level)
     shown = [{**r, **cells(r), **ci, "rests on": _flags(r)} for r, ci in zip(ranked, ci_rows, strict=True)]
     notes = board_notes(ranked, v, descriptions)
 
@@ -327,7 +327,7 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
     for i, r in enumerate(ranked):
         m = r["model"]
         groups = {g["task_group"]: g for g in ladders if g["model"] == m}
-        head, rungs = ladder(r, groups, lv, scope.board.max_level, names)
+        head, rungs = ladder(r, groups, lv, scope.entry.max_level, names)
         mine = [g for g in gaps if g["model"] == m]
         won = [g for g in mine if g["win"]][:GAP_TASKS]
         lost = [g for g in mine if not g["win"]][:GAP_TASKS]
@@ -401,12 +401,12 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
         rows, ivs = boards[sc.name]
         cc, cr = interval_cells(rows, ivs)
         rows = [{**r, **cells(r), **ci, "rests on": _flags(r)} for r, ci in zip(rows, cr, strict=True)]
-        other.append(f'<section class="board" data-scope="{html.escape(sc.name)}"><h3>{html.escape(sc.board.title)} '
-                     f'<small>{html.escape(sc.name)}, up to Level-{sc.board.max_level}</small></h3>'
-                     f'{_table(rows, [*_board_cols(sc.board.max_level), *cc, "rests on"])}</section>')
+        other.append(f'<section class="board" data-scope="{html.escape(sc.name)}"><h3>{html.escape(sc.entry.title)} '
+                     f'<small>{html.escape(sc.name)}, up to Level-{sc.entry.max_level}</small></h3>'
+                     f'{_table(rows, [*_board_cols(sc.entry.max_level), *cc, "rests on"])}</section>')
 
     data = {
-        "default_variant": v, "default_scope": s, "max_level": scope.board.max_level,
+        "default_variant": v, "default_scope": s, "max_level": scope.entry.max_level,
         "models": sorted(order), "order": order,
         "confidence": intervals.confidence if intervals else None,
         "levels": [{"model": r["model"], "rank": r["rank"], "level": r["level"],
@@ -440,8 +440,8 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
 <style>{(ASSETS / "report.css").read_text(encoding="utf-8")}</style></head>
 <body>
 <header><h1>{title} <small>version {html.escape(p.benchmark.version)}</small></h1>
-<p class="meta">General-Level report: {_plural(len(order), 'model')} on board <b>{html.escape(scope.board.title)}</b>
-(<code>{html.escape(s)}</code>, up to Level-{scope.board.max_level}), level variant <b>{html.escape(lv.title)}</b>
+<p class="meta">General-Level report: {_plural(len(order), 'model')} on board <b>{html.escape(scope.entry.title)}</b>
+(<code>{html.escape(s)}</code>, up to Level-{scope.entry.max_level}), level variant <b>{html.escape(lv.title)}</b>
 (<code>{html.escape(v)}</code>), spec fingerprint <code>{fingerprint}</code>.</p>
 <nav><a href="#board">Leaderboard</a> <a href="#compare">Levels compared</a> <a href="#models">Models</a>
 <a href="#tasks-section">Tasks</a> <a href="#other">Other boards</a> <a href="#quality">Data quality</a>
@@ -451,7 +451,7 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
 <section class="board" data-scope="{html.escape(s)}">{_table(shown, [*board_cols, *ci_cols, "rests on"])}</section>
 <p class="small">{ci_note} Rank: by level reached, then by that level's score; equal pairs share a rank.</p>
 <h3>What these numbers rest on</h3><ul id="basis">{notes_html}</ul>
-<h2 id="compare">Level-2..{scope.board.max_level} compared</h2>
+<h2 id="compare">Level-2..{scope.entry.max_level} compared</h2>
 <p class="small">One chart per level, one bar per model in rank order, its value at the end{whisker}. A level is
 reached when its score is above 0.</p>
 <div id="level-chart"></div>

@@ -28,7 +28,7 @@ def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
         Path(target.path).parent.mkdir(parents=True, exist_ok=True)
         if read_only and not Path(target.path).exists():
             raise GlcError(f"no results yet in {target.path}", hint="run `glc run` first")
-    # SQL models come from specs and sql/ templates that strangers may write: DuckDB itself may
+    # SQL nodes come from specs and sql/ templates that strangers may write: DuckDB itself may
     # read no file but its database (no read_text/read_csv/glob, no COPY, no ATTACH) and load no
     # extension (no httpfs), and the SQL cannot switch that back on (the configuration is locked)
     config: dict[str, Any] = {"enable_external_access": False, "autoinstall_known_extensions": False,

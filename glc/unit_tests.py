@@ -1,4 +1,4 @@
-"""Unit tests of SQL models declared in YAML: given source rows -> expected model rows.
+"""Unit tests of SQL nodes declared in YAML: given source rows -> expected model rows.
 
 Each test runs in its own in-memory DuckDB with the project's metrics and scopes, the
 tasks and imported scores the test gives, and only the models its target needs.

@@ -171,7 +171,7 @@ class Workspace:
                 write_job_list(plan, self.target_dir / "jobs.json")
                 inference = execute(con, compiled.project, plan, self.target_dir, progress=progress,
                                     retry_failed=retry_failed, batch_size=batch_size)
-            say("building the SQL models")
+            say("building the SQL nodes")
             result = build_dag(con, compiled, self.target, full_refresh=full_refresh, selection=selection,
                                run_id=run_id)
             say("running the data tests")
@@ -206,7 +206,7 @@ class Workspace:
         return rows
 
     def test(self, *, data: bool = True, unit: bool = True) -> TestReport:
-        """Data tests on the built tables and unit tests of the SQL models."""
+        """Data tests on the built tables and unit tests of the SQL nodes."""
         from glc.data_tests import run_data_tests
         from glc.datasets import sync_instances
         from glc.engines import build_dag
@@ -501,7 +501,7 @@ class Workspace:
         return {m.spec.name: m.path for m in project.models}, None
 
     def _rebuild(self, con: Any, change: ModelChange, problem: str | None, *, full: bool = False) -> None:
-        """Build the SQL models again after a model's rows changed (they would show it otherwise).
+        """Build the SQL nodes again after a model's rows changed (they would show it otherwise).
 
         ``full``: from scratch. A renamed partition has the same inputs as before, and the state
         keys of incremental models hold a partition's inputs, not its model's name: an ordinary

@@ -1,4 +1,4 @@
-"""Column docs of the public SQL models (YAML beside their templates), and the docs/ tables built from code.
+"""Column docs of the public SQL nodes (YAML beside their templates), and the docs/ tables built from code.
 
 Every column of task_results, task_wins__<variant>, group_scores__<variant>, part_scores__<variant>,
 modality_counts__<variant>, task_contributions__<variant>, level_scores and leaderboard has a doc, and

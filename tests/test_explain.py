@@ -1,4 +1,4 @@
-"""glc explain prints the numbers of the SQL models (level_scores, group_scores__V, part_scores__V,
+"""glc explain prints the numbers of the SQL nodes (level_scores, group_scores__V, part_scores__V,
 modality_counts__V, task_contributions__V, task_wins__V) and computes none of them itself."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The HTML report, loaded in headless Chromium (driven over the DevTools pipe, tests/helpers/chromium.py):
-every number shown equals its SQL model's row, the charts are drawn with axes and one bar per
+every number shown equals its SQL node's row, the charts are drawn with axes and one bar per
 model in rank order, a phone's viewport has no horizontal page scroll, print media works, and the
 page reaches nothing on the network. Screenshots (desktop, phone, print) are kept under
 target/test-artifacts/report/ and their paths printed."""

@@ -148,11 +148,11 @@ def test_odd_task_names_travel_as_data(project_dir: Path, tmp_path: Path) -> Non
 def test_broken_spec_leaves_built_results_untouched(built: Workspace, project_dir: Path) -> None:
     before = built.leaderboard()
     spec = project_dir / "specs/levels/pooled.yaml"
-    spec.write_text(spec.read_text().replace("partition: none", "partition: sideways"))
+    spec.write_text(spec.read_text().replace("group_by: none", "group_by: sideways"))
     out = glc(project_dir, "run")
     assert out.returncode == 2 and out.stderr.startswith("Error: 1 spec error:")
-    assert "specs/levels/pooled.yaml:8: partition: Input should be 'none' or 'modality'" in out.stderr
-    spec.write_text(spec.read_text().replace("partition: sideways", "partition: none"))
+    assert "specs/levels/pooled.yaml:8: group_by: Input should be 'none' or 'modality'" in out.stderr
+    spec.write_text(spec.read_text().replace("group_by: sideways", "group_by: none"))
     assert Workspace(project_dir).leaderboard() == before
 
 

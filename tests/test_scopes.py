@@ -63,8 +63,8 @@ def test_d_boards_split_each_c_group_by_skill(tmp_path: Path) -> None:
                                                   "video.architecture_image_to_video_generation")
     scopes = {s.name: s for s in p.scopes}
     vg = scopes["D-image-comprehension-visual-grounding"]
-    assert vg.board.title == "Scope-D (image, comprehension, Visual Grounding!)"
-    assert (vg.board.modalities, vg.board.paradigms, vg.board.max_level) == (["image"], ["comprehension"], 3)
+    assert vg.entry.title == "Scope-D (image, comprehension, Visual Grounding!)"
+    assert (vg.entry.modalities, vg.entry.paradigms, vg.entry.max_level) == (["image"], ["comprehension"], 3)
     assert vg.split == (("modality", "image"), ("paradigm", "comprehension"), ("skill", "Visual Grounding!"))
     assert not any(t.startswith("nlp.") for ids in d.values() for t in ids)
     # the D boards of a group partition its Scope-C board: every task in exactly one skill board
@@ -120,7 +120,7 @@ def test_combined_b_boards_select_their_modalities_both_paradigms(tmp_path: Path
                              ("B-image-video-audio-3d", {"image", "video", "audio", "3d"})]:
         s = scopes[name]
         want = tuple(t.id for t in p.tasks if t.spec.modality in modalities)
-        assert s.task_ids == want and s.family == "B" and s.board.max_level == 4
+        assert s.task_ids == want and s.family == "B" and s.entry.max_level == 4
         assert {t.group for t in p.tasks if t.id in s.task_ids} == {"C", "G"}
 
 

@@ -161,7 +161,7 @@ def test_redirected_run_writes_progress_lines_a_run_log_and_results(root: Path) 
     assert proc.returncode == 0, proc.stderr
     err_lines = proc.stderr.splitlines()
     for stage in ("loading task data", "inference: 4 predictions to run",
-                  "inference done: 4/4 predictions (100 %)", "building the SQL models"):
+                  "inference done: 4/4 predictions (100 %)", "building the SQL nodes"):
         assert any(line[:1] == "[" and line[9:11] == "] " and stage in line for line in err_lines), (stage, proc.stderr)
     runs = sorted((root / "target" / "runs").iterdir())
     assert len(runs) == 1

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from glc.compiler.errors import GlcError, SpecErrors
+from glc.compiler.errors import GlcError, SpecDeprecation, SpecErrors
 from glc.compiler.plan import compile_project
 
 TASK = "specs/tasks/nlp/commonsense_reasoning.yaml"
@@ -184,3 +184,38 @@ def test_benchmark_selection_errors(project_dir: Path, monkeypatch) -> None:
     monkeypatch.delenv("GLC_BENCHMARK")
     with pytest.raises(SpecErrors, match="no benchmark is marked default"):
         compile_project(project_dir)
+
+
+LEVEL = "specs/levels/per_modality.yaml"
+
+
+def test_old_level_key_partition_still_works_with_a_deprecation_warning(project_dir: Path) -> None:
+    """`partition:` was renamed `group_by:` (docs/glossary.md); for one release the old key
+    compiles to the same SQL, with a warning naming the file, line and both keys."""
+    want = compile_project(project_dir).node("level_scores__per_modality").sql
+    _edit(project_dir, LEVEL, "group_by: modality", "partition: modality")
+    with pytest.warns(SpecDeprecation) as caught:
+        got = compile_project(project_dir).node("level_scores__per_modality").sql
+    assert got == want
+    msgs = [str(w.message) for w in caught]
+    assert [m for m in msgs if m.startswith(f"{LEVEL}:9: key 'partition' is deprecated")], msgs
+    assert "rename it to 'group_by'" in msgs[0]
+    for _ in range(2):  # the CLI shows it as one line, and again on the next compile (never read from the cache)
+        proc = subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(project_dir), "compile"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.startswith(f"Warning: {LEVEL}:9: key 'partition' is deprecated"), proc.stderr
+
+
+def test_old_and_new_level_key_together_is_an_error(project_dir: Path) -> None:
+    _edit(project_dir, LEVEL, "group_by: modality", "group_by: modality\npartition: none")
+    msg = _errors(project_dir)
+    assert f"{LEVEL}:10: 'partition' is the old name of 'group_by', and both are given" in msg
+    assert "hint: remove 'partition' and keep 'group_by'" in msg
+
+
+def test_old_level_key_with_a_bad_value_points_at_its_line(project_dir: Path) -> None:
+    _edit(project_dir, LEVEL, "group_by: modality", "partition: sideways")
+    with pytest.warns(SpecDeprecation):
+        msg = _errors(project_dir)
+    assert f"{LEVEL}:9: group_by: Input should be 'none' or 'modality'" in msg

@@ -1,6 +1,6 @@
 // glc report: draws the charts (inline SVG) and makes the task table sortable and filterable.
 // No network, no library: everything the page needs is inline. Every number drawn is a value of the
-// embedded data (from the SQL models); names are untrusted, so they only ever reach textContent.
+// embedded data (from the SQL nodes); names are untrusted, so they only ever reach textContent.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("glc-data").textContent);

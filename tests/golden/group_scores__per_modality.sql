@@ -2,7 +2,7 @@
 -- template: sql/models/per_variant/group_scores.sql
 -- level variant: per_modality
 -- materialized: view (its rows follow its inputs; rebuilt only when its SQL changes)
-/* Group aggregates under level variant 'per_modality' (partition: modality). */
+/* Group aggregates under level variant 'per_modality' (group_by: modality). */
 /* Denominators are the number of benchmark tasks of the group in the scope that have a SoTA, */
 /* supported or not: sum_sigma = sum(sigma), mean_sigma = sum_sigma / n_tasks; */
 /* s = sum(sigma of won tasks) / n_tasks. */

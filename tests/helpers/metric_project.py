@@ -127,7 +127,7 @@ def data_problems(ws: Any, action: str = "plan") -> str:
 
 
 def explain_vs_sql(ws: Any, model: str, variant: str, scope: str) -> dict[str, Any]:
-    """``ws.explain`` of one board, checked number by number against the rows of the SQL models it reads
+    """``ws.explain`` of one board, checked number by number against the rows of the SQL nodes it reads
     (level_scores, group_scores__V, part_scores__V, modality_counts__V, task_contributions__V,
     task_wins__V); returns the explain result. Also checks the SQL against itself: the parts average to
     the level row, the won tasks' contributions add up to S_C/S_G/S_L, the per-modality counts add up to

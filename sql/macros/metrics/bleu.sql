@@ -35,13 +35,20 @@ LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> 
 ]
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
+{#- The task sums of an instance's stats, by name: the list stored per instance is positional
+    (stats DOUBLE[] in instance_scores__<metric>), these macros are the only place that knows where
+    each field sits, for max order n. -#}
+{% macro matches(k) %}SUM(stats[{{ k }}]){% endmacro %}
+{% macro totals(k, n) %}SUM(stats[{{ n + k }}]){% endmacro %}
+{% macro hyp_len(n) %}SUM(stats[{{ 2 * n + 1 }}]){% endmacro %}
+{% macro ref_len(n) %}SUM(stats[{{ 2 * n + 2 }}]){% endmacro %}
 {% macro aggregate(args) -%}
 {%- set n = args.max_order | int -%}
 CASE
-  WHEN SUM(stats[{{ 2 * n + 1 }}]) = 0 {% for k in range(1, n + 1) %}OR SUM(stats[{{ k }}]) = 0 {% endfor %}THEN 0.0
-  ELSE 100.0 * (CASE WHEN SUM(stats[{{ 2 * n + 1 }}]) > SUM(stats[{{ 2 * n + 2 }}]) THEN 1.0
-                     ELSE EXP(1 - SUM(stats[{{ 2 * n + 2 }}]) / SUM(stats[{{ 2 * n + 1 }}])) END)
-       * EXP(({% for k in range(1, n + 1) %}LN(SUM(stats[{{ k }}]) / SUM(stats[{{ n + k }}])){% if not loop.last %} + {% endif %}{% endfor %}) / {{ n }})
+  WHEN {{ hyp_len(n) }} = 0 {% for k in range(1, n + 1) %}OR {{ matches(k) }} = 0 {% endfor %}THEN 0.0
+  ELSE 100.0 * (CASE WHEN {{ hyp_len(n) }} > {{ ref_len(n) }} THEN 1.0
+                     ELSE EXP(1 - {{ ref_len(n) }} / {{ hyp_len(n) }}) END)
+       * EXP(({% for k in range(1, n + 1) %}LN({{ matches(k) }} / {{ totals(k, n) }}){% if not loop.last %} + {% endif %}{% endfor %}) / {{ n }})
 END
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}

@@ -20,7 +20,8 @@ glc_edit_stats({{ o }}, ref_texts[1], {{ args.unit | sql_literal }})
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-CASE WHEN SUM(stats[2]) = 0 THEN 100.0 * COALESCE(SUM(stats[1]), 0) ELSE 100.0 * SUM(stats[1]) / SUM(stats[2]) END
+{%- set edits, ref_len = 'SUM(stats[1])', 'SUM(stats[2])' -%}  {#- glc_edit_stats: [edits, reference length] -#}
+CASE WHEN {{ ref_len }} = 0 THEN 100.0 * COALESCE({{ edits }}, 0) ELSE 100.0 * {{ edits }} / {{ ref_len }} END
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['text'] %}

@@ -19,7 +19,8 @@ CASE WHEN hits IS NULL THEN NULL WHEN hits[2] > 0 THEN hits[1] / hits[2] ELSE 0.
 {%- if args.get('average', 'frames') == 'instances' -%}
 100.0 * {{ order_free_mean('value') }}
 {%- else -%}
-100.0 * SUM(stats[1]) / NULLIF(SUM(stats[2]), 0)
+{%- set hits, frames = 'SUM(stats[1])', 'SUM(stats[2])' -%}  {#- the fields of stats, by name -#}
+100.0 * {{ hits }} / NULLIF({{ frames }}, 0)
 {%- endif -%}
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}

@@ -36,7 +36,8 @@ LIST_FILTER(LIST_DISTINCT(LIST_TRANSFORM(STRING_SPLIT({{ o }}, {{ sep | sql_lite
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-COALESCE(100.0 * 2 * SUM(stats[1]) / NULLIF(2 * SUM(stats[1]) + SUM(stats[2]) + SUM(stats[3]), 0), 0.0)
+{%- set tp, fp, fn = 'SUM(stats[1])', 'SUM(stats[2])', 'SUM(stats[3])' -%}  {#- the fields of stats, by name -#}
+COALESCE(100.0 * 2 * {{ tp }} / NULLIF(2 * {{ tp }} + {{ fp }} + {{ fn }}, 0), 0.0)
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['labels', 'label'] %}

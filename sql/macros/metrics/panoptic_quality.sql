@@ -4,11 +4,13 @@
     its own PQ. -#}
 {% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
 {% macro prepare(o, args, answer) %}glc_pq_stats({{ o }}, ref_texts[1]) AS pq{% endmacro %}
-{% macro value(o, args, answer) %}pq[1] / NULLIF(pq[2] + 0.5 * pq[3] + 0.5 * pq[4], 0){% endmacro %}
+{#- PQ of the named fields (SQL expressions) of a stats list: an instance's, or their task sums. -#}
+{% macro pq_of(iou_sum, tp, fp, fn) %}{{ iou_sum }} / NULLIF({{ tp }} + 0.5 * {{ fp }} + 0.5 * {{ fn }}, 0){% endmacro %}
+{% macro value(o, args, answer) %}{{ pq_of(iou_sum='pq[1]', tp='pq[2]', fp='pq[3]', fn='pq[4]') }}{% endmacro %}
 {% macro stats(o, args, answer) %}pq{% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-COALESCE(100.0 * SUM(stats[1]) / NULLIF(SUM(stats[2]) + 0.5 * SUM(stats[3]) + 0.5 * SUM(stats[4]), 0), 0.0)
+COALESCE(100.0 * {{ pq_of(iou_sum='SUM(stats[1])', tp='SUM(stats[2])', fp='SUM(stats[3])', fn='SUM(stats[4])') }}, 0.0)
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['image'] %}

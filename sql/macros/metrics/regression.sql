@@ -14,10 +14,12 @@
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-{%- if args.kind == 'mae' -%} LIST_AVG({{ in_instance_order('ABS(stats[1] - stats[2])') }})
-{%- elif args.kind == 'mse' -%} LIST_AVG({{ in_instance_order('(stats[1] - stats[2]) * (stats[1] - stats[2])') }})
-{%- elif args.kind == 'rmse' -%} SQRT(LIST_AVG({{ in_instance_order('(stats[1] - stats[2]) * (stats[1] - stats[2])') }}))
-{%- else -%} 100.0 * glc_pearson({{ in_instance_order('stats[1]') }}, {{ in_instance_order('stats[2]') }})
+{%- set predicted, reference = 'stats[1]', 'stats[2]' -%}  {#- the fields of stats, by name -#}
+{%- set error = predicted ~ ' - ' ~ reference -%}
+{%- if args.kind == 'mae' -%} LIST_AVG({{ in_instance_order('ABS(' ~ error ~ ')') }})
+{%- elif args.kind == 'mse' -%} LIST_AVG({{ in_instance_order('(' ~ error ~ ') * (' ~ error ~ ')') }})
+{%- elif args.kind == 'rmse' -%} SQRT(LIST_AVG({{ in_instance_order('(' ~ error ~ ') * (' ~ error ~ ')') }}))
+{%- else -%} 100.0 * glc_pearson({{ in_instance_order(predicted) }}, {{ in_instance_order(reference) }})
 {%- endif -%}
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}

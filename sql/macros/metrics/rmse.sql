@@ -14,7 +14,8 @@ CASE WHEN ref_kind = 'number' THEN [COALESCE({{ first_number(o) }}, {{ args.get(
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-CASE WHEN COUNT(stats) > 0 THEN SQRT(AVG((stats[1] - stats[2]) * (stats[1] - stats[2]))) ELSE AVG(value) END
+{%- set predicted, reference = 'stats[1]', 'stats[2]' -%}  {#- the fields of stats, by name -#}
+CASE WHEN COUNT(stats) > 0 THEN SQRT(AVG(({{ predicted }} - {{ reference }}) * ({{ predicted }} - {{ reference }}))) ELSE AVG(value) END
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['number', 'image'] %}

@@ -1,5 +1,5 @@
 {{ config(materialized='view') }}
--- Group aggregates under level variant {{ variant.name | sql_literal }} (partition: {{ variant.partition }}).
+-- Group aggregates under level variant {{ variant.name | sql_literal }} (group_by: {{ variant.group_by }}).
 -- Denominators are the number of benchmark tasks of the group in the scope that have a SoTA,
 -- supported or not: sum_sigma = sum(sigma), mean_sigma = sum_sigma / n_tasks;
 -- s = sum(sigma of won tasks) / n_tasks.
@@ -11,7 +11,7 @@
 SELECT
   g.model,
   g.scope,
-{%- if variant.partition == 'modality' %}
+{%- if variant.group_by == 'modality' %}
   g.modality AS part,
 {%- else %}
   'all' AS part,

@@ -3,7 +3,7 @@
 -- one row per (model, scope, task group) with the group's tasks, attempts, wins and ties (summed
 -- over the parts of group_scores), the lost task closest to a win (task_gaps.closeness = 1) and,
 -- for the pair C and G, in how many parts both are won. Level-3 needs a win in C or G, Level-4 a
--- part where C and G are both won (the whole scope when the partition is none, a modality when it
+-- part where C and G are both won (the whole scope when group_by is none, a modality when it
 -- is modality), Level-5 also a win in L (docs/general-level.md).
 WITH groups AS (
   SELECT

@@ -1,6 +1,6 @@
 {{ config(materialized='view') }}
 -- General-Level scores under level variant {{ variant.name | sql_literal }}.
-{%- if variant.partition == 'modality' %}
+{%- if variant.group_by == 'modality' %}
 -- Levels 2-4 are computed inside each modality and averaged with equal weight over the
 -- modalities of the scope; Level-5 multiplies that average Level-4 by S_L / 100.
 {%- else %}
@@ -11,7 +11,7 @@
 -- rests on (tasks, attempts, wins, ties, tasks without a SoTA, instance coverage). A view: level_scores
 -- stores every variant's rows once.
 WITH combined AS (
-{%- if variant.partition == 'modality' %}
+{%- if variant.group_by == 'modality' %}
   SELECT
     model,
     scope,

@@ -1,6 +1,6 @@
 {{ config(materialized='view') }}
 -- Tasks, attempts, wins and ties per (model, scope, modality, group) under level variant
--- {{ variant.name | sql_literal }}, whatever the variant's partition: glc explain's "per modality"
+-- {{ variant.name | sql_literal }}, whatever the variant's group_by: glc explain's "per modality"
 -- lines. Counted over the tasks that have a SoTA, as group_scores__<variant> counts them.
 SELECT
   w.model,

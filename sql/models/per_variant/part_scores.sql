@@ -1,6 +1,6 @@
 {{ config(materialized='view') }}
--- Levels 2-4 inside each part under level variant {{ variant.name | sql_literal }} (partition: {{ variant.partition }}).
-{%- if variant.partition == 'modality' %}
+-- Levels 2-4 inside each part under level variant {{ variant.name | sql_literal }} (group_by: {{ variant.group_by }}).
+{%- if variant.group_by == 'modality' %}
 -- A part is a modality of the scope that holds comprehension or generation tasks;
 -- level_scores__<variant> averages these rows with equal weight.
 {%- else %}

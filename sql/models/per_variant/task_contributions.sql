@@ -1,9 +1,9 @@
 {{ config(materialized='view') }}
 -- What each won task adds to its group's S (s_c, s_g or s_l of level_scores__<variant>) under
--- level variant {{ variant.name | sql_literal }} (partition: {{ variant.partition }}): its sigma
+-- level variant {{ variant.name | sql_literal }} (group_by: {{ variant.group_by }}): its sigma
 -- divided by the number of tasks of its group in its part (M, N or T within the part), and by the
 -- number of parts holding that group, over which level_scores__<variant> averages S
-{%- if variant.partition == 'modality' %}
+{%- if variant.group_by == 'modality' %}
 -- (the modalities of the scope with tasks of the group).
 {%- else %}
 -- (one part, 'all': sigma / M, N or T of the whole scope).
@@ -31,7 +31,7 @@ JOIN scope_tasks AS st
 JOIN groups AS g
   ON g.model = w.model
   AND g.scope = st.scope
-{%- if variant.partition == 'modality' %}
+{%- if variant.group_by == 'modality' %}
   AND g.part = w.modality
 {%- else %}
   AND g.part = 'all'
