@@ -27,21 +27,21 @@ WITH "scored" AS (
         THEN 100.0
         ELSE 100.0 * (
           2.0 / (
-            1.0 + EXP(-"met"."norm_a" / "s"."score")
+            1.0 + EXP(-"met"."norm_threshold" / "s"."score")
           ) - 1.0
         )
       END
       WHEN 'tanh'
-      THEN 100.0 * TANH("s"."score" / "met"."norm_a")
+      THEN 100.0 * TANH("s"."score" / "met"."norm_scale")
       WHEN 'complement'
-      THEN LEAST(GREATEST("met"."norm_a" - "s"."score", 0.0), 100.0)
+      THEN LEAST(GREATEST("met"."norm_total" - "s"."score", 0.0), 100.0)
       WHEN 'linear'
       THEN LEAST(
         GREATEST(
           100.0 * (
-            "s"."score" - "met"."norm_a"
+            "s"."score" - "met"."norm_low"
           ) / (
-            "met"."norm_b" - "met"."norm_a"
+            "met"."norm_high" - "met"."norm_low"
           ),
           0.0
         ),

@@ -1,97 +1,31 @@
 -- node: task_results
 -- template: sql/models/task_results.sql
-/* Normalized result of every model on every benchmark task (cross join: a task without a */
-/* score is unsupported, sigma = 0). vs_sota is -1, 0 or +1 (worse, tie, better than the */
-/* specialist SoTA): lower-is-better metrics compare raw values, because the sigmoid */
-/* saturates to exactly 100.0 in floating point; the others compare normalized scores. A task */
-/* without a SoTA yet (sota NULL) has no vs_sota: it is scored but never compared. n_instances */
-/* and n_scored say how much of the task's data a predicted score rests on. */
-WITH "scored" AS (
-  SELECT
-    "m"."model" AS "model",
-    "t"."task_id" AS "task_id",
-    "t"."task_name" AS "task_name",
-    "t"."modality" AS "modality",
-    "t"."paradigm" AS "paradigm",
-    "t"."task_group" AS "task_group",
-    "t"."metric" AS "metric",
-    "t"."direction" AS "direction",
-    "s"."score" AS "raw_score",
-    "t"."sota" AS "sota",
-    "s"."source" AS "source",
-    "s"."n_instances" AS "n_instances",
-    "s"."n_scored" AS "n_scored",
-    CASE "met"."norm_kind"
-      WHEN 'identity'
-      THEN "s"."score"
-      WHEN 'sigmoid_distance'
-      THEN CASE
-        WHEN "s"."score" = 0
-        THEN 100.0
-        ELSE 100.0 * (
-          2.0 / (
-            1.0 + EXP(-"met"."norm_threshold" / "s"."score")
-          ) - 1.0
-        )
-      END
-      WHEN 'tanh'
-      THEN 100.0 * TANH("s"."score" / "met"."norm_scale")
-      WHEN 'complement'
-      THEN LEAST(GREATEST("met"."norm_total" - "s"."score", 0.0), 100.0)
-      WHEN 'linear'
-      THEN LEAST(
-        GREATEST(
-          100.0 * (
-            "s"."score" - "met"."norm_low"
-          ) / (
-            "met"."norm_high" - "met"."norm_low"
-          ),
-          0.0
-        ),
-        100.0
-      )
-    END AS "sigma_model",
-    "t"."sigma_sota" AS "sigma_sota"
-  FROM "evaluated_models" AS "m"
-  CROSS JOIN "task_sota" AS "t"
-  JOIN "metrics" AS "met"
-    ON "met"."metric" = "t"."metric"
-  LEFT JOIN "task_scores" AS "s"
-    ON "s"."model" = "m"."model" AND "s"."task_id" = "t"."task_id"
-)
+-- materialized: view (its rows follow its inputs; rebuilt only when its SQL changes)
+/* Normalized result of every model on every benchmark task: the stored numbers (task_outcomes: */
+/* raw score, sigma, vs_sota, coverage) with the task's names, group and SoTA (task_sota). A view: */
+/* the task strings repeated on every (model, task) row cost more to store than to join where they */
+/* are read; its rows change only when a build replaces the tables it reads. */
 SELECT
-  "scored"."model" AS "model",
-  "scored"."task_id" AS "task_id",
-  "scored"."task_name" AS "task_name",
-  "scored"."modality" AS "modality",
-  "scored"."paradigm" AS "paradigm",
-  "scored"."task_group" AS "task_group",
-  "scored"."metric" AS "metric",
-  "scored"."direction" AS "direction",
-  "scored"."raw_score" AS "raw_score",
-  "scored"."sota" AS "sota",
-  COALESCE("scored"."sigma_model", 0.0) AS "sigma",
-  "scored"."sigma_sota" AS "sigma_sota",
-  NOT "scored"."raw_score" IS NULL AS "supported",
-  NOT "scored"."sota" IS NULL AS "has_sota",
-  CAST(CASE
-    WHEN "scored"."raw_score" IS NULL OR "scored"."sota" IS NULL
-    THEN NULL
-    WHEN "scored"."direction" = 'lower'
-    THEN CASE
-      WHEN ABS("scored"."sota" - "scored"."raw_score") <= 1e-9 * GREATEST(ABS("scored"."sota"), ABS("scored"."raw_score"))
-      THEN 0
-      ELSE SIGN("scored"."sota" - "scored"."raw_score")
-    END
-    ELSE CASE
-      WHEN ABS("scored"."sigma_model" - "scored"."sigma_sota") <= 1e-9 * GREATEST(ABS("scored"."sigma_model"), ABS("scored"."sigma_sota"))
-      THEN 0
-      ELSE SIGN("scored"."sigma_model" - "scored"."sigma_sota")
-    END
-  END AS INT) AS "vs_sota",
-  "scored"."n_instances" AS "n_instances",
-  "scored"."n_scored" AS "n_scored",
-  NOT "scored"."raw_score" IS NULL
-  AND COALESCE("scored"."n_scored" >= "scored"."n_instances", TRUE) AS "complete",
-  COALESCE("scored"."source", 'missing') AS "source"
-FROM "scored" AS "scored"
+  "o"."model" AS "model",
+  "o"."task_id" AS "task_id",
+  "t"."task_name" AS "task_name",
+  "t"."modality" AS "modality",
+  "t"."paradigm" AS "paradigm",
+  "t"."task_group" AS "task_group",
+  "t"."metric" AS "metric",
+  "t"."direction" AS "direction",
+  "o"."raw_score" AS "raw_score",
+  "t"."sota" AS "sota",
+  "o"."sigma" AS "sigma",
+  "t"."sigma_sota" AS "sigma_sota",
+  NOT "o"."raw_score" IS NULL AS "supported",
+  NOT "t"."sota" IS NULL AS "has_sota",
+  "o"."vs_sota" AS "vs_sota",
+  "o"."n_instances" AS "n_instances",
+  "o"."n_scored" AS "n_scored",
+  NOT "o"."raw_score" IS NULL
+  AND COALESCE("o"."n_scored" >= "o"."n_instances", TRUE) AS "complete",
+  "o"."source" AS "source"
+FROM "task_outcomes" AS "o"
+JOIN "task_sota" AS "t"
+  ON "t"."task_id" = "o"."task_id"
