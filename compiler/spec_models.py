@@ -314,7 +314,9 @@ class MetricEvaluator(Spec):
     reference-side vector embeds: the reference ``media`` file, the instance's ``prompt`` text,
     or ``none``. ``needs`` says which weights, in words (shown by ``glc ls``). ``prompt``
     (``reads: score``, optional): the judge's sandboxed Jinja template over ``input``,
-    ``prediction``, ``reference`` and ``task``; the first number of its answer is the score.
+    ``prediction``, ``reference`` and ``task``; the first number of its answer is the score; a
+    generated image, video or audio goes along as an attachment. ``estimates_human``: the
+    metric is a human rating and the judge only estimates it (listings say so).
     """
 
     name: Ident
@@ -322,6 +324,7 @@ class MetricEvaluator(Spec):
     reference: Literal["media", "prompt", "none"] = "none"
     needs: Annotated[str, Field(min_length=1, max_length=400)]
     prompt: str | None = None
+    estimates_human: bool = False  # a judge estimating a human rating (MOS, user preference): said wherever shown
 
     @field_validator("prompt")
     @classmethod

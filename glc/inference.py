@@ -435,8 +435,12 @@ def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: s
         elif ev.reads == "features" and ev.reference == "prompt":
             prompt = render_prompt(task, value, task_template) if task_template is not None else str(value or "")
         elif judge_template is not None:
+            kind = task.spec.inference.output if task.spec.inference is not None else "text"
+            if made and kind != "text":
+                media["output"] = output  # a generated image, video or audio goes to the judge attached
+            shown = f"(the attached {kind})" if made and kind != "text" else (output or "")
             try:
-                prompt = _prompts().render(judge_template, {"input": value, "prediction": output or "",
+                prompt = _prompts().render(judge_template, {"input": value, "prediction": shown,
                                                             "reference": reference,
                                                             "task": {"id": task.id, "name": task.spec.name}})
             except Exception as exc:  # noqa: BLE001 - a judge template that fails on this instance
