@@ -72,21 +72,20 @@ def unscorable_reason(compiled: CompiledProject, task: Any, configured: set[str]
     """Why ``task`` cannot be scored from predictions with the evaluators in ``configured``
     (None: it can). Without data bound, the task's type (with its ``overrides:``) says what its
     dataset will be, so the answer holds for the catalog before any data is there."""
-    from glc.compiler.binding import merged_type
+    from glc.compiler.binding import merged_type, reference_for
 
     p = compiled.project
     m = task.metric
     if m.implementation is None:
         return f"{m.name} is import only (glc import scores)"
     ds, inf = task.spec.dataset, task.spec.inference
+    kinds = (readable if readable is not None else reference_kinds_read(compiled)).get(m.name)
     if ds is not None:
         ref, route = ds.reference, inf.evaluator if inf is not None else None
     elif task.spec.type in p.task_types:
-        t = merged_type(p.task_types[task.spec.type], task.spec.overrides)
-        ref, route = t.reference.kind, t.evaluator
+        ref, _, _, route = reference_for(merged_type(p.task_types[task.spec.type], task.spec.overrides), kinds)
     else:
         return "no dataset and no task type"
-    kinds = (readable if readable is not None else reference_kinds_read(compiled)).get(m.name)
     if kinds is not None and ref not in kinds:
         return f"{m.name} ({m.implementation.macro}) cannot read a reference of kind {ref}"
     if m.implementation.evaluator is not None and route is None:
