@@ -290,9 +290,11 @@ def _with_predictions(con: duckdb.DuckDBPyConnection, tasks: dict[str, str]) -> 
 
 def stored_judges(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path, planned: set[tuple[str, str]],
                   selection: Selection | None, retry_failed: bool, hashes: WeightHashes | None) -> list[Job]:
-    """Readings a metric's evaluator still owes the stored predictions of (model, task) pairs
-    that no inference job covers (imported predictions, models run before)."""
-    by_id = {t.id: t for t in project.tasks if t.metric.evaluator is not None and t.metric.implementation is not None}
+    """Readings a metric's evaluator, or the task's own evaluator route (speech recognition of
+    generated speech, the labels a classifier sees), still owes the stored predictions of
+    (model, task) pairs that no inference job covers (imported predictions, models run before)."""
+    by_id = {t.id: t for t in project.tasks if t.metric.implementation is not None and (
+        t.metric.evaluator is not None or (t.spec.inference is not None and t.spec.inference.evaluator is not None))}
     if not by_id:
         return []
     out = []

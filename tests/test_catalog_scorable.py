@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from glc.listing import list_rows, unscorable_tasks
 
 # What is still not scorable with every evaluator configured, and why (docs/metrics.md, "Which
@@ -115,3 +117,49 @@ def test_bound_data_reads_the_other_reference_and_its_route(tmp_path, monkeypatc
     # the frame-label route is one profiles.yml grants (the bundled classifier tool)
     route = next(t for t in p.tasks if t.id == "video.video_translation").spec.inference.evaluator
     assert route.args["argv"][1:3] == ["-m", "glc.runners.tools.frame_labels"]
+
+
+@pytest.mark.slow
+def test_eeg_image_accuracy_scored_by_the_bundled_classifier(tmp_path, monkeypatch) -> None:
+    """End to end on a General-Bench tree: EEG-based image generation binds the record's class
+    label, the bundled EfficientNet-Lite0 (hf image-classification) names each generated image's
+    class, and acc compares the two; relabelling one record with what the classifier saw scores
+    exactly that instance."""
+    import json
+    import shutil
+
+    from gb_tree import write_tree
+    from metric_project import new_project, sql_rows, write_predictions
+
+    from glc.workspace import Workspace
+
+    tree = tmp_path / "gb"
+    info = write_tree(tree, tasks=[" EEG-based Image Generation"])
+    folder = tree / info.tasks[0].folder
+    root = new_project(tmp_path / "p", small=False)
+    monkeypatch.setenv("GLC_DATA", str(tree))
+    doc = json.loads((folder / "annotation.json").read_text())
+    tid = "image.eeg_based_image_generation"
+    preds = []
+    for rec in doc["data"]:
+        gen = root / "gen" / f"{rec['id']}.png"
+        gen.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(folder / rec["output"]["image"], gen)
+        preds.append((rec["id"], str(gen)))
+    write_predictions(root / "preds.jsonl", "m", tid, preds)
+    ws = Workspace(root, benchmark="general-bench")
+    imported = ws.import_predictions(root / "preds.jsonl")
+    result = ws.run()
+    assert result.inference is not None, (imported, result)
+    assert result.inference.judged == len(doc["data"]), result.inference.describe()
+    read = dict(sql_rows(ws, "SELECT instance_id, output FROM judgments WHERE task_id = ? AND error IS NULL", tid))
+    assert set(read) == {r["id"] for r in doc["data"]} and all(read.values())
+    first = doc["data"][0]
+    assert sql_rows(ws, "SELECT score FROM task_scores WHERE task_id = ? AND model = 'm'", tid)[0][0] == 0.0 \
+        or any(read[r["id"]].lower() == r["output"]["label"] for r in doc["data"])
+    for r in doc["data"]:
+        r["output"]["label"] = read[r["id"]] if r is first else "not an imagenet class"
+    (folder / "annotation.json").write_text(json.dumps(doc))
+    ws.run()
+    score = sql_rows(ws, "SELECT score FROM task_scores WHERE task_id = ? AND model = 'm'", tid)[0][0]
+    assert score == pytest.approx(100 / len(doc["data"]))
