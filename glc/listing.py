@@ -143,7 +143,8 @@ def describe_missing_evaluators(compiled: CompiledProject) -> str:
     if needs:
         lines.append(f"{plural(sum(map(len, needs.values())), 'task')} not scored: the metric reads what an "
                      "evaluator sees in the generated media and the task has no inference.evaluator (add one to "
-                     "the task spec, or overrides.evaluator; docs/metrics.md, \"Metrics read by an evaluator\"):")
+                     "the task spec, or overrides.evaluator / overrides.other_references; docs/metrics.md, "
+                     "\"Metrics read by an evaluator\"):")
         what = {m.name: m.implementation.evaluator for m in p.metrics if m.implementation is not None}
         for name, ids in sorted(needs.items()):
             lines.append(f"  {name}: {shown(ids)}\n    needs: {what[name]}")
