@@ -19,6 +19,8 @@ from glc.compiler.spec_models import (
     DatasetSpec,
     GenerationSpec,
     InferenceSpec,
+    RefKind,
+    RouteSpec,
     TaskSpec,
     TaskTypeParts,
     TaskTypeSpec,
@@ -192,20 +194,36 @@ def merged_type(type_spec: TaskTypeSpec, overrides: TaskTypeParts | None) -> Tas
     return type_spec.model_copy(update={k: getattr(overrides, k) for k in overrides.model_fields_set})
 
 
-def bound_task_spec(spec: TaskSpec, ttype: TaskTypeSpec, folder: Path) -> TaskSpec:
-    """``spec`` with the dataset and inference its type implies for the data in ``folder``.
+def reference_for(t: TaskTypeSpec, readable: tuple[str, ...] | None
+                  ) -> tuple[RefKind, list[str], str, RouteSpec | None]:
+    """(kind, fields, label separator, evaluator route) of the reference a task of (merged) type
+    ``t`` binds when its metric reads the kinds ``readable`` (None: any): the type's own
+    reference, or else the first of its ``other_references`` whose kind the metric reads."""
+    ref = t.reference
+    if readable is not None and ref.kind not in readable:
+        for other in t.other_references or []:
+            if other.kind in readable:
+                return other.kind, list(other.fields), other.label_separator, other.evaluator or t.evaluator
+    return ref.kind, list(ref.fields), ref.label_separator, t.evaluator
+
+
+def bound_task_spec(spec: TaskSpec, ttype: TaskTypeSpec, folder: Path,
+                    readable: tuple[str, ...] | None = None) -> TaskSpec:
+    """``spec`` with the dataset and inference its type implies for the data in ``folder``;
+    ``readable``: the reference kinds the task's metric reads (see ``reference_for``).
 
     Every part was validated where it was written (the type spec, the task's overrides), so the
     two sections are assembled without validating the prompt template again for each task.
     """
     t = merged_type(ttype, spec.overrides)
     ref = t.reference
+    kind, fields, separator, evaluator = reference_for(t, readable)
     dataset = DatasetSpec.model_construct(
-        format="general_bench", path=str(folder), fields={}, reference=ref.kind, reference_fields=list(ref.fields),
-        box_format=ref.box_format, label_separator=ref.label_separator, media=[], optional_media=list(t.media or []),
+        format="general_bench", path=str(folder), fields={}, reference=kind, reference_fields=fields,
+        box_format=ref.box_format, label_separator=separator, media=[], optional_media=list(t.media or []),
         options_field=t.options_field)
     inference = InferenceSpec.model_construct(type=ttype.name, prompt=t.prompt, choices=[], output=t.output,
-                                              generation=t.generation or GenerationSpec(), evaluator=t.evaluator)
+                                              generation=t.generation or GenerationSpec(), evaluator=evaluator)
     return spec.model_copy(update={"dataset": dataset, "inference": inference})
 
 

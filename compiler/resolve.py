@@ -361,6 +361,19 @@ def _bind_data(loaded: LoadedSpecs, root: Path, tasks: list[Task], task_types: d
     binding = bind([(t.id, t.spec.modality, t.spec.paradigm, t.spec.name) for t in candidates], data_root, source,
                    dict(bench.spec.data.folder_aliases))
     headers = read_headers(data_root, sorted(set(binding.bound.values())), root / "target")
+    kinds_read: dict[str, tuple[str, ...] | None] = {}
+
+    def readable(metric: Any) -> tuple[str, ...] | None:
+        """The reference kinds the metric's macro reads (None: any, or no implementation)."""
+        if metric.implementation is None:
+            return None
+        macro = metric.implementation.macro
+        if macro not in kinds_read:
+            from glc.compiler.render import metric_references
+
+            kinds_read[macro] = metric_references(root / "sql", root, macro)
+        return kinds_read[macro]
+
     known = {n: n for n in task_types} | {a: n for n, tt in task_types.items() for a in tt.aliases}
     for i, t in enumerate(tasks):
         rel = binding.bound.get(t.id)
@@ -374,13 +387,22 @@ def _bind_data(loaded: LoadedSpecs, root: Path, tasks: list[Task], task_types: d
                 binding.retyped[t.id] = (t.spec.type or "", update["type"])
             base = t.spec.model_copy(update=update) if update else t.spec
             try:
-                spec = bound_task_spec(base, task_types[base.type or ""], data_root / rel)
+                spec = bound_task_spec(base, task_types[base.type or ""], data_root / rel,
+                                       readable(t.metric) if _has_other_references(task_types[base.type or ""],
+                                                                                   base) else None)
             except ValidationError as exc:
                 errors.append(SpecError(t.path, None, f"overrides: {exc.errors()[0]['msg']}",
                                         "fix the task's overrides"))
                 continue
             tasks[i] = Task(spec, t.metric, t.path)
     return binding
+
+
+def _has_other_references(ttype: TaskTypeSpec, spec: Any) -> bool:
+    """Whether the task's type (with its overrides) offers references besides its own."""
+    if spec.overrides is not None and spec.overrides.other_references is not None:
+        return bool(spec.overrides.other_references)
+    return bool(ttype.other_references)
 
 
 TASK_LIST_MAX_BYTES = 1 << 20

@@ -155,8 +155,22 @@ class TypeReference(Spec):
     label_separator: str = ","
 
 
+class OtherReference(Spec):
+    """Another reference a record of the type may hold, for metrics that cannot read the type's
+    own ``reference`` (success rate compares labels a detector sees in a generated video with
+    the record's labels, not with the reference video): its kind, the record fields holding it
+    (the first a record has), and the evaluator route that reads the generated output for it."""
+
+    kind: Literal["text", "label", "labels", "number"]
+    fields: list[str] = Field(min_length=1)
+    label_separator: str = ","
+    evaluator: RouteSpec | None = None
+
+
 class TaskTypeParts(Spec):
-    """The parts of a task type a task spec may override (``overrides:``); all optional."""
+    """The parts of a task type a task spec may override (``overrides:``); all optional.
+    ``other_references``: see ``OtherReference``; a task whose metric cannot read ``reference``
+    binds the first of them whose kind it reads, with its evaluator."""
 
     prompt: str | None = None
     output: OutputKind | None = None
@@ -165,6 +179,7 @@ class TaskTypeParts(Spec):
     options_field: str | None = None
     generation: GenerationSpec | None = None
     evaluator: RouteSpec | None = None
+    other_references: list[OtherReference] | None = None
 
     @field_validator("prompt")
     @classmethod
@@ -314,7 +329,9 @@ class MetricEvaluator(Spec):
     reference-side vector embeds: the reference ``media`` file, the instance's ``prompt`` text,
     or ``none``. ``needs`` says which weights, in words (shown by ``glc ls``). ``prompt``
     (``reads: score``, optional): the judge's sandboxed Jinja template over ``input``,
-    ``prediction``, ``reference`` and ``task``; the first number of its answer is the score.
+    ``prediction``, ``reference`` and ``task``; the first number of its answer is the score; a
+    generated image, video or audio goes along as an attachment. ``estimates_human``: the
+    metric is a human rating and the judge only estimates it (listings say so).
     """
 
     name: Ident
@@ -322,6 +339,7 @@ class MetricEvaluator(Spec):
     reference: Literal["media", "prompt", "none"] = "none"
     needs: Annotated[str, Field(min_length=1, max_length=400)]
     prompt: str | None = None
+    estimates_human: bool = False  # a judge estimating a human rating (MOS, user preference): said wherever shown
 
     @field_validator("prompt")
     @classmethod

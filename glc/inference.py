@@ -290,9 +290,11 @@ def _with_predictions(con: duckdb.DuckDBPyConnection, tasks: dict[str, str]) -> 
 
 def stored_judges(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path, planned: set[tuple[str, str]],
                   selection: Selection | None, retry_failed: bool, hashes: WeightHashes | None) -> list[Job]:
-    """Readings a metric's evaluator still owes the stored predictions of (model, task) pairs
-    that no inference job covers (imported predictions, models run before)."""
-    by_id = {t.id: t for t in project.tasks if t.metric.evaluator is not None and t.metric.implementation is not None}
+    """Readings a metric's evaluator, or the task's own evaluator route (speech recognition of
+    generated speech, the labels a classifier sees), still owes the stored predictions of
+    (model, task) pairs that no inference job covers (imported predictions, models run before)."""
+    by_id = {t.id: t for t in project.tasks if t.metric.implementation is not None and (
+        t.metric.evaluator is not None or (t.spec.inference is not None and t.spec.inference.evaluator is not None))}
     if not by_id:
         return []
     out = []
@@ -435,8 +437,12 @@ def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: s
         elif ev.reads == "features" and ev.reference == "prompt":
             prompt = render_prompt(task, value, task_template) if task_template is not None else str(value or "")
         elif judge_template is not None:
+            kind = task.spec.inference.output if task.spec.inference is not None else "text"
+            if made and kind != "text":
+                media["output"] = output  # a generated image, video or audio goes to the judge attached
+            shown = f"(the attached {kind})" if made and kind != "text" else (output or "")
             try:
-                prompt = _prompts().render(judge_template, {"input": value, "prediction": output or "",
+                prompt = _prompts().render(judge_template, {"input": value, "prediction": shown,
                                                             "reference": reference,
                                                             "task": {"id": task.id, "name": task.spec.name}})
             except Exception as exc:  # noqa: BLE001 - a judge template that fails on this instance

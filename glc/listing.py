@@ -67,6 +67,48 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
             for n in compiled.nodes]
 
 
+def unscorable_reason(compiled: CompiledProject, task: Any, configured: set[str],
+                      readable: dict[str, tuple[str, ...] | None] | None = None) -> str | None:
+    """Why ``task`` cannot be scored from predictions with the evaluators in ``configured``
+    (None: it can). Without data bound, the task's type (with its ``overrides:``) says what its
+    dataset will be, so the answer holds for the catalog before any data is there."""
+    from glc.compiler.binding import merged_type, reference_for
+
+    p = compiled.project
+    m = task.metric
+    if m.implementation is None:
+        return f"{m.name} is import only (glc import scores)"
+    ds, inf = task.spec.dataset, task.spec.inference
+    kinds = (readable if readable is not None else reference_kinds_read(compiled)).get(m.name)
+    if ds is not None:
+        ref, route = ds.reference, inf.evaluator if inf is not None else None
+    elif task.spec.type in p.task_types:
+        ref, _, _, route = reference_for(merged_type(p.task_types[task.spec.type], task.spec.overrides), kinds)
+    else:
+        return "no dataset and no task type"
+    if kinds is not None and ref not in kinds:
+        return f"{m.name} ({m.implementation.macro}) cannot read a reference of kind {ref}"
+    if m.implementation.evaluator is not None and route is None:
+        return f"{m.name} scores an evaluator's reading and the task has no evaluator route"
+    if m.evaluator is not None and m.evaluator.name not in configured:
+        return f"needs evaluator:{m.evaluator.name} ({m.evaluator.needs})"
+    return None
+
+
+def unscorable_tasks(compiled: CompiledProject, configured: set[str] | None = None) -> dict[str, str]:
+    """The tasks not scorable from predictions, with why; ``configured``: the evaluator names
+    profiles.yml sets (default: the project's own profiles.yml)."""
+    if configured is None:
+        configured = set(load_evaluators(compiled.project.root))
+    readable = reference_kinds_read(compiled)
+    out = {}
+    for t in compiled.project.tasks:
+        why = unscorable_reason(compiled, t, configured, readable)
+        if why is not None:
+            out[t.id] = why
+    return out
+
+
 def lacks_evaluator(task: Any) -> bool:
     """The task's metric scores an evaluator's reading of the generated media, and it has no evaluator."""
     impl = task.metric.implementation
@@ -101,7 +143,8 @@ def describe_missing_evaluators(compiled: CompiledProject) -> str:
     if needs:
         lines.append(f"{plural(sum(map(len, needs.values())), 'task')} not scored: the metric reads what an "
                      "evaluator sees in the generated media and the task has no inference.evaluator (add one to "
-                     "the task spec, or overrides.evaluator; docs/metrics.md, \"Metrics read by an evaluator\"):")
+                     "the task spec, or overrides.evaluator / overrides.other_references; docs/metrics.md, "
+                     "\"Metrics read by an evaluator\"):")
         what = {m.name: m.implementation.evaluator for m in p.metrics if m.implementation is not None}
         for name, ids in sorted(needs.items()):
             lines.append(f"  {name}: {shown(ids)}\n    needs: {what[name]}")
@@ -166,7 +209,8 @@ def computed_from(m: MetricSpec, configured: set[str]) -> str:
         return "import-only"
     if m.evaluator is None:
         return "predictions"
-    return f"{'evaluator' if m.evaluator.name in configured else 'needs'}:{m.evaluator.name}"
+    estimated = " (judge-estimated, not human)" if m.evaluator.estimates_human else ""
+    return f"{'evaluator' if m.evaluator.name in configured else 'needs'}:{m.evaluator.name}{estimated}"
 
 
 def _needs(m: MetricSpec, configured: set[str]) -> str:
@@ -192,6 +236,9 @@ def render_metric_details(compiled: CompiledProject) -> str:
                      + ("{path: FOLDER}}" if ev.reads == "features" else "{runner: ..., args: {...}}}"))
             side = f", reference: {ev.reference}" if ev.reference != "none" else ""
             lines.append(f"  evaluator: {ev.name} (reads {ev.reads}{side}; {state}) needs {ev.needs}")
+            if ev.estimates_human:
+                lines.append("  judge-estimated: the judge's number estimates a human rating; it is not one "
+                             "(import real ratings with glc import scores)")
         if impl and impl.args:
             lines.append("  args: " + ", ".join(f"{k}={v}" for k, v in impl.args.items()))
         if impl and impl.evaluator:

@@ -188,7 +188,13 @@ def check_record(type_: str, modality: str, name: str, inp: dict[str, Any], out:
     else:
         key = {"image_generation": "image", "video_generation": "video", "audio_generation": "audio",
                "3d_generation": "pointcloud"}[type_]
-        assert isinstance(inp["prompt"], str) and inp["prompt"] and list(out) == [key]
+        assert isinstance(inp["prompt"], str) and inp["prompt"] and list(out)[0] == key
+        # the labels, caption or events a task's other_references read (specs/task_types/)
+        extra = {"label": "eeg", "labels": "specific text to video|class-conditioned|spatial relation|camera motion"
+                 "|video translation", "caption": "imagetospeech", "events": "piano"}
+        for k in list(out)[1:]:
+            assert k in extra and re.search(extra[k], name, re.IGNORECASE), (k, name)
+            assert isinstance(out[k], str) or _str_list(out[k])
 
 
 def test_fields_follow_the_task_type(small_tree: TreeInfo) -> None:

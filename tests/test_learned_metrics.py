@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from glc.listing import list_rows
 from glc.workspace import Workspace
 
 # ------------------------------------------------------------------------------ references
@@ -357,7 +358,9 @@ def test_ls_metrics_says_how_each_metric_is_computed(tmp_path: Path) -> None:
     ws = Workspace(root)
     rows = {r["metric"]: r for r in list_rows(ws.compile(), "metrics")}
     assert rows["acc"]["computed_from"] == "predictions"
-    assert rows["mos"]["computed_from"] == "import-only" and rows["user_preference"]["computed_from"] == "import-only"
+    assert rows["mos"]["computed_from"] == "needs:mos_judge (judge-estimated, not human)"
+    assert rows["user_preference"]["computed_from"] == "needs:preference_judge (judge-estimated, not human)"
+    assert rows["codebleu"]["computed_from"] == "predictions"
     assert rows["fid"]["computed_from"] == "needs:inception"
     assert rows["clip_score"]["computed_from"] == "evaluator:clip"
     assert rows["gpt_score"]["computed_from"] == "needs:gpt_judge"
@@ -365,6 +368,8 @@ def test_ls_metrics_says_how_each_metric_is_computed(tmp_path: Path) -> None:
     assert rows["fid"]["tasks"] == sum(t.spec.metric == "fid" for t in tasks)
     details = render_metric_details(ws.compile())
     assert "evaluator: inception (reads features, reference: media; not configured" in details
+    mos = details.split("\n\nmos: ", 1)[1].split("\n\n", 1)[0]
+    assert "judge-estimated: the judge's number estimates a human rating; it is not one" in mos
 
 
 # ------------------------------------------------------------------------------ judge
@@ -425,22 +430,97 @@ def test_gpt_score_from_a_judge(tmp_path: Path) -> None:
     judge.server.shutdown()
 
 
-def test_mos_and_user_preference_are_imported_scores(tmp_path: Path) -> None:
-    """Human ratings have no evaluator: they come in as scores (glc import scores)."""
+def test_mos_and_user_preference_import_human_scores_without_a_judge(tmp_path: Path) -> None:
+    """Without their judge configured, human ratings come in as scores (glc import scores) and
+    nothing is computed over them; the metrics say a computed value would be judge-estimated."""
     root = new_project(tmp_path / "p")
     mos = add_task(root, "mos", "text", [("a", {"text": "hi"}, ["hi"])], modality="audio", paradigm="generation",
                    sota=4.0)
     pref = add_task(root, "user_preference", "video", [("a", {}, "v.mp4")], modality="video", paradigm="generation")
     ws = Workspace(root)
     metrics = {m.name: m for m in ws.compile().project.metrics}
-    for name in ("mos", "user_preference"):
-        assert metrics[name].implementation is None and metrics[name].evaluator is None
+    for name, judge in (("mos", "mos_judge"), ("user_preference", "preference_judge")):
+        ev = metrics[name].evaluator
+        assert ev is not None and ev.name == judge and ev.reads == "score" and ev.estimates_human
     table = tmp_path / "scores.csv"
     table.write_text(f"model,task,score\nrated,{mos},4.2\nrated,{pref},61\n")
     ws.import_scores(table)
     ws.run()
     got = dict(sql_rows(ws, "SELECT task_id, score FROM task_scores WHERE model = 'rated'"))
     assert got == {mos: 4.2, pref: 61.0}
+
+
+class ListeningJudge:
+    """An OpenAI-compatible server that answers after the audio attached to the request: the reply
+    for each file's bytes is scripted, so the test sees that the judge got the generated audio."""
+
+    def __init__(self, answers: dict[bytes, str]) -> None:
+        self.requests: list[list[dict[str, Any]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                import base64
+
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                parts = body["messages"][-1]["content"]
+                outer.requests.append(parts)
+                heard = [base64.b64decode(p["input_audio"]["data"]) for p in parts if p.get("type") == "input_audio"]
+                answer = answers.get(heard[0], "0") if len(heard) == 1 else "no audio attached"
+                reply = json.dumps({"choices": [{"message": {"content": answer}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+def test_mos_estimated_by_a_judge_that_hears_the_audio(tmp_path: Path) -> None:
+    from media_files import wav
+
+    root = new_project(tmp_path / "p")
+    tid = add_task(root, "mos", "text", [(f"s{k}", {"text": f"sentence {k}"}, [f"sentence {k}"]) for k in range(5)],
+                   modality="audio", paradigm="generation", sota=4.0)
+    spec_path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["inference"] = {"type": "generation", "prompt": "{{ input.text }}", "output": "audio"}
+    spec_path.write_text(yaml.safe_dump(spec))
+    rng = np.random.default_rng(7)
+    files = {}
+    for k in range(4):
+        wav(root / "data" / "speech" / f"s{k}.wav", rng.uniform(-0.5, 0.5, 800))
+        files[f"s{k}"] = root / "data" / "speech" / f"s{k}.wav"
+    answers = {files["s0"].read_bytes(): "4.5", files["s1"].read_bytes(): "MOS: 3",
+               files["s2"].read_bytes(): "sounds fine", files["s3"].read_bytes(): "7"}
+    judge = ListeningJudge(answers)
+    write_predictions(root / "preds.jsonl", "m", tid, [(iid, str(f)) for iid, f in files.items()] + [("s4", None)])
+    set_evaluators(root, {"mos_judge": {"runner": "openai", "args": {"base_url": judge.url, "model": "judge"}}})
+    ws = Workspace(root)
+    ws.import_predictions(root / "preds.jsonl")
+    result = ws.run()
+    assert result.inference is not None
+    failed = {inst: err for _, task, inst, err in result.inference.failed if task == tid}
+    assert set(failed) == {"s2", "s3"}  # unparseable and out-of-scale answers are instance errors
+    assert "no number" in failed["s2"] and "outside [1.0, 5.0]" in failed["s3"]
+    # the rubric is the metric spec's; the judge got the request text and the audio attached, not a path
+    texts = [p["text"] for parts in judge.requests for p in parts if p.get("type") == "text"]
+    assert len(judge.requests) == 4 and all("mean-opinion-score" in t for t in texts)
+    assert any("Request: sentence 0" in t and "Audio to rate: (the attached audio)" in t for t in texts)
+    assert not any(str(root) in t for t in texts)
+    score, n = sql_rows(ws, "SELECT score, n_instances FROM task_scores WHERE task_id = ? AND model = 'm'", tid)[0]
+    assert n == 5
+    assert score == pytest.approx((4.5 + 3 + 1 + 1 + 1) / 5)  # errors and the missing output: the scale's floor
+    rows = {r["metric"]: r for r in list_rows(ws.compile(), "metrics")}
+    assert rows["mos"]["computed_from"] == "evaluator:mos_judge (judge-estimated, not human)"
+    judge.server.shutdown()
 
 
 # ------------------------------------------------------------------------------ real models (slow)

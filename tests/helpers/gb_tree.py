@@ -31,9 +31,11 @@ Fields per task type (``task_types.csv``); the media key follows the modality (`
 * dense_prediction: input {question, image}, output {image: "images/<stem>_gt.png"}
 * video_dense_prediction: input {question, video}, output {video: "videos/<stem>_gt.mp4"}
 * pointcloud_segmentation: input {question, pointcloud}, output {pointcloud: "pointclouds/<stem>_gt.ply"}
-* image_generation: input {prompt, image? | audio?}, output {image}
-* video_generation: input {prompt, image? (image-to-video, reference style) | video? (restoration)}, output {video}
-* audio_generation: input {prompt, audio? | image? | video?}, output {audio}
+* image_generation: input {prompt, image? | audio?}, output {image, label? (EEG-based: the class)}
+* video_generation: input {prompt, image? (image-to-video, reference style) | video? (restoration)}, output {video,
+  labels? (the success-rate and frame-accuracy tasks: the objects to be seen)}
+* audio_generation: input {prompt, audio? | image? | video?}, output {audio, caption? (ImageToSpeech),
+  events? (PianoToOrchestration)}
 * speech_synthesis: input {text, audio? (conversion, translation)}, output {text: the transcript, audio}
 * 3d_generation: input {prompt, image? | pointcloud?}, output {pointcloud}
 
@@ -703,7 +705,10 @@ class _Task:
             inp["image"] = self.media.file("image", i)
         if _has(name, "chinese"):
             inp["prompt"] = rng.choice(["把天空换成晚霞。", "给这只猫戴上一顶红色的帽子。", "去掉背景中的行人。"])
-        return inp, {"image": self.media.file("image", i, "_gt")}
+        out: Json = {"image": self.media.file("image", i, "_gt")}
+        if _has(name, "eeg"):
+            out["label"] = rng.choice(OBJECTS)  # the class the EEG was recorded for
+        return inp, out
 
     def video_generation(self, i: int) -> tuple[Json, Json]:
         name = self.name
@@ -713,7 +718,10 @@ class _Task:
         elif _has(name, "demoir|denois|interpolation|coloriz|dehaz|desnow|derain|superres|inpaint|deblur"
                         "|translation|style transfer"):
             inp["video"] = self.media.file("video", i)
-        return inp, {"video": self.media.file("video", i, "_gt")}
+        out: Json = {"video": self.media.file("video", i, "_gt")}
+        if _has(name, "specific text to video|class-conditioned|spatial relation|camera motion|video translation"):
+            out["labels"] = self.rng.sample(OBJECTS, 2 if _has(name, "multi|spatial") else 1)
+        return inp, out
 
     def audio_generation(self, i: int) -> tuple[Json, Json]:
         name = self.name
@@ -724,7 +732,12 @@ class _Task:
             inp["video"] = self.media.file("video", i)
         elif _has(name, "edit|transfer|piano"):
             inp["audio"] = self.media.file("audio", i)
-        return inp, {"audio": self.media.file("audio", i, "_gt")}
+        out: Json = {"audio": self.media.file("audio", i, "_gt")}
+        if _has(name, "imagetospeech"):
+            out["caption"] = _fill(self.rng, self.rng.choice(SENTENCES))
+        elif _has(name, "piano"):
+            out["events"] = self.rng.sample(["violin", "flute", "cello", "horn", "oboe"], 3)
+        return inp, out
 
     def speech_synthesis(self, i: int) -> tuple[Json, Json]:
         rng, name = self.rng, self.name
