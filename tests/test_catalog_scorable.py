@@ -90,8 +90,8 @@ def test_ls_metrics_counts_catalog_tasks_and_says_how_each_is_computed(compiled)
 def test_bound_data_reads_the_other_reference_and_its_route(tmp_path, monkeypatch) -> None:
     """On a General-Bench tree, the tasks above bind the record's labels / caption / class with the
     type's route for them; the other generation tasks keep the reference file and no route."""
-    from gb_tree import write_tree
-    from metric_project import new_project
+    from helpers.gb_tree import write_tree
+    from helpers.metric_project import new_project
 
     from glc.workspace import Workspace
 
@@ -128,8 +128,8 @@ def test_eeg_image_accuracy_scored_by_the_bundled_classifier(tmp_path, monkeypat
     import json
     import shutil
 
-    from gb_tree import write_tree
-    from metric_project import new_project, sql_rows, write_predictions
+    from helpers.gb_tree import write_tree
+    from helpers.metric_project import new_project, sql_rows, write_predictions
 
     from glc.workspace import Workspace
 

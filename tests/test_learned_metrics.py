@@ -484,7 +484,7 @@ class ListeningJudge:
 
 
 def test_mos_estimated_by_a_judge_that_hears_the_audio(tmp_path: Path) -> None:
-    from media_files import wav
+    from helpers.media_files import wav
 
     root = new_project(tmp_path / "p")
     tid = add_task(root, "mos", "text", [(f"s{k}", {"text": f"sentence {k}"}, [f"sentence {k}"]) for k in range(5)],
