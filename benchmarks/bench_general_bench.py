@@ -53,8 +53,8 @@ LOAD = r"""
 import os, resource, sys, time
 t0, c0 = time.perf_counter(), time.process_time()
 from glc.workspace import Workspace
-from glc.datasets import sync_instances
-from glc.store import connect, ensure_store
+from glc.execute.datasets import sync_instances
+from glc.engine.store import connect, ensure_store
 ws = Workspace(sys.argv[1], benchmark="general-bench")
 compiled = ws.compile()
 t1, c1 = time.perf_counter(), time.process_time()

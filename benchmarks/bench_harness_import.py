@@ -41,10 +41,10 @@ os.environ.setdefault("GLC_BENCHMARK", "general-bench")
 
 from glc.compiler.plan import compile_project  # noqa: E402
 
-from glc.datasets import sync_instances  # noqa: E402
+from glc.engine.store import connect, ensure_store  # noqa: E402
+from glc.execute.datasets import sync_instances  # noqa: E402
 from glc.importers.harness import read_harness, store_harness  # noqa: E402
 from glc.profiles import load_target  # noqa: E402
-from glc.store import connect, ensure_store  # noqa: E402
 
 WORDS = ("the cat dog bird fish red blue green small large runs jumps sits eats on under near quickly slowly "
          "house tree river city car road answer paris four blue sky model image video audio").split()

@@ -25,8 +25,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 from glc.runners.hf import HFArgs, HFRunner  # noqa: E402
 
-from glc.inference import execute, plan_jobs  # noqa: E402
-from glc.store import connect, ensure_store  # noqa: E402
+from glc.engine.store import connect, ensure_store  # noqa: E402
+from glc.execute.inference import execute, plan_jobs  # noqa: E402
 from glc.workspace import Workspace  # noqa: E402
 
 
@@ -92,7 +92,7 @@ def main() -> None:
             compiled = ws.compile()
             con = connect(ws.target)
             ensure_store(con)
-            from glc.datasets import sync_instances
+            from glc.execute.datasets import sync_instances
 
             sync_instances(con, compiled.project)
             t = time.perf_counter()

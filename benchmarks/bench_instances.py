@@ -39,8 +39,8 @@ os.environ.setdefault("GLC_BENCHMARK", "general-bench")  # the 699-task catalog
 
 from glc.compiler.plan import compile_project  # noqa: E402
 
-from glc.build import build  # noqa: E402
-from glc.store import ensure_store, refresh_prediction_partitions  # noqa: E402
+from glc.engine.build import build  # noqa: E402
+from glc.engine.store import ensure_store, refresh_prediction_partitions  # noqa: E402
 
 METRICS = ("acc", "f1", "bleu1", "rouge_l")
 GROUPS = [(m, p) for m in ("image", "video", "audio", "3d") for p in ("comprehension", "generation")] + [("nlp", "nlp")]

@@ -32,7 +32,7 @@ os.environ.setdefault("GLC_BENCHMARK", "general-bench")  # the 699-task catalog
 from bench_levels import synthetic_scores  # noqa: E402
 from helpers.engine_compare import duckdb_tables, spark_tables, table_differences  # noqa: E402
 
-from glc.engines import spark as engine  # noqa: E402
+from glc.engine import spark as engine  # noqa: E402
 from glc.workspace import Workspace  # noqa: E402
 
 COMPARED = ["task_scores", "level_scores", "group_scores__pooled", "leaderboard"]

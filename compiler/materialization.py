@@ -2,7 +2,7 @@
 
 A template says ``{{ config(materialized='table' | 'view' | 'incremental', ...) }}``; the
 compiler turns that into one of the classes below and every engine dispatches on the class
-(``glc.build.STRATEGIES``, ``glc.engines.spark.STRATEGIES``), never on the string. The fan-out
+(``glc.engine.build.STRATEGIES``, ``glc.engine.spark.STRATEGIES``), never on the string. The fan-out
 (which level variant or metric a node was rendered for) is ``FanOut``. Both serialize to plain
 JSON data (``to_json`` / ``from_json``) for the compiled-project cache; no pickle.
 """

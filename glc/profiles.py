@@ -24,7 +24,7 @@ own file. Everything that reaches outside the project is granted here and nowher
 A target is ``type: duckdb`` (the DAG is built in the DuckDB file at ``path``) or ``type: spark``
 (the store stays in the DuckDB file at ``path``; the DAG is built by Spark at ``master``, its
 tables kept as Parquet under ``warehouse``, which must lie in the project or a data root,
-``concurrency`` nodes at a time (2); ``conf`` is passed to Spark; see glc/engines/spark.py).
+``concurrency`` nodes at a time (2); ``conf`` is passed to Spark; see glc/engine/spark.py).
 """
 
 from __future__ import annotations

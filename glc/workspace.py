@@ -20,18 +20,18 @@ from glc.profiles import Target, load_target
 # Each command imports what it uses (DuckDB, sqlglot, Arrow, the runners): a command that finds
 # its compiled project in the cache and nothing to rebuild starts in a fraction of a second.
 if TYPE_CHECKING:
-    from glc.build import BuildResult
+    from glc.analysis.leaderboard import Intervals
     from glc.compiler.lineage import ColumnLineage
     from glc.compiler.resolve import Project
-    from glc.data_tests import DataTestResult
-    from glc.export import ExportResult
+    from glc.engine.build import BuildResult
+    from glc.engine.data_tests import DataTestResult
+    from glc.engine.model_admin import ModelChange
+    from glc.engine.selection import Selection
+    from glc.engine.unit_tests import UnitTestResult
+    from glc.execute.inference import Plan, Progress, RunSummary
     from glc.importers.predictions import PredictionImport
     from glc.importers.scores import ImportSummary, ParsedScores, Problem
-    from glc.inference import Plan, Progress, RunSummary
-    from glc.leaderboard import Intervals
-    from glc.model_admin import ModelChange
-    from glc.selection import Selection
-    from glc.unit_tests import UnitTestResult
+    from glc.site.export import ExportResult
 
 
 @dataclass
@@ -59,7 +59,7 @@ class RunResult:
     tests: TestReport
     inference: RunSummary | None = None
     orphans: list[str] = field(default_factory=list)  # models with runner-made results but no spec
-    results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built: Arrow tables (glc.runlog)
+    results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built: Arrow (glc.engine.runlog)
     unrouted: list[tuple[str, str]] = field(default_factory=list)  # (model, task) no route serves: scored 0
     scored_models: list[str] = field(default_factory=list)  # the models of results["scores"] (task_scores)
 
@@ -106,8 +106,8 @@ class Workspace:
     def _selection(self, con: Any, compiled: CompiledProject, select: list[str] | None) -> Selection | None:
         if not select:
             return None
-        from glc.selection import parse_selection
-        from glc.store import ensure_store, stored_models
+        from glc.engine.selection import parse_selection
+        from glc.engine.store import ensure_store, stored_models
 
         ensure_store(con)
         models = stored_models(con)
@@ -117,9 +117,9 @@ class Workspace:
     def plan(self, *, select: list[str] | None = None, limit: int | None = None,
              retry_failed: bool = False) -> Plan:
         """The inference jobs that are missing or stale; written to ``target/jobs.json``."""
-        from glc.datasets import sync_instances
-        from glc.inference import plan_jobs, write_job_list
-        from glc.store import connect, ensure_store
+        from glc.engine.store import connect, ensure_store
+        from glc.execute.datasets import sync_instances
+        from glc.execute.inference import plan_jobs, write_job_list
 
         compiled = self.compile()
         con = connect(self.target)
@@ -143,12 +143,12 @@ class Workspace:
         ``run_id`` names the build (default: a new id). A model whose spec says ``missing_route: error``
         and has tasks no route serves stops the run before anything is stored (GlcError listing them).
         """
-        from glc.basis import refuse_unrouted, unrouted
-        from glc.data_tests import run_data_tests
-        from glc.datasets import sync_instances
-        from glc.engines import build_dag
-        from glc.runlog import collect_results, scored_models
-        from glc.store import connect, ensure_store, models_without_spec
+        from glc.analysis.basis import refuse_unrouted, unrouted
+        from glc.engine.data_tests import run_data_tests
+        from glc.engine.runlog import collect_results, scored_models
+        from glc.engine.store import connect, ensure_store, models_without_spec
+        from glc.engine.targets import build_dag
+        from glc.execute.datasets import sync_instances
 
         say = notify or (lambda _text: None)
         compiled = self.compile()
@@ -164,7 +164,7 @@ class Workspace:
             # a metric's evaluator reads imported predictions too, with or without model specs
             if infer and (compiled.project.models or any(t.metric.evaluator for t in compiled.project.tasks)):
                 say("planning inference")
-                from glc.inference import execute, plan_jobs, write_job_list
+                from glc.execute.inference import execute, plan_jobs, write_job_list
 
                 plan = plan_jobs(con, compiled.project, self.target_dir, selection=selection, limit=limit,
                                  retry_failed=retry_failed)
@@ -190,8 +190,8 @@ class Workspace:
         block (only that block's lines change), so the SoTA is data with its source. The tasks it
         leaves alone, with why, are in ``self.sota_skipped`` afterwards.
         """
-        from glc.sota import measured_sota, skipped_sota, write_sota
-        from glc.store import connect
+        from glc.analysis.sota import measured_sota, skipped_sota, write_sota
+        from glc.engine.store import connect
 
         compiled = self.compile(write=False)
         con = connect(self.target)
@@ -207,11 +207,11 @@ class Workspace:
 
     def test(self, *, data: bool = True, unit: bool = True) -> TestReport:
         """Data tests on the built tables and unit tests of the SQL nodes."""
-        from glc.data_tests import run_data_tests
-        from glc.datasets import sync_instances
-        from glc.engines import build_dag
-        from glc.store import connect
-        from glc.unit_tests import run_unit_test
+        from glc.engine.data_tests import run_data_tests
+        from glc.engine.store import connect
+        from glc.engine.targets import build_dag
+        from glc.engine.unit_tests import run_unit_test
+        from glc.execute.datasets import sync_instances
 
         compiled = self.compile()
         report = TestReport()
@@ -247,8 +247,8 @@ class Workspace:
 
     def import_scores(self, path: Path | str, model: str | None = None) -> ImportSummary:
         """Validate a score file completely, then replace its models' scores in one transaction."""
+        from glc.engine.store import connect
         from glc.importers.scores import store_scores
-        from glc.store import connect
 
         parsed = self.read_scores(Path(path), model)
         con = connect(self.target)
@@ -259,8 +259,8 @@ class Workspace:
 
     def import_predictions(self, path: Path | str, model: str | None = None) -> list[PredictionImport]:
         """Validate predictions against the task data, then replace them per (model, task)."""
+        from glc.engine.store import connect
         from glc.importers.predictions import read_predictions, store_predictions
-        from glc.store import connect
 
         path = Path(path)
         if not path.exists():
@@ -278,8 +278,8 @@ class Workspace:
                        scores: bool = False) -> Any:
         """A harness's logs (lm-eval, lmms-eval, VLMEvalKit, Inspect) as predictions and harness
         scores, mapped by ``mapping`` (see glc.importers.harness); with ``scores``, its task scores too."""
+        from glc.engine.store import connect
         from glc.importers.harness import read_harness, store_harness
-        from glc.store import connect
 
         project = self.compile(write=False).project
         con = connect(self.target)
@@ -292,8 +292,8 @@ class Workspace:
 
     def import_harness_scores(self, fmt: str, path: Path | str, model: str | None, mapping: Path | str) -> Any:
         """Only the task-level scores of a harness's results, as imported scores."""
+        from glc.engine.store import connect
         from glc.importers.harness.scores_only import import_task_scores
-        from glc.store import connect
 
         project = self.compile(write=False).project
         con = connect(self.target)
@@ -305,10 +305,10 @@ class Workspace:
     def export_predictions(self, out: Path | str, model: str, *, form: str = "list", make_zip: bool = True,
                            select: list[str] | None = None, allow_missing: bool = False,
                            force: bool = False) -> ExportResult:
-        """Write a model's predictions as General-Bench prediction.json files under ``out`` (see glc.export)."""
-        from glc.export import export_predictions
-        from glc.selection import parse_selection
-        from glc.store import connect, ensure_store, stored_models
+        """Write a model's predictions as General-Bench prediction.json files under ``out`` (see glc.site.export)."""
+        from glc.engine.selection import parse_selection
+        from glc.engine.store import connect, ensure_store, stored_models
+        from glc.site.export import export_predictions
 
         compiled = self.compile(write=False)
         con = connect(self.target)
@@ -323,8 +323,8 @@ class Workspace:
 
     def bootstrap(self, replicates: int | None = None, seed: int | None = None) -> int:
         """Build, then store bootstrap intervals of every Level score in ``level_intervals``."""
-        from glc.bootstrap import bootstrap
-        from glc.store import connect
+        from glc.analysis.bootstrap import bootstrap
+        from glc.engine.store import connect
 
         self.run()
         compiled = self.compile(write=False)
@@ -338,8 +338,8 @@ class Workspace:
             con.close()
 
     def intervals(self, variant: str | None = None, scope: str | None = None) -> Intervals | None:
-        from glc.leaderboard import leaderboard_intervals
-        from glc.store import connect
+        from glc.analysis.leaderboard import leaderboard_intervals
+        from glc.engine.store import connect
 
         project = self.compile(write=False).project
         level, board = project.board(variant, scope)
@@ -351,8 +351,8 @@ class Workspace:
             con.close()
 
     def leaderboard(self, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
-        from glc.leaderboard import leaderboard_rows
-        from glc.store import connect
+        from glc.analysis.leaderboard import leaderboard_rows
+        from glc.engine.store import connect
 
         project = self.compile(write=False).project
         level, board = project.board(variant, scope)
@@ -368,9 +368,9 @@ class Workspace:
             con.close()
 
     def board_notes(self, rows: list[dict[str, Any]], variant: str | None = None) -> list[str]:
-        """What the rows of one board rest on (glc.basis): each model's spec description, ties the
+        """What the rows of one board rest on (glc.analysis.basis): each model's spec description, ties the
         level rests on, tasks not attempted, partial coverage, tasks without a SoTA."""
-        from glc.basis import board_notes
+        from glc.analysis.basis import board_notes
 
         project = self.compile(write=False).project
         descriptions = {m.spec.name: m.spec.description for m in project.models if m.spec.description}
@@ -378,9 +378,9 @@ class Workspace:
 
     def ls(self, kind: str, select: list[str] | None = None) -> list[dict[str, Any]]:
         """Rows describing the project's tasks, metrics, levels, scopes, models or nodes."""
-        from glc.listing import KINDS, list_rows
-        from glc.selection import parse_selection
-        from glc.store import connect, ensure_store, stored_models
+        from glc.cli.listing import KINDS, list_rows
+        from glc.engine.selection import parse_selection
+        from glc.engine.store import connect, ensure_store, stored_models
 
         compiled = self.compile(write=False)
         if kind not in KINDS:
@@ -403,9 +403,9 @@ class Workspace:
         return column_lineage(self.compile(write=False), ref)
 
     def explain(self, model: str, variant: str | None = None, scope: str | None = None) -> dict[str, Any]:
-        """Why ``model`` has its level under a variant and scope (see glc.explain)."""
-        from glc.explain import explain as explain_level
-        from glc.store import connect
+        """Why ``model`` has its level under a variant and scope (see glc.analysis.explain)."""
+        from glc.analysis.explain import explain as explain_level
+        from glc.engine.store import connect
 
         compiled = self.compile(write=False)
         level, board = compiled.project.board(variant, scope)
@@ -416,9 +416,9 @@ class Workspace:
             con.close()
 
     def diff(self, a: str, b: str, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
-        """Compare two variants, scopes or stored runs (see glc.diff)."""
-        from glc.diff import diff, parse_side
-        from glc.store import connect
+        """Compare two variants, scopes or stored runs (see glc.analysis.diff)."""
+        from glc.analysis.diff import diff, parse_side
+        from glc.engine.store import connect
 
         compiled = self.compile(write=False)
         project = compiled.project
@@ -437,8 +437,8 @@ class Workspace:
 
     def harness_diff(self, model: str) -> list[dict[str, Any]]:
         """Per task: where an imported harness's per-sample scores and glc's disagree (glc.importers.harness)."""
+        from glc.engine.store import connect
         from glc.importers.harness.disagreements import harness_diff
-        from glc.store import connect
 
         compiled = self.compile(write=False)
         con = connect(self.target, read_only=True)
@@ -449,8 +449,8 @@ class Workspace:
 
     def report(self, out: Path | str | None = None) -> Path:
         """Build, then write the static HTML report (default: target/<benchmark>/report/index.html)."""
-        from glc.report import build_report
-        from glc.store import connect
+        from glc.engine.store import connect
+        from glc.site.report import build_report
 
         result = self.run()
         compiled = self.compile(write=False)
@@ -463,7 +463,7 @@ class Workspace:
     def docs(self, out: Path | str | None = None) -> Path:
         """Write the browsable catalog (default: target/<benchmark>/docs/index.html), column docs included."""
         from glc.compiler.column_docs import load_column_docs
-        from glc.docs import build_docs
+        from glc.site.docs import build_docs
 
         compiled = self.compile()
         return build_docs(compiled, Path(out) if out else self.output_dir("docs"),
@@ -506,7 +506,7 @@ class Workspace:
         ``full``: from scratch. A renamed partition has the same inputs as before, and the state
         keys of incremental models hold a partition's inputs, not its model's name: an ordinary
         build would re-score it but keep the downstream tables that still name the old model."""
-        from glc.engines import build_dag
+        from glc.engine.targets import build_dag
 
         if problem is not None:
             change.not_rebuilt = f"the specs do not compile ({problem}); `glc run` rebuilds them once they do"
@@ -515,8 +515,8 @@ class Workspace:
 
     def remove_model(self, name: str, *, dry_run: bool = False) -> ModelChange:
         """Remove every stored row of model ``name`` (one transaction), then rebuild the boards."""
-        from glc.model_admin import ModelChange, delete_model, model_counts, require_results
-        from glc.store import connect
+        from glc.engine.model_admin import ModelChange, delete_model, model_counts, require_results
+        from glc.engine.store import connect
 
         con = connect(self.target)
         try:
@@ -536,7 +536,7 @@ class Workspace:
 
         When a spec declares ``new``, predictions it would have made identically under the old name
         get the content key it computes now, so `glc run` does not make them again."""
-        from glc.model_admin import (
+        from glc.engine.model_admin import (
             IMPORT_BACKEND,
             ModelChange,
             check_model_name,
@@ -545,7 +545,7 @@ class Workspace:
             rename_rows,
             require_results,
         )
-        from glc.store import connect
+        from glc.engine.store import connect
 
         if old == new:
             raise GlcError(f"'{old}' is already the model's name")
@@ -579,7 +579,7 @@ class Workspace:
                   title: str | None = None, force: bool = False) -> Path:
         """Write ``specs/models/<name>.yaml`` with one route (checked like any spec)."""
         from glc.compiler.loader import load_specs
-        from glc.model_admin import model_spec_data, write_model_spec
+        from glc.engine.model_admin import model_spec_data, write_model_spec
 
         data = model_spec_data(name, runner=runner, args=args, revision=revision, title=title)
         loaded = load_specs(self.root, self.root / "specs", self.requested_benchmark)

@@ -160,7 +160,7 @@ def test_show_is_plain_when_piped(built: Workspace) -> None:
 def test_docs_catalog(project_dir: Path) -> None:
     import re
 
-    from glc.docs import _curves
+    from glc.site.docs import _curves
 
     ws = Workspace(project_dir)
     index = ws.docs()

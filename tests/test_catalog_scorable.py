@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from glc.listing import list_rows, unscorable_tasks
+from glc.cli.listing import list_rows, unscorable_tasks
 
 # What is still not scorable with every evaluator configured, and why (docs/metrics.md, "Which
 # catalog tasks are scorable"). Each entry names the missing piece; the target is an empty dict.
@@ -46,7 +46,7 @@ def test_tasks_not_scorable_with_every_evaluator_configured(compiled) -> None:
 def test_other_references_bind_labels_or_text_with_their_evaluator(compiled) -> None:
     from glc.compiler.binding import merged_type, reference_for
 
-    from glc.listing import reference_kinds_read
+    from glc.cli.listing import reference_kinds_read
 
     p = compiled.project
     readable = reference_kinds_read(compiled)

@@ -20,9 +20,9 @@ from glc.compiler.project_cache import _node_field, _restore_node
 from glc.compiler.sqlmodel import CompiledNode
 
 from glc import build as build_mod
-from glc.build import BuildContext, Strategy, build
-from glc.engines import spark as spark_mod
-from glc.hooks import BuildHook, HookContext, default_hooks
+from glc.engine import spark as spark_mod
+from glc.engine.build import BuildContext, Strategy, build
+from glc.engine.hooks import BuildHook, HookContext, default_hooks
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from helpers.metric_project import add_task, new_project, sql_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import glc.datasets as datasets
+import glc.execute.datasets as datasets
 from glc.workspace import Workspace
 
 # characters str.splitlines() treats as line ends; inside a JSON string they are plain characters

@@ -125,7 +125,7 @@ def test_event_accuracy_through_a_scripted_evaluator(project: dict[str, Any]) ->
 
 @pytest.mark.slow
 def test_a_task_without_evaluator_is_not_scored_and_says_what_it_needs(project: dict[str, Any]) -> None:
-    from glc.listing import describe_missing_evaluators, list_rows
+    from glc.cli.listing import describe_missing_evaluators, list_rows
 
     ws, tid = project["ws"], project["tids"]["bare"]
     assert tid not in project["scores"] or project["scores"][tid] is None  # no silent 0
@@ -198,7 +198,7 @@ def test_ls_metrics_details_names_what_the_evaluator_must_read(tmp_path: Path) -
     from glc.compiler.plan import compile_project
     from helpers.project import copy_project
 
-    from glc.listing import render_metric_details
+    from glc.cli.listing import render_metric_details
 
     text = render_metric_details(compile_project(copy_project(tmp_path / "p", small=True), benchmark="general-bench"))
     block = text.split("success_rate: ")[1].split("\n\n")[0]

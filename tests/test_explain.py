@@ -11,7 +11,7 @@ import pytest
 from glc.compiler.contracts import quote_ident
 from helpers.metric_project import add_task, explain_vs_sql, new_project
 
-from glc.explain import render
+from glc.analysis.explain import render
 from glc.workspace import Workspace
 
 VARIANTS = ("pooled", "per_modality", "strict")

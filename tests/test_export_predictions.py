@@ -23,7 +23,7 @@ from helpers.metric_project import add_task, model_spec, new_project, write_pred
 from helpers.metric_project import sql_rows as _sql
 from helpers.project import REPO
 
-from glc.export import IncompleteExport, _media_name
+from glc.site.export import IncompleteExport, _media_name
 from glc.workspace import Workspace
 
 QA = [(1, "2+2?", "4", "4"), (2, "capital of France?", "Paris", "paris"), (3, "color of sky?", "blue", "green")]

@@ -342,7 +342,7 @@ def test_all_catalog_tasks_with_two_models_limit_two(tmp_path: Path, server: Scr
     assert {t for (m, t) in preds if m == "chat"} == text
     assert {t for (m, t) in preds if m == "maker"} == text | gen
     assert set(preds.values()) == {2}
-    from glc.listing import unscorable_tasks
+    from glc.cli.listing import unscorable_tasks
 
     # metrics that need an evaluator (FID, CLIP score, GPT score ...) are not scorable here: none is configured
     left_out = unscorable_tasks(compiled, set())

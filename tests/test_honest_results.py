@@ -20,7 +20,7 @@ from glc.compiler.errors import GlcError
 from helpers.metric_project import add_task, allow_command, new_project, qa_task, sql_rows, write_predictions
 from helpers.project import DATA
 
-from glc.leaderboard import Intervals, render
+from glc.analysis.leaderboard import Intervals, render
 from glc.workspace import Workspace
 
 

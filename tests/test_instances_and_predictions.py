@@ -205,7 +205,7 @@ def test_metric_without_predictions_is_built_empty_then_filled(tmp_path: Path, m
     imported scores only) is created with its query's columns and no rows, without running the
     query; predictions imported later are scored into it, with the same rows as a store that had
     them from the start."""
-    import glc.build
+    import glc.engine.build
 
     root = new_project(tmp_path / "p")
     acc = add_task(root, "acc", "text", QA)
@@ -214,14 +214,14 @@ def test_metric_without_predictions_is_built_empty_then_filled(tmp_path: Path, m
     p1 = write_predictions(tmp_path / "1.jsonl", "m1", acc, [("q1", "4"), ("q2", "Paris")])
     p2 = write_predictions(tmp_path / "2.jsonl", "m1", bleu, [("q1", "4"), ("q2", "Paris is")])
     without_rows: list[str] = []
-    create = glc.build.create_table_sql
+    create = glc.engine.build.create_table_sql
 
     def spy(node, *, data=True):
         if not data:
             without_rows.append(node.name)
         return create(node, data=data)
 
-    monkeypatch.setattr(glc.build, "create_table_sql", spy)
+    monkeypatch.setattr(glc.engine.build, "create_table_sql", spy)
     ws = Workspace(root)
     ws.import_scores(tmp_path / "s.csv")
     ws.run()
@@ -321,8 +321,8 @@ def test_every_store_table_has_a_version() -> None:
     """A table model reading a store table is rebuilt when that table changes: each needs a version."""
     from glc.compiler.contracts import STORE
 
-    from glc.build import _store_versions
-    from glc.store import ensure_store
+    from glc.engine.build import _store_versions
+    from glc.engine.store import ensure_store
 
     con = duckdb.connect()
     ensure_store(con)

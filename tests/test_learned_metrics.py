@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from glc.listing import list_rows
+from glc.cli.listing import list_rows
 from glc.workspace import Workspace
 
 # ------------------------------------------------------------------------------ references
@@ -276,7 +276,7 @@ def test_fid_route_end_to_end_with_an_evaluator_program(tmp_path: Path) -> None:
     ws.import_predictions(root / "preds.jsonl")
 
     # not configured: the task says which evaluator it needs and where the setting goes
-    from glc.listing import list_rows
+    from glc.cli.listing import list_rows
 
     row = next(r for r in list_rows(ws.compile(), "tasks") if r["task_id"] == tid)
     assert row["scored"] is False and row["needs"] == "evaluator:inception"
@@ -351,7 +351,7 @@ def test_a_weights_path_outside_the_data_roots_is_refused(tmp_path: Path) -> Non
 
 
 def test_ls_metrics_says_how_each_metric_is_computed(tmp_path: Path) -> None:
-    from glc.listing import list_rows, render_metric_details
+    from glc.cli.listing import list_rows, render_metric_details
 
     root = new_project(tmp_path / "p", small=True)
     set_evaluators(root, {"clip": {"path": "models/clip"}})

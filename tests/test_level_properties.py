@@ -16,7 +16,7 @@ from helpers.reference_levels import MODALITIES, RefTask, levels, reached, tie, 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glc.unit_tests import sandbox
+from glc.engine.unit_tests import sandbox
 
 RANGES = {"acc": (0.0, 100.0), "bleu1": (0.0, 100.0), "fid": (0.0, 400.0), "cd": (0.0, 0.01),
           "rmse": (0.0, 20.0), "psnr": (0.0, 60.0), "wer": (0.0, 150.0), "ms_ssim": (-1.0, 1.0),

@@ -17,7 +17,7 @@ from helpers.metric_project import add_task, allow_command, echo_model, model_sp
 from typer.testing import CliRunner
 
 from glc.cli import app
-from glc.model_admin import MODEL_TABLES
+from glc.engine.model_admin import MODEL_TABLES
 from glc.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -210,7 +210,7 @@ def test_model_add_openai_says_what_to_add_to_profiles(root: Path) -> None:
     profile = root / "profiles.yml"
     profile.write_text(profile.read_text().replace(
         "endpoints:\n", 'endpoints:\n  - url: "https://api.example.com/v1"\n    api_key_env: EXAMPLE_KEY\n', 1))
-    from glc.model_admin import endpoint_advice
+    from glc.engine.model_admin import endpoint_advice
 
     assert endpoint_advice(root, "https://api.example.com/v1/", "EXAMPLE_KEY") == \
         "profiles.yml allows https://api.example.com/v1/ with the key in $EXAMPLE_KEY"

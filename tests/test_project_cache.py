@@ -153,7 +153,7 @@ def test_the_reference_kinds_of_metric_macros_are_compiled_cached_and_follow_a_m
     compile (and its cache entry) and equal what each macro template declares."""
     from glc.compiler.render import metric_references
 
-    from glc.listing import reference_kinds_read
+    from glc.cli.listing import reference_kinds_read
 
     first = project_cache.cached_compile(root)
     second = project_cache.cached_compile(root)  # read from the entry

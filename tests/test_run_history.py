@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 from helpers.project import copy_project
 
-from glc.build import LIVE_RUN
+from glc.engine.build import LIVE_RUN
 from glc.workspace import Workspace
 
 

@@ -295,7 +295,7 @@ def test_a_runner_that_cannot_start_fails_its_job_only(tmp_path: Path) -> None:
 
 
 def test_progress_rate_and_eta_come_from_elapsed_time(monkeypatch) -> None:
-    from glc.progress import RichProgress
+    from glc.execute.progress import RichProgress
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     now = [100.0]

@@ -18,7 +18,7 @@ from glc.compiler.seeds import build_seeds
 from helpers.metric_project import new_project
 from helpers.project import REPO
 
-from glc.store import connect
+from glc.engine.store import connect
 from glc.workspace import Workspace
 
 GROUPS = [(m, p) for m in ("image", "video", "audio", "3d") for p in ("comprehension", "generation")]

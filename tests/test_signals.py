@@ -21,7 +21,7 @@ from helpers.metric_project import add_task, data_problems, echo_model, new_proj
 from typer.testing import CliRunner
 
 from glc.cli import app
-from glc.progress import LineProgress, eta_text
+from glc.execute.progress import LineProgress, eta_text
 from glc.words import plural
 from glc.workspace import Workspace
 

@@ -48,7 +48,7 @@ from helpers.metric_project import add_task, new_project, write_predictions
 from helpers.project import EXAMPLES
 from sqlglot import exp
 
-from glc.engines import spark as engine
+from glc.engine import spark as engine
 from glc.workspace import Workspace
 
 pytestmark = pytest.mark.slow  # a JVM and two full builds: about two minutes on 2 cores

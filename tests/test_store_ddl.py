@@ -7,7 +7,7 @@ import duckdb
 import pytest
 from glc.compiler.contracts import SEEDS, STORE, quote_ident
 
-from glc.store import ensure_store
+from glc.engine.store import ensure_store
 
 
 def test_every_contract_makes_its_table() -> None:
@@ -42,7 +42,7 @@ def test_state_tables_come_from_their_contracts() -> None:
 
     from glc.compiler.contracts import STATE
 
-    from glc.build import STATE_DDL
+    from glc.engine.build import STATE_DDL
 
     con = duckdb.connect()
     for contract in STATE.values():

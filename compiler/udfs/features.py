@@ -1,7 +1,7 @@
 """Metrics over the feature vectors an evaluator (a learned model the user configures) read.
 
 An evaluator reading of a feature metric is JSON ``{"prediction": [...], "reference": [...]}``
-(``glc.inference``; stored in ``judgments.output``): the vector of the generated file (``null``
+(``glc.execute.inference``; stored in ``judgments.output``): the vector of the generated file (``null``
 when the prediction is missing or failed) and the vector of the reference (its media file, or
 the prompt text for CLIP/CLAP-style scores).
 

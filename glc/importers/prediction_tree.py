@@ -32,7 +32,7 @@ from typing import Any
 from glc.compiler.binding import canonical_folder, folder_name, name_key
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
-from glc.datasets import data_path
+from glc.execute.datasets import data_path
 from glc.importers.safety import clip, preview
 from glc.importers.scores import Problem, file_sha256
 from glc.profiles import Grants

@@ -38,7 +38,8 @@ from sqlglot import exp
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project
-from glc.datasets import sync_instances
+from glc.engine.store import DIALECT, insert_rows, refresh_prediction_partitions, transaction
+from glc.execute.datasets import sync_instances
 from glc.importers.prediction_tree import (
     TreeIndex,
     copy_media,
@@ -51,7 +52,6 @@ from glc.importers.prediction_tree import (
 from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, path_problem, preview, suggest_task
 from glc.importers.scores import ImportErrors, Problem
 from glc.profiles import load_grants
-from glc.store import DIALECT, insert_rows, refresh_prediction_partitions, transaction
 from glc.words import plural
 
 MAX_DEPTH = 100

@@ -37,8 +37,8 @@ import duckdb
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
+from glc.engine.store import ensure_store, insert_arrow, insert_rows, transaction
 from glc.importers.safety import clip, preview, suggest
-from glc.store import ensure_store, insert_arrow, insert_rows, transaction
 from glc.words import plural
 
 MISSING_TOKENS = {"", "inf", "+inf", "-inf", "∞", "n/a", "na", "-", "nan", "none", "null"}

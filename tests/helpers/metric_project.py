@@ -136,7 +136,7 @@ def explain_vs_sql(ws: Any, model: str, variant: str, scope: str) -> dict[str, A
     import pytest
     from glc.compiler.contracts import quote_ident
 
-    from glc.explain import _fmt
+    from glc.analysis.explain import _fmt
 
     info = ws.explain(model, variant, scope)
     con = duckdb.connect(ws.target.path, read_only=True)

@@ -20,8 +20,8 @@ from sqlglot import exp
 
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import CompiledProject
+from glc.engine.store import DIALECT
 from glc.importers.safety import clip, preview
-from glc.store import DIALECT
 
 SHOWN = 10
 PREVIEW = 60

@@ -31,12 +31,12 @@ from sqlglot import exp
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project
-from glc.datasets import load_task, sync_instances
+from glc.engine.store import DIALECT, ensure_store, refresh_prediction_partitions, transaction
+from glc.execute.datasets import load_task, sync_instances
 from glc.importers.harness.frame import TEXT_KEY_SQL, Samples, field_column, first_problem_rows
 from glc.importers.harness.mapping import Entry, Mapping, load_mapping
 from glc.importers.safety import clip, lone_surrogate, path_problem, preview
 from glc.importers.scores import ImportErrors, Missing, Problem, file_sha256, parse_value
-from glc.store import DIALECT, ensure_store, refresh_prediction_partitions, transaction
 
 SHOWN = 5  # instance ids listed per task in the summary
 
@@ -381,7 +381,7 @@ def store_task_scores(con: duckdb.DuckDBPyConnection, model: str, scores: list[t
                       source: Path) -> None:
     """The model's imported scores become these (inside the caller's transaction), as ``glc import
     scores`` replaces a model's scores."""
-    from glc.store import insert_rows
+    from glc.engine.store import insert_rows
 
     import_id = uuid.uuid4().hex[:12]
     now = datetime.now(UTC).replace(tzinfo=None)

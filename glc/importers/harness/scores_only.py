@@ -16,12 +16,12 @@ import duckdb
 
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project
+from glc.engine.store import ensure_store, transaction
 from glc.importers.harness.frame import Samples
 from glc.importers.harness.importer import _task_scores, checked_model, store_task_scores
 from glc.importers.harness.mapping import load_mapping
 from glc.importers.safety import clip, path_problem
 from glc.importers.scores import ImportErrors, ImportSummary, Problem
-from glc.store import ensure_store, transaction
 
 
 def _lm(path: Path, flavor: str) -> tuple[dict[str, Any], Path]:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from glc.words import plural
 
-if TYPE_CHECKING:  # glc.inference imports the runners, datasets and pydantic: a run that infers nothing needs none
-    from glc.inference import Plan
+if TYPE_CHECKING:  # glc.execute.inference imports runners, datasets and pydantic: a run inferring nothing needs none
+    from glc.execute.inference import Plan
 
 
 class Progress:

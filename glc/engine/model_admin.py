@@ -24,10 +24,10 @@ from glc.compiler.plugins import runner_args_schema
 from glc.compiler.resolve import Project
 from glc.compiler.spec_models import ModelSpec
 from glc.compiler.suggest import did_you_mean
-from glc.store import DIALECT, IMPORT_BACKEND, ensure_store, stored_models, transaction
+from glc.engine.store import DIALECT, IMPORT_BACKEND, ensure_store, stored_models, transaction
 
 MODEL_TABLES: tuple[str, ...] = tuple(name for name, c in STORE.items() if "model" in c.column_names)
-# models_without_spec lives in glc.store: glc run calls it, and this module imports pyarrow, sqlglot and pydantic
+# models_without_spec lives in glc.engine.store: glc run calls it, and this module imports pyarrow, sqlglot and pydantic
 
 
 def _where_model() -> exp.Expression:
@@ -128,7 +128,7 @@ def plan_rekey(con: duckdb.DuckDBPyConnection, project: Project, old: str, new: 
     each task the new spec routes, its keys are computed twice: as if the spec were still named
     ``old`` (a stored prediction with that key was made by this very spec) and under ``new``; the
     matching ones move to the new key, and so do evaluator readings of them."""
-    from glc.inference import (
+    from glc.execute.inference import (
         WeightHashes,
         _predict_job,
         _produces,

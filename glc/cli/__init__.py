@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from glc.analysis.leaderboard import FORMATS, render
 from glc.compiler.errors import GlcError
-from glc.leaderboard import FORMATS, render
 from glc.words import plural
 
 # help in click's plain layout (rich_markup_mode=None): flags read `--x / --no-x`, values show their
@@ -104,20 +104,20 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
                f"{plural(len(p.scopes), 'scope')} -> {plural(len(compiled.nodes), 'SQL node')}, "
                f"{plural(len(compiled.data_tests), 'data test')}")
     if p.binding is not None:
-        from glc.listing import describe_binding
+        from glc.cli.listing import describe_binding
 
         typer.echo(describe_binding(p))
     if p.models:
-        from glc.progress import describe_plan
+        from glc.execute.progress import describe_plan
 
         plan = ws.plan(select=select, limit=limit, retry_failed=retry_failed)
         typer.echo(describe_plan(plan))
         if plan.unsupported:
-            from glc.basis import describe_unrouted
+            from glc.analysis.basis import describe_unrouted
 
             typer.echo(describe_unrouted(plan.unsupported, p))
         typer.echo(f"job list: {ws.target_dir / 'jobs.json'}")
-    from glc.listing import describe_missing_evaluators
+    from glc.cli.listing import describe_missing_evaluators
 
     if missing := describe_missing_evaluators(compiled):
         typer.echo(missing)
@@ -128,7 +128,7 @@ def _echo_data_problems(ws, echo=typer.echo) -> None:
     """One line per data file that did not load; those tasks sat out, the others ran."""
     if not ws.data_problems:
         return
-    from glc.datasets import per_file  # DuckDB and the loader: only when there is something to say
+    from glc.execute.datasets import per_file  # DuckDB and the loader: only when there is something to say
 
     groups = per_file(ws.data_problems)
     echo(f"{len(groups)} task data file(s) did not load (their tasks were left out; nothing stored "
@@ -166,8 +166,8 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
     """
     import time
 
-    from glc.progress import FanOut, LineProgress, RichProgress
-    from glc.runlog import RunLog
+    from glc.engine.runlog import RunLog
+    from glc.execute.progress import FanOut, LineProgress, RichProgress
 
     _format(fmt, FORMATS)
     ws = _ws()
@@ -191,12 +191,12 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
         inf = result.inference
         if inf is not None:
             say(inf.describe())
-        from glc.basis import describe_unrouted
+        from glc.analysis.basis import describe_unrouted
 
         compiled = ws.compile(write=False)
         if unrouted := describe_unrouted(result.unrouted, compiled.project, specialists=False):
             say(unrouted)
-        from glc.listing import describe_missing_evaluators
+        from glc.cli.listing import describe_missing_evaluators
 
         if missing := describe_missing_evaluators(compiled):
             say(missing)
@@ -236,7 +236,7 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
 
 def _write_results(ws, log, result, status: int, seconds: float) -> None:
     """target/runs/<id>/results.json: what this run measured and with what."""
-    from glc.runlog import RESULTS_VERSION, versions
+    from glc.engine.runlog import RESULTS_VERSION, versions
 
     compiled = ws.compile(write=False)
     p = compiled.project
@@ -300,7 +300,7 @@ def serve(model: Annotated[str, typer.Option(help="hf text-generation model: bun
 @sota_app.command("record")
 def sota_record(write: Annotated[bool, typer.Option(help="Write the values into the task specs.")] = True) -> None:
     """Set each task's SoTA to the best score of the specialist models (role: specialist) in the store."""
-    from glc.sota import describe_skipped
+    from glc.analysis.sota import describe_skipped
 
     ws = _ws()
     rows = ws.record_sota(write=write)
@@ -394,7 +394,7 @@ def export_predictions(
     Exit status: 0 written; 1 instances lack a prediction (listed; nothing written; see
     --allow-missing); 2 bad input or an output folder in the way.
     """
-    from glc.export import IncompleteExport
+    from glc.site.export import IncompleteExport
 
     if fmt != "general-bench":
         raise GlcError(f"unknown export format '{fmt}'", hint="--format general-bench")
@@ -425,7 +425,7 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str, echo=type
     echo(render(rows, fmt, ws.intervals(variant, scope), p.benchmark.bootstrap.confidence))
     notes = ws.board_notes(rows, variant)  # what the numbers rest on; json/csv keep stdout to the data
     if notes:
-        from glc.basis import describe_notes
+        from glc.analysis.basis import describe_notes
 
         echo(describe_notes(notes), err=fmt in ("json", "csv"))
 
@@ -454,7 +454,7 @@ def ls_(kind: Annotated[str, typer.Argument(help="tasks, metrics, levels, scopes
             help="metrics: how each is computed and its conventions (choices, differences from the reference).")]
         = False) -> None:
     """List what the project holds."""
-    from glc.listing import render_metric_details, render_rows
+    from glc.cli.listing import render_metric_details, render_rows
 
     if details:
         if kind != "metrics":
@@ -482,7 +482,7 @@ def explain(model: Annotated[str, typer.Argument(help="A model in level_scores."
     """Why a model has its level: groups, formulas with its numbers, what would move it up."""
     import json
 
-    from glc.explain import render as render_explain
+    from glc.analysis.explain import render as render_explain
 
     _format(fmt, ("text", "json"))
 
@@ -502,7 +502,7 @@ def diff_(a: Annotated[str, typer.Argument(help="variant:NAME, scope:NAME or run
     harness:MODEL, where an imported harness's per-sample scores and glc's disagree."""
     import json
 
-    from glc.diff import render as render_diff
+    from glc.analysis.diff import render as render_diff
 
     _format(fmt, ("text", "json"))
     if a.startswith("harness:"):
@@ -600,7 +600,7 @@ def model_add(
         path = ws.add_model(name, runner="hf", args={"task": task, "model": hf}, revision=revision, force=force)
     typer.echo(f"wrote {path}")
     if openai is not None:
-        from glc.model_admin import endpoint_advice
+        from glc.engine.model_admin import endpoint_advice
 
         typer.echo(endpoint_advice(ws.root, openai, api_key_env))
     typer.echo(f"next: `glc compile` lists its jobs; `glc run --select model:{name}` runs it")
@@ -710,7 +710,7 @@ def main() -> None:
         from glc.importers.safety import clip
 
         if isinstance(exc, duckdb.Error):
-            from glc.store import open_hint
+            from glc.engine.store import open_hint
 
             typer.echo(f"Error: database error: {clip(str(exc), 600)}\n  hint: {open_hint(exc)}", err=True)
             sys.exit(2)

@@ -6,7 +6,7 @@ the whole scope, or each modality for a partitioned variant), the counts per mod
 (``modality_counts__<variant>``), the tasks that add most to S_C/S_G/S_L
 (``task_contributions__<variant>``), the tasks lost to SoTA by the smallest margin
 (``task_wins__<variant>.shortfall``), each formula with the model's numbers, and what would move
-the model up a level. It also says what the level rests on (glc.basis): wins that are ties with
+the model up a level. It also says what the level rests on (glc.analysis.basis): wins that are ties with
 the SoTA, tasks not attempted, partial coverage, tasks without a SoTA.
 
 Every number it prints is a column of those SQL nodes: this module selects, orders and formats
@@ -21,11 +21,11 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from glc.basis import cells, model_notes
+from glc.analysis.basis import cells, model_notes
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import LevelSpec, Scope
-from glc.store import DIALECT
+from glc.engine.store import DIALECT
 
 GROUP_NAMES = {"C": "comprehension", "G": "generation", "L": "language"}
 TOP = 5

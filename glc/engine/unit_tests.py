@@ -14,7 +14,6 @@ import duckdb
 from pydantic import ValidationError
 from sqlglot import exp
 
-from glc.build import ancestors, build
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.loader import Located
@@ -22,7 +21,8 @@ from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import Task
 from glc.compiler.seeds import build_seeds
 from glc.compiler.spec_models import TaskSpec, UnitTestSpec
-from glc.store import DIALECT, ensure_store, insert_rows
+from glc.engine.build import ancestors, build
+from glc.engine.store import DIALECT, ensure_store, insert_rows
 
 
 @dataclass(frozen=True)

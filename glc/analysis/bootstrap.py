@@ -14,10 +14,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from glc.build import ancestors, build
 from glc.compiler.contracts import STATE
 from glc.compiler.plan import CompiledProject
 from glc.compiler.spec_models import BootstrapSpec
+from glc.engine.build import ancestors, build
 
 LEVELS = ("level_2", "level_3", "level_4", "level_5")
 INTERVALS_DDL = STATE["level_intervals"].ddl(replace=True)  # from its contract (compiler/contracts.py)

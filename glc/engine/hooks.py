@@ -1,6 +1,6 @@
 """Domain steps around a build, the same for every engine: hooks the executors call.
 
-An executor (``glc.build``, ``glc.engines.spark``) builds nodes; what a build means for the
+An executor (``glc.engine.build``, ``glc.engine.spark``) builds nodes; what a build means for the
 run history and for derived results is not its business. It calls each hook:
 
 * ``start(ctx)``: inside the build's transaction, before anything is built or forgotten;

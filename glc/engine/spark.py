@@ -13,7 +13,7 @@ Where things live:
   the nodes after it read that table, never a chain of views. Views of the DuckDB build are
   tables here too. Each node runs in a Spark session of its own, so independent nodes (the
   per-metric and per-variant ones) run ``concurrency`` (profile, default 2) at a time.
-* Incremental nodes are planned like the DuckDB build's (same partition keys, ``glc.build``):
+* Incremental nodes are planned like the DuckDB build's (same partition keys, ``glc.engine.build``):
   the stale (model, task) partitions are computed from their partition sources cut to those
   partitions, the stored rows of the other partitions are kept, and the result is written as
   the node's next version. A node with no partition at all (a metric no model has predictions
@@ -54,7 +54,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from glc.build import (
+from glc.compiler.contracts import SEEDS, STATE, STORE, Contract
+from glc.compiler.dialects import Translated, translate_nodes
+from glc.compiler.errors import GlcError
+from glc.compiler.materialization import Incremental, Materialization, Table, View
+from glc.compiler.plan import CompiledProject
+from glc.compiler.sqlmodel import CompiledNode
+from glc.compiler.udfs.registry import UDFS
+from glc.engine.build import (
     PARTITIONS_SQL,
     STATE_DDL,
     BuildResult,
@@ -69,17 +76,10 @@ from glc.build import (
     _store_versions,
     strategy_class,
 )
-from glc.compiler.contracts import SEEDS, STATE, STORE, Contract
-from glc.compiler.dialects import Translated, translate_nodes
-from glc.compiler.errors import GlcError
-from glc.compiler.materialization import Incremental, Materialization, Table, View
-from glc.compiler.plan import CompiledProject
-from glc.compiler.sqlmodel import CompiledNode
-from glc.compiler.udfs.registry import UDFS
-from glc.hooks import BuildHook, HookContext, default_hooks
+from glc.engine.hooks import BuildHook, HookContext, default_hooks
+from glc.engine.selection import Selection
+from glc.engine.store import DIALECT, ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
 from glc.profiles import SparkSettings
-from glc.selection import Selection
-from glc.store import DIALECT, ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
 
 MIN_PYSPARK = (4, 1)  # arrow_udf (Arrow UDFs without pandas), try_element_at, DataFrame.toArrow
 INSTALL_HINT = ("install the spark extra: pip install 'glc[spark]' (pyspark>=4.1), and a Java 17+ runtime "
@@ -280,7 +280,7 @@ class SparkViewStrategy(SparkTableStrategy):
 
 
 class SparkIncrementalStrategy(SparkStrategy):
-    """Partitions planned as the DuckDB build plans them (``glc.build._plan_partitions``), with
+    """Partitions planned as the DuckDB build plans them (``glc.engine.build._plan_partitions``), with
     this engine's partition state table; the stale ones recomputed, the others kept."""
 
     def __init__(self) -> None:
@@ -432,7 +432,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, settings: S
           hooks: Sequence[BuildHook] | None = None) -> SparkBuildResult:
     """Build the stale nodes (default: all) on Spark; see the module docs for what goes where.
     Each node's step is decided by the strategy of its materialization type (``STRATEGIES``);
-    ``hooks`` (default: ``glc.hooks.default_hooks`` when ``snapshot``) take the domain steps."""
+    ``hooks`` (default: ``glc.engine.hooks.default_hooks`` when ``snapshot``) take the domain steps."""
     require_spark()
     stamp = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
     result = SparkBuildResult(run_id=run_id or stamp)
@@ -542,7 +542,7 @@ def _build(job: _Build, compiled: CompiledProject, todo: list[CompiledNode], spa
     hook_ctx = HookContext(con, result.run_id, result.node_seconds, relations)
     if "level_scores" in result.node_seconds:
         # a DuckDB build keeps its results in the live tables until a later build replaces them
-        # (glc.hooks.RunSnapshot): the hooks keep them now, before these replace them
+        # (glc.engine.hooks.RunSnapshot): the hooks keep them now, before these replace them
         for hook in hooks:
             hook.before_results_replaced(hook_ctx)
     for node in todo:

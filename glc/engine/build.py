@@ -11,7 +11,7 @@ only the tasks that use it. Everything happens in one transaction.
 
 Each node is built by the strategy of its materialization type (``STRATEGIES``: one class per
 ``compiler/materialization.py`` kind); the domain steps around a build (run snapshots, dropping
-stale bootstrap intervals) are hooks (``glc/hooks.py``).
+stale bootstrap intervals) are hooks (``glc/engine/hooks.py``).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from glc.compiler.materialization import Incremental, Materialization, Table, Vi
 from glc.compiler.plan import CompiledProject
 from glc.compiler.seeds import Seed
 from glc.compiler.sqlmodel import CompiledNode
-from glc.hooks import LIVE_RUN, RESULTS, BuildHook, HookContext, default_hooks
-from glc.selection import Selection
-from glc.store import ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
+from glc.engine.hooks import LIVE_RUN, RESULTS, BuildHook, HookContext, default_hooks
+from glc.engine.selection import Selection
+from glc.engine.store import ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
 
 # the DuckDB build's bookkeeping tables, created from their contracts (compiler/contracts.py)
 STATE_DDL = [STATE[t].ddl() for t in ("glc_run_levels", "glc_run_tasks", "glc_node_state", "glc_partition_state")]
@@ -234,7 +234,7 @@ def _plan_partitions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str |
     ``--select`` an existing node keeps what it stored. Leaves the stale partitions in
     ``__glc_todo`` (node, model, task_id, new_key or NULL when gone, built: rows to delete) and
     returns each node's aggregate key part and its (stale count, any built). ``state_table`` holds
-    the stored keys (another engine's builds keep theirs apart: glc/engines/spark.py).
+    the stored keys (another engine's builds keep theirs apart: glc/engine/spark.py).
     """
     sel = selection if selection is not None and not selection.empty else Selection()
     # small tables as bound lists (no Arrow, so a build that skips everything loads no pyarrow)
@@ -493,7 +493,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
     """Load changed seeds and build the stale ``nodes`` (default: all) in one transaction.
 
     Each node is built by the strategy of its materialization type (``STRATEGIES``); ``hooks``
-    (default: ``glc.hooks.default_hooks`` when ``snapshot``, none otherwise) take the domain steps
+    (default: ``glc.engine.hooks.default_hooks`` when ``snapshot``, none otherwise) take the domain steps
     around the build."""
     result = BuildResult(run_id=run_id or uuid.uuid4().hex[:12])
     started = _now()

@@ -4,7 +4,7 @@ One page, one file (the compiled SQL of the level models is copied beside it for
 
 * the default board (``leaderboard``: rank, Level-2..5 with bootstrap intervals from
   ``level_intervals`` when ``glc bootstrap`` stored them, what each row rests on) and its notes
-  (glc.basis);
+  (glc.analysis.basis);
 * Level-2..5 compared side by side: one bar chart per level, one bar per model in rank order,
   with axes, tick labels, values and interval whiskers (inline SVG drawn by report.js);
 * per model, in rank order: the Level ladder (which level, by what it is held, what would lift
@@ -31,12 +31,12 @@ from typing import Any
 
 import duckdb
 
-from glc.basis import MODALITY_ORDER, PARADIGM_ORDER, board_notes, cells, model_notes, rests_on_ties
+from glc.analysis.basis import MODALITY_ORDER, PARADIGM_ORDER, board_notes, cells, model_notes, rests_on_ties
+from glc.analysis.leaderboard import LEVELS, SHOWN, Intervals, interval_cells, leaderboard_intervals
 from glc.compiler.contracts import quote_ident
 from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import LevelSpec
-from glc.data_tests import DataTestResult
-from glc.leaderboard import LEVELS, SHOWN, Intervals, interval_cells, leaderboard_intervals
+from glc.engine.data_tests import DataTestResult
 
 ASSETS = Path(__file__).parent / "report_assets"
 GROUP_NAMES = {"C": "comprehension", "G": "generation", "L": "NLP"}

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from glc.basis import TEXT_COLUMNS, cells
+from glc.analysis.basis import TEXT_COLUMNS, cells
 from glc.compiler.contracts import PUBLIC, quote_ident
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 COLUMNS = PUBLIC["level_scores"].column_names
 FORMATS = ("table", "json", "csv", "markdown")
 LEVELS = (2, 3, 4, 5)
-# what the table and markdown show of a row: the scores, then what they rest on (glc.basis)
+# what the table and markdown show of a row: the scores, then what they rest on (glc.analysis.basis)
 SHOWN = ["rank", "model", "variant", "scope", "level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l",
          "level", *TEXT_COLUMNS]
 

@@ -46,13 +46,13 @@ import duckdb
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import GLC_VERSION, CompiledProject
 from glc.compiler.resolve import Task
-from glc.datasets import _get, data_path, sync_instances
+from glc.engine.selection import Selection
+from glc.engine.store import ensure_store, stored_models
+from glc.execute.datasets import _get, data_path, sync_instances
 from glc.importers.prediction_tree import EXTENSION, media_output, safe_name, tree_folder
 from glc.importers.safety import clip, decode_utf8, preview
 from glc.importers.scores import file_sha256
 from glc.profiles import load_grants
-from glc.selection import Selection
-from glc.store import ensure_store, stored_models
 from glc.words import plural
 
 FORMS = ("list", "document")

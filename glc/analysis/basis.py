@@ -120,7 +120,7 @@ FIRST_IDS = 3
 def unrouted(project: Any, selection: Any = None) -> list[tuple[str, str]]:
     """(model, task) pairs of runnable tasks that no route of the model serves (``selection``:
     only the pairs it allows)."""
-    from glc.inference import route_for, runnable_tasks
+    from glc.execute.inference import route_for, runnable_tasks
 
     tasks = runnable_tasks(project)
     return [(m.spec.name, t.id) for m in project.models for t in tasks

@@ -32,10 +32,10 @@ from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import DatasetSpec
+from glc.engine.store import ensure_store, insert_arrow, transaction
 from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, preview, require_utf8
 from glc.importers.scores import ImportErrors, Problem
 from glc.profiles import Grants, load_grants
-from glc.store import ensure_store, insert_arrow, transaction
 
 CHOICE = re.compile(r"^\s*\(?([A-Za-z])\)?[\.\):]?\s*$")
 Row = tuple[Any, ...]

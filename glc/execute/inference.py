@@ -44,14 +44,14 @@ from glc.compiler.errors import GlcError
 from glc.compiler.plugins import runner_class
 from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import MetricEvaluator, ModelSpec, RouteSpec
-from glc.datasets import media_folder
+from glc.engine.selection import Selection
+from glc.engine.store import insert_rows, refresh_prediction_partitions, transaction
+from glc.execute.datasets import media_folder
+from glc.execute.progress import Progress  # defined there (the CLI's bars), kept importable from here
 from glc.importers.safety import clip, lone_surrogate
 from glc.importers.scores import file_sha256
 from glc.profiles import load_evaluators, load_grants, load_ray_settings
-from glc.progress import Progress  # defined there (the CLI's bars), kept importable from here
 from glc.runners.base import Request, Result, Runner, RunnerError
-from glc.selection import Selection
-from glc.store import insert_rows, refresh_prediction_partitions, transaction
 from glc.words import plural
 
 RAY_RUNNERS = ("hf", "command")  # runners that run on this machine, or on Ray workers with runner_backend: ray

@@ -7,8 +7,8 @@ from typing import Any
 
 from glc.compiler.plan import CompiledProject
 from glc.compiler.spec_models import MetricSpec
+from glc.engine.selection import Selection
 from glc.profiles import load_evaluators
-from glc.selection import Selection
 from glc.words import plural
 
 KINDS = ("tasks", "metrics", "levels", "scopes", "models", "nodes")

@@ -15,11 +15,11 @@ from typing import Any
 
 import duckdb
 
-from glc.build import LIVE_RUN
 from glc.compiler.contracts import quote_ident
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import Project, lookup
+from glc.engine.build import LIVE_RUN
 
 LEVELS = ("level_2", "level_3", "level_4", "level_5")
 TOP = 5
@@ -54,7 +54,7 @@ def parse_side(text: str, project: Project, con: duckdb.DuckDBPyConnection, vari
 
 def live_run(con: duckdb.DuckDBPyConnection) -> str | None:
     """The run whose results the live tables hold (its snapshot is written when a later run replaces
-    them: glc.build)."""
+    them: glc.engine.build)."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if "glc_node_state" not in tables:
         return None

@@ -46,7 +46,7 @@ def skipped_sota(con: duckdb.DuckDBPyConnection, project: Project,
                  recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The tasks ``glc sota record`` leaves as they are, each with why (its SoTA stays what the spec
     says; a task with ``sota: null`` stays out of every level)."""
-    from glc.inference import route_for
+    from glc.execute.inference import route_for
 
     done = {r["task_id"] for r in recorded}
     specialists = [m.spec for m in project.models if m.spec.role == "specialist"]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import duckdb
 
-from glc.build import ancestors, build
 from glc.compiler.column_docs import ModelDocs, annotate_sql, docs_for
 from glc.compiler.plan import CompiledProject
 from glc.compiler.spec_models import MetricSpec
 from glc.compiler.sqlmodel import CompiledNode
+from glc.engine.build import ancestors, build
 from glc.words import plural
 
 POINTS = 60

@@ -1,0 +1,1 @@
+"""Analysis layer: what a level rests on, explanations, intervals, diffs, leaderboards and measured SoTA."""

@@ -1,0 +1,1 @@
+"""Execution layer: task data into instances, inference jobs run through runners, and their progress."""
