@@ -19,7 +19,7 @@ from glc.compiler.plan import CompiledProject
 from glc.compiler.project_cache import _node_field, _restore_node
 from glc.compiler.sqlmodel import CompiledNode
 
-from glc import build as build_mod
+from glc.engine import build as build_mod
 from glc.engine import spark as spark_mod
 from glc.engine.build import BuildContext, Strategy, build
 from glc.engine.hooks import BuildHook, HookContext, default_hooks
@@ -146,10 +146,10 @@ class Recorder(BuildHook):
 
 
 RESULTS_NODES = (
-    _node("task_results", "SELECT 'm' AS model, 't' AS task_id, 0.5 AS sigma, 1 AS vs_sota", Table(),
+    _node("task_outcomes", "SELECT 'm' AS model, 't' AS task_id, 0.5 AS sigma, 1 AS vs_sota", Table(),
           columns=("model", "task_id", "sigma", "vs_sota")),
     _node("level_scores", "SELECT 'm' AS model, 'v' AS variant, 's' AS scope, 1.0 AS level_2, 2.0 AS level_3, "
-          "3.0 AS level_4, 4.0 AS level_5, 2 AS level FROM task_results", Table(), depends_on=("task_results",),
+          "3.0 AS level_4, 4.0 AS level_5, 2 AS level FROM task_outcomes", Table(), depends_on=("task_outcomes",),
           columns=("model", "variant", "scope", "level_2", "level_3", "level_4", "level_5", "level")),
 )
 
@@ -159,10 +159,10 @@ def test_hooks_are_called_in_order_around_the_build() -> None:
     build(_store(), _project(TABLE, *RESULTS_NODES), hooks=[Recorder("a", log), Recorder("b", log)])
     assert log == [
         ("a", "start", ()), ("b", "start", ()),
-        # once, before the first result table is replaced (t1 is built, task_results not yet)
+        # once, before the first result table is replaced (t1 is built, task_outcomes not yet)
         ("a", "before_results_replaced", ("t1",)), ("b", "before_results_replaced", ("t1",)),
-        ("a", "after_build", ("t1", "task_results", "level_scores")),
-        ("b", "after_build", ("t1", "task_results", "level_scores")),
+        ("a", "after_build", ("t1", "task_outcomes", "level_scores")),
+        ("b", "after_build", ("t1", "task_outcomes", "level_scores")),
     ]
 
 
