@@ -145,6 +145,9 @@ def test_label_metrics_agree_with_sklearn(oracle: GlcOracle, batch: tuple[list, 
 NUMBER_REGRESSIONS = [
     (0.0, "0.0"), (0.0, "0.0"), (0.0, "0.0"), (1.0, "1.0"),  # CORR's last bits followed the row order
     (2.0, "1e999"),  # overflows to infinity: an invalid number, counted as invalid_value
+    # squared errors 1e16, 1, 1 and 0.01 summed in record order lose the small ones one way round
+    # and not the other: RMSE's last bits followed the record order (found by Hypothesis)
+    (0.0, "100000000"), (0.0, "1"), (0.0, "1"), (0.0, "0.1"),
 ]
 CONSTANT_PREDICTIONS = [(1.0, "0.1"), (2.0, "0.1"), (3.0, "0.1")]  # Pearson undefined: 0
 

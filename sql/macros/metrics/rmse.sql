@@ -1,4 +1,5 @@
 {% from 'macros/answer.sql' import first_number %}
+{% from 'macros/aggregates.sql' import in_instance_order %}
 {#- Root mean squared error, by the kind of the reference:
     number: over the task, the first number of the answer (args.invalid_value when it has none)
       against the reference number, as the regression macro computes it;
@@ -15,7 +16,9 @@ CASE WHEN ref_kind = 'number' THEN [COALESCE({{ first_number(o) }}, {{ args.get(
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
 {%- set predicted, reference = 'stats[1]', 'stats[2]' -%}  {#- the fields of stats, by name -#}
-CASE WHEN COUNT(stats) > 0 THEN SQRT(AVG(({{ predicted }} - {{ reference }}) * ({{ predicted }} - {{ reference }}))) ELSE AVG(value) END
+{#- in instance-id order, so the record order of a prediction file cannot move the last bits -#}
+CASE WHEN COUNT(stats) > 0 THEN SQRT(LIST_AVG({{ in_instance_order('(' ~ predicted ~ ' - ' ~ reference ~ ') * (' ~ predicted ~ ' - ' ~ reference ~ ')') }}))
+     ELSE LIST_AVG({{ in_instance_order('value') }}) END
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['number', 'image'] %}
