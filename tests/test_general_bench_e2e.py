@@ -7,8 +7,10 @@ the ``command`` runner.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers.gb_tree import write_tree
+from helpers.gb_tree import mp4_bytes, write_tree
 from helpers.metric_project import allow_command, model_spec, new_project
 
 from glc.workspace import Workspace
@@ -111,10 +113,13 @@ if out.endswith(".png"):
 elif out.endswith(".wav"):
     w = wave.open(out, "wb"); w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
     w.writeframes(b"\x00\x00" * 1600); w.close()
+elif out.endswith(".mp4"):  # a real MJPEG MP4: the frame-label evaluator reads its frames
+    import base64
+    open(out, "wb").write(base64.b64decode(VIDEO))
 else:
     open(out, "w").write("ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\n"
                          "property float z\nend_header\n0 0 0\n" if out.endswith(".ply") else "video")
-"""
+""".replace("VIDEO", repr(base64.b64encode(mp4_bytes(random.Random(0))).decode()))
 
 
 def command_model(root: Path, name: str = "maker") -> None:
