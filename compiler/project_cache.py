@@ -377,3 +377,68 @@ def _restore(d: dict[str, Any]) -> CompiledProject:
     refs = d["references"]
     references = None if refs is None else {k: None if v is None else tuple(v) for k, v in refs.items()}
     return CompiledProject(project, seeds, nodes, data_tests, d["manifest"], references)
+
+
+# --- the artifacts a compile wrote ----------------------------------------------------------
+
+
+def _artifact_files(compiled: CompiledProject) -> list[str]:
+    """The files ``write_artifacts`` writes, relative to the target folder."""
+    return ["manifest.json", *(f"compiled/{n.name}.sql" for n in compiled.nodes),
+            *(f"compiled/tests/{t.name}.sql" for t in compiled.data_tests)]
+
+
+def _artifacts_path(target_dir: Path) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    name = hashlib.sha256(str(target_dir.resolve()).encode()).hexdigest()[:20]
+    return base / "glc" / "artifacts" / f"{name}.json"
+
+
+def _artifacts_state(compiled: CompiledProject, target_dir: Path) -> dict[str, Any] | None:
+    """What ``target_dir`` holds of ``compiled``'s artifacts: the manifest's fingerprint (it covers
+    every node's and data test's SQL) and glc's version (the manifest's one other field), each
+    file's size and modification time and the .sql files the compiled folders list; None when a
+    file is missing."""
+    files: dict[str, list[int]] = {}
+    for rel in _artifact_files(compiled):
+        try:
+            st = os.stat(target_dir / rel)
+        except OSError:
+            return None
+        files[rel] = [st.st_size, st.st_mtime_ns]
+    listed = sorted(f"{sub}{name}" for sub in ("compiled/", "compiled/tests/")
+                    for name in os.listdir(target_dir / sub) if name.endswith(".sql"))
+    return {"format": FORMAT, "fingerprint": compiled.manifest["fingerprint"],
+            "glc_version": compiled.manifest["glc_version"], "files": files, "listed": listed}
+
+
+def artifacts_written(compiled: CompiledProject, target_dir: Path) -> bool:
+    """Whether ``target_dir`` still holds exactly what ``write_artifacts(compiled, target_dir)``
+    wrote last (noted by ``note_artifacts``): then writing them again changes nothing, and the
+    manifest need not be serialized nor every compiled file read back to see that. Any file
+    touched, added, removed or missing, another compile, or no note (or a damaged one): False."""
+    if os.environ.get(ENV_DISABLE) == "1":
+        return False
+    try:
+        noted = orjson.loads(_artifacts_path(target_dir).read_bytes())
+        return noted == _artifacts_state(compiled, target_dir)
+    except Exception:  # noqa: BLE001 - whatever is wrong with the note, the answer is: write them
+        return False
+
+
+def note_artifacts(compiled: CompiledProject, target_dir: Path) -> None:
+    """Remember what ``write_artifacts`` just wrote into ``target_dir`` (in the user's cache
+    folder: the target keeps only the artifacts, byte-identical for identical inputs)."""
+    if os.environ.get(ENV_DISABLE) == "1":
+        return
+    path = _artifacts_path(target_dir)
+    try:
+        state = _artifacts_state(compiled, target_dir)
+        if state is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(orjson.dumps(state))
+        os.replace(tmp, path)
+    except OSError:
+        pass

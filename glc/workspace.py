@@ -85,7 +85,11 @@ class Workspace:
 
             self._compiled = cached_compile(self.root, benchmark=self.requested_benchmark)
         if write and self._written is not self._compiled:  # once per compile (glc compile and run ask again)
-            write_artifacts(self._compiled, self.target_dir)
+            from glc.compiler.project_cache import artifacts_written, note_artifacts
+
+            if not artifacts_written(self._compiled, self.target_dir):  # else target/ holds them as written
+                write_artifacts(self._compiled, self.target_dir)
+                note_artifacts(self._compiled, self.target_dir)
             self._written = self._compiled
         return self._compiled
 

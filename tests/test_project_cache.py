@@ -170,3 +170,62 @@ def test_the_reference_kinds_of_metric_macros_are_compiled_cached_and_follow_a_m
     path.write_text(path.read_text().replace(line, "{% set references = [" + repr(kinds[0]) + "] %}"))
     again = project_cache.cached_compile(root)
     assert again.references is not None and again.references[name] == (kinds[0],)
+
+
+def _writes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record the calls of write_artifacts that Workspace.compile makes."""
+    from glc import workspace
+
+    calls: list[Path] = []
+    real = workspace.write_artifacts
+
+    def counted(compiled: object, target_dir: Path) -> None:
+        calls.append(target_dir)
+        real(compiled, target_dir)  # type: ignore[arg-type]
+    monkeypatch.setattr(workspace, "write_artifacts", counted)
+    return calls
+
+
+def _artifacts(target: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(target)): p.read_bytes()
+            for p in sorted([target / "manifest.json", *(target / "compiled").rglob("*.sql")])}
+
+
+@pytest.mark.parametrize("change", ["nothing", "edited file", "removed file", "stray file", "manifest", "spec",
+                                    "note", "no cache"])
+def test_artifacts_are_written_again_exactly_when_target_does_not_hold_them(
+        root: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    from glc.workspace import Workspace
+
+    calls = _writes(monkeypatch)
+    Workspace(root).compile()
+    target = root / "target"
+    written = _artifacts(target)
+    assert len(calls) == 1 and "compiled/level_scores.sql" in written
+    node = target / "compiled" / "level_scores.sql"
+    if change == "edited file":
+        node.write_text(node.read_text() + "-- edited\n")
+    elif change == "removed file":
+        node.unlink()
+    elif change == "stray file":
+        (target / "compiled" / "tests" / "stray.sql").write_text("SELECT 1\n")
+    elif change == "manifest":
+        (target / "manifest.json").write_text("{}\n")
+    elif change == "spec":
+        path = root / "sql" / "models" / "task_sota.sql"
+        path.write_text(path.read_text().replace("SELECT", "SELECT DISTINCT", 1))
+    elif change == "note":
+        project_cache._artifacts_path(target).write_bytes(b"\x00not json")
+    elif change == "no cache":
+        monkeypatch.setenv(project_cache.ENV_DISABLE, "1")
+    Workspace(root).compile()
+    assert len(calls) == (1 if change == "nothing" else 2)
+    fresh = root.parent / "fresh"
+    from glc.compiler.plan import write_artifacts
+
+    write_artifacts(compile_project(root), fresh)
+    assert _artifacts(target) == _artifacts(fresh)  # what target/ holds is what a compile writes
+    if change == "spec":
+        assert _artifacts(target) != written
+    else:
+        assert _artifacts(target) == written
