@@ -62,6 +62,9 @@ class RunResult:
     results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built: Arrow (glc.engine.runlog)
     unrouted: list[tuple[str, str]] = field(default_factory=list)  # (model, task) no route serves: scored 0
     scored_models: list[str] = field(default_factory=list)  # the models of results["scores"] (task_scores)
+    # the result tables' build states (runlog.result_states); results holds the earlier run's file
+    # (runlog.SameRows) of a table not built since
+    result_states: dict[str, str] = field(default_factory=dict)
 
 
 class Workspace:
@@ -149,7 +152,7 @@ class Workspace:
         """
         from glc.analysis.basis import refuse_unrouted, unrouted
         from glc.engine.data_tests import run_data_tests
-        from glc.engine.runlog import collect_results, scored_models
+        from glc.engine.runlog import collect_results, earlier_results, result_states, scored_models
         from glc.engine.store import connect, ensure_store, models_without_spec
         from glc.engine.targets import build_dag
         from glc.execute.datasets import sync_instances
@@ -181,11 +184,13 @@ class Workspace:
             say("running the data tests")
             report = TestReport(data=run_data_tests(con, compiled.data_tests))
             orphans = models_without_spec(con, [m.spec.name for m in compiled.project.models])
-            results = collect_results(con)
+            # a DuckDB file's result tables not built again since the last run: that run's files are copied
+            states = result_states(con) if self.target.type == "duckdb" and not self.target.in_memory else {}
+            results = collect_results(con, earlier_results(self.target.path, states))
             scored = scored_models(con) if "scores" in results else []
         finally:
             con.close()
-        return RunResult(result, report, inference, orphans, results, missing, scored)
+        return RunResult(result, report, inference, orphans, results, missing, scored, states)
 
     def record_sota(self, *, write: bool = True) -> list[dict[str, Any]]:
         """Each task's best specialist score (models with role: specialist) from ``task_scores``.

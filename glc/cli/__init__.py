@@ -244,6 +244,10 @@ def _write_results(ws, log, result, status: int, seconds: float) -> None:
     specs = {m.spec.name: m for m in p.models}
     models = sorted({*specs, *result.scored_models})
     files = log.write_tables(result.results)
+    if result.result_states:
+        from glc.engine.runlog import note_results
+
+        note_results(ws.target.path, result.result_states, files, log.dir)
     log.write_results({
         "format": RESULTS_VERSION,
         "run_id": log.run_id,

@@ -10,11 +10,14 @@ The run id is also the build's id in the store (``glc diff run:ID``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
+import shutil
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -26,6 +29,7 @@ from glc.compiler.contracts import quote_ident
 if TYPE_CHECKING:
     import pyarrow as pa
 
+NOTE_FORMAT = 1  # the note of the last run's result files (earlier_results)
 RESULTS_VERSION = 2  # 2: scores and levels in Parquet files beside results.json
 # results.json key -> (result table, its order, file beside results.json)
 RESULT_TABLES = {"scores": ("task_scores", ("model", "task_id"), "scores.parquet"),
@@ -73,15 +77,21 @@ class RunLog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def write_tables(self, tables: dict[str, pa.Table]) -> dict[str, dict[str, Any]]:
-        """Each table as a Parquet file beside ``results.json`` (written whole); what results.json
-        says of it: the file's name, its rows and columns."""
-        import pyarrow.parquet as pq
-
+    def write_tables(self, tables: dict[str, pa.Table | SameRows]) -> dict[str, dict[str, Any]]:
+        """Each table as a Parquet file beside ``results.json`` (written whole; the rows of an earlier
+        run's file, ``SameRows``, copied); what results.json says of it: the file's name, its rows and
+        columns."""
         out: dict[str, dict[str, Any]] = {}
         for key, table in tables.items():
             path = self.dir / RESULT_TABLES[key][2]
             tmp = path.with_suffix(".parquet.tmp")
+            if isinstance(table, SameRows):
+                shutil.copyfile(table.path, tmp)
+                os.replace(tmp, path)
+                out[key] = {"file": path.name, "rows": table.rows, "columns": list(table.columns)}
+                continue
+            import pyarrow.parquet as pq
+
             pq.write_table(table, tmp)  # snappy: cheaper to write than zstd, and every reader has it
             os.replace(tmp, path)
             out[key] = {"file": path.name, "rows": table.num_rows, "columns": table.column_names}
@@ -101,17 +111,101 @@ def versions() -> dict[str, str]:
     return {"glc": __version__, "duckdb": duckdb.__version__, "python": platform.python_version()}
 
 
-def collect_results(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+@dataclass(frozen=True)
+class SameRows:
+    """A result table whose rows are those an earlier run wrote to ``path`` (``earlier_results``):
+    the table was not built again since, so its file is copied, not collected and written again
+    (which imports pyarrow, about a fifth of a second of a run that changed nothing)."""
+
+    path: Path
+    rows: int
+    columns: tuple[str, ...]
+
+
+def result_states(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each result table's build state: its state key and when the build last built it (a build that
+    changes a table's rows, or a view's inputs, writes a new key or time: a full refresh writes every
+    time again). Empty when the store has no build state."""
+    names = [table for table, _, _ in RESULT_TABLES.values()]
+    try:
+        rows = con.execute("SELECT node, state_key, built_at FROM glc_node_state WHERE node IN (?, ?)",
+                           names).fetchall()
+    except duckdb.Error:
+        return {}
+    return {node: f"{key}@{built.isoformat()}" for node, key, built in rows if key is not None and built is not None}
+
+
+def collect_results(con: duckdb.DuckDBPyConnection,
+                    earlier: dict[str, SameRows] | None = None) -> dict[str, pa.Table | SameRows]:
     """The run's scores (``task_scores``) and levels (``level_scores``) as stored after the build,
-    ordered, as Arrow tables (a result table that was not built is left out)."""
+    ordered, as Arrow tables (a result table that was not built is left out); ``earlier``: the files
+    of tables whose rows an earlier run already wrote (``earlier_results``), kept as they are."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
                                         "WHERE table_schema = 'main'").fetchall()}
-    out: dict[str, pa.Table] = {}
+    out: dict[str, pa.Table | SameRows] = {}
     for key, (table, order, _) in RESULT_TABLES.items():
         if table in tables:
+            if earlier and key in earlier:
+                out[key] = earlier[key]
+                continue
             by = ", ".join(quote_ident(c) for c in order)
             out[key] = con.sql(f"SELECT * FROM {quote_ident(table)} ORDER BY {by}").to_arrow_table()
     return out
+
+
+# --- the files of the last run, for the next one ---------------------------------------------------
+# A note in the user's cache folder, one per store: for each result table, the build state it was
+# written at (``result_states``) and the file, with its size and modification time. The next run whose
+# tables have the same state copies that file instead of writing it again; any difference (another
+# build state, the file touched, moved or gone, a damaged note) and the rows are collected as before.
+
+
+def _note_path(store: str) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    name = hashlib.sha256(str(Path(store).resolve()).encode()).hexdigest()[:20]
+    return base / "glc" / "results" / f"{name}.json"
+
+
+def earlier_results(store: str, states: dict[str, str]) -> dict[str, SameRows]:
+    """The result files an earlier run wrote from tables that still have the build state ``states``."""
+    if not states:
+        return {}
+    try:
+        note = json.loads(_note_path(store).read_bytes())
+        if note.get("format") != NOTE_FORMAT or note.get("store") != str(Path(store).resolve()):
+            return {}
+        out: dict[str, SameRows] = {}
+        for key, (table, _, _) in RESULT_TABLES.items():
+            entry = note["tables"].get(key)
+            if entry is None or entry["state"] != states.get(table):
+                continue
+            st = os.stat(entry["file"])
+            if [st.st_size, st.st_mtime_ns] == entry["stat"]:
+                out[key] = SameRows(Path(entry["file"]), int(entry["rows"]), tuple(entry["columns"]))
+        return out
+    except Exception:  # noqa: BLE001 - whatever is wrong with the note, the rows are collected again
+        return {}
+
+
+def note_results(store: str, states: dict[str, str], written: dict[str, dict[str, Any]], folder: Path) -> None:
+    """Remember the result files just written into ``folder`` and the build state they were written at."""
+    entries: dict[str, Any] = {}
+    try:
+        for key, info in written.items():
+            table = RESULT_TABLES[key][0]
+            if table not in states:
+                continue
+            path = (folder / info["file"]).resolve()
+            st = os.stat(path)
+            entries[key] = {"state": states[table], "file": str(path), "stat": [st.st_size, st.st_mtime_ns],
+                            "rows": info["rows"], "columns": list(info["columns"])}
+        note = _note_path(store)
+        note.parent.mkdir(parents=True, exist_ok=True)
+        tmp = note.with_name(f"{note.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"format": NOTE_FORMAT, "store": str(Path(store).resolve()), "tables": entries}))
+        os.replace(tmp, note)
+    except OSError:
+        pass
 
 
 def scored_models(con: duckdb.DuckDBPyConnection) -> list[str]:

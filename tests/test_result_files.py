@@ -1,0 +1,129 @@
+"""The result files of ``glc run`` (target/runs/<id>/scores.parquet and levels.parquet): a run whose
+result tables were not built again since the last run copies that run's files (the same rows) instead of
+collecting and writing them; any change of what the tables hold writes them from the store again."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+from helpers.project import copy_project
+
+from glc import cli
+from glc.engine import runlog
+from glc.workspace import Workspace
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.delenv("GLC_TARGET", raising=False)
+    return copy_project(tmp_path / "p", small=True)
+
+
+def _scores(root: Path, path: Path, model: str, value: float) -> Path:
+    tasks = [t.id for t in Workspace(root).compile(write=False).project.tasks
+             if (t.metric.range.min is None or t.metric.range.min <= value)
+             and (t.metric.range.max is None or value <= t.metric.range.max)][:4]
+    path.write_text("model,task,score\n" + "".join(f"{model},{t},{value}\n" for t in tasks))
+    return path
+
+
+def _glc(root: Path, *args: str) -> None:
+    try:
+        cli.app(["--project-dir", str(root), *args], standalone_mode=False)
+    except SystemExit as exc:  # a warned data test: the run still wrote its files
+        assert exc.code in (0, 1, None)
+
+
+def _written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Parquet files written from collected rows (not copied)."""
+    import pyarrow.parquet as pq
+
+    calls: list[str] = []
+    real = pq.write_table
+
+    def counted(table: object, where: object, *args: object, **kwargs: object) -> None:
+        calls.append(Path(str(where)).name)
+        real(table, where, *args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(pq, "write_table", counted)
+    return calls
+
+
+def _last_run(root: Path) -> Path:
+    return sorted((root / "target" / "runs").iterdir())[-1]
+
+
+def _agrees(root: Path) -> None:
+    """The last run's files hold the store's result tables, row for row."""
+    import pyarrow.parquet as pq
+
+    ws = Workspace(root)
+    con = duckdb.connect(ws.target.path, read_only=True)
+    try:
+        for table, order, name in runlog.RESULT_TABLES.values():
+            stored = con.sql(f"SELECT * FROM {table} ORDER BY {', '.join(order)}").to_arrow_table()
+            assert pq.read_table(_last_run(root) / name).equals(stored), name
+    finally:
+        con.close()
+
+
+def test_a_run_that_changed_nothing_copies_the_files_of_the_last(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    calls = _written(monkeypatch)
+    _glc(root, "import", "scores", str(_scores(root, tmp_path / "a.csv", "m1", 0.5)))
+    _glc(root, "run")
+    first = _last_run(root)
+    assert sorted(calls) == ["levels.parquet.tmp", "scores.parquet.tmp"]
+    _glc(root, "run")
+    second = _last_run(root)
+    assert second != first and len(calls) == 2  # copied, not written
+    for name in ("scores.parquet", "levels.parquet"):
+        assert (second / name).read_bytes() == (first / name).read_bytes()
+    assert (second / "results.json").read_text().count('"rows"') == 2
+    _agrees(root)
+
+
+@pytest.mark.parametrize("change", ["import", "rename", "remove", "full refresh", "file touched", "file gone",
+                                    "note damaged", "other store"])
+def test_any_change_writes_the_files_from_the_store(root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     change: str) -> None:
+    _glc(root, "import", "scores", str(_scores(root, tmp_path / "a.csv", "m1", 0.5)))
+    _glc(root, "import", "scores", str(_scores(root, tmp_path / "b.csv", "m2", 0.25)))
+    _glc(root, "run")
+    first = _last_run(root)
+    calls = _written(monkeypatch)
+    args = ["run"]
+    if change == "import":
+        _glc(root, "import", "scores", str(_scores(root, tmp_path / "c.csv", "m3", 0.75)))
+    elif change == "rename":  # the same rows under another name: the tables' inputs look the same
+        Workspace(root).rename_model("m2", "m9")
+    elif change == "remove":
+        Workspace(root).remove_model("m2")
+    elif change == "full refresh":
+        args.append("--full-refresh")
+    elif change == "file touched":
+        path = first / "scores.parquet"
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
+    elif change == "file gone":
+        (first / "levels.parquet").unlink()
+    elif change == "note damaged":
+        for note in (tmp_path / "user-cache" / "glc" / "results").glob("*.json"):
+            note.write_text("{not json")
+    elif change == "other store":  # a note that speaks of another DuckDB file
+        for note in (tmp_path / "user-cache" / "glc" / "results").glob("*.json"):
+            doc = json.loads(note.read_text())
+            doc["store"] = str(tmp_path / "elsewhere.duckdb")
+            note.write_text(json.dumps(doc))
+    _glc(root, *args)
+    assert _last_run(root) != first
+    assert calls, "the files were written from the store"
+    _agrees(root)
+    if change == "rename":
+        import pyarrow.parquet as pq
+
+        models = set(pq.read_table(_last_run(root) / "scores.parquet").column("model").to_pylist())
+        assert "m9" in models and "m2" not in models
