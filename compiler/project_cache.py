@@ -118,18 +118,26 @@ def input_key(root: Path, benchmark: str | None) -> str:
 
 
 def _digest_file(h: Any, path: Path, root: Path) -> None:
+    _digest_bytes(h, str(path), str(path.relative_to(root)))
+
+
+def _digest_bytes(h: Any, path: str, rel: str) -> None:
+    """A file's name (relative to the root), size and bytes, or that it is missing or unreadable."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError:
-        h.update(b"M" + str(path.relative_to(root)).encode() + b"\0")  # missing or unreadable
+        h.update(b"M" + rel.encode() + b"\0")
         return
-    h.update(b"F" + str(path.relative_to(root)).encode() + b"\0" + str(len(data)).encode() + b"\0")
+    h.update(b"F" + rel.encode() + b"\0" + str(len(data)).encode() + b"\0")
     h.update(data)
 
 
 def _digest_tree(h: Any, folder: Path, root: Path) -> None:
-    """Every folder and file under ``folder`` (symbolic links followed, each real folder once)."""
+    """Every folder and file under ``folder`` (symbolic links followed, each real folder once).
+    Names are handled as strings (no Path per file: the tree holds about a thousand files)."""
     seen: set[str] = set()
+    prefix = len(os.path.join(str(root), ""))  # dirpath[prefix:] is dirpath relative to root
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in seen:
@@ -137,9 +145,10 @@ def _digest_tree(h: Any, folder: Path, root: Path) -> None:
             continue
         seen.add(real)
         dirnames.sort()
-        h.update(b"D" + str(Path(dirpath).relative_to(root)).encode() + b"\0")
+        rel = dirpath[prefix:]
+        h.update(b"D" + rel.encode() + b"\0")
         for name in sorted(filenames):
-            _digest_file(h, Path(dirpath) / name, root)
+            _digest_bytes(h, os.path.join(dirpath, name), f"{rel}/{name}")
     if not seen:
         h.update(b"N" + str(folder.relative_to(root)).encode() + b"\0")
 

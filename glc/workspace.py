@@ -360,7 +360,13 @@ class Workspace:
             con.close()
 
     def leaderboard(self, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
-        from glc.analysis.leaderboard import leaderboard_rows
+        return self.board(variant, scope, intervals=False)[0]
+
+    def board(self, variant: str | None = None, scope: str | None = None, *,
+              intervals: bool = True) -> tuple[list[dict[str, Any]], Intervals | None]:
+        """One board's rows (``leaderboard``) and, with ``intervals``, its bootstrap intervals
+        (``intervals``), read through one connection (opening the store is a good part of printing a board)."""
+        from glc.analysis.leaderboard import leaderboard_intervals, leaderboard_rows
         from glc.engine.store import connect
 
         project = self.compile(write=False).project
@@ -372,7 +378,7 @@ class Workspace:
             if "leaderboard" not in tables:
                 raise GlcError("no leaderboard has been built yet", location=self.target.path,
                                hint="run `glc run` first")
-            return leaderboard_rows(con, v, s)
+            return leaderboard_rows(con, v, s), leaderboard_intervals(con, v, s) if intervals else None
         finally:
             con.close()
 

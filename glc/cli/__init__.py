@@ -422,11 +422,11 @@ def leaderboard(variant: VariantOpt = None, scope: ScopeOpt = None,
 
 def _print_board(ws, variant: str | None, scope: str | None, fmt: str, echo=typer.echo) -> None:
     _format(fmt, FORMATS)
-    rows = ws.leaderboard(variant, scope)
+    rows, intervals = ws.board(variant, scope)
     p = ws.compile(write=False).project
     if fmt == "table":
         echo(f"leaderboard: variant {variant or p.default_level.name}, scope {scope or p.default_scope.name}")
-    echo(render(rows, fmt, ws.intervals(variant, scope), p.benchmark.bootstrap.confidence))
+    echo(render(rows, fmt, intervals, p.benchmark.bootstrap.confidence))
     notes = ws.board_notes(rows, variant)  # what the numbers rest on; json/csv keep stdout to the data
     if notes:
         from glc.analysis.basis import describe_notes
