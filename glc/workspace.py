@@ -7,7 +7,8 @@ and prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,32 @@ class Workspace:
         self._written: CompiledProject | None = None  # the compile whose artifacts target/ holds
         self.data_problems: list[Problem] = []  # task data that did not load (those tasks sat out)
         self.sota_skipped: list[dict[str, Any]] = []  # tasks the last record_sota left alone, with why
+        self._keep_store = False  # inside keep_store(): run and board share one connection
+        self._store_con: Any = None
+
+    @contextmanager
+    def keep_store(self) -> Iterator[None]:
+        """Within: ``run`` and ``board`` use one store connection, opened when the first needs it and
+        closed on the way out (``glc run`` builds and prints its board: opening the store again, after the
+        close wrote its checkpoint, costs as much as reading the board)."""
+        self._keep_store = True
+        try:
+            yield
+        finally:
+            self._keep_store = False
+            con, self._store_con = self._store_con, None
+            if con is not None:
+                con.close()
+
+    def _open_store(self) -> tuple[Any, bool]:
+        """A store connection and whether the caller closes it (not the one ``keep_store`` keeps)."""
+        from glc.engine.store import connect
+
+        if not self._keep_store:
+            return connect(self.target), True
+        if self._store_con is None:
+            self._store_con = connect(self.target)
+        return self._store_con, False
 
     def compile(self, *, write: bool = True) -> CompiledProject:
         """Compile specs and templates; write ``target/manifest.json`` and ``target/compiled/``."""
@@ -153,13 +180,13 @@ class Workspace:
         from glc.analysis.basis import refuse_unrouted, unrouted
         from glc.engine.data_tests import run_data_tests
         from glc.engine.runlog import collect_results, earlier_results, result_states, scored_models
-        from glc.engine.store import connect, ensure_store, models_without_spec
+        from glc.engine.store import ensure_store, models_without_spec
         from glc.engine.targets import build_dag
         from glc.execute.datasets import sync_instances
 
         say = notify or (lambda _text: None)
         compiled = self.compile()
-        con = connect(self.target)
+        con, owned = self._open_store()
         inference: RunSummary | None = None
         try:
             ensure_store(con)
@@ -189,7 +216,8 @@ class Workspace:
             results = collect_results(con, earlier_results(self.target.path, states))
             scored = scored_models(con) if "scores" in results else []
         finally:
-            con.close()
+            if owned:
+                con.close()
         return RunResult(result, report, inference, orphans, results, missing, scored, states)
 
     def record_sota(self, *, write: bool = True) -> list[dict[str, Any]]:
@@ -367,12 +395,11 @@ class Workspace:
         """One board's rows (``leaderboard``) and, with ``intervals``, its bootstrap intervals
         (``intervals``), read through one connection (opening the store is a good part of printing a board)."""
         from glc.analysis.leaderboard import leaderboard_intervals, leaderboard_rows
-        from glc.engine.store import connect
 
         project = self.compile(write=False).project
         level, board = project.board(variant, scope)
         v, s = level.name, board.name
-        con = connect(self.target)
+        con, owned = self._open_store()
         try:
             tables = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
             if "leaderboard" not in tables:
@@ -380,7 +407,8 @@ class Workspace:
                                hint="run `glc run` first")
             return leaderboard_rows(con, v, s), leaderboard_intervals(con, v, s) if intervals else None
         finally:
-            con.close()
+            if owned:
+                con.close()
 
     def board_notes(self, rows: list[dict[str, Any]], variant: str | None = None) -> list[str]:
         """What the rows of one board rest on (glc.analysis.basis): each model's spec description, ties the

@@ -127,3 +127,27 @@ def test_any_change_writes_the_files_from_the_store(root: Path, monkeypatch: pyt
 
         models = set(pq.read_table(_last_run(root) / "scores.parquet").column("model").to_pylist())
         assert "m9" in models and "m2" not in models
+
+
+def test_run_and_its_board_share_one_store_connection(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    from glc.engine import store
+
+    ws = Workspace(root)
+    ws.import_scores(_scores(root, tmp_path / "a.csv", "m1", 0.5))
+    opened: list[object] = []
+    real = store.connect
+
+    def counted(*args: object, **kwargs: object) -> object:
+        opened.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return opened[-1]
+    monkeypatch.setattr(store, "connect", counted)
+    ws.run()
+    alone = ws.board()
+    assert len(opened) == 2
+    with ws.keep_store():
+        ws.run()
+        kept = ws.board()
+    assert len(opened) == 3 and kept == alone and kept[0]
+    with pytest.raises(duckdb.ConnectionException):  # closed on the way out
+        opened[-1].execute("SELECT 1")  # type: ignore[attr-defined]

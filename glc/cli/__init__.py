@@ -172,7 +172,7 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
     _format(fmt, FORMATS)
     ws = _ws()
     t0 = time.perf_counter()
-    with RunLog(ws.target_dir) as log:
+    with RunLog(ws.target_dir) as log, ws.keep_store():  # the run and its board: one store connection
         def say(text: str = "", err: bool = False) -> None:
             typer.echo(text, err=err)
             log.echo(text)
