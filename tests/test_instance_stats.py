@@ -50,6 +50,23 @@ def test_no_compiled_node_reads_statistics_by_position(compiled: CompiledProject
     assert '"stats"."matches_4"' in bleu and '"stats"."hyp_len"' in bleu and '"stats"."edits"' in bleu
 
 
+def test_a_udf_struct_is_filled_by_field_name() -> None:
+    import pyarrow as pa
+    from glc.compiler.udfs.registry import EDIT_STATS, LABEL_COUNT, arrow_call
+
+    call = arrow_call(lambda x: None if x is None else {"ref_len": 2.0, "edits": float(len(x))}, EDIT_STATS)
+    assert call(pa.array(["abc", None])).to_pylist() == [{"edits": 3.0, "ref_len": 2.0}, None]
+    for wrong in ({"edits": 1.0}, {"edits": 1.0, "ref_len": 2.0, "extra": 0.0}, [1.0, 2.0]):
+        with pytest.raises(ValueError, match=r"for a STRUCT with the fields \['edits', 'ref_len'\]"):
+            arrow_call(lambda x, w=wrong: w, EDIT_STATS)(pa.array(["a"]))
+    counts = arrow_call(lambda x: [{"label": 1.0, "intersection": 0.0, "predicted": 0.0, "reference": 4.0}],
+                        LABEL_COUNT + "[]")
+    assert counts(pa.array(["a"])).type == pa.list_(pa.struct([(f, pa.float64()) for f in (
+        "label", "intersection", "predicted", "reference")]))
+    with pytest.raises(ValueError, match="fields"):
+        arrow_call(lambda x: [{"label": 1.0}], LABEL_COUNT + "[]")(pa.array(["a"]))
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, dict[str, float]]:
     root = new_project(tmp_path_factory.mktemp("stats"))

@@ -136,7 +136,7 @@ def _checked(value: Any, t: Any) -> Any:
         return None
     if pa.types.is_struct(t):
         names = [t.field(i).name for i in range(t.num_fields)]
-        if not isinstance(value, dict) or list(value) != names:
+        if not isinstance(value, dict) or value.keys() != set(names):
             got = list(value) if isinstance(value, dict) else type(value).__name__
             raise ValueError(f"a UDF returned {got} for a STRUCT with the fields {names}")
         return {n: _checked(value[n], t.field(n).type) for n in names}
