@@ -317,12 +317,20 @@ class _Typer:
         scope = self._scope_of(col)
         if scope is None or not col.table:
             return None
-        source = scope.sources.get(col.table)
+        if col.args.get("catalog"):
+            return None
+        if col.args.get("db"):  # source.column.field: a field of a STRUCT column
+            base = self._source_column(scope, col.db, col.table)
+            return base.field(col.name) if base is not None else None
+        return self._source_column(scope, col.table, col.name)
+
+    def _source_column(self, scope: Scope, table: str, name: str) -> T | None:
+        source = scope.sources.get(table)
         if isinstance(source, exp.Table):
-            return self.schema.get(source.name, {}).get(col.name)
+            return self.schema.get(source.name, {}).get(name)
         if isinstance(source, Scope) and isinstance(source.expression, exp.Query):
             for projection in source.expression.selects:
-                if projection.alias_or_name == col.name:
+                if projection.alias_or_name == name:
                     return self.of(projection)
         return None
 

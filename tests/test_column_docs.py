@@ -1,7 +1,8 @@
 """Column docs of the public SQL nodes (YAML beside their templates), and the docs/ tables built from code.
 
 Every column of task_results, task_wins__<variant>, group_scores__<variant>, part_scores__<variant>,
-modality_counts__<variant>, task_contributions__<variant>, level_scores and leaderboard has a doc, and
+modality_counts__<variant>, task_contributions__<variant>, level_scores, leaderboard and
+instance_scores__<metric> has a doc, and
 no doc names a column those nodes lack; `glc show` and `glc docs` print them. The tables in
 docs/metrics.md and docs/store-and-dag.md are the metric specs and the table contracts
 (GLC_UPDATE_GOLDEN=1 rewrites them).
@@ -33,6 +34,8 @@ DOCUMENTED = {  # template -> the nodes it renders in the 699-task benchmark
        for t in ("part_scores", "modality_counts", "task_contributions")},
     "sql/models/level_scores.sql": ["level_scores"],
     "sql/models/leaderboard.sql": ["leaderboard"],
+    "sql/models/per_metric/instance_scores.sql": ["instance_scores__bleu4", "instance_scores__wer",
+                                                  "instance_scores__acc"],
 }
 METRICS_DOC = REPO / "docs" / "metrics.md"
 UPDATE = os.environ.get("GLC_UPDATE_GOLDEN") == "1"

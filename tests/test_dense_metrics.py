@@ -628,7 +628,9 @@ def test_generated_panoptic_quality(pair: tuple[np.ndarray, np.ndarray]) -> None
         png(Path(d) / "r.png", ref)
         png(Path(d) / "p.png", pred)
         got = dense.pq_stats(f"{d}/p.png", f"{d}/r.png")
-    assert got == pytest.approx(list(_pq_reference(ref, pred)), abs=1e-12)
+    want = dict(zip(("iou_sum", "true_positives", "false_positives", "false_negatives"), _pq_reference(ref, pred),
+                    strict=True))
+    assert got == pytest.approx(want, abs=1e-12)
 
 
 @GEN

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from glc.compiler.dialects import (
     CHECKED,
+    INT,
     TEXT,
     DuckDBAsWritten,
     RegexError,
@@ -27,7 +28,9 @@ from helpers.project import REPO, copy_project
 
 from glc.profiles import load_target
 
-SCHEMA: dict[str, dict[str, T | None]] = {"t": {"s": TEXT, "l": T("list", (TEXT,)), "u": None}}
+_COUNTS = T("struct", (("n", INT), ("l", T("list", (TEXT,)))))
+SCHEMA: dict[str, dict[str, T | None]] = {"t": {"s": TEXT, "l": T("list", (TEXT,)), "u": None,
+                                               "st": _COUNTS, "sl": T("list", (_COUNTS,))}}
 
 
 def flat(sql: str) -> str:
@@ -103,6 +106,25 @@ def test_constructs_that_mean_something_else_are_rewritten() -> None:
     assert "CAST(BROUND(LENGTH(t.s)/3)ASINT)" in spark("CAST(length(t.s) / 3 AS INTEGER)")  # half to even
     assert "CAST(LENGTH(t.s)ASINT)" in spark("CAST(length(t.s) AS INTEGER)")
     assert "FROM_JSON(t.s,'ARRAY<STRING>')" in spark("TRY(CAST(JSON(t.s) AS TEXT[]))")
+
+
+def test_structs_are_built_and_read_by_field_name() -> None:
+    """Per-instance statistics are STRUCTs (sql/macros/metrics/*.sql): built with DuckDB's {'name': x}
+    (Spark: STRUCT(x AS name)) and read by field, on a column (source.column.field once qualified),
+    on a CTE's column, or on a lambda variable; the field's type is known for what needs it."""
+    assert "STRUCT(t.sASa,CAST(LENGTH(t.s)ASDOUBLE)ASb)" in spark("{'a': t.s, 'b': CAST(length(t.s) AS DOUBLE)}")
+    assert "SUM(t.st.n)" in spark("SUM(t.st.n)")
+    # a list field subscripted: typed through the STRUCT, so the 1-based index is translated
+    assert "TRY_ELEMENT_AT(t.st.l,1)" in spark("t.st.l[1]")
+    assert "ARRAY_SIZE(t.st.l)" in spark("length(t.st.l)")
+    assert "TRANSFORM(FILTER(t.sl,c->c.n>0),c->ARRAY_SIZE(c.l))" in spark(
+        "list_transform(list_filter(t.sl, lambda c: c.n > 0), lambda c: length(c.l))")
+    cte = translate("q", "WITH p AS (SELECT t.st AS k FROM t) SELECT p.k.l[2] AS x FROM p", "spark", SCHEMA).sql
+    assert "TRY_ELEMENT_AT(p.k.l,2)" in flat(cte)
+    with pytest.raises(GlcError, match=re.escape("a subscript of a value of type STRUCT(n int, l text[])")):
+        spark("t.st[1]")  # a STRUCT is read by name, never by position
+    with pytest.raises(GlcError, match=re.escape("LENGTH of a value of type unknown")):
+        spark("length(t.st.nope)")  # no such field: its type is unknown, never a guess
 
 
 @pytest.mark.parametrize(("expr", "why"), [

@@ -171,17 +171,18 @@ def test_generated_readings(frames: list[list[str]], refs: list[str], match: str
             assert got is None
             return
         read = [e if k < len(sets) and e in sets[k] else "\0" for k, e in enumerate(events)]
-        assert got == [pytest.approx(accuracy_score(events, read) * len(events)), float(len(events))]
+        assert got == {"hits": pytest.approx(accuracy_score(events, read) * len(events)),
+                       "frames": float(len(events))}
         return
     want = {_norm(x) for x in refs if _norm(x)}
     if not want:
         assert got is None
         return
     if not frames:
-        assert got == [0.0, empty]
+        assert got == {"hits": 0.0, "frames": empty}
         return
     ok = np.array([want.issubset(s) if match == "all" else bool(want & s) for s in sets])
-    assert got == [float(ok.sum()), float(len(frames))]
+    assert got == {"hits": float(ok.sum()), "frames": float(len(frames))}
 
 
 def test_reading_forms() -> None:
@@ -189,9 +190,9 @@ def test_reading_forms() -> None:
     assert f('[["Cat", "tabby  cat"], "dog", {"labels": ["x"]}, 3]') == [{"cat", "tabby cat"}, {"dog"}, {"x"}, set()]
     assert f('{"frames": [["a"]]}') == [{"a"}] and f("cat, Dog ,") == [{"cat", "dog"}]
     assert f("") == [] and f(None) == [] and f("42") == [] and f('"espresso"') == [{"espresso"}]
-    assert readings.frame_label_hits("not json at all", ["cat"], "any", 16.0) == [0.0, 1.0]
-    assert readings.frame_label_hits("", ["cat"], "all", 16.0) == [0.0, 16.0]
-    assert readings.frame_label_hits("", ["a, b"], "sequence", 16.0) == [0.0, 2.0]
+    assert readings.frame_label_hits("not json at all", ["cat"], "any", 16.0) == {"hits": 0.0, "frames": 1.0}
+    assert readings.frame_label_hits("", ["cat"], "all", 16.0) == {"hits": 0.0, "frames": 16.0}
+    assert readings.frame_label_hits("", ["a, b"], "sequence", 16.0) == {"hits": 0.0, "frames": 2.0}
 
 
 def test_ls_metrics_details_names_what_the_evaluator_must_read(tmp_path: Path) -> None:

@@ -306,6 +306,11 @@ EXPRESSIONS = [
     "round(t.n)", "round(t.n * 2.5)", "round(t.k)", "CAST(t.n AS INTEGER)", "CAST(t.n * 2.5 AS BIGINT)",
     "CAST(round(t.n * 4503599627370496.0) AS HUGEINT)", "CAST(t.k AS HUGEINT)",
     "TRY(CAST(JSON(t.s) AS TEXT[]))",
+    # STRUCTs (an instance's named statistics): built, NULL or not, and read by field name on a column,
+    # a CASE and a lambda variable
+    "{'a': t.n, 'b': CAST(t.k AS DOUBLE)}", "CASE WHEN t.k > 0 THEN {'a': t.n, 'b': t.n * 2} END",
+    "t.q.a", "t.q.b / t.q.a", "list_transform([t.q, t.q], lambda c: c.a + c.b)",
+    "list_filter([t.q], lambda c: c.b > 0)",
 ]
 AGGREGATES = ["corr(t.n, t.k)", "corr(t.k, t.k * 0)", "glc_group_mean(array_agg(t.s), array_agg(t.n))",
               "list_sort(array_agg(t.n))", "count_if(t.n > 1)", "avg(t.n)",
@@ -314,9 +319,10 @@ AGGREGATES = ["corr(t.n, t.k)", "corr(t.k, t.k * 0)", "glc_group_mean(array_agg(
               "array_agg(t.l ORDER BY t.id)", "array_agg(t.id ORDER BY t.l[1])",
               "array_agg(t.id ORDER BY t.l[1] DESC NULLS FIRST)", "list_sort(array_agg(t.s ORDER BY t.k))",
               "list_avg(array_agg(t.n ORDER BY t.k DESC))",
-              "CAST(SUM(CAST(ROUND(t.n * 4503599627370496.0) AS HUGEINT)) AS DOUBLE) / 4503599627370496.0"]
+              "CAST(SUM(CAST(ROUND(t.n * 4503599627370496.0) AS HUGEINT)) AS DOUBLE) / 4503599627370496.0",
+              "sum(t.q.b)", "list_avg(array_agg(t.q.a ORDER BY t.id))"]
 SCHEMA: dict[str, dict[str, T | None]] = {"t": {"id": INT, "s": TEXT_TYPE, "l": T("list", (TEXT_TYPE,)), "n": NUM,
-                                                "k": INT}}
+                                                "k": INT, "q": T("struct", (("a", NUM), ("b", NUM)))}}
 # several UNNESTs in one SELECT walk their lists side by side, padded with NULL; none for NULL or []
 UNNESTS = ["SELECT t.id, UNNEST(t.l) AS a, UNNEST(range(1, length(t.l) + 1)) AS b FROM t",
            "SELECT t.id, UNNEST(t.l) AS a, t.k + 1 AS k1, UNNEST(str_split(t.s, ' ')) AS w FROM t WHERE t.id > 2",
@@ -344,7 +350,10 @@ def edge_tables(spark: Any) -> duckdb.DuckDBPyConnection:
                      "s": pa.array([r[1] for r in ROWS], pa.string()),
                      "l": pa.array([r[2] for r in ROWS], pa.list_(pa.string())),
                      "n": pa.array([r[3] for r in ROWS], pa.float64()),
-                     "k": pa.array([r[4] for r in ROWS], pa.int64())})
+                     "k": pa.array([r[4] for r in ROWS], pa.int64()),
+                     # a STRUCT column (NULL where n is): {a: n, b: k}
+                     "q": pa.array([None if r[3] is None else {"a": r[3], "b": float(r[4])} for r in ROWS],
+                                   pa.struct([("a", pa.float64()), ("b", pa.float64())]))})
     con = duckdb.connect()
     con.register("src", data)
     con.execute("CREATE TABLE t AS SELECT * FROM src")

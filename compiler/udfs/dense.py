@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from glc.compiler.udfs.video import read_frames
@@ -131,36 +131,49 @@ def _pairs(pred: str | None, ref: str | None, mode: str) -> list[tuple[np.ndarra
 # -------------------------------------------------------------------------- segmentation masks
 
 
-def label_counts(pred: np.ndarray | None, ref: np.ndarray) -> list[float]:
-    """[label, intersection, predicted area, reference area] for each label of either side,
-    flattened (a prediction of another shape, or none, labels no pixel)."""
+class LabelCount(TypedDict):
+    """One element of ``glc_mask_label_counts``' / ``glc_point_label_counts``' list of STRUCTs
+    (field names as in compiler/udfs/registry.py): the pixels (or points) of one label."""
+
+    label: float
+    intersection: float  # labelled so on both sides
+    predicted: float  # labelled so in the prediction
+    reference: float  # labelled so in the reference
+
+
+def label_counts(pred: np.ndarray | None, ref: np.ndarray) -> list[LabelCount]:
+    """Label, intersection, predicted and reference count for each label of either side, in
+    label order (a prediction of another shape, or none, labels no pixel)."""
     if pred is None or pred.shape != ref.shape:
         pred = np.full(ref.shape, EMPTY, dtype=np.int64)
     labels_r, area_r = np.unique(ref, return_counts=True)
     labels_p, area_p = np.unique(pred, return_counts=True)
     labels_i, area_i = np.unique(ref[pred == ref], return_counts=True)
-    table: dict[int, list[float]] = {}
-    for labels, areas, col in ((labels_r, area_r, 3), (labels_p, area_p, 2), (labels_i, area_i, 1)):
+    table: dict[int, LabelCount] = {}
+    for labels, areas, field in ((labels_r, area_r, "reference"), (labels_p, area_p, "predicted"),
+                                 (labels_i, area_i, "intersection")):
         for label, area in zip(labels.tolist(), areas.tolist(), strict=True):
             if label != EMPTY:
-                table.setdefault(label, [float(label), 0.0, 0.0, 0.0])[col] = float(area)
-    return [v for label in sorted(table) for v in table[label]]
+                counts = table.setdefault(label, {"label": float(label), "intersection": 0.0, "predicted": 0.0,
+                                                  "reference": 0.0})
+                counts[field] = float(area)  # type: ignore[literal-required]
+    return [table[label] for label in sorted(table)]
 
 
-def mask_label_counts(pred: str | None, ref: str | None) -> list[float] | None:
+def mask_label_counts(pred: str | None, ref: str | None) -> list[LabelCount] | None:
     """``label_counts`` of two label-mask images."""
     r = load_labels(ref)
     return None if r is None else label_counts(load_labels(pred), r)
 
 
-def pooled_miou(stats: list[list[float] | None] | None) -> float | None:
+def pooled_miou(stats: list[list[LabelCount] | None] | None) -> float | None:
     """Mean over the labels of the references of pooled IoU: per label, the task's summed
     intersections over summed unions (summed predicted + reference areas - intersections)."""
     sums: dict[float, np.ndarray] = {}
     for s in stats or []:
-        for k in range(0, len(s or []), 4):
-            assert s is not None
-            sums[s[k]] = sums.get(s[k], np.zeros(3)) + np.asarray(s[k + 1:k + 4])
+        for c in s or []:
+            sums[c["label"]] = sums.get(c["label"], np.zeros(3)) + np.asarray(
+                [c["intersection"], c["predicted"], c["reference"]])
     ious = [i / (p + r - i) for i, p, r in sums.values() if r > 0]
     return float(np.mean(ious)) if ious else None
 
@@ -377,8 +390,17 @@ def s_measure(pred: str | None, ref: str | None, kind: str | None) -> float | No
 # ----------------------------------------------------------------------------- panoptic quality
 
 
-def pq_stats(pred: str | None, ref: str | None) -> list[float] | None:
-    """[sum of matched IoUs, TP, FP, FN] of class-agnostic panoptic segmentation (Kirillov et al.
+class PqStats(TypedDict):
+    """``glc_pq_stats``' STRUCT (field names as in compiler/udfs/registry.py)."""
+
+    iou_sum: float  # sum of the IoUs of the matched segments
+    true_positives: float
+    false_positives: float
+    false_negatives: float
+
+
+def pq_stats(pred: str | None, ref: str | None) -> PqStats | None:
+    """Sum of matched IoUs, TP, FP and FN of class-agnostic panoptic segmentation (Kirillov et al.
     2019, as panopticapi counts them): every distinct label of a mask is one segment, label 0 is
     void (unlabelled); a predicted and a reference segment match when their IoU exceeds 0.5,
     where the union leaves out the predicted pixels on reference void; an unmatched predicted
@@ -407,7 +429,8 @@ def pq_stats(pred: str | None, ref: str | None) -> list[float] | None:
             matched_p.add(pid)
             matched_r.add(rid)
     fp = sum(1 for pid, area in pred_a.items() if pid not in matched_p and on_void.get(pid, 0) / area <= 0.5)
-    return [iou_sum, float(len(matched_p)), float(fp), float(len(ref_a) - len(matched_r))]
+    return {"iou_sum": iou_sum, "true_positives": float(len(matched_p)), "false_positives": float(fp),
+            "false_negatives": float(len(ref_a) - len(matched_r))}
 
 
 

@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 import numpy as np
-from glc.compiler.udfs.dense import label_counts
+from glc.compiler.udfs.dense import LabelCount, label_counts
 
 LABEL_NAMES = ("label", "class", "part", "semantic", "scalar_label")
 MAX_POINTS = 50_000_000
@@ -139,7 +139,7 @@ def part_miou(pred: str | None, ref: str | None) -> float | None:
     return float(np.mean(ious))
 
 
-def point_label_counts(pred: str | None, ref: str | None) -> list[float] | None:
+def point_label_counts(pred: str | None, ref: str | None) -> list[LabelCount] | None:
     """``dense.label_counts`` of the points' labels (for pooled semantic mIoU)."""
     pair = _label_pair(pred, ref)
     return None if pair is None else label_counts(pair[0], pair[1])

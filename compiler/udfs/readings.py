@@ -6,7 +6,7 @@ each entry a list of label strings, one label string, or an object with ``labels
 object ``{"frames": [...]}``; or plain text, one frame whose labels are separated by commas.
 Labels compare after lower-casing and collapsing whitespace (``" ".join(s.lower().split())``).
 
-``frame_label_hits(reading, references, match, empty_frames)`` gives ``[hits, frames]``:
+``frame_label_hits(reading, references, match, empty_frames)`` gives ``{hits, frames}``:
 
 * ``all`` (VBench's object-class / multiple-objects check): a frame is a hit when every
   reference label is among its labels; frames are the frames read.
@@ -23,7 +23,7 @@ event for ``sequence``.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 
 def norm(label: str) -> str:
@@ -63,21 +63,29 @@ def reference_events(refs: list[str]) -> list[str]:
     return [norm(r) for r in refs if norm(r)]
 
 
+class FrameHits(TypedDict):
+    """``glc_frame_label_hits``' STRUCT (field names as in compiler/udfs/registry.py)."""
+
+    hits: float  # frames (events) that are hits
+    frames: float  # frames read (reference events)
+
+
 def frame_label_hits(reading: str | None, refs: list[str | None] | None, match: str | None,
-                     empty_frames: float | None) -> list[float] | None:
-    """[hits, frames] of one reading against its reference labels (None without references)."""
+                     empty_frames: float | None) -> FrameHits | None:
+    """Hits and frames of one reading against its reference labels (None without references)."""
     labels = [r for r in refs or [] if isinstance(r, str)]
     if match == "sequence":
         events = reference_events(labels)
         if not events:
             return None
         got = frames_of(reading)
-        return [float(sum(1 for k, e in enumerate(events) if k < len(got) and e in got[k])), float(len(events))]
+        return {"hits": float(sum(1 for k, e in enumerate(events) if k < len(got) and e in got[k])),
+                "frames": float(len(events))}
     want = {norm(x) for x in labels if norm(x)}
     if not want:
         return None
     got = frames_of(reading)
     if not got:
-        return [0.0, float(empty_frames or 0)]
+        return {"hits": 0.0, "frames": float(empty_frames or 0)}
     hit = (lambda f: want <= f) if match == "all" else (lambda f: bool(want & f))
-    return [float(sum(1 for f in got if hit(f))), float(len(got))]
+    return {"hits": float(sum(1 for f in got if hit(f))), "frames": float(len(got))}

@@ -2,6 +2,10 @@
 
 Names are what metric macros call and what the compiled SQL shows. ``register`` installs
 them on a DuckDB connection, vectorized: each call receives Arrow arrays for a batch.
+
+A UDF that gives several numbers returns a STRUCT with named fields (``EDIT_STATS``, ...), never
+a list read by position; its Python function returns a dict with exactly those keys (checked
+per row: a missing or extra key is an error, not a silent NULL).
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ from glc.compiler.udfs import (
     text,
 )
 
+# the STRUCTs UDFs return (and the metric macros store as an instance's ``stats``); field names
+# are those of the TypedDicts the Python functions return
+EDIT_STATS = "STRUCT(edits DOUBLE, ref_len DOUBLE)"
+LABEL_COUNT = "STRUCT(label DOUBLE, intersection DOUBLE, predicted DOUBLE, reference DOUBLE)"
+PQ_STATS = "STRUCT(iou_sum DOUBLE, true_positives DOUBLE, false_positives DOUBLE, false_negatives DOUBLE)"
+FRAME_HITS = "STRUCT(hits DOUBLE, frames DOUBLE)"
+
 
 @dataclass(frozen=True)
 class Udf:
@@ -38,7 +49,7 @@ class Udf:
 UDFS: dict[str, Udf] = {u.name: u for u in [
     Udf("glc_rouge_l", text.rouge_l, ("VARCHAR", "VARCHAR[]"), "DOUBLE",
         "ROUGE-L F1 of space-joined tokens, max over references"),
-    Udf("glc_edit_stats", text.edit_stats, ("VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE[]",
+    Udf("glc_edit_stats", text.edit_stats, ("VARCHAR", "VARCHAR", "VARCHAR"), EDIT_STATS,
         "edit operations and reference length, in words or characters"),
     Udf("glc_box_iou", boxes.box_iou, ("VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE",
         "IoU of the first predicted and reference box (prediction box format xyxy or xywh)"),
@@ -50,11 +61,11 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
     Udf("glc_psnr", images.psnr, ("VARCHAR", "VARCHAR"), "DOUBLE", "PSNR in dB of two image files"),
     Udf("glc_ms_ssim", images.ms_ssim, ("VARCHAR", "VARCHAR"), "DOUBLE", "MS-SSIM of two image files"),
     # dense outputs, point clouds, per-frame boxes, captions and speech (docs/metrics.md, last section)
-    Udf("glc_mask_label_counts", dense.mask_label_counts, ("VARCHAR", "VARCHAR"), "DOUBLE[]",
-        "[label, intersection, predicted area, reference area] per label of two label masks"),
-    Udf("glc_point_label_counts", pointclouds.point_label_counts, ("VARCHAR", "VARCHAR"), "DOUBLE[]",
-        "[label, intersection, predicted points, reference points] per label of two labelled PLY clouds"),
-    Udf("glc_pooled_miou", dense.pooled_miou, ("DOUBLE[][]",), "DOUBLE",
+    Udf("glc_mask_label_counts", dense.mask_label_counts, ("VARCHAR", "VARCHAR"), LABEL_COUNT + "[]",
+        "label, intersection, predicted and reference area per label of two label masks"),
+    Udf("glc_point_label_counts", pointclouds.point_label_counts, ("VARCHAR", "VARCHAR"), LABEL_COUNT + "[]",
+        "label, intersection, predicted and reference points per label of two labelled PLY clouds"),
+    Udf("glc_pooled_miou", dense.pooled_miou, (LABEL_COUNT + "[][]",), "DOUBLE",
         "mean over reference labels of the task's pooled IoU"),
     Udf("glc_video_mask_iou", dense.video_mask_iou, ("VARCHAR", "VARCHAR"), "DOUBLE",
         "mean per-frame foreground IoU (J) of two mask videos"),
@@ -70,8 +81,8 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
         "pixel ROC AUC of a probability map against a mask"),
     Udf("glc_s_measure", dense.s_measure, ("VARCHAR", "VARCHAR", "VARCHAR"), "DOUBLE",
         "structure measure of a saliency map or video"),
-    Udf("glc_pq_stats", dense.pq_stats, ("VARCHAR", "VARCHAR"), "DOUBLE[]",
-        "[matched IoU sum, TP, FP, FN] of class-agnostic panoptic segments"),
+    Udf("glc_pq_stats", dense.pq_stats, ("VARCHAR", "VARCHAR"), PQ_STATS,
+        "matched IoU sum, TP, FP and FN of class-agnostic panoptic segments"),
     Udf("glc_chamfer", pointclouds.chamfer, ("VARCHAR", "VARCHAR"), "DOUBLE", "Chamfer distance of two PLY clouds"),
     Udf("glc_part_miou", pointclouds.part_miou, ("VARCHAR", "VARCHAR"), "DOUBLE",
         "mean part IoU of one labelled PLY shape"),
@@ -81,8 +92,8 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
     Udf("glc_cider", captions.cider, ("VARCHAR[]",), "DOUBLE", "CIDEr-D of a task's answers"),
     Udf("glc_codebleu", code.codebleu, ("VARCHAR[]",), "DOUBLE",
         "CodeBLEU (n-gram, weighted n-gram, syntax and data-flow match) of a task's answers"),
-    Udf("glc_frame_label_hits", readings.frame_label_hits, ("VARCHAR", "VARCHAR[]", "VARCHAR", "DOUBLE"), "DOUBLE[]",
-        "[hits, frames] of an evaluator's per-frame (or per-event) labels against the reference labels"),
+    Udf("glc_frame_label_hits", readings.frame_label_hits, ("VARCHAR", "VARCHAR[]", "VARCHAR", "DOUBLE"), FRAME_HITS,
+        "hits and frames of an evaluator's per-frame (or per-event) labels against the reference labels"),
     Udf("glc_mcd", speech.mcd, ("VARCHAR", "VARCHAR"), "DOUBLE", "mel cepstral distortion of two WAV files"),
     Udf("glc_amota", series.amota, ("VARCHAR[]",), "DOUBLE", "AMOTA of a task's frames of boxes (no identities)"),
     # learned-model metrics over evaluator readings (feature vectors, scores; compiler/udfs/features.py)
@@ -98,17 +109,63 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
 ]}
 
 
-def _vectorized(fn: Callable[..., Any], params: tuple[str, ...], returns: str) -> Callable[..., Any]:
-    import inspect
+def arrow_type(duck: str) -> Any:
+    """The Arrow type of a DuckDB type of a UDF's signature (DOUBLE, VARCHAR, lists, STRUCTs)."""
+    import pyarrow as pa
+    from sqlglot import exp
 
+    def of(dt: exp.DataType) -> Any:
+        if dt.this in (exp.DType.ARRAY, exp.DType.LIST):
+            return pa.list_(of(dt.expressions[0]))
+        if dt.this == exp.DType.STRUCT:
+            return pa.struct([(f.name, of(f.args["kind"])) for f in dt.expressions])
+        simple = {exp.DType.DOUBLE: pa.float64(), exp.DType.VARCHAR: pa.string(), exp.DType.TEXT: pa.string()}
+        if dt.this not in simple:
+            raise ValueError(f"UDF type {dt.sql('duckdb')} has no Arrow type here")
+        return simple[dt.this]
+
+    return of(exp.DataType.build(duck, dialect="duckdb"))
+
+
+def _checked(value: Any, t: Any) -> Any:
+    """A Python result as Arrow reads it for type ``t``; a dict for a STRUCT must have exactly its
+    fields (pyarrow would read a missing key as NULL and drop an unknown one)."""
     import pyarrow as pa
 
-    out_type = pa.list_(pa.float64()) if returns.endswith("[]") else pa.float64()
+    if value is None:
+        return None
+    if pa.types.is_struct(t):
+        names = [t.field(i).name for i in range(t.num_fields)]
+        if not isinstance(value, dict) or value.keys() != set(names):
+            got = list(value) if isinstance(value, dict) else type(value).__name__
+            raise ValueError(f"a UDF returned {got} for a STRUCT with the fields {names}")
+        return {n: _checked(value[n], t.field(n).type) for n in names}
+    if pa.types.is_list(t):
+        return [_checked(v, t.value_type) for v in value]
+    return value
+
+
+def arrow_call(fn: Callable[..., Any], returns: str) -> Callable[..., Any]:
+    """``fn`` over Arrow arrays (a batch of rows), its results an Arrow array of ``returns``."""
+    import pyarrow as pa
+
+    out_type = arrow_type(returns)
+    nested = pa.types.is_struct(out_type) or pa.types.is_list(out_type)
 
     def call(*arrays: Any) -> Any:
         columns = [a.to_pylist() for a in arrays]
-        return pa.array(list(map(fn, *columns)), type=out_type)
+        results = list(map(fn, *columns))
+        if nested:
+            results = [_checked(r, out_type) for r in results]
+        return pa.array(results, type=out_type)
 
+    return call
+
+
+def _vectorized(fn: Callable[..., Any], params: tuple[str, ...], returns: str) -> Callable[..., Any]:
+    import inspect
+
+    call = arrow_call(fn, returns)
     # DuckDB checks the arity of the Python function against the declared parameters
     call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter(f"a{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(len(params))])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TypedDict
 
 from rapidfuzz.distance import LCSseq, Levenshtein
 
@@ -49,10 +50,17 @@ def edit_units(text: str, unit: str) -> list[str]:
     return list(text.strip())
 
 
-def edit_stats(pred: str | None, ref: str | None, unit: str) -> list[float]:
-    """[edit operations, reference length] in words or characters."""
+class EditStats(TypedDict):
+    """``glc_edit_stats``'s STRUCT (field names as in compiler/udfs/registry.py)."""
+
+    edits: float  # edit operations (substitutions, deletions, insertions)
+    ref_len: float  # length of the reference
+
+
+def edit_stats(pred: str | None, ref: str | None, unit: str) -> EditStats:
+    """Edit operations and reference length, in words or characters."""
     h, r = edit_units(pred or "", unit), edit_units(ref or "", unit)
-    return [float(Levenshtein.distance(h, r)), float(len(r))]
+    return {"edits": float(Levenshtein.distance(h, r)), "ref_len": float(len(r))}
 
 
 def group_mean(keys: list[str] | None, values: list[float] | None) -> float | None:

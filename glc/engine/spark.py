@@ -60,7 +60,7 @@ from glc.compiler.errors import GlcError
 from glc.compiler.materialization import Incremental, Materialization, Table, View
 from glc.compiler.plan import CompiledProject
 from glc.compiler.sqlmodel import CompiledNode
-from glc.compiler.udfs.registry import UDFS
+from glc.compiler.udfs.registry import UDFS, arrow_call, arrow_type
 from glc.engine.build import (
     PARTITIONS_SQL,
     STATE_DDL,
@@ -104,7 +104,6 @@ DEFAULT_CONF = {
 _ARROW_TYPES = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
                 "TIMESTAMP": pa.timestamp("us"), "BOOLEAN": pa.bool_(), "VARCHAR[]": pa.list_(pa.string()),
                 "DOUBLE[]": pa.list_(pa.float64())}
-_SPARK_TYPES = {"VARCHAR": "string", "DOUBLE": "double", "VARCHAR[]": "array<string>", "DOUBLE[]": "array<double>"}
 
 
 @dataclass
@@ -185,26 +184,19 @@ def stop() -> None:
 # --- UDFs ------------------------------------------------------------------------------------
 
 
-def _arrow_call(fn: Any, returns: str) -> Any:
-    out_type = pa.list_(pa.float64()) if returns.endswith("[]") else pa.float64()
-
-    def call(*arrays: Any) -> Any:
-        columns = [a.to_pylist() for a in arrays]
-        return pa.array(list(map(fn, *columns)), type=out_type)
-
-    return call
-
-
 def register_udfs(spark: Any, names: set[str]) -> None:
     """Register the ``glc_*`` UDFs the nodes call, as Arrow UDFs (a batch of rows per call)."""
     from pyspark.sql.functions import arrow_udf
     from pyspark.sql.pandas.functions import ArrowUDFType
+    from pyspark.sql.pandas.types import from_arrow_type
 
     for name in sorted(names):
         udf = UDFS[name]
         with warnings.catch_warnings():  # "prefer type hints": the arity differs per UDF, the type is given
             warnings.simplefilter("ignore", UserWarning)
-            wrapped = arrow_udf(_arrow_call(udf.fn, udf.returns), _SPARK_TYPES[udf.returns], ArrowUDFType.SCALAR)
+            # the same Arrow results as DuckDB's UDF (a STRUCT's fields by name), in Spark's type of them
+            wrapped = arrow_udf(arrow_call(udf.fn, udf.returns), from_arrow_type(arrow_type(udf.returns)),
+                                ArrowUDFType.SCALAR)
         spark.udf.register(name, wrapped)
 
 

@@ -146,7 +146,7 @@ class TaskRun:
 @dataclass
 class Scored:
     values: dict[str, dict[str, float | None]]  # model -> instance -> value
-    stats: dict[str, dict[str, list[float] | None]]  # model -> instance -> stats
+    stats: dict[str, dict[str, Any]]  # model -> instance -> stats (a STRUCT, as a dict; a NULL or a list for some)
     score: dict[str, float | None]  # model -> task score
 
 
@@ -454,8 +454,10 @@ def text_check(cases: list[TextCase], perm: list[int] | None = None, order: list
         score, stats = bleu_reference(order, answers, [c.refs for c in cases])
         mine = got[metric].stats["fwd"]
         for i, c, s in zip(ids, cases, stats, strict=True):
-            # glc: [matches_1..N, totals_1..N, hypothesis length, closest reference length]
-            want = [float(x) for x in s[2:2 + order] + s[2 + order:] + s[:2]]
+            # sacrebleu: [hyp_len, ref_len, matches_1..N, totals_1..N]; glc: a STRUCT of those, by name
+            want = {"hyp_len": float(s[0]), "ref_len": float(s[1]),
+                    **{f"matches_{k}": float(s[1 + k]) for k in range(1, order + 1)},
+                    **{f"totals_{k}": float(s[1 + order + k]) for k in range(1, order + 1)}}
             if mine.get(i) != want:
                 out.append(Disagreement(f"{metric} (segment statistics)", c, mine.get(i), want))
         if not close(got[metric].score.get("fwd"), score):
@@ -467,8 +469,9 @@ def text_check(cases: list[TextCase], perm: list[int] | None = None, order: list
         score, per = edit_reference(unit, hyps, firsts)
         mine = got[metric].stats["fwd"]
         for i, c, (edits, length) in zip(ids, cases, per, strict=True):
-            if (mine.get(i) or [None, None])[:2] != [float(edits), float(length)]:
-                out.append(Disagreement(f"{metric} (sentence)", c, mine.get(i), [edits, length]))
+            want_edits = {"edits": float(edits), "ref_len": float(length)}
+            if mine.get(i) != want_edits:
+                out.append(Disagreement(f"{metric} (sentence)", c, mine.get(i), want_edits))
         if not close(got[metric].score.get("fwd"), score):
             out.append(Disagreement(metric, cases, got[metric].score.get("fwd"), score))
         out.extend(_orders_agree(metric, got[metric], cases))

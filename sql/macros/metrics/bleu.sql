@@ -1,7 +1,9 @@
 {% from 'macros/answer.sql' import tokenize_13a, words %}
 {#- Corpus BLEU (Papineni et al. 2002) with mteval-v13a tokens, case-sensitive, no smoothing.
-    Per instance: [matches_1..N, totals_1..N, hypothesis length, closest reference length], where
-    matches_n counts hypothesis n-grams clipped by their largest count in any reference.
+    Per instance, stats is STRUCT(matches_1 .. matches_N, totals_1 .. totals_N, hyp_len, ref_len),
+    all DOUBLE: matches_n counts hypothesis n-grams clipped by their largest count in any
+    reference, totals_n the hypothesis n-grams, hyp_len the hypothesis tokens and ref_len the
+    tokens of the reference closest in length.
     Task score: 100 * BP * exp(mean_n ln(sum matches_n / sum totals_n)), BP = exp(1 - r / c)
     when c <= r; 0 when some order has no match. -#}
 {% macro ngrams(t, n) -%}
@@ -22,33 +24,31 @@ LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> 
     reference); reference n-gram histograms are prepared once per instance. -#}
 {% macro stats(o, args, answer) -%}
 {%- set n = args.max_order | int -%}
-[
+{
 {%- for k in range(1, n + 1) %}
-  CAST(COALESCE(LIST_SUM(LIST_TRANSFORM(MAP_ENTRIES(LIST_AGGREGATE({{ ngrams('hyp', k) }}, 'histogram')), e -> LEAST(
+  'matches_{{ k }}': CAST(COALESCE(LIST_SUM(LIST_TRANSFORM(MAP_ENTRIES(LIST_AGGREGATE({{ ngrams('hyp', k) }}, 'histogram')), e -> LEAST(
     e.value, COALESCE(LIST_MAX(LIST_TRANSFORM(ref_hist_{{ k }}, h -> h[e.key])), 0)))), 0) AS DOUBLE),
 {%- endfor %}
 {%- for k in range(1, n + 1) %}
-  CAST(GREATEST(LEN(hyp) - {{ k - 1 }}, 0) AS DOUBLE),
+  'totals_{{ k }}': CAST(GREATEST(LEN(hyp) - {{ k - 1 }}, 0) AS DOUBLE),
 {%- endfor %}
-  CAST(LEN(hyp) AS DOUBLE),
-  CAST(LIST_SORT(LIST_TRANSFORM(ref_lens, l -> [ABS(l - LEN(hyp)), l]))[1][2] AS DOUBLE)
-]
+  'hyp_len': CAST(LEN(hyp) AS DOUBLE),
+  'ref_len': CAST(LIST_SORT(LIST_TRANSFORM(ref_lens, l -> [ABS(l - LEN(hyp)), l]))[1][2] AS DOUBLE)
+}
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
-{#- The task sums of an instance's stats, by name: the list stored per instance is positional
-    (stats DOUBLE[] in instance_scores__<metric>), these macros are the only place that knows where
-    each field sits, for max order n. -#}
-{% macro matches(k) %}SUM(stats[{{ k }}]){% endmacro %}
-{% macro totals(k, n) %}SUM(stats[{{ n + k }}]){% endmacro %}
-{% macro hyp_len(n) %}SUM(stats[{{ 2 * n + 1 }}]){% endmacro %}
-{% macro ref_len(n) %}SUM(stats[{{ 2 * n + 2 }}]){% endmacro %}
+{#- The task sums of the fields of the instances' stats. -#}
+{% macro matches(k) %}SUM(stats.matches_{{ k }}){% endmacro %}
+{% macro totals(k) %}SUM(stats.totals_{{ k }}){% endmacro %}
+{% macro hyp_len() %}SUM(stats.hyp_len){% endmacro %}
+{% macro ref_len() %}SUM(stats.ref_len){% endmacro %}
 {% macro aggregate(args) -%}
 {%- set n = args.max_order | int -%}
 CASE
-  WHEN {{ hyp_len(n) }} = 0 {% for k in range(1, n + 1) %}OR {{ matches(k) }} = 0 {% endfor %}THEN 0.0
-  ELSE 100.0 * (CASE WHEN {{ hyp_len(n) }} > {{ ref_len(n) }} THEN 1.0
-                     ELSE EXP(1 - {{ ref_len(n) }} / {{ hyp_len(n) }}) END)
-       * EXP(({% for k in range(1, n + 1) %}LN({{ matches(k) }} / {{ totals(k, n) }}){% if not loop.last %} + {% endif %}{% endfor %}) / {{ n }})
+  WHEN {{ hyp_len() }} = 0 {% for k in range(1, n + 1) %}OR {{ matches(k) }} = 0 {% endfor %}THEN 0.0
+  ELSE 100.0 * (CASE WHEN {{ hyp_len() }} > {{ ref_len() }} THEN 1.0
+                     ELSE EXP(1 - {{ ref_len() }} / {{ hyp_len() }}) END)
+       * EXP(({% for k in range(1, n + 1) %}LN({{ matches(k) }} / {{ totals(k) }}){% if not loop.last %} + {% endif %}{% endfor %}) / {{ n }})
 END
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}

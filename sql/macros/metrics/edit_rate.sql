@@ -1,6 +1,7 @@
 {% from 'macros/answer.sql' import normalize_answer %}
 {#- WER or CER (args.unit word or char), corpus level, as jiwer computes them with its default
-    transforms (glc_edit_stats): 100 * total edits / total length of the first references.
+    transforms (glc_edit_stats, per instance STRUCT(edits DOUBLE, ref_len DOUBLE)): 100 * total
+    edits / total length of the first references.
     Words: runs of two or more Python whitespace characters become one space, both ends are
     stripped, words are split at the space character only (a lone tab or no-break space joins
     two words). Characters: both ends stripped, every character counts, spaces included. When
@@ -20,7 +21,7 @@ glc_edit_stats({{ o }}, ref_texts[1], {{ args.unit | sql_literal }})
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-{%- set edits, ref_len = 'SUM(stats[1])', 'SUM(stats[2])' -%}  {#- glc_edit_stats: [edits, reference length] -#}
+{%- set edits, ref_len = 'SUM(stats.edits)', 'SUM(stats.ref_len)' -%}
 CASE WHEN {{ ref_len }} = 0 THEN 100.0 * COALESCE({{ edits }}, 0) ELSE 100.0 * {{ edits }} / {{ ref_len }} END
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}

@@ -1,6 +1,6 @@
 {% from 'macros/aggregates.sql' import order_free_mean %}
-{#- Scores of what an evaluator read from generated media: per instance [hits, frames] of the
-    labels seen per frame (or per event) against the reference labels (glc_frame_label_hits,
+{#- Scores of what an evaluator read from generated media: per instance STRUCT(hits DOUBLE,
+    frames DOUBLE) of the labels seen per frame (or per event) against the reference labels (glc_frame_label_hits,
     compiler/udfs/readings.py). args.match: all (every reference label in the frame), any (one of
     them) or sequence (event k against reference event k); args.average: frames (hits / frames
     pooled over the task, as VBench) or instances (the mean of each instance's share);
@@ -8,18 +8,18 @@
     reading, never the file path: a task of these metrics is scored only with an evaluator. -#}
 {% macro prepare_refs(args, answer) %}CAST(NULL AS INTEGER) AS unused_ref{% endmacro %}
 {% macro prepare(o, args, answer) -%}
-glc_frame_label_hits({{ o }}, ref_texts, {{ args.match | sql_literal }}, {{ (args.get('empty_frames', 16)) | float }}) AS hits
+glc_frame_label_hits({{ o }}, ref_texts, {{ args.match | sql_literal }}, {{ (args.get('empty_frames', 16)) | float }}) AS frame_hits
 {%- endmacro %}
 {% macro value(o, args, answer) -%}
-CASE WHEN hits IS NULL THEN NULL WHEN hits[2] > 0 THEN hits[1] / hits[2] ELSE 0.0 END
+CASE WHEN frame_hits IS NULL THEN NULL WHEN frame_hits.frames > 0 THEN frame_hits.hits / frame_hits.frames ELSE 0.0 END
 {%- endmacro %}
-{% macro stats(o, args, answer) %}hits{% endmacro %}
+{% macro stats(o, args, answer) %}frame_hits{% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
 {%- if args.get('average', 'frames') == 'instances' -%}
 100.0 * {{ order_free_mean('value') }}
 {%- else -%}
-{%- set hits, frames = 'SUM(stats[1])', 'SUM(stats[2])' -%}  {#- the fields of stats, by name -#}
+{%- set hits, frames = 'SUM(stats.hits)', 'SUM(stats.frames)' -%}
 100.0 * {{ hits }} / NULLIF({{ frames }}, 0)
 {%- endif -%}
 {%- endmacro %}

@@ -1,7 +1,8 @@
 {% from 'macros/answer.sql' import normalize_answer, py_lower, py_collapse %}
 {#- Micro F1 over label sets: the prediction is split on `args.separator`, each label normalized
     as the references (implementation.answer), empty labels dropped, repeats counted once; per
-    instance [true positives, false positives, false negatives]; F1 = 2 TP / (2 TP + FP + FN). -#}
+    instance stats STRUCT(true_positives DOUBLE, false_positives DOUBLE, false_negatives DOUBLE);
+    F1 = 2 TP / (2 TP + FP + FN). -#}
 {% macro prepare_ref(r, args, answer) %}{{ normalize_answer(r, answer) }}{% endmacro %}
 {#- gold is sorted: LIST_DISTINCT lists the labels in its hash table's order, which no other engine
     (nor another DuckDB version) reproduces. -#}
@@ -28,15 +29,15 @@ LIST_FILTER(LIST_DISTINCT(LIST_TRANSFORM(STRING_SPLIT({{ o }}, {{ sep | sql_lite
 {% macro prepare(o, args, answer) %}{{ predicted(o, args, answer) }} AS pred_labels{% endmacro %}
 {% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
 {% macro stats(o, args, answer) -%}
-[
-  CAST(LEN(LIST_INTERSECT(pred_labels, gold)) AS DOUBLE),
-  CAST(LEN(pred_labels) - LEN(LIST_INTERSECT(pred_labels, gold)) AS DOUBLE),
-  CAST(LEN(gold) - LEN(LIST_INTERSECT(pred_labels, gold)) AS DOUBLE)
-]
+{
+  'true_positives': CAST(LEN(LIST_INTERSECT(pred_labels, gold)) AS DOUBLE),
+  'false_positives': CAST(LEN(pred_labels) - LEN(LIST_INTERSECT(pred_labels, gold)) AS DOUBLE),
+  'false_negatives': CAST(LEN(gold) - LEN(LIST_INTERSECT(pred_labels, gold)) AS DOUBLE)
+}
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-{%- set tp, fp, fn = 'SUM(stats[1])', 'SUM(stats[2])', 'SUM(stats[3])' -%}  {#- the fields of stats, by name -#}
+{%- set tp, fp, fn = 'SUM(stats.true_positives)', 'SUM(stats.false_positives)', 'SUM(stats.false_negatives)' -%}
 COALESCE(100.0 * 2 * {{ tp }} / NULLIF(2 * {{ tp }} + {{ fp }} + {{ fn }}, 0), 0.0)
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}

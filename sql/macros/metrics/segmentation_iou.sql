@@ -4,8 +4,9 @@
     image (label-mask PNG) and pointcloud (PLY with a label per point): semantic-segmentation
       mIoU pooled over the task: per label of the references, summed intersections over summed
       unions of all instances, then the mean over those labels (stats: glc_mask_label_counts /
-      glc_point_label_counts; glc_pooled_miou). An instance's own value is its mIoU over its
-      reference's labels;
+      glc_point_label_counts, a list of STRUCT(label, intersection, predicted, reference), all
+      DOUBLE, one per label in label order; glc_pooled_miou). An instance's own value is its mIoU
+      over its reference's labels;
     video (binary mask video): region similarity J, the mean per-frame foreground IoU of each
       video (glc_video_mask_iou), mean over videos. -#}
 {% macro prepare_refs(args, answer) %}t.prediction_box_format AS pred_box_format{% endmacro %}
@@ -19,8 +20,8 @@ END AS label_counts
 CASE ref_kind
   WHEN 'boxes' THEN glc_box_iou({{ o }}, reference, pred_box_format)
   WHEN 'video' THEN glc_video_mask_iou({{ o }}, ref_texts[1])
-  ELSE LIST_AVG(LIST_TRANSFORM(LIST_FILTER(RANGE(LEN(label_counts) // 4), k -> label_counts[4 * k + 4] > 0),
-                               k -> label_counts[4 * k + 2] / (label_counts[4 * k + 3] + label_counts[4 * k + 4] - label_counts[4 * k + 2])))
+  ELSE LIST_AVG(LIST_TRANSFORM(LIST_FILTER(label_counts, c -> c.reference > 0),
+                               c -> c.intersection / (c.predicted + c.reference - c.intersection)))
 END
 {%- endmacro %}
 {% macro stats(o, args, answer) %}label_counts{% endmacro %}
