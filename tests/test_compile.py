@@ -85,7 +85,7 @@ def test_public_contract_is_enforced(project_dir: Path) -> None:
     from glc.compiler.errors import GlcError
 
     tpl = project_dir / "sql/models/level_scores.sql"
-    tpl.write_text(tpl.read_text().replace("s_l, level", "s_l AS lang, level"))
+    tpl.write_text(tpl.read_text().replace(" AS s_l,", " AS lang,"))
     with pytest.raises(GlcError) as err:
         compile_project(project_dir)
     assert "its public contract is exactly" in err.value.format()

@@ -74,10 +74,22 @@ def _run_sql(compiled: CompiledProject, tasks: list[RefTask], models: dict[str, 
              for t in tasks]
     scores = [(m, tid, x, None, None, None, None, None, None) for m, s in models.items() for tid, x in s.items()]
     model_rows = [(m, None, None, None, None, None, None) for m in models]
-    con = sandbox(compiled, given, scores, model_rows, ["level_scores"])
+    views = [f"level_scores__{lv.name}" for lv in compiled.project.levels]
+    con = sandbox(compiled, given, scores, model_rows, ["level_scores", *views])
     try:
         rel = con.sql("SELECT * FROM level_scores WHERE scope = 'A'")
-        return {(r[0], r[1]): dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()}
+        got = {(r[0], r[1]): dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()}
+        # level_scores computes every variant in one pass; each level_scores__<variant> view (what
+        # `glc show` prints, through group_scores__ and part_scores__) must hold the same rows, every scope
+        stored = sorted(con.execute("SELECT * FROM level_scores").fetchall(), key=repr)
+        union = " UNION ALL ".join(f"SELECT * FROM {v}" for v in views)  # names of the shipped specs/levels
+        by_view = sorted(con.execute(union).fetchall(), key=repr)
+        assert len(stored) == len(by_view) > 0
+        for a, b in zip(stored, by_view, strict=True):
+            assert a[:3] == b[:3] and a[10:] == b[10:], (a, b)
+            for x, y in zip(a[3:10], b[3:10], strict=True):  # last bits: the same sums, added in another order
+                assert (x is None and y is None) or x == pytest.approx(y, abs=1e-12, rel=1e-12), (a, b)
+        return got
     finally:
         con.close()
 

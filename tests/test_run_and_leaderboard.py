@@ -158,11 +158,11 @@ def test_broken_spec_leaves_built_results_untouched(built: Workspace, project_di
 
 def test_failed_build_rolls_back(built: Workspace, project_dir: Path) -> None:
     before = built.leaderboard()
-    tpl = project_dir / "sql/models/per_variant/level_scores.sql"
-    tpl.write_text(tpl.read_text().replace("c.l4 * l.s_l / 100 AS l5", "CAST('x' || c.l4 AS DOUBLE) AS l5"))
+    tpl = project_dir / "sql/models/task_results.sql"
+    tpl.write_text(tpl.read_text().replace("  o.sigma,", "  CAST('x' || o.sigma AS DOUBLE) AS sigma,"))
     out = glc(project_dir, "run")
-    # level_scores__<variant> are views: the error surfaces where level_scores stores them, naming them
-    assert out.returncode == 2 and "building model 'level_scores' failed" in out.stderr
+    # task_results is a view: the error surfaces where group_parts stores its sums, naming it
+    assert out.returncode == 2 and "building model 'group_parts' failed" in out.stderr
     assert "it reads views, computed here: " in out.stderr
-    assert "level_scores__pooled (sql/models/per_variant/level_scores.sql)" in out.stderr
+    assert "task_results (sql/models/task_results.sql)" in out.stderr
     assert Workspace(project_dir).leaderboard() == before

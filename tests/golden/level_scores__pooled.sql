@@ -6,8 +6,9 @@
 /* Levels 2-4 are computed once over all tasks of the scope (pooled). */
 /* The levels of each part come from part_scores__<variant>; the same arithmetic over wins that */
 /* beat the SoTA only (*_nt: no ties) gives level_without_ties; the basis counts say what the row */
-/* rests on (tasks, attempts, wins, ties, tasks without a SoTA, instance coverage). A view: level_scores */
-/* stores every variant's rows once. */
+/* rests on (tasks, attempts, wins, ties, tasks without a SoTA, instance coverage). A view: the */
+/* variant's arithmetic step by step; level_scores computes every variant's rows in one pass and */
+/* holds the same rows (tests/test_level_properties.py). */
 WITH "combined" AS (
   SELECT
     "part_scores__pooled"."model" AS "model",

@@ -8,8 +8,9 @@
 {%- endif %}
 -- The levels of each part come from part_scores__<variant>; the same arithmetic over wins that
 -- beat the SoTA only (*_nt: no ties) gives level_without_ties; the basis counts say what the row
--- rests on (tasks, attempts, wins, ties, tasks without a SoTA, instance coverage). A view: level_scores
--- stores every variant's rows once.
+-- rests on (tasks, attempts, wins, ties, tasks without a SoTA, instance coverage). A view: the
+-- variant's arithmetic step by step; level_scores computes every variant's rows in one pass and
+-- holds the same rows (tests/test_level_properties.py).
 WITH combined AS (
 {%- if variant.group_by == 'modality' %}
   SELECT
