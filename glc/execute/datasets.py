@@ -624,7 +624,8 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
             return None
         # one conversion per distinct value (letters, labels and media paths repeat); lists and
         # dicts (boxes, several answers) one by one. The key tells 1 from 1.0 and 0.0 from -0.0
-        keys = [v if type(v) is str else (type(v), repr(v)) if type(v) in (int, float) else None for v in values]
+        keys = values if set(map(type, values)) <= {str} else [
+            v if type(v) is str else (type(v), repr(v)) if type(v) in (int, float) else None for v in values]
         firsts: dict[Any, Any] = {}
         for key, v in zip(keys, values, strict=True):
             if key is not None and key not in firsts:
@@ -641,12 +642,12 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                                                                 strict=True)])
             converted = [table[k] if k is not None else next(each) for k in keys]
         else:
-            converted = [table[k] for k in keys]
+            converted = list(map(table.__getitem__, keys))
         if ds.reference in MEDIA_KINDS and any(c[1] and files.outside(c[1][0]) for c in table.values()):
             return None
-        references = [c[0] for c in converted]
-        texts = [c[1] for c in converted]  # shared between rows of equal references: never changed
-        numbers = [c[2] for c in converted]
+        # the lists of ref_texts are shared between rows of equal references: never changed
+        references, texts, numbers = (list(col) for col in zip(*converted, strict=True)) if converted \
+            else ([], [], [])
         if ds.reference == "choice" and ds.options_field is not None:
             options = _column(records, ds.options_field)
             texts = [t + o if type(o) is list else t for t, o in zip(texts, options, strict=True)]
@@ -666,7 +667,8 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
         if quick:
             leaves = frozenset(name.split(".", 1)[1] for name, _ in fields)
             inner = _column(records, heads.pop())
-            todo = [i for i, o in enumerate(inner) if type(o) is not dict or not o.keys().isdisjoint(leaves)]
+            if not set(map(type, inner)) <= {dict}:
+                todo = [i for i, o in enumerate(inner) if type(o) is not dict or not o.keys().isdisjoint(leaves)]
         base = str(folder)
         digests: dict[str, str | None] = {}
         lookups = [(name, name.split(".", 1)[1] if quick else name, required) for name, required in fields]
@@ -694,7 +696,7 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                     media.append({"field": name, "path": text, "sha256": digest})
             return dump(media, option=sort) if media else no_media
 
-        wheres = [inner[i] for i in todo] if quick else []
+        wheres = (inner if type(todo) is range else [inner[i] for i in todo]) if quick else []
         combos: list[tuple[Any, ...]] | None = None
         distinct: set[tuple[Any, ...]] = set()
         if quick and set(map(type, wheres)) <= {dict}:
