@@ -233,9 +233,11 @@ HEADER_CACHE = "data_headers.json"  # under target/: (size, mtime) -> type and s
 def read_headers(root: Path, folders: list[PurePosixPath], cache_dir: Path) -> dict[PurePosixPath, dict[str, str]]:
     """The ``type`` and ``skill`` each folder's annotation.json declares (strings only).
 
-    Reading them needs the whole file parsed, so the answers are kept under ``cache_dir`` by file
-    size and modification time: a second compile parses only what changed. A file that cannot be
-    read or parsed declares nothing here; loading its instances reports the problem.
+    They are read around the file's ``data`` list without parsing it where that reading is sure
+    (``quick_header``: the instances are parsed once, when they load), else from the whole file
+    parsed. The answers are kept under ``cache_dir`` by file size and modification time: a second
+    compile reads only what changed. A file that cannot be read or parsed declares nothing here;
+    loading its instances reports the problem.
     """
     import json
 
@@ -279,14 +281,186 @@ def _parse_header(f: Path) -> dict[str, str]:
 
     try:
         data = f.read_bytes()
+    except OSError:
+        return {}
+    quick = quick_header(data)
+    if quick is not None:
+        return quick
+    try:
         try:
             import orjson
 
             doc = orjson.loads(data)
         except ImportError:
             doc = json.loads(data)
-    except (OSError, ValueError):
+    except ValueError:
         return {}
     if not isinstance(doc, dict):
         return {}
-    return {k: doc[k][:200] for k in ("type", "skill") if isinstance(doc.get(k), str)}
+    return {k: doc[k][:200] for k in HEADER_KEYS if isinstance(doc.get(k), str)}
+
+
+HEADER_KEYS = ("type", "skill")
+_WS = frozenset(b" \t\n\r")  # JSON's whitespace
+# a \u escape of a lowercase letter: with it a key may spell "type" or "skill" without those bytes
+_ESCAPED_LOWER = re.compile(rb"\\u00[67][0-9a-fA-F]")
+
+
+def quick_header(data: bytes) -> dict[str, str] | None:
+    """``type`` and ``skill`` of an annotation.json without parsing its ``data`` list, or None
+    when this reading cannot be sure (the caller then parses the whole file).
+
+    The top-level object is read member by member from its start up to the first value that is
+    not a string (the large ``data`` list), and from its end back to the last such value. That
+    answer is the whole parser's (where a key repeats, the last wins, as with orjson) when the
+    part in between holds neither key anywhere: no ``"type"`` or ``"skill"`` in its bytes and no
+    ``\\u00XX`` escape of a lowercase letter that could spell one. A value of either key that is
+    not a string, an object without such a large value, or anything unexpected: None. (A file
+    that is not JSON, yet well formed at both ends, may be answered: its instances fail to load
+    with the parser's error, as they would anyway.)
+    """
+    n = len(data)
+    head: dict[str, str] = {}
+    i = _ws(data, 0, n)
+    if i >= n or data[i] != 0x7B:  # {
+        return None
+    i += 1
+    while True:
+        got = _member_forward(data, _ws(data, i, n), n)
+        if got is None:
+            return None
+        key, value, i = got
+        if value is None:  # the first value that is not a string starts at i
+            if key in HEADER_KEYS:
+                return None
+            break
+        head[key] = value
+        i = _ws(data, i, n)
+        if i >= n or data[i] != 0x2C:  # ,
+            return None  # the object ends without a large value: small, parse it
+        i += 1
+    middle_start = i
+    tail: list[tuple[str, str]] = []
+    j = _ws_back(data, n - 1)
+    if j < 0 or data[j] != 0x7D:  # }
+        return None
+    j -= 1
+    while True:
+        j = _ws_back(data, j)
+        if j <= middle_start or data[j] != 0x22:  # the last value that is not a string ends at j
+            break
+        got_back = _member_backward(data, j, middle_start)
+        if got_back is None:
+            return None
+        key, value, j = got_back
+        tail.append((key, value))
+        j = _ws_back(data, j)
+        if j <= middle_start or data[j] != 0x2C:  # ,
+            return None
+        j -= 1
+    middle_end = j + 1
+    if middle_end <= middle_start:
+        return None
+    for word in (b'"type"', b'"skill"'):
+        if data.find(word, middle_start, middle_end) >= 0:
+            return None
+    if data.find(b"\\u00", middle_start, middle_end) >= 0 and _ESCAPED_LOWER.search(data, middle_start, middle_end):
+        return None
+    for key, value in reversed(tail):  # read from the end: the last one is the file's last member
+        head[key] = value
+    return {k: head[k][:200] for k in HEADER_KEYS if k in head}
+
+
+def _ws(data: bytes, i: int, n: int) -> int:
+    while i < n and data[i] in _WS:
+        i += 1
+    return i
+
+
+def _ws_back(data: bytes, j: int) -> int:
+    while j >= 0 and data[j] in _WS:
+        j -= 1
+    return j
+
+
+def _string_at(data: bytes, start: int, end: int) -> str | None:
+    """The JSON string whose quotes are at ``start`` and ``end`` (orjson decodes it), or None."""
+    import orjson
+
+    try:
+        value = orjson.loads(data[start:end + 1])
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _closing_quote(data: bytes, start: int, n: int) -> int:
+    """Where the string opened at ``start`` closes (a quote after an even run of backslashes); -1: nowhere."""
+    k = start
+    while True:
+        k = data.find(b'"', k + 1, n)
+        if k < 0:
+            return -1
+        b = k
+        while data[b - 1] == 0x5C:  # backslash
+            b -= 1
+        if (k - b) % 2 == 0:
+            return k
+
+
+def _opening_quote(data: bytes, end: int, low: int) -> int:
+    """Where the string closed at ``end`` opens: inside a string every quote follows an odd run of
+    backslashes, so the first quote back after an even run (outside: none) opens it; -1: none."""
+    k = end
+    while True:
+        k = data.rfind(b'"', low, k)
+        if k < 0:
+            return -1
+        b = k
+        while b > low and data[b - 1] == 0x5C:
+            b -= 1
+        if (k - b) % 2 == 0:
+            return k
+
+
+def _member_forward(data: bytes, i: int, n: int) -> tuple[str, str | None, int] | None:
+    """(key, string value or None, the index after the value -- or where a value that is no string
+    starts) of the member starting at ``i``."""
+    if i >= n or data[i] != 0x22:
+        return None
+    end = _closing_quote(data, i, n)
+    key = _string_at(data, i, end) if end > 0 else None
+    if key is None:
+        return None
+    i = _ws(data, end + 1, n)
+    if i >= n or data[i] != 0x3A:  # :
+        return None
+    i = _ws(data, i + 1, n)
+    if i >= n:
+        return None
+    if data[i] != 0x22:
+        return key, None, i
+    end = _closing_quote(data, i, n)
+    value = _string_at(data, i, end) if end > 0 else None
+    if value is None:
+        return None
+    return key, value, end + 1
+
+
+def _member_backward(data: bytes, end: int, low: int) -> tuple[str, str, int] | None:
+    """(key, value, the index before the key) of the member whose string value closes at ``end``."""
+    start = _opening_quote(data, end, low)
+    value = _string_at(data, start, end) if start > low else None
+    if value is None:
+        return None
+    j = _ws_back(data, start - 1)
+    if j <= low or data[j] != 0x3A:  # :
+        return None
+    j = _ws_back(data, j - 1)
+    if j <= low or data[j] != 0x22:
+        return None
+    kstart = _opening_quote(data, j, low)
+    key = _string_at(data, kstart, j) if kstart > low else None
+    if key is None:
+        return None
+    return key, value, kstart - 1

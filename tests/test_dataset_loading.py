@@ -224,3 +224,33 @@ def test_dict_boxes_shortcut_gives_what_boxes_gives(value: object, fmt: str) -> 
     assert quick == general
     if quick[0] == "ok":  # the same values and the same kinds of numbers
         assert repr(quick[1]) == repr(general[1])
+
+
+def test_a_failed_write_stores_nothing_and_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer thread's error reaches the caller, the transaction rolls back: the instances
+    stored before are all still there, and a later load writes the new ones."""
+    from glc.engine.store import connect
+
+    root = new_project(tmp_path / "p")
+    tid = add_task(root, "acc", "text", [("q1", {"question": "2+2?"}, ["4"]), ("q2", {"question": "1+1?"}, ["2"])])
+    Workspace(root).plan()
+    f = root / "data" / f"{tid}.jsonl"
+    f.write_text(f.read_text() + json.dumps({"id": "q3", "input": {"question": "3+3?"}, "output": ["6"]}) + "\n")
+    ws = Workspace(root)
+    project = ws.compile(write=False).project
+    con = connect(ws.target)
+    try:
+        def broken(*a, **k):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(datasets, "insert_arrow", broken)
+        with pytest.raises(OSError, match="disk full"):
+            datasets.sync_instances(con, project, problems=[])
+        assert con.execute("SELECT instance_id FROM instances WHERE task_id = ? ORDER BY 1", [tid]).fetchall() \
+            == [("q1",), ("q2",)]
+        monkeypatch.undo()
+        assert datasets.sync_instances(con, project, problems=[]) == [tid]
+        assert con.execute("SELECT instance_id FROM instances WHERE task_id = ? ORDER BY 1", [tid]).fetchall() \
+            == [("q1",), ("q2",), ("q3",)]
+    finally:
+        con.close()

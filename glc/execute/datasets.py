@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, chain
+from itertools import accumulate, chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -538,17 +538,43 @@ def _column(records: list[dict[str, Any]], dotted: str) -> list[Any]:
     missing = _MISSING
     parts = dotted.split(".")
     if len(parts) == 1:
-        return [r.get(dotted, missing) for r in records]
+        return _get_each(records, dotted)
     if len(parts) == 2:
         a, b = parts
-        outer = [r.get(a) for r in records]
+        outer = _get_each(records, a, None)
+        if set(map(type, outer)) <= {dict}:
+            return _get_each(outer, b)
         return [o.get(b, missing) if type(o) is dict else _find(r, dotted) for o, r in zip(outer, records, strict=True)]
     return [_find(r, dotted) for r in records]
 
 
-def _converted(value: Any, ds: DatasetSpec, folder: Path) -> tuple[bytes, list[str], float | None]:
-    ref, ref_texts, number = convert_reference(value, ds, folder)
-    return _orjson.dumps(ref, option=_orjson.OPT_SORT_KEYS), ref_texts, number
+def _get_each(dicts: list[dict[str, Any]], key: str, default: Any = _MISSING) -> list[Any]:
+    """``d.get(key, default)`` for every dict, without a Python step per dict."""
+    return list(map(dict.get, dicts, repeat(key), repeat(default)))
+
+
+def _dump_each(values: list[Any]) -> list[bytes]:
+    """``orjson.dumps(v, option=OPT_SORT_KEYS)`` of each value, written by one call: the values
+    interleaved with a string made for this call (a random nonce after a NUL), the output cut at
+    it. A value that holds that string makes more pieces than values; then, and when orjson
+    refuses the list (one level deeper than each value), each value is written alone."""
+    dump, sort = _orjson.dumps, _orjson.OPT_SORT_KEYS
+    n = len(values)
+    if n > 1:
+        import secrets
+
+        sep = "\0glc" + secrets.token_hex(8)
+        interleaved: list[Any] = [sep] * (2 * n - 1)
+        interleaved[0::2] = values
+        try:
+            text = dump(interleaved, option=sort)
+        except TypeError:
+            pass
+        else:
+            pieces = text[1:-1].split(b"," + dump(sep) + b",")
+            if len(pieces) == n:
+                return pieces
+    return [dump(v, option=sort) for v in values]
 
 
 def _fast_columns(task: Task, ds: DatasetSpec, records: list[Any], f: Path, folder: Path, fp: str, closed: bool,
@@ -561,7 +587,7 @@ def _fast_columns(task: Task, ds: DatasetSpec, records: list[Any], f: Path, fold
     Gives exactly the rows the per-instance loop gives (tests/test_dataset_loading.py compares them).
     The JSON columns are UTF-8 bytes here (``_Batches`` hands them to Arrow as such).
     """
-    if not all(type(r) is dict for r in records):
+    if not set(map(type, records)) <= {dict}:
         return None
     try:
         return _fast_checked(task, ds, records, f, folder, fp, closed, files)
@@ -598,24 +624,30 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
             return None
         # one conversion per distinct value (letters, labels and media paths repeat); lists and
         # dicts (boxes, several answers) one by one. The key tells 1 from 1.0 and 0.0 from -0.0
-        keys = [v if type(v) is str else (type(v), repr(v)) if type(v) in (int, float) else None for v in values]
-        table: dict[Any, tuple[bytes, list[str], float | None]] = {}
+        keys = values if set(map(type, values)) <= {str} else [
+            v if type(v) is str else (type(v), repr(v)) if type(v) in (int, float) else None for v in values]
+        firsts: dict[Any, Any] = {}
         for key, v in zip(keys, values, strict=True):
-            if key is not None and key not in table:
-                ref, ref_texts, number = convert_reference(v, ds, folder)  # ValueError: the careful path
-                table[key] = (dump(ref, option=sort), ref_texts, number)
+            if key is not None and key not in firsts:
+                firsts[key] = v
+        done = [convert_reference(v, ds, folder) for v in firsts.values()]  # ValueError: the careful path
+        table: dict[Any, tuple[bytes, list[str], float | None]] = {
+            key: (text, ref_texts, number)
+            for key, text, (_, ref_texts, number) in zip(firsts, _dump_each([d[0] for d in done]), done, strict=True)}
         if None in keys:  # values that cannot be keys
             if ds.reference in MEDIA_KINDS:
                 return None  # media references are paths: never anything else
-            converted = [table[k] if k is not None else _converted(v, ds, folder) for k, v in zip(keys, values,
-                                                                                                  strict=True)]
+            loose = [convert_reference(v, ds, folder) for k, v in zip(keys, values, strict=True) if k is None]
+            each = iter([(text, c[1], c[2]) for text, c in zip(_dump_each([c[0] for c in loose]), loose,
+                                                                strict=True)])
+            converted = [table[k] if k is not None else next(each) for k in keys]
         else:
-            converted = [table[k] for k in keys]
+            converted = list(map(table.__getitem__, keys))
         if ds.reference in MEDIA_KINDS and any(c[1] and files.outside(c[1][0]) for c in table.values()):
             return None
-        references = [c[0] for c in converted]
-        texts = [c[1] for c in converted]  # shared between rows of equal references: never changed
-        numbers = [c[2] for c in converted]
+        # the lists of ref_texts are shared between rows of equal references: never changed
+        references, texts, numbers = (list(col) for col in zip(*converted, strict=True)) if converted \
+            else ([], [], [])
         if ds.reference == "choice" and ds.options_field is not None:
             options = _column(records, ds.options_field)
             texts = [t + o if type(o) is list else t for t, o in zip(texts, options, strict=True)]
@@ -635,16 +667,18 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
         if quick:
             leaves = frozenset(name.split(".", 1)[1] for name, _ in fields)
             inner = _column(records, heads.pop())
-            todo = [i for i, o in enumerate(inner) if type(o) is not dict or not o.keys().isdisjoint(leaves)]
+            if not set(map(type, inner)) <= {dict}:
+                todo = [i for i, o in enumerate(inner) if type(o) is not dict or not o.keys().isdisjoint(leaves)]
         base = str(folder)
         digests: dict[str, str | None] = {}
         lookups = [(name, name.split(".", 1)[1] if quick else name, required) for name, required in fields]
-        for i in todo:
-            rec = records[i]
-            where = inner[i]
+        no_media = b"[]"
+
+        def media_of(found: Iterable[Any]) -> bytes | None:
+            """The media JSON of one record from the values of its media fields (in ``lookups``
+            order); None at a required field missing or a file missing or outside."""
             media = []
-            for name, key, required in lookups:
-                rel = where.get(key, missing) if quick and type(where) is dict else _find(rec, name)
+            for (name, _, required), rel in zip(lookups, found, strict=True):
                 if rel is missing:
                     if required:
                         return None
@@ -660,10 +694,38 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                     if digest is None:
                         return None
                     media.append({"field": name, "path": text, "sha256": digest})
-            if media:
-                media_col[i] = dump(media, option=sort)
-    inputs = [dump(v, option=sort) if v is not missing else b"null"
-              for v in _column(records, ds.fields.get("input", "input"))]
+            return dump(media, option=sort) if media else no_media
+
+        wheres = (inner if type(todo) is range else [inner[i] for i in todo]) if quick else []
+        combos: list[tuple[Any, ...]] | None = None
+        distinct: set[tuple[Any, ...]] = set()
+        if quick and set(map(type, wheres)) <= {dict}:
+            # records share their media (a few pictures per task): one answer per distinct
+            # combination of field values, the fields read column by column
+            combos = list(zip(*[_get_each(wheres, key) for _, key, _ in lookups], strict=True))
+            try:
+                distinct = set(combos)
+            except TypeError:  # a list of paths: record by record below
+                combos = None
+        if combos is not None:
+            memo: dict[tuple[Any, ...], bytes] = {}
+            for combo in distinct:
+                got = media_of(combo)
+                if got is None:
+                    return None
+                memo[combo] = got
+            for i, combo in zip(todo, combos, strict=True):
+                media_col[i] = memo[combo]
+        else:
+            for i in todo:
+                rec = records[i]
+                where = inner[i]
+                got = media_of([where.get(key, missing) if quick and type(where) is dict else _find(rec, name)
+                                for name, key, _ in lookups])
+                if got is None:
+                    return None
+                media_col[i] = got
+    inputs = _dump_each([v if v is not missing else None for v in _column(records, ds.fields.get("input", "input"))])
     source = str(f)
     return {"task_id": [task.id] * n, "instance_id": ids, "input": inputs, "reference": references,
             "ref_kind": kinds, "ref_texts": texts, "ref_number": numbers, "media": media_col,
@@ -780,12 +842,51 @@ class FileVersions:
 
 
 class _Batches:
-    """Loaded tasks as Arrow tables, inserted together once about ``INSERT_BATCH`` rows wait."""
+    """Loaded tasks as Arrow tables, inserted together once about ``INSERT_BATCH`` rows wait.
+
+    The store is written by one writer thread, in the order the statements were given (deletes of
+    reloaded tasks, inserts of batches): DuckDB works without the GIL, so the next files are
+    parsed and checked while a batch is inserted. At most one batch waits for the writer, so
+    memory holds a batch being written, one waiting and the task being read. ``close`` waits
+    for the writer and raises what it raised; nothing else touches the connection meanwhile.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        import queue
+        import threading
+
         self.con = con
         self.tables: list[Any] = []
         self.n = 0
+        self.todo: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=2)
+        self.failed: BaseException | None = None
+        self.discard = False
+        self.writer = threading.Thread(target=self._write, name="glc-instances-writer", daemon=True)
+        self.writer.start()
+
+    def _write(self) -> None:
+        while True:
+            item = self.todo.get()
+            if item is None:
+                return
+            if self.failed is not None or self.discard:
+                continue  # drain: the first failure is what close raises
+            kind, arg = item
+            try:
+                if kind == "delete":
+                    self.con.execute("DELETE FROM instances WHERE task_id = ?", [arg])
+                else:
+                    insert_arrow(self.con, "instances", arg)
+            except BaseException as exc:  # noqa: BLE001 - handed to the loading thread by close()
+                self.failed = exc
+
+    def _put(self, kind: str, arg: Any) -> None:
+        if self.failed is not None:
+            raise self.failed  # now rather than after reading every file
+        self.todo.put((kind, arg))
+
+    def delete(self, task_id: str) -> None:
+        self._put("delete", task_id)
 
     def add(self, got: LoadedTask) -> None:
         import pyarrow as pa
@@ -816,9 +917,19 @@ class _Batches:
             return
         import pyarrow as pa
 
-        insert_arrow(self.con, "instances", pa.concat_tables(self.tables))
+        self._put("insert", pa.concat_tables(self.tables))
         self.tables = []
         self.n = 0
+
+    def close(self, *, discard: bool = False) -> None:
+        """Wait until the writer has written everything given (``discard``: skip what it has not
+        begun); raise its error, if any."""
+        self.discard = self.discard or discard
+        if self.writer.is_alive():
+            self.todo.put(None)
+            self.writer.join()
+        if self.failed is not None and not discard:
+            raise self.failed
 
 
 def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
@@ -863,38 +974,51 @@ def _sync(con: duckdb.DuckDBPyConnection, project: Project, tasks: list[Task], d
     grants = load_grants(root)
     versions = FileVersions(root / "target" / VERSIONS)
     with transaction(con):
-        for tid in dropped:
-            con.execute("DELETE FROM instances WHERE task_id = ?", [tid])
         batches = _Batches(con)
-        for t in tasks:
-            ds = t.spec.dataset
-            assert ds is not None
-            f = _file_of(root, ds)
-            data: bytes | None = None
-            known = None if not grants.readable(f) else versions.sha256(f)
-            if known is not None:
-                fp = _fingerprint(ds, known)
-            elif not grants.readable(f):
-                fp = _fingerprint(ds, "<outside>")
-            else:
-                try:
-                    data, digest = versions.read(f)
-                    fp = _fingerprint(ds, digest)
-                except OSError:
-                    fp = _fingerprint(ds, "<missing>")
-            if stored.get(t.id) == fp:
-                continue
-            got = load_task(root, t, found, fp, project.task_types, data, grants)
-            if got is None:
-                continue
-            if t.id in stored:
-                con.execute("DELETE FROM instances WHERE task_id = ?", [t.id])
-            batches.add(got)
-            reloaded.append(t.id)
-        batches.flush()
+        try:
+            _load_tasks(project, tasks, dropped, stored, found, reloaded, grants, versions, batches)
+        except BaseException:
+            batches.close(discard=True)  # the writer stops before the transaction rolls back
+            raise
+        batches.close()
         if found and not collect:
             raise ImportErrors(Path("task data"), found)
     versions.save()
+
+
+def _load_tasks(project: Project, tasks: list[Task], dropped: list[str], stored: dict[str, str],
+                found: list[Problem], reloaded: list[str], grants: Grants, versions: FileVersions,
+                batches: _Batches) -> None:
+    """Read, check and hand to ``batches`` the tasks whose data changed (``_sync``'s loop)."""
+    root = project.root
+    for tid in dropped:
+        batches.delete(tid)
+    for t in tasks:
+        ds = t.spec.dataset
+        assert ds is not None
+        f = _file_of(root, ds)
+        data: bytes | None = None
+        known = None if not grants.readable(f) else versions.sha256(f)
+        if known is not None:
+            fp = _fingerprint(ds, known)
+        elif not grants.readable(f):
+            fp = _fingerprint(ds, "<outside>")
+        else:
+            try:
+                data, digest = versions.read(f)
+                fp = _fingerprint(ds, digest)
+            except OSError:
+                fp = _fingerprint(ds, "<missing>")
+        if stored.get(t.id) == fp:
+            continue
+        got = load_task(root, t, found, fp, project.task_types, data, grants)
+        if got is None:
+            continue
+        if t.id in stored:
+            batches.delete(t.id)
+        batches.add(got)
+        reloaded.append(t.id)
+    batches.flush()
 
 
 def per_file(problems: list[Problem]) -> list[tuple[str, Problem, int]]:
