@@ -155,3 +155,43 @@ def test_event_accuracy_through_a_configured_recognizer(tmp_path: Path, monkeypa
     assert result.inference is not None and result.inference.judged == 0  # the readings stand
     score = sql_rows(ws, "SELECT score FROM task_scores WHERE task_id = ? AND model = 'm'", TID)[0][0]
     assert score == pytest.approx(e_acc(stored, events), abs=1e-9) and score >= 100 * 3 / 12
+
+
+# ------------------------------------------------------------------------ the route's parts (fast)
+
+
+def test_an_evaluator_that_reads_labels_is_declared_with_its_segments() -> None:
+    from glc.compiler.spec_models import MetricEvaluator
+    from pydantic import ValidationError
+
+    ok = MetricEvaluator(name="rec", reads="labels", segment_s=1.5, top_k=2, needs="a recognizer")
+    assert (ok.segment_s, ok.top_k, ok.reference) == (1.5, 2, "none")
+    for bad in ({"reads": "labels"}, {"reads": "labels", "segment_s": 2.0, "reference": "media"},
+                {"reads": "score", "segment_s": 2.0}, {"reads": "features", "reference": "media", "top_k": 3},
+                {"reads": "labels", "segment_s": 0.0}):
+        with pytest.raises(ValidationError):
+            MetricEvaluator(name="rec", needs="a recognizer", **bad)
+
+
+def test_a_weights_folder_becomes_the_hf_audio_classification_route(tmp_path: Path) -> None:
+    from glc.compiler.spec_models import MetricEvaluator
+
+    from glc.execute.inference import check_reading, metric_route
+
+    ev = MetricEvaluator(name="event_recognizer", reads="labels", segment_s=2.0, needs="an instrument classifier")
+    route, problem = metric_route(tmp_path, ev)
+    assert route is None and "evaluators: {event_recognizer: {path: FOLDER}}" in (problem or "")
+    (tmp_path / "profiles.yml").write_text(yaml.safe_dump({
+        "target": "dev", "targets": {"dev": {"type": "duckdb", "path": "t.duckdb"}},
+        "evaluators": {"event_recognizer": {"path": "models/events"}}}))
+    route, problem = metric_route(tmp_path, ev)
+    assert problem is None and route is not None
+    assert (route.runner, route.args) == ("hf", {"task": "audio-classification", "model": "models/events",
+                                                 "segment_s": 2.0, "top_k": 1})
+    # a reading is one list of label strings per segment; anything else is an error of that instance
+    assert check_reading(ev, '[["violin"], ["flute", "horn"], []]', 0, 100) == ('[["violin"], ["flute", "horn"], []]',
+                                                                                None)
+    assert check_reading(ev, "[]", 0, 100) == ("[]", None)
+    for bad in ('["violin"]', '{"frames": []}', "violin", '[["violin", 3]]', None):
+        out, err = check_reading(ev, bad, 0, 100)
+        assert out is None and err is not None, bad
