@@ -218,10 +218,12 @@ def bound_task_spec(spec: TaskSpec, ttype: TaskTypeSpec, folder: Path,
     t = merged_type(ttype, spec.overrides)
     ref = t.reference
     kind, fields, separator, evaluator = reference_for(t, readable)
+    in_order = kind == "labels" and kind != ref.kind and any(
+        o.in_order and o.kind == kind and list(o.fields) == fields for o in t.other_references or [])
     dataset = DatasetSpec.model_construct(
         format="general_bench", path=str(folder), fields={}, reference=kind, reference_fields=fields,
-        box_format=ref.box_format, label_separator=separator, media=[], optional_media=list(t.media or []),
-        options_field=t.options_field)
+        box_format=ref.box_format, label_separator=separator, labels_in_order=in_order, media=[],
+        optional_media=list(t.media or []), options_field=t.options_field)
     inference = InferenceSpec.model_construct(type=ttype.name, prompt=t.prompt, choices=[], output=t.output,
                                               generation=t.generation or GenerationSpec(), evaluator=evaluator)
     return spec.model_copy(update={"dataset": dataset, "inference": inference})

@@ -60,8 +60,10 @@ from glc.compiler.yaml_source import YamlDoc
 
 from glc import __version__ as GLC_VERSION
 
-FORMAT = 5  # 2: typed materializations and fan-out; 3: metric macros' reference kinds; 4: metric evaluators'
-# estimates_human and task types' other_references; 5: instance stats are named STRUCTs (UDF return types)
+FORMAT = 6  # 2: typed materializations and fan-out; 3: metric macros' reference kinds; 4: metric evaluators'
+# estimates_human and task types' other_references; 5: instance stats are named STRUCTs (UDF return types);
+# 6: evaluators that read labels (segment_s, top_k) and labels kept in order (OtherReference.in_order,
+# DatasetSpec.labels_in_order)
 ENV_DATA = "GLC_DATA"  # glc.profiles.ENV_DATA (not imported: profiles is not needed on a hit)
 ENV_DISABLE = "GLC_NO_COMPILE_CACHE"  # set to 1: every command compiles from the specs
 LIBRARIES = ("sqlglot", "jinja2", "pydantic", "pydantic_core", "yaml")

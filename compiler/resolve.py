@@ -22,6 +22,7 @@ from glc.compiler.spec_models import (
     BenchmarkSpec,
     DataTestSpec,
     LevelSpec,
+    MetricEvaluator,
     MetricSpec,
     ModelSpec,
     RouteSpec,
@@ -55,6 +56,19 @@ class Task:
     def skill(self) -> str | None:
         """The task's skill cluster (Scope-D boards split by it); read it only through here."""
         return self.spec.skill
+
+    @property
+    def metric_evaluator(self) -> MetricEvaluator | None:
+        """The metric's evaluator (configured in profiles.yml) whose readings this task's score
+        rests on: None when the metric has none (or no implementation), and when it reads labels
+        and the task names its own evaluator route (``overrides.other_references``), which then
+        reads the generated media instead."""
+        ev, inf = self.metric.evaluator, self.spec.inference
+        if ev is None or self.metric.implementation is None:
+            return None
+        if ev.reads == "labels" and inf is not None and inf.evaluator is not None:
+            return None
+        return ev
 
 
 SPLIT_OTHER = "other"  # the split value of a task without a skill (or type)

@@ -80,6 +80,7 @@ class DatasetSpec(Spec):
     reference_fields: list[str] = []
     reference: RefKind
     label_separator: str = ","
+    labels_in_order: bool = False  # labels: a sequence (events in order, repeats kept), not a sorted set
     box_format: Literal["xyxy", "xywh"] = "xyxy"
     prediction_box_format: Literal["xyxy", "xywh"] | None = None
     media: list[str] = []
@@ -164,6 +165,7 @@ class OtherReference(Spec):
     kind: Literal["text", "label", "labels", "number"]
     fields: list[str] = Field(min_length=1)
     label_separator: str = ","
+    in_order: bool = False  # labels: a sequence (E-Acc's events), kept in the record's order with repeats
     evaluator: RouteSpec | None = None
 
 
@@ -324,8 +326,11 @@ class MetricEvaluator(Spec):
     are not scorable from predictions.
 
     ``reads``: ``features`` (a feature vector of the generated file and one of the reference, the
-    metric's math runs in SQL over them) or ``score`` (the evaluator gives a number per generated
-    output: a quality model, or an LLM judge asked ``prompt``). ``reference``: what the
+    metric's math runs in SQL over them), ``score`` (the evaluator gives a number per generated
+    output: a quality model, or an LLM judge asked ``prompt``) or ``labels`` (a recognizer names
+    what it hears in each fixed segment of ``segment_s`` seconds of the generated audio, its
+    ``top_k`` most likely labels per segment: a JSON list with one list of labels per segment,
+    compared with the record's labels by the metric's macro). ``reference``: what the
     reference-side vector embeds: the reference ``media`` file, the instance's ``prompt`` text,
     or ``none``. ``needs`` says which weights, in words (shown by ``glc ls``). ``prompt``
     (``reads: score``, optional): the judge's sandboxed Jinja template over ``input``,
@@ -335,11 +340,13 @@ class MetricEvaluator(Spec):
     """
 
     name: Ident
-    reads: Literal["features", "score"]
+    reads: Literal["features", "score", "labels"]
     reference: Literal["media", "prompt", "none"] = "none"
     needs: Annotated[str, Field(min_length=1, max_length=400)]
     prompt: str | None = None
     estimates_human: bool = False  # a judge estimating a human rating (MOS, user preference): said wherever shown
+    segment_s: float | None = Field(default=None, gt=0, le=600)  # reads: labels: seconds of audio per reading
+    top_k: int = Field(default=1, ge=1, le=100)  # reads: labels: labels named per segment
 
     @field_validator("prompt")
     @classmethod
@@ -360,6 +367,11 @@ class MetricEvaluator(Spec):
                              "set reference to media or prompt")
         if self.prompt is not None and self.reads != "score":
             raise ValueError("a judge prompt goes with reads: score")
+        if self.reads == "labels" and (self.segment_s is None or self.reference != "none"):
+            raise ValueError("an evaluator that reads labels names them per segment of the generated audio, "
+                             "compared with the record's labels: set segment_s (seconds) and no reference")
+        if self.reads != "labels" and (self.segment_s is not None or self.top_k != 1):
+            raise ValueError("segment_s and top_k go with reads: labels")
         return self
 
 

@@ -12,6 +12,12 @@ Tasks:
   answer is the top class's first name, restricted to ``choices`` when the task gives them.
 * ``speech-recognition`` — Whisper on the first media file (16 kHz mono WAV; other rates are
   resampled), greedy decoding.
+* ``audio-classification`` — a metric's evaluator that reads labels (E-Acc's event recognizer): a
+  transformers audio-classification folder (``AutoModelForAudioClassification`` and its feature
+  extractor) hears consecutive segments of ``segment_s`` seconds of the first media file (from its
+  start, the last one padded with silence; mono, resampled to the extractor's rate; at most
+  ``max_segments``), and names the ``top_k``
+  labels of highest logit of each: a JSON list with one list of labels per segment.
 * ``features`` — a metric's evaluator (FID, CLIP score ...): JSON ``{"prediction": [...],
   "reference": [...]}``, the feature vector of the generated file (``media.output``; none when
   absent) and of the reference file (``media.reference``) or else of the prompt text. Images:
@@ -34,7 +40,7 @@ from glc.runners.base import Request, Result, Runner, RunnerArgs, RunnerError, e
 from pydantic import Field, field_validator
 
 HfTask = Literal["text-generation", "zero-shot-classification", "image-classification",
-                 "video-classification", "speech-recognition", "features"]
+                 "video-classification", "speech-recognition", "audio-classification", "features"]
 
 
 class HFArgs(RunnerArgs):
@@ -47,6 +53,9 @@ class HFArgs(RunnerArgs):
     hypothesis: str = Field(default="{}", description="zero-shot: text embedded for each choice; {} is the choice")
     frames: int = Field(default=8, ge=1, le=256)
     max_audio_s: float = Field(default=30.0, gt=0, le=30.0)
+    segment_s: float = Field(default=2.0, gt=0, le=600, description="audio-classification: seconds per segment")
+    top_k: int = Field(default=1, ge=1, le=100, description="audio-classification: labels named per segment")
+    max_segments: int = Field(default=256, ge=1, le=100_000, description="audio-classification: segments read")
 
     @field_validator("model")
     @classmethod
@@ -152,6 +161,14 @@ class HFRunner(Runner):
                 proc = AutoProcessor.from_pretrained(path, local_files_only=True)
                 extractor, tok, decoding = proc.feature_extractor, proc.tokenizer, {}
             out.update(model=model.to(device).eval(), extractor=extractor, tokenizer=tok, decoding=decoding)
+        elif task == "audio-classification":
+            from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+            path = self.model_path()
+            model = AutoModelForAudioClassification.from_pretrained(path, dtype=dtype, local_files_only=True)
+            labels = [str(model.config.id2label[i]) for i in range(len(model.config.id2label))]
+            out.update(model=model.to(device).eval(), labels=labels,
+                       extractor=AutoFeatureExtractor.from_pretrained(path, local_files_only=True))
         elif task == "features":
             out.update(self._load_features(alias, device))
         self._loaded = out
@@ -210,7 +227,8 @@ class HFRunner(Runner):
         self.load()
         step = {"text-generation": self._generate, "zero-shot-classification": self._zero_shot,
                 "image-classification": self._classify_images, "video-classification": self._classify_images,
-                "speech-recognition": self._transcribe, "features": self._features}[self.a.task]
+                "speech-recognition": self._transcribe, "audio-classification": self._segment_labels,
+                "features": self._features}[self.a.task]
         for start in range(0, len(requests), self.a.batch_size):
             batch = list(requests[start:start + self.a.batch_size])
             t0 = time.perf_counter()
@@ -409,7 +427,7 @@ class HFRunner(Runner):
             out.append(labels[best].split(",")[0].strip())
         return out
 
-    def _audio(self, path: str | None) -> Any:
+    def _audio(self, path: str | None, rate_out: int = 16000, max_s: float | None = None) -> Any:
         import numpy as np
         from scipy.io import wavfile
         from scipy.signal import resample_poly
@@ -424,10 +442,47 @@ class HFRunner(Runner):
             x = (x - 128.0) / 128.0
         if x.ndim > 1:
             x = x.mean(axis=1)
-        if rate != 16000:
-            g = np.gcd(rate, 16000)
-            x = resample_poly(x, 16000 // g, rate // g).astype(np.float32)
-        return x[: int(self.a.max_audio_s * 16000)]
+        if rate <= 0:
+            raise RunnerError(f"{Path(path).name}: a WAV file with sample rate {rate}")
+        if rate != rate_out:
+            g = np.gcd(rate, rate_out)
+            x = resample_poly(x, rate_out // g, rate // g).astype(np.float32)
+        return x[: int((self.a.max_audio_s if max_s is None else max_s) * rate_out)]
+
+    def _segment_labels(self, batch: list[Request]) -> list[str]:
+        """Per request, the top_k labels of each segment_s-second segment of its audio, as JSON."""
+        import json as _json
+
+        import numpy as np
+        import torch
+
+        m = self.load()
+        extractor, model, labels = m["extractor"], m["model"], m["labels"]
+        rate = int(getattr(extractor, "sampling_rate", 16000))
+        step = max(1, round(self.a.segment_s * rate))
+        pieces: list[Any] = []
+        counts = []
+        for req in batch:
+            x = self._audio(req.first_media(), rate, self.a.segment_s * self.a.max_segments)
+            # the last segment padded with silence: every segment is heard alone at the same length
+            segs = [np.pad(x[i:i + step], (0, max(0, i + step - len(x)))) for i in range(0, len(x), step)]
+            counts.append(len(segs))
+            pieces += segs
+        names: list[list[str]] = []
+        for start in range(0, len(pieces), self.a.batch_size):
+            chunk = pieces[start:start + self.a.batch_size]
+            enc = extractor(chunk, sampling_rate=rate, padding=True, return_tensors="pt")
+            enc = {k: (v.to(m["device"], m["dtype"]) if v.is_floating_point() else v.to(m["device"]))
+                   for k, v in enc.items()}
+            with torch.inference_mode():
+                logits = model(**enc).logits.float()
+            k = min(self.a.top_k, logits.shape[-1])
+            names += [[labels[int(i)] for i in row] for row in logits.topk(k, dim=-1).indices.tolist()]
+        out, pos = [], 0
+        for n in counts:
+            out.append(_json.dumps(names[pos:pos + n], ensure_ascii=False))
+            pos += n
+        return out
 
     def _transcribe(self, batch: list[Request]) -> list[str]:
         import torch

@@ -14,17 +14,14 @@ import pytest
 from glc.cli.listing import list_rows, unscorable_tasks
 
 # What is still not scorable with every evaluator configured, and why (docs/metrics.md, "Which
-# catalog tasks are scorable"). Each entry names the missing piece; the target is an empty dict.
-STILL_UNSCORABLE = {
-    # E-Acc needs an instrument/event recognizer; none ships in a PyPI package (overrides.other_references)
-    "audio.pianotoorchestrationgeneration": "e_acc scores an evaluator's reading and the task has no evaluator route",
-    # PCC of generated music: which numbers the official script correlates is not known (see docs)
-    "audio.popmusicgeneration": "pcc (regression) cannot read a reference of kind audio",
-}
+# catalog tasks are scorable"). Each entry would name the missing piece; the target was an empty
+# dict, and it is: E-Acc reads the event recognizer profiles.yml configures (evaluators:
+# event_recognizer), PCC of music is glc's chroma correlation (compiler/udfs/chroma.py).
+STILL_UNSCORABLE: dict[str, str] = {}
 # bound through their type's other_references (labels or text in the record, read by a bundled model)
 OTHER_REFERENCE = {
     "image.eeg_based_image_generation": ("label", "hf"), "audio.imagetospeech": ("text", "hf"),
-    "audio.pianotoorchestrationgeneration": ("labels", None),  # no bundled event recognizer
+    "audio.pianotoorchestrationgeneration": ("labels", None),  # read by the metric's evaluator (profiles.yml)
     "video.video_translation": ("labels", "command"),
     **{f"video.{name}": ("labels", "command") for name in (
         "action_specific_text_to_video_generation", "camera_motion_video_generation",
@@ -63,18 +60,20 @@ def test_counts_per_route_match_the_docs(compiled) -> None:
     everything = every_evaluator(compiled)
     bare = unscorable_tasks(compiled, set())
     from_predictions = [t for t in compiled.project.tasks if t.id not in bare]
-    assert len(from_predictions) == 618
+    assert len(from_predictions) == 619
     # with no evaluator configured, what is left out names the evaluator it needs
     needs = Counter(why.split(" ", 1)[0] for tid, why in bare.items() if tid not in STILL_UNSCORABLE)
-    assert needs == {"needs": 699 - 618 - len(STILL_UNSCORABLE)}
+    assert needs == {"needs": 699 - 619 - len(STILL_UNSCORABLE)}
     per_evaluator = Counter(t.metric.evaluator.name for t in compiled.project.tasks
                             if t.id in bare and t.id not in STILL_UNSCORABLE)
-    assert sum(per_evaluator.values()) == 699 - 618 - len(STILL_UNSCORABLE)
+    assert sum(per_evaluator.values()) == 699 - 619 - len(STILL_UNSCORABLE)
     assert set(per_evaluator) <= everything
     # the counts docs/metrics.md ("Which catalog tasks are scorable") and the README state
     assert per_evaluator == {"clip": 26, "inception": 18, "i2v_composite": 11, "i3d": 5, "clap": 5, "musiq": 3,
                              "vggish": 2, "optical_flow": 1, "dino": 1, "aesthetic": 1, "gpt_judge": 1,
-                             "mos_judge": 4, "preference_judge": 1}
+                             "mos_judge": 4, "preference_judge": 1, "event_recognizer": 1}
+    assert bare["audio.pianotoorchestrationgeneration"].startswith(
+        "needs evaluator:event_recognizer (an audio event / instrument classifier")
 
 
 def test_ls_metrics_counts_catalog_tasks_and_says_how_each_is_computed(compiled) -> None:
@@ -85,6 +84,8 @@ def test_ls_metrics_counts_catalog_tasks_and_says_how_each_is_computed(compiled)
     assert rows["mos"]["computed_from"] == "needs:mos_judge (judge-estimated, not human)"
     assert rows["user_preference"]["computed_from"] == "needs:preference_judge (judge-estimated, not human)"
     assert rows["mos"]["tasks"] == 4 and rows["user_preference"]["tasks"] == 1
+    assert rows["e_acc"]["computed_from"] == "needs:event_recognizer" and rows["e_acc"]["tasks"] == 1
+    assert rows["pcc"]["computed_from"] == "predictions" and rows["pcc"]["implementation"] == "correlation"
 
 
 def test_bound_data_reads_the_other_reference_and_its_route(tmp_path, monkeypatch) -> None:
@@ -114,6 +115,9 @@ def test_bound_data_reads_the_other_reference_and_its_route(tmp_path, monkeypatc
         "audio.popmusicgeneration": ("audio", "output.audio", None),
         "video.video_frame_interpolation": ("video", "output.video", None),
     }
+    # E-Acc's events are a sequence: bound in the record's order with repeats; other labels are sets
+    assert {t.id for t in p.tasks if p.binding is not None and t.id in p.binding.bound
+            and t.spec.dataset.labels_in_order} == {"audio.pianotoorchestrationgeneration"}
     # the frame-label route is one profiles.yml grants (the bundled classifier tool)
     route = next(t for t in p.tasks if t.id == "video.video_translation").spec.inference.evaluator
     assert route.args["argv"][1:3] == ["-m", "glc.runners.tools.frame_labels"]

@@ -355,6 +355,10 @@ def test_all_catalog_tasks_with_two_models_limit_two(tmp_path: Path, server: Scr
     assert scorable
     for model, attempted in (("chat", text), ("maker", text | gen)):
         assert {t for (m, t) in scored if m == model} == scorable & attempted
+    # PCC of music is glc's chroma correlation: scored with nothing configured; E-Acc's events wait
+    # for the event recognizer profiles.yml may configure (tests/test_event_accuracy.py scores them)
+    assert ("maker", "audio.popmusicgeneration") in scored
+    assert left_out["audio.pianotoorchestrationgeneration"].startswith("needs evaluator:event_recognizer")
     # the submission: every instance of every task predicted, exported in the official layout, and
     # imported into a fresh project (no inference) it gives the same scores
     out = tmp_path / "submission"

@@ -36,6 +36,7 @@ TASKS = {
     "video/generation/static_video_generation.yaml": 100.0,  # l1_distance
     "3d/generation/3d_point_cloud_completion.yaml": 0.0,  # cd
     "audio/generation/emotionalspeechsynthesis.yaml": 0.0,  # mcd
+    "audio/generation/popmusicgeneration.yaml": 100.0,  # pcc of music: glc's chroma correlation
     "image/comprehension/classification_of_visual_spatial_relationship.yaml": 100.0,  # recall_at_50
     "3d/comprehension/3d_odometry.yaml": 0.0,  # rte
     "video/comprehension/video_semantic_role_labeling.yaml": None,  # cider

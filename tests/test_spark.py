@@ -110,6 +110,17 @@ def _corpus(root: Path) -> Path:
         tid = add_task(root, metric, "image", [(i, {}, r) for i, r, _ in images], modality="image",
                        paradigm="generation", sota=0.5)
         write_predictions(preds, "m", tid, [(i, p) for i, _, p in images])
+    # PCC of music: the chroma correlation UDF on Spark's Python workers (compiler/udfs/chroma.py)
+    import numpy as np
+    from helpers.media_files import wav
+
+    t = np.arange(8000) / 16000
+    for k, (f_ref, f_gen) in enumerate(((440.0, 440.0), (261.63, 277.18), (329.63, 392.0))):
+        wav(root / "data" / "music" / f"r{k}.wav", 0.5 * np.sin(2 * np.pi * f_ref * t))
+        wav(root / "data" / "music" / f"p{k}.wav", 0.5 * np.sin(2 * np.pi * f_gen * t))
+    tid = add_task(root, "pcc", "audio", [(f"a{k}", {}, f"music/r{k}.wav") for k in range(3)], modality="audio",
+                   paradigm="generation", suffix="_music")
+    write_predictions(preds, "m", tid, [(f"a{k}", str(root / "data" / "music" / f"p{k}.wav")) for k in range(3)])
     return preds
 
 
@@ -144,7 +155,7 @@ def test_every_node_agrees_with_duckdb(built: Built) -> None:
     finally:
         con.close()
     n_test_tasks = len(list((built.duck.root / "specs" / "tasks" / "test").glob("*.yaml")))
-    assert sources["imported"] > 1000 and sources["predictions"] == n_test_tasks == 26
+    assert sources["imported"] > 1000 and sources["predictions"] == n_test_tasks == 27  # 26 + PCC of music
     assert n_levels[0] == 3 and n_levels[1] > 3 * 4
     # DuckDB's reading of EDGES (acc normalizes as Python's str.lower and re do): e2 (\v is white space)
     # and e5 right; e1 ('éthe' is one word: é is a word character), e3 (İ lowers to i + U+0307) and

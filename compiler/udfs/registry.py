@@ -17,6 +17,7 @@ from typing import Any
 from glc.compiler.udfs import (
     boxes,
     captions,
+    chroma,
     code,
     dense,
     features,
@@ -95,6 +96,8 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
     Udf("glc_frame_label_hits", readings.frame_label_hits, ("VARCHAR", "VARCHAR[]", "VARCHAR", "DOUBLE"), FRAME_HITS,
         "hits and frames of an evaluator's per-frame (or per-event) labels against the reference labels"),
     Udf("glc_mcd", speech.mcd, ("VARCHAR", "VARCHAR"), "DOUBLE", "mel cepstral distortion of two WAV files"),
+    Udf("glc_chroma_pcc", chroma.chroma_pcc, ("VARCHAR", "VARCHAR"), "DOUBLE",
+        "Pearson correlation of the pitch-class (chroma) profiles of two WAV files (glc's PCC of music)"),
     Udf("glc_amota", series.amota, ("VARCHAR[]",), "DOUBLE", "AMOTA of a task's frames of boxes (no identities)"),
     # learned-model metrics over evaluator readings (feature vectors, scores; compiler/udfs/features.py)
     Udf("glc_frechet", features.frechet, ("VARCHAR[]",), "DOUBLE",

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from glc.compiler.plan import CompiledProject
-from glc.compiler.spec_models import MetricSpec
+from glc.compiler.spec_models import MetricEvaluator, MetricSpec
 from glc.engine.selection import Selection
 from glc.profiles import load_evaluators
 from glc.words import plural
@@ -27,7 +27,7 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
             ds = t.spec.dataset
             bound = p.binding.bound.get(t.id) if p.binding is not None else None
             kinds = readable.get(t.spec.metric)
-            needs = _needs(t.metric, configured)
+            needs = _needs(t.metric, configured, t.metric_evaluator)
             scored = t.metric.implementation is not None and ds is not None and (
                 kinds is None or ds.reference in kinds) and not lacks_evaluator(t) and needs == "-"
             rows.append({"task_id": t.id, "name": t.spec.name, "modality": t.spec.modality,
@@ -88,10 +88,12 @@ def unscorable_reason(compiled: CompiledProject, task: Any, configured: set[str]
         return "no dataset and no task type"
     if kinds is not None and ref not in kinds:
         return f"{m.name} ({m.implementation.macro}) cannot read a reference of kind {ref}"
-    if m.implementation.evaluator is not None and route is None:
+    # a metric that reads labels takes them from the task's own route when it names one (Task.metric_evaluator)
+    ev = None if m.evaluator is not None and m.evaluator.reads == "labels" and route is not None else m.evaluator
+    if m.implementation.evaluator is not None and route is None and ev is None:
         return f"{m.name} scores an evaluator's reading and the task has no evaluator route"
-    if m.evaluator is not None and m.evaluator.name not in configured:
-        return f"needs evaluator:{m.evaluator.name} ({m.evaluator.needs})"
+    if ev is not None and ev.name not in configured:
+        return f"needs evaluator:{ev.name} ({ev.needs})"
     return None
 
 
@@ -110,10 +112,12 @@ def unscorable_tasks(compiled: CompiledProject, configured: set[str] | None = No
 
 
 def lacks_evaluator(task: Any) -> bool:
-    """The task's metric scores an evaluator's reading of the generated media, and it has no evaluator."""
+    """The task's metric scores an evaluator's reading of the generated media, and it has no
+    evaluator route (neither its own nor the metric's, which profiles.yml configures)."""
     impl = task.metric.implementation
     inf = task.spec.inference
-    return impl is not None and impl.evaluator is not None and (inf is None or inf.evaluator is None)
+    return (impl is not None and impl.evaluator is not None and task.metric.evaluator is None
+            and (inf is None or inf.evaluator is None))
 
 
 def describe_missing_evaluators(compiled: CompiledProject) -> str:
@@ -213,11 +217,12 @@ def computed_from(m: MetricSpec, configured: set[str]) -> str:
     return f"{'evaluator' if m.evaluator.name in configured else 'needs'}:{m.evaluator.name}{estimated}"
 
 
-def _needs(m: MetricSpec, configured: set[str]) -> str:
-    """``-``, or ``evaluator:NAME`` when the metric's evaluator is not configured in profiles.yml."""
-    if m.implementation is None or m.evaluator is None or m.evaluator.name in configured:
+def _needs(m: MetricSpec, configured: set[str], ev: MetricEvaluator | None) -> str:
+    """``-``, or ``evaluator:NAME`` when the metric's evaluator ``ev`` (the one the task's readings
+    come from: ``Task.metric_evaluator``) is not configured in profiles.yml."""
+    if m.implementation is None or ev is None or ev.name in configured:
         return "-"
-    return f"evaluator:{m.evaluator.name}"
+    return f"evaluator:{ev.name}"
 
 
 def render_metric_details(compiled: CompiledProject) -> str:
@@ -233,9 +238,11 @@ def render_metric_details(compiled: CompiledProject) -> str:
             ev = m.evaluator
             state = ("configured" if ev.name in configured else
                      f"not configured: set profiles.yml evaluators: {{{ev.name}: "
-                     + ("{path: FOLDER}}" if ev.reads == "features" else "{runner: ..., args: {...}}}"))
+                     + ("{path: FOLDER}}" if ev.reads in ("features", "labels") else "{runner: ..., args: {...}}}"))
             side = f", reference: {ev.reference}" if ev.reference != "none" else ""
-            lines.append(f"  evaluator: {ev.name} (reads {ev.reads}{side}; {state}) needs {ev.needs}")
+            per = (f", the top {ev.top_k} per {ev.segment_s:g} s segment of the generated audio"
+                   if ev.reads == "labels" else "")
+            lines.append(f"  evaluator: {ev.name} (reads {ev.reads}{per}{side}; {state}) needs {ev.needs}")
             if ev.estimates_human:
                 lines.append("  judge-estimated: the judge's number estimates a human rating; it is not one "
                              "(import real ratings with glc import scores)")

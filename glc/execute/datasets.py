@@ -88,7 +88,9 @@ def fingerprint(root: Path, task: Task) -> str:
 
 def _fingerprint(ds: DatasetSpec, content: str) -> str:
     """sha256 of the dataset spec and of the data file's sha256 (or why there is none)."""
-    return hashlib.sha256(ds.model_dump_json().encode() + b"\0" + content.encode()).hexdigest()
+    # labels_in_order only when set: the fingerprints of every other dataset stay what they were
+    dumped = ds.model_dump_json(exclude=None if ds.labels_in_order else {"labels_in_order"})
+    return hashlib.sha256(dumped.encode() + b"\0" + content.encode()).hexdigest()
 
 
 try:
@@ -315,7 +317,10 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
         labels = value.split(ds.label_separator) if isinstance(value, str) else value
         if not isinstance(labels, list) or not all(isinstance(x, str | int) for x in labels):
             raise ValueError(f"expected a list of labels, got {value!r}")
-        clean = sorted({str(x).strip() for x in labels if str(x).strip()})
+        if ds.labels_in_order:  # a sequence (events in order): order and repeats kept
+            clean = [s for s in (str(x).strip() for x in labels) if s]
+        else:
+            clean = sorted({str(x).strip() for x in labels if str(x).strip()})
         return clean, clean, None
     if kind == "number":
         try:

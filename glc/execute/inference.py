@@ -256,9 +256,14 @@ def metric_route(root: Path, ev: MetricEvaluator) -> tuple[RouteSpec | None, str
     (a sentence saying which weights and where the setting goes)."""
     configured = load_evaluators(root).get(ev.name)
     if configured is None:
-        how = ("{path: FOLDER}" if ev.reads == "features" else "{runner: command|openai|hf, args: {...}}")
+        how = ("{path: FOLDER}" if ev.reads in ("features", "labels") else "{runner: command|openai|hf, args: {...}}")
         return None, (f"needs evaluator '{ev.name}' ({ev.needs}); set it in profiles.yml under "
                       f"'evaluators: {{{ev.name}: {how}}}'")
+    if configured.path is not None and ev.reads == "labels":
+        # a transformers audio-classification folder, applied per fixed segment of the generated audio
+        assert ev.segment_s is not None  # checked by MetricEvaluator
+        return RouteSpec(runner="hf", args={"task": "audio-classification", "model": configured.args["model"],
+                                            "segment_s": ev.segment_s, "top_k": ev.top_k}), None
     if configured.path is not None and ev.reads != "features":
         return None, (f"evaluator '{ev.name}' reads a score, which a weights folder alone cannot give; give it as a "
                       f"route in profiles.yml (evaluators: {{{ev.name}: {{runner: command, args: {{argv: [...]}}}}}})")
@@ -271,8 +276,8 @@ def not_scorable(project: Project, selection: Selection | None = None) -> dict[s
     for task in project.tasks:
         if selection is not None and selection.tasks and task.id not in selection.tasks:
             continue
-        ev = task.metric.evaluator
-        if ev is not None and task.metric.implementation is not None:
+        ev = task.metric_evaluator
+        if ev is not None:
             route, problem = metric_route(project.root, ev)
             if route is None and problem is not None:
                 out[task.id] = f"{task.metric.name} {problem}"
@@ -363,7 +368,7 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
 def judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: str, task: Task, target_dir: Path,
               retry_failed: bool = False, hashes: WeightHashes | None = None) -> Job | None:
     """Evaluator requests for the model's generated files of ``task`` that have no current reading."""
-    if task.metric.evaluator is not None and task.metric.implementation is not None:
+    if task.metric_evaluator is not None:
         return _metric_judge_job(con, project, model, task, target_dir, retry_failed, hashes)
     inf = task.spec.inference
     if inf is None or inf.evaluator is None:
@@ -406,8 +411,9 @@ def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: s
                       retry_failed: bool, hashes: WeightHashes | None) -> Job | None:
     """Readings of the metric's evaluator for every stored prediction of (model, task): feature
     vectors of the generated file and of the reference (failed predictions: the reference alone,
-    which still counts in a Fréchet distance), or the evaluator's score of the output."""
-    ev = task.metric.evaluator
+    which still counts in a Fréchet distance), the evaluator's score of the output, or the labels it
+    hears per segment of the generated audio."""
+    ev = task.metric_evaluator
     assert ev is not None
     route, problem = metric_route(project.root, ev)
     if route is None:
@@ -421,12 +427,14 @@ def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: s
         "WHERE p.model = ? AND p.task_id = ? AND i.ref_kind <> 'none' ORDER BY p.instance_id",
         [model, task.id]).fetchall()
     job = Job("judge", model, task, route, [], reads=ev)
+    # what the evaluator is asked (segment_s and top_k only for labels: the keys of other readings stay as they were)
+    reads = ev.model_dump(exclude={"needs"} | (set() if ev.reads == "labels" else {"segment_s", "top_k"}))
     judge_template = _prompts().from_string(ev.prompt) if ev.prompt is not None else None
     task_template = _prompts().from_string(task.spec.inference.prompt) if task.spec.inference is not None else None
     for instance_id, pkey, output, perr, input_json, ref_texts, dataset_fp, jkey, jerr, jpkey in rows:
         made = output is not None and perr is None
-        if ev.reads == "score" and not made:
-            continue  # nothing to score: the metric scores it as a missing output
+        if ev.reads in ("score", "labels") and not made:
+            continue  # nothing to read: the metric scores it as a missing output
         job.n_instances += 1
         value = json.loads(input_json) if input_json is not None else None
         reference = ref_texts[0] if ref_texts else ""
@@ -452,7 +460,7 @@ def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: s
                                hint="fix evaluator.prompt; it sees input, prediction, reference and task") from None
         elif made:
             media["output"] = output
-        key = sha256_text(canonical({"evaluator": ident, "reads": ev.model_dump(exclude={"needs"}), "prediction": pkey,
+        key = sha256_text(canonical({"evaluator": ident, "reads": reads, "prediction": pkey,
                                      "made": made, "prompt": prompt, "reference": dataset_fp
                                      if ev.reference == "media" else None}))
         if not _reading_due(job, key, jkey, jerr, pkey, jpkey, retry_failed):
@@ -466,9 +474,20 @@ def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: s
 def check_reading(ev: MetricEvaluator, out: str | None, low: float | None, high: float | None
                   ) -> tuple[str | None, str | None]:
     """(reading to store, error): a feature reading must be JSON {"prediction": [numbers] or null,
-    "reference": [numbers]}; a score reading is the first number of the answer, inside [low, high]."""
+    "reference": [numbers]}; a labels reading a JSON list with one list of label strings per
+    segment; a score reading is the first number of the answer, inside [low, high]."""
     if out is None:
         return None, "the evaluator gave no reading"
+    if ev.reads == "labels":
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            doc = None
+        if not (isinstance(doc, list) and all(isinstance(seg, list) and all(isinstance(x, str) for x in seg)
+                                              for seg in doc)):
+            return None, ("the evaluator's reading must be a JSON list with one list of label strings per segment, "
+                          f"got {clip(out, 200)!r}")
+        return out, None
     if ev.reads == "features":
         try:
             doc = json.loads(out)
