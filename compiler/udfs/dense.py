@@ -161,7 +161,8 @@ def pooled_miou(stats: list[list[float] | None] | None) -> float | None:
         for k in range(0, len(s or []), 4):
             assert s is not None
             sums[s[k]] = sums.get(s[k], np.zeros(3)) + np.asarray(s[k + 1:k + 4])
-    ious = [i / (p + r - i) for i, p, r in sums.values() if r > 0]
+    # by label, and the sums are of integer pixel/point counts: the same value in any row order
+    ious = [i / (p + r - i) for _, (i, p, r) in sorted(sums.items()) if r > 0]
     return float(np.mean(ious)) if ious else None
 
 

@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import order_free_sum %}
 {#- Panoptic quality (Kirillov et al. 2019), class-agnostic, pooled over the task: per instance
     [sum of matched IoUs, TP, FP, FN] of its segment masks (glc_pq_stats: a segment is one label
     of the PNG, label 0 void); PQ = sum IoU / (TP + FP / 2 + FN / 2). An instance's own value is
@@ -10,7 +11,7 @@
 {% macro stats(o, args, answer) %}pq{% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-COALESCE(100.0 * {{ pq_of(iou_sum='SUM(stats[1])', tp='SUM(stats[2])', fp='SUM(stats[3])', fn='SUM(stats[4])') }}, 0.0)
+COALESCE(100.0 * {{ pq_of(iou_sum=order_free_sum('stats[1]'), tp='SUM(stats[2])', fp='SUM(stats[3])', fn='SUM(stats[4])') }}, 0.0)
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['image'] %}
