@@ -74,5 +74,5 @@ def cider(payloads: list[str | None] | None) -> float | None:
         items.append((doc.get("pred") or "", [r for r in doc.get("refs") or [] if isinstance(r, str)]))
     if not items:
         return None
-    scores = cider_d(items)
-    return sum(scores) / len(scores)
+    scores = cider_d(items)  # each item's score depends on the set of items only, not their order
+    return math.fsum(scores) / len(scores)  # summed exactly: the same mean in any row order

@@ -174,7 +174,8 @@ def pooled_miou(stats: list[list[LabelCount] | None] | None) -> float | None:
         for c in s or []:
             sums[c["label"]] = sums.get(c["label"], np.zeros(3)) + np.asarray(
                 [c["intersection"], c["predicted"], c["reference"]])
-    ious = [i / (p + r - i) for i, p, r in sums.values() if r > 0]
+    # by label, and the sums are of integer pixel/point counts: the same value in any row order
+    ious = [i / (p + r - i) for _, (i, p, r) in sorted(sums.items()) if r > 0]
     return float(np.mean(ious)) if ious else None
 
 

@@ -114,7 +114,15 @@ def exact_mean(values: list[float | None] | None) -> float | None:
     """The mean of the non-NULL values, from their correctly rounded sum (math.fsum): the same
     double whatever order the values arrive in, on DuckDB and on Spark alike."""
     xs = [v for v in values or [] if v is not None]
-    return math.fsum(xs) / len(xs) if xs else None
+    if not xs:
+        return None
+    try:
+        total = math.fsum(xs)
+    except OverflowError:  # a partial sum past the largest double: the same sum scaled down, exact still
+        total = math.fsum(x * 0.5**64 for x in xs) * 2.0**64
+    except ValueError:  # inf + -inf
+        total = math.nan
+    return total / len(xs)
 
 
 def reading_score(payload: str | None) -> float | None:

@@ -1,13 +1,29 @@
 {#- Task scores that never depend on the order rows arrive in. DuckDB's AVG and SUM on DOUBLE
     add in arrival order, which changes with the order of records in a prediction file, the
-    join and the threads, and with it the last bits of a float sum. -#}
+    join and the threads, and with it the last bits of a float sum. Every metric's aggregate
+    takes its task mean (or sum of fractional values) through one of these macros; SUMs of
+    integer counts held as doubles (BLEU's n-gram counts, WER's edits, micro-F1's TP/FP/FN,
+    frame hits) are exact below 2^53 and need none. -#}
 
-{#- The mean of an instance-level value bounded well below 2^70 (a metric value in [0, 1], a
-    PSNR in dB): each value is rounded to a multiple of 2^-52 and summed as an exact integer
-    (HUGEINT), so the same values in any order give the same double, within 1.2e-16 of the
-    exact mean. -#}
+{#- The sum of instance-level values bounded well below 2^70 (a metric value in [0, 1], a PSNR
+    in dB, a sum of IoUs): each value is rounded to a multiple of 2^-52 and summed as an exact
+    integer (HUGEINT), so the same values in any order give the same double. -#}
+{% macro order_free_sum(x) -%}
+CAST(SUM(CAST(ROUND({{ x }} * 4503599627370496.0) AS HUGEINT)) AS DOUBLE) / 4503599627370496.0
+{%- endmacro %}
+
+{#- The mean of bounded instance-level values (as order_free_sum), within 1.2e-16 of the exact
+    mean; NULL without values. ~50 ms on 6.5 M rows against AVG. -#}
 {% macro order_free_mean(x) -%}
-CAST(SUM(CAST(ROUND({{ x }} * 4503599627370496.0) AS HUGEINT)) AS DOUBLE) / 4503599627370496.0 / NULLIF(COUNT({{ x }}), 0)
+{{ order_free_sum(x) }} / NULLIF(COUNT({{ x }}), 0)
+{%- endmacro %}
+
+{#- The mean of instance-level values of any magnitude (a Chamfer distance, an MCD, an end-point
+    error, a depth error): their correctly rounded sum (glc_exact_mean: math.fsum) over their
+    count; NULL without values. A Python call per task over the list of its values: for the
+    metrics whose instances are files, where the per-instance work dwarfs it. -#}
+{% macro exact_mean(x) -%}
+glc_exact_mean(LIST({{ x }}))
 {%- endmacro %}
 
 {#- The values of a task's instances as a list in instance-id order (for statistics of

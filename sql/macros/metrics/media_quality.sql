@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import order_free_mean %}
 {#- Pixel fidelity of a generated image or video (frame k against frame k) to the reference,
     mean over instances; args.kind:
     psnr: PSNR in dB (glc_psnr for images; glc_video_psnr, the mean per-frame PSNR, for videos);
@@ -13,6 +14,6 @@ CASE ref_kind WHEN 'video' THEN glc_video_psnr({{ o }}, ref_texts[1]) ELSE glc_p
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
-{% macro aggregate(args) %}AVG(value){% endmacro %}
+{% macro aggregate(args) %}{{ order_free_mean('value') }}{% endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['image', 'video'] %}

@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import order_free_sum %}
 {#- Panoptic quality (Kirillov et al. 2019), class-agnostic, pooled over the task: per instance
     STRUCT(iou_sum, true_positives, false_positives, false_negatives) of its segment masks, all
     DOUBLE (glc_pq_stats: a segment is one label
@@ -11,8 +12,8 @@
 {% macro stats(o, args, answer) %}pq{% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-COALESCE(100.0 * {{ pq_of(iou_sum='SUM(stats.iou_sum)', tp='SUM(stats.true_positives)', fp='SUM(stats.false_positives)',
-                  fn='SUM(stats.false_negatives)') }}, 0.0)
+COALESCE(100.0 * {{ pq_of(iou_sum=order_free_sum('stats.iou_sum'), tp='SUM(stats.true_positives)',
+                  fp='SUM(stats.false_positives)', fn='SUM(stats.false_negatives)') }}, 0.0)
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['image'] %}

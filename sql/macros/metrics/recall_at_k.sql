@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import order_free_mean %}
 {% from 'macros/answer.sql' import normalize_answer %}
 {#- Recall@K of a ranked label list (scene-graph R@K): the answer lists labels best first, as a
     JSON list of strings or split on args.separator; of its first args.k distinct (normalized,
@@ -25,6 +26,6 @@ END
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
-{% macro aggregate(args) %}COALESCE(100.0 * AVG(value), 0.0){% endmacro %}
+{% macro aggregate(args) %}COALESCE(100.0 * {{ order_free_mean('value') }}, 0.0){% endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['labels', 'label'] %}

@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import order_free_mean %}
 {#- Mean IoU, by the kind of the reference:
     boxes: IoU of the first predicted box (in the task's prediction_box_format) with the first
       reference box, mean over instances (glc_box_iou, as the box_iou macro: visual grounding);
@@ -27,7 +28,7 @@ END
 {% macro stats(o, args, answer) %}label_counts{% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {% macro aggregate(args) -%}
-CASE WHEN COUNT(stats) > 0 THEN 100.0 * glc_pooled_miou(LIST(stats)) ELSE 100.0 * AVG(value) END
+CASE WHEN COUNT(stats) > 0 THEN 100.0 * glc_pooled_miou(LIST(stats)) ELSE 100.0 * {{ order_free_mean('value') }} END
 {%- endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['boxes', 'image', 'video', 'pointcloud'] %}

@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import order_free_mean %}
 {#- Area under a curve, by the kind of the reference:
     boxes (a track, one box per frame): the area under the OTB/LaSOT success plot, the mean over
       IoU thresholds 0, 0.05, ..., 1 of the fraction of frames whose IoU exceeds the threshold
@@ -11,6 +12,6 @@ CASE ref_kind WHEN 'boxes' THEN glc_success_auc({{ o }}, reference) ELSE glc_roc
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
-{% macro aggregate(args) %}100.0 * AVG(value){% endmacro %}
+{% macro aggregate(args) %}100.0 * {{ order_free_mean('value') }}{% endmacro %}
 {#- The reference kinds (instances.ref_kind) this metric can score; instances of other kinds are left out. -#}
 {% set references = ['boxes', 'image'] %}

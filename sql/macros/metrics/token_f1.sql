@@ -1,24 +1,30 @@
 {% from 'macros/aggregates.sql' import order_free_mean %}
-{% from 'macros/answer.sql' import normalize_answer, words, hist_overlap, histogram_columns %}
+{% from 'macros/answer.sql' import normalize_answer, words %}
 {% from 'macros/metrics/accuracy.sql' import golds %}
 {#- SQuAD 2.0 token F1 of the normalized answer against the best reference; mean over
     instances. Tokens are the normalized text split at whitespace. An empty answer scores 1
     against an empty reference and 0 otherwise; references that normalize to the empty string
     are dropped unless all do (as for exact match). Reference token histograms are prepared once
-    per instance; the answer's once per answer. -#}
+    per instance. -#}
 {% macro prepare_ref(r, args, answer) %}{{ normalize_answer(r, answer) }}{% endmacro %}
 {% macro prepare_refs(args, answer) -%}
 LIST_TRANSFORM({{ golds(args, answer) }}, g -> LIST_AGGREGATE({{ words('g', answer.collapse_whitespace) }}, 'histogram')) AS ref_hist,
 LIST_TRANSFORM({{ golds(args, answer) }}, g -> LEN({{ words('g', answer.collapse_whitespace) }})) AS ref_len
 {%- endmacro %}
+{#- One column: the answer's tokens, its normalization computed once (DuckDB computes each
+    column of a projection on its own, so every further column made from the normalized text
+    would normalize it again). -#}
 {% macro prepare(o, args, answer) -%}
-{{ words(normalize_answer(o, answer), answer.collapse_whitespace) }} AS pred_tokens,
-{{ histogram_columns(words(normalize_answer(o, answer), answer.collapse_whitespace), 'pred') }}
+{{ words(normalize_answer(o, answer), answer.collapse_whitespace) }} AS pred_tokens
 {%- endmacro %}
+{#- Per reference: the multiset overlap of the answer's token histogram with the reference's
+    (sum over the answer's distinct tokens of the smaller count). -#}
 {% macro value(o, args, answer) -%}
 LIST_MAX(LIST_TRANSFORM(ref_len, (g, k) -> CASE
   WHEN LEN(pred_tokens) = 0 OR g = 0 THEN CAST(LEN(pred_tokens) = g AS DOUBLE)
-  ELSE 2.0 * {{ hist_overlap('pred_keys', 'pred_counts', 'ref_hist[k]') }} / (LEN(pred_tokens) + g)
+  ELSE 2.0 * COALESCE(LIST_SUM(LIST_TRANSFORM(MAP_ENTRIES(LIST_AGGREGATE(pred_tokens, 'histogram')),
+                                              e -> LEAST(e.value, COALESCE(ref_hist[k][e.key], 0)))), 0)
+       / (LEN(pred_tokens) + g)
 END))
 {%- endmacro %}
 {% macro stats(o, args, answer) %}CAST(NULL AS DOUBLE[]){% endmacro %}
