@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from glc.compiler.plan import CompiledProject, compile_project
+from helpers.examples import settings
 from helpers.project import REPO, copy_project
 
 from glc.workspace import Workspace
@@ -43,6 +44,15 @@ SLOW_MODULES = {
     "test_catalog", "test_example_workbooks",  # the whole catalog and the official workbooks
 }
 CATALOG_FIXTURES = {"project_dir", "ws", "compiled"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The fast tier runs Hypothesis tests with a tenth of their examples (helpers.examples): the
+    "fast" profile, loaded when the mark expression leaves slow tests out and no
+    ``--hypothesis-profile`` was given. Everything else (the README's command) runs the "full" one."""
+    if config.getoption("hypothesis_profile", None) is None:
+        fast = "not slow" in (config.getoption("markexpr", "") or "")
+        settings.load_profile("fast" if fast else "full")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -82,6 +82,7 @@ def test_explain_numbers_match_level_scores(built: Workspace) -> None:
     assert all(not t["win"] and t["supported"] for t in info["closest_losses"])
 
 
+@pytest.mark.slow  # several glc processes
 def test_explain_says_what_moves_a_model_up(built: Workspace) -> None:
     info = built.explain("CrossModal-Paradigm", variant="per_modality")
     assert info["level"] == 3
@@ -134,6 +135,7 @@ def test_diff_variants_names_the_ties(built: Workspace) -> None:
                                                   - pooled["SoTA-Beater-70B"]["level_3"])
 
 
+@pytest.mark.slow  # several glc processes
 def test_diff_scopes_and_runs(tmp_path: Path) -> None:
     from helpers.project import copy_project
 

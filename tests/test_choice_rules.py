@@ -15,6 +15,7 @@ import yaml
 from glc.compiler.answer_rules import load_choice_rules
 from glc.compiler.errors import SpecErrors
 from glc.compiler.plan import compile_project
+from helpers.examples import examples
 from helpers.metric_truth import CHOICE_PIECES, SEPARATORS, TEXT_CHARS
 from helpers.project import REPO, copy_project
 from hypothesis import example, given, settings
@@ -92,7 +93,7 @@ answers = st.lists(st.sampled_from(CHOICE_PIECES) | st.text(TEXT_CHARS, max_size
         lambda seps: "".join(p + s for p, s in zip(parts, seps, strict=True))))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @example(batch=["**B**", "__c__", "ÜB.", "answer is\u2028b", "答案是B", "I", "(AB)", "**", "\u0301B."])
 @given(batch=st.lists(answers, min_size=1, max_size=30))
 def test_compiled_rules_agree_with_python_on_generated_answers(compiled: list[dict], batch: list[str]) -> None:

@@ -66,6 +66,7 @@ def test_shell_completion_is_left_to_typer(monkeypatch: pytest.MonkeyPatch) -> N
     assert cli._direct(["run"]) is None
 
 
+@pytest.mark.slow  # several glc processes
 def test_direct_and_parsed_command_lines_print_the_same(tmp_path: Path) -> None:
     root = copy_project(tmp_path / "p", small=True)
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), GLC_BENCHMARK="general-bench")

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from glc.compiler.udfs import code
+from helpers.examples import examples
 from helpers.metric_project import add_task, new_project, sql_rows, write_predictions
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -212,7 +213,7 @@ def programs(draw: st.DrawFn) -> str:
     return text
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(items=st.lists(st.tuples(programs(), st.lists(programs(), min_size=1, max_size=2)), min_size=1, max_size=4))
 def test_generated_programs_agree_with_the_package(items: list[tuple[str, list[str]]]) -> None:
     got, want = code.codebleu_parts(items), reference(items)

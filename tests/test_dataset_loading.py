@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from glc.compiler.spec_models import DatasetSpec
+from helpers.examples import examples
 from helpers.metric_project import add_task, new_project, sql_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -95,7 +96,7 @@ record = st.fixed_dictionaries(
         "output": st.fixed_dictionaries({}, optional={"answer": st.one_of(values, boxes), "label": values})})
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(["text", "choice", "label", "labels", "number", "boxes", "image"]),
        records=st.lists(record, max_size=6))
 def test_fast_path_gives_what_the_careful_path_gives(loader, monkeypatch, kind: str, records: list) -> None:
@@ -209,7 +210,7 @@ box_item = st.one_of(
     st.lists(coordinate, min_size=4, max_size=4), coordinate)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(value=st.one_of(st.lists(box_item, max_size=4), box_item), fmt=st.sampled_from(["xyxy", "xywh"]))
 def test_dict_boxes_shortcut_gives_what_boxes_gives(value: object, fmt: str) -> None:
     """Boxes as dicts take a shortcut (``_dict_boxes``); the result, or the error and its message,

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 from glc.compiler.udfs import dense, pointclouds, speech
+from helpers.examples import examples
 from helpers.media_files import grey, mp4, ply, png, wav
 from helpers.metric_project import add_task, new_project, sql_rows, write_predictions
 from hypothesis import HealthCheck, assume, given, settings
@@ -570,7 +571,7 @@ def test_mcd_python_speech_features(corpus: Corpus) -> None:
 
 # ------------------------------------------------------------------ generated inputs, UDFs alone
 
-GEN = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+GEN = settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -676,7 +677,7 @@ def test_generated_clouds_plyfile_and_scipy(n: int, m: int, seed: int, binary: b
             jaccard_score(la, lb, labels=parts, average=None).mean(), abs=1e-12)
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=examples(6), deadline=None)
 @given(seed=st.integers(0, 2**16), n=st.integers(500, 2500), m=st.integers(500, 2500))
 def test_generated_mcd(seed: int, n: int, m: int) -> None:
     rng = np.random.default_rng(seed)

@@ -201,6 +201,7 @@ def test_bad_spark_profiles(tmp_path: Path, body: str, message: str) -> None:
         load_target(root, "s", "general-bench")
 
 
+@pytest.mark.slow  # several glc processes
 def test_without_pyspark_a_spark_target_says_what_to_install(tmp_path: Path) -> None:
     root = copy_project(tmp_path / "p", small=True)
     _spark_profile(root, "s:\n  type: spark\n  path: target/s.duckdb\n  master: local[2]\n  warehouse: target/w\n")

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import yaml
 from glc.compiler.udfs import readings
+from helpers.examples import examples
 from helpers.metric_project import add_task, allow_command, model_spec, new_project, sql_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -157,7 +158,7 @@ def _norm(x: str) -> str:
     return " ".join(x.lower().split())
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(frames=st.lists(FRAME, max_size=6), refs=st.lists(LABEL, min_size=1, max_size=3),
        match=st.sampled_from(["all", "any", "sequence"]), empty=st.sampled_from([0.0, 16.0]))
 def test_generated_readings(frames: list[list[str]], refs: list[str], match: str, empty: float) -> None:

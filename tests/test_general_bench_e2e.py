@@ -262,6 +262,7 @@ def _bad(tree: Path, folder: Path, mutate) -> None:
     f.write_text(mutate(doc) if callable(mutate) else mutate)
 
 
+@pytest.mark.slow  # several glc processes
 def test_bad_annotation_files_sit_out_alone_with_one_located_error_each(small, server: ScriptedServer) -> None:
     root, tree, info = small
     openai_model(root, server.url)

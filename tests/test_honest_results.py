@@ -104,6 +104,7 @@ def test_explain_and_report_show_ties(tied: Workspace, tmp_path: Path) -> None:
     assert "level_rests_on_ties" in page  # the data-quality warning
 
 
+@pytest.mark.slow  # several glc processes
 def test_one_ranking_rule_in_every_format(tied: Workspace) -> None:
     """copy-a and copy-b are equal: both rank 1, own is 3 (competition ranking), in every format."""
     want = {"copy-a": 1, "copy-b": 1, "own": 3}
@@ -141,6 +142,7 @@ def test_interval_columns_are_named_for_their_level() -> None:
     assert data[1]["level_2_ci90_lo"] == 44.0 and data[0]["level_5_ci90_hi"] == 21.0 and data[1]["rank"] == 2
 
 
+@pytest.mark.slow  # several glc processes
 def test_bootstrap_intervals_reach_json_and_csv(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     items = [(f"q{i}", {}, [str(i % 2)]) for i in range(8)]
@@ -216,6 +218,7 @@ def routed(tmp_path: Path) -> tuple[Workspace, dict[str, str]]:
     return Workspace(root), {"nlp": nlp, "new": new, "img": img}
 
 
+@pytest.mark.slow  # several glc processes
 def test_tasks_without_a_route_are_named_and_marked(routed) -> None:
     ws, t = routed
     out = glc(ws.root, "compile").stdout

@@ -50,3 +50,25 @@ def test_the_checks_see_an_import_of_a_test_file(tmp_path: Path) -> None:
     bad = tmp_path / "test_x.py"
     bad.write_text("from test_metrics import TEXT\nimport conftest\nfrom helpers import test_y\n", encoding="utf-8")
     assert _imported_modules(bad) == {"test_metrics", "conftest", "helpers", "helpers.test_y"}
+
+
+def test_the_small_project_is_a_cut_of_the_catalog() -> None:
+    """tests/data/small-project: two task specs of each catalog folder, each where the catalog has it
+    (same id, modality and paradigm), and the quick list's ids of those tasks, in the list's order."""
+    import yaml
+    from helpers.project import REPO, SMALL
+
+    specs = sorted((SMALL / "specs" / "tasks").rglob("*.yaml"))
+    folders: dict[Path, int] = {}
+    for spec in specs:
+        rel = spec.relative_to(SMALL)
+        assert (REPO / rel).is_file(), f"{rel} is not a catalog task spec"
+        mine, theirs = yaml.safe_load(spec.read_text()), yaml.safe_load((REPO / rel).read_text())
+        assert [mine[k] for k in ("id", "modality", "paradigm")] == [theirs[k] for k in ("id", "modality", "paradigm")]
+        folders[rel.parent] = folders.get(rel.parent, 0) + 1
+    assert len(folders) == 9 and set(folders.values()) == {2}, folders  # image/video/audio/3d x 2 paradigms, nlp
+    ids = {yaml.safe_load(s.read_text())["id"] for s in specs}
+    quick = [x.strip() for x in (REPO / "data" / "general-bench" / "quick_tasks.txt").read_text().splitlines()
+             if x.strip() and not x.startswith("#")]
+    mine = [x.strip() for x in (SMALL / "quick_tasks.txt").read_text().splitlines() if not x.startswith("#")]
+    assert mine == [x for x in quick if x in ids]

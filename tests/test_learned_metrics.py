@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import yaml
 from glc.compiler.udfs import features
+from helpers.examples import examples
 from helpers.media_files import png
 from helpers.metric_project import add_task, allow_command, new_project, sql_rows, write_predictions
 from hypothesis import HealthCheck, given, settings
@@ -128,7 +129,7 @@ def sample_sets(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sample_sets())
 def test_frechet_agrees_with_torchmetrics(sets: tuple[np.ndarray, np.ndarray]) -> None:
     a, b = sets
@@ -146,7 +147,7 @@ def test_frechet_agrees_with_torchmetrics(sets: tuple[np.ndarray, np.ndarray]) -
 # ------------------------------------------------------------------------------ cosine
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.integers(1, 8).flatmap(lambda d: st.tuples(hnp.arrays(np.float64, d, elements=feature),
                                                      hnp.arrays(np.float64, d, elements=feature))))
 def test_cosine_agrees_with_torchmetrics_formula_and_sklearn(pair: tuple[np.ndarray, np.ndarray]) -> None:
@@ -176,7 +177,7 @@ def test_cosine_hand_picked() -> None:
     assert features.reading_score("72.5") == 72.5 and features.reading_score("nan") is None
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(finite, min_size=1, max_size=30), st.randoms(use_true_random=False))
 def test_exact_mean_is_order_free(values: list[float], rnd: random.Random) -> None:
     from fractions import Fraction

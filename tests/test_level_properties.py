@@ -12,6 +12,7 @@ import pytest
 from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import Task
 from glc.compiler.spec_models import TaskSpec
+from helpers.examples import examples
 from helpers.reference_levels import MODALITIES, RefTask, levels, reached, tie, wins
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -94,7 +95,8 @@ def _run_sql(compiled: CompiledProject, tasks: list[RefTask], models: dict[str, 
         con.close()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(40), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_sql_levels_equal_reference(compiled: CompiledProject, data) -> None:
     tasks = data.draw(catalogs())

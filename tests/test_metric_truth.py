@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.examples import examples
 from helpers.metric_truth import (
     BOX_DECLS,
     CHOICE_DECLS,
@@ -44,7 +45,7 @@ from helpers.metric_truth import (
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-FAST = settings(max_examples=4, deadline=None, database=None, print_blob=True,
+FAST = settings(max_examples=examples(4), deadline=None, database=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -239,7 +240,7 @@ def test_conventions_are_listed_by_glc_ls_metrics(oracle: GlcOracle) -> None:
 # --- images: PSNR, MS-SSIM --------------------------------------------------------------------
 
 
-@settings(FAST, max_examples=2)
+@settings(FAST, max_examples=examples(2))
 @given(batch=st.lists(image_cases(), min_size=1, max_size=6))
 def test_image_metrics_agree_with_skimage_and_sewar(oracle: GlcOracle, batch: list[ImageCase]) -> None:
     found = check_images(oracle, batch)

@@ -322,6 +322,7 @@ def test_diff_and_report_take_the_new_boards(built: Workspace, tmp_path: Path) -
         assert f'data-scope="{name}"' in page
 
 
+@pytest.mark.slow  # several glc processes
 def test_cli_lists_and_prints_the_new_boards(built: Workspace) -> None:
     out = glc(built.root, "leaderboard", "--scope", "D-image-comprehension-question-answering", "--format", "csv")
     assert out.returncode == 0, out.stderr

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 from glc.compiler.udfs import captions, series
+from helpers.examples import examples
 from helpers.metric_cases import RANKED, RTE_NUMBERS
 from helpers.metric_project import add_task, new_project, sql_rows, write_predictions
 from hypothesis import assume, given, settings
@@ -292,7 +293,7 @@ boxes = st.one_of(st.none(), st.tuples(st.integers(0, 20), st.integers(0, 20), s
                   .map(lambda b: [b[0], b[1], b[0] + b[2], b[1] + b[3]]))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(ref=st.lists(boxes, min_size=1, max_size=8), pred=st.lists(boxes, max_size=10))
 def test_generated_auc_and_viou(ref: list[Any], pred: list[Any]) -> None:
     ref_boxes = [b if b is not None else [3, 3, 3, 3] for b in ref]
@@ -307,7 +308,7 @@ words = st.lists(st.sampled_from(["a", "dog", "runs", "on", "the", "grass", "red
                  max_size=9).map(" ".join)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(items=st.lists(st.tuples(words, st.lists(words, min_size=1, max_size=3)), min_size=1, max_size=5))
 def test_generated_cider_pycocoevalcap(items: list[tuple[str, list[str]]]) -> None:
     assume(any(r for _, refs in items for r in refs))  # pycocoevalcap needs one reference word in the corpus
@@ -335,7 +336,7 @@ def detection_frame(draw: Any) -> tuple[list[tuple[list[int], float]], list[list
     return draw(st.permutations(dets)), gts
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(frames=st.lists(detection_frame(), min_size=1, max_size=4))
 def test_generated_amota(frames: list[tuple[list[tuple[list[int], float]], list[list[int]]]]) -> None:
     payloads = [json.dumps({"pred": json.dumps([{"bbox": b, "score": s} for b, s in dets]),

@@ -6,6 +6,7 @@ another test file or from conftest.py (tests/test_layout.py checks this).
 - metric_project: a project with hand-written tasks, datasets, predictions and models
 - metric_cases: the metric corpora several test files check against references
 - metric_truth: Hypothesis strategies and references for differential metric tests
+- examples: Hypothesis' example counts, full or (the fast tier's profile) a tenth
 - reference_levels: an independent implementation of the General-Level arithmetic
 - gb_tree, media_files: synthetic General-Bench trees and media files
 - engine_compare: DuckDB vs Spark table comparison; chromium: a headless browser over CDP

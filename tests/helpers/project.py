@@ -10,18 +10,25 @@ DATA = REPO / "data" / "general-bench"
 EXAMPLES = DATA / "examples"
 
 
-SMALL_CATALOG_PER_FOLDER = 2  # tasks of each catalog folder (and paradigm) a small project keeps
+SMALL = REPO / "tests" / "data" / "small-project"  # the small project's task specs and task list
 
 
 def copy_project(dest: Path, *, small: bool = False) -> Path:
     """A private copy of the project (specs, sql, profiles) to build and break.
 
-    ``small``: the general-bench catalog cut to its first two tasks per modality and paradigm
-    (about 18 instead of 699), for tests that bring their own tasks and do not need the whole
-    catalog; compiling it takes a tenth of the time.
+    ``small``: instead of the 699 general-bench task specs, the 18 committed under
+    ``tests/data/small-project/specs/tasks`` (two per modality and paradigm: comprehension and
+    generation of image, video, audio and 3D, and two NLP tasks) and the bundled ``mini``
+    benchmark's 8, for tests that bring their own tasks or need a few of each kind but not the
+    whole catalog; compiling it takes a tenth of the time. Everything else (metrics, levels,
+    scopes, task types, SQL, profiles) is the repo's own.
     """
-    skip = shutil.ignore_patterns() if not small else _catalog_cut
-    shutil.copytree(REPO / "specs", dest / "specs", ignore=skip)
+    if not small:
+        shutil.copytree(REPO / "specs", dest / "specs")
+    else:
+        shutil.copytree(REPO / "specs", dest / "specs", ignore=_all_tasks)
+        shutil.copytree(SMALL / "specs" / "tasks", dest / "specs" / "tasks")
+        shutil.copytree(REPO / "specs" / "tasks" / "mini", dest / "specs" / "tasks" / "mini")
     shutil.copytree(REPO / "sql", dest / "sql")
     shutil.copy(REPO / "profiles.yml", dest / "profiles.yml")
     _copy_task_lists(dest, small)
@@ -32,21 +39,12 @@ TASK_LISTS = [Path("data/general-bench/quick_tasks.txt")]  # task lists the ship
 
 
 def _copy_task_lists(dest: Path, small: bool) -> None:
-    """The scopes' task lists; a small catalog keeps the ids of the task specs it kept."""
-    kept = {line.split(":", 1)[1].strip() for f in (dest / "specs" / "tasks").rglob("*.yaml")
-            for line in f.read_text(encoding="utf-8").splitlines() if line.startswith("id:")} if small else set()
+    """The scopes' task lists; the small project's own list holds the ids of the tasks it has."""
     for rel in TASK_LISTS:
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        lines = (REPO / rel).read_text(encoding="utf-8").splitlines(keepends=True)
-        (dest / rel).write_text("".join(x for x in lines if not small or x.startswith("#") or x.strip() in kept),
-                                encoding="utf-8")
+        shutil.copy(SMALL / rel.name if small else REPO / rel, dest / rel)
 
 
-def _catalog_cut(folder: str, names: list[str]) -> set[str]:
-    """shutil.copytree's ignore: past the first few task specs of a catalog folder."""
-    path = Path(folder)
-    if path.parent.name not in ("tasks", "3d", "audio", "image", "video") or "tasks" not in path.parts \
-            or path.name == "mini":
-        return set()
-    specs = sorted(n for n in names if n.endswith(".yaml"))
-    return set(specs[SMALL_CATALOG_PER_FOLDER:])
+def _all_tasks(folder: str, names: list[str]) -> set[str]:
+    """shutil.copytree's ignore: the task specs (the small project brings its own)."""
+    return {"tasks"} & set(names) if Path(folder) == REPO / "specs" else set()

@@ -83,25 +83,25 @@ def test_forty_clients_at_once_get_answers_not_resets() -> None:
 
 
 def test_a_full_queue_is_answered_429() -> None:
-    with serving(latency_ms=3000, max_queue=1) as (port, backend):
-        first = threading.Thread(target=post, args=(port, chat("first")), daemon=True)
+    runner = ScriptedRunner()  # holds the first request at its gate until the second was answered
+    with serving(max_queue=1, runner=runner) as (port, backend):
+        first = threading.Thread(target=post, args=(port, chat("gate")), daemon=True)
         first.start()
-        deadline = time.monotonic() + 20
-        while backend.in_flight < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        t0 = time.monotonic()
+        _wait_for(lambda: runner.batches)
         status, headers, body = post(port, chat("second"))
-        assert status == 429 and time.monotonic() - t0 < 2.5  # refused at once, not after the 3 s of the first
+        assert status == 429 and first.is_alive()  # refused at once, not after the first was answered
         assert headers["retry-after"] == "1" and headers["content-type"] == "application/json"
         assert body["error"]["type"] == "server_busy"
+        runner.gate.set()
         first.join(10)
+        assert runner.batches == [["gate"]]  # the refused request never reached the model
 
 
 def test_an_over_long_prompt_is_refused_413_at_once() -> None:
-    with serving(latency_ms=3000) as (port, _):
-        t0 = time.monotonic()
+    runner = ScriptedRunner()  # its gate stays shut: a prompt that reached it would not be answered
+    with serving(runner=runner) as (port, backend):
         status, _, body = post(port, chat("word " * 20_000))
-        assert status == 413 and time.monotonic() - t0 < 2.5
+        assert status == 413 and runner.batches == [] and backend.in_flight == 0  # refused before the queue
         assert "100000 characters" in body["error"]["message"] and "16000" in body["error"]["message"]
     with serving(max_prompt_chars=10) as (port, _):
         assert post(port, chat("0123456789"))[0] == 200

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -188,6 +187,7 @@ def test_endpoints_and_api_keys_are_granted_by_the_profile(tmp_path: Path, recor
 # --- 4. YAML alias bombs --------------------------------------------------------------------
 
 
+@pytest.mark.timeout(120)  # a hang guard: it took 75 s and 5.6 GB, then a traceback, before the node limit
 def test_a_yaml_alias_bomb_is_refused_at_its_line(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     lines = ["id: nlp.bomb", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -196,10 +196,8 @@ def test_a_yaml_alias_bomb_is_refused_at_its_line(tmp_path: Path) -> None:
         lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
         prev = name
     (root / "specs" / "tasks" / "test" / "bomb.yaml").write_text("\n".join(lines) + "\n")
-    t0 = time.perf_counter()
     with pytest.raises(SpecErrors) as info:
         compile_project(root)
-    assert time.perf_counter() - t0 < 60  # was 75 s and 5.6 GB, then a traceback
     text = str(info.value)
     assert "specs/tasks/test/bomb.yaml:7: invalid YAML: aliases expand the document past 100,000 nodes" in text
 
@@ -234,14 +232,13 @@ def test_a_lone_surrogate_in_a_response_fails_that_instance_and_later_runs_work(
     ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "ran longer than 2 s"),
     ("{% for i in range(100000) %}{{ input.a * 100 }}{% endfor %}", "output passed 1,000,000 characters"),
 ])
+@pytest.mark.timeout(60)  # a hang guard: the template's own deadline is 2 s
 def test_prompt_templates_are_bounded_in_work_memory_and_time(tmp_path: Path, prompt: str, message: str) -> None:
     root = new_project(tmp_path / "p")
     qa_task(root, n=1, prompt=prompt)
     model_spec(root, "m", [{"runner": "command", "args": {"argv": ["{{ python }}", "-c", ECHO, "{{ prompt }}"]}}])
-    t0 = time.perf_counter()
     with pytest.raises(GlcError) as info:
         Workspace(root).plan()
-    assert time.perf_counter() - t0 < 30
     assert "prompt template fails on instance 'q0'" in info.value.message and message in info.value.message
 
 
@@ -326,14 +323,14 @@ def test_glc_run_exits_3_when_instances_failed(tmp_path: Path) -> None:
     ("{% for i in range(100000) %}{% for j in range(100000) %}{% if nope is sequence %}x{% endif %}"
      "{% endfor %}{% endfor %}", "ran longer than 2 s"),
 ])
+@pytest.mark.timeout(30)  # a hang guard: the sandbox's deadline is 2 s
 def test_sandbox_bounds_hold_for_joins_formats_sums_and_swallowing_tests(template: str, message: str) -> None:
     from glc.compiler.sandbox import TemplateBudgetError, shared_sandbox
 
     env = shared_sandbox()
-    t0 = time.perf_counter()
     with pytest.raises(TemplateBudgetError) as info:
         env.render(env.from_string(template), {})
-    assert message in str(info.value) and time.perf_counter() - t0 < 10
+    assert message in str(info.value)
 
 
 def test_sql_models_cannot_read_files(tmp_path: Path) -> None:
