@@ -50,7 +50,7 @@ for _path in sorted((REPO / "specs" / "metrics").glob("*.yaml")):
     if _spec.get("implementation"):
         METRICS[_spec["name"]] = (_spec["implementation"]["macro"], _spec["implementation"].get("args") or {})
 
-Row = tuple[bool, float | None, list[float] | None, str | None]  # scored, value, stats, payload
+Row = tuple[bool, float | None, Any, str | None]  # scored, value, stats (a dict: the named STRUCT), payload
 
 # --- instance rows per metric implementation -------------------------------------------------
 
@@ -75,19 +75,21 @@ def values(v: st.SearchStrategy, nullable: bool = True) -> st.SearchStrategy[Row
 def bleu_stats(draw: Any, n: int) -> Row:
     totals = [draw(COUNT) for _ in range(n)]
     matches = [draw(st.integers(0, t)) for t in totals]
-    return True, None, [float(x) for x in [*matches, *totals, draw(COUNT), draw(COUNT)]], None
+    fields = {f"matches_{k + 1}": float(m) for k, m in enumerate(matches)}
+    fields |= {f"totals_{k + 1}": float(t) for k, t in enumerate(totals)}
+    return True, None, fields | {"hyp_len": float(draw(COUNT)), "ref_len": float(draw(COUNT))}, None
 
 
 @st.composite
-def count_stats(draw: Any, k: int) -> Row:
-    return True, None, [float(draw(COUNT)) for _ in range(k)], None
+def count_stats(draw: Any, names: tuple[str, ...]) -> Row:
+    return True, None, {n: float(draw(COUNT)) for n in names}, None
 
 
 @st.composite
 def frame_hits(draw: Any) -> Row:
     frames = draw(COUNT)
     hits = draw(st.integers(0, frames))
-    return True, (hits / frames if frames else 0.0), [float(hits), float(frames)], None
+    return True, (hits / frames if frames else 0.0), {"hits": float(hits), "frames": float(frames)}, None
 
 
 @st.composite
@@ -95,12 +97,13 @@ def pq_stats(draw: Any) -> Row:
     tp, fp, fn = draw(COUNT), draw(COUNT), draw(COUNT)
     iou_sum = sum(draw(st.lists(UNIT, min_size=tp, max_size=tp)))
     den = tp + 0.5 * fp + 0.5 * fn
-    return True, (iou_sum / den if den else None), [iou_sum, float(tp), float(fp), float(fn)], None
+    return True, (iou_sum / den if den else None), {"iou_sum": iou_sum, "true_positives": float(tp),
+                                                     "false_positives": float(fp), "false_negatives": float(fn)}, None
 
 
 @st.composite
 def number_pair(draw: Any) -> Row:
-    return True, None, [draw(SIGNED), draw(SIGNED)], None
+    return True, None, {"predicted": draw(SIGNED), "reference": draw(SIGNED)}, None
 
 
 @st.composite
@@ -111,10 +114,11 @@ def rmse_row(draw: Any) -> Row:
 
 @st.composite
 def label_counts(draw: Any) -> Row:
-    counts: list[float] = []
+    counts: list[dict[str, float]] = []
     for label in draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, 7.0]), unique=True, max_size=3)):
         pred, ref = draw(COUNT), draw(COUNT)
-        counts += [label, float(draw(st.integers(0, min(pred, ref)))), float(pred), float(ref)]
+        counts.append({"label": label, "intersection": float(draw(st.integers(0, min(pred, ref)))),
+                       "predicted": float(pred), "reference": float(ref)})
     return True, draw(_maybe(UNIT)), counts, None
 
 
@@ -199,12 +203,13 @@ ROWS: dict[str, Callable[[dict[str, Any]], Callable[[str], st.SearchStrategy[Row
     "media_quality": lambda a: lambda iid: values(st.floats(0.0, 100.0) | st.sampled_from([100.0, 0.1, 0.2])),
     **{m: (lambda a: lambda iid: values(WIDE)) for m in ("chamfer", "mcd", "flow_epe", "sad", "depth_error")},
     "bleu": lambda a: lambda iid: bleu_stats(int(a.get("max_order", 4))),
-    "micro_f1": lambda a: lambda iid: count_stats(3),
-    "edit_rate": lambda a: lambda iid: count_stats(2),
+    "micro_f1": lambda a: lambda iid: count_stats(("true_positives", "false_positives", "false_negatives")),
+    "edit_rate": lambda a: lambda iid: count_stats(("edits", "ref_len")),
     "frame_labels": lambda a: lambda iid: frame_hits(),
     "panoptic_quality": lambda a: lambda iid: pq_stats(),
     "regression": lambda a: lambda iid: number_pair(),
     "rmse": lambda a: lambda iid: rmse_row(),
+    "correlation": lambda a: lambda iid: rmse_row(),  # numbers give stats, music a value (chroma r)
     "segmentation_iou": lambda a: lambda iid: label_counts(),
     "macro_accuracy": lambda a: lambda iid: group_row(),
     "evaluator_score": lambda a: lambda iid: read_row(WIDE | st.sampled_from([1.0, 2.5, 4.1])),
@@ -315,10 +320,12 @@ ORDER_REGRESSIONS = [
     *[(m, _unit(0.1, 0.2, 0.3)) for m in ("cd", "mcd", "epe", "sad", "rms", "absrel")],
     ("psnr", _unit(30.1, 30.3, 30.2)),
     # pooled PQ: the sum of matched IoUs is fractional
-    ("pq", [(f"i{k}", (True, None, [x, 1.0, 0.0, 0.0], None)) for k, x in enumerate((0.1, 0.2, 0.3))]),
+    ("pq", [(f"i{k}", (True, None, {"iou_sum": x, "true_positives": 1.0, "false_positives": 0.0,
+                                    "false_negatives": 0.0}, None)) for k, x in enumerate((0.1, 0.2, 0.3))]),
     # pooled mIoU: the per-label IoUs (0.1, 0.2, 0.3) were averaged in the order their labels were first seen
-    ("miou", [("i0", (True, None, [1.0, 1.0, 1.0, 10.0], None)), ("i1", (True, None, [2.0, 1.0, 1.0, 5.0], None)),
-              ("i2", (True, None, [3.0, 3.0, 3.0, 10.0], None))]),
+    ("miou", [(f"i{k}", (True, None, [{"label": label, "intersection": i, "predicted": pr, "reference": r}], None))
+              for k, (label, i, pr, r) in enumerate([(1.0, 1.0, 1.0, 10.0), (2.0, 1.0, 1.0, 5.0),
+                                                     (3.0, 3.0, 3.0, 10.0)])]),
     # CIDEr-D: the per-caption scores were summed in row order
     ("cider", [(f"i{k}", (True, None, None, json.dumps({"pred": p, "refs": r})))
                for k, (p, r) in enumerate([("a cat sits", ["a cat sits on the mat"]), ("dog", ["the dog"]),
@@ -341,7 +348,7 @@ def test_the_regression_values_do_move_a_float_sum() -> None:
     for metric, rows in ORDER_REGRESSIONS:
         if metric in ("miou", "cider"):
             continue
-        xs = [float(r[1] if r[1] is not None else r[2][0]) for _, r in rows]
+        xs = [float(r[1] if r[1] is not None else r[2]["iou_sum"]) for _, r in rows]
         assert len(sums(xs)) > 1, metric
     assert len(sums([0.1, 0.2, 0.3])) > 1  # the per-label IoUs of the miou case
 
