@@ -54,16 +54,16 @@ print(name, n, time.perf_counter() - t, time.process_time() - c)
 LOAD = r"""
 import os, resource, sys, time
 t0, c0 = time.perf_counter(), time.process_time()
-import glc.compiler.sqlmodel as sqlmodel
+import glc.compiler.nodes as nodes
 sql_s = [0.0]
-real_compile_models = sqlmodel.compile_models
+real_compile_models = nodes.compile_models
 def timed_compile_models(*a, **k):  # parsing and qualifying the SQL nodes: the same for any data
     t = time.perf_counter()
     try:
         return real_compile_models(*a, **k)
     finally:
         sql_s[0] += time.perf_counter() - t
-sqlmodel.compile_models = timed_compile_models
+nodes.compile_models = timed_compile_models
 from glc.workspace import Workspace
 from glc.execute.datasets import sync_instances
 from glc.engine.store import connect, ensure_store

@@ -19,7 +19,7 @@ from typing import Annotated
 
 from glc.compiler.errors import SpecError, SpecErrors, display_path
 from glc.compiler.loader import parse_doc
-from glc.compiler.sqlmodel import CompiledNode
+from glc.compiler.nodes import CompiledNode
 from glc.compiler.suggest import did_you_mean
 from glc.compiler.yaml_source import YamlSyntaxError, load_yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field

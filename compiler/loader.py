@@ -17,7 +17,6 @@ from typing import Any, Generic, TypeVar
 from glc.compiler.errors import SpecDeprecation, SpecError, display_path
 from glc.compiler.spec_models import (
     BenchmarkSpec,
-    LevelSpec,
     MetricSpec,
     ModelSpec,
     ScopeFile,
@@ -25,6 +24,7 @@ from glc.compiler.spec_models import (
     TaskSpec,
     TaskTypeSpec,
     TestFile,
+    VariantSpec,
 )
 from glc.compiler.suggest import did_you_mean
 from glc.compiler.yaml_source import YamlDoc, YamlSyntaxError, load_yaml
@@ -36,7 +36,7 @@ M = TypeVar("M", bound=BaseModel)
 FOLDERS: dict[str, type[Spec]] = {
     "tasks": TaskSpec,
     "metrics": MetricSpec,
-    "levels": LevelSpec,
+    "levels": VariantSpec,
     "scopes": ScopeFile,
     "tests": TestFile,
     "task_types": TaskTypeSpec,
@@ -58,7 +58,7 @@ class LoadedSpecs:
     benchmark: Located[BenchmarkSpec] | None = None
     tasks: list[Located[TaskSpec]] = field(default_factory=list)
     metrics: list[Located[MetricSpec]] = field(default_factory=list)
-    levels: list[Located[LevelSpec]] = field(default_factory=list)
+    levels: list[Located[VariantSpec]] = field(default_factory=list)
     scopes: list[Located[ScopeFile]] = field(default_factory=list)
     tests: list[Located[TestFile]] = field(default_factory=list)
     task_types: list[Located[TaskTypeSpec]] = field(default_factory=list)
@@ -120,7 +120,7 @@ def validation_errors(exc: ValidationError, doc: YamlDoc, path: str) -> list[Spe
 # Top-level keys renamed so that one word means one thing (docs/glossary.md): the old key is
 # still read, for one release, with a SpecDeprecation warning naming the file and line.
 RENAMED_KEYS: dict[type[BaseModel], dict[str, str]] = {
-    LevelSpec: {"partition": "group_by"},  # "partition" now means only incremental build partitions
+    VariantSpec: {"partition": "group_by"},  # "partition" now means only incremental build partitions
 }
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from glc.compiler.contracts import PUBLIC, SEEDS, STORE
 from glc.compiler.data_tests import CompiledDataTest
+from glc.compiler.nodes import CompiledNode
 from glc.compiler.resolve import Project
 from glc.compiler.seeds import Seed
-from glc.compiler.sqlmodel import CompiledNode
 
 SCHEMA_VERSION = 1
 
@@ -56,8 +56,8 @@ def build_manifest(project: Project, seeds: dict[str, Seed], nodes: list[Compile
         "glc_version": glc_version,
         "benchmark": {"name": project.benchmark.name, "version": project.benchmark.version,
                       "tasks": len(project.tasks), "metrics": len(project.metrics)},
-        "levels": [lv.name for lv in project.levels],
-        "default_level": project.default_level.name,
+        "levels": [lv.name for lv in project.variants],
+        "default_level": project.default_variant.name,
         "scopes": [s.name for s in project.scopes],
         "default_scope": project.default_scope.name,
         "specs": {"fingerprint": specs_fp, "files": project.file_hashes},

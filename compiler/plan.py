@@ -18,9 +18,9 @@ from glc.compiler.data_tests import CompiledDataTest
 from glc.compiler.errors import GlcError, SpecError, SpecErrors, display_path
 from glc.compiler.manifest import dumps
 from glc.compiler.materialization import FanOut
+from glc.compiler.nodes import CompiledNode, RenderedModel
 from glc.compiler.resolve import Project, lookup
 from glc.compiler.seeds import Seed
-from glc.compiler.sqlmodel import CompiledNode, RenderedModel
 from glc.compiler.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, 
         choice_rules = load_choice_rules(project.root / "specs", project.root)
     renderer = TemplateRenderer(sql_dir, project.root)
     renderer.env.globals["choice_rules"] = choice_rules
-    levels = [lv.model_dump() for lv in project.levels]
+    levels = [lv.model_dump() for lv in project.variants]
     metrics = [m.model_dump() for m in project.metrics]
     out: list[RenderedModel] = []
 
@@ -181,9 +181,9 @@ def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path 
     from glc.compiler.data_tests import compile_data_tests
     from glc.compiler.loader import load_specs
     from glc.compiler.manifest import build_manifest
+    from glc.compiler.nodes import CompileCache, compile_cache_path, compile_models
     from glc.compiler.resolve import resolve
     from glc.compiler.seeds import build_seeds
-    from glc.compiler.sqlmodel import CompileCache, compile_cache_path, compile_models
 
     loaded = load_specs(root, specs_dir or root / "specs", benchmark)
     # the templates' checks that need only the metric specs join the spec errors: one compile, every problem

@@ -14,7 +14,7 @@ and a hit needs the folder to give the same digest again (a few hundred ``stat``
 files' contents).
 
 The entry is JSON (data, never code: no pickle), written atomically in the user's cache folder
-(outside the project, like the per-model cache of ``sqlmodel``), one file per project folder
+(outside the project, like the per-model cache of ``nodes``), one file per project folder
 and benchmark choice. Reading it back validates every spec with its pydantic model again (all
 but the syntax of prompt templates, checked when the entry was written: ``spec_models.CHECKED``). An
 entry is written only after it was read back and compared equal to the compile it stores, so a
@@ -40,6 +40,7 @@ from glc.compiler.data_tests import CompiledDataTest
 from glc.compiler.errors import SpecDeprecation
 from glc.compiler.loader import ENV_BENCHMARK, Located
 from glc.compiler.materialization import FanOut, Materialization
+from glc.compiler.nodes import CompiledNode
 from glc.compiler.plan import CompiledProject, compile_project
 from glc.compiler.resolve import Project, Scope, Task
 from glc.compiler.seeds import Seed
@@ -47,23 +48,22 @@ from glc.compiler.spec_models import (
     CHECKED,
     BenchmarkSpec,
     DataTestSpec,
-    LevelSpec,
     MetricSpec,
     ModelSpec,
     ScopeEntry,
     TaskSpec,
     TaskTypeSpec,
     UnitTestSpec,
+    VariantSpec,
 )
-from glc.compiler.sqlmodel import CompiledNode
 from glc.compiler.yaml_source import YamlDoc
 
 from glc import __version__ as GLC_VERSION
 
-FORMAT = 6  # 2: typed materializations and fan-out; 3: metric macros' reference kinds; 4: metric evaluators'
+FORMAT = 7  # 2: typed materializations and fan-out; 3: metric macros' reference kinds; 4: metric evaluators'
 # estimates_human and task types' other_references; 5: instance stats are named STRUCTs (UDF return types);
 # 6: evaluators that read labels (segment_s, top_k) and labels kept in order (OtherReference.in_order,
-# DatasetSpec.labels_in_order)
+# DatasetSpec.labels_in_order); 7: the level variants are ResolvedProject.variants (VariantSpec)
 ENV_DATA = "GLC_DATA"  # glc.profiles.ENV_DATA (not imported: profiles is not needed on a hit)
 ENV_DISABLE = "GLC_NO_COMPILE_CACHE"  # set to 1: every command compiles from the specs
 LIBRARIES = ("sqlglot", "jinja2", "pydantic", "pydantic_core", "yaml")
@@ -290,7 +290,7 @@ def _dump(c: CompiledProject) -> dict[str, Any]:
             "benchmark": _spec(p.benchmark),
             "metrics": [_spec(m) for m in p.metrics],
             "tasks": [[_spec(t.spec), t.metric.name, t.path] for t in p.tasks],
-            "levels": [_spec(lv) for lv in p.levels],
+            "variants": [_spec(lv) for lv in p.variants],
             "scopes": [[_spec(s.entry), s.family, list(s.task_ids), [list(x) for x in s.split],
                         sorted(s.listed) if s.listed is not None else None] for s in p.scopes],
             "data_tests": [_located(x) for x in p.data_tests],
@@ -369,7 +369,7 @@ def _restore(d: dict[str, Any]) -> CompiledProject:
         benchmark=BenchmarkSpec.model_validate(p["benchmark"], context=CHECKED),
         tasks=tuple(Task(TaskSpec.model_validate(s, context=CHECKED), by_name[m], path) for s, m, path in p["tasks"]),
         metrics=metrics,
-        levels=tuple(LevelSpec.model_validate(lv, context=CHECKED) for lv in p["levels"]),
+        variants=tuple(VariantSpec.model_validate(lv, context=CHECKED) for lv in p["variants"]),
         scopes=tuple(Scope(ScopeEntry.model_validate(b, context=CHECKED), family, tuple(ids),
                            tuple(tuple(x) for x in split), frozenset(listed) if listed is not None else None)
                      for b, family, ids, split, listed in p["scopes"]),

@@ -21,7 +21,6 @@ from glc.compiler.plugins import runner_args_schema, runner_targets
 from glc.compiler.spec_models import (
     BenchmarkSpec,
     DataTestSpec,
-    LevelSpec,
     MetricEvaluator,
     MetricSpec,
     ModelSpec,
@@ -30,6 +29,7 @@ from glc.compiler.spec_models import (
     TaskSpec,
     TaskTypeSpec,
     UnitTestSpec,
+    VariantSpec,
 )
 from glc.compiler.suggest import did_you_mean, did_you_mean_metric, did_you_mean_task
 from pydantic import ValidationError
@@ -122,7 +122,7 @@ class Project:
     benchmark: BenchmarkSpec
     tasks: tuple[Task, ...]
     metrics: tuple[MetricSpec, ...]
-    levels: tuple[LevelSpec, ...]
+    variants: tuple[VariantSpec, ...]
     scopes: tuple[Scope, ...]
     data_tests: tuple[Located[DataTestSpec], ...]
     unit_tests: tuple[Located[UnitTestSpec], ...]
@@ -142,20 +142,20 @@ class Project:
                        or "models: " + ", ".join(m.spec.name for m in self.models))
 
     @property
-    def default_level(self) -> LevelSpec:
-        return next(lv for lv in self.levels if lv.default)
+    def default_variant(self) -> VariantSpec:
+        return next(lv for lv in self.variants if lv.default)
 
     @property
     def default_scope(self) -> Scope:
         return next(s for s in self.scopes if s.entry.default)
 
-    def board(self, variant: str | None, scope: str | None) -> tuple[LevelSpec, Scope]:
+    def board(self, variant: str | None, scope: str | None) -> tuple[VariantSpec, Scope]:
         """The named level variant and scope, or the defaults for those not named."""
-        return (self.level(variant) if variant else self.default_level,
+        return (self.variant(variant) if variant else self.default_variant,
                 self.scope(scope) if scope else self.default_scope)
 
-    def level(self, name: str) -> LevelSpec:
-        return lookup(name, {lv.name: lv for lv in self.levels}, "level variant")
+    def variant(self, name: str) -> VariantSpec:
+        return lookup(name, {lv.name: lv for lv in self.variants}, "level variant")
 
     def scope(self, name: str) -> Scope:
         return lookup(name, {s.name: s for s in self.scopes}, "scope")
@@ -303,7 +303,7 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
         benchmark=loaded.benchmark.spec,
         tasks=tuple(tasks),
         metrics=tuple(sorted((m.spec for m in metrics.values()), key=lambda m: m.name)),
-        levels=tuple(sorted((lv.spec for lv in levels.values()), key=lambda lv: (not lv.default, lv.name))),
+        variants=tuple(sorted((lv.spec for lv in levels.values()), key=lambda lv: (not lv.default, lv.name))),
         scopes=tuple(scopes),
         data_tests=tuple(data_tests),
         unit_tests=tuple(unit_tests),

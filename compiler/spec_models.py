@@ -425,7 +425,7 @@ class ModelSpec(Spec):
 # --- levels and scopes -------------------------------------------------------------------
 
 
-class LevelSpec(Spec):
+class VariantSpec(Spec):
     """A reading of the General-Level rules; the SQL templates branch on these fields."""
 
     name: SqlName

@@ -417,7 +417,7 @@ class Workspace:
 
         project = self.compile(write=False).project
         descriptions = {m.spec.name: m.spec.description for m in project.models if m.spec.description}
-        return board_notes(rows, variant or project.default_level.name, descriptions)
+        return board_notes(rows, variant or project.default_variant.name, descriptions)
 
     def ls(self, kind: str, select: list[str] | None = None) -> list[dict[str, Any]]:
         """Rows describing the project's tasks, metrics, levels, scopes, models or nodes."""

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from glc.compiler import sqlmodel
+from glc.compiler import nodes
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import compile_project
 from helpers.project import copy_project
@@ -21,7 +21,7 @@ from helpers.project import copy_project
 def fresh_memo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Each test starts with an empty in-process memo (the file cache is what is tested) and its
     own user cache folder."""
-    monkeypatch.setattr(sqlmodel, "_PROCESS_CACHE", sqlmodel.CompileCache())
+    monkeypatch.setattr(nodes, "_PROCESS_CACHE", nodes.CompileCache())
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
 
 
@@ -33,15 +33,15 @@ def test_a_cache_hit_gives_identical_nodes_and_a_change_misses(tmp_path: Path, f
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     root = copy_project(tmp_path / "p", small=True)
     first = _nodes(root)
-    cache_file = sqlmodel.compile_cache_path(root)
+    cache_file = nodes.compile_cache_path(root)
     assert not cache_file.is_relative_to(root)  # a project cannot bring its own compiled SQL
     doc = json.loads(cache_file.read_text())  # data only: JSON, never pickle
     assert doc["format"] == 1 and len(doc["qualified"]) == len(first)
     # a new process (empty memo) reads the file and qualifies nothing
-    monkeypatch.setattr(sqlmodel, "_PROCESS_CACHE", sqlmodel.CompileCache())
+    monkeypatch.setattr(nodes, "_PROCESS_CACHE", nodes.CompileCache())
     calls: list[str] = []
-    real = sqlmodel._qualify
-    monkeypatch.setattr(sqlmodel, "_qualify", lambda m, t, s: calls.append(m.name) or real(m, t, s))
+    real = nodes._qualify
+    monkeypatch.setattr(nodes, "_qualify", lambda m, t, s: calls.append(m.name) or real(m, t, s))
     assert _nodes(root) == first and calls == []
     # a changed template misses for that model and everything whose inputs changed, nothing else
     path = root / "sql" / "models" / "task_sota.sql"
@@ -66,7 +66,7 @@ def test_a_broken_model_is_reported_although_an_older_version_was_cached(tmp_pat
 def test_a_damaged_cache_file_is_ignored(tmp_path: Path, fresh_memo: None, damage: bytes) -> None:
     root = copy_project(tmp_path / "p", small=True)
     first = _nodes(root)
-    cache_file = sqlmodel.compile_cache_path(root)
+    cache_file = nodes.compile_cache_path(root)
     cache_file.write_bytes(damage)
     assert _nodes(root) == first
     assert json.loads(cache_file.read_text())["format"] == 1  # rewritten whole

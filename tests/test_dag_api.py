@@ -15,9 +15,9 @@ import pytest
 from glc.compiler.contracts import SEEDS, STATE, Column
 from glc.compiler.errors import GlcError
 from glc.compiler.materialization import FanOut, Incremental, Materialization, Table, View
+from glc.compiler.nodes import CompiledNode
 from glc.compiler.plan import CompiledProject
 from glc.compiler.project_cache import _node_field, _restore_node
-from glc.compiler.sqlmodel import CompiledNode
 
 from glc.engine import build as build_mod
 from glc.engine import spark as spark_mod
@@ -221,7 +221,7 @@ def test_lookup_of_an_absent_node_is_a_clear_error() -> None:
 
 
 def test_the_compiled_catalog_carries_typed_nodes(compiled: CompiledProject) -> None:
-    v = compiled.project.default_level.name
+    v = compiled.project.default_variant.name
     wins = compiled.node("task_wins", variant=v)
     assert isinstance(wins.materialization, View) and wins.variant == v and wins.model == "task_wins"
     metric = next(m.name for m in compiled.project.metrics if m.implementation)
@@ -234,7 +234,7 @@ def test_the_compiled_catalog_carries_typed_nodes(compiled: CompiledProject) -> 
     # sql/models/level_scores.sql and sql/models/per_variant/level_scores.sql share a name: the
     # first is the node called level_scores, the others are asked for by variant
     variants = {n.variant for n in compiled.nodes_of("level_scores")}
-    assert variants == {None, *(lv.name for lv in compiled.project.levels)}
+    assert variants == {None, *(lv.name for lv in compiled.project.variants)}
     assert compiled.node("level_scores").template == "sql/models/level_scores.sql"
     assert compiled.node("level_scores", variant=v).template == "sql/models/per_variant/level_scores.sql"
     assert compiled.manifest["nodes"][wins.name]["materialized"] == "view"

@@ -75,7 +75,7 @@ def _run_sql(compiled: CompiledProject, tasks: list[RefTask], models: dict[str, 
              for t in tasks]
     scores = [(m, tid, x, None, None, None, None, None, None) for m, s in models.items() for tid, x in s.items()]
     model_rows = [(m, None, None, None, None, None, None) for m in models]
-    views = [f"level_scores__{lv.name}" for lv in compiled.project.levels]
+    views = [f"level_scores__{lv.name}" for lv in compiled.project.variants]
     con = sandbox(compiled, given, scores, model_rows, ["level_scores", *views])
     try:
         rel = con.sql("SELECT * FROM level_scores WHERE scope = 'A'")

@@ -42,7 +42,7 @@ def test_nothing_changed_reads_the_cache_and_gives_the_same_project(root: Path,
     second = project_cache.cached_compile(root)
     assert len(calls) == 1
     assert second == first and second == compile_project(root)
-    assert [lv.name for lv in second.project.levels] == [lv.name for lv in first.project.levels]
+    assert [lv.name for lv in second.project.variants] == [lv.name for lv in first.project.variants]
     entry = project_cache.cache_path(root.resolve(), None)
     assert not entry.is_relative_to(root)  # a project cannot bring its own compiled project
     doc = json.loads(entry.read_bytes())  # data only: JSON

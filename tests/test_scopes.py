@@ -283,7 +283,7 @@ def _levels(ws: Workspace) -> dict[tuple[str, str], dict]:
 def test_every_board_has_level_rows_with_its_cap(built: Workspace) -> None:
     p = built.compile(write=False).project
     rows = _levels(built)
-    assert set(rows) == {(v.name, s.name) for v in p.levels for s in p.scopes}
+    assert set(rows) == {(v.name, s.name) for v in p.variants for s in p.scopes}
     qa = rows[("pooled", "D-image-comprehension-question-answering")]
     assert (qa["level"], qa["level_2"], qa["level_3"], qa["level_4"], qa["level_5"]) == (3, 100.0, 100.0, None, None)
     assert rows[("pooled", "D-image-comprehension-recognition")]["level"] == 1  # no score there

@@ -40,7 +40,7 @@ def parse_side(text: str, project: Project, con: duckdb.DuckDBPyConnection, vari
     if not sep or kind not in ("variant", "scope", "run"):
         raise GlcError(f"cannot read '{text}'", hint="write variant:NAME, scope:NAME or run:ID (run:latest)")
     if kind == "variant":
-        return Side(project.level(value).name, scope, None)
+        return Side(project.variant(value).name, scope, None)
     if kind == "scope":
         return Side(variant, project.scope(value).name, None)
     live = live_run(con)

@@ -24,7 +24,7 @@ from sqlglot import exp
 from glc.analysis.basis import cells, model_notes
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import CompiledProject
-from glc.compiler.resolve import LevelSpec, Scope
+from glc.compiler.resolve import Scope, VariantSpec
 from glc.engine.store import DIALECT
 
 GROUP_NAMES = {"C": "comprehension", "G": "generation", "L": "language"}
@@ -64,7 +64,7 @@ def _table(name: str, alias: str) -> exp.Expr:
     return exp.alias_(exp.to_table(name), alias, table=True)
 
 
-def explain(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: str, level: LevelSpec,
+def explain(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: str, level: VariantSpec,
             scope: Scope) -> dict[str, Any]:
     v = level.name
 

@@ -100,7 +100,7 @@ def compile(select: SelectOpt = None, limit: LimitOpt = None,
     compiled = ws.compile()
     p = compiled.project
     typer.echo(f"compiled benchmark '{p.benchmark.name}': {plural(len(p.tasks), 'task')}, "
-               f"{plural(len(p.metrics), 'metric')}, {plural(len(p.levels), 'level variant')}, "
+               f"{plural(len(p.metrics), 'metric')}, {plural(len(p.variants), 'level variant')}, "
                f"{plural(len(p.scopes), 'scope')} -> {plural(len(compiled.nodes), 'SQL node')}, "
                f"{plural(len(compiled.data_tests), 'data test')}")
     if p.binding is not None:
@@ -425,7 +425,7 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str, echo=type
     rows, intervals = ws.board(variant, scope)
     p = ws.compile(write=False).project
     if fmt == "table":
-        echo(f"leaderboard: variant {variant or p.default_level.name}, scope {scope or p.default_scope.name}")
+        echo(f"leaderboard: variant {variant or p.default_variant.name}, scope {scope or p.default_scope.name}")
     echo(render(rows, fmt, intervals, p.benchmark.bootstrap.confidence))
     notes = ws.board_notes(rows, variant)  # what the numbers rest on; json/csv keep stdout to the data
     if notes:

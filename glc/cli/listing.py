@@ -46,7 +46,7 @@ def list_rows(compiled: CompiledProject, kind: str, selection: Selection | None 
                  "conventions": len(m.conventions)}
                 for m in p.metrics]
     if kind == "levels":
-        return [{"level": lv.name, "win": lv.win, "group_by": lv.group_by, "default": lv.default} for lv in p.levels]
+        return [{"level": lv.name, "win": lv.win, "group_by": lv.group_by, "default": lv.default} for lv in p.variants]
     if kind == "scopes":
         return [{"scope": s.name, "family": s.family, "max_level": s.entry.max_level, "tasks": len(s.task_ids),
                  "default": s.entry.default} for s in p.scopes]

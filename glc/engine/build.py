@@ -30,9 +30,9 @@ import duckdb
 from glc.compiler.contracts import STATE, quote_ident
 from glc.compiler.errors import GlcError
 from glc.compiler.materialization import Incremental, Materialization, Table, View
+from glc.compiler.nodes import CompiledNode
 from glc.compiler.plan import CompiledProject
 from glc.compiler.seeds import Seed
-from glc.compiler.sqlmodel import CompiledNode
 from glc.engine.hooks import LIVE_RUN, RESULTS, BuildHook, HookContext, default_hooks
 from glc.engine.selection import Selection
 from glc.engine.store import ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction

@@ -58,8 +58,8 @@ from glc.compiler.contracts import SEEDS, STATE, STORE, Contract
 from glc.compiler.dialects import Translated, translate_nodes
 from glc.compiler.errors import GlcError
 from glc.compiler.materialization import Incremental, Materialization, Table, View
+from glc.compiler.nodes import CompiledNode
 from glc.compiler.plan import CompiledProject
-from glc.compiler.sqlmodel import CompiledNode
 from glc.compiler.udfs.registry import UDFS, arrow_call, arrow_type
 from glc.engine.build import (
     PARTITIONS_SQL,

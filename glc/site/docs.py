@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 
 from glc.compiler.column_docs import ModelDocs, annotate_sql, docs_for
+from glc.compiler.nodes import CompiledNode
 from glc.compiler.plan import CompiledProject
 from glc.compiler.spec_models import MetricSpec
-from glc.compiler.sqlmodel import CompiledNode
 from glc.engine.build import ancestors, build
 from glc.words import plural
 
@@ -117,7 +117,7 @@ def build_docs(compiled: CompiledProject, out: Path, column_docs: dict[str, Mode
         f"{'; computed by macro <code>' + esc(m.implementation.macro) + '</code>' if m.implementation else ''}"
         f"</p>{_svg(curves[m.name])}</div>" for m in p.metrics)
     levels = "".join(f"<dt>{esc(lv.name)}</dt><dd>{esc(lv.description)} (win: {esc(lv.win)}, group_by: "
-                     f"{esc(lv.group_by)})</dd>" for lv in p.levels)
+                     f"{esc(lv.group_by)})</dd>" for lv in p.variants)
     scopes = "".join(f"<li>{esc(s.name)}: {esc(s.entry.title)}, {plural(len(s.task_ids), 'task')}, up to Level-"
                      f"{s.entry.max_level}</li>" for s in p.scopes)
     depth: dict[str, int] = {}

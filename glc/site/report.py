@@ -35,7 +35,7 @@ from glc.analysis.basis import MODALITY_ORDER, PARADIGM_ORDER, board_notes, cell
 from glc.analysis.leaderboard import LEVELS, SHOWN, Intervals, interval_cells, leaderboard_intervals
 from glc.compiler.contracts import quote_ident
 from glc.compiler.plan import CompiledProject
-from glc.compiler.resolve import LevelSpec
+from glc.compiler.resolve import VariantSpec
 from glc.engine.data_tests import DataTestResult
 
 ASSETS = Path(__file__).parent / "report_assets"
@@ -156,7 +156,7 @@ def _kind(t: dict[str, Any]) -> str:
     return t["modality"] if t["modality"] == t["paradigm"] else f"{t['modality']} {t['paradigm']}"
 
 
-def ladder(r: dict[str, Any], groups: dict[str, dict[str, Any]], level: LevelSpec, max_level: int,
+def ladder(r: dict[str, Any], groups: dict[str, dict[str, Any]], level: VariantSpec, max_level: int,
            names: dict[str, str]) -> tuple[str, list[dict[str, Any]]]:
     """The ladder of one model on one board: a headline (which level, what holds it, what would lift
     it) and one rung per level 2..max_level with its score, its rule and its state. Every number is a
@@ -291,7 +291,7 @@ def _grid_html(cells_: list[dict[str, Any]], win_rule: str) -> str:
 def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, tests: list[DataTestResult],
                  out: Path) -> Path:
     p = compiled.project
-    lv, scope = p.default_level, p.default_scope
+    lv, scope = p.default_variant, p.default_scope
     v, s = lv.name, scope.name
     out.mkdir(parents=True, exist_ok=True)
     (out / "sql").mkdir(exist_ok=True)
@@ -426,7 +426,7 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
         f"<dt>{html.escape(x.title)} (<code>{html.escape(x.name)}</code>)</dt><dd>{html.escape(x.description)} "
         f"SQL: {sql_link('task_wins', x.name, 'wins')}, {sql_link('group_scores', x.name, 'groups')}, "
         f"{sql_link('level_scores', x.name, 'levels')}, {sql_link('level_ladder', x.name, 'ladder')}</dd>"
-        for x in p.levels)
+        for x in p.variants)
     ci_note = (f"Intervals: {intervals.confidence * 100:g} % bootstrap percentile intervals from "
                "<code>glc bootstrap</code> (<code>level_intervals</code>); <code>~</code> marks an interval that "
                "overlaps the next rank's." if intervals else
