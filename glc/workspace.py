@@ -374,19 +374,6 @@ class Workspace:
         finally:
             con.close()
 
-    def intervals(self, variant: str | None = None, scope: str | None = None) -> Intervals | None:
-        from glc.analysis.leaderboard import leaderboard_intervals
-        from glc.engine.store import connect
-
-        project = self.compile(write=False).project
-        level, board = project.board(variant, scope)
-        v, s = level.name, board.name
-        con = connect(self.target, read_only=True)
-        try:
-            return leaderboard_intervals(con, v, s)
-        finally:
-            con.close()
-
     def leaderboard(self, variant: str | None = None, scope: str | None = None) -> list[dict[str, Any]]:
         return self.board(variant, scope, intervals=False)[0]
 
