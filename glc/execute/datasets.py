@@ -18,11 +18,12 @@ import json
 import math
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, chain, repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,31 @@ class _Files:
             self.folders[parent] = self.grants.readable(Path(parent))
         return not self.folders[parent]
 
+    def inside_sha256(self, path: str) -> str | None:
+        """``None if self.outside(path) else self.sha256(path)`` with one ``lstat`` for a path that
+        is no symbolic link (the common case) instead of a ``lstat`` and a ``stat``."""
+        text = os.path.normpath(path)
+        if ".." in text.split(os.sep):
+            return None if not self.grants.readable(Path(path)) else self.sha256(path)
+        try:
+            st = os.lstat(text)
+        except OSError:  # missing (or unreadable): outside or not a file, None either way
+            st = None
+        if st is not None and stat.S_ISLNK(st.st_mode):
+            return None if not self.grants.readable(Path(path)) else self.sha256(path)
+        parent = os.path.dirname(text)
+        if parent not in self.folders:
+            self.folders[parent] = self.grants.readable(Path(parent))
+        if not self.folders[parent]:
+            return None
+        if path not in self.hashes:
+            digest = None
+            if st is not None and stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as fh:
+                    digest = hashlib.sha256(fh.read()).hexdigest()
+            self.hashes[path] = digest
+        return self.hashes[path]
+
     def sha256(self, path: str) -> str | None:
         """The file's sha256; None when it is not a file."""
         if path not in self.hashes:
@@ -183,13 +209,13 @@ OUTSIDE_HINT = ("specs may read only inside the project and the 'data_roots:' of
 
 def _records(root: Path, task: Task, problems: list[Problem],
              header: dict[str, Any] | None = None, data: bytes | None = None,
-             parsed: list[str] | None = None) -> list[dict[str, Any]]:
+             parsed: list[str] | None = None, grants: Grants | None = None) -> list[dict[str, Any]]:
     """The file's records; ``data``: its bytes when already read. ``parsed`` hears "orjson" when
     orjson parsed the whole file (then no string of it holds a lone surrogate: orjson refuses them)."""
     ds = task.spec.dataset
     assert ds is not None
     f = _file_of(root, ds)
-    if _outside(root, f):
+    if _outside(root, f, grants):
         problems.append(Problem(task.path, f"task '{task.id}': dataset.path {ds.path!r} leads outside the project",
                                 OUTSIDE_HINT))
         return []
@@ -437,14 +463,15 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
     before = len(problems)
     header: dict[str, Any] = {}
     parsed: list[str] = []
-    records = _records(root, task, problems, header, data, parsed)
+    grants = grants or load_grants(root)
+    records = _records(root, task, problems, header, data, parsed, grants)
     bad_type = _type_problem(header, task, types or {}, str(_file_of(root, ds)))
     if bad_type is not None:
         problems.append(bad_type)
         return None
     f = _file_of(root, ds)
     folder = media_folder(root, ds)
-    files = _Files(root, grants or load_grants(root))
+    files = _Files(root, grants)
     _real_folder.cache_clear()  # folders may have changed since the last load
     # a General-Bench Close Set: no record has an output at all; its instances run but are not scored
     closed = ds.format == "general_bench" and bool(records) and not any(
@@ -631,10 +658,15 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
         # dicts (boxes, several answers) one by one. The key tells 1 from 1.0 and 0.0 from -0.0
         keys = values if set(map(type, values)) <= {str} else [
             v if type(v) is str else (type(v), repr(v)) if type(v) in (int, float) else None for v in values]
-        firsts: dict[Any, Any] = {}
-        for key, v in zip(keys, values, strict=True):
-            if key is not None and key not in firsts:
-                firsts[key] = v
+        firsts: dict[Any, Any]
+        if keys is values:  # strings: each its own key, the distinct ones in order without a Python step each
+            distinct_values = dict.fromkeys(values)
+            firsts = dict(zip(distinct_values, distinct_values, strict=True))
+        else:
+            firsts = {}
+            for key, v in zip(keys, values, strict=True):
+                if key is not None and key not in firsts:
+                    firsts[key] = v
         done = [convert_reference(v, ds, folder) for v in firsts.values()]  # ValueError: the careful path
         table: dict[Any, tuple[bytes, list[str], float | None]] = {
             key: (text, ref_texts, number)
@@ -695,7 +727,7 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                     digest = digests.get(text, missing)
                     if digest is missing:
                         path = os.path.join(base, text)
-                        digest = digests[text] = None if files.outside(path) else files.sha256(path)
+                        digest = digests[text] = files.inside_sha256(path)
                     if digest is None:
                         return None
                     media.append({"field": name, "path": text, "sha256": digest})
@@ -902,14 +934,14 @@ class _Batches:
             values = got.columns[c.name]
             if c.name in CONSTANT and n and values[0] is values[-1] and values.count(values[0]) == n:
                 arrays[c.name] = pa.repeat(pa.scalar(values[0], pa.string()), n)
-            elif c.type == "VARCHAR[]":  # offsets and one flat array: quicker than a list of lists
-                offsets = pa.array([0, *accumulate(map(len, values))], type=pa.int32())
-                arrays[c.name] = pa.ListArray.from_arrays(offsets, pa.array(list(chain.from_iterable(values)),
-                                                                            type=pa.string()))
+            elif c.type == "VARCHAR[]":
+                arrays[c.name] = pa.array(values, type=pa.list_(pa.string()))
             elif c.type == "DOUBLE":
                 arrays[c.name] = pa.array(values, type=pa.float64())
-            elif any(type(x) is bytes for x in values[:1]):  # JSON the fast path wrote: UTF-8 checked by Arrow
-                arrays[c.name] = pa.array(values, type=pa.binary()).cast(pa.string())
+            elif any(type(x) is bytes for x in values[:1]):
+                # JSON the fast path wrote with orjson, whose output is always valid UTF-8 (it refuses
+                # lone surrogates): the bytes are the strings as they are, no UTF-8 pass over them again
+                arrays[c.name] = pa.array(values, type=pa.binary()).view(pa.string())
             else:
                 arrays[c.name] = pa.array(values, type=pa.string())
         self.tables.append(pa.table(arrays))
@@ -1003,10 +1035,11 @@ def _load_tasks(project: Project, tasks: list[Task], dropped: list[str], stored:
         assert ds is not None
         f = _file_of(root, ds)
         data: bytes | None = None
-        known = None if not grants.readable(f) else versions.sha256(f)
+        readable = grants.readable(f)
+        known = versions.sha256(f) if readable else None
         if known is not None:
             fp = _fingerprint(ds, known)
-        elif not grants.readable(f):
+        elif not readable:
             fp = _fingerprint(ds, "<outside>")
         else:
             try:
