@@ -255,3 +255,68 @@ def test_a_failed_write_stores_nothing_and_is_raised(tmp_path: Path, monkeypatch
             == [("q1",), ("q2",), ("q3",)]
     finally:
         con.close()
+
+
+def test_media_links_inside_outside_and_dangling(loader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Media paths that are symbolic links (the fast path's one ``lstat`` per file): a link to a
+    file in the project loads with that file's sha256, both ways; a link leading outside the
+    project and a dangling one give the careful path's located problem, both ways."""
+    import hashlib
+
+    root, task, types = loader
+    img = root / "data" / "hyp" / "img"
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"outside")
+    for name, target in (("in.png", img / "a.png"), ("out.png", secret), ("dangling.png", img / "gone.png")):
+        if not (img / name).is_symlink():
+            (img / name).symlink_to(target)
+    ds = dataset("text")
+
+    def doc(image: str) -> dict:
+        return {"task": "t", "data": [{"id": "1", "input": {"question": "q", "image": image},
+                                       "output": {"answer": "x"}},
+                                      {"id": "2", "input": {"question": "q"}, "output": {"answer": "y"}}]}
+
+    (fast, fast_problems), (slow, slow_problems) = both_ways(root, task, types, ds, doc("img/in.png"), monkeypatch)
+    assert fast == slow and fast_problems == slow_problems == []
+    assert fast is not None
+    media = json.loads(dict((r[1], r[7]) for r in fast)["1"])
+    assert media == [{"field": "input.image", "path": "img/in.png",
+                      "sha256": hashlib.sha256(b"a.png").hexdigest()}]
+    for name, message in (("out.png", "leads outside the project"), ("dangling.png", "missing media file")):
+        (fast, fast_problems), (slow, slow_problems) = both_ways(root, task, types, ds, doc(f"img/{name}"),
+                                                                 monkeypatch)
+        assert fast is None and slow is None and fast_problems == slow_problems
+        assert len(fast_problems) == 1 and "instance '1'" in fast_problems[0][0] and message in fast_problems[0][1]
+
+
+def test_fast_path_json_bytes_are_stored_as_the_careful_path_text(loader, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path hands orjson's UTF-8 bytes to Arrow as strings without a second UTF-8 pass:
+    what the store holds is the careful path's text, non-ASCII included."""
+    import duckdb
+
+    from glc.engine.store import ensure_store
+
+    root, task, types = loader
+    ds = dataset("labels")
+    records = [{"id": "é", "input": {"question": "naïve 🙂 \u2028 ü", "options": ["ß", "日本"]},
+                "output": {"answer": ["😀", "ç"]}},
+               {"id": "2", "input": {"question": "plain", "image": "img/a.png"}, "output": {"answer": ["a"]}}]
+    f = root / ds.path / "annotation.json"
+    f.write_text(json.dumps({"task": "t", "data": records}, ensure_ascii=False), encoding="utf-8")
+    t = task.__class__(task.spec.model_copy(update={"dataset": ds}), task.metric, task.path)
+    fast = datasets.load_task(root, t, [], "fp", types)
+    assert fast is not None and type(fast.columns["input"][0]) is bytes  # the fast path took it
+    with monkeypatch.context() as m:
+        m.setattr(datasets, "_fast_columns", lambda *a: None)
+        slow = datasets.load_task(root, t, [], "fp", types)
+    assert slow is not None
+    con = duckdb.connect()
+    ensure_store(con)
+    batches = datasets._Batches(con)
+    batches.add(fast)
+    batches.flush()
+    batches.close()
+    stored = con.execute(f"SELECT {', '.join(datasets.COLUMNS)} FROM instances ORDER BY rowid").fetchall()
+    assert stored == slow.rows
+    assert json.loads(stored[0][2])["question"] == "naïve 🙂 \u2028 ü"
