@@ -26,6 +26,7 @@ import operator
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -255,6 +256,9 @@ class _Timeout(BaseException):
 
 
 _WATCHDOG = _Watchdog()
+# Python source Jinja generated per (environment syntax, template name, text); see BoundedSandbox.compile
+_GENERATED: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+_GENERATED_MAX = 1024
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
@@ -268,6 +272,38 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.deadline_s = deadline_s
         for name in _FILTER_CHECKS:
             self.filters[name] = _guarded_filter(name, FILTERS[name])
+
+    def compile(self, source: Any, name: str | None = None, filename: str | None = None,  # type: ignore[override]
+                raw: bool = False, defer_init: bool = False) -> Any:
+        """Jinja's compile, with the Python source Jinja generates for a template kept per process.
+
+        Lexing, parsing and generating the Python source of a template is most of what loading it
+        costs, and a process that compiles several projects (glc serve, the tests) loads the same
+        templates from each project's folder again. The generated source depends only on the
+        template's text, its name and the environment's syntax, filters and tests (the file name
+        appears only in errors, and a template that fails to compile is never kept), so it is kept
+        under exactly those; the code object is compiled from it again with this file's name, so
+        tracebacks and error locations name the file that was read."""
+        if raw or not isinstance(source, str):
+            return super().compile(source, name, filename, raw, defer_init)  # type: ignore[call-overload]
+        key = (self._syntax_key(), name, defer_init, source)
+        code = _GENERATED.get(key)
+        if code is None:
+            code = super().compile(source, name, filename, raw=True, defer_init=defer_init)
+            _GENERATED[key] = code
+            while len(_GENERATED) > _GENERATED_MAX:
+                _GENERATED.popitem(last=False)
+        else:
+            _GENERATED.move_to_end(key)
+        return self._compile(code, filename or "<template>")
+
+    def _syntax_key(self) -> tuple[Any, ...]:
+        """What besides a template's text decides the Python source Jinja generates for it."""
+        return (type(self), self.block_start_string, self.block_end_string, self.variable_start_string,
+                self.variable_end_string, self.comment_start_string, self.comment_end_string,
+                self.line_statement_prefix, self.line_comment_prefix, self.trim_blocks, self.lstrip_blocks,
+                self.newline_sequence, self.keep_trailing_newline, self.optimized, repr(self.autoescape),
+                tuple(sorted(self.extensions)), tuple(sorted(self.filters)), tuple(sorted(self.tests)))
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         check_binop(operator_, left, right)
