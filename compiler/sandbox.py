@@ -273,7 +273,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         for name in _FILTER_CHECKS:
             self.filters[name] = _guarded_filter(name, FILTERS[name])
 
-    def compile(self, source: Any, name: str | None = None, filename: str | None = None,  # type: ignore[override]
+    def compile(self, source: Any, name: str | None = None, filename: str | None = None,
                 raw: bool = False, defer_init: bool = False) -> Any:
         """Jinja's compile, with the Python source Jinja generates for a template kept per process.
 
