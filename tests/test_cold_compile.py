@@ -31,3 +31,24 @@ def test_a_compile_imports_no_udf_module_and_checks_udf_calls(tmp_path: Path) ->
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["loaded"] == []
     assert got["udfs"] and set(got["udfs"]) <= set(UDF_NAMES)  # the catalog's macros call UDFs, all known
+
+
+def test_spec_paths_for_messages_are_display_path_s(tmp_path: Path) -> None:
+    """The loader resolves each folder once (not each file twice); every answer stays
+    ``display_path``'s, for plain files, a linked file, a linked folder and a file outside."""
+    from glc.compiler.errors import display_path
+    from glc.compiler.loader import _RelPaths
+
+    root = tmp_path / "project"
+    (root / "specs" / "tasks").mkdir(parents=True)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "far.yaml").write_text("name: far\n")
+    (root / "specs" / "tasks" / "a.yaml").write_text("name: a\n")
+    (root / "specs" / "tasks" / "link.yaml").symlink_to(outside / "far.yaml")
+    (root / "specs" / "linked").symlink_to(outside, target_is_directory=True)
+    files = [root / "specs" / "tasks" / "a.yaml", root / "specs" / "tasks" / "link.yaml",
+             root / "specs" / "linked" / "far.yaml", outside / "far.yaml"]
+    rel = _RelPaths(root)
+    assert [rel(f) for f in files] == [display_path(f, root) for f in files]
+    assert rel(files[0]) == "specs/tasks/a.yaml" and rel(files[1]) == str(files[1])
