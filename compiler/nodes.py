@@ -21,6 +21,7 @@ from glc.compiler.contracts import PUBLIC, Column, source_schema
 from glc.compiler.errors import GlcError
 from glc.compiler.materialization import FanOut, Incremental, Materialization, Table, View, from_config
 from glc.compiler.suggest import did_you_mean
+from glc.compiler.udfs.names import UDF_NAMES  # the names only: the UDF modules import numpy
 
 if TYPE_CHECKING:  # sqlglot is imported by the functions that parse: a cached compile needs none of it
     from sqlglot import exp
@@ -187,8 +188,6 @@ def _key(*parts: Any) -> str:
 
 def compile_models(models: list[RenderedModel], cache: CompileCache | None = None) -> list[CompiledNode]:
     """Parse, order, qualify and canonicalize; nodes come back in dependency order."""
-    from glc.compiler.udfs.registry import UDFS  # the UDF modules import numpy: only a real compile needs them
-
     cache = cache or CompileCache()
     for k, known_refs in _PROCESS_CACHE.refs.items():  # the process memo fills the gaps of a file cache
         cache.refs.setdefault(k, known_refs)
@@ -251,10 +250,10 @@ def compile_models(models: list[RenderedModel], cache: CompileCache | None = Non
         if shared is not None:
             shared.add_table(name, schema[name], dialect=DIALECT)
         udfs = list(done.udfs)
-        unknown_udfs = [u for u in udfs if u not in UDFS]
+        unknown_udfs = [u for u in udfs if u not in UDF_NAMES]
         if unknown_udfs:
             raise GlcError(f"model '{name}' calls unknown function(s) {unknown_udfs}", location=model.template,
-                           hint=did_you_mean(unknown_udfs[0], UDFS) or "registered: " + ", ".join(UDFS))
+                           hint=did_you_mean(unknown_udfs[0], UDF_NAMES) or "registered: " + ", ".join(UDF_NAMES))
         materialization = from_config(model.config, name, model.template, {col.name for col in columns})
         header = f"-- node: {name}\n-- template: {model.template}\n"
         if model.label:
@@ -298,4 +297,4 @@ def _qualify(model: RenderedModel, tree: exp.Query, schema: Any) -> _Qualified:
                             "and the models a query reads") from None
     udfs = sorted({f.name.lower() for f in qualified.find_all(exp.Anonymous) if f.name.lower().startswith("glc_")})
     return _Qualified(tuple(sel.alias_or_name for sel in qualified.selects),
-                      qualified.sql(dialect=DIALECT, pretty=True), tuple(udfs))
+                      qualified.sql(dialect=DIALECT, pretty=True, copy=False), tuple(udfs))

@@ -137,6 +137,8 @@ def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, 
     metrics = [m.model_dump() for m in project.metrics]
     out: list[RenderedModel] = []
 
+    where: dict[Path, str] = {}  # template file -> its path for messages (one resolve per template)
+
     def render(f: Path, fan_out: FanOut, label: str | None, extra: dict[str, Any]) -> None:
         config: dict[str, Any] = {}
 
@@ -145,7 +147,9 @@ def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, 
             return ""
         text = renderer.render(f.relative_to(sql_dir).as_posix(),
                                {"levels": levels, "metrics": metrics, "config": set_config, **extra})
-        out.append(RenderedModel(node_name(fan_out), display_path(f, project.root), label, text, config, fan_out))
+        if f not in where:
+            where[f] = display_path(f, project.root)
+        out.append(RenderedModel(node_name(fan_out), where[f], label, text, config, fan_out))
 
     for f in sorted(models_dir.glob("*.sql")):
         render(f, FanOut(f.stem), None, {})

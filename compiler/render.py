@@ -45,16 +45,16 @@ class TemplateRenderer:
         self.env.filters["ident"] = sql_ident
 
     def render(self, template: str, context: dict[str, Any]) -> str:
-        where = display_path(self.sql_dir / template, self.root)
         try:
             return self.env.render(self.env.get_template(template), context)
         except jinja2.TemplateSyntaxError as exc:
+            where = display_path(self.sql_dir / template, self.root)
             name = display_path(Path(exc.filename), self.root) if exc.filename else where
             raise GlcError(f"template syntax error: {exc.message}", location=f"{name}:{exc.lineno}",
                            hint="fix the Jinja syntax; templates shape SQL only") from None
         except jinja2.TemplateError as exc:
             line = None
-            name = where
+            name = display_path(self.sql_dir / template, self.root)
             for frame in reversed(traceback.extract_tb(exc.__traceback__)):
                 if frame.filename and frame.filename.endswith(".sql"):
                     line = frame.lineno
@@ -64,6 +64,7 @@ class TemplateRenderer:
             raise GlcError(f"template error: {exc}", location=loc,
                            hint="templates see: variant, levels; filters: sql_literal, ident") from None
         except (TypeError, ValueError, ArithmeticError, RecursionError, LookupError) as exc:
+            where = display_path(self.sql_dir / template, self.root)
             raise GlcError(f"template error: {type(exc).__name__}: {str(exc)[:300]}", location=where,
                            hint="templates see: variant, levels; filters: sql_literal, ident") from None
 

@@ -29,6 +29,7 @@ from glc.compiler.udfs import (
     speech,
     text,
 )
+from glc.compiler.udfs.names import UDF_NAMES
 
 # the STRUCTs UDFs return (and the metric macros store as an instance's ``stats``); field names
 # are those of the TypedDicts the Python functions return
@@ -110,6 +111,8 @@ UDFS: dict[str, Udf] = {u.name: u for u in [
         "the number an evaluator read (a quality model's score, a judge's grade)"),
     Udf("glc_lab_rmse", dense.lab_rmse, ("VARCHAR", "VARCHAR"), "DOUBLE", "RMSE of two images in CIE L*a*b*"),
 ]}
+if tuple(UDFS) != UDF_NAMES:  # the compile reads the names alone (names.py): they must agree
+    raise RuntimeError(f"compiler/udfs/names.py lists {list(UDF_NAMES)}, the registry has {list(UDFS)}")
 
 
 def arrow_type(duck: str) -> Any:
