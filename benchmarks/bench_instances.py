@@ -177,8 +177,10 @@ def one_round(args: argparse.Namespace, k: int) -> dict[str, float | str]:
         con.close()
         slow = sorted(full.node_seconds.items(), key=lambda kv: -kv[1])[:5]
         parts = {n: v for n, v in more.partitions_built.items() if v}
-        print(f"  round {k + 1}: {n_inst} instances, {n_pred} predictions of {args.models} models (generated in "
-              f"{t_fill:.1f} s), {levels} level_scores rows; full build {t_full:.2f} s (slowest: "
+        load = os.getloadavg()[0]  # other work on the machine slows glc and the reference alike, not equally
+        print(f"  round {k + 1} (load average {load:.1f}): {n_inst} instances, {n_pred} predictions of "
+              f"{args.models} models (generated in {t_fill:.1f} s), {levels} level_scores rows; full build "
+              f"{t_full:.2f} s (slowest: "
               + ", ".join(f"{n} {v:.1f}s" for n, v in slow) + f"); rebuild with nothing changed {t_again:.2f} s "
               f"({len(again.built)} models built); +1 model {', '.join(f'{x:.2f}' for x in adds)} s "
               f"(partitions {parts}); reference {t_ref:.1f} s (per instance, us: "
