@@ -9,16 +9,12 @@
 {% macro ngrams(t, n) -%}
 {%- if n == 1 %}{{ t }}{% else %}LIST_TRANSFORM(RANGE(1, LEN({{ t }}) - {{ n - 2 }}), i -> ARRAY_TO_STRING({{ t }}[i:i + {{ n - 1 }}], ' ')){% endif -%}
 {%- endmacro %}
-{#- Each reference's tokens (p.ref_prepared: one list per reference, in order; an instance
-    without references has none). -#}
-{% macro prepare_ref(r, args, answer) %}{{ tokenize_13a(r) }}{% endmacro %}
 {% macro prepare_refs(args, answer) -%}
 {%- set n = args.max_order | int -%}
-{%- set refs = "COALESCE(p.ref_prepared, CAST([] AS VARCHAR[][]))" -%}
-{{ refs }} AS ref_tokens,
-LIST_TRANSFORM({{ refs }}, rt -> LEN(rt)) AS ref_lens
+LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}) AS ref_tokens,
+LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> LEN(rt)) AS ref_lens
 {%- for k in range(1, n + 1) %},
-LIST_TRANSFORM({{ refs }}, rt -> LIST_AGGREGATE({{ ngrams('rt', k) }}, 'histogram')) AS ref_hist_{{ k }}
+LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> LIST_AGGREGATE({{ ngrams('rt', k) }}, 'histogram')) AS ref_hist_{{ k }}
 {%- endfor %}
 {%- endmacro %}
 {% macro prepare(o, args, answer) -%}
