@@ -11,6 +11,7 @@
 {%- endmacro %}
 {% macro prepare_refs(args, answer) -%}
 {%- set n = args.max_order | int -%}
+LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}) AS ref_tokens,
 LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> LEN(rt)) AS ref_lens
 {%- for k in range(1, n + 1) %},
 LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> LIST_AGGREGATE({{ ngrams('rt', k) }}, 'histogram')) AS ref_hist_{{ k }}
@@ -20,21 +21,40 @@ LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> 
 {{ tokenize_13a(o) }} AS hyp
 {%- endmacro %}
 {% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
+{#- The clipped n-gram matches: ``largest`` is an n-gram's largest count in any reference. -#}
+{% macro clipped(k, largest) -%}
+COALESCE(LIST_SUM(LIST_TRANSFORM(MAP_ENTRIES(LIST_AGGREGATE({{ ngrams('hyp', k) }}, 'histogram')), e -> LEAST(
+      e.value, COALESCE({{ largest }}, 0)))), 0)
+{%- endmacro %}
 {#- matches_n: each distinct hypothesis n-gram counts min(its count, its largest count in any
-    reference); reference n-gram histograms are prepared once per instance. -#}
+    reference); reference n-gram histograms are prepared once per instance. A hypothesis whose
+    tokens are a reference's matches all its n-grams (matches_n = totals_n) and that reference is
+    the closest in length (ref_len = hyp_len): the same numbers without the histograms, which
+    cost most. With one reference, it is the closest (no sort of the lengths). -#}
 {% macro stats(o, args, answer) -%}
 {%- set n = args.max_order | int -%}
-{
+CASE WHEN LIST_CONTAINS(ref_tokens, hyp) THEN {
 {%- for k in range(1, n + 1) %}
-  'matches_{{ k }}': CAST(COALESCE(LIST_SUM(LIST_TRANSFORM(MAP_ENTRIES(LIST_AGGREGATE({{ ngrams('hyp', k) }}, 'histogram')), e -> LEAST(
-    e.value, COALESCE(LIST_MAX(LIST_TRANSFORM(ref_hist_{{ k }}, h -> h[e.key])), 0)))), 0) AS DOUBLE),
+  'matches_{{ k }}': CAST(GREATEST(LEN(hyp) - {{ k - 1 }}, 0) AS DOUBLE),
 {%- endfor %}
 {%- for k in range(1, n + 1) %}
   'totals_{{ k }}': CAST(GREATEST(LEN(hyp) - {{ k - 1 }}, 0) AS DOUBLE),
 {%- endfor %}
   'hyp_len': CAST(LEN(hyp) AS DOUBLE),
-  'ref_len': CAST(LIST_SORT(LIST_TRANSFORM(ref_lens, l -> [ABS(l - LEN(hyp)), l]))[1][2] AS DOUBLE)
-}
+  'ref_len': CAST(LEN(hyp) AS DOUBLE)
+} ELSE {
+{%- for k in range(1, n + 1) %}
+  'matches_{{ k }}': CAST(CASE
+    WHEN LEN(ref_hist_{{ k }}) = 1 THEN {{ clipped(k, 'ref_hist_' ~ k ~ '[1][e.key]') }}
+    ELSE {{ clipped(k, 'LIST_MAX(LIST_TRANSFORM(ref_hist_' ~ k ~ ', h -> h[e.key]))') }} END AS DOUBLE),
+{%- endfor %}
+{%- for k in range(1, n + 1) %}
+  'totals_{{ k }}': CAST(GREATEST(LEN(hyp) - {{ k - 1 }}, 0) AS DOUBLE),
+{%- endfor %}
+  'hyp_len': CAST(LEN(hyp) AS DOUBLE),
+  'ref_len': CAST(CASE WHEN LEN(ref_lens) = 1 THEN ref_lens[1]
+                      ELSE LIST_SORT(LIST_TRANSFORM(ref_lens, l -> [ABS(l - LEN(hyp)), l]))[1][2] END AS DOUBLE)
+} END
 {%- endmacro %}
 {% macro payload(o, args, answer) %}CAST(NULL AS VARCHAR){% endmacro %}
 {#- The task sums of the fields of the instances' stats. -#}
