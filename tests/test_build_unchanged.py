@@ -172,3 +172,38 @@ def test_full_refresh_and_select_are_never_skipped(project: tuple[Path, str], mo
     assert checks.n == 1
     _run(root, select=[f"task:{tid}"])
     assert checks.n == 2
+
+
+def _describe(result: Any) -> list[str]:
+    return [r.describe() for r in result.tests.data]
+
+
+def test_data_tests_of_an_unchanged_store_are_not_run_again(project: tuple[Path, str], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    from glc.engine import data_tests
+
+    root, tid = project
+    ran = []
+    plain = data_tests.run_data_tests
+    monkeypatch.setattr(data_tests, "run_data_tests", lambda con, tests: ran.append(1) or plain(con, tests))
+
+    def fresh() -> list[str]:  # the tests run on the store as it is
+        con = duckdb.connect(Workspace(root).target.path, read_only=True)
+        try:
+            return [r.describe() for r in plain(con, Workspace(root).compile(write=False).data_tests)]
+        finally:
+            con.close()
+
+    kept = _run(root)  # the fixture's second build built nothing: its tests' results were kept
+    assert ran == [] and kept.build.unchanged is not None and _describe(kept) == fresh() and kept.tests.data
+    # what the tests read changes: they run again (and see the new rows)
+    table = tmp_path / "s.csv"
+    table.write_text(f"model,task,score\nimported-model,{tid},42\n")
+    Workspace(root).import_scores(table)
+    changed = _run(root)
+    assert ran == [1] and changed.build.unchanged is None and _describe(changed) == fresh()
+    again = _run(root)  # built nothing: run once more, and kept
+    assert ran == [1, 1] and _describe(again) == _describe(changed)
+    assert _describe(_run(root)) == _describe(changed) and ran == [1, 1]

@@ -58,12 +58,15 @@ LEFT JOIN (SELECT task_id, any_value(dataset_fp) AS fp FROM instances GROUP BY t
 # the glc_node_state row holding the inputs of the last default build that found every node up to date
 # (``_inputs_key``): a build whose inputs are those again skips the per-node checks (``build``)
 UNCHANGED = "build:unchanged"
+# the glc_node_state row keeping the data tests' results under such inputs (glc.engine.data_tests)
+KEPT_TESTS = "tests:unchanged"
 # what a build's decisions read besides the compiled nodes, the seeds and the relations, in one query:
-# every node-state row but UNCHANGED, the partition states, the predictions' partitions and each
-# task's data fingerprint (the inputs of PARTITIONS_SQL)
+# every node-state row but UNCHANGED and KEPT_TESTS, the partition states, the predictions'
+# partitions and each task's data fingerprint (the inputs of PARTITIONS_SQL)
 INPUTS_SQL = """
 SELECT
-  (SELECT list_sort(list(node || ':' || coalesce(state_key, ''))) FROM glc_node_state WHERE node <> ?),
+  (SELECT list_sort(list(node || ':' || coalesce(state_key, ''))) FROM glc_node_state
+   WHERE node NOT IN (?, ?)),
   (SELECT count(*)::VARCHAR || ':' || coalesce(sum(hash(node, model, task_id, state_key)), 0)::VARCHAR
    FROM glc_partition_state),
   (SELECT count(*)::VARCHAR || ':' || coalesce(sum(hash(model, task_id, n_rows, batches)), 0)::VARCHAR
@@ -95,16 +98,17 @@ def _inputs_key(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, seed_
     Equal keys, equal decisions."""
     import orjson
 
-    row = con.execute(INPUTS_SQL, [UNCHANGED]).fetchone()
+    (row,) = con.execute(INPUTS_SQL, [UNCHANGED, KEPT_TESTS]).fetchall()
+    root = getattr(compiled.project, "root", None)  # (a project put together in code may have none)
     try:  # the profile a run was made with (a changed one checks every node again, whatever it changed)
-        profile = hashlib.sha256((compiled.project.root / "profiles.yml").read_bytes()).hexdigest()
+        profile = hashlib.sha256((root / "profiles.yml").read_bytes()).hexdigest() if root is not None else "-"
     except OSError:
         profile = "-"
     nodes = [[n.name, n.fingerprint, n.materialization.to_json(), list(n.depends_on), list(n.sources), list(n.udfs)]
              for n in compiled.nodes]
     return hashlib.sha256(orjson.dumps([_engine_salt(), profile, nodes, sorted(seed_keys.items()),
                                         sorted(store_versions.items()), sorted(relations.items()),
-                                        list(row or ())])).hexdigest()
+                                        list(row)])).hexdigest()
 
 
 @dataclass
@@ -115,6 +119,9 @@ class BuildResult:
     partitions_built: dict[str, int] = field(default_factory=dict)
     seeds_loaded: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # the inputs key (``_inputs_key``) of a default build that built nothing (its inputs are also what
+    # the store holds after it: readers of the built tables may reuse what they computed under it)
+    unchanged: str | None = None
 
     @property
     def built(self) -> list[str]:
@@ -166,8 +173,7 @@ VERSIONS_SQL = "SELECT * FROM " + " CROSS JOIN ".join(f"(SELECT {', '.join(cols)
 def _store_versions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """A cheap version string per store table: its row count and the batches it holds (one query:
     each table's aggregates are one row, side by side)."""
-    row = con.execute(VERSIONS_SQL).fetchone()
-    assert row is not None  # aggregates without GROUP BY: one row
+    (row,) = con.execute(VERSIONS_SQL).fetchall()  # aggregates without GROUP BY: one row
     out, i = {}, 0
     for t, (cols, _) in _VERSIONS.items():
         out[t] = str(tuple(row[i:i + len(cols)]))
@@ -597,6 +603,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         inputs = _inputs_key(con, compiled, seed_keys, versions, ctx.relations) if guarded else None
         if inputs is not None and ctx.state.get(UNCHANGED) == inputs:
             result.skipped = [n.name for n in todo]
+            result.unchanged = inputs
             _record_run(con, result, started, compiled)
             result.seconds = time.perf_counter() - t0
             return result
@@ -628,6 +635,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
             strategy.finish(ctx)
         if inputs is not None and not ctx.built and not result.partitions_built:  # nothing built: a fixed point
             ctx.built[UNCHANGED] = (inputs, _now())
+            result.unchanged = inputs
         elif UNCHANGED in ctx.state:
             con.execute("DELETE FROM glc_node_state WHERE node = ?", [UNCHANGED])
         _record(con, ctx.built)
