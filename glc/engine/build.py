@@ -580,8 +580,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         lazy = all((n := compiled.find(r)) is not None and isinstance(n.materialization, Table) for r in RESULTS)
         hooks = default_hooks(lazy=lazy) if snapshot else []
     ensure_store(con)
-    for ddl in STATE_DDL:
-        con.execute(ddl)
+    con.execute(";\n".join(STATE_DDL))  # one round trip
     ctx = BuildContext(con, compiled, todo, result, selection, hooks)
     with transaction(con):
         ctx.relations = _relations(con)
