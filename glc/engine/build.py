@@ -633,7 +633,9 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         for strategy in strategies.values():
             strategy.finish(ctx)
         if inputs is not None and not ctx.built and not result.partitions_built:  # nothing built: a fixed point
-            ctx.built[UNCHANGED] = (inputs, _now())
+            # one bound row (not through _record: its Arrow batch would import pyarrow for this alone)
+            con.execute("INSERT OR REPLACE INTO glc_node_state (node, state_key, built_at) VALUES (?, ?, ?)",
+                        [UNCHANGED, inputs, _now()])
             result.unchanged = inputs
         elif UNCHANGED in ctx.state:
             con.execute("DELETE FROM glc_node_state WHERE node = ?", [UNCHANGED])
