@@ -34,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 
 from glc.compiler.resolve import Task
 from glc.importers.safety import lone_surrogate
-from glc.importers.scores import Missing, ParsedScores, Problem, is_sota_column, parse_value, pick_model
+from glc.importers.scores import (
+    COUNT_IN_PYTHON,
+    Missing,
+    ParsedScores,
+    Problem,
+    is_sota_column,
+    parse_value,
+    pick_model,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -355,16 +363,26 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
     scores = values[vi, vj]
     raws = [raw[(i, j)] if (i, j) in raw else raw_number(v)
             for i, j, v in zip(vi.tolist(), vj.tolist(), scores.tolist(), strict=True)] if raw else _raw_numbers(scores)
-    # names repeated by numpy indexing (Arrow's take would import pyarrow.compute: a tenth of a second)
-    names = np.asarray(list(wanted.values()), dtype=object)
     return models, pa.table({
-        "model": pa.array(names[vj], pa.string()),
-        "task_id": pa.array(np.asarray(row_tasks, dtype=object)[vi], pa.string()),
+        "model": _repeat(list(wanted.values()), vj),
+        "task_id": _repeat(row_tasks, vi),
         "score": pa.array(scores, pa.float64()),
         "raw_value": pa.array(raws, pa.string()),
         "sheet": pa.repeat(pa.scalar(title, pa.string()), len(raws)),
         "row_no": pa.array((idx[vi] + 2).astype(np.int32), pa.int32()),
-        "column_name": pa.array(np.asarray([column_letter(c) for c in wanted_cols], dtype=object)[vj], pa.string())})
+        "column_name": _repeat([column_letter(c) for c in wanted_cols], vj)})
+
+
+def _repeat(names: list[str], index: np.ndarray) -> pa.Array:
+    """``names[i]`` for each i of ``index``, as Arrow strings: Arrow's take for many scores (they are
+    counted with pyarrow.compute anyway, ``ParsedScores.counts``), numpy indexing for few (pyarrow.compute
+    takes a tenth of a second to import)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if len(index) > COUNT_IN_PYTHON:
+        return pa.array(names, pa.string()).take(pa.array(index))
+    return pa.array(np.asarray(names, dtype=object)[index], pa.string())
 
 
 def _numbers_of(reader: Any, title: str, columns: list[int], n_rows: int) -> dict[int, list[float | None]]:
