@@ -4,7 +4,8 @@ skips loading, rendering and qualifying (about a second of every ``glc`` command
 What a compile reads is known: every file under ``specs/`` and ``sql/`` (and which folders
 exist), ``profiles.yml`` (it says where benchmark data lives), the task lists the scopes name,
 the benchmark chosen (``--benchmark``, ``$GLC_BENCHMARK``) and ``$GLC_DATA``, the runner plugins
-when a spec names a runner, and glc itself: its version, the source of its compiler and runners,
+when a spec names a runner (an entry is checked against them only when the files they are read from
+changed: ``_runner_files``), and glc itself: its version, the source of its compiler and runners,
 and the libraries whose output the compiled project holds (sqlglot, jinja2, pydantic, PyYAML).
 The key is a hash of all of it, file contents included; any change misses and compiles again.
 A project bound to a data folder (``benchmark_data``, ``--data``) depends on that folder too:
@@ -60,10 +61,11 @@ from glc.compiler.yaml_source import YamlDoc
 
 from glc import __version__ as GLC_VERSION
 
-FORMAT = 7  # 2: typed materializations and fan-out; 3: metric macros' reference kinds; 4: metric evaluators'
+FORMAT = 8  # 2: typed materializations and fan-out; 3: metric macros' reference kinds; 4: metric evaluators'
 # estimates_human and task types' other_references; 5: instance stats are named STRUCTs (UDF return types);
 # 6: evaluators that read labels (segment_s, top_k) and labels kept in order (OtherReference.in_order,
-# DatasetSpec.labels_in_order); 7: the level variants are ResolvedProject.variants (VariantSpec)
+# DatasetSpec.labels_in_order); 7: the level variants are ResolvedProject.variants (VariantSpec); 8: the
+# entry keeps the digest of the installed distributions' entry points files (runner_files)
 ENV_DATA = "GLC_DATA"  # glc.profiles.ENV_DATA (not imported: profiles is not needed on a hit)
 ENV_DISABLE = "GLC_NO_COMPILE_CACHE"  # set to 1: every command compiles from the specs
 LIBRARIES = ("sqlglot", "jinja2", "pydantic", "pydantic_core", "yaml")
@@ -200,6 +202,36 @@ def _file_sha(path: Path) -> str:
         return "-"
 
 
+def _runner_files() -> str:
+    """A digest of what ``importlib.metadata.entry_points`` reads: the entries of every folder on
+    ``sys.path`` (a distribution's metadata folder names its version) and the size and modification
+    time of each metadata folder's entry_points.txt (stat calls, no file read: scanning and parsing
+    every installed distribution's entry points costs about 40 ms). Equal digests, equal plugins."""
+    import sys
+
+    h = hashlib.sha256()
+    for entry in sys.path:
+        h.update(b"P" + entry.encode(errors="surrogateescape") + b"\0")
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            try:
+                st = os.stat(entry or ".")
+                h.update(f"-{st.st_size}:{st.st_mtime_ns}\0".encode())
+            except OSError:
+                h.update(b"-\0")
+            continue
+        for name in names:
+            h.update(name.encode(errors="surrogateescape") + b"\0")
+            if name.endswith((".dist-info", ".egg-info")):
+                try:
+                    st = os.stat(os.path.join(entry or ".", name, "entry_points.txt"))
+                    h.update(f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}\0".encode())
+                except OSError:
+                    h.update(b"-\0")
+    return h.hexdigest()
+
+
 def _runner_plugins() -> list[list[str]]:
     from importlib.metadata import entry_points
 
@@ -224,7 +256,8 @@ def load(path: Path, key: str, root: Path) -> CompiledProject | None:
             return None
         if any(_file_sha(root / rel) != sha for rel, sha in doc["task_lists"].items()):
             return None
-        if doc["runners"] is not None and doc["runners"] != _runner_plugins():
+        if doc["runners"] is not None and doc["runner_files"] != _runner_files() \
+                and doc["runners"] != _runner_plugins():
             return None
         bound = doc["compiled"]["project"].get("binding")
         if bound is not None and scan_digest(Path(bound["root"]))[1] != bound["digest"]:
@@ -241,6 +274,7 @@ def save(path: Path, key: str, root: Path, compiled: CompiledProject) -> bool:
         data = _dump(compiled)
         text = orjson.dumps({"format": FORMAT, "key": key, "task_lists": _task_lists(project),
                              "runners": _runner_plugins() if _uses_runners(project) else None,
+                             "runner_files": _runner_files(),
                              "compiled": data})
         back = _restore(orjson.loads(text)["compiled"])
     except Exception:  # noqa: BLE001 - a project JSON cannot hold is compiled every time, never cached wrong

@@ -178,7 +178,7 @@ class Workspace:
         and has tasks no route serves stops the run before anything is stored (GlcError listing them).
         """
         from glc.analysis.basis import refuse_unrouted, unrouted
-        from glc.engine.data_tests import run_data_tests
+        from glc.engine.data_tests import run_data_tests_on
         from glc.engine.runlog import collect_results, earlier_results, result_states, scored_models
         from glc.engine.store import ensure_store, models_without_spec
         from glc.engine.targets import build_dag
@@ -209,7 +209,7 @@ class Workspace:
             result = build_dag(con, compiled, self.target, full_refresh=full_refresh, selection=selection,
                                run_id=run_id)
             say("running the data tests")
-            report = TestReport(data=run_data_tests(con, compiled.data_tests))
+            report = TestReport(data=run_data_tests_on(con, compiled.data_tests, result.unchanged))
             orphans = models_without_spec(con, [m.spec.name for m in compiled.project.models])
             # a DuckDB file's result tables not built again since the last run: that run's files are copied
             states = result_states(con) if self.target.type == "duckdb" and not self.target.in_memory else {}

@@ -229,3 +229,36 @@ def test_artifacts_are_written_again_exactly_when_target_does_not_hold_them(
         assert _artifacts(target) != written
     else:
         assert _artifacts(target) == written
+
+
+def test_runner_plugins_are_read_again_only_when_their_files_change(root: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry keeps the installed runner plugins and a digest of the files they are read from:
+    while those files are as they were, the plugins are not listed again; when they change, the
+    plugins are, and only different plugins compile again."""
+    import sys
+
+    site = tmp_path / "site"
+    dist = site / "glc_extra-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "entry_points.txt").write_text("[console_scripts]\nx = y:z\n")
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    plugins = project_cache._runner_plugins()
+    listed: list[int] = []
+
+    def counted() -> list[list[str]]:
+        listed.append(1)
+        return plugins if not (dist / "MORE").exists() else [*plugins, ["extra", "glc_extra:Runner", "1.0"]]
+    monkeypatch.setattr(project_cache, "_runner_plugins", counted)
+    calls = _compiles(monkeypatch)
+    first = project_cache.cached_compile(root)
+    assert first.project.models and len(calls) == 1  # the shipped model specs name runners
+    listed.clear()
+    assert project_cache.cached_compile(root) == first and len(calls) == 1 and listed == []
+    before = project_cache._runner_files()
+    (dist / "entry_points.txt").write_text("[console_scripts]\nx = y:z\nw = y:v\n")  # same plugins
+    assert project_cache._runner_files() != before
+    assert project_cache.cached_compile(root) == first and len(calls) == 1 and listed == [1]
+    (dist / "MORE").write_text("")
+    (site / "glc_more-2.0.dist-info").mkdir()  # a new distribution: its folder on the path
+    assert project_cache.cached_compile(root) == first and len(calls) == 2  # other plugins: compiled again

@@ -10,6 +10,7 @@ per row: a missing or extra key is an error, not a silent NULL).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -115,22 +116,55 @@ if tuple(UDFS) != UDF_NAMES:  # the compile reads the names alone (names.py): th
     raise RuntimeError(f"compiler/udfs/names.py lists {list(UDF_NAMES)}, the registry has {list(UDFS)}")
 
 
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\[\])|([(),]))")
+
+
 def arrow_type(duck: str) -> Any:
-    """The Arrow type of a DuckDB type of a UDF's signature (DOUBLE, VARCHAR, lists, STRUCTs)."""
+    """The Arrow type of a DuckDB type of a UDF's signature: DOUBLE, VARCHAR (TEXT), ``T[]`` lists
+    and ``STRUCT(name T, ...)``. Read by this small parser, not by sqlglot: registering the UDFs is
+    part of every build that scores instances, and sqlglot's DuckDB dialect takes longer to import
+    than the UDFs take to install."""
     import pyarrow as pa
-    from sqlglot import exp
 
-    def of(dt: exp.DataType) -> Any:
-        if dt.this in (exp.DType.ARRAY, exp.DType.LIST):
-            return pa.list_(of(dt.expressions[0]))
-        if dt.this == exp.DType.STRUCT:
-            return pa.struct([(f.name, of(f.args["kind"])) for f in dt.expressions])
-        simple = {exp.DType.DOUBLE: pa.float64(), exp.DType.VARCHAR: pa.string(), exp.DType.TEXT: pa.string()}
-        if dt.this not in simple:
-            raise ValueError(f"UDF type {dt.sql('duckdb')} has no Arrow type here")
-        return simple[dt.this]
+    tokens: list[str] = []
+    pos = 0
+    while pos < len(duck.rstrip()):
+        m = _TOKEN.match(duck, pos)
+        if m is None:
+            raise ValueError(f"UDF type {duck} has no Arrow type here")
+        tokens.append(m.group(m.lastindex or 0))
+        pos = m.end()
+    simple = {"DOUBLE": pa.float64(), "VARCHAR": pa.string(), "TEXT": pa.string()}
 
-    return of(exp.DataType.build(duck, dialect="duckdb"))
+    def take(i: int) -> tuple[Any, int]:
+        word = tokens[i].upper() if i < len(tokens) else ""
+        if word == "STRUCT" and i + 1 < len(tokens) and tokens[i + 1] == "(":
+            fields, i = [], i + 2
+            while True:
+                name = tokens[i] if i < len(tokens) else ""
+                if not (name[:1].isalpha() or name[:1] == "_"):
+                    raise ValueError(f"UDF type {duck} has no Arrow type here")
+                kind, i = take(i + 1)
+                fields.append((name, kind))
+                sep = tokens[i] if i < len(tokens) else ""
+                i += 1
+                if sep == ")":
+                    t = pa.struct(fields)
+                    break
+                if sep != ",":
+                    raise ValueError(f"UDF type {duck} has no Arrow type here")
+        elif word in simple:
+            t, i = simple[word], i + 1
+        else:
+            raise ValueError(f"UDF type {duck} has no Arrow type here")
+        while i < len(tokens) and tokens[i] == "[]":
+            t, i = pa.list_(t), i + 1
+        return t, i
+
+    out, end = take(0)
+    if end != len(tokens):
+        raise ValueError(f"UDF type {duck} has no Arrow type here")
+    return out
 
 
 def _checked(value: Any, t: Any) -> Any:

@@ -55,6 +55,62 @@ LEFT JOIN (SELECT task_id, any_value(dataset_fp) AS fp FROM instances GROUP BY t
 """
 
 
+# the glc_node_state row holding the inputs of the last default build that found every node up to date
+# (``_inputs_key``): a build whose inputs are those again skips the per-node checks (``build``)
+UNCHANGED = "build:unchanged"
+# the glc_node_state row keeping the data tests' results under such inputs (glc.engine.data_tests)
+KEPT_TESTS = "tests:unchanged"
+# what a build's decisions read besides the compiled nodes, the seeds and the relations, in one query:
+# every node-state row but UNCHANGED and KEPT_TESTS, the partition states, the predictions'
+# partitions and each task's data fingerprint (the inputs of PARTITIONS_SQL)
+INPUTS_SQL = """
+SELECT
+  (SELECT list_sort(list(node || ':' || coalesce(state_key, ''))) FROM glc_node_state
+   WHERE node NOT IN (?, ?)),
+  (SELECT count(*)::VARCHAR || ':' || coalesce(sum(hash(node, model, task_id, state_key)), 0)::VARCHAR
+   FROM glc_partition_state),
+  (SELECT count(*)::VARCHAR || ':' || coalesce(sum(hash(model, task_id, n_rows, batches)), 0)::VARCHAR
+   FROM prediction_partitions),
+  (SELECT count(*)::VARCHAR || ':' || coalesce(sum(hash(task_id, dataset_fp)), 0)::VARCHAR
+   FROM (SELECT DISTINCT task_id, dataset_fp FROM instances))
+"""
+
+
+@functools.cache
+def _engine_salt() -> str:
+    """glc's version and the source of the build engine (glc/engine/*.py): a changed engine decides anew."""
+    from pathlib import Path
+
+    from glc import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    for f in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def _inputs_key(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, seed_keys: dict[str, str],
+                store_versions: dict[str, str], relations: dict[str, str]) -> str:
+    """Everything a default build's decisions are made from: glc's engine, the profile (profiles.yml),
+    every compiled node (its SQL, materialization, inputs and UDFs), the seeds' fingerprints, the store
+    tables' versions, the relations of the store (name and kind) and what ``INPUTS_SQL`` reads (the
+    stored node and partition states, the predictions' partitions and the task data's fingerprints).
+    Equal keys, equal decisions."""
+    import orjson
+
+    (row,) = con.execute(INPUTS_SQL, [UNCHANGED, KEPT_TESTS]).fetchall()
+    root = getattr(compiled.project, "root", None)  # (a project put together in code may have none)
+    try:  # the profile a run was made with (a changed one checks every node again, whatever it changed)
+        profile = hashlib.sha256((root / "profiles.yml").read_bytes()).hexdigest() if root is not None else "-"
+    except OSError:
+        profile = "-"
+    nodes = [[n.name, n.fingerprint, n.materialization.to_json(), list(n.depends_on), list(n.sources), list(n.udfs)]
+             for n in compiled.nodes]
+    return hashlib.sha256(orjson.dumps([_engine_salt(), profile, nodes, sorted(seed_keys.items()),
+                                        sorted(store_versions.items()), sorted(relations.items()),
+                                        list(row)])).hexdigest()
+
+
 @dataclass
 class BuildResult:
     run_id: str
@@ -63,6 +119,9 @@ class BuildResult:
     partitions_built: dict[str, int] = field(default_factory=dict)
     seeds_loaded: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # the inputs key (``_inputs_key``) of a default build that built nothing (its inputs are also what
+    # the store holds after it: readers of the built tables may reuse what they computed under it)
+    unchanged: str | None = None
 
     @property
     def built(self) -> list[str]:
@@ -98,20 +157,30 @@ def ancestors(compiled: CompiledProject, names: Iterable[str]) -> list[CompiledN
     return [n for n in compiled.nodes if n.name in wanted]
 
 
+# per store table: the aggregates (and the table they read) of its cheap version string
+_VERSIONS = {
+    "imported_scores": (("count(*)", "list_sort(list(DISTINCT import_id))"), "imported_scores"),
+    "imported_models": (("count(*)", "list_sort(list(DISTINCT import_id))"), "imported_models"),
+    "instances": (("count(*)", "list_sort(list(DISTINCT dataset_fp))"), "instances"),
+    "predictions": (("count(*)", "sum(n_rows)", "sum(hash(batches))"), "prediction_partitions"),
+    # an import replaces a model's rows for the tasks it names; count and content say when
+    "harness_scores": (("count(*)", "sum(hash(model, task_id, instance_id, metric, raw_value))"), "harness_scores"),
+}
+VERSIONS_SQL = "SELECT * FROM " + " CROSS JOIN ".join(f"(SELECT {', '.join(cols)} FROM {table})"
+                                                     for cols, table in _VERSIONS.values())
+
+
 def _store_versions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """A cheap version string per store table: its row count and the batches it holds."""
-    queries = {
-        "imported_scores": "SELECT count(*), list_sort(list(DISTINCT import_id)) FROM imported_scores",
-        "imported_models": "SELECT count(*), list_sort(list(DISTINCT import_id)) FROM imported_models",
-        "instances": "SELECT count(*), list_sort(list(DISTINCT dataset_fp)) FROM instances",
-        "predictions": "SELECT count(*), sum(n_rows), sum(hash(batches)) FROM prediction_partitions",
-        # an import replaces a model's rows for the tasks it names; count and content say when
-        "harness_scores": "SELECT count(*), sum(hash(model, task_id, instance_id, metric, raw_value)) "
-                          "FROM harness_scores",
-    }
+    """A cheap version string per store table: its row count and the batches it holds (one query:
+    each table's aggregates are one row, side by side)."""
+    (row,) = con.execute(VERSIONS_SQL).fetchall()  # aggregates without GROUP BY: one row
+    out, i = {}, 0
+    for t, (cols, _) in _VERSIONS.items():
+        out[t] = str(tuple(row[i:i + len(cols)]))
+        i += len(cols)
     # writers of predictions and judgments refresh prediction_partitions in the same transaction
-    queries["judgments"] = queries["prediction_partitions"] = queries["predictions"]
-    return {t: str(con.execute(q).fetchone()) for t, q in queries.items()}
+    out["judgments"] = out["prediction_partitions"] = out["predictions"]
+    return out
 
 
 def _relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -504,14 +573,14 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
     for node in todo:  # every node has a strategy before anything is built
         cls = strategy_class(node, STRATEGIES)
         strategies.setdefault(type(node.materialization), cls())
+    hooks_default = hooks is None and snapshot
     if hooks is None:
         # results are kept lazily when both result models are tables (their rows change only when
         # they are rebuilt); otherwise a snapshot is copied after every result-changing build
         lazy = all((n := compiled.find(r)) is not None and isinstance(n.materialization, Table) for r in RESULTS)
         hooks = default_hooks(lazy=lazy) if snapshot else []
     ensure_store(con)
-    for ddl in STATE_DDL:
-        con.execute(ddl)
+    con.execute(";\n".join(STATE_DDL))  # one round trip
     ctx = BuildContext(con, compiled, todo, result, selection, hooks)
     with transaction(con):
         ctx.relations = _relations(con)
@@ -523,13 +592,27 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
             con.execute("DELETE FROM glc_partition_state")
             refresh_prediction_partitions(con)
         ctx.state = dict(con.execute("SELECT node, state_key FROM glc_node_state").fetchall())
+        seed_keys = {name: seed.fingerprint() for name, seed in seeds.items()}
+        versions = _store_versions(con)
+        # a default build (every node, the compiled seeds, the default hooks, no --select, no full
+        # refresh) whose inputs are those of the last one that found everything up to date finds that
+        # again: it skips the per-node checks (the run is still recorded)
+        guarded = nodes is None and seeds is compiled.seeds and hooks_default and not full_refresh \
+            and (selection is None or selection.empty)
+        inputs = _inputs_key(con, compiled, seed_keys, versions, ctx.relations) if guarded else None
+        if inputs is not None and ctx.state.get(UNCHANGED) == inputs:
+            result.skipped = [n.name for n in todo]
+            result.unchanged = inputs
+            _record_run(con, result, started, compiled)
+            result.seconds = time.perf_counter() - t0
+            return result
         for name, seed in seeds.items():
-            ctx.keys[name] = seed.fingerprint()
+            ctx.keys[name] = seed_keys[name]
             if ctx.state.get(f"seed:{name}") != ctx.keys[name] or name not in ctx.tables:
                 load_seed(con, seed)
                 result.seeds_loaded.append(name)
                 ctx.built[f"seed:{name}"] = (ctx.keys[name], _now())
-        ctx.keys.update(_store_versions(con))
+        ctx.keys.update(versions)
         for kind, strategy in strategies.items():
             strategy.prepare(ctx, [n for n in todo if type(n.materialization) is kind])
         by_name = {n.name: n for n in compiled.nodes}
@@ -549,14 +632,26 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
             result.node_seconds[node.name] = time.perf_counter() - t
         for strategy in strategies.values():
             strategy.finish(ctx)
+        if inputs is not None and not ctx.built and not result.partitions_built:  # nothing built: a fixed point
+            # one bound row (not through _record: its Arrow batch would import pyarrow for this alone)
+            con.execute("INSERT OR REPLACE INTO glc_node_state (node, state_key, built_at) VALUES (?, ?, ?)",
+                        [UNCHANGED, inputs, _now()])
+            result.unchanged = inputs
+        elif UNCHANGED in ctx.state:
+            con.execute("DELETE FROM glc_node_state WHERE node = ?", [UNCHANGED])
         _record(con, ctx.built)
         for hook in ctx.hooks:
             hook.after_build(ctx.hook_context())
-        con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
-                    [result.run_id, started, _now(),
-                     compiled.manifest["fingerprint"], len(result.node_seconds), "success"])
+        _record_run(con, result, started, compiled)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _record_run(con: duckdb.DuckDBPyConnection, result: BuildResult, started: datetime,
+                compiled: CompiledProject) -> None:
+    con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
+                [result.run_id, started, _now(), compiled.manifest["fingerprint"], len(result.node_seconds),
+                 "success"])
 
 
 def _views_read(node: CompiledNode, by_name: dict[str, CompiledNode]) -> list[CompiledNode]:

@@ -73,11 +73,9 @@ def ensure_store(con: duckdb.DuckDBPyConnection) -> None:
     present = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
         "AND table_schema = 'main'").fetchall()}
-    for contract in STORE.values():
-        if contract.name not in present:
-            con.execute(contract.ddl())
-    if "glc_runs" not in present:
-        con.execute(STATE["glc_runs"].ddl())
+    missing = [c.ddl() for c in (*STORE.values(), STATE["glc_runs"]) if c.name not in present]
+    if missing:  # a new store: its tables in one call (one round trip, not one per table)
+        con.execute(";\n".join(missing))
 
 
 def arrow_rows(contract: Contract, rows: Sequence[Sequence[Any]]) -> pa.Table:
@@ -121,8 +119,7 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, *, 
 def load_seed(con: duckdb.DuckDBPyConnection, seed: Seed) -> None:
     """Replace one seed table with the rows compiled from the specs."""
     contract = SEEDS[seed.name]
-    con.execute(f"DROP TABLE IF EXISTS {quote_ident(seed.name)}")
-    con.execute(contract.ddl())
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(seed.name)};\n{contract.ddl()}")
     insert_rows(con, contract, seed.rows)
 
 

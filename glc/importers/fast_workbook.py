@@ -34,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 
 from glc.compiler.resolve import Task
 from glc.importers.safety import lone_surrogate
-from glc.importers.scores import Missing, ParsedScores, Problem, is_sota_column, parse_value, pick_model
+from glc.importers.scores import (
+    COUNT_IN_PYTHON,
+    Missing,
+    ParsedScores,
+    Problem,
+    is_sota_column,
+    parse_value,
+    pick_model,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -218,6 +226,22 @@ def _read(reader: Any, path: Path, by_sheet: dict[str, dict[tuple[str, str], str
     return parsed
 
 
+SAFE_INT = 2**53  # integers up to this are exact as doubles
+
+
+def _as_float(column: pa.ChunkedArray) -> Any:
+    """A numeric column as float64 numbers (NaN for empty cells), as Arrow's cast to float64 gives
+    them; numpy converts (no pyarrow.compute, a tenth of a second to import) unless an integer is
+    out of the exact range, where the cast itself answers (it refuses to round)."""
+    import pyarrow as pa
+
+    values = column.to_numpy(zero_copy_only=False)
+    if values.dtype.kind == "f" or (values.dtype.kind in "iu" and bool(
+            ((values >= -SAFE_INT) & (values <= SAFE_INT)).all())):
+        return values
+    return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
 def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dict[str, Task], model: str | None,
            missing: Counter[str], written: _Texts) -> tuple[list[str], pa.Table]:
     """One sheet: its model names and its score cells as an Arrow table (ScoreCell's columns)."""
@@ -262,7 +286,7 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
     texts: dict[int, list[Any]] = {}  # columns of text (and numbers rendered as text)
     for c in range(4, width):
         if kinds[c] in ("float", "int"):
-            numbers[:, c] = data.column(c).cast(pa.float64()).to_numpy(zero_copy_only=False)
+            numbers[:, c] = _as_float(data.column(c))
         elif kinds[c] in ("string", "null"):
             texts[c] = data.column(c).to_pylist()
         else:
@@ -339,15 +363,26 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
     scores = values[vi, vj]
     raws = [raw[(i, j)] if (i, j) in raw else raw_number(v)
             for i, j, v in zip(vi.tolist(), vj.tolist(), scores.tolist(), strict=True)] if raw else _raw_numbers(scores)
-    take_j, take_i = pa.array(vj), pa.array(vi)
     return models, pa.table({
-        "model": pa.array(list(wanted.values()), pa.string()).take(take_j),
-        "task_id": pa.array(row_tasks, pa.string()).take(take_i),
+        "model": _repeat(list(wanted.values()), vj),
+        "task_id": _repeat(row_tasks, vi),
         "score": pa.array(scores, pa.float64()),
         "raw_value": pa.array(raws, pa.string()),
         "sheet": pa.repeat(pa.scalar(title, pa.string()), len(raws)),
         "row_no": pa.array((idx[vi] + 2).astype(np.int32), pa.int32()),
-        "column_name": pa.array([column_letter(c) for c in wanted_cols], pa.string()).take(take_j)})
+        "column_name": _repeat([column_letter(c) for c in wanted_cols], vj)})
+
+
+def _repeat(names: list[str], index: np.ndarray) -> pa.Array:
+    """``names[i]`` for each i of ``index``, as Arrow strings: Arrow's take for many scores (they are
+    counted with pyarrow.compute anyway, ``ParsedScores.counts``), numpy indexing for few (pyarrow.compute
+    takes a tenth of a second to import)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if len(index) > COUNT_IN_PYTHON:
+        return pa.array(names, pa.string()).take(pa.array(index))
+    return pa.array(np.asarray(names, dtype=object)[index], pa.string())
 
 
 def _numbers_of(reader: Any, title: str, columns: list[int], n_rows: int) -> dict[int, list[float | None]]:

@@ -85,10 +85,16 @@ class ParsedScores:
     def counts(self) -> Counter[str]:
         """Scores per model."""
         if self.table is not None:
+            if self.table.num_rows <= COUNT_IN_PYTHON:  # no pyarrow.compute (a tenth of a second to import)
+                return Counter(self.table.column("model").to_pylist())
             counted = self.table.column("model").value_counts()
             return Counter(dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(),
                                     strict=True)))
         return Counter(c.model for c in self.cell_list)
+
+
+# up to this many scores, counting them per model in Python costs less than importing pyarrow.compute
+COUNT_IN_PYTHON = 50_000
 
 
 @dataclass(frozen=True)
