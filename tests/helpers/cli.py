@@ -11,6 +11,7 @@ subprocess (tests/test_signals.py, tests/test_resume.py, tests/test_cli_direct.p
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import os
 import subprocess
@@ -22,18 +23,35 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def _environment(env: Mapping[str, str] | None) -> Iterator[None]:
-    """``os.environ`` is ``env`` (a whole environment, as subprocess.run's ``env=``) for the call."""
-    if env is None:
-        yield
-        return
+    """``os.environ`` is ``env`` (a whole environment, as subprocess.run's ``env=``; None: this process's)
+    for the call, and what it was afterwards (``--data`` sets GLC_DATA, as a process would for itself)."""
     saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
     try:
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _fresh_cli_state() -> Iterator[None]:
+    """glc.cli's options of the call (project dir, target, benchmark, debug) start as in a new process: the
+    defaults of the app's callback, which ``glc run`` and ``glc compile`` skip (cli._direct). Without this
+    a plain ``glc run`` would act on the project of an earlier call in this process."""
+    from glc import cli
+
+    defaults = {k: p.default for k, p in inspect.signature(cli._root).parameters.items()}
+    saved = dict(cli._state)
+    cli._state.clear()
+    cli._state.update({k: defaults[k] for k in saved})  # a KeyError: glc.cli keeps a new option; set it here
+    try:
+        yield
+    finally:
+        cli._state.clear()
+        cli._state.update(saved)
 
 
 class _Text(io.StringIO):
@@ -53,7 +71,8 @@ def glc_in_process(*args: str, cwd: Path | None = None,
     argv, here, show = sys.argv, Path.cwd(), warnings.showwarning
     code: object = 0
     try:
-        with _environment(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with _environment(env), _fresh_cli_state(), contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
             sys.argv = ["glc", *args]
             if cwd is not None:
                 os.chdir(cwd)
