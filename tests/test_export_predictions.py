@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 from glc.compiler.errors import GlcError
+from helpers.cli import glc_in_process
 from helpers.metric_project import add_task, model_spec, new_project, write_predictions
 from helpers.metric_project import sql_rows as _sql
 from helpers.project import REPO
@@ -188,9 +187,8 @@ def test_missing_ids_are_listed_and_fail_the_command(partial: Workspace, tmp_pat
     assert "task 'nlp.capital_qa' (NLP/Capital-QA): 2 of 3 instances missing" in text
     assert "no prediction (1): '3'" in text and "failed (1): '2'" in text and "CUDA out of memory" in text
     assert not out.exists() and not (tmp_path / "out.zip").exists()
-    proc = subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(partial.root), "export", "predictions",
-                           "--format", "general-bench", str(out), "--model", "p"],
-                          capture_output=True, text=True, timeout=120)
+    proc = glc_in_process("--project-dir", str(partial.root), "export", "predictions", "--format", "general-bench",
+                          str(out), "--model", "p")
     assert proc.returncode == 1, proc.stderr
     # every task is checked; tasks without any prediction are listed, grouped by reason
     assert "task 'image.denoise' (Image/generation/Image-Denoising): 6 of 6 instances missing" in proc.stderr

@@ -20,16 +20,22 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers.cli import glc_in_process
 from helpers.gb_tree import mp4_bytes, write_tree
 from helpers.metric_project import allow_command, model_spec, new_project
 
 from glc.workspace import Workspace
 
 
-def glc(root: Path, *args: str, data: Path | None = None) -> subprocess.CompletedProcess:
+def glc(root: Path, *args: str, data: Path | None = None, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """glc with this test's data tree; in this process, or (``process``) as a real ``python -m glc``."""
     extra = ["--data", str(data)] if data is not None else []
-    return subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(root), "--benchmark", "general-bench",
-                           *extra, *args], capture_output=True, text=True, env={**os.environ, "GLC_DATA": ""})
+    if process:
+        return subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(root), "--benchmark",
+                               "general-bench", *extra, *args], capture_output=True, text=True,
+                              env={**os.environ, "GLC_DATA": ""})
+    return glc_in_process("--project-dir", str(root), "--benchmark", "general-bench", *extra, *args,
+                          env={**os.environ, "GLC_DATA": ""})
 
 
 def catalog_names(root: Path) -> list[str]:
@@ -269,7 +275,7 @@ def test_bad_annotation_files_sit_out_alone_with_one_located_error_each(small, s
     mc = [t for t in info.tasks if t.type == "multiple_choice"]
     media = [t for t in info.tasks if t.type == "multiple_choice" and t.sheet != "NLP"]
     assert len(mc) >= 4 and media
-    first = glc(root, "run", "--limit", "1", data=tree)
+    first = glc(root, "run", "--limit", "1", data=tree, process=True)
     assert first.returncode == 0, first.stderr
 
     def dup(doc):
@@ -295,7 +301,7 @@ def test_bad_annotation_files_sit_out_alone_with_one_located_error_each(small, s
              (media[-1], missing_media, "missing media file")]
     for task, mutate, _ in cases:
         _bad(tree, task.folder, mutate)
-    res = glc(root, "run", data=tree)
+    res = glc(root, "run", data=tree, process=True)
     assert res.returncode == 3, res.stdout + res.stderr
     for task, _, message in cases:
         lines = [x for x in res.stderr.splitlines() if str(task.folder) in x and "hint:" not in x]

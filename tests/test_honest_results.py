@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from glc.compiler.errors import GlcError
+from helpers.cli import glc_in_process
 from helpers.metric_project import add_task, allow_command, new_project, qa_task, sql_rows, write_predictions
 from helpers.project import DATA
 
@@ -25,6 +26,12 @@ from glc.workspace import Workspace
 
 
 def glc(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """glc's output and exit status, from main() in this process."""
+    return glc_in_process("--project-dir", str(root), *args)
+
+
+def glc_process(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """The same as a real ``python -m glc`` process (the slow tests run several)."""
     return subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(root), *args],
                           capture_output=True, text=True)
 
@@ -108,18 +115,18 @@ def test_explain_and_report_show_ties(tied: Workspace, tmp_path: Path) -> None:
 def test_one_ranking_rule_in_every_format(tied: Workspace) -> None:
     """copy-a and copy-b are equal: both rank 1, own is 3 (competition ranking), in every format."""
     want = {"copy-a": 1, "copy-b": 1, "own": 3}
-    rows = json.loads(glc(tied.root, "leaderboard", "--format", "json").stdout)
+    rows = json.loads(glc_process(tied.root, "leaderboard", "--format", "json").stdout)
     assert {r["model"]: r["rank"] for r in rows} == want
     assert list(rows[0])[:2] == ["rank", "model"] and rows[0]["level_5_ci95_lo"] is None  # no bootstrap yet
-    parsed = list(csv.DictReader(io.StringIO(glc(tied.root, "leaderboard", "--format", "csv").stdout)))
+    parsed = list(csv.DictReader(io.StringIO(glc_process(tied.root, "leaderboard", "--format", "csv").stdout)))
     assert {r["model"]: int(r["rank"]) for r in parsed} == want and "level_2_ci95_hi" in parsed[0]
-    table = glc(tied.root, "leaderboard").stdout.splitlines()
+    table = glc_process(tied.root, "leaderboard").stdout.splitlines()
     assert table[1].split()[0] == "rank"
     assert {line.split()[1]: int(line.split()[0]) for line in table[2:5]} == want
-    md = glc(tied.root, "leaderboard", "--format", "markdown").stdout.splitlines()
+    md = glc_process(tied.root, "leaderboard", "--format", "markdown").stdout.splitlines()
     assert md[0].startswith("| rank | model |")
     assert {line.split("|")[2].strip(): int(line.split("|")[1]) for line in md[2:5]} == want
-    json_run = glc(tied.root, "leaderboard", "--format", "json")
+    json_run = glc_process(tied.root, "leaderboard", "--format", "json")
     assert json.loads(json_run.stdout) and "note: copy-a" in json_run.stderr  # notes stay off the data
 
 
@@ -150,10 +157,10 @@ def test_bootstrap_intervals_reach_json_and_csv(tmp_path: Path) -> None:
     ws = Workspace(root)
     ws.import_predictions(write_predictions(tmp_path / "p.jsonl", "m", c, [(f"q{i}", str(i % 3)) for i in range(8)]))
     ws.bootstrap(replicates=5, seed=1)
-    rows = json.loads(glc(root, "leaderboard", "--scope", "C-image-comprehension", "--format", "json").stdout)
+    rows = json.loads(glc_process(root, "leaderboard", "--scope", "C-image-comprehension", "--format", "json").stdout)
     (m,) = rows
     assert m["level_2_ci95_lo"] is not None and m["level_2_ci95_lo"] <= m["level_2"] <= m["level_2_ci95_hi"]
-    table = glc(root, "leaderboard", "--scope", "C-image-comprehension").stdout
+    table = glc_process(root, "leaderboard", "--scope", "C-image-comprehension").stdout
     assert f"level_{m['level']}_ci95" in table.splitlines()[1]
 
 
@@ -221,14 +228,14 @@ def routed(tmp_path: Path) -> tuple[Workspace, dict[str, str]]:
 @pytest.mark.slow  # several glc processes
 def test_tasks_without_a_route_are_named_and_marked(routed) -> None:
     ws, t = routed
-    out = glc(ws.root, "compile").stdout
+    out = glc_process(ws.root, "compile").stdout
     assert f"  echo: 1 task(s): image comprehension 1 ({t['img']})" in out
     assert "specialists (Level-1, off the boards): 2 (model, task) pairs outside their speciality" in out
     result = ws.run()
     assert result.unrouted == [("echo", t["img"]), ("echo-spec", t["img"]), ("echo-spec", t["new"])]
     row = {r["model"]: r for r in ws.leaderboard("pooled", "A")}["echo"]
     assert (row["n_attempted"], row["n_tasks"]) == (1, 20)  # the pending task counts in neither
-    board = glc(ws.root, "leaderboard", "--scope", "C-image-comprehension").stdout
+    board = glc_process(ws.root, "leaderboard", "--scope", "C-image-comprehension").stdout
     assert "0/3" in board and "echo: 3 of 3 tasks not attempted (no score)" in board
 
 

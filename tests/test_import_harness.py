@@ -45,6 +45,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     add_task(root, "acc", "choice", [(r["id"], {"question": r["question"], "choices": r["choices"]}, r["letter"])
                                      for r in MC], suffix="_mc", options_field="input.choices")
     add_task(root, "acc", "text", [(r["id"], {"question": r["question"]}, r["answer"]) for r in QA], suffix="_qa")
+    Workspace(root).run()  # built once (instances, the DAG): each test's copy builds only what its import changes
     return root
 
 

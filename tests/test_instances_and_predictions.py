@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -41,9 +42,10 @@ def _gb_spec(root: Path, task_id: str, folder: str, metric: str, reference: str,
     (root / f"specs/tasks/test/{task_id}.yaml").write_text(yaml.safe_dump(spec))
 
 
-@pytest.fixture
-def gb(tmp_path: Path) -> Workspace:
-    root = new_project(tmp_path / "p")
+@pytest.fixture(scope="module")
+def gb_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The General-Bench layout project below, built once (instances of both tasks stored)."""
+    root = new_project(tmp_path_factory.mktemp("gb") / "p")
     folder = _gb_task(root, "NLP/Capital-QA", [{"id": i, "input": x, "output": r[0]} for i, x, r in QA])
     (folder / "prediction.json").write_text(json.dumps([{"id": "q1", "prediction": "4"},
                                                         {"id": "q2", "prediction": "paris"},
@@ -57,7 +59,14 @@ def gb(tmp_path: Path) -> Workspace:
                                                      {"id": "i2", "prediction": ["A"]}]))
     _gb_spec(root, "image.cat_choice", "Image/comprehension/Cat-Choice", "acc", "choice", "image",
              "comprehension", ["input.image_file"])
-    return Workspace(root)
+    Workspace(root).run()
+    return root
+
+
+@pytest.fixture
+def gb(gb_built: Path, tmp_path: Path) -> Workspace:
+    """A private copy of the built General-Bench layout project (its store included) to change."""
+    return Workspace(shutil.copytree(gb_built, tmp_path / "p"))
 
 
 def test_general_bench_layout_end_to_end(gb: Workspace) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import load_project
+from helpers.cli import glc_in_process
 from helpers.metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task, sql_rows
 from typer.testing import CliRunner
 
@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def glc(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(root), *args],
-                          capture_output=True, text=True, timeout=300)
+    """glc's output and exit status as main() gives them (in this process: no interpreter start)."""
+    return glc_in_process("--project-dir", str(root), *args)
 
 
 def glc_here(root: Path, *args: str) -> subprocess.CompletedProcess:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -22,6 +23,42 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     monkeypatch.delenv("GLC_TARGET", raising=False)
     return copy_project(tmp_path / "p", small=True)
+
+
+@pytest.fixture(scope="module")
+def _two_models_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Models m1 and m2 imported and run once per module: ``live/`` (the project ``p`` and its user cache,
+    whose result notes name the store's path) and a copy of it, ``saved/``."""
+    base = tmp_path_factory.mktemp("two-models")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(base / "live" / "user-cache"))
+        mp.delenv("GLC_TARGET", raising=False)
+        root = copy_project(base / "live" / "p", small=True)
+        _glc(root, "import", "scores", str(_scores(root, base / "a.csv", "m1", 0.5)))
+        _glc(root, "import", "scores", str(_scores(root, base / "b.csv", "m2", 0.25)))
+        _glc(root, "run")
+    shutil.copytree(base / "live", base / "saved")  # copy2: the files keep their times
+    return base
+
+
+@pytest.fixture
+def two_models(_two_models_built: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The project of ``_two_models_built`` as it was after its run, restored at the same path (the result
+    notes name the store by its path), with its user cache."""
+    live = _two_models_built / "live"
+    shutil.rmtree(live)
+    shutil.copytree(_two_models_built / "saved", live)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(live / "user-cache"))
+    monkeypatch.delenv("GLC_TARGET", raising=False)
+    # the restored files are what the result notes recorded (size, mtime): a run now would copy them, so a
+    # change is what makes the test's run write them
+    notes = [json.loads(n.read_text()) for n in (live / "user-cache" / "glc" / "results").glob("*.json")]
+    entries = [e for note in notes for e in note["tables"].values()]
+    assert entries and all(note["store"] == str(Path(Workspace(live / "p").target.path).resolve()) for note in notes)
+    for entry in entries:
+        st = Path(entry["file"]).stat()
+        assert [st.st_size, st.st_mtime_ns] == entry["stat"], entry["file"]
+    return live / "p"
 
 
 def _scores(root: Path, path: Path, model: str, value: float) -> Path:
@@ -54,7 +91,9 @@ def _written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _last_run(root: Path) -> Path:
-    return sorted((root / "target" / "runs").iterdir())[-1]
+    """The newest run folder: by the time in its id (seconds), then (two runs in one second) by when the
+    folder last changed; the id's random tail does not say which came first."""
+    return max((root / "target" / "runs").iterdir(), key=lambda p: (p.name[:15], p.stat().st_mtime_ns))
 
 
 def _agrees(root: Path) -> None:
@@ -89,11 +128,9 @@ def test_a_run_that_changed_nothing_copies_the_files_of_the_last(root: Path, mon
 
 @pytest.mark.parametrize("change", ["import", "rename", "remove", "full refresh", "file touched", "file gone",
                                     "note damaged", "other store"])
-def test_any_change_writes_the_files_from_the_store(root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                     change: str) -> None:
-    _glc(root, "import", "scores", str(_scores(root, tmp_path / "a.csv", "m1", 0.5)))
-    _glc(root, "import", "scores", str(_scores(root, tmp_path / "b.csv", "m2", 0.25)))
-    _glc(root, "run")
+def test_any_change_writes_the_files_from_the_store(two_models: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path, change: str) -> None:
+    root = two_models
     first = _last_run(root)
     calls = _written(monkeypatch)
     args = ["run"]
@@ -111,10 +148,10 @@ def test_any_change_writes_the_files_from_the_store(root: Path, monkeypatch: pyt
     elif change == "file gone":
         (first / "levels.parquet").unlink()
     elif change == "note damaged":
-        for note in (tmp_path / "user-cache" / "glc" / "results").glob("*.json"):
+        for note in (root.parent / "user-cache" / "glc" / "results").glob("*.json"):
             note.write_text("{not json")
     elif change == "other store":  # a note that speaks of another DuckDB file
-        for note in (tmp_path / "user-cache" / "glc" / "results").glob("*.json"):
+        for note in (root.parent / "user-cache" / "glc" / "results").glob("*.json"):
             doc = json.loads(note.read_text())
             doc["store"] = str(tmp_path / "elsewhere.duckdb")
             note.write_text(json.dumps(doc))

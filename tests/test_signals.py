@@ -17,6 +17,7 @@ import yaml
 from glc.compiler.errors import GlcError, SpecErrors
 from glc.compiler.plan import compile_project
 from glc.compiler.suggest import did_you_mean_metric, did_you_mean_task
+from helpers.cli import glc_in_process
 from helpers.metric_project import add_task, data_problems, echo_model, new_project, qa_task, sql_rows
 from typer.testing import CliRunner
 
@@ -28,8 +29,11 @@ from glc.workspace import Workspace
 REPO = Path(__file__).resolve().parent.parent
 
 
-def glc(root: Path, *args: str) -> subprocess.CompletedProcess:
-    """``glc`` as a user runs it, output redirected (not a terminal)."""
+def glc(root: Path, *args: str, process: bool = False) -> subprocess.CompletedProcess:
+    """``glc`` as a user runs it, output redirected (not a terminal): main() in this process, or
+    (``process``) a real ``python -m glc`` whose stdout and stderr are pipes."""
+    if not process:
+        return glc_in_process("--project-dir", str(root), *args)
     return subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(root), *args],
                           capture_output=True, text=True, timeout=300)
 
@@ -157,7 +161,7 @@ def test_eta_text() -> None:
 def test_redirected_run_writes_progress_lines_a_run_log_and_results(root: Path) -> None:
     tid = qa_task(root, n=4)
     echo_model(root, "echo")
-    proc = glc(root, "run")
+    proc = glc(root, "run", process=True)  # a real process whose output goes to pipes
     assert proc.returncode == 0, proc.stderr
     err_lines = proc.stderr.splitlines()
     for stage in ("loading task data", "inference: 4 predictions to run",

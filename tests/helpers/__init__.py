@@ -11,4 +11,5 @@ another test file or from conftest.py (tests/test_layout.py checks this).
 - gb_tree, media_files: synthetic General-Bench trees and media files
 - engine_compare: DuckDB vs Spark table comparison; chromium: a headless browser over CDP
 - hostile_server: a misbehaving OpenAI-compatible server for the security tests
+- cli: `glc` run by main() in the test's process (output, exit status) instead of a new interpreter
 """

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from glc.compiler.errors import GlcError, SpecErrors
 from glc.compiler.plan import compile_project
+from helpers.cli import glc_in_process
 from helpers.metric_project import add_task, allow_command, data_problems, model_spec, new_project, qa_task
 
 from glc.workspace import Workspace
@@ -29,9 +30,12 @@ from glc.workspace import Workspace
 ECHO = "import sys; print(sys.argv[1].split(':')[-1].strip())"
 
 
-def glc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The glc command line, as a user runs it, in project ``root``."""
+def glc(root: Path, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """The glc command line, as a user runs it, in project ``root``: main() in this process, or
+    (``process``) a real ``python -m glc``."""
     env = {**os.environ, "GLC_BENCHMARK": "general-bench"}
+    if not process:
+        return glc_in_process(*args, cwd=root, env=env)
     return subprocess.run([sys.executable, "-m", "glc", *args], cwd=root, capture_output=True, text=True,
                           env=env, timeout=600)
 
@@ -302,7 +306,7 @@ def test_glc_run_exits_3_when_instances_failed(tmp_path: Path) -> None:
     argv = ["{{ python }}", "-c", code, "{{ instance_id }}"]
     allow_command(root, argv)
     model_spec(root, "m", [{"runner": "command", "args": {"argv": argv}}])
-    done = glc(root, "run")
+    done = glc(root, "run", process=True)  # the exit status of a real process
     assert done.returncode == 3, done.stderr
     assert "1 instance(s) and 0 job(s) failed" in done.stderr and "--retry-failed" in done.stderr
     assert "Traceback" not in done.stderr
