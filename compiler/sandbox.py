@@ -291,10 +291,11 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         if code is None:
             code = super().compile(source, name, filename, raw=True, defer_init=defer_init)
             _GENERATED[key] = code
-            while len(_GENERATED) > _GENERATED_MAX:
-                _GENERATED.popitem(last=False)
-        else:
-            _GENERATED.move_to_end(key)
+            while len(_GENERATED) > _GENERATED_MAX:  # the oldest first (a bound, not an LRU: no
+                try:                                    # reordering that a second thread could race)
+                    _GENERATED.popitem(last=False)
+                except KeyError:
+                    break
         return self._compile(code, filename or "<template>")
 
     def _syntax_key(self) -> tuple[Any, ...]:
@@ -303,7 +304,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                 self.variable_end_string, self.comment_start_string, self.comment_end_string,
                 self.line_statement_prefix, self.line_comment_prefix, self.trim_blocks, self.lstrip_blocks,
                 self.newline_sequence, self.keep_trailing_newline, self.optimized, repr(self.autoescape),
-                tuple(sorted(self.extensions)), tuple(sorted(self.filters)), tuple(sorted(self.tests)))
+                self.is_async, repr(self.finalize),
+                tuple(sorted((k, repr(getattr(f, "jinja_pass_arg", None))) for k, f in self.filters.items())),
+                tuple(sorted((k, repr(getattr(f, "jinja_pass_arg", None))) for k, f in self.tests.items())),
+                tuple(sorted(self.extensions)))
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         check_binop(operator_, left, right)

@@ -207,3 +207,34 @@ def test_data_tests_of_an_unchanged_store_are_not_run_again(project: tuple[Path,
     again = _run(root)  # built nothing: run once more, and kept
     assert ran == [1, 1] and _describe(again) == _describe(changed)
     assert _describe(_run(root)) == _describe(changed) and ran == [1, 1]
+
+
+def test_a_skipped_build_still_installs_the_udfs_its_views_call(project: tuple[Path, str]) -> None:
+    """Views are read after the build (results, data tests): a skipped build registers the UDFs
+    the views call, as a build that checks its nodes does (a review found "Scalar Function
+    glc_exact_mean does not exist" on the run after a nothing-changed one)."""
+    root, _ = project
+    (root / "sql" / "models" / "udf_view.sql").write_text(
+        "{{ config(materialized='view') }}\nSELECT glc_exact_mean([1.0, 2.0]) AS m, DATE '2020-01-01' AS d\n")
+    tests = root / "specs" / "tests" / "data_quality.yaml"
+    tests.write_text(tests.read_text() + "  - name: udf_view_reads\n    type: sql\n    model: udf_view\n"
+                     "    severity: warn\n    sql: \"SELECT m, d FROM udf_view WHERE m < 10\"\n")
+    outcomes = [_run(root) for _ in range(3)]  # builds the view; finds all up to date; skips
+    assert outcomes[2].build.unchanged and outcomes[2].build.built == []
+    for run in outcomes:
+        (reads,) = [d for d in run.tests.data if d.test.name == "udf_view_reads"]
+        assert reads.n_failing == 1 and reads.sample[0][0] == 1.5
+
+
+def test_kept_test_results_leave_out_integers_json_cannot_hold(project: tuple[Path, str]) -> None:
+    """A data test's sample with a HUGEINT beyond 64 bits is run again each time, never kept (orjson
+    refuses such integers; a review found the run failing with an internal error)."""
+    root, _ = project
+    tests = root / "specs" / "tests" / "data_quality.yaml"
+    tests.write_text(tests.read_text() + "  - name: huge\n    type: sql\n    model: tasks\n    severity: warn\n"
+                     "    sql: \"SELECT 18446744073709551616::HUGEINT AS h FROM tasks LIMIT 1\"\n")
+    for _ in range(3):
+        (huge,) = [d for d in _run(root).tests.data if d.test.name == "huge"]
+        assert huge.n_failing == 1 and huge.sample == ((18446744073709551616,),)
+    kept = sql_rows(Workspace(root), "SELECT state_key FROM glc_node_state WHERE node = ?", build_mod.KEPT_TESTS)
+    assert all("18446744073709551616" not in text for (text,) in kept)  # the earlier tests' results at most

@@ -121,3 +121,22 @@ def test_direct_and_parsed_command_lines_print_the_same(tmp_path: Path) -> None:
     models = json.loads((last / "results.json").read_text())["models"]
     assert {"model": "no-spec-model", "spec": None, "revision": None, "role": None} in models
     assert [m["model"] for m in models] == sorted(m["model"] for m in models) and len(models) > 1
+
+
+def test_echo_leaves_escape_sequences_out_of_a_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """glc's own echo, like typer's (click's): a name that carries terminal escape sequences prints
+    them only to a terminal; a pipe or a log file gets the text without them."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    name = "model \x1b[2J\x1b[31mred\x1b[0m"
+    pipe, terminal = io.StringIO(), Terminal()
+    monkeypatch.setattr("sys.stdout", pipe)
+    cli.echo(name)
+    monkeypatch.setattr("sys.stderr", terminal)
+    cli.echo(name, err=True)
+    assert pipe.getvalue() == "model red\n"
+    assert terminal.getvalue() == name + "\n"

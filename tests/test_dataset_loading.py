@@ -320,3 +320,15 @@ def test_fast_path_json_bytes_are_stored_as_the_careful_path_text(loader, monkey
     stored = con.execute(f"SELECT {', '.join(datasets.COLUMNS)} FROM instances ORDER BY rowid").fetchall()
     assert stored == slow.rows
     assert json.loads(stored[0][2])["question"] == "naïve 🙂 \u2028 ü"
+
+
+@pytest.mark.parametrize("image", ["img/a.png/", "img/a.png/."])
+def test_a_media_path_naming_a_file_as_a_folder_is_a_missing_file_both_ways(loader, monkeypatch: pytest.MonkeyPatch,
+                                                                         image: str) -> None:
+    """``img/a.png/`` normalizes to a file for ``lstat`` but cannot be opened: a located "missing
+    media file" problem on both paths, not a traceback from the fast one (a review found it)."""
+    root, task, types = loader
+    doc = {"task": "t", "data": [{"id": "1", "input": {"question": "q", "image": image}, "output": {"answer": "x"}}]}
+    (fast, fast_problems), (slow, slow_problems) = both_ways(root, task, types, dataset("text"), doc, monkeypatch)
+    assert fast is None and slow is None and fast_problems == slow_problems
+    assert len(fast_problems) == 1 and "missing media file" in fast_problems[0][1]

@@ -7,6 +7,7 @@ command as typer parses it is in ``glc.cli.commands`` (``app``, loaded on first 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,19 @@ class _Aborted(Exception):
     """Input ended (EOF): the command stops as typer's Abort stops it."""
 
 
+_ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # click's: escape sequences echo leaves out of a pipe
+
+
 def echo(text: object = "", err: bool = False) -> None:
-    """Print a line to stdout (or stderr) and flush, as ``typer.echo`` prints text."""
+    """Print a line to stdout (or stderr) and flush, as ``typer.echo`` prints text: terminal escape
+    sequences (colours, or ones a stranger's name carries) only reach a terminal."""
     out = sys.stderr if err else sys.stdout
     if out is None:
         return
-    out.write(f"{text}\n")
+    line = f"{text}\n"
+    if not (hasattr(out, "isatty") and out.isatty()):
+        line = _ANSI.sub("", line)
+    out.write(line)
     out.flush()
 
 

@@ -601,6 +601,9 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
             and (selection is None or selection.empty)
         inputs = _inputs_key(con, compiled, seed_keys, versions, ctx.relations) if guarded else None
         if inputs is not None and ctx.state.get(UNCHANGED) == inputs:
+            for node in todo:  # views are read after the build (results, data tests): their UDFs too
+                if isinstance(node.materialization, View):
+                    ctx.need_udfs(node)
             result.skipped = [n.name for n in todo]
             result.unchanged = inputs
             _record_run(con, result, started, compiled)

@@ -187,8 +187,11 @@ class _Files:
         if path not in self.hashes:
             digest = None
             if st is not None and stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as fh:
-                    digest = hashlib.sha256(fh.read()).hexdigest()
+                try:  # "a.png/" or "a.png/." names a file to lstat (normalized) but not to open
+                    with open(path, "rb") as fh:
+                        digest = hashlib.sha256(fh.read()).hexdigest()
+                except OSError:
+                    digest = None
             self.hashes[path] = digest
         return self.hashes[path]
 
