@@ -111,6 +111,98 @@ def _inputs_key(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, seed_
                                         list(row)])).hexdigest()
 
 
+# --- the columns of empty incremental tables, remembered between builds --------------------------
+# A fresh incremental node whose partition sources are all empty (a metric nothing was predicted for:
+# a scores-only store has dozens) gets its query's columns and no rows. Binding its query for them
+# costs DuckDB ~5 ms a node, so the columns it bound are kept in the user's cache folder under
+# everything they follow from (DuckDB's and glc's versions, the build engine, the UDFs, the node's
+# SQL and everything upstream of it, the source contracts); a later build creates the table from
+# them (column names quoted, types parsed and written by sqlglot) and checks the created columns
+# against them in one catalog query (a mismatch binds the query as before).
+EMPTY_FORMAT = 1
+
+
+@functools.cache
+def _udf_salt() -> str:
+    """The source of the UDFs (glc/compiler/udfs/*.py): their return types are column types."""
+    from pathlib import Path
+
+    import glc.compiler
+
+    h = hashlib.sha256()
+    for f in sorted((Path(glc.compiler.__file__).resolve().parent / "udfs").glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def _empty_cache_path() -> Any:
+    import os
+    from pathlib import Path
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "glc" / "empty-tables.json"
+
+
+def _empty_keys(nodes: Iterable[CompiledNode], definitions: dict[str, str],
+                schema: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Per node, the key its empty table's columns are kept under (``_empty_cache_path``)."""
+    import orjson
+
+    from glc.compiler.contracts import SEEDS, STORE
+
+    contracts = orjson.dumps([[c.name, [[col.name, col.type] for col in c.columns]]
+                              for c in (*STORE.values(), *SEEDS.values())])
+    salt = _sha(str(EMPTY_FORMAT), duckdb.__version__, _engine_salt(), _udf_salt(),
+                hashlib.sha256(contracts).hexdigest(), hashlib.sha256(orjson.dumps(schema)).hexdigest())
+    return {n.name: _sha(salt, definitions[n.name]) for n in nodes}
+
+
+def _read_empty_cache() -> dict[str, list[list[str]]]:
+    import orjson
+
+    try:
+        data = orjson.loads(_empty_cache_path().read_bytes())
+        if isinstance(data, dict) and data.get("format") == EMPTY_FORMAT and isinstance(data.get("tables"), dict):
+            return {k: v for k, v in data["tables"].items()
+                    if isinstance(v, list) and v and all(isinstance(c, list) and len(c) == 2
+                                                         and all(isinstance(x, str) for x in c) for c in v)}
+    except (OSError, ValueError):
+        pass
+    return {}
+
+
+def _write_empty_cache(tables: dict[str, list[list[str]]]) -> None:
+    import os
+
+    import orjson
+
+    path = _empty_cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(orjson.dumps({"format": EMPTY_FORMAT, "tables": tables}))
+        os.replace(tmp, path)
+    except OSError:  # a cache that cannot be written is only slower next time
+        pass
+
+
+@functools.lru_cache(maxsize=256)
+def _type_sql(type_: str) -> str:
+    """A column type as sqlglot parses and writes it (a ValueError when it is not a type)."""
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        return exp.DataType.build(type_, dialect="duckdb").sql("duckdb")
+    except SqlglotError as exc:
+        raise ValueError(type_) from exc
+
+
+def _empty_table_sql(name: str, columns: list[list[str]]) -> str:
+    cols = ", ".join(f"{_ident(c)} {_type_sql(t)}" for c, t in columns)
+    return f"CREATE OR REPLACE TABLE {_ident(name)} ({cols})"
+
+
 @dataclass
 class BuildResult:
     run_id: str
@@ -403,12 +495,26 @@ class BuildContext:
         self.udfs_ready = False
         self.results_kept = False
         self.empty: dict[str, bool] = {}  # tables known to hold no rows (asked once per build)
+        # CREATE statements of empty tables from kept columns, run together before anything reads them
+        self.pending: list[str] = []
+
+    def flush(self) -> None:
+        """Create the empty tables waiting in ``pending`` (one call)."""
+        if self.pending:
+            try:
+                self.con.execute(";\n".join(self.pending))
+            except duckdb.Error as exc:
+                raise GlcError(f"creating empty tables from the columns kept in the cache failed: {exc}",
+                               location=str(_empty_cache_path()),
+                               hint="delete that file (a cache: nothing is lost) and run again") from None
+            self.pending.clear()
 
     def has_no_rows(self, name: str) -> bool:
         """Whether table ``name`` is empty (asked once per build: a table is final once built)."""
         if name not in self.empty:
-            row = self.con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_ident(name)})").fetchone()
-            self.empty[name] = bool(row and row[0])
+            # fetchall: the result is finished (a connection with an unfinished one runs nothing else)
+            rows = self.con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_ident(name)})").fetchall()
+            self.empty[name] = bool(rows and rows[0][0])
         return self.empty[name]
 
     def need_udfs(self, node: CompiledNode) -> None:
@@ -493,6 +599,9 @@ class IncrementalStrategy(Strategy):
         self.fresh: dict[str, bool] = {}
         self.part_keys: dict[str, str] = {}
         self.stale: dict[str, tuple[int, bool]] = {}
+        self.empty_keys: dict[str, str] = {}
+        self.known: dict[str, list[list[str]]] | None = None  # the empty tables' columns kept (read when needed)
+        self.empty_built: dict[str, list[list[str]] | None] = {}  # node -> the columns it was created with
 
     def prepare(self, ctx: BuildContext, nodes: list[CompiledNode]) -> None:
         self.fresh = {n.name: not (n.name in ctx.tables and ctx.state.get(n.name) is not None
@@ -502,6 +611,7 @@ class IncrementalStrategy(Strategy):
         ctx.con.execute(PARTITIONS_SQL)
         every = {n.name: n for n in (*ctx.compiled.nodes, *ctx.todo)}
         definitions = _definitions(every.values())
+        self.empty_keys = _empty_keys(nodes, definitions, ctx.schema)
         rows = [(n.name, metric, prefix, self.fresh[n.name]) for n in nodes
                 for metric, prefix in _partition_prefixes(n, every, definitions)]
         self.part_keys, self.stale = _plan_partitions(ctx.con, rows, ctx.selection)
@@ -513,23 +623,81 @@ class IncrementalStrategy(Strategy):
         if n_stale[0] == 0 and not fresh:
             return False
         whole = ctx.selection is None or ctx.selection.empty
-        ctx.need_udfs(node)
         # a fresh node with no partition at all (a metric nothing was predicted for) whose partition
         # sources are all empty holds no rows: its table gets the query's columns without running
         # the query (a fresh store has dozens); a bootstrap replicate, with instance scores but no
         # partitions, runs its query
         sources = node.materialization.sources if isinstance(node.materialization, Incremental) else ()
         no_rows = fresh and n_stale[0] == 0 and bool(sources) and all(ctx.has_no_rows(s) for s in sources)
-        if fresh:
-            _make_room(ctx.con, node.name, "table", ctx.relations)
-        _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale, no_rows)
+        columns = self.kept_columns(node) if no_rows else None
+        if columns is not None and ctx.relations.get(node.name) in (None, "table"):
+            # its columns are known: created with the others, before anything reads them
+            ctx.pending.append(_empty_table_sql(node.name, columns))
+            self.empty_built[node.name] = columns
+        else:
+            ctx.flush()
+            ctx.need_udfs(node)
+            if fresh:
+                _make_room(ctx.con, node.name, "table", ctx.relations)
+            if no_rows:
+                self.empty_built[node.name] = None
+            self.build_one(ctx, node, fresh, whole, n_stale, no_rows)
         if no_rows:
             ctx.empty[node.name] = True
         ctx.result.partitions_built[node.name] = n_stale[0]
         ctx.built[f"sql:{node.name}"] = (node.fingerprint, _now())
         return True
 
+    def kept_columns(self, node: CompiledNode) -> list[list[str]] | None:
+        """The columns kept for the node's empty table, when usable."""
+        if self.known is None:
+            self.known = _read_empty_cache()
+        columns = self.known.get(self.empty_keys.get(node.name, ""))
+        try:
+            if columns is not None:
+                _empty_table_sql(node.name, columns)  # every type parses
+        except ValueError:
+            return None
+        return columns
+
+    @staticmethod
+    def build_one(ctx: BuildContext, node: CompiledNode, fresh: bool, whole: bool, n_stale: tuple[int, bool],
+                  no_rows: bool) -> None:
+        _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale, no_rows)
+
+    def check_empty(self, ctx: BuildContext) -> None:
+        """Check the empty tables created from kept columns against them (one catalog query): one
+        that differs is created again by binding its query; remember the columns of those bound."""
+        ctx.flush()
+        if not self.empty_built:
+            return
+        got: dict[str, list[list[str]]] = {}
+        for name, col, type_ in ctx.con.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_catalog = current_database() AND table_schema = 'main' AND list_contains(?, table_name) "
+                "ORDER BY table_name, ordinal_position", [list(self.empty_built)]).fetchall():
+            got.setdefault(name, []).append([col, type_])
+        by_name = {n.name: n for n in ctx.todo}
+        changed = False
+        known = self.known if self.known is not None else _read_empty_cache()
+        for name, columns in self.empty_built.items():
+            if columns is not None and got.get(name) == columns:
+                continue
+            if columns is not None:  # kept columns that DuckDB reads otherwise: bind the query
+                ctx.need_udfs(by_name[name])
+                ctx.con.execute(create_table_sql(by_name[name], data=False))
+                got[name] = [[c, t] for c, t in ctx.con.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = "
+                    "current_database() AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                    [name]).fetchall()]
+            if name in self.empty_keys and got.get(name):
+                known[self.empty_keys[name]] = got[name]
+                changed = True
+        if changed:
+            _write_empty_cache(known)
+
     def finish(self, ctx: BuildContext) -> None:
+        self.check_empty(ctx)
         if self.fresh:
             _store_partition_state(ctx.con, [name for name, is_fresh in self.fresh.items() if is_fresh])
 
@@ -618,6 +786,8 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         by_name = {n.name: n for n in compiled.nodes}
         for node in todo:
             t = time.perf_counter()
+            if not isinstance(node.materialization, Incremental):  # it may read the empty tables waiting
+                ctx.flush()
             try:
                 if not strategies[type(node.materialization)].run(ctx, node):
                     result.skipped.append(node.name)
@@ -630,6 +800,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                                hint=hint) from None
             ctx.built[node.name] = (ctx.keys[node.name], _now())
             result.node_seconds[node.name] = time.perf_counter() - t
+        ctx.flush()
         for strategy in strategies.values():
             strategy.finish(ctx)
         if inputs is not None and not ctx.built and not result.partitions_built:  # nothing built: a fixed point
