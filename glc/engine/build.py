@@ -120,6 +120,7 @@ def _inputs_key(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, seed_
 # them (column names quoted, types parsed and written by sqlglot) and checks the created columns
 # against them in one catalog query (a mismatch binds the query as before).
 EMPTY_FORMAT = 1
+EMPTY_KEEP = 4096  # entries kept at most (a catalog has dozens of incremental nodes)
 
 
 @functools.cache
@@ -180,7 +181,9 @@ def _write_empty_cache(tables: dict[str, list[list[str]]]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(orjson.dumps({"format": EMPTY_FORMAT, "tables": tables}))
+        # the newest entries (those of older SQL or engines are forgotten, first in, first out)
+        kept = dict(list(tables.items())[-EMPTY_KEEP:])
+        tmp.write_bytes(orjson.dumps({"format": EMPTY_FORMAT, "tables": kept}))
         os.replace(tmp, path)
     except OSError:  # a cache that cannot be written is only slower next time
         pass
@@ -194,8 +197,19 @@ def _type_sql(type_: str) -> str:
 
     try:
         return exp.DataType.build(type_, dialect="duckdb").sql("duckdb")
-    except SqlglotError as exc:
+    except (SqlglotError, TypeError, ValueError, AttributeError) as exc:  # whatever sqlglot raises on it
         raise ValueError(type_) from exc
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, list[list[str]]]:
+    """Per table of ``names``, its [column, type] pairs in order (one catalog query)."""
+    out: dict[str, list[list[str]]] = {}
+    for name, col, type_ in con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = 'main' AND list_contains(?, table_name) "
+            "ORDER BY table_name, ordinal_position", [names]).fetchall():
+        out.setdefault(name, []).append([col, type_])
+    return out
 
 
 def _empty_table_sql(name: str, columns: list[list[str]]) -> str:
@@ -495,19 +509,29 @@ class BuildContext:
         self.udfs_ready = False
         self.results_kept = False
         self.empty: dict[str, bool] = {}  # tables known to hold no rows (asked once per build)
-        # CREATE statements of empty tables from kept columns, run together before anything reads them
-        self.pending: list[str] = []
+        # empty tables to create from kept columns (node, columns): together, before anything reads them
+        self.pending: list[tuple[CompiledNode, list[list[str]]]] = []
+        self.bound_empty: dict[str, list[list[str]]] = {}  # columns of empty tables whose query was bound
 
     def flush(self) -> None:
-        """Create the empty tables waiting in ``pending`` (one call)."""
-        if self.pending:
-            try:
-                self.con.execute(";\n".join(self.pending))
-            except duckdb.Error as exc:
-                raise GlcError(f"creating empty tables from the columns kept in the cache failed: {exc}",
-                               location=str(_empty_cache_path()),
-                               hint="delete that file (a cache: nothing is lost) and run again") from None
-            self.pending.clear()
+        """Create the empty tables waiting in ``pending`` (one call) and check their columns against
+        the kept ones (one catalog query); one that DuckDB reads otherwise is created again by binding
+        its query, before anything reads it."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        try:
+            self.con.execute(";\n".join(_empty_table_sql(n.name, cols) for n, cols in pending))
+        except duckdb.Error as exc:
+            raise GlcError(f"creating empty tables from the columns kept in the cache failed: {exc}",
+                           location=str(_empty_cache_path()),
+                           hint="delete that file (a cache: nothing is lost) and run again") from None
+        got = _columns_of(self.con, [n.name for n, _ in pending])
+        for node, columns in pending:
+            if got.get(node.name) != columns:
+                self.need_udfs(node)
+                self.con.execute(create_table_sql(node, data=False))
+                self.bound_empty[node.name] = _columns_of(self.con, [node.name]).get(node.name, [])
 
     def has_no_rows(self, name: str) -> bool:
         """Whether table ``name`` is empty (asked once per build: a table is final once built)."""
@@ -601,7 +625,7 @@ class IncrementalStrategy(Strategy):
         self.stale: dict[str, tuple[int, bool]] = {}
         self.empty_keys: dict[str, str] = {}
         self.known: dict[str, list[list[str]]] | None = None  # the empty tables' columns kept (read when needed)
-        self.empty_built: dict[str, list[list[str]] | None] = {}  # node -> the columns it was created with
+        self.bound: list[str] = []  # empty tables whose query was bound: their columns are kept
 
     def prepare(self, ctx: BuildContext, nodes: list[CompiledNode]) -> None:
         self.fresh = {n.name: not (n.name in ctx.tables and ctx.state.get(n.name) is not None
@@ -632,15 +656,14 @@ class IncrementalStrategy(Strategy):
         columns = self.kept_columns(node) if no_rows else None
         if columns is not None and ctx.relations.get(node.name) in (None, "table"):
             # its columns are known: created with the others, before anything reads them
-            ctx.pending.append(_empty_table_sql(node.name, columns))
-            self.empty_built[node.name] = columns
+            ctx.pending.append((node, columns))
         else:
             ctx.flush()
             ctx.need_udfs(node)
             if fresh:
                 _make_room(ctx.con, node.name, "table", ctx.relations)
             if no_rows:
-                self.empty_built[node.name] = None
+                self.bound.append(node.name)
             self.build_one(ctx, node, fresh, whole, n_stale, no_rows)
         if no_rows:
             ctx.empty[node.name] = True
@@ -665,39 +688,21 @@ class IncrementalStrategy(Strategy):
                   no_rows: bool) -> None:
         _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale, no_rows)
 
-    def check_empty(self, ctx: BuildContext) -> None:
-        """Check the empty tables created from kept columns against them (one catalog query): one
-        that differs is created again by binding its query; remember the columns of those bound."""
+    def keep_empty(self, ctx: BuildContext) -> None:
+        """Keep the columns of the empty tables whose query was bound, for the next build."""
         ctx.flush()
-        if not self.empty_built:
+        bound = {**_columns_of(ctx.con, self.bound), **ctx.bound_empty} if self.bound else dict(ctx.bound_empty)
+        bound = {name: cols for name, cols in bound.items() if cols and name in self.empty_keys}
+        if not bound:
             return
-        got: dict[str, list[list[str]]] = {}
-        for name, col, type_ in ctx.con.execute(
-                "SELECT table_name, column_name, data_type FROM information_schema.columns "
-                "WHERE table_catalog = current_database() AND table_schema = 'main' AND list_contains(?, table_name) "
-                "ORDER BY table_name, ordinal_position", [list(self.empty_built)]).fetchall():
-            got.setdefault(name, []).append([col, type_])
-        by_name = {n.name: n for n in ctx.todo}
-        changed = False
         known = self.known if self.known is not None else _read_empty_cache()
-        for name, columns in self.empty_built.items():
-            if columns is not None and got.get(name) == columns:
-                continue
-            if columns is not None:  # kept columns that DuckDB reads otherwise: bind the query
-                ctx.need_udfs(by_name[name])
-                ctx.con.execute(create_table_sql(by_name[name], data=False))
-                got[name] = [[c, t] for c, t in ctx.con.execute(
-                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = "
-                    "current_database() AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
-                    [name]).fetchall()]
-            if name in self.empty_keys and got.get(name):
-                known[self.empty_keys[name]] = got[name]
-                changed = True
-        if changed:
-            _write_empty_cache(known)
+        for name, columns in bound.items():
+            known.pop(self.empty_keys[name], None)  # (re)inserted last: the newest
+            known[self.empty_keys[name]] = columns
+        _write_empty_cache(known)
 
     def finish(self, ctx: BuildContext) -> None:
-        self.check_empty(ctx)
+        self.keep_empty(ctx)
         if self.fresh:
             _store_partition_state(ctx.con, [name for name, is_fresh in self.fresh.items() if is_fresh])
 
@@ -786,7 +791,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         by_name = {n.name: n for n in compiled.nodes}
         for node in todo:
             t = time.perf_counter()
-            if not isinstance(node.materialization, Incremental):  # it may read the empty tables waiting
+            if ctx.pending and _may_read(node, ctx.pending, by_name):
                 ctx.flush()
             try:
                 if not strategies[type(node.materialization)].run(ctx, node):
@@ -823,6 +828,17 @@ def _record_run(con: duckdb.DuckDBPyConnection, result: BuildResult, started: da
     con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
                 [result.run_id, started, _now(), compiled.manifest["fingerprint"], len(result.node_seconds),
                  "success"])
+
+
+def _may_read(node: CompiledNode, pending: list[tuple[CompiledNode, list[list[str]]]],
+              by_name: dict[str, CompiledNode]) -> bool:
+    """Whether building ``node`` may read a table waiting in ``pending``: a view (its query is bound
+    when created) or a node that reads one of them or a view."""
+    if not isinstance(node.materialization, Incremental | Table):
+        return True
+    waiting = {n.name for n, _ in pending}
+    return any(d in waiting or (d in by_name and isinstance(by_name[d].materialization, View))
+               for d in node.depends_on)
 
 
 def _views_read(node: CompiledNode, by_name: dict[str, CompiledNode]) -> list[CompiledNode]:
