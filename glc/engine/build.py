@@ -120,7 +120,7 @@ def _inputs_key(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, seed_
 # them (column names quoted, types parsed and written by sqlglot) and checks the created columns
 # against them in one catalog query (a mismatch binds the query as before).
 EMPTY_FORMAT = 1
-EMPTY_KEEP = 4096  # entries kept at most (a catalog has dozens of incremental nodes)
+EMPTY_KEEP = 1024  # entries kept at most (a catalog has dozens of incremental nodes)
 
 
 @functools.cache
