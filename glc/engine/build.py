@@ -541,6 +541,16 @@ class BuildContext:
             self.empty[name] = bool(rows and rows[0][0])
         return self.empty[name]
 
+    def ask_empty(self, names: list[str]) -> None:
+        """Whether each table of ``names`` is empty, in one query (a UNION ALL of NOT EXISTS, the names
+        quoted as identifiers and bound as values)."""
+        names = [n for n in names if n not in self.empty]
+        if not names:
+            return
+        query = " UNION ALL ".join(f"SELECT ?, NOT EXISTS (SELECT 1 FROM {_ident(n)})" for n in names)
+        for name, empty in self.con.execute(query, names).fetchall():
+            self.empty[name] = bool(empty)
+
     def need_udfs(self, node: CompiledNode) -> None:
         """Install the Python UDFs before the first node that calls them is built (they import
         numpy and pyarrow, which a build that skips those nodes does without)."""
@@ -591,7 +601,9 @@ class TableStrategy(Strategy):
         ctx.replacing(node)  # the previous results, before they go
         ctx.need_udfs(node)
         _make_room(ctx.con, node.name, "table", ctx.relations)
-        ctx.con.execute(create_table_sql(node))
+        rows = ctx.con.execute(create_table_sql(node)).fetchall()  # DuckDB answers the rows it wrote
+        if len(rows) == 1 and isinstance(rows[0][0], int):  # whether it is empty, known without asking
+            ctx.empty[node.name] = rows[0][0] == 0
         return True
 
 
@@ -636,6 +648,10 @@ class IncrementalStrategy(Strategy):
         every = {n.name: n for n in (*ctx.compiled.nodes, *ctx.todo)}
         definitions = _definitions(every.values())
         self.empty_keys = _empty_keys(nodes, definitions, ctx.schema)
+        # the partition sources this build does not write, asked whether they are empty in one query
+        building = {n.name for n in ctx.todo}
+        ctx.ask_empty(sorted({src for n in nodes if self.fresh[n.name] and isinstance(n.materialization, Incremental)
+                              for src in n.materialization.sources if src in ctx.tables and src not in building}))
         rows = [(n.name, metric, prefix, self.fresh[n.name]) for n in nodes
                 for metric, prefix in _partition_prefixes(n, every, definitions)]
         self.part_keys, self.stale = _plan_partitions(ctx.con, rows, ctx.selection)
