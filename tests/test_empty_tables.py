@@ -80,3 +80,20 @@ def test_damaged_cache_changes_nothing(compiled: CompiledProject, tmp_path: Path
     again = _build(compiled)
     assert again[0] == cold[0] and again[1] == cold[1] and again[2] == cold[2]
     assert len(orjson.loads(path.read_bytes())["tables"]) == len(cold[2])  # written again
+
+
+@pytest.mark.parametrize("type_", ["VARCHAR", "HUGEINT", "TIMESTAMP WITH TIME ZONE", "DECIMAL(18,3)", "DOUBLE[3]",
+                                   "MAP(VARCHAR, INTEGER[])", 'STRUCT("label" DOUBLE, "a""b" VARCHAR)[]',
+                                   "STRUCT(matches_1 DOUBLE, hyp_len DOUBLE)"])
+def test_kept_types_are_written_as_duckdb_reads_them(type_: str) -> None:
+    con = duckdb.connect()
+    con.execute(engine._empty_table_sql("t", [["c", type_]]))
+    assert con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 't'").fetchall() == [
+        (type_,)]
+
+
+@pytest.mark.parametrize("type_", ["INTEGER); DROP TABLE tasks; --", "FOO", "STRUCT(a DOUBLE", "ENUM('a')", "",
+                                   "VARCHAR VARCHAR", "DOUBLE[", "STRUCT()", "DECIMAL(1,2,3)", "VARCHAR -- x"])
+def test_other_types_are_refused(type_: str) -> None:
+    with pytest.raises(ValueError):
+        engine._empty_table_sql("t", [["c", type_]])

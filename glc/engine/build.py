@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -117,7 +118,7 @@ def _inputs_key(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, seed_
 # costs DuckDB ~5 ms a node, so the columns it bound are kept in the user's cache folder under
 # everything they follow from (DuckDB's and glc's versions, the build engine, the UDFs, the node's
 # SQL and everything upstream of it, the source contracts); a later build creates the table from
-# them (column names quoted, types parsed and written by sqlglot) and checks the created columns
+# them (column names quoted, types parsed against an allow-list and written again) and checks the created columns
 # against them in one catalog query (a mismatch binds the query as before).
 EMPTY_FORMAT = 1
 EMPTY_KEEP = 1024  # entries kept at most (a catalog has dozens of incremental nodes)
@@ -189,16 +190,100 @@ def _write_empty_cache(tables: dict[str, list[list[str]]]) -> None:
         pass
 
 
+# DuckDB's names of the types it writes in information_schema.columns.data_type
+_SIMPLE = frozenset({
+    "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "VARCHAR", "BLOB", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_S",
+    "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE", "TIME WITH TIME ZONE", "INTERVAL", "UUID",
+    "BIT", "JSON"})
+_TOKEN = re.compile(r'\s*(?:(?P<word>[A-Za-z_][A-Za-z0-9_]*(?: WITH TIME ZONE)?)|(?P<quoted>"(?:[^"]|"")*")'
+                    r'|(?P<int>[0-9]+)|(?P<punct>[(),\[\]]))')
+
+
 @functools.lru_cache(maxsize=256)
 def _type_sql(type_: str) -> str:
-    """A column type as sqlglot parses and writes it (a ValueError when it is not a type)."""
-    from sqlglot import exp
-    from sqlglot.errors import SqlglotError
+    """A kept column type, parsed and written again: DuckDB's type names (an allow-list), DECIMAL(p, s),
+    STRUCT/UNION fields (names quoted as identifiers), MAP and list/array suffixes; a ValueError for
+    anything else (the node's query is bound instead). Not sqlglot: importing it costs a cold
+    ``glc run`` ~0.2 s, more than the tables it would spare."""
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(type_):
+        m = _TOKEN.match(type_, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(type_)
+        kind = m.lastgroup
+        assert kind is not None
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+    out, i = _parse_type(tokens, 0, type_)
+    if i != len(tokens):
+        raise ValueError(type_)
+    return out
 
-    try:
-        return exp.DataType.build(type_, dialect="duckdb").sql("duckdb")
-    except (SqlglotError, TypeError, ValueError, AttributeError) as exc:  # whatever sqlglot raises on it
-        raise ValueError(type_) from exc
+
+def _expect(tokens: list[tuple[str, str]], i: int, value: str, text: str) -> int:
+    if i >= len(tokens) or tokens[i] != ("punct", value):
+        raise ValueError(text)
+    return i + 1
+
+
+def _parse_type(tokens: list[tuple[str, str]], i: int, text: str) -> tuple[str, int]:
+    if i >= len(tokens) or tokens[i][0] != "word":
+        raise ValueError(text)
+    name = tokens[i][1].upper()
+    i += 1
+    if name in ("STRUCT", "UNION"):
+        i = _expect(tokens, i, "(", text)
+        fields: list[str] = []
+        while True:
+            kind, value = tokens[i] if i < len(tokens) else ("", "")
+            if kind == "quoted":
+                field = value[1:-1].replace('""', '"')
+            elif kind == "word" and " " not in value:
+                field = value
+            else:
+                raise ValueError(text)
+            t, i = _parse_type(tokens, i + 1, text)
+            fields.append(f"{_ident(field)} {t}")
+            if i < len(tokens) and tokens[i] == ("punct", ","):
+                i += 1
+                continue
+            i = _expect(tokens, i, ")", text)
+            break
+        out = f"{name}({', '.join(fields)})"
+    elif name == "MAP":
+        i = _expect(tokens, i, "(", text)
+        k, i = _parse_type(tokens, i, text)
+        i = _expect(tokens, i, ",", text)
+        v, i = _parse_type(tokens, i, text)
+        i = _expect(tokens, i, ")", text)
+        out = f"MAP({k}, {v})"
+    elif name == "DECIMAL":
+        i = _expect(tokens, i, "(", text)
+        nums: list[str] = []
+        while i < len(tokens) and tokens[i][0] == "int" and len(nums) < 2:
+            nums.append(str(int(tokens[i][1])))
+            i += 1
+            if i < len(tokens) and tokens[i] == ("punct", ",") and len(nums) < 2:
+                i += 1
+        if not nums:
+            raise ValueError(text)
+        i = _expect(tokens, i, ")", text)
+        out = f"DECIMAL({', '.join(nums)})"
+    elif name in _SIMPLE:
+        out = name
+    else:
+        raise ValueError(text)
+    while i < len(tokens) and tokens[i] == ("punct", "["):  # lists and arrays
+        if i + 1 < len(tokens) and tokens[i + 1][0] == "int":
+            size = str(int(tokens[i + 1][1]))
+            i = _expect(tokens, i + 2, "]", text)
+            out += f"[{size}]"
+        else:
+            i = _expect(tokens, i + 1, "]", text)
+            out += "[]"
+    return out, i
 
 
 def _columns_of(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, list[list[str]]]:
