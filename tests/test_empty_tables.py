@@ -43,7 +43,10 @@ def test_kept_columns_build_the_same_tables(compiled: CompiledProject, tmp_path:
     incremental = [n.name for n in compiled.nodes if isinstance(n.materialization, Incremental)]
     assert cold[2] and set(cold[2]) == set(incremental) and not any(cold[2].values())  # all empty
     kept = orjson.loads(_cache(tmp_path).read_bytes())["tables"]
-    assert len(kept) == len(incremental)
+    # the incremental nodes, and the tables read from seeds and empty store tables only (the metrics'
+    # reference sides, instance_refs__<metric>, over no task data)
+    refs = [n.name for n in compiled.nodes if n.name.startswith("instance_refs__")]
+    assert refs and len(kept) >= len(incremental) + len(refs)
     warm = _build(compiled)
     assert warm[0] == cold[0]  # every relation's columns and types
     assert warm[1] == cold[1]  # every state key
@@ -79,7 +82,7 @@ def test_damaged_cache_changes_nothing(compiled: CompiledProject, tmp_path: Path
         path.write_bytes(orjson.dumps(data))
     again = _build(compiled)
     assert again[0] == cold[0] and again[1] == cold[1] and again[2] == cold[2]
-    assert len(orjson.loads(path.read_bytes())["tables"]) == len(cold[2])  # written again
+    assert len(orjson.loads(path.read_bytes())["tables"]) > len(cold[2])  # written again
 
 
 @pytest.mark.parametrize("type_", ["VARCHAR", "HUGEINT", "TIMESTAMP WITH TIME ZONE", "DECIMAL(18,3)", "DOUBLE[3]",

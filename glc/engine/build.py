@@ -145,17 +145,20 @@ def _empty_cache_path() -> Any:
     return base / "glc" / "empty-tables.json"
 
 
-def _empty_keys(nodes: Iterable[CompiledNode], definitions: dict[str, str],
-                schema: dict[str, dict[str, str]]) -> dict[str, str]:
-    """Per node, the key its empty table's columns are kept under (``_empty_cache_path``)."""
+def _empty_salt(schema: dict[str, dict[str, str]]) -> str:
+    """What every kept empty table's key holds: the versions, the engine, the UDFs, the contracts and schema."""
     import orjson
 
     from glc.compiler.contracts import SEEDS, STORE
 
     contracts = orjson.dumps([[c.name, [[col.name, col.type] for col in c.columns]]
                               for c in (*STORE.values(), *SEEDS.values())])
-    salt = _sha(str(EMPTY_FORMAT), duckdb.__version__, _engine_salt(), _udf_salt(),
+    return _sha(str(EMPTY_FORMAT), duckdb.__version__, _engine_salt(), _udf_salt(),
                 hashlib.sha256(contracts).hexdigest(), hashlib.sha256(orjson.dumps(schema)).hexdigest())
+
+
+def _empty_keys(nodes: Iterable[CompiledNode], definitions: dict[str, str], salt: str) -> dict[str, str]:
+    """Per node, the key its empty table's columns are kept under (``_empty_cache_path``)."""
     return {n.name: _sha(salt, definitions[n.name]) for n in nodes}
 
 
@@ -597,6 +600,41 @@ class BuildContext:
         # empty tables to create from kept columns (node, columns): together, before anything reads them
         self.pending: list[tuple[CompiledNode, list[list[str]]]] = []
         self.bound_empty: dict[str, list[list[str]]] = {}  # columns of empty tables whose query was bound
+        self.empty_keys: dict[str, str] = {}  # node -> the key its empty table's columns are kept under
+        self.bound: list[str] = []  # empty tables whose query was bound: their columns are kept
+        self.known: dict[str, list[list[str]]] | None = None  # the empty tables' columns kept (read when needed)
+        self.seed_names: set[str] = set()
+        self._salt: str | None = None
+
+    def empty_salt(self) -> str:
+        if self._salt is None:
+            self._salt = _empty_salt(self.schema)
+        return self._salt
+
+    def kept_columns(self, name: str) -> list[list[str]] | None:
+        """The columns kept for the empty table of node ``name``, when usable."""
+        if self.known is None:
+            self.known = _read_empty_cache()
+        columns = self.known.get(self.empty_keys.get(name, ""))
+        try:
+            if columns is not None:
+                _empty_table_sql(name, columns)  # every type parses
+        except ValueError:
+            return None
+        return columns
+
+    def keep_empty(self) -> None:
+        """Keep the columns of the empty tables whose query was bound, for the next build."""
+        self.flush()
+        bound = {**_columns_of(self.con, self.bound), **self.bound_empty} if self.bound else dict(self.bound_empty)
+        bound = {name: cols for name, cols in bound.items() if cols and name in self.empty_keys}
+        if not bound:
+            return
+        known = self.known if self.known is not None else _read_empty_cache()
+        for name, columns in bound.items():
+            known.pop(self.empty_keys[name], None)  # (re)inserted last: the newest
+            known[self.empty_keys[name]] = columns
+        _write_empty_cache(known)
 
     def flush(self) -> None:
         """Create the empty tables waiting in ``pending`` (one call) and check their columns against
@@ -679,17 +717,52 @@ class Strategy:
 class TableStrategy(Strategy):
     """Rebuilt whole (``CREATE OR REPLACE TABLE``) when its key changed or the table is gone."""
 
+    def prepare(self, ctx: BuildContext, nodes: list[CompiledNode]) -> None:
+        # the store tables they read (not seeds, not built here), asked whether they are empty in one query
+        building = {n.name for n in ctx.todo}
+        ctx.ask_empty(sorted({s for n in nodes if not n.depends_on for s in n.sources
+                              if s in ctx.tables and s not in building and s not in ctx.seed_names}))
+
     def run(self, ctx: BuildContext, node: CompiledNode) -> bool:
         ctx.keys[node.name] = _sha(node.fingerprint, *ctx.upstream(node))
         if ctx.state.get(node.name) == ctx.keys[node.name] and node.name in ctx.tables:
             return False
+        # a table read from seeds and empty store tables only: its query's answer is a function of its
+        # SQL and the seeds' contents; one that was empty before is empty again, with the columns kept
+        key = self.empty_key(ctx, node)
+        columns = ctx.kept_columns(node.name) if key is not None else None
+        if columns is not None and ctx.relations.get(node.name) in (None, "table"):
+            ctx.pending.append((node, columns))
+            ctx.empty[node.name] = True
+            return True
+        ctx.flush()
         ctx.replacing(node)  # the previous results, before they go
         ctx.need_udfs(node)
         _make_room(ctx.con, node.name, "table", ctx.relations)
         rows = ctx.con.execute(create_table_sql(node)).fetchall()  # DuckDB answers the rows it wrote
         if len(rows) == 1 and isinstance(rows[0][0], int):  # whether it is empty, known without asking
             ctx.empty[node.name] = rows[0][0] == 0
+            if key is not None and rows[0][0] == 0:
+                ctx.bound.append(node.name)
         return True
+
+    @staticmethod
+    def empty_key(ctx: BuildContext, node: CompiledNode) -> str | None:
+        """The key of the node's empty table when every input is a seed or an empty store table (and the
+        node is not a result table, whose replacement the hooks hear of): else None."""
+        if node.depends_on or node.name in RESULTS or not node.sources:
+            return None
+        inputs = []
+        for s in node.sources:
+            if s in ctx.seed_names:
+                inputs.append(f"{s}={ctx.keys[s]}")
+            elif ctx.empty.get(s) is True:
+                inputs.append(f"{s}=empty")
+            else:
+                return None
+        key = _sha(ctx.empty_salt(), "table", node.fingerprint, *inputs)
+        ctx.empty_keys[node.name] = key
+        return key
 
 
 class ViewStrategy(Strategy):
@@ -720,9 +793,6 @@ class IncrementalStrategy(Strategy):
         self.fresh: dict[str, bool] = {}
         self.part_keys: dict[str, str] = {}
         self.stale: dict[str, tuple[int, bool]] = {}
-        self.empty_keys: dict[str, str] = {}
-        self.known: dict[str, list[list[str]]] | None = None  # the empty tables' columns kept (read when needed)
-        self.bound: list[str] = []  # empty tables whose query was bound: their columns are kept
 
     def prepare(self, ctx: BuildContext, nodes: list[CompiledNode]) -> None:
         self.fresh = {n.name: not (n.name in ctx.tables and ctx.state.get(n.name) is not None
@@ -732,7 +802,7 @@ class IncrementalStrategy(Strategy):
         ctx.con.execute(PARTITIONS_SQL)
         every = {n.name: n for n in (*ctx.compiled.nodes, *ctx.todo)}
         definitions = _definitions(every.values())
-        self.empty_keys = _empty_keys(nodes, definitions, ctx.schema)
+        ctx.empty_keys.update(_empty_keys(nodes, definitions, ctx.empty_salt()))
         # the partition sources this build does not write, asked whether they are empty in one query
         building = {n.name for n in ctx.todo}
         ctx.ask_empty(sorted({src for n in nodes if self.fresh[n.name] and isinstance(n.materialization, Incremental)
@@ -754,7 +824,7 @@ class IncrementalStrategy(Strategy):
         # partitions, runs its query
         sources = node.materialization.sources if isinstance(node.materialization, Incremental) else ()
         no_rows = fresh and n_stale[0] == 0 and bool(sources) and all(ctx.has_no_rows(s) for s in sources)
-        columns = self.kept_columns(node) if no_rows else None
+        columns = ctx.kept_columns(node.name) if no_rows else None
         if columns is not None and ctx.relations.get(node.name) in (None, "table"):
             # its columns are known: created with the others, before anything reads them
             ctx.pending.append((node, columns))
@@ -764,7 +834,7 @@ class IncrementalStrategy(Strategy):
             if fresh:
                 _make_room(ctx.con, node.name, "table", ctx.relations)
             if no_rows:
-                self.bound.append(node.name)
+                ctx.bound.append(node.name)
             self.build_one(ctx, node, fresh, whole, n_stale, no_rows)
         if no_rows:
             ctx.empty[node.name] = True
@@ -772,38 +842,12 @@ class IncrementalStrategy(Strategy):
         ctx.built[f"sql:{node.name}"] = (node.fingerprint, _now())
         return True
 
-    def kept_columns(self, node: CompiledNode) -> list[list[str]] | None:
-        """The columns kept for the node's empty table, when usable."""
-        if self.known is None:
-            self.known = _read_empty_cache()
-        columns = self.known.get(self.empty_keys.get(node.name, ""))
-        try:
-            if columns is not None:
-                _empty_table_sql(node.name, columns)  # every type parses
-        except ValueError:
-            return None
-        return columns
-
     @staticmethod
     def build_one(ctx: BuildContext, node: CompiledNode, fresh: bool, whole: bool, n_stale: tuple[int, bool],
                   no_rows: bool) -> None:
         _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale, no_rows)
 
-    def keep_empty(self, ctx: BuildContext) -> None:
-        """Keep the columns of the empty tables whose query was bound, for the next build."""
-        ctx.flush()
-        bound = {**_columns_of(ctx.con, self.bound), **ctx.bound_empty} if self.bound else dict(ctx.bound_empty)
-        bound = {name: cols for name, cols in bound.items() if cols and name in self.empty_keys}
-        if not bound:
-            return
-        known = self.known if self.known is not None else _read_empty_cache()
-        for name, columns in bound.items():
-            known.pop(self.empty_keys[name], None)  # (re)inserted last: the newest
-            known[self.empty_keys[name]] = columns
-        _write_empty_cache(known)
-
     def finish(self, ctx: BuildContext) -> None:
-        self.keep_empty(ctx)
         if self.fresh:
             _store_partition_state(ctx.con, [name for name, is_fresh in self.fresh.items() if is_fresh])
 
@@ -856,6 +900,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
     ensure_store(con)
     con.execute(";\n".join(STATE_DDL))  # one round trip
     ctx = BuildContext(con, compiled, todo, result, selection, hooks)
+    ctx.seed_names = set(seeds)
     with transaction(con):
         ctx.relations = _relations(con)
         ctx.tables = {n for n, kind in ctx.relations.items() if kind == "table"}
@@ -906,7 +951,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                                hint=hint) from None
             ctx.built[node.name] = (ctx.keys[node.name], _now())
             result.node_seconds[node.name] = time.perf_counter() - t
-        ctx.flush()
+        ctx.keep_empty()  # (creates the empty tables still waiting)
         for strategy in strategies.values():
             strategy.finish(ctx)
         if inputs is not None and not ctx.built and not result.partitions_built:  # nothing built: a fixed point
