@@ -216,6 +216,8 @@ def test_metric_without_predictions_is_built_empty_then_filled(tmp_path: Path, m
     them from the start."""
     import glc.engine.build
 
+    # an empty user cache: the empty tables' columns are bound here, not read from an earlier build's
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     root = new_project(tmp_path / "p")
     acc = add_task(root, "acc", "text", QA)
     bleu = add_task(root, "bleu1", "text", QA)

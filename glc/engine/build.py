@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -109,6 +110,199 @@ def _inputs_key(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, seed_
     return hashlib.sha256(orjson.dumps([_engine_salt(), profile, nodes, sorted(seed_keys.items()),
                                         sorted(store_versions.items()), sorted(relations.items()),
                                         list(row)])).hexdigest()
+
+
+# --- the columns of empty incremental tables, remembered between builds --------------------------
+# A fresh incremental node whose partition sources are all empty (a metric nothing was predicted for:
+# a scores-only store has dozens) gets its query's columns and no rows. Binding its query for them
+# costs DuckDB ~5 ms a node, so the columns it bound are kept in the user's cache folder under
+# everything they follow from (DuckDB's and glc's versions, the build engine, the UDFs, the node's
+# SQL and everything upstream of it, the source contracts); a later build creates the table from
+# them (column names quoted, types parsed against an allow-list and written again) and checks the created columns
+# against them in one catalog query (a mismatch binds the query as before).
+EMPTY_FORMAT = 1
+EMPTY_KEEP = 1024  # entries kept at most (a catalog has dozens of incremental nodes)
+
+
+@functools.cache
+def _udf_salt() -> str:
+    """The source of the UDFs (glc/compiler/udfs/*.py): their return types are column types."""
+    from pathlib import Path
+
+    import glc.compiler
+
+    h = hashlib.sha256()
+    for f in sorted((Path(glc.compiler.__file__).resolve().parent / "udfs").glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def _empty_cache_path() -> Any:
+    import os
+    from pathlib import Path
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "glc" / "empty-tables.json"
+
+
+def _empty_salt(schema: dict[str, dict[str, str]]) -> str:
+    """What every kept empty table's key holds: the versions, the engine, the UDFs, the contracts and schema."""
+    import orjson
+
+    from glc.compiler.contracts import SEEDS, STORE
+
+    contracts = orjson.dumps([[c.name, [[col.name, col.type] for col in c.columns]]
+                              for c in (*STORE.values(), *SEEDS.values())])
+    return _sha(str(EMPTY_FORMAT), duckdb.__version__, _engine_salt(), _udf_salt(),
+                hashlib.sha256(contracts).hexdigest(), hashlib.sha256(orjson.dumps(schema)).hexdigest())
+
+
+def _empty_keys(nodes: Iterable[CompiledNode], definitions: dict[str, str], salt: str) -> dict[str, str]:
+    """Per node, the key its empty table's columns are kept under (``_empty_cache_path``)."""
+    return {n.name: _sha(salt, definitions[n.name]) for n in nodes}
+
+
+def _read_empty_cache() -> dict[str, list[list[str]]]:
+    import orjson
+
+    try:
+        data = orjson.loads(_empty_cache_path().read_bytes())
+        if isinstance(data, dict) and data.get("format") == EMPTY_FORMAT and isinstance(data.get("tables"), dict):
+            return {k: v for k, v in data["tables"].items()
+                    if isinstance(v, list) and v and all(isinstance(c, list) and len(c) == 2
+                                                         and all(isinstance(x, str) for x in c) for c in v)}
+    except (OSError, ValueError):
+        pass
+    return {}
+
+
+def _write_empty_cache(tables: dict[str, list[list[str]]]) -> None:
+    import os
+
+    import orjson
+
+    path = _empty_cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        # the newest entries (those of older SQL or engines are forgotten, first in, first out)
+        kept = dict(list(tables.items())[-EMPTY_KEEP:])
+        tmp.write_bytes(orjson.dumps({"format": EMPTY_FORMAT, "tables": kept}))
+        os.replace(tmp, path)
+    except OSError:  # a cache that cannot be written is only slower next time
+        pass
+
+
+# DuckDB's names of the types it writes in information_schema.columns.data_type
+_SIMPLE = frozenset({
+    "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "VARCHAR", "BLOB", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_S",
+    "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE", "TIME WITH TIME ZONE", "INTERVAL", "UUID",
+    "BIT", "JSON"})
+_TOKEN = re.compile(r'\s*(?:(?P<word>[A-Za-z_][A-Za-z0-9_]*(?: WITH TIME ZONE)?)|(?P<quoted>"(?:[^"]|"")*")'
+                    r'|(?P<int>[0-9]+)|(?P<punct>[(),\[\]]))')
+
+
+@functools.lru_cache(maxsize=256)
+def _type_sql(type_: str) -> str:
+    """A kept column type, parsed and written again: DuckDB's type names (an allow-list), DECIMAL(p, s),
+    STRUCT/UNION fields (names quoted as identifiers), MAP and list/array suffixes; a ValueError for
+    anything else (the node's query is bound instead). Not sqlglot: importing it costs a cold
+    ``glc run`` ~0.2 s, more than the tables it would spare."""
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(type_):
+        m = _TOKEN.match(type_, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(type_)
+        kind = m.lastgroup
+        assert kind is not None
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+    out, i = _parse_type(tokens, 0, type_)
+    if i != len(tokens):
+        raise ValueError(type_)
+    return out
+
+
+def _expect(tokens: list[tuple[str, str]], i: int, value: str, text: str) -> int:
+    if i >= len(tokens) or tokens[i] != ("punct", value):
+        raise ValueError(text)
+    return i + 1
+
+
+def _parse_type(tokens: list[tuple[str, str]], i: int, text: str) -> tuple[str, int]:
+    if i >= len(tokens) or tokens[i][0] != "word":
+        raise ValueError(text)
+    name = tokens[i][1].upper()
+    i += 1
+    if name in ("STRUCT", "UNION"):
+        i = _expect(tokens, i, "(", text)
+        fields: list[str] = []
+        while True:
+            kind, value = tokens[i] if i < len(tokens) else ("", "")
+            if kind == "quoted":
+                field = value[1:-1].replace('""', '"')
+            elif kind == "word" and " " not in value:
+                field = value
+            else:
+                raise ValueError(text)
+            t, i = _parse_type(tokens, i + 1, text)
+            fields.append(f"{_ident(field)} {t}")
+            if i < len(tokens) and tokens[i] == ("punct", ","):
+                i += 1
+                continue
+            i = _expect(tokens, i, ")", text)
+            break
+        out = f"{name}({', '.join(fields)})"
+    elif name == "MAP":
+        i = _expect(tokens, i, "(", text)
+        k, i = _parse_type(tokens, i, text)
+        i = _expect(tokens, i, ",", text)
+        v, i = _parse_type(tokens, i, text)
+        i = _expect(tokens, i, ")", text)
+        out = f"MAP({k}, {v})"
+    elif name == "DECIMAL":
+        i = _expect(tokens, i, "(", text)
+        nums: list[str] = []
+        while i < len(tokens) and tokens[i][0] == "int" and len(nums) < 2:
+            nums.append(str(int(tokens[i][1])))
+            i += 1
+            if i < len(tokens) and tokens[i] == ("punct", ",") and len(nums) < 2:
+                i += 1
+        if not nums:
+            raise ValueError(text)
+        i = _expect(tokens, i, ")", text)
+        out = f"DECIMAL({', '.join(nums)})"
+    elif name in _SIMPLE:
+        out = name
+    else:
+        raise ValueError(text)
+    while i < len(tokens) and tokens[i] == ("punct", "["):  # lists and arrays
+        if i + 1 < len(tokens) and tokens[i + 1][0] == "int":
+            size = str(int(tokens[i + 1][1]))
+            i = _expect(tokens, i + 2, "]", text)
+            out += f"[{size}]"
+        else:
+            i = _expect(tokens, i + 1, "]", text)
+            out += "[]"
+    return out, i
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, list[list[str]]]:
+    """Per table of ``names``, its [column, type] pairs in order (one catalog query)."""
+    out: dict[str, list[list[str]]] = {}
+    for name, col, type_ in con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = 'main' AND list_contains(?, table_name) "
+            "ORDER BY table_name, ordinal_position", [names]).fetchall():
+        out.setdefault(name, []).append([col, type_])
+    return out
+
+
+def _empty_table_sql(name: str, columns: list[list[str]]) -> str:
+    cols = ", ".join(f"{_ident(c)} {_type_sql(t)}" for c, t in columns)
+    return f"CREATE OR REPLACE TABLE {_ident(name)} ({cols})"
 
 
 @dataclass
@@ -403,13 +597,82 @@ class BuildContext:
         self.udfs_ready = False
         self.results_kept = False
         self.empty: dict[str, bool] = {}  # tables known to hold no rows (asked once per build)
+        # empty tables to create from kept columns (node, columns): together, before anything reads them
+        self.pending: list[tuple[CompiledNode, list[list[str]]]] = []
+        self.bound_empty: dict[str, list[list[str]]] = {}  # columns of empty tables whose query was bound
+        self.empty_keys: dict[str, str] = {}  # node -> the key its empty table's columns are kept under
+        self.bound: list[str] = []  # empty tables whose query was bound: their columns are kept
+        self.known: dict[str, list[list[str]]] | None = None  # the empty tables' columns kept (read when needed)
+        self.seed_names: set[str] = set()
+        self._salt: str | None = None
+
+    def empty_salt(self) -> str:
+        if self._salt is None:
+            self._salt = _empty_salt(self.schema)
+        return self._salt
+
+    def kept_columns(self, name: str) -> list[list[str]] | None:
+        """The columns kept for the empty table of node ``name``, when usable."""
+        if self.known is None:
+            self.known = _read_empty_cache()
+        columns = self.known.get(self.empty_keys.get(name, ""))
+        try:
+            if columns is not None:
+                _empty_table_sql(name, columns)  # every type parses
+        except ValueError:
+            return None
+        return columns
+
+    def keep_empty(self) -> None:
+        """Keep the columns of the empty tables whose query was bound, for the next build."""
+        self.flush()
+        bound = {**_columns_of(self.con, self.bound), **self.bound_empty} if self.bound else dict(self.bound_empty)
+        bound = {name: cols for name, cols in bound.items() if cols and name in self.empty_keys}
+        if not bound:
+            return
+        known = self.known if self.known is not None else _read_empty_cache()
+        for name, columns in bound.items():
+            known.pop(self.empty_keys[name], None)  # (re)inserted last: the newest
+            known[self.empty_keys[name]] = columns
+        _write_empty_cache(known)
+
+    def flush(self) -> None:
+        """Create the empty tables waiting in ``pending`` (one call) and check their columns against
+        the kept ones (one catalog query); one that DuckDB reads otherwise is created again by binding
+        its query, before anything reads it."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        try:
+            self.con.execute(";\n".join(_empty_table_sql(n.name, cols) for n, cols in pending))
+        except duckdb.Error as exc:
+            raise GlcError(f"creating empty tables from the columns kept in the cache failed: {exc}",
+                           location=str(_empty_cache_path()),
+                           hint="delete that file (a cache: nothing is lost) and run again") from None
+        got = _columns_of(self.con, [n.name for n, _ in pending])
+        for node, columns in pending:
+            if got.get(node.name) != columns:
+                self.need_udfs(node)
+                self.con.execute(create_table_sql(node, data=False))
+                self.bound_empty[node.name] = _columns_of(self.con, [node.name]).get(node.name, [])
 
     def has_no_rows(self, name: str) -> bool:
         """Whether table ``name`` is empty (asked once per build: a table is final once built)."""
         if name not in self.empty:
-            row = self.con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_ident(name)})").fetchone()
-            self.empty[name] = bool(row and row[0])
+            # fetchall: the result is finished (a connection with an unfinished one runs nothing else)
+            rows = self.con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_ident(name)})").fetchall()
+            self.empty[name] = bool(rows and rows[0][0])
         return self.empty[name]
+
+    def ask_empty(self, names: list[str]) -> None:
+        """Whether each table of ``names`` is empty, in one query (a UNION ALL of NOT EXISTS, the names
+        quoted as identifiers and bound as values)."""
+        names = [n for n in names if n not in self.empty]
+        if not names:
+            return
+        query = " UNION ALL ".join(f"SELECT ?, NOT EXISTS (SELECT 1 FROM {_ident(n)})" for n in names)
+        for name, empty in self.con.execute(query, names).fetchall():
+            self.empty[name] = bool(empty)
 
     def need_udfs(self, node: CompiledNode) -> None:
         """Install the Python UDFs before the first node that calls them is built (they import
@@ -454,15 +717,52 @@ class Strategy:
 class TableStrategy(Strategy):
     """Rebuilt whole (``CREATE OR REPLACE TABLE``) when its key changed or the table is gone."""
 
+    def prepare(self, ctx: BuildContext, nodes: list[CompiledNode]) -> None:
+        # the store tables they read (not seeds, not built here), asked whether they are empty in one query
+        building = {n.name for n in ctx.todo}
+        ctx.ask_empty(sorted({s for n in nodes if not n.depends_on for s in n.sources
+                              if s in ctx.tables and s not in building and s not in ctx.seed_names}))
+
     def run(self, ctx: BuildContext, node: CompiledNode) -> bool:
         ctx.keys[node.name] = _sha(node.fingerprint, *ctx.upstream(node))
         if ctx.state.get(node.name) == ctx.keys[node.name] and node.name in ctx.tables:
             return False
+        # a table read from seeds and empty store tables only: its query's answer is a function of its
+        # SQL and the seeds' contents; one that was empty before is empty again, with the columns kept
+        key = self.empty_key(ctx, node)
+        columns = ctx.kept_columns(node.name) if key is not None else None
+        if columns is not None and ctx.relations.get(node.name) in (None, "table"):
+            ctx.pending.append((node, columns))
+            ctx.empty[node.name] = True
+            return True
+        ctx.flush()
         ctx.replacing(node)  # the previous results, before they go
         ctx.need_udfs(node)
         _make_room(ctx.con, node.name, "table", ctx.relations)
-        ctx.con.execute(create_table_sql(node))
+        rows = ctx.con.execute(create_table_sql(node)).fetchall()  # DuckDB answers the rows it wrote
+        if len(rows) == 1 and isinstance(rows[0][0], int):  # whether it is empty, known without asking
+            ctx.empty[node.name] = rows[0][0] == 0
+            if key is not None and rows[0][0] == 0:
+                ctx.bound.append(node.name)
         return True
+
+    @staticmethod
+    def empty_key(ctx: BuildContext, node: CompiledNode) -> str | None:
+        """The key of the node's empty table when every input is a seed or an empty store table (and the
+        node is not a result table, whose replacement the hooks hear of): else None."""
+        if node.depends_on or node.name in RESULTS or not node.sources:
+            return None
+        inputs = []
+        for s in node.sources:
+            if s in ctx.seed_names:
+                inputs.append(f"{s}={ctx.keys[s]}")
+            elif ctx.empty.get(s) is True:
+                inputs.append(f"{s}=empty")
+            else:
+                return None
+        key = _sha(ctx.empty_salt(), "table", node.fingerprint, *inputs)
+        ctx.empty_keys[node.name] = key
+        return key
 
 
 class ViewStrategy(Strategy):
@@ -502,6 +802,11 @@ class IncrementalStrategy(Strategy):
         ctx.con.execute(PARTITIONS_SQL)
         every = {n.name: n for n in (*ctx.compiled.nodes, *ctx.todo)}
         definitions = _definitions(every.values())
+        ctx.empty_keys.update(_empty_keys(nodes, definitions, ctx.empty_salt()))
+        # the partition sources this build does not write, asked whether they are empty in one query
+        building = {n.name for n in ctx.todo}
+        ctx.ask_empty(sorted({src for n in nodes if self.fresh[n.name] and isinstance(n.materialization, Incremental)
+                              for src in n.materialization.sources if src in ctx.tables and src not in building}))
         rows = [(n.name, metric, prefix, self.fresh[n.name]) for n in nodes
                 for metric, prefix in _partition_prefixes(n, every, definitions)]
         self.part_keys, self.stale = _plan_partitions(ctx.con, rows, ctx.selection)
@@ -513,21 +818,34 @@ class IncrementalStrategy(Strategy):
         if n_stale[0] == 0 and not fresh:
             return False
         whole = ctx.selection is None or ctx.selection.empty
-        ctx.need_udfs(node)
         # a fresh node with no partition at all (a metric nothing was predicted for) whose partition
         # sources are all empty holds no rows: its table gets the query's columns without running
         # the query (a fresh store has dozens); a bootstrap replicate, with instance scores but no
         # partitions, runs its query
         sources = node.materialization.sources if isinstance(node.materialization, Incremental) else ()
         no_rows = fresh and n_stale[0] == 0 and bool(sources) and all(ctx.has_no_rows(s) for s in sources)
-        if fresh:
-            _make_room(ctx.con, node.name, "table", ctx.relations)
-        _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale, no_rows)
+        columns = ctx.kept_columns(node.name) if no_rows else None
+        if columns is not None and ctx.relations.get(node.name) in (None, "table"):
+            # its columns are known: created with the others, before anything reads them
+            ctx.pending.append((node, columns))
+        else:
+            ctx.flush()
+            ctx.need_udfs(node)
+            if fresh:
+                _make_room(ctx.con, node.name, "table", ctx.relations)
+            if no_rows:
+                ctx.bound.append(node.name)
+            self.build_one(ctx, node, fresh, whole, n_stale, no_rows)
         if no_rows:
             ctx.empty[node.name] = True
         ctx.result.partitions_built[node.name] = n_stale[0]
         ctx.built[f"sql:{node.name}"] = (node.fingerprint, _now())
         return True
+
+    @staticmethod
+    def build_one(ctx: BuildContext, node: CompiledNode, fresh: bool, whole: bool, n_stale: tuple[int, bool],
+                  no_rows: bool) -> None:
+        _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale, no_rows)
 
     def finish(self, ctx: BuildContext) -> None:
         if self.fresh:
@@ -582,6 +900,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
     ensure_store(con)
     con.execute(";\n".join(STATE_DDL))  # one round trip
     ctx = BuildContext(con, compiled, todo, result, selection, hooks)
+    ctx.seed_names = set(seeds)
     with transaction(con):
         ctx.relations = _relations(con)
         ctx.tables = {n for n, kind in ctx.relations.items() if kind == "table"}
@@ -621,6 +940,8 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         by_name = {n.name: n for n in compiled.nodes}
         for node in todo:
             t = time.perf_counter()
+            if ctx.pending and _may_read(node, ctx.pending, by_name):
+                ctx.flush()
             try:
                 if not strategies[type(node.materialization)].run(ctx, node):
                     result.skipped.append(node.name)
@@ -633,6 +954,7 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
                                hint=hint) from None
             ctx.built[node.name] = (ctx.keys[node.name], _now())
             result.node_seconds[node.name] = time.perf_counter() - t
+        ctx.keep_empty()  # (creates the empty tables still waiting)
         for strategy in strategies.values():
             strategy.finish(ctx)
         if inputs is not None and not ctx.built and not result.partitions_built:  # nothing built: a fixed point
@@ -655,6 +977,17 @@ def _record_run(con: duckdb.DuckDBPyConnection, result: BuildResult, started: da
     con.execute("INSERT INTO glc_runs VALUES (?, ?, ?, ?, ?, ?)",
                 [result.run_id, started, _now(), compiled.manifest["fingerprint"], len(result.node_seconds),
                  "success"])
+
+
+def _may_read(node: CompiledNode, pending: list[tuple[CompiledNode, list[list[str]]]],
+              by_name: dict[str, CompiledNode]) -> bool:
+    """Whether building ``node`` may read a table waiting in ``pending``: a view (its query is bound
+    when created) or a node that reads one of them or a view."""
+    if not isinstance(node.materialization, Incremental | Table):
+        return True
+    waiting = {n.name for n, _ in pending}
+    return any(d in waiting or (d in by_name and isinstance(by_name[d].materialization, View))
+               for d in node.depends_on)
 
 
 def _views_read(node: CompiledNode, by_name: dict[str, CompiledNode]) -> list[CompiledNode]:
