@@ -26,7 +26,7 @@ from glc.compiler.udfs import features
 from helpers.examples import examples
 from helpers.media_files import png
 from helpers.metric_project import add_task, allow_command, new_project, sql_rows, write_predictions
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -137,7 +137,11 @@ def test_frechet_agrees_with_torchmetrics(sets: tuple[np.ndarray, np.ndarray]) -
                             [reading(None, r) for r in b[len(a):]] + [reading(p, b[0]) for p in a[len(b):]])
     # the readings above hold a as the generated set and b plus the repeated b[0] as the reference set
     refs = np.vstack([b, np.repeat(b[:1], max(0, len(a) - len(b)), axis=0)])
-    expected = torchmetrics_fid(a, refs)
+    try:
+        expected = torchmetrics_fid(a, refs)
+    except RuntimeError as exc:  # torch's LinAlgError: eigvals of Sigma1 Sigma2 did not converge (e.g.
+        assume("converge" not in str(exc))  # features of 1e-112 against constant ones): the reference has no value
+        raise
     # the scale of the inputs bounds the rounding error of any of the computations
     scale = max(1.0, float(np.abs(a).max()) ** 2, float(np.abs(refs).max()) ** 2)
     assert mine is not None

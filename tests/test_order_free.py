@@ -31,6 +31,7 @@ import sqlglot
 import yaml
 from glc.compiler.contracts import quote_ident
 from glc.compiler.plan import CompiledProject, compile_project
+from glc.compiler.udfs.registry import register
 from helpers.project import REPO, copy_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -236,6 +237,9 @@ class Aggregates:
         build(self.con, compiled, [n for n in compiled.nodes
                                    if n.model in ("instance_refs", "instance_scores", "predicted_scores")],
               snapshot=False)
+        # the tables are empty, so the build may have made them from kept columns without running a
+        # query that calls a UDF; the queries below run here, outside the build: they need the UDFs
+        register(self.con)
         union = sqlglot.parse_one(compiled.node("predicted_scores").sql, dialect="duckdb")
         one_task = exp.and_(exp.column("model").eq(exp.Placeholder()), exp.column("task_id").eq(exp.Placeholder()))
         #: metric -> its branch of the compiled predicted_scores query (the SELECT from its instance
