@@ -16,6 +16,7 @@ import gc
 import hashlib
 import json
 import math
+import operator
 import os
 import re
 import stat
@@ -23,7 +24,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import chain, islice, repeat
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,7 @@ class _Files:
         self.root, self.grants = root, grants
         self.folders: dict[str, bool] = {}
         self.hashes: dict[str, str | None] = {}
+        self.plain_bases: dict[str, bool] = {}
 
     def outside(self, path: Path | str) -> bool:
         text = os.path.normpath(path)
@@ -194,6 +196,53 @@ class _Files:
                     digest = None
             self.hashes[path] = digest
         return self.hashes[path]
+
+    def under_sha256(self, base: str, text: str) -> str | None:
+        """``inside_sha256(os.path.join(base, text))``, with less work for the common case: a plain
+        relative ``text`` (no empty, '.' or '..' part, nothing hidden) under a normalized ``base``
+        is already normal, and the file is read by one ``os.open`` and ``os.read`` (no buffered file
+        object). A symbolic link, and anything not plain, takes ``inside_sha256`` itself."""
+        path = os.path.join(base, text)
+        plain = self.plain_bases.get(base)
+        if plain is None:
+            plain = self.plain_bases[base] = (base not in ("", os.sep) and os.path.normpath(base) == base
+                                              and ".." not in base.split(os.sep))
+        if not plain or not text or text[0] in "/." or text[-1] == "/" or "//" in text or "/." in text:
+            return self.inside_sha256(path)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISLNK(st.st_mode):
+            return self.inside_sha256(path)
+        parent = path.rpartition(os.sep)[0]
+        readable = self.folders.get(parent)
+        if readable is None:
+            readable = self.folders[parent] = self.grants.readable(Path(parent))
+        if not readable:
+            return None
+        digest = self.hashes.get(path, _MISSING)
+        if digest is not _MISSING:
+            return digest
+        digest = None
+        if st is not None and stat.S_ISREG(st.st_mode):
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            except OSError:  # gone, or a link by now: as inside_sha256 finds it
+                return self.inside_sha256(path)
+            try:
+                data = os.read(fd, st.st_size + 1)
+                h = hashlib.sha256(data)
+                while data:  # to the end, should the file have grown
+                    data = os.read(fd, 1 << 20)
+                    h.update(data)
+                digest = h.hexdigest()
+            except OSError:
+                digest = None
+            finally:
+                os.close(fd)
+        self.hashes[path] = digest
+        return digest
 
     def sha256(self, path: str) -> str | None:
         """The file's sha256; None when it is not a file."""
@@ -365,9 +414,13 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
     if isinstance(value, str) and value and value[0] != "/" and not {"", ".", ".."} & set(value.split("/")):
         # a plain relative path: what pathlib would make of it, without pathlib's cost
         joined = os.path.join(folder, value)
-        if not os.path.isfile(joined):
+        try:
+            regular = stat.S_ISREG(os.lstat(joined).st_mode)  # a file and no link: one call for both
+        except OSError:
+            regular = False
+        if not regular and not os.path.isfile(joined):
             raise ValueError(f"reference {kind} file {value!r} not found under {folder}")
-        real = os.path.realpath(joined) if os.path.islink(joined) \
+        real = os.path.realpath(joined) if not regular and os.path.islink(joined) \
             else os.path.join(_real_folder(os.path.dirname(joined)), os.path.basename(joined))
         return value, [real], None
     path = folder / str(value)
@@ -612,6 +665,63 @@ def _dump_each(values: list[Any]) -> list[bytes]:
     return [dump(v, option=sort) for v in values]
 
 
+def _bulk_references(values: list[Any], ds: DatasetSpec) -> tuple[list[bytes], list[list[str]], list[None]] | None:
+    """(reference JSON, ref_texts, ref_number) of every record of a text or boxes task at once, when
+    every value has the common shape (strings or non-empty lists of strings; lists of ``{bbox: [4
+    numbers], label}``); None otherwise (then ``convert_reference`` takes them one by one and names
+    what it refuses). The same values ``convert_reference`` gives, built column by column."""
+    n = len(values)
+    canon: list[Any] | None
+    if ds.reference == "text":
+        types = set(map(type, values))
+        if types <= {str}:
+            canon = [[v] for v in values]
+        elif types <= {str, list}:
+            canon = [v if type(v) is list else [v] for v in values]
+            if not all(canon) or not set(map(type, chain.from_iterable(canon))) <= {str}:
+                return None
+        else:
+            return None
+        return _dump_each(canon), canon, [None] * n
+    if ds.reference == "boxes":
+        canon = _bulk_boxes(values, ds.box_format == "xywh")
+        if canon is None:
+            return None
+        return _dump_each(canon), [[] for _ in range(n)], [None] * n
+    return None
+
+
+def _bulk_boxes(values: list[Any], xywh: bool) -> list[list[dict[str, Any]]] | None:
+    """``_boxes`` of every value when each is a list of ``{bbox: [4 finite ints or floats], label}``
+    without a box of negative size; None at anything else. The coordinates are checked and
+    converted over all boxes of the task at once: the same floats, in the same order."""
+    if not set(map(type, values)) <= {list}:
+        return None
+    items = list(chain.from_iterable(values))
+    if not set(map(type, items)) <= {dict}:
+        return None
+    boxes = _get_each(items, "bbox")
+    if not set(map(type, boxes)) <= {list} or not set(map(len, boxes)) <= {4}:
+        return None  # a "box" key, no box, or not 4 numbers: _boxes says which
+    coords = list(chain.from_iterable(boxes))
+    if not set(map(type, coords)) <= {int, float}:
+        return None
+    try:
+        floats = list(map(float, coords))
+    except OverflowError:  # an integer past the floats
+        return None
+    if not all(map(math.isfinite, floats)):
+        return None
+    x1, y1, a, b = floats[0::4], floats[1::4], floats[2::4], floats[3::4]
+    x2, y2 = (list(map(operator.add, x1, a)), list(map(operator.add, y1, b))) if xywh else (a, b)
+    if any(map(operator.lt, x2, x1)) or any(map(operator.lt, y2, y1)):
+        return None
+    labels = _get_each(items, "label", None)
+    made = iter([{"bbox": [p, q, r, t], "label": label} for p, q, r, t, label in zip(x1, y1, x2, y2, labels,
+                                                                                       strict=True)])
+    return [list(islice(made, len(v))) for v in values]
+
+
 def _fast_columns(task: Task, ds: DatasetSpec, records: list[Any], f: Path, folder: Path, fp: str, closed: bool,
                   files: _Files) -> dict[str, Any] | None:
     """The task's columns when every record passes every check, computed field by field over all
@@ -657,37 +767,42 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                 break
         if values is None or missing in values:
             return None
-        # one conversion per distinct value (letters, labels and media paths repeat); lists and
-        # dicts (boxes, several answers) one by one. The key tells 1 from 1.0 and 0.0 from -0.0
-        keys = values if set(map(type, values)) <= {str} else [
-            v if type(v) is str else (type(v), repr(v)) if type(v) in (int, float) else None for v in values]
-        firsts: dict[Any, Any]
-        if keys is values:  # strings: each its own key, the distinct ones in order without a Python step each
-            distinct_values = dict.fromkeys(values)
-            firsts = dict(zip(distinct_values, distinct_values, strict=True))
+        bulk = _bulk_references(values, ds)  # text and boxes: every record at once
+        if bulk is not None:
+            references, texts, numbers = bulk
         else:
-            firsts = {}
-            for key, v in zip(keys, values, strict=True):
-                if key is not None and key not in firsts:
-                    firsts[key] = v
-        done = [convert_reference(v, ds, folder) for v in firsts.values()]  # ValueError: the careful path
-        table: dict[Any, tuple[bytes, list[str], float | None]] = {
-            key: (text, ref_texts, number)
-            for key, text, (_, ref_texts, number) in zip(firsts, _dump_each([d[0] for d in done]), done, strict=True)}
-        if None in keys:  # values that cannot be keys
-            if ds.reference in MEDIA_KINDS:
-                return None  # media references are paths: never anything else
-            loose = [convert_reference(v, ds, folder) for k, v in zip(keys, values, strict=True) if k is None]
-            each = iter([(text, c[1], c[2]) for text, c in zip(_dump_each([c[0] for c in loose]), loose,
-                                                                strict=True)])
-            converted = [table[k] if k is not None else next(each) for k in keys]
-        else:
-            converted = list(map(table.__getitem__, keys))
-        if ds.reference in MEDIA_KINDS and any(c[1] and files.outside(c[1][0]) for c in table.values()):
-            return None
-        # the lists of ref_texts are shared between rows of equal references: never changed
-        references, texts, numbers = (list(col) for col in zip(*converted, strict=True)) if converted \
-            else ([], [], [])
+            # one conversion per distinct value (letters, labels and media paths repeat); lists and
+            # dicts (boxes, several answers) one by one. The key tells 1 from 1.0 and 0.0 from -0.0
+            keys = values if set(map(type, values)) <= {str} else [
+                v if type(v) is str else (type(v), repr(v)) if type(v) in (int, float) else None for v in values]
+            firsts: dict[Any, Any]
+            if keys is values:  # strings: each its own key, the distinct ones in order without a Python step each
+                distinct_values = dict.fromkeys(values)
+                firsts = dict(zip(distinct_values, distinct_values, strict=True))
+            else:
+                firsts = {}
+                for key, v in zip(keys, values, strict=True):
+                    if key is not None and key not in firsts:
+                        firsts[key] = v
+            done = [convert_reference(v, ds, folder) for v in firsts.values()]  # ValueError: the careful path
+            table: dict[Any, tuple[bytes, list[str], float | None]] = {
+                key: (text, ref_texts, number)
+                for key, text, (_, ref_texts, number) in zip(firsts, _dump_each([d[0] for d in done]), done,
+                                                             strict=True)}
+            if None in keys:  # values that cannot be keys
+                if ds.reference in MEDIA_KINDS:
+                    return None  # media references are paths: never anything else
+                loose = [convert_reference(v, ds, folder) for k, v in zip(keys, values, strict=True) if k is None]
+                each = iter([(text, c[1], c[2]) for text, c in zip(_dump_each([c[0] for c in loose]), loose,
+                                                                    strict=True)])
+                converted = [table[k] if k is not None else next(each) for k in keys]
+            else:
+                converted = list(map(table.__getitem__, keys))
+            if ds.reference in MEDIA_KINDS and any(c[1] and files.outside(c[1][0]) for c in table.values()):
+                return None
+            # the lists of ref_texts are shared between rows of equal references: never changed
+            references, texts, numbers = (list(col) for col in zip(*converted, strict=True)) if converted \
+                else ([], [], [])
         if ds.reference == "choice" and ds.options_field is not None:
             options = _column(records, ds.options_field)
             texts = [t + o if type(o) is list else t for t, o in zip(texts, options, strict=True)]
@@ -729,8 +844,7 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                     text = item if type(item) is str else str(item)
                     digest = digests.get(text, missing)
                     if digest is missing:
-                        path = os.path.join(base, text)
-                        digest = digests[text] = files.inside_sha256(path)
+                        digest = digests[text] = files.under_sha256(base, text)
                     if digest is None:
                         return None
                     media.append({"field": name, "path": text, "sha256": digest})
