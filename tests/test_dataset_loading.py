@@ -332,3 +332,111 @@ def test_a_media_path_naming_a_file_as_a_folder_is_a_missing_file_both_ways(load
     (fast, fast_problems), (slow, slow_problems) = both_ways(root, task, types, dataset("text"), doc, monkeypatch)
     assert fast is None and slow is None and fast_problems == slow_problems
     assert len(fast_problems) == 1 and "missing media file" in fast_problems[0][1]
+
+
+# --- references of a whole task at once (_bulk_references) against convert_reference one by one
+
+def _one_by_one(values: list, ds: DatasetSpec, folder: Path) -> list | None:
+    """convert_reference of each value as (reference JSON, ref_texts, ref_number); None at a refusal."""
+    out = []
+    for v in values:
+        try:
+            canon, texts, number = datasets.convert_reference(v, ds, folder)
+        except ValueError:
+            return None
+        out.append((datasets._dumps(canon).encode(), texts, number))
+    return out
+
+
+def _in_bulk(values: list, ds: DatasetSpec) -> list | None:
+    try:
+        got = datasets._bulk_references(values, ds)
+    except TypeError:  # orjson cannot write a value (an integer past 64 bits): _fast_columns takes None
+        return None
+    return None if got is None else [(bytes(r), t, x) for r, t, x in zip(*got, strict=True)]
+
+
+text_value = st.one_of(st.text(max_size=4), st.lists(st.text(max_size=3), max_size=3),
+                       st.lists(st.one_of(st.text(max_size=2), st.integers(), st.none()), max_size=2),
+                       st.integers(), st.none())
+good_box = st.fixed_dictionaries({"bbox": st.lists(st.one_of(st.integers(0, 50), st.floats(0, 50)),
+                                                   min_size=4, max_size=4)},
+                                 optional={"label": st.one_of(st.none(), st.text(max_size=3),
+                                                              st.integers(-2**63, 2**64 - 1))})
+any_box = st.one_of(good_box, box_item, st.fixed_dictionaries({"bbox": st.lists(coordinate, min_size=4, max_size=4)}),
+                    st.fixed_dictionaries({"bbox": st.just([1e308, 0, 1e308, 1]), "label": st.just("huge")}))
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(kind=st.sampled_from(["text", "boxes"]), fmt=st.sampled_from(["xyxy", "xywh"]),
+       values=st.one_of(st.lists(text_value, max_size=5), st.lists(st.lists(any_box, max_size=3), max_size=5),
+                        st.lists(st.one_of(st.lists(any_box, max_size=2), box_item), max_size=3)))
+def test_bulk_references_give_what_convert_reference_gives(kind: str, fmt: str, values: list) -> None:
+    """Where the bulk conversion answers, every value converts one by one to the same reference JSON,
+    texts and number (same floats: 1 and 1.0 are told apart); where one value is refused, the bulk
+    conversion does not answer (the careful path then names the refusal)."""
+    ds = DatasetSpec(format="general_bench", path="data/x", reference=kind, box_format=fmt)
+    bulk = _in_bulk(values, ds)
+    single = _one_by_one(values, ds, Path("/nonexistent"))
+    if bulk is not None:
+        assert bulk == single
+    if single is None:
+        assert bulk is None
+
+
+common_text = st.lists(st.one_of(st.text(max_size=4), st.lists(st.text(max_size=3), min_size=1, max_size=3)),
+                       max_size=5)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(kind=st.sampled_from(["text", "boxes"]), fmt=st.sampled_from(["xyxy", "xywh"]), data=st.data())
+def test_bulk_references_take_the_common_shapes(kind: str, fmt: str, data: st.DataObject) -> None:
+    """Strings, non-empty lists of strings and lists of well-formed boxes (without negative sizes)
+    are converted in bulk, with what convert_reference gives."""
+    values = data.draw(common_text if kind == "text" else st.lists(st.lists(good_box, max_size=3), max_size=5))
+    if kind == "boxes" and fmt == "xyxy":  # every box's corners in order
+        values = [[{**b, "bbox": [min(b["bbox"][0], b["bbox"][2]), min(b["bbox"][1], b["bbox"][3]),
+                                  max(b["bbox"][0], b["bbox"][2]), max(b["bbox"][1], b["bbox"][3])]} for b in v]
+                  for v in values]
+    if kind == "boxes" and fmt == "xywh":  # no negative width or height
+        values = [[{**b, "bbox": [*b["bbox"][:2], abs(b["bbox"][2]), abs(b["bbox"][3])]} for b in v] for v in values]
+    ds = DatasetSpec(format="general_bench", path="data/x", reference=kind, box_format=fmt)
+    bulk = _in_bulk(values, ds)
+    assert bulk is not None
+    assert bulk == _one_by_one(values, ds, Path("/nonexistent"))
+
+
+def test_media_hashes_of_plain_and_odd_paths_agree(tmp_path: Path) -> None:
+    """``_Files.under_sha256`` (the lean way for plain relative paths) answers what ``inside_sha256``
+    answers for every kind of path: files, links inside and outside the project, dangling links,
+    folders, a FIFO, hidden names, '.', '..', '//' and a trailing '/'."""
+    import os
+
+    from glc.profiles import load_grants
+
+    root = new_project(tmp_path / "p")
+    base = root / "data" / "media"
+    (base / "img" / "sub").mkdir(parents=True)
+    (base / "img" / "a.png").write_bytes(b"a" * 70_000)  # more than one read's worth
+    (base / "img" / ".hidden.png").write_bytes(b"h")
+    (base / "img" / "sub" / "b.png").write_bytes(b"")
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(b"secret")
+    (base / "img" / "in.png").symlink_to(base / "img" / "a.png")
+    (base / "img" / "out.png").symlink_to(outside)
+    (base / "img" / "gone.png").symlink_to(base / "img" / "nothing.png")
+    (base / "img" / "linked").symlink_to(tmp_path)  # a folder link leading outside
+    os.mkfifo(base / "img" / "pipe")
+    texts = ["img/a.png", "img/a.png", "img/.hidden.png", "img/sub/b.png", "img/in.png", "img/out.png",
+             "img/gone.png", "img/linked/secret.png", "img/pipe", "img/sub", "img/missing.png", "img/a.png/",
+             "img//a.png", "./img/a.png", "img/./a.png", "img/sub/../a.png", "../media/img/a.png",
+             "../../../secret.png", "/etc/hostname", "img"]
+    grants = load_grants(root)
+    lean, careful = datasets._Files(root, grants), datasets._Files(root, grants)
+    got = [lean.under_sha256(str(base), t) for t in texts]
+    want = [careful.inside_sha256(os.path.join(str(base), t)) for t in texts]
+    assert got == want
+    import hashlib
+
+    assert got[0] == hashlib.sha256(b"a" * 70_000).hexdigest() and got[3] == hashlib.sha256(b"").hexdigest()
+    assert got[5] is None and got[7] is None and got[8] is None  # outside, outside, not a file

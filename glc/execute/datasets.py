@@ -221,9 +221,8 @@ class _Files:
             readable = self.folders[parent] = self.grants.readable(Path(parent))
         if not readable:
             return None
-        digest = self.hashes.get(path, _MISSING)
-        if digest is not _MISSING:
-            return digest
+        if path in self.hashes:
+            return self.hashes[path]
         digest = None
         if st is not None and stat.S_ISREG(st.st_mode):
             try:
@@ -665,7 +664,8 @@ def _dump_each(values: list[Any]) -> list[bytes]:
     return [dump(v, option=sort) for v in values]
 
 
-def _bulk_references(values: list[Any], ds: DatasetSpec) -> tuple[list[bytes], list[list[str]], list[None]] | None:
+def _bulk_references(values: list[Any], ds: DatasetSpec
+                     ) -> tuple[list[bytes | None], list[list[str]], list[float | None]] | None:
     """(reference JSON, ref_texts, ref_number) of every record of a text or boxes task at once, when
     every value has the common shape (strings or non-empty lists of strings; lists of ``{bbox: [4
     numbers], label}``); None otherwise (then ``convert_reference`` takes them one by one and names
@@ -682,12 +682,12 @@ def _bulk_references(values: list[Any], ds: DatasetSpec) -> tuple[list[bytes], l
                 return None
         else:
             return None
-        return _dump_each(canon), canon, [None] * n
+        return list(_dump_each(canon)), canon, [None] * n
     if ds.reference == "boxes":
         canon = _bulk_boxes(values, ds.box_format == "xywh")
         if canon is None:
             return None
-        return _dump_each(canon), [[] for _ in range(n)], [None] * n
+        return list(_dump_each(canon)), [[] for _ in range(n)], [None] * n
     return None
 
 
