@@ -367,15 +367,21 @@ any_box = st.one_of(good_box, box_item, st.fixed_dictionaries({"bbox": st.lists(
                     st.fixed_dictionaries({"bbox": st.just([1e308, 0, 1e308, 1]), "label": st.just("huge")}))
 
 
+label_list = st.lists(st.sampled_from(["a", " a", "b ", "", "  ", "c,d", "\u00e9"]), max_size=4)
+
+
 @settings(max_examples=examples(400), deadline=None)
-@given(kind=st.sampled_from(["text", "boxes"]), fmt=st.sampled_from(["xyxy", "xywh"]),
+@given(kind=st.sampled_from(["text", "labels", "boxes"]), fmt=st.sampled_from(["xyxy", "xywh"]),
+       in_order=st.booleans(),
        values=st.one_of(st.lists(text_value, max_size=5), st.lists(st.lists(any_box, max_size=3), max_size=5),
-                        st.lists(st.one_of(st.lists(any_box, max_size=2), box_item), max_size=3)))
-def test_bulk_references_give_what_convert_reference_gives(kind: str, fmt: str, values: list) -> None:
+                        st.lists(st.one_of(st.lists(any_box, max_size=2), box_item), max_size=3),
+                        st.lists(st.one_of(label_list, label_list, st.text(max_size=3), text_value), max_size=5)))
+def test_bulk_references_give_what_convert_reference_gives(kind: str, fmt: str, in_order: bool,
+                                                           values: list) -> None:
     """Where the bulk conversion answers, every value converts one by one to the same reference JSON,
     texts and number (same floats: 1 and 1.0 are told apart); where one value is refused, the bulk
     conversion does not answer (the careful path then names the refusal)."""
-    ds = DatasetSpec(format="general_bench", path="data/x", reference=kind, box_format=fmt)
+    ds = DatasetSpec(format="general_bench", path="data/x", reference=kind, box_format=fmt, labels_in_order=in_order)
     bulk = _in_bulk(values, ds)
     single = _one_by_one(values, ds, Path("/nonexistent"))
     if bulk is not None:
@@ -389,18 +395,20 @@ common_text = st.lists(st.one_of(st.text(max_size=4), st.lists(st.text(max_size=
 
 
 @settings(max_examples=examples(200), deadline=None)
-@given(kind=st.sampled_from(["text", "boxes"]), fmt=st.sampled_from(["xyxy", "xywh"]), data=st.data())
-def test_bulk_references_take_the_common_shapes(kind: str, fmt: str, data: st.DataObject) -> None:
-    """Strings, non-empty lists of strings and lists of well-formed boxes (without negative sizes)
-    are converted in bulk, with what convert_reference gives."""
-    values = data.draw(common_text if kind == "text" else st.lists(st.lists(good_box, max_size=3), max_size=5))
+@given(kind=st.sampled_from(["text", "labels", "boxes"]), fmt=st.sampled_from(["xyxy", "xywh"]),
+       in_order=st.booleans(), data=st.data())
+def test_bulk_references_take_the_common_shapes(kind: str, fmt: str, in_order: bool, data: st.DataObject) -> None:
+    """Strings and non-empty lists of strings (text), lists of strings (labels) and lists of
+    well-formed boxes (without negative sizes) are converted in bulk, with what convert_reference gives."""
+    values = data.draw(common_text if kind == "text" else st.lists(label_list, max_size=5) if kind == "labels"
+                       else st.lists(st.lists(good_box, max_size=3), max_size=5))
     if kind == "boxes" and fmt == "xyxy":  # every box's corners in order
         values = [[{**b, "bbox": [min(b["bbox"][0], b["bbox"][2]), min(b["bbox"][1], b["bbox"][3]),
                                   max(b["bbox"][0], b["bbox"][2]), max(b["bbox"][1], b["bbox"][3])]} for b in v]
                   for v in values]
     if kind == "boxes" and fmt == "xywh":  # no negative width or height
         values = [[{**b, "bbox": [*b["bbox"][:2], abs(b["bbox"][2]), abs(b["bbox"][3])]} for b in v] for v in values]
-    ds = DatasetSpec(format="general_bench", path="data/x", reference=kind, box_format=fmt)
+    ds = DatasetSpec(format="general_bench", path="data/x", reference=kind, box_format=fmt, labels_in_order=in_order)
     bulk = _in_bulk(values, ds)
     assert bulk is not None
     assert bulk == _one_by_one(values, ds, Path("/nonexistent"))
@@ -440,3 +448,34 @@ def test_media_hashes_of_plain_and_odd_paths_agree(tmp_path: Path) -> None:
 
     assert got[0] == hashlib.sha256(b"a" * 70_000).hexdigest() and got[3] == hashlib.sha256(b"").hexdigest()
     assert got[5] is None and got[7] is None and got[8] is None  # outside, outside, not a file
+
+
+def test_plain_media_references_agree_with_convert_reference(tmp_path: Path) -> None:
+    """``_plain_media`` (distinct media references of a task checked in one go) answers only where
+    every path is a plain regular file in a readable folder, and then what ``convert_reference``
+    and the outside check give; a link, a hidden name, '..', a missing file, a folder, a file in a
+    folder linked from outside the project: no answer (the general code names the problem)."""
+    from glc.profiles import load_grants
+
+    root = new_project(tmp_path / "p")
+    folder = root / "data" / "refs"
+    (folder / "img" / "sub").mkdir(parents=True)
+    for name in ("a.png", "sub/b.png", ".h.png"):
+        (folder / "img" / name).write_bytes(b"x")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "c.png").write_bytes(b"c")
+    (folder / "linked").symlink_to(tmp_path / "elsewhere")
+    (folder / "img" / "in.png").symlink_to(folder / "img" / "a.png")
+    (folder / "inside").symlink_to(folder / "img")  # a folder link within the project: its real path
+    ds = DatasetSpec(format="general_bench", path="data/refs", reference="image")
+    grants = load_grants(root)
+    good = ["img/a.png", "img/sub/b.png", "inside/a.png"]
+    got = datasets._plain_media(good, folder, datasets._Files(root, grants))
+    assert got is not None
+    assert [(v, t, x) for v, t, x in got] == [datasets.convert_reference(v, ds, folder) for v in good]
+    assert got[2][1] == [str((folder / "img" / "a.png").resolve())]
+    files = datasets._Files(root, grants)
+    assert not any(files.outside(t[0]) for _, t, _ in got)
+    for bad in ("img/in.png", "img/.h.png", "img/../img/a.png", "img/missing.png", "img/sub", "linked/c.png",
+                "img//a.png", "/etc/hostname", ""):
+        assert datasets._plain_media([*good, bad], folder, datasets._Files(root, grants)) is None, bad

@@ -147,6 +147,11 @@ def _outside(root: Path, path: Path, grants: Grants | None = None) -> bool:
     return not (grants or load_grants(root)).readable(path)
 
 
+def _plain(text: str) -> bool:
+    """A relative path of plain names: no empty, '.' or '..' part, nothing hidden, no trailing '/'."""
+    return bool(text) and text[0] not in "/." and text[-1] != "/" and "//" not in text and "/." not in text
+
+
 class _Files:
     """Per task load: where media paths lead and their sha256, each file checked and hashed once.
 
@@ -197,17 +202,29 @@ class _Files:
             self.hashes[path] = digest
         return self.hashes[path]
 
+    def plain_base(self, base: str) -> bool:
+        """Whether ``base`` is a normalized folder path without '..' (not the root): joined with a
+        ``_plain`` path by one separator it makes a normalized path."""
+        plain = self.plain_bases.get(base)
+        if plain is None:
+            plain = self.plain_bases[base] = (os.sep == "/" and base not in ("", os.sep)
+                                              and os.path.normpath(base) == base and ".." not in base.split(os.sep))
+        return plain
+
+    def readable_folder(self, folder: str) -> bool:
+        """Whether files right in ``folder`` (a normalized path) may be read: asked once per folder."""
+        readable = self.folders.get(folder)
+        if readable is None:
+            readable = self.folders[folder] = self.grants.readable(Path(folder))
+        return readable
+
     def under_sha256(self, base: str, text: str) -> str | None:
         """``inside_sha256(os.path.join(base, text))``, with less work for the common case: a plain
         relative ``text`` (no empty, '.' or '..' part, nothing hidden) under a normalized ``base``
         is already normal, and the file is read by one ``os.open`` and ``os.read`` (no buffered file
         object). A symbolic link, and anything not plain, takes ``inside_sha256`` itself."""
         path = os.path.join(base, text)
-        plain = self.plain_bases.get(base)
-        if plain is None:
-            plain = self.plain_bases[base] = (base not in ("", os.sep) and os.path.normpath(base) == base
-                                              and ".." not in base.split(os.sep))
-        if not plain or not text or text[0] in "/." or text[-1] == "/" or "//" in text or "/." in text:
+        if not self.plain_base(base) or not _plain(text):
             return self.inside_sha256(path)
         try:
             st = os.lstat(path)
@@ -215,11 +232,7 @@ class _Files:
             st = None
         if st is not None and stat.S_ISLNK(st.st_mode):
             return self.inside_sha256(path)
-        parent = path.rpartition(os.sep)[0]
-        readable = self.folders.get(parent)
-        if readable is None:
-            readable = self.folders[parent] = self.grants.readable(Path(parent))
-        if not readable:
+        if not self.readable_folder(path.rpartition(os.sep)[0]):
             return None
         if path in self.hashes:
             return self.hashes[path]
@@ -666,10 +679,11 @@ def _dump_each(values: list[Any]) -> list[bytes]:
 
 def _bulk_references(values: list[Any], ds: DatasetSpec
                      ) -> tuple[list[bytes | None], list[list[str]], list[float | None]] | None:
-    """(reference JSON, ref_texts, ref_number) of every record of a text or boxes task at once, when
-    every value has the common shape (strings or non-empty lists of strings; lists of ``{bbox: [4
-    numbers], label}``); None otherwise (then ``convert_reference`` takes them one by one and names
-    what it refuses). The same values ``convert_reference`` gives, built column by column."""
+    """(reference JSON, ref_texts, ref_number) of every record of a text, labels or boxes task at
+    once, when every value has the common shape (text: strings or non-empty lists of strings;
+    labels: lists of strings; boxes: lists of ``{bbox: [4 numbers], label}``); None otherwise
+    (then ``convert_reference`` takes them one by one and names what it refuses). The same values
+    ``convert_reference`` gives, built column by column."""
     n = len(values)
     canon: list[Any] | None
     if ds.reference == "text":
@@ -683,12 +697,47 @@ def _bulk_references(values: list[Any], ds: DatasetSpec
         else:
             return None
         return list(_dump_each(canon)), canon, [None] * n
+    if ds.reference == "labels":
+        if not set(map(type, values)) <= {list} or not set(map(type, chain.from_iterable(values))) <= {str}:
+            return None  # labels in one string, numbers among them: one by one
+        keys = list(map(tuple, values))  # label lists repeat: each distinct one converted once
+        clean: dict[tuple[str, ...], list[str]] = {
+            k: [x for x in map(str.strip, k) if x] if ds.labels_in_order
+            else sorted({x for x in map(str.strip, k) if x}) for k in dict.fromkeys(keys)}
+        dumped = dict(zip(clean, _dump_each(list(clean.values())), strict=True))
+        return [dumped[k] for k in keys], [clean[k] for k in keys], [None] * n
     if ds.reference == "boxes":
         canon = _bulk_boxes(values, ds.box_format == "xywh")
         if canon is None:
             return None
         return list(_dump_each(canon)), [[] for _ in range(n)], [None] * n
     return None
+
+
+def _plain_media(values: list[str], folder: Path, files: _Files) -> list[tuple[str, list[str], None]] | None:
+    """``convert_reference`` of distinct media references (paths), when each is a ``_plain`` path
+    to a regular file (no link) in a readable folder; None at anything else (the general code then
+    says what is wrong). One ``lstat`` per path, the folder resolved once; the real path of each
+    file is its resolved folder joined with its name, as ``convert_reference`` has it."""
+    base = str(folder)
+    if not files.plain_base(base):
+        return None
+    out = []
+    for v in values:
+        if not _plain(v):
+            return None
+        path = base + "/" + v
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return None
+        except OSError:
+            return None
+        parent, _, name = path.rpartition("/")
+        real_parent = _real_folder(parent)
+        if not files.readable_folder(real_parent):
+            return None
+        out.append((v, [os.path.join(real_parent, name)], None))
+    return out
 
 
 def _bulk_boxes(values: list[Any], xywh: bool) -> list[list[dict[str, Any]]] | None:
@@ -767,7 +816,7 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                 break
         if values is None or missing in values:
             return None
-        bulk = _bulk_references(values, ds)  # text and boxes: every record at once
+        bulk = _bulk_references(values, ds)  # text, labels and boxes: every record at once
         if bulk is not None:
             references, texts, numbers = bulk
         else:
@@ -784,7 +833,10 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                 for key, v in zip(keys, values, strict=True):
                     if key is not None and key not in firsts:
                         firsts[key] = v
-            done = [convert_reference(v, ds, folder) for v in firsts.values()]  # ValueError: the careful path
+            plain = _plain_media(list(firsts.values()), folder, files) \
+                if ds.reference in MEDIA_KINDS and keys is values else None  # the files checked inside
+            done = plain if plain is not None else [convert_reference(v, ds, folder)  # ValueError: careful path
+                                                    for v in firsts.values()]
             table: dict[Any, tuple[bytes, list[str], float | None]] = {
                 key: (text, ref_texts, number)
                 for key, text, (_, ref_texts, number) in zip(firsts, _dump_each([d[0] for d in done]), done,
@@ -798,7 +850,8 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                 converted = [table[k] if k is not None else next(each) for k in keys]
             else:
                 converted = list(map(table.__getitem__, keys))
-            if ds.reference in MEDIA_KINDS and any(c[1] and files.outside(c[1][0]) for c in table.values()):
+            if ds.reference in MEDIA_KINDS and plain is None and any(c[1] and files.outside(c[1][0])
+                                                                     for c in table.values()):
                 return None
             # the lists of ref_texts are shared between rows of equal references: never changed
             references, texts, numbers = (list(col) for col in zip(*converted, strict=True)) if converted \
