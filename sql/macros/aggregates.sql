@@ -9,27 +9,7 @@
     in dB, a sum of IoUs): each value is rounded to a multiple of 2^-52 and summed as an exact
     integer (HUGEINT), so the same values in any order give the same double. -#}
 {% macro order_free_sum(x) -%}
-{{ from_units('SUM(' ~ to_units(x) ~ ')') }}
-{%- endmacro %}
-
-{#- The two halves of order_free_sum, for sums that go through more than one GROUP BY (the level
-    sums of group_parts: per class of tasks, then per scope): to_units(x) is x as an exact integer
-    count of 2^-52 (HUGEINT), summed exactly at every step; from_units(n) is the double nearest such
-    a sum. from_units of to_units gives back any double that from_units gave (an integer-valued
-    double times a power of two), so summing one such value changes nothing. -#}
-{% macro to_units(x) -%}
-CAST(ROUND({{ x }} * 4503599627370496.0) AS HUGEINT)
-{%- endmacro %}
-
-{% macro from_units(n) -%}
-CAST({{ n }} AS DOUBLE) / 4503599627370496.0
-{%- endmacro %}
-
-{#- The mean of a few bounded values per group (the levels of a scope's parts, at most one per
-    modality): order_free_mean, except that one value is taken as it is (as AVG does, so a level
-    over one part is that part's level, bit for bit). -#}
-{% macro order_free_avg(x) -%}
-CASE WHEN COUNT({{ x }}) <= 1 THEN MAX({{ x }}) ELSE {{ order_free_mean(x) }} END
+CAST(SUM(CAST(ROUND({{ x }} * 4503599627370496.0) AS HUGEINT)) AS DOUBLE) / 4503599627370496.0
 {%- endmacro %}
 
 {#- The mean of bounded instance-level values (as order_free_sum), within 1.2e-16 of the exact
@@ -50,4 +30,30 @@ glc_exact_mean(LIST({{ x }}))
     unbounded values, computed left to right over the list). -#}
 {% macro in_instance_order(x) -%}
 LIST({{ x }} ORDER BY instance_id)
+{%- endmacro %}
+
+{#- The level path's sums (group_parts, level_scores, the per-variant views), which go through more
+    than one GROUP BY (per class of tasks, then per scope, then per part): level_units(x) is x as an
+    exact integer count of 2^-52 (HUGEINT), added up exactly at every step, and from_units(n) the
+    double nearest such a count. A level is reached when its score is > 0, so a value nearer 0 than
+    2^-53 (a subnormal sigma) counts as +-1, not 0: a sum of positive values stays positive. A value
+    from_units gave is a multiple of 2^-52 and comes back from level_units unchanged. -#}
+{% macro level_units(x) -%}
+CAST(COALESCE(NULLIF(ROUND({{ x }} * 4503599627370496.0), 0.0), SIGN({{ x }})) AS HUGEINT)
+{%- endmacro %}
+
+{% macro from_units(n) -%}
+CAST({{ n }} AS DOUBLE) / 4503599627370496.0
+{%- endmacro %}
+
+{#- The sum of level values (sigmas and their sums, within 699 x 100 in size) in any order of the rows. -#}
+{% macro level_sum(x) -%}
+{{ from_units('SUM(' ~ level_units(x) ~ ')') }}
+{%- endmacro %}
+
+{#- The mean of a few level values per group (the levels of a scope's parts, one per modality), in
+    any order of the rows; one value is taken as it is (as AVG does: a level over one part is that
+    part's level, bit for bit). -#}
+{% macro order_free_avg(x) -%}
+CASE WHEN COUNT({{ x }}) <= 1 THEN MAX({{ x }}) ELSE {{ level_sum(x) }} / COUNT({{ x }}) END
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{% from 'macros/aggregates.sql' import to_units, from_units %}
+{% from 'macros/aggregates.sql' import level_units, from_units %}
 -- Sums per (model, scope, modality, task group) over the tasks with a SoTA, for both win rules:
 -- what every level variant adds up (group_scores__<variant> and the counts of
 -- level_scores__<variant>). One pass over task_results serves every variant, instead of one pass
@@ -12,7 +12,7 @@
 -- another order (as group_scores adds up the modalities of a part).
 -- The sigma sums never depend on the order rows arrive in (DuckDB's SUM on DOUBLE adds in arrival
 -- order): each sigma (a normalized score, within [-100, 100] for every normalization but identity,
--- whose raw score the metric's range bounds) is an exact count of 2^-52 (to_units), the counts add up
+-- whose raw score the metric's range bounds) is an exact count of 2^-52 (level_units), the counts add up
 -- exactly (HUGEINT) per class and per scope, and only the total becomes a double (from_units).
 WITH task_classes AS (
   -- the scopes of each task, as one key (a scope's name holds no comma: specs/scopes)
@@ -43,9 +43,9 @@ WITH task_classes AS (
     COUNT_IF(COALESCE(w.vs_sota >= 0, FALSE)) AS n_at_least,
     COUNT_IF(COALESCE(w.vs_sota > 0, FALSE)) AS n_better,
     COUNT_IF(COALESCE(w.vs_sota = 0, FALSE)) AS n_tied,
-    SUM({{ to_units('w.sigma') }}) AS units_sigma,
-    SUM(CASE WHEN w.vs_sota >= 0 THEN {{ to_units('w.sigma') }} ELSE 0 END) AS units_at_least,
-    SUM(CASE WHEN w.vs_sota > 0 THEN {{ to_units('w.sigma') }} ELSE 0 END) AS units_better,
+    SUM({{ level_units('w.sigma') }}) AS units_sigma,
+    SUM(CASE WHEN w.vs_sota >= 0 THEN {{ level_units('w.sigma') }} ELSE 0 END) AS units_at_least,
+    SUM(CASE WHEN w.vs_sota > 0 THEN {{ level_units('w.sigma') }} ELSE 0 END) AS units_better,
     COUNT_IF(w.complete) AS n_complete,
     SUM(CASE WHEN w.supported THEN w.n_scored END) AS instances_scored,
     SUM(CASE WHEN w.supported THEN w.n_instances END) AS instances_total

@@ -1,4 +1,4 @@
-{% from 'macros/aggregates.sql' import order_free_sum, order_free_avg %}
+{% from 'macros/aggregates.sql' import level_sum, order_free_avg %}
 -- Public result: one row per (model, variant, scope), every level variant side by side, with
 -- what each row rests on (level without ties, tasks attempted, wins and ties, coverage).
 -- The arithmetic of level_scores__<variant> (sql/models/per_variant: group_scores -> part_scores ->
@@ -26,9 +26,9 @@ WITH groups AS (
     'none' AS grouped_by,
     'all' AS part,
     task_group,
-    {{ order_free_sum('sum_sigma') }} / SUM(n_tasks) AS mean_sigma,
-    {{ order_free_sum('sum_at_least') }} / SUM(n_tasks) AS s_at_least,
-    {{ order_free_sum('sum_better') }} / SUM(n_tasks) AS s_better
+    {{ level_sum('sum_sigma') }} / SUM(n_tasks) AS mean_sigma,
+    {{ level_sum('sum_at_least') }} / SUM(n_tasks) AS s_at_least,
+    {{ level_sum('sum_better') }} / SUM(n_tasks) AS s_better
   FROM group_parts
   GROUP BY
     model,
