@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import level_units, from_units %}
 -- Sums per (model, scope, modality, task group) over the tasks with a SoTA, for both win rules:
 -- what every level variant adds up (group_scores__<variant> and the counts of
 -- level_scores__<variant>). One pass over task_results serves every variant, instead of one pass
@@ -9,6 +10,10 @@
 -- tasks are summed once per class, and the class sums once per scope of the class, instead of
 -- every (model, task) row once per scope of its task. The sums are the same sums, added up in
 -- another order (as group_scores adds up the modalities of a part).
+-- The sigma sums never depend on the order rows arrive in (DuckDB's SUM on DOUBLE adds in arrival
+-- order): each sigma (a normalized score, within [-100, 100] for every normalization but identity,
+-- whose raw score the metric's range bounds) is an exact count of 2^-52 (level_units), the counts add up
+-- exactly (HUGEINT) per class and per scope, and only the total becomes a double (from_units).
 WITH task_classes AS (
   -- the scopes of each task, as one key (a scope's name holds no comma: specs/scopes)
   SELECT
@@ -38,9 +43,9 @@ WITH task_classes AS (
     COUNT_IF(COALESCE(w.vs_sota >= 0, FALSE)) AS n_at_least,
     COUNT_IF(COALESCE(w.vs_sota > 0, FALSE)) AS n_better,
     COUNT_IF(COALESCE(w.vs_sota = 0, FALSE)) AS n_tied,
-    SUM(w.sigma) AS sum_sigma,
-    SUM(CASE WHEN w.vs_sota >= 0 THEN w.sigma ELSE 0.0 END) AS sum_at_least,
-    SUM(CASE WHEN w.vs_sota > 0 THEN w.sigma ELSE 0.0 END) AS sum_better,
+    SUM({{ level_units('w.sigma') }}) AS units_sigma,
+    SUM(CASE WHEN w.vs_sota >= 0 THEN {{ level_units('w.sigma') }} ELSE 0 END) AS units_at_least,
+    SUM(CASE WHEN w.vs_sota > 0 THEN {{ level_units('w.sigma') }} ELSE 0 END) AS units_better,
     COUNT_IF(w.complete) AS n_complete,
     SUM(CASE WHEN w.supported THEN w.n_scored END) AS instances_scored,
     SUM(CASE WHEN w.supported THEN w.n_instances END) AS instances_total
@@ -65,9 +70,9 @@ SELECT
   CAST(SUM(p.n_at_least) AS HUGEINT) AS n_at_least,
   CAST(SUM(p.n_better) AS HUGEINT) AS n_better,
   CAST(SUM(p.n_tied) AS HUGEINT) AS n_tied,
-  SUM(p.sum_sigma) AS sum_sigma,
-  SUM(p.sum_at_least) AS sum_at_least,
-  SUM(p.sum_better) AS sum_better,
+  {{ from_units('SUM(p.units_sigma)') }} AS sum_sigma,
+  {{ from_units('SUM(p.units_at_least)') }} AS sum_at_least,
+  {{ from_units('SUM(p.units_better)') }} AS sum_better,
   CAST(SUM(p.n_complete) AS HUGEINT) AS n_complete,
   SUM(p.instances_scored) AS instances_scored,
   SUM(p.instances_total) AS instances_total

@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import level_sum, order_free_avg %}
 -- Public result: one row per (model, variant, scope), every level variant side by side, with
 -- what each row rests on (level without ties, tasks attempted, wins and ties, coverage).
 -- The arithmetic of level_scores__<variant> (sql/models/per_variant: group_scores -> part_scores ->
@@ -7,6 +8,9 @@
 -- side by side, and each variant picks its columns in the last step. One pass over the group sums
 -- serves every variant, instead of one pass per variant through its views (tests/test_level_properties.py
 -- checks that both give the same rows).
+-- No float sum depends on the order rows arrive in (sql/macros/aggregates.sql): a group's sigma
+-- sums over its modalities add up as exact counts of 2^-52 (each within 699 x 100), and the levels
+-- of several parts are averaged the same way (order_free_avg); an AVG over C and G adds two values.
 {%- macro harmonic(a, b) %}
 CASE
     WHEN {{ a }} > 0 AND {{ b }} > 0 THEN 2 * {{ a }} * {{ b }} / ({{ a }} + {{ b }}) -- harmonic mean of S_C and S_G
@@ -22,9 +26,9 @@ WITH groups AS (
     'none' AS grouped_by,
     'all' AS part,
     task_group,
-    SUM(sum_sigma) / SUM(n_tasks) AS mean_sigma,
-    SUM(sum_at_least) / SUM(n_tasks) AS s_at_least,
-    SUM(sum_better) / SUM(n_tasks) AS s_better
+    {{ level_sum('sum_sigma') }} / SUM(n_tasks) AS mean_sigma,
+    {{ level_sum('sum_at_least') }} / SUM(n_tasks) AS s_at_least,
+    {{ level_sum('sum_better') }} / SUM(n_tasks) AS s_better
   FROM group_parts
   GROUP BY
     model,
@@ -49,7 +53,7 @@ WITH groups AS (
     scope,
     grouped_by,
     part,
-    AVG(mean_sigma) AS level_2,
+    AVG(mean_sigma) AS level_2, -- over C and G: at most two values, whose sum is the same either way
     AVG(s_at_least) AS level_3_at_least,
     AVG(s_better) AS level_3_better,
     MAX(CASE WHEN task_group = 'C' THEN s_at_least END) AS s_c_at_least,
@@ -70,15 +74,15 @@ WITH groups AS (
     model,
     scope,
     grouped_by,
-    AVG(level_2) AS l2,
-    AVG(level_3_at_least) AS l3_at_least,
-    AVG(level_3_better) AS l3_better,
-    AVG({{ harmonic('s_c_at_least', 's_g_at_least') }}) AS l4_at_least,
-    AVG({{ harmonic('s_c_better', 's_g_better') }}) AS l4_better,
-    AVG(s_c_at_least) AS s_c_at_least,
-    AVG(s_g_at_least) AS s_g_at_least,
-    AVG(s_c_better) AS s_c_better,
-    AVG(s_g_better) AS s_g_better
+    {{ order_free_avg('level_2') }} AS l2,
+    {{ order_free_avg('level_3_at_least') }} AS l3_at_least,
+    {{ order_free_avg('level_3_better') }} AS l3_better,
+    {{ order_free_avg(harmonic('s_c_at_least', 's_g_at_least')) }} AS l4_at_least,
+    {{ order_free_avg(harmonic('s_c_better', 's_g_better')) }} AS l4_better,
+    {{ order_free_avg('s_c_at_least') }} AS s_c_at_least,
+    {{ order_free_avg('s_g_at_least') }} AS s_g_at_least,
+    {{ order_free_avg('s_c_better') }} AS s_c_better,
+    {{ order_free_avg('s_g_better') }} AS s_g_better
   FROM parts
   GROUP BY
     model,
