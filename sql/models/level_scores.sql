@@ -23,22 +23,14 @@ CASE
 CASE WHEN {{ c }} IS NULL THEN {{ g }} WHEN {{ g }} IS NULL THEN {{ c }} ELSE ({{ c }} + {{ g }}) / 2 END
 {%- endmacro %}
 WITH groups AS (
-  -- one row per (model, scope, modality): the modality's part (Levels 2-4 inside it, under both win
-  -- rules: 'at_least', a tie wins; 'strictly_better', what every variant's *_without_ties rests on;
-  -- NLP tasks, group L, enter no part), the sums of its groups C, G and L side by side (one row of
-  -- group_parts each) and the counts over its groups
+  -- one row per (model, scope, modality): the sums of its groups C, G and L side by side (one row of
+  -- group_parts each) and the counts over its groups; parts adds the modality's part (Levels 2-4
+  -- inside it, under both win rules: 'at_least', a tie wins; 'strictly_better', what every variant's
+  -- *_without_ties rests on; NLP tasks, group L, enter no part), computed from those columns (the
+  -- mean over C and G as AVG over their rows computes it)
   SELECT
     model,
     scope,
-    AVG(CASE WHEN task_group IN ('C', 'G') THEN sum_sigma / n_tasks END) AS level_2,
-    AVG(CASE WHEN task_group IN ('C', 'G') THEN sum_at_least / n_tasks END) AS level_3_at_least,
-    AVG(CASE WHEN task_group IN ('C', 'G') THEN sum_better / n_tasks END) AS level_3_better,
-    MAX(CASE WHEN task_group = 'C' THEN sum_at_least / n_tasks END) AS s_c_at_least,
-    MAX(CASE WHEN task_group = 'G' THEN sum_at_least / n_tasks END) AS s_g_at_least,
-    MAX(CASE WHEN task_group = 'C' THEN sum_better / n_tasks END) AS s_c_better,
-    MAX(CASE WHEN task_group = 'G' THEN sum_better / n_tasks END) AS s_g_better,
-    MAX(CASE WHEN task_group = 'L' THEN sum_at_least / n_tasks END) AS s_l_at_least,
-    MAX(CASE WHEN task_group = 'L' THEN sum_better / n_tasks END) AS s_l_better,
 {%- for grp in ['C', 'G', 'L'] %}
     MAX(CASE WHEN task_group = {{ grp | sql_literal }} THEN n_tasks END) AS {{ ('n_' ~ grp | lower) | ident }},
 {%- for col in ['sum_sigma', 'sum_at_least', 'sum_better'] %}
@@ -64,7 +56,20 @@ WITH groups AS (
     *,
     {{ harmonic('s_c_at_least', 's_g_at_least') }} AS level_4_at_least,
     {{ harmonic('s_c_better', 's_g_better') }} AS level_4_better
-  FROM groups
+  FROM (
+    SELECT
+      *,
+      {{ mean_cg('sum_sigma_c / n_c', 'sum_sigma_g / n_g') }} AS level_2,
+      {{ mean_cg('sum_at_least_c / n_c', 'sum_at_least_g / n_g') }} AS level_3_at_least,
+      {{ mean_cg('sum_better_c / n_c', 'sum_better_g / n_g') }} AS level_3_better,
+      sum_at_least_c / n_c AS s_c_at_least,
+      sum_at_least_g / n_g AS s_g_at_least,
+      sum_better_c / n_c AS s_c_better,
+      sum_better_g / n_g AS s_g_better,
+      sum_at_least_l / n_l AS s_l_at_least,
+      sum_better_l / n_l AS s_l_better
+    FROM groups
+  ) AS g
 ), combined AS (
   -- per (model, scope): each group's mean sigma and S pooled over the modalities (p_*: its sums
   -- added up as exact counts, over its count of tasks), the mean of the modalities' parts (m_*),
