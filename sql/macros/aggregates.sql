@@ -31,3 +31,29 @@ glc_exact_mean(LIST({{ x }}))
 {% macro in_instance_order(x) -%}
 LIST({{ x }} ORDER BY instance_id)
 {%- endmacro %}
+
+{#- The level path's sums (group_parts, level_scores, the per-variant views), which go through more
+    than one GROUP BY (per class of tasks, then per scope, then per part): level_units(x) is x as an
+    exact integer count of 2^-52 (HUGEINT), added up exactly at every step, and from_units(n) the
+    double nearest such a count. A level is reached when its score is > 0, so a value nearer 0 than
+    2^-53 (a subnormal sigma) counts as +-1, not 0: a sum of positive values stays positive. A value
+    from_units gave is a multiple of 2^-52 and comes back from level_units unchanged. -#}
+{% macro level_units(x) -%}
+CAST(COALESCE(NULLIF(ROUND({{ x }} * 4503599627370496.0), 0.0), SIGN({{ x }})) AS HUGEINT)
+{%- endmacro %}
+
+{% macro from_units(n) -%}
+CAST({{ n }} AS DOUBLE) / 4503599627370496.0
+{%- endmacro %}
+
+{#- The sum of level values (sigmas and their sums, within 699 x 100 in size) in any order of the rows. -#}
+{% macro level_sum(x) -%}
+{{ from_units('SUM(' ~ level_units(x) ~ ')') }}
+{%- endmacro %}
+
+{#- The mean of a few level values per group (the levels of a scope's parts, one per modality), in
+    any order of the rows; one value is taken as it is (as AVG does: a level over one part is that
+    part's level, bit for bit). -#}
+{% macro order_free_avg(x) -%}
+CASE WHEN COUNT({{ x }}) <= 1 THEN MAX({{ x }}) ELSE {{ level_sum(x) }} / COUNT({{ x }}) END
+{%- endmacro %}

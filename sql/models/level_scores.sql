@@ -1,113 +1,102 @@
+{% from 'macros/aggregates.sql' import level_units, from_units, order_free_avg %}
 -- Public result: one row per (model, variant, scope), every level variant side by side, with
 -- what each row rests on (level without ties, tasks attempted, wins and ties, coverage).
 -- The arithmetic of level_scores__<variant> (sql/models/per_variant: group_scores -> part_scores ->
 -- level_scores, readable one variant at a time, what `glc show` and `glc explain` print), done once
--- for every variant: the sums of group_parts are grouped once per way of grouping ('none': one part,
--- 'all'; 'modality': one part per modality), each part's levels are computed under both win rules
--- side by side, and each variant picks its columns in the last step. One pass over the group sums
--- serves every variant, instead of one pass per variant through its views (tests/test_level_properties.py
--- checks that both give the same rows).
+-- for every variant in two passes over the group sums: the rows of group_parts of each (model, scope,
+-- modality) become one row (groups: the modality's part and its groups' sums side by side), and those
+-- of each (model, scope) one row (combined) that holds both ways of grouping, 'none' (one part, 'all':
+-- each group's sums added up over the modalities) and 'modality' (the equal-weight mean of the
+-- modalities' parts), each under both win rules; each variant picks its columns in the last step.
+-- tests/test_level_properties.py checks that the per-variant views give the same rows.
+-- No float sum depends on the order rows arrive in (sql/macros/aggregates.sql): a group's sigma
+-- sums over its modalities add up as exact counts of 2^-52 (each within 699 x 100), and the levels
+-- of several parts are averaged the same way (order_free_avg); a mean over C and G adds two values.
 {%- macro harmonic(a, b) %}
 CASE
     WHEN {{ a }} > 0 AND {{ b }} > 0 THEN 2 * {{ a }} * {{ b }} / ({{ a }} + {{ b }}) -- harmonic mean of S_C and S_G
     WHEN NOT {{ a }} IS NULL AND NOT {{ b }} IS NULL THEN 0.0
   END
 {%- endmacro %}
+{#- the mean of the values of C and G present, as AVG over their rows: (C + G) / 2, or the one value -#}
+{%- macro mean_cg(c, g) %}
+CASE WHEN {{ c }} IS NULL THEN {{ g }} WHEN {{ g }} IS NULL THEN {{ c }} ELSE ({{ c }} + {{ g }}) / 2 END
+{%- endmacro %}
 WITH groups AS (
-  -- a group's mean sigma and S per part, under both win rules: 'at_least' (a tie wins) and
-  -- 'strictly_better' (what every variant's *_without_ties rests on); as group_scores__<variant>
+  -- one row per (model, scope, modality): the sums of its groups C, G and L side by side (one row of
+  -- group_parts each) and the counts over its groups; parts adds the modality's part (Levels 2-4
+  -- inside it, under both win rules: 'at_least', a tie wins; 'strictly_better', what every variant's
+  -- *_without_ties rests on; NLP tasks, group L, enter no part), computed from those columns (the
+  -- mean over C and G as AVG over their rows computes it)
   SELECT
     model,
     scope,
-    'none' AS grouped_by,
-    'all' AS part,
-    task_group,
-    SUM(sum_sigma) / SUM(n_tasks) AS mean_sigma,
-    SUM(sum_at_least) / SUM(n_tasks) AS s_at_least,
-    SUM(sum_better) / SUM(n_tasks) AS s_better
+{%- for grp in ['C', 'G', 'L'] %}
+    MAX(CASE WHEN task_group = {{ grp | sql_literal }} THEN n_tasks END) AS {{ ('n_' ~ grp | lower) | ident }},
+{%- for col in ['sum_sigma', 'sum_at_least', 'sum_better'] %}
+    MAX(CASE WHEN task_group = {{ grp | sql_literal }} THEN {{ col | ident }} END) AS {{ (col ~ '_' ~ grp | lower) | ident }},
+{%- endfor %}
+{%- endfor %}
+    -- counts of at most three rows, within BIGINT (whose sums cost less than HUGEINT's)
+    CAST(SUM(n_tasks) AS BIGINT) AS n_tasks,
+    CAST(SUM(n_supported) AS BIGINT) AS n_attempted,
+    CAST(SUM(n_at_least) AS BIGINT) AS n_at_least,
+    CAST(SUM(n_better) AS BIGINT) AS n_better,
+    CAST(SUM(n_tied) AS BIGINT) AS n_tied,
+    CAST(SUM(n_complete) AS BIGINT) AS n_complete,
+    CAST(SUM(instances_scored) AS BIGINT) AS instances_scored,
+    CAST(SUM(instances_total) AS BIGINT) AS instances_total
   FROM group_parts
   GROUP BY
     model,
     scope,
-    task_group
-  UNION ALL
-  -- group_parts holds one row per (model, scope, modality, group): a modality's part as it is
-  SELECT
-    model,
-    scope,
-    'modality' AS grouped_by,
-    modality AS part,
-    task_group,
-    sum_sigma / n_tasks AS mean_sigma,
-    sum_at_least / n_tasks AS s_at_least,
-    sum_better / n_tasks AS s_better
-  FROM group_parts
+    modality
 ), parts AS (
-  -- Levels 2-4 inside each part, as part_scores__<variant>; NLP tasks (group L) enter no part
   SELECT
-    model,
-    scope,
-    grouped_by,
-    part,
-    AVG(mean_sigma) AS level_2,
-    AVG(s_at_least) AS level_3_at_least,
-    AVG(s_better) AS level_3_better,
-    MAX(CASE WHEN task_group = 'C' THEN s_at_least END) AS s_c_at_least,
-    MAX(CASE WHEN task_group = 'G' THEN s_at_least END) AS s_g_at_least,
-    MAX(CASE WHEN task_group = 'C' THEN s_better END) AS s_c_better,
-    MAX(CASE WHEN task_group = 'G' THEN s_better END) AS s_g_better
-  FROM groups
-  WHERE
-    task_group IN ('C', 'G')
-  GROUP BY
-    model,
-    scope,
-    grouped_by,
-    part
+    *,
+    {{ harmonic('s_c_at_least', 's_g_at_least') }} AS level_4_at_least,
+    {{ harmonic('s_c_better', 's_g_better') }} AS level_4_better
+  FROM (
+    SELECT
+      *,
+      {{ mean_cg('sum_sigma_c / n_c', 'sum_sigma_g / n_g') }} AS level_2,
+      {{ mean_cg('sum_at_least_c / n_c', 'sum_at_least_g / n_g') }} AS level_3_at_least,
+      {{ mean_cg('sum_better_c / n_c', 'sum_better_g / n_g') }} AS level_3_better,
+      sum_at_least_c / n_c AS s_c_at_least,
+      sum_at_least_g / n_g AS s_g_at_least,
+      sum_better_c / n_c AS s_c_better,
+      sum_better_g / n_g AS s_g_better,
+      sum_at_least_l / n_l AS s_l_at_least,
+      sum_better_l / n_l AS s_l_better
+    FROM groups
+  ) AS g
 ), combined AS (
-  -- equal weight per part (one part, 'all', when grouped by 'none': taken as it is)
+  -- per (model, scope): each group's mean sigma and S pooled over the modalities (p_*: its sums
+  -- added up as exact counts, over its count of tasks), the mean of the modalities' parts (m_*),
+  -- and the counts over every group of the scope (tasks with a SoTA), from the same sums as the levels
   SELECT
     model,
     scope,
-    grouped_by,
-    AVG(level_2) AS l2,
-    AVG(level_3_at_least) AS l3_at_least,
-    AVG(level_3_better) AS l3_better,
-    AVG({{ harmonic('s_c_at_least', 's_g_at_least') }}) AS l4_at_least,
-    AVG({{ harmonic('s_c_better', 's_g_better') }}) AS l4_better,
-    AVG(s_c_at_least) AS s_c_at_least,
-    AVG(s_g_at_least) AS s_g_at_least,
-    AVG(s_c_better) AS s_c_better,
-    AVG(s_g_better) AS s_g_better
-  FROM parts
-  GROUP BY
-    model,
-    scope,
-    grouped_by
-), language AS (
-  SELECT
-    model,
-    scope,
-    grouped_by,
-    s_at_least AS s_l_at_least,
-    s_better AS s_l_better
-  FROM groups
-  WHERE
-    task_group = 'L'
-), basis AS (
-  -- the counts over every group of the scope (tasks with a SoTA), from the same sums as the levels
-  SELECT
-    model,
-    scope,
+{%- for col, name in [('sum_sigma', 'mean_sigma'), ('sum_at_least', 's_at_least'), ('sum_better', 's_better')] %}
+{%- for grp in ['c', 'g', 'l'] %}
+    {{ from_units('SUM(' ~ level_units(col ~ '_' ~ grp) ~ ')') }} / SUM({{ ('n_' ~ grp) | ident }}) AS {{ ('p_' ~ name ~ '_' ~ grp) | ident }},
+{%- endfor %}
+{%- endfor %}
+{%- for col in ['level_2', 'level_3_at_least', 'level_3_better', 'level_4_at_least', 'level_4_better',
+                's_c_at_least', 's_g_at_least', 's_c_better', 's_g_better'] %}
+    {{ order_free_avg(col) }} AS {{ ('m_' ~ col) | ident }},
+{%- endfor %}
+    MAX(s_l_at_least) AS m_s_l_at_least, -- the NLP modality's: the only one with group L
+    MAX(s_l_better) AS m_s_l_better,
     SUM(n_tasks) AS n_tasks,
-    SUM(n_supported) AS n_attempted,
+    SUM(n_attempted) AS n_attempted,
     SUM(n_at_least) AS n_at_least,
     SUM(n_better) AS n_better,
     SUM(n_tied) AS n_tied,
     SUM(n_complete) AS n_complete,
     SUM(instances_scored) AS instances_scored,
     SUM(instances_total) AS instances_total
-  FROM group_parts
+  FROM parts
   GROUP BY
     model,
     scope
@@ -124,68 +113,70 @@ WITH groups AS (
   GROUP BY
     st.scope
 ), scored AS (
+  -- both ways of grouping side by side: <grouping>_l<k>_<win rule> and <grouping>_s_<group>_<win rule>
   SELECT
     c.model,
     c.scope,
-    c.grouped_by,
     sc.max_level,
-    c.l2,
-    c.l3_at_least,
-    c.l3_better,
-    c.l4_at_least,
-    c.l4_better,
-    c.l4_at_least * l.s_l_at_least / 100 AS l5_at_least, -- Level-4 x S_L / 100
-    c.l4_better * l.s_l_better / 100 AS l5_better,
-    c.s_c_at_least,
-    c.s_g_at_least,
-    c.s_c_better,
-    c.s_g_better,
-    l.s_l_at_least,
-    l.s_l_better,
-    b.n_tasks,
-    b.n_attempted,
-    b.n_at_least,
-    b.n_better,
-    b.n_tied,
-    b.n_complete,
-    b.instances_scored,
-    b.instances_total,
+    {{ mean_cg('c.p_mean_sigma_c', 'c.p_mean_sigma_g') }} AS none_l2,
+{%- for w in ['at_least', 'better'] %}
+    {{ mean_cg('c.p_s_' ~ w ~ '_c', 'c.p_s_' ~ w ~ '_g') }} AS {{ ('none_l3_' ~ w) | ident }},
+    {{ harmonic('c.p_s_' ~ w ~ '_c', 'c.p_s_' ~ w ~ '_g') }} AS {{ ('none_l4_' ~ w) | ident }},
+    c.{{ ('p_s_' ~ w ~ '_c') | ident }} AS {{ ('none_s_c_' ~ w) | ident }},
+    c.{{ ('p_s_' ~ w ~ '_g') | ident }} AS {{ ('none_s_g_' ~ w) | ident }},
+    c.{{ ('p_s_' ~ w ~ '_l') | ident }} AS {{ ('none_s_l_' ~ w) | ident }},
+{%- endfor %}
+    c.m_level_2 AS modality_l2,
+{%- for w in ['at_least', 'better'] %}
+    c.{{ ('m_level_3_' ~ w) | ident }} AS {{ ('modality_l3_' ~ w) | ident }},
+    c.{{ ('m_level_4_' ~ w) | ident }} AS {{ ('modality_l4_' ~ w) | ident }},
+    c.{{ ('m_s_c_' ~ w) | ident }} AS {{ ('modality_s_c_' ~ w) | ident }},
+    c.{{ ('m_s_g_' ~ w) | ident }} AS {{ ('modality_s_g_' ~ w) | ident }},
+    c.{{ ('m_s_l_' ~ w) | ident }} AS {{ ('modality_s_l_' ~ w) | ident }},
+{%- endfor %}
+    c.n_tasks,
+    c.n_attempted,
+    c.n_at_least,
+    c.n_better,
+    c.n_tied,
+    c.n_complete,
+    c.instances_scored,
+    c.instances_total,
     COALESCE(pe.n_pending, 0) AS n_pending
   FROM combined AS c
   JOIN scopes AS sc
     ON sc.scope = c.scope
-  LEFT JOIN language AS l
-    ON l.model = c.model AND l.scope = c.scope AND l.grouped_by = c.grouped_by
-  JOIN basis AS b
-    ON b.model = c.model AND b.scope = c.scope
   LEFT JOIN pending AS pe
     ON pe.scope = c.scope
+  WHERE
+    NOT c.m_level_2 IS NULL -- a scope without comprehension or generation tasks has no part, and no row
 )
 {%- for v in levels %}
+{%- set g = 'none_' if v.group_by == 'none' else 'modality_' %}
 {%- set w = 'better' if v.win == 'strictly_better' else 'at_least' %}
 SELECT
   model,
   {{ v.name | sql_literal }} AS variant,
   scope,
-  l2 AS level_2,
-  CASE WHEN max_level >= 3 THEN {{ ('l3_' ~ w) | ident }} END AS level_3,
-  CASE WHEN max_level >= 4 THEN {{ ('l4_' ~ w) | ident }} END AS level_4,
-  CASE WHEN max_level >= 5 THEN {{ ('l5_' ~ w) | ident }} END AS level_5,
-  {{ ('s_c_' ~ w) | ident }} AS s_c,
-  {{ ('s_g_' ~ w) | ident }} AS s_g,
-  {{ ('s_l_' ~ w) | ident }} AS s_l,
+  {{ (g ~ 'l2') | ident }} AS level_2,
+  CASE WHEN max_level >= 3 THEN {{ (g ~ 'l3_' ~ w) | ident }} END AS level_3,
+  CASE WHEN max_level >= 4 THEN {{ (g ~ 'l4_' ~ w) | ident }} END AS level_4,
+  CASE WHEN max_level >= 5 THEN {{ (g ~ 'l4_' ~ w) | ident }} * {{ (g ~ 's_l_' ~ w) | ident }} / 100 END AS level_5, -- Level-4 x S_L / 100
+  {{ (g ~ 's_c_' ~ w) | ident }} AS s_c,
+  {{ (g ~ 's_g_' ~ w) | ident }} AS s_g,
+  {{ (g ~ 's_l_' ~ w) | ident }} AS s_l,
   CAST(CASE
-    WHEN max_level >= 5 AND {{ ('l5_' ~ w) | ident }} > 0 THEN 5
-    WHEN max_level >= 4 AND {{ ('l4_' ~ w) | ident }} > 0 THEN 4
-    WHEN max_level >= 3 AND {{ ('l3_' ~ w) | ident }} > 0 THEN 3
-    WHEN l2 > 0 THEN 2
+    WHEN max_level >= 5 AND {{ (g ~ 'l4_' ~ w) | ident }} * {{ (g ~ 's_l_' ~ w) | ident }} / 100 > 0 THEN 5
+    WHEN max_level >= 4 AND {{ (g ~ 'l4_' ~ w) | ident }} > 0 THEN 4
+    WHEN max_level >= 3 AND {{ (g ~ 'l3_' ~ w) | ident }} > 0 THEN 3
+    WHEN {{ (g ~ 'l2') | ident }} > 0 THEN 2
     ELSE 1
   END AS INTEGER) AS level, -- the highest level whose score is > 0; specialists are Level-1
   CAST(CASE
-    WHEN max_level >= 5 AND l5_better > 0 THEN 5
-    WHEN max_level >= 4 AND l4_better > 0 THEN 4
-    WHEN max_level >= 3 AND l3_better > 0 THEN 3
-    WHEN l2 > 0 THEN 2
+    WHEN max_level >= 5 AND {{ (g ~ 'l4_better') | ident }} * {{ (g ~ 's_l_better') | ident }} / 100 > 0 THEN 5
+    WHEN max_level >= 4 AND {{ (g ~ 'l4_better') | ident }} > 0 THEN 4
+    WHEN max_level >= 3 AND {{ (g ~ 'l3_better') | ident }} > 0 THEN 3
+    WHEN {{ (g ~ 'l2') | ident }} > 0 THEN 2
     ELSE 1
   END AS INTEGER) AS level_without_ties, -- the same rule when a tie with the SoTA is no win
   CAST(n_tasks AS INTEGER) AS n_tasks,
@@ -202,8 +193,6 @@ SELECT
   CAST(instances_scored AS BIGINT) AS instances_scored,
   CAST(instances_total AS BIGINT) AS instances_total
 FROM scored
-WHERE
-  grouped_by = {{ v.group_by | sql_literal }}
 {%- if not loop.last %}
 UNION ALL
 {%- endif %}

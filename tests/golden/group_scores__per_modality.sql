@@ -10,7 +10,8 @@
 /* counting it in a denominator would lower S for a reason no model controls). */
 /* s_without_ties is s counting only wins that beat the SoTA (what the level rests on without ties). */
 /* The sums per modality come from group_parts (win rule at_least); a view: they cost less to */
-/* add up where they are read than to store per variant. */
+/* add up where they are read than to store per variant. Their sigma sums add up as exact counts of */
+/* 2^-52 (level_sum), as in level_scores: in no order of the rows do they differ. */
 SELECT
   "g"."model" AS "model",
   "g"."scope" AS "scope",
@@ -20,10 +21,21 @@ SELECT
   CAST(SUM("g"."n_supported") AS BIGINT) AS "n_supported",
   CAST(SUM("g"."n_at_least") AS BIGINT) AS "n_wins",
   CAST(SUM("g"."n_tied") AS BIGINT) AS "n_ties",
-  SUM("g"."sum_sigma") AS "sum_sigma",
-  SUM("g"."sum_sigma") / SUM("g"."n_tasks") AS "mean_sigma",
-  SUM("g"."sum_at_least") / SUM("g"."n_tasks") AS "s",
-  SUM("g"."sum_better") / SUM("g"."n_tasks") AS "s_without_ties"
+  CAST(SUM(
+    CAST(COALESCE(NULLIF(ROUND("g"."sum_sigma" * 4503599627370496.0), 0.0), SIGN("g"."sum_sigma")) AS INT128)
+  ) AS DOUBLE) / 4503599627370496.0 AS "sum_sigma",
+  CAST(SUM(
+    CAST(COALESCE(NULLIF(ROUND("g"."sum_sigma" * 4503599627370496.0), 0.0), SIGN("g"."sum_sigma")) AS INT128)
+  ) AS DOUBLE) / 4503599627370496.0 / SUM("g"."n_tasks") AS "mean_sigma",
+  CAST(SUM(
+    CAST(COALESCE(
+      NULLIF(ROUND("g"."sum_at_least" * 4503599627370496.0), 0.0),
+      SIGN("g"."sum_at_least")
+    ) AS INT128)
+  ) AS DOUBLE) / 4503599627370496.0 / SUM("g"."n_tasks") AS "s",
+  CAST(SUM(
+    CAST(COALESCE(NULLIF(ROUND("g"."sum_better" * 4503599627370496.0), 0.0), SIGN("g"."sum_better")) AS INT128)
+  ) AS DOUBLE) / 4503599627370496.0 / SUM("g"."n_tasks") AS "s_without_ties"
 FROM "group_parts" AS "g"
 GROUP BY
   "g"."model",

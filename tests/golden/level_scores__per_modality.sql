@@ -14,13 +14,82 @@ WITH "combined" AS (
   SELECT
     "part_scores__per_modality"."model" AS "model",
     "part_scores__per_modality"."scope" AS "scope",
-    AVG("part_scores__per_modality"."level_2") AS "l2", /* equal weight per modality */
-    AVG("part_scores__per_modality"."level_3") AS "l3",
-    AVG("part_scores__per_modality"."level_4") AS "l4",
-    AVG("part_scores__per_modality"."s_c") AS "s_c",
-    AVG("part_scores__per_modality"."s_g") AS "s_g",
-    AVG("part_scores__per_modality"."level_3_without_ties") AS "l3_nt",
-    AVG("part_scores__per_modality"."level_4_without_ties") AS "l4_nt"
+    CASE
+      WHEN COUNT("part_scores__per_modality"."level_2") <= 1
+      THEN MAX("part_scores__per_modality"."level_2")
+      ELSE CAST(SUM(
+        CAST(COALESCE(
+          NULLIF(ROUND("part_scores__per_modality"."level_2" * 4503599627370496.0), 0.0),
+          SIGN("part_scores__per_modality"."level_2")
+        ) AS INT128)
+      ) AS DOUBLE) / 4503599627370496.0 / COUNT("part_scores__per_modality"."level_2")
+    END AS "l2", /* equal weight per modality, in any order of the rows */
+    CASE
+      WHEN COUNT("part_scores__per_modality"."level_3") <= 1
+      THEN MAX("part_scores__per_modality"."level_3")
+      ELSE CAST(SUM(
+        CAST(COALESCE(
+          NULLIF(ROUND("part_scores__per_modality"."level_3" * 4503599627370496.0), 0.0),
+          SIGN("part_scores__per_modality"."level_3")
+        ) AS INT128)
+      ) AS DOUBLE) / 4503599627370496.0 / COUNT("part_scores__per_modality"."level_3")
+    END AS "l3",
+    CASE
+      WHEN COUNT("part_scores__per_modality"."level_4") <= 1
+      THEN MAX("part_scores__per_modality"."level_4")
+      ELSE CAST(SUM(
+        CAST(COALESCE(
+          NULLIF(ROUND("part_scores__per_modality"."level_4" * 4503599627370496.0), 0.0),
+          SIGN("part_scores__per_modality"."level_4")
+        ) AS INT128)
+      ) AS DOUBLE) / 4503599627370496.0 / COUNT("part_scores__per_modality"."level_4")
+    END AS "l4",
+    CASE
+      WHEN COUNT("part_scores__per_modality"."s_c") <= 1
+      THEN MAX("part_scores__per_modality"."s_c")
+      ELSE CAST(SUM(
+        CAST(COALESCE(
+          NULLIF(ROUND("part_scores__per_modality"."s_c" * 4503599627370496.0), 0.0),
+          SIGN("part_scores__per_modality"."s_c")
+        ) AS INT128)
+      ) AS DOUBLE) / 4503599627370496.0 / COUNT("part_scores__per_modality"."s_c")
+    END AS "s_c",
+    CASE
+      WHEN COUNT("part_scores__per_modality"."s_g") <= 1
+      THEN MAX("part_scores__per_modality"."s_g")
+      ELSE CAST(SUM(
+        CAST(COALESCE(
+          NULLIF(ROUND("part_scores__per_modality"."s_g" * 4503599627370496.0), 0.0),
+          SIGN("part_scores__per_modality"."s_g")
+        ) AS INT128)
+      ) AS DOUBLE) / 4503599627370496.0 / COUNT("part_scores__per_modality"."s_g")
+    END AS "s_g",
+    CASE
+      WHEN COUNT("part_scores__per_modality"."level_3_without_ties") <= 1
+      THEN MAX("part_scores__per_modality"."level_3_without_ties")
+      ELSE CAST(SUM(
+        CAST(COALESCE(
+          NULLIF(
+            ROUND("part_scores__per_modality"."level_3_without_ties" * 4503599627370496.0),
+            0.0
+          ),
+          SIGN("part_scores__per_modality"."level_3_without_ties")
+        ) AS INT128)
+      ) AS DOUBLE) / 4503599627370496.0 / COUNT("part_scores__per_modality"."level_3_without_ties")
+    END AS "l3_nt",
+    CASE
+      WHEN COUNT("part_scores__per_modality"."level_4_without_ties") <= 1
+      THEN MAX("part_scores__per_modality"."level_4_without_ties")
+      ELSE CAST(SUM(
+        CAST(COALESCE(
+          NULLIF(
+            ROUND("part_scores__per_modality"."level_4_without_ties" * 4503599627370496.0),
+            0.0
+          ),
+          SIGN("part_scores__per_modality"."level_4_without_ties")
+        ) AS INT128)
+      ) AS DOUBLE) / 4503599627370496.0 / COUNT("part_scores__per_modality"."level_4_without_ties")
+    END AS "l4_nt"
   FROM "part_scores__per_modality" AS "part_scores__per_modality"
   GROUP BY
     "part_scores__per_modality"."model",

@@ -1,3 +1,4 @@
+{% from 'macros/aggregates.sql' import order_free_avg %}
 {{ config(materialized='view') }}
 -- General-Level scores under level variant {{ variant.name | sql_literal }}.
 {%- if variant.group_by == 'modality' %}
@@ -16,13 +17,13 @@ WITH combined AS (
   SELECT
     model,
     scope,
-    AVG(level_2) AS l2, -- equal weight per modality
-    AVG(level_3) AS l3,
-    AVG(level_4) AS l4,
-    AVG(s_c) AS s_c,
-    AVG(s_g) AS s_g,
-    AVG(level_3_without_ties) AS l3_nt,
-    AVG(level_4_without_ties) AS l4_nt
+    {{ order_free_avg('level_2') }} AS l2, -- equal weight per modality, in any order of the rows
+    {{ order_free_avg('level_3') }} AS l3,
+    {{ order_free_avg('level_4') }} AS l4,
+    {{ order_free_avg('s_c') }} AS s_c,
+    {{ order_free_avg('s_g') }} AS s_g,
+    {{ order_free_avg('level_3_without_ties') }} AS l3_nt,
+    {{ order_free_avg('level_4_without_ties') }} AS l4_nt
   FROM {{ ('part_scores__' ~ variant.name) | ident }}
   GROUP BY
     model,
