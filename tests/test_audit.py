@@ -23,6 +23,7 @@ def glc(project_dir: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Workspace:
+    """The whole catalog with the example workbooks imported, built: its tests are slow."""
     from helpers.project import copy_project
 
     ws = Workspace(copy_project(tmp_path_factory.mktemp("audit")))
@@ -59,12 +60,14 @@ def test_lineage_errors(compiled) -> None:
         column_lineage(compiled, "level_scores.level_6")
 
 
+@pytest.mark.slow  # the whole catalog, built (`built`)
 def test_lineage_cli_json(built: Workspace) -> None:
     out = glc(built.root, "lineage", "task_results.sigma_sota", "--format", "json")
     tree = json.loads(out.stdout)
     assert tree["table"] == "task_results" and tree["inputs"][0]["table"] == "task_sota"
 
 
+@pytest.mark.slow  # the whole catalog, built (`built`)
 def test_explain_numbers_match_level_scores(built: Workspace) -> None:
     info = built.explain("SoTA-Beater-70B")
     board = {r["model"]: r for r in built.leaderboard()}["SoTA-Beater-70B"]
@@ -94,6 +97,7 @@ def test_explain_says_what_moves_a_model_up(built: Workspace) -> None:
     assert bad.returncode == 2 and "did you mean 'CrossModal-Paradigm'?" in bad.stderr
 
 
+@pytest.mark.slow  # the whole catalog, built (`built`)
 def test_ls(built: Workspace) -> None:
     tasks = built.ls("tasks", ["modality:audio", "paradigm:generation"])
     assert len(tasks) == 20 and all(t["modality"] == "audio" for t in tasks)
@@ -123,6 +127,7 @@ def test_explain_with_predictions(tmp_path: Path) -> None:
     assert info["next_level"].startswith("Score a comprehension or generation task")
 
 
+@pytest.mark.slow  # the whole catalog, built (`built`)
 def test_diff_variants_names_the_ties(built: Workspace) -> None:
     rows = {r["model"]: r for r in built.diff("variant:pooled", "variant:strict")}
     r = rows["SoTA-Beater-70B"]
@@ -156,6 +161,7 @@ def test_diff_scopes_and_runs(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "cannot read 'level:strict'" in bad.stderr
 
 
+@pytest.mark.slow  # the whole catalog, built (`built`)
 def test_show_is_plain_when_piped(built: Workspace) -> None:
     out = glc(built.root, "show", "task_wins__strict")
     assert out.stdout.startswith("-- node: task_wins__strict\n") and "\x1b[" not in out.stdout

@@ -48,7 +48,9 @@ def python_letter(text: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def compiled() -> list[dict]:
+def rules() -> list[dict]:
+    """The rules as the compiler loads them (named apart from conftest's `compiled`, the whole
+    catalog's project, which would mark these tests slow)."""
     return load_choice_rules(REPO / "specs", REPO)
 
 
@@ -64,16 +66,16 @@ def duck(texts: list[str], patterns: list[str]) -> list[str | None]:
         con.close()
 
 
-def test_the_file_is_the_one_compiled(compiled: list[dict]) -> None:
-    assert [r["name"] for r in compiled] == [r["name"] for r in DOC["rules"]]
-    assert compiled[0]["kind"] == "option_text" and all(r["pattern"] for r in compiled[1:])
-    assert "${" not in "".join(r["pattern"] or "" for r in compiled)
+def test_the_file_is_the_one_compiled(rules: list[dict]) -> None:
+    assert [r["name"] for r in rules] == [r["name"] for r in DOC["rules"]]
+    assert rules[0]["kind"] == "option_text" and all(r["pattern"] for r in rules[1:])
+    assert "${" not in "".join(r["pattern"] or "" for r in rules)
 
 
 @pytest.mark.parametrize("rule", [r["name"] for r in DOC["rules"] if "pattern" in r])
-def test_each_rule_reads_its_examples(compiled: list[dict], rule: str) -> None:
+def test_each_rule_reads_its_examples(rules: list[dict], rule: str) -> None:
     declared = next(r for r in DOC["rules"] if r["name"] == rule)
-    pattern = next(r["pattern"] for r in compiled if r["name"] == rule)
+    pattern = next(r["pattern"] for r in rules if r["name"] == rule)
     assert declared["examples"], "every pattern rule shows what it reads"
     texts = list(declared["examples"])
     alone = duck(texts, [pattern])
@@ -83,9 +85,9 @@ def test_each_rule_reads_its_examples(compiled: list[dict], rule: str) -> None:
     assert {t: (m.group(1).upper() if (m := rx.search(t)) else None) for t in texts} == declared["examples"]
 
 
-def test_issue_examples_read_the_letter(compiled: list[dict]) -> None:
+def test_issue_examples_read_the_letter(rules: list[dict]) -> None:
     texts = ["B", "(B)", "**B**", "The answer is B.", "b", "Answer: **(b)**", "I choose (B) because", "答案是B"]
-    assert duck(texts, [r["pattern"] for r in compiled[1:]]) == ["B"] * len(texts)
+    assert duck(texts, [r["pattern"] for r in rules[1:]]) == ["B"] * len(texts)
 
 
 answers = st.lists(st.sampled_from(CHOICE_PIECES) | st.text(TEXT_CHARS, max_size=3), max_size=6).flatmap(
@@ -96,8 +98,8 @@ answers = st.lists(st.sampled_from(CHOICE_PIECES) | st.text(TEXT_CHARS, max_size
 @settings(max_examples=examples(150), deadline=None)
 @example(batch=["**B**", "__c__", "ÜB.", "answer is\u2028b", "答案是B", "I", "(AB)", "**", "\u0301B."])
 @given(batch=st.lists(answers, min_size=1, max_size=30))
-def test_compiled_rules_agree_with_python_on_generated_answers(compiled: list[dict], batch: list[str]) -> None:
-    got = duck(batch, [r["pattern"] for r in compiled if r["kind"] == "pattern"])
+def test_compiled_rules_agree_with_python_on_generated_answers(rules: list[dict], batch: list[str]) -> None:
+    got = duck(batch, [r["pattern"] for r in rules if r["kind"] == "pattern"])
     want = [python_letter(t) for t in batch]
     assert got == want, [(t, g, w) for t, g, w in zip(batch, got, want, strict=True) if g != w]
 

@@ -108,7 +108,7 @@ def test_a_description_is_one_line_of_text(tmp_path: Path) -> None:
 
 
 def test_show_prints_column_docs_as_comments(tmp_path: Path) -> None:
-    ws = Workspace(copy_project(tmp_path / "proj"))
+    ws = Workspace(copy_project(tmp_path / "proj", small=True))  # the docs are the SQL's, not the catalog's
     node = ws.compile(write=False).node("level_scores")
     text = ws.show("level_scores")
     assert text.startswith("-- node: level_scores\n-- template: sql/models/level_scores.sql\n-- docs (")

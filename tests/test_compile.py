@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from glc.compiler.plan import compile_project, write_artifacts
-from helpers.project import REPO
+from helpers.project import REPO, copy_project
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("GLC_UPDATE_GOLDEN") == "1"
@@ -19,9 +19,12 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_two_compiles_are_byte_identical(tmp_path: Path) -> None:
-    write_artifacts(compile_project(REPO), tmp_path / "a")
-    write_artifacts(compile_project(REPO), tmp_path / "b")
+@pytest.mark.parametrize("catalog", [pytest.param(True, id="catalog", marks=pytest.mark.slow),  # all 699 tasks
+                                     pytest.param(False, id="small")])
+def test_two_compiles_are_byte_identical(tmp_path: Path, catalog: bool) -> None:
+    root = REPO if catalog else copy_project(tmp_path / "p", small=True)
+    write_artifacts(compile_project(root), tmp_path / "a")
+    write_artifacts(compile_project(root), tmp_path / "b")
     a, b = _tree(tmp_path / "a"), _tree(tmp_path / "b")
     assert a == b
     assert "manifest.json" in a and "compiled/level_scores.sql" in a

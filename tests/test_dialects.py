@@ -155,8 +155,11 @@ def test_unchecked_constructs_are_refused(expr: str, why: str) -> None:
     assert "compiler/dialects.py" in (info.value.hint or "")
 
 
-def test_every_node_of_the_project_translates_with_checked_constructs_only() -> None:
-    compiled = compile_project(REPO, benchmark="general-bench")
+@pytest.mark.parametrize("catalog", [pytest.param(True, id="catalog", marks=pytest.mark.slow),  # all 699 tasks
+                                     pytest.param(False, id="small")])
+def test_every_node_of_the_project_translates_with_checked_constructs_only(tmp_path: Path, catalog: bool) -> None:
+    root = REPO if catalog else copy_project(tmp_path / "p", small=True)
+    compiled = compile_project(root, benchmark="general-bench")
     from glc.compiler.dialects import translate_nodes
 
     out = translate_nodes(compiled.nodes, "spark")

@@ -199,15 +199,18 @@ LEARNED = ("fid", "fvd", "fad", "clip_score", "clip_img_score", "clip_style", "c
            "aesthetic_score", "optical_flow_score", "i2v_composite", "dino_score", "gpt_score")
 
 
-def test_learned_metric_nodes_translate_to_spark() -> None:
+@pytest.mark.parametrize("catalog", [pytest.param(True, id="catalog", marks=pytest.mark.slow),  # all 699 tasks
+                                     pytest.param(False, id="small")])
+def test_learned_metric_nodes_translate_to_spark(tmp_path: Path, catalog: bool) -> None:
     """The nodes and aggregates of these metrics use only constructs the Spark dialect has checked
     (each node on its own: other metrics' nodes are not this test's concern)."""
     from glc.compiler.contracts import source_schema
     from glc.compiler.dialects import translate, type_of
     from glc.compiler.plan import compile_project
-    from helpers.project import REPO
+    from helpers.project import REPO, copy_project
 
-    compiled = compile_project(REPO, benchmark="general-bench")
+    root = REPO if catalog else copy_project(tmp_path / "p", small=True)
+    compiled = compile_project(root, benchmark="general-bench")
     schema = {t: {c: type_of(ty) for c, ty in cols.items()} for t, cols in source_schema().items()}
     nodes = {n.name: n for n in compiled.nodes}
     for metric in LEARNED:

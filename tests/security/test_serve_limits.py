@@ -176,7 +176,9 @@ def test_short_prompts_are_not_batched_with_or_kept_behind_a_long_one() -> None:
     long = "L" * 10_000  # 2 s for its batch
     done = _queue_behind_gate(backend, runner, [long, "s1", "s2", "s3", "s4"])
     assert runner.batches[1] == ["s1", "s2", "s3", "s4"] and runner.batches[2] == ["LLLLL"]
-    assert done[0] == "gate" and done[-1] == "LLLLL"  # the short ones were answered first
+    # the short ones were answered first (when the gate's own thread takes its answer is the scheduler's
+    # business: on a loaded machine s4's thread may record first, so only the long one's place is asserted)
+    assert sorted(done[:-1]) == ["gate", "s1", "s2", "s3", "s4"] and done[-1] == "LLLLL"
 
 
 def test_a_long_prompt_does_not_starve() -> None:
