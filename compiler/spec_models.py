@@ -24,8 +24,9 @@ class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-# validation context of specs read back from the compile cache (glc.compiler.project_cache): they
-# passed every check when they were compiled, so the costly ones (prompt templates) are not run again
+# validation context of specs that passed every check before (``model_validate(data, context=CHECKED)``):
+# the costly checks (prompt templates) are not run again. (The compile cache does not validate what it
+# reads back at all: glc.compiler.project_cache._construct.)
 CHECKED = {"checked": True}
 
 
