@@ -28,6 +28,7 @@ A missing, damaged or foreign entry is a miss. Compiles that fail are never stor
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import importlib.util
 import os
@@ -256,6 +257,9 @@ def _uses_runners(project: Project) -> bool:
 def load(path: Path, key: str, root: Path) -> CompiledProject | None:
     """The stored compile for ``key``, or None (no entry, another key, changed task lists or
     runner plugins, damaged or unreadable)."""
+    paused = gc.isenabled()
+    if paused:  # the entry is tens of thousands of objects, none of them garbage: collections that
+        gc.disable()  # walk every object of the process while they are made cost as much as making them
     try:
         text = path.read_bytes()
         doc = orjson.loads(text)
@@ -274,6 +278,9 @@ def load(path: Path, key: str, root: Path) -> CompiledProject | None:
         return _restore(doc["compiled"])
     except Exception:  # noqa: BLE001 - whatever is wrong with an entry, the answer is: compile
         return None
+    finally:
+        if paused:
+            gc.enable()
 
 
 def save(path: Path, key: str, root: Path, compiled: CompiledProject) -> bool:
@@ -454,13 +461,16 @@ Build = Callable[[Any], Any]
 
 def _construct(cls: type[Spec], data: dict[str, Any]) -> Any:
     """``cls.model_validate(data)`` for data that ``_spec`` dumped from a valid ``cls``."""
-    values: dict[str, Any] = {}
-    for name, build, default in _fields_plan(cls):
-        if name in data:
-            value = data[name]
-            values[name] = build(value) if build is not None and value is not None else value
-        else:
-            values[name] = default() if callable(default) else default
+    template, fresh, builds = _fields_plan(cls)
+    values = template.copy()  # every field in the class's order, immutable defaults filled in
+    for name, make in fresh:
+        if name not in data:
+            values[name] = make()
+    for name, value in data.items():
+        if name not in template:
+            raise KeyError(f"{cls.__name__} has no field {name!r}")
+        build = builds.get(name)
+        values[name] = build(value) if build is not None and value is not None else value
     m = cls.__new__(cls)
     object.__setattr__(m, "__dict__", values)
     object.__setattr__(m, "__pydantic_fields_set__", set(data))
@@ -470,22 +480,29 @@ def _construct(cls: type[Spec], data: dict[str, Any]) -> Any:
 
 
 @functools.cache
-def _fields_plan(cls: type[Spec]) -> list[tuple[str, Build | None, Any]]:
-    """Per field of ``cls``: its name, how its JSON value becomes the value (None: as it is) and
-    its default: the value itself when it is immutable (None, a string, a number), else what makes
-    a fresh one (a copy of an empty list or dict; a spec class's default factory is constructed, not
-    validated)."""
-    out: list[tuple[str, Build | None, Any]] = []
+def _fields_plan(cls: type[Spec]) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]], dict[str, Build]]:
+    """For ``cls``: every field with its default when that is immutable (None, a string, a number;
+    else None, filled in by the next part); the fields whose default is made fresh for each object
+    (a copy of an empty list or dict; a spec class's default factory is constructed, not validated);
+    and how the JSON value of a field holding specs becomes its value."""
+    template: dict[str, Any] = {}
+    fresh: list[tuple[str, Callable[[], Any]]] = []
+    builds: dict[str, Build] = {}
     for name, info in cls.__pydantic_fields__.items():
         factory = info.default_factory
-        if isinstance(factory, type) and issubclass(factory, Spec):
-            default: Any = functools.partial(_construct, factory, {})
+        template[name] = None
+        if info.is_required():
+            pass  # always in the data (a valid spec gave it)
+        elif isinstance(factory, type) and issubclass(factory, Spec):
+            fresh.append((name, functools.partial(_construct, factory, {})))
         elif factory is None and (info.default is None or type(info.default) in (str, int, float, bool)):
-            default = info.default
+            template[name] = info.default
         else:
-            default = functools.partial(info.get_default, call_default_factory=True, validated_data={})
-        out.append((name, _builder(info.annotation), default))
-    return out
+            fresh.append((name, functools.partial(info.get_default, call_default_factory=True, validated_data={})))
+        build = _builder(info.annotation)
+        if build is not None:
+            builds[name] = build
+    return template, fresh, builds
 
 
 def _builder(annotation: Any) -> Build | None:

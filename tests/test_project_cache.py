@@ -358,3 +358,20 @@ def test_runner_plugins_are_read_again_only_when_their_files_change(root: Path, 
     (dist / "MORE").write_text("")
     (site / "glc_more-2.0.dist-info").mkdir()  # a new distribution: its folder on the path
     assert project_cache.cached_compile(root) == first and len(calls) == 2  # other plugins: compiled again
+
+
+def test_reading_an_entry_leaves_the_garbage_collector_as_it_was(root: Path) -> None:
+    """(Reading an entry back pauses cyclic collection: none of its objects is garbage.)"""
+    import gc
+
+    first = project_cache.cached_compile(root)
+    assert gc.isenabled()
+    assert project_cache.cached_only(root) == first and gc.isenabled()
+    gc.disable()
+    try:
+        assert project_cache.cached_only(root) == first and not gc.isenabled()
+        (project_cache.cache_path(root.resolve(), None)).write_bytes(b"{damaged")
+        assert project_cache.cached_only(root) is None and not gc.isenabled()
+    finally:
+        gc.enable()
+    assert project_cache.cached_only(root) is None and gc.isenabled()
