@@ -16,20 +16,26 @@ files' contents).
 
 The entry is JSON (data, never code: no pickle), written atomically in the user's cache folder
 (outside the project, like the per-model cache of ``nodes``), one file per project folder
-and benchmark choice. Reading it back validates every spec with its pydantic model again (all
-but the syntax of prompt templates, checked when the entry was written: ``spec_models.CHECKED``). An
-entry is written only after it was read back and compared equal to the compile it stores, so a
-spec value JSON cannot carry (an infinity, a date) means no entry, never a different project.
+and benchmark choice. Its specs passed every check when it was written; reading it back rebuilds
+them as their pydantic models would have validated them, without validating (``_construct``: the
+spec classes' validators are never built on a hit), and the entry holds the size and sha256 of its
+compiled data, so an entry changed after ``save`` wrote it (damaged, edited) is a miss. An entry is
+written only after it was read back and compared equal to the compile it stores, so a spec value
+JSON cannot carry (an infinity, a date) means no entry, never a different project.
 A missing, damaged or foreign entry is a miss. Compiles that fail are never stored.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import importlib.util
 import os
+import types
+import typing
 import warnings
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -46,12 +52,12 @@ from glc.compiler.plan import CompiledProject, compile_project
 from glc.compiler.resolve import Project, Scope, Task
 from glc.compiler.seeds import Seed
 from glc.compiler.spec_models import (
-    CHECKED,
     BenchmarkSpec,
     DataTestSpec,
     MetricSpec,
     ModelSpec,
     ScopeEntry,
+    Spec,
     TaskSpec,
     TaskTypeSpec,
     UnitTestSpec,
@@ -61,11 +67,12 @@ from glc.compiler.yaml_source import YamlDoc
 
 from glc import __version__ as GLC_VERSION
 
-FORMAT = 8  # 2: typed materializations and fan-out; 3: metric macros' reference kinds; 4: metric evaluators'
+FORMAT = 9  # 2: typed materializations and fan-out; 3: metric macros' reference kinds; 4: metric evaluators'
 # estimates_human and task types' other_references; 5: instance stats are named STRUCTs (UDF return types);
 # 6: evaluators that read labels (segment_s, top_k) and labels kept in order (OtherReference.in_order,
 # DatasetSpec.labels_in_order); 7: the level variants are ResolvedProject.variants (VariantSpec); 8: the
-# entry keeps the digest of the installed distributions' entry points files (runner_files)
+# entry keeps the digest of the installed distributions' entry points files (runner_files); 9: specs are
+# restored without validation (``_construct``), the entry holds the size and sha256 of its compiled data
 ENV_DATA = "GLC_DATA"  # glc.profiles.ENV_DATA (not imported: profiles is not needed on a hit)
 ENV_DISABLE = "GLC_NO_COMPILE_CACHE"  # set to 1: every command compiles from the specs
 LIBRARIES = ("sqlglot", "jinja2", "pydantic", "pydantic_core", "yaml")
@@ -250,9 +257,15 @@ def _uses_runners(project: Project) -> bool:
 def load(path: Path, key: str, root: Path) -> CompiledProject | None:
     """The stored compile for ``key``, or None (no entry, another key, changed task lists or
     runner plugins, damaged or unreadable)."""
+    paused = gc.isenabled()
+    if paused:  # the entry is tens of thousands of objects, none of them garbage: collections that
+        gc.disable()  # walk every object of the process while they are made cost as much as making them
     try:
-        doc = orjson.loads(path.read_bytes())
+        text = path.read_bytes()
+        doc = orjson.loads(text)
         if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("key") != key:
+            return None
+        if not _intact(text, doc):
             return None
         if any(_file_sha(root / rel) != sha for rel, sha in doc["task_lists"].items()):
             return None
@@ -265,21 +278,28 @@ def load(path: Path, key: str, root: Path) -> CompiledProject | None:
         return _restore(doc["compiled"])
     except Exception:  # noqa: BLE001 - whatever is wrong with an entry, the answer is: compile
         return None
+    finally:
+        if paused:
+            gc.enable()
 
 
 def save(path: Path, key: str, root: Path, compiled: CompiledProject) -> bool:
     """Store ``compiled`` under ``key`` when it reads back equal; whether it was stored."""
     project = compiled.project
     try:
-        data = _dump(compiled)
-        text = orjson.dumps({"format": FORMAT, "key": key, "task_lists": _task_lists(project),
+        data = orjson.dumps(_dump(compiled))
+        head = orjson.dumps({"format": FORMAT, "key": key, "task_lists": _task_lists(project),
                              "runners": _runner_plugins() if _uses_runners(project) else None,
                              "runner_files": _runner_files(),
-                             "compiled": data})
-        back = _restore(orjson.loads(text)["compiled"])
+                             "size": len(data), "digest": hashlib.sha256(data).hexdigest()})
+        text = head[:-1] + _COMPILED + data + b"}"
+        doc = orjson.loads(text)
+        if not _intact(text, doc):
+            return False
+        back = _restore(doc["compiled"])
     except Exception:  # noqa: BLE001 - a project JSON cannot hold is compiled every time, never cached wrong
         return False
-    if back != compiled or not _same_docs(back.project, project):
+    if back != compiled or not _same_docs(back.project, project) or not _same_specs(back.project, project):
         return False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -289,6 +309,45 @@ def save(path: Path, key: str, root: Path, compiled: CompiledProject) -> bool:
     except OSError:
         return False
     return True
+
+
+_COMPILED = b',"compiled":'  # the compiled data ends the entry: its bytes are the digest's
+
+
+def _intact(text: bytes, doc: dict[str, Any]) -> bool:
+    """Whether the compiled data of an entry are the bytes ``save`` wrote (their size and sha256
+    are in the entry): the specs in them are restored without validation, so an entry changed
+    by anything but ``save`` (damaged, edited) is a miss."""
+    size = doc.get("size")
+    if not isinstance(size, int) or size <= 0 or size + len(_COMPILED) + 1 > len(text):
+        return False
+    start = len(text) - 1 - size
+    return (text[start - len(_COMPILED):start] == _COMPILED and text[-1:] == b"}"
+            and hashlib.sha256(text[start:-1]).hexdigest() == doc.get("digest"))
+
+
+def _same_specs(a: Project, b: Project) -> bool:
+    """The specs of ``a`` and ``b`` are the same objects of the same types with the same fields set
+    (equality alone takes 1 for 1.0 and does not compare which fields a spec gave): what
+    ``_construct`` restored is what validation gave."""
+    def specs(p: Project) -> list[Any]:
+        return [p.benchmark, *p.metrics, *(t.spec for t in p.tasks), *p.variants, *(s.entry for s in p.scopes),
+                *(x.spec for x in p.data_tests), *(x.spec for x in p.unit_tests), *(x.spec for x in p.models),
+                *p.task_types.values()]
+    return _same_value(specs(a), specs(b))
+
+
+def _same_value(x: Any, y: Any) -> bool:
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, Spec):
+        return x.model_fields_set == y.model_fields_set and list(x.__dict__) == list(y.__dict__) \
+            and all(_same_value(v, y.__dict__[k]) for k, v in x.__dict__.items())
+    if isinstance(x, (list, tuple)):
+        return len(x) == len(y) and all(_same_value(u, v) for u, v in zip(x, y, strict=True))
+    if isinstance(x, dict):
+        return list(x) == list(y) and all(_same_value(v, y[k]) for k, v in x.items())
+    return bool(x == y)
 
 
 def _same_docs(a: Project, b: Project) -> bool:
@@ -386,8 +445,96 @@ def _restore_doc(d: dict[str, Any]) -> YamlDoc:
                    [tuple(x) for x in d["duplicate_keys"]], d["sha256"])
 
 
-def _restore_located(model: type[Any], x: list[Any]) -> Located[Any]:
-    return Located(model.model_validate(x[0], context=CHECKED), x[1], x[2], _restore_doc(x[3]))
+def _restore_located(model: type[Spec], x: list[Any]) -> Located[Any]:
+    return Located(_construct(model, x[0]), x[1], x[2], _restore_doc(x[3]))
+
+
+# --- specs from their JSON dump, without validation ------------------------------------------
+#
+# An entry holds specs that passed every check when they were compiled, and a digest of its
+# compiled data (``load``): a spec is rebuilt as its pydantic model would have validated that dump
+# (the fields it gave, the defaults of the others, nested specs as their classes), without building
+# the spec classes' validators (``defer_build``: most of what reading an entry back cost).
+
+Build = Callable[[Any], Any]
+
+
+def _construct(cls: type[Spec], data: dict[str, Any]) -> Any:
+    """``cls.model_validate(data)`` for data that ``_spec`` dumped from a valid ``cls``."""
+    template, fresh, builds = _fields_plan(cls)
+    values = template.copy()  # every field in the class's order, immutable defaults filled in
+    for name, make in fresh:
+        if name not in data:
+            values[name] = make()
+    for name, value in data.items():
+        if name not in template:
+            raise KeyError(f"{cls.__name__} has no field {name!r}")
+        build = builds.get(name)
+        values[name] = build(value) if build is not None and value is not None else value
+    m = cls.__new__(cls)
+    object.__setattr__(m, "__dict__", values)
+    object.__setattr__(m, "__pydantic_fields_set__", set(data))
+    object.__setattr__(m, "__pydantic_extra__", None)
+    object.__setattr__(m, "__pydantic_private__", None)
+    return m
+
+
+@functools.cache
+def _fields_plan(cls: type[Spec]) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]], dict[str, Build]]:
+    """For ``cls``: every field with its default when that is immutable (None, a string, a number;
+    else None, filled in by the next part); the fields whose default is made fresh for each object
+    (a copy of an empty list or dict; a spec class's default factory is constructed, not validated);
+    and how the JSON value of a field holding specs becomes its value."""
+    template: dict[str, Any] = {}
+    fresh: list[tuple[str, Callable[[], Any]]] = []
+    builds: dict[str, Build] = {}
+    for name, info in cls.__pydantic_fields__.items():
+        factory = info.default_factory
+        template[name] = None
+        if info.is_required():
+            pass  # always in the data (a valid spec gave it)
+        elif isinstance(factory, type) and issubclass(factory, Spec):
+            fresh.append((name, functools.partial(_construct, factory, {})))
+        elif factory is None and (info.default is None or type(info.default) in (str, int, float, bool)):
+            template[name] = info.default
+        else:
+            fresh.append((name, functools.partial(info.get_default, call_default_factory=True, validated_data={})))
+        build = _builder(info.annotation)
+        if build is not None:
+            builds[name] = build
+    return template, fresh, builds
+
+
+def _builder(annotation: Any) -> Build | None:
+    """How a JSON value of type ``annotation`` becomes the value validation gives; None when the
+    JSON value is that value (no spec class inside: strings, numbers, literals, lists of them)."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, Spec):
+        return functools.partial(_construct, annotation)
+    if origin is typing.Annotated:
+        return _builder(args[0])
+    if origin is typing.Union or origin is types.UnionType:
+        members = [a for a in args if a is not type(None)]
+        built = [_builder(a) for a in members]
+        if all(b is None for b in built):
+            return None
+        if len(members) == 1:
+            return built[0]
+        if all(isinstance(a, type) and issubclass(a, Spec) and "kind" in a.__pydantic_fields__ for a in members):
+            by_kind = {k: a for a in members for k in typing.get_args(a.__pydantic_fields__["kind"].annotation)}
+            return lambda v: _construct(by_kind[v["kind"]], v)  # the discriminated union of normalizations
+        raise TypeError(f"no JSON restore for {annotation!r}")  # a spec field of a new shape: add it here
+    if origin is list:
+        item = _builder(args[0])
+        return None if item is None else lambda v: [item(x) for x in v]
+    if origin is dict:
+        value = _builder(args[1])
+        return None if value is None else lambda v: {k: value(x) for k, x in v.items()}
+    if origin is not None and origin is not typing.Literal:
+        if any(_builder(a) is not None for a in args):
+            raise TypeError(f"no JSON restore for {annotation!r}")
+    return None
 
 
 def _tuple(value: Any) -> Any:
@@ -396,15 +543,15 @@ def _tuple(value: Any) -> Any:
 
 def _restore(d: dict[str, Any]) -> CompiledProject:
     p = d["project"]
-    metrics = tuple(MetricSpec.model_validate(m, context=CHECKED) for m in p["metrics"])
+    metrics = tuple(_construct(MetricSpec, m) for m in p["metrics"])
     by_name = {m.name: m for m in metrics}
     project = Project(
         root=Path(p["root"]),
-        benchmark=BenchmarkSpec.model_validate(p["benchmark"], context=CHECKED),
-        tasks=tuple(Task(TaskSpec.model_validate(s, context=CHECKED), by_name[m], path) for s, m, path in p["tasks"]),
+        benchmark=_construct(BenchmarkSpec, p["benchmark"]),
+        tasks=tuple(Task(_construct(TaskSpec, s), by_name[m], path) for s, m, path in p["tasks"]),
         metrics=metrics,
-        variants=tuple(VariantSpec.model_validate(lv, context=CHECKED) for lv in p["variants"]),
-        scopes=tuple(Scope(ScopeEntry.model_validate(b, context=CHECKED), family, tuple(ids),
+        variants=tuple(_construct(VariantSpec, lv) for lv in p["variants"]),
+        scopes=tuple(Scope(_construct(ScopeEntry, b), family, tuple(ids),
                            tuple(tuple(x) for x in split), frozenset(listed) if listed is not None else None)
                      for b, family, ids, split, listed in p["scopes"]),
         data_tests=tuple(_restore_located(DataTestSpec, x) for x in p["data_tests"]),
@@ -413,7 +560,7 @@ def _restore(d: dict[str, Any]) -> CompiledProject:
         metric_files={k: (v[0], v[1]) for k, v in p["metric_files"].items()},
         models=tuple(_restore_located(ModelSpec, x) for x in p["models"]),
         benchmarks=tuple(p["benchmarks"]),
-        task_types={k: TaskTypeSpec.model_validate(v, context=CHECKED) for k, v in p["task_types"].items()},
+        task_types={k: _construct(TaskTypeSpec, v) for k, v in p["task_types"].items()},
         binding=_restore_binding(p.get("binding")),
     )
     seeds = {name: Seed(name, tuple(tuple(r) for r in rows)) for name, rows in d["seeds"].items()}

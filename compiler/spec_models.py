@@ -4,8 +4,8 @@ These mirror the YAML files under ``specs/`` one to one. Cross-file references (
 metric, a unit test's level) are plain names here; ``resolve`` binds them.
 """
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations``: pydantic would compile each field's annotation string
+# (a third of the time it takes to define the spec classes, paid by every command)
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -18,11 +18,15 @@ SqlName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a class's validator and serializer are built when first used, not when this module
+    # is imported (about 0.15 s for every spec class): a command served by the compile cache restores
+    # specs without validating them (glc.compiler.project_cache) and builds only what it then uses
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-# validation context of specs read back from the compile cache (glc.compiler.project_cache): they
-# passed every check when they were compiled, so the costly ones (prompt templates) are not run again
+# validation context of specs that passed every check before (``model_validate(data, context=CHECKED)``):
+# the costly checks (prompt templates) are not run again. (The compile cache does not validate what it
+# reads back at all: glc.compiler.project_cache._construct.)
 CHECKED = {"checked": True}
 
 
@@ -113,7 +117,7 @@ class RouteMatch(Spec):
 class RouteSpec(Spec):
     """A runner (by registry name) and its arguments, checked by the runner's own schema."""
 
-    match: RouteMatch = RouteMatch()
+    match: RouteMatch = Field(default_factory=RouteMatch)  # (a factory: no class is built on import)
     runner: Ident
     args: dict[str, Any] = {}
 
@@ -131,7 +135,7 @@ class InferenceSpec(Spec):
     prompt: str = "{{ input }}"
     choices: list[str] = []
     output: OutputKind = "text"
-    generation: GenerationSpec = GenerationSpec()
+    generation: GenerationSpec = Field(default_factory=GenerationSpec)
     evaluator: RouteSpec | None = None
 
     @field_validator("prompt")
@@ -234,7 +238,7 @@ class TaskSpec(Spec):
     description: str | None = None
 
     @model_validator(mode="after")
-    def _nlp_is_its_own_group(self) -> TaskSpec:
+    def _nlp_is_its_own_group(self) -> "TaskSpec":
         if (self.modality == "nlp") != (self.paradigm == "nlp"):
             raise ValueError("modality 'nlp' goes with paradigm 'nlp' and only with it")
         return self
@@ -276,7 +280,7 @@ class LinearNorm(Spec):
     high: float
 
     @model_validator(mode="after")
-    def _ordered(self) -> LinearNorm:
+    def _ordered(self) -> "LinearNorm":
         if self.high <= self.low:
             raise ValueError("normalization.high must be greater than normalization.low")
         return self
@@ -312,7 +316,7 @@ class ImplementationSpec(Spec):
     macro: SqlName
     level: Literal["instance", "corpus"]
     args: dict[str, float | int | str | bool | list[float]] = {}
-    answer: AnswerNormalization = AnswerNormalization()
+    answer: AnswerNormalization = Field(default_factory=AnswerNormalization)
     max_prediction_chars: int = Field(default=100_000, ge=1)
     #: what a task's evaluator must read from the generated media for this metric (e.g. the labels a
     #: detector sees per frame); when set, the metric scores the evaluator's reading only, and a task
@@ -361,7 +365,7 @@ class MetricEvaluator(Spec):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> MetricEvaluator:
+    def _consistent(self) -> "MetricEvaluator":
         if self.reads == "features" and self.reference == "none":
             raise ValueError("an evaluator that reads features compares them with a reference: "
                              "set reference to media or prompt")
@@ -380,7 +384,7 @@ class MetricSpec(Spec):
     title: str
     direction: Literal["higher", "lower"]
     unit: Literal["percent", "score", "distance", "db", "ratio", "rating"]
-    range: RangeSpec = RangeSpec()
+    range: RangeSpec = Field(default_factory=RangeSpec)
     normalization: Normalization
     aliases: list[str] = []
     implementation: ImplementationSpec | None = None
@@ -392,7 +396,7 @@ class MetricSpec(Spec):
     conventions: list[Annotated[str, Field(min_length=1, max_length=600)]] = []
 
     @model_validator(mode="after")
-    def _evaluator_needs_an_implementation(self) -> MetricSpec:
+    def _evaluator_needs_an_implementation(self) -> "MetricSpec":
         if self.evaluator is not None and self.implementation is None:
             raise ValueError("an evaluator's readings are scored by an implementation: add implementation: "
                              "(e.g. macro: frechet, feature_cosine or evaluator_score)")
@@ -464,7 +468,7 @@ class ScopeEntry(Spec):
     benchmarks: list[Ident] = []
 
     @model_validator(mode="after")
-    def _default_is_plain(self) -> ScopeEntry:
+    def _default_is_plain(self) -> "ScopeEntry":
         if self.default and (self.split_by or self.benchmarks):
             raise ValueError("the default scope is one board for every benchmark: "
                              "it takes neither split_by nor benchmarks")
@@ -498,7 +502,7 @@ class DataTestSpec(Spec):
     description: str | None = None
 
     @model_validator(mode="after")
-    def _args(self) -> DataTestSpec:
+    def _args(self) -> "DataTestSpec":
         need: dict[str, list[str]] = {
             "unique": ["columns"],
             "not_null": ["columns"],
@@ -570,5 +574,5 @@ class BenchmarkSpec(Spec):
     description: str | None = None
     tasks: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")]] = []
     default: bool = False
-    bootstrap: BootstrapSpec = BootstrapSpec()
+    bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
     data: BenchmarkDataSpec | None = None

@@ -140,3 +140,32 @@ def test_echo_leaves_escape_sequences_out_of_a_pipe(monkeypatch: pytest.MonkeyPa
     cli.echo(name, err=True)
     assert pipe.getvalue() == "model red\n"
     assert terminal.getvalue() == name + "\n"
+
+
+@pytest.mark.parametrize("argv", [["compile"], ["ls", "metrics"], ["nosuch"], ["import", "scores", "missing.xlsx"]])
+def test_main_pauses_the_garbage_collector_only_while_a_command_starts(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path, argv: list[str]) -> None:
+    """main() runs a command's start (imports, the workspace) without cyclic garbage collection, then freezes
+    what the start made and collects again for the command's own work (glc serve, a long glc run); when it
+    returns (tests run it in their process) the collector is on and nothing is left frozen, whatever
+    the command did (an unknown command, a missing file)."""
+    import gc
+
+    from helpers.cli import glc_in_process
+
+    root = copy_project(tmp_path / "p", small=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    seen: list[tuple[bool, int]] = []
+    real = cli._started
+
+    def started() -> None:
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        real()
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+    monkeypatch.setattr(cli, "_started", started)
+    assert gc.isenabled()
+    done = glc_in_process(*argv, cwd=root)
+    assert done.returncode == (0 if argv[0] in ("compile", "ls") else 2), done.stderr
+    assert seen[0] == (False, 0)  # paused while starting (typer's commands: until typer is imported)
+    assert seen[1][0] and seen[1][1] > 1000  # then collecting, the start frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -154,6 +154,70 @@ def test_a_tampered_entry_with_the_right_key_is_still_validated(root: Path) -> N
     assert project_cache.cached_compile(root) == first
 
 
+def test_a_tampered_entry_with_valid_specs_is_a_miss(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Specs are read back without validation: any byte of the compiled data changed after the entry
+    was written (here a valid value, rewritten by orjson as glc writes) is a miss, not a project."""
+    import orjson
+
+    calls = _compiles(monkeypatch)
+    first = project_cache.cached_compile(root)
+    entry = project_cache.cache_path(root.resolve(), None)
+    text = entry.read_bytes()
+    value = first.project.tasks[0].spec.name
+    assert text.count(orjson.dumps(value)) >= 1
+    entry.write_bytes(text.replace(orjson.dumps(value), orjson.dumps(value[:-1] + "X"), 1))
+    assert project_cache.cached_compile(root) == first and len(calls) == 2
+    assert project_cache.cached_compile(root) == first and len(calls) == 2  # rewritten, read back
+
+
+def test_specs_read_back_are_what_validation_gives(root: Path) -> None:
+    """Every spec of a hit has the class, the values (of the same types), the defaults and the fields
+    set that validating its YAML gave, without the spec classes' validators being built."""
+    from pydantic import BaseModel
+
+    compiled = compile_project(root)
+    project_cache.cached_compile(root)
+    hit = project_cache.cached_only(root)
+    assert hit is not None and hit == compiled
+    assert project_cache._same_specs(hit.project, compiled.project)
+    sota = [t.spec.sota.value for t in hit.project.tasks if t.spec.sota is not None]
+    assert sota and all(type(v) is float for v in sota)
+    assert hit.project.tasks[0].spec.model_fields_set == compiled.project.tasks[0].spec.model_fields_set
+    assert all(isinstance(m.range, BaseModel) and not m.range.model_fields_set or "range" in m.model_fields_set
+               for m in hit.project.metrics)  # a default spec: constructed, no field set
+    assert {type(m.normalization).__name__ for m in hit.project.metrics} >= {"IdentityNorm", "LinearNorm"}
+    # the check ``save`` makes before it writes an entry sees an int where validation gives a float
+    changed = project_cache._restore(_with_an_int_bound(project_cache._dump(compiled)))
+    assert changed == compiled and not project_cache._same_specs(changed.project, compiled.project)
+
+
+def _with_an_int_bound(data: dict) -> dict:
+    """The first metric range bound that is a whole number, as an int (equal, another type)."""
+    for metric in data["project"]["metrics"]:
+        bound = metric.get("range", {}).get("min")
+        if isinstance(bound, float) and bound.is_integer():
+            metric["range"]["min"] = int(bound)
+            return data
+    raise AssertionError("no whole-number range bound in the metric specs")
+
+
+def test_a_hit_builds_no_spec_validator(root: Path) -> None:
+    """What made reading an entry back slow: building every spec class's pydantic validator."""
+    import os
+    import subprocess
+    import sys
+
+    project_cache.cached_compile(root)
+    code = ("import sys; from pathlib import Path; from glc.compiler import project_cache as pc, spec_models as sm\n"
+            "assert pc.cached_only(Path(sys.argv[1])) is not None\n"
+            "built = [n for n, c in vars(sm).items() if isinstance(c, type) and issubclass(c, sm.Spec)"
+            " and c is not sm.Spec and c.__pydantic_complete__]\n"
+            "assert built == [], built\n")
+    done = subprocess.run([sys.executable, "-c", code, str(root)], env=os.environ.copy(), capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_the_cache_can_be_turned_off(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _compiles(monkeypatch)
     monkeypatch.setenv(project_cache.ENV_DISABLE, "1")
@@ -294,3 +358,20 @@ def test_runner_plugins_are_read_again_only_when_their_files_change(root: Path, 
     (dist / "MORE").write_text("")
     (site / "glc_more-2.0.dist-info").mkdir()  # a new distribution: its folder on the path
     assert project_cache.cached_compile(root) == first and len(calls) == 2  # other plugins: compiled again
+
+
+def test_reading_an_entry_leaves_the_garbage_collector_as_it_was(root: Path) -> None:
+    """(Reading an entry back pauses cyclic collection: none of its objects is garbage.)"""
+    import gc
+
+    first = project_cache.cached_compile(root)
+    assert gc.isenabled()
+    assert project_cache.cached_only(root) == first and gc.isenabled()
+    gc.disable()
+    try:
+        assert project_cache.cached_only(root) == first and not gc.isenabled()
+        (project_cache.cache_path(root.resolve(), None)).write_bytes(b"{damaged")
+        assert project_cache.cached_only(root) is None and not gc.isenabled()
+    finally:
+        gc.enable()
+    assert project_cache.cached_only(root) is None and gc.isenabled()
