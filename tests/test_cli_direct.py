@@ -169,3 +169,26 @@ def test_main_pauses_the_garbage_collector_only_while_a_command_starts(monkeypat
     assert seen[0] == (False, 0)  # paused while starting (typer's commands: until typer is imported)
     assert seen[1][0] and seen[1][1] > 1000  # then collecting, the start frozen
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_main_leaves_a_callers_frozen_objects_frozen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``main`` freezes its start only when nothing is frozen yet, so it never unfreezes what the
+    process that runs it had frozen (a review found ``gc.unfreeze`` thawing the caller's objects)."""
+    import gc
+
+    from helpers.cli import glc_in_process
+
+    root = copy_project(tmp_path / "p", small=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    keep = [[object()] for _ in range(100)]
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        assert before >= len(keep)
+        done = glc_in_process("compile", cwd=root)
+        assert done.returncode == 0, done.stderr
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        tracked = {id(o) for o in gc.get_objects()}  # generations 0-2: the frozen ones are not listed
+        assert not any(id(k) in tracked for k in keep)
+    finally:
+        gc.unfreeze()

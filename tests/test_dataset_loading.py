@@ -479,3 +479,14 @@ def test_plain_media_references_agree_with_convert_reference(tmp_path: Path) -> 
     for bad in ("img/in.png", "img/.h.png", "img/../img/a.png", "img/missing.png", "img/sub", "linked/c.png",
                 "img//a.png", "/etc/hostname", ""):
         assert datasets._plain_media([*good, bad], folder, datasets._Files(root, grants)) is None, bad
+
+
+def test_a_nul_byte_in_a_reference_path_is_a_missing_file_both_ways(loader, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os.lstat`` raises ValueError on a NUL byte: still the "not found under" problem that names
+    the path, as ``os.path.isfile`` gave before the one-lstat check (a review found the bare
+    "embedded null byte")."""
+    root, task, types = loader
+    doc = {"data": [{"id": "a", "output": {"answer": "img/a.png"}}, {"id": "b", "output": {"answer": "img/a\x00.png"}}]}
+    (fast, fast_problems), (slow, slow_problems) = both_ways(root, task, types, dataset("image"), doc, monkeypatch)
+    assert fast_problems == slow_problems and len(fast_problems) == 1
+    assert "instance 'b'" in fast_problems[0][0] and "not found under" in fast_problems[0][1]

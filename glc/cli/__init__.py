@@ -78,8 +78,9 @@ def _started() -> None:
 
     if _gc["paused"]:
         _gc["paused"] = False
-        _gc["frozen"] = True
-        gc.freeze()
+        if gc.get_freeze_count() == 0:  # a caller's own frozen objects are its business: leave them
+            _gc["frozen"] = True
+            gc.freeze()
         gc.enable()
 
 

@@ -428,7 +428,7 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
         joined = os.path.join(folder, value)
         try:
             regular = stat.S_ISREG(os.lstat(joined).st_mode)  # a file and no link: one call for both
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in the path, a file that cannot exist
             regular = False
         if not regular and not os.path.isfile(joined):
             raise ValueError(f"reference {kind} file {value!r} not found under {folder}")
@@ -730,7 +730,7 @@ def _plain_media(values: list[str], folder: Path, files: _Files) -> list[tuple[s
         try:
             if not stat.S_ISREG(os.lstat(path).st_mode):
                 return None
-        except OSError:
+        except (OSError, ValueError):
             return None
         parent, _, name = path.rpartition("/")
         real_parent = _real_folder(parent)

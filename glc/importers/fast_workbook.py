@@ -42,6 +42,7 @@ from glc.importers.scores import (
     is_sota_column,
     parse_value,
     pick_model,
+    value_bounds,
 )
 
 if TYPE_CHECKING:
@@ -325,8 +326,8 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
     present = ~np.isnan(values)
     if np.isinf(values).any():
         raise _Fallback
-    lo = np.array([-np.inf if tasks[t].metric.range.min is None else tasks[t].metric.range.min for t in row_tasks])
-    hi = np.array([np.inf if tasks[t].metric.range.max is None else tasks[t].metric.range.max for t in row_tasks])
+    bounds = np.array([value_bounds(tasks[t]) for t in row_tasks], dtype=float).reshape(-1, 2)
+    lo, hi = bounds[:, 0], bounds[:, 1]
     if (present & ((values < lo[:, None]) | (values > hi[:, None]))).any():
         raise _Fallback  # a value outside its metric's range
     raw: dict[tuple[int, int], str] = {}

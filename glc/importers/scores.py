@@ -177,7 +177,27 @@ def parse_value(value: Any, task: Task) -> float | Missing | Problem:
     if hi is not None and number > hi:
         return Problem("", f"{number:g} is above the maximum {hi:g} of metric '{m.name}'",
                        "check the unit: percent metrics are 0-100")
+    if m.normalization.kind == "identity" and abs(number) > IDENTITY_LIMIT:
+        return Problem("", f"{number:g} is beyond +-{IDENTITY_LIMIT:g}, the largest value metric '{m.name}' may have: "
+                       "its normalization is identity, so the level sums add the value itself",
+                       "check the unit, or give the metric a normalization that maps its values to 0-100")
     return number
+
+
+#: The largest magnitude of a value of a metric normalized by ``identity``: its normalized score is
+#: the value itself, and the level sums add normalized scores as exact counts of 2^-52 in a HUGEINT
+#: (see sql/macros/aggregates.sql, level_units), which hold thousands of such values.
+IDENTITY_LIMIT = 1e15
+
+
+def value_bounds(task: Task) -> tuple[float, float]:
+    """The smallest and largest value ``parse_value`` accepts for ``task``'s metric."""
+    m = task.metric
+    lo = -math.inf if m.range.min is None else m.range.min
+    hi = math.inf if m.range.max is None else m.range.max
+    if m.normalization.kind == "identity":
+        lo, hi = max(lo, -IDENTITY_LIMIT), min(hi, IDENTITY_LIMIT)
+    return lo, hi
 
 
 def file_sha256(path: Path) -> str:

@@ -12,7 +12,7 @@
 -- another order (as group_scores adds up the modalities of a part).
 -- The sigma sums never depend on the order rows arrive in (DuckDB's SUM on DOUBLE adds in arrival
 -- order): each sigma (a normalized score, within [-100, 100] for every normalization but identity,
--- whose raw score the metric's range bounds) is an exact count of 2^-52 (level_units), the counts add up
+-- whose raw score the import refuses beyond +-1e15) is an exact count of 2^-52 (level_units), the counts add up
 -- exactly (HUGEINT) per class and per scope, and only the total becomes a double (from_units).
 -- Classes and cells (scope, modality, group) are numbered: rows are grouped by (model, class_id),
 -- then by (model, cell_id), integer keys that cost less to hash than the names (a class's key holds
