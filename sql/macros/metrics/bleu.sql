@@ -9,25 +9,51 @@
 {% macro ngrams(t, n) -%}
 {%- if n == 1 %}{{ t }}{% else %}LIST_TRANSFORM(RANGE(1, LEN({{ t }}) - {{ n - 2 }}), i -> ARRAY_TO_STRING({{ t }}[i:i + {{ n - 1 }}], ' ')){% endif -%}
 {%- endmacro %}
+{#- Each reference's 13a tokens, on its own row (instance_refs: a regular expression inside a list
+    lambda is compiled again for every list). -#}
+{% macro prepare_ref(r, args, answer) %}{{ tokenize_13a(r) }}{% endmacro %}
+{#- The references' tokens: ref_prepared, which is NULL for an instance without reference texts
+    (then [] for an empty list of references, NULL for NULL ones, as LIST_TRANSFORM gives; no
+    CASE: the expression is used several times). -#}
+{% macro ref_token_lists() -%}
+COALESCE(p.ref_prepared, LIST_TRANSFORM(i.ref_texts, r -> CAST([] AS VARCHAR[])))
+{%- endmacro %}
+{#- Per order k, the n-grams of any reference with their largest count in any reference: those
+    whose largest count is 1 (ref_once_k, a list of n-grams) and the others (ref_repeated_k,
+    STRUCT(key, value): the n-gram and its largest count). N-grams hold no newline (13a tokens
+    hold no whitespace), so the references' n-grams are listed together by joining and
+    splitting at newlines (sorted: the distinct ones come in hash order). -#}
+{% set NL = '\n' | sql_literal %}
+{% macro largest_counts(k) -%}
+LIST_TRANSFORM(
+  LIST_SORT(LIST_DISTINCT(LIST_FILTER(STRING_SPLIT(ARRAY_TO_STRING(LIST_TRANSFORM({{ ref_token_lists() }},
+    rt -> ARRAY_TO_STRING({{ ngrams('rt', k) }}, {{ NL }})), {{ NL }}), {{ NL }}), x -> x <> ''))),
+  w -> {'key': w, 'value': LIST_MAX(LIST_TRANSFORM({{ ref_token_lists() }}, rt -> LEN(LIST_FILTER({{ ngrams('rt', k) }}, x -> x = w))))})
+{%- endmacro %}
 {% macro prepare_refs(args, answer) -%}
 {%- set n = args.max_order | int -%}
-LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}) AS ref_tokens,
-LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> LEN(rt)) AS ref_lens
+{{ ref_token_lists() }} AS ref_tokens,
+LIST_TRANSFORM({{ ref_token_lists() }}, rt -> LEN(rt)) AS ref_lens
 {%- for k in range(1, n + 1) %},
-LIST_TRANSFORM(LIST_TRANSFORM(i.ref_texts, r -> {{ tokenize_13a('r') }}), rt -> LIST_AGGREGATE({{ ngrams('rt', k) }}, 'histogram')) AS ref_hist_{{ k }}
+LIST_TRANSFORM(LIST_FILTER({{ largest_counts(k) }}, e -> e.value = 1), e -> e.key) AS ref_once_{{ k }},
+LIST_FILTER({{ largest_counts(k) }}, e -> e.value > 1) AS ref_repeated_{{ k }}
 {%- endfor %}
 {%- endmacro %}
 {% macro prepare(o, args, answer) -%}
 {{ tokenize_13a(o) }} AS hyp
 {%- endmacro %}
 {% macro value(o, args, answer) %}CAST(NULL AS DOUBLE){% endmacro %}
-{#- The clipped n-gram matches: ``largest`` is an n-gram's largest count in any reference. -#}
-{% macro clipped(k, largest) -%}
-COALESCE(LIST_SUM(LIST_TRANSFORM(MAP_ENTRIES(LIST_AGGREGATE({{ ngrams('hyp', k) }}, 'histogram')), e -> LEAST(
-      e.value, COALESCE({{ largest }}, 0)))), 0)
+{#- The clipped n-gram matches: the sum over the references' n-grams of the smaller of their
+    count in the hypothesis and their largest count in any reference (the hypothesis' other
+    n-grams match nothing), looking the n-grams that references hold once up in the hypothesis'
+    list, which costs a small part of building the hypothesis' histogram and reading every
+    reference's map for each of its entries (the same numbers). -#}
+{% macro clipped(k) -%}
+(COALESCE(LEN(LIST_FILTER(ref_once_{{ k }}, w -> LIST_CONTAINS({{ ngrams('hyp', k) }}, w))), 0)
+ + COALESCE(LIST_SUM(LIST_TRANSFORM(ref_repeated_{{ k }}, e -> LEAST(e.value, LEN(LIST_FILTER({{ ngrams('hyp', k) }}, t -> t = e.key))))), 0))
 {%- endmacro %}
 {#- matches_n: each distinct hypothesis n-gram counts min(its count, its largest count in any
-    reference); reference n-gram histograms are prepared once per instance. A hypothesis whose
+    reference); the references' n-grams and largest counts are prepared once per instance. A hypothesis whose
     tokens are a reference's matches all its n-grams (matches_n = totals_n) and that reference is
     the closest in length (ref_len = hyp_len): the same numbers without the histograms, which
     cost most. With one reference, it is the closest (no sort of the lengths). -#}
@@ -44,9 +70,7 @@ CASE WHEN LIST_CONTAINS(ref_tokens, hyp) THEN {
   'ref_len': CAST(LEN(hyp) AS DOUBLE)
 } ELSE {
 {%- for k in range(1, n + 1) %}
-  'matches_{{ k }}': CAST(CASE
-    WHEN LEN(ref_hist_{{ k }}) = 1 THEN {{ clipped(k, 'ref_hist_' ~ k ~ '[1][e.key]') }}
-    ELSE {{ clipped(k, 'LIST_MAX(LIST_TRANSFORM(ref_hist_' ~ k ~ ', h -> h[e.key]))') }} END AS DOUBLE),
+  'matches_{{ k }}': CAST({{ clipped(k) }} AS DOUBLE),
 {%- endfor %}
 {%- for k in range(1, n + 1) %}
   'totals_{{ k }}': CAST(GREATEST(LEN(hyp) - {{ k - 1 }}, 0) AS DOUBLE),
