@@ -179,14 +179,19 @@ def test_the_build_ran_on_spark_and_its_results_serve_the_commands(built: Built)
 
 
 def test_show_prints_the_sql_that_runs_on_spark(built: Built) -> None:
-    out = subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(built.spark.root), "--target", "spark",
-                          "show", "instance_scores__bleu4", "--dialect", "spark"],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    translated = built.spark.compile(write=False).node("instance_scores__bleu4")
-    assert "-- dialect: spark" in out.stdout and "LIST_AGGREGATE" in translated.sql
-    assert "LIST_AGGREGATE" not in out.stdout and "MAP_FROM_ENTRIES" in out.stdout and "$1" in out.stdout
-    assert out.stdout.count("TRY_ELEMENT_AT") >= 1
+    def show(node: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "glc", "--project-dir", str(built.spark.root), "--target", "spark",
+                              "show", node, "--dialect", "spark"], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        assert "-- dialect: spark" in out.stdout
+        return out.stdout
+
+    # a reference histogram (token F1's reference side) becomes Spark's map functions
+    source = built.spark.compile(write=False).node("instance_refs__f1")
+    assert "LIST_AGGREGATE" in source.sql
+    refs = show("instance_refs__f1")
+    assert "LIST_AGGREGATE" not in refs and "MAP_FROM_ENTRIES" in refs and "$1" in refs
+    assert show("instance_scores__bleu4").count("TRY_ELEMENT_AT") >= 1
 
 
 def test_nothing_changed_builds_nothing(built: Built) -> None:
