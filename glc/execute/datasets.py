@@ -169,10 +169,7 @@ class _Files:
         text = os.path.normpath(path)
         if ".." in text.split(os.sep) or os.path.islink(text):
             return not self.grants.readable(Path(path))
-        parent = os.path.dirname(text)
-        if parent not in self.folders:
-            self.folders[parent] = self.grants.readable(Path(parent))
-        return not self.folders[parent]
+        return not self.readable_folder(os.path.dirname(text))
 
     def inside_sha256(self, path: str) -> str | None:
         """``None if self.outside(path) else self.sha256(path)`` with one ``lstat`` for a path that
@@ -186,10 +183,7 @@ class _Files:
             st = None
         if st is not None and stat.S_ISLNK(st.st_mode):
             return None if not self.grants.readable(Path(path)) else self.sha256(path)
-        parent = os.path.dirname(text)
-        if parent not in self.folders:
-            self.folders[parent] = self.grants.readable(Path(parent))
-        if not self.folders[parent]:
+        if not self.readable_folder(os.path.dirname(text)):
             return None
         if path not in self.hashes:
             digest = None
