@@ -6,8 +6,10 @@ from __future__ import annotations
 import duckdb
 import pytest
 from glc.compiler.contracts import SEEDS, STORE, quote_ident
+from helpers.project import EXAMPLES
 
 from glc.engine.store import ensure_store
+from glc.workspace import Workspace
 
 
 def test_every_contract_makes_its_table() -> None:
@@ -60,3 +62,68 @@ def test_state_tables_come_from_their_contracts() -> None:
     glc_dir = Path(__file__).resolve().parents[1] / "glc"
     own = [str(p) for p in glc_dir.rglob("*.py") if "CREATE TABLE IF NOT EXISTS" in p.read_text(encoding="utf-8")]
     assert own == []
+
+
+class _Recorder:
+    """A DuckDB connection that keeps the text of every statement it is given (``execute``)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.statements = con, []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.con, name)
+
+    def execute(self, sql: str, *args: object, **kwargs: object) -> _Recorder:
+        self.statements.append(" ".join(sql.split()))
+        self.con.execute(sql, *args, **kwargs)
+        return self
+
+    def fetchall(self) -> list[tuple[object, ...]]:
+        return self.con.fetchall()
+
+    def ddl_outside_transactions(self) -> list[str]:
+        """The CREATE TABLE statements given while no transaction was open: each one its own commit,
+        a sync of the store's log to the disk."""
+        out, open_ = [], False
+        for s in self.statements:
+            if s.startswith("BEGIN"):
+                open_ = True
+            elif s.startswith(("COMMIT", "ROLLBACK")):
+                open_ = False
+            elif "CREATE TABLE" in s and not open_:
+                out.append(s)
+        return out
+
+
+def test_a_new_store_is_made_in_one_commit() -> None:
+    con = _Recorder(duckdb.connect())
+    ensure_store(con)  # type: ignore[arg-type]
+    assert con.ddl_outside_transactions() == []
+    assert [s for s in con.statements if s.startswith(("BEGIN", "COMMIT"))] == ["BEGIN TRANSACTION", "COMMIT"]
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert set(STORE) <= tables and "glc_runs" in tables
+    con.statements.clear()
+    ensure_store(con)  # type: ignore[arg-type]  # all there: one catalog query, no transaction
+    assert len(con.statements) == 1 and con.statements[0].startswith("SELECT")
+
+
+def test_import_and_first_run_make_their_tables_in_their_own_commits(ws: Workspace,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new store's tables come with the import's rows, and the build's bookkeeping tables with its
+    build: no commit (no sync of the log) of their own."""
+    import glc.engine.store as store
+
+    opened: list[_Recorder] = []
+    real = store.connect
+
+    def connect(*args: object, **kwargs: object) -> _Recorder:
+        opened.append(_Recorder(real(*args, **kwargs)))  # type: ignore[arg-type]
+        return opened[-1]
+
+    monkeypatch.setattr(store, "connect", connect)
+    ws.import_scores(EXAMPLES / "c04_sota_beater.xlsx")
+    assert len(opened) == 1 and opened[0].ddl_outside_transactions() == []
+    assert sum(s.startswith("COMMIT") for s in opened[0].statements) == 1
+    ws.run()
+    assert len(opened) == 2 and opened[1].ddl_outside_transactions() == []
+    assert any("glc_node_state" in s and "CREATE TABLE" in s for s in opened[1].statements)

@@ -36,10 +36,11 @@ from glc.compiler.plan import CompiledProject
 from glc.compiler.seeds import Seed
 from glc.engine.hooks import LIVE_RUN, RESULTS, BuildHook, HookContext, default_hooks
 from glc.engine.selection import Selection
-from glc.engine.store import ensure_store, insert_arrow, load_seed, refresh_prediction_partitions, transaction
+from glc.engine.store import insert_arrow, load_seed, missing_tables, refresh_prediction_partitions, transaction
 
 # the DuckDB build's bookkeeping tables, created from their contracts (compiler/contracts.py)
-STATE_DDL = [STATE[t].ddl() for t in ("glc_run_levels", "glc_run_tasks", "glc_node_state", "glc_partition_state")]
+STATE_TABLES = [STATE[t] for t in ("glc_run_levels", "glc_run_tasks", "glc_node_state", "glc_partition_state")]
+STATE_DDL = [c.ddl() for c in STATE_TABLES]
 __all__ = ["LIVE_RUN", "RESULTS", "STRATEGIES", "BuildContext", "BuildResult", "Strategy", "build"]
 STALE = "__glc_stale"
 PARTS = "__glc_partitions"
@@ -897,11 +898,12 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         # they are rebuilt); otherwise a snapshot is copied after every result-changing build
         lazy = all((n := compiled.find(r)) is not None and isinstance(n.materialization, Table) for r in RESULTS)
         hooks = default_hooks(lazy=lazy) if snapshot else []
-    ensure_store(con)
-    con.execute(";\n".join(STATE_DDL))  # one round trip
+    missing = missing_tables(con, STATE_TABLES)
     ctx = BuildContext(con, compiled, todo, result, selection, hooks)
     ctx.seed_names = set(seeds)
     with transaction(con):
+        if missing:  # the store's and the build's tables: in the build's commit (one sync of the log)
+            con.execute(";\n".join(missing))
         ctx.relations = _relations(con)
         ctx.tables = {n for n, kind in ctx.relations.items() if kind == "table"}
         for hook in ctx.hooks:

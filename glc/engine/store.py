@@ -68,14 +68,24 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
-def ensure_store(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the store tables that do not exist yet (one catalog query when they all do)."""
+def ensure_store(con: duckdb.DuckDBPyConnection, also: Sequence[Contract] = ()) -> None:
+    """Create the store tables (and the tables of ``also``) that do not exist yet, in one commit (one
+    catalog query when they all do). Outside a transaction, a call of several statements commits each
+    one: a store on disk syncs its log to the disk at every commit, eight times for a new store's
+    tables, which a busy disk makes a tenth of a second and more of a command."""
+    missing = missing_tables(con, also)
+    if missing:  # a new store: its tables in one call (one round trip, not one per table)
+        with transaction(con):
+            con.execute(";\n".join(missing))
+
+
+def missing_tables(con: duckdb.DuckDBPyConnection, also: Sequence[Contract] = ()) -> list[str]:
+    """The DDL of the store tables (and of ``also``) that do not exist yet: for a caller that runs it in
+    a transaction of its own (``ensure_store`` outside one)."""
     present = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
         "AND table_schema = 'main'").fetchall()}
-    missing = [c.ddl() for c in (*STORE.values(), STATE["glc_runs"]) if c.name not in present]
-    if missing:  # a new store: its tables in one call (one round trip, not one per table)
-        con.execute(";\n".join(missing))
+    return [c.ddl() for c in (*STORE.values(), STATE["glc_runs"], *also) if c.name not in present]
 
 
 def arrow_rows(contract: Contract, rows: Sequence[Sequence[Any]]) -> pa.Table:

@@ -37,7 +37,7 @@ import duckdb
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
-from glc.engine.store import ensure_store, insert_arrow, insert_rows, transaction
+from glc.engine.store import insert_arrow, insert_rows, missing_tables, transaction
 from glc.importers.safety import clip, preview, suggest
 from glc.words import plural
 
@@ -274,8 +274,10 @@ def store_scores(con: duckdb.DuckDBPyConnection, parsed: ParsedScores) -> Import
     counts = parsed.counts()
     source = str(parsed.path)
     model_rows = [(m, source, parsed.sha256, counts[m], parsed.missing[m], now, import_id) for m in parsed.models]
-    ensure_store(con)
+    missing = missing_tables(con)
     with transaction(con):
+        if missing:  # a new store's tables: in the import's commit (one sync of the log, not one per table)
+            con.execute(";\n".join(missing))
         for table in ("imported_scores", "imported_models"):  # the models' names as one bound list
             con.execute(f"DELETE FROM {table} WHERE list_contains(?::VARCHAR[], model)", [parsed.models])
         if parsed.table is not None:  # columns as read (the fast workbook reader): no row objects
