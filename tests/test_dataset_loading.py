@@ -257,6 +257,84 @@ def test_a_failed_write_stores_nothing_and_is_raised(tmp_path: Path, monkeypatch
         con.close()
 
 
+def _loaded(task_id: str, n: int) -> datasets.LoadedTask:
+    """A loaded task of ``n`` instances (every column filled, as the store holds them)."""
+    rows = [(task_id, f"i{k}", json.dumps({"q": k}), json.dumps(["a"]), "text", ["a", f"t{k}"],
+             float(k) if k % 2 else None, "[]", f"data/{task_id}.jsonl", "fp") for k in range(n)]
+    return datasets.LoadedTask(task_id, "fp", datasets._columns(rows))
+
+
+def _store_with(*rows_of: datasets.LoadedTask):
+    import duckdb
+
+    from glc.engine.store import ensure_store
+
+    con = duckdb.connect()
+    ensure_store(con)
+    for got in rows_of:
+        con.executemany(f"INSERT INTO instances ({', '.join(datasets.COLUMNS)}) VALUES "
+                        f"({', '.join('?' * len(datasets.COLUMNS))})", got.rows)
+    return con
+
+
+def test_consecutive_batches_are_one_insert_statement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches given one after another are read by one INSERT (its full row groups are written while
+    the next files load, not merged by the commit); a delete ends that statement and the batches
+    after it start the next. The rows are stored as given, in order, and the delete takes effect."""
+    monkeypatch.setattr(datasets, "INSERT_BATCH", 1)  # every task its own batch
+    calls: list[str] = []
+    real = datasets.insert_arrow
+
+    def counted(con, table, data, **k):
+        calls.append(type(data).__name__)
+        return real(con, table, data, **k)
+
+    monkeypatch.setattr(datasets, "insert_arrow", counted)
+    old = _loaded("old", 3)
+    con = _store_with(old)
+    tasks = [_loaded(f"t{k}", k + 1) for k in range(5)]
+    batches = datasets._Batches(con)
+    for got in tasks[:3]:
+        batches.add(got)
+    batches.delete("old")
+    for got in tasks[3:]:
+        batches.add(got)
+    batches.flush()
+    batches.close()
+    assert calls == ["RecordBatchReader", "RecordBatchReader"]  # 3 batches, the delete, 2 batches
+    stored = con.execute(f"SELECT {', '.join(datasets.COLUMNS)} FROM instances ORDER BY rowid").fetchall()
+    assert stored == [r for got in tasks for r in got.rows]
+
+
+def test_a_write_failing_inside_the_stream_is_raised_and_nothing_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The INSERT fails after reading part of its stream, with more batches given than the queue
+    holds: the loading thread gets the error (no wait on a full queue) and, in a transaction, the
+    store keeps what it held."""
+    from glc.engine.store import transaction
+
+    monkeypatch.setattr(datasets, "INSERT_BATCH", 1)
+
+    def fails_midway(con, table, data, **k):
+        data.read_next_batch()
+        raise OSError("disk full")
+
+    monkeypatch.setattr(datasets, "insert_arrow", fails_midway)
+    old = _loaded("old", 2)
+    con = _store_with(old)
+    with pytest.raises(OSError, match="disk full"), transaction(con):
+        batches = datasets._Batches(con)
+        try:
+            for k in range(8):
+                batches.add(_loaded(f"t{k}", 2))
+            batches.flush()
+        except BaseException:
+            batches.close(discard=True)
+            raise
+        batches.close()
+    assert not batches.writer.is_alive()
+    assert con.execute(f"SELECT {', '.join(datasets.COLUMNS)} FROM instances ORDER BY rowid").fetchall() == old.rows
+
+
 def test_media_links_inside_outside_and_dangling(loader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Media paths that are symbolic links (the fast path's one ``lstat`` per file): a link to a
     file in the project loads with that file's sha256, both ways; a link leading outside the
