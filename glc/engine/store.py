@@ -105,13 +105,11 @@ def insert_values(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[
                                            for i, c in enumerate(columns)}))
 
 
-def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table | pa.RecordBatchReader, *,
-                 replace: bool = False) -> None:
-    """``INSERT [OR REPLACE] INTO table`` the columns of an Arrow table (or of a stream of record
-    batches, read to its end by this one statement), by name: bound data, never SQL text."""
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, *, replace: bool = False) -> None:
+    """``INSERT [OR REPLACE] INTO table`` the columns of an Arrow table, by name: bound data, never SQL text."""
     con.register("__glc_arrow", data)
     try:
-        cols = ", ".join(quote_ident(c) for c in data.schema.names)
+        cols = ", ".join(quote_ident(c) for c in data.column_names)
         verb = "INSERT OR REPLACE" if replace else "INSERT"
         con.execute(f"{verb} INTO {quote_ident(table)} ({cols}) SELECT {cols} FROM __glc_arrow")
     finally:

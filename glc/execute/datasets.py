@@ -984,7 +984,6 @@ def stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 CONSTANT = ("task_id", "ref_kind", "source_file", "dataset_fp")  # one value per task
 INSERT_BATCH = 65_536  # instances written to the store at a time (one Arrow batch)
 VERSIONS = "data_files.json"  # under target/: data file version -> its sha256 (see FileVersions)
-_READ = object()  # _Batches.after when the writer's next item is to be read from the queue
 
 
 class FileVersions:
@@ -1044,16 +1043,12 @@ class FileVersions:
 
 
 class _Batches:
-    """Loaded tasks as Arrow tables, handed to the store once about ``INSERT_BATCH`` rows wait.
+    """Loaded tasks as Arrow tables, inserted together once about ``INSERT_BATCH`` rows wait.
 
     The store is written by one writer thread, in the order the statements were given (deletes of
     reloaded tasks, inserts of batches): DuckDB works without the GIL, so the next files are
-    parsed and checked while a batch is inserted. Consecutive batches are one ``INSERT`` that
-    reads them as a stream (``_stream``) until a delete or the end: DuckDB writes and compresses
-    the full row groups of one statement as they fill, while the next files are read, where
-    separate statements each leave a partial row group that the commit merges and compresses
-    after the last file (most of the commit's time). At most two batches wait for the writer,
-    so memory holds a batch being written, two waiting and the task being read. ``close`` waits
+    parsed and checked while a batch is inserted. At most one batch waits for the writer, so
+    memory holds a batch being written, one waiting and the task being read. ``close`` waits
     for the writer and raises what it raised; nothing else touches the connection meanwhile.
     """
 
@@ -1067,16 +1062,12 @@ class _Batches:
         self.todo: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=2)
         self.failed: BaseException | None = None
         self.discard = False
-        self.after: Any = _READ  # what the stream took from the queue and did not write: the writer's next item
         self.writer = threading.Thread(target=self._write, name="glc-instances-writer", daemon=True)
         self.writer.start()
 
     def _write(self) -> None:
-        import pyarrow as pa
-
         while True:
-            item = self.todo.get() if self.after is _READ else self.after
-            self.after = _READ
+            item = self.todo.get()
             if item is None:
                 return
             if self.failed is not None or self.discard:
@@ -1086,22 +1077,9 @@ class _Batches:
                 if kind == "delete":
                     self.con.execute("DELETE FROM instances WHERE task_id = ?", [arg])
                 else:
-                    insert_arrow(self.con, "instances", pa.RecordBatchReader.from_batches(arg.schema,
-                                                                                          self._stream(arg)))
+                    insert_arrow(self.con, "instances", arg)
             except BaseException as exc:  # noqa: BLE001 - handed to the loading thread by close()
                 self.failed = exc
-
-    def _stream(self, first: Any) -> Iterable[Any]:
-        """The record batches of ``first`` and of the batches given after it, up to the next
-        delete or the end (kept in ``self.after`` for the writer): read by DuckDB as they come."""
-        yield from first.to_batches()
-        while True:
-            item = self.todo.get()
-            if item is None or item[0] != "insert" or self.discard:
-                self.after = item
-                return
-            table = item[1]
-            yield from (table if table.schema == first.schema else table.cast(first.schema)).to_batches()
 
     def _put(self, kind: str, arg: Any) -> None:
         if self.failed is not None:
@@ -1140,8 +1118,7 @@ class _Batches:
             return
         import pyarrow as pa
 
-        # one chunk: DuckDB takes the GIL to pull each record batch from the stream
-        self._put("insert", pa.concat_tables(self.tables).combine_chunks())
+        self._put("insert", pa.concat_tables(self.tables))
         self.tables = []
         self.n = 0
 
