@@ -366,7 +366,10 @@ def quick_header(data: bytes) -> dict[str, str] | None:
     for word in (b'"type"', b'"skill"'):
         if data.find(word, middle_start, middle_end) >= 0:
             return None
-    if data.find(b"\\u00", middle_start, middle_end) >= 0 and _ESCAPED_LOWER.search(data, middle_start, middle_end):
+    # a backslash first: one byte is found by memchr, about ten times the speed of the longer
+    # needle, and a data list without any (no escape at all) needs no other search
+    if data.find(b"\\", middle_start, middle_end) >= 0 and data.find(b"\\u00", middle_start, middle_end) >= 0 \
+            and _ESCAPED_LOWER.search(data, middle_start, middle_end):
         return None
     for key, value in reversed(tail):  # read from the end: the last one is the file's last member
         head[key] = value
