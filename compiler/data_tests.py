@@ -55,7 +55,7 @@ def _query(spec: DataTestSpec) -> exp.Query:
         def more_than_once() -> exp.Expression:
             return exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1))
 
-        def key_hash() -> exp.Expression:
+        def key_hash() -> exp.Func:
             return exp.func("HASH", *[_col(c) for c in cols])
 
         repeated = (exp.select(exp.alias_(key_hash(), "key_hash")).from_(table.copy()).group_by(key_hash())
