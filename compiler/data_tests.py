@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # sqlglot and the specs: imported by a compile that builds te
     from sqlglot import exp
 
 DIALECT = "duckdb"
+UNIQUE_CANDIDATES = "__glc_repeated_keys"  # the CTE of a unique test: the hashes of keys seen twice
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,24 @@ def _query(spec: DataTestSpec) -> exp.Query:
     table = exp.to_table(spec.model)
     cols = spec.columns
     if spec.type == "unique":
+        # the keys that occur more than once, with their count. Grouped first by the keys' hash, one
+        # integer, and only the rows whose hash occurs more than once (none, when the test passes)
+        # grouped by the keys themselves: the same rows as grouping every row by its keys, in a
+        # fraction of the time on a large table (task_scores at 1,000 models: 524,000 (model, task_id)
+        # pairs of strings). A collision of two keys' hashes only makes them candidates.
+        def more_than_once() -> exp.Expression:
+            return exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1))
+
+        def key_hash() -> exp.Func:
+            return exp.func("HASH", *[_col(c) for c in cols])
+
+        repeated = (exp.select(exp.alias_(key_hash(), "key_hash")).from_(table.copy()).group_by(key_hash())
+                    .having(more_than_once()))
         return (exp.select(*[_col(c) for c in cols], exp.alias_(exp.Count(this=exp.Star()), "n_rows"))
-                .from_(table).group_by(*[_col(c) for c in cols])
-                .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1))))
+                .from_(table)
+                .where(exp.In(this=key_hash(), query=exp.select(_col("key_hash")).from_(UNIQUE_CANDIDATES).subquery()))
+                .group_by(*[_col(c) for c in cols]).having(more_than_once())
+                .with_(UNIQUE_CANDIDATES, as_=repeated))
     if spec.type == "not_null":
         cond = exp.or_(*[exp.Is(this=_col(c), expression=exp.Null()) for c in cols])
         return exp.select("*").from_(table).where(cond)
