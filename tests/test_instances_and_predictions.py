@@ -209,6 +209,47 @@ def test_incremental_builds(tmp_path: Path) -> None:
     assert _sql(ws, scores) == incremental and len(incremental) == 3
 
 
+def test_one_more_model_reads_empty_sources_without_stale_views(tmp_path: Path, monkeypatch) -> None:
+    """An incremental build shadows only the partition sources that hold rows with views of their
+    stale partitions: the task aggregates read every metric's instance scores, most of them empty
+    tables, and a view over each cost a one-model build more than its rows. A source with rows
+    but no stale partition (bleu1's scores of m1) still reads through its view (else m1's rows
+    would be aggregated again), and the result equals a build from scratch."""
+    import glc.engine.build
+
+    root = new_project(tmp_path / "p")
+    acc = add_task(root, "acc", "text", QA)
+    bleu = add_task(root, "bleu1", "text", QA)
+    p1 = write_predictions(tmp_path / "1.jsonl", "m1", acc, [("q1", "4"), ("q2", "Paris")])
+    write_predictions(p1, "m1", bleu, [("q1", "4"), ("q2", "Paris is")])
+    ws = Workspace(root)
+    ws.import_predictions(p1)
+    ws.run()
+    Workspace(root).import_predictions(write_predictions(tmp_path / "2.jsonl", "m2", acc, [("q1", "five")]))
+    shadowed: list[list[str]] = []
+    views = glc.engine.build._stale_views_sql
+
+    def spy(db, sources):
+        shadowed.append([name for name, _ in sources])
+        return views(db, sources)
+
+    monkeypatch.setattr(glc.engine.build, "_stale_views_sql", spy)
+    one_more = Workspace(root).run().build
+    assert {k: v for k, v in one_more.partitions_built.items() if v} == {"instance_scores__acc": 1,
+                                                                         "predicted_scores": 1}
+    # instance_scores__acc: its store sources with rows (no judgments) and its references;
+    # predicted_scores: the two metrics' instance scores that hold rows, not the dozens of empty ones
+    assert sorted(map(sorted, shadowed)) == [["instance_refs__acc", "prediction_partitions", "predictions"],
+                                             ["instance_scores__acc", "instance_scores__bleu1"]]
+    scores = "SELECT model, task_id, score, n_instances, n_scored, source FROM task_scores ORDER BY ALL"
+    incremental = _sql(ws, scores)
+    partial = _sql(ws, "SELECT * FROM predicted_scores ORDER BY ALL")
+    monkeypatch.undo()
+    Workspace(root).run(full_refresh=True)
+    assert _sql(ws, scores) == incremental and len(incremental) == 3
+    assert _sql(ws, "SELECT * FROM predicted_scores ORDER BY ALL") == partial
+
+
 def test_metric_without_predictions_is_built_empty_then_filled(tmp_path: Path, monkeypatch) -> None:
     """A fresh per-metric node with no partition and nothing in its partition sources (a store with
     imported scores only) is created with its query's columns and no rows, without running the

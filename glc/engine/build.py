@@ -21,7 +21,7 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -403,10 +403,16 @@ class _StaleSources:
     (no literal IN lists to render: they cost more to generate than they saved). The compiled
     SQL runs as it is; the views are dropped on the way out, whatever happens. The statements
     of a node go to DuckDB in one call.
+
+    A source in ``empty`` (known to hold no rows, asked in this build's transaction after it was
+    final) is read as it is: its stale partitions are all of its rows, none. ``predicted_scores``
+    reads every metric's instance scores, most of them empty tables in a store, and binding a view
+    over each, and a statement over those views, cost a one-model build more than its rows did.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, node: CompiledNode, schema: dict[str, dict[str, str]]) -> None:
-        self.con, self.node, self.schema = con, node, schema
+    def __init__(self, con: duckdb.DuckDBPyConnection, node: CompiledNode, schema: dict[str, dict[str, str]],
+                 empty: Collection[str] = ()) -> None:
+        self.con, self.node, self.schema, self.empty = con, node, schema, empty
         self.active = False
 
     def __enter__(self) -> _StaleSources:
@@ -416,7 +422,7 @@ class _StaleSources:
         inc = self.node.incremental
         assert inc is not None  # only incremental nodes read stale partitions
         sources = tuple((name, tuple(c for c in inc.partition_by if c in self.schema.get(name, {})))
-                        for name in inc.sources)
+                        for name in inc.sources if name not in self.empty)
         create, self.drop = _stale_views_sql(db, sources)
         if create:
             self.active = True
@@ -556,9 +562,11 @@ def _store_partition_state(con: duckdb.DuckDBPyConnection, fresh: list[str],
 
 
 def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exists: bool, whole: bool,
-                       schema: dict[str, dict[str, str]], stale: tuple[int, bool], no_rows: bool = False) -> None:
+                       schema: dict[str, dict[str, str]], stale: tuple[int, bool], no_rows: bool = False,
+                       empty: Collection[str] = ()) -> None:
     """Recompute the stale partitions of one incremental node (listed in ``__glc_todo``); a fresh
-    node that has ``no_rows`` gets its query's columns without running the query."""
+    node that has ``no_rows`` gets its query's columns without running the query. The partition
+    sources in ``empty`` hold no rows (``_StaleSources``)."""
     n_stale, any_built = stale
     if not exists and no_rows:
         con.execute(create_table_sql(node, data=False))
@@ -569,14 +577,14 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STALE} AS SELECT model, task_id FROM __glc_todo WHERE node = ?",
                 [node.name])
     if not exists:
-        with _StaleSources(con, node, schema):
+        with _StaleSources(con, node, schema, empty):
             con.execute(create_table_sql(node))
     elif n_stale:
         target = _ident(node.name)
         if any_built:  # a partition never built has no rows to delete
             con.execute(f"DELETE FROM {target} AS x USING {STALE} AS s "
                         "WHERE x.model = s.model AND x.task_id = s.task_id")
-        with _StaleSources(con, node, schema):
+        with _StaleSources(con, node, schema, empty):
             con.execute(insert_sql(node))
     con.execute(f"DROP TABLE {STALE}")
 
@@ -811,6 +819,14 @@ class IncrementalStrategy(Strategy):
         rows = [(n.name, metric, prefix, self.fresh[n.name]) for n in nodes
                 for metric, prefix in _partition_prefixes(n, every, definitions)]
         self.part_keys, self.stale = _plan_partitions(ctx.con, rows, ctx.selection)
+        # the partition sources of the nodes that will read stale partitions, asked whether they are
+        # empty in one query: those final already (store tables, and incremental nodes this build
+        # leaves as they are); the others are asked when their reader is built (``_empty_sources``)
+        kept = {n.name for n in nodes if not self.fresh[n.name] and self.stale.get(n.name, (0, False))[0] == 0}
+        ctx.ask_empty(sorted({src for n in nodes if self.stale.get(n.name, (0, False))[0]
+                              and isinstance(n.materialization, Incremental)
+                              for src in n.materialization.sources
+                              if src in ctx.tables and (src not in building or src in kept)}))
 
     def run(self, ctx: BuildContext, node: CompiledNode) -> bool:
         ctx.keys[node.name] = _sha(node.fingerprint, self.part_keys.get(node.name) or "")
@@ -846,11 +862,24 @@ class IncrementalStrategy(Strategy):
     @staticmethod
     def build_one(ctx: BuildContext, node: CompiledNode, fresh: bool, whole: bool, n_stale: tuple[int, bool],
                   no_rows: bool) -> None:
-        _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale, no_rows)
+        # (the paths of _build_incremental that read the stale partitions through views)
+        reads_stale = not no_rows and (not whole if fresh else n_stale[0] > 0)
+        empty = _empty_sources(ctx, node) if reads_stale else ()
+        _build_incremental(ctx.con, node, not fresh, whole, ctx.schema, n_stale, no_rows, empty)
 
     def finish(self, ctx: BuildContext) -> None:
         if self.fresh:
             _store_partition_state(ctx.con, [name for name, is_fresh in self.fresh.items() if is_fresh])
+
+
+def _empty_sources(ctx: BuildContext, node: CompiledNode) -> frozenset[str]:
+    """The partition sources of ``node`` that hold no rows. Built before it (dependency order) or
+    store tables a build does not write, they are final: the ones not known yet are asked in one
+    query. A source that is not a table is never counted empty (its stale view is made)."""
+    sources = node.materialization.sources if isinstance(node.materialization, Incremental) else ()
+    tables = [s for s in sources if ctx.relations.get(s) == "table"]
+    ctx.ask_empty(tables)
+    return frozenset(s for s in tables if ctx.empty.get(s) is True)
 
 
 # one strategy per materialization type (compiler/materialization.py)
