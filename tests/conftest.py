@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
 import pytest
 from glc.compiler.plan import CompiledProject, compile_project
 from helpers.examples import settings
@@ -16,6 +17,21 @@ os.environ.pop("GLC_TARGET", None)
 os.environ["GLC_BENCHMARK"] = "general-bench"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# DuckDB in the tests' own process runs one thread: the tests' databases are small, so a second
+# thread mostly adds scheduling (about a tenth more CPU on the build-heavy test files), and up to
+# five engineers' test runs share this machine's two cores. glc processes the tests start keep the
+# profile's setting, as does glc itself (profiles.yml's `threads`); results do not depend on it
+# (tests/test_order_free.py, tests/test_level_order_free.py).
+_duckdb_connect = duckdb.connect
+
+
+def _connect_one_thread(database: object = ":memory:", read_only: bool = False,
+                        config: dict[str, object] | None = None, **kwargs: object) -> duckdb.DuckDBPyConnection:
+    return _duckdb_connect(database, read_only=read_only, config={**(config or {}), "threads": 1}, **kwargs)
+
+
+duckdb.connect = _connect_one_thread
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ store's tables, a full refresh or a --select."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,20 +21,40 @@ from glc.workspace import Workspace
 LEVELS = "SELECT model, variant, scope, level_2, level_3, level_4, level_5 FROM level_scores ORDER BY ALL"
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
+@pytest.fixture(scope="module")
+def _built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small project with one scored task and one model's predictions, built twice: the second
-    build found everything up to date and noted its inputs."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    root = new_project(tmp_path / "p")
-    tid = add_task(root, "acc", "text", [("q1", "a", ["x"]), ("q2", "b", ["y"]), ("q3", "c", ["z"])])
-    preds = write_predictions(tmp_path / "m1.jsonl", "m1", tid, [("q1", "x"), ("q2", "y"), ("q3", "no")])
-    Workspace(root).import_predictions(preds)
-    first = Workspace(root).run(infer=False).build
-    assert first.built and not _unchanged_rows(root)
-    second = Workspace(root).run(infer=False).build
-    assert second.built == [] and len(_unchanged_rows(root)) == 1
-    yield root, tid
+    build found everything up to date and noted its inputs. Built once per module: ``live/`` (the
+    project ``p`` and its user cache) and a copy of it, ``saved/``, with the task's id in ``tid``."""
+    base = tmp_path_factory.mktemp("unchanged")
+    live = base / "live"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(live / "cache"))
+        root = new_project(live / "p")
+        tid = add_task(root, "acc", "text", [("q1", "a", ["x"]), ("q2", "b", ["y"]), ("q3", "c", ["z"])])
+        preds = write_predictions(base / "m1.jsonl", "m1", tid, [("q1", "x"), ("q2", "y"), ("q3", "no")])
+        Workspace(root).import_predictions(preds)
+        first = Workspace(root).run(infer=False).build
+        assert first.built and not _unchanged_rows(root)
+        second = Workspace(root).run(infer=False).build
+        assert second.built == [] and len(_unchanged_rows(root)) == 1
+    shutil.copytree(live, base / "saved")  # copy2: the files keep their times
+    (base / "tid").write_text(tid)
+    return base
+
+
+@pytest.fixture
+def project(_built: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
+    """The project of ``_built`` as its second build left it, restored at the path it was built at (the
+    note of the unchanged build holds the project's paths), with its user cache; each test changes its
+    own restored copy."""
+    live = _built / "live"
+    shutil.rmtree(live)
+    shutil.copytree(_built / "saved", live)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(live / "cache"))
+    root = live / "p"
+    assert len(_unchanged_rows(root)) == 1  # the restored store still holds the unchanged build's note
+    yield root, (_built / "tid").read_text()
 
 
 def _unchanged_rows(root: Path) -> list[tuple]:
