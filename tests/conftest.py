@@ -20,9 +20,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # DuckDB in the tests' own process runs one thread: the tests' databases are small, so a second
 # thread mostly adds scheduling (about a tenth more CPU on the build-heavy test files), and up to
-# five engineers' test runs share this machine's two cores. glc processes the tests start keep the
-# profile's setting, as does glc itself (profiles.yml's `threads`); results do not depend on it
-# (tests/test_order_free.py, tests/test_level_order_free.py).
+# five engineers' test runs share this machine's two cores. This overrides the profile's `threads` of
+# glc's in-process builds too; glc processes the tests start keep it. Results do not depend on it
+# (tests/test_order_free.py; tests/test_level_order_free.py builds on 4 threads with SET threads).
 _duckdb_connect = duckdb.connect
 
 

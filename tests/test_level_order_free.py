@@ -51,9 +51,9 @@ def _catalog(compiled: CompiledProject) -> list[Task]:
             for tid, modality, paradigm in specs]
 
 
-def _scores(tasks: list[Task]) -> list[tuple[Any, ...]]:
+def _scores(tasks: list[Task], models: int = 6) -> list[tuple[Any, ...]]:
     rows = []
-    for m in range(6):
+    for m in range(models):
         for k, t in enumerate(tasks):
             if (k + m) % 7 != 3:  # a few tasks unscored (sigma 0)
                 rows.append((f"model_{m}", t.spec.id, SCORES[(k * 5 + m) % len(SCORES)],
@@ -72,11 +72,14 @@ def _tables(compiled: CompiledProject) -> list[str]:
     return names
 
 
-def _build(compiled: CompiledProject, tasks: list[Task], scores: list[tuple[Any, ...]]) -> dict[str, list[tuple]]:
+def _build(compiled: CompiledProject, tasks: list[Task], scores: list[tuple[Any, ...]],
+           threads: int = 1) -> dict[str, list[tuple]]:
     """Every row of every level table, DOUBLEs as their bits, sorted by those keys."""
     con = duckdb.connect(":memory:")
     try:
-        con.execute("SET threads = 1")  # each aggregate adds up in the order of the rows it reads
+        # one thread: each aggregate adds up in the order of the rows it reads (SET overrides the tests'
+        # one-thread connections, tests/conftest.py)
+        con.execute("SET threads = ?", [threads])
         ensure_store(con)
         insert_rows(con, STORE["imported_scores"], scores)
         insert_rows(con, STORE["imported_models"], [(r, None, None, None, None, None, None)
@@ -112,6 +115,18 @@ def test_level_tables_are_the_same_bits_in_every_order_of_the_scores(small: Comp
     for v in small.project.variants:
         mine = [r for r in first["level_scores"] if r[1] == v.name]
         assert first[f"level_scores__{v.name}"] == mine, v.name
+
+
+@pytest.mark.slow  # 3,300 models: about 127,000 scores, more than one DuckDB row group (122,880 rows)
+def test_level_tables_are_the_same_bits_on_four_threads(small: CompiledProject) -> None:
+    """Threads split a table by row groups and add up partial sums in the order they finish: with
+    more than one row group of scores, a float sum could differ between runs and thread counts."""
+    tasks = _catalog(small)
+    scores = _scores(tasks, models=3300)
+    assert len(scores) > 122_880
+    one = _build(small, tasks, scores)
+    for _ in range(2):
+        assert _build(small, tasks, scores, threads=4) == one
 
 
 def test_the_scores_above_do_add_up_differently_in_another_order() -> None:
