@@ -246,3 +246,23 @@ def test_psnr_skimage_and_ms_ssim_sewar(scores) -> None:
             msssims.append(np.mean([msssim(a[:, :, c], b[:, :, c], MAX=255) for c in range(3)]))
     assert scores["psnr"]["score"] == pytest.approx(np.mean(psnrs), abs=1e-6)
     assert scores["ms_ssim"]["score"] == pytest.approx(np.mean(msssims), abs=1e-6)
+
+
+def test_accuracy_scoring_compiles_no_regex_per_reference(tmp_path) -> None:
+    """The option texts of a choice instance are normalized once, in instance_refs (ref_options), not
+    in a list lambda of the scoring statement: every regular expression there is compiled again each
+    time a model is scored (at binding and for each thread), on no choice instance too."""
+    import sqlglot
+    from glc.compiler.plan import compile_project
+    from helpers.project import copy_project
+    from sqlglot import exp
+
+    compiled = compile_project(copy_project(tmp_path, small=True))
+    metrics = [m.name for m in compiled.project.metrics if m.implementation and m.implementation.macro == "accuracy"]
+    assert metrics
+    for name in metrics:
+        scoring = sqlglot.parse_one(compiled.node(f"instance_scores__{name}").sql, dialect="duckdb")
+        in_lambdas = [f for lam in scoring.find_all(exp.Lambda) for f in lam.find_all(exp.RegexpReplace)]
+        assert not in_lambdas, f"instance_scores__{name} normalizes list elements with {len(in_lambdas)} regexes"
+        refs = sqlglot.parse_one(compiled.node(f"instance_refs__{name}").sql, dialect="duckdb")
+        assert "ref_options" in refs.named_selects
