@@ -60,7 +60,7 @@ class RunResult:
     tests: TestReport
     inference: RunSummary | None = None
     orphans: list[str] = field(default_factory=list)  # models with runner-made results but no spec
-    results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built: Arrow (glc.engine.runlog)
+    results: dict[str, Any] = field(default_factory=dict)  # scores and levels as built (glc.engine.runlog.Collected)
     unrouted: list[tuple[str, str]] = field(default_factory=list)  # (model, task) no route serves: scored 0
     scored_models: list[str] = field(default_factory=list)  # the models of results["scores"] (task_scores)
     # the result tables' build states (runlog.result_states); results holds the earlier run's file

@@ -78,15 +78,13 @@ def _glc(root: Path, *args: str) -> None:
 
 def _written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The Parquet files written from collected rows (not copied)."""
-    import pyarrow.parquet as pq
-
     calls: list[str] = []
-    real = pq.write_table
+    real = runlog.Collected.write_parquet
 
-    def counted(table: object, where: object, *args: object, **kwargs: object) -> None:
-        calls.append(Path(str(where)).name)
-        real(table, where, *args, **kwargs)  # type: ignore[arg-type]
-    monkeypatch.setattr(pq, "write_table", counted)
+    def counted(self: runlog.Collected, path: Path) -> None:
+        calls.append(Path(str(path)).name)
+        real(self, path)
+    monkeypatch.setattr(runlog.Collected, "write_parquet", counted)
     return calls
 
 

@@ -36,7 +36,7 @@ from glc.compiler.plan import CompiledProject
 from glc.compiler.seeds import Seed
 from glc.engine.hooks import LIVE_RUN, RESULTS, BuildHook, HookContext, default_hooks
 from glc.engine.selection import Selection
-from glc.engine.store import insert_arrow, load_seed, missing_tables, refresh_prediction_partitions, transaction
+from glc.engine.store import insert_lists, load_seed, missing_tables, refresh_prediction_partitions, transaction
 
 # the DuckDB build's bookkeeping tables, created from their contracts (compiler/contracts.py)
 STATE_TABLES = [STATE[t] for t in ("glc_run_levels", "glc_run_tasks", "glc_node_state", "glc_partition_state")]
@@ -989,7 +989,6 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject,
         for strategy in strategies.values():
             strategy.finish(ctx)
         if inputs is not None and not ctx.built and not result.partitions_built:  # nothing built: a fixed point
-            # one bound row (not through _record: its Arrow batch would import pyarrow for this alone)
             con.execute("INSERT OR REPLACE INTO glc_node_state (node, state_key, built_at) VALUES (?, ?, ?)",
                         [UNCHANGED, inputs, _now()])
             result.unchanged = inputs
@@ -1040,12 +1039,9 @@ def _now() -> datetime:
 
 
 def _record(con: duckdb.DuckDBPyConnection, built: dict[str, tuple[str, datetime]]) -> None:
-    """Store the state keys of what this build loaded or built, as one Arrow batch."""
+    """Store the state keys of what this build loaded or built, in one statement (bound lists: a few
+    hundred rows, no pyarrow)."""
     if not built:
         return
-    import pyarrow as pa
-
-    insert_arrow(con, "glc_node_state", pa.table({
-        "node": pa.array(list(built), pa.string()),
-        "state_key": pa.array([k for k, _ in built.values()], pa.string()),
-        "built_at": pa.array([t for _, t in built.values()], pa.timestamp("us"))}), replace=True)
+    insert_lists(con, "glc_node_state", [("node", "VARCHAR"), ("state_key", "VARCHAR"), ("built_at", "TIMESTAMP")],
+                 [(name, key, at) for name, (key, at) in built.items()], replace=True)

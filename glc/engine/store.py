@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,6 +89,13 @@ def missing_tables(con: duckdb.DuckDBPyConnection, also: Sequence[Contract] = ()
     return [c.ddl() for c in (*STORE.values(), STATE["glc_runs"], *also) if c.name not in present]
 
 
+# Up to this many values (rows x columns) an insert binds one list per column, as DuckDB converts
+# parameters, instead of building an Arrow table: importing pyarrow (and numpy) is about a sixth of a
+# second of CPU, which the seeds of a cold store (some 20,000 values), the build state and a one-model
+# import would otherwise pay; past it, converting each value as a parameter costs more than that.
+LIST_VALUES = 40_000
+
+
 def arrow_rows(contract: Contract, rows: Sequence[Sequence[Any]]) -> pa.Table:
     import pyarrow as pa
 
@@ -99,20 +107,45 @@ def arrow_rows(contract: Contract, rows: Sequence[Sequence[Any]]) -> pa.Table:
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert rows as bound data (Arrow), never as SQL text."""
+    """Insert rows as bound data, never as SQL text: one bound list per column (few rows) or Arrow."""
     if not rows:
         return
-    insert_arrow(con, contract.name, arrow_rows(contract, rows))
+    if len(rows) * len(contract.columns) <= LIST_VALUES:
+        insert_lists(con, contract.name, [(c.name, c.type) for c in contract.columns], rows)
+    else:
+        insert_arrow(con, contract.name, arrow_rows(contract, rows))
+
+
+def insert_lists(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[tuple[str, str]],
+                 rows: Sequence[Sequence[Any]], *, replace: bool = False) -> None:
+    """``INSERT [OR REPLACE] INTO table`` rows given as one bound list per column, each cast to its
+    column's type (``columns``: (name, type) of a contract; the types are its checked constants) and
+    unnested side by side, in order: the values are parameters, never SQL text, and no pyarrow."""
+    for _, type_ in columns:
+        if not _LIST_TYPE.match(type_):
+            raise ValueError(f"{table}: no list binding for type {type_!r}")
+    names = ", ".join(quote_ident(c) for c, _ in columns)
+    select = ", ".join(f"unnest(?::{t}[])" for _, t in columns)
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    con.execute(f"{verb} INTO {quote_ident(table)} ({names}) SELECT {select}",
+                [[r[i] for r in rows] for i in range(len(columns))])
+
+
+_LIST_TYPE = re.compile(r"^(VARCHAR|DOUBLE|INTEGER|BIGINT|TIMESTAMP|BOOLEAN)(\[\])?$")
 
 
 def insert_values(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
                   rows: Sequence[Sequence[Any]]) -> None:
-    """Insert rows of strings into ``table`` as one Arrow batch (executemany is a round trip per row)."""
+    """Insert rows of strings into ``table`` in one statement (executemany is a round trip per row)."""
+    if not rows:
+        return
+    if len(rows) * len(columns) <= LIST_VALUES:
+        insert_lists(con, table, [(c, "VARCHAR") for c in columns], rows)
+        return
     import pyarrow as pa
 
-    if rows:
-        insert_arrow(con, table, pa.table({c: pa.array([r[i] for r in rows], pa.string())
-                                           for i, c in enumerate(columns)}))
+    insert_arrow(con, table, pa.table({c: pa.array([r[i] for r in rows], pa.string())
+                                       for i, c in enumerate(columns)}))
 
 
 def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, *, replace: bool = False) -> None:

@@ -1,0 +1,116 @@
+"""What the commonest commands load: ``glc run`` on a cold store with imported scores (compiled project
+from the cache) writes its seeds, build state and result files without pyarrow or numpy, whose import
+was a sixth of its CPU time; and rows inserted as bound lists (few) or as Arrow (many) are the same rows."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from glc.compiler.contracts import Column, Contract
+from helpers.project import copy_project
+
+from glc.engine import store
+
+HEAVY = ("pyarrow", "numpy")
+
+
+def _glc(root: Path, env: dict[str, str], *args: str, loaded: Path | None = None) -> None:
+    """One glc command in its own process; with ``loaded``, the heavy modules it imported are written there."""
+    code = ("import json, sys\nfrom glc import cli\nout, sys.argv = sys.argv[1], ['glc', *sys.argv[2:]]\n"
+            "try:\n    cli.main()\nexcept SystemExit as exc:\n    assert exc.code in (0, 1, None), exc.code\n"
+            f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
+            "if out:\n    open(out, 'w').write(json.dumps(heavy))\n")
+    p = subprocess.run([sys.executable, "-c", code, str(loaded or ""), *args], cwd=root, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+
+
+@pytest.mark.slow  # four glc processes
+def test_run_on_a_cold_store_imports_no_pyarrow_nor_numpy(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "p", small=True)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), GLC_BENCHMARK="general-bench")
+    env.pop("GLC_TARGET", None)
+    scores = tmp_path / "s.csv"
+    tasks = sorted(p for p in (root / "specs" / "tasks").rglob("*.yaml") if "\nsota:" in p.read_text())[:3]
+    ids = [next(x for x in t.read_text().splitlines() if x.startswith("id: "))[4:].strip() for t in tasks]
+    scores.write_text("model,task,score\n" + "".join(f"m1,{t},0.5\n" for t in ids))
+    _glc(root, env, "import", "scores", str(scores))
+    _glc(root, env, "run")  # the compiled project and the empty tables' columns are cached now
+    for f in (root / "target").glob("*.duckdb*"):
+        f.unlink()
+    _glc(root, env, "import", "scores", str(scores))
+    loaded = tmp_path / "loaded.json"
+    _glc(root, env, "run", loaded=loaded)
+    assert json.loads(loaded.read_text()) == []
+    # and it stored everything: seeds, build state, the scores' levels and both result files
+    con = duckdb.connect(str(next((root / "target").glob("*.duckdb"))), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM tasks").fetchall()[0][0] > 0
+        assert con.execute("SELECT count(*) FROM glc_node_state WHERE node = 'seed:tasks'").fetchall()[0][0] == 1
+        n_scores = con.execute("SELECT count(*) FROM task_scores WHERE model = 'm1'").fetchall()[0][0]
+        assert n_scores == len(ids)
+    finally:
+        con.close()
+    import pyarrow.parquet as pq
+
+    run = max((root / "target" / "runs").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    files = json.loads((run / "results.json").read_text())
+    assert files["scores"]["rows"] >= n_scores
+    assert pq.read_table(run / "scores.parquet").num_rows == files["scores"]["rows"]
+    assert pq.read_table(run / "levels.parquet").num_rows == files["levels"]["rows"] > 0
+
+
+COLUMNS = [("a", "VARCHAR"), ("b", "DOUBLE"), ("c", "INTEGER"), ("d", "BIGINT"), ("e", "TIMESTAMP"),
+           ("f", "BOOLEAN"), ("g", "VARCHAR[]")]
+ROWS = [("x", 1, None, 2**62, datetime.datetime(2026, 1, 1, 1, 2, 3, 4), None, []),
+        (None, 2.5, 3, None, None, True, ["a", None]),
+        ("é'\"\\ \n;--", 1e308, -2**31, -2**63, datetime.datetime(1, 1, 1), False, None),
+        ("", -0.0, 0, 0, datetime.datetime(9999, 12, 31, 23, 59, 59, 999999), None, ["", "ü"]),
+        ("z", 5e-324, 7, 1, None, None, None),
+        ("w", 0.1 + 0.2, None, None, None, None, None)]
+
+
+def test_rows_bound_as_lists_are_the_rows_arrow_gives() -> None:
+    contract = Contract("t", "store", tuple(Column(n, t) for n, t in COLUMNS))
+    con = duckdb.connect()
+    got = []
+    for arrow in (False, True):
+        con.execute(contract.ddl(replace=True))
+        if arrow:
+            store.insert_arrow(con, "t", store.arrow_rows(contract, ROWS))
+        else:
+            store.insert_rows(con, contract, ROWS)  # few values: bound lists
+        got.append(con.execute("SELECT * FROM t").fetchall())
+    assert got[0] == got[1] == [tuple(r) for r in ROWS]
+
+
+def test_many_rows_go_as_arrow_and_keep_their_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    contract = Contract("t", "store", (Column("k", "VARCHAR"), Column("v", "DOUBLE")))
+    rows = [(f"k{i}", i / 7) for i in range(300)]
+    con = duckdb.connect()
+    con.execute(contract.ddl())
+    used: list[str] = []
+    real = store.insert_arrow
+    monkeypatch.setattr(store, "insert_arrow", lambda *a, **k: (used.append("arrow"), real(*a, **k)))
+    monkeypatch.setattr(store, "LIST_VALUES", 100)
+    store.insert_rows(con, contract, rows)
+    assert used == ["arrow"]
+    monkeypatch.setattr(store, "LIST_VALUES", 10_000)
+    store.insert_rows(con, contract, rows)
+    assert used == ["arrow"]  # bound lists this time
+    assert con.execute("SELECT * FROM t").fetchall() == rows + rows
+
+
+def test_a_list_insert_takes_only_the_types_it_knows() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a VARCHAR)")
+    with pytest.raises(ValueError, match="no list binding"):
+        store.insert_lists(con, "t", [("a", "VARCHAR); DROP TABLE t; --")], [("x",)])
+    assert con.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
