@@ -77,14 +77,13 @@ def _glc(root: Path, *args: str) -> None:
 
 
 def _written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The Parquet files written from collected rows (not copied)."""
+    """The Parquet files written from collected rows (not copied), by DuckDB or by pyarrow."""
     calls: list[str] = []
-    real = runlog.Collected.write_parquet
-
-    def counted(self: runlog.Collected, path: Path) -> None:
-        calls.append(Path(str(path)).name)
-        real(self, path)
-    monkeypatch.setattr(runlog.Collected, "write_parquet", counted)
+    for kind in (runlog.Collected, runlog.ArrowRows):
+        def counted(self: object, path: Path, _real: object = kind.write_parquet) -> None:
+            calls.append(Path(str(path)).name)
+            _real(self, path)  # type: ignore[operator]
+        monkeypatch.setattr(kind, "write_parquet", counted)
     return calls
 
 
@@ -108,13 +107,21 @@ def _agrees(root: Path) -> None:
         con.close()
 
 
+@pytest.mark.parametrize("writer", ["duckdb", "pyarrow"])  # few result rows: DuckDB writes them; many: pyarrow
 def test_a_run_that_changed_nothing_copies_the_files_of_the_last(root: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                  tmp_path: Path) -> None:
+                                                                  tmp_path: Path, writer: str) -> None:
+    if writer == "pyarrow":
+        monkeypatch.setattr(runlog, "DUCKDB_WRITES_ROWS", 0)
+    kinds: list[str] = []
+    real = runlog.collect_results
+    monkeypatch.setattr(runlog, "collect_results", lambda *a, **k: (r := real(*a, **k), kinds.extend(
+        type(v).__name__ for v in r.values()))[0])
     calls = _written(monkeypatch)
     _glc(root, "import", "scores", str(_scores(root, tmp_path / "a.csv", "m1", 0.5)))
     _glc(root, "run")
     first = _last_run(root)
     assert sorted(calls) == ["levels.parquet.tmp", "scores.parquet.tmp"]
+    assert kinds == 2 * [{"duckdb": "Collected", "pyarrow": "ArrowRows"}[writer]]
     _glc(root, "run")
     second = _last_run(root)
     assert second != first and len(calls) == 2  # copied, not written
