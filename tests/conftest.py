@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
-from glc.compiler.plan import CompiledProject, compile_project
-from helpers.examples import settings
-from helpers.project import REPO, copy_project
 
-from glc.workspace import Workspace
+# glc and Hypothesis are imported where they are used, not when pytest loads this file: under
+# pytest-xdist (-n 2) the controlling process loads it too and runs no test, and every worker
+# imports them with the test files anyway
+if TYPE_CHECKING:
+    from glc.compiler.plan import CompiledProject
+
+    from glc.workspace import Workspace
 
 os.environ.pop("GLC_TARGET", None)
 # the tests written against the 699-task catalog use that benchmark; the bundled offline
@@ -36,16 +40,24 @@ duckdb.connect = _connect_one_thread
 
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
+    from helpers.project import copy_project
+
     return copy_project(tmp_path / "proj")
 
 
 @pytest.fixture
 def ws(project_dir: Path) -> Workspace:
+    from glc.workspace import Workspace
+
     return Workspace(project_dir)
 
 
 @pytest.fixture(scope="session")
 def compiled() -> CompiledProject:
+    """The catalog compiled once per process (per worker under -n 2; only slow tests use it)."""
+    from glc.compiler.plan import compile_project
+    from helpers.project import REPO
+
     return compile_project(REPO)
 
 
@@ -65,8 +77,14 @@ CATALOG_FIXTURES = {"project_dir", "ws", "compiled"}
 def pytest_configure(config: pytest.Config) -> None:
     """The fast tier runs Hypothesis tests with a tenth of their examples (helpers.examples): the
     "fast" profile, loaded when the mark expression leaves slow tests out and no
-    ``--hypothesis-profile`` was given. Everything else (the README's command) runs the "full" one."""
+    ``--hypothesis-profile`` was given. Everything else (the README's command) runs the "full" one.
+    Under pytest-xdist each worker loads it for itself (it gets the same options); the controlling
+    process, which runs no test, does not import Hypothesis for it."""
+    if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
+        return  # the xdist controller
     if config.getoption("hypothesis_profile", None) is None:
+        from helpers.examples import settings
+
         fast = "not slow" in (config.getoption("markexpr", "") or "")
         settings.load_profile("fast" if fast else "full")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from glc.compiler.udfs.chroma import chroma_pcc, frame_sizes
+from helpers.examples import examples
 from helpers.metric_project import add_task, new_project, sql_rows, write_predictions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -182,7 +183,7 @@ def render(spec: dict, path: Path) -> Path:
     return write_wav(path, x, rate, spec["width"])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pred=signal, ref=signal, same=st.booleans())
 def test_udf_agrees_with_the_independent_implementation(tmp_path: Path, pred: dict, ref: dict, same: bool) -> None:
     p = render(pred, tmp_path / "pred.wav")

@@ -72,3 +72,25 @@ def test_the_small_project_is_a_cut_of_the_catalog() -> None:
              if x.strip() and not x.startswith("#")]
     mine = [x.strip() for x in (SMALL / "quick_tasks.txt").read_text().splitlines() if not x.startswith("#")]
     assert mine == [x for x in quick if x in ids]
+
+
+def _bare_example_counts(path: Path) -> list[int]:
+    """Lines where a ``max_examples=`` is not ``examples(n)``: a bare count overrides the Hypothesis
+    profile, so the fast tier would run it in full (helpers.examples)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [kw.value.lineno for node in ast.walk(tree) if isinstance(node, ast.Call) for kw in node.keywords
+            if kw.arg == "max_examples" and not (isinstance(kw.value, ast.Call) and isinstance(kw.value.func, ast.Name)
+                                                 and kw.value.func.id == "examples")]
+
+
+def test_hypothesis_example_counts_go_through_examples() -> None:
+    offenders = {str(p.relative_to(TESTS)): lines for p in _python_files()
+                 if p != TESTS / "helpers" / "examples.py" and (lines := _bare_example_counts(p))}
+    assert offenders == {}
+
+
+def test_the_example_count_check_sees_a_bare_count(tmp_path: Path) -> None:
+    bad = tmp_path / "test_x.py"
+    bad.write_text("@settings(max_examples=600)\ndef test_a(): ...\n\nFAST = settings(deadline=None,\n"
+                   "                max_examples=6)\nOK = settings(max_examples=examples(6))\n", encoding="utf-8")
+    assert _bare_example_counts(bad) == [1, 5]

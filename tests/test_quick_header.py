@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 from glc.compiler.binding import _parse_header, quick_header
+from helpers.examples import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,7 +64,7 @@ def documents(draw) -> bytes:
     return (draw(spaces) + "{" + ",".join(parts) + "}" + draw(spaces)).encode()
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600), deadline=None)
 @given(data=documents())
 def test_quick_header_says_what_parsing_says_or_nothing(data: bytes) -> None:
     quick = quick_header(data)
@@ -71,7 +72,7 @@ def test_quick_header_says_what_parsing_says_or_nothing(data: bytes) -> None:
         assert quick == parsed(data), data
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(data=documents(), cut=st.integers(0, 400))
 def test_cut_files(data: bytes, cut: int) -> None:
     """Truncated downloads: a quick answer for a cut file that still parses is the parser's. (One
