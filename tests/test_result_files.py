@@ -18,13 +18,6 @@ from glc.engine import runlog
 from glc.workspace import Workspace
 
 
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
-    monkeypatch.delenv("GLC_TARGET", raising=False)
-    return copy_project(tmp_path / "p", small=True)
-
-
 @pytest.fixture(scope="module")
 def _two_models_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Models m1 and m2 imported and run once per module: ``live/`` (the project ``p`` and its user cache,
@@ -108,8 +101,9 @@ def _agrees(root: Path) -> None:
 
 
 @pytest.mark.parametrize("writer", ["duckdb", "pyarrow"])  # few result rows: DuckDB writes them; many: pyarrow
-def test_a_run_that_changed_nothing_copies_the_files_of_the_last(root: Path, monkeypatch: pytest.MonkeyPatch,
+def test_a_run_that_changed_nothing_copies_the_files_of_the_last(two_models: Path, monkeypatch: pytest.MonkeyPatch,
                                                                   tmp_path: Path, writer: str) -> None:
+    root = two_models
     if writer == "pyarrow":
         monkeypatch.setattr(runlog, "DUCKDB_WRITES_ROWS", 0)
     kinds: list[str] = []
@@ -117,7 +111,7 @@ def test_a_run_that_changed_nothing_copies_the_files_of_the_last(root: Path, mon
     monkeypatch.setattr(runlog, "collect_results", lambda *a, **k: (r := real(*a, **k), kinds.extend(
         type(v).__name__ for v in r.values()))[0])
     calls = _written(monkeypatch)
-    _glc(root, "import", "scores", str(_scores(root, tmp_path / "a.csv", "m1", 0.5)))
+    _glc(root, "import", "scores", str(_scores(root, tmp_path / "a.csv", "m3", 0.75)))
     _glc(root, "run")
     first = _last_run(root)
     assert sorted(calls) == ["levels.parquet.tmp", "scores.parquet.tmp"]
@@ -171,12 +165,13 @@ def test_any_change_writes_the_files_from_the_store(two_models: Path, monkeypatc
         assert "m9" in models and "m2" not in models
 
 
-def test_run_and_its_board_share_one_store_connection(root: Path, monkeypatch: pytest.MonkeyPatch,
+def test_run_and_its_board_share_one_store_connection(two_models: Path, monkeypatch: pytest.MonkeyPatch,
                                                        tmp_path: Path) -> None:
     from glc.engine import store
 
+    root = two_models
     ws = Workspace(root)
-    ws.import_scores(_scores(root, tmp_path / "a.csv", "m1", 0.5))
+    ws.import_scores(_scores(root, tmp_path / "a.csv", "m3", 0.75))
     opened: list[object] = []
     real = store.connect
 

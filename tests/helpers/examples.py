@@ -17,6 +17,7 @@ settings.register_profile("full")
 settings.register_profile("fast", max_examples=FULL // 10)
 
 
-def examples(full: int) -> int:
-    """``full`` scaled by the loaded profile's max_examples over the default's (at least 1)."""
-    return max(1, math.ceil(full * settings.default.max_examples / FULL))
+def examples(full: int, at_least: int = 1) -> int:
+    """``full`` scaled by the loaded profile's max_examples over the default's (at least ``at_least``,
+    never more than ``full``): a test whose first, minimal example checks nothing asks for 2."""
+    return min(full, max(at_least, math.ceil(full * settings.default.max_examples / FULL)))
