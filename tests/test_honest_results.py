@@ -229,7 +229,8 @@ def _routed_project(root: Path) -> dict[str, str]:
 def routed(tmp_path: Path) -> tuple[Workspace, dict[str, str]]:
     """The routed project, new: nothing compiled, run or stored."""
     root = tmp_path / "p"
-    return Workspace(root), _routed_project(root)
+    t = _routed_project(root)
+    return Workspace(root), t
 
 
 @pytest.fixture(scope="module")
