@@ -8,6 +8,7 @@ file must be ignored.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,36 @@ def fresh_memo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def _nodes(root: Path) -> dict[str, str]:
     return {n.name: n.sql for n in compile_project(root).nodes}
+
+
+@pytest.fixture(scope="module")
+def _cached_saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The small project compiled once per module from nothing (empty memo, no cache file): ``live/`` (the
+    project ``p`` and the user cache holding its compile cache file), a copy of it, ``saved/``, and the nodes
+    that cold compile gave."""
+    base = tmp_path_factory.mktemp("cached")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nodes, "_PROCESS_CACHE", nodes.CompileCache())
+        mp.setenv("XDG_CACHE_HOME", str(base / "live" / "user-cache"))
+        cold = _nodes(copy_project(base / "live" / "p", small=True))
+    shutil.copytree(base / "live", base / "saved")
+    return base, cold
+
+
+@pytest.fixture
+def cached(_cached_saved: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, str]]:
+    """A project whose compile cache file an earlier process wrote (the module's cold compile): the saved copy
+    restored at the path it was compiled at (the file is named by the project's path), an empty memo, and the
+    cold compile's nodes. Each test changes its own restored copy."""
+    base, cold = _cached_saved
+    live = base / "live"
+    shutil.rmtree(live)
+    shutil.copytree(base / "saved", live)
+    monkeypatch.setattr(nodes, "_PROCESS_CACHE", nodes.CompileCache())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(live / "user-cache"))
+    root = live / "p"
+    assert json.loads(nodes.compile_cache_path(root).read_text())["qualified"]  # what the cold compile wrote
+    return root, cold
 
 
 def test_a_cache_hit_gives_identical_nodes_and_a_change_misses(tmp_path: Path, fresh_memo: None,
@@ -52,9 +83,9 @@ def test_a_cache_hit_gives_identical_nodes_and_a_change_misses(tmp_path: Path, f
     assert {n for n in first if first[n] != changed[n]} == {"task_sota"}
 
 
-def test_a_broken_model_is_reported_although_an_older_version_was_cached(tmp_path: Path, fresh_memo: None) -> None:
-    root = copy_project(tmp_path / "p", small=True)
-    _nodes(root)
+def test_a_broken_model_is_reported_although_an_older_version_was_cached(
+        cached: tuple[Path, dict[str, str]]) -> None:
+    root, _ = cached  # the older version is in the cache file
     path = root / "sql" / "models" / "task_sota.sql"
     path.write_text(path.read_text().replace("SELECT", "SELECT no_such_column,", 1))
     with pytest.raises(GlcError) as info:
@@ -63,9 +94,10 @@ def test_a_broken_model_is_reported_although_an_older_version_was_cached(tmp_pat
 
 
 @pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 1, "salt": "x", "refs": 5}', b"\xff\xfe"])
-def test_a_damaged_cache_file_is_ignored(tmp_path: Path, fresh_memo: None, damage: bytes) -> None:
-    root = copy_project(tmp_path / "p", small=True)
-    first = _nodes(root)
+def test_a_damaged_cache_file_is_ignored(cached: tuple[Path, dict[str, str]], damage: bytes) -> None:
+    root, cold = cached
+    first = _nodes(root)  # read from the file: what the cold compile gave
+    assert first == cold
     cache_file = nodes.compile_cache_path(root)
     cache_file.write_bytes(damage)
     assert _nodes(root) == first

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -209,11 +210,10 @@ def _with_inference(root: Path, task_id: str, *, sota: object = "keep") -> None:
     path.write_text(yaml.safe_dump(spec))
 
 
-@pytest.fixture
-def routed(tmp_path: Path) -> tuple[Workspace, dict[str, str]]:
+def _routed_project(root: Path) -> dict[str, str]:
     """nlp.t_acc (6 instances, SoTA 50), nlp.t_acc_new (4 instances, no SoTA yet) and an image task
     (SoTA 50) that the generalist 'echo' has no route for; 'echo-spec' is a specialist for NLP."""
-    root = new_project(tmp_path / "p")
+    new_project(root)
     allow_command(root, ECHO)
     nlp = qa_task(root, n=6)
     new = add_task(root, "acc", "text", [(f"n{i}", {"a": str(i)}, [str(i)]) for i in range(4)], suffix="_new")
@@ -222,7 +222,56 @@ def routed(tmp_path: Path) -> tuple[Workspace, dict[str, str]]:
     _with_inference(root, img)
     _model(root, "echo", {"modality": ["nlp"]})
     _model(root, "echo-spec", {"tasks": [nlp]}, role="specialist")
-    return Workspace(root), {"nlp": nlp, "new": new, "img": img}
+    return {"nlp": nlp, "new": new, "img": img}
+
+
+@pytest.fixture
+def routed(tmp_path: Path) -> tuple[Workspace, dict[str, str]]:
+    """The routed project, new: nothing compiled, run or stored."""
+    root = tmp_path / "p"
+    t = _routed_project(root)
+    return Workspace(root), t
+
+
+@pytest.fixture(scope="module")
+def _routed_saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The routed project made once per module at ``live/p``: saved as ``compiled/`` after a compile and as
+    ``ran/`` after a full run (inference and build)."""
+    base = tmp_path_factory.mktemp("routed")
+    root = base / "live" / "p"
+    t = _routed_project(root)
+    Workspace(root).compile()
+    shutil.copytree(base / "live", base / "compiled", symlinks=True)
+    Workspace(root).run()
+    shutil.copytree(base / "live", base / "ran", symlinks=True)
+    return base, t
+
+
+def _restored(saved: tuple[Path, dict[str, str]], which: str) -> tuple[Workspace, dict[str, str]]:
+    """A saved state of the routed project restored at the path it was made at (the compile cache entry is
+    named by the project's path, so a restored copy's compile is read from it). Each test changes its own
+    restored copy."""
+    base, t = saved
+    shutil.rmtree(base / "live")
+    shutil.copytree(base / which, base / "live", symlinks=True)
+    return Workspace(base / "live" / "p"), t
+
+
+@pytest.fixture
+def routed_compiled(_routed_saved: tuple[Path, dict[str, str]]) -> tuple[Workspace, dict[str, str]]:
+    """The routed project, compiled (target/ holds its manifest), nothing run or stored."""
+    ws, t = _restored(_routed_saved, "compiled")
+    assert not Path(ws.target.path).exists()
+    return ws, t
+
+
+@pytest.fixture
+def routed_ran(_routed_saved: tuple[Path, dict[str, str]]) -> tuple[Workspace, dict[str, str]]:
+    """The routed project after a full run: every routed instance predicted and the store built. A test's own
+    ``ws.run()`` on it finds the inference done."""
+    ws, t = _restored(_routed_saved, "ran")
+    assert sql_rows(ws, "SELECT count(*) FROM predictions") == [(6 + 4 + 6,)]  # echo: both NLP; echo-spec: nlp
+    return ws, t
 
 
 @pytest.mark.slow  # several glc processes
@@ -239,8 +288,8 @@ def test_tasks_without_a_route_are_named_and_marked(routed) -> None:
     assert "0/3" in board and "echo: 3 of 3 tasks not attempted (no score)" in board
 
 
-def test_missing_route_error_refuses_before_inference(routed) -> None:
-    ws, t = routed
+def test_missing_route_error_refuses_before_inference(routed_compiled) -> None:
+    ws, t = routed_compiled
     spec = ws.root / "specs" / "models" / "echo.yaml"
     spec.write_text(spec.read_text().replace("revision: '1'", "revision: '1'\nmissing_route: error"))
     fresh = Workspace(ws.root)
@@ -255,8 +304,8 @@ def test_missing_route_error_refuses_before_inference(routed) -> None:
     assert out.returncode == 2 and "no inference ran" in out.stderr
 
 
-def test_partial_results_are_marked(routed) -> None:
-    ws, t = routed
+def test_partial_results_are_marked(routed_compiled) -> None:
+    ws, t = routed_compiled
     result = ws.run(limit=2)
     warn = next(r for r in result.tests.data if r.test.name == "partial_coverage")
     assert warn.status == "warn" and warn.n_failing == 2  # the two NLP tasks of 'echo' (one counted)
@@ -272,8 +321,8 @@ def test_partial_results_are_marked(routed) -> None:
     assert {r["model"]: r for r in ws.leaderboard("pooled", "A")}["echo"]["n_complete"] == 1
 
 
-def test_a_task_without_sota_is_scored_but_counts_nowhere(routed) -> None:
-    ws, t = routed
+def test_a_task_without_sota_is_scored_but_counts_nowhere(routed_ran) -> None:
+    ws, t = routed_ran
     result = ws.run()
     scored = sql_rows(ws, "SELECT raw_score, has_sota, vs_sota FROM task_results WHERE model = 'echo' "
                           "AND task_id = ?", t["new"])
@@ -291,8 +340,8 @@ def test_a_task_without_sota_is_scored_but_counts_nowhere(routed) -> None:
     assert with_pending["s_l"] == pytest.approx(100 / 3)  # 100 on 1 of the 3 NLP tasks with a SoTA
 
 
-def test_sota_record_says_why_it_skips_a_task(routed) -> None:
-    ws, t = routed
+def test_sota_record_says_why_it_skips_a_task(routed_ran) -> None:
+    ws, t = routed_ran
     ws.run()
     rows = ws.record_sota(write=False)
     assert [(r["task_id"], r["model"], r["value"]) for r in rows] == [(t["nlp"], "echo-spec", 100.0)]

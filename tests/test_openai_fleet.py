@@ -22,12 +22,16 @@ from glc.workspace import Workspace
 
 
 class EchoServer:
-    """A chat server answering with the prompt's last word after ``delay_s``; counts what it served."""
+    """A chat server answering with the prompt's last word after ``delay_s``; counts what it served.
+    After ``die()`` it answers nothing: a request on an open connection has the connection closed
+    under it, and the listening socket is closed (a new connection is refused), as when its process
+    is killed."""
 
     def __init__(self, delay_s: float = 0.0) -> None:
         owner = self
         self.served = 0
         self.lock = threading.Lock()
+        self.dead = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -36,6 +40,9 @@ class EchoServer:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
+                if owner.dead.is_set():
+                    self.close_connection = True  # no answer: the client reads a closed connection
+                    return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 time.sleep(delay_s)
                 content = body["messages"][-1]["content"]
@@ -55,6 +62,10 @@ class EchoServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def die(self) -> None:
+        self.dead.set()
+        self.stop()
 
 
 def free_url() -> str:
@@ -101,6 +112,28 @@ def serve_process(latency_ms: float) -> tuple[subprocess.Popen, str]:
     return proc, m.group(1)
 
 
+def test_a_server_that_is_down_or_dies_mid_run_loses_no_instance() -> None:
+    """The fast tier's counterpart of the test below: the dying server is one in this process that stops
+    answering mid-run (open connections closed without an answer, new ones refused)."""
+    up, dying = EchoServer(0.01), EchoServer(0.01)
+    try:
+        runner = OpenAIRunner(OpenAIArgs(model="echo", base_urls=[free_url(), up.url, dying.url], concurrency=2,
+                                         max_retries=1, backoff_s=0.01), Path("."))
+        got = []
+        for i, (req, res) in enumerate(runner.run(requests(60))):
+            got.append((req.prompt, res))
+            if i == 15:
+                served = dying.served
+                dying.die()  # its requests move to the server that is left
+        runner.close()
+    finally:
+        up.stop()
+    assert len(got) == 60 and served > 0 and dying.served == served  # it served before, nothing after
+    assert all(res.error is None and res.output and res.output in prompt for prompt, res in got), \
+        [res.error for _, res in got if res.error][:3]
+
+
+@pytest.mark.slow  # several glc processes (two `glc serve`, one killed with SIGKILL)
 def test_a_server_that_is_down_or_dies_loses_no_instance() -> None:
     up, dying = serve_process(10), serve_process(10)
     try:

@@ -4,7 +4,8 @@ back (JSON, never pickle) instead of compiling; any change of what a compile rea
 Every test compiles a small copy of the project twice and checks whether the second compile was
 read from the cache (compile_project not called) and that what it gives equals a fresh compile. (The
 ``primed`` tests start from a copy whose first compile the module made once, restored at its path: their
-first compile must be read from the cache.)
+first compile is read from the cache, and the tests that count compiles check that it was. A test that needs
+a compile of its own first, or counts one, starts from ``root``.)
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ def test_a_change_of_any_input_compiles_again(primed: Path, monkeypatch: pytest.
     assert got == compile_project(root)
 
 
-def test_a_changed_spec_is_seen_in_the_result(root: Path) -> None:
+def test_a_changed_spec_is_seen_in_the_result(primed: Path) -> None:
+    root = primed  # its compiled project already in the user cache (the module's compile)
     project_cache.cached_compile(root)
     task = next(p for p in sorted((root / "specs" / "tasks").rglob("*.yaml")) if "  value: " in p.read_text())
     text = task.read_text()
@@ -144,8 +146,9 @@ def test_a_damaged_or_foreign_entry_is_a_miss_and_is_rewritten(primed: Path, mon
     assert json.loads(entry.read_bytes())["format"] == project_cache.FORMAT
 
 
-def test_a_tampered_entry_with_the_right_key_is_still_validated(root: Path) -> None:
+def test_a_tampered_entry_with_the_right_key_is_still_validated(primed: Path) -> None:
     """An entry is data: a spec value it holds is validated again (an invalid one is a miss)."""
+    root = primed  # its compiled project already in the user cache (the module's compile)
     first = project_cache.cached_compile(root)
     entry = project_cache.cache_path(root.resolve(), None)
     doc = json.loads(entry.read_bytes())
@@ -170,9 +173,10 @@ def test_a_tampered_entry_with_valid_specs_is_a_miss(root: Path, monkeypatch: py
     assert project_cache.cached_compile(root) == first and len(calls) == 2  # rewritten, read back
 
 
-def test_specs_read_back_are_what_validation_gives(root: Path) -> None:
+def test_specs_read_back_are_what_validation_gives(primed: Path) -> None:
     """Every spec of a hit has the class, the values (of the same types), the defaults and the fields
     set that validating its YAML gave, without the spec classes' validators being built."""
+    root = primed  # its compiled project already in the user cache (the module's compile)
     from pydantic import BaseModel
 
     compiled = compile_project(root)
@@ -201,8 +205,9 @@ def _with_an_int_bound(data: dict) -> dict:
     raise AssertionError("no whole-number range bound in the metric specs")
 
 
-def test_a_hit_builds_no_spec_validator(root: Path) -> None:
+def test_a_hit_builds_no_spec_validator(primed: Path) -> None:
     """What made reading an entry back slow: building every spec class's pydantic validator."""
+    root = primed  # its compiled project already in the user cache (the module's compile)
     import os
     import subprocess
     import sys
@@ -244,9 +249,10 @@ def test_a_project_bound_to_a_data_folder_is_cached_by_the_folder_layout(root: P
     assert again.project.binding.unmatched == [PurePosixPath("NLP/Some-Task")]
 
 
-def test_the_reference_kinds_of_metric_macros_are_compiled_cached_and_follow_a_macro_edit(root: Path) -> None:
+def test_the_reference_kinds_of_metric_macros_are_compiled_cached_and_follow_a_macro_edit(primed: Path) -> None:
     """``glc compile``/``run`` name tasks whose reference a metric cannot read; the kinds come with the
     compile (and its cache entry) and equal what each macro template declares."""
+    root = primed  # its compiled project already in the user cache (the module's compile)
     from glc.compiler.render import metric_references
 
     from glc.cli.listing import reference_kinds_read
@@ -290,7 +296,8 @@ def _artifacts(target: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("change", ["nothing", "edited file", "removed file", "stray file", "manifest", "spec",
                                     "note", "no cache"])
 def test_artifacts_are_written_again_exactly_when_target_does_not_hold_them(
-        root: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+        primed: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    root = primed  # its compiled project already in the user cache (the module's compile)
     from glc.workspace import Workspace
 
     calls = _writes(monkeypatch)
@@ -360,8 +367,9 @@ def test_runner_plugins_are_read_again_only_when_their_files_change(root: Path, 
     assert project_cache.cached_compile(root) == first and len(calls) == 2  # other plugins: compiled again
 
 
-def test_reading_an_entry_leaves_the_garbage_collector_as_it_was(root: Path) -> None:
+def test_reading_an_entry_leaves_the_garbage_collector_as_it_was(primed: Path) -> None:
     """(Reading an entry back pauses cyclic collection: none of its objects is garbage.)"""
+    root = primed  # its compiled project already in the user cache (the module's compile)
     import gc
 
     first = project_cache.cached_compile(root)
