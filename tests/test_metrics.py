@@ -266,3 +266,29 @@ def test_accuracy_scoring_compiles_no_regex_per_reference(tmp_path) -> None:
         assert not in_lambdas, f"instance_scores__{name} normalizes list elements with {len(in_lambdas)} regexes"
         refs = sqlglot.parse_one(compiled.node(f"instance_refs__{name}").sql, dialect="duckdb")
         assert "ref_options" in refs.named_selects
+
+
+def test_scoring_normalizes_each_answer_once(tmp_path) -> None:
+    """Accuracy and token F1 normalize the answer once per scoring statement: the normalization's
+    Unicode-class regular expressions (final sigma, articles) appear as often as normalize_answer
+    writes them, not once more for the option text of a choice (accuracy) or for the empty answer
+    (token F1). Each copy is compiled at binding and again for each thread, whatever the rows: most
+    of what scoring one more model took."""
+    import sqlglot
+    from glc.compiler.plan import compile_project
+    from helpers.project import copy_project
+    from sqlglot import exp
+
+    compiled = compile_project(copy_project(tmp_path, small=True))
+    metrics = [m for m in compiled.project.metrics
+               if m.implementation and m.implementation.macro in ("accuracy", "token_f1")]
+    assert {m.implementation.macro for m in metrics} == {"accuracy", "token_f1"}
+    for metric in metrics:
+        answer = metric.implementation.answer
+        scoring = sqlglot.parse_one(compiled.node(f"instance_scores__{metric.name}").sql, dialect="duckdb")
+        patterns = collections.Counter(
+            f.expression.name for f in scoring.find_all(exp.RegexpReplace) if isinstance(f.expression, exp.Literal))
+        sigma = [p for p in patterns if "Σ" in p]
+        articles = [p for p in patterns if "(?:a|an|the)" in p]
+        assert [patterns[p] for p in sigma] == ([1] if answer.lowercase else []), metric.name
+        assert [patterns[p] for p in articles] == ([2] if answer.remove_articles else []), metric.name
