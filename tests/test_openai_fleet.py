@@ -46,7 +46,10 @@ class EchoServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 time.sleep(delay_s)
                 content = body["messages"][-1]["content"]
-                with owner.lock:
+                with owner.lock:  # dying while this request slept: it gets no answer either
+                    if owner.dead.is_set():
+                        self.close_connection = True
+                        return
                     owner.served += 1
                 data = json.dumps({"choices": [{"message": {"content": content.split()[-1]}}]}).encode()
                 self.send_response(200)
@@ -64,7 +67,8 @@ class EchoServer:
         self.server.server_close()
 
     def die(self) -> None:
-        self.dead.set()
+        with self.lock:  # after this, no request is counted or answered
+            self.dead.set()
         self.stop()
 
 
@@ -123,8 +127,8 @@ def test_a_server_that_is_down_or_dies_mid_run_loses_no_instance() -> None:
         for i, (req, res) in enumerate(runner.run(requests(60))):
             got.append((req.prompt, res))
             if i == 15:
-                served = dying.served
                 dying.die()  # its requests move to the server that is left
+                served = dying.served  # what it answered before it died
         runner.close()
     finally:
         up.stop()
