@@ -74,12 +74,16 @@ ROWS = [("x", 1, None, 2**62, datetime.datetime(2026, 1, 1, 1, 2, 3, 4), None, [
         ("é'\"\\ \n;--", 1e308, -2**31, -2**63, datetime.datetime(1, 1, 1), False, None),
         ("", -0.0, 0, 0, datetime.datetime(9999, 12, 31, 23, 59, 59, 999999), None, ["", "ü"]),
         ("z", 5e-324, 7, 1, None, None, None),
-        ("w", 0.1 + 0.2, None, None, None, None, None)]
+        ("w", 0.1 + 0.2, None, None, None, None, None),
+        # an aware time: both paths store it as UTC, whatever the session's time zone
+        ("tz", 1.0, 1, 1, datetime.datetime(2026, 1, 1, 12, tzinfo=datetime.timezone(datetime.timedelta(hours=-5))),
+         None, None)]
 
 
 def test_rows_bound_as_lists_are_the_rows_arrow_gives() -> None:
     contract = Contract("t", "store", tuple(Column(n, t) for n, t in COLUMNS))
     con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")
     got = []
     for arrow in (False, True):
         con.execute(contract.ddl(replace=True))
@@ -88,7 +92,8 @@ def test_rows_bound_as_lists_are_the_rows_arrow_gives() -> None:
         else:
             store.insert_rows(con, contract, ROWS)  # few values: bound lists
         got.append(con.execute("SELECT * FROM t").fetchall())
-    assert got[0] == got[1] == [tuple(r) for r in ROWS]
+    want = [tuple(r) for r in ROWS[:-1]] + [(*ROWS[-1][:4], datetime.datetime(2026, 1, 1, 17), None, None)]
+    assert got[0] == got[1] == want
 
 
 def test_many_rows_go_as_arrow_and_keep_their_order(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,4 +118,6 @@ def test_a_list_insert_takes_only_the_types_it_knows() -> None:
     con.execute("CREATE TABLE t (a VARCHAR)")
     with pytest.raises(ValueError, match="no list binding"):
         store.insert_lists(con, "t", [("a", "VARCHAR); DROP TABLE t; --")], [("x",)])
+    with pytest.raises(ValueError, match="no list binding"):  # a whole-type match: not even a newline after it
+        store.insert_lists(con, "t", [("a", "VARCHAR\n")], [("x",)])
     assert con.execute("SELECT count(*) FROM t").fetchall() == [(0,)]

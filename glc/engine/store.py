@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -122,16 +123,20 @@ def insert_lists(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[t
     column's type (``columns``: (name, type) of a contract; the types are its checked constants) and
     unnested side by side, in order: the values are parameters, never SQL text, and no pyarrow."""
     for _, type_ in columns:
-        if not _LIST_TYPE.match(type_):
+        if not _LIST_TYPE.fullmatch(type_):
             raise ValueError(f"{table}: no list binding for type {type_!r}")
     names = ", ".join(quote_ident(c) for c, _ in columns)
     select = ", ".join(f"unnest(?::{t}[])" for _, t in columns)
     verb = "INSERT OR REPLACE" if replace else "INSERT"
-    con.execute(f"{verb} INTO {quote_ident(table)} ({names}) SELECT {select}",
-                [[r[i] for r in rows] for i in range(len(columns))])
+    lists = [[r[i] for r in rows] for i in range(len(columns))]
+    for i, (_, type_) in enumerate(columns):
+        if type_ == "TIMESTAMP":  # an aware time is stored as UTC, as Arrow stores it, not as the session's zone
+            lists[i] = [v.astimezone(dt.UTC).replace(tzinfo=None)
+                        if isinstance(v, dt.datetime) and v.tzinfo is not None else v for v in lists[i]]
+    con.execute(f"{verb} INTO {quote_ident(table)} ({names}) SELECT {select}", lists)
 
 
-_LIST_TYPE = re.compile(r"^(VARCHAR|DOUBLE|INTEGER|BIGINT|TIMESTAMP|BOOLEAN)(\[\])?$")
+_LIST_TYPE = re.compile(r"(VARCHAR|DOUBLE|INTEGER|BIGINT|TIMESTAMP|BOOLEAN)(\[\])?")  # fullmatch
 
 
 def insert_values(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
