@@ -205,19 +205,25 @@ def collect_results(con: duckdb.DuckDBPyConnection,
     kept as they are."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
                                         "WHERE table_schema = 'main'").fetchall()}
-    todo = [(key, table, order) for key, (table, order, _) in RESULT_TABLES.items()
-            if table in tables and not (earlier and key in earlier)]
-    out: dict[str, Collected | ArrowRows | SameRows] = {k: earlier[k] for k in RESULT_TABLES
-                                                         if earlier and k in earlier and RESULT_TABLES[k][0] in tables}
+    earlier = earlier or {}
+    out: dict[str, Collected | ArrowRows | SameRows] = {}
+    todo: list[tuple[str, str, tuple[str, ...]]] = []
+    for key, (table, order, _) in RESULT_TABLES.items():
+        if table in tables:
+            if key in earlier:
+                out[key] = earlier[key]
+            else:
+                todo.append((key, table, order))
     if not todo:
         return out
     counts = con.execute("SELECT " + ", ".join(f"(SELECT count(*) FROM {quote_ident(t)})" for _, t, _ in todo)
                          ).fetchall()[0]
+    many = sum(counts) > DUCKDB_WRITES_ROWS
     held: duckdb.DuckDBPyConnection | None = None
     for (key, table, order), count in zip(todo, counts, strict=True):
         by = ", ".join(quote_ident(c) for c in order)
         rel = con.sql(f"SELECT * FROM {quote_ident(table)} ORDER BY {by}")
-        if sum(counts) > DUCKDB_WRITES_ROWS:
+        if many:
             out[key] = ArrowRows(rel.to_arrow_table())
             continue
         held = held or _private_db()

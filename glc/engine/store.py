@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from glc.compiler.contracts import SEEDS, STATE, STORE, Contract, quote_ident
+from glc.compiler.contracts import SEEDS, STATE, STORE, Column, Contract, quote_ident
 from glc.compiler.errors import GlcError
 from glc.profiles import Target
 
@@ -142,15 +142,7 @@ _LIST_TYPE = re.compile(r"(VARCHAR|DOUBLE|INTEGER|BIGINT|TIMESTAMP|BOOLEAN)(\[\]
 def insert_values(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
                   rows: Sequence[Sequence[Any]]) -> None:
     """Insert rows of strings into ``table`` in one statement (executemany is a round trip per row)."""
-    if not rows:
-        return
-    if len(rows) * len(columns) <= LIST_VALUES:
-        insert_lists(con, table, [(c, "VARCHAR") for c in columns], rows)
-        return
-    import pyarrow as pa
-
-    insert_arrow(con, table, pa.table({c: pa.array([r[i] for r in rows], pa.string())
-                                       for i, c in enumerate(columns)}))
+    insert_rows(con, Contract(table, "store", tuple(Column(c, "VARCHAR") for c in columns)), rows)
 
 
 def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, *, replace: bool = False) -> None:
