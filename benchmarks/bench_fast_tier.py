@@ -12,6 +12,7 @@ ratio of the median wall time to the 120 s target.
 Run: python benchmarks/bench_fast_tier.py                         # this checkout, serial and -n 2
      python benchmarks/bench_fast_tier.py --reps 3 --workers 0 2 --checkout /path/to/main-checkout
      python benchmarks/bench_fast_tier.py --reps 3 --run /path/to/main-checkout:0 --run .:2   # just these
+     python benchmarks/bench_fast_tier.py --run .:2 --slowest 20    # and the 20 slowest test phases
 A checkout whose venv lacks pytest-xdist runs serially only. This is not a test: it runs the tests.
 """
 
@@ -30,6 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_S = 120.0
+SLOW_S = 1.0  # a fast-tier test phase above this on a quiet machine is a candidate for the slow tier
 
 
 def _python(checkout: Path) -> str:
@@ -60,6 +62,7 @@ class Run:
     rc: int
     load: str
     tail: str
+    slowest: list[str]  # pytest's --durations lines, when asked for
 
 
 def run_once(checkout: Path, workers: int, dist: str, mark: str, extra: list[str]) -> Run:
@@ -72,10 +75,11 @@ def run_once(checkout: Path, workers: int, dist: str, mark: str, extra: list[str
     proc = subprocess.run(cmd, cwd=checkout, capture_output=True, text=True)
     wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    slowest = re.findall(r"^\s*\d+\.\d+s (?:call|setup|teardown) .*$", proc.stdout, re.M)
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|errors?|skipped)", tail)}
     return Run(wall, cpu, counts.get("passed", 0),
                counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0),
-               proc.returncode, f"{load_before} -> {_load()}", tail)
+               proc.returncode, f"{load_before} -> {_load()}", tail, slowest)
 
 
 def main() -> int:
@@ -89,6 +93,9 @@ def main() -> int:
     ap.add_argument("--dist", default="loadfile", help="xdist distribution (load, loadfile, loadscope, worksteal)")
     ap.add_argument("--reps", type=int, default=1, help="repetitions of each configuration")
     ap.add_argument("-m", dest="mark", default="not slow", help="pytest mark expression (default: the fast tier)")
+    ap.add_argument("--slowest", type=int, default=0, metavar="N",
+                    help="print the N slowest test phases of each configuration's last run (pytest --durations); "
+                         f"a fast test that takes more than {SLOW_S:.0f} s on a quiet machine belongs in the slow tier")
     ap.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --), e.g. test files")
     args = ap.parse_args()
 
@@ -106,7 +113,8 @@ def main() -> int:
     print(f"load average at start: {_load()} ({os.cpu_count()} cores)", flush=True)
     for rep in range(args.reps):
         for name, checkout, n in configs:
-            r = run_once(checkout, n, args.dist, args.mark, args.pytest_args)
+            extra = [*args.pytest_args, f"--durations={args.slowest}"] if args.slowest else args.pytest_args
+            r = run_once(checkout, n, args.dist, args.mark, extra)
             results[name].append(r)
             print(f"rep {rep + 1} {name:<32} wall {r.wall:7.1f} s  cpu {r.cpu:7.1f} s  "
                   f"passed {r.passed}  failed/errors {r.bad}  load {r.load}", flush=True)
@@ -119,6 +127,12 @@ def main() -> int:
         med = statistics.median(walls)
         print(f"{name:<32} {min(walls):9.1f} {med:9.1f} {min(cpus):8.1f} {statistics.median(cpus):8.1f} "
               f"{max(r.passed for r in rs):6d} {med / TARGET_S:9.2f}")
+    for name, rs in results.items() if args.slowest else ():
+        print(f"\nslowest test phases of the last run, {name} (over {SLOW_S:.0f} s: move to the slow tier "
+              f"or make cheaper, tests/README.md):")
+        for line in rs[-1].slowest:
+            secs = float(line.split("s ", 1)[0])
+            print(f"  {'*' if secs > SLOW_S else ' '} {line.strip()}")
     print(f"load average at end: {_load()}")
     return 0 if all(r.rc == 0 for rs in results.values() for r in rs) else 1
 

@@ -81,6 +81,7 @@ CHANGES = ["add folder", "remove folder", "rename folder", "rename modality", "r
 
 
 @pytest.mark.parametrize("change", CHANGES)
+@pytest.mark.slow  # a sweep of compiles, several seconds each: the full suite runs it (tests/README.md)
 def test_any_change_that_can_change_the_binding_compiles_again(setup, change: str, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     root, tree, calls = setup

@@ -84,6 +84,7 @@ def _run(root: Path, **options: Any) -> Any:
     return Workspace(root).run(infer=False, **options)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_nothing_changed_skips_the_checks_and_keeps_every_result(project: tuple[Path, str],
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     root, _ = project
@@ -104,6 +105,7 @@ def _m1_acc(root: Path, tid: str) -> list[tuple]:
     return sql_rows(Workspace(root), "SELECT score FROM task_scores WHERE model = 'm1' AND task_id = ?", tid)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_new_predictions_are_scored(project: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root, tid = project
     before = _m1_acc(root, tid)
@@ -116,6 +118,7 @@ def test_new_predictions_are_scored(project: tuple[Path, str], tmp_path: Path, m
     assert not _unchanged_rows(root)  # something was built: no note until a build finds all up to date
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_changed_task_spec_reloads_its_seed_and_rebuilds(project: tuple[Path, str],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     root, tid = project
@@ -127,6 +130,7 @@ def test_a_changed_task_spec_reloads_its_seed_and_rebuilds(project: tuple[Path, 
     assert sql_rows(Workspace(root), "SELECT sota FROM tasks WHERE task_id = ?", tid) == [(99.0,)]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_changed_task_data_rescores(project: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
     root, tid = project
     data = root / "data" / f"{tid}.jsonl"
@@ -161,6 +165,7 @@ def test_changed_sql_rebuilds_the_node(project: tuple[Path, str], monkeypatch: p
 
 
 @pytest.mark.parametrize("change", ["profile", "glc version", "dropped table"])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_other_inputs_check_every_node_again(project: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
                                              change: str) -> None:
     root, _ = project
@@ -192,6 +197,7 @@ def test_other_inputs_check_every_node_again(project: tuple[Path, str], monkeypa
         assert checks.n == 0
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_full_refresh_and_select_are_never_skipped(project: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
     root, tid = project
     checks = Checks(monkeypatch)
@@ -205,6 +211,7 @@ def _describe(result: Any) -> list[str]:
     return [r.describe() for r in result.tests.data]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_data_tests_of_an_unchanged_store_are_not_run_again(project: tuple[Path, str], tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import duckdb
@@ -236,6 +243,7 @@ def test_data_tests_of_an_unchanged_store_are_not_run_again(project: tuple[Path,
     assert _describe(_run(root)) == _describe(changed) and ran == [1, 1]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_skipped_build_still_installs_the_udfs_its_views_call(project: tuple[Path, str]) -> None:
     """Views are read after the build (results, data tests): a skipped build registers the UDFs
     the views call, as a build that checks its nodes does (a review found "Scalar Function
@@ -253,6 +261,7 @@ def test_a_skipped_build_still_installs_the_udfs_its_views_call(project: tuple[P
         assert reads.n_failing == 1 and reads.sample[0][0] == 1.5
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_kept_test_results_leave_out_integers_json_cannot_hold(project: tuple[Path, str]) -> None:
     """A data test's sample with a HUGEINT beyond 64 bits is run again each time, never kept (orjson
     refuses such integers; a review found the run failing with an internal error)."""

@@ -98,6 +98,7 @@ answers = st.lists(st.sampled_from(CHOICE_PIECES) | st.text(TEXT_CHARS, max_size
 @settings(max_examples=examples(150), deadline=None)
 @example(batch=["**B**", "__c__", "ÜB.", "answer is\u2028b", "答案是B", "I", "(AB)", "**", "\u0301B."])
 @given(batch=st.lists(answers, min_size=1, max_size=30))
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_compiled_rules_agree_with_python_on_generated_answers(rules: list[dict], batch: list[str]) -> None:
     got = duck(batch, [r["pattern"] for r in rules if r["kind"] == "pattern"])
     want = [python_letter(t) for t in batch]

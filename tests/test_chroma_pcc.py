@@ -197,6 +197,7 @@ def test_udf_agrees_with_the_independent_implementation(tmp_path: Path, pred: di
 # ------------------------------------------------------------------------ end to end
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_music_task_is_scored_through_a_project(tmp_path: Path) -> None:
     """A task whose reference is audio: glc run stores per instance the chroma PCC of the imported
     WAV against the reference, and the task score is 100 x their mean (a missing file: 0)."""

@@ -143,6 +143,7 @@ def test_echo_leaves_escape_sequences_out_of_a_pipe(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.parametrize("argv", [["compile"], ["ls", "metrics"], ["nosuch"], ["import", "scores", "missing.xlsx"]])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_main_pauses_the_garbage_collector_only_while_a_command_starts(monkeypatch: pytest.MonkeyPatch,
                                                                       tmp_path: Path, argv: list[str]) -> None:
     """main() runs a command's start (imports, the workspace) without cyclic garbage collection, then freezes
@@ -171,6 +172,7 @@ def test_main_pauses_the_garbage_collector_only_while_a_command_starts(monkeypat
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_main_leaves_a_callers_frozen_objects_frozen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``main`` freezes its start only when nothing is frozen yet, so it never unfreezes what the
     process that runs it had frozen (a review found ``gc.unfreeze`` thawing the caller's objects)."""

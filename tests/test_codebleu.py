@@ -115,6 +115,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"scores": scores, "items": items}
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_task_score_equals_the_codebleu_package(corpus: dict[str, Any]) -> None:
     items = [(p or "", refs) for _, refs, p in corpus["items"]]
     want = reference(items)
@@ -215,6 +216,7 @@ def programs(draw: st.DrawFn) -> str:
 
 @settings(max_examples=examples(60), deadline=None)
 @given(items=st.lists(st.tuples(programs(), st.lists(programs(), min_size=1, max_size=2)), min_size=1, max_size=4))
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_generated_programs_agree_with_the_package(items: list[tuple[str, list[str]]]) -> None:
     got, want = code.codebleu_parts(items), reference(items)
     assert got["codebleu"] == pytest.approx(want["codebleu"], abs=1e-6)
@@ -240,6 +242,7 @@ def test_an_unknown_language_is_refused_at_compile_time(tmp_path: Path) -> None:
     assert "one of: python" in text
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_the_catalog_code_tasks_are_scored_from_a_general_bench_tree(tmp_path: Path) -> None:
     """The two CodeBLEU tasks of the catalog (NLP Code Generation and Code Repair), bound to a
     generated General-Bench tree, score imported prediction trees as the package scores them."""

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from glc.compiler.udfs.names import UDF_NAMES
 from glc.compiler.udfs.registry import UDFS
 from helpers.project import copy_project
@@ -19,6 +20,7 @@ def test_the_udf_names_are_the_registry_s_in_its_order() -> None:
     assert UDF_NAMES == tuple(UDFS)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_compile_imports_no_udf_module_and_checks_udf_calls(tmp_path: Path) -> None:
     root = copy_project(tmp_path / "project", small=True)
     code = ("import json, sys; from pathlib import Path; from glc.compiler.plan import compile_project; "

@@ -107,6 +107,7 @@ def test_a_description_is_one_line_of_text(tmp_path: Path) -> None:
     assert len(duckdb.extract_statements(sql)) == 1
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_show_prints_column_docs_as_comments(tmp_path: Path) -> None:
     ws = Workspace(copy_project(tmp_path / "proj", small=True))  # the docs are the SQL's, not the catalog's
     node = ws.compile(write=False).node("level_scores")

@@ -60,6 +60,7 @@ def cached(_cached_saved: tuple[Path, dict[str, str]], monkeypatch: pytest.Monke
     return root, cold
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_cache_hit_gives_identical_nodes_and_a_change_misses(tmp_path: Path, fresh_memo: None,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     root = copy_project(tmp_path / "p", small=True)
@@ -83,6 +84,7 @@ def test_a_cache_hit_gives_identical_nodes_and_a_change_misses(tmp_path: Path, f
     assert {n for n in first if first[n] != changed[n]} == {"task_sota"}
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_broken_model_is_reported_although_an_older_version_was_cached(
         cached: tuple[Path, dict[str, str]]) -> None:
     root, _ = cached  # the older version is in the cache file

@@ -20,6 +20,7 @@ from glc.workspace import Workspace
 LINE_LIKE = "\u2028\u2029\u0085\x1c\x1d\x1e\x0b\x0c\r"
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_jsonl_lines_end_only_at_newline(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     texts = [f"a{ch}b" for ch in LINE_LIKE if ch != "\r"] + ["carriage\rreturn"]
@@ -99,12 +100,14 @@ record = st.fixed_dictionaries(
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(["text", "choice", "label", "labels", "number", "boxes", "image"]),
        records=st.lists(record, max_size=6))
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_fast_path_gives_what_the_careful_path_gives(loader, monkeypatch, kind: str, records: list) -> None:
     root, task, types = loader
     fast, slow = both_ways(root, task, types, dataset(kind), {"task": "t", "data": records}, monkeypatch)
     assert fast == slow
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_fast_path_on_every_catalog_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The generated General-Bench tree (every task type, media, Close Set): same rows both ways."""
     from helpers.gb_tree import write_tree
@@ -138,6 +141,7 @@ def test_fast_path_on_every_catalog_type(tmp_path: Path, monkeypatch: pytest.Mon
     assert {tt.type for tt in info.tasks} <= seen
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_unchanged_data_files_are_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = new_project(tmp_path / "p")
     tid = add_task(root, "acc", "text", [("q1", {"question": "2+2?"}, ["4"]), ("q2", {"question": "1+1?"}, ["2"])])
@@ -227,6 +231,7 @@ def test_dict_boxes_shortcut_gives_what_boxes_gives(value: object, fmt: str) -> 
         assert repr(quick[1]) == repr(general[1])
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_failed_write_stores_nothing_and_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The writer thread's error reaches the caller, the transaction rolls back: the instances
     stored before are all still there, and a later load writes the new ones."""

@@ -330,12 +330,14 @@ def _labels(a: np.ndarray) -> np.ndarray:
     return (a[:, :, 0] << 16 | a[:, :, 1] << 8 | a[:, :, 2]) if a.ndim == 3 else a
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_miou_masks_pooled_sklearn(corpus: Corpus) -> None:
     assert corpus.scores["miou_mask"] == pytest.approx(_pooled_miou_sklearn(corpus.cases["miou_mask"]), abs=1e-9)
     values = corpus.values["miou_mask"]
     assert values["same"] == 1.0 and values["missing"] == 0.0 and values["wrong_size"] == 0.0
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_miou_points_pooled_sklearn(corpus: Corpus) -> None:
     assert corpus.scores["miou_points"] == pytest.approx(_pooled_miou_sklearn(corpus.cases["miou_points"]), abs=1e-9)
 

@@ -157,6 +157,7 @@ def test_unchecked_constructs_are_refused(expr: str, why: str) -> None:
 
 @pytest.mark.parametrize("catalog", [pytest.param(True, id="catalog", marks=pytest.mark.slow),  # all 699 tasks
                                      pytest.param(False, id="small")])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_every_node_of_the_project_translates_with_checked_constructs_only(tmp_path: Path, catalog: bool) -> None:
     root = REPO if catalog else copy_project(tmp_path / "p", small=True)
     compiled = compile_project(root, benchmark="general-bench")

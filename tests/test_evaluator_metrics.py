@@ -196,6 +196,7 @@ def test_reading_forms() -> None:
     assert readings.frame_label_hits("", ["a, b"], "sequence", 16.0) == {"hits": 0.0, "frames": 2.0}
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_ls_metrics_details_names_what_the_evaluator_must_read(tmp_path: Path) -> None:
     from glc.compiler.plan import compile_project
     from helpers.project import copy_project

@@ -58,6 +58,7 @@ def test_explain_numbers_are_the_rows_of_the_sql_models(board: Workspace, varian
         explain_vs_sql(board, model, variant, scope)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_per_modality_contributions_follow_the_average_over_modalities(board: Workspace) -> None:
     """Under per_modality S_C is the mean of the modalities' S_C, so the tied image task (sigma 50, one
     of the image part's comprehension tasks, two modalities with comprehension tasks) adds
@@ -74,6 +75,7 @@ def test_per_modality_contributions_follow_the_average_over_modalities(board: Wo
     )
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_explain_prints_what_the_sql_tables_hold(board: Workspace, tmp_path: Path) -> None:
     """Change the numbers in the built tables and views directly: explain prints the changed numbers, so
     none of them is recomputed in Python."""

@@ -95,6 +95,7 @@ def project(tmp_path_factory) -> Workspace:
     return ws
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_list_form_layout_ids_structures_and_media(project: Workspace, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = project.export_predictions(out, "m")
@@ -121,6 +122,7 @@ def test_list_form_layout_ids_structures_and_media(project: Workspace, tmp_path:
     assert "exported 17 predictions of model 'm' for 5 task(s) into 4 prediction.json" in result.describe()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_document_form(project: Workspace, tmp_path: Path) -> None:
     project.export_predictions(tmp_path / "out", "m", form="document", make_zip=False,
                                select=["task:nlp.capital_qa", "task:image.t_miou"])
@@ -261,6 +263,7 @@ def test_force_never_writes_through_a_link_out_of_out(project: Workspace, tmp_pa
     assert list(elsewhere.iterdir()) == [] and (out / "manifest.json").read_bytes() == before
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_round_trip_gives_identical_task_scores(project: Workspace, tmp_path: Path) -> None:
     project.export_predictions(tmp_path / "out", "m", make_zip=False)
     fresh = _fresh_copy(project.root, tmp_path / "fresh")
@@ -283,6 +286,7 @@ def test_round_trip_gives_identical_task_scores(project: Workspace, tmp_path: Pa
     assert all(p.is_relative_to(fresh.root / "target" / "media") and p.is_file() for p in outputs)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_tree_with_other_spellings_and_the_document_form(project: Workspace, tmp_path: Path) -> None:
     out = tmp_path / "out"
     project.export_predictions(out, "m", form="document", make_zip=False,
@@ -301,6 +305,7 @@ def test_tree_with_other_spellings_and_the_document_form(project: Workspace, tmp
     assert len(rows) == 9
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_prediction_json_beside_a_shared_data_folder(project: Workspace, tmp_path: Path) -> None:
     fresh = _fresh_copy(project.root, tmp_path / "fresh")
     (fresh.root / "data/gb/NLP/Capital-QA/prediction.json").write_text(json.dumps([{"id": 1, "prediction": "4"}]))
@@ -309,6 +314,7 @@ def test_prediction_json_beside_a_shared_data_folder(project: Workspace, tmp_pat
         ("nlp.capital_qa", "1"), ("nlp.capital_qa_f1", "1")]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_file_matching_no_task_is_reported_and_nothing_stored(project: Workspace, tmp_path: Path) -> None:
     out = tmp_path / "out"
     project.export_predictions(out, "m", make_zip=False, select=["task:image.cat_choice"])
@@ -329,6 +335,7 @@ def test_a_file_matching_no_task_is_reported_and_nothing_stored(project: Workspa
     ("{\"task\": \"Capital QA\"}", "", "the object has no 'data' list"),
     ("[{\"id\": 1, \"prediction\": \"4\"}, {\"prediction\": \"Paris\"}]", " item 2", "no instance id"),
 ])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_an_invalid_prediction_json_stores_nothing(project: Workspace, tmp_path: Path, content: str, where: str,
                                                    message: str) -> None:
     fresh = _fresh_copy(project.root, tmp_path / "fresh")
@@ -344,6 +351,7 @@ def test_an_invalid_prediction_json_stores_nothing(project: Workspace, tmp_path:
     assert _sql(fresh, "SELECT count(*) FROM predictions") == [(0,)]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_missing_or_escaping_media_path_is_an_error_naming_file_and_id(project: Workspace, tmp_path: Path) -> None:
     out = tmp_path / "out"
     project.export_predictions(out, "m", make_zip=False, select=["task:image.denoise"])
@@ -380,6 +388,7 @@ def test_two_tasks_over_one_folder_with_different_predictions(project: Workspace
                                                                                            "prediction": "Paris"}
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_names_that_cannot_be_folders_are_refused(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid = add_task(root, "acc", "text", [("q1", {}, ["a"])])

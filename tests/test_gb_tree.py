@@ -81,6 +81,7 @@ def media_paths(value: Any) -> list[str]:
 # ------------------------------------------------------------------------------------------- layout
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_every_catalog_task_gets_its_folder_and_annotation(small_tree: TreeInfo) -> None:
     assert len(ROWS) == 699
     assert (small_tree.task_count, small_tree.instance_count) == (699, 699 * 3)
@@ -102,6 +103,7 @@ def test_every_catalog_task_gets_its_folder_and_annotation(small_tree: TreeInfo)
     assert (small_tree.root / "NLP/Commonsense-Reasoning/annotation.json").is_file()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_ids_are_unique_file_safe_and_styled_differently(small_tree: TreeInfo) -> None:
     styles: Counter[str] = Counter()
     for t in small_tree.tasks:
@@ -300,6 +302,7 @@ def check_media(path: Path, mask: bool = False) -> None:
                 img.load()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_media_exist_are_valid_and_all_referenced(small_tree: TreeInfo) -> None:
     referenced: dict[Path, bool] = {}  # path: is a segmentation reference
     for t in small_tree.tasks:

@@ -153,6 +153,7 @@ def small(tmp_path: Path):
     return root, tree, info
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_every_task_binds_by_name_loose_name_or_alias(small, tmp_path: Path) -> None:
     root, tree, info = small
     folders = {t.name: t.folder for t in info.tasks}
@@ -207,6 +208,7 @@ def test_ls_tasks_shows_type_and_whether_runnable(small) -> None:
     assert typed and all("True" in r for r in typed)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_openai_model_end_to_end_on_the_small_tree(small, server: ScriptedServer) -> None:
     root, tree, info = small
     openai_model(root, server.url)
@@ -245,6 +247,7 @@ def test_openai_model_end_to_end_on_the_small_tree(small, server: ScriptedServer
     con.close()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_close_set_runs_but_is_not_scored(tmp_path: Path, server: ScriptedServer) -> None:
     root = new_project(tmp_path / "proj")
     tree = tmp_path / "General-Bench-Closeset"
@@ -387,6 +390,7 @@ def test_all_catalog_tasks_with_two_models_limit_two(tmp_path: Path, server: Scr
         {t: (first[t], second[t]) for t in first if first[t] != second[t]}
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_the_data_declares_type_and_skill(small) -> None:
     """annotation.json's own type (a declared one) and skill win over the catalog's; both are read
     once per file version (kept under target/ by size and time)."""

@@ -62,6 +62,7 @@ def tied(tmp_path_factory) -> Workspace:
     return ws
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_level_resting_on_ties_says_so(tied: Workspace) -> None:
     board = {r["model"]: r for r in tied.leaderboard("pooled", "A")}
     a = board["copy-a"]
@@ -82,6 +83,7 @@ def test_a_level_resting_on_ties_says_so(tied: Workspace) -> None:
     assert "note: copy-a: 18 of 21 tasks not attempted (no score)" in out.stdout
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_tie_is_equality_within_float_noise(tmp_path: Path) -> None:
     """A score one ulp above the SoTA (another summation order of the same answers) is a tie, not a
     strict win; a difference a metric can report is a win."""
@@ -95,6 +97,7 @@ def test_tie_is_equality_within_float_noise(tmp_path: Path) -> None:
     assert got == {"ulp": 0, "better": 1}
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_explain_and_report_show_ties(tied: Workspace, tmp_path: Path) -> None:
     info = tied.explain("copy-a")
     assert info["basis"]["wins"] == "3 (3 ties)" and info["basis"]["level_without_ties"] == 2
@@ -167,6 +170,7 @@ def test_bootstrap_intervals_reach_json_and_csv(tmp_path: Path) -> None:
 
 # --- the SoTA workbook is not a model --------------------------------------------------------------
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_the_official_sota_workbook_is_refused_as_a_model(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     c = add_task(root, "acc", "text", [("q1", {}, ["x"])], modality="image", paradigm="comprehension")
@@ -288,6 +292,7 @@ def test_tasks_without_a_route_are_named_and_marked(routed) -> None:
     assert "0/3" in board and "echo: 3 of 3 tasks not attempted (no score)" in board
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_missing_route_error_refuses_before_inference(routed_compiled) -> None:
     ws, t = routed_compiled
     spec = ws.root / "specs" / "models" / "echo.yaml"
@@ -304,6 +309,7 @@ def test_missing_route_error_refuses_before_inference(routed_compiled) -> None:
     assert out.returncode == 2 and "no inference ran" in out.stderr
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_partial_results_are_marked(routed_compiled) -> None:
     ws, t = routed_compiled
     result = ws.run(limit=2)
@@ -321,6 +327,7 @@ def test_partial_results_are_marked(routed_compiled) -> None:
     assert {r["model"]: r for r in ws.leaderboard("pooled", "A")}["echo"]["n_complete"] == 1
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_task_without_sota_is_scored_but_counts_nowhere(routed_ran) -> None:
     ws, t = routed_ran
     result = ws.run()
@@ -340,6 +347,7 @@ def test_a_task_without_sota_is_scored_but_counts_nowhere(routed_ran) -> None:
     assert with_pending["s_l"] == pytest.approx(100 / 3)  # 100 on 1 of the 3 NLP tasks with a SoTA
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_sota_record_says_why_it_skips_a_task(routed_ran) -> None:
     ws, t = routed_ran
     ws.run()

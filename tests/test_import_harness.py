@@ -85,6 +85,7 @@ def _lines(path: Path) -> list[dict]:
 # --- lm-evaluation-harness -----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_lm_eval_end_to_end(hw: Workspace) -> None:
     imp = hw.import_harness("lm-eval", LM, "smol", _map(hw, LM_MAP), scores=True)
     text = imp.describe()
@@ -122,6 +123,7 @@ def test_lm_eval_end_to_end(hw: Workspace) -> None:
     assert [x["instance_id"] for x in norm["glc_only"]] == ["mc5"] and norm["n_harness_only"] == 0
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_lm_eval_filter_must_be_chosen_and_exists(hw: Workspace) -> None:
     with pytest.raises(ImportErrors) as err:
         hw.import_harness("lm-eval", LM, "smol", _map(hw, LM_MAP.replace(", filter: none", "")))
@@ -139,6 +141,7 @@ def test_lm_eval_filter_must_be_chosen_and_exists(hw: Workspace) -> None:
     assert _scores(hw, "smol")[QA_TASK] == pytest.approx(100 / 6)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_lm_eval_choice_text_and_a_single_samples_file(hw: Workspace) -> None:
     mapping = _map(hw, "tasks:\n  glc_capitals_mc: {task: nlp.t_acc_mc, match: position, choice_field: doc.choices}\n")
     f = next(LM.glob("samples_glc_capitals_mc_*.jsonl"))
@@ -149,6 +152,7 @@ def test_lm_eval_choice_text_and_a_single_samples_file(hw: Workspace) -> None:
     assert _scores(hw, "smol")[MC_TASK] == pytest.approx(200 / 3)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_lm_eval_careful_reader_gives_the_same_rows(hw: Workspace, tmp_path: Path) -> None:
     """A blank line sends the file to the line-by-line reader; what it stores equals the fast path's."""
     run = tmp_path / "run"
@@ -166,6 +170,7 @@ def test_lm_eval_careful_reader_gives_the_same_rows(hw: Workspace, tmp_path: Pat
                         "metric = 'acc'") == [("line 2",)]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_fast_reader_takes_every_value_as_the_careful_reader(hw: Workspace, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """Escapes, non-ASCII text, booleans, integers, null and small numbers as scores: the DuckDB
@@ -200,6 +205,7 @@ def test_fast_reader_takes_every_value_as_the_careful_reader(hw: Workspace, tmp_
         ("qa6", "exact_match", -0.0, "-0.0")]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_fast_reader_reads_the_named_file_whatever_its_name(hw: Workspace, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """Glob characters in the path name that file only (DuckDB expands globs in file names)."""
@@ -220,6 +226,7 @@ def test_fast_reader_reads_the_named_file_whatever_its_name(hw: Workspace, tmp_p
 # --- lmms-eval -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_lmms_eval_end_to_end(hw: Workspace) -> None:
     mapping = _map(hw, "tasks:\n  glc_arith_qa: {task: nlp.t_acc_qa, match: position}\n"
                        "  glc_capitals_mc: {task: nlp.t_acc_mc, match: position}\n")
@@ -252,6 +259,7 @@ INSPECT_MAP = """tasks:
 
 
 @pytest.mark.parametrize("suffix", [".eval", ".json"])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_inspect_end_to_end(hw: Workspace, suffix: str) -> None:
     mapping = _map(hw, INSPECT_MAP)
     for log in sorted(INSPECT.glob(f"*{suffix}")):
@@ -270,6 +278,7 @@ def test_inspect_end_to_end(hw: Workspace, suffix: str) -> None:
         "sample 'qa2' epoch 1"
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_inspect_epoch_and_position(hw: Workspace) -> None:
     log = next(INSPECT.glob("*arith-qa*.eval"))
     hw.import_harness("inspect", log, "mock", _map(hw, "tasks:\n  arith_qa: {task: nlp.t_acc_qa, epoch: 2}\n"))
@@ -283,6 +292,7 @@ def test_inspect_epoch_and_position(hw: Workspace) -> None:
 
 @pytest.mark.parametrize("name", ["MockVLM_GLC_Capitals.xlsx", "MockVLM_GLC_Capitals.tsv",
                                   "MockVLM_GLC_Capitals.json"])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_vlmevalkit_end_to_end(hw: Workspace, name: str, tmp_path: Path) -> None:
     run = tmp_path / "run"  # one prediction format per folder, with the run's result and acc files
     run.mkdir()
@@ -301,6 +311,7 @@ def test_vlmevalkit_end_to_end(hw: Workspace, name: str, tmp_path: Path) -> None
     assert sql_rows(hw, "SELECT score FROM imported_scores") == [(pytest.approx(200 / 3),)]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_vlmevalkit_match_by_index_and_pickles_refused(hw: Workspace, tmp_path: Path) -> None:
     mapping = _map(hw, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc, match: position}\n")
     imp = hw.import_harness("vlmevalkit", VLM / "MockVLM_GLC_Capitals.tsv", "vlm", mapping)
@@ -332,6 +343,7 @@ def test_hash_key_is_the_same_in_python_and_sql() -> None:
     assert text_key("x\u200bY") != text_key("x Y")  # nor is the zero-width space
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_unmatched_instances_are_listed_and_unmatched_samples_refused(hw: Workspace) -> None:
     spec = hw.root / "specs" / "tasks" / "test" / f"{QA_TASK}.yaml"
     data = hw.root / "data" / f"{QA_TASK}.jsonl"
@@ -353,6 +365,7 @@ def test_unmatched_instances_are_listed_and_unmatched_samples_refused(hw: Worksp
     assert spec.exists()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_two_samples_of_one_instance_are_refused_naming_both(hw: Workspace, tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(LM, run)
@@ -369,6 +382,7 @@ def test_two_samples_of_one_instance_are_refused_naming_both(hw: Workspace, tmp_
     assert _count(hw, "predictions") == 0 and _count(hw, "harness_scores") == 0
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_hash_matching_refuses_two_instances_with_one_text(hw: Workspace) -> None:
     data = hw.root / "data" / f"{MC_TASK}.jsonl"
     rows = [json.loads(x) for x in data.read_text().splitlines()]
@@ -395,6 +409,7 @@ def loaded(hw: Workspace) -> Workspace:
     return hw
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_unknown_lm_eval_version_is_refused(loaded: Workspace, tmp_path: Path) -> None:
     before = _stored(loaded)
     run = tmp_path / "run"
@@ -408,6 +423,7 @@ def test_unknown_lm_eval_version_is_refused(loaded: Workspace, tmp_path: Path) -
     assert _stored(loaded) == before
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_truncated_jsonl_line_is_located(loaded: Workspace, tmp_path: Path) -> None:
     before = _stored(loaded)
     run = tmp_path / "run"
@@ -421,6 +437,7 @@ def test_truncated_jsonl_line_is_located(loaded: Workspace, tmp_path: Path) -> N
     assert _stored(loaded) == before
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_bad_bytes_and_wrong_shapes_are_located(loaded: Workspace, tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(LM, run)
@@ -436,6 +453,7 @@ def test_bad_bytes_and_wrong_shapes_are_located(loaded: Workspace, tmp_path: Pat
     assert f"{f}:4: not valid UTF-8: byte(s) ff" in text
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_zip_that_is_not_an_inspect_log(loaded: Workspace, tmp_path: Path) -> None:
     before = _stored(loaded)
     mapping = _map(loaded, INSPECT_MAP)
@@ -457,6 +475,7 @@ def test_a_zip_that_is_not_an_inspect_log(loaded: Workspace, tmp_path: Path) -> 
     assert _stored(loaded) == before
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_zip_bombs_stop_at_the_limit(loaded: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from glc.importers.harness import safe_zip
 
@@ -468,6 +487,7 @@ def test_zip_bombs_stop_at_the_limit(loaded: Workspace, tmp_path: Path, monkeypa
         loaded.import_harness("inspect", bomb, "mock", _map(loaded, INSPECT_MAP))
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_missing_mapping_entry_is_named(loaded: Workspace) -> None:
     before = _stored(loaded)
     partial = _map(loaded, "tasks:\n  glc_capitals_mc: {task: nlp.t_acc_mc, match: position}\n")
@@ -482,6 +502,7 @@ def test_a_missing_mapping_entry_is_named(loaded: Workspace) -> None:
     assert [t.task_id for t in imp.tasks] == [MC_TASK]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_mapping_errors_have_lines(loaded: Workspace) -> None:
     bad = _map(loaded, "tasks:\n  glc_capitals_mc: {task: nlp.nope, match: position}\n"
                        "  glc_arith_qa: {task: nlp.t_acc_qa, match: id}\n")
@@ -498,6 +519,7 @@ def test_mapping_errors_have_lines(loaded: Workspace) -> None:
         loaded.import_harness("lm-eval", LM, "smol", twice)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_scores_only_from_a_results_file(hw: Workspace) -> None:
     summary = hw.import_harness_scores("lm-eval", next(LM.glob("results_*.json")), "smol", _map(hw, LM_MAP))
     assert summary.n_scores == {"smol": 1}

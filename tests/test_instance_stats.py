@@ -98,6 +98,7 @@ def _stats_type(con: duckdb.DuckDBPyConnection, metric: str) -> str:
                        "AND column_name = 'stats'", [f"instance_scores__{metric}"]).fetchone()[0]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_stored_statistics_are_named_structs(store: tuple[Workspace, dict[str, float]]) -> None:
     ws, scores = store
     con = duckdb.connect(ws.target.path, read_only=True)
@@ -117,6 +118,7 @@ def test_stored_statistics_are_named_structs(store: tuple[Workspace, dict[str, f
     assert set(scores) == {"nlp.t_bleu4", "nlp.t_wer", "nlp.t_micro_f1", "nlp.t_rmse"}
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_store_with_positional_statistics_is_rebuilt(store: tuple[Workspace, dict[str, float]]) -> None:
     """The store as a glc before named statistics left it: ``stats DOUBLE[]`` (the fields in their
     old positions) and the state of SQL whose fingerprint is not today's. The next run rebuilds the

@@ -69,6 +69,7 @@ def gb(gb_built: Path, tmp_path: Path) -> Workspace:
     return Workspace(shutil.copytree(gb_built, tmp_path / "p"))
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_general_bench_layout_end_to_end(gb: Workspace) -> None:
     imports = gb.import_predictions(gb.root / "data" / "gb", model="m")
     assert imports[0].tasks == {"nlp.capital_qa", "image.cat_choice"} and len(imports[0].rows) == 5
@@ -91,6 +92,7 @@ def test_general_bench_layout_end_to_end(gb: Workspace) -> None:
     ("bad_json", "annotation.json:1: bad JSON"),
     ("bad_reference", "instance 'i1': reference does not fit type 'choice': 'maybe' is not a choice letter"),
 ])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_bad_task_data_names_file_and_instance(gb: Workspace, breakage: str, message: str) -> None:
     gb.run()  # instances of both tasks stored
     before = _sql(gb, "SELECT task_id, instance_id, dataset_fp FROM instances ORDER BY ALL")
@@ -110,6 +112,7 @@ def test_bad_task_data_names_file_and_instance(gb: Workspace, breakage: str, mes
     assert _sql(gb, "SELECT task_id, instance_id, dataset_fp FROM instances ORDER BY ALL") == before
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_predictions_for_unknown_instances_are_refused(gb: Workspace, tmp_path: Path) -> None:
     gb.import_predictions(gb.root / "data" / "gb", model="m")
     before = _sql(gb, "SELECT * FROM predictions ORDER BY ALL")
@@ -120,6 +123,7 @@ def test_predictions_for_unknown_instances_are_refused(gb: Workspace, tmp_path: 
     assert _sql(gb, "SELECT * FROM predictions ORDER BY ALL") == before
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_odd_predictions_are_stored_and_scored(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid = add_task(root, "f1", "text", [(i, x, r) for i, x, r in QA])
@@ -133,6 +137,7 @@ def test_odd_predictions_are_stored_and_scored(tmp_path: Path) -> None:
     assert _sql(ws, "SELECT length(output) FROM predictions WHERE instance_id = 'q1'") == [(1_200_000,)]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_reimport_replaces_only_that_models_tasks(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     a = add_task(root, "acc", "text", QA)
@@ -161,6 +166,7 @@ def test_task_score_source_prefers_predictions(tmp_path: Path) -> None:
     assert rows[("z", tid)] == (33.0, "imported")
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_incremental_builds(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     acc = add_task(root, "acc", "text", QA)
@@ -209,6 +215,7 @@ def test_incremental_builds(tmp_path: Path) -> None:
     assert _sql(ws, scores) == incremental and len(incremental) == 3
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_one_more_model_reads_empty_sources_without_stale_views(tmp_path: Path, monkeypatch) -> None:
     """An incremental build shadows only the partition sources that hold rows with views of their
     stale partitions: the task aggregates read every metric's instance scores, most of them empty
@@ -250,6 +257,7 @@ def test_one_more_model_reads_empty_sources_without_stale_views(tmp_path: Path, 
     assert _sql(ws, "SELECT * FROM predicted_scores ORDER BY ALL") == partial
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_metric_without_predictions_is_built_empty_then_filled(tmp_path: Path, monkeypatch) -> None:
     """A fresh per-metric node with no partition and nothing in its partition sources (a store with
     imported scores only) is created with its query's columns and no rows, without running the
@@ -318,6 +326,7 @@ def test_metric_without_predictions_is_built_empty_then_filled(tmp_path: Path, m
     assert (_sql(other, rows), _sql(other, scores)) == filled
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_changed_reference_side_rescores_its_partitions(tmp_path: Path) -> None:
     """Scores read the prepared references (instance_refs__<metric>): a change there alone, with the
     scoring SQL untouched, must re-score that metric's partitions, not leave stale rows behind."""
@@ -341,6 +350,7 @@ def test_changed_reference_side_rescores_its_partitions(tmp_path: Path) -> None:
     assert _sql(ws, "SELECT score, n_instances FROM task_scores WHERE task_id = ?", acc) == [(100.0, 2)]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_view_models_follow_their_inputs_and_switch_kind(tmp_path: Path) -> None:
     """task_wins__V are views: created once, their rows follow task_results; a template that
     switches a model between view and table replaces the old object."""
@@ -381,6 +391,7 @@ def test_every_store_table_has_a_version() -> None:
     assert set(_store_versions(con)) == set(STORE)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_select_limits_scoring(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     acc = add_task(root, "acc", "text", QA)

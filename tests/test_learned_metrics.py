@@ -77,6 +77,7 @@ def close(a: float | None, b: float, rel: float = 1e-6) -> bool:
 # ------------------------------------------------------------------------------ Fréchet math
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_frechet_hand_picked_cases() -> None:
     rng = np.random.default_rng(3)
     a = rng.normal(size=(12, 4))
@@ -98,6 +99,7 @@ def test_frechet_hand_picked_cases() -> None:
     assert close(features.frechet_distance(x, y), torchmetrics_fid(x, y))
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_frechet_of_readings_is_order_free_and_skips_what_is_missing() -> None:
     rng = np.random.default_rng(5)
     preds, refs = rng.normal(size=(9, 5)), rng.normal(size=(9, 5)) + 0.3
@@ -277,6 +279,7 @@ def image_task(root: Path, metric: str, n: int, seed: int = 1) -> tuple[str, lis
     return tid, refs, preds
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_fid_route_end_to_end_with_an_evaluator_program(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid, refs, preds = image_task(root, "fid", 7)
@@ -316,6 +319,7 @@ def test_fid_route_end_to_end_with_an_evaluator_program(tmp_path: Path) -> None:
     assert sql_rows(ws, "SELECT score FROM task_scores WHERE task_id = ? AND model = 'm'", tid)[0][0] == score
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_an_evaluator_reading_that_is_not_features_is_an_instance_error(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid, _, _ = image_task(root, "clip_img_score", 3)
@@ -333,6 +337,7 @@ def test_an_evaluator_reading_that_is_not_features_is_an_instance_error(tmp_path
 
 
 @pytest.mark.parametrize("metric", ["clip_score", "musiq"])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_task_whose_evaluator_is_not_configured_gets_no_score(tmp_path: Path, metric: str) -> None:
     root = new_project(tmp_path / "p")
     tid, _, _ = image_task(root, metric, 3)
@@ -344,6 +349,7 @@ def test_a_task_whose_evaluator_is_not_configured_gets_no_score(tmp_path: Path, 
                     tid) == [(None, 0)]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_weights_path_outside_the_data_roots_is_refused(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid, _, _ = image_task(root, "fid", 3)
@@ -412,6 +418,7 @@ class JudgeServer:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_gpt_score_from_a_judge(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid = add_task(root, "gpt_score", "text", [(f"q{k}", {"question": f"what is {k}?"}, [f"it is {k}"])
@@ -438,6 +445,7 @@ def test_gpt_score_from_a_judge(tmp_path: Path) -> None:
     judge.server.shutdown()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_mos_and_user_preference_import_human_scores_without_a_judge(tmp_path: Path) -> None:
     """Without their judge configured, human ratings come in as scores (glc import scores) and
     nothing is computed over them; the metrics say a computed value would be judge-estimated."""
@@ -491,6 +499,7 @@ class ListeningJudge:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_mos_estimated_by_a_judge_that_hears_the_audio(tmp_path: Path) -> None:
     from helpers.media_files import wav
 

@@ -95,6 +95,7 @@ def _build(compiled: CompiledProject, tasks: list[Task], scores: list[tuple[Any,
         con.close()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_level_tables_are_the_same_bits_in_every_order_of_the_scores(small: CompiledProject) -> None:
     tasks = _catalog(small)
     scores = _scores(tasks)

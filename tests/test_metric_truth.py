@@ -99,6 +99,7 @@ TEXT_REGRESSIONS = [
 @FAST
 @example(batch=_batch(TEXT_REGRESSIONS))
 @given(batch=batches(text_cases(), 12))
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_text_metrics_agree_with_references(oracle: GlcOracle, batch: tuple[list[TextCase], list[int]]) -> None:
     found = check_text(oracle, *batch)
     assert not found, _report(found)
@@ -118,6 +119,7 @@ CHOICE_REGRESSIONS = [
 @FAST
 @example(batch=CHOICE_REGRESSIONS)
 @given(batch=st.lists(st.tuples(st.sampled_from("ABCDE"), choice_texts()), min_size=1, max_size=20))
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_choice_letters_follow_the_documented_rules(oracle: GlcOracle, batch: list[tuple[str, str]]) -> None:
     found = check_choice(oracle, batch)
     assert not found, _report(found)
@@ -136,6 +138,7 @@ LABEL_REGRESSIONS = [
 @FAST
 @example(batch=_batch(LABEL_REGRESSIONS))
 @given(batch=batches(label_cases(), 10))
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_label_metrics_agree_with_sklearn(oracle: GlcOracle, batch: tuple[list, list[int]]) -> None:
     found = check_labels(oracle, *batch)
     assert not found, _report(found)
@@ -157,6 +160,7 @@ CONSTANT_PREDICTIONS = [(1.0, "0.1"), (2.0, "0.1"), (3.0, "0.1")]  # Pearson und
 @example(batch=_batch(NUMBER_REGRESSIONS))
 @example(batch=_batch(CONSTANT_PREDICTIONS))
 @given(batch=batches(number_cases(), 10))
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_regression_metrics_agree_with_numpy_scipy(oracle: GlcOracle, batch: tuple[list, list[int]]) -> None:
     found = check_numbers(oracle, *batch)
     assert not found, _report(found)
@@ -190,6 +194,7 @@ LABELLED = [BoxCase([(0.0, 0.0, 8.0, 8.0), (2.0, 2.0, 6.0, 6.0)], ["car", None],
 @example(batch=_batch(TIED))
 @example(batch=_batch(LABELLED))
 @given(batch=st.booleans().flatmap(lambda labelled: batches(box_cases(labelled), 6)))
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_box_metrics_agree_with_pycocotools(oracle: GlcOracle, batch: tuple[list[BoxCase], list[int]]) -> None:
     found = check_boxes(oracle, *batch)
     assert not found, _report(found)
@@ -206,6 +211,7 @@ def test_references_no_metric_can_score_are_refused(oracle: GlcOracle) -> None:
         assert "instance 'bad'" in str(err.value.problems) and "finite" in str(err.value.problems)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_coco_predictions_are_read_like_their_references_by_default(oracle: GlcOracle) -> None:
     """A task that declares only box_format: xywh reads its predictions as xywh too: answers
     equal to the references score 100, and an image without objects answered with none counts
@@ -242,6 +248,7 @@ def test_conventions_are_listed_by_glc_ls_metrics(oracle: GlcOracle) -> None:
 
 @settings(FAST, max_examples=examples(2))
 @given(batch=st.lists(image_cases(), min_size=1, max_size=6))
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_image_metrics_agree_with_skimage_and_sewar(oracle: GlcOracle, batch: list[ImageCase]) -> None:
     found = check_images(oracle, batch)
     assert not found, _report(found)
@@ -257,6 +264,7 @@ def _macro_constant(name: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_regex_classes_and_lower_agree_with_python_on_assigned_characters() -> None:
     """The facts sql/macros/answer.sql rests on (docs/metrics.md, 'Unicode version', 'lower
     case'), on every code point Python 3.11 has assigned: RE2's [\\p{L}\\p{N}_] is Python's word

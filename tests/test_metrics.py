@@ -95,6 +95,7 @@ def scores(tmp_path_factory) -> dict[str, dict]:
                                    "images": images, "root": root} for r in rows}
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_exact_match_squad(scores) -> None:
     want = 100 * np.mean([float(_normalize_squad(p) == _normalize_squad(r)) for _, r, p in TEXT])
     assert scores["acc"]["score"] == pytest.approx(want, abs=1e-6)
@@ -268,6 +269,7 @@ def test_accuracy_scoring_compiles_no_regex_per_reference(tmp_path) -> None:
         assert "ref_options" in refs.named_selects
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_scoring_normalizes_each_answer_once(tmp_path) -> None:
     """Accuracy and token F1 normalize the answer once per scoring statement: the normalization's
     Unicode-class regular expressions (final sigma, articles) appear as often as normalize_answer

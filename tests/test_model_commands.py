@@ -92,6 +92,7 @@ def built(template: tuple[Path, str], tmp_path: Path) -> tuple[Workspace, str]:
     return Workspace(root), template[1]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_dry_run_lists_rows_per_table_and_removes_nothing(built: tuple[Workspace, str]) -> None:
     ws, _ = built
     before = counts(ws, "voice")
@@ -105,6 +106,7 @@ def test_dry_run_lists_rows_per_table_and_removes_nothing(built: tuple[Workspace
     assert counts(ws, "voice") == before and "voice" in board(ws)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_deleted_spec_is_named_by_run_and_rm_takes_the_model_off_the_boards(built: tuple[Workspace, str]) -> None:
     ws, _ = built
     (ws.root / "specs" / "models" / "voice.yaml").unlink()
@@ -125,6 +127,7 @@ def test_a_deleted_spec_is_named_by_run_and_rm_takes_the_model_off_the_boards(bu
     assert counts(ws, "imp") == dict.fromkeys(MODEL_TABLES, 0) and board(ws) == {"echo"}
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_rm_of_an_unknown_model_suggests_one_and_changes_nothing(built: tuple[Workspace, str]) -> None:
     ws, _ = built
     proc = glc(ws.root, "rm", "model", "voise")
@@ -133,6 +136,7 @@ def test_rm_of_an_unknown_model_suggests_one_and_changes_nothing(built: tuple[Wo
     assert counts(ws, "voice")["predictions"] == 3
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_rename_after_the_spec_keeps_predictions_and_readings(built: tuple[Workspace, str]) -> None:
     ws, judged = built
     before = sql_rows(ws, "SELECT instance_id, output FROM predictions WHERE model = 'voice' ORDER BY 1")
@@ -153,6 +157,7 @@ def test_rename_after_the_spec_keeps_predictions_and_readings(built: tuple[Works
     assert [(j.model, j.n_done, len(j.requests)) for j in plan.judges if j.model == "speaker"] == [("speaker", 3, 0)]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_rename_without_a_spec_says_the_predictions_will_be_made_again(built: tuple[Workspace, str]) -> None:
     ws, _ = built
     change = ws.rename_model("echo", "echo-2")
@@ -162,6 +167,7 @@ def test_rename_without_a_spec_says_the_predictions_will_be_made_again(built: tu
     assert board(ws) >= {"echo-2"} and "echo" not in board(ws)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_rename_refuses_to_merge_or_to_take_a_bad_name(built: tuple[Workspace, str]) -> None:
     ws, _ = built
     before = {m: counts(ws, m) for m in ("echo", "voice")}

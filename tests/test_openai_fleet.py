@@ -116,6 +116,7 @@ def serve_process(latency_ms: float) -> tuple[subprocess.Popen, str]:
     return proc, m.group(1)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_server_that_is_down_or_dies_mid_run_loses_no_instance() -> None:
     """The fast tier's counterpart of the test below: the dying server is one in this process that stops
     answering mid-run (open connections closed without an answer, new ones refused)."""
@@ -168,6 +169,7 @@ def test_every_server_down_fails_fast_with_the_reason() -> None:
     assert any("cannot reach" in (res.error or "") or "unreachable" in (res.error or "") for res in results)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_adding_a_server_to_the_fleet_reruns_nothing_and_each_server_needs_a_grant(tmp_path: Path) -> None:
     a, b = EchoServer(), EchoServer()
     try:

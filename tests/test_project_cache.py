@@ -64,6 +64,7 @@ def _compiles(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return calls
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_nothing_changed_reads_the_cache_and_gives_the_same_project(root: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _compiles(monkeypatch)
@@ -80,6 +81,7 @@ def test_nothing_changed_reads_the_cache_and_gives_the_same_project(root: Path,
 
 @pytest.mark.parametrize("change", ["spec", "new spec", "removed spec", "sql template", "sql macro", "task list",
                                     "profiles", "glc version", "glc source", "benchmark choice"])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_change_of_any_input_compiles_again(primed: Path, monkeypatch: pytest.MonkeyPatch, change: str,
                                               request: pytest.FixtureRequest) -> None:
     root = primed
@@ -120,6 +122,7 @@ def test_a_change_of_any_input_compiles_again(primed: Path, monkeypatch: pytest.
     assert got == compile_project(root)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_changed_spec_is_seen_in_the_result(primed: Path) -> None:
     root = primed  # its compiled project already in the user cache (the module's compile)
     project_cache.cached_compile(root)
@@ -134,6 +137,7 @@ def test_a_changed_spec_is_seen_in_the_result(primed: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 1, "key": "x"}', b"\xff\xfe", b"[1, 2]"])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_damaged_or_foreign_entry_is_a_miss_and_is_rewritten(primed: Path, monkeypatch: pytest.MonkeyPatch,
                                                                damage: bytes) -> None:
     root = primed
@@ -146,6 +150,7 @@ def test_a_damaged_or_foreign_entry_is_a_miss_and_is_rewritten(primed: Path, mon
     assert json.loads(entry.read_bytes())["format"] == project_cache.FORMAT
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_tampered_entry_with_the_right_key_is_still_validated(primed: Path) -> None:
     """An entry is data: a spec value it holds is validated again (an invalid one is a miss)."""
     root = primed  # its compiled project already in the user cache (the module's compile)
@@ -157,6 +162,7 @@ def test_a_tampered_entry_with_the_right_key_is_still_validated(primed: Path) ->
     assert project_cache.cached_compile(root) == first
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_tampered_entry_with_valid_specs_is_a_miss(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Specs are read back without validation: any byte of the compiled data changed after the entry
     was written (here a valid value, rewritten by orjson as glc writes) is a miss, not a project."""
@@ -173,6 +179,7 @@ def test_a_tampered_entry_with_valid_specs_is_a_miss(root: Path, monkeypatch: py
     assert project_cache.cached_compile(root) == first and len(calls) == 2  # rewritten, read back
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_specs_read_back_are_what_validation_gives(primed: Path) -> None:
     """Every spec of a hit has the class, the values (of the same types), the defaults and the fields
     set that validating its YAML gave, without the spec classes' validators being built."""
@@ -223,6 +230,7 @@ def test_a_hit_builds_no_spec_validator(primed: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_the_cache_can_be_turned_off(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _compiles(monkeypatch)
     monkeypatch.setenv(project_cache.ENV_DISABLE, "1")
@@ -231,6 +239,7 @@ def test_the_cache_can_be_turned_off(root: Path, monkeypatch: pytest.MonkeyPatch
     assert len(calls) == 2
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_project_bound_to_a_data_folder_is_cached_by_the_folder_layout(root: Path, monkeypatch: pytest.MonkeyPatch,
                                                                           tmp_path: Path) -> None:
     """(Every kind of data folder change: tests/test_binding_cache.py.)"""
@@ -249,6 +258,7 @@ def test_a_project_bound_to_a_data_folder_is_cached_by_the_folder_layout(root: P
     assert again.project.binding.unmatched == [PurePosixPath("NLP/Some-Task")]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_the_reference_kinds_of_metric_macros_are_compiled_cached_and_follow_a_macro_edit(primed: Path) -> None:
     """``glc compile``/``run`` name tasks whose reference a metric cannot read; the kinds come with the
     compile (and its cache entry) and equal what each macro template declares."""
@@ -295,6 +305,7 @@ def _artifacts(target: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("change", ["nothing", "edited file", "removed file", "stray file", "manifest", "spec",
                                     "note", "no cache"])
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_artifacts_are_written_again_exactly_when_target_does_not_hold_them(
         primed: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
     root = primed  # its compiled project already in the user cache (the module's compile)
@@ -334,6 +345,7 @@ def test_artifacts_are_written_again_exactly_when_target_does_not_hold_them(
         assert _artifacts(target) == written
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_runner_plugins_are_read_again_only_when_their_files_change(root: Path, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The entry keeps the installed runner plugins and a digest of the files they are read from:

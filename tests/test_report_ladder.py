@@ -61,6 +61,7 @@ def _ladder(ws: Workspace) -> dict[tuple[str, str], tuple]:
     return {(r[0], r[1]): r[2:] for r in rows}, levels
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_ladder_names_what_is_missing_and_the_closest_task(page) -> None:
     ws, text = page
     ladder, levels = _ladder(ws)
@@ -99,6 +100,7 @@ def test_ladder_rungs_and_grid(page) -> None:
     assert len(cells) == 9 and sum(int(c[2]) for c in cells) == 2
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_per_modality_ladder_says_wins_must_meet_in_one_modality(tmp_path) -> None:
     """Under per_modality, Level-4 needs comprehension and generation won in one modality: a model
     that wins image comprehension and video generation only is Level-3 there (Level-4 under pooled)."""
@@ -130,6 +132,7 @@ def test_per_modality_ladder_says_wins_must_meet_in_one_modality(tmp_path) -> No
     assert "both won in 0 of 4 modalities" in text
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_task_without_sota_is_marked_beside_its_numbers(tmp_path) -> None:
     root = copy_project(tmp_path / "p", small=True)
     spec = root / "specs" / "tasks" / "nlp" / "abstractive_summarization.yaml"

@@ -101,6 +101,7 @@ def _agrees(root: Path) -> None:
 
 
 @pytest.mark.parametrize("writer", ["duckdb", "pyarrow"])  # few result rows: DuckDB writes them; many: pyarrow
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_run_that_changed_nothing_copies_the_files_of_the_last(two_models: Path, monkeypatch: pytest.MonkeyPatch,
                                                                   tmp_path: Path, writer: str) -> None:
     root = two_models
@@ -125,8 +126,9 @@ def test_a_run_that_changed_nothing_copies_the_files_of_the_last(two_models: Pat
     _agrees(root)
 
 
-@pytest.mark.parametrize("change", ["import", "rename", "remove", "full refresh", "file touched", "file gone",
-                                    "note damaged", "other store"])
+# one run per change, several seconds each: the fast tier runs the first, the full suite all (tests/README.md)
+@pytest.mark.parametrize("change", ["import", *(pytest.param(c, marks=pytest.mark.slow) for c in (
+    "rename", "remove", "full refresh", "file touched", "file gone", "note damaged", "other store"))])
 def test_any_change_writes_the_files_from_the_store(two_models: Path, monkeypatch: pytest.MonkeyPatch,
                                                      tmp_path: Path, change: str) -> None:
     root = two_models
@@ -165,6 +167,7 @@ def test_any_change_writes_the_files_from_the_store(two_models: Path, monkeypatc
         assert "m9" in models and "m2" not in models
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_run_and_its_board_share_one_store_connection(two_models: Path, monkeypatch: pytest.MonkeyPatch,
                                                        tmp_path: Path) -> None:
     from glc.engine import store

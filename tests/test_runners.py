@@ -204,6 +204,7 @@ def test_unknown_runner_and_bad_args_are_spec_errors(tmp_path: Path) -> None:
 # --- a run with failures -------------------------------------------------------------------
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_one_failing_instance_does_not_stop_the_run(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid = qa_task(root)
@@ -237,6 +238,7 @@ def test_one_failing_instance_does_not_stop_the_run(tmp_path: Path) -> None:
     assert tid
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_limit_and_prompt_change_rerun_only_that_task(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid = qa_task(root, n=10)
@@ -267,6 +269,7 @@ def test_limit_and_prompt_change_rerun_only_that_task(tmp_path: Path) -> None:
     assert Workspace(root).plan().n_todo == 0
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_jobs_json_says_what_is_missing_and_why(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid = qa_task(root, n=2)
@@ -280,6 +283,7 @@ def test_jobs_json_says_what_is_missing_and_why(tmp_path: Path) -> None:
     assert sys.executable  # the command runner renders {{ python }} to this interpreter
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_runner_that_cannot_start_fails_its_job_only(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     qa_task(root, n=3)
@@ -310,6 +314,7 @@ def test_progress_rate_and_eta_come_from_elapsed_time(monkeypatch) -> None:
     assert fields["all jobs"]["rate"] == "10.00/s" and fields["all jobs"]["eta"] == "ETA 0:00"
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_specs_cannot_start_programs_the_profile_does_not_allow(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     qa_task(root, n=2)

@@ -280,6 +280,7 @@ def _levels(ws: Workspace) -> dict[tuple[str, str], dict]:
         con.close()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_every_board_has_level_rows_with_its_cap(built: Workspace) -> None:
     p = built.compile(write=False).project
     rows = _levels(built)
@@ -298,6 +299,7 @@ def test_every_board_has_level_rows_with_its_cap(built: Workspace) -> None:
     assert built.leaderboard(None, "A-quick")[0]["level_5"] == quick["level_5"]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_explain_names_only_the_groups_a_board_holds(built: Workspace) -> None:
     gen = built.explain("m", scope="D-video-generation-generation")
     assert gen["level"] == 1 and gen["next_level"] == "Score a generation task: Level-2 averages those."
@@ -311,6 +313,7 @@ def test_explain_names_only_the_groups_a_board_holds(built: Workspace) -> None:
     assert built.explain("m", scope="A-quick")["scope"] == "A-quick"
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_diff_and_report_take_the_new_boards(built: Workspace, tmp_path: Path) -> None:
     [row] = built.diff("scope:B-image-video", "scope:D-image-comprehension-question-answering")
     assert (row["level_a"], row["level_b"]) == (4, 3)

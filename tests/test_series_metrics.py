@@ -167,6 +167,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"scores": scores, "values": values, "tracks": tracks, "grounding": grounding}
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_tracking_success_auc_otb_formula(corpus: dict[str, Any]) -> None:
     want = [otb_auc(r, p) for _, r, p in corpus["tracks"]]
     assert corpus["scores"]["auc"] == pytest.approx(100 * np.mean([w for w in want if w is not None]), abs=1e-9)
@@ -175,6 +176,7 @@ def test_tracking_success_auc_otb_formula(corpus: dict[str, Any]) -> None:
     assert values["long"] == pytest.approx(otb_auc(*next((r, p) for i, r, p in corpus["tracks"] if i == "long")))
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_grounding_viou_formula(corpus: dict[str, Any]) -> None:
     want = [stvg_viou(r, p) for _, r, p in corpus["grounding"]]
     assert corpus["scores"]["m_viou"] == pytest.approx(100 * np.mean(want), abs=1e-9)
@@ -218,6 +220,7 @@ def test_cider_pycocoevalcap(corpus: dict[str, Any]) -> None:
     assert corpus["scores"]["cider"] == pytest.approx(100 * np.mean(each), abs=1e-9)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_rte_sklearn(corpus: dict[str, Any]) -> None:
     from sklearn.metrics import mean_absolute_error
 

@@ -92,6 +92,7 @@ def test_unknown_metric_names_aliases_and_synonyms() -> None:
     assert did_you_mean_metric("rouge", aliases) is None
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_missing_data_field_is_one_problem_naming_the_keys(root: Path) -> None:
     ok = add_task(root, "acc", "text", [("a", "x", ["y"]), ("b", "x", ["z"])])
     bad = add_task(root, "em1", "text", [(f"i{n}", "x", ["y"]) for n in range(5)], fields={"reference": "answer"})
@@ -110,6 +111,7 @@ def test_missing_data_field_is_one_problem_naming_the_keys(root: Path) -> None:
     assert sql_rows(ws, "SELECT count(*) FROM instances WHERE task_id IN (?, ?)", bad, dotted) == [(0,)]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_some_records_without_the_id_field(root: Path) -> None:
     tid = add_task(root, "acc", "text", [("a", "x", ["y"])])
     data = root / "data" / f"{tid}.jsonl"
@@ -158,6 +160,7 @@ def test_eta_text() -> None:
                                                                        "2 h 05 min"]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_redirected_run_writes_progress_lines_a_run_log_and_results(root: Path) -> None:
     tid = qa_task(root, n=4)
     echo_model(root, "echo")
@@ -212,6 +215,7 @@ def test_unknown_format_is_refused_before_any_inference(root: Path) -> None:
     assert not (root / "target" / "general-bench.duckdb").exists()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_report_and_docs_default_to_a_folder_per_benchmark(root: Path) -> None:
     gb, mini = Workspace(root), Workspace(root, benchmark="mini")
     assert gb.output_dir("report") == root / "target" / "general-bench" / "report"
@@ -245,6 +249,7 @@ def test_task_id_hints_compare_the_name_after_the_modality() -> None:
     assert did_you_mean_task("IMAGE.LUNG_SEGMENTATION", ids) == "did you mean 'image.lung_segmentation'?"
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_unknown_task_selector_gets_no_unrelated_hint(root: Path) -> None:
     ws = Workspace(root)
     with pytest.raises(GlcError) as err:
@@ -267,6 +272,7 @@ def test_prediction_rows_for_an_unknown_task_get_a_strict_hint(root: Path, tmp_p
     assert hints[1] is None or "did you mean" not in hints[1]
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_workbook_without_model_columns_says_why(root: Path, tmp_path: Path) -> None:
     import openpyxl
 
@@ -287,6 +293,7 @@ def test_workbook_without_model_columns_says_why(root: Path, tmp_path: Path) -> 
     assert "add one column per model after 'Metrics'" in proc.stderr and "imported 0" not in proc.stdout
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_plural_and_the_compile_line(root: Path) -> None:
     assert [plural(n, "task") for n in (0, 1, 2)] == ["0 tasks", "1 task", "2 tasks"]
     assert plural(1, "entry", "entries") == "1 entry" and plural(3, "entry", "entries") == "3 entries"

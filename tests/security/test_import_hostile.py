@@ -272,6 +272,7 @@ def _row(prediction: str = '"x"', iid: str = '"q2"', model: str = '"m"', task: s
     return f'{{"model": {model}, "task": {task}, "id": {iid}, "prediction": {prediction}}}'
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_lone_surrogate_in_predictions_is_refused(preds: Workspace, tmp_path: Path) -> None:
     path = _jsonl(tmp_path / "p.jsonl", _row('"ab\\ud800"'), _row('{"a": ["x", "\\udc00y"]}', '"q3"'),
                   _row('"x"', '"q\\ud800"'), _row('"x"', '"q3"', '"m\\udfff"'))
@@ -284,6 +285,7 @@ def test_lone_surrogate_in_predictions_is_refused(preds: Workspace, tmp_path: Pa
     assert "\\ud800-\\udbff must be followed by" in msg
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_lone_surrogate_in_prediction_json(tmp_path: Path) -> None:
     ws = _general_bench_project(tmp_path)
     pred = ws.root / "data/gb/Capital-QA/prediction.json"
@@ -314,6 +316,7 @@ def test_surrogate_bytes_in_csv_and_file_names(loaded: Workspace, tmp_path: Path
 
 # --- class 12: other encodings, huge values -----------------------------------------------------
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_latin1_predictions_name_line_and_byte(preds: Workspace, tmp_path: Path) -> None:
     path = _jsonl(tmp_path / "p.jsonl", _row('"caf\xe9"').encode("latin-1"))
     offset = path.read_bytes().index(b"\xe9")
@@ -322,6 +325,7 @@ def test_latin1_predictions_name_line_and_byte(preds: Workspace, tmp_path: Path)
     assert "save the file as UTF-8" in msg
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_latin1_prediction_json_and_csv(preds: Workspace, tmp_path: Path) -> None:
     ws = _general_bench_project(tmp_path)
     pred = ws.root / "data/gb/Capital-QA/prediction.json"
@@ -353,6 +357,7 @@ def test_huge_values_are_echoed_short(loaded: Workspace, preds: Workspace, tmp_p
 
 # --- other hostile prediction files ---------------------------------------------------------------
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_hostile_prediction_rows_are_located(preds: Workspace, tmp_path: Path) -> None:
     """Every bad line is reported with its line, in one refusal; the store keeps what it had."""
     cases = {
@@ -379,6 +384,7 @@ def test_hostile_prediction_rows_are_located(preds: Workspace, tmp_path: Path) -
     assert "row 13:" not in msg
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_hostile_prediction_tables(preds: Workspace, tmp_path: Path) -> None:
     frame = pl.DataFrame({"model": ["m", "m", "m"], "task": ["nlp.t_acc"] * 3, "id": ["q1", "q2", "q3"],
                           "prediction": [b"\x00\x01", b"", None]})

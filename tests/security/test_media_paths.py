@@ -28,6 +28,7 @@ def _image(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_image_predictions_outside_the_project_are_refused(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     _image(root / "data" / "images" / "ref.png")

@@ -43,6 +43,7 @@ def glc(root: Path, *args: str, process: bool = False) -> subprocess.CompletedPr
 # --- 1. the environment of programs ---------------------------------------------------------
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_spec_cannot_set_the_environment_of_programs(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     qa_task(root, n=2)
@@ -74,6 +75,7 @@ def test_a_spec_cannot_set_the_environment_of_programs(tmp_path: Path) -> None:
 # --- 2. the arguments of allowed programs ---------------------------------------------------
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_allowed_programs_take_only_the_arguments_the_profile_allows(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     qa_task(root, n=2)
@@ -103,6 +105,7 @@ def test_allowed_programs_take_only_the_arguments_the_profile_allows(tmp_path: P
 # --- 3. files outside the project, endpoints and secrets ------------------------------------
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_data_and_media_paths_stay_inside_the_project_and_its_data_roots(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     outside = tmp_path / "private"
@@ -164,6 +167,7 @@ def recorder() -> Any:
     server.server_close()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_endpoints_and_api_keys_are_granted_by_the_profile(tmp_path: Path, recorder: Any,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     base_url, seen = recorder
@@ -209,6 +213,7 @@ def test_a_yaml_alias_bomb_is_refused_at_its_line(tmp_path: Path) -> None:
 # --- 5. invalid text in model responses -----------------------------------------------------
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_lone_surrogate_in_a_response_fails_that_instance_and_later_runs_work(tmp_path: Path,
                                                                                recorder: Any) -> None:
     base_url, _ = recorder
@@ -237,6 +242,7 @@ def test_a_lone_surrogate_in_a_response_fails_that_instance_and_later_runs_work(
     ("{% for i in range(100000) %}{{ input.a * 100 }}{% endfor %}", "output passed 1,000,000 characters"),
 ])
 @pytest.mark.timeout(60)  # a hang guard: the template's own deadline is 2 s
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_prompt_templates_are_bounded_in_work_memory_and_time(tmp_path: Path, prompt: str, message: str) -> None:
     root = new_project(tmp_path / "p")
     qa_task(root, n=1, prompt=prompt)
@@ -264,6 +270,7 @@ def test_prompt_syntax_errors_and_unknown_filters_are_spec_errors(tmp_path: Path
     assert "specs/tasks/test/nlp.t_acc2.yaml" in text and "template syntax error at line 1" in text
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_ragged_csv_dataset_is_a_located_error(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     tid = add_task(root, "acc", "text", [("a", "x", "y")])
@@ -299,6 +306,7 @@ def test_a_damaged_database_file_is_a_located_error(tmp_path: Path, damage: str)
 # --- 14. a run with failures says so in its exit status -------------------------------------
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_glc_run_exits_3_when_instances_failed(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     qa_task(root, n=3)
@@ -337,6 +345,7 @@ def test_sandbox_bounds_hold_for_joins_formats_sums_and_swallowing_tests(templat
     assert message in str(info.value)
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_sql_models_cannot_read_files(tmp_path: Path) -> None:
     root = new_project(tmp_path / "p")
     (root / "sql" / "models" / "leak.sql").write_text("SELECT content AS leaked FROM read_text('/etc/hostname')\n")
