@@ -28,6 +28,14 @@ from glc.importers.scores import ParsedScores, file_sha256, task_index
 TEMPLATE = DATA / "official" / "template_result.xlsx"
 
 
+@pytest.fixture(autouse=True, params=["lists", "arrow"])
+def checked_as(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case twice: the workbook checked in Python on lists (a few models) and with numpy on Arrow
+    columns (many): both must decide alike, cell for cell."""
+    monkeypatch.setattr(fast_workbook, "LIST_CELLS", 10**9 if request.param == "lists" else -1)
+    return str(request.param)
+
+
 def _careful(path: Path, project: Any, model: str | None = None) -> ParsedScores | str:
     with mock.patch.object(workbook, "read_fast", lambda *a, **k: None):
         try:
