@@ -204,10 +204,13 @@ def _blank(value: Any) -> bool:
 
 
 # Up to this many cells (rows x columns of every sheet) a workbook is checked in Python on lists
-# (``_ListSheets``); past it with numpy on Arrow columns. Importing pyarrow and numpy costs about
-# a fifth of a second of CPU, which a one-model workbook (some 3,500 cells) would otherwise spend
-# on nothing else; Python's checks cost about as much at some 300,000 cells.
-LIST_CELLS = 60_000
+# (``_ListSheets``); past it with numpy on Arrow columns. Importing pyarrow and numpy costs about a
+# quarter of a second of CPU; reading through DuckDB costs some 60 ms more than Arrow for one model
+# and about 3 ms more per further model of the 699-task workbook (benchmarks/bench_interactive.py
+# --only one, and the 1,000-model import keeps Arrow). 7,100 cells: up to 6 models of that workbook,
+# whose scores (at most 4,194) the store also binds as lists (store.LIST_VALUES), so the import
+# loads no pyarrow at all.
+LIST_CELLS = 7_100
 
 
 def _read(reader: Any, path: Path, by_sheet: dict[str, dict[tuple[str, str], str]], tasks: dict[str, Task],
