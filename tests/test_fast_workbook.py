@@ -223,6 +223,19 @@ def test_what_the_readers_could_see_differently_goes_to_the_careful_reader(
     _refused(path, compiled.project)
 
 
+def test_an_error_value_with_a_spaced_type_goes_to_the_careful_reader(compiled: CompiledProject,
+                                                                      tmp_path: Path) -> None:
+    """``t = "e"`` (spaces around the type) escapes the scan for ``t="e"``, and calamine reads the error
+    as an empty cell, which the lists path (one model) cannot tell from one (calamine's account of
+    what it could not read as a number comes as Arrow): the error's ``<v>#N/A</v>`` is no plain number,
+    so the markup scan refuses the workbook however the type is written, in both paths."""
+    path = _book(tmp_path, {"*": [[2.5]], "NLP": [["N/A"], ["#N/A"], [2.5]]}, models=["m1"], project=compiled.project)
+    spaced = _edit(path, tmp_path / "e.xlsx", lambda text: text.replace('t="e"', 't = "e"'))
+    with zipfile.ZipFile(spaced) as zf:
+        assert any(b't = "e"' in zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/"))
+    _refused(spaced, compiled.project)
+
+
 @pytest.mark.parametrize("problem", ["unknown sheet", "missing sheet", "header", "unknown task", "twice",
                                      "unnamed column", "range", "text", "models differ", "no such model"])
 def test_workbooks_with_problems_are_reported_by_the_careful_reader(compiled: CompiledProject, tmp_path: Path,

@@ -62,9 +62,6 @@ IGNORED_SHEET = "level-scores"
 # come as dates from calamine and are refused by their column type)
 _MARKUP = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b't="b"', b"t='b'", b't="e"', b"t='e'", b"<v ", b":v>",
            b"<![CDATA[")
-# booleans and errors however the type attribute is spaced or quoted (t = "e"): calamine reads an error
-# as an empty cell, which the careful reader reports
-_BOOL_OR_ERROR = re.compile(rb"""\bt\s*=\s*["'][be]["']""")
 _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
 # a number not written plainly; the others are checked one by one (_same_number). Plain: an integer
 # of at most 15 digits (exact as a float), or a decimal of at most 16 digits whose fraction does not
@@ -142,8 +139,7 @@ def _plain_markup(path: Path) -> bool:
         for name in names:
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 data = zf.read(name)
-                if any(data.find(m) >= 0 for m in _MARKUP) or (data.find(b"_x") >= 0 and _ESCAPE.search(data)) \
-                        or _BOOL_OR_ERROR.search(data):
+                if any(data.find(m) >= 0 for m in _MARKUP) or (data.find(b"_x") >= 0 and _ESCAPE.search(data)):
                     return False
                 if any(not _same_number(m.decode("ascii", "replace")) for m in _ODD_NUMBER.findall(data)):
                     return False
@@ -295,9 +291,10 @@ class _ListSheets:
         return out
 
     def numbers(self, reader: Any, title: str, columns: list[int], n_rows: int) -> dict[int, list[float | None]]:
-        """``_numbers_of`` in Python. Calamine's reasons for an empty number (an error value, a date in
-        a column of text) are not read here: the markup scan refused errors and booleans, dates and
-        times read as text that is no number, and such a cell is refused either way."""
+        """``_numbers_of`` in Python. Calamine's reasons for an empty number are not read here, and
+        need not be: an error value (which reads as an empty cell) was refused by the markup scan (its
+        ``<v>`` is never a plain number, ``_ODD_NUMBER``, however its type is written), and a date, a
+        time or a boolean in a column of text reads as text that is no number, refused either way."""
         if not columns:
             return {}
         sheet = reader.load_sheet(title, header_row=None, skip_rows=1, use_columns=columns,
