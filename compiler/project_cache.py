@@ -210,10 +210,12 @@ def _file_sha(path: Path) -> str:
 
 
 def _runner_files() -> str:
-    """A digest of what ``importlib.metadata.entry_points`` reads: the entries of every folder on
-    ``sys.path`` (a distribution's metadata folder names its version) and the size and modification
-    time of each metadata folder's entry_points.txt (stat calls, no file read: scanning and parsing
-    every installed distribution's entry points costs about 40 ms). Equal digests, equal plugins."""
+    """A digest of what ``importlib.metadata.entry_points`` reads: the metadata folders in every folder
+    on ``sys.path`` (a distribution's metadata folder names its version; other names are not looked at,
+    as importlib.metadata looks at none: the folder ``glc`` runs in, first on ``sys.path``, gains files)
+    and the size and modification time of each metadata folder's entry_points.txt (stat calls, no file
+    read: scanning and parsing every installed distribution's entry points costs about 40 ms). Equal
+    digests, equal plugins."""
     import sys
 
     h = hashlib.sha256()
@@ -228,9 +230,11 @@ def _runner_files() -> str:
             except OSError:
                 h.update(b"-\0")
             continue
+        egg = os.path.basename(entry).lower().endswith(".egg")
         for name in names:
-            h.update(name.encode(errors="surrogateescape") + b"\0")
-            if name.endswith((".dist-info", ".egg-info")):
+            low = name.lower()
+            if low.endswith((".dist-info", ".egg-info")) or (egg and low == "egg-info"):  # importlib.metadata's Lookup
+                h.update(name.encode(errors="surrogateescape") + b"\0")
                 try:
                     st = os.stat(os.path.join(entry or ".", name, "entry_points.txt"))
                     h.update(f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}\0".encode())

@@ -28,6 +28,14 @@ from glc.importers.scores import ParsedScores, file_sha256, task_index
 TEMPLATE = DATA / "official" / "template_result.xlsx"
 
 
+@pytest.fixture(autouse=True, params=["lists", "arrow"])
+def checked_as(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case twice: the workbook checked in Python on lists (a few models) and with numpy on Arrow
+    columns (many): both must decide alike, cell for cell."""
+    monkeypatch.setattr(fast_workbook, "LIST_CELLS", 10**9 if request.param == "lists" else -1)
+    return str(request.param)
+
+
 def _careful(path: Path, project: Any, model: str | None = None) -> ParsedScores | str:
     with mock.patch.object(workbook, "read_fast", lambda *a, **k: None):
         try:
@@ -213,6 +221,19 @@ def test_what_the_readers_could_see_differently_goes_to_the_careful_reader(
     if xml is not None:
         path = _edit(path, tmp_path / "e.xlsx", lambda text: text.replace(xml[0], xml[1], 1))
     _refused(path, compiled.project)
+
+
+def test_an_error_value_with_a_spaced_type_goes_to_the_careful_reader(compiled: CompiledProject,
+                                                                      tmp_path: Path) -> None:
+    """``t = "e"`` (spaces around the type) escapes the scan for ``t="e"``, and calamine reads the error
+    as an empty cell, which the lists path (one model) cannot tell from one (calamine's account of
+    what it could not read as a number comes as Arrow): the error's ``<v>#N/A</v>`` is no plain number,
+    so the markup scan refuses the workbook however the type is written, in both paths."""
+    path = _book(tmp_path, {"*": [[2.5]], "NLP": [["N/A"], ["#N/A"], [2.5]]}, models=["m1"], project=compiled.project)
+    spaced = _edit(path, tmp_path / "e.xlsx", lambda text: text.replace('t="e"', 't = "e"'))
+    with zipfile.ZipFile(spaced) as zf:
+        assert any(b't = "e"' in zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/"))
+    _refused(spaced, compiled.project)
 
 
 @pytest.mark.parametrize("problem", ["unknown sheet", "missing sheet", "header", "unknown task", "twice",

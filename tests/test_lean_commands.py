@@ -1,6 +1,7 @@
 """What the commonest commands load: ``glc run`` on a cold store with imported scores (compiled project
 from the cache) writes its seeds, build state and result files without pyarrow or numpy, whose import
-was a sixth of its CPU time; and rows inserted as bound lists (few) or as Arrow (many) are the same rows."""
+was a sixth of its CPU time, and ``glc import scores`` of a small workbook reads and stores it without
+them; and rows inserted as bound lists (few) or as Arrow (many) are the same rows."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import duckdb
 import pytest
@@ -65,6 +67,48 @@ def test_run_on_a_cold_store_imports_no_pyarrow_nor_numpy(tmp_path: Path) -> Non
     assert files["scores"]["rows"] >= n_scores
     assert pq.read_table(run / "scores.parquet").num_rows == files["scores"]["rows"]
     assert pq.read_table(run / "levels.parquet").num_rows == files["levels"]["rows"] > 0
+
+
+@pytest.mark.slow  # two glc processes
+def test_import_of_a_small_workbook_imports_no_pyarrow_nor_numpy(tmp_path: Path) -> None:
+    """A one-model workbook on a cached project is read through DuckDB as Python lists and stored as
+    bound lists: the command loads neither pyarrow nor numpy, and stores what the careful reader reads
+    (a number, an empty cell and "N/A" in a column of numbers and text)."""
+    import openpyxl
+    from glc.compiler.resolve import load_project
+
+    from glc.importers import workbook
+    from glc.importers.scores import task_index
+
+    root = copy_project(tmp_path / "p", small=True)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), GLC_BENCHMARK="general-bench")
+    env.pop("GLC_TARGET", None)
+    os.environ.pop("GLC_TARGET", None)
+    project = load_project(root, benchmark="general-bench")
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for n, (sheet, name, metric) in enumerate(sorted(task_index(project))):
+        if sheet not in wb.sheetnames:
+            wb.create_sheet(sheet).append(["No", "Task Name", "Task Short Name", "Metrics", "m1"])
+        ws = wb[sheet]
+        ws.append([n + 1, name, name[:10], metric, [0.5, None, "N/A", 1][n % 4]])
+    book = tmp_path / "one.xlsx"
+    wb.save(book)
+    _glc(root, env, "compile")  # the compiled project is cached now
+    loaded = tmp_path / "loaded.json"
+    _glc(root, env, "import", "scores", str(book), loaded=loaded)
+    assert json.loads(loaded.read_text()) == []
+    with mock.patch.object(workbook, "read_fast", lambda *a, **k: None):
+        careful = workbook.read_workbook(book, project)
+    con = duckdb.connect(str(next((root / "target").glob("*.duckdb"))), read_only=True)
+    try:
+        stored = con.execute("SELECT model, task_id, score, raw_value, sheet, row_no, column_name FROM imported_scores "
+                             "ORDER BY sheet, row_no").fetchall()
+    finally:
+        con.close()
+    want = sorted(((c.model, c.task_id, c.score, c.raw_value, c.sheet, c.row_no, c.column_name) for c in careful.cells),
+                  key=lambda r: (r[4], r[5]))
+    assert stored == want and len(want) == sum(1 for i in range(len(task_index(project))) if i % 4 in (0, 3))
 
 
 COLUMNS = [("a", "VARCHAR"), ("b", "DOUBLE"), ("c", "INTEGER"), ("d", "BIGINT"), ("e", "TIMESTAMP"),

@@ -379,6 +379,28 @@ def test_runner_plugins_are_read_again_only_when_their_files_change(root: Path, 
     assert project_cache.cached_compile(root) == first and len(calls) == 2  # other plugins: compiled again
 
 
+def test_runner_files_look_only_at_metadata_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files that are no distribution's metadata (the project folder glc runs in is first on sys.path,
+    and a run adds target/, logs...) leave the digest as it was, so the plugins are not listed again;
+    a new distribution (any case of its suffix, or an egg's egg-info) changes it."""
+    import sys
+
+    site = tmp_path / "site"
+    (site / "glc_extra-1.0.dist-info").mkdir(parents=True)
+    egg = tmp_path / "old.egg"
+    egg.mkdir()
+    monkeypatch.setattr(sys, "path", [str(site), str(egg), *sys.path])
+    before = project_cache._runner_files()
+    (site / "target").mkdir()
+    (site / "bench-stderr.txt").write_text("")
+    (egg / "README").write_text("")
+    assert project_cache._runner_files() == before
+    for made in (site / "other-2.0.DIST-INFO", site / "third-1.0.egg-info", egg / "EGG-INFO"):
+        made.mkdir()
+        assert project_cache._runner_files() != before
+        before = project_cache._runner_files()
+
+
 def test_reading_an_entry_leaves_the_garbage_collector_as_it_was(primed: Path) -> None:
     """(Reading an entry back pauses cyclic collection: none of its objects is garbage.)"""
     root = primed  # its compiled project already in the user cache (the module's compile)

@@ -20,6 +20,11 @@ and locations as always. That is the case for:
 
 Raw values follow openpyxl: a number written as an integer (``<v>80</v>``) reads as ``80``,
 one with a fraction as Python's ``repr`` of the float; text cells are kept as written.
+
+A small workbook (up to ``LIST_CELLS`` cells, a few models) is checked in Python, its sheets read
+through DuckDB's scan of the Arrow stream fastexcel exports, and gives ``ScoreCell`` objects: no
+pyarrow nor numpy, whose import is most of the time such a workbook takes. A bigger one is checked
+with numpy a sheet at a time and gives one Arrow table. Both decide alike, cell for cell.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from glc.importers.scores import (
     Missing,
     ParsedScores,
     Problem,
+    ScoreCell,
     is_sota_column,
     parse_value,
     pick_model,
@@ -193,10 +199,18 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# Up to this many cells (rows x columns of every sheet) a workbook is checked in Python on lists
+# (``_ListSheets``); past it with numpy on Arrow columns. Importing pyarrow and numpy costs about a
+# quarter of a second of CPU; reading through DuckDB costs some 60 ms more than Arrow for one model
+# and about 3 ms more per further model of the 699-task workbook (benchmarks/bench_interactive.py
+# --only one, and the 1,000-model import keeps Arrow). 7,100 cells: up to 6 models of that workbook,
+# whose scores (at most 4,194) the store also binds as lists (store.LIST_VALUES), so the import
+# loads no pyarrow at all.
+LIST_CELLS = 7_100
+
+
 def _read(reader: Any, path: Path, by_sheet: dict[str, dict[tuple[str, str], str]], tasks: dict[str, Task],
           model: str | None, sha256: str) -> ParsedScores:
-    import pyarrow as pa
-
     parsed = ParsedScores(path=path, sha256=sha256, models=[])
     titles: list[str] = []
     for title in reader.sheet_names:
@@ -208,14 +222,17 @@ def _read(reader: Any, path: Path, by_sheet: dict[str, dict[tuple[str, str], str
             titles.append(title)
     if set(titles) != set(by_sheet):
         raise _Fallback  # a missing sheet
+    heads = {title: reader.load_sheet(title, header_row=None, skip_rows=0, n_rows=1) for title in titles}
+    lists = sum(h.total_height * len(h.available_columns()) for h in heads.values()) <= LIST_CELLS
     sheet_models: dict[str, list[str]] = {}
-    parts: list[pa.Table] = []
+    parts: list[Any] = []  # Arrow tables, or lists of ScoreCell
     missing: Counter[str] = Counter()
     texts = _Texts(path)
-    for title in titles:
-        models, table = _sheet(reader, title, by_sheet[title], tasks, model, missing, texts)
-        sheet_models[title] = models
-        parts.append(table)
+    with _ListSheets() if lists else _ArrowSheets() as sheets:
+        for title in titles:
+            models, part = _sheet(sheets, reader, title, heads[title], by_sheet[title], tasks, model, missing, texts)
+            sheet_models[title] = models
+            parts.append(part)
     all_models = sorted({m for ms in sheet_models.values() for m in ms})
     if any(sorted(ms) != all_models for ms in sheet_models.values()):
         raise _Fallback  # sheets with different model columns
@@ -223,11 +240,79 @@ def _read(reader: Any, path: Path, by_sheet: dict[str, dict[tuple[str, str], str
         raise _Fallback  # nothing to import, or the SoTA table itself: the careful reader says why
     parsed.models = all_models if model is None else [pick_model(model, all_models, path)]
     parsed.missing = missing
-    parsed.table = pa.concat_tables(parts)
+    if lists:
+        parsed.cell_list = [cell for part in parts for cell in part]
+    else:
+        import pyarrow as pa
+
+        parsed.table = pa.concat_tables(parts)
     return parsed
 
 
 SAFE_INT = 2**53  # integers up to this are exact as doubles
+
+
+class _ListSheets:
+    """Sheets as Python lists, checked in Python: columns read by DuckDB from the Arrow C stream a
+    loaded sheet exports (no pyarrow), numbers as floats (NaN: no number)."""
+
+    def __enter__(self) -> _ListSheets:
+        import duckdb
+
+        self.con = duckdb.connect(config={"enable_external_access": False})
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.close()
+
+    def columns(self, sheet: Any, width: int) -> tuple[int, list[list[Any]]]:
+        """(rows, columns) of a loaded sheet; refuses a sheet whose width is not ``width``."""
+        rel = self.con.from_arrow(sheet)
+        if len(rel.columns) != width:
+            raise _Fallback
+        rows = rel.fetchall()
+        return len(rows), [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+    def header(self, head: Any, width: int) -> list[Any]:
+        n, cols = self.columns(head, width)
+        return [col[0] for col in cols] if n else [None] * width
+
+    def floats(self, column: list[Any]) -> list[float]:
+        """A numeric column as floats (NaN for empty cells), as Arrow's cast to float64 gives them: an
+        integer beyond the exact range is refused (the cast refuses to round)."""
+        out = []
+        for v in column:
+            if v is None:
+                out.append(math.nan)
+            elif isinstance(v, int) and not -SAFE_INT <= v <= SAFE_INT:
+                raise _Fallback
+            else:
+                out.append(float(v))
+        return out
+
+    def numbers(self, reader: Any, title: str, columns: list[int], n_rows: int) -> dict[int, list[float | None]]:
+        """``_numbers_of`` in Python. Calamine's reasons for an empty number are not read here, and
+        need not be: an error value (which reads as an empty cell) was refused by the markup scan (its
+        ``<v>`` is never a plain number, ``_ODD_NUMBER``, however its type is written), and a date, a
+        time or a boolean in a column of text reads as text that is no number, refused either way."""
+        if not columns:
+            return {}
+        sheet = reader.load_sheet(title, header_row=None, skip_rows=1, use_columns=columns,
+                                  dtypes={c: "float" for c in columns})
+        n, cols = self.columns(sheet, len(columns))
+        if n != n_rows:
+            raise _Fallback
+        return dict(zip(columns, cols, strict=True))
+
+
+class _ArrowSheets:
+    """Sheets as Arrow columns, checked by numpy (big workbooks)."""
+
+    def __enter__(self) -> _ArrowSheets:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 def _as_float(column: pa.ChunkedArray) -> Any:
@@ -243,20 +328,10 @@ def _as_float(column: pa.ChunkedArray) -> Any:
     return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
 
 
-def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dict[str, Task], model: str | None,
-           missing: Counter[str], written: _Texts) -> tuple[list[str], pa.Table]:
-    """One sheet: its model names and its score cells as an Arrow table (ScoreCell's columns)."""
-    import numpy as np
-    import pyarrow as pa
-
-    head = reader.load_sheet(title, header_row=None, skip_rows=0, n_rows=1)
-    info = head.available_columns()
-    if [c.absolute_index for c in info] != list(range(len(info))):
-        raise _Fallback  # the used range does not start in column A
-    if any(c.dtype not in ("string", "null") for c in info):
-        raise _Fallback  # a header cell that is not text
-    first = head.to_arrow()
-    header = [first.column(i)[0].as_py() if first.num_rows else None for i in range(len(info))]
+def _model_columns(header: list[Any], model: str | None, title: str) -> tuple[dict[int, str], list[str],
+                                                                               dict[int, str]]:
+    """From a sheet's first row: its model columns (index -> name), their names sorted, and the
+    columns to import (all, or the one of ``model``)."""
     if tuple(str(h).strip() if h is not None else "" for h in header[:4]) != HEADER:
         raise _Fallback
     cols: dict[int, str] = {}
@@ -274,28 +349,14 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
     if model is not None:
         chosen = pick_model(model, models, Path(title)) if models else None
         wanted = {c: m for c, m in cols.items() if m == chosen}
+    return cols, models, wanted
 
-    width = len(info)
-    body = reader.load_sheet(title, header_row=None, skip_rows=1, schema_sample_rows=None,
-                             dtypes={i: "string" for i in range(min(4, width))})
-    data = body.to_arrow()
-    n_rows = data.num_rows
-    if data.num_columns != width:
-        raise _Fallback
-    kinds = [c.dtype for c in body.available_columns()]
-    numbers = np.full((n_rows, width), np.nan)
-    texts: dict[int, list[Any]] = {}  # columns of text (and numbers rendered as text)
-    for c in range(4, width):
-        if kinds[c] in ("float", "int"):
-            numbers[:, c] = _as_float(data.column(c))
-        elif kinds[c] in ("string", "null"):
-            texts[c] = data.column(c).to_pylist()
-        else:
-            raise _Fallback  # dates, times, booleans
-    key_cols = [data.column(i).to_pylist() for i in range(min(4, width))]
-    key_cols += [[None] * n_rows for _ in range(4 - len(key_cols))]
-    has_number = np.logical_not(np.isnan(numbers[:, 4:]).all(axis=1)) if width > 4 else np.zeros(n_rows, dtype=bool)
-    rows: list[int] = []  # data row indexes of task rows
+
+def _task_rows(n_rows: int, has_number: Any, key_cols: list[list[Any]], texts: dict[int, list[Any]],
+               keys: dict[tuple[str, str], str]) -> tuple[list[int], list[str]]:
+    """The data rows that hold a task (indexes) and their tasks; empty rows are skipped, any other
+    row must name a task of the sheet once."""
+    rows: list[int] = []
     row_tasks: list[str] = []
     seen: set[str] = set()
     for r in range(n_rows):
@@ -308,6 +369,138 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
         seen.add(task_id)
         rows.append(r)
         row_tasks.append(task_id)
+    return rows, row_tasks
+
+
+def _text_cell(text: Any, number: float | None, task: Task, written: _Texts) -> tuple[float, str] | None:
+    """The score and raw value of a cell of a column of numbers and text (read as text, and as a
+    number: None when it is none); None for no score; refuses what the careful reader must decide."""
+    if text is None and number is None:
+        return None
+    if text is None:
+        raise _Fallback
+    as_text = parse_value(text, task)  # the careful reader's rule for a text cell
+    if number is None:  # text that is no number: "no score", or a problem
+        if isinstance(as_text, Problem):
+            raise _Fallback
+        if isinstance(as_text, Missing):
+            return None
+        return float(as_text), text
+    as_number = parse_value(number, task)
+    if isinstance(as_text, float) and as_text == number and raw_number(number) == text:
+        pass  # a number, or text that reads exactly as it: the same either way
+    elif text in written or isinstance(as_number, Problem | Missing):
+        raise _Fallback
+    return number, raw_number(number)
+
+
+def _sheet(sheets: _ListSheets | _ArrowSheets, reader: Any, title: str, head: Any, keys: dict[tuple[str, str], str],
+           tasks: dict[str, Task], model: str | None, missing: Counter[str], written: _Texts) -> tuple[list[str], Any]:
+    """One sheet: its model names and its score cells (ScoreCell's columns: a list of ScoreCell, or an
+    Arrow table)."""
+    info = head.available_columns()
+    if [c.absolute_index for c in info] != list(range(len(info))):
+        raise _Fallback  # the used range does not start in column A
+    if any(c.dtype not in ("string", "null") for c in info):
+        raise _Fallback  # a header cell that is not text
+    width = len(info)
+    if isinstance(sheets, _ListSheets):
+        header = sheets.header(head, width)
+    else:
+        first = head.to_arrow()
+        header = [first.column(i)[0].as_py() if first.num_rows else None for i in range(width)]
+    cols, models, wanted = _model_columns(header, model, title)
+    body = reader.load_sheet(title, header_row=None, skip_rows=1, schema_sample_rows=None,
+                             dtypes={i: "string" for i in range(min(4, width))})
+    kinds = [c.dtype for c in body.available_columns()]
+    if isinstance(sheets, _ListSheets):
+        return models, _sheet_lists(sheets, reader, title, body, kinds, width, keys, tasks, cols, wanted, missing,
+                                    written)
+    return models, _sheet_arrow(reader, title, body, kinds, width, keys, tasks, cols, wanted, missing, written)
+
+
+def _sheet_lists(sheets: _ListSheets, reader: Any, title: str, body: Any, kinds: list[str], width: int,
+                 keys: dict[tuple[str, str], str], tasks: dict[str, Task], cols: dict[int, str],
+                 wanted: dict[int, str], missing: Counter[str], written: _Texts) -> list[ScoreCell]:
+    """``_sheet_arrow`` in Python, for few cells: the same checks in the same order, ScoreCell objects."""
+    if len(kinds) != width:
+        raise _Fallback
+    n_rows, data = sheets.columns(body, width)
+    numbers: dict[int, list[float]] = {}  # columns of numbers
+    texts: dict[int, list[Any]] = {}  # columns of text (and numbers rendered as text)
+    for c in range(4, width):
+        if kinds[c] in ("float", "int"):
+            numbers[c] = sheets.floats(data[c])
+        elif kinds[c] in ("string", "null"):
+            texts[c] = data[c]
+        else:
+            raise _Fallback  # dates, times, booleans
+    key_cols = data[:min(4, width)]
+    key_cols += [[None] * n_rows for _ in range(4 - len(key_cols))]
+    has_number = [any(not math.isnan(col[r]) for col in numbers.values()) for r in range(n_rows)]
+    rows, row_tasks = _task_rows(n_rows, has_number, key_cols, texts, keys)
+    unnamed = [c for c in range(4, width) if c not in cols]
+    if rows and unnamed and (any(not math.isnan(numbers[c][r]) for c in unnamed if c in numbers for r in rows)
+                             or any(not _blank(texts[c][r]) for c in unnamed if c in texts for r in rows)):
+        raise _Fallback  # a value in a column without a model name
+
+    absent = len(keys) - len(rows)
+    for name in wanted.values():
+        missing[name] += absent
+    wanted_cols = list(wanted)
+    if not rows or not wanted_cols:
+        return []
+    # task rows x wanted models (NaN: no number; columns of text are read cell by cell below)
+    values = [[numbers[c][r] if c in numbers else math.nan for c in wanted_cols] for r in rows]
+    if any(math.isinf(v) for line in values for v in line):
+        raise _Fallback
+    for line, task_id in zip(values, row_tasks, strict=True):
+        lo, hi = value_bounds(tasks[task_id])
+        if any(v < lo or v > hi for v in line):  # NaN compares false: no number, no problem
+            raise _Fallback  # a value outside its metric's range
+    raw: dict[tuple[int, int], str] = {}
+    exact = sheets.numbers(reader, title, sorted(set(texts) & set(wanted_cols)), n_rows)
+    for j, c in enumerate(wanted_cols):  # columns of numbers and text, cell by cell
+        if c not in texts:
+            continue
+        for i, r in enumerate(rows):
+            got = _text_cell(texts[c][r], exact[c][r], tasks[row_tasks[i]], written)
+            if got is not None:
+                values[i][j], raw[(i, j)] = got
+    names = list(wanted.values())
+    letters = [column_letter(c) for c in wanted_cols]
+    for j, name in enumerate(names):
+        missing[name] += sum(math.isnan(line[j]) for line in values)
+    return [ScoreCell(names[j], row_tasks[i], v, raw[(i, j)] if (i, j) in raw else raw_number(v), title, r + 2,
+                      letters[j])
+            for i, (r, line) in enumerate(zip(rows, values, strict=True))  # row by row: the careful reader's order
+            for j, v in enumerate(line) if not math.isnan(v)]
+
+
+def _sheet_arrow(reader: Any, title: str, body: Any, kinds: list[str], width: int,
+                 keys: dict[tuple[str, str], str], tasks: dict[str, Task], cols: dict[int, str],
+                 wanted: dict[int, str], missing: Counter[str], written: _Texts) -> pa.Table:
+    """The score cells of one sheet as an Arrow table, checked a sheet at a time by numpy."""
+    import numpy as np
+    import pyarrow as pa
+
+    data = body.to_arrow()
+    n_rows = data.num_rows
+    if data.num_columns != width:
+        raise _Fallback
+    numbers = np.full((n_rows, width), np.nan)
+    texts: dict[int, list[Any]] = {}  # columns of text (and numbers rendered as text)
+    for c in range(4, width):
+        if kinds[c] in ("float", "int"):
+            numbers[:, c] = _as_float(data.column(c))
+        elif kinds[c] in ("string", "null"):
+            texts[c] = data.column(c).to_pylist()
+        else:
+            raise _Fallback  # dates, times, booleans
+    key_cols = [data.column(i).to_pylist() for i in range(min(4, width))]
+    key_cols += [[None] * n_rows for _ in range(4 - len(key_cols))]
+    has_number = np.logical_not(np.isnan(numbers[:, 4:]).all(axis=1)) if width > 4 else np.zeros(n_rows, dtype=bool)
+    rows, row_tasks = _task_rows(n_rows, has_number, key_cols, texts, keys)
     unnamed = [c for c in range(4, width) if c not in cols]
     if rows and unnamed:
         idx = np.asarray(rows)
@@ -315,12 +508,12 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
                 not _blank(texts[c][r]) for c in unnamed if c in texts for r in rows):
             raise _Fallback  # a value in a column without a model name
 
-    absent = len(keys) - len(seen)
+    absent = len(keys) - len(rows)
     for name in wanted.values():
         missing[name] += absent
     wanted_cols = list(wanted)
     if not rows or not wanted_cols:
-        return models, _empty_cells()
+        return _empty_cells()
     idx = np.asarray(rows)
     values = numbers[np.ix_(idx, np.asarray(wanted_cols))]  # task rows x wanted models
     present = ~np.isnan(values)
@@ -335,36 +528,18 @@ def _sheet(reader: Any, title: str, keys: dict[tuple[str, str], str], tasks: dic
     for j, c in enumerate(wanted_cols):  # columns of numbers and text, cell by cell
         if c not in texts:
             continue
-        column, numbers_read = texts[c], exact[c]
         for i, r in enumerate(rows):
-            text, number, task = column[r], numbers_read[r], tasks[row_tasks[i]]
-            if text is None and number is None:
-                continue
-            if text is None:
-                raise _Fallback
-            as_text = parse_value(text, task)  # the careful reader's rule for a text cell
-            if number is None:  # text that is no number: "no score", or a problem
-                if isinstance(as_text, Problem):
-                    raise _Fallback
-                if isinstance(as_text, Missing):
-                    continue
-                score, raw[(i, j)] = float(as_text), text
-            else:
-                as_number = parse_value(number, task)
-                if isinstance(as_text, float) and as_text == number and raw_number(number) == text:
-                    pass  # a number, or text that reads exactly as it: the same either way
-                elif text in written or isinstance(as_number, Problem | Missing):
-                    raise _Fallback
-                score, raw[(i, j)] = number, raw_number(number)
-            values[i, j] = score
-            present[i, j] = True
+            got = _text_cell(texts[c][r], exact[c][r], tasks[row_tasks[i]], written)
+            if got is not None:
+                values[i, j], raw[(i, j)] = got
+                present[i, j] = True
     for j, name in enumerate(wanted.values()):
         missing[name] += int((~present[:, j]).sum())
     vi, vj = np.nonzero(present)  # row-major: the careful reader's order (row, then column)
     scores = values[vi, vj]
     raws = [raw[(i, j)] if (i, j) in raw else raw_number(v)
             for i, j, v in zip(vi.tolist(), vj.tolist(), scores.tolist(), strict=True)] if raw else _raw_numbers(scores)
-    return models, pa.table({
+    return pa.table({
         "model": _repeat(list(wanted.values()), vj),
         "task_id": _repeat(row_tasks, vi),
         "score": pa.array(scores, pa.float64()),
