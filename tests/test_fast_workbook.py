@@ -236,6 +236,21 @@ def test_an_error_value_with_a_spaced_type_goes_to_the_careful_reader(compiled: 
     _refused(spaced, compiled.project)
 
 
+@pytest.mark.parametrize("spacing", ['t = "b"', "t\t=\t'b'", 't=\n"b"', 't =  "b"'])
+@pytest.mark.parametrize("value", [True, False])
+def test_a_boolean_with_a_spaced_type_goes_to_the_careful_reader(compiled: CompiledProject, tmp_path: Path,
+                                                                 spacing: str, value: bool) -> None:
+    """A boolean's ``<v>`` is a plain 1 or 0, which calamine reads as a number: with white space around
+    the type's '=' (valid XML) it escapes the scan for ``t="b"``, and was stored as a score of 1.0 or
+    0.0 where the careful reader says it is not a number."""
+    path = _book(tmp_path, {"*": [[2.5]], "NLP": [[value], [2.5]]}, models=["m1"], project=compiled.project)
+    spaced = _edit(path, tmp_path / "s.xlsx", lambda text: text.replace('t="b"', spacing))
+    with zipfile.ZipFile(spaced) as zf:
+        assert any(spacing.encode() in zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/"))
+    _refused(spaced, compiled.project)
+    assert "is not a number" in str(_careful(spaced, compiled.project))
+
+
 @pytest.mark.parametrize("problem", ["unknown sheet", "missing sheet", "header", "unknown task", "twice",
                                      "unnamed column", "range", "text", "models differ", "no such model"])
 def test_workbooks_with_problems_are_reported_by_the_careful_reader(compiled: CompiledProject, tmp_path: Path,

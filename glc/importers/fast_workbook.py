@@ -63,6 +63,11 @@ IGNORED_SHEET = "level-scores"
 _MARKUP = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b't="b"', b"t='b'", b't="e"', b"t='e'", b"<v ", b":v>",
            b"<![CDATA[")
 _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
+# a boolean or error type written with white space around its '=' (valid XML): a boolean's <v> is a
+# plain 0 or 1, which calamine reads as a number. Looked for only where some '=' has white space
+# beside it, which markup written by spreadsheet programs never has
+_SPACED_EQ = (b" =", b"= ", b"\t=", b"=\t", b"\n=", b"=\n", b"\r=", b"=\r")
+_SPACED_TYPE = re.compile(rb"""\st\s*=\s*["'][be]["']""")
 # a number not written plainly; the others are checked one by one (_same_number). Plain: an integer
 # of at most 15 digits (exact as a float), or a decimal of at most 16 digits whose fraction does not
 # end in 0 (never read as an integral float, which openpyxl would render "80.0" and calamine "80")
@@ -140,6 +145,8 @@ def _plain_markup(path: Path) -> bool:
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 data = zf.read(name)
                 if any(data.find(m) >= 0 for m in _MARKUP) or (data.find(b"_x") >= 0 and _ESCAPE.search(data)):
+                    return False
+                if any(data.find(m) >= 0 for m in _SPACED_EQ) and _SPACED_TYPE.search(data):
                     return False
                 if any(not _same_number(m.decode("ascii", "replace")) for m in _ODD_NUMBER.findall(data)):
                     return False
@@ -292,8 +299,8 @@ class _ListSheets:
 
     def numbers(self, reader: Any, title: str, columns: list[int], n_rows: int) -> dict[int, list[float | None]]:
         """``_numbers_of`` in Python. Calamine's reasons for an empty number are not read here, and
-        need not be: an error value (which reads as an empty cell) was refused by the markup scan (its
-        ``<v>`` is never a plain number, ``_ODD_NUMBER``, however its type is written), and a date, a
+        need not be: an error value (which reads as an empty cell) and a boolean were refused by the markup
+        scan, however their type is written (``_MARKUP``, ``_SPACED_TYPE``), and a date, a
         time or a boolean in a column of text reads as text that is no number, refused either way."""
         if not columns:
             return {}
