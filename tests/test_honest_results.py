@@ -62,7 +62,6 @@ def tied(tmp_path_factory) -> Workspace:
     return ws
 
 
-@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_level_resting_on_ties_says_so(tied: Workspace) -> None:
     board = {r["model"]: r for r in tied.leaderboard("pooled", "A")}
     a = board["copy-a"]

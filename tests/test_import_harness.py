@@ -85,7 +85,6 @@ def _lines(path: Path) -> list[dict]:
 # --- lm-evaluation-harness -----------------------------------------------------------------------
 
 
-@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_lm_eval_end_to_end(hw: Workspace) -> None:
     imp = hw.import_harness("lm-eval", LM, "smol", _map(hw, LM_MAP), scores=True)
     text = imp.describe()

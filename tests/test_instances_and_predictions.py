@@ -69,7 +69,6 @@ def gb(gb_built: Path, tmp_path: Path) -> Workspace:
     return Workspace(shutil.copytree(gb_built, tmp_path / "p"))
 
 
-@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_general_bench_layout_end_to_end(gb: Workspace) -> None:
     imports = gb.import_predictions(gb.root / "data" / "gb", model="m")
     assert imports[0].tasks == {"nlp.capital_qa", "image.cat_choice"} and len(imports[0].rows) == 5

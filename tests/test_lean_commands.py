@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import duckdb
@@ -69,12 +70,52 @@ def test_run_on_a_cold_store_imports_no_pyarrow_nor_numpy(tmp_path: Path) -> Non
     assert pq.read_table(run / "levels.parquet").num_rows == files["levels"]["rows"] > 0
 
 
+def _one_model_book(project: Any, book: Path) -> Path:
+    """A one-model workbook of the project's tasks: a number, an empty cell, "N/A" and an integer in turn."""
+    import openpyxl
+
+    from glc.importers.scores import task_index
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for n, (sheet, name, metric) in enumerate(sorted(task_index(project))):
+        if sheet not in wb.sheetnames:
+            wb.create_sheet(sheet).append(["No", "Task Name", "Task Short Name", "Metrics", "m1"])
+        wb[sheet].append([n + 1, name, name[:10], metric, [0.5, None, "N/A", 1][n % 4]])
+    wb.save(book)
+    return book
+
+
+@pytest.mark.parametrize("path", ["lists", "arrow"])
+def test_a_small_workbook_reads_on_either_path_as_the_careful_reader_reads_it(tmp_path: Path, path: str,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the test's process, on the small project: the fast reader's lists path (a few models) and its
+    Arrow path give the careful reader's cells, in its order (tests/test_fast_workbook.py checks every
+    case both ways on the catalog, in the full suite)."""
+    from glc.compiler.resolve import load_project
+
+    from glc.importers import fast_workbook, workbook
+    from glc.importers.scores import file_sha256, task_index
+
+    project = load_project(copy_project(tmp_path / "p", small=True), benchmark="general-bench")
+    book = _one_model_book(project, tmp_path / "one.xlsx")
+    monkeypatch.setattr(fast_workbook, "LIST_CELLS", 10**9 if path == "lists" else -1)
+    by_sheet: dict[str, dict[tuple[str, str], str]] = {}
+    for (sheet, name, metric), task in task_index(project).items():
+        by_sheet.setdefault(sheet, {})[(name, metric)] = task.id
+    fast = fast_workbook.read_fast(book, by_sheet, {t.id: t for t in project.tasks}, None, file_sha256(book))
+    with mock.patch.object(workbook, "read_fast", lambda *a, **k: None):
+        careful = workbook.read_workbook(book, project)
+    assert fast is not None and fast.models == careful.models == ["m1"]
+    assert [tuple(vars(c).values()) for c in fast.cells] == [tuple(vars(c).values()) for c in careful.cells]
+    assert fast.missing == careful.missing and len(careful.cells) > 2
+
+
 @pytest.mark.slow  # two glc processes
 def test_import_of_a_small_workbook_imports_no_pyarrow_nor_numpy(tmp_path: Path) -> None:
     """A one-model workbook on a cached project is read through DuckDB as Python lists and stored as
     bound lists: the command loads neither pyarrow nor numpy, and stores what the careful reader reads
     (a number, an empty cell and "N/A" in a column of numbers and text)."""
-    import openpyxl
     from glc.compiler.resolve import load_project
 
     from glc.importers import workbook
@@ -85,15 +126,7 @@ def test_import_of_a_small_workbook_imports_no_pyarrow_nor_numpy(tmp_path: Path)
     env.pop("GLC_TARGET", None)
     os.environ.pop("GLC_TARGET", None)
     project = load_project(root, benchmark="general-bench")
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for n, (sheet, name, metric) in enumerate(sorted(task_index(project))):
-        if sheet not in wb.sheetnames:
-            wb.create_sheet(sheet).append(["No", "Task Name", "Task Short Name", "Metrics", "m1"])
-        ws = wb[sheet]
-        ws.append([n + 1, name, name[:10], metric, [0.5, None, "N/A", 1][n % 4]])
-    book = tmp_path / "one.xlsx"
-    wb.save(book)
+    book = _one_model_book(project, tmp_path / "one.xlsx")
     _glc(root, env, "compile")  # the compiled project is cached now
     loaded = tmp_path / "loaded.json"
     _glc(root, env, "import", "scores", str(book), loaded=loaded)

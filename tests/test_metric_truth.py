@@ -99,7 +99,6 @@ TEXT_REGRESSIONS = [
 @FAST
 @example(batch=_batch(TEXT_REGRESSIONS))
 @given(batch=batches(text_cases(), 12))
-@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_text_metrics_agree_with_references(oracle: GlcOracle, batch: tuple[list[TextCase], list[int]]) -> None:
     found = check_text(oracle, *batch)
     assert not found, _report(found)

@@ -79,9 +79,10 @@ def test_nothing_changed_reads_the_cache_and_gives_the_same_project(root: Path,
     assert doc["format"] == project_cache.FORMAT and doc["key"]
 
 
-@pytest.mark.parametrize("change", ["spec", "new spec", "removed spec", "sql template", "sql macro", "task list",
-                                    "profiles", "glc version", "glc source", "benchmark choice"])
-@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+# a compile per change, seconds each: the fast tier runs "spec" and "profiles", the full suite all
+@pytest.mark.parametrize("change", ["spec", "profiles", *(pytest.param(c, marks=pytest.mark.slow) for c in (
+    "new spec", "removed spec", "sql template", "sql macro", "task list", "glc version", "glc source",
+    "benchmark choice"))])
 def test_a_change_of_any_input_compiles_again(primed: Path, monkeypatch: pytest.MonkeyPatch, change: str,
                                               request: pytest.FixtureRequest) -> None:
     root = primed
@@ -345,7 +346,6 @@ def test_artifacts_are_written_again_exactly_when_target_does_not_hold_them(
         assert _artifacts(target) == written
 
 
-@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_runner_plugins_are_read_again_only_when_their_files_change(root: Path, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The entry keeps the installed runner plugins and a digest of the files they are read from:
