@@ -251,6 +251,17 @@ def test_a_boolean_with_a_spaced_type_goes_to_the_careful_reader(compiled: Compi
     assert "is not a number" in str(_careful(spaced, compiled.project))
 
 
+def test_an_inline_string_in_a_cell_without_its_type_goes_to_the_careful_reader(compiled: CompiledProject,
+                                                                               tmp_path: Path) -> None:
+    """``<c r="E2"><is><t>0.5</t></is></c>`` (no ``t="inlineStr"``): calamine reads 0.5, openpyxl no
+    value; the fast reader stored a score where the careful reader counts none."""
+    path = _book(tmp_path, {"*": [[2.5]], "NLP": [[0.25], [2.5]]}, models=["m1"], project=compiled.project)
+    bare = _edit(path, tmp_path / "i.xlsx", lambda text: text.replace('<v>0.25</v>', '<is><t>0.5</t></is>', 1))
+    with zipfile.ZipFile(bare) as zf:
+        assert any(b"<is><t>0.5</t></is>" in zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/"))
+    _refused(bare, compiled.project)
+
+
 @pytest.mark.parametrize("problem", ["unknown sheet", "missing sheet", "header", "unknown task", "twice",
                                      "unnamed column", "range", "text", "models differ", "no such model"])
 def test_workbooks_with_problems_are_reported_by_the_careful_reader(compiled: CompiledProject, tmp_path: Path,

@@ -24,6 +24,11 @@ DIALECT = "duckdb"
 IMPORT_BACKEND = "import"  # the backend of predictions read by `glc import predictions`
 
 
+# a DuckDB connection that reads no file but its database and loads no extension (lock it after connecting)
+LOCKED_DOWN: dict[str, Any] = {"enable_external_access": False, "autoinstall_known_extensions": False,
+                               "autoload_known_extensions": False}
+
+
 def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the target's database, creating its folder; errors say which file failed."""
     if not target.in_memory:
@@ -33,8 +38,7 @@ def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     # SQL nodes come from specs and sql/ templates that strangers may write: DuckDB itself may
     # read no file but its database (no read_text/read_csv/glob, no COPY, no ATTACH) and load no
     # extension (no httpfs), and the SQL cannot switch that back on (the configuration is locked)
-    config: dict[str, Any] = {"enable_external_access": False, "autoinstall_known_extensions": False,
-                              "autoload_known_extensions": False}
+    config: dict[str, Any] = dict(LOCKED_DOWN)
     if target.threads:
         config["threads"] = target.threads
     try:
