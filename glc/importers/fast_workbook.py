@@ -148,8 +148,7 @@ def _plain_markup(path: Path) -> bool:
                     return False
                 if any(data.find(m) >= 0 for m in _SPACED_EQ) and _SPACED_TYPE.search(data):
                     return False
-                # an inline string in a cell not typed "inlineStr": calamine reads its text, openpyxl nothing
-                if data.find(b"<is>") >= 0 and data.count(b"<is>") != data.count(b't="inlineStr"'):
+                if data.find(b"<is>") >= 0 and _untyped_inline_string(data):
                     return False
                 if any(not _same_number(m.decode("ascii", "replace")) for m in _ODD_NUMBER.findall(data)):
                     return False
@@ -160,6 +159,18 @@ def _plain_markup(path: Path) -> bool:
         if "xl/styles.xml" in names and _date_styles(zf.read("xl/styles.xml")):
             return False
     return True
+
+
+def _untyped_inline_string(data: bytes) -> bool:
+    """Whether an inline string (``<is>``) lies in a cell not typed ``inlineStr``: calamine reads its
+    text, openpyxl no value. (Counting is not enough: an empty inline string is a typed cell without one.)"""
+    at = data.find(b"<is>")
+    while at >= 0:
+        start = max(data.rfind(b"<c ", 0, at), data.rfind(b"<c>", 0, at))
+        if start < 0 or data.find(b't="inlineStr"', start, data.find(b">", start)) < 0:
+            return True
+        at = data.find(b"<is>", at + 4)
+    return False
 
 
 def _date_styles(styles: bytes) -> bool:
