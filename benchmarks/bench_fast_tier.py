@@ -70,6 +70,8 @@ def run_once(checkout: Path, workers: int, dist: str, mark: str, extra: list[str
     cmd = [_python(checkout), "-m", "pytest", "-q", "-m", mark, "-p", "no:cacheprovider", *extra]
     if workers:
         cmd += ["-n", str(workers), "--dist", dist]
+    elif _has_xdist(cmd[0]):
+        cmd += ["-n", "0"]  # serial even where pyproject.toml's addopts asks for workers
     load_before = _load()
     cpu0, t0 = _children_cpu(), time.perf_counter()
     # the tests and glc run from byte code, as on a developer's machine: with PYTHONDONTWRITEBYTECODE
