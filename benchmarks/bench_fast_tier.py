@@ -1,7 +1,8 @@
 """Wall and CPU time of the fast test tier (``pytest -m "not slow"``), serial and on xdist workers,
 against the issue's target of 120 s wall on this two-core machine.
 
-Each configuration runs ``python -m pytest -q -m "not slow" [-n N --dist D]`` as a child process in
+Each configuration runs ``python -m pytest -q -m "not slow" -n N [--dist D]`` (``-n 0``: one process, where
+pyproject.toml's addopts would start workers) as a child process in
 a checkout (its own ``.venv`` when it has one); the configurations alternate within each repetition
 (A, B, A, B, ...) so that a change in the machine's load falls on all of them alike. For each run it
 prints the wall time, the CPU time of the run and everything it started (user + sys of the reaped
