@@ -3,12 +3,14 @@ has exactly the contract's columns and types, and a table that exists is left as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from glc.compiler.contracts import SEEDS, STORE, quote_ident
 from helpers.project import EXAMPLES
 
-from glc.engine.store import ensure_store
+from glc.engine.store import ensure_store, locked_down
 from glc.workspace import Workspace
 
 
@@ -127,3 +129,16 @@ def test_import_and_first_run_make_their_tables_in_their_own_commits(ws: Workspa
     ws.run()
     assert len(opened) == 2 and opened[1].ddl_outside_transactions() == []
     assert any("glc_node_state" in s and "CREATE TABLE" in s for s in opened[1].statements)
+
+
+def test_a_locked_down_connection_reads_no_file_and_cannot_be_unlocked(tmp_path: Path) -> None:
+    """The store's connection and the workbook reader's in-memory one (store.locked_down): SQL from specs
+    or cells can neither read a file nor switch the configuration back."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n")
+    for con in (locked_down(), locked_down(str(tmp_path / "s.duckdb"), threads=1)):
+        with pytest.raises(duckdb.Error, match="file system operations are disabled"):
+            con.execute(f"SELECT * FROM read_csv('{secret}')")
+        with pytest.raises(duckdb.Error, match="Cannot change configuration"):
+            con.execute("SET enable_external_access = true")
+        con.close()

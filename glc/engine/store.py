@@ -24,9 +24,20 @@ DIALECT = "duckdb"
 IMPORT_BACKEND = "import"  # the backend of predictions read by `glc import predictions`
 
 
-# a DuckDB connection that reads no file but its database and loads no extension (lock it after connecting)
+# a DuckDB connection that reads no file but its database and loads no extension (locked_down locks it)
 LOCKED_DOWN: dict[str, Any] = {"enable_external_access": False, "autoinstall_known_extensions": False,
                                "autoload_known_extensions": False}
+
+
+def locked_down(path: str = ":memory:", *, read_only: bool = False, threads: int | None = None,
+                ) -> duckdb.DuckDBPyConnection:
+    """A connection with ``LOCKED_DOWN``'s configuration, locked so that no SQL can switch it back."""
+    config: dict[str, Any] = dict(LOCKED_DOWN)
+    if threads:
+        config["threads"] = threads
+    con = duckdb.connect(path, read_only=read_only, config=config)
+    con.execute("SET lock_configuration = true")
+    return con
 
 
 def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -38,13 +49,8 @@ def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     # SQL nodes come from specs and sql/ templates that strangers may write: DuckDB itself may
     # read no file but its database (no read_text/read_csv/glob, no COPY, no ATTACH) and load no
     # extension (no httpfs), and the SQL cannot switch that back on (the configuration is locked)
-    config: dict[str, Any] = dict(LOCKED_DOWN)
-    if target.threads:
-        config["threads"] = target.threads
     try:
-        con = duckdb.connect(target.path, read_only=read_only, config=config)
-        con.execute("SET lock_configuration = true")
-        return con
+        return locked_down(target.path, read_only=read_only, threads=target.threads)
     except duckdb.Error as exc:
         raise GlcError(f"cannot open DuckDB database: {exc}", location=target.path, hint=open_hint(exc)) from None
 

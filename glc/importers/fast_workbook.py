@@ -278,12 +278,9 @@ class _ListSheets:
     loaded sheet exports (no pyarrow), numbers as floats (NaN: no number)."""
 
     def __enter__(self) -> _ListSheets:
-        import duckdb
+        from glc.engine.store import locked_down
 
-        from glc.engine.store import LOCKED_DOWN
-
-        self.con = duckdb.connect(config=dict(LOCKED_DOWN))  # cells are data: no file, no extension
-        self.con.execute("SET lock_configuration = true")
+        self.con = locked_down()  # cells are data: no file, no extension
         return self
 
     def __exit__(self, *exc: object) -> None:
