@@ -142,7 +142,7 @@ STORE: dict[str, Contract] = {c.name: c for c in [
         _c("ref_kind", "VARCHAR", "text, choice, label, labels, number, boxes or image"),
         _c("ref_texts", "VARCHAR[]", "reference strings (answers, labels, choice letter, image path)"),
         _c("ref_number", "DOUBLE"),
-        _c("media", "VARCHAR", "JSON list of {field, path, sha256}"),
+        _c("media", "VARCHAR", "JSON list of {field, path}: the media files, checked to exist when loaded"),
         _c("source_file", "VARCHAR"),
         _c("dataset_fp", "VARCHAR", "fingerprint of the task's data and dataset spec"),
     ), "task data, one row per instance, loaded from each task's dataset"),

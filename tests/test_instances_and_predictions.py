@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -74,8 +73,7 @@ def test_general_bench_layout_end_to_end(gb: Workspace) -> None:
     assert imports[0].tasks == {"nlp.capital_qa", "image.cat_choice"} and len(imports[0].rows) == 5
     gb.run()
     media = json.loads(_sql(gb, "SELECT media FROM instances WHERE instance_id = 'i1'")[0][0])
-    assert media == [{"field": "input.image_file", "path": "images/1.png",
-                      "sha256": hashlib.sha256(b"png-1").hexdigest()}]
+    assert media == [{"field": "input.image_file", "path": "images/1.png"}]
     rows = dict((r[0], r[1:]) for r in _sql(gb, "SELECT task_id, score, n_instances, n_scored, source "
                                                 "FROM task_scores WHERE model = 'm'"))
     assert rows["nlp.capital_qa"] == (pytest.approx(200 / 3), 3, 2, "predictions")

@@ -12,6 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 from glc.compiler.errors import SpecErrors
@@ -21,6 +22,7 @@ from glc.runners.command import CommandArgs, CommandRunner
 from glc.runners.openai import OpenAIArgs, OpenAIRunner
 from helpers.metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task
 
+from glc.execute.datasets import FileVersions
 from glc.workspace import Workspace
 
 # --- the command runner --------------------------------------------------------------------
@@ -236,6 +238,57 @@ def test_one_failing_instance_does_not_stop_the_run(tmp_path: Path) -> None:
     assert plan.n_todo == 1 and plan.jobs[0].requests[0].instance_id == "q3"
     assert Workspace(root).plan().n_todo == 0 and Workspace(root).plan().skipped_failed == 1
     assert tid
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_a_media_file_edited_in_place_is_predicted_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading checks media files without reading them; planning hashes the media of the instances it
+    plans, by file version: a media file edited in place (same path, same data file) gives its instance
+    a new content key and only that instance runs again; an unchanged file is not read again."""
+    import pathlib
+
+    root = new_project(tmp_path / "p")
+    tid = add_task(root, "acc", "text", [(f"q{i}", {"a": str(i), "image": f"img/q{i}.png"}, [str(i)])
+                                         for i in range(3)], media=["input.image"])
+    spec_path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["inference"] = {"type": "qa", "prompt": "Repeat the number: {{ input.a }}"}
+    spec_path.write_text(yaml.safe_dump(spec))
+    img = root / "data" / "img"
+    img.mkdir()
+    for i in range(3):
+        (img / f"q{i}.png").write_bytes(b"picture %d" % i)
+    # an entry is believed for a file changed two seconds before it was written (FileVersions); these
+    # files were just written: believe entries written after the change, so the test needs no sleep
+    monkeypatch.setattr(FileVersions, "RACY_NS", 0)
+    log = tmp_path / "calls.log"
+    echo_model(root, "echo", log=log)
+    opened: list[str] = []
+    real_open = pathlib.Path.open
+
+    def spy(self: pathlib.Path, *a: object, **k: object) -> object:
+        if self.suffix == ".png":
+            opened.append(self.name)
+        return real_open(self, *a, **k)
+
+    monkeypatch.setattr(pathlib.Path, "open", spy)
+    assert Workspace(root).run().inference.predicted == 3
+    assert sorted(opened) == ["q0.png", "q1.png", "q2.png"]  # hashed once each, when planned
+    stored = duckdb.connect(str(root / "target" / "general-bench.duckdb"), read_only=True)
+    media = stored.execute("SELECT media FROM instances WHERE instance_id = 'q1'").fetchone()[0]
+    stored.close()
+    assert json.loads(media) == [{"field": "input.image", "path": "img/q1.png"}]
+    opened.clear()
+    plan = Workspace(root).plan()
+    assert plan.n_todo == 0 and opened == []  # nothing changed: no media file read again
+    (img / "q1.png").write_bytes(b"picture 1, retouched")  # the data file and the path stay as they were
+    opened.clear()
+    plan = Workspace(root).plan()
+    assert [(r.instance_id, j.reasons) for j in plan.jobs for r in j.requests] == [
+        ("q1", {"prompt, model or settings changed": 1})]
+    assert opened == ["q1.png"]
+    Workspace(root).run()
+    assert log.read_text().split() == ["q0", "q1", "q2", "q1"]
 
 
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)

@@ -153,16 +153,19 @@ def _plain(text: str) -> bool:
 
 
 class _Files:
-    """Per task load: where media paths lead and their sha256, each file checked and hashed once.
+    """Per task load: whether media paths lead to regular files the project may read, each path
+    asked once. Only folders and links are resolved: a file that is not a symbolic link lies where
+    its folder (resolved once per folder) does, the same answer as resolving every path.
 
-    A file that is not a symbolic link lies where its folder (resolved once per folder) does,
-    so only folders and links are resolved: the same answer as resolving every path.
+    Media files are checked here, not read: their content is hashed when an instance is planned for
+    inference (``glc.execute.inference``, remembered by file version), so loading a task costs one
+    ``lstat`` per media file, and a media file changed in place is seen by the next run.
     """
 
     def __init__(self, root: Path, grants: Grants) -> None:
         self.root, self.grants = root, grants
         self.folders: dict[str, bool] = {}
-        self.hashes: dict[str, str | None] = {}
+        self.found: dict[str, bool] = {}
         self.plain_bases: dict[str, bool] = {}
 
     def outside(self, path: Path | str) -> bool:
@@ -171,30 +174,22 @@ class _Files:
             return not self.grants.readable(Path(path))
         return not self.readable_folder(os.path.dirname(text))
 
-    def inside_sha256(self, path: str) -> str | None:
-        """``None if self.outside(path) else self.sha256(path)`` with one ``lstat`` for a path that
-        is no symbolic link (the common case) instead of a ``lstat`` and a ``stat``."""
+    def inside_file(self, path: str) -> bool:
+        """``not self.outside(path) and self.is_file(path)`` with one ``lstat`` for a path that is no
+        symbolic link (the common case) instead of a ``lstat`` and a ``stat``."""
         text = os.path.normpath(path)
         if ".." in text.split(os.sep):
-            return None if not self.grants.readable(Path(path)) else self.sha256(path)
+            return self.grants.readable(Path(path)) and self.is_file(path)
         try:
             st = os.lstat(text)
-        except OSError:  # missing (or unreadable): outside or not a file, None either way
+        except OSError:  # missing (or unreadable): outside or not a file, False either way
             st = None
         if st is not None and stat.S_ISLNK(st.st_mode):
-            return None if not self.grants.readable(Path(path)) else self.sha256(path)
+            return self.grants.readable(Path(path)) and self.is_file(path)
         if not self.readable_folder(os.path.dirname(text)):
-            return None
-        if path not in self.hashes:
-            digest = None
-            if st is not None and stat.S_ISREG(st.st_mode):
-                try:  # "a.png/" or "a.png/." names a file to lstat (normalized) but not to open
-                    with open(path, "rb") as fh:
-                        digest = hashlib.sha256(fh.read()).hexdigest()
-                except OSError:
-                    digest = None
-            self.hashes[path] = digest
-        return self.hashes[path]
+            return False
+        # "a.png/" or "a.png/." names a file to lstat (normalized) but not to open: is_file says so
+        return st is not None and stat.S_ISREG(st.st_mode) and (text == path or self.is_file(path))
 
     def plain_base(self, base: str) -> bool:
         """Whether ``base`` is a normalized folder path without '..' (not the root): joined with a
@@ -212,53 +207,28 @@ class _Files:
             readable = self.folders[folder] = self.grants.readable(Path(folder))
         return readable
 
-    def under_sha256(self, base: str, text: str) -> str | None:
-        """``inside_sha256(os.path.join(base, text))``, with less work for the common case: a plain
+    def under_file(self, base: str, text: str) -> bool:
+        """``inside_file(os.path.join(base, text))``, with less work for the common case: a plain
         relative ``text`` (no empty, '.' or '..' part, nothing hidden) under a normalized ``base``
-        is already normal, and the file is read by one ``os.open`` and ``os.read`` (no buffered file
-        object). A symbolic link, and anything not plain, takes ``inside_sha256`` itself."""
+        is already normal, so one ``lstat`` answers. A symbolic link, and anything not plain, takes
+        ``inside_file`` itself."""
         path = os.path.join(base, text)
         if not self.plain_base(base) or not _plain(text):
-            return self.inside_sha256(path)
+            return self.inside_file(path)
         try:
             st = os.lstat(path)
         except OSError:
-            st = None
-        if st is not None and stat.S_ISLNK(st.st_mode):
-            return self.inside_sha256(path)
-        if not self.readable_folder(path.rpartition(os.sep)[0]):
-            return None
-        if path in self.hashes:
-            return self.hashes[path]
-        digest = None
-        if st is not None and stat.S_ISREG(st.st_mode):
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-            except OSError:  # gone, or a link by now: as inside_sha256 finds it
-                return self.inside_sha256(path)
-            try:
-                data = os.read(fd, st.st_size + 1)
-                h = hashlib.sha256(data)
-                while data:  # to the end, should the file have grown
-                    data = os.read(fd, 1 << 20)
-                    h.update(data)
-                digest = h.hexdigest()
-            except OSError:
-                digest = None
-            finally:
-                os.close(fd)
-        self.hashes[path] = digest
-        return digest
+            return False
+        if stat.S_ISLNK(st.st_mode):
+            return self.inside_file(path)
+        return stat.S_ISREG(st.st_mode) and self.readable_folder(path.rpartition(os.sep)[0])
 
-    def sha256(self, path: str) -> str | None:
-        """The file's sha256; None when it is not a file."""
-        if path not in self.hashes:
-            digest = None
-            if os.path.isfile(path):
-                with open(path, "rb") as fh:
-                    digest = hashlib.sha256(fh.read()).hexdigest()
-            self.hashes[path] = digest
-        return self.hashes[path]
+    def is_file(self, path: str) -> bool:
+        """Whether ``path`` leads to a regular file (links followed)."""
+        found = self.found.get(path)
+        if found is None:
+            found = self.found[path] = os.path.isfile(path)
+        return found
 
 
 OUTSIDE_HINT = ("specs may read only inside the project and the 'data_roots:' of profiles.yml; "
@@ -601,11 +571,10 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
                     problems.append(Problem(where, f"media field '{field}': {preview(str(item))} leads outside the "
                                                    "project", OUTSIDE_HINT))
                     continue
-                digest = files.sha256(path)
-                if digest is None:
+                if not files.is_file(path):
                     problems.append(Problem(where, f"missing media file '{item}'", f"expected at {path}"))
                     continue
-                media.append({"field": field, "path": str(item), "sha256": digest})
+                media.append({"field": field, "path": str(item)})
         try:
             inputs = _get(rec, input_field)
         except KeyError:
@@ -872,7 +841,7 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
             if not set(map(type, inner)) <= {dict}:
                 todo = [i for i, o in enumerate(inner) if type(o) is not dict or not o.keys().isdisjoint(leaves)]
         base = str(folder)
-        digests: dict[str, str | None] = {}
+        checked: dict[str, bool] = {}
         lookups = [(name, name.split(".", 1)[1] if quick else name, required) for name, required in fields]
         no_media = b"[]"
 
@@ -889,12 +858,12 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                     continue
                 for item in rel if isinstance(rel, list) else [rel]:
                     text = item if type(item) is str else str(item)
-                    digest = digests.get(text, missing)
-                    if digest is missing:
-                        digest = digests[text] = files.under_sha256(base, text)
-                    if digest is None:
+                    there = checked.get(text)
+                    if there is None:
+                        there = checked[text] = files.under_file(base, text)
+                    if not there:
                         return None
-                    media.append({"field": name, "path": text, "sha256": digest})
+                    media.append({"field": name, "path": text})
             return dump(media, option=sort) if media else no_media
 
         wheres = (inner if type(todo) is range else [inner[i] for i in todo]) if quick else []
@@ -1020,6 +989,24 @@ class FileVersions:
                 and isinstance(hit[2], int) and hit[2] - max(st.st_mtime_ns, st.st_ctime_ns) > self.RACY_NS:
             return hit[1]
         return None
+
+    def digest(self, f: Path) -> str | None:
+        """The file's sha256, read (in pieces) only when no entry for its current version can be
+        believed, then remembered; None when it cannot be read."""
+        known = self.sha256(f)
+        if known is not None:
+            return known
+        try:
+            st = f.stat()
+            h = hashlib.sha256()
+            with f.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError:
+            return None
+        self.cache[str(f)] = [self.version(st), h.hexdigest(), time.time_ns()]
+        self.changed = True
+        return h.hexdigest()
 
     def read(self, f: Path) -> tuple[bytes, str]:
         """(the file's bytes, their sha256), remembered for the version the file had before the read."""

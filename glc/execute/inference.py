@@ -46,7 +46,7 @@ from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import MetricEvaluator, ModelSpec, RouteSpec
 from glc.engine.selection import Selection
 from glc.engine.store import insert_rows, refresh_prediction_partitions, transaction
-from glc.execute.datasets import media_folder
+from glc.execute.datasets import VERSIONS, FileVersions, media_folder
 from glc.execute.progress import Progress  # defined there (the CLI's bars), kept importable from here
 from glc.importers.safety import clip, lone_surrogate
 from glc.importers.scores import file_sha256
@@ -77,10 +77,13 @@ def sha256_text(text: str) -> str:
 
 
 class WeightHashes:
-    """sha256 of model weight files, remembered by (path, size, mtime) under target/."""
+    """sha256 of model weight files, remembered by (path, size, mtime) under target/; and of the
+    media files of the instances planned for inference (``media``), remembered by file version with
+    the data files' (``FileVersions``; written by ``save``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.media_versions: FileVersions | None = None
         self.known: dict[str, str] = {}
         if path.exists():
             try:
@@ -96,6 +99,18 @@ class WeightHashes:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(self.known, indent=1, sort_keys=True))
         return self.known[key]
+
+    def media(self, file: str) -> str | None:
+        """The media file's sha256 (read only when its version is new); None when it cannot be read
+        (gone since the task was loaded: the runner then fails that instance)."""
+        if self.media_versions is None:
+            self.media_versions = FileVersions(self.path.parent / VERSIONS)
+        return self.media_versions.digest(Path(file))
+
+    def save(self) -> None:
+        """Keep the media hashes learned (the weight hashes are written as they are learned)."""
+        if self.media_versions is not None:
+            self.media_versions.save()
 
 
 def route_identity(route: RouteSpec, root: Path, hashes: WeightHashes) -> dict[str, Any]:
@@ -233,6 +248,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
             job, n_skipped = _predict_job(con, project, spec, task, route, hashes, target_dir, limit, retry_failed)
             skipped += n_skipped
             jobs.append(job)
+    hashes.save()
     blocked: dict[str, str | None] = {}  # one check per route, not per (model, task)
     for job in jobs:
         key = canonical({"runner": job.route.runner, "args": job.route.args})
@@ -335,13 +351,18 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
     for instance_id, input_json, media_json in _instances(con, task.id, limit):
         job.n_instances += 1
         value = json.loads(input_json) if input_json is not None else None
-        media = {m["field"].rsplit(".", 1)[-1]: str((folder / m["path"]).resolve())
-                 for m in json.loads(media_json or "[]")}
-        outside = [p for p in media.values() if not grants.readable(Path(p))]  # swapped since it was loaded?
+        listed = [(m["field"], str((folder / m["path"]).resolve())) for m in json.loads(media_json or "[]")]
+        media = {name.rsplit(".", 1)[-1]: path for name, path in listed}
+        outside = [p for _, p in listed if not grants.readable(Path(p))]  # swapped since it was loaded?
         if outside:
             raise GlcError(f"instance '{instance_id}': media {outside[0]!r} now leads outside the project",
                            location=task.path, hint="specs may read only inside the project and its data roots")
-        media_hashes = {m["field"]: m["sha256"] for m in json.loads(media_json or "[]")}
+        # the content of each media file as it is now (a file changed in place makes a new key); a field
+        # naming several files keys all of them, in order
+        by_field: dict[str, list[str | None]] = {}
+        for name, path in listed:
+            by_field.setdefault(name, []).append(hashes.media(path))
+        media_hashes = {name: got[0] if len(got) == 1 else got for name, got in by_field.items()}
         try:
             prompt = render_prompt(task, value, template)
         except Exception as exc:  # noqa: BLE001 - a template that fails on this instance
