@@ -184,6 +184,26 @@ def test_a_file_version_entry_is_believed_only_well_after_the_change(tmp_path: P
     assert versions.sha256(f) is None
 
 
+def test_a_media_digest_reads_only_a_regular_file_at_that_very_path(tmp_path: Path) -> None:
+    """``FileVersions.digest`` (the media hashes of planned instances) hashes a regular file and
+    remembers it; a FIFO (no waiting on it), a link at the end, a path through a linked folder, a
+    folder and a missing file give None, and nothing is remembered for them."""
+    import hashlib
+    import os
+
+    real = (tmp_path / "media").resolve()
+    real.mkdir()
+    (real / "a.png").write_bytes(b"x" * (3 << 20))  # several reads' worth
+    os.mkfifo(real / "pipe.png")
+    (real / "link.png").symlink_to(real / "a.png")
+    (tmp_path / "via").symlink_to(real)
+    versions = datasets.FileVersions(tmp_path / "v.json")
+    assert versions.digest(real / "a.png") == hashlib.sha256(b"x" * (3 << 20)).hexdigest()
+    for odd in (real / "pipe.png", real / "link.png", tmp_path.resolve() / "via" / "a.png", real, real / "no.png"):
+        assert versions.digest(odd) is None, odd
+    assert list(versions.cache) == [str(real / "a.png")]
+
+
 def test_an_escaped_lone_surrogate_is_refused_with_its_instance(loader) -> None:
     root, task, types = loader
     ds = dataset("text")
@@ -436,11 +456,14 @@ def test_media_checks_of_plain_and_odd_paths_agree(tmp_path: Path) -> None:
     (base / "img" / "out.png").symlink_to(outside)
     (base / "img" / "gone.png").symlink_to(base / "img" / "nothing.png")
     (base / "img" / "linked").symlink_to(tmp_path)  # a folder link leading outside
+    (tmp_path / "d").mkdir()
+    (base / "img" / "osub").symlink_to(tmp_path / "d")  # "osub/.." is tmp_path, not img
+    (base / "img" / "secret.png").write_bytes(b"inside")  # where "img/osub/../secret.png" reads as text
     os.mkfifo(base / "img" / "pipe")
     texts = ["img/a.png", "img/a.png", "img/.hidden.png", "img/sub/b.png", "img/in.png", "img/out.png",
              "img/gone.png", "img/linked/secret.png", "img/pipe", "img/sub", "img/missing.png", "img/a.png/",
              "img//a.png", "./img/a.png", "img/./a.png", "img/sub/../a.png", "../media/img/a.png",
-             "../../../secret.png", "/etc/hostname", "img"]
+             "../../../secret.png", "/etc/hostname", "img", "img/osub/../secret.png", "img/secret.png"]
     grants = load_grants(root)
     lean, careful = datasets._Files(root, grants), datasets._Files(root, grants)
     got = [lean.under_file(str(base), t) for t in texts]
@@ -449,7 +472,7 @@ def test_media_checks_of_plain_and_odd_paths_agree(tmp_path: Path) -> None:
     # what opening each path inside the project finds: a regular file for these, nothing for the rest
     # (outside, dangling, a FIFO, folders, missing, a file named as a folder, absolute or up and out)
     files = {"img/a.png", "img/.hidden.png", "img/sub/b.png", "img/in.png", "img//a.png", "./img/a.png",
-             "img/./a.png", "img/sub/../a.png", "../media/img/a.png"}
+             "img/./a.png", "img/sub/../a.png", "../media/img/a.png", "img/secret.png"}
     assert [t for t, ok in zip(texts, got, strict=True) if ok] == [t for t in texts if t in files]
 
 

@@ -170,7 +170,8 @@ class _Files:
 
     def outside(self, path: Path | str) -> bool:
         text = os.path.normpath(path)
-        if ".." in text.split(os.sep) or os.path.islink(text):
+        # '..' as written, not after normpath: "link/../x" is where the link leads, then up
+        if ".." in str(path).split(os.sep) or os.path.islink(text):
             return not self.grants.readable(Path(path))
         return not self.readable_folder(os.path.dirname(text))
 
@@ -178,7 +179,7 @@ class _Files:
         """``not self.outside(path) and self.is_file(path)`` with one ``lstat`` for a path that is no
         symbolic link (the common case) instead of a ``lstat`` and a ``stat``."""
         text = os.path.normpath(path)
-        if ".." in text.split(os.sep):
+        if ".." in path.split(os.sep):  # as written (see outside): resolved, links and all
             return self.grants.readable(Path(path)) and self.is_file(path)
         try:
             st = os.lstat(text)
@@ -953,6 +954,16 @@ def stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 CONSTANT = ("task_id", "ref_kind", "source_file", "dataset_fp")  # one value per task
 INSERT_BATCH = 65_536  # instances written to the store at a time (one Arrow batch)
 VERSIONS = "data_files.json"  # under target/: data file version -> its sha256 (see FileVersions)
+MEDIA_VERSIONS = "media_files.json"  # under target/: the same for media files, learned when planning
+
+
+def _opened_at(fd: int, path: Path) -> bool:
+    """Whether the file open as ``fd`` is the one at ``path`` (Linux: its /proc link; elsewhere not
+    known, and taken as yes)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}") == str(path)
+    except OSError:
+        return not os.path.isdir("/proc/self/fd")
 
 
 class FileVersions:
@@ -991,29 +1002,41 @@ class FileVersions:
         return None
 
     def digest(self, f: Path) -> str | None:
-        """The file's sha256, read (in pieces) only when no entry for its current version can be
-        believed, then remembered; None when it cannot be read."""
+        """The sha256 of the file at ``f`` (a resolved path: no link on the way), read in pieces only
+        when no entry for its current version can be believed, then remembered. None when it is not a
+        regular file at that very path now: it is opened without following a link at its end and
+        without waiting on a FIFO, and on Linux the opened file's own path must be ``f`` (a folder on
+        the way swapped for a link since ``f`` was resolved and checked makes it another file)."""
         known = self.sha256(f)
         if known is not None:
             return known
+        stamp = time.time_ns()  # before the read: a change during it is newer than the entry
         try:
-            st = f.stat()
-            h = hashlib.sha256()
-            with f.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
+            fd = os.open(f, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
             return None
-        self.cache[str(f)] = [self.version(st), h.hexdigest(), time.time_ns()]
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or not _opened_at(fd, f):
+                return None
+            h = hashlib.sha256()
+            while chunk := os.read(fd, 1 << 20):
+                h.update(chunk)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        self.cache[str(f)] = [self.version(st), h.hexdigest(), stamp]
         self.changed = True
         return h.hexdigest()
 
     def read(self, f: Path) -> tuple[bytes, str]:
         """(the file's bytes, their sha256), remembered for the version the file had before the read."""
+        stamp = time.time_ns()
         st = f.stat()
         data = f.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        self.cache[str(f)] = [self.version(st), digest, time.time_ns()]
+        self.cache[str(f)] = [self.version(st), digest, stamp]
         self.changed = True
         return data, digest
 

@@ -46,7 +46,7 @@ from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import MetricEvaluator, ModelSpec, RouteSpec
 from glc.engine.selection import Selection
 from glc.engine.store import insert_rows, refresh_prediction_partitions, transaction
-from glc.execute.datasets import VERSIONS, FileVersions, media_folder
+from glc.execute.datasets import MEDIA_VERSIONS, FileVersions, media_folder
 from glc.execute.progress import Progress  # defined there (the CLI's bars), kept importable from here
 from glc.importers.safety import clip, lone_surrogate
 from glc.importers.scores import file_sha256
@@ -78,8 +78,8 @@ def sha256_text(text: str) -> str:
 
 class WeightHashes:
     """sha256 of model weight files, remembered by (path, size, mtime) under target/; and of the
-    media files of the instances planned for inference (``media``), remembered by file version with
-    the data files' (``FileVersions``; written by ``save``)."""
+    media files of the instances planned for inference (``media``), remembered by file version
+    (``FileVersions``, in target/media_files.json, read when first needed; written by ``save``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -104,7 +104,7 @@ class WeightHashes:
         """The media file's sha256 (read only when its version is new); None when it cannot be read
         (gone since the task was loaded: the runner then fails that instance)."""
         if self.media_versions is None:
-            self.media_versions = FileVersions(self.path.parent / VERSIONS)
+            self.media_versions = FileVersions(self.path.parent / MEDIA_VERSIONS)
         return self.media_versions.digest(Path(file))
 
     def save(self) -> None:
@@ -234,21 +234,24 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
     jobs: list[Job] = []
     unsupported: list[tuple[str, str]] = []
     skipped = 0
-    for located in project.models:
-        spec: ModelSpec = located.spec
-        if selection is not None and selection.models and spec.name not in selection.models:
-            continue
-        for task in tasks:
-            if selection is not None and selection.tasks and task.id not in selection.tasks:
+    try:
+        for located in project.models:
+            spec: ModelSpec = located.spec
+            if selection is not None and selection.models and spec.name not in selection.models:
                 continue
-            route = route_for(spec, task)
-            if route is None:
-                unsupported.append((spec.name, task.id))
-                continue
-            job, n_skipped = _predict_job(con, project, spec, task, route, hashes, target_dir, limit, retry_failed)
-            skipped += n_skipped
-            jobs.append(job)
-    hashes.save()
+            for task in tasks:
+                if selection is not None and selection.tasks and task.id not in selection.tasks:
+                    continue
+                route = route_for(spec, task)
+                if route is None:
+                    unsupported.append((spec.name, task.id))
+                    continue
+                job, n_skipped = _predict_job(con, project, spec, task, route, hashes, target_dir, limit,
+                                              retry_failed)
+                skipped += n_skipped
+                jobs.append(job)
+    finally:
+        hashes.save()  # the media hashes learned, whatever stopped the planning
     blocked: dict[str, str | None] = {}  # one check per route, not per (model, task)
     for job in jobs:
         key = canonical({"runner": job.route.runner, "args": job.route.args})
