@@ -262,6 +262,35 @@ def test_an_inline_string_in_a_cell_without_its_type_goes_to_the_careful_reader(
     _refused(bare, compiled.project)
 
 
+def _untyped_inline_string_before(data: bytes) -> bool:
+    """The check as first written (nearest ``<c `` or ``<c>``, each searched back to the sheet's start)."""
+    at = data.find(b"<is>")
+    while at >= 0:
+        start = max(data.rfind(b"<c ", 0, at), data.rfind(b"<c>", 0, at))
+        if start < 0 or data.find(b't="inlineStr"', start, data.find(b">", start)) < 0:
+            return True
+        at = data.find(b"<is>", at + 4)
+    return False
+
+
+def test_the_inline_string_check_agrees_with_its_first_form_on_generated_sheets() -> None:
+    """The linear search for each inline string's cell gives the first form's answers on generated sheet
+    XML (typed and untyped cells, attribute-less cells, <col> and <cfRule> tags between them), and a
+    cell tag opened by a tab or a newline counts as a cell (the first form looked past it)."""
+    rng = random.Random(7)
+    cells = [b'<c r="A1" t="inlineStr"><is><t>x</t></is></c>', b'<c r="B1"><is><t>0.5</t></is></c>',
+             b'<c r="C1"><v>1</v></c>', b'<c t="inlineStr"><is/></c>', b"<c><v>2</v></c>",
+             b'<c t="inlineStr" r="D1"><is><t>y</t></is></c>', b"<c><is><t>z</t></is></c>", b'<col min="1"/>',
+             b'<cfRule type="x"/>', b'<c r="E1" t="s"><v>0</v></c>', b'<row r="2">', b"</row>"]
+    for _ in range(3000):
+        sheet = b"<sheetData>" + b"".join(rng.choice(cells) for _ in range(rng.randint(0, 12))) + b"</sheetData>"
+        assert fast_workbook._untyped_inline_string(sheet) == _untyped_inline_string_before(sheet), sheet
+    tabbed = b'<c r="A1" t="inlineStr"><is><t>x</t></is></c><c\tr="B1"><is><t>0.5</t></is></c>'
+    assert fast_workbook._untyped_inline_string(tabbed) and not _untyped_inline_string_before(tabbed)
+    typed = b"".join(b'<c r="A%d" t="inlineStr"><is><t>m</t></is></c>' % i for i in range(20_000))
+    assert not fast_workbook._untyped_inline_string(typed)
+
+
 @pytest.mark.parametrize("problem", ["unknown sheet", "missing sheet", "header", "unknown task", "twice",
                                      "unnamed column", "range", "text", "models differ", "no such model"])
 def test_workbooks_with_problems_are_reported_by_the_careful_reader(compiled: CompiledProject, tmp_path: Path,

@@ -161,12 +161,20 @@ def _plain_markup(path: Path) -> bool:
     return True
 
 
+_AFTER_CELL_NAME = frozenset(b" \t\r\n>")  # "<c" then one of these opens a cell tag (not <col>, <cfRule>)
+
+
 def _untyped_inline_string(data: bytes) -> bool:
     """Whether an inline string (``<is>``) lies in a cell not typed ``inlineStr``: calamine reads its
-    text, openpyxl no value. (Counting is not enough: an empty inline string is a typed cell without one.)"""
+    text, openpyxl no value. (Counting is not enough: an empty inline string is a typed cell without one.)
+    Each ``<is>`` is checked against the nearest cell tag before it, found by searching back from it
+    (a few bytes): searching back for a form of the tag the sheet never holds went back to the start
+    of the sheet for every inline string, seconds for a thousand models' sheet."""
     at = data.find(b"<is>")
     while at >= 0:
-        start = max(data.rfind(b"<c ", 0, at), data.rfind(b"<c>", 0, at))
+        start = data.rfind(b"<c", 0, at)
+        while start >= 0 and data[start + 2] not in _AFTER_CELL_NAME:
+            start = data.rfind(b"<c", 0, start)
         if start < 0 or data.find(b't="inlineStr"', start, data.find(b">", start)) < 0:
             return True
         at = data.find(b"<is>", at + 4)
