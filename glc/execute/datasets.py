@@ -1026,9 +1026,10 @@ class FileVersions:
             return None
         finally:
             os.close(fd)
-        self.cache[str(f)] = [self.version(st), h.hexdigest(), stamp]
+        digest = h.hexdigest()
+        self.cache[str(f)] = [self.version(st), digest, stamp]
         self.changed = True
-        return h.hexdigest()
+        return digest
 
     def read(self, f: Path) -> tuple[bytes, str]:
         """(the file's bytes, their sha256), remembered for the version the file had before the read."""
