@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from glc.compiler.errors import SpecErrors
+from glc.compiler.errors import GlcError, SpecErrors
 from glc.compiler.plan import compile_project
 from glc.runners.base import Request
 from glc.runners.command import CommandArgs, CommandRunner
@@ -240,14 +240,9 @@ def test_one_failing_instance_does_not_stop_the_run(tmp_path: Path) -> None:
     assert tid
 
 
-@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
-def test_a_media_file_edited_in_place_is_predicted_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loading checks media files without reading them; planning hashes the media of the instances it
-    plans, by file version: a media file edited in place (same path, same data file) gives its instance
-    a new content key and only that instance runs again; an unchanged file is not read again."""
-    import os
-
-    root = new_project(tmp_path / "p")
+def _media_task(root: Path) -> Path:
+    """A task of three instances, each showing its own image (``data/img/q<i>.png``), with a prompt;
+    returns the image folder."""
     tid = add_task(root, "acc", "text", [(f"q{i}", {"a": str(i), "image": f"img/q{i}.png"}, [str(i)])
                                          for i in range(3)], media=["input.image"])
     spec_path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
@@ -258,6 +253,18 @@ def test_a_media_file_edited_in_place_is_predicted_again(tmp_path: Path, monkeyp
     img.mkdir()
     for i in range(3):
         (img / f"q{i}.png").write_bytes(b"picture %d" % i)
+    return img
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_a_media_file_edited_in_place_is_predicted_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading checks media files without reading them; planning hashes the media of the instances it
+    plans, by file version: a media file edited in place (same path, same data file) gives its instance
+    a new content key and only that instance runs again; an unchanged file is not read again."""
+    import os
+
+    root = new_project(tmp_path / "p")
+    img = _media_task(root)
     # an entry is believed for a file changed two seconds before it was written (FileVersions); these
     # files were just written: believe entries written after the change, so the test needs no sleep
     monkeypatch.setattr(FileVersions, "RACY_NS", 0)
@@ -289,6 +296,35 @@ def test_a_media_file_edited_in_place_is_predicted_again(tmp_path: Path, monkeyp
     assert opened == ["q1.png"]
     Workspace(root).run()
     assert log.read_text().split() == ["q0", "q1", "q2", "q1"]
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_a_media_file_swapped_for_a_link_outside_is_refused_before_it_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Media are hashed when planned, so the planner re-checks where each leads first: a media file
+    replaced by a link to a file outside the project after the task was loaded stops the plan with
+    the instance and the path, and the outside file is never opened."""
+    import os
+
+    root = new_project(tmp_path / "p")
+    img = _media_task(root)
+    echo_model(root, "echo")
+    assert Workspace(root).run().inference.predicted == 3
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not the project's")
+    (img / "q1.png").unlink()
+    (img / "q1.png").symlink_to(secret)  # the data file unchanged: the task is not loaded again
+    opened: list[str] = []
+    real_open = os.open
+
+    def spy(path: object, *a: object, **k: object) -> int:
+        opened.append(str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(os, "open", spy)
+    with pytest.raises(GlcError, match="instance 'q1': media .*secret.png' now leads outside the project"):
+        Workspace(root).plan()
+    assert not any("secret" in p for p in opened)
 
 
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
