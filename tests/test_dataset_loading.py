@@ -204,6 +204,39 @@ def test_a_media_digest_reads_only_a_regular_file_at_that_very_path(tmp_path: Pa
     assert list(versions.cache) == [str(real / "a.png")]
 
 
+def test_media_hashes_of_files_gone_are_forgotten_when_new_ones_are_learned(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``FileVersions.prune`` (run before the media hashes are saved): an entry whose file is gone is
+    dropped, the others stay; when nothing new was learned it checks no file at all."""
+    import os
+
+    monkeypatch.setattr(datasets.FileVersions, "RACY_NS", 0)  # believe entries of files just written
+    media = (tmp_path / "media").resolve()
+    media.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        (media / name).write_bytes(name.encode())
+    store = tmp_path / "media_files.json"
+    versions = datasets.FileVersions(store)
+    for name in ("a.png", "b.png", "c.png"):
+        assert versions.digest(media / name) is not None
+    versions.prune()
+    versions.save()
+    (media / "b.png").unlink()
+    checked: list[str] = []
+    real_lstat = os.lstat
+    monkeypatch.setattr(os, "lstat", lambda p, *a, **k: checked.append(str(p)) or real_lstat(p, *a, **k))
+    again = datasets.FileVersions(store)
+    assert again.digest(media / "a.png") is not None  # known: nothing new learned
+    again.prune()
+    assert checked == [] and len(again.cache) == 3
+    (media / "d.png").write_bytes(b"d")
+    assert again.digest(media / "d.png") is not None  # something new: the entries not asked about are checked
+    again.prune()
+    again.save()
+    assert sorted(checked) == [str(media / "b.png"), str(media / "c.png")]
+    assert sorted(json.loads(store.read_text())) == [str(media / n) for n in ("a.png", "c.png", "d.png")]
+
+
 def test_an_escaped_lone_surrogate_is_refused_with_its_instance(loader) -> None:
     root, task, types = loader
     ds = dataset("text")

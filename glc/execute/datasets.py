@@ -984,6 +984,7 @@ class FileVersions:
             cache = {}
         self.cache: dict[str, Any] = cache if isinstance(cache, dict) else {}
         self.changed = False
+        self.looked_up: set[str] = set()  # the paths asked about since the entries were read
 
     @staticmethod
     def version(st: os.stat_result) -> list[int]:
@@ -992,6 +993,7 @@ class FileVersions:
     def sha256(self, f: Path) -> str | None:
         """The file's sha256 when an entry for its current version can be believed, else None."""
         hit = self.cache.get(str(f))
+        self.looked_up.add(str(f))
         try:
             st = f.stat()
         except OSError:
@@ -1040,6 +1042,21 @@ class FileVersions:
         self.cache[str(f)] = [self.version(st), digest, stamp]
         self.changed = True
         return data, digest
+
+    def prune(self) -> None:
+        """Forget the entries of files gone (a media folder moved or deleted), so that the file does
+        not grow with every file ever hashed. Checks only the entries not asked about since they were
+        read (one ``lstat`` each), and only when something new was learned: planning the same
+        instances again costs nothing more."""
+        if not self.changed:
+            return
+        for name in [n for n in self.cache if n not in self.looked_up]:
+            try:
+                os.lstat(name)
+            except FileNotFoundError:
+                del self.cache[name]
+            except OSError:
+                pass  # (not knowable now, e.g. a folder without access: kept)
 
     def save(self) -> None:
         if not self.changed:

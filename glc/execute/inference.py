@@ -108,8 +108,10 @@ class WeightHashes:
         return self.media_versions.digest(Path(file))
 
     def save(self) -> None:
-        """Keep the media hashes learned (the weight hashes are written as they are learned)."""
+        """Keep the media hashes learned, less those of files gone (the weight hashes are written as
+        they are learned)."""
         if self.media_versions is not None:
+            self.media_versions.prune()
             self.media_versions.save()
 
 
