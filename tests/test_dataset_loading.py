@@ -206,7 +206,7 @@ def test_a_media_digest_reads_only_a_regular_file_at_that_very_path(tmp_path: Pa
 
 def test_media_hashes_of_files_gone_are_forgotten_when_new_ones_are_learned(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """``FileVersions.prune`` (run before the media hashes are saved): an entry whose file is gone is
+    """``FileVersions.prune`` (run by ``WeightHashes.save`` after a plan): an entry whose file is gone is
     dropped, the others stay; when nothing new was learned it checks no file at all."""
     import os
 
@@ -228,13 +228,55 @@ def test_media_hashes_of_files_gone_are_forgotten_when_new_ones_are_learned(tmp_
     again = datasets.FileVersions(store)
     assert again.digest(media / "a.png") is not None  # known: nothing new learned
     again.prune()
-    assert checked == [] and len(again.cache) == 3
+    assert [c for c in checked if c.startswith(str(media))] == [] and len(again.cache) == 3
     (media / "d.png").write_bytes(b"d")
     assert again.digest(media / "d.png") is not None  # something new: the entries not asked about are checked
     again.prune()
     again.save()
-    assert sorted(checked) == [str(media / "b.png"), str(media / "c.png")]
+    assert sorted(c for c in checked if c.startswith(str(media))) == [str(media / "b.png"), str(media / "c.png")]
     assert sorted(json.loads(store.read_text())) == [str(media / n) for n in ("a.png", "c.png", "d.png")]
+
+
+def test_pruning_many_media_hashes_lists_each_folder_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A narrow plan after a full one: the many entries it did not ask about are checked by listing
+    their folder once (not one ``lstat`` each). Files deleted, a folder deleted and a folder replaced
+    by a file lose their entries; the files still there keep theirs. ``WeightHashes.save`` prunes."""
+    import os
+
+    from glc.execute.inference import WeightHashes
+
+    monkeypatch.setattr(datasets.FileVersions, "RACY_NS", 0)
+    target = tmp_path / "target"
+    big, gone, swapped = ((tmp_path / n).resolve() for n in ("big", "gone", "swapped"))
+    for folder in (big, gone, swapped):
+        folder.mkdir()
+        for i in range(10):
+            (folder / f"{i}.png").write_bytes(b"%s %d" % (folder.name.encode(), i))
+    hashes = WeightHashes(target / "weights_sha256.json")
+    for folder in (big, gone, swapped):
+        for i in range(10):
+            assert hashes.media(str(folder / f"{i}.png")) is not None
+    hashes.save()
+    assert len(json.loads((target / datasets.MEDIA_VERSIONS).read_text())) == 30
+    (big / "3.png").unlink()
+    (big / "7.png").unlink()
+    for i in range(10):
+        (gone / f"{i}.png").unlink()
+    gone.rmdir()
+    for i in range(10):
+        (swapped / f"{i}.png").unlink()
+    swapped.rmdir()
+    swapped.write_bytes(b"now a file")
+    (big / "new.png").write_bytes(b"new")
+    stats: list[str] = []
+    real_lstat = os.lstat
+    monkeypatch.setattr(os, "lstat", lambda p, *a, **k: stats.append(str(p)) or real_lstat(p, *a, **k))
+    narrow = WeightHashes(target / "weights_sha256.json")
+    assert narrow.media(str(big / "new.png")) is not None  # one new hash: the others are checked
+    narrow.save()
+    kept = sorted(json.loads((target / datasets.MEDIA_VERSIONS).read_text()))
+    assert kept == sorted([str(big / f"{i}.png") for i in range(10) if i not in (3, 7)] + [str(big / "new.png")])
+    assert [s for s in stats if s.startswith(str(tmp_path))] == []  # folders listed, no file checked one by one
 
 
 def test_an_escaped_lone_surrogate_is_refused_with_its_instance(loader) -> None:

@@ -176,6 +176,7 @@ def plan_rekey(con: duckdb.DuckDBPyConnection, project: Project, old: str, new: 
                     new_pkey = moved[iid][1]
                     judged.append((task_id, iid, jkey,
                                    sha256_text(canonical({"evaluator": ident, "prediction": new_pkey})), new_pkey))
+    hashes.save()  # the media hashes learned, as planning keeps them
     return Rekey(preds, judged, kept)
 
 

@@ -966,9 +966,22 @@ def _opened_at(fd: int, path: Path) -> bool:
         return not os.path.isdir("/proc/self/fd")
 
 
+def _still_there(name: str) -> bool:
+    """False when nothing is at path ``name`` (or a file stands where a folder on its way was, or the
+    name cannot be a path); True when something is, or that cannot be known now (no access)."""
+    try:
+        os.lstat(name)
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return False
+    except OSError:
+        return True
+    return True
+
+
 class FileVersions:
-    """The sha256 of data files by file version (size, modification and change time, inode), kept
-    under ``target/``: an unchanged file is not read again to learn that it is unchanged.
+    """The sha256 of data files (and, in another file, of media files) by file version (size,
+    modification and change time, inode), kept under ``target/``: an unchanged file is not read again
+    to learn that it is unchanged. ``prune`` forgets the entries of files no longer there.
 
     An entry is believed only for a file last changed well before the entry was written (two
     seconds), so a file rewritten twice within one tick of a coarse clock is read again.
@@ -984,7 +997,7 @@ class FileVersions:
             cache = {}
         self.cache: dict[str, Any] = cache if isinstance(cache, dict) else {}
         self.changed = False
-        self.looked_up: set[str] = set()  # the paths asked about since the entries were read
+        self.unseen: set[str] = set(self.cache)  # entries read from the file and not asked about since
 
     @staticmethod
     def version(st: os.stat_result) -> list[int]:
@@ -993,7 +1006,7 @@ class FileVersions:
     def sha256(self, f: Path) -> str | None:
         """The file's sha256 when an entry for its current version can be believed, else None."""
         hit = self.cache.get(str(f))
-        self.looked_up.add(str(f))
+        self.unseen.discard(str(f))
         try:
             st = f.stat()
         except OSError:
@@ -1043,20 +1056,33 @@ class FileVersions:
         self.changed = True
         return data, digest
 
+    PRUNE_LIST = 8  # from this many unchecked entries in one folder, the folder is listed once
+
     def prune(self) -> None:
-        """Forget the entries of files gone (a media folder moved or deleted), so that the file does
-        not grow with every file ever hashed. Checks only the entries not asked about since they were
-        read (one ``lstat`` each), and only when something new was learned: planning the same
-        instances again costs nothing more."""
+        """Forget the entries of files no longer there (a media folder moved or deleted, a data root
+        not mounted), so that ``self.path`` does not keep every file ever hashed. Only when something
+        new was learned (planning the same instances again costs nothing more), and only the entries
+        not asked about since this object read them: one ``lstat`` each, or one listing of their
+        folder where it holds many (a narrow plan after a full one checks every other entry)."""
         if not self.changed:
             return
-        for name in [n for n in self.cache if n not in self.looked_up]:
-            try:
-                os.lstat(name)
-            except FileNotFoundError:
-                del self.cache[name]
-            except OSError:
-                pass  # (not knowable now, e.g. a folder without access: kept)
+        by_folder: dict[str, list[str]] = {}
+        for name in self.unseen:
+            by_folder.setdefault(os.path.dirname(name), []).append(name)
+        for folder, names in by_folder.items():
+            if len(names) >= self.PRUNE_LIST:
+                try:
+                    present = set(os.listdir(folder))
+                except (FileNotFoundError, NotADirectoryError, ValueError):
+                    present = set()
+                except OSError:
+                    continue  # not knowable now (a folder without access): kept
+                gone = [n for n in names if os.path.basename(n) not in present]
+            else:
+                gone = [n for n in names if not _still_there(n)]
+            for name in gone:
+                self.cache.pop(name, None)
+        self.unseen.clear()
 
     def save(self) -> None:
         if not self.changed:
