@@ -43,7 +43,7 @@ os.environ.setdefault("GLC_BENCHMARK", "general-bench")  # the 699-task catalog
 from glc.compiler.plan import compile_project  # noqa: E402
 
 from glc.engine.build import build  # noqa: E402
-from glc.engine.store import ensure_store, refresh_prediction_partitions  # noqa: E402
+from glc.engine.store import ensure_store, locked_down, refresh_prediction_partitions  # noqa: E402
 
 METRICS = ("acc", "f1", "bleu1", "rouge_l")
 GROUPS = [(m, p) for m in ("image", "video", "audio", "3d") for p in ("comprehension", "generation")] + [("nlp", "nlp")]
@@ -158,7 +158,7 @@ def one_round(args: argparse.Namespace, k: int) -> dict[str, float | str]:
         root = make_project(Path(tmp))
         compiled = compile_project(root)
         con_threads = 2
-        con = duckdb.connect(str(root / "bench.duckdb"), config={"threads": con_threads})
+        con = locked_down(str(root / "bench.duckdb"), threads=con_threads)  # the store as glc opens it
         build(con, compiled, [n for n in compiled.nodes if n.name == "task_sota"])  # loads the seeds
         t = time.perf_counter()
         fill_store(con, args.instances, args.models)

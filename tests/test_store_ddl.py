@@ -142,3 +142,34 @@ def test_a_locked_down_connection_reads_no_file_and_cannot_be_unlocked(tmp_path:
         with pytest.raises(duckdb.Error, match="Cannot change configuration"):
             con.execute("SET enable_external_access = true")
         con.close()
+
+
+def test_the_store_file_is_opened_with_small_row_groups_under_its_own_name(tmp_path: Path) -> None:
+    """store.locked_down on a file: attached with ROW_GROUP_SIZE rows per row group (a table of 100,000
+    rows spans several), under the name DuckDB gives the file, with nothing else attached; no other
+    database can be attached afterwards; a file written with DuckDB's defaults opens and grows as well."""
+    from glc.engine.store import ROW_GROUP_SIZE
+
+    path = tmp_path / "general-bench.duckdb"
+    con = locked_down(str(path), threads=2)
+    assert con.execute("SELECT current_database()").fetchone() == ("general-bench",)
+    assert sorted(r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()) == [
+        "general-bench", "system", "temp"]
+    con.execute("CREATE TABLE t AS SELECT range AS i FROM range(100000)")
+    groups = con.execute("SELECT row_group_id, max(count) FROM pragma_storage_info('t') GROUP BY ALL").fetchall()
+    assert len(groups) == -(-100000 // ROW_GROUP_SIZE) and max(n for _, n in groups) == ROW_GROUP_SIZE < 122_880
+    with pytest.raises(duckdb.Error, match="file system operations are disabled"):
+        con.execute(f"ATTACH '{tmp_path / 'other.duckdb'}' AS other")
+    con.close()
+    plain = duckdb.connect(str(path))  # another program, DuckDB's defaults
+    plain.execute("INSERT INTO t SELECT range + 100000 FROM range(150000)")
+    plain.close()
+    again = locked_down(str(path), read_only=True)
+    assert again.execute("SELECT count(*), sum(i) FROM t").fetchone() == (250000, 250000 * 249999 // 2)
+    with pytest.raises(duckdb.Error, match="read-only"):
+        again.execute("INSERT INTO t VALUES (1)")
+    again.close()
+    for name, catalog in (("memory.duckdb", "store"), ("a.b.duckdb", "a")):
+        con = locked_down(str(tmp_path / name))
+        assert con.execute("SELECT current_database()").fetchone() == (catalog,)
+        con.close()
