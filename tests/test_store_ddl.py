@@ -153,6 +153,8 @@ def test_the_store_file_is_opened_with_small_row_groups_under_its_own_name(tmp_p
     path = tmp_path / "general-bench.duckdb"
     con = locked_down(str(path), threads=2)
     assert con.execute("SELECT current_database()").fetchone() == ("general-bench",)
+    # DuckDB spills beside the database file, as for a file it opens itself (not into the working folder)
+    assert con.execute("SELECT current_setting('temp_directory')").fetchone() == (f"{path}.tmp",)
     assert sorted(r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()) == [
         "general-bench", "system", "temp"]
     con.execute("CREATE TABLE t AS SELECT range AS i FROM range(100000)")
@@ -168,8 +170,23 @@ def test_the_store_file_is_opened_with_small_row_groups_under_its_own_name(tmp_p
     assert again.execute("SELECT count(*), sum(i) FROM t").fetchone() == (250000, 250000 * 249999 // 2)
     with pytest.raises(duckdb.Error, match="read-only"):
         again.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(duckdb.Error):  # no writable database to reach the store through again
+        again.execute(f"ATTACH ':memory:' AS m; USE m; DETACH \"general-bench\"; ATTACH '{path}' AS w (READ_WRITE)")
     again.close()
-    for name, catalog in (("memory.duckdb", "store"), ("a.b.duckdb", "a")):
+    assert duckdb.connect(str(path), read_only=True).execute("SELECT count(*) FROM t").fetchone() == (250000,)
+    for name, catalog in (("memory.duckdb", "store"), ("a.b.duckdb", "a"), ("information_schema.duckdb", "store")):
         con = locked_down(str(tmp_path / name))
         assert con.execute("SELECT current_database()").fetchone() == (catalog,)
         con.close()
+
+
+def test_a_damaged_store_is_not_taken_for_a_locked_one(tmp_path: Path) -> None:
+    """open_hint: DuckDB's checksum error names a "block"; the hint is the damaged-file one, not "another
+    glc process is using it" (which a lock held elsewhere gets)."""
+    from glc.engine.store import open_hint
+
+    damaged = duckdb.IOException("Corrupt database file: computed checksum 123 does not match stored checksum "
+                                 "456 in block at location 4096")
+    assert "damaged" in open_hint(damaged)
+    held = duckdb.IOException('Could not set lock on file "x.duckdb": Conflicting lock is held in python (PID 7)')
+    assert "another glc process" in open_hint(held)

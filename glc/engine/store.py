@@ -42,20 +42,22 @@ ROW_GROUP_SIZE = 32_768
 def locked_down(path: str = ":memory:", *, read_only: bool = False, threads: int | None = None,
                 ) -> duckdb.DuckDBPyConnection:
     """A connection with ``LOCKED_DOWN``'s configuration, locked so that no SQL can switch it back.
-    A database file is attached (as ``duckdb.connect`` would open it, under the same name) with
-    ``ROW_GROUP_SIZE`` before file access is switched off."""
+    A database file opened for writing is attached with ``ROW_GROUP_SIZE`` (under the name
+    ``_catalog_name`` gives it, spilling beside it as DuckDB does for a file it opens itself) before
+    file access is switched off. A read-only one is opened by DuckDB itself: its in-memory database
+    could otherwise attach the store file again for writing (and row groups only matter to writes)."""
     config: dict[str, Any] = dict(LOCKED_DOWN)
     if threads:
         config["threads"] = threads
-    if path == ":memory:":
+    if path == ":memory:" or read_only:
         con = duckdb.connect(path, read_only=read_only, config=config)
     else:
         del config["enable_external_access"]  # until the file is attached, just below
+        config["temp_directory"] = path + ".tmp"  # where DuckDB spills for a database file it opens itself
         con = duckdb.connect(":memory:", config=config)
         try:
             name = quote_ident(_catalog_name(path))
-            options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE:d}" + (", READ_ONLY" if read_only else "")
-            con.execute(f"ATTACH ? AS {name} ({options})", [path])
+            con.execute(f"ATTACH ? AS {name} (ROW_GROUP_SIZE {ROW_GROUP_SIZE:d})", [path])
             con.execute(f"USE {name}")
             con.execute("DETACH memory")
             con.execute("SET enable_external_access = false")
@@ -67,10 +69,11 @@ def locked_down(path: str = ":memory:", *, read_only: bool = False, threads: int
 
 
 def _catalog_name(path: str) -> str:
-    """The name ``duckdb.connect`` gives a database file (its name up to the first dot), or 'store'
-    where that name is DuckDB's own (memory, system, temp) or empty."""
+    """The file's name up to its first dot (the name ``duckdb.connect`` gives it, for every name glc
+    writes), or 'store' for an empty name and for names DuckDB already gives a catalog or schema."""
     name = Path(path).name.split(".", 1)[0]
-    return "store" if name.lower() in ("", "memory", "system", "temp", "main") else name
+    reserved = ("", "memory", "system", "temp", "main", "information_schema", "pg_catalog")
+    return "store" if name.lower() in reserved else name
 
 
 def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -91,7 +94,7 @@ def connect(target: Target, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
 def open_hint(exc: duckdb.Error) -> str:
     """What to do about a database that does not open: a lock held elsewhere, or a damaged file."""
     text = str(exc).lower()
-    if "lock" in text:
+    if "could not set lock" in text or "conflicting lock" in text:  # ("block" is in checksum errors)
         return "another glc process is using it; wait for it to finish (or stop it) and try again"
     if not any(word in text for word in ("not a valid duckdb", "read enough bytes", "corrupt", "checksum",
                                           "io error", "serializ")):
