@@ -51,6 +51,9 @@ class CompiledNode:
     materialization: Materialization = Table()  # Table, View or Incremental (compiler/materialization.py)
     udfs: tuple[str, ...] = ()
     fan_out: FanOut | None = None  # template and level variant / metric it was rendered for; None: FanOut(name)
+    # a query that is a chain of UNION ALL: per branch (in the order of the text), the one table it
+    # reads, or "" (a branch that reads none, several, or anything but plain tables); () otherwise
+    union_sources: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -112,6 +115,7 @@ class _Qualified:
     columns: tuple[str, ...]
     body: str
     udfs: tuple[str, ...]
+    union_sources: tuple[str, ...] = ()
 
 
 class CompileCache:
@@ -126,7 +130,7 @@ class CompileCache:
     cached: a broken model is compiled again and reported.
     """
 
-    FORMAT = 1
+    FORMAT = 2
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
@@ -145,7 +149,8 @@ class CompileCache:
             if doc.get("format") != self.FORMAT or doc.get("salt") != _salt():
                 return
             self.refs = {k: tuple(v) for k, v in doc["refs"].items()}
-            self.qualified = {k: _Qualified(tuple(v["columns"]), v["body"], tuple(v["udfs"]))
+            self.qualified = {k: _Qualified(tuple(v["columns"]), v["body"], tuple(v["udfs"]),
+                                            tuple(v["union_sources"]))
                               for k, v in doc["qualified"].items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             self.refs, self.qualified = {}, {}  # a missing or damaged cache is just empty
@@ -156,7 +161,8 @@ class CompileCache:
             return
         doc = {"format": self.FORMAT, "salt": _salt(),
                "refs": {k: list(v) for k, v in self.refs.items() if k in self.used},
-               "qualified": {k: {"columns": list(q.columns), "body": q.body, "udfs": list(q.udfs)}
+               "qualified": {k: {"columns": list(q.columns), "body": q.body, "udfs": list(q.udfs),
+                                 "union_sources": list(q.union_sources)}
                              for k, q in self.qualified.items() if k in self.used}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
@@ -273,7 +279,7 @@ def compile_models(models: list[RenderedModel], cache: CompileCache | None = Non
             materialization = Incremental(materialization.partition_by, materialization.metric, sources)
         built[name] = CompiledNode(name, model.template, model.label, header + body + "\n",
                                    tuple(sorted(deps[name])), tuple(sorted(source_deps[name])), columns,
-                                   materialization, tuple(udfs), model.fan_out or FanOut(name))
+                                   materialization, tuple(udfs), model.fan_out or FanOut(name), done.union_sources)
         nodes.append(built[name])
     _PROCESS_CACHE.refs.update(cache.refs)
     _PROCESS_CACHE.qualified.update(cache.qualified)
@@ -297,4 +303,31 @@ def _qualify(model: RenderedModel, tree: exp.Query, schema: Any) -> _Qualified:
                             "and the models a query reads") from None
     udfs = sorted({f.name.lower() for f in qualified.find_all(exp.Anonymous) if f.name.lower().startswith("glc_")})
     return _Qualified(tuple(sel.alias_or_name for sel in qualified.selects),
-                      qualified.sql(dialect=DIALECT, pretty=True, copy=False), tuple(udfs))
+                      qualified.sql(dialect=DIALECT, pretty=True, copy=False), tuple(udfs), _union_sources(qualified))
+
+
+def _union_sources(tree: exp.Query) -> tuple[str, ...]:
+    """Per branch of a top-level chain of UNION ALL (in the order of the text), the one table the
+    branch reads, or "" when it reads none, several, or any through a subquery or CTE; () when the
+    query is not such a chain. The engine leaves out a branch over a table it knows holds no rows
+    (``union_without`` in glc/engine/build.py)."""
+    from sqlglot import exp
+
+    branches: list[exp.Expr] = []
+    node: exp.Expr = tree
+    while type(node) is exp.Union:
+        if any(v for k, v in node.args.items() if k not in ("this", "expression")):  # DISTINCT, BY NAME, ORDER BY ...
+            return ()
+        branches.append(node.expression)
+        node = node.this
+    if not branches:
+        return ()
+    out = []
+    for branch in (node, *reversed(branches)):
+        if not isinstance(branch, exp.Select):
+            return ()
+        tables = list(branch.find_all(exp.Table))
+        nested = any(q is not branch for q in branch.find_all(exp.Query))
+        plain = len(tables) == 1 and not nested and not branch.args.get("joins") and not branch.args.get("with_")
+        out.append(tables[0].name if plain else "")
+    return tuple(out)

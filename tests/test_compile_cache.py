@@ -68,7 +68,7 @@ def test_a_cache_hit_gives_identical_nodes_and_a_change_misses(tmp_path: Path, f
     cache_file = nodes.compile_cache_path(root)
     assert not cache_file.is_relative_to(root)  # a project cannot bring its own compiled SQL
     doc = json.loads(cache_file.read_text())  # data only: JSON, never pickle
-    assert doc["format"] == 1 and len(doc["qualified"]) == len(first)
+    assert doc["format"] == nodes.CompileCache.FORMAT and len(doc["qualified"]) == len(first)
     # a new process (empty memo) reads the file and qualifies nothing
     monkeypatch.setattr(nodes, "_PROCESS_CACHE", nodes.CompileCache())
     calls: list[str] = []
@@ -95,7 +95,7 @@ def test_a_broken_model_is_reported_although_an_older_version_was_cached(
     assert "task_sota" in info.value.format() and "no_such_column" in info.value.format()
 
 
-@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 1, "salt": "x", "refs": 5}', b"\xff\xfe"])
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 2, "salt": "x", "refs": 5}', b"\xff\xfe"])
 def test_a_damaged_cache_file_is_ignored(cached: tuple[Path, dict[str, str]], damage: bytes) -> None:
     root, cold = cached
     first = _nodes(root)  # read from the file: what the cold compile gave
@@ -103,4 +103,4 @@ def test_a_damaged_cache_file_is_ignored(cached: tuple[Path, dict[str, str]], da
     cache_file = nodes.compile_cache_path(root)
     cache_file.write_bytes(damage)
     assert _nodes(root) == first
-    assert json.loads(cache_file.read_text())["format"] == 1  # rewritten whole
+    assert json.loads(cache_file.read_text())["format"] == nodes.CompileCache.FORMAT  # rewritten whole

@@ -240,11 +240,64 @@ def test_the_compiled_catalog_carries_typed_nodes(compiled: CompiledProject) -> 
     assert compiled.manifest["nodes"][wins.name]["materialized"] == "view"
 
 
+# --- branches of a UNION ALL over empty tables ---------------------------------------------------
+
+UNION = ("/* one row per source */\n"
+         "SELECT x FROM a UNION ALL SELECT x FROM b WHERE x > 0 UNION ALL SELECT x + 1 FROM (SELECT x FROM c) "
+         "UNION ALL SELECT a.x FROM a JOIN b ON a.x = b.x UNION ALL SELECT CAST(NULL AS INT) AS x WHERE FALSE")
+
+
+def _compiled(text: str, *, sources: tuple[str, ...] = ("a", "b", "c")) -> CompiledNode:
+    from glc.compiler import nodes as nodes_mod
+
+    schema = {**nodes_mod.source_schema(), **{s: {"x": "INT"} for s in sources}}
+    model = nodes_mod.RenderedModel("u", "sql/models/u.sql", None, text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nodes_mod, "source_schema", lambda: dict(schema))
+        (node,) = nodes_mod.compile_models([model])
+    return node
+
+
+def test_the_compiler_names_the_one_table_each_union_branch_reads() -> None:
+    """Per branch of a top-level UNION ALL, in the text's order: its one plain table, or "" for a
+    branch over a subquery, a join or no table; nothing for other queries (a UNION that removes
+    duplicates, a CTE over the union, one SELECT)."""
+    assert _compiled(UNION).union_sources == ("a", "b", "", "", "")
+    for other in ("SELECT x FROM a UNION SELECT x FROM b", "SELECT x FROM a",
+                  "WITH w AS (SELECT x FROM a) SELECT x FROM w UNION ALL SELECT x FROM b",
+                  "SELECT x FROM a UNION ALL SELECT x FROM b ORDER BY x"):
+        assert _compiled(other).union_sources == (), other
+
+
+def test_branches_over_empty_tables_are_left_out_of_an_insert_with_the_same_rows() -> None:
+    node = _compiled(UNION)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE a (x INT); CREATE TABLE b (x INT); CREATE TABLE c (x INT); CREATE TABLE u (x INT)")
+    con.execute("INSERT INTO a VALUES (1), (2); INSERT INTO c VALUES (5)")
+    sql = build_mod.union_without(node, {"b"})
+    assert sql.count("UNION ALL") == 3 and "FROM \"b\"" not in sql.split("JOIN")[0]
+    assert sql.startswith(node.sql.split("\n", 1)[0])  # the node's header stays
+    con.execute(build_mod.insert_sql(node, {"b"}))
+    left_out = sorted(con.execute("SELECT x FROM u").fetchall())
+    con.execute("DELETE FROM u")
+    con.execute(build_mod.insert_sql(node))
+    assert sorted(con.execute("SELECT x FROM u").fetchall()) == left_out == [(1,), (2,), (6,)]
+    # every branch over a plain table empty: the typed branch that reads none is left
+    assert build_mod.union_without(node, {"a", "b"}).count("UNION ALL") == 2
+    # a table only joined or read through a subquery keeps its branch
+    assert build_mod.union_without(node, {"c"}) == node.sql
+    # text that does not cut into the branches the compiler found is run as it is
+    odd = replace(node, sql=node.sql.replace("\nUNION ALL\n", "\nUNION ALL\n\nUNION ALL\n", 1))
+    assert build_mod.union_without(odd, {"b"}) == odd.sql
+
+
 # --- the compiled-project cache -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("node", [TABLE, VIEW, INCR, *FANNED.nodes, _node(
-    "s", "SELECT 1 AS x", Incremental(("model", "task_id"), "bleu", ("a", "b")))], ids=lambda n: n.name)
+    "s", "SELECT 1 AS x", Incremental(("model", "task_id"), "bleu", ("a", "b"))),
+    replace(_node("u", "SELECT x FROM a UNION ALL SELECT x FROM b", Table()), union_sources=("a", "b"))],
+    ids=lambda n: n.name)
 def test_typed_node_round_trips_through_json(node: CompiledNode) -> None:
     doc = orjson.loads(orjson.dumps({f: _node_field(node, f) for f in node.__dataclass_fields__}))
     back = _restore_node(doc)

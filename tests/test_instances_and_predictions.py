@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -237,7 +238,15 @@ def test_one_more_model_reads_empty_sources_without_stale_views(tmp_path: Path, 
         shadowed.append([name for name, _ in sources])
         return views(db, sources)
 
+    inserted: dict[str, str] = {}
+    insert = glc.engine.build.insert_sql
+
+    def spy_insert(node, empty=()):
+        inserted[node.name] = insert(node, empty)
+        return inserted[node.name]
+
     monkeypatch.setattr(glc.engine.build, "_stale_views_sql", spy)
+    monkeypatch.setattr(glc.engine.build, "insert_sql", spy_insert)
     one_more = Workspace(root).run().build
     assert {k: v for k, v in one_more.partitions_built.items() if v} == {"instance_scores__acc": 1,
                                                                          "predicted_scores": 1}
@@ -245,6 +254,12 @@ def test_one_more_model_reads_empty_sources_without_stale_views(tmp_path: Path, 
     # predicted_scores: the two metrics' instance scores that hold rows, not the dozens of empty ones
     assert sorted(map(sorted, shadowed)) == [["instance_refs__acc", "prediction_partitions", "predictions"],
                                              ["instance_scores__acc", "instance_scores__bleu1"]]
+    # and the task aggregates' statement holds the branches of those two (and the typed empty one)
+    node = ws.compile().node("predicted_scores")
+    assert len(node.union_sources) > 20 and node.union_sources[-1] == ""
+    assert re.findall(r'FROM "(instance_scores__\w+)"', inserted["predicted_scores"]) == [
+        "instance_scores__acc", "instance_scores__bleu1"]
+    assert inserted["predicted_scores"].count("UNION ALL") == 2
     scores = "SELECT model, task_id, score, n_instances, n_scored, source FROM task_scores ORDER BY ALL"
     incremental = _sql(ws, scores)
     partial = _sql(ws, "SELECT * FROM predicted_scores ORDER BY ALL")

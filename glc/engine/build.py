@@ -334,8 +334,32 @@ def create_table_sql(node: CompiledNode, *, data: bool = True) -> str:
     return f"CREATE OR REPLACE TABLE {_ident(node.name)} AS\n{node.sql}" + ("" if data else "\nWITH NO DATA")
 
 
-def insert_sql(node: CompiledNode) -> str:
-    return f"INSERT INTO {_ident(node.name)}\n{node.sql}"
+def insert_sql(node: CompiledNode, empty: Collection[str] = ()) -> str:
+    """``INSERT INTO <node> <compiled query>``, less the branches of a UNION ALL that read a table
+    in ``empty`` (``union_without``)."""
+    return f"INSERT INTO {_ident(node.name)}\n{union_without(node, empty)}"
+
+
+def union_without(node: CompiledNode, empty: Collection[str]) -> str:
+    """The node's SQL without the branches of its top-level UNION ALL that read nothing but a table
+    in ``empty``: such a branch adds no rows, and binding it cost more than running it
+    (``predicted_scores`` has a branch per metric; one more model fills four or five of them).
+    Only for an INSERT: the branches left decide no column type, the target table does. The
+    compiler found the branches (``CompiledNode.union_sources``); the text is cut at the lines
+    its pretty-printer writes between them, and used as it is when they do not match."""
+    gone = [s for s in node.union_sources if s and s in empty]
+    if not gone:
+        return node.sql
+    lines = node.sql.split("\n")
+    n_head = next((i for i, line in enumerate(lines) if not line.startswith("-- ")), len(lines))
+    head, body = "\n".join(lines[:n_head]), "\n".join(lines[n_head:])
+    parts = body.split("\nUNION ALL\n")
+    if len(parts) != len(node.union_sources):
+        return node.sql
+    kept = [p for p, s in zip(parts, node.union_sources, strict=True) if not (s and s in empty)]
+    if not kept:
+        return node.sql
+    return head + "\n" + "\nUNION ALL\n".join(kept)
 
 
 def ancestors(compiled: CompiledProject, names: Iterable[str]) -> list[CompiledNode]:
@@ -585,7 +609,7 @@ def _build_incremental(con: duckdb.DuckDBPyConnection, node: CompiledNode, exist
             con.execute(f"DELETE FROM {target} AS x USING {STALE} AS s "
                         "WHERE x.model = s.model AND x.task_id = s.task_id")
         with _StaleSources(con, node, schema, empty):
-            con.execute(insert_sql(node))
+            con.execute(insert_sql(node, empty))
     con.execute(f"DROP TABLE {STALE}")
 
 
