@@ -308,9 +308,9 @@ def _qualify(model: RenderedModel, tree: exp.Query, schema: Any) -> _Qualified:
 
 def _union_sources(tree: exp.Query) -> tuple[str, ...]:
     """Per branch of a top-level chain of UNION ALL (in the order of the text), the one table the
-    branch reads, or "" when it reads none, several, or any through a subquery or CTE; () when the
-    query is not such a chain. The engine leaves out a branch over a table it knows holds no rows
-    (``union_without`` in glc/engine/build.py)."""
+    branch reads, or "" when it reads none, several, one named with its schema, or any through a
+    subquery or CTE; () when the query is not such a chain. The engine leaves out a branch over a
+    table it knows holds no rows (``union_without`` in glc/engine/build.py)."""
     from sqlglot import exp
 
     branches: list[exp.Expr] = []
@@ -328,6 +328,7 @@ def _union_sources(tree: exp.Query) -> tuple[str, ...]:
             return ()
         tables = list(branch.find_all(exp.Table))
         nested = any(q is not branch for q in branch.find_all(exp.Query))
-        plain = len(tables) == 1 and not nested and not branch.args.get("joins") and not branch.args.get("with_")
+        plain = (len(tables) == 1 and not tables[0].args.get("db") and not tables[0].args.get("catalog")
+                 and not nested and not branch.args.get("joins") and not branch.args.get("with_"))
         out.append(tables[0].name if plain else "")
     return tuple(out)

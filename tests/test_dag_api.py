@@ -263,6 +263,7 @@ def test_the_compiler_names_the_one_table_each_union_branch_reads() -> None:
     branch over a subquery, a join or no table; nothing for other queries (a UNION that removes
     duplicates, a CTE over the union, one SELECT)."""
     assert _compiled(UNION).union_sources == ("a", "b", "", "", "")
+    assert _compiled("SELECT x FROM main.a UNION ALL SELECT x FROM b").union_sources == ("", "b")
     for other in ("SELECT x FROM a UNION SELECT x FROM b", "SELECT x FROM a",
                   "WITH w AS (SELECT x FROM a) SELECT x FROM w UNION ALL SELECT x FROM b",
                   "SELECT x FROM a UNION ALL SELECT x FROM b ORDER BY x"):
