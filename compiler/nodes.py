@@ -330,5 +330,21 @@ def _union_sources(tree: exp.Query) -> tuple[str, ...]:
         nested = any(q is not branch for q in branch.find_all(exp.Query))
         plain = (len(tables) == 1 and not tables[0].args.get("db") and not tables[0].args.get("catalog")
                  and not nested and not branch.args.get("joins") and not branch.args.get("with_"))
-        out.append(tables[0].name if plain else "")
+        out.append(tables[0].name if plain and _no_rows_from_no_rows(branch) else "")
     return tuple(out)
+
+
+def _no_rows_from_no_rows(select: exp.Select) -> bool:
+    """Whether the SELECT gives no rows when its table has none: grouped by plain expressions, or
+    with no aggregate at all. An aggregate without GROUP BY (or with HAVING alone, GROUP BY ALL
+    over aggregates only, an empty grouping set, ROLLUP or CUBE) gives one row even then; a
+    function sqlglot does not know might be such an aggregate."""
+    from sqlglot import exp
+
+    group = select.args.get("group")
+    if group is not None:
+        keys = group.expressions
+        return (bool(keys) and not any(v for k, v in group.args.items() if k != "expressions")
+                and not any(isinstance(k, (exp.Rollup, exp.Cube, exp.GroupingSets, exp.Tuple, exp.Paren))
+                            for k in keys))
+    return select.args.get("having") is None and select.find(exp.AggFunc, exp.Anonymous) is None

@@ -264,6 +264,17 @@ def test_the_compiler_names_the_one_table_each_union_branch_reads() -> None:
     duplicates, a CTE over the union, one SELECT)."""
     assert _compiled(UNION).union_sources == ("a", "b", "", "", "")
     assert _compiled("SELECT x FROM main.a UNION ALL SELECT x FROM b").union_sources == ("", "b")
+    # a branch that gives a row over an empty table is never left out: an aggregate without GROUP BY
+    # (count(*) is 0, not no row), HAVING alone, ROLLUP's grand total, a function sqlglot does not know
+    one_row = ["SELECT count(*) AS x FROM b", "SELECT 1 AS x FROM b HAVING TRUE",
+               "SELECT count(*) AS x FROM b GROUP BY ROLLUP (x)", "SELECT count(*) AS x FROM b GROUP BY ALL",
+               "SELECT some_aggregate(x) AS x FROM b"]
+    for branch in one_row:
+        text = f"SELECT x FROM a UNION ALL {branch}"
+        assert _compiled(text).union_sources == ("a", ""), branch
+        assert duckdb.sql(branch.replace("FROM b", "FROM (SELECT 1 AS x WHERE FALSE)")
+                          .replace("some_aggregate", "max")).fetchall(), branch  # DuckDB gives it a row
+    assert _compiled("SELECT x FROM a UNION ALL SELECT x FROM b GROUP BY x").union_sources == ("a", "b")
     for other in ("SELECT x FROM a UNION SELECT x FROM b", "SELECT x FROM a",
                   "WITH w AS (SELECT x FROM a) SELECT x FROM w UNION ALL SELECT x FROM b",
                   "SELECT x FROM a UNION ALL SELECT x FROM b ORDER BY x"):
