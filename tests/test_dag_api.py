@@ -284,23 +284,48 @@ def test_the_compiler_names_the_one_table_each_union_branch_reads() -> None:
 def test_branches_over_empty_tables_are_left_out_of_an_insert_with_the_same_rows() -> None:
     node = _compiled(UNION)
     con = duckdb.connect()
-    con.execute("CREATE TABLE a (x INT); CREATE TABLE b (x INT); CREATE TABLE c (x INT); CREATE TABLE u (x INT)")
+    con.execute("CREATE TABLE a (x INT); CREATE TABLE b (x INT); CREATE TABLE c (x INT)")
     con.execute("INSERT INTO a VALUES (1), (2); INSERT INTO c VALUES (5)")
-    sql = build_mod.union_without(node, {"b"})
-    assert sql.count("UNION ALL") == 3 and "FROM \"b\"" not in sql.split("JOIN")[0]
-    assert sql.startswith(node.sql.split("\n", 1)[0])  # the node's header stays
+    con.execute(build_mod.create_table_sql(node, data=False))  # the table gets the union's types
+    kept = build_mod.union_branches(node, {"b"})
+    assert kept is not None and len(kept) == 4 and not any('FROM "b"' in k for k in kept if "JOIN" not in k)
+    assert kept[0].startswith(node.sql.split("\n", 1)[0])  # the node's header stays
     con.execute(build_mod.insert_sql(node, {"b"}))
     left_out = sorted(con.execute("SELECT x FROM u").fetchall())
     con.execute("DELETE FROM u")
     con.execute(build_mod.insert_sql(node))
     assert sorted(con.execute("SELECT x FROM u").fetchall()) == left_out == [(1,), (2,), (6,)]
     # every branch over a plain table empty: the typed branch that reads none is left
-    assert build_mod.union_without(node, {"a", "b"}).count("UNION ALL") == 2
-    # a table only joined or read through a subquery keeps its branch
-    assert build_mod.union_without(node, {"c"}) == node.sql
+    assert len(build_mod.union_branches(node, {"a", "b"}) or []) == 3
+    # a table only joined or read through a subquery keeps its branch; nothing empty, nothing cut
+    assert build_mod.union_branches(node, {"c"}) is None and build_mod.insert_sql(node) == \
+        f'INSERT INTO "u"\n{node.sql}'
     # text that does not cut into the branches the compiler found is run as it is
     odd = replace(node, sql=node.sql.replace("\nUNION ALL\n", "\nUNION ALL\n\nUNION ALL\n", 1))
-    assert build_mod.union_without(odd, {"b"}) == odd.sql
+    assert build_mod.union_branches(odd, {"b"}) is None
+
+
+def test_branches_left_are_cast_to_the_table_as_the_whole_union_casts_them() -> None:
+    """Each branch left is inserted on its own: its values are cast straight to the table's types
+    (the whole union's), not first to the common type of the branches left. Here BIGINT and FLOAT
+    meet in FLOAT (123456789 becomes 123456792), and with the DOUBLE branch in DOUBLE."""
+    text = "SELECT x FROM big UNION ALL SELECT x FROM small UNION ALL SELECT x FROM wide"
+    node = _compiled(text, sources=("big", "small", "wide"))
+    assert node.union_sources == ("big", "small", "wide")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE big (x BIGINT); CREATE TABLE small (x FLOAT); CREATE TABLE wide (x DOUBLE)")
+    con.execute("INSERT INTO big VALUES (123456789); INSERT INTO small VALUES (0.5)")
+    con.execute(build_mod.create_table_sql(node, data=False))
+    assert con.execute("SELECT data_type FROM duckdb_columns() WHERE table_name = 'u'").fetchall() == [("DOUBLE",)]
+    con.execute(build_mod.insert_sql(node))
+    whole = sorted(con.execute("SELECT x FROM u").fetchall())
+    con.execute("DELETE FROM u")
+    con.execute(build_mod.insert_sql(node, {"wide"}))
+    assert sorted(con.execute("SELECT x FROM u").fetchall()) == whole == [(0.5,), (123456789.0,)]
+    one_union = "INSERT INTO u " + "\nUNION ALL\n".join(build_mod.union_branches(node, {"wide"}) or [])
+    con.execute("DELETE FROM u")
+    con.execute(one_union)  # what a single statement of the branches left would have stored
+    assert sorted(con.execute("SELECT x FROM u").fetchall()) == [(0.5,), (123456792.0,)]
 
 
 # --- the compiled-project cache -----------------------------------------------------------------

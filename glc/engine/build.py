@@ -335,31 +335,40 @@ def create_table_sql(node: CompiledNode, *, data: bool = True) -> str:
 
 
 def insert_sql(node: CompiledNode, empty: Collection[str] = ()) -> str:
-    """``INSERT INTO <node> <compiled query>``, less the branches of a UNION ALL that read a table
-    in ``empty`` (``union_without``)."""
-    return f"INSERT INTO {_ident(node.name)}\n{union_without(node, empty)}"
+    """``INSERT INTO <node> <compiled query>``; for a UNION ALL with branches over tables in
+    ``empty``, one INSERT per branch left (``union_branches``)."""
+    branches = union_branches(node, empty)
+    if branches is None:
+        return f"INSERT INTO {_ident(node.name)}\n{node.sql}"
+    return ";\n".join(f"INSERT INTO {_ident(node.name)}\n{b}" for b in branches)
 
 
-def union_without(node: CompiledNode, empty: Collection[str]) -> str:
-    """The node's SQL without the branches of its top-level UNION ALL that read nothing but a table
-    in ``empty``: such a branch adds no rows, and binding it cost more than running it
-    (``predicted_scores`` has a branch per metric; one more model fills four or five of them).
-    Only for an INSERT: the branches left decide no column type, the target table does. The
-    compiler found the branches (``CompiledNode.union_sources``); the text is cut at the lines
-    its pretty-printer writes between them, and used as it is when they do not match."""
-    gone = [s for s in node.union_sources if s and s in empty]
-    if not gone:
-        return node.sql
+def union_branches(node: CompiledNode, empty: Collection[str]) -> list[str] | None:
+    """The branches of the node's top-level UNION ALL that do not read a table in ``empty`` (the
+    first with the node's header), or None when none reads such a table or the text does not cut
+    as the compiler saw it. Such a branch adds no rows (the compiler marks only branches that give
+    none over an empty table, ``CompiledNode.union_sources``), and binding it cost more than
+    running it: ``predicted_scores`` has a branch per metric, one more model fills four or five.
+    The text is cut at the lines the compiler's pretty-printer writes between branches.
+
+    Each branch left is inserted by a statement of its own: its rows are cast straight to the
+    table's column types, which the table got from the whole union (it was created from this
+    query), as the whole statement casts them. One union of the branches left would first cast
+    them to the common type of those branches alone, which can differ (BIGINT and FLOAT meet in
+    FLOAT; with a DOUBLE branch they meet in DOUBLE)."""
+    if not any(s and s in empty for s in node.union_sources):
+        return None
     lines = node.sql.split("\n")
     n_head = next((i for i, line in enumerate(lines) if not line.startswith("-- ")), len(lines))
     head, body = "\n".join(lines[:n_head]), "\n".join(lines[n_head:])
     parts = body.split("\nUNION ALL\n")
     if len(parts) != len(node.union_sources):
-        return node.sql
+        return None
     kept = [p for p, s in zip(parts, node.union_sources, strict=True) if not (s and s in empty)]
     if not kept:
-        return node.sql
-    return head + "\n" + "\nUNION ALL\n".join(kept)
+        return None
+    kept[0] = head + "\n" + kept[0]
+    return kept
 
 
 def ancestors(compiled: CompiledProject, names: Iterable[str]) -> list[CompiledNode]:

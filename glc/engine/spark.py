@@ -432,8 +432,9 @@ def build(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, settings: S
     t0 = time.perf_counter()
     wanted = {n.name for n in (compiled.nodes if nodes is None else nodes)}
     translated = translate_nodes(compiled.nodes, "spark")
-    # the Spark text is what a node's key hashes: a change in translation rebuilds it
-    spark_nodes = [dataclasses.replace(n, sql=translated[n.name].sql) for n in compiled.nodes]
+    # the Spark text is what a node's key hashes: a change in translation rebuilds it (its union
+    # branches, found in the DuckDB text, are not cut: union_sources cleared)
+    spark_nodes = [dataclasses.replace(n, sql=translated[n.name].sql, union_sources=()) for n in compiled.nodes]
     todo = [n for n in spark_nodes if n.name in wanted]
     result.translate_seconds = time.perf_counter() - t0
 
