@@ -310,7 +310,7 @@ def _union_sources(tree: exp.Query) -> tuple[str, ...]:
     """Per branch of a top-level chain of UNION ALL (in the order of the text), the one table the
     branch reads, or "" when it reads none, several, one named with its schema, or any through a
     subquery or CTE; () when the query is not such a chain. The engine leaves out a branch over a
-    table it knows holds no rows (``union_without`` in glc/engine/build.py)."""
+    table it knows holds no rows (``union_branches`` in glc/engine/build.py)."""
     from sqlglot import exp
 
     branches: list[exp.Expr] = []

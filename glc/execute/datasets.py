@@ -974,7 +974,7 @@ def _still_there(name: str) -> bool:
     except (FileNotFoundError, NotADirectoryError, ValueError):
         return False
     except OSError:
-        return True
+        pass  # not knowable now (a folder without access)
     return True
 
 
