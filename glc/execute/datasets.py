@@ -952,10 +952,10 @@ def stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 CONSTANT = ("task_id", "ref_kind", "source_file", "dataset_fp")  # one value per task
-# instances written to the store at a time (one Arrow batch). At 65,536 rows the store's closing
-# checkpoint then took 0.4-0.55 s of work on the full General-Bench tree, and the inserts 0.8 s; from
-# about 131,072 rows up the closing costs 0.03 s (DuckDB writes such inserts to the database file as
-# they run) and the inserts 0.65 s; peak memory was lower too (511-527 MB against 589-595 MB)
+# instances written to the store at a time (one Arrow batch). On the full General-Bench tree, batches
+# of 65,536 left 0.4-0.55 s of work to the checkpoint when the store closed; from about 131,072 rows
+# up closing took 0.03 s, as measured (the rows apparently reach the database file during the insert),
+# and bench_general_bench's peak memory fell from 640 MB to 570-594 MB
 INSERT_BATCH = 262_144
 VERSIONS = "data_files.json"  # under target/: data file version -> its sha256 (see FileVersions)
 MEDIA_VERSIONS = "media_files.json"  # under target/: the same for media files, learned when planning
