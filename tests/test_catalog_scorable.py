@@ -167,3 +167,33 @@ def test_eeg_image_accuracy_scored_by_the_bundled_classifier(tmp_path, monkeypat
     ws.run()
     score = sql_rows(ws, "SELECT score FROM task_scores WHERE task_id = ? AND model = 'm'", tid)[0][0]
     assert score == pytest.approx(100 / len(doc["data"]))
+
+
+def test_the_plan_groups_the_catalog_tasks_waiting_for_an_evaluator(compiled) -> None:
+    """``glc compile`` of the catalog with no evaluator configured: one line per missing setting with
+    how many tasks wait for it, not one line per task with no model (it printed 80 "None · ..." lines)."""
+    import re
+
+    from glc.execute.inference import Plan, not_scorable
+    from glc.execute.progress import describe_plan
+
+    waiting = not_scorable(compiled.project)
+    text = describe_plan(Plan([], [("some-model", "nlp.some_task")], not_scorable=waiting))
+    assert "None" not in text
+    lines = text.splitlines()
+    assert lines[0] == "inference jobs: 0 predictions to run, 1 (model, task) pairs without a route (scored 0)"
+    assert lines[1] == (f"  not scorable from predictions: {len(waiting)} tasks (imported scores still count; "
+                        "`glc ls tasks` lists each with what it needs)")
+    groups = [re.fullmatch(r"    (\d+) tasks?: (.*) \((.*)\)", line) for line in lines[2:]]
+    assert all(groups) and len(groups) == len(set(waiting.values()))
+    counts = [int(g.group(1)) for g in groups if g]
+    assert sum(counts) == len(waiting) and counts == sorted(counts, reverse=True)
+    for g in groups:
+        assert g is not None
+        why, shown = g.group(2), g.group(3)
+        ids = sorted(t for t, w in waiting.items() if w == why)
+        assert len(ids) == int(g.group(1))
+        first = ", ".join(ids[:3])
+        assert shown == (first if len(ids) <= 3 else f"{first} and {len(ids) - 3} more")
+    # the catalog's own figure, so the grouping shows what it is for
+    assert len(waiting) == 80 and "20 tasks: clip_score needs evaluator 'clip'" in text

@@ -294,7 +294,9 @@ def test_fid_route_end_to_end_with_an_evaluator_program(tmp_path: Path) -> None:
     result = ws.run()
     assert result.inference is not None
     assert "evaluators: {inception: {path: FOLDER}}" in result.inference.not_scorable[tid]
-    assert "not scorable: " + tid in result.inference.describe()
+    described = result.inference.describe()
+    assert "not scorable from predictions: 1 task" in described
+    assert f"1 task: {result.inference.not_scorable[tid]} ({tid})" in described
     assert sql_rows(ws, "SELECT score FROM task_scores WHERE task_id = ? AND model = 'm'", tid) in ([], [(None,)])
 
     # configured as a route of a granted program

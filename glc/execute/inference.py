@@ -47,7 +47,7 @@ from glc.compiler.spec_models import MetricEvaluator, ModelSpec, RouteSpec
 from glc.engine.selection import Selection
 from glc.engine.store import insert_rows, refresh_prediction_partitions, transaction
 from glc.execute.datasets import MEDIA_VERSIONS, FileVersions, media_folder
-from glc.execute.progress import Progress  # defined there (the CLI's bars), kept importable from here
+from glc.execute.progress import Progress, describe_not_scorable  # Progress: kept importable from here
 from glc.importers.safety import clip, lone_surrogate
 from glc.importers.scores import file_sha256
 from glc.profiles import load_evaluators, load_grants, load_ray_settings
@@ -562,11 +562,7 @@ class RunSummary:
             lines.append(f"  failed: {model} · {task} · {inst}: {last[:300]}")
         if len(self.failed) > 10:
             lines.append(f"  … and {len(self.failed) - 10} more (see predictions.error; `glc run --retry-failed`)")
-        for task_id, why in sorted(self.not_scorable.items())[:10]:
-            lines.append(f"  not scorable: {task_id}: {why}")
-        if len(self.not_scorable) > 10:
-            lines.append(f"  … and {len(self.not_scorable) - 10} more tasks not scorable (`glc ls tasks`)")
-        return "\n".join(lines)
+        return "\n".join([*lines, *describe_not_scorable(self.not_scorable)])
 
 
 def _store(con: duckdb.DuckDBPyConnection, kind: str, job: Job, done: list[tuple[Request, Result, str | None]],

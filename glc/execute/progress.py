@@ -25,10 +25,27 @@ class Progress:
     def stop(self) -> None: ...
 
 
+def describe_not_scorable(tasks: dict[str, str], *, shown: int = 3) -> list[str]:
+    """Lines for the tasks not scorable here (task id -> why: the metric and the evaluator setting it
+    needs), one per reason with its number of tasks and the first ``shown`` of them, since a catalog
+    has dozens of tasks waiting for the same evaluator."""
+    if not tasks:
+        return []
+    by_why: dict[str, list[str]] = {}
+    for task_id, why in sorted(tasks.items()):
+        by_why.setdefault(why, []).append(task_id)
+    lines = [f"  not scorable from predictions: {plural(len(tasks), 'task')} (imported scores still count; "
+             "`glc ls tasks` lists each with what it needs)"]
+    for why, ids in sorted(by_why.items(), key=lambda item: (-len(item[1]), item[0])):
+        more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+        lines.append(f"    {plural(len(ids), 'task')}: {why} ({', '.join(ids[:shown])}{more})")
+    return lines
+
+
 def describe_plan(plan: Plan) -> str:
     lines = []
     for row in plan.describe_rows():
-        if row["kind"] == "unsupported":
+        if row["kind"] in ("unsupported", "not scorable"):  # counted in the head, grouped below
             continue
         why = ", ".join(f"{n} {r}" for r, n in row["reasons"].items()) or "up to date"
         what = " (evaluator)" if row["kind"] == "judge" else ""
@@ -42,7 +59,7 @@ def describe_plan(plan: Plan) -> str:
         head += f", {plan.skipped_failed} failed before (not retried without --retry-failed)"
     if n_unsupported:
         head += f", {n_unsupported} (model, task) pairs without a route (scored 0)"
-    return "\n".join([head, *lines])
+    return "\n".join([head, *lines, *describe_not_scorable(plan.not_scorable)])
 
 
 class RichProgress(Progress):
