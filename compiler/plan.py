@@ -180,7 +180,16 @@ def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, 
 
 def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path | None = None,
                     benchmark: str | None = None) -> CompiledProject:
-    """Compile the project at ``root`` in memory; raises GlcError/SpecErrors with locations."""
+    """Compile the project at ``root`` in memory; raises GlcError/SpecErrors with locations. The
+    cyclic garbage collector waits until it is done (``cyclic_gc_paused``: a quarter of its CPU time)."""
+    from glc.compiler.gc_pause import cyclic_gc_paused
+
+    with cyclic_gc_paused():
+        return _compile_project(root, specs_dir=specs_dir, sql_dir=sql_dir, benchmark=benchmark)
+
+
+def _compile_project(root: Path, *, specs_dir: Path | None, sql_dir: Path | None,
+                     benchmark: str | None) -> CompiledProject:
     # sqlglot, jinja2 and the loaders: imported by a compile that does the work, not by a cached one
     from glc.compiler.data_tests import compile_data_tests
     from glc.compiler.loader import load_specs

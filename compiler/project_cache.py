@@ -28,7 +28,6 @@ A missing, damaged or foreign entry is a miss. Compiles that fail are never stor
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import importlib.util
 import os
@@ -45,6 +44,7 @@ from glc.compiler.binding import Binding, scan_digest
 from glc.compiler.contracts import Column
 from glc.compiler.data_tests import CompiledDataTest
 from glc.compiler.errors import SpecDeprecation
+from glc.compiler.gc_pause import cyclic_gc_paused
 from glc.compiler.loader import ENV_BENCHMARK, Located
 from glc.compiler.materialization import FanOut, Materialization
 from glc.compiler.nodes import CompiledNode
@@ -94,7 +94,8 @@ def cached_compile(root: Path, *, benchmark: str | None = None) -> CompiledProje
     for w in caught:  # shown as they would have been; a compile that read a renamed key is not
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     if not any(issubclass(w.category, SpecDeprecation) for w in caught):
-        save(path, key, root, compiled)  # cached, so its deprecation warnings show every time
+        with cyclic_gc_paused():  # the entry is dumped and read back whole: as many objects as the load
+            save(path, key, root, compiled)  # cached, so its deprecation warnings show every time
     return compiled
 
 
@@ -261,9 +262,13 @@ def _uses_runners(project: Project) -> bool:
 def load(path: Path, key: str, root: Path) -> CompiledProject | None:
     """The stored compile for ``key``, or None (no entry, another key, changed task lists or
     runner plugins, damaged or unreadable)."""
-    paused = gc.isenabled()
-    if paused:  # the entry is tens of thousands of objects, none of them garbage: collections that
-        gc.disable()  # walk every object of the process while they are made cost as much as making them
+    # the entry is tens of thousands of objects, none of them garbage: collections that walk every
+    # object of the process while they are made cost as much as making them
+    with cyclic_gc_paused():
+        return _load(path, key, root)
+
+
+def _load(path: Path, key: str, root: Path) -> CompiledProject | None:
     try:
         text = path.read_bytes()
         doc = orjson.loads(text)
@@ -282,9 +287,6 @@ def load(path: Path, key: str, root: Path) -> CompiledProject | None:
         return _restore(doc["compiled"])
     except Exception:  # noqa: BLE001 - whatever is wrong with an entry, the answer is: compile
         return None
-    finally:
-        if paused:
-            gc.enable()
 
 
 def save(path: Path, key: str, root: Path, compiled: CompiledProject) -> bool:

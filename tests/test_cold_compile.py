@@ -54,3 +54,55 @@ def test_spec_paths_for_messages_are_display_path_s(tmp_path: Path) -> None:
     rel = _RelPaths(root)
     assert [rel(f) for f in files] == [display_path(f, root) for f in files]
     assert rel(files[0]) == "specs/tasks/a.yaml" and rel(files[1]) == str(files[1])
+
+
+def test_a_compile_and_its_cache_entry_run_with_the_cyclic_collector_paused(tmp_path: Path, monkeypatch) -> None:
+    """The cyclic collector is off while specs are loaded and SQL rendered and while the cache entry is
+    written and read back (compiler/gc_pause.py: a quarter of a cold compile's CPU), and on again after,
+    also when the compile fails; a caller that turned it off keeps it off."""
+    import gc
+
+    from glc.compiler import loader, project_cache
+    from glc.compiler.errors import SpecErrors
+    from glc.compiler.gc_pause import cyclic_gc_paused
+    from glc.compiler.plan import compile_project
+
+    root = copy_project(tmp_path / "project", small=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    seen: dict[str, list[bool]] = {"load_specs": [], "save": []}
+    real_load, real_save = loader.load_specs, project_cache.save
+
+    def load_specs(*args, **kwargs):
+        seen["load_specs"].append(gc.isenabled())
+        return real_load(*args, **kwargs)
+
+    def save(*args, **kwargs):
+        seen["save"].append(gc.isenabled())
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "load_specs", load_specs)
+    monkeypatch.setattr(project_cache, "save", save)
+    assert gc.isenabled()
+    compiled = project_cache.cached_compile(root)
+    assert seen == {"load_specs": [False], "save": [False]} and gc.isenabled()
+    assert project_cache.cached_compile(root) == compiled and gc.isenabled()  # the hit: read back paused too
+
+    spec = root / "specs" / "benchmarks" / "mini.yaml"
+    good = spec.read_bytes()
+    spec.write_text("name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(SpecErrors):
+        compile_project(root)
+    assert gc.isenabled()  # a failed compile turns it back on
+    spec.write_bytes(good)
+
+    with cyclic_gc_paused():  # nested, and a caller's own pause is kept
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        compile_project(root)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -12,7 +12,6 @@ of ``load_task``, which names each problem.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import math
@@ -32,6 +31,7 @@ import duckdb
 
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
+from glc.compiler.gc_pause import cyclic_gc_paused
 from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import DatasetSpec
 from glc.engine.store import ensure_store, insert_arrow, transaction
@@ -1214,13 +1214,8 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
     # all or nothing when problems raise, every good task when the caller collects problems.
     # Parsed records are trees without cycles, freed by reference counting: the cyclic collector,
     # which would walk them again and again while they are built, waits until the load is done
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with cyclic_gc_paused():
         _sync(con, project, tasks, dropped, stored, found, reloaded, collect=problems is not None)
-    finally:
-        if paused:
-            gc.enable()
     if problems is not None:
         problems.extend(found)
     return reloaded
