@@ -134,7 +134,11 @@ def main() -> None:
             tree = work / "tree"
             print(f"wrote {info.task_count} tasks, {info.instance_count} instances, {info.media_count} media files "
                   f"in {time.perf_counter() - t:.1f} s")
-        size = sum(f.stat().st_size for f in tree.rglob("annotation.json"))
+        files = list(tree.rglob("annotation.json"))
+        if not files:  # a mistyped --tree would be timed as an empty tree, then fail an assertion
+            sys.exit(f"error: no annotation.json under {tree}; write a full-size tree with tests/helpers/gb_tree.py "
+                     "(write_tree(DIR, size='full')) or leave out --tree")
+        size = sum(f.stat().st_size for f in files)
         print(f"annotation.json files: {size / 1e6:.1f} MB; load average before: {_load_average()}")
         figures: dict[str, list[float]] = {k: [] for k in (
             "floor", "floor cpu", "first load", "load/floor", "  sql nodes", "  data part", "data part/floor",
