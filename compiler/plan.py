@@ -181,7 +181,7 @@ def render_models(project: Project, sql_dir: Path, choice_rules: list[dict[str, 
 def compile_project(root: Path, *, specs_dir: Path | None = None, sql_dir: Path | None = None,
                     benchmark: str | None = None) -> CompiledProject:
     """Compile the project at ``root`` in memory; raises GlcError/SpecErrors with locations. The
-    cyclic garbage collector waits until it is done (``cyclic_gc_paused``: a quarter of its CPU time)."""
+    cyclic garbage collector waits until it is done (``cyclic_gc_paused``: a fifth of its time)."""
     from glc.compiler.gc_pause import cyclic_gc_paused
 
     with cyclic_gc_paused():

@@ -88,13 +88,15 @@ def cached_compile(root: Path, *, benchmark: str | None = None) -> CompiledProje
     hit = load(path, key, root)
     if hit is not None:
         return hit
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SpecDeprecation)
-        compiled = compile_project(root, benchmark=benchmark)
-    for w in caught:  # shown as they would have been; a compile that read a renamed key is not
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
-    if not any(issubclass(w.category, SpecDeprecation) for w in caught):
-        with cyclic_gc_paused():  # the entry is dumped and read back whole: as many objects as the load
+    # the compile and its entry (dumped and read back whole) in one pause: no collection in between
+    # walks every object the compile made (compile_project pauses it too, for its other callers)
+    with cyclic_gc_paused():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SpecDeprecation)
+            compiled = compile_project(root, benchmark=benchmark)
+        for w in caught:  # shown as they would have been; a compile that read a renamed key is not
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        if not any(issubclass(w.category, SpecDeprecation) for w in caught):
             save(path, key, root, compiled)  # cached, so its deprecation warnings show every time
     return compiled
 

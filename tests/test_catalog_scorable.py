@@ -182,8 +182,9 @@ def test_the_plan_groups_the_catalog_tasks_waiting_for_an_evaluator(compiled) ->
     assert "None" not in text
     lines = text.splitlines()
     assert lines[0] == "inference jobs: 0 predictions to run, 1 (model, task) pairs without a route (scored 0)"
-    assert lines[1] == (f"  not scorable from predictions: {len(waiting)} tasks (imported scores still count; "
-                        "`glc ls tasks` lists each with what it needs)")
+    assert lines[1] == (f"  not scorable from predictions: {len(waiting)} tasks (until its evaluator is set, a "
+                        "model with predictions there scores 0; one with an imported score and no predictions keeps "
+                        "that score; `glc ls tasks` lists what each task needs)")
     groups = [re.fullmatch(r"    (\d+) tasks?: (.*) \((.*)\)", line) for line in lines[2:]]
     assert all(groups) and len(groups) == len(set(waiting.values()))
     counts = [int(g.group(1)) for g in groups if g]

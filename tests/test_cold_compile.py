@@ -69,8 +69,9 @@ def test_a_compile_and_its_cache_entry_run_with_the_cyclic_collector_paused(tmp_
 
     root = copy_project(tmp_path / "project", small=True)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    seen: dict[str, list[bool]] = {"load_specs": [], "save": []}
-    real_load, real_save = loader.load_specs, project_cache.save
+    monkeypatch.delenv(project_cache.ENV_DISABLE, raising=False)
+    seen: dict[str, list[bool]] = {"load_specs": [], "save": [], "restore": []}
+    real_load, real_save, real_restore = loader.load_specs, project_cache.save, project_cache._restore
 
     def load_specs(*args, **kwargs):
         seen["load_specs"].append(gc.isenabled())
@@ -80,12 +81,19 @@ def test_a_compile_and_its_cache_entry_run_with_the_cyclic_collector_paused(tmp_
         seen["save"].append(gc.isenabled())
         return real_save(*args, **kwargs)
 
+    def restore(*args, **kwargs):
+        seen["restore"].append(gc.isenabled())
+        return real_restore(*args, **kwargs)
+
     monkeypatch.setattr(loader, "load_specs", load_specs)
     monkeypatch.setattr(project_cache, "save", save)
+    monkeypatch.setattr(project_cache, "_restore", restore)
     assert gc.isenabled()
     compiled = project_cache.cached_compile(root)
-    assert seen == {"load_specs": [False], "save": [False]} and gc.isenabled()
-    assert project_cache.cached_compile(root) == compiled and gc.isenabled()  # the hit: read back paused too
+    # the miss: loaded and saved paused (save reads its entry back: one restore)
+    assert seen == {"load_specs": [False], "save": [False], "restore": [False]} and gc.isenabled()
+    assert project_cache.cached_compile(root) == compiled and gc.isenabled()
+    assert seen == {"load_specs": [False], "save": [False], "restore": [False, False]}  # the hit: paused too
 
     spec = root / "specs" / "benchmarks" / "mini.yaml"
     good = spec.read_bytes()
@@ -106,3 +114,36 @@ def test_a_compile_and_its_cache_entry_run_with_the_cyclic_collector_paused(tmp_
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_pauses_in_two_threads_leave_the_collector_as_the_first_found_it() -> None:
+    """The collector's switch is one per process: a pause that begins while another thread's is in
+    progress, and ends after it, keeps the collector off to its end and turns it back on then."""
+    import gc
+    import threading
+
+    from glc.compiler.gc_pause import cyclic_gc_paused
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with cyclic_gc_paused():
+            a_in.set()
+            assert b_in.wait(10)
+        a_out.set()
+
+    def second() -> None:
+        assert a_in.wait(10)
+        with cyclic_gc_paused():
+            b_in.set()
+            assert a_out.wait(10)
+            seen.append(gc.isenabled())  # the other pause has ended: still off here
+
+    assert gc.isenabled()
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen == [False] and gc.isenabled()

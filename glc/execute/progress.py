@@ -34,8 +34,9 @@ def describe_not_scorable(tasks: dict[str, str], *, shown: int = 3) -> list[str]
     by_why: dict[str, list[str]] = {}
     for task_id, why in sorted(tasks.items()):
         by_why.setdefault(why, []).append(task_id)
-    lines = [f"  not scorable from predictions: {plural(len(tasks), 'task')} (imported scores still count; "
-             "`glc ls tasks` lists each with what it needs)"]
+    lines = [f"  not scorable from predictions: {plural(len(tasks), 'task')} (until its evaluator is set, a model "
+             "with predictions there scores 0; one with an imported score and no predictions keeps that score; "
+             "`glc ls tasks` lists what each task needs)"]
     for why, ids in sorted(by_why.items(), key=lambda item: (-len(item[1]), item[0])):
         more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
         lines.append(f"    {plural(len(ids), 'task')}: {why} ({', '.join(ids[:shown])}{more})")
@@ -45,7 +46,7 @@ def describe_not_scorable(tasks: dict[str, str], *, shown: int = 3) -> list[str]
 def describe_plan(plan: Plan) -> str:
     lines = []
     for row in plan.describe_rows():
-        if row["kind"] in ("unsupported", "not scorable"):  # counted in the head, grouped below
+        if row["kind"] in ("unsupported", "not scorable"):  # the first counted in the head, the others grouped below
             continue
         why = ", ".join(f"{n} {r}" for r, n in row["reasons"].items()) or "up to date"
         what = " (evaluator)" if row["kind"] == "judge" else ""
