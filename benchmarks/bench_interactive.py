@@ -15,7 +15,8 @@ min / min). The floors:
 Targets (issue 15):
   nothing changed: glc compile <= 3x the spec floor, glc run <= 3x the query floor;
   cold glc compile (no caches) <= 5x the spec floor;
-  one model, cold store: glc import scores + glc run <= 3x the workbook floor;
+  one model, cold store: glc import scores + glc run <= 3x the workbook floor (and glc run --scores FILE,
+  the same in one command and one process as the floor is, against the same floor);
   1,000 models: glc import scores (workbook) <= 3x the reader floor, glc run <= 5x the query floor;
   5,000 models: glc run <= 5x the query floor (peak memory of both reported).
 Run: python benchmarks/bench_interactive.py [--reps 3] [--models 1000] [--big 5000] [--skip-big]
@@ -420,12 +421,16 @@ def main() -> None:
                 f.add("glc run (1 model, after import)", b)
                 f.add("glc import + run (1 model, cold store)", (a[0] + b[0], max(a[1], b[1]), a[2] + b[2]))
                 f.add("workbook floor (1 model)", run.py(FLOOR_WORKBOOK, str(one), str(keys_path), FLOOR_SQL))
+                fresh_store(root)  # the same in one command: one process, as the floor is
+                f.add("glc run --scores (1 model, cold store)", run.glc("run", "--scores", str(one)))
             loop(reps, one_model)
             print("one model end to end (cold store):")
             f.row("glc import scores (1 model)")
             f.row("glc run (1 model, after import)")
             results["one model end to end"] = f.row("glc import + run (1 model, cold store)",
                                                     "workbook floor (1 model)", 3)
+            results["one model end to end, one command"] = f.row("glc run --scores (1 model, cold store)",
+                                                                 "workbook floor (1 model)", 3)
             f.row("workbook floor (1 model)")
 
         if "many" in only:  # 1,000 models from one workbook

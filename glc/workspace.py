@@ -284,15 +284,21 @@ class Workspace:
 
     def import_scores(self, path: Path | str, model: str | None = None) -> ImportSummary:
         """Validate a score file completely, then replace its models' scores in one transaction."""
-        from glc.engine.store import connect
+        return self.import_score_files([Path(path)], model)[0]
+
+    def import_score_files(self, paths: list[Path], model: str | None = None) -> list[ImportSummary]:
+        """Validate every file completely before storing any (a file refused stores nothing of any), then
+        let each replace its models' scores in one transaction, in order (a model in two files keeps the
+        later file's scores). Inside ``keep_store`` the store connection is the one ``run`` uses."""
         from glc.importers.scores import store_scores
 
-        parsed = self.read_scores(Path(path), model)
-        con = connect(self.target)
+        parsed = [self.read_scores(Path(p), model) for p in paths]
+        con, owned = self._open_store()
         try:
-            return store_scores(con, parsed)
+            return [store_scores(con, one) for one in parsed]
         finally:
-            con.close()
+            if owned:
+                con.close()
 
     def import_predictions(self, path: Path | str, model: str | None = None) -> list[PredictionImport]:
         """Validate predictions against the task data, then replace them per (model, task)."""

@@ -38,7 +38,8 @@ def _parsed_by_typer(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[
 PLAIN = {"run": "run_command", "compile": "compile_command", "import_scores": "import_scores_command"}
 
 
-@pytest.mark.parametrize("argv", [["run"], ["compile"], ["import", "scores", "my scores.xlsx"]])
+@pytest.mark.parametrize("argv", [["run"], ["compile"], ["import", "scores", "my scores.xlsx"],
+                                  ["run", "--scores", "my scores.xlsx"]])
 def test_the_direct_call_gets_what_typer_would_pass(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
     name, kwargs = _parsed_by_typer(monkeypatch, argv)
     direct = cli._direct(argv)
@@ -52,6 +53,10 @@ def test_the_direct_call_gets_what_typer_would_pass(monkeypatch: pytest.MonkeyPa
         assert kwargs == {**defaults, "file": Path("my scores.xlsx")}
         direct()
         assert seen == [((Path("my scores.xlsx"),), {})]
+    elif "--scores" in argv:
+        assert kwargs == {**defaults, "scores": [Path("my scores.xlsx")]}
+        direct()
+        assert seen == [((), {"scores": [Path("my scores.xlsx")]})]
     else:
         assert direct is plain and kwargs == defaults
     # typer's command passes what it parsed on to the same function
@@ -70,6 +75,8 @@ def test_a_direct_command_line_imports_no_typer() -> None:
 
 
 @pytest.mark.parametrize("argv", [[], ["run", "--full-refresh"], ["--debug", "run"], ["run", "--help"],
+                                  ["run", "--scores"], ["run", "--scores", "--full-refresh"],
+                                  ["run", "--scores", "a.xlsx", "--scores", "b.xlsx"], ["run", "--scores=a.xlsx"],
                                   ["compile", "--select", "model:x"], ["import", "scores"],
                                   ["import", "scores", "--model"], ["import", "scores", "a.xlsx", "--model", "m"],
                                   ["import", "predictions", "a.jsonl"], ["leaderboard"], ["--project-dir", ".", "run"]])

@@ -156,8 +156,11 @@ PROGRESS_EVERY_S = 30.0
 
 def run_command(variant: str | None = None, scope: str | None = None, fmt: str = "table",
                 full_refresh: bool = False, select: list[str] | None = None, limit: int | None = None,
-                retry_failed: bool = False, infer: bool = True, progress_every: float = PROGRESS_EVERY_S) -> None:
-    """``glc run`` (its help: ``glc.cli.commands.run``); ends with ``CommandExit`` for a non-zero status."""
+                retry_failed: bool = False, infer: bool = True, progress_every: float = PROGRESS_EVERY_S,
+                scores: list[Path] | None = None) -> None:
+    """``glc run`` (its help: ``glc.cli.commands.run``); ends with ``CommandExit`` for a non-zero status.
+    ``scores``: score files imported first (``glc run --scores FILE``), in this process and on the run's
+    store connection: one command from a workbook to its board."""
     import time
 
     from glc.analysis.leaderboard import FORMATS
@@ -165,6 +168,7 @@ def run_command(variant: str | None = None, scope: str | None = None, fmt: str =
     from glc.execute.progress import FanOut, LineProgress, RichProgress
 
     _format(fmt, FORMATS)
+    data_only = fmt in ("json", "csv")  # stdout holds the board's data alone (glc run --format json > board.json)
     ws = _ws()
     t0 = time.perf_counter()
     with RunLog(ws.target_dir) as log, ws.keep_store():  # the run and its board: one store connection
@@ -177,6 +181,8 @@ def run_command(variant: str | None = None, scope: str | None = None, fmt: str =
         try:
             log.echo("compiling specs")  # in the log only: a spec error stays the first thing a user reads
             ws.compile()
+            for summary in ws.import_score_files(scores or []):  # all validated before any is stored
+                say(summary.describe(), err=data_only)
             with FanOut(RichProgress(), lines) as progress:
                 result = ws.run(full_refresh=full_refresh, select=select, limit=limit, retry_failed=retry_failed,
                                 infer=infer, progress=progress, run_id=log.run_id, notify=lines.note)
@@ -185,24 +191,24 @@ def run_command(variant: str | None = None, scope: str | None = None, fmt: str =
             raise
         inf = result.inference
         if inf is not None:
-            say(inf.describe())
+            say(inf.describe(), err=data_only)
         from glc.analysis.basis import describe_unrouted
 
         compiled = ws.compile(write=False)
         if unrouted := describe_unrouted(result.unrouted, compiled.project, specialists=False):
-            say(unrouted)
+            say(unrouted, err=data_only)
         from glc.cli.listing import describe_missing_evaluators
 
         if missing := describe_missing_evaluators(compiled):
-            say(missing)
+            say(missing, err=data_only)
         _echo_data_problems(ws, say)
         b = result.build
         parts = sum(b.partitions_built.values())
         say(f"built {plural(len(b.built), 'model')} ({len(b.skipped)} up to date, "
             f"{plural(parts, 'prediction partition')} scored) in {b.seconds:.2f}s (run {b.run_id}) "
-            f"into {ws.target.path}")
+            f"into {ws.target.path}", err=data_only)
         _print_board(ws, variant, scope, fmt, say)
-        say(result.tests.describe())
+        say(result.tests.describe(), err=data_only)
         if result.orphans:
             say(f"note: {plural(len(result.orphans), 'model')} with predictions made by runners but no spec in "
                 f"specs/models (deleted or renamed?), still on the boards: {', '.join(result.orphans)}; "
@@ -317,14 +323,16 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str, echo=echo
 
 def _direct(argv: list[str]) -> Any:
     """The command function itself for the commonest plain command lines (``glc run``, ``glc compile``,
-    ``glc import scores FILE``, no option), else None (typer parses the line). Typer builds a pydantic
-    validator for each parameter of the command it parses (about a third of a second before any work);
-    these command lines carry no value to check and run the same function with its defaults, without
-    importing typer at all."""
+    ``glc import scores FILE``, ``glc run --scores FILE``, no other option), else None (typer parses the
+    line). Typer builds a pydantic validator for each parameter of the command it parses (about a third
+    of a second before any work); these command lines carry no value to check and run the same function
+    with its defaults, without importing typer at all."""
     if any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):  # shell completion: typer's
         return None
     if argv == ["run"]:
         return run_command
+    if len(argv) == 3 and argv[:2] == ["run", "--scores"] and not argv[2].startswith("-"):
+        return lambda: run_command(scores=[Path(argv[2])])
     if argv == ["compile"]:
         return compile_command
     if len(argv) == 3 and argv[:2] == ["import", "scores"] and not argv[2].startswith("-"):

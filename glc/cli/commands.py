@@ -111,6 +111,10 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
         progress_every: Annotated[float, typer.Option(
             min=1, metavar="SECONDS", help="Seconds between plain progress lines (printed when stderr is not a "
                                            "terminal, and written to the run log).")] = PROGRESS_EVERY_S,
+        scores: Annotated[list[Path] | None, typer.Option(
+            "--scores", metavar="FILE", help="Import this score file first, as glc import scores does (a workbook, "
+                                             "or a CSV/Parquet table naming its models; repeatable). Every file is "
+                                             "checked before any is stored; a refused one stops the run.")] = None,
 ) -> None:
     """Run missing inference, build the SQL DAG in DuckDB, run the data tests, print the leaderboard.
 
@@ -122,7 +126,7 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
     instances or jobs failed (the boards rest on what succeeded); 70 an internal error.
     """
     _plain(run_command, variant=variant, scope=scope, fmt=fmt, full_refresh=full_refresh, select=select,
-           limit=limit, retry_failed=retry_failed, infer=infer, progress_every=progress_every)
+           limit=limit, retry_failed=retry_failed, infer=infer, progress_every=progress_every, scores=scores)
 
 
 @app.command()
