@@ -170,7 +170,7 @@ class Grants:
         """True when ``path`` (symlinks resolved) lies inside the project or a granted data root."""
         try:
             real = path.resolve(strict=False)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):  # ValueError: a NUL in the path
             return False
         return any(real == r or real.is_relative_to(r) for r in (self.root, *self.data_roots))
 

@@ -26,6 +26,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import re
+import stat
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,12 +36,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlglot import exp
+import orjson
 
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project
-from glc.engine.store import DIALECT, insert_rows, refresh_prediction_partitions, transaction
+from glc.engine.store import insert_rows, refresh_prediction_partitions, transaction
 from glc.execute.datasets import sync_instances
 from glc.importers.prediction_tree import (
     TreeIndex,
@@ -51,11 +54,12 @@ from glc.importers.prediction_tree import (
 )
 from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, path_problem, preview, suggest_task
 from glc.importers.scores import ImportErrors, Problem
-from glc.profiles import load_grants
+from glc.profiles import Grants, load_grants
 from glc.words import plural
 
 MAX_DEPTH = 100
 BOM = b"\xef\xbb\xbf"
+
 NUMBER_HINT = "write the prediction as a JSON string, or as a finite number; null means no prediction"
 ROW_HINT = "each line is an object {\"model\", \"task\", \"id\", \"prediction\"}"
 DEPTH_HINT = f"keep structured predictions under {MAX_DEPTH} levels of nesting"
@@ -112,6 +116,23 @@ def _constant(name: str) -> Any:
     raise _BadNumber(f"{name} is not JSON and not a finite number")
 
 
+# orjson parses a line the way the standard library with the hooks below does, but for integers of 19
+# digits and more (beyond 64 bits it gives a float where the hooks keep the integer): a line with such a
+# run of digits anywhere, and every line orjson refuses (NaN, overflow, lone surrogates, bad UTF-8, too
+# deep), is parsed by the standard library, whose answer or error is what the line always got.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def _fast_line(raw: bytes) -> tuple[bool, Any]:
+    """(True, the value of a JSON line) when orjson may answer for the standard library, else (False, None)."""
+    if _LONG_DIGITS.search(raw):
+        return False, None
+    try:
+        return True, orjson.loads(raw)
+    except ValueError:
+        return False, None
+
+
 def _parse_json(text: str, where: str, problems: list[Problem]) -> tuple[bool, Any]:
     """(True, value) or (False, None) with the problem recorded; never a raw ValueError."""
     try:
@@ -135,6 +156,10 @@ def _jsonl_rows(path: Path, problems: list[Problem]) -> list[tuple[str, Any]]:
         start, offset = offset, offset + len(raw) + 1
         if n == 1 and raw.startswith(BOM):
             raw, start = raw[len(BOM):], start + len(BOM)
+        fast, value = _fast_line(raw)
+        if fast:
+            rows.append((f"{path} row {n}", value))
+            continue
         try:
             text = decode_utf8(raw, path, first_line=n, offset=start)
         except GlcError as exc:
@@ -340,14 +365,56 @@ def _known_instances(con: duckdb.DuckDBPyConnection, project: Project, tasks: li
         sync_instances(con, project, tasks)
     except ImportErrors as exc:
         problems.extend(exc.problems)
-    known: dict[str, set[str]] = {}
+    known: dict[str, set[str]] = {tid: set() for tid in tasks}
+    for tid, iid in con.execute("SELECT task_id, instance_id FROM instances WHERE list_contains(?::VARCHAR[], "
+                                "task_id)", [tasks]).fetchall():  # every task at once, the ids bound
+        known[tid].add(iid)
     for tid in tasks:
-        q = exp.select("instance_id").from_("instances").where(exp.column("task_id").eq(exp.convert(tid)))
-        known[tid] = {r[0] for r in con.sql(q.sql(DIALECT)).fetchall()}
         if not known[tid]:
             problems.append(Problem(f"task '{tid}'", "the task has no instances",
                                     "give its spec a dataset: section before importing predictions"))
     return known
+
+
+_UNSEEN = object()
+
+
+class ReadablePaths:
+    """``grants.readable(Path(text))`` for the paths of many generated files, each folder resolved once:
+    a path whose last part is a name (not '.' or '..') and no symbolic link lies where its resolved
+    folder says, which is the answer of resolving the whole path; any other path is resolved whole."""
+
+    def __init__(self, grants: Grants) -> None:
+        self.grants = grants
+        self.roots = (grants.root, *grants.data_roots)
+        self.folders: dict[str, Any] = {}  # folder as written -> (resolved folder, inside a root) or None
+
+    def __call__(self, text: str) -> bool:
+        path = Path(text)
+        name = path.name
+        if name in ("", ".", ".."):
+            return self.grants.readable(path)
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return self.grants.readable(path)
+        except OSError:
+            pass  # not there: resolving keeps the name as written, after the folder
+        except ValueError:  # a NUL in the path: nothing can be read there
+            return False
+        key = str(path.parent)
+        folder = self.folders.get(key, _UNSEEN)
+        if folder is _UNSEEN:
+            try:
+                real = path.parent.resolve(strict=False)
+            except (OSError, RuntimeError, ValueError):
+                folder = None
+            else:
+                folder = (real, any(real == r or real.is_relative_to(r) for r in self.roots))
+            self.folders[key] = folder
+        if folder is None:
+            return False
+        real, inside = folder
+        return inside or real / name in self.roots
 
 
 def _checked_model(path: Path, model: str | None) -> str | None:
@@ -378,6 +445,7 @@ def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Projec
     grants = load_grants(project.root)  # generated files are read by the metric: only where specs may read
     media_tasks = {t.id for t in project.tasks if media_output(t)}
     copies: dict[str, list[tuple[Path, Path]]] = {}
+    readable = ReadablePaths(grants)
     for r in records:
         key = (r["model"], r["task_id"], r["instance_id"])
         problem = _record_problem(r) or _instance_problem(r, known, seen.get(key))
@@ -396,7 +464,11 @@ def read_predictions(con: duckdb.DuckDBPyConnection, path: Path, project: Projec
                 continue
             copies.setdefault(r["model"], []).append(got)
             text = str(got[1])
-        elif r["task_id"] in media_tasks and text and not grants.readable(Path(text)):
+        elif r["task_id"] in media_tasks and text and "\0" in text:
+            problems.append(Problem(f"{r['where']} field 'prediction'", "the generated file's path holds a NUL "
+                                    "character", "write the path of the generated file"))
+            continue
+        elif r["task_id"] in media_tasks and text and not readable(text):
             problems.append(Problem(r["where"], f"generated file {preview(text)} lies outside the project and "
                                                 "its data roots", "a prediction file may only point at files inside "
                                                 "the project or a folder under 'data_roots:' of profiles.yml"))
@@ -434,8 +506,7 @@ def store_predictions(con: duckdb.DuckDBPyConnection, imports: list[PredictionIm
             copy_media(src, dest)
     with transaction(con):
         for imp in imports:
-            cond = exp.and_(exp.column("model").eq(exp.convert(imp.model)),
-                            exp.column("task_id").isin(*[exp.convert(t) for t in sorted(imp.tasks)]))
-            con.execute(exp.delete("predictions", where=cond).sql(DIALECT))
+            con.execute("DELETE FROM predictions WHERE model = ? AND list_contains(?::VARCHAR[], task_id)",
+                        [imp.model, sorted(imp.tasks)])
             insert_rows(con, STORE["predictions"], imp.rows)
         refresh_prediction_partitions(con, [(imp.model, t) for imp in imports for t in imp.tasks])

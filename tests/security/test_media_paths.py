@@ -42,6 +42,13 @@ def test_image_predictions_outside_the_project_are_refused(tmp_path: Path) -> No
         ws.import_predictions(preds)
     text = info.value.format()
     assert "row 1" in text and "lies outside the project" in text and "row 2" not in text
+    # a NUL in the path: a located problem (it was an internal error), nothing stored
+    nul = write_predictions(tmp_path / "nul.jsonl", "m", tid,
+                            [("i0", str(inside)[:-4] + "\0.png"), ("i1", str(inside))])
+    with pytest.raises(GlcError) as info:
+        ws.import_predictions(nul)
+    text = info.value.format()
+    assert "row 1 field 'prediction': the generated file's path holds a NUL character" in text and "row 2" not in text
     # granted by the user's profile: imported
     prof = root / "profiles.yml"
     prof.write_text(prof.read_text().replace("data_roots: []", f"data_roots: ['{outside.parent}']"))
