@@ -287,15 +287,17 @@ class Workspace:
         return self.import_score_files([Path(path)], model)[0]
 
     def import_score_files(self, paths: list[Path], model: str | None = None) -> list[ImportSummary]:
-        """Validate every file completely before storing any (a file refused stores nothing of any), then
-        let each replace its models' scores in one transaction, in order (a model in two files keeps the
-        later file's scores). Inside ``keep_store`` the store connection is the one ``run`` uses."""
-        from glc.importers.scores import store_scores
+        """Validate every file completely, then let them replace their models' scores in one transaction,
+        in order (a model in two files keeps the later file's scores): all files or none. Inside
+        ``keep_store`` the store connection is the one ``run`` uses."""
+        if not paths:
+            return []
+        from glc.importers.scores import store_all_scores
 
         parsed = [self.read_scores(Path(p), model) for p in paths]
         con, owned = self._open_store()
         try:
-            return [store_scores(con, one) for one in parsed]
+            return store_all_scores(con, parsed)
         finally:
             if owned:
                 con.close()

@@ -61,6 +61,7 @@ def test_one_command_gives_the_store_and_board_of_import_then_run(tmp_path: Path
     assert "leaderboard: variant" in direct.stdout
 
 
+@pytest.mark.slow  # the 699-task catalog compiled and built twice
 def test_a_refused_file_stops_the_run_and_stores_nothing_of_any(tmp_path: Path) -> None:
     root, env = _project(tmp_path, "p")
     bad = tmp_path / "bad.csv"
@@ -79,6 +80,7 @@ def test_a_refused_file_stops_the_run_and_stores_nothing_of_any(tmp_path: Path) 
     assert (_rows(root, SCORES), _rows(root, LEVELS)) == before
 
 
+@pytest.mark.slow  # the 699-task catalog compiled and built
 def test_json_output_keeps_stdout_to_the_board(tmp_path: Path) -> None:
     """With --format json (or csv) stdout holds the board alone, so it can be redirected to a file: the
     import summary, the build and test lines go to stderr (and the run log)."""
@@ -89,3 +91,38 @@ def test_json_output_keeps_stdout_to_the_board(tmp_path: Path) -> None:
     assert rows and {"model", "level"} <= set(rows[0])
     assert f"imported 1 model from {WORKBOOKS[0]}" in got.stderr
     assert "built " in got.stderr and "tests: " in got.stderr
+
+
+def test_files_are_stored_all_or_none(tmp_path: Path, monkeypatch) -> None:
+    """Checked first, then stored in one transaction: a failure while storing the second file leaves the
+    first one's scores out too, and the scores stored before as they were."""
+    from glc.importers import scores
+    from glc.workspace import Workspace
+
+    root = copy_project(tmp_path / "p", small=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    ws = Workspace(root, benchmark="general-bench")
+    tasks = [t.id for t in ws.compile(write=False).project.tasks][:3]
+    files = []
+    for n, model in enumerate(("a", "b", "c")):
+        f = tmp_path / f"{model}.csv"
+        f.write_text("model,task,score\n" + "".join(f"{model},{t},{10 + n}\n" for t in tasks))
+        files.append(f)
+    ws.import_score_files([files[0]])
+    before = _rows(root, SCORES)
+    real, calls = scores._replace_scores, []
+
+    def failing(con, parsed):
+        calls.append(parsed.path)
+        if len(calls) == 2:
+            raise RuntimeError("the disk is full")
+        return real(con, parsed)
+
+    monkeypatch.setattr(scores, "_replace_scores", failing)
+    with pytest.raises(RuntimeError):
+        ws.import_score_files(files[1:])
+    assert calls == files[1:] and _rows(root, SCORES) == before
+    monkeypatch.setattr(scores, "_replace_scores", real)
+    got = ws.import_score_files(files[1:])
+    assert [s.models for s in got] == [["b"], ["c"]]
+    assert {r[0] for r in _rows(root, SCORES)} == {"a", "b", "c"}

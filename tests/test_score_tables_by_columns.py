@@ -129,3 +129,15 @@ def test_a_big_table_goes_by_columns_by_default(project, tmp_path: Path) -> None
         "model-00000", tasks[0].id, 1, "score", None)
     assert first.raw_value == str(rows[0][2])
     assert got.missing["model-00000"] == len(project.tasks) - len(tasks)
+
+
+def test_a_float_model_column_is_named_as_written(project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Model names are decided once per distinct value, yet -0.0 (which polars and dicts take for 0.0) is
+    reported as -0.0, in both paths."""
+    path = tmp_path / "floats.parquet"
+    tid = project.tasks[0].id
+    pl.DataFrame({"model": [0.0, -0.0], "task": [tid, tid], "score": [1.0, 2.0]}).write_parquet(path)
+    for columns in (False, True):
+        kind, name, text = _outcome(path, project, None, columns, monkeypatch)
+        assert kind == "error" and "row 1 column 'model': model name 0.0 is not text" in text
+        assert "row 2 column 'model': model name -0.0 is not text" in text

@@ -114,7 +114,8 @@ def run(variant: Annotated[str | None, typer.Option(metavar="NAME", help="Level 
         scores: Annotated[list[Path] | None, typer.Option(
             "--scores", metavar="FILE", help="Import this score file first, as glc import scores does (a workbook, "
                                              "or a CSV/Parquet table naming its models; repeatable). Every file is "
-                                             "checked before any is stored; a refused one stops the run.")] = None,
+                                             "checked first, then all are stored at once; a refused one stops the "
+                                             "run.")] = None,
 ) -> None:
     """Run missing inference, build the SQL DAG in DuckDB, run the data tests, print the leaderboard.
 

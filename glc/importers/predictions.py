@@ -124,8 +124,10 @@ _LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def _fast_line(raw: bytes) -> tuple[bool, Any]:
-    """(True, the value of a JSON line) when orjson may answer for the standard library, else (False, None)."""
-    if _LONG_DIGITS.search(raw):
+    """(True, the value of a JSON line) when orjson may answer for the standard library, else (False, None).
+    A line of many brackets goes to the standard library too: nested deeper than its recursion allows (about
+    1,000 levels, less deep in the stack) it says "nested too deeply", where orjson would parse it."""
+    if _LONG_DIGITS.search(raw) or raw.count(b"[") + raw.count(b"{") > 500:
         return False, None
     try:
         return True, orjson.loads(raw)

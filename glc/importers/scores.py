@@ -269,27 +269,38 @@ class ImportSummary:
 
 def store_scores(con: duckdb.DuckDBPyConnection, parsed: ParsedScores) -> ImportSummary:
     """Replace the parsed models' imported scores atomically."""
+    return store_all_scores(con, [parsed])[0]
+
+
+def store_all_scores(con: duckdb.DuckDBPyConnection, files: list[ParsedScores]) -> list[ImportSummary]:
+    """Replace the models' imported scores of every parsed file, in order (a model in two files keeps the
+    later file's), all in one transaction: all files or none."""
+    missing = missing_tables(con)
+    with transaction(con):
+        if missing:  # a new store's tables: in the import's commit (one sync of the log, not one per table)
+            con.execute(";\n".join(missing))
+        return [_replace_scores(con, parsed) for parsed in files]
+
+
+def _replace_scores(con: duckdb.DuckDBPyConnection, parsed: ParsedScores) -> ImportSummary:
+    """One file's models' scores replaced, inside the caller's transaction."""
     import_id = uuid.uuid4().hex[:12]
     now = datetime.now(UTC).replace(tzinfo=None)
     counts = parsed.counts()
     source = str(parsed.path)
     model_rows = [(m, source, parsed.sha256, counts[m], parsed.missing[m], now, import_id) for m in parsed.models]
-    missing = missing_tables(con)
-    with transaction(con):
-        if missing:  # a new store's tables: in the import's commit (one sync of the log, not one per table)
-            con.execute(";\n".join(missing))
-        for table in ("imported_scores", "imported_models"):  # the models' names as one bound list
-            con.execute(f"DELETE FROM {table} WHERE list_contains(?::VARCHAR[], model)", [parsed.models])
-        if parsed.table is not None:  # columns as read (the fast workbook reader): no row objects
-            import pyarrow as pa
+    for table in ("imported_scores", "imported_models"):  # the models' names as one bound list
+        con.execute(f"DELETE FROM {table} WHERE list_contains(?::VARCHAR[], model)", [parsed.models])
+    if parsed.table is not None:  # columns as read (the fast readers): no row objects
+        import pyarrow as pa
 
-            n = parsed.table.num_rows
-            insert_arrow(con, "imported_scores", parsed.table.append_column("source_file", pa.repeat(
-                pa.scalar(source, pa.string()), n)).append_column("import_id", pa.repeat(
-                    pa.scalar(import_id, pa.string()), n)))
-        else:
-            insert_rows(con, STORE["imported_scores"],
-                        [(c.model, c.task_id, c.score, c.raw_value, source, c.sheet, c.row_no, c.column_name,
-                          import_id) for c in parsed.cells])
-        insert_rows(con, STORE["imported_models"], model_rows)
+        n = parsed.table.num_rows
+        insert_arrow(con, "imported_scores", parsed.table.append_column("source_file", pa.repeat(
+            pa.scalar(source, pa.string()), n)).append_column("import_id", pa.repeat(
+                pa.scalar(import_id, pa.string()), n)))
+    else:
+        insert_rows(con, STORE["imported_scores"],
+                    [(c.model, c.task_id, c.score, c.raw_value, source, c.sheet, c.row_no, c.column_name,
+                      import_id) for c in parsed.cells])
+    insert_rows(con, STORE["imported_models"], model_rows)
     return ImportSummary(parsed.path, parsed.models, dict(counts), dict(parsed.missing), parsed.ignored_sheets)

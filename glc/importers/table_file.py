@@ -68,7 +68,10 @@ def _model_name(value: Any) -> str | Problem | None:
 
 
 def _key(value: Any) -> Any:
-    """A model cell as a dict key: itself, or its repr for a value that cannot be one (a list)."""
+    """A model cell as a dict key: itself; a float by its repr (-0.0 is not 0.0 there, as in messages);
+    the repr of a value that cannot be a key (a list)."""
+    if isinstance(value, float):
+        return ("float", repr(value))
     try:
         hash(value)
     except TypeError:
