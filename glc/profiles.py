@@ -172,6 +172,10 @@ class Grants:
             real = path.resolve(strict=False)
         except (OSError, RuntimeError, ValueError):  # ValueError: a NUL in the path
             return False
+        return self.holds(real)
+
+    def holds(self, real: Path) -> bool:
+        """True when the resolved path ``real`` is the project, a granted data root or inside one."""
         return any(real == r or real.is_relative_to(r) for r in (self.root, *self.data_roots))
 
 

@@ -378,9 +378,6 @@ def _known_instances(con: duckdb.DuckDBPyConnection, project: Project, tasks: li
     return known
 
 
-_UNSEEN = object()
-
-
 class ReadablePaths:
     """``grants.readable(Path(text))`` for the paths of many generated files, each folder resolved once:
     a path whose last part is a name (not '.' or '..') and no symbolic link lies where its resolved
@@ -388,8 +385,7 @@ class ReadablePaths:
 
     def __init__(self, grants: Grants) -> None:
         self.grants = grants
-        self.roots = (grants.root, *grants.data_roots)
-        self.folders: dict[str, Any] = {}  # folder as written -> (resolved folder, inside a root) or None
+        self.folders: dict[str, tuple[Path, bool] | None] = {}  # as written -> (resolved, held by a grant)
 
     def __call__(self, text: str) -> bool:
         path = Path(text)
@@ -404,19 +400,18 @@ class ReadablePaths:
         except ValueError:  # a NUL in the path: nothing can be read there
             return False
         key = str(path.parent)
-        folder = self.folders.get(key, _UNSEEN)
-        if folder is _UNSEEN:
+        if key not in self.folders:
             try:
                 real = path.parent.resolve(strict=False)
             except (OSError, RuntimeError, ValueError):
-                folder = None
+                self.folders[key] = None
             else:
-                folder = (real, any(real == r or real.is_relative_to(r) for r in self.roots))
-            self.folders[key] = folder
+                self.folders[key] = (real, self.grants.holds(real))
+        folder = self.folders[key]
         if folder is None:
             return False
-        real, inside = folder
-        return inside or real / name in self.roots
+        real, held = folder
+        return held or self.grants.holds(real / name)  # a file outside may still be a granted root itself
 
 
 def _checked_model(path: Path, model: str | None) -> str | None:

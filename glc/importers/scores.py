@@ -1,7 +1,7 @@
 """Task-level scores being imported: cell values, validation against metric ranges, storage.
 
 Readers (``workbook``, ``table_file``) turn a file into ``ParsedScores`` or raise
-``ImportErrors`` listing every bad cell with its sheet/row/column. ``store_scores``
+``ImportErrors`` listing every bad cell with its sheet/row/column. ``store_all_scores``
 replaces the imported models' rows in one transaction, so a failed import changes nothing.
 
 One rule for score values, in every reader (workbook cells, CSV/Parquet ``score`` fields):
@@ -265,11 +265,6 @@ class ImportSummary:
         if self.ignored_sheets:
             lines.append("  ignored sheet(s): " + ", ".join(self.ignored_sheets))
         return "\n".join(lines)
-
-
-def store_scores(con: duckdb.DuckDBPyConnection, parsed: ParsedScores) -> ImportSummary:
-    """Replace the parsed models' imported scores atomically."""
-    return store_all_scores(con, [parsed])[0]
 
 
 def store_all_scores(con: duckdb.DuckDBPyConnection, files: list[ParsedScores]) -> list[ImportSummary]:

@@ -211,8 +211,8 @@ def _columns(frame: pl.DataFrame, first: int, chosen: str | None, by_raw: dict[A
         if kept.select((pl.col("number").is_nan() | pl.col("number").is_infinite()).any()).item():
             return None
         raws = list(map(str, kept["score"].to_list()))
-    lows = {t: value_bounds(by_id[t])[0] for t in tasks.values()}
-    highs = {t: value_bounds(by_id[t])[1] for t in tasks.values()}
+    bounds = {t: value_bounds(by_id[t]) for t in tasks.values()}
+    lows, highs = {t: b[0] for t, b in bounds.items()}, {t: b[1] for t, b in bounds.items()}
     out_of_bounds = (pl.col("number") < pl.col("task_id").replace_strict(lows, return_dtype=pl.Float64)) | (
         pl.col("number") > pl.col("task_id").replace_strict(highs, return_dtype=pl.Float64))
     if kept.select(out_of_bounds.any()).item():
