@@ -193,3 +193,43 @@ def test_values_in_a_column_without_model_name(loaded: Workspace, tmp_path: Path
         wb["NLP"].cell(3, 7).value = 12.5
     assert "sheet 'NLP' row 3 column G: value 12.5 in a column without a model name" in \
         _refused(loaded, workbook_variant(tmp_path, edit))
+
+
+def _levels(ws: Workspace) -> list[tuple]:
+    con = duckdb.connect(ws.target.path, read_only=True)
+    try:
+        return con.sql("SELECT model, scope, variant, level, round(level_2, 9), round(level_3, 9), "
+                       "round(level_4, 9), round(level_5, 9) FROM level_scores ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_runs_scores_file_imports_into_another_project(ws: Workspace, tmp_path: Path) -> None:
+    """The scores file a run writes (column task_id, among others) is a score table: imported into a fresh
+    project, the same scores give the same levels."""
+    from helpers.project import copy_project
+
+    from glc import cli
+
+    ws.import_scores(C04)
+    ws.import_scores(EXAMPLES / "c03_img_vid_comp_gen.xlsx")
+    try:
+        cli.app(["--project-dir", str(ws.root), "run"], standalone_mode=False)  # the command writes the files
+    except SystemExit as exc:  # a warned data test: the run still wrote its files
+        assert exc.code in (0, 1, None)
+    scores = sorted((ws.root / "target" / "runs").glob("*/scores.parquet"))[-1]
+    assert "task_id" in pl.read_parquet_schema(scores) and "task" not in pl.read_parquet_schema(scores)
+    other = Workspace(copy_project(tmp_path / "other"))
+    got = other.import_scores(scores)
+    assert sorted(got.n_scores) == ["Omni-ImgVid-34B", "SoTA-Beater-70B"]
+    assert _stored(other) == _stored(ws)
+    other.run()
+    assert _levels(other) == _levels(ws) and _levels(ws)
+
+
+def test_a_table_with_task_and_task_id_is_refused(ws: Workspace, tmp_path: Path) -> None:
+    frame = pl.DataFrame({"model": ["m1"], "task": ["nlp.commonsense_reasoning"],
+                          "task_id": ["image.weather_recognition"], "score": ["84.2"]})
+    frame.write_csv(tmp_path / "both.csv")
+    msg = _refused(ws, tmp_path / "both.csv")
+    assert "both a 'task' and a 'task_id' column" in msg and "both.csv" in msg

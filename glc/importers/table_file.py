@@ -1,6 +1,8 @@
 """Scores as a table: CSV or Parquet with columns model, task, score.
 
-``task`` is a task id (``image.weather_recognition``) or the exact official task name.
+``task`` is a task id (``image.weather_recognition``) or the exact official task name; a table
+without a ``task`` column may name it ``task_id``, as the scores file of a glc run does (its other
+columns are ignored), so one project's run results import into another.
 Values follow the workbook rules (see ``glc.importers.scores``): empty, ``inf``, ``N/A``, ``-``
 mean "no score", a value that overflows to infinity or a NaN/infinite float is refused, and so is
 a value outside the metric's range. Model names and task references are trimmed of surrounding
@@ -107,10 +109,16 @@ def read_table(path: Path, project: Project, model: str | None = None) -> Parsed
     if (bad_name := path_problem(path)) is not None:
         raise bad_name
     frame, first = _frame(path)
+    if "task" not in frame.columns and "task_id" in frame.columns:
+        # the scores file of a glc run (target/runs/<id>/scores.parquet) names the column task_id
+        frame = frame.rename({"task_id": "task"})
+    elif "task" in frame.columns and "task_id" in frame.columns:
+        raise GlcError("the table has both a 'task' and a 'task_id' column", location=clip(str(path)),
+                       hint="keep one of them (a task id or the exact official task name in each row)")
     missing_cols = [c for c in REQUIRED if c not in frame.columns]
     if missing_cols:
         raise GlcError(clip(f"missing column(s) {missing_cols}; found {frame.columns}"), location=clip(str(path)),
-                       hint="the score table needs columns: model, task, score")
+                       hint="the score table needs columns: model, task (or task_id), score")
     by_id = {t.id: t for t in project.tasks}
     by_name = {t.spec.name: t for t in project.tasks}
     by_raw = _model_names(frame["model"])  # each distinct value decided once
