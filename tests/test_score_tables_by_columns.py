@@ -84,6 +84,25 @@ def _table(rng: random.Random, project) -> tuple[pl.DataFrame, str | None]:
     return frame, chosen
 
 
+def _odd_types(rng: random.Random, frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame as other writers may type it: scores as Float32 or as the narrowest or unsigned integers,
+    names and task references as categoricals, the task column called task_id (a run's scores file)."""
+    score = frame["score"]
+    if score.dtype == pl.Float64 and rng.random() < 0.3:
+        frame = frame.with_columns(pl.col("score").cast(pl.Float32))
+    elif score.dtype == pl.Int64 and rng.random() < 0.5:
+        small = score.drop_nulls()
+        unsigned = small.len() == 0 or small.min() >= 0
+        frame = frame.with_columns(pl.col("score").cast(
+            rng.choice([pl.UInt64, pl.UInt32, pl.UInt16]) if unsigned and small.max() is not None
+            and small.max() < 65536 else pl.Int32))
+    if rng.random() < 0.25:
+        frame = frame.with_columns(pl.col("model").cast(pl.Categorical), pl.col("task").cast(pl.Categorical))
+    if rng.random() < 0.25:
+        frame = frame.rename({"task": "task_id"})
+    return frame
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_columns_and_rows_give_the_same(project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     rng = random.Random(seed)
@@ -103,7 +122,7 @@ def test_columns_and_rows_give_the_same(project, tmp_path: Path, monkeypatch: py
         for suffix in (".parquet", ".csv"):
             path = tmp_path / f"t{case}{suffix}"
             if suffix == ".parquet":
-                frame.write_parquet(path)
+                _odd_types(rng, frame).write_parquet(path)
             else:
                 frame.with_columns(pl.col("score").cast(pl.String)).write_csv(path)
             rows = _outcome(path, project, chosen, False, monkeypatch)

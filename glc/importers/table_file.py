@@ -51,7 +51,9 @@ def _frame(path: Path) -> tuple[pl.DataFrame, int]:
         require_utf8(path)  # polars says "invalid utf-8" without a line: find the line and byte first
     try:
         if path.suffix.lower() == ".parquet":
-            return pl.read_parquet(path), 1
+            frame = pl.read_parquet(path)
+            # dictionary-encoded text (pandas' category, polars' Categorical) is text: its values as strings
+            return frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String)), 1
         return pl.read_csv(path, infer_schema=False, encoding="utf8"), 2
     except Exception as exc:  # polars and its Arrow readers raise many types for damaged files
         raise GlcError(clip(f"cannot read score table: {exc}".splitlines()[0]), location=clip(str(path)),
