@@ -9,6 +9,7 @@ glc scores below are worked out by hand from the logs' answers and glc's accurac
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -442,14 +443,60 @@ def test_bad_bytes_and_wrong_shapes_are_located(loaded: Workspace, tmp_path: Pat
     shutil.copytree(LM, run)
     f = next(run.glob("samples_glc_arith_qa_*.jsonl"))
     lines = f.read_bytes().split(b"\n")
+    lines[1] = re.sub(rb'"doc_id": \d+', b'"doc_id": 9223372036854775808', lines[1])  # 2**63: past 64 bits
     lines[2] = lines[2].replace(b'"doc_id": 2', b'"doc_id": "two"')
     lines[3] = lines[3].replace(b"8 / 2", b"8 \xff 2")
     f.write_bytes(b"\n".join(lines))
     with pytest.raises(ImportErrors) as err:
         loaded.import_harness("lm-eval", run, "smol", _map(loaded, LM_MAP))
     text = err.value.format()
+    assert f"{f}:2: doc_id 9223372036854775808 is out of range (a 64-bit integer)" in text
     assert f"{f}:3: doc_id 'two' is not an integer" in text
     assert f"{f}:4: not valid UTF-8: byte(s) ff" in text
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_an_epoch_past_64_bits_is_located(loaded: Workspace, tmp_path: Path) -> None:
+    """An Inspect sample's epoch is stored as a 64-bit integer: a larger one is a located problem, not an
+    internal error (exit 70) from the column it would not fit in."""
+    before = _stored(loaded)
+    log = json.loads(next(INSPECT.glob("*_arith-qa_*.json")).read_text())
+    log["samples"][0]["epoch"] = 2**63
+    bad = tmp_path / "huge-epoch.json"
+    bad.write_text(json.dumps(log))
+    with pytest.raises(ImportErrors) as err:
+        loaded.import_harness("inspect", bad, "mock", _map(loaded, INSPECT_MAP))
+    assert "epoch 9223372036854775808 is out of range (a 64-bit integer)" in err.value.format()
+    assert _stored(loaded) == before
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+@pytest.mark.parametrize("damage", ["cut", "row past Excel"])
+def test_a_damaged_vlmevalkit_workbook_is_located(loaded: Workspace, tmp_path: Path, damage: str) -> None:
+    """Broken sheet XML was an internal error (exit 70); a row past Excel's last one, without the sheet's
+    <dimension>, made openpyxl walk two billion empty rows. Both are refused, naming the file."""
+    before = _stored(loaded)
+    run = tmp_path / "run"
+    run.mkdir()
+    book = run / "MockVLM_GLC_Capitals.xlsx"
+    with zipfile.ZipFile(VLM / book.name) as zin, zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                if damage == "cut":
+                    data = data[:len(data) // 2]
+                else:
+                    data = re.sub(rb"<dimension [^>]*/>", b"", data).replace(
+                        b"</sheetData>", b'<row r="2000000000"><c r="A2000000000"><v>1</v></c></row></sheetData>')
+            zout.writestr(info, data)
+    mapping = _map(loaded, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc, match: position}\n")
+    with pytest.raises(GlcError) as err:
+        loaded.import_harness("vlmevalkit", run, "vlm", mapping)
+    text = err.value.format()
+    assert str(book) in text
+    assert ("cannot read the workbook: ParseError" in text if damage == "cut"
+            else "row '2000000000' lies past Excel's last row" in text)
+    assert _stored(loaded) == before
 
 
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glc.compiler.resolve import Task
-from glc.importers.safety import lone_surrogate
+from glc.importers.safety import name_problem
 from glc.importers.scores import (
     COUNT_IN_PYTHON,
     Missing,
@@ -118,8 +118,9 @@ class _Texts:
 
 
 def read_fast(path: Path, by_sheet: dict[str, dict[tuple[str, str], str]], tasks: dict[str, Task],
-              model: str | None, sha256: str) -> ParsedScores | None:
-    """The parsed scores of a valid workbook, or None when the careful reader must decide."""
+              model: str | None, sha256: str, sheets: dict[str, bytes] | None = None) -> ParsedScores | None:
+    """The parsed scores of a valid workbook, or None when the careful reader must decide. ``sheets``:
+    the worksheets' XML by zip member, when the caller has unpacked them (``xlsx_guard.check_xlsx``)."""
     try:
         import fastexcel
     except ImportError:
@@ -127,7 +128,7 @@ def read_fast(path: Path, by_sheet: dict[str, dict[tuple[str, str], str]], tasks
     # calamine says, through Python logging, when a column has no value to guess a type from
     logging.getLogger("fastexcel").setLevel(logging.ERROR)
     try:
-        if not _plain_markup(path):
+        if not _plain_markup(path, sheets):
             return None
         reader = fastexcel.read_excel(str(path))
         return _read(reader, path, by_sheet, tasks, model, sha256)
@@ -137,13 +138,13 @@ def read_fast(path: Path, by_sheet: dict[str, dict[tuple[str, str], str]], tasks
         return None
 
 
-def _plain_markup(path: Path) -> bool:
+def _plain_markup(path: Path, sheets: dict[str, bytes] | None = None) -> bool:
     """Whether the sheets hold only values both readers read alike (see the module docstring)."""
     with zipfile.ZipFile(path) as zf:
         names = zf.namelist()
         for name in names:
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                data = zf.read(name)
+                data = sheets[name] if sheets is not None and name in sheets else zf.read(name)
                 if any(data.find(m) >= 0 for m in _MARKUP) or (data.find(b"_x") >= 0 and _ESCAPE.search(data)):
                     return False
                 if any(data.find(m) >= 0 for m in _SPACED_EQ) and _SPACED_TYPE.search(data):
@@ -368,7 +369,7 @@ def _model_columns(header: list[Any], model: str | None, title: str) -> tuple[di
         if h is None or not str(h).strip():
             continue
         name = str(h).strip()
-        if lone_surrogate(name):
+        if name_problem(name):
             raise _Fallback
         cols[c] = name
     if len(set(cols.values())) != len(cols):

@@ -52,7 +52,16 @@ from glc.importers.prediction_tree import (
     prediction_items,
     unmatched,
 )
-from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, path_problem, preview, suggest_task
+from glc.importers.safety import (
+    SURROGATE_HINT,
+    clip,
+    decode_utf8,
+    lone_surrogate,
+    name_problem,
+    path_problem,
+    preview,
+    suggest_task,
+)
 from glc.importers.scores import ImportErrors, Problem
 from glc.profiles import Grants, load_grants
 from glc.words import plural
@@ -216,7 +225,10 @@ def _name(value: Any) -> str | None | Problem:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         return Problem("", f"model {preview(value)} is not text")
-    return str(value).strip() or None
+    name = str(value).strip()
+    # a lone surrogate is the record check's, which names the field (_record_problem)
+    bad = name_problem(name) if name and not lone_surrogate(name) else None
+    return Problem("", f"model {preview(name)}: {bad}") if bad else name or None
 
 
 def _instance_id(value: Any) -> str | Problem:
@@ -419,7 +431,7 @@ def _checked_model(path: Path, model: str | None) -> str | None:
     if model is None:
         return None
     name = model.strip()
-    problem = lone_surrogate(name) if name else "the model name is empty"
+    problem = name_problem(name) if name else "the model name is empty"
     if problem:
         raise GlcError(f"--model {preview(name)}: {problem}", location=str(path), hint="give a model name as text")
     return name

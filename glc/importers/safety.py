@@ -39,9 +39,42 @@ def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
 
 
 def clip(text: str, limit: int = LINE_CHARS) -> str:
-    """A message part safe to print: lone surrogates backslash-escaped, at most ``limit`` characters."""
+    """A message part safe to print: lone surrogates, control characters (but tab and newline) and
+    bidirectional overrides backslash-escaped, at most ``limit`` characters."""
     safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if _SHOWN_CONTROL.search(safe):
+        safe = _SHOWN_CONTROL.sub(_escaped, safe)
     return f"{safe[:limit]}… ({len(safe)} characters)" if len(safe) > limit else safe
+
+
+# characters that drive a terminal (ESC starts sequences that set its title or write the clipboard; NUL,
+# BEL, backspace, carriage return and newline forge or hide lines) or reorder what it shows (bidirectional
+# overrides and isolates)
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SHOWN_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MODEL_NAME_CHARS = 200
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a model name, or None. Model names are printed on boards, in terminals and
+    in files: a lone surrogate cannot be stored, a control character would drive the terminal it is
+    printed on (or forge a line), a bidirectional override would show it as another name, and a name of
+    more than ``MODEL_NAME_CHARS`` characters is no name."""
+    bad = lone_surrogate(name)
+    if bad:
+        return bad
+    found = CONTROL.search(name)
+    if found is not None:
+        return (f"control character U+{ord(found.group()):04X} at character {found.start() + 1} "
+                "(model names are printed in terminals: no control or bidirectional characters)")
+    if len(name) > MODEL_NAME_CHARS:
+        return f"{len(name)} characters, more than {MODEL_NAME_CHARS}"
+    return None
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:

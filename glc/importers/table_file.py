@@ -19,7 +19,7 @@ import polars as pl
 
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
-from glc.importers.safety import clip, lone_surrogate, path_problem, preview, require_utf8, suggest
+from glc.importers.safety import clip, name_problem, path_problem, preview, require_utf8, suggest
 from glc.importers.scores import (
     ImportErrors,
     Missing,
@@ -67,7 +67,7 @@ def _model_name(value: Any) -> str | Problem | None:
     if not isinstance(value, str | int) or isinstance(value, bool):
         return Problem("", f"model name {preview(value)} is not text")
     name = str(value).strip()
-    bad = lone_surrogate(name)
+    bad = name_problem(name)
     return Problem("", f"model name {preview(name)}: {bad}") if bad else (name or None)
 
 

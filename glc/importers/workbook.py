@@ -18,7 +18,7 @@ from typing import Any
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
 from glc.importers.fast_workbook import column_letter, read_fast
-from glc.importers.safety import clip, lone_surrogate, path_problem, preview, suggest
+from glc.importers.safety import clip, name_problem, path_problem, preview, suggest
 from glc.importers.scores import (
     ImportErrors,
     Missing,
@@ -32,6 +32,7 @@ from glc.importers.scores import (
     sota_as_model_problem,
     task_index,
 )
+from glc.importers.xlsx_guard import check_xlsx
 
 HEADER = ("No", "Task Name", "Task Short Name", "Metrics")
 IGNORED_SHEET = "level-scores"
@@ -150,7 +151,8 @@ def read_workbook(path: Path, project: Project, model: str | None = None) -> Par
     tasks = {t.id: t for t in project.tasks}
     sha256 = file_sha256(path)
     if zipfile.is_zipfile(path):  # a valid workbook is read by calamine; anything else as always, below
-        fast = read_fast(path, by_sheet, tasks, model, sha256)
+        parts = check_xlsx(path, RESAVE_HINT)  # sizes, references past Excel's limits: refused here
+        fast = read_fast(path, by_sheet, tasks, model, sha256, parts.xml) if not parts.far else None
         if fast is not None:
             return fast
     ctx = _Context(path, tasks, model, ParsedScores(path=path, sha256=sha256, models=[]))
@@ -295,7 +297,7 @@ def _header(sheet: str, header: list[Any], problems: list[Problem]) -> tuple[lis
         if h is None or not str(h).strip():
             continue
         name = str(h).strip()
-        bad = lone_surrogate(name)
+        bad = name_problem(name)
         if bad:
             problems.append(Problem(f"{where} column {get_column_letter(c + 1)}", f"model name: {bad}"))
             continue

@@ -427,3 +427,101 @@ def _general_bench_project(tmp_path: Path) -> Workspace:
     (folder / "prediction.json").write_text(json.dumps([{"id": "q1", "prediction": "4"}]))
     ws.import_predictions(folder / "prediction.json", model="m")
     return ws
+
+
+# --- class 9: the workbook's size and cell references, before a reader opens it ---------------------
+
+def _append_row(xml: str, row: str) -> str:
+    return xml.replace("</sheetData>", row + "</sheetData>", 1)
+
+
+def test_a_far_cell_is_read_row_by_row_not_as_one_grid(ws: Workspace, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blank cell at XFD4000 (or at Excel's very last cell) made the fast reader allocate the whole used
+    range: gigabytes, or an abort. Such a sheet goes to the careful reader, which imports the same scores."""
+    from glc.importers import fast_workbook
+
+    calls: list[Path] = []
+    real = fast_workbook.read_fast
+    monkeypatch.setattr("glc.importers.workbook.read_fast", lambda p, *a, **k: calls.append(p) or real(p, *a, **k))
+    for cell in ('<row r="4000"><c r="XFD4000" t="inlineStr"><is><t> </t></is></c></row>',
+                 '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t></t></is></c></row>'):
+        book = _edit_xml(tmp_path, {"NLP": lambda xml, c=cell: _append_row(xml, c)})
+        got = ws.import_scores(book)
+        assert got.n_scores == {C04_MODEL: C04_SCORES}
+    assert calls == []  # neither went to calamine
+    ws.import_scores(C04)
+    assert calls == [C04]  # a plain workbook still does
+
+
+@pytest.mark.parametrize(("row", "said"), [
+    ('<row r="2000000000"><c r="A2000000000" t="n"><v>1</v></c></row>', "row '2000000000' lies past Excel's last row"),
+    ('<row r="5"><c r="A1048577" t="n"><v>1</v></c></row>', "cell 'A1048577' lies past Excel's last row"),
+    ('<row r="5"><c r="ZZZZZZ5" t="n"><v>1</v></c></row>', "cell 'ZZZZZZ5' lies past Excel's last column (XFD)"),
+    ('<row r="5"><c r="XFE5" t="n"><v>1</v></c></row>', "cell 'XFE5' lies past Excel's last column (XFD)"),
+])
+def test_references_past_excels_limits_are_refused(loaded: Workspace, tmp_path: Path, row: str, said: str) -> None:
+    """openpyxl walks every empty row up to the last one named (two billion: a hang); calamine allocates
+    them (an abort). No spreadsheet program writes such a reference: refused, by sheet."""
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: _append_row(xml, row)})
+    msg = _cli(loaded, "import", "scores", str(book))
+    assert f"sheet 'NLP': {said}" in msg and "re-save it from Excel or LibreOffice" in msg
+
+
+def test_a_far_row_with_a_formula_is_refused_not_walked(loaded: Workspace, tmp_path: Path) -> None:
+    row, value = _row_of("NLP", "ACC")
+    plain = re.compile(rf'<c r="E{row}"[^>]*><v>{re.escape(value)}</v></c>')
+    far = '<row r="2000000000"><c r="A2000000000"><v>1</v></c></row>'
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: _append_row(
+        plain.sub(f'<c r="E{row}"><f>1+1</f><v>2</v></c>', xml, count=1), far)})
+    assert "lies past Excel's last row" in _cli(loaded, "import", "scores", str(book))
+
+
+def test_a_negative_shared_string_index_is_refused(loaded: Workspace, tmp_path: Path) -> None:
+    """openpyxl reads index -1 as the last shared string: a damaged cell would import another cell's text."""
+    row, value = _row_of("NLP", "ACC")
+    plain = re.compile(rf'<c r="E{row}"[^>]*><v>{re.escape(value)}</v></c>')
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: plain.sub(f'<c r="E{row}" t="s"><v> -1</v></c>', xml, count=1)})
+    assert f"sheet 'NLP': cell 'E{row}': a shared-string index is negative" in _cli(loaded, "import", "scores",
+                                                                                   str(book))
+
+
+def test_a_workbook_that_unpacks_too_far_is_refused_unread(loaded: Workspace, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zip bomb: a sheet that unpacks to more than glc reads is refused by its declared size (the limits
+    are lowered here so that the test writes kilobytes, not a gigabyte)."""
+    from glc.importers import xlsx_guard
+
+    pad = " " * 300_000
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: xml.replace("<sheetData>", "<sheetData>" + pad, 1)})
+    monkeypatch.setattr(xlsx_guard, "MAX_PART", 200_000)
+    assert "sheet 'NLP': the sheet unpacks to" in _cli(loaded, "import", "scores", str(book))
+    monkeypatch.setattr(xlsx_guard, "MAX_PART", 10**9)
+    monkeypatch.setattr(xlsx_guard, "MAX_TOTAL", 200_000)
+    assert "the workbook unpacks to" in _cli(loaded, "import", "scores", str(book))
+
+
+ESCAPES = ["Evil\x1b]52;c;ZWNobyBwd25lZA==\x07", "M\n1", "M\x001", "Model\u202eB07-TPG", "x" * 201]
+
+
+@pytest.mark.parametrize("name", ESCAPES)
+def test_model_names_that_would_drive_a_terminal_are_refused(loaded: Workspace, preds: Workspace, tmp_path: Path,
+                                                             name: str) -> None:
+    """Model names are printed on boards and in terminals: control characters (ESC sequences set the title or
+    write the clipboard; newline forges a line), bidirectional overrides and names past 200 characters are
+    refused in every input, by place, and the message shows the name escaped."""
+    csv = tmp_path / "s.csv"
+    pl.DataFrame({"model": [name], "task": ["nlp.commonsense_reasoning"], "score": ["1"]}).write_csv(csv)
+    msg = _cli(loaded, "import", "scores", str(csv))
+    assert "row 2 column 'model'" in msg and ("control character" in msg or "more than 200" in msg)
+    assert "\x1b" not in msg and "\x00" not in msg and "\u202e" not in msg
+    if len(name) < 100:  # a workbook column header (xml cannot hold NUL or ESC: only the others)
+        if "\x00" not in name and "\x1b" not in name:
+            book = _edit_xml(tmp_path, {"*": lambda xml: xml.replace(f"<t>{C04_MODEL}</t>", f"<t>{name}</t>")})
+            assert "model name: control character" in _cli(loaded, "import", "scores", str(book))
+    lines = _jsonl(tmp_path / "p.jsonl", json.dumps({"model": name, "task": "nlp.t_acc", "id": "q2",
+                                                   "prediction": "x"}))
+    msg = _cli(preds, "import", "predictions", str(lines))
+    assert "\x1b" not in msg and "\u202e" not in msg and ("control character" in msg or "more than 200" in msg)
+    with pytest.raises(GlcError, match="control character|more than 200"):
+        preds.import_predictions(lines, name)

@@ -35,7 +35,7 @@ from glc.engine.store import DIALECT, ensure_store, refresh_prediction_partition
 from glc.execute.datasets import load_task, sync_instances
 from glc.importers.harness.frame import TEXT_KEY_SQL, Samples, field_column, first_problem_rows
 from glc.importers.harness.mapping import Entry, Mapping, load_mapping
-from glc.importers.safety import clip, lone_surrogate, path_problem, preview
+from glc.importers.safety import clip, name_problem, path_problem, preview
 from glc.importers.scores import ImportErrors, Missing, Problem, file_sha256, parse_value
 
 SHOWN = 5  # instance ids listed per task in the summary
@@ -104,7 +104,7 @@ def checked_model(path: Path, model: str | None, named: str | None = None) -> st
         raise GlcError("harness logs are imported under a glc model name", location=clip(str(path)),
                        hint="pass --model NAME" + (f" (the log names its model {preview(named)})" if named else ""))
     name = model.strip()
-    if problem := lone_surrogate(name):
+    if problem := name_problem(name):
         raise GlcError(f"--model {preview(name)}: {problem}", location=clip(str(path)))
     return name
 

@@ -135,6 +135,9 @@ def _log_samples(path: Path, mapping: Mapping, problems: list[Problem], seen: di
         if not isinstance(s, dict) or "id" not in s or not isinstance(s.get("epoch"), int):
             problems.append(Problem(where, "not an Inspect sample (no id or epoch)", HINT))
             continue
+        if not -(2**63) <= s["epoch"] < 2**63:  # the store keeps 64-bit integers
+            problems.append(Problem(where, f"epoch {preview(s['epoch'])} is out of range (a 64-bit integer)", HINT))
+            continue
         sid, epoch = s["id"], s["epoch"]
         output = s.get("output")
         completion = output.get("completion") if isinstance(output, dict) else None

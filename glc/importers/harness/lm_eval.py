@@ -267,6 +267,10 @@ def _careful(path: Path, data: bytes, kind: str, fields: list[str], metrics: lis
             problems.append(Problem(where, f"doc_id {show(doc_id)} is not an integer",
                                     "each line needs the document's position as doc_id"))
             continue
+        if not -(2**63) <= doc_id < 2**63:  # a position; the store keeps 64-bit integers
+            problems.append(Problem(where, f"doc_id {show(doc_id)} is out of range (a 64-bit integer)",
+                                    "each line needs the document's position as doc_id"))
+            continue
         fr = obj.get("filtered_resps")
         if not resp_ok(fr):
             problems.append(Problem(where, f"filtered_resps {show(fr)} is not {expected} like line 1's",

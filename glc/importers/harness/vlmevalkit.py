@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from glc.importers.harness.mapping import Mapping
 from glc.importers.harness.safe_zip import MAX_TOTAL, SafeZip
 from glc.importers.safety import clip, decode_utf8, preview
 from glc.importers.scores import Problem
+from glc.importers.xlsx_guard import check_xlsx
 
 EXTS = (".xlsx", ".tsv", ".json")
 SCORE_COLUMNS = ("hit", "score")
@@ -80,9 +80,11 @@ def _xlsx(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     with SafeZip(path, "VLMEvalKit .xlsx file", HINT) as z:  # the sizes of its parts, before openpyxl unpacks them
         if sum(i.file_size for i in z.infos.values()) > MAX_TOTAL:
             raise GlcError("the workbook unpacks to more than glc reads", location=clip(str(path)), hint=HINT)
+    check_xlsx(path, HINT)  # no row past Excel's last: openpyxl would walk every empty row up to it
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
         ws = wb.worksheets[0]
+        ws.reset_dimensions()  # a stale <dimension> would silently drop the rows past it
         it = ws.iter_rows(values_only=True)
         header = [str(c) if c is not None else "" for c in next(it, ())]
         rows = []
@@ -95,8 +97,8 @@ def _xlsx(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
         wb.close()
     except GlcError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError) as exc:
-        raise GlcError(clip(f"cannot read the workbook: {exc}", 200), location=clip(str(path)),
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types (XML ParseError among them) for damaged files
+        raise GlcError(clip(f"cannot read the workbook: {type(exc).__name__}: {exc}", 200), location=clip(str(path)),
                        hint="save it again as .xlsx, or export the predictions as TSV (PRED_FORMAT=tsv)") from None
     return [h for h in header if h], rows
 
