@@ -9,6 +9,7 @@ punctuation, or through a declared alias table.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import stat
 import unicodedata
@@ -95,7 +96,11 @@ def _dirs(folder: Path, seen: list[str] | None = None) -> list[Path]:
 
 
 def _annotation(folder: Path, seen: list[str] | None) -> bool:
-    """Whether ``folder`` holds an annotation.json; ``seen`` hears its version (or its absence)."""
+    """Whether ``folder`` holds an annotation.json; ``seen`` hears its version (or its absence).
+
+    Anything of that name counts, a regular file or not: a folder, a FIFO or a link that leads nowhere
+    binds the task too, and loading its instances reports the file (the task's stored instances stay).
+    Not binding it would drop the task and, with it, the instances stored from an earlier, good file."""
     f = folder / "annotation.json"
     try:
         st = f.stat()
@@ -104,7 +109,7 @@ def _annotation(folder: Path, seen: list[str] | None) -> bool:
     if seen is not None:
         seen.append(f"A{f}\0" + ("-" if st is None else f"{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:"
                                                           f"{st.st_ctime_ns}:{st.st_ino}"))
-    return st is not None and stat.S_ISREG(st.st_mode)
+    return st is not None or os.path.lexists(f)
 
 
 def scan(root: Path, seen: list[str] | None = None) -> list[Folder]:
@@ -258,6 +263,8 @@ def read_headers(root: Path, folders: list[PurePosixPath], cache_dir: Path) -> d
             st = f.stat()
         except OSError:
             continue
+        if not stat.S_ISREG(st.st_mode):
+            continue  # a FIFO would never answer, a device never end: loading the task reports the file
         key = str(f)
         hit = cache.get(key)
         if isinstance(hit, list) and len(hit) == 3 and hit[0] == st.st_size and hit[1] == st.st_mtime_ns \

@@ -587,7 +587,121 @@ def test_a_nul_byte_in_a_reference_path_is_a_missing_file_both_ways(loader, monk
     the path, as ``os.path.isfile`` gave before the one-lstat check (a review found the bare
     "embedded null byte")."""
     root, task, types = loader
-    doc = {"data": [{"id": "a", "output": {"answer": "img/a.png"}}, {"id": "b", "output": {"answer": "img/a\x00.png"}}]}
+    doc = {"data": [{"id": "a", "input": {}, "output": {"answer": "img/a.png"}},
+                    {"id": "b", "input": {}, "output": {"answer": "img/a\x00.png"}}]}
     (fast, fast_problems), (slow, slow_problems) = both_ways(root, task, types, dataset("image"), doc, monkeypatch)
     assert fast_problems == slow_problems and len(fast_problems) == 1
     assert "instance 'b'" in fast_problems[0][0] and "not found under" in fast_problems[0][1]
+
+
+# --- values orjson and Python read differently, and values no instance can hold ------------------------
+
+
+def _raw_both_ways(root: Path, task, types, ds: DatasetSpec, text: str, monkeypatch: pytest.MonkeyPatch):
+    """``both_ways`` for a file written as ``text`` (JSON that json.dumps would not write)."""
+    (root / ds.path / "annotation.json").write_text(text, encoding="utf-8")
+    t = task.__class__(task.spec.model_copy(update={"dataset": ds}), task.metric, task.path)
+    out = []
+    for fast in (True, False):
+        with monkeypatch.context() as m:
+            if not fast:
+                m.setattr(datasets, "_fast_columns", lambda *a: None)
+            problems: list = []
+            got = datasets.load_task(root, t, problems, "fp", types)
+            out.append((None if got is None else got.rows, [(p.where, p.message) for p in problems]))
+    return out
+
+
+def _doc(*records: str) -> str:
+    return '{"task": "t", "data": [' + ", ".join(records) + "]}"
+
+
+def test_integers_past_64_bits_stay_exact(loader, monkeypatch: pytest.MonkeyPatch) -> None:
+    """orjson reads an integer past 64 bits as a float: the id 12345678901234567890123 became
+    '1.2345678901234568e+22' and two ids 2**64 and 2**64 + 1 a false duplicate. Such a file is read by the
+    standard library: ids and inputs keep every digit."""
+    root, task, types = loader
+    text = _doc(f'{{"id": {2**64}, "input": {{"n": {10**30}}}, "output": {{"answer": "x"}}}}',
+                f'{{"id": {2**64 + 1}, "input": {{"n": 1}}, "output": {{"answer": "y"}}}}',
+                '{"id": 12345678901234567890123, "input": {}, "output": {"answer": "z"}}')
+    for rows, problems in _raw_both_ways(root, task, types, dataset("text"), text, monkeypatch):
+        assert problems == [] and rows is not None
+        assert [r[1] for r in rows] == [str(2**64), str(2**64 + 1), "12345678901234567890123"]
+        assert json.loads(rows[0][2]) == {"n": 10**30} and str(10**30) in rows[0][2]
+
+
+@pytest.mark.parametrize("raw", ["null", "true", '{"k": [1]}', "[1, 2]", '""', "1.5"])
+def test_an_id_that_is_no_text_nor_integer_is_refused(loader, monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    """Ids were stored under their Python form ('None', 'True', "{'k': [1]}"), which no prediction file and
+    no official scorer matches; they are refused by record and field, as the prediction importer does."""
+    root, task, types = loader
+    text = _doc('{"id": "a", "input": {}, "output": {"answer": "x"}}',
+                f'{{"id": {raw}, "input": {{}}, "output": {{"answer": "y"}}}}')
+    (fast, fast_problems), (slow, slow_problems) = _raw_both_ways(root, task, types, dataset("text"), text,
+                                                                  monkeypatch)
+    assert fast is None and slow is None and fast_problems == slow_problems and len(fast_problems) == 1
+    where, message = fast_problems[0]
+    assert where.endswith("annotation.json record 2 field 'id'") and "is not text or an integer" in message
+
+
+def test_nan_and_infinity_are_refused_not_stored_as_null(loader, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python reads NaN and Infinity, which are not JSON; orjson then wrote them as null, so the model was
+    prompted with other data than the file holds. Refused, with the line."""
+    root, task, types = loader
+    text = _doc('{"id": "a", "input": {}, "output": {"answer": "x"}}',
+                '{"id": "b",\n "input": {"n": NaN}, "output": {"answer": "y"}}')
+    for rows, problems in _raw_both_ways(root, task, types, dataset("text"), text, monkeypatch):
+        assert rows is None and len(problems) == 1
+        assert problems[0][0].endswith("annotation.json:2") and "NaN is not JSON" in problems[0][1]
+
+
+@pytest.mark.parametrize(("kind", "answer", "said"), [
+    ("number", "1" + "0" * 400, "is not a finite number"),
+    ("boxes", '[{"bbox": [0, 0, 1' + "0" * 400 + ', 3], "label": "car"}]', "is not a box of 4 finite numbers"),
+])
+def test_an_integer_past_the_floats_is_a_reference_problem(loader, monkeypatch: pytest.MonkeyPatch, kind: str,
+                                                           answer: str, said: str) -> None:
+    """float() of a 400-digit integer raises OverflowError, which was an internal error (exit 70) that
+    stopped every task from loading."""
+    root, task, types = loader
+    text = _doc(f'{{"id": "a", "input": {{}}, "output": {{"answer": {answer}}}}}')
+    for rows, problems in _raw_both_ways(root, task, types, dataset(kind), text, monkeypatch):
+        assert rows is None and len(problems) == 1 and said in problems[0][1]
+
+
+@pytest.mark.parametrize("where", ["input", "reference", "id", "header"])
+def test_nesting_past_the_recursion_limit_is_one_problem(loader, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """A thousand levels of lists parse (orjson reads 1,024) and then overflow Python's recursion limit in a
+    repr or in the JSON text: a RecursionError stopped the whole run. One problem for the file instead."""
+    root, task, types = loader
+    deep = "[" * 1000 + "]" * 1000
+    record = {"input": f'{{"id": "a", "input": {{"x": {deep}}}, "output": {{"answer": "x"}}}}',
+              "reference": f'{{"id": "a", "input": {{}}, "output": {{"answer": {deep}}}}}',
+              "id": f'{{"id": {deep}, "input": {{}}, "output": {{"answer": "x"}}}}',
+              "header": '{"id": "a", "input": {}, "output": {"answer": "x"}}'}[where]
+    text = _doc(record) if where != "header" else '{"type": ' + deep + ', "data": [' + record + "]}"
+    for rows, problems in _raw_both_ways(root, task, types, dataset("text"), text, monkeypatch):
+        if where == "header":  # this task has no declared type: the header is not read, the records load
+            assert rows is not None and problems == []
+            continue
+        assert rows is None and len(problems) == 1, problems
+        assert problems[0][0].endswith("annotation.json") or "record 1" in problems[0][0]
+
+
+def test_a_missing_media_path_is_echoed_escaped(loader, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, task, types = loader
+    doc = {"data": [{"id": "a", "input": {"image": "img/\x1b]0;pwned\x07.png"}, "output": {"answer": "x"}}]}
+    for rows, problems in both_ways(root, task, types, dataset("text"), doc, monkeypatch):
+        assert rows is None and len(problems) == 1
+        assert "missing media file 'img/\\x1b]0;pwned\\x07.png'" in problems[0][1]
+        assert "\x1b" not in problems[0][1]
+
+
+def test_a_data_file_that_is_no_regular_file_is_never_read(tmp_path: Path) -> None:
+    """A FIFO would block every read, a device never end: FileVersions refuses them unopened for data."""
+    import os
+
+    fifo = tmp_path / "annotation.json"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError):
+        datasets.FileVersions(tmp_path / "versions.json").read(fifo)

@@ -299,10 +299,22 @@ def test_bad_annotation_files_sit_out_alone_with_one_located_error_each(small, s
         rec["input"][key] = "images/nowhere.png"
         return json.dumps(doc)
 
+    def deep(doc):  # past Python's recursion limit (orjson reads 1,024 levels, writes 255)
+        return json.dumps(doc).replace('"input": {', '"input": {"deep": ' + "[" * 1000 + "]" * 1000 + ", ", 1)
+
     cases = [(mc[0], "{not json", "bad JSON"), (mc[1], dup, "duplicate instance id"),
              (mc[2], unknown_type, "unknown task type"), (mc[3], bad_ref, "does not fit type 'choice'"),
              (media[-1], missing_media, "missing media file")]
+    used = {t.folder for t, _, _ in cases}
+    others = [t for t in info.tasks if t.folder not in used]
+    cases += [(others[0], deep, "nested too deeply"), (others[1], "dir", "not a regular file"),
+              (others[2], "fifo", "not a regular file")]
     for task, mutate, _ in cases:
+        if mutate in ("dir", "fifo"):  # a folder or a FIFO where the file was: bound, reported, never read
+            f = tree / task.folder / "annotation.json"
+            f.unlink()
+            f.mkdir() if mutate == "dir" else os.mkfifo(f)
+            continue
         _bad(tree, task.folder, mutate)
     res = glc(root, "run", data=tree, process=True)
     assert res.returncode == 3, res.stdout + res.stderr

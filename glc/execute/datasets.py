@@ -232,6 +232,8 @@ class _Files:
         return found
 
 
+ID_HINT = "give every record an id: a non-empty string or an integer, as the official files have"
+DEEP_HINT = "keep the records' inputs and references under a hundred levels of lists and objects"
 OUTSIDE_HINT = ("specs may read only inside the project and the 'data_roots:' of profiles.yml; "
                 "add the folder there if you trust it")
 
@@ -249,8 +251,11 @@ def _records(root: Path, task: Task, problems: list[Problem],
                                 OUTSIDE_HINT))
         return []
     if not f.is_file():
-        problems.append(Problem(str(f), f"task '{task.id}': data file not found",
-                                "check dataset.path in " + task.path))
+        there = os.path.lexists(f)
+        problems.append(Problem(str(f), f"task '{task.id}': " + (
+            "the data file is not a regular file (a folder, a FIFO, a device, or a link that leads nowhere)"
+            if there else "data file not found"), "check dataset.path in " + task.path if not there else
+            "put the task's data there as a file; its stored instances are kept until then"))
         return []
     try:
         if ds.format == "general_bench":
@@ -280,6 +285,8 @@ def _records(root: Path, task: Task, problems: list[Problem],
         return _table_records(f, ds.format)
     except json.JSONDecodeError as exc:
         problems.append(Problem(f"{f}:{exc.lineno}", f"bad JSON: {exc.msg}", "fix the file; nothing of it was loaded"))
+    except RecursionError:
+        problems.append(Problem(str(f), "bad JSON: nested too deeply (about a thousand levels)", DEEP_HINT))
     except GlcError as exc:
         problems.append(Problem(exc.location or str(f), exc.message, exc.hint))
     except (OSError, ValueError) as exc:
@@ -287,17 +294,40 @@ def _records(root: Path, task: Task, problems: list[Problem],
     return []
 
 
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+LONG_NUMBER = b"0" * 19  # digits in a row from which an integer may lie past 64 bits
+
+
 def _fast_json(f: Path, data: bytes | None = None) -> tuple[Any, str]:
     """(a JSON file parsed, by which parser): orjson when it is installed and accepts the file; else
-    the standard library, whose errors (and the UTF-8 check before it) give the line and the cause."""
+    the standard library, whose errors (and the UTF-8 check before it) give the line and the cause.
+    orjson reads an integer past 64 bits as a float (an id 12345678901234567890123 would become
+    '1.2345678901234568e+22'): a file with 19 digits in a row goes to the standard library, whose
+    integers are exact. NaN and Infinity, which the standard library reads, are not JSON: refused."""
     if data is None:
         data = f.read_bytes()
-    if _orjson is not None:
+    if _orjson is not None and data.translate(_DIGITS_AS_ZERO).find(LONG_NUMBER) < 0:
         try:
             return _orjson.loads(data), "orjson"
         except ValueError:  # orjson.JSONDecodeError: let the careful path say where and why
             pass
-    return json.loads(decode_utf8(data, f)), "json"
+    text = decode_utf8(data, f)
+    try:
+        return json.loads(text, parse_constant=_not_json), "json"
+    except _NotJson as exc:
+        at = _CONSTANT.search(text)  # the first such literal outside a string, as far as a pattern can tell
+        raise json.JSONDecodeError(str(exc), text, at.start(1) if at else 0) from None
+
+
+class _NotJson(ValueError):
+    pass
+
+
+_CONSTANT = re.compile(r"[:\[,]\s*-?(NaN|Infinity)\b")
+
+
+def _not_json(name: str) -> Any:
+    raise _NotJson(f"{name} is not JSON (write a number, or null for no value)")
 
 
 def _table_records(f: Path, fmt: str) -> list[dict[str, Any]]:
@@ -317,6 +347,11 @@ def _table_records(f: Path, fmt: str) -> list[dict[str, Any]]:
 
 
 _NUMBER = (int, float)
+
+
+def _id_ok(value: Any) -> bool:
+    """An instance id: a non-empty string or an integer (no bool, float, null, list or object)."""
+    return (type(value) is str and value != "") or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _finite(v: Any) -> bool:
@@ -342,8 +377,11 @@ def _boxes(value: Any, fmt: str) -> list[dict[str, Any]]:
     for item in items:
         box, label = (item.get("bbox", item.get("box")), item.get("label")) if isinstance(item, dict) else (item, None)
         if not (isinstance(box, list) and len(box) == 4 and all(map(_finite, box))):
-            raise ValueError(f"{item!r} is not a box of 4 finite numbers")
-        x1, y1, a, b = (float(v) for v in box)
+            raise ValueError(f"{preview(item)} is not a box of 4 finite numbers")
+        try:
+            x1, y1, a, b = (float(v) for v in box)
+        except OverflowError:  # an integer past the floats
+            raise ValueError(f"{preview(item)} is not a box of 4 finite numbers") from None
         x2, y2 = (x1 + a, y1 + b) if fmt == "xywh" else (a, b)
         if x2 < x1 or y2 < y1:
             raise ValueError(f"box {box} has negative size")
@@ -357,21 +395,21 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
     if kind == "text":
         texts = [value] if isinstance(value, str) else value
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or not texts:
-            raise ValueError(f"expected a string or a list of strings, got {value!r}")
+            raise ValueError(f"expected a string or a list of strings, got {preview(value)}")
         return texts, texts, None
     if kind == "choice":
         m = CHOICE.match(str(value)) if isinstance(value, str) else None
         if m is None:
-            raise ValueError(f"{value!r} is not a choice letter such as 'A' or '(B)'")
+            raise ValueError(f"{preview(value)} is not a choice letter such as 'A' or '(B)'")
         return m.group(1).upper(), [m.group(1).upper()], None
     if kind == "label":
         if not isinstance(value, str | int | float) or isinstance(value, bool) or str(value).strip() == "":
-            raise ValueError(f"expected one label, got {value!r}")
+            raise ValueError(f"expected one label, got {preview(value)}")
         return str(value).strip(), [str(value).strip()], None
     if kind == "labels":
         labels = value.split(ds.label_separator) if isinstance(value, str) else value
         if not isinstance(labels, list) or not all(isinstance(x, str | int) for x in labels):
-            raise ValueError(f"expected a list of labels, got {value!r}")
+            raise ValueError(f"expected a list of labels, got {preview(value)}")
         if ds.labels_in_order:  # a sequence (events in order): order and repeats kept
             clean = [s for s in (str(x).strip() for x in labels) if s]
         else:
@@ -381,9 +419,11 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"{value!r} is not a number") from None
+            raise ValueError(f"{preview(value)} is not a number") from None
+        except OverflowError:  # an integer past the floats
+            raise ValueError(f"{preview(value)} is not a finite number") from None
         if not math.isfinite(number):  # "nan", "inf" or 1e999: no metric has a value for it
-            raise ValueError(f"{value!r} is not a finite number")
+            raise ValueError(f"{preview(value)} is not a finite number")
         return number, [], number
     if kind == "boxes":
         boxes = _boxes(value, ds.box_format)
@@ -396,13 +436,13 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
         except (OSError, ValueError):  # ValueError: a NUL byte in the path, a file that cannot exist
             regular = False
         if not regular and not os.path.isfile(joined):
-            raise ValueError(f"reference {kind} file {value!r} not found under {folder}")
+            raise ValueError(f"reference {kind} file {preview(value)} not found under {clip(str(folder))}")
         real = os.path.realpath(joined) if not regular and os.path.islink(joined) \
             else os.path.join(_real_folder(os.path.dirname(joined)), os.path.basename(joined))
         return value, [real], None
     path = folder / str(value)
     if not isinstance(value, str) or not os.path.isfile(path):
-        raise ValueError(f"reference {kind} file {value!r} not found under {folder}")
+        raise ValueError(f"reference {kind} file {preview(value)} not found under {clip(str(folder))}")
     real = os.path.realpath(path) if os.path.islink(path) or ".." in path.parts \
         else os.path.join(_real_folder(str(path.parent)), path.name)
     return str(value), [real], None
@@ -489,8 +529,23 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
 
     ``data``: the data file's bytes when the caller has read them (``fp`` then their fingerprint).
     A file orjson parsed is first checked column by column (``_fast_columns``); anything that
-    path does not accept goes through the per-instance loop below, which names every problem.
+    path does not accept goes through the per-instance loop of ``_load_task``, which names every
+    problem. A value nested so deeply that Python's recursion limit stops its repr or its JSON
+    text is one problem for the file (orjson parses up to 1,024 levels and writes up to 255).
     """
+    before = len(problems)
+    try:
+        return _load_task(root, task, problems, fp, types, data, grants)
+    except RecursionError:
+        assert task.spec.dataset is not None
+        del problems[before:]
+        problems.append(Problem(str(_file_of(root, task.spec.dataset)),
+                                "a record is nested too deeply (about a thousand levels)", DEEP_HINT))
+        return None
+
+
+def _load_task(root: Path, task: Task, problems: list[Problem], fp: str | None, types: dict[str, Any] | None,
+               data: bytes | None, grants: Grants | None) -> LoadedTask | None:
     ds = task.spec.dataset
     assert ds is not None
     before = len(problems)
@@ -523,10 +578,15 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
     lacking: dict[tuple[str, str], list[str]] = {}  # (spec key, field) -> the records that lack it
     for n, rec in enumerate(records):
         try:
-            iid = str(_get(rec, id_field))
+            raw_id = _get(rec, id_field)
         except KeyError:
             lacking.setdefault(("dataset.fields.id", id_field), []).append(f"record {n + 1}")
             continue
+        if not _id_ok(raw_id):
+            problems.append(Problem(f"{f} record {n + 1} field '{clip(id_field, 80)}'",
+                                    f"instance id {preview(raw_id)} is not text or an integer", ID_HINT))
+            continue
+        iid = str(raw_id)
         where = f"{f} instance '{clip(iid, 200)}'"
         if iid in seen:
             problems.append(Problem(where, "duplicate instance id", "ids must be unique within a task"))
@@ -573,13 +633,15 @@ def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = 
                                                    "project", OUTSIDE_HINT))
                     continue
                 if not files.is_file(path):
-                    problems.append(Problem(where, f"missing media file '{item}'", f"expected at {path}"))
+                    problems.append(Problem(where, f"missing media file {preview(str(item))}",
+                                            f"expected at {clip(str(path))}"))
                     continue
                 media.append({"field": field, "path": str(item)})
         try:
             inputs = _get(rec, input_field)
         except KeyError:
             inputs = None
+
         row = (task.id, iid, _dumps(inputs),
                None if closed else _dumps(reference), ref_kind, ref_texts,
                ref_number,
@@ -760,8 +822,8 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
     dump = _orjson.dumps
     sort = _orjson.OPT_SORT_KEYS
     raw_ids = _column(records, ds.fields.get("id", "id"))
-    if missing in raw_ids:
-        return None
+    if missing in raw_ids or not set(map(type, raw_ids)) <= {str, int} or "" in raw_ids:
+        return None  # no id, or one that is no text nor integer (bool, float, null, list): the loop says which
     ids = [x if type(x) is str else str(x) for x in raw_ids]
     if len(set(ids)) != n:
         return None
@@ -1051,10 +1113,19 @@ class FileVersions:
         return digest
 
     def read(self, f: Path) -> tuple[bytes, str]:
-        """(the file's bytes, their sha256), remembered for the version the file had before the read."""
+        """(the file's bytes, their sha256), remembered for the version the file had before the read.
+        OSError for anything but a regular file: it is opened without waiting on a FIFO, and a device
+        (a link to /dev/zero) is never read."""
         stamp = time.time_ns()
-        st = f.stat()
-        data = f.read_bytes()
+        fd = os.open(f, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise IsADirectoryError(f"{f} is not a regular file")
+            with open(fd, "rb", closefd=False) as fh:
+                data = fh.read()
+        finally:
+            os.close(fd)
         digest = hashlib.sha256(data).hexdigest()
         self.cache[str(f)] = [self.version(st), digest, stamp]
         self.changed = True

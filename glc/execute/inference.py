@@ -46,9 +46,9 @@ from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import MetricEvaluator, ModelSpec, RouteSpec
 from glc.engine.selection import Selection
 from glc.engine.store import insert_rows, refresh_prediction_partitions, transaction
-from glc.execute.datasets import MEDIA_VERSIONS, FileVersions, media_folder
+from glc.execute.datasets import MEDIA_VERSIONS, FileVersions, data_path, media_folder
 from glc.execute.progress import Progress, describe_not_scorable  # Progress: kept importable from here
-from glc.importers.safety import clip, lone_surrogate
+from glc.importers.safety import clip, lone_surrogate, preview
 from glc.importers.scores import file_sha256
 from glc.profiles import load_evaluators, load_grants, load_ray_settings
 from glc.runners.base import Request, Result, Runner, RunnerError
@@ -371,8 +371,12 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
         try:
             prompt = render_prompt(task, value, template)
         except Exception as exc:  # noqa: BLE001 - a template that fails on this instance
-            raise GlcError(f"prompt template fails on instance '{instance_id}': {exc}", location=task.path,
-                           hint="fix inference.prompt; it sees `input`, `choices` and `task`") from None
+            source = str(data_path(project.root, task.spec.dataset))
+            raise GlcError(f"prompt template fails on instance {preview(instance_id)} (its input: {preview(value)}): "
+                           f"{clip(str(exc), 200)}", location=task.path,
+                           hint=f"the instance comes from {clip(source)}: fix the record there if its input is not "
+                                "what the task type expects, else fix inference.prompt (it sees `input`, `choices` "
+                                "and `task`); nothing was run") from None
         key = sha256_text(canonical({**base, "prompt": prompt, "media": media_hashes}))
         have = stored.get(instance_id)
         if have is not None and have[0] == key and (have[1] is None or not retry_failed):

@@ -261,15 +261,37 @@ def _row_record(where: str, r: Any, tasks: _Tasks, model: str | None, problems: 
             "prediction": r.get("prediction"), "error": r.get("error"), "where": where}
 
 
-def _json_file(f: Path, problems: list[Problem]) -> list[Any] | None:
-    """The items of one prediction.json (either published form), or None with the problem recorded."""
+def _json_file(f: Path, problems: list[Problem], tree: Path | None = None) -> list[Any] | None:
+    """The items of one prediction.json (either published form), or None with the problem recorded.
+    ``tree``: the imported folder the file was found in; a file there that is a link leading out of it
+    is refused (as generated files that lead out of it are), and so is anything but a regular file (a
+    FIFO would never answer, a link to /dev/zero never end)."""
     try:
-        text = decode_utf8(f.read_bytes().removeprefix(BOM), f)
+        if tree is not None and f.is_symlink() and not f.resolve().is_relative_to(tree.resolve()):
+            raise GlcError("prediction.json is a link that leads outside the imported folder", location=str(f),
+                           hint="copy the file into the folder instead of linking it")
+        text = decode_utf8(_regular_bytes(f).removeprefix(BOM), f)
     except GlcError as exc:
         problems.append(Problem(exc.location or str(f), exc.message, exc.hint))
         return None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a link loop
+        problems.append(Problem(str(f), clip(f"cannot read prediction.json: {exc}")))
+        return None
     ok, doc = _parse_json(text, str(f), problems)
     return prediction_items(doc, f, problems) if ok else None
+
+
+def _regular_bytes(f: Path) -> bytes:
+    """The bytes of ``f``; GlcError when it is not a regular file (opened without waiting on a FIFO)."""
+    fd = os.open(f, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise GlcError("not a regular file (a folder, a FIFO or a device)", location=str(f),
+                           hint="a prediction.json must be a file")
+        with open(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
 
 
 def _general_bench(path: Path, project: Project, model: str | None, problems: list[Problem]) -> list[Record]:
@@ -290,7 +312,7 @@ def _general_bench(path: Path, project: Project, model: str | None, problems: li
         if not task_ids:
             problems.append(unmatched(f))
             continue
-        for n, item in enumerate(_json_file(f, problems) or [], start=1):
+        for n, item in enumerate(_json_file(f, problems, tree if path.is_dir() else None) or [], start=1):
             iid = _instance_id(item.get("id")) if isinstance(item, dict) else Problem("", "expected {id, prediction}")
             if isinstance(iid, Problem):
                 problems.append(Problem(f"{f} item {n}", iid.message, iid.hint))

@@ -525,3 +525,30 @@ def test_model_names_that_would_drive_a_terminal_are_refused(loaded: Workspace, 
     assert "\x1b" not in msg and "\u202e" not in msg and ("control character" in msg or "more than 200" in msg)
     with pytest.raises(GlcError, match="control character|more than 200"):
         preds.import_predictions(lines, name)
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+@pytest.mark.parametrize("kind", ["fifo", "dir", "link out", "device"])
+def test_a_prediction_json_that_is_no_file_of_the_folder_is_refused(tmp_path: Path, kind: str) -> None:
+    """A FIFO named prediction.json hung the import, a link to /dev/zero read without end, a folder was an
+    internal error (exit 70), and a link to a file outside the imported folder was read and imported. Each
+    is now a located problem; nothing is stored."""
+    import os
+
+    ws = _general_bench_project(tmp_path)
+    pred = ws.root / "data/gb/Capital-QA/prediction.json"
+    pred.unlink()
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps([{"id": "q2", "prediction": "TOPSECRET"}]))
+    if kind == "fifo":
+        os.mkfifo(pred)
+    elif kind == "dir":
+        pred.mkdir()
+    elif kind == "link out":
+        pred.symlink_to(secret)
+    else:
+        pred.symlink_to("/dev/zero")
+    msg = _refused(ws, ws.root / "data/gb", "predictions", "m")
+    assert str(pred) in msg
+    assert ("leads outside the imported folder" if kind in ("link out", "device") else "not a regular file") in msg
+    assert "TOPSECRET" not in msg
