@@ -41,6 +41,8 @@ TABLE_HINT = "a CSV (UTF-8, header row) or Parquet file with columns model, task
 # by row, as before: both decide alike, and the row loop imports no pyarrow. 2,620,681 rows (5,000 models)
 # took 31 s row by row.
 COLUMNS_FROM = 20_000
+MAX_ROWS = 5_000_000  # rows of one score table: 7,000 models of the 699-task catalog
+MAX_PROBLEMS = 10_000  # problems collected from one table before its check stops
 _NUMBERS = (pl.Float64, pl.Float32, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32,
             pl.UInt64)
 
@@ -49,15 +51,46 @@ def _frame(path: Path) -> tuple[pl.DataFrame, int]:
     """The file as a frame (CSV: all strings) and the line number of its first data row."""
     if path.suffix.lower() != ".parquet":
         require_utf8(path)  # polars says "invalid utf-8" without a line: find the line and byte first
+        _unique_header(path)
     try:
         if path.suffix.lower() == ".parquet":
+            # a few hundred kilobytes of Parquet can hold tens of millions of repeated rows (13 GB once read):
+            # the row count, from the file's metadata, is checked before any row is read
+            rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+            if rows > MAX_ROWS:
+                raise _TooBig(rows)
             frame = pl.read_parquet(path)
             # dictionary-encoded text (pandas' category, polars' Categorical) is text: its values as strings
             return frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String)), 1
         return pl.read_csv(path, infer_schema=False, encoding="utf8"), 2
+    except _TooBig as big:
+        raise GlcError(f"the table has {big.rows:,} rows, more than glc reads ({MAX_ROWS:,}: a score per model "
+                       "and task)", location=clip(str(path)), hint="split it into files of fewer models") from None
     except Exception as exc:  # polars and its Arrow readers raise many types for damaged files
         raise GlcError(clip(f"cannot read score table: {exc}".splitlines()[0]), location=clip(str(path)),
                        hint=TABLE_HINT) from None
+
+
+class _TooBig(Exception):
+    def __init__(self, rows: int) -> None:
+        super().__init__(rows)
+        self.rows = rows
+
+
+def _unique_header(path: Path) -> None:
+    """GlcError for a CSV header naming a column twice: polars renames the second ('score_duplicated_0')
+    and the import would silently read the first."""
+    try:
+        header = pl.read_csv(path, has_header=False, n_rows=1, infer_schema=False, encoding="utf8").row(0)
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by the full read, with its cause
+        return
+    names = [h if h is not None else "" for h in header]  # as polars names the columns: exactly as written
+    for name in REQUIRED + ("task_id",):
+        columns = [i + 1 for i, h in enumerate(names) if h == name]
+        if len(columns) > 1:
+            raise GlcError(f"column {preview(name)} appears more than once (columns "
+                           f"{', '.join(map(str, columns))})", location=f"{clip(str(path))}:1",
+                           hint="keep one column of each name; nothing was imported")
 
 
 def _model_name(value: Any) -> str | Problem | None:
@@ -145,6 +178,10 @@ def read_table(path: Path, project: Project, model: str | None = None) -> Parsed
     for i, (m, (_, task_ref, value)) in enumerate(zip(names, frame.select(REQUIRED).iter_rows(), strict=True)):
         row_no = i + first
         where = f"row {row_no}"
+        if len(problems) >= MAX_PROBLEMS:  # a file of millions of bad rows: enough to say what is wrong
+            problems.append(Problem(where, f"the check stopped here, after {MAX_PROBLEMS:,} problems",
+                                    "fix the ones shown and import again"))
+            break
         if not isinstance(m, str):
             problems.append(Problem(f"{where} column 'model'", m.message if m else "empty model name"))
             continue

@@ -552,3 +552,32 @@ def test_a_prediction_json_that_is_no_file_of_the_folder_is_refused(tmp_path: Pa
     assert str(pred) in msg
     assert ("leads outside the imported folder" if kind in ("link out", "device") else "not a regular file") in msg
     assert "TOPSECRET" not in msg
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(loaded: Workspace, tmp_path: Path) -> None:
+    """polars renames the second 'score' to 'score_duplicated_0', and the first was silently imported."""
+    csv = tmp_path / "dup.csv"
+    csv.write_text("model,task,score,score\nM1,nlp.commonsense_reasoning,50,60\n")
+    assert f"{csv}:1: column 'score' appears more than once (columns 3, 4)" in _cli(loaded, "import", "scores",
+                                                                                   str(csv))
+
+
+def test_a_parquet_table_of_too_many_rows_is_refused_before_it_is_read(
+        loaded: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few hundred kilobytes of Parquet can hold 30 million repeated rows (13 GB once read): the row count
+    comes from the file's metadata before any row is read (the limit is lowered here). And a table of
+    many bad rows stops collecting problems at a bound."""
+    from glc.importers import table_file
+
+    path = tmp_path / "many.parquet"
+    n = 3_000
+    pl.DataFrame({"model": ["M1"] * n, "task": ["nlp.commonsense_reasoning"] * n, "score": [50.0] * n}
+                 ).write_parquet(path)
+    monkeypatch.setattr(table_file, "MAX_ROWS", 1_000)
+    assert "the table has 3,000 rows, more than glc reads (1,000" in _cli(loaded, "import", "scores", str(path))
+    monkeypatch.setattr(table_file, "MAX_ROWS", 10_000)
+    monkeypatch.setattr(table_file, "MAX_PROBLEMS", 100)
+    with pytest.raises(GlcError) as err:
+        loaded.import_scores(path)
+    problems = err.value.problems  # every row after the first repeats (model, task)
+    assert len(problems) == 101 and "the check stopped here, after 100 problems" in problems[-1].message
