@@ -599,3 +599,42 @@ def test_cli_import_and_diff(loaded: Workspace, tmp_path: Path) -> None:
     bad = subprocess.run([*glc, "import", "predictions", "--from", "inspect", str(INSPECT), "--model", "mock"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--from inspect needs --map MAP.yaml" in bad.stderr
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_inspect_samples_are_read_one_at_a_time_and_bounded(loaded: Workspace, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsed JSON takes up to twenty times its bytes: every sample of a .eval log was parsed and kept at
+    once (a 154 KB log took 3.5 GB). Samples are now parsed as they are used, each within a bound (lowered
+    here): one past it is refused by its member, and nothing is stored."""
+    from glc.importers.harness import inspect_log
+    from glc.importers.harness.safe_zip import SafeZip
+
+    src = next(INSPECT.glob("*_arith-qa_*.eval"))
+    log = tmp_path / "padded.eval"
+    with SafeZip(src, "log", "") as z, zipfile.ZipFile(log, "w", zipfile.ZIP_DEFLATED) as out:
+        names = z.names()
+        first = min(n for n in names if n.startswith("samples/"))
+        for name in names:
+            data = z.read(name)
+            if name == first:
+                data = data.replace(b"{", b"{" + b" " * 50_000, 1)  # 50 KB of white space: the same sample
+            out.writestr(name, data)
+    mapping = _map(loaded, INSPECT_MAP)
+    parsed: list[str] = []
+    real = inspect_log._json
+    monkeypatch.setattr(inspect_log, "_json", lambda data, where, what: parsed.append(what) or real(data, where, what))
+    before = _stored(loaded)
+    imp = loaded.import_harness("inspect", log, "padded", mapping)
+    assert "padded" in imp.describe() and len([p for p in parsed if p.startswith("samples/")]) > 1
+    parsed.clear()
+    _, samples = inspect_log._read_eval(log)
+    assert not any(p.startswith("samples/") for p in parsed)  # none parsed before it is asked for
+    next(samples)
+    assert [p for p in parsed if p.startswith("samples/")] == [first]
+    monkeypatch.setattr(inspect_log, "MAX_SAMPLE", 40_000)
+    with pytest.raises(GlcError) as err:
+        loaded.import_harness("inspect", log, "padded2", mapping)
+    assert f"member '{first}'" in err.value.format() and "unpacks to" in err.value.format()
+    assert _stored(loaded) != before  # the first import stored; the refused one added nothing more
+    assert "padded2" not in {r[0] for r in sql_rows(loaded, "SELECT DISTINCT model FROM predictions")}

@@ -16,6 +16,7 @@ The archive is read by ``safe_zip`` (size limits, CRC checks, nothing extracted)
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,10 @@ from glc.importers.scores import Problem
 VERSIONS = (2,)
 HINT = "an Inspect log as `inspect eval` writes it (.eval or .json, log format version 2)"
 CONVERT = "convert it with `inspect log convert --to eval` of a current Inspect, then import the result"
-MAX_JSON_LOG = 2 << 30
+# JSON parsed into Python objects takes up to twenty times its size ('[{},{},...]'): a .json log is parsed
+# whole, so it is bounded more tightly than the .eval form, whose samples are parsed and used one at a time
+MAX_JSON_LOG = 128 << 20
+MAX_SAMPLE = 32 << 20  # bytes of one sample member of a .eval log
 
 
 def _json(data: bytes, where: Path | str, what: str) -> Any:
@@ -74,8 +78,9 @@ def _logs(path: Path) -> list[Path]:
     return [path]
 
 
-def _read_eval(path: Path) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
-    """(header, [(member, sample)]) of a .eval archive."""
+def _read_eval(path: Path) -> tuple[dict[str, Any], Iterator[tuple[str, Any]]]:
+    """(header, (member, sample) one at a time) of a .eval archive: a sample is parsed when the caller
+    asks for it, and freed once it has taken what it uses."""
     with SafeZip(path, "Inspect .eval log", HINT) as z:
         names = z.names()
         head_name = "header.json" if "header.json" in names else "_journal/start.json"
@@ -83,13 +88,17 @@ def _read_eval(path: Path) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
             raise GlcError("not an Inspect .eval log (the archive has no header.json)", location=clip(str(path)),
                            hint=HINT)
         header = _header(_json(z.read(head_name), f"{path} member {head_name}", head_name), f"{path}")
-        samples = []
-        for name in sorted(n for n in names if n.startswith("samples/") and n.endswith(".json")):
-            samples.append((name, _json(z.read(name, MAX_MEMBER), f"{path} member {name}", name)))
-    return header, samples
+    members = sorted(n for n in names if n.startswith("samples/") and n.endswith(".json"))
+
+    def samples() -> Iterator[tuple[str, Any]]:
+        with SafeZip(path, "Inspect .eval log", HINT) as z:
+            for name in members:
+                yield name, _json(z.read(name, min(MAX_MEMBER, MAX_SAMPLE)), f"{path} member {name}", name)
+
+    return header, samples()
 
 
-def _read_json(path: Path) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+def _read_json(path: Path) -> tuple[dict[str, Any], Iterator[tuple[str, Any]]]:
     if path.stat().st_size > MAX_JSON_LOG:
         raise GlcError("the log is larger than glc reads", location=clip(str(path)), hint="import the .eval form")
     head = path.read_bytes()[:64].lstrip()
@@ -99,7 +108,7 @@ def _read_json(path: Path) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
     items = doc.get("samples") or []
     if not isinstance(items, list):
         raise GlcError("'samples' is not a list", location=clip(str(path)), hint=HINT)
-    return doc, [(f"sample {i + 1}", s) for i, s in enumerate(items)]
+    return doc, ((f"sample {i + 1}", s) for i, s in enumerate(items))
 
 
 def _log_samples(path: Path, mapping: Mapping, problems: list[Problem], seen: dict[str, Path]) -> Samples | None:
@@ -130,7 +139,7 @@ def _log_samples(path: Path, mapping: Mapping, problems: list[Problem], seen: di
     fields = mapping.fields(task)
     rows: list[dict[str, Any]] = []
     scores: list[tuple[int, str, float | None, str]] = []
-    for member, s in samples:
+    for member, s in samples:  # .eval: each sample parsed here, freed at the next
         where = f"{path} {member}"
         if not isinstance(s, dict) or "id" not in s or not isinstance(s.get("epoch"), int):
             problems.append(Problem(where, "not an Inspect sample (no id or epoch)", HINT))
