@@ -80,6 +80,7 @@ class Workspace:
         self._compiled: CompiledProject | None = None
         self._written: CompiledProject | None = None  # the compile whose artifacts target/ holds
         self.data_problems: list[Problem] = []  # task data that did not load (those tasks sat out)
+        self.data_removed: list[str] = []  # tasks whose data is gone: their stored instances were removed
         self.sota_skipped: list[dict[str, Any]] = []  # tasks the last record_sota left alone, with why
         self._keep_store = False  # inside keep_store(): run and board share one connection
         self._store_con: Any = None
@@ -159,7 +160,7 @@ class Workspace:
         con = connect(self.target)
         try:
             ensure_store(con)
-            sync_instances(con, compiled.project, problems=self.data_problems)
+            sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed)
             plan = plan_jobs(con, compiled.project, self.target_dir, selection=self._selection(con, compiled, select),
                              limit=limit, retry_failed=retry_failed)
         finally:
@@ -194,7 +195,7 @@ class Workspace:
             missing = unrouted(compiled.project, selection)
             refuse_unrouted(missing, compiled.project)
             say("loading task data")
-            sync_instances(con, compiled.project, problems=self.data_problems)
+            sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed)
             # a metric's evaluator reads imported predictions too, with or without model specs
             if infer and (compiled.project.models or any(t.metric.evaluator for t in compiled.project.tasks)):
                 say("planning inference")

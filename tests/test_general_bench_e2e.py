@@ -437,3 +437,19 @@ def test_the_data_declares_type_and_skill(small) -> None:
     finally:
         del os.environ["GLC_DATA"], os.environ["GLC_NO_COMPILE_CACHE"]
     assert next(t for t in project.tasks if t.spec.name == task.name).skill == "From The Cache"
+
+
+@pytest.mark.slow  # several glc processes
+def test_a_data_root_left_empty_says_what_it_removed(small, tmp_path: Path) -> None:
+    """A data root that is not mounted (an empty folder) unbinds every task: their instances leave the store.
+    That is said, not done silently (the board would only show the tasks as not attempted)."""
+    root, tree, info = small
+    first = glc(root, "run", data=tree, process=True)
+    assert first.returncode == 0, first.stderr
+    empty = tmp_path / "unmounted"
+    empty.mkdir()
+    res = glc(root, "run", data=empty, process=True)
+    assert f"note: {len(info.tasks)} task(s) no longer have task data" in res.stderr, res.stderr
+    assert "predictions are kept" in res.stderr
+    again = glc(root, "run", data=empty, process=True)
+    assert "no longer have task data" not in again.stderr  # said once, when it happened

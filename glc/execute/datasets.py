@@ -1263,8 +1263,12 @@ class _Batches:
 
 
 def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
-                   only: Iterable[str] | None = None, problems: list[Problem] | None = None) -> list[str]:
+                   only: Iterable[str] | None = None, problems: list[Problem] | None = None,
+                   removed: list[str] | None = None) -> list[str]:
     """Reload the instances of tasks whose data changed; return the reloaded task ids.
+
+    The instances of a task that no longer has data (no ``dataset``: its folder gone from the data
+    root, or the root not mounted) are removed; ``removed`` hears those tasks, for the caller to say so.
 
     A task whose data has a problem loads nothing (its stored instances stay as they were).
     With ``problems`` given, the problems are appended there and every other task loads;
@@ -1289,6 +1293,8 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
         _sync(con, project, tasks, dropped, stored, found, reloaded, collect=problems is not None)
     if problems is not None:
         problems.extend(found)
+    if removed is not None:
+        removed.extend(dropped)
     return reloaded
 
 
