@@ -72,7 +72,7 @@ _SPACED_TYPE = re.compile(rb"""\st\s*=\s*["'][be]["']""")
 # of at most 15 digits (exact as a float), or a decimal of at most 16 digits whose fraction does not
 # end in 0 (never read as an integral float, which openpyxl would render "80.0" and calamine "80")
 _ODD_NUMBER = re.compile(rb"<v>(?!-?\d{1,15}</v>|-?(?=[\d.]{3,17}</v>)\d+\.\d*[1-9]</v>)([^<]*)</v>")
-_STRICT_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_STRICT_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 # number formats: built-in ids of dates and times (and the locale ones), custom formats with date letters
 _DATE_IDS = {*range(14, 23), *range(27, 37), *range(45, 59)}
 _XF = re.compile(rb"<cellXfs\b.*?</cellXfs>", re.S)

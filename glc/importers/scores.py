@@ -42,7 +42,7 @@ from glc.importers.safety import clip, preview, suggest
 from glc.words import plural
 
 MISSING_TOKENS = {"", "inf", "+inf", "-inf", "∞", "n/a", "na", "-", "nan", "none", "null"}
-NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")  # ASCII digits: float() also reads "٥٠"
 MAX_REPORTED = 25
 NONFINITE_HINT = ("for no score leave the cell empty or write one of: inf, ∞, N/A, -; "
                   "otherwise write a finite number in the metric's unit")

@@ -581,3 +581,12 @@ def test_a_parquet_table_of_too_many_rows_is_refused_before_it_is_read(
         loaded.import_scores(path)
     problems = err.value.problems  # every row after the first repeats (model, task)
     assert len(problems) == 101 and "the check stopped here, after 100 problems" in problems[-1].message
+
+
+def test_digits_of_other_scripts_are_not_numbers(loaded: Workspace, tmp_path: Path) -> None:
+    """float() reads Arabic-Indic and full-width digits; a score is a plain decimal literal in ASCII."""
+    csv = tmp_path / "digits.csv"
+    csv.write_text("model,task,score\nM1,nlp.commonsense_reasoning,٥٠\nM1,nlp.causal_reasoning,５０\n",
+                   encoding="utf-8")
+    msg = _cli(loaded, "import", "scores", str(csv))
+    assert "row 2 column 'score': '٥٠' is not a number" in msg and "row 3 column 'score': '５０' is not a number" in msg
