@@ -10,7 +10,9 @@ A workbook is a zip of XML parts, and both readers trust it more than glc may:
   costs gigabytes and one at ``XFD1048576`` aborts the process; such a sheet is read by openpyxl,
   which walks it row by row (the fast reader is skipped, see ``SheetParts.far``);
 - **shared-string indexes**: openpyxl looks a negative index up from the end of the list, so a
-  damaged cell would read another cell's text.
+  damaged cell would read another cell's text;
+- **untyped inline strings**: text in ``<is>`` of a cell without ``t="inlineStr"`` is read by
+  calamine but not by openpyxl: a score would be silently lost (or read by one reader only).
 
 The worksheets' XML is returned (``SheetParts``) for the fast reader's own scans, so it is unpacked once.
 """
@@ -87,6 +89,7 @@ def check_xlsx(path: Path, hint: str) -> SheetParts:
                 raise GlcError(f"damaged sheet ({clip(str(exc), 160)})", location=where, hint=DAMAGED_HINT) from None
             parts.far = _far_references(data, where) or parts.far
             _negative_shared(data, where)
+            _untyped_inline(data, where)
             parts.xml[name] = data
     return parts
 
@@ -149,6 +152,26 @@ def _attributes(tag: bytes) -> dict[str, str]:
     return {m.group(1).decode("ascii", "replace"): html.unescape((m.group(2) if m.group(2) is not None
                                                                  else m.group(3)).decode("utf-8", "replace"))
             for m in _ATTR.finditer(tag)}
+
+
+_INLINE_TYPE = re.compile(rb"""\st\s*=\s*["']inlineStr["']""")
+
+
+def _untyped_inline(data: bytes, where: str) -> None:
+    """GlcError for an inline string (``<is>``) in a cell not typed ``inlineStr``: calamine reads its text,
+    openpyxl no value, so the careful reader would take a score for "no score"."""
+    at = data.find(b"<is>")
+    while at >= 0:
+        start = data.rfind(b"<c", 0, at)
+        while start >= 0 and data[start + 2] not in b" \t\r\n>":
+            start = data.rfind(b"<c", 0, start)
+        tag = data[start:data.find(b">", start)] if start >= 0 else b""
+        if start >= 0 and _INLINE_TYPE.search(tag) is None:
+            ref = _CELL_REF.search(tag)
+            cell = ref.group(1).decode("ascii", "replace") if ref else "?"
+            raise GlcError(f"cell {preview(cell)} holds an inline string but is not typed inlineStr (some readers "
+                           "show its text, openpyxl reads no value)", location=where, hint=DAMAGED_HINT)
+        at = data.find(b"<is>", at + 4)
 
 
 def _titles(zf: zipfile.ZipFile) -> dict[str, str]:

@@ -590,3 +590,17 @@ def test_digits_of_other_scripts_are_not_numbers(loaded: Workspace, tmp_path: Pa
                    encoding="utf-8")
     msg = _cli(loaded, "import", "scores", str(csv))
     assert "row 2 column 'score': '٥٠' is not a number" in msg and "row 3 column 'score': '５０' is not a number" in msg
+
+
+def test_an_inline_string_without_its_type_is_refused(loaded: Workspace, tmp_path: Path) -> None:
+    """calamine reads the text of <is> in a cell not typed inlineStr, openpyxl reads no value: the careful
+    reader took a score for "no score" (549 scores instead of 550). Refused by cell."""
+    row, value = _row_of("NLP", "ACC")
+    plain = re.compile(rf'<c r="E{row}"[^>]*><v>{re.escape(value)}</v></c>')
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: plain.sub(f'<c r="E{row}"><is><t>{value}</t></is></c>', xml,
+                                                             count=1)})
+    assert f"sheet 'NLP': cell 'E{row}' holds an inline string but is not typed inlineStr" in _cli(
+        loaded, "import", "scores", str(book))
+    typed = _edit_xml(tmp_path, {"NLP": lambda xml: plain.sub(
+        f"<c r='E{row}' t='inlineStr'><is><t>{value}</t></is></c>", xml, count=1)}, name="typed.xlsx")
+    assert loaded.import_scores(typed).n_scores == {C04_MODEL: C04_SCORES}  # typed, even in single quotes: read
