@@ -255,6 +255,49 @@ def stale_dimension(path: Path) -> None:
     tmp.replace(path)
 
 
+def sheet_xml(edit: Callable[[bytes], bytes], pad_mb: int = 0) -> Callable[[Path], None]:
+    """A change of the NLP sheet's XML (sheet1); ``pad_mb``: that many MB of white space after <sheetData>,
+    a sheet that unpacks far past its compressed size (a zip bomb)."""
+    def change(path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+            for item in src.infolist():
+                data = src.read(item)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    data = edit(data)
+                    if pad_mb:
+                        with dst.open(item.filename, "w", force_zip64=True) as out:
+                            head, _, tail = data.partition(b"<sheetData>")
+                            out.write(head + b"<sheetData>")
+                            for _ in range(pad_mb):
+                                out.write(b" " * (1 << 20))
+                            out.write(tail)
+                        continue
+                dst.writestr(item, data)
+        tmp.replace(path)
+    return change
+
+
+def far_cell(cell: bytes) -> Callable[[bytes], bytes]:
+    return lambda data: data.replace(b"</sheetData>", cell + b"</sheetData>", 1)
+
+
+def parquet_rows(n: int) -> Callable[[Path, Path], list[str]]:
+    """A Parquet score table of ``n`` repeated rows: a few hundred kilobytes for millions of rows."""
+    def plant(root: Path, scratch: Path) -> list[str]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = scratch / "rows.parquet"
+        table = pa.table({"model": pa.array(["m"] * 1_000_000), "task": pa.array([TASK] * 1_000_000),
+                          "score": pa.array([50.0] * 1_000_000)})
+        with pq.ParquetWriter(path, table.schema, compression="zstd") as w:
+            for _ in range(n // 1_000_000):
+                w.write_table(table)
+        return ["import", "scores", str(path)]
+    return plant
+
+
 def csv_scores(text: str | bytes, name: str = "scores.csv") -> Callable[[Path, Path], list[str]]:
     def plant(root: Path, scratch: Path) -> list[str]:
         (scratch / name).write_bytes(text if isinstance(text, bytes) else text.encode())
@@ -380,18 +423,25 @@ def corpus() -> list[Probe]:
         Probe("free argument is a path", "command", route("evil", "command", {
             "argv": ["flite", "-voice", "SCRATCH/pwned", "-t", "{{ prompt }}", "-o", "{{ output }}"]}), 3,
             ["evil", "may not name a path"], run_keep, nothing_at("pwned")),
-        # paths
-        Probe("dataset path outside", "path", outside_dataset, 2, [TASK, "leads outside the project"]),
-        Probe("media ../", "path", media("../../secret.txt"), 2, ["'q0'", "media field 'file'"]),
-        Probe("media absolute", "path", media("SCRATCH/secret.txt"), 2, ["'q0'", "media field 'file'"]),
-        Probe("media symlink out", "path", media("link.txt", symlink=True), 2, ["'q0'", "media field 'file'"]),
+        # paths and task data: the task sits out (exit 3: some task data did not load), the others run
+        Probe("dataset path outside", "path", outside_dataset, 3, [TASK, "leads outside the project"], run_keep),
+        Probe("media ../", "path", media("../../secret.txt"), 3, ["'q0'", "media field 'file'"], run_keep),
+        Probe("media absolute", "path", media("SCRATCH/secret.txt"), 3, ["'q0'", "media field 'file'"], run_keep),
+        Probe("media symlink out", "path", media("link.txt", symlink=True), 3, ["'q0'", "media field 'file'"],
+              run_keep),
         Probe("dataset ragged CSV", "path", dataset_file("ragged.csv", b"id,input,output\na,x,y\nb,x,y,z\n",
-                                                         format="csv"), 2, ["ragged.csv"]),
+                                                         format="csv"), 3, ["ragged.csv"], run_keep),
         Probe("dataset Latin-1 JSONL", "path", dataset_file("latin.jsonl", b'{"id": "a", "input": "caf\xe9", '
-                                                            b'"output": ["x"]}\n'), 2, ["latin.jsonl:1", "UTF-8"]),
+                                                            b'"output": ["x"]}\n'), 3, ["latin.jsonl:1", "UTF-8"],
+              run_keep),
         Probe("dataset lone surrogate", "path", dataset_file("sur.jsonl", b'{"id": "a", "input": "\\ud800", '
-                                                             b'"output": ["x"]}\n'), 2, ["sur.jsonl", "'a'",
-                                                                                         "surrogate"]),
+                                                             b'"output": ["x"]}\n'), 3, ["sur.jsonl", "'a'",
+                                                                                         "surrogate"], run_keep),
+        Probe("dataset nested 1000 deep", "path", dataset_file("deep.jsonl", b'{"id": "a", "input": ' + b"[" * 1000
+                                                               + b"]" * 1000 + b', "output": ["x"]}\n'), 3,
+              ["deep.jsonl", "nested too deeply"], run_keep),
+        Probe("dataset NaN", "path", dataset_file("nan.jsonl", b'{"id": "a", "input": {"n": NaN}, "output": ["x"]}\n'),
+              3, ["nan.jsonl:1", "NaN is not JSON"], run_keep),
         # endpoints and secrets
         Probe("endpoint not allowed", "endpoint", route("far", "openai", {
             "base_url": "https://collector.invalid/v1", "model": "m"}), 3, ["far", "not allowed"], run_keep),
@@ -415,6 +465,21 @@ def corpus() -> list[Probe]:
         Probe("workbook 10 MB cell", "workbook", workbook(set_cell("9" * 10_000_000)), 2, ["'NLP'", "row 2"],
               check=short_output),
         Probe("workbook not a zip", "workbook", csv_scores("PK not really", "scores.xlsx"), 2, ["scores.xlsx"]),
+        Probe("workbook zip bomb (300 MB sheet)", "workbook", workbook(sheet_xml(lambda d: d, pad_mb=300)), 2,
+              ["'NLP'", "unpacks to"]),
+        Probe("workbook row past Excel's last", "workbook", workbook(sheet_xml(far_cell(
+            b'<row r="2000000000"><c r="A2000000000"><v>1</v></c></row>'))), 2, ["'NLP'", "past Excel's last row"]),
+        Probe("workbook one far cell (XFD1048576)", "workbook", workbook(sheet_xml(far_cell(
+            b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t></t></is></c></row>'))), 0, ["550 scores"],
+              (), all_550_scores),
+        Probe("workbook untyped inline string", "workbook", workbook(sheet_xml(
+            lambda d: d.replace(b'<c r="E2" t="n"><v>67.89</v></c>', b'<c r="E2"><is><t>67.89</t></is></c>'))), 2,
+              ["'NLP'", "E2", "inlineStr"]),
+        Probe("parquet 6 M repeated rows", "table", parquet_rows(6_000_000), 2, ["rows.parquet", "rows"]),
+        Probe("csv column twice", "table", csv_scores("model,task,score,score\nm,nlp.t_acc,5,6\n"), 2,
+              ["scores.csv:1", "'score'"]),
+        Probe("csv model name with ESC", "table", csv_scores("model,task,score\nE\x1b]0;pwned\x07,nlp.t_acc,5\n"), 2,
+              ["scores.csv", "row 2", "control character"]),
         Probe("csv model name padded", "table", csv_scores("model,task,score\n SoTA-Beater-70B ,nlp.t_acc,50\n"),
               0, ["imported"], (), csv_model_stripped),
         Probe("csv 1e400", "table", csv_scores("model,task,score\nm,nlp.t_acc,1e400\n"), 2, ["scores.csv", "row"]),

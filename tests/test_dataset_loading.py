@@ -705,3 +705,15 @@ def test_a_data_file_that_is_no_regular_file_is_never_read(tmp_path: Path) -> No
     os.mkfifo(fifo)
     with pytest.raises(OSError):
         datasets.FileVersions(tmp_path / "versions.json").read(fifo)
+
+
+def test_nan_in_a_jsonl_line_is_refused_with_its_line(loader) -> None:
+    root, task, types = loader
+    f = root / "data" / "hyp" / "lines.jsonl"
+    f.write_text('{"id": "a", "input": {}, "output": "x"}\n{"id": "b", "input": {"n": Infinity}, "output": "y"}\n')
+    ds = DatasetSpec(format="jsonl", path="data/hyp/lines.jsonl", reference="text")
+    t = task.__class__(task.spec.model_copy(update={"dataset": ds}), task.metric, task.path)
+    problems: list = []
+    assert datasets.load_task(root, t, problems, "fp", types) is None
+    assert [(p.where, p.message) for p in problems] == [(f"{f}:2", "bad JSON: Infinity is not JSON (write a number, "
+                                                                  "or null for no value)")]

@@ -278,9 +278,11 @@ def _records(root: Path, task: Task, problems: list[Problem],
                                      start=1):
                 if line.strip():
                     try:
-                        out.append(json.loads(line))
+                        out.append(json.loads(line, parse_constant=_not_json))
                     except json.JSONDecodeError as exc:
                         problems.append(Problem(f"{f}:{n}", f"bad JSON: {exc.msg}"))
+                    except _NotJson as exc:
+                        problems.append(Problem(f"{f}:{n}", f"bad JSON: {exc}"))
             return out
         return _table_records(f, ds.format)
     except json.JSONDecodeError as exc:
