@@ -80,7 +80,8 @@ class Workspace:
         self._compiled: CompiledProject | None = None
         self._written: CompiledProject | None = None  # the compile whose artifacts target/ holds
         self.data_problems: list[Problem] = []  # task data that did not load (those tasks sat out)
-        self.data_removed: list[str] = []  # tasks whose data is gone: their stored instances were removed
+        # tasks whose data is gone (task id, still in the project): their stored instances were removed
+        self.data_removed: list[tuple[str, bool]] = []
         self.sota_skipped: list[dict[str, Any]] = []  # tasks the last record_sota left alone, with why
         self._keep_store = False  # inside keep_store(): run and board share one connection
         self._store_con: Any = None
@@ -256,7 +257,7 @@ class Workspace:
         if data:
             con = connect(self.target)
             try:
-                sync_instances(con, compiled.project)
+                sync_instances(con, compiled.project, removed=self.data_removed)
                 build_dag(con, compiled, self.target)
                 report.data = run_data_tests(con, compiled.data_tests)
             finally:

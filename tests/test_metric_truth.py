@@ -201,13 +201,17 @@ def test_box_metrics_agree_with_pycocotools(oracle: GlcOracle, batch: tuple[list
 
 def test_references_no_metric_can_score_are_refused(oracle: GlcOracle) -> None:
     """A number reference that is not finite (NaN, infinity) or a box with such a coordinate is
-    refused where the data is loaded, naming the instance; it never reaches a metric."""
+    refused where the data is loaded, naming the instance (a text "inf") or the line (JSON's NaN and
+    Infinity, which are no JSON); it never reaches a metric."""
     from glc.importers.scores import ImportErrors
 
-    for key, ref in (("mae", float("nan")), ("mae", "inf"), ("miou", [[0, 0, float("inf"), 1]])):
+    for key, ref, said in (("mae", float("nan"), ".jsonl:1', message='bad JSON: NaN is not JSON"),
+                           ("mae", "inf", "instance 'bad'"),
+                           ("miou", [[0, 0, float("inf"), 1]], ".jsonl:1', message='bad JSON: Infinity is not JSON")):
         with pytest.raises(ImportErrors) as err:
             oracle.run({key: TaskRun({"bad": ref}, {"fwd": [("bad", "1")]})})
-        assert "instance 'bad'" in str(err.value.problems) and "finite" in str(err.value.problems)
+        assert said in str(err.value.problems), err.value.problems
+        assert "instance 'bad'" not in said or "finite" in str(err.value.problems)
 
 
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)

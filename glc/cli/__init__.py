@@ -136,15 +136,22 @@ def compile_command(select: list[str] | None = None, limit: int | None = None, r
     _echo_data_problems(ws)
 
 
+def _first(ids: list[str], shown: int = 3) -> str:
+    return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+
+
 def _echo_data_problems(ws, echo=echo) -> None:
     """One line per data file that did not load; those tasks sat out, the others ran. And a note for tasks
     whose data is gone (a folder removed, a data root not mounted): their instances left the store."""
-    if ws.data_removed:
-        shown = ", ".join(ws.data_removed[:3]) + (f" and {len(ws.data_removed) - 3} more" if len(ws.data_removed) > 3
-                                                  else "")
-        echo(f"note: {len(ws.data_removed)} task(s) no longer have task data ({shown}): their instances were "
-             "removed from the store, so they count as not attempted; predictions are kept and count again once "
-             "the data is back (check the data root if this is unexpected)", err=True)
+    lost = [tid for tid, present in ws.data_removed if present]
+    gone = [tid for tid, present in ws.data_removed if not present]
+    if lost:
+        echo(f"note: {len(lost)} task(s) no longer have task data ({_first(lost)}): their instances were removed "
+             "from the store, so they count as not attempted; predictions are kept and count again once the data "
+             "is back (check the data root if this is unexpected)", err=True)
+    if gone:
+        echo(f"note: {len(gone)} task(s) are no longer in the project ({_first(gone)}): their instances were "
+             "removed from the store", err=True)
     if not ws.data_problems:
         return
     from glc.execute.datasets import per_file  # DuckDB and the loader: only when there is something to say

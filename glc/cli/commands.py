@@ -14,6 +14,7 @@ from glc.analysis.leaderboard import FORMATS
 from glc.cli import (
     PROGRESS_EVERY_S,
     CommandExit,
+    _echo_data_problems,
     _format,
     _harness_args,
     _print_board,
@@ -173,7 +174,9 @@ def sota_record(write: Annotated[bool, typer.Option(help="Write the values into 
 def test(data: Annotated[bool, typer.Option(help="Run the data tests.")] = True,
          unit: Annotated[bool, typer.Option(help="Run the unit tests of SQL nodes.")] = True) -> None:
     """Run data tests (on the built tables) and unit tests (declared in specs/tests)."""
-    report = _ws().test(data=data, unit=unit)
+    ws = _ws()
+    report = ws.test(data=data, unit=unit)
+    _echo_data_problems(ws)  # tasks whose data is gone: their instances left the store
     typer.echo(report.describe())
     if report.failed:
         raise typer.Exit(1)

@@ -297,28 +297,36 @@ def _records(root: Path, task: Task, problems: list[Problem],
 
 
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-LONG_NUMBER = b"0" * 19  # digits in a row from which an integer may lie past 64 bits
+# digits in a row from which an integer may lie past 64 bits: orjson reads integers up to 2**64 - 1 and
+# down to -2**63 exactly, so 20 digits, or 19 after a minus sign
+LONG_NUMBERS = (b"0" * 20, b"-" + b"0" * 19)
 
 
 def _fast_json(f: Path, data: bytes | None = None) -> tuple[Any, str]:
     """(a JSON file parsed, by which parser): orjson when it is installed and accepts the file; else
     the standard library, whose errors (and the UTF-8 check before it) give the line and the cause.
     orjson reads an integer past 64 bits as a float (an id 12345678901234567890123 would become
-    '1.2345678901234568e+22'): a file with 19 digits in a row goes to the standard library, whose
+    '1.2345678901234568e+22'): a file with such a run of digits goes to the standard library, whose
     integers are exact. NaN and Infinity, which the standard library reads, are not JSON: refused."""
     if data is None:
         data = f.read_bytes()
-    if _orjson is not None and data.translate(_DIGITS_AS_ZERO).find(LONG_NUMBER) < 0:
-        try:
-            return _orjson.loads(data), "orjson"
-        except ValueError:  # orjson.JSONDecodeError: let the careful path say where and why
-            pass
+    refused_at = None  # where orjson stopped: a NaN the standard library then reads is located by it
+    if _orjson is not None:
+        digits = data.translate(_DIGITS_AS_ZERO)
+        if all(digits.find(run) < 0 for run in LONG_NUMBERS):
+            try:
+                return _orjson.loads(data), "orjson"
+            except ValueError as exc:  # orjson.JSONDecodeError: let the careful path say where and why
+                refused_at = getattr(exc, "pos", None)
     text = decode_utf8(data, f)
     try:
         return json.loads(text, parse_constant=_not_json), "json"
     except _NotJson as exc:
-        at = _CONSTANT.search(text)  # the first such literal outside a string, as far as a pattern can tell
-        raise json.JSONDecodeError(str(exc), text, at.start(1) if at else 0) from None
+        at = refused_at if refused_at is not None and _CONSTANT_AT.match(text, refused_at) else None
+        if at is None:  # as far as a pattern can tell: the first such literal after a separator
+            found = _CONSTANT.search(text)
+            at = found.start(1) if found else 0
+        raise json.JSONDecodeError(str(exc), text, at) from None
 
 
 class _NotJson(ValueError):
@@ -326,6 +334,7 @@ class _NotJson(ValueError):
 
 
 _CONSTANT = re.compile(r"[:\[,]\s*-?(NaN|Infinity)\b")
+_CONSTANT_AT = re.compile(r"-?(?:NaN|Infinity)\b")
 
 
 def _not_json(name: str) -> Any:
@@ -1266,11 +1275,12 @@ class _Batches:
 
 def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
                    only: Iterable[str] | None = None, problems: list[Problem] | None = None,
-                   removed: list[str] | None = None) -> list[str]:
+                   removed: list[tuple[str, bool]] | None = None) -> list[str]:
     """Reload the instances of tasks whose data changed; return the reloaded task ids.
 
     The instances of a task that no longer has data (no ``dataset``: its folder gone from the data
-    root, or the root not mounted) are removed; ``removed`` hears those tasks, for the caller to say so.
+    root, or the root not mounted) or is no longer in the project are removed; ``removed`` hears those
+    tasks, (task id, whether it is still in the project), for the caller to say so.
 
     A task whose data has a problem loads nothing (its stored instances stay as they were).
     With ``problems`` given, the problems are appended there and every other task loads;
@@ -1296,7 +1306,8 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
     if problems is not None:
         problems.extend(found)
     if removed is not None:
-        removed.extend(dropped)
+        in_project = {t.id for t in project.tasks}
+        removed.extend((tid, tid in in_project) for tid in dropped)
     return reloaded
 
 

@@ -39,8 +39,9 @@ def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
 
 
 def clip(text: str, limit: int = LINE_CHARS) -> str:
-    """A message part safe to print: lone surrogates, control characters (but tab and newline) and
-    bidirectional overrides backslash-escaped, at most ``limit`` characters."""
+    """A message part safe to print: lone surrogates, control characters (but tab; a newline in a file
+    name would forge a line of output) and bidirectional overrides backslash-escaped, at most ``limit``
+    characters."""
     safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if _SHOWN_CONTROL.search(safe):
         safe = _SHOWN_CONTROL.sub(_escaped, safe)
@@ -51,7 +52,7 @@ def clip(text: str, limit: int = LINE_CHARS) -> str:
 # BEL, backspace, carriage return and newline forge or hide lines) or reorder what it shows (bidirectional
 # overrides and isolates)
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SHOWN_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SHOWN_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MODEL_NAME_CHARS = 200
 
 

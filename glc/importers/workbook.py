@@ -32,7 +32,7 @@ from glc.importers.scores import (
     sota_as_model_problem,
     task_index,
 )
-from glc.importers.xlsx_guard import check_xlsx
+from glc.importers.xlsx_guard import MAX_ROW, check_xlsx, guard_shared_strings
 
 HEADER = ("No", "Task Name", "Task Short Name", "Metrics")
 IGNORED_SHEET = "level-scores"
@@ -75,9 +75,11 @@ def _open(path: Path, *, data_only: bool = True) -> Any:
         raise GlcError("not a readable .xlsx workbook (the file is not a zip archive)", location=str(path),
                        hint="save the sheet as Excel .xlsx, or import a CSV/Parquet file of (model, task, score)")
     try:
-        return load_workbook(path, read_only=True, data_only=data_only)
+        wb = load_workbook(path, read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise GlcError(clip(f"cannot read workbook: {exc}"), location=str(path), hint=RESAVE_HINT) from None
+    guard_shared_strings(wb)  # a negative index would read another cell's text
+    return wb
 
 
 def _rows(ws: Any, *, values_only: bool = True) -> Iterator[tuple[int, tuple[Any, ...]]]:
@@ -90,6 +92,8 @@ def _rows(ws: Any, *, values_only: bool = True) -> Iterator[tuple[int, tuple[Any
     r = 0
     try:
         for r, row in enumerate(ws.iter_rows(values_only=values_only), start=1):
+            if r > MAX_ROW:  # openpyxl yields the empty rows up to a far one, one by one: two billion for r="2e9"
+                raise ValueError(f"a row lies past Excel's last row ({MAX_ROW:,})")
             yield r, row
     except Exception as exc:  # XML errors, bad numbers (<v>inf</v>) surface only while iterating
         raise _Unreadable(r, exc) from None
@@ -121,8 +125,9 @@ def _has_formulas(path: Path) -> bool:
     the unzipped XML: far cheaper than openpyxl reading every cell a second time."""
     try:
         with zipfile.ZipFile(path) as zf:
+            # every XML part: a sheet's part may lie outside xl/worksheets/ (the relationships name it)
             return any(_FORMULA_TAG.search(zf.read(name)) for name in zf.namelist()
-                       if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+                       if name.startswith("xl/") and name.endswith(".xml"))
     except (OSError, zipfile.BadZipFile, KeyError):
         return True  # let the careful pass decide (and report)
 

@@ -4,26 +4,30 @@ A workbook is a zip of XML parts, and both readers trust it more than glc may:
 
 - **size**: each part is read whole; a part that unpacks to gigabytes (a zip bomb of a few MB) is
   refused by its declared size, which Python's zip reader never reads past (and whose CRC it checks);
-- **cell references**: a reference past Excel's last row (1,048,576) or column (XFD) cannot come from
-  a spreadsheet program, and openpyxl walks every row up to it (two billion for ``A2000000000``);
-- **far cells**: calamine allocates the sheet's whole used range at once, so one cell at ``XFD4000``
-  costs gigabytes and one at ``XFD1048576`` aborts the process; such a sheet is read by openpyxl,
-  which walks it row by row (the fast reader is skipped, see ``SheetParts.far``);
-- **shared-string indexes**: openpyxl looks a negative index up from the end of the list, so a
-  damaged cell would read another cell's text;
+- **cell references**: calamine allocates a sheet's whole used range at once, so one cell at
+  ``XFD4000`` costs gigabytes and one at ``XFD1048576`` aborts the process. The fast reader is used
+  only for a sheet whose every cell and row tag starts with a plain reference (``<c r="E2"``,
+  ``<row r="2"``: what spreadsheet programs and libraries write) near A1; anything else (another
+  spelling, a tag without a reference, a sheet part outside ``xl/worksheets/``, a far cell) is read
+  by openpyxl row by row (``SheetParts.far``), which stops at Excel's last row
+  (``workbook._rows``). A plainly written reference past Excel's last row or column is refused here;
 - **untyped inline strings**: text in ``<is>`` of a cell without ``t="inlineStr"`` is read by
   calamine but not by openpyxl: a score would be silently lost (or read by one reader only).
 
-The worksheets' XML is returned (``SheetParts``) for the fast reader's own scans, so it is unpacked once.
+Negative shared-string indexes (openpyxl would look them up from the end of the list) are refused
+where openpyxl looks them up (``guard_shared_strings``). The worksheets' XML is returned
+(``SheetParts``) for the fast reader's own scans, so it is unpacked once.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from glc.compiler.errors import GlcError
 from glc.importers.safety import clip, preview
@@ -32,21 +36,33 @@ MAX_PART = 256 << 20  # bytes one XML part of a workbook may unpack to
 MAX_TOTAL = 1 << 30  # bytes all its parts may unpack to together
 MAX_ROW = 1_048_576  # Excel's last row and column
 MAX_COLUMN = 16_384
-# references the fast reader's dense grid would be large for: a column from HAA (5,409) on, a row from
-# 10,000 on (the official workbooks: a few hundred rows, a column per model); found without a Python step
-# per cell, then each checked
-_FAR = re.compile(rb'r="(?:[A-Z]{4}|[H-Z][A-Z]{2}|[A-Z]{0,3}[1-9]\d{4})')
-_REF = re.compile(rb'r="([A-Z]*)(\d*)"')
-_NEGATIVE = re.compile(rb"<v>\s*-")
-_CELL_REF = re.compile(rb'\sr="([^"]{1,40})"')
-_SHARED_TYPE = re.compile(rb"""\st\s*=\s*["']s["']""")
+# One pass over a sheet finds, after each plainly written cell or row reference: one that is not plain
+# (a reference calamine and openpyxl might place elsewhere), one far from A1 (a column from HAA (5,409) on,
+# a row from 10,000 on), a row from 1,000 on, a column of three letters (both together make a large grid
+# too), and one that may lie past Excel's last row or column (checked exactly). Spreadsheets of scores
+# (a few hundred rows, a column per model) match none of them: the pass finds nothing, in C.
+_REFS = re.compile(rb'<(?:c|row) r="(?:(?P<limit>[A-Z]{4,}[1-9]|[X-Z][A-Z]{2}[1-9]|[A-Z]{0,3}[1-9][0-9]{6,}")'
+                   rb'|(?P<odd>(?![A-Z]{0,3}[1-9][0-9]{0,6}"))|(?P<far>[H-Z][A-Z]{2}[1-9]|[A-Z]{0,3}[1-9][0-9]{4})'
+                   rb'|(?P<rows>[A-Z]{0,3}[1-9][0-9]{3}")|(?P<wide>[A-Z]{3}[1-9]))')
+_REF = re.compile(rb'([A-Z]*)([0-9]+)"')
+# start tags of cells and rows written otherwise than with a space after their name
+_OTHER_TAG = re.compile(rb"<(?:c|row)[>/\t\n\r]")
+# a reference that is not small and plain: then each is looked at (_far_refs)
+_LARGE_CELL = re.compile(rb'<c r="(?![A-Z]{1,2}[1-9][0-9]{0,2}"|[A-G][A-Z]{2}[1-9][0-9]{0,2}")')
+_LARGE_ROW = re.compile(rb'<row r="(?![1-9][0-9]{0,2}")')
+_PREFIXED = re.compile(rb"<[\w.-]+:(?:c|row)[\s/>]")
+_ODD_SHARED = re.compile(rb't="s"><v>(?![0-9]{1,9}</v>)')
+_INLINE_TYPE = re.compile(rb"""\st\s*=\s*["']inlineStr["']""")
+_CELL_REF = re.compile(rb'\sr\s*=\s*["\']([^"\']{1,40})["\']')
+TAG_WINDOW = 4096  # bytes searched back from an inline string for its cell's start tag
 DAMAGED_HINT = ("the workbook is damaged or was not written by a spreadsheet program; "
                 "re-save it from Excel or LibreOffice")
+BOMB_HINT = "a score workbook needs a few MB; a zip bomb looks like this"
 
 
 @dataclass
 class SheetParts:
-    """The worksheets' XML by zip member, and whether any sheet has a cell far from A1."""
+    """The worksheets' XML by zip member, and whether any sheet must be read row by row (``far``)."""
 
     xml: dict[str, bytes] = field(default_factory=dict)
     far: bool = False
@@ -73,73 +89,118 @@ def check_xlsx(path: Path, hint: str) -> SheetParts:
         total = sum(i.file_size for i in infos)
         if total > MAX_TOTAL:
             raise GlcError(f"the workbook unpacks to {total:,} bytes, more than glc reads ({MAX_TOTAL:,})",
-                           location=clip(str(path)), hint="a score workbook needs a few MB; a zip bomb looks like this")
+                           location=clip(str(path)), hint=BOMB_HINT)
+        for info in infos:
+            if info.file_size > MAX_PART:
+                raise GlcError(f"the part {preview(info.filename)} unpacks to {info.file_size:,} bytes, more than "
+                               f"glc reads ({MAX_PART:,})", location=clip(str(path)), hint=BOMB_HINT)
         titles = _titles(zf)
+        # a sheet part anywhere else than xl/worksheets/ is one the fast reader's scans do not see
+        parts.far = any(not name.startswith("xl/worksheets/") for name in titles)
+        sheets = set(titles) | {i.filename for i in infos
+                                if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")}
         for info in infos:
             name = info.filename
-            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            if name not in sheets:
                 continue
             where = f"{clip(str(path))} sheet {preview(titles.get(name, name))}"
-            if info.file_size > MAX_PART:
-                raise GlcError(f"the sheet unpacks to {info.file_size:,} bytes, more than glc reads ({MAX_PART:,})",
-                               location=where, hint="a score workbook needs a few MB; a zip bomb looks like this")
             try:
                 data = zf.read(info)  # never more than the declared size; the CRC is checked
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError) as exc:
                 raise GlcError(f"damaged sheet ({clip(str(exc), 160)})", location=where, hint=DAMAGED_HINT) from None
-            parts.far = _far_references(data, where) or parts.far
-            _negative_shared(data, where)
+            parts.far = _far(data, where) or parts.far
             _untyped_inline(data, where)
             parts.xml[name] = data
     return parts
 
 
-def _in_cell_or_row_tag(data: bytes, at: int) -> bool:
-    """Whether position ``at`` lies inside a ``<c ...>`` or ``<row ...>`` start tag (not in text)."""
-    lt = data.rfind(b"<", 0, at)
-    if lt < 0 or data.rfind(b">", lt, at) >= 0:
-        return False
-    name = data[lt + 1:at].split(None, 1)[0] if data[lt + 1:at].strip() else b""
-    return name.rsplit(b":", 1)[-1] in (b"c", b"row")
+def _far(data: bytes, where: str) -> bool:
+    """Whether the sheet must be read row by row (see the module docstring); GlcError for a plainly written
+    reference past Excel's last row or column. A few scans in C for a sheet of small plain references (the
+    common case); ``_far_refs`` looks at each reference only when some is not."""
+    if data.count(b"<c ") != data.count(b'<c r="') or data.count(b"<row ") != data.count(b'<row r="') \
+            or _OTHER_TAG.search(data):
+        return True  # a tag without a plain reference first
+    if (data.find(b":c") >= 0 or data.find(b":row") >= 0) and _PREFIXED.search(data):
+        return True  # namespace-prefixed cells: not counted above
+    # a shared-string cell whose index is anything but plain digits right after its tag: calamine reads a
+    # negative one from the end of the list (openpyxl is guarded, see guard_shared_strings)
+    if data.count(b't="s"') != data.count(b't="s"><v>') or data.find(b"t='s'") >= 0 or _ODD_SHARED.search(data):
+        return True
+    if _LARGE_CELL.search(data) is None and _LARGE_ROW.search(data) is None:
+        return False  # every cell within GZZ999, every row within 999
+    return _far_refs(data, where)
 
 
-def _far_references(data: bytes, where: str) -> bool:
-    """Whether a cell or row lies far from A1; GlcError for one past Excel's last row or column."""
-    far = False
-    for found in _FAR.finditer(data):
-        at = found.start()
-        if at == 0 or data[at - 1] not in b" \t\r\n" or not _in_cell_or_row_tag(data, at):
-            continue
-        ref = _REF.match(data, at)
-        if ref is None:
-            continue
-        letters, digits = ref.group(1), ref.group(2)
-        row = int(digits) if digits and len(digits) <= 12 else MAX_ROW + 1
-        column = column_number(letters) if len(letters) <= 3 else MAX_COLUMN + 1
-        shown = (letters + digits).decode("ascii")
-        if row > MAX_ROW:
-            what = f"cell {preview(shown)}" if letters else f"row {preview(shown)}"
-            raise GlcError(f"{what} lies past Excel's last row ({MAX_ROW:,})", location=where, hint=DAMAGED_HINT)
-        if column > MAX_COLUMN:
-            raise GlcError(f"cell {preview(shown)} lies past Excel's last column (XFD)", location=where,
-                           hint=DAMAGED_HINT)
-        far = True
-    return far
+def _far_refs(data: bytes, where: str) -> bool:
+    """``_far`` for a sheet with some reference that is not small: each looked at."""
+    far = many_rows = wide = False
+    for found in _REFS.finditer(data):
+        kind = found.lastgroup
+        if kind == "limit":
+            ref = _REF.match(data, found.start(kind))
+            if ref is not None:
+                letters, digits = ref.group(1), ref.group(2)
+                shown = (letters + digits).decode("ascii")
+                if int(digits) > MAX_ROW:
+                    what = f"cell {preview(shown)}" if letters else f"row {preview(shown)}"
+                    raise GlcError(f"{what} lies past Excel's last row ({MAX_ROW:,})", location=where,
+                                   hint=DAMAGED_HINT)
+                if column_number(letters) > MAX_COLUMN:
+                    raise GlcError(f"cell {preview(shown)} lies past Excel's last column (XFD)", location=where,
+                                   hint=DAMAGED_HINT)
+            far = True
+        elif kind in ("odd", "far"):
+            far = True
+        elif kind == "rows":
+            many_rows = True
+        else:
+            wide = True
+        if far or (many_rows and wide):
+            return True
+    return False
 
 
-def _negative_shared(data: bytes, where: str) -> None:
-    """GlcError for a shared-string cell (``t="s"``) whose index is negative."""
-    for found in _NEGATIVE.finditer(data):
-        lt = data.rfind(b"<c", 0, found.start())
-        tag_end = data.find(b">", lt)
-        if lt < 0 or tag_end < 0:
-            continue
-        tag = data[lt:tag_end]
-        if _SHARED_TYPE.search(tag) is None:
-            continue
-        ref = _CELL_REF.search(tag)
-        cell = ref.group(1).decode("ascii", "replace") if ref else "?"
-        raise GlcError(f"cell {preview(cell)}: a shared-string index is negative", location=where, hint=DAMAGED_HINT)
+def _untyped_inline(data: bytes, where: str) -> None:
+    """GlcError for an inline string (``<is>``) in a cell not typed ``inlineStr``: calamine reads its text,
+    openpyxl no value, so the careful reader would take a score for "no score". The cell's start tag is
+    looked for within ``TAG_WINDOW`` bytes before the string (a start tag is never longer)."""
+    at = data.find(b"<is>")
+    while at >= 0:
+        floor = max(0, at - TAG_WINDOW)
+        start = data.rfind(b"<c", floor, at)
+        while start >= 0 and data[start + 2] not in b" \t\r\n>":
+            start = data.rfind(b"<c", floor, start)
+        end = data.find(b">", start, at) if start >= 0 else -1
+        tag = data[start:end] if end >= 0 else b""
+        if _INLINE_TYPE.search(tag) is None:
+            ref = _CELL_REF.search(tag)
+            cell = ref.group(1).decode("ascii", "replace") if ref else "?"
+            raise GlcError(f"cell {preview(cell)} holds an inline string but is not typed inlineStr (some readers "
+                           "show its text, openpyxl reads no value)", location=where, hint=DAMAGED_HINT)
+        at = data.find(b"<is>", at + 4)
+
+
+class _SharedStrings(list):  # type: ignore[type-arg]
+    """openpyxl's shared strings, looked up by a cell's index: a negative one is an error, not the
+    string that many places from the end (a damaged cell would read another cell's text)."""
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, int) and index < 0:
+            raise IndexError(f"shared-string index {index} is negative (the workbook is damaged)")
+        return super().__getitem__(index)
+
+
+def guard_shared_strings(wb: Any) -> None:
+    """Make openpyxl's workbook ``wb`` refuse negative shared-string indexes (see ``_SharedStrings``): the
+    workbook's list and the one each read-only sheet took when the workbook was loaded."""
+    strings = getattr(wb, "shared_strings", None)
+    if isinstance(strings, list):
+        wb.shared_strings = _SharedStrings(strings)
+    for ws in getattr(wb, "worksheets", []):
+        own = getattr(ws, "_shared_strings", None)
+        if isinstance(own, list):
+            ws._shared_strings = _SharedStrings(own)
 
 
 _TAG = {"rel": re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>"), "sheet": re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")}
@@ -154,38 +215,16 @@ def _attributes(tag: bytes) -> dict[str, str]:
             for m in _ATTR.finditer(tag)}
 
 
-_INLINE_TYPE = re.compile(rb"""\st\s*=\s*["']inlineStr["']""")
-
-
-def _untyped_inline(data: bytes, where: str) -> None:
-    """GlcError for an inline string (``<is>``) in a cell not typed ``inlineStr``: calamine reads its text,
-    openpyxl no value, so the careful reader would take a score for "no score"."""
-    at = data.find(b"<is>")
-    while at >= 0:
-        start = data.rfind(b"<c", 0, at)
-        while start >= 0 and data[start + 2] not in b" \t\r\n>":
-            start = data.rfind(b"<c", 0, start)
-        tag = data[start:data.find(b">", start)] if start >= 0 else b""
-        if start >= 0 and _INLINE_TYPE.search(tag) is None:
-            ref = _CELL_REF.search(tag)
-            cell = ref.group(1).decode("ascii", "replace") if ref else "?"
-            raise GlcError(f"cell {preview(cell)} holds an inline string but is not typed inlineStr (some readers "
-                           "show its text, openpyxl reads no value)", location=where, hint=DAMAGED_HINT)
-        at = data.find(b"<is>", at + 4)
-
-
 def _titles(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Zip member -> sheet title, from workbook.xml and its relationships ({} when they do not read).
-    Read by patterns, not by an XML parser: these parts come from strangers too (entities)."""
+    """Sheet part (zip member) -> sheet title, from workbook.xml and its relationships ({} when they do not
+    read). Read by patterns, not by an XML parser: these parts come from strangers too (entities)."""
     try:
-        if zf.getinfo("xl/workbook.xml").file_size > MAX_PART or \
-                zf.getinfo("xl/_rels/workbook.xml.rels").file_size > MAX_PART:
-            return {}
         rels = {}
         for tag in _TAG["rel"].findall(zf.read("xl/_rels/workbook.xml.rels")):
             a = _attributes(tag)
-            if "Id" in a and "Target" in a:
-                rels[a["Id"]] = "xl/" + a["Target"].lstrip("/").removeprefix("xl/")
+            if "Id" in a and "Target" in a and a.get("TargetMode") != "External":
+                target = a["Target"]
+                rels[a["Id"]] = posixpath.normpath(target.lstrip("/") if target.startswith("/") else "xl/" + target)
         titles = {}
         for tag in _TAG["sheet"].findall(zf.read("xl/workbook.xml")):
             a = _attributes(tag)

@@ -468,6 +468,64 @@ def test_references_past_excels_limits_are_refused(loaded: Workspace, tmp_path: 
     assert f"sheet 'NLP': {said}" in msg and "re-save it from Excel or LibreOffice" in msg
 
 
+@pytest.mark.parametrize("row", [
+    '<row r="1048576"><c r="xfd1048576" t="inlineStr"><is><t></t></is></c></row>',  # lower case
+    "<row r='1048576'><c r='XFD1048576' t=\"inlineStr\"><is><t></t></is></c></row>",  # single quotes
+    '<row r = "1048576"><c r = "XFD1048576" t="inlineStr"><is><t></t></is></c></row>',  # spaces around =
+    '<row r="01048576"><c r="XFD01048576" t="inlineStr"><is><t></t></is></c></row>',  # leading zeros
+    '<row><c t="inlineStr"><is><t></t></is></c></row>' * 3,  # no references: placed one after another
+])
+def test_far_cells_however_written_never_reach_calamine(ws: Workspace, tmp_path: Path, row: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a sheet whose every cell and row tag starts with a plain reference near A1 goes to calamine
+    (which allocates a sheet's whole range: one cell at XFD1048576, however spelled, aborted the process)."""
+    calls: list[Path] = []
+    monkeypatch.setattr("glc.importers.workbook.read_fast", lambda p, *a, **k: calls.append(p))
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: _append_row(xml, row)})
+    try:
+        ws.import_scores(book)
+    except GlcError:
+        pass  # openpyxl's verdict (e.g. a row without a task); what matters is who read it
+    assert calls == []
+
+
+@pytest.mark.parametrize("spelling", ['r=" 2000000000"', 'r="2e9"', 'r="+2000000000"', "r='2000000000'"])
+def test_a_row_past_excels_last_however_written_stops_openpyxl(loaded: Workspace, tmp_path: Path,
+                                                               spelling: str) -> None:
+    """openpyxl reads these spellings as row two billion and yields every empty row up to it: it is
+    stopped at Excel's last row, a located problem in a second or two, not a hang."""
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: _append_row(xml, f"<row {spelling}><c><v>1</v></c></row>")})
+    msg = _cli(loaded, "import", "scores", str(book))
+    assert "sheet 'NLP'" in msg and "past Excel's last row" in msg
+
+
+def test_a_sheet_part_outside_the_worksheets_folder_is_read_row_by_row(ws: Workspace, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relationships, not the part's name, say where a sheet is: a sheet moved to xl/nlp.xml skipped
+    every check once. It is checked, and read by openpyxl (the fast reader's own scans look in
+    xl/worksheets/ only)."""
+    moved = tmp_path / "moved.xlsx"
+    with zipfile.ZipFile(C04) as zin, zipfile.ZipFile(moved, "w", zipfile.ZIP_DEFLATED) as zout:
+        target = _sheet_paths(zin)["NLP"]
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            name = info.filename
+            if name == target:
+                name = "xl/nlp.xml"
+                data = data.replace(b"</sheetData>", b'<row r="2000000000"><c r="A2000000000"><v>1</v></c></row>'
+                                    b"</sheetData>")
+            elif name == "xl/_rels/workbook.xml.rels":
+                data = data.replace(target.removeprefix("xl/").encode(), b"nlp.xml")
+            elif name == "[Content_Types].xml":
+                data = data.replace(("/" + target).encode(), b"/xl/nlp.xml")
+            zout.writestr(name, data)
+    calls: list[Path] = []
+    monkeypatch.setattr("glc.importers.workbook.read_fast", lambda p, *a, **k: calls.append(p))
+    with pytest.raises(GlcError, match="sheet 'NLP': row '2000000000' lies past Excel's last row"):
+        ws.import_scores(moved)
+    assert calls == []
+
+
 def test_a_far_row_with_a_formula_is_refused_not_walked(loaded: Workspace, tmp_path: Path) -> None:
     row, value = _row_of("NLP", "ACC")
     plain = re.compile(rf'<c r="E{row}"[^>]*><v>{re.escape(value)}</v></c>')
@@ -477,13 +535,40 @@ def test_a_far_row_with_a_formula_is_refused_not_walked(loaded: Workspace, tmp_p
     assert "lies past Excel's last row" in _cli(loaded, "import", "scores", str(book))
 
 
-def test_a_negative_shared_string_index_is_refused(loaded: Workspace, tmp_path: Path) -> None:
-    """openpyxl reads index -1 as the last shared string: a damaged cell would import another cell's text."""
+def _with_shared_strings(tmp_path: Path, value_xml: str, name: str) -> Path:
+    """C04 with a shared-strings part ['hello', '99.5'] and NLP's first ACC score cell typed as a
+    shared string whose <v> is ``value_xml``."""
     row, value = _row_of("NLP", "ACC")
     plain = re.compile(rf'<c r="E{row}"[^>]*><v>{re.escape(value)}</v></c>')
-    book = _edit_xml(tmp_path, {"NLP": lambda xml: plain.sub(f'<c r="E{row}" t="s"><v> -1</v></c>', xml, count=1)})
-    assert f"sheet 'NLP': cell 'E{row}': a shared-string index is negative" in _cli(loaded, "import", "scores",
-                                                                                   str(book))
+    book = _edit_xml(tmp_path, {"NLP": lambda xml: plain.sub(f'<c r="E{row}" t="s">{value_xml}</c>', xml, count=1)},
+                     name=name)
+    sst = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+           'main" count="2" uniqueCount="2"><si><t>hello</t></si><si><t>99.5</t></si></sst>')
+    out = tmp_path / f"s-{name}"
+    with zipfile.ZipFile(book) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.'
+                                    b'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
+                                    b'Target="sharedStrings.xml"/></Relationships>')
+            zout.writestr(info, data)
+        zout.writestr("xl/sharedStrings.xml", sst)
+    return out
+
+
+@pytest.mark.parametrize("value_xml", ["<v>-1</v>", "<v >-1</v>", "<v>&#45;1</v>", "<v> -1</v>"])
+def test_a_negative_shared_string_index_is_refused(loaded: Workspace, tmp_path: Path, value_xml: str) -> None:
+    """calamine and openpyxl both read index -1 as the last shared string ('99.5' here): a damaged cell
+    imported another cell's text as its score, however the index was written. Refused; index 1 reads '99.5'."""
+    bad = _with_shared_strings(tmp_path, value_xml, "neg.xlsx")
+    assert "shared-string index -1 is negative" in _cli(loaded, "import", "scores", str(bad))
+    good = _with_shared_strings(tmp_path, "<v>1</v>", "one.xlsx")
+    assert loaded.import_scores(good).n_scores == {C04_MODEL: C04_SCORES}
+    assert next(c.score for c in loaded.read_scores(good).cells if c.task_id == "nlp.commonsense_reasoning") == 99.5
 
 
 def test_a_workbook_that_unpacks_too_far_is_refused_unread(loaded: Workspace, tmp_path: Path,
@@ -495,7 +580,7 @@ def test_a_workbook_that_unpacks_too_far_is_refused_unread(loaded: Workspace, tm
     pad = " " * 300_000
     book = _edit_xml(tmp_path, {"NLP": lambda xml: xml.replace("<sheetData>", "<sheetData>" + pad, 1)})
     monkeypatch.setattr(xlsx_guard, "MAX_PART", 200_000)
-    assert "sheet 'NLP': the sheet unpacks to" in _cli(loaded, "import", "scores", str(book))
+    assert "the part 'xl/worksheets/sheet1.xml' unpacks to" in _cli(loaded, "import", "scores", str(book))
     monkeypatch.setattr(xlsx_guard, "MAX_PART", 10**9)
     monkeypatch.setattr(xlsx_guard, "MAX_TOTAL", 200_000)
     assert "the workbook unpacks to" in _cli(loaded, "import", "scores", str(book))

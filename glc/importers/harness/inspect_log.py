@@ -43,8 +43,8 @@ HINT = "an Inspect log as `inspect eval` writes it (.eval or .json, log format v
 CONVERT = "convert it with `inspect log convert --to eval` of a current Inspect, then import the result"
 # JSON parsed into Python objects takes up to twenty times its size ('[{},{},...]'): a .json log is parsed
 # whole, so it is bounded more tightly than the .eval form, whose samples are parsed and used one at a time
-MAX_JSON_LOG = 128 << 20
-MAX_SAMPLE = 32 << 20  # bytes of one sample member of a .eval log
+MAX_JSON_LOG = 256 << 20
+MAX_SAMPLE = 64 << 20  # bytes of one sample member of a .eval log (images inline as base64 take room)
 
 
 def _json(data: bytes, where: Path | str, what: str) -> Any:

@@ -41,7 +41,7 @@ from glc.importers.harness.mapping import Mapping
 from glc.importers.harness.safe_zip import MAX_TOTAL, SafeZip
 from glc.importers.safety import clip, decode_utf8, preview
 from glc.importers.scores import Problem
-from glc.importers.xlsx_guard import check_xlsx
+from glc.importers.xlsx_guard import MAX_ROW, check_xlsx, guard_shared_strings
 
 EXTS = (".xlsx", ".tsv", ".json")
 SCORE_COLUMNS = ("hit", "score")
@@ -83,12 +83,16 @@ def _xlsx(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     check_xlsx(path, HINT)  # no row past Excel's last: openpyxl would walk every empty row up to it
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
+        guard_shared_strings(wb)
         ws = wb.worksheets[0]
         ws.reset_dimensions()  # a stale <dimension> would silently drop the rows past it
         it = ws.iter_rows(values_only=True)
         header = [str(c) if c is not None else "" for c in next(it, ())]
         rows = []
-        for cells in it:
+        for n, cells in enumerate(it, start=2):
+            if n > MAX_ROW:  # openpyxl yields every empty row up to a far one: two billion for r="2e9"
+                raise GlcError(f"a row lies past Excel's last row ({MAX_ROW:,})", location=clip(str(path)),
+                               hint=HINT)
             if all(c is None for c in cells):
                 continue
             rows.append({h: c for h, c in zip(header, cells, strict=False) if h})
