@@ -58,8 +58,14 @@ def loader(tmp_path_factory: pytest.TempPathFactory):
 
 def both_ways(root: Path, task, types, ds: DatasetSpec, doc: object, monkeypatch: pytest.MonkeyPatch):
     """(rows, problems) of load_task as it is, and of the per-instance loop alone."""
+    text = json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return _raw_both_ways(root, task, types, ds, text, monkeypatch)
+
+
+def _raw_both_ways(root: Path, task, types, ds: DatasetSpec, text: str | bytes, monkeypatch: pytest.MonkeyPatch):
+    """``both_ways`` for a file written as ``text`` (JSON that json.dumps would not write)."""
     f = root / ds.path / "annotation.json"
-    f.write_bytes(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    f.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
     t = task.__class__(task.spec.model_copy(update={"dataset": ds}), task.metric, task.path)
     out = []
     for fast in (True, False):
@@ -595,21 +601,6 @@ def test_a_nul_byte_in_a_reference_path_is_a_missing_file_both_ways(loader, monk
 
 
 # --- values orjson and Python read differently, and values no instance can hold ------------------------
-
-
-def _raw_both_ways(root: Path, task, types, ds: DatasetSpec, text: str, monkeypatch: pytest.MonkeyPatch):
-    """``both_ways`` for a file written as ``text`` (JSON that json.dumps would not write)."""
-    (root / ds.path / "annotation.json").write_text(text, encoding="utf-8")
-    t = task.__class__(task.spec.model_copy(update={"dataset": ds}), task.metric, task.path)
-    out = []
-    for fast in (True, False):
-        with monkeypatch.context() as m:
-            if not fast:
-                m.setattr(datasets, "_fast_columns", lambda *a: None)
-            problems: list = []
-            got = datasets.load_task(root, t, problems, "fp", types)
-            out.append((None if got is None else got.rows, [(p.where, p.message) for p in problems]))
-    return out
 
 
 def _doc(*records: str) -> str:
