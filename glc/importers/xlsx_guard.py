@@ -181,7 +181,7 @@ def _untyped_inline(data: bytes, where: str) -> None:
         at = data.find(b"<is>", at + 4)
 
 
-class _SharedStrings(list):  # type: ignore[type-arg]
+class _SharedStrings(list):
     """openpyxl's shared strings, looked up by a cell's index: a negative one is an error, not the
     string that many places from the end (a damaged cell would read another cell's text)."""
 
