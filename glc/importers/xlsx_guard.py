@@ -51,6 +51,7 @@ _OTHER_TAG = re.compile(rb"<(?:c|row)[>/\t\n\r]")
 _LARGE_CELL = re.compile(rb'<c r="(?![A-Z]{1,2}[1-9][0-9]{0,2}"|[A-G][A-Z]{2}[1-9][0-9]{0,2}")')
 _LARGE_ROW = re.compile(rb'<row r="(?![1-9][0-9]{0,2}")')
 _PREFIXED = re.compile(rb"<[\w.-]+:(?:c|row)[\s/>]")
+_PREFIX_END = re.compile(rb":(?:c|row)[\s/>]")  # what a prefixed cell or row tag holds: one fast pass first
 _ODD_SHARED = re.compile(rb't="s"><v>(?![0-9]{1,9}</v>)')
 _INLINE_TYPE = re.compile(rb"""\st\s*=\s*["']inlineStr["']""")
 _CELL_REF = re.compile(rb'\sr\s*=\s*["\']([^"\']{1,40})["\']')
@@ -121,7 +122,7 @@ def _far(data: bytes, where: str) -> bool:
     if data.count(b"<c ") != data.count(b'<c r="') or data.count(b"<row ") != data.count(b'<row r="') \
             or _OTHER_TAG.search(data):
         return True  # a tag without a plain reference first
-    if (data.find(b":c") >= 0 or data.find(b":row") >= 0) and _PREFIXED.search(data):
+    if _PREFIX_END.search(data) and _PREFIXED.search(data):
         return True  # namespace-prefixed cells: not counted above
     # a shared-string cell whose index is anything but plain digits right after its tag: calamine reads a
     # negative one from the end of the list (openpyxl is guarded, see guard_shared_strings)

@@ -474,6 +474,8 @@ def test_references_past_excels_limits_are_refused(loaded: Workspace, tmp_path: 
     '<row r = "1048576"><c r = "XFD1048576" t="inlineStr"><is><t></t></is></c></row>',  # spaces around =
     '<row r="01048576"><c r="XFD01048576" t="inlineStr"><is><t></t></is></c></row>',  # leading zeros
     '<row><c t="inlineStr"><is><t></t></is></c></row>' * 3,  # no references: placed one after another
+    '<x:row xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" r="1048576"><x:c r="XFD1048576" '
+    't="inlineStr"><x:is><x:t></x:t></x:is></x:c></x:row>',  # namespace-prefixed tags
 ])
 def test_far_cells_however_written_never_reach_calamine(ws: Workspace, tmp_path: Path, row: str,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
