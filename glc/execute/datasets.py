@@ -35,7 +35,15 @@ from glc.compiler.gc_pause import cyclic_gc_paused
 from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import DatasetSpec
 from glc.engine.store import ensure_store, insert_arrow, transaction
-from glc.importers.safety import SURROGATE_HINT, clip, decode_utf8, lone_surrogate, preview, require_utf8
+from glc.importers.safety import (
+    SURROGATE_HINT,
+    clip,
+    decode_utf8,
+    lone_surrogate,
+    preview,
+    read_regular,
+    require_utf8,
+)
 from glc.importers.scores import ImportErrors, Problem
 from glc.profiles import Grants, load_grants
 
@@ -1128,15 +1136,7 @@ class FileVersions:
         OSError for anything but a regular file: it is opened without waiting on a FIFO, and a device
         (a link to /dev/zero) is never read."""
         stamp = time.time_ns()
-        fd = os.open(f, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise IsADirectoryError(f"{f} is not a regular file")
-            with open(fd, "rb", closefd=False) as fh:
-                data = fh.read()
-        finally:
-            os.close(fd)
+        data, st = read_regular(f)
         digest = hashlib.sha256(data).hexdigest()
         self.cache[str(f)] = [self.version(st), digest, stamp]
         self.changed = True

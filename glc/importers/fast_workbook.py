@@ -50,6 +50,7 @@ from glc.importers.scores import (
     pick_model,
     value_bounds,
 )
+from glc.importers.xlsx_guard import untyped_inline_tag
 
 if TYPE_CHECKING:
     import numpy as np
@@ -162,24 +163,10 @@ def _plain_markup(path: Path, sheets: dict[str, bytes] | None = None) -> bool:
     return True
 
 
-_AFTER_CELL_NAME = frozenset(b" \t\r\n>")  # "<c" then one of these opens a cell tag (not <col>, <cfRule>)
-
-
 def _untyped_inline_string(data: bytes) -> bool:
     """Whether an inline string (``<is>``) lies in a cell not typed ``inlineStr``: calamine reads its
-    text, openpyxl no value. (Counting is not enough: an empty inline string is a typed cell without one.)
-    Each ``<is>`` is checked against the nearest cell tag before it, found by searching back from it
-    (a few bytes): searching back for a form of the tag the sheet never holds went back to the start
-    of the sheet for every inline string, seconds for a thousand models' sheet."""
-    at = data.find(b"<is>")
-    while at >= 0:
-        start = data.rfind(b"<c", 0, at)
-        while start >= 0 and data[start + 2] not in _AFTER_CELL_NAME:
-            start = data.rfind(b"<c", 0, start)
-        if start < 0 or data.find(b't="inlineStr"', start, data.find(b">", start)) < 0:
-            return True
-        at = data.find(b"<is>", at + 4)
-    return False
+    text, openpyxl no value (``xlsx_guard.untyped_inline_tag``, which ``check_xlsx`` refuses by cell)."""
+    return untyped_inline_tag(data) is not None
 
 
 def _date_styles(styles: bytes) -> bool:

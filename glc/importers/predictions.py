@@ -54,12 +54,14 @@ from glc.importers.prediction_tree import (
 )
 from glc.importers.safety import (
     SURROGATE_HINT,
+    NotRegularFile,
     clip,
     decode_utf8,
     lone_surrogate,
     name_problem,
     path_problem,
     preview,
+    read_regular,
     suggest_task,
 )
 from glc.importers.scores import ImportErrors, Problem
@@ -270,7 +272,11 @@ def _json_file(f: Path, problems: list[Problem], tree: Path | None = None) -> li
         if tree is not None and f.is_symlink() and not f.resolve().is_relative_to(tree.resolve()):
             raise GlcError("prediction.json is a link that leads outside the imported folder", location=str(f),
                            hint="copy the file into the folder instead of linking it")
-        text = decode_utf8(_regular_bytes(f).removeprefix(BOM), f)
+        text = decode_utf8(read_regular(f)[0].removeprefix(BOM), f)
+    except NotRegularFile:  # a FIFO would never answer, /dev/zero never end
+        problems.append(Problem(str(f), "not a regular file (a folder, a FIFO or a device)",
+                                "a prediction.json must be a file"))
+        return None
     except GlcError as exc:
         problems.append(Problem(exc.location or str(f), exc.message, exc.hint))
         return None
@@ -279,19 +285,6 @@ def _json_file(f: Path, problems: list[Problem], tree: Path | None = None) -> li
         return None
     ok, doc = _parse_json(text, str(f), problems)
     return prediction_items(doc, f, problems) if ok else None
-
-
-def _regular_bytes(f: Path) -> bytes:
-    """The bytes of ``f``; GlcError when it is not a regular file (opened without waiting on a FIFO)."""
-    fd = os.open(f, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise GlcError("not a regular file (a folder, a FIFO or a device)", location=str(f),
-                           hint="a prediction.json must be a file")
-        with open(fd, "rb", closefd=False) as fh:
-            return fh.read()
-    finally:
-        os.close(fd)
 
 
 def _general_bench(path: Path, project: Project, model: str | None, problems: list[Problem]) -> list[Record]:

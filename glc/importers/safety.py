@@ -10,7 +10,9 @@ surrogate (``"\\ud800"``) that neither Arrow nor DuckDB can encode, so strings a
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,24 @@ def suggest_task(name: str, task_ids: Iterable[str]) -> str | None:
     from glc.compiler.suggest import did_you_mean_task
 
     return did_you_mean_task(name, task_ids) if len(name) <= SUGGEST_MAX_CHARS else None
+
+
+class NotRegularFile(OSError):
+    """A path that is a folder, a FIFO or a device where a file is expected."""
+
+
+def read_regular(path: Path | str) -> tuple[bytes, os.stat_result]:
+    """(the bytes, the version) of a regular file; NotRegularFile for anything else. It is opened without
+    waiting on a FIFO, and a device (a link to /dev/zero) is never read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"{path} is not a regular file")
+        with open(fd, "rb", closefd=False) as fh:
+            return fh.read(), st
+    finally:
+        os.close(fd)
 
 
 def lone_surrogate(text: str) -> str | None:

@@ -99,13 +99,14 @@ def _rows(ws: Any, *, values_only: bool = True) -> Iterator[tuple[int, tuple[Any
         raise _Unreadable(r, exc) from None
 
 
-def _formulas(path: Path, titles: list[str]) -> dict[str, Formulas]:
+def _formulas(path: Path, titles: list[str], sheets: dict[str, bytes]) -> dict[str, Formulas]:
     """Every formula cell of the given sheets, read without cached values (``data_only=False``).
 
     ``data_only=True`` gives None both for an empty cell and for a formula that was never
-    calculated (files written by scripts); the formula text tells the two apart.
+    calculated (files written by scripts); the formula text tells the two apart. ``sheets``: the
+    sheets' XML as ``check_xlsx`` unpacked it.
     """
-    if not _has_formulas(path):  # most workbooks hold only values: skip the second pass
+    if not any(_FORMULA_TAG.search(data) for data in sheets.values()):  # most hold only values: no second pass
         return {}
     wb = _open(path, data_only=False)
     found: dict[str, Formulas] = {}
@@ -118,18 +119,6 @@ def _formulas(path: Path, titles: list[str]) -> dict[str, Formulas]:
 
 
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
-
-
-def _has_formulas(path: Path) -> bool:
-    """Whether any worksheet part of the xlsx holds a formula element (``<f>``), by a byte scan of
-    the unzipped XML: far cheaper than openpyxl reading every cell a second time."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            # every XML part: a sheet's part may lie outside xl/worksheets/ (the relationships name it)
-            return any(_FORMULA_TAG.search(zf.read(name)) for name in zf.namelist()
-                       if name.startswith("xl/") and name.endswith(".xml"))
-    except (OSError, zipfile.BadZipFile, KeyError):
-        return True  # let the careful pass decide (and report)
 
 
 def _sheet_formulas(ws: Any) -> Formulas:
@@ -155,9 +144,11 @@ def read_workbook(path: Path, project: Project, model: str | None = None) -> Par
         by_sheet.setdefault(sheet, {})[(name, metric)] = task.id
     tasks = {t.id: t for t in project.tasks}
     sha256 = file_sha256(path)
+    sheets: dict[str, bytes] = {}
     if zipfile.is_zipfile(path):  # a valid workbook is read by calamine; anything else as always, below
         parts = check_xlsx(path, RESAVE_HINT)  # sizes, references past Excel's limits: refused here
-        fast = read_fast(path, by_sheet, tasks, model, sha256, parts.xml) if not parts.far else None
+        sheets = parts.xml
+        fast = read_fast(path, by_sheet, tasks, model, sha256, sheets) if not parts.far else None
         if fast is not None:
             return fast
     ctx = _Context(path, tasks, model, ParsedScores(path=path, sha256=sha256, models=[]))
@@ -165,7 +156,7 @@ def read_workbook(path: Path, project: Project, model: str | None = None) -> Par
     sheet_models: dict[str, list[str]] = {}
     try:
         titles = _check_sheets([ws.title for ws in wb.worksheets], sorted(by_sheet), ctx)
-        formulas = _formulas(path, titles)
+        formulas = _formulas(path, titles, sheets)
         for title in titles:
             models = _read_sheet(wb[title], by_sheet[title], formulas.get(title, {}), ctx)
             if models is not None:

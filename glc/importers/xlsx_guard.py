@@ -166,6 +166,19 @@ def _untyped_inline(data: bytes, where: str) -> None:
     """GlcError for an inline string (``<is>``) in a cell not typed ``inlineStr``: calamine reads its text,
     openpyxl no value, so the careful reader would take a score for "no score". The cell's start tag is
     looked for within ``TAG_WINDOW`` bytes before the string (a start tag is never longer)."""
+    tag = untyped_inline_tag(data)
+    if tag is not None:
+        ref = _CELL_REF.search(tag)
+        cell = ref.group(1).decode("ascii", "replace") if ref else "?"
+        raise GlcError(f"cell {preview(cell)} holds an inline string but is not typed inlineStr (some readers "
+                       "show its text, openpyxl reads no value)", location=where, hint=DAMAGED_HINT)
+
+
+def untyped_inline_tag(data: bytes) -> bytes | None:
+    """The start tag of the first cell holding an inline string (``<is>``) without ``t="inlineStr"`` (b"" when
+    no cell tag lies within ``TAG_WINDOW`` bytes before it), or None. (Counting is not enough: an empty
+    inline string is a typed cell without one.) Each ``<is>`` is checked against the nearest cell tag
+    before it ("<c" then white space or ">": not <col>, <cfRule>), searched back within the window."""
     at = data.find(b"<is>")
     while at >= 0:
         floor = max(0, at - TAG_WINDOW)
@@ -175,11 +188,9 @@ def _untyped_inline(data: bytes, where: str) -> None:
         end = data.find(b">", start, at) if start >= 0 else -1
         tag = data[start:end] if end >= 0 else b""
         if _INLINE_TYPE.search(tag) is None:
-            ref = _CELL_REF.search(tag)
-            cell = ref.group(1).decode("ascii", "replace") if ref else "?"
-            raise GlcError(f"cell {preview(cell)} holds an inline string but is not typed inlineStr (some readers "
-                           "show its text, openpyxl reads no value)", location=where, hint=DAMAGED_HINT)
+            return tag
         at = data.find(b"<is>", at + 4)
+    return None
 
 
 class _SharedStrings(list):

@@ -38,7 +38,6 @@ from glc.importers.harness.frame import (
     score_value,
 )
 from glc.importers.harness.mapping import Mapping
-from glc.importers.harness.safe_zip import MAX_TOTAL, SafeZip
 from glc.importers.safety import clip, decode_utf8, preview
 from glc.importers.scores import Problem
 from glc.importers.xlsx_guard import MAX_ROW, check_xlsx, guard_shared_strings
@@ -77,10 +76,9 @@ def _table(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
 def _xlsx(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     from openpyxl import load_workbook
 
-    with SafeZip(path, "VLMEvalKit .xlsx file", HINT) as z:  # the sizes of its parts, before openpyxl unpacks them
-        if sum(i.file_size for i in z.infos.values()) > MAX_TOTAL:
-            raise GlcError("the workbook unpacks to more than glc reads", location=clip(str(path)), hint=HINT)
-    check_xlsx(path, HINT)  # no row past Excel's last: openpyxl would walk every empty row up to it
+    # the sizes of its parts before openpyxl unpacks them, and no row past Excel's last (openpyxl would walk
+    # every empty row up to it)
+    check_xlsx(path, HINT)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
         guard_shared_strings(wb)
