@@ -48,6 +48,10 @@ class TemplateBudgetError(jinja2.TemplateError):
     """A template asked for more work, memory or time than a spec template may use."""
 
 
+class TemplateTimeout(TemplateBudgetError):
+    """A render ran past its deadline (a caller may spare other renders of the same template the wait)."""
+
+
 def _size(value: Any) -> int | None:
     return len(value) if isinstance(value, str | bytes | list | tuple) else None
 
@@ -330,7 +334,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             finally:
                 _WATCHDOG.disarm(token)
         except _Timeout:
-            raise TemplateBudgetError(f"the template ran longer than {self.deadline_s:g} s") from None
+            raise TemplateTimeout(f"the template ran longer than {self.deadline_s:g} s") from None
 
     def _bounded(self, parts: Iterator[str]) -> Iterator[str]:
         total = 0

@@ -82,6 +82,8 @@ class Workspace:
         self.data_problems: list[Problem] = []  # task data that did not load (those tasks sat out)
         # tasks whose data is gone (task id, still in the project): their stored instances were removed
         self.data_removed: list[tuple[str, bool]] = []
+        # (model, task) jobs the last plan or run left out: a prompt fails on one of the task's instances
+        self.prompt_failures: list[Any] = []
         self.sota_skipped: list[dict[str, Any]] = []  # tasks the last record_sota left alone, with why
         self._keep_store = False  # inside keep_store(): run and board share one connection
         self._store_con: Any = None
@@ -164,6 +166,7 @@ class Workspace:
             sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed)
             plan = plan_jobs(con, compiled.project, self.target_dir, selection=self._selection(con, compiled, select),
                              limit=limit, retry_failed=retry_failed)
+            self.prompt_failures = plan.prompt_problems
         finally:
             con.close()
         write_job_list(plan, self.target_dir / "jobs.json")
@@ -204,6 +207,7 @@ class Workspace:
 
                 plan = plan_jobs(con, compiled.project, self.target_dir, selection=selection, limit=limit,
                                  retry_failed=retry_failed)
+                self.prompt_failures = plan.prompt_problems  # execute adds those of judge prompts it meets
                 write_job_list(plan, self.target_dir / "jobs.json")
                 inference = execute(con, compiled.project, plan, self.target_dir, progress=progress,
                                     retry_failed=retry_failed, batch_size=batch_size)

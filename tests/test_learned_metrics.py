@@ -448,6 +448,36 @@ def test_gpt_score_from_a_judge(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_a_judge_prompt_failing_on_one_record_leaves_out_that_task_and_the_others_are_judged(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    metric = root / "specs" / "metrics" / "gpt_score.yaml"
+    spec = yaml.safe_load(metric.read_text())
+    spec["evaluator"]["prompt"] = "Question {{ input.k + 1 }}. Answer to grade: {{ prediction }}"
+    metric.write_text(yaml.safe_dump(spec))
+    ok = add_task(root, "gpt_score", "text", [(f"q{k}", {"k": k}, ["ref"]) for k in range(2)],
+                  modality="audio", paradigm="comprehension")
+    bad = add_task(root, "gpt_score", "text", [("r0", {"k": 0}, ["ref"]), ("r1", {"k": "x"}, ["ref"])],
+                   modality="audio", paradigm="comprehension", suffix="_bad")
+    write_predictions(root / "preds.jsonl", "m", ok, [("q0", "good"), ("q1", "good")])
+    write_predictions(root / "preds.jsonl", "m", bad, [("r0", "good"), ("r1", "good")])
+    judge = JudgeServer({"good": "80"})
+    set_evaluators(root, {"gpt_judge": {"runner": "openai", "args": {"base_url": judge.url, "model": "judge"}}})
+    ws = Workspace(root)
+    ws.import_predictions(root / "preds.jsonl")
+    result = ws.run()
+    judge.server.shutdown()
+    assert result.inference is not None and result.inference.judged == 2  # the good task's two readings
+    assert sorted(p.split(".")[0] for p in judge.prompts) == ["Question 1", "Question 2"]
+    [failure] = ws.prompt_failures
+    assert (failure.model, failure.task_id) == ("m", bad)
+    assert failure.problem.where.endswith(f"{bad}.jsonl instance 'r1'")
+    assert "the judge prompt of metric 'gpt_score' fails on this instance" in failure.problem.message
+    got = {r[0]: r[1:] for r in sql_rows(ws, "SELECT task_id, score, n_scored FROM task_scores WHERE model = 'm'")}
+    assert got[ok] == (pytest.approx(80.0), 2)
+    assert got[bad] == (None, 0), got[bad]  # no reading at all: no score, not a zero
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_mos_and_user_preference_import_human_scores_without_a_judge(tmp_path: Path) -> None:
     """Without their judge configured, human ratings come in as scores (glc import scores) and
     nothing is computed over them; the metrics say a computed value would be judge-estimated."""

@@ -152,6 +152,8 @@ def _echo_data_problems(ws, echo=echo) -> None:
     if gone:
         echo(f"note: {len(gone)} task(s) are no longer in the project ({_first(gone)}): their instances were "
              "removed from the store", err=True)
+    if ws.prompt_failures:
+        _echo_prompt_failures(ws.prompt_failures, echo)
     if not ws.data_problems:
         return
     from glc.execute.datasets import per_file  # DuckDB and the loader: only when there is something to say
@@ -163,6 +165,17 @@ def _echo_data_problems(ws, echo=echo) -> None:
         more = f" (+{n - 1} more in this file)" if n > 1 else ""
         echo(f"  {first.where}: {first.message}{more}" + (f"\n    hint: {first.hint}" if first.hint else ""),
              err=True)
+
+
+def _echo_prompt_failures(failures, echo, shown: int = 20) -> None:
+    """One line per (model, task) job left out because a prompt fails on an instance."""
+    echo(f"{plural(len(failures), 'job')} left out: a prompt fails on an instance of the task (the other jobs "
+         "ran; nothing stored before was lost; each is in target/jobs.json):", err=True)
+    for f in failures[:shown]:
+        p = f.problem
+        echo(f"  {p.where}: {p.message}" + (f"\n    hint: {p.hint}" if p.hint else ""), err=True)
+    if len(failures) > shown:
+        echo(f"  ... and {len(failures) - shown} more", err=True)
 
 
 PROGRESS_EVERY_S = 30.0
@@ -232,15 +245,16 @@ def run_command(variant: str | None = None, scope: str | None = None, fmt: str =
         failed_inference = inf is not None and bool(inf.failed or inf.job_errors)
         if result.tests.failed:
             status = 1
-        elif ws.data_problems or failed_inference:
+        elif ws.data_problems or ws.prompt_failures or failed_inference:
             status = EXIT_INFERENCE_FAILED
         _write_results(ws, log, result, status, time.perf_counter() - t0)
         say(f"run log: {log.log_path}\nresults: {log.results_path}", err=True)
         if status == 1:
             raise CommandExit(1)
-        if ws.data_problems and not failed_inference:
-            say(f"exit status {EXIT_INFERENCE_FAILED}: some task data did not load (see above); the boards "
-                "rest on the tasks that did", err=True)
+        if (ws.data_problems or ws.prompt_failures) and not failed_inference:
+            what = "some task data did not load" if ws.data_problems else "some jobs were left out"
+            say(f"exit status {EXIT_INFERENCE_FAILED}: {what} (see above); the boards rest on the tasks that "
+                "ran", err=True)
         elif inf is not None and failed_inference:
             say(f"exit status {EXIT_INFERENCE_FAILED}: {len(inf.failed)} instance(s) and {len(inf.job_errors)} "
                 "job(s) failed; the boards above rest on what succeeded (see the failures above; "
@@ -284,6 +298,8 @@ def _write_results(ws, log, result, status: int, seconds: float) -> None:
             "failed_jobs": len(inf.job_errors)},
         "tests": {"failed": result.tests.failed, "summary": result.tests.describe().splitlines()[-1]},
         "data_problems": len(ws.data_problems),
+        "prompt_failures": [{"model": f.model, "task_id": f.task_id, "where": f.problem.where,
+                             "message": f.problem.message} for f in ws.prompt_failures],
         "models_without_spec": result.orphans,
         "timings": {"total_s": round(seconds, 3), "inference_s": round(inf.seconds, 3) if inf else 0.0,
                     "build_s": round(b.seconds, 3),

@@ -129,6 +129,7 @@ def plan_rekey(con: duckdb.DuckDBPyConnection, project: Project, old: str, new: 
     ``old`` (a stored prediction with that key was made by this very spec) and under ``new``; the
     matching ones move to the new key, and so do evaluator readings of them."""
     from glc.execute.inference import (
+        PromptFailure,
         WeightHashes,
         _predict_job,
         _produces,
@@ -159,9 +160,13 @@ def plan_rekey(con: duckdb.DuckDBPyConnection, project: Project, old: str, new: 
             continue
         stored = dict(con.execute("SELECT instance_id, content_key FROM predictions WHERE model = ? AND task_id = ? "
                                   "AND backend IS DISTINCT FROM ?", [old, task_id, IMPORT_BACKEND]).fetchall())
-        as_before, _ = _predict_job(con, project, as_old, task, route, hashes, target_dir, None, False)
+        try:
+            as_before, _ = _predict_job(con, project, as_old, task, route, hashes, target_dir, None, False, {})
+            renamed, _ = _predict_job(con, project, spec, task, route, hashes, target_dir, None, True, {})
+        except PromptFailure:  # no prompt, no new key: they stay as stored (a run leaves this task out too)
+            kept += n_stored
+            continue
         stale = {r.instance_id for r in as_before.requests}
-        renamed, _ = _predict_job(con, project, spec, task, route, hashes, target_dir, None, True)
         new_keys = {r.instance_id: r.key for r in renamed.requests}
         moved = {iid: (key, new_keys[iid]) for iid, key in stored.items() if iid not in stale and iid in new_keys}
         kept += len(stored) - len(moved)

@@ -49,7 +49,7 @@ from glc.engine.store import insert_rows, refresh_prediction_partitions, transac
 from glc.execute.datasets import MEDIA_VERSIONS, FileVersions, data_path, media_folder
 from glc.execute.progress import Progress, describe_not_scorable  # Progress: kept importable from here
 from glc.importers.safety import clip, lone_surrogate, preview
-from glc.importers.scores import file_sha256
+from glc.importers.scores import Problem, file_sha256
 from glc.profiles import load_evaluators, load_grants, load_ray_settings
 from glc.runners.base import Request, Result, Runner, RunnerError
 from glc.words import plural
@@ -179,6 +179,26 @@ def render_prompt(task: Task, instance_input: Any, template: Any = None) -> str:
                                       "task": {"id": task.id, "name": task.spec.name}})
 
 
+@dataclass(frozen=True)
+class PromptFailure(Exception):
+    """A prompt (the task's, or a metric evaluator's judge prompt) that fails on one instance: that
+    (model, task) job is left out of the plan and the others run. ``problem`` names the task data
+    file and the instance, as a task data problem does."""
+
+    model: str
+    task_id: str
+    problem: Problem
+
+    def __str__(self) -> str:
+        return f"{self.problem.where}: {self.problem.message}"
+
+
+def _instance_where(project: Project, task: Task, instance_id: Any) -> str:
+    """Where an instance came from, as a task data problem names it: the data file and the instance."""
+    source = data_path(project.root, task.spec.dataset) if task.spec.dataset is not None else task.path
+    return f"{source} instance {preview(instance_id)}"
+
+
 @dataclass
 class Job:
     kind: str  # predict or judge
@@ -204,6 +224,8 @@ class Plan:
     skipped_failed: int = 0
     judges: list[Job] = field(default_factory=list)  # evaluator readings (made after each job runs)
     not_scorable: dict[str, str] = field(default_factory=dict)  # task id -> the evaluator setting it needs
+    # (model, task) jobs left out because a prompt fails on one of the task's instances: one problem each
+    prompt_problems: list[PromptFailure] = field(default_factory=list)
 
     def describe_rows(self) -> list[dict[str, Any]]:
         rows = [{"kind": j.kind, "model": j.model, "task_id": j.task.id, "runner": j.route.runner,
@@ -214,6 +236,8 @@ class Plan:
                   "n_todo": 0, "reasons": {"no route of the model matches the task": 1}} for m, t in self.unsupported]
         rows += [{"kind": "not scorable", "model": None, "task_id": t, "runner": None, "n_instances": 0, "n_done": 0,
                   "n_todo": 0, "reasons": {why: 1}} for t, why in sorted(self.not_scorable.items())]
+        rows += [{"kind": "prompt fails", "model": p.model, "task_id": p.task_id, "runner": None, "n_instances": 0,
+                  "n_done": 0, "n_todo": 0, "reasons": {p.problem.message: 1}} for p in self.prompt_problems]
         return rows
 
     @property
@@ -235,6 +259,8 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
     tasks = runnable_tasks(project)
     jobs: list[Job] = []
     unsupported: list[tuple[str, str]] = []
+    failures: list[PromptFailure] = []
+    slow_templates: dict[str, str] = {}
     skipped = 0
     try:
         for located in project.models:
@@ -248,8 +274,12 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
                 if route is None:
                     unsupported.append((spec.name, task.id))
                     continue
-                job, n_skipped = _predict_job(con, project, spec, task, route, hashes, target_dir, limit,
-                                              retry_failed)
+                try:
+                    job, n_skipped = _predict_job(con, project, spec, task, route, hashes, target_dir, limit,
+                                                  retry_failed, slow_templates)
+                except PromptFailure as failure:
+                    failures.append(failure)
+                    continue
                 skipped += n_skipped
                 jobs.append(job)
     finally:
@@ -262,14 +292,18 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
         job.blocked = blocked[key]
     judges = []
     for job in jobs:
-        judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed, hashes)
+        try:
+            judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed, hashes)
+        except PromptFailure as failure:
+            failures.append(failure)  # the predictions are made; their readings wait for a fixed judge prompt
+            continue
         if judge is not None:
             if job.requests:  # generated files still to come are read once they exist
                 judge.reasons["output not generated yet"] += len(job.requests)
             judges.append(judge)
     judges += stored_judges(con, project, target_dir, {(j.model, j.task.id) for j in jobs}, selection,
-                            retry_failed, hashes)
-    return Plan(jobs, unsupported, skipped, judges, not_scorable(project, selection))
+                            retry_failed, hashes, failures)
+    return Plan(jobs, unsupported, skipped, judges, not_scorable(project, selection), failures)
 
 
 def metric_route(root: Path, ev: MetricEvaluator) -> tuple[RouteSpec | None, str | None]:
@@ -315,10 +349,12 @@ def _with_predictions(con: duckdb.DuckDBPyConnection, tasks: dict[str, str]) -> 
 
 
 def stored_judges(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path, planned: set[tuple[str, str]],
-                  selection: Selection | None, retry_failed: bool, hashes: WeightHashes | None) -> list[Job]:
+                  selection: Selection | None, retry_failed: bool, hashes: WeightHashes | None,
+                  failures: list[PromptFailure]) -> list[Job]:
     """Readings a metric's evaluator, or the task's own evaluator route (speech recognition of
     generated speech, the labels a classifier sees), still owes the stored predictions of
-    (model, task) pairs that no inference job covers (imported predictions, models run before)."""
+    (model, task) pairs that no inference job covers (imported predictions, models run before).
+    A judge prompt that fails on an instance adds to ``failures`` and leaves that pair out."""
     by_id = {t.id: t for t in project.tasks if t.metric.implementation is not None and (
         t.metric.evaluator is not None or (t.spec.inference is not None and t.spec.inference.evaluator is not None))}
     if not by_id:
@@ -332,14 +368,22 @@ def stored_judges(con: duckdb.DuckDBPyConnection, project: Project, target_dir: 
         if selection is not None and ((selection.tasks and task_id not in selection.tasks)
                                       or (selection.models and model not in selection.models)):
             continue
-        job = judge_job(con, project, model, by_id[task_id], target_dir, retry_failed, hashes)
+        try:
+            job = judge_job(con, project, model, by_id[task_id], target_dir, retry_failed, hashes)
+        except PromptFailure as failure:
+            failures.append(failure)
+            continue
         if job is not None:
             out.append(job)
     return out
 
 
 def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSpec, task: Task, route: RouteSpec,
-                 hashes: WeightHashes, target_dir: Path, limit: int | None, retry_failed: bool) -> tuple[Job, int]:
+                 hashes: WeightHashes, target_dir: Path, limit: int | None, retry_failed: bool,
+                 slow_templates: dict[str, str]) -> tuple[Job, int]:
+    """The job of (model, task): requests for the instances without a current prediction, and how many
+    failed ones wait for --retry-failed. Raises PromptFailure when the prompt fails on an instance
+    (``slow_templates``: prompt texts that ran past the time limit, with the task they did it on)."""
     inf = task.spec.inference
     assert inf is not None
     base = {"model": spec.name, "revision": spec.revision, **route_identity(route, project.root, hashes),
@@ -352,7 +396,19 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
     assert task.spec.dataset is not None
     folder = media_folder(project.root, task.spec.dataset)
     grants = load_grants(project.root)
+    from glc.compiler.sandbox import TemplateTimeout
+
     template = _prompts().from_string(inf.prompt)
+
+    def failed(instance_id: Any, value: Any, why: str) -> PromptFailure:
+        return PromptFailure(spec.name, task.id, Problem(
+            _instance_where(project, task, instance_id),
+            f"task '{task.id}', model '{spec.name}': the prompt template fails on this instance (its input: "
+            f"{preview(value)}): {clip(why, 200)}",
+            f"fix the record if its input is not what the task type expects, else fix inference.prompt of "
+            f"{task.path} (it sees `input`, `choices` and `task`); this task was not run for this model, the "
+            "others were"))
+
     for instance_id, input_json, media_json in _instances(con, task.id, limit):
         job.n_instances += 1
         value = json.loads(input_json) if input_json is not None else None
@@ -368,15 +424,14 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
         for name, path in listed:
             by_field.setdefault(name, []).append(hashes.media(path))
         media_hashes = {name: got[0] if len(got) == 1 else got for name, got in by_field.items()}
+        if (earlier := slow_templates.get(inf.prompt)) is not None:  # one wait per template, not one per task
+            raise failed(instance_id, value, f"the same template ran past its time limit on task '{earlier}'")
         try:
             prompt = render_prompt(task, value, template)
         except Exception as exc:  # noqa: BLE001 - a template that fails on this instance
-            source = str(data_path(project.root, task.spec.dataset))
-            raise GlcError(f"prompt template fails on instance {preview(instance_id)} (its input: {preview(value)}): "
-                           f"{clip(str(exc), 200)}", location=task.path,
-                           hint=f"the instance comes from {clip(source)}: fix the record there if its input is not "
-                                "what the task type expects, else fix inference.prompt (it sees `input`, `choices` "
-                                "and `task`); nothing was run") from None
+            if isinstance(exc, TemplateTimeout):
+                slow_templates[inf.prompt] = task.id
+            raise failed(instance_id, value, str(exc)) from None
         key = sha256_text(canonical({**base, "prompt": prompt, "media": media_hashes}))
         have = stored.get(instance_id)
         if have is not None and have[0] == key and (have[1] is None or not retry_failed):
@@ -473,7 +528,15 @@ def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: s
         if ev.reads == "features" and ev.reference == "media":
             media["reference"] = reference
         elif ev.reads == "features" and ev.reference == "prompt":
-            prompt = render_prompt(task, value, task_template) if task_template is not None else str(value or "")
+            try:
+                prompt = render_prompt(task, value, task_template) if task_template is not None else str(value or "")
+            except Exception as exc:  # noqa: BLE001 - the task's prompt, the reference of this reading, fails
+                raise PromptFailure(model, task.id, Problem(
+                    _instance_where(project, task, instance_id),
+                    f"task '{task.id}', model '{model}': the prompt template, which metric '{task.metric.name}' "
+                    f"reads as the reference, fails on this instance: {clip(str(exc), 200)}",
+                    f"fix inference.prompt of {task.path} or the record; this task's readings were not made for "
+                    "this model, the others were")) from None
         elif judge_template is not None:
             kind = task.spec.inference.output if task.spec.inference is not None else "text"
             if made and kind != "text":
@@ -484,10 +547,13 @@ def _metric_judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: s
                                                             "reference": reference,
                                                             "task": {"id": task.id, "name": task.spec.name}})
             except Exception as exc:  # noqa: BLE001 - a judge template that fails on this instance
-                raise GlcError(f"the judge prompt of metric '{task.metric.name}' fails on instance "
-                               f"'{instance_id}' of {task.id}: {exc}",
-                               location=f"specs/metrics/{task.metric.name}.yaml",
-                               hint="fix evaluator.prompt; it sees input, prediction, reference and task") from None
+                raise PromptFailure(model, task.id, Problem(
+                    _instance_where(project, task, instance_id),
+                    f"task '{task.id}', model '{model}': the judge prompt of metric '{task.metric.name}' fails on "
+                    f"this instance: {clip(str(exc), 200)}",
+                    f"fix evaluator.prompt of specs/metrics/{task.metric.name}.yaml (it sees input, prediction, "
+                    "reference and task), or the record; this task's readings were not made for this model, "
+                    "the others were")) from None
         elif made:
             media["output"] = output
         key = sha256_text(canonical({"evaluator": ident, "reads": reads, "prediction": pkey,
@@ -730,7 +796,12 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
     try:
         for job in plan.jobs:
             run_job(job)
-            judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed)
+            try:
+                judge = judge_job(con, project, job.model, job.task, target_dir, retry_failed)
+            except PromptFailure as failure:  # on a prediction this run made: its readings wait, the rest goes on
+                if all((f.model, f.task_id) != (failure.model, failure.task_id) for f in plan.prompt_problems):
+                    plan.prompt_problems.append(failure)
+                continue
             if judge is not None and judge.requests:
                 progress.start(total := total + len(judge.requests))
                 run_job(judge)

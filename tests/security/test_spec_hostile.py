@@ -247,9 +247,72 @@ def test_prompt_templates_are_bounded_in_work_memory_and_time(tmp_path: Path, pr
     root = new_project(tmp_path / "p")
     qa_task(root, n=1, prompt=prompt)
     model_spec(root, "m", [{"runner": "command", "args": {"argv": ["{{ python }}", "-c", ECHO, "{{ prompt }}"]}}])
-    with pytest.raises(GlcError) as info:
-        Workspace(root).plan()
-    assert "prompt template fails on instance 'q0'" in info.value.message and message in info.value.message
+    ws = Workspace(root)
+    plan = ws.plan()
+    [failure] = plan.prompt_problems  # that job is left out, named; planning goes on
+    assert (failure.model, failure.task_id, plan.jobs) == ("m", "nlp.t_acc", [])
+    assert failure.problem.where.endswith("nlp.t_acc.jsonl instance 'q0'"), failure.problem.where
+    assert "the prompt template fails on this instance" in failure.problem.message
+    assert message in failure.problem.message
+
+
+def _yaml_edit(path: Path, **fields: Any) -> None:
+    spec = yaml.safe_load(path.read_text())
+    spec.update(fields)
+    path.write_text(yaml.safe_dump(spec))
+
+
+@pytest.mark.slow  # runs two tasks through a command runner (several seconds)
+def test_a_prompt_failing_on_one_record_leaves_out_that_task_and_the_others_run(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    prompt = "Add one: {{ input.a + 1 }}"
+    ok = add_task(root, "acc", "text", [(f"q{i}", {"a": i}, [str(i + 1)]) for i in range(3)])
+    bad = add_task(root, "acc", "text", [("r0", {"a": 1}, ["2"]), ("r1", {"a": "one"}, ["2"])], suffix="_bad")
+    for tid in (ok, bad):
+        _yaml_edit(root / "specs" / "tasks" / "test" / f"{tid}.yaml", inference={"type": "qa", "prompt": prompt})
+    argv = ["{{ python }}", "-c", ECHO, "{{ prompt }}"]
+    allow_command(root, argv)
+    model_spec(root, "m", [{"runner": "command", "args": {"argv": argv}}])
+    db = root / "target" / "general-bench.duckdb"
+    out = glc(root, "run")
+    assert out.returncode == 3, out.stderr  # the run goes on and says it is incomplete
+    assert "1 job left out: a prompt fails on an instance of the task" in out.stderr, out.stderr
+    assert f"{bad}.jsonl instance 'r1': task '{bad}', model 'm'" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    con = duckdb.connect(str(db), read_only=True)
+    got = con.execute("SELECT task_id, count(*) FROM predictions GROUP BY ALL ORDER BY 1").fetchall()
+    con.close()
+    assert got == [(ok, 3)]  # the good task ran in full; nothing of the bad one was asked
+    jobs = json.loads((root / "target" / "jobs.json").read_text())["jobs"]
+    assert [(j["kind"], j["task_id"]) for j in jobs if j["kind"] == "prompt fails"] == [("prompt fails", bad)]
+    results = json.loads(next((root / "target" / "runs").glob("*/results.json")).read_text())
+    assert [(f["model"], f["task_id"]) for f in results["prompt_failures"]] == [("m", bad)]
+    # the record fixed: that task runs, the other is up to date
+    data = root / "data" / f"{bad}.jsonl"
+    data.write_text(data.read_text().replace('"one"', "1"))
+    again = glc(root, "run")
+    assert again.returncode == 0, again.stderr
+    assert "left out" not in again.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM predictions WHERE task_id = ?", [bad]).fetchone()[0] == 2
+    con.close()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.slow  # waits out one 2 s deadline
+def test_a_prompt_that_runs_out_of_time_waits_once_not_once_per_task(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p")
+    slow = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    tids = [add_task(root, "acc", "text", [("q0", {"a": 1}, ["1"])], suffix=f"_{k}") for k in range(4)]
+    for tid in tids:
+        _yaml_edit(root / "specs" / "tasks" / "test" / f"{tid}.yaml", inference={"type": "qa", "prompt": slow})
+    model_spec(root, "m", [{"runner": "command", "args": {"argv": ["{{ python }}", "-c", ECHO, "{{ prompt }}"]}}])
+    plan = Workspace(root).plan()
+    messages = sorted(f.problem.message for f in plan.prompt_problems)
+    assert len(messages) == 4 and plan.jobs == []
+    timed = [m for m in messages if "ran longer than 2 s" in m]
+    assert len(timed) == 1, messages  # the other three are told it is the same template, without a wait
+    assert sum("the same template ran past its time limit on task" in m for m in messages) == 3, messages
 
 
 # --- 12. located errors, never a traceback --------------------------------------------------
