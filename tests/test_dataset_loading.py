@@ -660,6 +660,25 @@ def test_an_integer_past_the_floats_is_a_reference_problem(loader, monkeypatch: 
         assert rows is None and len(problems) == 1 and said in problems[0][1]
 
 
+@pytest.mark.parametrize(("kind", "record", "said"), [
+    ("number", '"output": {"answer": true}', "reference does not fit type 'number': True is not a number"),
+    ("labels", '"output": {"answer": ["cat", false]}', "expected a list of labels"),
+    ("choice", '"input": {"options": ["x", "y", "z", "w"]}, "output": {"answer": "(e)"}',
+     "answer 'E' is past the 4 options in 'input.options'"),
+])
+def test_a_reference_no_answer_can_match_is_refused_with_its_instance(loader, monkeypatch: pytest.MonkeyPatch,
+                                                                      kind: str, record: str, said: str) -> None:
+    """true read as the number 1.0 or the label 'False', and a letter naming no option (E of four, which no
+    answer can ever match), were stored without a word: references that do not fit their type."""
+    root, task, types = loader
+    good = '{"id": "a", "input": {"options": ["x", "y"]}, "output": {"answer": ' + \
+        {"number": "3", "labels": '["cat"]', "choice": '"B"'}[kind] + "}}"
+    text = _doc(good, '{"id": "b", ' + record + "}")
+    for rows, problems in _raw_both_ways(root, task, types, dataset(kind), text, monkeypatch):
+        assert rows is None and len(problems) == 1, problems
+        assert problems[0][0].endswith("annotation.json instance 'b'") and said in problems[0][1], problems
+
+
 @pytest.mark.parametrize("where", ["input", "reference", "id", "header"])
 def test_nesting_past_the_recursion_limit_is_one_problem(loader, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     """A thousand levels of lists parse (orjson reads 1,024) and then overflow Python's recursion limit in a

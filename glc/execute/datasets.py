@@ -427,7 +427,8 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
         return str(value).strip(), [str(value).strip()], None
     if kind == "labels":
         labels = value.split(ds.label_separator) if isinstance(value, str) else value
-        if not isinstance(labels, list) or not all(isinstance(x, str | int) for x in labels):
+        if not isinstance(labels, list) or not all(isinstance(x, str | int) and not isinstance(x, bool)
+                                                   for x in labels):
             raise ValueError(f"expected a list of labels, got {preview(value)}")
         if ds.labels_in_order:  # a sequence (events in order): order and repeats kept
             clean = [s for s in (str(x).strip() for x in labels) if s]
@@ -435,6 +436,8 @@ def convert_reference(value: Any, ds: DatasetSpec, folder: Path) -> tuple[Any, l
             clean = sorted({str(x).strip() for x in labels if str(x).strip()})
         return clean, clean, None
     if kind == "number":
+        if isinstance(value, bool):  # float(true) is 1.0: a flag, not a measured number
+            raise ValueError(f"{preview(value)} is not a number")
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -534,6 +537,11 @@ def _reference_value(rec: Any, ds: DatasetSpec, ref_field: str) -> Any:
     return _get(rec, ref_field)
 
 
+def _past_options(letter: str, options: list[Any]) -> bool:
+    """Whether a choice letter names no option of a non-empty list (E of four): no answer can match it."""
+    return bool(options) and ord(letter) - ord("A") >= len(options)
+
+
 def _options(rec: Any, ds: DatasetSpec) -> list[str]:
     if ds.options_field is None:
         return []
@@ -622,7 +630,11 @@ def _load_task(root: Path, task: Task, problems: list[Problem], fp: str | None, 
                 ref_value = _reference_value(rec, ds, ref_field)
                 reference, ref_texts, ref_number = convert_reference(ref_value, ds, folder)
                 if ds.reference == "choice":
-                    ref_texts = ref_texts + _options(rec, ds)  # the letter, then the option texts
+                    options = _options(rec, ds)
+                    if _past_options(reference, options):
+                        raise ValueError(f"answer {reference!r} is past the {len(options)} options in "
+                                         f"'{ds.options_field}'")
+                    ref_texts = ref_texts + options  # the letter, then the option texts
         except KeyError:
             key = ("dataset.reference_fields", ", ".join(ds.reference_fields)) if ds.reference_fields \
                 else ("dataset.fields.reference", ref_field)
@@ -903,6 +915,8 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                 else ([], [], [])
         if ds.reference == "choice" and ds.options_field is not None:
             options = _column(records, ds.options_field)
+            if any(t and type(o) is list and _past_options(t[0], o) for t, o in zip(texts, options, strict=True)):
+                return None  # an answer past its options: the per-instance loop names it
             texts = [t + o if type(o) is list else t for t, o in zip(texts, options, strict=True)]
             if not set(map(type, chain.from_iterable(texts))) <= {str}:  # the option texts as strings
                 texts = [[x if type(x) is str else str(x) for x in t] for t in texts]
