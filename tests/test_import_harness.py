@@ -325,6 +325,19 @@ def test_vlmevalkit_match_by_index_and_pickles_refused(hw: Workspace, tmp_path: 
         hw.import_harness("vlmevalkit", pkl, "vlm", mapping)
 
 
+def test_vlmevalkit_tsv_row_short_of_its_prediction_is_refused_at_its_line(hw: Workspace, tmp_path: Path) -> None:
+    """A row that lost its last field (the prediction) was read as one without a prediction."""
+    lines = (VLM / "MockVLM_GLC_Capitals.tsv").read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].rsplit("\t", 1)[0]
+    tsv = tmp_path / "MockVLM_GLC_Capitals.tsv"
+    tsv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapping = _map(hw, "tasks:\n  GLC_Capitals: {task: nlp.t_acc_mc, match: position}\n")
+    with pytest.raises(GlcError) as err:
+        hw.import_harness("vlmevalkit", tsv, "vlm", mapping)
+    assert f"{tsv}:4: row has 9 fields, the header has 10" in err.value.format()
+    assert _count(hw, "predictions") == 0
+
+
 # --- matching: id, position, hash; unmatched and duplicates ---------------------------------------
 
 

@@ -353,10 +353,14 @@ def _table_records(f: Path, fmt: str) -> list[dict[str, Any]]:
     """Rows of a Parquet or CSV dataset; a file polars cannot read is a located GlcError."""
     import polars as pl
 
+    from glc.importers.csv_rows import read_csv
+
     if fmt == "csv":
         require_utf8(f)
     try:
-        frame = pl.read_parquet(f) if fmt == "parquet" else pl.read_csv(f, infer_schema=False)
+        frame = pl.read_parquet(f) if fmt == "parquet" else read_csv(f)  # a short row: named, not nulls
+    except GlcError:
+        raise
     except Exception as exc:  # noqa: BLE001 - polars raises its own error types for damaged files
         first = clip(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, 300)
         raise GlcError(f"cannot read the {fmt.upper()} dataset: {first}", location=str(f),

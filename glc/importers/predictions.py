@@ -189,10 +189,12 @@ def _table_rows(path: Path, suffix: str) -> list[tuple[str, Any]]:
     """(where, row) of a CSV (all strings) or Parquet file; a damaged file is one located error."""
     import polars as pl
 
+    from glc.importers.csv_rows import read_csv
+
     try:
         if suffix == ".csv":
             decode_utf8(path.read_bytes(), path)  # polars would not say where
-            frame, first = pl.read_csv(path, infer_schema=False), 2
+            frame, first = read_csv(path), 2  # a short row would read as "no prediction"
         else:
             frame, first = pl.read_parquet(path), 1
         dicts = frame.to_dicts()

@@ -19,6 +19,7 @@ import polars as pl
 
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import Project, Task
+from glc.importers.csv_rows import read_csv
 from glc.importers.safety import clip, name_problem, path_problem, preview, require_utf8, suggest
 from glc.importers.scores import (
     ImportErrors,
@@ -62,7 +63,9 @@ def _frame(path: Path) -> tuple[pl.DataFrame, int]:
             frame = pl.read_parquet(path)
             # dictionary-encoded text (pandas' category, polars' Categorical) is text: its values as strings
             return frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String)), 1
-        return pl.read_csv(path, infer_schema=False, encoding="utf8"), 2
+        return read_csv(path), 2  # every row with the header's fields: a short one lost its score
+    except GlcError:
+        raise
     except _TooBig as big:
         raise GlcError(f"the table has {big.rows:,} rows, more than glc reads ({MAX_ROWS:,}: a score per model "
                        "and task)", location=clip(str(path)), hint="split it into files of fewer models") from None

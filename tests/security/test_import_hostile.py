@@ -210,6 +210,25 @@ def test_tables_follow_the_same_rule(loaded: Workspace, tmp_path: Path) -> None:
     assert "row 3" not in msg  # the spelled token "inf" is "no score"
 
 
+@pytest.mark.parametrize(("rows", "line", "said"), [
+    ("m,nlp.commonsense_reasoning,1\nm,nlp.causal_reasoning\n", 3, "row has 2 fields, the header has 3"),
+    ("m,nlp.commonsense_reasoning,1,9\n", 2, "row has 4 fields, the header has 3"),
+    ('"m\nx",nlp.commonsense_reasoning,1\n\nm\n', 5, "row has 1 field, the header has 3"),
+])
+def test_a_csv_row_with_too_few_or_too_many_fields_is_refused_at_its_line(loaded: Workspace, tmp_path: Path,
+                                                                          rows: str, line: int, said: str) -> None:
+    """A row that lost its score field was read as "no score" (polars fills missing cells with nulls);
+    one with a field too many was refused without its row."""
+    csv = tmp_path / "s.csv"
+    csv.write_text("model,task,score\n" + rows, encoding="utf-8")
+    before = _snapshot(loaded)
+    assert f"{csv}:{line}: {said}" in _cli(loaded, "import", "scores", str(csv))
+    assert _snapshot(loaded) == before
+    ok = tmp_path / "ok.csv"  # an empty score field is a row of three fields: "no score"
+    ok.write_text("model,task,score\nm,nlp.commonsense_reasoning,\nm,nlp.causal_reasoning,42\n", encoding="utf-8")
+    assert loaded.import_scores(ok).n_scores == {"m": 1}
+
+
 def test_parquet_floats_follow_the_same_rule(loaded: Workspace, tmp_path: Path) -> None:
     tasks = ["nlp.commonsense_reasoning", "nlp.causal_reasoning", "nlp.counterfactual_reasoning",
              "image.remote_sensing_image_dehazing", "image.weather_recognition"]
@@ -336,6 +355,9 @@ def test_latin1_prediction_json_and_csv(preds: Workspace, tmp_path: Path) -> Non
     csv = tmp_path / "p.csv"
     csv.write_bytes(b"model,task,id,prediction\nm,nlp.t_acc,q2,caf\xe9\n")
     assert f"{csv}:2: not valid UTF-8" in _refused(preds, csv, "predictions")
+    # a row that lost its prediction field was stored as a missing prediction
+    csv.write_text("model,task,id,prediction\nm,nlp.t_acc,q2,4\nm,nlp.t_acc,q3\n", encoding="utf-8")
+    assert f"{csv}:3: row has 3 fields, the header has 4" in _refused(preds, csv, "predictions")
 
 
 def test_huge_values_are_echoed_short(loaded: Workspace, preds: Workspace, tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from glc.compiler.errors import GlcError
+from glc.importers.csv_rows import read_csv
 from glc.importers.harness.frame import (
     SCORES_SCHEMA,
     Samples,
@@ -56,7 +57,9 @@ def _table(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     if suffix == ".tsv":
         decode_utf8(path.read_bytes(), path)
         try:
-            frame = pl.read_csv(path, separator="\t", infer_schema=False, quote_char='"')
+            frame = read_csv(path, separator="\t")
+        except GlcError:
+            raise
         except Exception as exc:  # noqa: BLE001 - polars raises several types for damaged files
             raise GlcError(f"cannot read the TSV file: {clip(str(exc).splitlines()[0] if str(exc) else '', 200)}",
                            location=clip(str(path)), hint=HINT) from None
@@ -208,7 +211,10 @@ def _acc(path: Path, problems: list[Problem]) -> dict[str, Any]:
     """``<split>/<column>`` -> value of a ``_acc.csv`` (``Overall`` of split ``none`` is ``Overall``)."""
     decode_utf8(path.read_bytes(), path)
     try:
-        frame = pl.read_csv(path, infer_schema=False)
+        frame = read_csv(path)
+    except GlcError as exc:
+        problems.append(Problem(exc.location or str(path), exc.message, exc.hint))
+        return {}
     except Exception as exc:  # noqa: BLE001
         problems.append(Problem(str(path), f"cannot read the score table: {clip(str(exc), 200)}"))
         return {}
