@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,9 @@ def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a model name, or None. Model names are printed on boards, in terminals and
     in files: a lone surrogate cannot be stored, a control character would drive the terminal it is
     printed on (or forge a line), a bidirectional override would show it as another name, and a name of
-    more than ``MODEL_NAME_CHARS`` characters is no name."""
+    more than ``MODEL_NAME_CHARS`` characters is no name. A name not in NFC (an accent as a combining
+    mark, as macOS file names write it) would print exactly like its composed form on a board, as a
+    second row for what reads as one model."""
     bad = lone_surrogate(name)
     if bad:
         return bad
@@ -77,6 +80,9 @@ def name_problem(name: str) -> str | None:
                 "(model names are printed in terminals: no control or bidirectional characters)")
     if len(name) > MODEL_NAME_CHARS:
         return f"{len(name)} characters, more than {MODEL_NAME_CHARS}"
+    if not unicodedata.is_normalized("NFC", name):  # 'cafe' + U+0301 and 'café' print alike, two models
+        return (f"not in composed Unicode form (NFC): it prints like {unicodedata.normalize('NFC', name)!r} but "
+                "would be another model than that name; write it composed (NFC)")
     return None
 
 
