@@ -12,7 +12,11 @@ A workbook is a zip of XML parts, and both readers trust it more than glc may:
   by openpyxl row by row (``SheetParts.far``), which stops at Excel's last row
   (``workbook._rows``). A plainly written reference past Excel's last row or column is refused here;
 - **untyped inline strings**: text in ``<is>`` of a cell without ``t="inlineStr"`` is read by
-  calamine but not by openpyxl: a score would be silently lost (or read by one reader only).
+  calamine but not by openpyxl: a score would be silently lost (or read by one reader only);
+- **escaped characters**: calamine decodes OOXML's ``_xHHHH_`` escapes in text (``M_x0041_`` reads
+  ``MA``), openpyxl does not (and in shared strings only drops ``x005F_``), so the two would read
+  another model or task name. A workbook with such a sequence in any XML part is read by openpyxl,
+  the reader the official scorer's pandas uses.
 
 Negative shared-string indexes (openpyxl would look them up from the end of the list) are refused
 where openpyxl looks them up (``guard_shared_strings``). The worksheets' XML is returned
@@ -55,6 +59,7 @@ _PREFIX_END = re.compile(rb":(?:c|row)[\s/>]")  # what a prefixed cell or row ta
 _ODD_SHARED = re.compile(rb't="s"><v>(?![0-9]{1,9}</v>)')
 _INLINE_TYPE = re.compile(rb"""\st\s*=\s*["']inlineStr["']""")
 _CELL_REF = re.compile(rb'\sr\s*=\s*["\']([^"\']{1,40})["\']')
+_ESCAPED = re.compile(rb"_x[0-9A-Fa-f]{4}_")  # an OOXML character escape, which the two readers read apart
 TAG_WINDOW = 4096  # bytes searched back from an inline string for its cell's start tag
 DAMAGED_HINT = ("the workbook is damaged or was not written by a spreadsheet program; "
                 "re-save it from Excel or LibreOffice")
@@ -103,16 +108,30 @@ def check_xlsx(path: Path, hint: str) -> SheetParts:
         for info in infos:
             name = info.filename
             if name not in sheets:
+                # shared strings (wherever the workbook's relations put them) may hold escapes too
+                if not parts.far and name.lower().endswith(".xml") and \
+                        _escaped(_read(zf, info, f"{clip(str(path))} part {preview(name)}")):
+                    parts.far = True
                 continue
             where = f"{clip(str(path))} sheet {preview(titles.get(name, name))}"
-            try:
-                data = zf.read(info)  # never more than the declared size; the CRC is checked
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError) as exc:
-                raise GlcError(f"damaged sheet ({clip(str(exc), 160)})", location=where, hint=DAMAGED_HINT) from None
-            parts.far = _far(data, where) or parts.far
+            data = _read(zf, info, where)
+            parts.far = _far(data, where) or _escaped(data) or parts.far
             _untyped_inline(data, where)
             parts.xml[name] = data
     return parts
+
+
+def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes:
+    """A part's bytes: never more than the declared size (checked above); the CRC is checked."""
+    try:
+        return zf.read(info)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError) as exc:
+        raise GlcError(f"damaged part ({clip(str(exc), 160)})", location=where, hint=DAMAGED_HINT) from None
+
+
+def _escaped(data: bytes) -> bool:
+    """Whether the XML holds an ``_xHHHH_`` escape (one search in C; the pattern only where '_x' is)."""
+    return data.find(b"_x") >= 0 and _ESCAPED.search(data) is not None
 
 
 def _far(data: bytes, where: str) -> bool:

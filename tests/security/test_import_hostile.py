@@ -476,6 +476,34 @@ def test_a_far_cell_is_read_row_by_row_not_as_one_grid(ws: Workspace, tmp_path: 
     assert calls == [C04]  # a plain workbook still does
 
 
+def test_escaped_characters_in_text_are_read_as_openpyxl_reads_them(ws: Workspace, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """calamine decodes OOXML's _xHHHH_ escapes ('M_x0041_B' reads 'MAB'), openpyxl does not: the same
+    workbook gave another model name depending on which reader the guard chose. Such a workbook (an escape
+    in a sheet or in the shared strings) is read by openpyxl, as the official scorer's pandas reads it."""
+    calls: list[Path] = []
+    monkeypatch.setattr("glc.importers.workbook.read_fast", lambda p, *a, **k: calls.append(p))
+    book = _edit_xml(tmp_path, {"*": lambda xml: xml.replace(f"<t>{C04_MODEL}</t>", "<t>M_x0041_B</t>")})
+    assert ws.import_scores(book).n_scores == {"M_x0041_B": C04_SCORES} and calls == []
+
+    def edit(wb: Any) -> None:  # openpyxl writes its text as shared strings
+        for sheet in wb.worksheets:
+            sheet.cell(1, 5).value = "N_x0042_C"
+    written = workbook_variant(tmp_path, edit, "written.xlsx")  # openpyxl writes '_' of '_x' as '_x005F_'
+    shared = tmp_path / "shared.xlsx"
+    with zipfile.ZipFile(written) as zin, zipfile.ZipFile(shared, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if "sharedStrings" in info.filename:
+                assert b"N_x005F_x0042_C" in data
+                data = data.replace(b"N_x005F_x0042_C", b"N_x0042_C")  # as another writer may leave it
+            zout.writestr(info, data)
+    wanted = openpyxl.load_workbook(shared, read_only=True).worksheets[0].cell(1, 5).value
+    assert wanted == "N_x0042_C"
+    assert ws.import_scores(shared).n_scores == {wanted: C04_SCORES} and calls == []
+    assert ws.import_scores(written).n_scores == {wanted: C04_SCORES}  # the escaped '_': both read it so
+
+
 @pytest.mark.parametrize(("row", "said"), [
     ('<row r="2000000000"><c r="A2000000000" t="n"><v>1</v></c></row>', "row '2000000000' lies past Excel's last row"),
     ('<row r="5"><c r="A1048577" t="n"><v>1</v></c></row>', "cell 'A1048577' lies past Excel's last row"),
