@@ -660,6 +660,35 @@ def test_an_integer_past_the_floats_is_a_reference_problem(loader, monkeypatch: 
         assert rows is None and len(problems) == 1 and said in problems[0][1]
 
 
+def test_a_byte_order_mark_before_the_json_is_skipped(loader, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notepad writes UTF-8 with a byte order mark; orjson and the standard library refuse it, so such an
+    annotation.json was a bad-JSON problem although the importers read prediction files like it."""
+    root, task, types = loader
+    text = _doc('{"id": "a", "input": {}, "output": {"answer": "x"}}')
+    plain = _raw_both_ways(root, task, types, dataset("text"), text, monkeypatch)
+    marked = _raw_both_ways(root, task, types, dataset("text"), b"\xef\xbb\xbf" + text.encode(), monkeypatch)
+    assert marked == plain and plain[0][0] is not None and plain[0][1] == []
+    # a problem after it is still placed by line, the bytes counted from the file's start
+    bad = b"\xef\xbb\xbf" + _doc('{"id": "a",\n "input": {}, "output": {"answer": "caf\xe9"}}').encode("latin-1")
+    at = bad.index(b"\xe9")
+    for rows, problems in _raw_both_ways(root, task, types, dataset("text"), bad, monkeypatch):
+        assert rows is None and problems[0][0].endswith("annotation.json:2"), problems
+        assert f"at byte offset {at}" in problems[0][1], problems
+    # JSON Lines alike: the mark before the first line
+    lines = root / "data" / "hyp" / "bom.jsonl"
+    ds = DatasetSpec(format="jsonl", path="data/hyp/bom.jsonl", reference="text")
+    t = task.__class__(task.spec.model_copy(update={"dataset": ds}), task.metric, task.path)
+    got = {}
+    for mark in (b"", b"\xef\xbb\xbf"):
+        lines.write_bytes(mark + b'{"id": "a", "input": "q", "output": "x"}\n'
+                                 b'{"id": "b", "input": "r", "output": "y"}\n')
+        problems: list = []
+        loaded = datasets.load_task(root, t, problems, "fp", types)
+        assert problems == [] and loaded is not None
+        got[mark] = loaded.rows
+    assert got[b""] == got[b"\xef\xbb\xbf"]
+
+
 @pytest.mark.parametrize(("kind", "record", "said"), [
     ("number", '"output": {"answer": true}', "reference does not fit type 'number': True is not a number"),
     ("labels", '"output": {"answer": ["cat", false]}', "expected a list of labels"),

@@ -37,6 +37,7 @@ from glc.compiler.spec_models import DatasetSpec
 from glc.engine.store import ensure_store, insert_arrow, transaction
 from glc.importers.safety import (
     SURROGATE_HINT,
+    UTF8_BOM,
     clip,
     decode_utf8,
     lone_surrogate,
@@ -282,8 +283,9 @@ def _records(root: Path, task: Task, problems: list[Problem],
             out = []
             # lines end at "\n" only: str.splitlines() would also cut at U+2028, U+2029, U+0085,
             # \x1c-\x1e, \v and \f, which JSON strings may hold unescaped
-            for n, line in enumerate(decode_utf8(f.read_bytes() if data is None else data, f).split("\n"),
-                                     start=1):
+            raw = f.read_bytes() if data is None else data
+            skipped = len(UTF8_BOM) if raw.startswith(UTF8_BOM) else 0
+            for n, line in enumerate(decode_utf8(raw[skipped:], f, offset=skipped).split("\n"), start=1):
                 if line.strip():
                     try:
                         out.append(json.loads(line, parse_constant=_not_json))
@@ -318,6 +320,9 @@ def _fast_json(f: Path, data: bytes | None = None) -> tuple[Any, str]:
     integers are exact. NaN and Infinity, which the standard library reads, are not JSON: refused."""
     if data is None:
         data = f.read_bytes()
+    skipped = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0  # as Notepad writes UTF-8: neither parser takes it
+    if skipped:
+        data = data[skipped:]
     refused_at = None  # where orjson stopped: a NaN the standard library then reads is located by it
     if _orjson is not None:
         digits = data.translate(_DIGITS_AS_ZERO)
@@ -326,7 +331,7 @@ def _fast_json(f: Path, data: bytes | None = None) -> tuple[Any, str]:
                 return _orjson.loads(data), "orjson"
             except ValueError as exc:  # orjson.JSONDecodeError: let the careful path say where and why
                 refused_at = getattr(exc, "pos", None)
-    text = decode_utf8(data, f)
+    text = decode_utf8(data, f, offset=skipped)
     try:
         return json.loads(text, parse_constant=_not_json), "json"
     except _NotJson as exc:

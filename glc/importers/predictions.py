@@ -54,6 +54,7 @@ from glc.importers.prediction_tree import (
 )
 from glc.importers.safety import (
     SURROGATE_HINT,
+    UTF8_BOM,
     NotRegularFile,
     clip,
     decode_utf8,
@@ -69,7 +70,7 @@ from glc.profiles import Grants, load_grants
 from glc.words import plural
 
 MAX_DEPTH = 100
-BOM = b"\xef\xbb\xbf"
+BOM = UTF8_BOM
 
 NUMBER_HINT = "write the prediction as a JSON string, or as a finite number; null means no prediction"
 ROW_HINT = "each line is an object {\"model\", \"task\", \"id\", \"prediction\"}"

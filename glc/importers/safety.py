@@ -124,6 +124,9 @@ def lone_surrogate(text: str) -> str | None:
     return f"invalid Unicode: lone surrogate U+{ord(found.group()):04X} at character {found.start() + 1}"
 
 
+UTF8_BOM = b"\xef\xbb\xbf"  # the byte order mark some editors (Notepad) put before UTF-8 text: skipped
+
+
 def decode_utf8(data: bytes, path: Path, *, first_line: int = 1, offset: int = 0) -> str:
     """``data`` as text; else a GlcError naming the line and byte offset of the first bad byte.
 

@@ -486,7 +486,7 @@ def test_escaped_characters_in_text_are_read_as_openpyxl_reads_them(ws: Workspac
     book = _edit_xml(tmp_path, {"*": lambda xml: xml.replace(f"<t>{C04_MODEL}</t>", "<t>M_x0041_B</t>")})
     assert ws.import_scores(book).n_scores == {"M_x0041_B": C04_SCORES} and calls == []
 
-    def edit(wb: Any) -> None:  # openpyxl writes its text as shared strings
+    def edit(wb: openpyxl.Workbook) -> None:  # openpyxl writes its text as shared strings
         for sheet in wb.worksheets:
             sheet.cell(1, 5).value = "N_x0042_C"
     written = workbook_variant(tmp_path, edit, "written.xlsx")  # openpyxl writes '_' of '_x' as '_x005F_'

@@ -30,7 +30,7 @@ import polars as pl
 import pyarrow as pa
 
 from glc.compiler.errors import GlcError
-from glc.importers.safety import clip, decode_utf8, lone_surrogate, preview
+from glc.importers.safety import UTF8_BOM, clip, decode_utf8, lone_surrogate, preview
 from glc.importers.scores import Problem
 
 # Unicode's White_Space property (PropList.txt): what "whitespace" means for text_key
@@ -41,7 +41,7 @@ _RUNS = re.compile("[" + re.escape(WHITE_SPACE) + "]+")
 TEXT_KEY_SQL = ("sha256(trim(regexp_replace(nfc_normalize({x}), "
                 "'[\\t\\n\\x{{0B}}\\f\\r\\x{{85}}\\p{{Z}}]+', ' ', 'g'), ' '))")
 
-BOM = b"\xef\xbb\xbf"
+BOM = UTF8_BOM
 
 FRAME_SCHEMA: dict[str, Any] = {"harness_task": pl.String, "source_file": pl.String, "sample": pl.String,
                                 "position": pl.Int64, "filter": pl.String, "epoch": pl.Int64,
