@@ -170,6 +170,24 @@ def test_lm_eval_careful_reader_gives_the_same_rows(hw: Workspace, tmp_path: Pat
                         "metric = 'acc'") == [("line 2",)]
 
 
+def test_lm_eval_per_sample_values_that_are_no_score_are_counted_in_a_note(hw: Workspace, tmp_path: Path) -> None:
+    """A corpus metric logs its inputs per sample (bleu: [reference, prediction]), which is no score: those
+    values were left out of harness_scores without a word."""
+    run = tmp_path / "run"
+    shutil.copytree(LM, run)
+    f = next(run.glob("samples_glc_arith_qa_*.jsonl"))
+    lines = []
+    for line in _lines(f):
+        if line["filter"] == "none":
+            line["metrics"].append("bleu")
+            line["bleu"] = [line["target"], line["filtered_resps"][0]]
+        lines.append(json.dumps(line))
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = hw.import_harness("lm-eval", run, "smol", _map(hw, LM_MAP)).describe()
+    assert "glc_arith_qa: 6 per-sample value(s) of metric 'bleu' are no score glc keeps (e.g. ['5', ' 5']" in text
+    assert sql_rows(hw, "SELECT DISTINCT metric FROM harness_scores WHERE task_id = ?", QA_TASK) == [("exact_match",)]
+
+
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_fast_reader_takes_every_value_as_the_careful_reader(hw: Workspace, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:

@@ -393,19 +393,26 @@ def _task_samples(con: duckdb.DuckDBPyConnection, path: Path, task: str, flavor:
                                 "pick a filter that keeps one response per document (e.g. take_first)"))
     if bad.height:
         return None
-    scores = _scores(frame, metrics, fast)
+    dropped: dict[str, tuple[int, Any]] = {}
+    scores = _scores(frame, metrics, fast, dropped)
     keep = ["harness_task", "source_file", "sample", "position", "filter", "epoch", "prediction", "error", "target",
             *[field_column(f) for f in fields if f != entry.choice_field]]
     out = Samples(frame.select(keep), scores)
     if note:
         out.notes.append(f"{task}: {frame.height} multiple-choice sample(s); the prediction is {note} "
                          "(what lm-eval's acc compares)")
+    for metric, (n, example) in sorted(dropped.items()):
+        out.notes.append(f"{task}: {n} per-sample value(s) of metric {preview(metric)} are no score glc keeps "
+                         f"(e.g. {clip(show(example), 80)}: a corpus metric's inputs, not a per-sample value); "
+                         "the diff against the harness (glc diff harness:MODEL) leaves them out")
     return out
 
 
-def _scores(frame: pl.DataFrame, metrics: list[str], fast: bool) -> pl.DataFrame:
+def _scores(frame: pl.DataFrame, metrics: list[str], fast: bool, dropped: dict[str, tuple[int, Any]]) -> pl.DataFrame:
     """Long form (row, metric, value, raw) of the per-sample scores; a sample without a score (null or
-    absent) has no row, the raw text of a number is Python's ``repr`` of it (as ``score_value``)."""
+    absent) has no row, the raw text of a number is Python's ``repr`` of it (as ``score_value``).
+    ``dropped`` hears, per metric, how many values were no score (a list, text that is no number) and
+    the first of them (the fast reader takes a file only when every value is a score)."""
     if fast:
         if not metrics:
             return Samples.empty_scores()
@@ -428,6 +435,9 @@ def _scores(frame: pl.DataFrame, metrics: list[str], fast: bool) -> pl.DataFrame
             got = score_value(value)
             if got is not None:
                 rows.append((i, name, got[0], got[1]))
+            elif value is not None:
+                n, first = dropped.get(name, (0, value))
+                dropped[name] = (n + 1, first)
     return pl.DataFrame(rows, schema=SCORES_SCHEMA, orient="row") if rows else Samples.empty_scores()
 
 
