@@ -1,8 +1,9 @@
 """How multiple-choice answers are read, as data: ``specs/answers/choice_letter.yaml``.
 
-An ordered list of rules, the first that gives a letter wins: ``option_text`` (the answer is the
-text of one of the instance's options) or an RE2 ``pattern`` whose group 1 is the letter, with
-``${name}`` standing for a character class declared under ``classes:``. The patterns reach the
+An ordered list of rules, the first that decides wins: ``option_text`` (the answer is the text of
+one of the instance's options), an RE2 ``pattern`` whose group 1 is the letter, or a pattern with
+``no_letter: true`` (when it matches, the answer names no single option: no later rule is tried),
+with ``${name}`` standing for a character class declared under ``classes:``. The patterns reach the
 SQL only as quoted literals (``sql_literal``); each is checked here, by the engine that runs it
 (DuckDB's RE2), so a bad one is a spec error with its file and line, never a failed build.
 """
@@ -25,12 +26,15 @@ class ChoiceRule(Spec):
     name: str = Field(min_length=1, max_length=200)
     pattern: str | None = Field(default=None, max_length=10_000)
     option_text: bool = False
+    no_letter: bool = False
     examples: dict[str, str | None] = {}
 
     @model_validator(mode="after")
     def _one_kind(self) -> ChoiceRule:
         if (self.pattern is None) == (not self.option_text):
             raise ValueError("a rule has either a 'pattern' or 'option_text: true'")
+        if self.no_letter and self.pattern is None:
+            raise ValueError("'no_letter: true' goes with a 'pattern' (the answers that name no single option)")
         return self
 
 
@@ -81,13 +85,13 @@ def load_choice_rules(specs_dir: Path, root: Path) -> list[dict[str, Any]]:
                                         + ")"))
                 continue
             pattern = expand(rule.pattern, spec.classes)
-            problem = regex_problem(pattern, checker)
+            problem = regex_problem(pattern, checker, needs_group=not rule.no_letter)
             if problem is not None:
                 errors.append(SpecError(where, line, f"rule '{rule.name}': {problem}",
                                         "write an RE2 regular expression (no look-around, no back-references) "
                                         "whose group 1 is the option letter"))
                 continue
-            out.append({"name": rule.name, "kind": "pattern", "pattern": pattern})
+            out.append({"name": rule.name, "kind": "no_letter" if rule.no_letter else "pattern", "pattern": pattern})
     finally:
         checker.close()
     if errors:
@@ -114,9 +118,10 @@ class _RegexChecker:
             self.con = None
 
 
-def regex_problem(pattern: str, checker: _RegexChecker | None = None) -> str | None:
-    """Why DuckDB's RE2 cannot use ``pattern`` as a rule (it must compile and have a group 1), or None.
-    ``checker``: the DuckDB to ask (its own, closed afterwards, when not given)."""
+def regex_problem(pattern: str, checker: _RegexChecker | None = None, needs_group: bool = True) -> str | None:
+    """Why DuckDB's RE2 cannot use ``pattern`` as a rule (it must compile and, for a rule that reads a
+    letter, have a group 1), or None. ``checker``: the DuckDB to ask (its own, closed afterwards, when
+    not given)."""
     import duckdb
     from glc.compiler.render import sql_literal
 
@@ -131,7 +136,7 @@ def regex_problem(pattern: str, checker: _RegexChecker | None = None) -> str | N
     finally:
         if own:
             check.close()
-    if capture_groups(pattern) < 1:
+    if needs_group and capture_groups(pattern) < 1:
         return "the pattern has no group: group 1 must capture the option letter"
     return None
 

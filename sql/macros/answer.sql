@@ -93,14 +93,17 @@ LENGTH({{ x }}) + LENGTH(REGEXP_REPLACE({{ x }}, {{ ('[^' ~ PY_UPPER_2() ~ PY_UP
 
 {#- The option letter a multiple-choice answer gives: the rules of specs/answers/choice_letter.yaml
     (the template global choice_rules, each pattern checked when the specs compile) in their
-    order, the first that reads a letter wins. ``option_letter`` is how the caller reads the
+    order, the first that decides wins. ``option_letter`` is how the caller reads the
     option-text rule (the answer is the text of one of the instance's options); NULL when the
-    caller has no options to compare with. -#}
+    caller has no options to compare with. A no_letter rule that matches gives '', which ends
+    the search and equals no reference letter. -#}
 {% macro choice_letter(x, option_letter=None) -%}
 COALESCE(
 {%- for rule in choice_rules %}
   {% if rule.kind == 'option_text' -%}
   {{ option_letter if option_letter is not none else 'CAST(NULL AS VARCHAR)' }}
+  {%- elif rule.kind == 'no_letter' -%}
+  CASE WHEN REGEXP_MATCHES({{ x }}, {{ rule.pattern | sql_literal }}) THEN '' END
   {%- else -%}
   UPPER(NULLIF(REGEXP_EXTRACT({{ x }}, {{ rule.pattern | sql_literal }}, 1), ''))
   {%- endif %}{{ ',' if not loop.last }}

@@ -480,31 +480,45 @@ def text_check(cases: list[TextCase], perm: list[int] | None = None, order: list
 
 # --- multiple choice (glc's documented option-letter rules) ---------------------------------
 
-_WS = "[" + re.escape(PY_WHITESPACE) + "]"
+_WS = "[" + re.escape(PY_WHITESPACE + "\u200b\ufeff") + "]"  # and the invisible zero-width space, BOM
 _CJK = r"\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}"
 _LEFT = rf"(?:^|[^\p{{L}}\p{{N}}\p{{M}}_]|[{_CJK}])"  # a letter stands alone: nothing word-like before it
+_MARK = "[.):,;!?。，）：；！？]"
+_OPEN, _CLOSE = "[(（]", "[)）]"
+_ANSWER = rf"{_LEFT}(?i:answer)(?:{_WS}*[:：]|{_WS}+(?i:is)(?:{_WS}*[:：])?|{_WS}+){_WS}*{_OPEN}?"
+_CHOICE_RULES = [  # (pattern, names no single option)
+    (rf"^{_WS}*(?:\*\*|__|\$?\\boxed\{{|\[|<answer>|[\"'`“‘])?{_WS}*{_OPEN}?([A-Za-z]){_CLOSE}?{_WS}*"
+     rf"(?:\*\*|__|\}}\$?|\]|</answer>|[\"'`”’])?{_WS}*[.:。]?{_WS}*$", False),
+    (rf"\\boxed\{{{_WS}*{_OPEN}?([A-Za-z]){_CLOSE}?{_WS}*\}}", False),
+    (rf"{_LEFT}{_OPEN}?(?:\*\*)?[A-Z](?:\*\*)?{_CLOSE}?{_WS}*(?:,|/|or|and|或|和|还是){_WS}*{_OPEN}?(?:\*\*)?[A-Z]"
+     rf"(?:\*\*)?{_CLOSE}?[.!。]?{_WS}*$", True),
+    (rf"{_ANSWER}([A-HJ-Z])(?:{_MARK}|{_WS}|\*|$)", False),
+    (rf"{_ANSWER}([A-Za-z]){_CLOSE}?[.!。]?{_WS}*$", False),
+    (rf"{_LEFT}([A-Z]){_WS}+is{_WS}+(?:correct|right|the{_WS}+(?:correct{_WS}+|right{_WS}+)?answer)(?![A-Za-z0-9_])",
+     False),
+    (rf"^{_WS}*{_OPEN}?([A-Za-z])(?:{_MARK}|{_CLOSE}?[ \t]*\n)", False),
+    (rf"(?:\*\*|__){_OPEN}?([A-Za-z]){_CLOSE}?[.):]?(?:\*\*|__)", False),
+    (rf"{_OPEN}([A-Za-z]){_CLOSE}", False),
+    (rf"{_LEFT}([A-Z])[.)。）]?{_WS}*$", False),
+    (rf"{_LEFT}([A-Z])(?:{_MARK}|[{_CJK}])", False),
+]
 
 
 def choice_reference(text: str) -> str | None:
-    """The option letter by glc's documented rules (docs/metrics.md, em1/acc conventions)."""
+    """The option letter by glc's documented rules (docs/metrics.md, em1/acc conventions), without the
+    instance's options (the option-text rule needs them): "" where the answer hedges between two."""
     import regex
 
-    rules = [
-        rf"^{_WS}*\(?([A-Za-z])(?:[.):,]|\)?{_WS}*$)",
-        rf"(?i){_LEFT}answer(?:{_WS}*:|{_WS}+is(?:{_WS}*:)?|{_WS}+){_WS}*\(?([A-Za-z])(?:[.):,]|{_WS}|$)",
-        r"(?:\*\*|__)\(?([A-Za-z])\)?[.):]?(?:\*\*|__)",
-        r"\(([A-Za-z])\)",
-        rf"{_LEFT}([A-Z])[.)]?{_WS}*$",
-        rf"{_LEFT}([A-Z])[.):,]",
-    ]
-    for rule in rules:
+    for rule, hedge in _CHOICE_RULES:
         m = regex.search(rule, text)
         if m:
-            return m.group(1).upper()
+            return "" if hedge else m.group(1).upper()
     return None
 
 
 CHOICE_PIECES = ["A", "B", "c", "(D)", "(b)", "E.", "B)", "C:", "a,", "**", "__", "*", "answer", "Answer", "ANSWER",
+                 "or", "and", "\\boxed{", "}", "$", "[", "]", "'", "`", "<answer>", "</answer>", "（", "）", "。", "，",
+                 "：", "\n", "is correct", "is the answer", "\u200b", "\ufeff",
                  "answers", "is", ":", "answer:", "The answer is", "I", "I think", "it is", "答案是", "选", "是", "Ä",
                  "ÜB", "É", "Bob", "cat", "选项", "한", "ǅ", "K", "ſ", "\u0301", "_", "1", "."]
 

@@ -10,13 +10,14 @@
 COALESCE(NULLIF(LIST_FILTER(p.ref_prepared, n -> n <> ''), CAST([] AS VARCHAR[])), [''])
 {%- endmacro %}
 {#- The letter of the option whose text the answer is (normalized), when the instance lists its
-    options (ref_texts: the letter, then the option texts); NULL otherwise. The normalized option
+    options (ref_texts: the letter, then the option texts); NULL otherwise, and for an answer that
+    normalizes to nothing (empty, missing, an article: options "A" or "-" normalize to nothing too). The normalized option
     texts (ref_options) are prepared once per instance with the references: normalizing them in
     a list lambda here put six more Unicode-class regular expressions into every scoring
     statement, whose compilation (at binding and again for each thread that runs it, whether or
     not any instance is a choice) was most of the time a one-model accuracy build took. -#}
 {% macro option_letter(o, answer) -%}
-CHR(64 + NULLIF(LIST_POSITION(ref_options, answer_norm), 0))
+CASE WHEN answer_norm <> '' THEN CHR(64 + NULLIF(LIST_POSITION(ref_options, answer_norm), 0)) END
 {%- endmacro %}
 {#- ref_options: ref_prepared (every reference text normalized, in order) without the first,
     the letter: LIST_TRANSFORM(ref_texts[2:], normalize_answer), for choice instances only. -#}
