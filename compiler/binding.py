@@ -131,7 +131,7 @@ def scan(root: Path, seen: list[str] | None = None) -> list[Folder]:
                       for t in _dirs(mdir, seen) if _annotation(t, seen)]
             continue
         for pdir in _dirs(mdir, seen):
-            paradigm = pdir.name.lower()
+            paradigm = name_key(pdir.name)  # any case, spacing or punctuation, as modality folders
             if paradigm not in PARADIGM_DIRS:
                 continue
             found += [Folder(PurePosixPath(mdir.name, pdir.name, t.name), modality, paradigm)
@@ -156,9 +156,10 @@ def bind(tasks: list[tuple[str, str, str, str]], root: Path, source: str,
     """
     out = Binding(root, source)
     folders, out.digest = scan_digest(root)
-    exact = {(f.modality, f.paradigm, f.rel.name): f for f in folders}
+    exact: dict[tuple[str, str, str], list[Folder]] = {}  # several: the same name under Image/ and image/
     loose: dict[tuple[str, str, str], list[Folder]] = {}
     for f in folders:
+        exact.setdefault((f.modality, f.paradigm, f.rel.name), []).append(f)
         loose.setdefault((f.modality, f.paradigm, name_key(f.rel.name)), []).append(f)
     by_rel = {f.rel: f for f in folders}
     used: set[PurePosixPath] = set()
@@ -170,11 +171,20 @@ def bind(tasks: list[tuple[str, str, str, str]], root: Path, source: str,
             found = by_rel.get(rel)
             how = "alias"
             if found is None:
-                out.problems.append(f"task '{task_id}': its folder alias '{rel}' holds no annotation.json")
+                near = [str(f.rel) for f in folders if name_key(str(f.rel)) == name_key(str(rel))]
+                out.problems.append(f"task '{task_id}': its folder alias '{rel}' names no task folder of the data "
+                                    "root (a folder holding annotation.json, as the tree's own folder names are "
+                                    "written, relative to the root, without '..')"
+                                    + (f"; the tree has '{near[0]}'" if near else ""))
         else:
-            found = exact.get((modality, paradigm, folder_name(name)))
+            same = exact.get((modality, paradigm, folder_name(name)), [])
+            found = same[0] if len(same) == 1 else None
             how = "exact"
-            if found is None:
+            if len(same) > 1:
+                out.problems.append(f"task '{task_id}': several folders could be its own: "
+                                    + ", ".join(str(c.rel) for c in same)
+                                    + "; name one under data.folder_aliases of the benchmark spec")
+            elif found is None:
                 candidates = loose.get((modality, paradigm, name_key(name)), [])
                 if len(candidates) == 1:
                     found, how = candidates[0], "loose"
@@ -292,6 +302,8 @@ def _parse_header(f: Path) -> dict[str, str]:
         data = f.read_bytes()
     except OSError:
         return {}
+    if data.startswith(b"\xef\xbb\xbf"):  # a byte order mark: the instance loader skips it too
+        data = data[3:]
     quick = quick_header(data)
     if quick is not None:
         return quick

@@ -366,6 +366,14 @@ def _bind_data(loaded: LoadedSpecs, root: Path, tasks: list[Task], task_types: d
     if where is None:
         return None
     data_root, source = where
+    if not data_root.is_dir():  # an unmounted disk or a typo: nothing binds, and the stored data stays
+        prof = source.startswith("profiles.yml")
+        errors.append(SpecError("profiles.yml" if prof else source, None,
+                                f"the data folder of benchmark '{bench.spec.name}' ({data_root}, from {source}) "
+                                f"{'is not a folder' if data_root.exists() else 'does not exist'}",
+                                "point it at the folder holding Image/, Video/, Audio/, 3d/ and NLP/ of a "
+                                "General-Bench download (mount it), or unset it; nothing was changed"))
+        return None
     ids = {t.id for t in tasks}
     for tid in bench.spec.data.folder_aliases:
         if tid not in ids:

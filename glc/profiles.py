@@ -192,12 +192,15 @@ def load_grants(root: Path) -> Grants:
     return grants
 
 
+DATA_FLAG: dict[str, str] = {}  # "value": the folder --data gave ($GLC_DATA is set to it), to say where it came from
+
+
 def benchmark_data_root(root: Path, benchmark: str) -> tuple[Path, str] | None:
     """The data folder of ``benchmark`` and where it was set: ``$GLC_DATA`` (also set by
     ``--data``), else ``benchmark_data:`` in profiles.yml; None when neither sets one."""
     env = os.environ.get(ENV_DATA)
     if env:
-        return (root / os.path.expanduser(env)).resolve(), f"${ENV_DATA}"
+        return (root / os.path.expanduser(env)).resolve(), "--data" if env == DATA_FLAG.get("value") else f"${ENV_DATA}"
     profiles = _valid_profile(root.resolve(), _profile_text(root))
     if profiles is None:
         return None

@@ -144,7 +144,10 @@ def test_manifest_and_zip(project: Workspace, tmp_path: Path) -> None:
     compiled = project.compile(write=False)
     assert manifest["model"] == "m" and manifest["benchmark"] == "general-bench" and manifest["form"] == "list"
     assert manifest["glc_version"] and manifest["spec_fingerprint"] == compiled.manifest["specs"]["fingerprint"]
-    assert manifest["complete"] is True
+    # the catalog's tasks that have no data here are named: a submission without them is not complete
+    without = sorted(t.id for t in compiled.project.tasks if t.spec.dataset is None)
+    assert without and manifest["tasks_without_data"] == without and manifest["complete"] is False
+    assert f"note: {len(without)} selected tasks have no task data and are not in the export" in result.describe()
     tasks = {t["task_id"]: t for t in manifest["tasks"]}
     assert set(tasks) == {"nlp.capital_qa", "nlp.capital_qa_f1", "image.cat_choice", "image.t_miou", "image.denoise"}
     qa_sha = hashlib.sha256((out / "NLP/Capital-QA/prediction.json").read_bytes()).hexdigest()
@@ -247,6 +250,42 @@ def test_refuses_a_non_empty_out_and_force_replaces_only_its_own_files(project: 
     shutil.rmtree(tmp_path / "z")
     with pytest.raises(GlcError, match="the zip file exists"):
         project.export_predictions(tmp_path / "z", "m", select=["task:image.cat_choice"])
+
+
+def test_a_planted_manifest_does_not_make_force_delete_or_replace_your_files(project: Workspace,
+                                                                             tmp_path: Path) -> None:
+    """A manifest.json is a file like any other: listing a file of yours in it made --force delete it."""
+    out = tmp_path / "out"
+    project.export_predictions(out, "m", make_zip=False, select=["task:image.cat_choice"])
+    (out / "keep").mkdir()
+    (out / "keep/notes.txt").write_text("precious")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["keep/notes.txt"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    again = project.export_predictions(out, "m", make_zip=False, force=True, select=["task:image.cat_choice"])
+    assert again.removed == [] and (out / "keep/notes.txt").read_text() == "precious"
+    # a file the previous export wrote, changed since, is yours now: in the way, not replaced
+    pj = out / "Image/comprehension/Cat-Choice/prediction.json"
+    pj.write_text("[]")
+    with pytest.raises(GlcError, match="not written by a glc export"):
+        project.export_predictions(out, "m", make_zip=False, force=True, select=["task:image.cat_choice"])
+    assert pj.read_text() == "[]"
+
+
+@pytest.mark.parametrize("make", ["dangling link", "under a file"])
+def test_an_output_path_that_cannot_be_a_folder_is_a_located_error(project: Workspace, tmp_path: Path,
+                                                                    make: str) -> None:
+    """Both were internal errors (exit 70): a link to nowhere, and a folder asked for under a file."""
+    if make == "dangling link":
+        out = tmp_path / "o"
+        out.symlink_to(tmp_path / "nowhere")
+    else:
+        (tmp_path / "f").write_text("x")
+        out = tmp_path / "f" / "sub"
+    done = glc_in_process("export", "predictions", "--model", "m", "--select", "task:image.cat_choice", str(out),
+                          cwd=project.root, env={"GLC_BENCHMARK": "general-bench"})
+    assert done.returncode == 2, done.stderr
+    assert str(out) in done.stderr and "Traceback" not in done.stderr and "internal error" not in done.stderr
 
 
 def test_force_never_writes_through_a_link_out_of_out(project: Workspace, tmp_path: Path) -> None:
@@ -411,3 +450,11 @@ def test_media_file_names_from_hostile_ids() -> None:
     for hostile in ("../../x", "a/b", ".hidden", "x" * 300, "nul\x00"):
         name = _media_name(hostile, ".png", used)
         assert name.startswith("id-") and "/" not in name and name.endswith(".png")
+    # an id that is the hashed name of another id: two instances never share one file
+    taken: set[str] = set()
+    first = _media_name("A", ".png", taken)
+    other = _media_name("a", ".png", taken)  # case-insensitively taken: hashed
+    clash = _media_name(other.removesuffix(".png"), ".png", set())
+    assert clash == other  # alone, that id would be named so
+    names = [first, other, _media_name(other.removesuffix(".png"), ".png", taken)]
+    assert len({n.casefold() for n in names}) == 3, names

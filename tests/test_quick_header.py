@@ -104,3 +104,12 @@ def test_general_bench_layouts_are_read_quickly(tmp_path: Path) -> None:
     assert quick_header(b'{"type": 1, "data": []}') is None
     f.write_bytes(b'{"type": "a", "data": [')
     assert _parse_header(f) == {}  # not JSON, and cut where the quick reading sees it: declares nothing
+
+
+def test_a_byte_order_mark_before_the_header_is_skipped(tmp_path: Path) -> None:
+    """The instance loader skips a UTF-8 byte order mark; the header reader gave {} for such a file, so the
+    type and skill it declares were ignored (and a type differing from the catalog's failed the load)."""
+    f = tmp_path / "annotation.json"
+    doc = {"task": "t", "type": "short_answer", "skill": "Reasoning", "data": [{"id": 1, "output": "x"}]}
+    f.write_bytes(b"\xef\xbb\xbf" + json.dumps(doc).encode())
+    assert _parse_header(f) == {"type": "short_answer", "skill": "Reasoning"}

@@ -88,9 +88,9 @@ def _root(project_dir: ProjectDir = Path("."), target: TargetOpt = None, benchma
         if not data.is_dir():
             raise GlcError(f"--data {data}: no such folder", hint="point it at the folder holding Image/, Video/, "
                            "Audio/, 3d/ and NLP/ of a General-Bench download")
-        from glc.profiles import ENV_DATA
+        from glc.profiles import DATA_FLAG, ENV_DATA
 
-        os.environ[ENV_DATA] = str(data.resolve())  # the user's own choice: read like a data root
+        os.environ[ENV_DATA] = DATA_FLAG["value"] = str(data.resolve())  # the user's own choice: read like a data root
 
 
 @app.command()

@@ -50,7 +50,7 @@ from glc.engine.selection import Selection
 from glc.engine.store import ensure_store, stored_models
 from glc.execute.datasets import _get, data_path, sync_instances
 from glc.importers.prediction_tree import EXTENSION, media_output, safe_name, tree_folder
-from glc.importers.safety import clip, decode_utf8, preview
+from glc.importers.safety import UTF8_BOM, clip, decode_utf8, preview
 from glc.importers.scores import file_sha256
 from glc.profiles import load_grants
 from glc.words import plural
@@ -132,13 +132,19 @@ class ExportResult:
     tasks: list[TaskExport]
     files: dict[str, str]  # relative path -> sha256
     removed: list[str] = field(default_factory=list)  # files of a previous export no longer part of this one
+    without_data: list[str] = field(default_factory=list)  # selected tasks with no task data: not in the export
 
     def describe(self) -> str:
         n = sum(len(t.items) for t in self.tasks)
-        folders = len({t.folder for t in self.tasks})
+        written = sum(1 for p in self.files if PurePosixPath(p).name == "prediction.json")
         lines = [f"exported {plural(n, 'prediction')} of model '{self.model}' for {len(self.tasks)} task(s) into "
-                 f"{folders} prediction.json file(s) ({self.form} form) under {self.out}",
+                 f"{written} prediction.json file(s) ({self.form} form) under {self.out}",
                  f"manifest: {self.out / MANIFEST}"]
+        if self.without_data:
+            shown = ", ".join(self.without_data[:5]) + (" …" if len(self.without_data) > 5 else "")
+            lines.append(f"note: {plural(len(self.without_data), 'selected task')} have no task data and are not in "
+                         f"the export ({shown}): no folder of the data root is bound to them (`glc ls tasks` says "
+                         f"why); {MANIFEST} lists them and says complete: false")
         if self.zip_path is not None:
             lines.append(f"zip: {self.zip_path}")
         if self.removed:
@@ -159,19 +165,22 @@ def _out_folder(out: Path | str) -> Path:
     if not path.name:
         raise GlcError("the output folder cannot be a file system root", location=str(path),
                        hint="name a new folder, e.g. exports/my-model")
-    if path.exists() and not path.is_dir():
-        raise GlcError("the output path exists and is not a folder", location=str(path),
-                       hint="name a new folder")
+    if (path.exists() and not path.is_dir()) or (path.is_symlink() and not path.exists()):
+        raise GlcError("the output path exists and is not a folder (a file, or a link that leads nowhere)",
+                       location=str(path), hint="name a new folder")
     return path
 
 
-def _selected_tasks(compiled: CompiledProject, selection: Selection | None) -> list[Task]:
-    tasks = [t for t in compiled.project.tasks if t.spec.dataset is not None
-             and (selection is None or not selection.tasks or t.id in selection.tasks)]
+def _selected_tasks(compiled: CompiledProject, selection: Selection | None) -> tuple[list[Task], list[str]]:
+    """The selected tasks with task data, and the ids of those without (not bound to a data folder)."""
+    chosen = [t for t in compiled.project.tasks if selection is None or not selection.tasks or t.id in selection.tasks]
+    tasks = [t for t in chosen if t.spec.dataset is not None]
     if not tasks:
-        raise GlcError("no task with a dataset to export", location="specs/tasks",
-                       hint="export tasks whose spec has a dataset: section (check --select)")
-    return tasks
+        raise GlcError("no selected task has task data to export", location="specs/tasks",
+                       hint="a task has data when its spec has a dataset: section or it is bound to a folder of the "
+                            "benchmark's data root (--data, $GLC_DATA or benchmark_data: in profiles.yml); "
+                            "`glc ls tasks` shows each task's folder; check --select")
+    return tasks, [t.id for t in chosen if t.spec.dataset is None]
 
 
 def _check_model(con: duckdb.DuckDBPyConnection, model: str) -> None:
@@ -193,7 +202,7 @@ def _original_ids(root: Path, task: Task) -> dict[str, Any]:
     if not load_grants(root).readable(f):
         return {}
     try:
-        doc = json.loads(decode_utf8(f.read_bytes(), f))
+        doc = json.loads(decode_utf8(f.read_bytes().removeprefix(UTF8_BOM), f))  # the loader skips a BOM too
         data = doc.get("data") if isinstance(doc, dict) else None
     except (OSError, ValueError, GlcError):
         return {}
@@ -246,7 +255,11 @@ def _media_name(iid: str, suffix: str, used: set[str]) -> str:
     """``<id><ext>`` when the id is a safe, not yet used file name; else a name from its hash."""
     name = f"{iid}{suffix}"
     if not (safe_name(name) and not iid.startswith(".") and len(name) <= 120) or name.casefold() in used:
-        name = f"id-{hashlib.sha256(iid.encode('utf-8', 'surrogatepass')).hexdigest()[:20]}{suffix}"
+        stem = f"id-{hashlib.sha256(iid.encode('utf-8', 'surrogatepass')).hexdigest()[:20]}"
+        name, n = f"{stem}{suffix}", 1
+        while name.casefold() in used:  # an id that is itself such a name took it: never two instances, one file
+            n += 1
+            name = f"{stem}-{n}{suffix}"
     used.add(name.casefold())
     return name
 
@@ -314,7 +327,10 @@ def _dump(head: dict[str, Any] | None, data: list[dict[str, Any]]) -> str:
 
 
 def _previous_files(out: Path) -> set[str]:
-    """Files a previous export listed in OUT/manifest.json (only those may be replaced with force)."""
+    """Files a previous export wrote in OUT, as its manifest.json lists them: only those may be replaced or
+    removed with force. A listed file counts only while it holds what the manifest says it wrote (its
+    sha256): a manifest is a file like any other, and one that lists a file of yours does not make it
+    glc's to delete."""
     f = out / MANIFEST
     try:
         doc = json.loads(f.read_text(encoding="utf-8")) if f.is_file() and not f.is_symlink() else None
@@ -322,7 +338,20 @@ def _previous_files(out: Path) -> set[str]:
         return set()
     if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("files"), dict):
         return set()
-    return {p for p in doc["files"] if isinstance(p, str)} | {MANIFEST}
+    owned = {MANIFEST}
+    out_real = out.resolve()
+    for rel, sha in doc["files"].items():
+        if not (isinstance(rel, str) and isinstance(sha, str)):
+            continue
+        path = out / rel
+        if path.is_symlink() or not path.is_file() or not _inside(out_real, path.parent):
+            continue
+        try:
+            if file_sha256(path) == sha:
+                owned.add(rel)
+        except OSError:
+            continue
+    return owned
 
 
 def _inside(out_real: Path, path: Path) -> bool:
@@ -409,7 +438,7 @@ def export_predictions(con: duckdb.DuckDBPyConnection, compiled: CompiledProject
     _check_target(out, [], force, zip_path)  # refuse a busy OUT before any work
     ensure_store(con)
     _check_model(con, model)
-    tasks = _selected_tasks(compiled, selection)
+    tasks, without_data = _selected_tasks(compiled, selection)
     folders = {t.id: tree_folder(project.root, t) for t in tasks}
     _check_folders(project.root, tasks, folders)
     sync_instances(con, project, [t.id for t in tasks])
@@ -419,7 +448,12 @@ def export_predictions(con: duckdb.DuckDBPyConnection, compiled: CompiledProject
         raise IncompleteExport(model, gaps)
     planned = _plan(exports, form)
     owned = _check_target(out, planned, force, zip_path)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GlcError(f"cannot make the output folder: {exc.strerror or exc}", location=str(out),
+                       hint="name a folder whose parent exists and is writable, with no file where a folder "
+                            "must go") from None
     out_real = out.resolve()
     for rel in [*planned, MANIFEST]:
         _check_dest(out_real, out / rel)
@@ -432,11 +466,11 @@ def export_predictions(con: duckdb.DuckDBPyConnection, compiled: CompiledProject
             raise GlcError(f"cannot remove a file of the previous export: {exc.strerror or exc}",
                            location=str(out / p), hint="check that the output folder is writable") from None
     hashes = {rel: _write_bytes(out_real, out / rel, data) for rel, data in sorted(planned.items())}
-    manifest = _manifest(compiled, model, form, exports, hashes, allow_missing)
+    manifest = _manifest(compiled, model, form, exports, hashes, allow_missing, without_data)
     _write_bytes(out_real, out / MANIFEST, (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode())
     if zip_path is not None:
         _write_zip(zip_path, out, sorted([*hashes, MANIFEST]))
-    return ExportResult(out, zip_path, model, form, exports, hashes, removed)
+    return ExportResult(out, zip_path, model, form, exports, hashes, removed, without_data)
 
 
 def _check_folders(root: Path, tasks: list[Task], folders: dict[str, PurePosixPath]) -> None:
@@ -459,7 +493,7 @@ def _check_folders(root: Path, tasks: list[Task], folders: dict[str, PurePosixPa
 
 
 def _manifest(compiled: CompiledProject, model: str, form: str, exports: list[TaskExport], hashes: dict[str, str],
-              allow_missing: bool) -> dict[str, Any]:
+              allow_missing: bool, without_data: list[str]) -> dict[str, Any]:
     tasks = []
     for te in exports:
         pj = (te.folder / "prediction.json").as_posix()
@@ -470,5 +504,5 @@ def _manifest(compiled: CompiledProject, model: str, form: str, exports: list[Ta
     return {"format": MANIFEST_FORMAT, "glc_version": GLC_VERSION, "model": model,
             "benchmark": compiled.project.benchmark.name,
             "spec_fingerprint": compiled.manifest.get("specs", {}).get("fingerprint"),
-            "form": form, "complete": not any(te.missing for te in exports), "allow_missing": allow_missing,
-            "tasks": tasks, "files": hashes}
+            "form": form, "complete": not any(te.missing for te in exports) and not without_data,
+            "allow_missing": allow_missing, "tasks": tasks, "tasks_without_data": without_data, "files": hashes}
