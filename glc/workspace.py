@@ -418,7 +418,22 @@ class Workspace:
 
         project = self.compile(write=False).project
         descriptions = {m.spec.name: m.spec.description for m in project.models if m.spec.description}
-        return board_notes(rows, variant or project.default_variant.name, descriptions)
+        closed: dict[str, int] = {}
+        if any((r.get("n_attempted") or 0) < (r.get("n_tasks") or 0) for r in rows):
+            closed = self._closed_set_tasks([r["model"] for r in rows])
+        return board_notes(rows, variant or project.default_variant.name, descriptions, closed)
+
+    def _closed_set_tasks(self, models: list[str]) -> dict[str, int]:
+        """Per model, how many tasks hold its predictions while every instance of the task has no reference
+        (a Close Set download: run, never scored)."""
+        from glc.analysis.basis import closed_set_tasks
+
+        con, owned = self._open_store()
+        try:
+            return closed_set_tasks(con, models)
+        finally:
+            if owned:
+                con.close()
 
     def ls(self, kind: str, select: list[str] | None = None) -> list[dict[str, Any]]:
         """Rows describing the project's tasks, metrics, levels, scopes, models or nodes."""

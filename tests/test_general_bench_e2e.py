@@ -261,8 +261,12 @@ def test_close_set_runs_but_is_not_scored(tmp_path: Path, server: ScriptedServer
     n_pred = con.execute("SELECT COUNT(*) FROM predictions WHERE model = 'chat' AND error IS NULL").fetchone()[0]
     kinds = {r[0] for r in con.execute("SELECT DISTINCT ref_kind FROM instances").fetchall()}
     n_scored = con.execute("SELECT COUNT(*) FROM predicted_scores WHERE model = 'chat'").fetchone()[0]
+    n_tasks = con.execute("SELECT COUNT(DISTINCT task_id) FROM predictions WHERE model = 'chat'").fetchone()[0]
     con.close()
     assert n_pred > 0 and kinds == {"none"} and n_scored == 0
+    # the board says why nothing is scored: not "not attempted" alone (every task ran)
+    assert f"chat: {n_tasks} of them hold its predictions, but their data has no references (a Close Set)" \
+        in res.stdout, res.stdout
 
 
 def _bad(tree: Path, folder: Path, mutate) -> None:

@@ -64,8 +64,9 @@ def rests_on_ties(r: dict[str, Any]) -> bool:
     return lwt is not None and r.get("level") is not None and lwt < r["level"]
 
 
-def model_notes(r: dict[str, Any], variant: str | None = None) -> list[str]:
-    """What a model's row rests on, one sentence each (empty when nothing needs saying)."""
+def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0) -> list[str]:
+    """What a model's row rests on, one sentence each (empty when nothing needs saying). ``closed``: how many
+    tasks hold the model's predictions over data without references (a Close Set), run but never scored."""
     notes = []
     wins, ties = _n(r, "n_wins"), _n(r, "n_ties")
     if rests_on_ties(r):
@@ -77,6 +78,10 @@ def model_notes(r: dict[str, Any], variant: str | None = None) -> list[str]:
     if missing > 0:
         notes.append(f"{missing} of {_n(r, 'n_tasks')} tasks not attempted (no score): each counts 0 in its "
                      "group's denominator")
+        if closed:
+            notes.append(f"{min(closed, missing)} of them hold its predictions, but their data has no references "
+                         "(a Close Set): run, not scored here; `glc export predictions --format general-bench` "
+                         "writes them for the official scorer")
     attempted, complete = _n(r, "n_attempted"), _n(r, "n_complete")
     if complete < attempted:
         pct = coverage_percent(r)
@@ -88,22 +93,32 @@ def model_notes(r: dict[str, Any], variant: str | None = None) -> list[str]:
 
 
 def board_notes(rows: Iterable[dict[str, Any]], variant: str | None = None,
-                descriptions: dict[str, str] | None = None) -> list[str]:
+                descriptions: dict[str, str] | None = None, closed: dict[str, int] | None = None) -> list[str]:
     """Notes for one board: what each model is (its spec's description), what its row rests on,
-    and the board's tasks without a SoTA."""
+    and the board's tasks without a SoTA. ``closed``: per model, the board's tasks that hold its
+    predictions over data without references."""
     rows = list(rows)
     out = []
     for r in rows:
         about = (descriptions or {}).get(r["model"])
         if about:
             out.append(f"{r['model']}: {' '.join(about.split())}")
-        out += [f"{r['model']}: {note}" for note in model_notes(r, variant)]
+        out += [f"{r['model']}: {note}" for note in model_notes(r, variant, (closed or {}).get(r["model"], 0))]
     pending = max((_n(r, "n_pending") for r in rows), default=0)
     if pending:
         out.append(f"{pending} task(s) of this board have no SoTA yet: run and scored, but left out of every "
                    "level (and every denominator) until one is recorded (`glc sota record`, or sota.value in "
                    "the task spec)")
     return out
+
+
+def closed_set_tasks(con: Any, models: list[str]) -> dict[str, int]:
+    """Per model, how many tasks hold its predictions while every instance of the task has no reference
+    (a Close Set download: run, never scored)."""
+    return dict(con.execute(
+        "SELECT model, count(DISTINCT task_id) FROM predictions WHERE list_contains(?, model) AND task_id IN "
+        "(SELECT task_id FROM instances GROUP BY task_id HAVING bool_and(ref_kind = 'none')) GROUP BY model",
+        [models]).fetchall())
 
 
 def describe_notes(notes: list[str]) -> str:

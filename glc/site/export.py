@@ -368,7 +368,10 @@ def _check_target(out: Path, planned: Iterable[str], force: bool, zip_path: Path
         raise GlcError("the output folder exists and is not empty", location=str(out),
                        hint="name a new folder, or pass --force to replace a previous export there")
     if zip_path is not None and (zip_path.exists() or zip_path.is_symlink()):
-        if not force or zip_path.is_symlink() or not zip_path.is_file():
+        if zip_path.is_symlink() or not zip_path.is_file():
+            raise GlcError("the zip path exists and is not a plain file (a folder or a link)", location=str(zip_path),
+                           hint="remove it or pass --no-zip; --force replaces only a zip file")
+        if not force:
             raise GlcError("the zip file exists", location=str(zip_path),
                            hint="remove it, pass --no-zip, or pass --force to replace it")
     owned = _previous_files(out) if busy else set()

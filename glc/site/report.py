@@ -31,7 +31,15 @@ from typing import Any
 
 import duckdb
 
-from glc.analysis.basis import MODALITY_ORDER, PARADIGM_ORDER, board_notes, cells, model_notes, rests_on_ties
+from glc.analysis.basis import (
+    MODALITY_ORDER,
+    PARADIGM_ORDER,
+    board_notes,
+    cells,
+    closed_set_tasks,
+    model_notes,
+    rests_on_ties,
+)
 from glc.analysis.leaderboard import LEVELS, SHOWN, Intervals, interval_cells, leaderboard_intervals
 from glc.compiler.contracts import quote_ident
 from glc.compiler.plan import CompiledProject
@@ -319,7 +327,7 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
     ci_cols, ci_rows = interval_cells(ranked, intervals)
     board_cols = _board_cols(scope.entry.max_level)
     shown = [{**r, **cells(r), **ci, "rests on": _flags(r)} for r, ci in zip(ranked, ci_rows, strict=True)]
-    notes = board_notes(ranked, v, descriptions)
+    notes = board_notes(ranked, v, descriptions, closed_set_tasks(con, [r["model"] for r in ranked]))
 
     # per model, in rank order: ladder, grid, gap chart data
     chart_gaps: list[dict[str, Any]] = []
