@@ -252,7 +252,8 @@ def read_headers(root: Path, folders: list[PurePosixPath], cache_dir: Path) -> d
 
     They are read around the file's ``data`` list without parsing it where that reading is sure
     (``quick_header``: the instances are parsed once, when they load), else from the whole file
-    parsed. The answers are kept under ``cache_dir`` by file size and modification time: a second
+    parsed. The answers are kept under ``cache_dir`` by file size, modification and change time and
+    inode (a rewrite that keeps size and modification time still changes the change time): a second
     compile reads only what changed. A file that cannot be read or parsed declares nothing here;
     loading its instances reports the problem.
     """
@@ -277,12 +278,12 @@ def read_headers(root: Path, folders: list[PurePosixPath], cache_dir: Path) -> d
             continue  # a FIFO would never answer, a device never end: loading the task reports the file
         key = str(f)
         hit = cache.get(key)
-        if isinstance(hit, list) and len(hit) == 3 and hit[0] == st.st_size and hit[1] == st.st_mtime_ns \
-                and isinstance(hit[2], dict):
-            header = hit[2]
+        version = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]  # as the instance loader keys files
+        if isinstance(hit, list) and len(hit) == 5 and hit[:4] == version and isinstance(hit[4], dict):
+            header = hit[4]
         else:
             header = _parse_header(f)
-        fresh[key] = [st.st_size, st.st_mtime_ns, header]
+        fresh[key] = [*version, header]
         out[rel] = {k: v for k, v in header.items() if isinstance(v, str)}
     if fresh != cache:
         try:

@@ -432,15 +432,26 @@ def test_the_data_declares_type_and_skill(small) -> None:
     # compile that is not itself read from the compile cache, which holds the bound project)
     cache_file = root / "target" / "data_headers.json"
     cache = json.loads(cache_file.read_text())
-    cache[str(f)][2]["skill"] = "From The Cache"
+    cache[str(f)][-1]["skill"] = "From The Cache"
     cache_file.write_text(json.dumps(cache))
-    os.environ["GLC_DATA"] = str(tree)
-    os.environ["GLC_NO_COMPILE_CACHE"] = "1"
-    try:
-        project = Workspace(root, benchmark="general-bench").compile(write=False).project
-    finally:
-        del os.environ["GLC_DATA"], os.environ["GLC_NO_COMPILE_CACHE"]
-    assert next(t for t in project.tasks if t.spec.name == task.name).skill == "From The Cache"
+
+    def skill() -> str | None:
+        os.environ["GLC_DATA"] = str(tree)
+        os.environ["GLC_NO_COMPILE_CACHE"] = "1"
+        try:
+            project = Workspace(root, benchmark="general-bench").compile(write=False).project
+        finally:
+            del os.environ["GLC_DATA"], os.environ["GLC_NO_COMPILE_CACHE"]
+        return next(t for t in project.tasks if t.spec.name == task.name).skill
+
+    assert skill() == "From The Cache"
+    # a rewrite that keeps the size and the modification time is still seen (its change time moves)
+    st = f.stat()
+    doc["skill"] = "Visual RiddleZ"
+    f.write_text(json.dumps(doc))
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    assert skill() == "Visual RiddleZ"
 
 
 @pytest.mark.slow  # several glc processes
