@@ -178,6 +178,8 @@ def bind(tasks: list[tuple[str, str, str, str]], root: Path, source: str,
                                     + (f"; the tree has '{near[0]}'" if near else ""))
         else:
             same = exact.get((modality, paradigm, folder_name(name)), [])
+            if len(same) > 1:  # the folder at the tree's own spelling (Image/generation/X) wins over a copy
+                same = [f for f in same if f.rel == canonical_folder(modality, paradigm, name)] or same
             found = same[0] if len(same) == 1 else None
             how = "exact"
             if len(same) > 1:

@@ -21,6 +21,8 @@ from glc.profiles import Target, load_target
 # Each command imports what it uses (DuckDB, sqlglot, Arrow, the runners): a command that finds
 # its compiled project in the cache and nothing to rebuild starts in a fraction of a second.
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from glc.analysis.leaderboard import Intervals
     from glc.compiler.lineage import ColumnLineage
     from glc.compiler.resolve import Project
@@ -420,17 +422,17 @@ class Workspace:
         descriptions = {m.spec.name: m.spec.description for m in project.models if m.spec.description}
         closed: dict[str, int] = {}
         if any((r.get("n_attempted") or 0) < (r.get("n_tasks") or 0) for r in rows):
-            closed = self._closed_set_tasks([r["model"] for r in rows])
+            closed = self._closed_set_tasks([r["model"] for r in rows], project.scope(rows[0]["scope"]).task_ids)
         return board_notes(rows, variant or project.default_variant.name, descriptions, closed)
 
-    def _closed_set_tasks(self, models: list[str]) -> dict[str, int]:
-        """Per model, how many tasks hold its predictions while every instance of the task has no reference
+    def _closed_set_tasks(self, models: list[str], task_ids: Iterable[str]) -> dict[str, int]:
+        """Per model, how many of the board's tasks hold its predictions over data without references
         (a Close Set download: run, never scored)."""
         from glc.analysis.basis import closed_set_tasks
 
         con, owned = self._open_store()
         try:
-            return closed_set_tasks(con, models)
+            return closed_set_tasks(con, models, task_ids)
         finally:
             if owned:
                 con.close()

@@ -21,14 +21,23 @@ def _folder(root: Path, rel: str) -> None:
 
 
 def test_the_same_name_under_two_spellings_of_a_modality_folder_is_reported_not_guessed(tmp_path: Path) -> None:
-    """Image/ and image/ both holding comprehension/Cat-Choice: one was picked, the later in sort order."""
-    _folder(tmp_path, "Image/comprehension/Cat-Choice")
+    """image/ and IMAGE/ both holding comprehension/Cat-Choice: one was picked, the later in sort order."""
     _folder(tmp_path, "image/comprehension/Cat-Choice")
+    _folder(tmp_path, "IMAGE/comprehension/Cat-Choice")
     b = bind([TASK], tmp_path, "test", {})
     assert TASK[0] not in b.bound and b.missing == {"image": [TASK[0]]}
     [problem] = b.problems
-    assert "several folders could be its own: Image/comprehension/Cat-Choice, image/comprehension/Cat-Choice" \
+    assert "several folders could be its own: IMAGE/comprehension/Cat-Choice, image/comprehension/Cat-Choice" \
         in problem
+
+
+@pytest.mark.parametrize("copy", ["image/comprehension/Cat-Choice", "Image/Comprehension_/Cat-Choice"])
+def test_the_folder_at_the_trees_own_spelling_wins_over_a_copy(tmp_path: Path, copy: str) -> None:
+    """A backup beside the real folder must not unbind the task (its stored instances would leave the store)."""
+    _folder(tmp_path, "Image/comprehension/Cat-Choice")
+    _folder(tmp_path, copy)
+    b = bind([TASK], tmp_path, "test", {})
+    assert str(b.bound[TASK[0]]) == "Image/comprehension/Cat-Choice" and b.problems == []
 
 
 def test_paradigm_folders_are_matched_like_modality_folders(tmp_path: Path) -> None:

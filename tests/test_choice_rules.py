@@ -201,6 +201,13 @@ THROUGH_METRIC = [
     ("B", ANIMALS, "B\nThe dog barks.", True),
     ("B", ANIMALS, "B is correct because it barks", True),
     ("B", ANIMALS, "The answer is B\u200b", True),
+    # two letters inside a longer reply are no hedge: the reply commits to one (a review of the hedge rule)
+    ("B", ANIMALS, "The answer is B. It cannot be A or C.", True),
+    ("B", ANIMALS, "Answer: B (not C or D)", True),
+    ("B", ANIMALS, "B. The dog barks, unlike A and C", True),
+    ("B", ANIMALS, "The answer is **B** (not **A** or **C**)", True),
+    ("D", ANIMALS, "The answer is D. Options A, B and C", True),
+    ("B", ANIMALS, "Answer: B\n\nExplanation: options A and C", True),
 ]
 
 

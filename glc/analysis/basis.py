@@ -79,7 +79,7 @@ def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0) 
         notes.append(f"{missing} of {_n(r, 'n_tasks')} tasks not attempted (no score): each counts 0 in its "
                      "group's denominator")
         if closed:
-            notes.append(f"{min(closed, missing)} of them hold its predictions, but their data has no references "
+            notes.append(f"{closed} of them hold its predictions, but their data has no references "
                          "(a Close Set): run, not scored here; `glc export predictions --format general-bench` "
                          "writes them for the official scorer")
     attempted, complete = _n(r, "n_attempted"), _n(r, "n_complete")
@@ -112,13 +112,14 @@ def board_notes(rows: Iterable[dict[str, Any]], variant: str | None = None,
     return out
 
 
-def closed_set_tasks(con: Any, models: list[str]) -> dict[str, int]:
-    """Per model, how many tasks hold its predictions while every instance of the task has no reference
-    (a Close Set download: run, never scored)."""
+def closed_set_tasks(con: Any, models: list[str], task_ids: Iterable[str]) -> dict[str, int]:
+    """Per model, how many of ``task_ids`` (a board's tasks) hold its predictions while every instance of
+    the task has no reference (a Close Set download: run, never scored)."""
     return dict(con.execute(
-        "SELECT model, count(DISTINCT task_id) FROM predictions WHERE list_contains(?, model) AND task_id IN "
+        "SELECT model, count(DISTINCT task_id) FROM predictions WHERE list_contains(?, model) AND "
+        "list_contains(?, task_id) AND task_id IN "
         "(SELECT task_id FROM instances GROUP BY task_id HAVING bool_and(ref_kind = 'none')) GROUP BY model",
-        [models]).fetchall())
+        [models, sorted(task_ids)]).fetchall())
 
 
 def describe_notes(notes: list[str]) -> str:

@@ -170,7 +170,7 @@ def _echo_data_problems(ws, echo=echo) -> None:
 def _echo_prompt_failures(failures, echo, shown: int = 20) -> None:
     """One line per (model, task) job left out because a prompt fails on an instance."""
     echo(f"{plural(len(failures), 'job')} left out: a prompt fails on an instance of the task (the other jobs "
-         "ran; nothing stored before was lost; each is in target/jobs.json):", err=True)
+         "ran; nothing stored before was lost):", err=True)
     for f in failures[:shown]:
         p = f.problem
         echo(f"  {p.where}: {p.message}" + (f"\n    hint: {p.hint}" if p.hint else ""), err=True)

@@ -179,7 +179,12 @@ def render_prompt(task: Task, instance_input: Any, template: Any = None) -> str:
                                       "task": {"id": task.id, "name": task.spec.name}})
 
 
-@dataclass(frozen=True)
+# A prompt template that ran past its time limit on this many tasks is not rendered again for the other
+# tasks that share it (2 s each): one task's odd data may make a render slow, two make it the template's.
+SLOW_TEMPLATE_TASKS = 2
+
+
+@dataclass(eq=False)  # not frozen: a frozen exception cannot take the __traceback__ Python sets on it
 class PromptFailure(Exception):
     """A prompt (the task's, or a metric evaluator's judge prompt) that fails on one instance: that
     (model, task) job is left out of the plan and the others run. ``problem`` names the task data
@@ -260,7 +265,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
     jobs: list[Job] = []
     unsupported: list[tuple[str, str]] = []
     failures: list[PromptFailure] = []
-    slow_templates: dict[str, str] = {}
+    slow_templates: dict[str, list[str]] = {}
     skipped = 0
     try:
         for located in project.models:
@@ -380,10 +385,10 @@ def stored_judges(con: duckdb.DuckDBPyConnection, project: Project, target_dir: 
 
 def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSpec, task: Task, route: RouteSpec,
                  hashes: WeightHashes, target_dir: Path, limit: int | None, retry_failed: bool,
-                 slow_templates: dict[str, str]) -> tuple[Job, int]:
+                 slow_templates: dict[str, list[str]]) -> tuple[Job, int]:
     """The job of (model, task): requests for the instances without a current prediction, and how many
     failed ones wait for --retry-failed. Raises PromptFailure when the prompt fails on an instance
-    (``slow_templates``: prompt texts that ran past the time limit, with the task they did it on)."""
+    (``slow_templates``: prompt texts that ran past the time limit, with the tasks they did it on)."""
     inf = task.spec.inference
     assert inf is not None
     base = {"model": spec.name, "revision": spec.revision, **route_identity(route, project.root, hashes),
@@ -424,13 +429,15 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
         for name, path in listed:
             by_field.setdefault(name, []).append(hashes.media(path))
         media_hashes = {name: got[0] if len(got) == 1 else got for name, got in by_field.items()}
-        if (earlier := slow_templates.get(inf.prompt)) is not None:  # one wait per template, not one per task
-            raise failed(instance_id, value, f"the same template ran past its time limit on task '{earlier}'")
+        timed_out = slow_templates.get(inf.prompt, [])
+        if len(timed_out) >= SLOW_TEMPLATE_TASKS:  # the template, not one task's data: no more waits for it
+            raise failed(instance_id, value, f"the same template ran past its time limit on tasks "
+                                             f"{', '.join(repr(t) for t in timed_out)}")
         try:
             prompt = render_prompt(task, value, template)
         except Exception as exc:  # noqa: BLE001 - a template that fails on this instance
-            if isinstance(exc, TemplateTimeout):
-                slow_templates[inf.prompt] = task.id
+            if isinstance(exc, TemplateTimeout) and task.id not in timed_out:
+                slow_templates[inf.prompt] = [*timed_out, task.id]
             raise failed(instance_id, value, str(exc)) from None
         key = sha256_text(canonical({**base, "prompt": prompt, "media": media_hashes}))
         have = stored.get(instance_id)

@@ -326,32 +326,29 @@ def _dump(head: dict[str, Any] | None, data: list[dict[str, Any]]) -> str:
     return "{" + fields + '"data": ' + items + "}\n"
 
 
-def _previous_files(out: Path) -> set[str]:
-    """Files a previous export wrote in OUT, as its manifest.json lists them: only those may be replaced or
-    removed with force. A listed file counts only while it holds what the manifest says it wrote (its
-    sha256): a manifest is a file like any other, and one that lists a file of yours does not make it
-    glc's to delete."""
+def _previous_files(out: Path) -> dict[str, str]:
+    """Files a previous export wrote in OUT, as its manifest.json lists them, with the sha256 it wrote
+    (only those may be replaced or removed with force; the manifest itself is listed with '')."""
     f = out / MANIFEST
     try:
         doc = json.loads(f.read_text(encoding="utf-8")) if f.is_file() and not f.is_symlink() else None
     except (OSError, ValueError):
-        return set()
+        return {}
     if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("files"), dict):
-        return set()
-    owned = {MANIFEST}
-    out_real = out.resolve()
-    for rel, sha in doc["files"].items():
-        if not (isinstance(rel, str) and isinstance(sha, str)):
-            continue
-        path = out / rel
-        if path.is_symlink() or not path.is_file() or not _inside(out_real, path.parent):
-            continue
-        try:
-            if file_sha256(path) == sha:
-                owned.add(rel)
-        except OSError:
-            continue
-    return owned
+        return {}
+    return {rel: sha for rel, sha in doc["files"].items() if isinstance(rel, str) and isinstance(sha, str)} | \
+        {MANIFEST: ""}
+
+
+def _unchanged(out: Path, out_real: Path, rel: str, sha: str) -> bool:
+    """Whether OUT/rel is a plain file inside OUT that still holds what the previous export wrote there."""
+    path = out / rel
+    if path.is_symlink() or not path.is_file() or not _inside(out_real, path.parent):
+        return False
+    try:
+        return file_sha256(path) == sha
+    except OSError:
+        return False
 
 
 def _inside(out_real: Path, path: Path) -> bool:
@@ -361,7 +358,7 @@ def _inside(out_real: Path, path: Path) -> bool:
         return False
 
 
-def _check_target(out: Path, planned: Iterable[str], force: bool, zip_path: Path | None) -> set[str]:
+def _check_target(out: Path, planned: Iterable[str], force: bool, zip_path: Path | None) -> dict[str, str]:
     """Refuse a non-empty OUT without force, and with force any file in the way no export wrote."""
     busy = out.is_dir() and any(out.iterdir())
     if busy and not force:
@@ -374,7 +371,7 @@ def _check_target(out: Path, planned: Iterable[str], force: bool, zip_path: Path
         if not force:
             raise GlcError("the zip file exists", location=str(zip_path),
                            hint="remove it, pass --no-zip, or pass --force to replace it")
-    owned = _previous_files(out) if busy else set()
+    owned = _previous_files(out) if busy else {}
     in_the_way = [p for p in [*planned, MANIFEST] if p not in owned and ((out / p).exists() or (out / p).is_symlink())]
     if in_the_way:
         raise GlcError(f"{len(in_the_way)} file(s) in the output folder were not written by a glc export, e.g. "
@@ -460,8 +457,10 @@ def export_predictions(con: duckdb.DuckDBPyConnection, compiled: CompiledProject
     out_real = out.resolve()
     for rel in [*planned, MANIFEST]:
         _check_dest(out_real, out / rel)
-    removed = [p for p in sorted(owned - set(planned) - {MANIFEST})
-               if (out / p).is_file() and not (out / p).is_symlink() and _inside(out_real, (out / p).parent)]
+    # a file the new export does not write goes only while it holds what the previous one wrote: a manifest
+    # is a file like any other, and one that lists a file of yours (or one you changed since) does not make
+    # it glc's to delete. One the new export writes again is replaced, whatever an interrupted export left.
+    removed = [p for p in sorted(set(owned) - set(planned) - {MANIFEST}) if _unchanged(out, out_real, p, owned[p])]
     for p in removed:
         try:
             (out / p).unlink()

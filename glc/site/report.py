@@ -327,7 +327,7 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
     ci_cols, ci_rows = interval_cells(ranked, intervals)
     board_cols = _board_cols(scope.entry.max_level)
     shown = [{**r, **cells(r), **ci, "rests on": _flags(r)} for r, ci in zip(ranked, ci_rows, strict=True)]
-    notes = board_notes(ranked, v, descriptions, closed_set_tasks(con, [r["model"] for r in ranked]))
+    notes = board_notes(ranked, v, descriptions, closed_set_tasks(con, [r["model"] for r in ranked], scope.task_ids))
 
     # per model, in rank order: ladder, grid, gap chart data
     chart_gaps: list[dict[str, Any]] = []

@@ -490,7 +490,8 @@ _CHOICE_RULES = [  # (pattern, names no single option)
     (rf"^{_WS}*(?:\*\*|__|\$?\\boxed\{{|\[|<answer>|[\"'`“‘])?{_WS}*{_OPEN}?([A-Za-z]){_CLOSE}?{_WS}*"
      rf"(?:\*\*|__|\}}\$?|\]|</answer>|[\"'`”’])?{_WS}*[.:。]?{_WS}*$", False),
     (rf"\\boxed\{{{_WS}*{_OPEN}?([A-Za-z]){_CLOSE}?{_WS}*\}}", False),
-    (rf"{_LEFT}{_OPEN}?(?:\*\*)?[A-Z](?:\*\*)?{_CLOSE}?{_WS}*(?:,|/|or|and|或|和|还是){_WS}*{_OPEN}?(?:\*\*)?[A-Z]"
+    (rf"^{_WS}*(?:(?i:(?:the{_WS}+)?(?:answers?|options?)(?:{_WS}+(?:is|are))?){_WS}*[:：]?{_WS}*|(?i:either){_WS}+)?"
+     rf"{_OPEN}?(?:\*\*)?[A-Z](?:\*\*)?{_CLOSE}?{_WS}*(?:,|/|or|and|或|和|还是){_WS}*{_OPEN}?(?:\*\*)?[A-Z]"
      rf"(?:\*\*)?{_CLOSE}?[.!。]?{_WS}*$", True),
     (rf"{_ANSWER}([A-HJ-Z])(?:{_MARK}|{_WS}|\*|$)", False),
     (rf"{_ANSWER}([A-Za-z]){_CLOSE}?[.!。]?{_WS}*$", False),
