@@ -38,8 +38,24 @@ class ChoiceRule(Spec):
         return self
 
 
+class Fold(Spec):
+    """Characters every pattern rule reads as others: ``from[i]`` as ``to[i]`` (DuckDB's translate)."""
+
+    from_: str = Field(alias="from", min_length=1, max_length=1000)
+    to: str = Field(min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Fold:
+        if len(self.from_) != len(self.to):
+            raise ValueError(f"'from' has {len(self.from_)} characters and 'to' {len(self.to)}: one for one")
+        if len(set(self.from_)) != len(self.from_):
+            raise ValueError("a character appears twice in 'from'")
+        return self
+
+
 class ChoiceRules(Spec):
     classes: dict[str, str] = {}
+    fold: Fold | None = None
     rules: list[ChoiceRule] = Field(min_length=1, max_length=100)
 
 
@@ -50,7 +66,8 @@ def expand(pattern: str, classes: dict[str, str]) -> str:
 
 def load_choice_rules(specs_dir: Path, root: Path) -> list[dict[str, Any]]:
     """The rules in order, as the SQL templates see them: ``{name, kind, pattern}`` with the
-    classes expanded; every problem a located ``SpecError`` (raised together)."""
+    classes expanded, after a ``{name: fold, kind: fold, from, to}`` when the file folds characters;
+    every problem a located ``SpecError`` (raised together)."""
     from glc.compiler.errors import display_path
     from glc.compiler.yaml_source import YamlSyntaxError, load_yaml
 
@@ -70,7 +87,9 @@ def load_choice_rules(specs_dir: Path, root: Path) -> list[dict[str, Any]]:
                                     f"{'.'.join(map(str, err['loc'])) or 'file'}: {err['msg']}",
                                     "see the comment at the top of the file") for err in exc.errors()]) from None
     errors: list[SpecError] = []
-    out = []
+    out: list[dict[str, Any]] = []
+    if spec.fold is not None:
+        out.append({"name": "fold", "kind": "fold", "pattern": None, "from": spec.fold.from_, "to": spec.fold.to})
     checker = _RegexChecker()  # one DuckDB for every rule (a connection costs more than the checks)
     try:
         for i, rule in enumerate(spec.rules):

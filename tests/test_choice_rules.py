@@ -38,9 +38,13 @@ PY_RULES = [(r["name"], regex.compile(python_pattern(r["pattern"], DOC["classes"
             for r in DOC["rules"] if "pattern" in r]
 
 
+FOLD = str.maketrans(DOC["fold"]["from"], DOC["fold"]["to"]) if DOC.get("fold") else {}
+
+
 def python_read(rx: regex.Pattern[str], no_letter: bool, text: str) -> str | None:
-    """What one rule reads: its letter, "" for a no_letter rule that matches, None when it does not apply."""
-    m = rx.search(text)
+    """What one rule reads (after the file's fold): its letter, "" for a no_letter rule that matches, None
+    when it does not apply."""
+    m = rx.search(text.translate(FOLD))
     return None if m is None else "" if no_letter else m.group(1).upper()
 
 
@@ -61,31 +65,40 @@ def rules() -> list[dict]:
     return load_choice_rules(REPO / "specs", REPO)
 
 
-def duck(texts: list[str], rules: list[dict]) -> list[str | None]:
-    """The rule chain (pattern and no_letter rules) as the compiled SQL evaluates it, over a column of answers."""
+def duck(texts: list[str], rules: list[dict], fold: dict | None) -> list[str | None]:
+    """The rule chain (pattern and no_letter rules, after ``fold``) as the compiled SQL evaluates it, over a
+    column of answers."""
     patterns = [r["pattern"] for r in rules]
+    folded = "TRANSLATE(a, $2, $3)" if fold else "a"
     con = duckdb.connect()
     try:
-        chain = ", ".join(f"CASE WHEN REGEXP_MATCHES(t, ${i + 2}) THEN '' END" if r["kind"] == "no_letter"
-                          else f"UPPER(NULLIF(REGEXP_EXTRACT(t, ${i + 2}, 1), ''))" for i, r in enumerate(rules))
-        rows = con.execute(f"SELECT COALESCE({chain}) FROM (SELECT unnest($1::VARCHAR[]) AS t, "  # noqa: S608
-                           "generate_subscripts($1::VARCHAR[], 1) AS i) ORDER BY i", [texts, *patterns]).fetchall()
+        chain = ", ".join(f"CASE WHEN REGEXP_MATCHES(t, ${i + 4}) THEN '' END" if r["kind"] == "no_letter"
+                          else f"UPPER(NULLIF(REGEXP_EXTRACT(t, ${i + 4}, 1), ''))" for i, r in enumerate(rules))
+        rows = con.execute(f"SELECT COALESCE({chain}) FROM (SELECT {folded} AS t, i FROM (SELECT unnest($1::VARCHAR[]) "  # noqa: S608
+                           "AS a, generate_subscripts($1::VARCHAR[], 1) AS i)) ORDER BY i",
+                           [texts, (fold or {}).get("from", ""), (fold or {}).get("to", ""), *patterns]).fetchall()
         return [r[0] for r in rows]
     finally:
         con.close()
 
 
 def test_the_file_is_the_one_compiled(rules: list[dict]) -> None:
-    assert [r["name"] for r in rules] == [r["name"] for r in DOC["rules"]]
-    assert [r["kind"] for r in rules] == ["no_letter" if r.get("no_letter") else "pattern" if "pattern" in r
-                                          else "option_text" for r in DOC["rules"]]
-    assert all(r["pattern"] for r in rules if r["kind"] != "option_text")
-    assert "${" not in "".join(r["pattern"] or "" for r in rules)
+    fold, *rest = rules
+    assert fold == {"name": "fold", "kind": "fold", "pattern": None, **DOC["fold"]}
+    assert [r["name"] for r in rest] == [r["name"] for r in DOC["rules"]]
+    assert [r["kind"] for r in rest] == ["no_letter" if r.get("no_letter") else "pattern" if "pattern" in r
+                                         else "option_text" for r in DOC["rules"]]
+    assert all(r["pattern"] for r in rest if r["kind"] != "option_text")
+    assert "${" not in "".join(r["pattern"] or "" for r in rest)
 
 
 def readers(rules: list[dict]) -> list[dict]:
-    """The rules that read the answer alone (all but the option-text rule, which needs the options)."""
-    return [r for r in rules if r["kind"] != "option_text"]
+    """The rules that read the answer alone (all but the fold and the option-text rule, which needs the options)."""
+    return [r for r in rules if r["kind"] not in ("option_text", "fold")]
+
+
+def fold_of(rules: list[dict]) -> dict | None:
+    return next((r for r in rules if r["kind"] == "fold"), None)
 
 
 @pytest.mark.parametrize("rule", [r["name"] for r in DOC["rules"] if "pattern" in r])
@@ -94,7 +107,7 @@ def test_each_rule_reads_its_examples(rules: list[dict], rule: str) -> None:
     compiled = next(r for r in rules if r["name"] == rule)
     assert declared["examples"], "every pattern rule shows what it reads"
     texts = list(declared["examples"])
-    alone = duck(texts, [compiled])
+    alone = duck(texts, [compiled], fold_of(rules))
     assert dict(zip(texts, alone, strict=True)) == declared["examples"]
     # and Python reads the same
     _, rx, no_letter = next(r for r in PY_RULES if r[0] == rule)
@@ -102,8 +115,9 @@ def test_each_rule_reads_its_examples(rules: list[dict], rule: str) -> None:
 
 
 def test_issue_examples_read_the_letter(rules: list[dict]) -> None:
-    texts = ["B", "(B)", "**B**", "The answer is B.", "b", "Answer: **(b)**", "I choose (B) because", "答案是B"]
-    assert duck(texts, readers(rules)) == ["B"] * len(texts)
+    texts = ["B", "(B)", "**B**", "The answer is B.", "b", "Answer: **(b)**", "I choose (B) because", "答案是B",
+             "答案：Ｂ", "（Ｂ）"]
+    assert duck(texts, readers(rules), fold_of(rules)) == ["B"] * len(texts)
 
 
 answers = st.lists(st.sampled_from(CHOICE_PIECES) | st.text(TEXT_CHARS, max_size=3), max_size=6).flatmap(
@@ -116,7 +130,7 @@ answers = st.lists(st.sampled_from(CHOICE_PIECES) | st.text(TEXT_CHARS, max_size
 @given(batch=st.lists(answers, min_size=1, max_size=30))
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_compiled_rules_agree_with_python_on_generated_answers(rules: list[dict], batch: list[str]) -> None:
-    got = duck(batch, readers(rules))
+    got = duck(batch, readers(rules), fold_of(rules))
     want = [python_letter(t) for t in batch]
     assert got == want, [(t, g, w) for t, g, w in zip(batch, got, want, strict=True) if g != w]
 
@@ -201,6 +215,8 @@ THROUGH_METRIC = [
     ("B", ANIMALS, "B\nThe dog barks.", True),
     ("B", ANIMALS, "B is correct because it barks", True),
     ("B", ANIMALS, "The answer is B\u200b", True),
+    ("B", ANIMALS, "答案：Ｂ", True),  # a full-width letter
+    ("C", ANIMALS, "选（ｃ）", True),
     # two letters inside a longer reply are no hedge: the reply commits to one (a review of the hedge rule)
     ("B", ANIMALS, "The answer is B. It cannot be A or C.", True),
     ("B", ANIMALS, "Answer: B (not C or D)", True),

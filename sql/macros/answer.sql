@@ -96,10 +96,14 @@ LENGTH({{ x }}) + LENGTH(REGEXP_REPLACE({{ x }}, {{ ('[^' ~ PY_UPPER_2() ~ PY_UP
     order, the first that decides wins. ``option_letter`` is how the caller reads the
     option-text rule (the answer is the text of one of the instance's options); NULL when the
     caller has no options to compare with. A no_letter rule that matches gives '', which ends
-    the search and equals no reference letter. -#}
+    the search and equals no reference letter. The file's fold (full-width letters as ASCII) is
+    applied to the answer first, for every pattern rule. -#}
 {% macro choice_letter(x, option_letter=None) -%}
+{%- set fold = choice_rules[0] if choice_rules and choice_rules[0].kind == 'fold' else none -%}
+{%- set x = 'TRANSLATE(' ~ x ~ ', ' ~ (fold['from'] | sql_literal) ~ ', ' ~ (fold['to'] | sql_literal) ~ ')'
+      if fold is not none else x -%}
 COALESCE(
-{%- for rule in choice_rules %}
+{%- for rule in choice_rules if rule.kind != 'fold' %}
   {% if rule.kind == 'option_text' -%}
   {{ option_letter if option_letter is not none else 'CAST(NULL AS VARCHAR)' }}
   {%- elif rule.kind == 'no_letter' -%}

@@ -510,6 +510,9 @@ def choice_reference(text: str) -> str | None:
     instance's options (the option-text rule needs them): "" where the answer hedges between two."""
     import regex
 
+    # full-width Latin letters are read as ASCII ones (their NFKC forms)
+    text = "".join(unicodedata.normalize("NFKC", c) if "\uff21" <= c <= "\uff3a" or "\uff41" <= c <= "\uff5a" else c
+                   for c in text)
     for rule, hedge in _CHOICE_RULES:
         m = regex.search(rule, text)
         if m:
@@ -519,7 +522,7 @@ def choice_reference(text: str) -> str | None:
 
 CHOICE_PIECES = ["A", "B", "c", "(D)", "(b)", "E.", "B)", "C:", "a,", "**", "__", "*", "answer", "Answer", "ANSWER",
                  "or", "and", "\\boxed{", "}", "$", "[", "]", "'", "`", "<answer>", "</answer>", "（", "）", "。", "，",
-                 "：", "\n", "is correct", "is the answer", "\u200b", "\ufeff",
+                 "：", "\n", "is correct", "is the answer", "\u200b", "\ufeff", "Ｂ", "ｃ", "Ｉ",
                  "answers", "is", ":", "answer:", "The answer is", "I", "I think", "it is", "答案是", "选", "是", "Ä",
                  "ÜB", "É", "Bob", "cat", "选项", "한", "ǅ", "K", "ſ", "\u0301", "_", "1", "."]
 
