@@ -271,7 +271,7 @@ class _Typer:
         if isinstance(e, exp.Predicate | exp.Connector | exp.Not | exp.ArrayContains | exp.IsNan | exp.Exists):
             return BOOL
         if isinstance(e, exp.Lower | exp.Upper | exp.Trim | exp.RegexpReplace | exp.RegexpExtract | exp.Replace
-                      | exp.DPipe | exp.Concat | exp.Chr | exp.ArrayToString):
+                      | exp.DPipe | exp.Concat | exp.Chr | exp.ArrayToString | exp.Translate):
             return TEXT
         if isinstance(e, exp.Binary | exp.Neg | exp.Func):  # arithmetic and numeric functions
             return NUM
@@ -539,7 +539,7 @@ CHECKED: frozenset[type[exp.Expr]] = frozenset({
     exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.Abs, exp.Sign, exp.Sqrt, exp.Exp, exp.Ln, exp.Tanh,
     exp.IsNan, exp.Greatest, exp.Least, exp.Coalesce, exp.Nullif, exp.Case, exp.If,
     exp.Count, exp.CountIf, exp.Sum, exp.Avg, exp.Max, exp.Min, exp.Corr, exp.ArrayAgg,
-    exp.Lower, exp.Upper, exp.Trim, exp.Replace, exp.DPipe, exp.Chr, exp.Levenshtein,
+    exp.Lower, exp.Upper, exp.Trim, exp.Replace, exp.DPipe, exp.Chr, exp.Levenshtein, exp.Translate,
     exp.RegexpReplace, exp.RegexpExtract, exp.RegexpLike, exp.Split,
     exp.Array, exp.Bracket, exp.Slice, exp.Transform, exp.ArrayFilter, exp.Lambda, exp.ArrayMax,
     exp.ArraySort, exp.ArrayDistinct, exp.ArrayContains, exp.ArrayToString, exp.GenerateSeries,

@@ -281,6 +281,7 @@ ROWS = [  # id, s, l, n, k: inputs where DuckDB and Spark part unless glc transl
     (19, "end\u3000\u2028 \x85", ["q"], -1.5, 5),
     (20, "", [""], 1.5, -2),
     (21, "null", ["a", "b", "c", "d"], -7.5, 2),
+    (22, "答案：Ｂ（ｃ）é😀", ["a"], 2.0, 1),  # full-width letters (the choice rules' TRANSLATE)
 ]
 # Python's whitespace at the end removed (sacrebleu's rstrip): the first match only (no 'g'), \x{..} escapes
 RSTRIP = (r"regexp_replace(t.s, '[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
@@ -327,6 +328,7 @@ EXPRESSIONS = [
     "{'a': t.n, 'b': CAST(t.k AS DOUBLE)}", "CASE WHEN t.k > 0 THEN {'a': t.n, 'b': t.n * 2} END",
     "t.q.a", "t.q.b / t.q.a", "list_transform([t.q, t.q], lambda c: c.a + c.b)",
     "list_filter([t.q], lambda c: c.b > 0)",
+    "translate(t.s, 'ＡＢＣａｂｃé', 'ABCabcE')",  # code points, not bytes or UTF-16 units, on both
 ]
 AGGREGATES = ["corr(t.n, t.k)", "corr(t.k, t.k * 0)", "glc_group_mean(array_agg(t.s), array_agg(t.n))",
               "list_sort(array_agg(t.n))", "count_if(t.n > 1)", "avg(t.n)",
@@ -418,6 +420,7 @@ def test_translated_constructs_agree_on_edge_cases(both: Any) -> None:
     assert cell(20, "(t.k - 3) // 2") == -2 and cell(15, "t.k // 2") == -1  # toward zero
     assert [cell(i, "CAST(t.n AS INTEGER)") for i in (14, 15, 16, 17)] == [0, -2, 8, 12]  # half to even
     assert [cell(i, "round(t.n)") for i in (14, 15, 16, 17)] == [1.0, -3.0, 8.0, 13.0]  # half away from zero
+    assert cell(22, "translate(t.s, 'ＡＢＣａｂｃé', 'ABCabcE')") == "答案：B（c）E\U0001F600"
 
 
 def test_translated_aggregates_agree(both: Any) -> None:
