@@ -252,7 +252,9 @@ def leaderboard(variant: VariantOpt = None, scope: ScopeOpt = None,
                                                  help="table, json, csv or markdown.")] = "table") -> None:
     """Print one leaderboard from the built level_scores."""
     _format(fmt, FORMATS)
-    _print_board(_ws(), variant, scope, fmt)
+    ws = _ws()
+    with ws.keep_store():  # the board and its notes read one store connection
+        _print_board(ws, variant, scope, fmt)
 
 
 @app.command()

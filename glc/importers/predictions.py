@@ -70,7 +70,6 @@ from glc.profiles import Grants, load_grants
 from glc.words import plural
 
 MAX_DEPTH = 100
-BOM = UTF8_BOM
 
 NUMBER_HINT = "write the prediction as a JSON string, or as a finite number; null means no prediction"
 ROW_HINT = "each line is an object {\"model\", \"task\", \"id\", \"prediction\"}"
@@ -168,8 +167,8 @@ def _jsonl_rows(path: Path, problems: list[Problem]) -> list[tuple[str, Any]]:
     offset = 0
     for n, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
         start, offset = offset, offset + len(raw) + 1
-        if n == 1 and raw.startswith(BOM):
-            raw, start = raw[len(BOM):], start + len(BOM)
+        if n == 1 and raw.startswith(UTF8_BOM):
+            raw, start = raw[len(UTF8_BOM):], start + len(UTF8_BOM)
         fast, value = _fast_line(raw)
         if fast:
             rows.append((f"{path} row {n}", value))
@@ -275,7 +274,7 @@ def _json_file(f: Path, problems: list[Problem], tree: Path | None = None) -> li
         if tree is not None and f.is_symlink() and not f.resolve().is_relative_to(tree.resolve()):
             raise GlcError("prediction.json is a link that leads outside the imported folder", location=str(f),
                            hint="copy the file into the folder instead of linking it")
-        text = decode_utf8(read_regular(f)[0].removeprefix(BOM), f)
+        text = decode_utf8(read_regular(f)[0].removeprefix(UTF8_BOM), f)
     except NotRegularFile:  # a FIFO would never answer, /dev/zero never end
         problems.append(Problem(str(f), "not a regular file (a folder, a FIFO or a device)",
                                 "a prediction.json must be a file"))

@@ -91,17 +91,25 @@ LENGTH({{ x }}) + LENGTH(REGEXP_REPLACE({{ x }}, {{ ('[^' ~ PY_UPPER_2() ~ PY_UP
 {{ e }}
 {%- endmacro %}
 
+{#- A multiple-choice answer as the pattern rules read it: the rule file's fold applied
+    (full-width letters as ASCII), or the answer itself when the file folds nothing. Computed
+    once per row, in the caller's ``prepare``, and handed to choice_letter. -#}
+{% macro choice_text(x) -%}
+{%- set fold = choice_rules[0] if choice_rules and choice_rules[0].kind == 'fold' else none -%}
+{%- if fold is not none -%}
+TRANSLATE({{ x }}, {{ fold['from'] | sql_literal }}, {{ fold['to'] | sql_literal }})
+{%- else -%}
+{{ x }}
+{%- endif -%}
+{%- endmacro %}
+
 {#- The option letter a multiple-choice answer gives: the rules of specs/answers/choice_letter.yaml
     (the template global choice_rules, each pattern checked when the specs compile) in their
-    order, the first that decides wins. ``option_letter`` is how the caller reads the
-    option-text rule (the answer is the text of one of the instance's options); NULL when the
-    caller has no options to compare with. A no_letter rule that matches gives '', which ends
-    the search and equals no reference letter. The file's fold (full-width letters as ASCII) is
-    applied to the answer first, for every pattern rule. -#}
+    order, the first that decides wins. ``x``: the answer as choice_text gives it.
+    ``option_letter`` is how the caller reads the option-text rule (the answer is the text of one
+    of the instance's options); NULL when the caller has no options to compare with. A no_letter
+    rule that matches gives '', which ends the search and equals no reference letter. -#}
 {% macro choice_letter(x, option_letter=None) -%}
-{%- set fold = choice_rules[0] if choice_rules and choice_rules[0].kind == 'fold' else none -%}
-{%- set x = 'TRANSLATE(' ~ x ~ ', ' ~ (fold['from'] | sql_literal) ~ ', ' ~ (fold['to'] | sql_literal) ~ ')'
-      if fold is not none else x -%}
 COALESCE(
 {%- for rule in choice_rules if rule.kind != 'fold' %}
   {% if rule.kind == 'option_text' -%}

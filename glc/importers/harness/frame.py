@@ -41,7 +41,6 @@ _RUNS = re.compile("[" + re.escape(WHITE_SPACE) + "]+")
 TEXT_KEY_SQL = ("sha256(trim(regexp_replace(nfc_normalize({x}), "
                 "'[\\t\\n\\x{{0B}}\\f\\r\\x{{85}}\\p{{Z}}]+', ' ', 'g'), ' '))")
 
-BOM = UTF8_BOM
 
 FRAME_SCHEMA: dict[str, Any] = {"harness_task": pl.String, "source_file": pl.String, "sample": pl.String,
                                 "position": pl.Int64, "filter": pl.String, "epoch": pl.Int64,
@@ -165,7 +164,7 @@ def read_jsonl_duckdb(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, c
     (``[1, 2,]``), which it accepts. The path reaches DuckDB as a bound value with its glob
     characters escaped, and DuckDB must see exactly this one file.
     """
-    if data.startswith(BOM):
+    if data.startswith(UTF8_BOM):
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     full = str(path.resolve())
@@ -197,8 +196,8 @@ def jsonl_objects(data: bytes, path: Path, problems: list[Problem], limit: int =
     lines = data.split(b"\n")
     for n, raw in enumerate(lines, start=1):
         start, offset = offset, offset + len(raw) + 1
-        if n == 1 and raw.startswith(BOM):
-            raw, start = raw[len(BOM):], start + len(BOM)
+        if n == 1 and raw.startswith(UTF8_BOM):
+            raw, start = raw[len(UTF8_BOM):], start + len(UTF8_BOM)
         if not raw.strip():
             continue
         where = f"{path}:{n}"

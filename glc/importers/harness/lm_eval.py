@@ -52,7 +52,7 @@ from glc.importers.harness.frame import (
     show,
 )
 from glc.importers.harness.mapping import Mapping
-from glc.importers.safety import clip, decode_utf8, preview
+from glc.importers.safety import UTF8_BOM, clip, decode_utf8, preview
 from glc.importers.scores import Problem
 
 LM_SAMPLES = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?)\.jsonl$")
@@ -345,7 +345,7 @@ def _task_samples(con: duckdb.DuckDBPyConnection, path: Path, task: str, flavor:
         raw = data[start:] if end < 0 else data[start:end]
         if raw.strip():
             try:
-                first_obj = json.loads(raw.removeprefix(b"\xef\xbb\xbf"))
+                first_obj = json.loads(raw.removeprefix(UTF8_BOM))
             except ValueError:
                 first_obj = None
             break

@@ -1,5 +1,5 @@
 {% from 'macros/aggregates.sql' import order_free_mean %}
-{% from 'macros/answer.sql' import normalize_answer, choice_letter, first_number %}
+{% from 'macros/answer.sql' import normalize_answer, choice_text, choice_letter, first_number %}
 {#- Exact match. Choice references compare the extracted option letter; number references the
     first number; others the normalized answer against every normalized reference, as SQuAD
     2.0's evaluation does: references that normalize to the empty string are dropped unless all
@@ -31,11 +31,12 @@ CASE WHEN i.ref_kind = 'choice' THEN p.ref_prepared[2:] END AS ref_options
     thread, which was most of what a one-model accuracy build took. Number references read the
     first number of the raw answer and need none. -#}
 {% macro prepare(o, args, answer) -%}
-CASE WHEN ref_kind <> 'number' THEN {{ normalize_answer(o, answer) }} END AS answer_norm
+CASE WHEN ref_kind <> 'number' THEN {{ normalize_answer(o, answer) }} END AS answer_norm,
+CASE WHEN ref_kind = 'choice' THEN {{ choice_text(o) }} END AS choice_text
 {%- endmacro %}
 {% macro value(o, args, answer) -%}
 CASE
-  WHEN ref_kind = 'choice' THEN CAST(COALESCE({{ choice_letter(o, option_letter(o, answer)) }} = ref_texts[1], FALSE) AS DOUBLE)
+  WHEN ref_kind = 'choice' THEN CAST(COALESCE({{ choice_letter('choice_text', option_letter(o, answer)) }} = ref_texts[1], FALSE) AS DOUBLE)
   WHEN ref_kind = 'number' THEN CAST(COALESCE({{ first_number(o) }} = ref_number, FALSE) AS DOUBLE)
   ELSE CAST(LIST_CONTAINS(ref_norm, answer_norm) AS DOUBLE)
 END

@@ -1,4 +1,4 @@
-{% from 'macros/answer.sql' import normalize_answer, choice_letter %}
+{% from 'macros/answer.sql' import normalize_answer, choice_text, choice_letter %}
 {% from 'macros/metrics/accuracy.sql' import option_letter %}
 {#- Macro accuracy (balanced accuracy): accuracy within each reference class, averaged over the
     classes present in the references. A choice reference's class is its letter, and the answer
@@ -9,10 +9,13 @@
 p.ref_prepared AS ref_norm,
 CASE WHEN i.ref_kind = 'choice' THEN p.ref_prepared[2:] END AS ref_options
 {%- endmacro %}
-{% macro prepare(o, args, answer) %}{{ normalize_answer(o, answer) }} AS answer_norm{% endmacro %}
+{% macro prepare(o, args, answer) -%}
+{{ normalize_answer(o, answer) }} AS answer_norm,
+CASE WHEN ref_kind = 'choice' THEN {{ choice_text(o) }} END AS choice_text
+{%- endmacro %}
 {% macro value(o, args, answer) -%}
 CASE
-  WHEN ref_kind = 'choice' THEN CAST(COALESCE({{ choice_letter(o, option_letter(o, answer)) }} = ref_texts[1], FALSE) AS DOUBLE)
+  WHEN ref_kind = 'choice' THEN CAST(COALESCE({{ choice_letter('choice_text', option_letter(o, answer)) }} = ref_texts[1], FALSE) AS DOUBLE)
   ELSE CAST(LIST_CONTAINS(ref_norm, answer_norm) AS DOUBLE)
 END
 {%- endmacro %}
