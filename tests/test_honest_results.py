@@ -369,3 +369,27 @@ def test_sota_record_says_why_it_skips_a_task(routed_ran) -> None:
     Workspace(ws.root).run()
     row = {r["model"]: r for r in Workspace(ws.root).leaderboard("pooled", "A")}["echo"]
     assert row["n_pending"] == 0 and row["n_ties"] == 2  # now counted: echo ties the specialist on both
+
+
+def test_the_close_set_note_counts_only_unscored_tasks_of_the_board() -> None:
+    """A task over data without references counts as 'run, not scored' only where the model has no score for
+    it (an imported score makes it attempted) and only among the board's tasks."""
+    import duckdb
+
+    from glc.analysis.basis import closed_set_tasks, model_notes
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE instances (task_id VARCHAR, ref_kind VARCHAR)")
+    con.execute("CREATE TABLE predictions (model VARCHAR, task_id VARCHAR)")
+    con.execute("CREATE TABLE task_scores (model VARCHAR, task_id VARCHAR, score DOUBLE)")
+    con.execute("INSERT INTO instances VALUES ('closed1', 'none'), ('closed2', 'none'), ('closed3', 'none'), "
+                "('open', 'text'), ('mixed', 'none'), ('mixed', 'text')")
+    con.execute("INSERT INTO predictions VALUES ('m', 'closed1'), ('m', 'closed1'), ('m', 'closed2'), "
+                "('m', 'closed3'), ('m', 'open'), ('m', 'mixed'), ('other', 'closed1')")
+    con.execute("INSERT INTO task_scores VALUES ('m', 'closed2', 61.0), ('m', 'closed1', NULL)")
+    board = ["closed1", "closed2", "open", "mixed"]  # closed3 is on another board
+    assert closed_set_tasks(con, ["m", "other"], board) == {"m": 1, "other": 1}
+    row = {"n_tasks": 4, "n_attempted": 2, "n_complete": 2}
+    assert "1 of them holds its predictions, but their data has no references (a Close Set)" in \
+        " ".join(model_notes(row, closed=1))
+    assert not any("Close Set" in n for n in model_notes(row))

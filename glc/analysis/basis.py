@@ -79,7 +79,8 @@ def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0) 
         notes.append(f"{missing} of {_n(r, 'n_tasks')} tasks not attempted (no score): each counts 0 in its "
                      "group's denominator")
         if closed:
-            notes.append(f"{closed} of them hold its predictions, but their data has no references "
+            notes.append(f"{closed} of them {'holds' if closed == 1 else 'hold'} its predictions, but their data "
+                         "has no references "
                          "(a Close Set): run, not scored here; `glc export predictions --format general-bench` "
                          "writes them for the official scorer")
     attempted, complete = _n(r, "n_attempted"), _n(r, "n_complete")
@@ -114,12 +115,14 @@ def board_notes(rows: Iterable[dict[str, Any]], variant: str | None = None,
 
 def closed_set_tasks(con: Any, models: list[str], task_ids: Iterable[str]) -> dict[str, int]:
     """Per model, how many of ``task_ids`` (a board's tasks) hold its predictions while every instance of
-    the task has no reference (a Close Set download: run, never scored)."""
+    the task has no reference (a Close Set download: run, never scored) and the model has no score for it
+    (an imported one counts: the task is attempted then)."""
     return dict(con.execute(
-        "SELECT model, count(DISTINCT task_id) FROM predictions WHERE list_contains(?, model) AND "
-        "list_contains(?, task_id) AND task_id IN "
-        "(SELECT task_id FROM instances GROUP BY task_id HAVING bool_and(ref_kind = 'none')) GROUP BY model",
-        [models, sorted(task_ids)]).fetchall())
+        "SELECT p.model, count(DISTINCT p.task_id) FROM predictions AS p WHERE list_contains(?, p.model) AND "
+        "list_contains(?, p.task_id) AND p.task_id IN "
+        "(SELECT task_id FROM instances GROUP BY task_id HAVING bool_and(ref_kind = 'none')) AND NOT EXISTS "
+        "(SELECT 1 FROM task_scores AS s WHERE s.model = p.model AND s.task_id = p.task_id AND s.score IS NOT NULL) "
+        "GROUP BY p.model", [models, sorted(task_ids)]).fetchall())
 
 
 def describe_notes(notes: list[str]) -> str:
