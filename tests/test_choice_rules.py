@@ -254,3 +254,24 @@ def test_choice_answers_through_acc_em1_and_macro_acc(tmp_path: Path) -> None:
     n_right = sum(ok for *_, ok in THROUGH_METRIC)
     score = dict(sql_rows(ws, "SELECT task_id, score FROM task_scores WHERE model = 'm'"))
     assert score[tasks["acc"]] == pytest.approx(100 * n_right / len(THROUGH_METRIC))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("fold: {from: 'ＡＢＣ', to: 'AB'}\nrules:\n  - {name: x, pattern: '(a)'}\n",
+     "'from' has 3 characters and 'to' 2: one for one"),
+    ("fold: {from: 'ＡＡ', to: 'AB'}\nrules:\n  - {name: x, pattern: '(a)'}\n", "a character appears twice in 'from'"),
+    ("rules:\n  - {name: x, option_text: true, no_letter: true}\n", "'no_letter: true' goes with a 'pattern'"),
+])
+def test_a_bad_fold_or_no_letter_rule_is_a_spec_error_with_its_line(project: Path, text: str, message: str) -> None:
+    f = project / "specs" / "answers" / "choice_letter.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecErrors) as err:
+        load_choice_rules(project / "specs", project)
+    assert message in str(err.value) and "choice_letter.yaml:" in str(err.value), str(err.value)
+
+
+def test_a_no_letter_rule_needs_no_group(project: Path) -> None:
+    f = project / "specs" / "answers" / "choice_letter.yaml"
+    f.write_text("rules:\n  - {name: hedge, no_letter: true, pattern: '^[A-Z] or [A-Z]$'}\n", encoding="utf-8")
+    assert load_choice_rules(project / "specs", project) == [
+        {"name": "hedge", "kind": "no_letter", "pattern": "^[A-Z] or [A-Z]$"}]
