@@ -245,6 +245,16 @@ STATE: dict[str, Contract] = {c.name: c for c in [
     Contract("glc_spark_partitions", "state", (
         _c("node", "VARCHAR"), _c("model", "VARCHAR"), _c("task_id", "VARCHAR"), _c("state_key", "VARCHAR"),
     ), "Spark build: the state key of each partition of an incremental node"),
+    Contract("glc_plan_jobs", "state", (
+        _c("model", "VARCHAR"), _c("task_id", "VARCHAR"),
+        _c("digest", "VARCHAR", "what the job's content keys were computed from (glc/execute/plan_memo.py)"),
+        _c("n_keys", "INTEGER", "instances whose keys are remembered: the first n in instance order"),
+        _c("complete", "BOOLEAN", "the keys cover every instance of the task"),
+    ), "planning: the content keys of each (model, task) job, remembered by what they were computed from"),
+    Contract("glc_plan_keys", "state", (
+        _c("model", "VARCHAR"), _c("task_id", "VARCHAR"), _c("position", "INTEGER", "in instance order, from 0"),
+        _c("instance_id", "VARCHAR"), _c("content_key", "VARCHAR"),
+    ), "planning: the content key each instance's prediction must have to be current"),
     Contract("level_intervals", "state", (
         _c("model", "VARCHAR"), _c("variant", "VARCHAR"), _c("scope", "VARCHAR"), _c("replicates", "INTEGER"),
         _c("confidence", "DOUBLE"), _c("seed", "BIGINT"),

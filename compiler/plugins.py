@@ -8,6 +8,7 @@ keep torch, transformers and HTTP clients out of its top level, so compiling sta
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
@@ -41,3 +42,32 @@ def runner_class(name: str) -> Any:
 
 def runner_args_schema(name: str) -> type[BaseModel]:
     return runner_class(name).Args
+
+
+# What a route (runner and args) gives back (text, image, audio, video, pointcloud), by ``route_key``:
+# learned when a compile validates the route (and kept in the compiled project), so that planning with
+# a cached compile neither imports the runners nor validates their args again
+_OUTPUTS: dict[str, frozenset[str]] = {}
+
+
+def route_key(runner: str, args: dict[str, Any]) -> str:
+    return json.dumps({"runner": runner, "args": args}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def route_outputs(runner: str, args: dict[str, Any]) -> frozenset[str]:
+    """The output kinds the runner gives with these args; a runner that cannot load, or args it does
+    not accept, count as text-only here (the compile's route check and the job say why)."""
+    key = route_key(runner, args)
+    if key not in _OUTPUTS:
+        try:
+            cls = runner_class(runner)
+            _OUTPUTS[key] = frozenset(cls.produces(cls.Args.model_validate(args)))
+        except Exception:  # noqa: BLE001 - reported by the route check at compile and when the job runs
+            _OUTPUTS[key] = frozenset({"text"})
+    return _OUTPUTS[key]
+
+
+def known_outputs(outputs: dict[str, tuple[str, ...]]) -> None:
+    """Outputs of routes a compile validated (``Project.route_outputs``)."""
+    for key, kinds in outputs.items():
+        _OUTPUTS.setdefault(key, frozenset(kinds))

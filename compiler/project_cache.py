@@ -49,6 +49,7 @@ from glc.compiler.loader import ENV_BENCHMARK, Located
 from glc.compiler.materialization import FanOut, Materialization
 from glc.compiler.nodes import CompiledNode
 from glc.compiler.plan import CompiledProject, compile_project
+from glc.compiler.plugins import known_outputs
 from glc.compiler.resolve import Project, Scope, Task
 from glc.compiler.seeds import Seed
 from glc.compiler.spec_models import (
@@ -402,6 +403,7 @@ def _dump(c: CompiledProject) -> dict[str, Any]:
             "benchmarks": list(p.benchmarks),
             "task_types": {k: _spec(v) for k, v in p.task_types.items()},
             "binding": _binding(p.binding),
+            "route_outputs": {k: list(v) for k, v in p.route_outputs.items()},
         },
         "seeds": {name: [list(r) for r in seed.rows] for name, seed in c.seeds.items()},
         "nodes": [{f.name: _node_field(n, f.name) for f in fields(CompiledNode)} for n in c.nodes],
@@ -570,7 +572,9 @@ def _restore(d: dict[str, Any]) -> CompiledProject:
         benchmarks=tuple(p["benchmarks"]),
         task_types={k: _construct(TaskTypeSpec, v) for k, v in p["task_types"].items()},
         binding=_restore_binding(p.get("binding")),
+        route_outputs={k: tuple(v) for k, v in p.get("route_outputs", {}).items()},
     )
+    known_outputs(project.route_outputs)
     seeds = {name: Seed(name, tuple(tuple(r) for r in rows)) for name, rows in d["seeds"].items()}
     nodes = tuple(_restore_node(n) for n in d["nodes"])
     data_tests = tuple(CompiledDataTest(**t) for t in d["data_tests"])

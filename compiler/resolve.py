@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from glc.compiler.binding import Binding, bind, bound_task_spec, read_headers
 from glc.compiler.errors import GlcError, SpecError, SpecErrors, display_path
 from glc.compiler.loader import LoadedSpecs, Located, load_specs
-from glc.compiler.plugins import runner_args_schema, runner_targets
+from glc.compiler.plugins import route_key, route_outputs, runner_args_schema, runner_targets
 from glc.compiler.spec_models import (
     BenchmarkSpec,
     DataTestSpec,
@@ -132,6 +132,9 @@ class Project:
     benchmarks: tuple[str, ...] = ()
     task_types: dict[str, TaskTypeSpec] = field(default_factory=dict)
     binding: Binding | None = None  # tasks bound to the benchmark's data folder, when one is set
+    # what each model route gives back (text, image, ...), by plugins.route_key: learned by the route
+    # check, so that planning from a cached compile imports no runner
+    route_outputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def model(self, name: str) -> Located[ModelSpec]:
         for m in self.models:
@@ -294,7 +297,8 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
             errors.append(SpecError(ut.path, line, f"unknown level '{variant}'",
                                     did_you_mean(str(variant), levels) or "known: " + ", ".join(levels)))
 
-    models = _resolve_models(loaded, tasks, errors)
+    route_kinds: dict[str, tuple[str, ...]] = {}
+    models = _resolve_models(loaded, tasks, errors, route_kinds)
 
     if errors or loaded.benchmark is None:
         raise SpecErrors(errors)
@@ -313,6 +317,7 @@ def resolve(loaded: LoadedSpecs, root: Path) -> Project:
         metric_files={name: (m.path, m.doc.line_of(("implementation", "macro"))) for name, m in metrics.items()},
         task_types=dict(sorted(task_types.items())),
         binding=binding,
+        route_outputs=dict(sorted(route_kinds.items())),
     )
 
 
@@ -599,8 +604,8 @@ def _split(board: ScopeEntry, tasks: list[Task], by_id: dict[str, Located[TaskSp
     return out
 
 
-def _check_route(route: RouteSpec, where: Located[Any], key: tuple[str | int, ...], errors: list[SpecError]) -> None:
-    """The runner exists in the registry and its own schema accepts the args."""
+def _check_route(route: RouteSpec, where: Located[Any], key: tuple[str | int, ...], errors: list[SpecError]) -> bool:
+    """The runner exists in the registry and its own schema accepts the args (False: an error was added)."""
     line = where.doc.line_of((*key, "runner")) or where.line
     try:
         schema = runner_args_schema(route.runner)
@@ -608,13 +613,14 @@ def _check_route(route: RouteSpec, where: Located[Any], key: tuple[str | int, ..
         errors.append(SpecError(where.path, line, f"unknown runner '{route.runner}'",
                                 did_you_mean(route.runner, runner_targets())
                                 or "runners: " + ", ".join(sorted(runner_targets()))))
-        return
+        return False
     except ImportError as exc:
         errors.append(SpecError(where.path, line, f"runner '{route.runner}' cannot be loaded: {exc}",
                                 "install the package that provides it"))
-        return
+        return False
     try:
         schema.model_validate(route.args)
+        return True
     except ValidationError as exc:
         for err in exc.errors():
             arg = ".".join(str(x) for x in err["loc"]) or "(args)"
@@ -625,14 +631,18 @@ def _check_route(route: RouteSpec, where: Located[Any], key: tuple[str | int, ..
                     f"runner '{route.runner}' accepts: " + ", ".join(schema.model_fields)
             errors.append(SpecError(where.path, arg_line,
                                     f"runner '{route.runner}' arg '{arg}': {err['msg']}", hint))
+        return False
 
 
-def _resolve_models(loaded: LoadedSpecs, tasks: list[Task], errors: list[SpecError]) -> list[Located[ModelSpec]]:
+def _resolve_models(loaded: LoadedSpecs, tasks: list[Task], errors: list[SpecError],
+                    outputs: dict[str, tuple[str, ...]]) -> list[Located[ModelSpec]]:
+    """The model specs, their routes checked; ``outputs`` hears what each valid route gives back."""
     _unique(loaded.models, lambda m: m.spec.name, "model", errors)
     task_ids = {t.id for t in tasks}
     for m in loaded.models:
         for i, route in enumerate(m.spec.routes):
-            _check_route(route, m, ("routes", i), errors)
+            if _check_route(route, m, ("routes", i), errors):
+                outputs[route_key(route.runner, route.args)] = tuple(sorted(route_outputs(route.runner, route.args)))
             for j, tid in enumerate(route.match.tasks):
                 if tid not in task_ids and task_ids:
                     errors.append(SpecError(m.path, m.doc.line_of(("routes", i, "match", "tasks", j)) or m.line,

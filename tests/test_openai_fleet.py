@@ -180,11 +180,15 @@ def test_adding_a_server_to_the_fleet_reruns_nothing_and_each_server_needs_a_gra
         model_spec(root, "fleet", [{"runner": "openai", "args": {"model": "m", "base_urls": [a.url, b.url]}}])
         plan = Workspace(root).plan()
         assert sum(len(j.requests) for j in plan.jobs) == 0  # the same model behind one more server
-        # a server the profile does not allow blocks the route
+        # a server the profile does not allow blocks the route's jobs that have something to send; with
+        # nothing to run, nothing is sent (and the plan loads no runner to ask)
         model_spec(root, "fleet", [{"runner": "openai", "args": {"model": "m",
                                                                   "base_urls": [a.url, "http://example.com/v1"]}}])
         plan = Workspace(root).plan()
-        assert all(j.blocked and "example.com" in j.blocked for j in plan.jobs)
+        assert plan.jobs and all(not j.requests and j.blocked is None for j in plan.jobs)
+        qa_task(root, n=4, prompt="tell {{ input.a }}")
+        plan = Workspace(root).plan()
+        assert plan.jobs and all(len(j.requests) == 4 and j.blocked and "example.com" in j.blocked for j in plan.jobs)
         # both keys at once is a spec error naming the runner arg
         model_spec(root, "fleet", [{"runner": "openai", "args": {"model": "m", "base_url": a.url,
                                                                   "base_urls": [b.url]}}])

@@ -161,8 +161,8 @@ def plan_rekey(con: duckdb.DuckDBPyConnection, project: Project, old: str, new: 
         stored = dict(con.execute("SELECT instance_id, content_key FROM predictions WHERE model = ? AND task_id = ? "
                                   "AND backend IS DISTINCT FROM ?", [old, task_id, IMPORT_BACKEND]).fetchall())
         try:
-            as_before, _ = _predict_job(con, project, as_old, task, route, hashes, target_dir, None, False, {})
-            renamed, _ = _predict_job(con, project, spec, task, route, hashes, target_dir, None, True, {})
+            as_before, _, _ = _predict_job(con, project, as_old, task, route, hashes, target_dir, None, False)
+            renamed, _, _ = _predict_job(con, project, spec, task, route, hashes, target_dir, None, True)
         except PromptFailure:  # no prompt, no new key: they stay as stored (a run leaves this task out too)
             kept += n_stored
             continue

@@ -127,13 +127,17 @@ def ensure_store(con: duckdb.DuckDBPyConnection, also: Sequence[Contract] = ()) 
             con.execute(";\n".join(missing))
 
 
+# bookkeeping tables every store has: the run history and the content keys planning remembers
+PLANNING = (STATE["glc_runs"], STATE["glc_plan_jobs"], STATE["glc_plan_keys"])
+
+
 def missing_tables(con: duckdb.DuckDBPyConnection, also: Sequence[Contract] = ()) -> list[str]:
     """The DDL of the store tables (and of ``also``) that do not exist yet: for a caller that runs it in
     a transaction of its own (``ensure_store`` outside one)."""
     present = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
         "AND table_schema = 'main'").fetchall()}
-    return [c.ddl() for c in (*STORE.values(), STATE["glc_runs"], *also) if c.name not in present]
+    return [c.ddl() for c in (*STORE.values(), *PLANNING, *also) if c.name not in present]
 
 
 # Up to this many values (rows x columns) an insert binds one list per column, as DuckDB converts

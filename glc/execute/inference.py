@@ -41,7 +41,7 @@ import duckdb
 
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
-from glc.compiler.plugins import runner_class
+from glc.compiler.plugins import route_outputs, runner_class
 from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import MetricEvaluator, ModelSpec, RouteSpec
 from glc.engine.selection import Selection
@@ -143,20 +143,9 @@ def matches(route: RouteSpec, task: Task) -> bool:
             and (not m.type or (inf is not None and inf.type in m.type)) and (not m.tasks or s.id in m.tasks))
 
 
-_PRODUCES: dict[str, frozenset[str]] = {}
-
-
 def _produces(route: RouteSpec) -> frozenset[str]:
-    """What the route's runner can give back; a runner that cannot load counts as text-only here
-    (its error comes when the job runs)."""
-    key = canonical({"runner": route.runner, "args": route.args})
-    if key not in _PRODUCES:
-        try:
-            cls = runner_class(route.runner)
-            _PRODUCES[key] = cls.produces(cls.Args.model_validate(route.args))
-        except Exception:  # noqa: BLE001 - reported by the route check at compile and when the job runs
-            _PRODUCES[key] = frozenset({"text"})
-    return _PRODUCES[key]
+    """What the route's runner can give back (``plugins.route_outputs``)."""
+    return route_outputs(route.runner, route.args)
 
 
 def route_for(spec: ModelSpec, task: Task) -> RouteSpec | None:
@@ -260,37 +249,67 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
               selection: Selection | None = None, limit: int | None = None,
               retry_failed: bool = False) -> Plan:
     """Every (model, task) job whose predictions are missing or stale, with the reasons."""
+    from glc.execute.plan_memo import PlanMemo
+
     hashes = WeightHashes(target_dir / "weights_sha256.json")
     tasks = runnable_tasks(project)
     jobs: list[Job] = []
     unsupported: list[tuple[str, str]] = []
     failures: list[PromptFailure] = []
-    slow_templates: dict[str, list[str]] = {}
     skipped = 0
-    try:
-        for located in project.models:
-            spec: ModelSpec = located.spec
-            if selection is not None and selection.models and spec.name not in selection.models:
+    wanted: list[tuple[ModelSpec, Task, RouteSpec]] = []
+    for located in project.models:
+        spec: ModelSpec = located.spec
+        if selection is not None and selection.models and spec.name not in selection.models:
+            continue
+        for task in tasks:
+            if selection is not None and selection.tasks and task.id not in selection.tasks:
                 continue
-            for task in tasks:
-                if selection is not None and selection.tasks and task.id not in selection.tasks:
-                    continue
-                route = route_for(spec, task)
-                if route is None:
-                    unsupported.append((spec.name, task.id))
-                    continue
-                try:
-                    job, n_skipped = _predict_job(con, project, spec, task, route, hashes, target_dir, limit,
-                                                  retry_failed, slow_templates)
-                except PromptFailure as failure:
-                    failures.append(failure)
-                    continue
-                skipped += n_skipped
-                jobs.append(job)
+            route = route_for(spec, task)
+            if route is None:
+                unsupported.append((spec.name, task.id))
+            else:
+                wanted.append((spec, task, route))
+    # jobs whose remembered content keys all hold a current prediction are done without rendering a
+    # prompt; the others are planned in full and their keys remembered (plan_memo)
+    memo = PlanMemo(con, project, [t for _, t, _ in wanted])
+    digests: dict[tuple[str, str], str] = {}
+    for spec, task, route in wanted:
+        digest = memo.digest(key_base(project, spec, task, route, hashes), task)
+        if digest is not None:
+            digests[(spec.name, task.id)] = digest
+    hits = memo.hits(digests, limit, retry_failed)
+    fresh: list[tuple[str, str, str, list[tuple[str, str]], bool]] = []
+    shared: _Planning | None = None
+    try:
+        for spec, task, route in wanted:
+            hit = hits.get((spec.name, task.id))
+            if hit is not None:
+                jobs.append(Job("predict", spec.name, task, route, [], n_instances=hit.n_instances,
+                                n_done=hit.n_instances))
+                skipped += hit.failed
+                continue
+            shared = shared or _Planning(load_grants(project.root))
+            try:
+                job, n_skipped, keys = _predict_job(con, project, spec, task, route, hashes, target_dir, limit,
+                                                    retry_failed, shared)
+            except PromptFailure as failure:
+                failures.append(failure)
+                continue
+            skipped += n_skipped
+            jobs.append(job)
+            digest = digests.get((spec.name, task.id))
+            if digest is not None:
+                fresh.append((spec.name, task.id, digest, keys, len(keys) == memo.counts.get(task.id, 0)))
     finally:
         hashes.save()  # the media hashes learned, whatever stopped the planning
+    memo.remember(fresh)
+    if selection is None:
+        memo.forget_other_models([m.spec.name for m in project.models])
     blocked: dict[str, str | None] = {}  # one check per route, not per (model, task)
     for job in jobs:
+        if not job.requests:  # nothing to send anywhere: the profile has no say (and no runner is loaded)
+            continue
         key = canonical({"runner": job.route.runner, "args": job.route.args})
         if key not in blocked:
             blocked[key] = grant_problem(job.route, project.root, target_dir)
@@ -383,27 +402,52 @@ def stored_judges(con: duckdb.DuckDBPyConnection, project: Project, target_dir: 
     return out
 
 
-def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSpec, task: Task, route: RouteSpec,
-                 hashes: WeightHashes, target_dir: Path, limit: int | None, retry_failed: bool,
-                 slow_templates: dict[str, list[str]]) -> tuple[Job, int]:
-    """The job of (model, task): requests for the instances without a current prediction, and how many
-    failed ones wait for --retry-failed. Raises PromptFailure when the prompt fails on an instance
-    (``slow_templates``: prompt texts that ran past the time limit, with the tasks they did it on)."""
+def key_base(project: Project, spec: ModelSpec, task: Task, route: RouteSpec, hashes: WeightHashes) -> dict[str, Any]:
+    """The part of every content key of the (model, task) job that is not the instance's: the model's
+    identity and the task's output settings."""
     inf = task.spec.inference
     assert inf is not None
-    base = {"model": spec.name, "revision": spec.revision, **route_identity(route, project.root, hashes),
+    return {"model": spec.name, "revision": spec.revision, **route_identity(route, project.root, hashes),
             "choices": inf.choices, "output": inf.output, "generation": inf.generation.model_dump()}
+
+
+@dataclass
+class _Planning:
+    """What the jobs of one plan share: compiled prompt templates by their text, the profile's grants,
+    the templates that ran past their time limit (with the tasks they did it on)."""
+
+    grants: Any
+    templates: dict[str, Any] = field(default_factory=dict)
+    slow_templates: dict[str, list[str]] = field(default_factory=dict)
+
+    def template(self, text: str) -> Any:
+        if text not in self.templates:
+            self.templates[text] = _prompts().from_string(text)
+        return self.templates[text]
+
+
+def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSpec, task: Task, route: RouteSpec,
+                 hashes: WeightHashes, target_dir: Path, limit: int | None, retry_failed: bool,
+                 shared: _Planning | None = None) -> tuple[Job, int, list[tuple[str, str]]]:
+    """The job of (model, task): requests for the instances without a current prediction, how many
+    failed ones wait for --retry-failed, and every planned instance's content key (in instance order).
+    Raises PromptFailure when the prompt fails on an instance."""
+    inf = task.spec.inference
+    assert inf is not None
+    base = key_base(project, spec, task, route, hashes)
     stored = {r[0]: (r[1], r[2]) for r in con.execute(
         "SELECT instance_id, content_key, error FROM predictions WHERE model = ? AND task_id = ?",
         [spec.name, task.id]).fetchall()}
     job = Job("predict", spec.name, task, route, [])
     skipped = 0
+    keys: list[tuple[str, str]] = []
     assert task.spec.dataset is not None
-    folder = media_folder(project.root, task.spec.dataset)
-    grants = load_grants(project.root)
+    folder = str(media_folder(project.root, task.spec.dataset))
+    shared = shared or _Planning(load_grants(project.root))
+    grants, slow_templates = shared.grants, shared.slow_templates
     from glc.compiler.sandbox import TemplateTimeout
 
-    template = _prompts().from_string(inf.prompt)
+    template = shared.template(inf.prompt)
 
     def failed(instance_id: Any, value: Any, why: str) -> PromptFailure:
         return PromptFailure(spec.name, task.id, Problem(
@@ -417,17 +461,20 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
     for instance_id, input_json, media_json in _instances(con, task.id, limit):
         job.n_instances += 1
         value = json.loads(input_json) if input_json is not None else None
-        listed = [(m["field"], str((folder / m["path"]).resolve())) for m in json.loads(media_json or "[]")]
-        media = {name.rsplit(".", 1)[-1]: path for name, path in listed}
-        outside = [p for _, p in listed if not grants.readable(Path(p))]  # swapped since it was loaded?
+        named = json.loads(media_json or "[]")
+        listed = [(m["field"], _resolved(folder, m["path"])) for m in named]
+        outside = [p or m["path"] for (_, p), m in zip(listed, named, strict=True)
+                   if p is None or not grants.holds(Path(p))]  # swapped since it was loaded?
         if outside:
             raise GlcError(f"instance '{instance_id}': media {outside[0]!r} now leads outside the project",
                            location=task.path, hint="specs may read only inside the project and its data roots")
+        media = {name.rsplit(".", 1)[-1]: path for name, path in listed if path is not None}
         # the content of each media file as it is now (a file changed in place makes a new key); a field
         # naming several files keys all of them, in order
         by_field: dict[str, list[str | None]] = {}
         for name, path in listed:
-            by_field.setdefault(name, []).append(hashes.media(path))
+            if path is not None:  # (none is: checked above)
+                by_field.setdefault(name, []).append(hashes.media(path))
         media_hashes = {name: got[0] if len(got) == 1 else got for name, got in by_field.items()}
         timed_out = slow_templates.get(inf.prompt, [])
         if len(timed_out) >= SLOW_TEMPLATE_TASKS:  # the template, not one task's data: no more waits for it
@@ -440,6 +487,7 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
                 slow_templates[inf.prompt] = [*timed_out, task.id]
             raise failed(instance_id, value, str(exc)) from None
         key = sha256_text(canonical({**base, "prompt": prompt, "media": media_hashes}))
+        keys.append((instance_id, key))
         have = stored.get(instance_id)
         if have is not None and have[0] == key and (have[1] is None or not retry_failed):
             job.n_done += 1
@@ -454,7 +502,16 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
         job.requests.append(Request(key=key, instance_id=instance_id, prompt=prompt, input=value, media=media,
                                     choices=tuple(inf.choices), output=inf.output, output_path=out_path,
                                     generation=inf.generation.model_dump()))
-    return job, skipped
+    return job, skipped, keys
+
+
+def _resolved(folder: str, path: str) -> str | None:
+    """``folder/path`` with every link on the way followed (``Path.resolve`` without the Path objects:
+    planning resolves every media reference of every instance); None when it cannot be resolved."""
+    try:
+        return os.path.realpath(os.path.join(folder, path))
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return None
 
 
 def judge_job(con: duckdb.DuckDBPyConnection, project: Project, model: str, task: Task, target_dir: Path,

@@ -1,0 +1,202 @@
+"""The content keys a plan computed, remembered: planning again with nothing changed renders no prompt.
+
+Planning a (model, task) job renders the task's prompt for every instance and hashes it, with the
+model's identity and the content of the instance's media, into the content key its prediction must
+carry (``glc.execute.inference``). On a full General-Bench download with one model that is some
+230,000 prompts and as many media references: half a minute at every ``glc compile`` and ``glc run``,
+to learn that nothing is to run. A job's keys are a function of what its *digest* covers:
+
+- the identity part of every key (model name, revision, runner and args, weights hashes, choices,
+  output kind, generation settings: ``inference.key_base``);
+- the prompt template and the task's id and name (what the template sees besides the instance);
+- the task's stored instances, by their dataset fingerprint (the dataset spec and the data file's
+  content: the instances are reloaded exactly when it changes);
+- the version (size, modification and change time, inode, device; links followed) of every media file
+  the task's instances name: a file changed in place changes its key;
+- the code that turns these into keys (the source of ``inference`` and of the prompt sandbox) and the
+  installed jinja2.
+
+A job whose digest is the one remembered gets its remembered keys compared with the stored predictions
+in one query for all jobs: when every instance holds a prediction with its key, the job is done and
+nothing is rendered. Every other job is planned in full, as without this memo, and its keys are
+remembered (``glc_plan_jobs``, ``glc_plan_keys``: bookkeeping tables of the store, never read by the
+SQL models). A media file changed less than two seconds before planning (a coarse clock could give a
+rewrite within the same tick the same version) gives its task no digest: such a job is planned in full
+and nothing is remembered for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from glc.compiler.contracts import STATE
+from glc.compiler.resolve import Project, Task
+from glc.engine.store import insert_rows, transaction
+from glc.execute.datasets import FileVersions, media_folder
+
+JOBS = STATE["glc_plan_jobs"]
+KEYS = STATE["glc_plan_keys"]
+# the modules whose code makes the keys from what a digest covers, and jinja2 (its version is in the
+# first file of its package)
+KEY_CODE = ("glc.execute.inference", "glc.compiler.sandbox", "jinja2")
+
+
+@functools.cache
+def _code_digest() -> str:
+    """sha256 of the source of the modules that compute keys (found without importing them)."""
+    h = hashlib.sha256()
+    for name in KEY_CODE:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        try:
+            data = open(origin, "rb").read() if origin else b"<none>"  # noqa: SIM115 - read whole
+        except OSError:
+            data = b"<unreadable>"
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+_PAIRS = "(SELECT unnest(?::VARCHAR[]) AS model, unnest(?::VARCHAR[]) AS task_id) w"
+_DELETE_PAIRS = (
+    "DELETE FROM glc_plan_jobs AS x USING " + _PAIRS + " WHERE x.model = w.model AND x.task_id = w.task_id",
+    "DELETE FROM glc_plan_keys AS x USING " + _PAIRS + " WHERE x.model = w.model AND x.task_id = w.task_id",
+)
+_DELETE_MODELS = ("DELETE FROM glc_plan_jobs WHERE list_contains(?, model)",
+                  "DELETE FROM glc_plan_keys WHERE list_contains(?, model)")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A remembered job all of whose (first ``limit``) instances hold a prediction with their key."""
+
+    n_instances: int
+    failed: int  # of them, predictions stored with an error (kept: no --retry-failed)
+
+
+class PlanMemo:
+    """The remembered keys of one store, for one plan (``digest``, ``hits``, ``remember``)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, project: Project, tasks: Sequence[Task]) -> None:
+        self.con = con
+        self.project = project  # the store's tables (these among them) are made by ensure_store
+        ids = sorted({t.id for t in tasks})
+        rows = con.execute("SELECT task_id, any_value(dataset_fp), count(*) FROM instances "
+                           "WHERE list_contains(?, task_id) GROUP BY task_id", [ids]).fetchall()
+        self.fingerprints: dict[str, str] = {t: fp for t, fp, _ in rows}
+        self.counts: dict[str, int] = {t: n for t, _, n in rows}  # instances of each task
+        self._media_paths: dict[str, list[str]] | None = None
+        self._ids = ids
+        self._media: dict[str, str | None] = {}
+
+    def _paths(self, task_id: str) -> list[str]:
+        if self._media_paths is None:  # one query for every task's media, when the first digest needs it
+            rows = self.con.execute(
+                "SELECT task_id, list(DISTINCT p ORDER BY p) FROM (SELECT task_id, unnest(CAST(json_extract_string("
+                "media, '$[*].path') AS VARCHAR[])) AS p FROM instances WHERE list_contains(?, task_id) AND media IS "
+                "NOT NULL) WHERE p IS NOT NULL GROUP BY task_id", [self._ids]).fetchall()
+            self._media_paths = {t: list(ps) for t, ps in rows}
+        return self._media_paths.get(task_id, [])
+
+    def media_version(self, task: Task) -> str | None:
+        """A digest of the versions of the task's media files; None when one changed just now."""
+        if task.id not in self._media:
+            self._media[task.id] = self._versions(task)
+        return self._media[task.id]
+
+    def _versions(self, task: Task) -> str | None:
+        paths = self._paths(task.id)
+        if not paths:
+            return "none"
+        assert task.spec.dataset is not None
+        folder = str(media_folder(self.project.root, task.spec.dataset))
+        now = time.time_ns()
+        h = hashlib.sha256()
+        for rel in paths:
+            try:
+                st = os.stat(os.path.join(folder, rel))
+            except (OSError, ValueError):
+                h.update(rel.encode("utf-8", "surrogatepass") + b"\0-\n")
+                continue
+            if now - max(st.st_mtime_ns, st.st_ctime_ns) < FileVersions.RACY_NS:
+                return None
+            h.update(rel.encode("utf-8", "surrogatepass") + b"\0" + json.dumps(
+                [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]).encode() + b"\n")
+        return h.hexdigest()
+
+    def digest(self, base: dict[str, Any], task: Task) -> str | None:
+        """What the job's keys are computed from, as one sha256; None: not to be remembered."""
+        media = self.media_version(task)
+        if media is None:
+            return None
+        inf = task.spec.inference
+        assert inf is not None
+        from glc.execute.inference import canonical
+
+        return hashlib.sha256(canonical({
+            "code": _code_digest(), "base": base, "prompt": inf.prompt, "task": [task.id, task.spec.name],
+            "data": self.fingerprints.get(task.id), "media": media}).encode()).hexdigest()
+
+    def hits(self, wanted: dict[tuple[str, str], str], limit: int | None,
+             retry_failed: bool) -> dict[tuple[str, str], Hit]:
+        """The jobs of ``wanted`` ((model, task id) -> digest) that are done by their remembered keys."""
+        if not wanted:
+            return {}
+        pairs = sorted(wanted)
+        entries = self.con.execute(
+            "SELECT j.model, j.task_id, j.n_keys, j.complete FROM glc_plan_jobs j JOIN (SELECT unnest(?::VARCHAR[]) AS "
+            "model, unnest(?::VARCHAR[]) AS task_id, unnest(?::VARCHAR[]) AS digest) w USING (model, task_id, digest)",
+            [[m for m, _ in pairs], [t for _, t in pairs], [wanted[p] for p in pairs]]).fetchall()
+        # the instances a plan asks about: every one, or the first ``limit``; the entry must hold their keys
+        usable = {(m, t): (n if limit is None else min(n, limit)) for m, t, n, complete in entries
+                  if complete or (limit is not None and n >= limit)}
+        if not usable:
+            return {}
+        keys = sorted(usable)
+        counts = {(m, t): (n, distinct, done, failed) for m, t, n, distinct, done, failed in self.con.execute(
+            "SELECT k.model, k.task_id, count(*), count(DISTINCT k.position), "
+            "count(*) FILTER (WHERE p.content_key = k.content_key AND (p.error IS NULL OR NOT ?)), "
+            "count(*) FILTER (WHERE p.content_key = k.content_key AND p.error IS NOT NULL) "
+            "FROM glc_plan_keys k JOIN (SELECT unnest(?::VARCHAR[]) AS model, unnest(?::VARCHAR[]) AS task_id) w "
+            "USING (model, task_id) LEFT JOIN predictions p ON p.model = k.model AND p.task_id = k.task_id "
+            "AND p.instance_id = k.instance_id WHERE ?::INTEGER IS NULL OR k.position < ? GROUP BY k.model, k.task_id",
+            [retry_failed, [m for m, _ in keys], [t for _, t in keys], limit, limit]).fetchall()}
+        out: dict[tuple[str, str], Hit] = {}
+        for pair, expected in usable.items():
+            n, distinct, done, failed = counts.get(pair, (0, 0, 0, 0))
+            # every instance once (a second stored row of one instance is the full plan's business)
+            if n == distinct == done == expected:
+                out[pair] = Hit(expected, failed)
+        return out
+
+    def remember(self, fresh: list[tuple[str, str, str, list[tuple[str, str]], bool]]) -> None:
+        """Remember the keys of jobs planned in full: (model, task id, digest, [(instance id, key)] in
+        instance order, whether they cover every instance)."""
+        if not fresh:
+            return
+        models = [f[0] for f in fresh]
+        tasks = [f[1] for f in fresh]
+        with transaction(self.con):
+            for delete in _DELETE_PAIRS:
+                self.con.execute(delete, [models, tasks])
+            insert_rows(self.con, JOBS, [(m, t, d, len(keys), complete) for m, t, d, keys, complete in fresh])
+            insert_rows(self.con, KEYS, [(m, t, i, iid, key) for m, t, _, keys, _ in fresh
+                                         for i, (iid, key) in enumerate(keys)])
+
+    def forget_other_models(self, models: Sequence[str]) -> None:
+        """Drop the entries of models no longer in the project (a write only when there are some)."""
+        gone = [r[0] for r in self.con.execute(
+            "SELECT DISTINCT model FROM glc_plan_jobs WHERE NOT list_contains(?, model)", [list(models)]).fetchall()]
+        if gone:
+            with transaction(self.con):
+                for delete in _DELETE_MODELS:
+                    self.con.execute(delete, [gone])

@@ -1,0 +1,221 @@
+"""Planning remembers the content keys it computed (glc/execute/plan_memo.py): a plan with nothing to
+run renders no prompt and reads no media file, and the memo never changes a plan.
+
+Every case plans twice, once with the memo and once with the memo emptied (the full computation of
+every key, as before the memo existed), and requires the same jobs, counts, reasons and request keys.
+Between plans it changes, one at a time, each thing a content key is made of."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+from helpers.metric_project import add_task, echo_model, model_spec, new_project, qa_task
+
+import glc.execute.inference as inference
+from glc.execute import plan_memo
+from glc.execute.datasets import FileVersions
+from glc.execute.inference import Plan
+from glc.workspace import Workspace
+
+
+def _store(root: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(root / "target" / "general-bench.duckdb"), read_only=read_only)
+
+
+def _summary(plan: Plan) -> list[Any]:
+    return [plan.describe_rows(), plan.skipped_failed,
+            [(j.model, j.task.id, [(r.instance_id, r.key) for r in j.requests]) for j in plan.jobs]]
+
+
+class Renders:
+    """Counts the prompts rendered while planning."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.n = 0
+        real = inference.render_prompt
+
+        def counted(*a: Any, **k: Any) -> str:
+            self.n += 1
+            return real(*a, **k)
+
+        monkeypatch.setattr(inference, "render_prompt", counted)
+
+
+def plan_both(root: Path, renders: Renders, **kw: Any) -> tuple[Plan, int]:
+    """The plan with the memo, and the prompts it rendered; checked to equal the plan without it."""
+    renders.n = 0
+    remembered = Workspace(root).plan(**kw)
+    rendered = renders.n
+    con = _store(root)
+    con.execute("DELETE FROM glc_plan_jobs")
+    con.execute("DELETE FROM glc_plan_keys")
+    con.close()
+    full = Workspace(root).plan(**kw)
+    assert _summary(remembered) == _summary(full)
+    return remembered, rendered
+
+
+def _media_task(root: Path) -> Path:
+    """A task of three instances, each showing its own image, whose prompt names the task."""
+    tid = add_task(root, "acc", "text", [(f"m{i}", {"a": str(i), "image": f"img/m{i}.png"}, [str(i)])
+                                         for i in range(3)], media=["input.image"], suffix="_media")
+    path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec["inference"] = {"type": "qa", "prompt": "{{ task.name }}: {{ input.a }}"}
+    path.write_text(yaml.safe_dump(spec))
+    img = root / "data" / "img"
+    img.mkdir(parents=True)
+    for i in range(3):
+        (img / f"m{i}.png").write_bytes(b"picture %d" % i)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, Renders]:
+    """A text task of four instances and a media task of three, an echo model, everything run once.
+    Files written just now are believed at once (FileVersions.RACY_NS 0) so that no test sleeps."""
+    monkeypatch.setattr(FileVersions, "RACY_NS", 0)
+    root = new_project(tmp_path / "p")
+    qa_task(root, n=4)
+    media_spec = _media_task(root)
+    echo_model(root, "echo")
+    assert Workspace(root).run().inference.predicted == 7
+    return root, media_spec, Renders(monkeypatch)
+
+
+@pytest.mark.slow  # runs a command-runner model: several seconds (tests/README.md)
+def test_nothing_to_run_renders_nothing_and_every_change_of_a_key_is_seen(
+        project: tuple[Path, Path, Renders], monkeypatch: pytest.MonkeyPatch) -> None:
+    root, media_spec, renders = project
+    img = root / "data" / "img"
+    opened: list[str] = []
+    real_open = os.open
+
+    def spy(path: Any, *a: Any, **k: Any) -> int:
+        if str(path).endswith(".png"):
+            opened.append(os.path.basename(str(path)))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(os, "open", spy)
+    renders.n = 0
+    plan = Workspace(root).plan()
+    assert plan.n_todo == 0 and [j.n_done for j in plan.jobs] == [4, 3]
+    assert renders.n == 0 and opened == []  # nothing rendered, no media file read
+    plan, rendered = plan_both(root, renders)
+    assert plan.n_todo == 0 and rendered == 0
+
+    # a stored prediction gone: only its instance is planned (the job is planned in full)
+    con = _store(root)
+    con.execute("DELETE FROM predictions WHERE instance_id = 'q2'")
+    con.close()
+    plan, rendered = plan_both(root, renders)
+    assert [r.instance_id for j in plan.jobs for r in j.requests] == ["q2"] and rendered == 4
+    Workspace(root).run()
+
+    # a media file edited in place (same path, same data file): only its instance
+    (img / "m1.png").write_bytes(b"picture 1, retouched")
+    plan, rendered = plan_both(root, renders)
+    assert [(r.instance_id, j.reasons) for j in plan.jobs for r in j.requests] == [
+        ("m1", {"prompt, model or settings changed": 1})] and rendered == 3
+    Workspace(root).run()
+    # ... and a media file replaced by another (a new inode, the same bytes as before)
+    (img / "m2.png").unlink()
+    (img / "m2.png").write_bytes(b"picture 2")
+    plan, _ = plan_both(root, renders)  # same content: same key, so nothing to run, but planned in full
+    assert plan.n_todo == 0
+
+    # the task's name, which the media task's prompt shows
+    spec = yaml.safe_load(media_spec.read_text())
+    spec["name"] = "Renamed"
+    media_spec.write_text(yaml.safe_dump(spec))
+    plan, _ = plan_both(root, renders)
+    assert [(j.task.id, len(j.requests)) for j in plan.jobs] == [("nlp.t_acc", 0), ("nlp.t_acc_media", 3)]
+    Workspace(root).run()
+
+    # the data file: one more instance
+    data = root / "data" / "nlp.t_acc.jsonl"
+    data.write_text(data.read_text() + json.dumps({"id": "q9", "input": {"a": "9"}, "output": ["9"]}) + "\n")
+    plan, _ = plan_both(root, renders)
+    assert [(r.instance_id, j.reasons) for j in plan.jobs for r in j.requests] == [("q9", {"new": 1})]
+    Workspace(root).run()
+
+    # the model's revision: every key
+    path = root / "specs" / "models" / "echo.yaml"
+    path.write_text(path.read_text().replace("revision: '1'", "revision: '2'"))
+    plan, _ = plan_both(root, renders)
+    assert plan.n_todo == 8
+    Workspace(root).run()
+
+    # the code that makes keys from these (glc's version of it): planned in full, nothing to run
+    plan, rendered = plan_both(root, renders)
+    assert rendered == 0
+    monkeypatch.setattr(plan_memo, "_code_digest", lambda: "another version of the key code")
+    plan, rendered = plan_both(root, renders)
+    assert plan.n_todo == 0 and rendered == 8
+
+
+@pytest.mark.slow  # runs a command-runner model: several seconds (tests/README.md)
+def test_limit_failed_instances_and_models_gone(project: tuple[Path, Path, Renders]) -> None:
+    root, _, renders = project
+    # keys remembered for the first two instances serve a plan of two; a plan of all needs every key
+    con = _store(root)
+    con.execute("DELETE FROM glc_plan_jobs")
+    con.execute("DELETE FROM glc_plan_keys")
+    con.close()
+    plan, rendered = plan_both(root, renders, limit=2)
+    assert plan.n_todo == 0 and rendered == 4
+    plan, rendered = plan_both(root, renders, limit=2)
+    assert rendered == 0 and [j.n_instances for j in plan.jobs] == [2, 2]
+    con = _store(root, read_only=True)
+    assert sorted(con.execute("SELECT task_id, n_keys, complete FROM glc_plan_jobs").fetchall()) == [
+        ("nlp.t_acc", 2, False), ("nlp.t_acc_media", 2, False)]
+    con.close()
+    plan, rendered = plan_both(root, renders)
+    assert plan.n_todo == 0 and rendered == 7
+    plan, rendered = plan_both(root, renders, limit=3)  # complete keys serve any limit
+    assert rendered == 0 and [j.n_instances for j in plan.jobs] == [3, 3]
+    con = _store(root, read_only=True)  # a plan of three computed every key of the task of three
+    assert sorted(con.execute("SELECT task_id, n_keys, complete FROM glc_plan_jobs").fetchall()) == [
+        ("nlp.t_acc", 3, False), ("nlp.t_acc_media", 3, True)]
+    con.close()
+    plan, rendered = plan_both(root, renders)
+    assert rendered == 4  # the text task's keys planned in full
+
+    # a failed prediction is kept (and counted) without --retry-failed, planned with it
+    con = _store(root)
+    con.execute("UPDATE predictions SET error = 'RunnerError: down' WHERE instance_id = 'q1'")
+    con.close()
+    plan, rendered = plan_both(root, renders)
+    assert plan.n_todo == 0 and plan.skipped_failed == 1 and rendered == 0
+    plan, _ = plan_both(root, renders, retry_failed=True)
+    assert [(r.instance_id, j.reasons) for j in plan.jobs for r in j.requests] == [("q1", {"failed before": 1})]
+
+    # the entries of a model no longer in the project are dropped; a model with no route keeps none
+    (root / "specs" / "models" / "echo.yaml").unlink()
+    model_spec(root, "other", [{"runner": "command", "args": {"argv": ["true"]}, "match": {"modality": ["3d"]}}])
+    Workspace(root).compile(write=False)
+    plan = Workspace(root).plan()
+    con = _store(root, read_only=True)
+    assert con.execute("SELECT count(*) FROM glc_plan_jobs").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM glc_plan_keys").fetchone() == (0,)
+    con.close()
+    assert plan.jobs == []
+
+
+@pytest.mark.slow  # runs a command-runner model: several seconds (tests/README.md)
+def test_media_changed_just_now_is_not_remembered(tmp_path: Path) -> None:
+    """A media file changed within the last two seconds could be rewritten again within one tick of a
+    coarse clock with the same size and times: its task's keys are computed in full and not remembered."""
+    root = new_project(tmp_path / "p")
+    _media_task(root)
+    echo_model(root, "echo")
+    Workspace(root).plan()
+    con = _store(root, read_only=True)
+    assert con.execute("SELECT count(*) FROM glc_plan_jobs").fetchone() == (0,)
+    con.close()
