@@ -20,15 +20,17 @@ user sees them:
 * peak memory (max RSS) of the first load;
 * with a model: an ``openai`` model spec routed to every task it can serve (503 tasks, 233,685
   prompts) is added; ``glc compile`` plans every prediction (nothing is stored: every prompt is
-  rendered and keyed); then every planned prediction is stored as if inference had run (rows with
+  rendered and keyed), and again with nothing changed (an outline, counted from the keys the first
+  plan remembered); then every planned prediction is stored as if inference had run (rows with
   the planned content keys, written by SQL: no server answers 233,685 requests here), and ``glc
   compile`` runs with nothing to run, first with the keys planning remembered (``plan_memo``), then
   with that memo emptied (every prompt rendered again to find each prediction current: the baseline,
   measured in the same run); ``glc run`` builds once, then runs again with nothing to run.
 
 Targets (issue: General-Bench end to end): first load <= 60 s and <= 3x the floor; second compile
-<= 3 s (without a model, and with one whose predictions are all stored). Run: ``python benchmarks/bench_general_bench.py [--tree DIR] [--repeat N]``. The machine's
-load average is printed before and after: on a shared machine every wall time grows with it.
+<= 3 s (without a model; with one, before and after its predictions are stored). Run:
+``python benchmarks/bench_general_bench.py [--tree DIR] [--repeat N]``. The machine's load average is
+printed before and after: on a shared machine every wall time grows with it.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ def _with_model(project: Path, env: dict[str, str]) -> dict[str, float]:
     (project / "specs" / "models" / "chat.yaml").write_text(MODEL)
     store = str(project / "target" / "general-bench.duckdb")
     full_plan = _glc(project, env, "compile")
+    outline = _glc(project, env, "compile")  # nothing changed, nothing run yet: counted from the memo
     stored = int(_run(STORE_PLANNED, store))
     assert stored > 200_000, stored
     remembered = _glc(project, env, "compile")
@@ -161,7 +164,8 @@ def _with_model(project: Path, env: dict[str, str]) -> dict[str, float]:
     baseline = _glc(project, env, "compile")
     first_run = _glc(project, env, "run")
     second_run = _glc(project, env, "run")
-    return {"plan in full": full_plan, "model: compile": remembered, "model: compile, no memo": baseline,
+    return {"plan in full": full_plan, "model: compile, none run": outline, "model: compile": remembered,
+            "model: compile, no memo": baseline,
             "memo speed-up": baseline / remembered, "model: first run": first_run, "model: run": second_run,
             "predictions": float(stored)}
 
@@ -205,8 +209,8 @@ def main() -> None:
             "floor", "floor cpu", "first load", "load/floor", "  sql nodes", "  data part", "data part/floor",
             "  sql rendering", "  interpreter start", "  specs", "  binding", "  other compile", "  instances",
             "  instances cpu", "instances/floor cpu", "bind+instances", "bind+instances/floor",
-            "unchanged load", "second compile", "peak RSS", "plan in full", "model: compile",
-            "model: compile, no memo", "memo speed-up", "model: first run", "model: run")}
+            "unchanged load", "second compile", "peak RSS", "plan in full", "model: compile, none run",
+            "model: compile", "model: compile, no memo", "memo speed-up", "model: first run", "model: run")}
         for i in range(args.repeat):
             parser, n, floor, floor_cpu = _run(FLOOR, str(tree)).split()
             project = _project(work / f"p{i}")
@@ -245,7 +249,8 @@ def main() -> None:
                   f"specs {st['specs']:.2f} s, binding {st['bind']:.2f} s, {got['loaded']} tasks / {got['rows']} "
                   f"instances loaded in {inst:.2f} s), unchanged load {unchanged:.2f} s, second compile "
                   f"{second:.2f} s, peak RSS {got['rss']:.0f} MB; with a model ({model['predictions']:.0f} "
-                  f"predictions): plan in full {model['plan in full']:.2f} s, then with all stored `glc compile` "
+                  f"predictions): plan in full {model['plan in full']:.2f} s, `glc compile` again "
+                  f"{model['model: compile, none run']:.2f} s; with all stored `glc compile` "
                   f"{model['model: compile']:.2f} s ({model['model: compile, no memo']:.2f} s with the memo emptied, "
                   f"{model['memo speed-up']:.1f}x), `glc run` {model['model: run']:.2f} s (first build "
                   f"{model['model: first run']:.2f} s); load average {_load_average()}")
@@ -254,13 +259,14 @@ def main() -> None:
             print(f"{label:>20}: min {min(xs):.2f} {unit}, median {statistics.median(xs):.2f} {unit}")
         med = {k: statistics.median(v) for k, v in figures.items()}
         ok = (med["first load"] <= 60 and med["load/floor"] <= 3 and med["second compile"] <= 3
-              and med["model: compile"] <= 3)
+              and med["model: compile"] <= 3 and med["model: compile, none run"] <= 3)
         print(json.dumps({"targets_met": ok, "first_load_s": med["first load"], "ratio": med["load/floor"],
                           "data_part_s": med["  data part"], "data_part_ratio": med["data part/floor"],
                           "bind_instances_s": med["bind+instances"],
                           "bind_instances_ratio": med["bind+instances/floor"],
                           "second_compile_s": med["second compile"], "peak_rss_mb": max(figures["peak RSS"]),
                           "model_compile_s": med["model: compile"], "model_run_s": med["model: run"],
+                          "model_compile_none_run_s": med["model: compile, none run"],
                           "model_compile_no_memo_s": med["model: compile, no memo"],
                           "load_average_after": _load_average()}))
     finally:

@@ -155,8 +155,10 @@ class Workspace:
         return parse_selection(select, compiled.project, sorted(set(models)))
 
     def plan(self, *, select: list[str] | None = None, limit: int | None = None,
-             retry_failed: bool = False) -> Plan:
-        """The inference jobs that are missing or stale; written to ``target/jobs.json``."""
+             retry_failed: bool = False, outline: bool = False) -> Plan:
+        """The inference jobs that are missing or stale; written to ``target/jobs.json``. ``outline``:
+        to report only (``glc compile``), counted from the keys earlier plans remembered where they can
+        be, without building requests (``plan_jobs``)."""
         from glc.engine.store import connect, ensure_store
         from glc.execute.datasets import sync_instances
         from glc.execute.inference import plan_jobs, write_job_list
@@ -167,7 +169,7 @@ class Workspace:
             ensure_store(con)
             sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed)
             plan = plan_jobs(con, compiled.project, self.target_dir, selection=self._selection(con, compiled, select),
-                             limit=limit, retry_failed=retry_failed)
+                             limit=limit, retry_failed=retry_failed, outline=outline)
             self.prompt_failures = plan.prompt_problems
         finally:
             con.close()

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
+from helpers.cli import glc_in_process
 from helpers.metric_project import add_task, echo_model, model_spec, new_project, qa_task
 
 import glc.execute.inference as inference
@@ -48,10 +49,13 @@ class Renders:
 
 
 def plan_both(root: Path, renders: Renders, **kw: Any) -> tuple[Plan, int]:
-    """The plan with the memo, and the prompts it rendered; checked to equal the plan without it."""
+    """The plan with the memo, and the prompts it rendered; checked to equal the plan without it, and
+    the outline (``glc compile``'s plan, counted from the memo where it can be) to report the same."""
     renders.n = 0
     remembered = Workspace(root).plan(**kw)
     rendered = renders.n
+    outline = Workspace(root).plan(outline=True, **kw)
+    assert [outline.describe_rows(), outline.skipped_failed] == _summary(remembered)[:2]
     con = _store(root)
     con.execute("DELETE FROM glc_plan_jobs")
     con.execute("DELETE FROM glc_plan_keys")
@@ -219,3 +223,33 @@ def test_media_changed_just_now_is_not_remembered(tmp_path: Path) -> None:
     con = _store(root, read_only=True)
     assert con.execute("SELECT count(*) FROM glc_plan_jobs").fetchone() == (0,)
     con.close()
+
+
+@pytest.mark.slow  # runs a command-runner model: several seconds (tests/README.md)
+def test_an_outline_counts_from_the_memo_and_cannot_be_run(project: tuple[Path, Path, Renders]) -> None:
+    """``glc compile`` reports the plan without rendering when the keys are remembered, whatever is to
+    run; a plan that runs builds its requests; an outline cannot be executed."""
+    root, media_spec, renders = project
+    path = root / "specs" / "models" / "echo.yaml"
+    path.write_text(path.read_text().replace("revision: '1'", "revision: '2'"))
+    Workspace(root).plan()  # planned in full once: the new keys remembered
+    con = _store(root)
+    con.execute("DELETE FROM predictions WHERE instance_id IN ('q0', 'm0')")
+    con.close()
+    renders.n = 0
+    outline = Workspace(root).plan(outline=True)
+    assert renders.n == 0 and outline.n_todo == 7
+    assert [(j.task.id, j.pending, j.requests, dict(j.reasons)) for j in outline.jobs] == [
+        ("nlp.t_acc", 4, [], {"new": 1, "prompt, model or settings changed": 3}),
+        ("nlp.t_acc_media", 3, [], {"new": 1, "prompt, model or settings changed": 2})]
+    jobs = json.loads((root / "target" / "jobs.json").read_text())
+    assert jobs["n_todo"] == 7 and [(r["task_id"], r["n_todo"]) for r in jobs["jobs"] if r["kind"] == "predict"] == [
+        ("nlp.t_acc", 4), ("nlp.t_acc_media", 3)]
+    with pytest.raises(ValueError, match="outline"):
+        inference.execute(_store(root), Workspace(root).compile().project, outline, root / "target")
+    full = Workspace(root).plan()
+    assert renders.n == 7 and full.n_todo == 7 and all(len(j.requests) == j.n_todo for j in full.jobs)
+    assert full.describe_rows() == outline.describe_rows()
+    # glc compile prints the outline
+    res = glc_in_process("--project-dir", str(root), "--benchmark", "general-bench", "compile")
+    assert res.returncode == 0 and "inference jobs: 7 predictions to run" in res.stdout, res.stdout + res.stderr

@@ -122,7 +122,7 @@ def compile_command(select: list[str] | None = None, limit: int | None = None, r
     if p.models:
         from glc.execute.progress import describe_plan
 
-        plan = ws.plan(select=select, limit=limit, retry_failed=retry_failed)
+        plan = ws.plan(select=select, limit=limit, retry_failed=retry_failed, outline=True)
         echo(describe_plan(plan))
         if plan.unsupported:
             from glc.analysis.basis import describe_unrouted

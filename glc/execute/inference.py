@@ -204,11 +204,18 @@ class Job:
     n_instances: int = 0
     n_done: int = 0
     blocked: str | None = None  # why the user's profiles.yml refuses this job's route
+    # an outline's job (``plan_jobs(outline=True)``): predictions to run that have no request built
+    # (counted from the remembered keys); such a plan reports, it is never executed
+    pending: int = 0
     reads: MetricEvaluator | None = None  # a metric's evaluator: its readings are checked as it says
 
     @property
     def label(self) -> str:
         return f"{self.model} · {self.task.id}" + (" (evaluator)" if self.kind == "judge" else "")
+
+    @property
+    def n_todo(self) -> int:
+        return len(self.requests) + self.pending
 
 
 @dataclass
@@ -223,7 +230,7 @@ class Plan:
 
     def describe_rows(self) -> list[dict[str, Any]]:
         rows = [{"kind": j.kind, "model": j.model, "task_id": j.task.id, "runner": j.route.runner,
-                 "n_instances": j.n_instances, "n_done": j.n_done, "n_todo": len(j.requests),
+                 "n_instances": j.n_instances, "n_done": j.n_done, "n_todo": j.n_todo,
                  "reasons": dict(sorted(j.reasons.items())), "blocked": j.blocked}
                 for j in [*self.jobs, *self.judges]]
         rows += [{"kind": "unsupported", "model": m, "task_id": t, "runner": None, "n_instances": 0, "n_done": 0,
@@ -236,7 +243,7 @@ class Plan:
 
     @property
     def n_todo(self) -> int:
-        return sum(len(j.requests) for j in self.jobs)
+        return sum(j.n_todo for j in self.jobs)
 
 
 def _instances(con: duckdb.DuckDBPyConnection, task_id: str, limit: int | None) -> list[tuple[Any, ...]]:
@@ -247,8 +254,11 @@ def _instances(con: duckdb.DuckDBPyConnection, task_id: str, limit: int | None) 
 
 def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path, *,
               selection: Selection | None = None, limit: int | None = None,
-              retry_failed: bool = False) -> Plan:
-    """Every (model, task) job whose predictions are missing or stale, with the reasons."""
+              retry_failed: bool = False, outline: bool = False) -> Plan:
+    """Every (model, task) job whose predictions are missing or stale, with the reasons.
+
+    ``outline``: a plan to report, never to execute; a job whose remembered keys serve it is counted
+    from them (``Job.pending``) instead of having its requests built (no prompt rendered)."""
     from glc.execute.plan_memo import PlanMemo
 
     hashes = WeightHashes(target_dir / "weights_sha256.json")
@@ -278,16 +288,17 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
         digest = memo.digest(key_base(project, spec, task, route, hashes), task)
         if digest is not None:
             digests[(spec.name, task.id)] = digest
-    hits = memo.hits(digests, limit, retry_failed)
+    tallies = memo.tallies(digests, limit, retry_failed)
     fresh: list[tuple[str, str, str, list[tuple[str, str]], bool]] = []
     shared: _Planning | None = None
     try:
         for spec, task, route in wanted:
-            hit = hits.get((spec.name, task.id))
-            if hit is not None:
-                jobs.append(Job("predict", spec.name, task, route, [], n_instances=hit.n_instances,
-                                n_done=hit.n_instances))
-                skipped += hit.failed
+            tally = tallies.get((spec.name, task.id))
+            if tally is not None and (outline or not tally.to_run):
+                jobs.append(Job("predict", spec.name, task, route, [], Counter(tally.reasons()),
+                                n_instances=tally.n_instances, n_done=tally.n_instances - tally.to_run,
+                                pending=tally.to_run))
+                skipped += tally.failed_kept
                 continue
             shared = shared or _Planning(load_grants(project.root))
             try:
@@ -308,7 +319,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
         memo.forget_other_models([m.spec.name for m in project.models])
     blocked: dict[str, str | None] = {}  # one check per route, not per (model, task)
     for job in jobs:
-        if not job.requests:  # nothing to send anywhere: the profile has no say (and no runner is loaded)
+        if not job.n_todo:  # nothing to send anywhere: the profile has no say (and no runner is loaded)
             continue
         key = canonical({"runner": job.route.runner, "args": job.route.args})
         if key not in blocked:
@@ -322,8 +333,8 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
             failures.append(failure)  # the predictions are made; their readings wait for a fixed judge prompt
             continue
         if judge is not None:
-            if job.requests:  # generated files still to come are read once they exist
-                judge.reasons["output not generated yet"] += len(job.requests)
+            if job.n_todo:  # generated files still to come are read once they exist
+                judge.reasons["output not generated yet"] += job.n_todo
             judges.append(judge)
     judges += stored_judges(con, project, target_dir, {(j.model, j.task.id) for j in jobs}, selection,
                             retry_failed, hashes, failures)
@@ -787,6 +798,8 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
             batch_size: int = 8, flush_s: float = 5.0, progress: Progress | None = None,
             retry_failed: bool = False, runner_factory: Callable[[RouteSpec], Runner] | None = None) -> RunSummary:
     """Run every job of ``plan`` (and the evaluator jobs they make necessary)."""
+    if any(j.pending for j in plan.jobs):
+        raise ValueError("an outline plan (plan_jobs(outline=True)) reports; it has no requests to execute")
     progress = progress or Progress()
     summary = RunSummary(not_scorable=_with_predictions(con, plan.not_scorable))
     t_start = time.perf_counter()

@@ -18,9 +18,11 @@ to learn that nothing is to run. A job's keys are a function of what its *digest
 
 A job whose digest is the one remembered gets its remembered keys compared with the stored predictions
 in one query for all jobs: when every instance holds a prediction with its key, the job is done and
-nothing is rendered. Every other job is planned in full, as without this memo, and its keys are
-remembered (``glc_plan_jobs``, ``glc_plan_keys``: bookkeeping tables of the store, never read by the
-SQL models). A media file changed less than two seconds before planning (a coarse clock could give a
+nothing is rendered. A plan that only reports (``glc compile``: an *outline*) takes the counts of any
+such job from that query (new, changed, failed before) and renders nothing either; a plan that runs
+inference plans every job with something to run in full, as without this memo, and remembers its
+keys (``glc_plan_jobs``, ``glc_plan_keys``: bookkeeping tables of the store, never read by the SQL
+models). A media file changed less than two seconds before planning (a coarse clock could give a
 rewrite within the same tick the same version) gives its task no digest: such a job is planned in full
 and nothing is remembered for it.
 """
@@ -76,11 +78,25 @@ _DELETE_MODELS = ("DELETE FROM glc_plan_jobs WHERE list_contains(?, model)",
 
 
 @dataclass(frozen=True)
-class Hit:
-    """A remembered job all of whose (first ``limit``) instances hold a prediction with their key."""
+class Tally:
+    """A remembered job's instances (the first ``limit``) against the stored predictions, counted as a
+    full plan counts them."""
 
     n_instances: int
-    failed: int  # of them, predictions stored with an error (kept: no --retry-failed)
+    new: int  # no stored prediction
+    changed: int  # a stored prediction with another key
+    failed_before: int  # a failed prediction with the key, to run again (--retry-failed)
+    failed_kept: int  # a failed prediction with the key, kept (no --retry-failed): counted done
+
+    @property
+    def to_run(self) -> int:
+        return self.new + self.changed + self.failed_before
+
+    def reasons(self) -> dict[str, int]:
+        """The full plan's reasons for the instances to run, those that occur."""
+        got = {"new": self.new, "failed before": self.failed_before,
+               "prompt, model or settings changed": self.changed}
+        return {k: n for k, n in got.items() if n}
 
 
 class PlanMemo:
@@ -146,9 +162,10 @@ class PlanMemo:
             "code": _code_digest(), "base": base, "prompt": inf.prompt, "task": [task.id, task.spec.name],
             "data": self.fingerprints.get(task.id), "media": media}).encode()).hexdigest()
 
-    def hits(self, wanted: dict[tuple[str, str], str], limit: int | None,
-             retry_failed: bool) -> dict[tuple[str, str], Hit]:
-        """The jobs of ``wanted`` ((model, task id) -> digest) that are done by their remembered keys."""
+    def tallies(self, wanted: dict[tuple[str, str], str], limit: int | None,
+                retry_failed: bool) -> dict[tuple[str, str], Tally]:
+        """The jobs of ``wanted`` ((model, task id) -> digest) whose remembered keys serve this plan,
+        each counted against the stored predictions in one query."""
         if not wanted:
             return {}
         pairs = sorted(wanted)
@@ -162,20 +179,21 @@ class PlanMemo:
         if not usable:
             return {}
         keys = sorted(usable)
-        counts = {(m, t): (n, distinct, done, failed) for m, t, n, distinct, done, failed in self.con.execute(
-            "SELECT k.model, k.task_id, count(*), count(DISTINCT k.position), "
-            "count(*) FILTER (WHERE p.content_key = k.content_key AND (p.error IS NULL OR NOT ?)), "
-            "count(*) FILTER (WHERE p.content_key = k.content_key AND p.error IS NOT NULL) "
+        counts = {(r[0], r[1]): r[2:] for r in self.con.execute(
+            "SELECT k.model, k.task_id, count(*), count(DISTINCT k.position), count(*) FILTER (WHERE p.instance_id IS "
+            "NULL), count(*) FILTER (WHERE p.instance_id IS NOT NULL AND p.content_key IS DISTINCT FROM "
+            "k.content_key), count(*) FILTER (WHERE p.content_key = k.content_key AND p.error IS NOT NULL AND ?), "
+            "count(*) FILTER (WHERE p.content_key = k.content_key AND p.error IS NOT NULL AND NOT ?) "
             "FROM glc_plan_keys k JOIN (SELECT unnest(?::VARCHAR[]) AS model, unnest(?::VARCHAR[]) AS task_id) w "
             "USING (model, task_id) LEFT JOIN predictions p ON p.model = k.model AND p.task_id = k.task_id "
             "AND p.instance_id = k.instance_id WHERE ?::INTEGER IS NULL OR k.position < ? GROUP BY k.model, k.task_id",
-            [retry_failed, [m for m, _ in keys], [t for _, t in keys], limit, limit]).fetchall()}
-        out: dict[tuple[str, str], Hit] = {}
+            [retry_failed, retry_failed, [m for m, _ in keys], [t for _, t in keys], limit, limit]).fetchall()}
+        out: dict[tuple[str, str], Tally] = {}
         for pair, expected in usable.items():
-            n, distinct, done, failed = counts.get(pair, (0, 0, 0, 0))
+            n, distinct, new, changed, failed_before, failed_kept = counts.get(pair, (0, 0, 0, 0, 0, 0))
             # every instance once (a second stored row of one instance is the full plan's business)
-            if n == distinct == done == expected:
-                out[pair] = Hit(expected, failed)
+            if n == distinct == expected:
+                out[pair] = Tally(expected, new, changed, failed_before, failed_kept)
         return out
 
     def remember(self, fresh: list[tuple[str, str, str, list[tuple[str, str]], bool]]) -> None:
