@@ -276,6 +276,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.deadline_s = deadline_s
         for name in _FILTER_CHECKS:
             self.filters[name] = _guarded_filter(name, FILTERS[name])
+        # a template renders the same text from the same inputs: a prompt is part of its prediction's
+        # content key, and a random one would make every plan see a changed prompt
+        self.filters.pop("random", None)
+        self.globals.pop("lipsum", None)
 
     def compile(self, source: Any, name: str | None = None, filename: str | None = None,
                 raw: bool = False, defer_init: bool = False) -> Any:

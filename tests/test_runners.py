@@ -5,6 +5,7 @@ runner registry and argument errors at compile time, and per-instance failures i
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import sys
 import threading
@@ -325,6 +326,44 @@ def test_a_media_file_swapped_for_a_link_outside_is_refused_before_it_is_read(
     with pytest.raises(GlcError, match="instance 'q1': media .*secret.png' now leads outside the project"):
         Workspace(root).plan()
     assert not any("secret" in p for p in opened)
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_a_link_loop_on_a_media_path_is_refused_before_anything_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A media path ``loop/../escape/q1.png`` loads while ``loop`` and ``escape`` are folders; swapped
+    afterwards for a link to itself and a link outside, a lenient resolution stops at the loop and keeps
+    ``escape`` as text (inside the project by its name). The planner refuses the path instead: it cannot
+    be resolved. A direct loop is refused the same way."""
+    import os
+
+    root = new_project(tmp_path / "p")
+    img = _media_task(root)
+    for sub in ("loop", "escape"):
+        (img / sub).mkdir()
+    (img / "escape" / "q1.png").write_bytes(b"picture 1")
+    data = next((root / "data").glob("*.jsonl"))
+    data.write_text(data.read_text().replace("img/q1.png", "img/loop/../escape/q1.png"))
+    echo_model(root, "echo")
+    assert Workspace(root).run().inference.predicted == 3
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "q1.png").write_bytes(b"SECRET")
+    (img / "loop").rmdir()
+    (img / "loop").symlink_to(img / "loop")
+    shutil.rmtree(img / "escape")
+    (img / "escape").symlink_to(outside)
+    opened: list[str] = []
+    real_open = os.open
+
+    def spy(path: object, *a: object, **k: object) -> int:
+        opened.append(str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(os, "open", spy)
+    with pytest.raises(GlcError, match=r"instance 'q1': media 'img/loop/\.\./escape/q1.png' cannot be resolved"):
+        Workspace(root).plan()
+    assert not any("outside" in p for p in opened)
 
 
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)

@@ -316,7 +316,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
         hashes.save()  # the media hashes learned, whatever stopped the planning
     memo.remember(fresh)
     if selection is None:
-        memo.forget_other_models([m.spec.name for m in project.models])
+        memo.forget_others([m.spec.name for m in project.models], [t.id for t in project.tasks])
     blocked: dict[str, str | None] = {}  # one check per route, not per (model, task)
     for job in jobs:
         if not job.n_todo:  # nothing to send anywhere: the profile has no say (and no runner is loaded)
@@ -474,10 +474,12 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
         value = json.loads(input_json) if input_json is not None else None
         named = json.loads(media_json or "[]")
         listed = [(m["field"], _resolved(folder, m["path"])) for m in named]
-        outside = [p or m["path"] for (_, p), m in zip(listed, named, strict=True)
+        outside = [(p, m["path"]) for (_, p), m in zip(listed, named, strict=True)
                    if p is None or not grants.holds(Path(p))]  # swapped since it was loaded?
         if outside:
-            raise GlcError(f"instance '{instance_id}': media {outside[0]!r} now leads outside the project",
+            real, given = outside[0]
+            raise GlcError(f"instance '{instance_id}': media {real!r} now leads outside the project" if real else
+                           f"instance '{instance_id}': media {given!r} cannot be resolved (a link loop on the way)",
                            location=task.path, hint="specs may read only inside the project and its data roots")
         media = {name.rsplit(".", 1)[-1]: path for name, path in listed if path is not None}
         # the content of each media file as it is now (a file changed in place makes a new key); a field
@@ -517,11 +519,16 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
 
 
 def _resolved(folder: str, path: str) -> str | None:
-    """``folder/path`` with every link on the way followed (``Path.resolve`` without the Path objects:
-    planning resolves every media reference of every instance); None when it cannot be resolved."""
+    """``folder/path`` with every link on the way followed (without Path objects: planning resolves
+    every media reference of every instance); None when it cannot be: a link loop on the way (past
+    which a lenient resolution would keep the rest of the path as text, links and ``..`` included)."""
+    joined = os.path.join(folder, path)
     try:
-        return os.path.realpath(os.path.join(folder, path))
-    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return os.path.realpath(joined, strict=True)
+    except FileNotFoundError:  # gone since it was loaded: the runner fails the instance; no link left on the way
+        real = os.path.realpath(joined)
+        return real if os.path.realpath(real) == real else None
+    except (OSError, ValueError):  # ValueError: a NUL in the path; OSError: ELOOP and the like
         return None
 
 

@@ -35,6 +35,7 @@ import importlib.util
 import json
 import os
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,20 +51,22 @@ JOBS = STATE["glc_plan_jobs"]
 KEYS = STATE["glc_plan_keys"]
 # the modules whose code makes the keys from what a digest covers, and jinja2 (its version is in the
 # first file of its package)
-KEY_CODE = ("glc.execute.inference", "glc.compiler.sandbox", "jinja2")
+KEY_CODE = ("glc.execute.inference", "glc.execute.datasets", "glc.compiler.sandbox", "jinja2")
 
 
 @functools.cache
 def _code_digest() -> str:
-    """sha256 of the source of the modules that compute keys (found without importing them)."""
+    """sha256 of the source of the modules that compute keys (found without importing them); a
+    digest of this process alone when one cannot be read (nothing remembered is believed then)."""
     h = hashlib.sha256()
     for name in KEY_CODE:
         spec = importlib.util.find_spec(name)
         origin = spec.origin if spec is not None else None
         try:
-            data = open(origin, "rb").read() if origin else b"<none>"  # noqa: SIM115 - read whole
-        except OSError:
-            data = b"<unreadable>"
+            with open(origin or "", "rb") as fh:
+                data = fh.read()
+        except (OSError, ValueError):
+            return f"unreadable {name}: {uuid.uuid4()}"
         h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
@@ -73,8 +76,6 @@ _DELETE_PAIRS = (
     "DELETE FROM glc_plan_jobs AS x USING " + _PAIRS + " WHERE x.model = w.model AND x.task_id = w.task_id",
     "DELETE FROM glc_plan_keys AS x USING " + _PAIRS + " WHERE x.model = w.model AND x.task_id = w.task_id",
 )
-_DELETE_MODELS = ("DELETE FROM glc_plan_jobs WHERE list_contains(?, model)",
-                  "DELETE FROM glc_plan_keys WHERE list_contains(?, model)")
 
 
 @dataclass(frozen=True)
@@ -210,11 +211,12 @@ class PlanMemo:
             insert_rows(self.con, KEYS, [(m, t, i, iid, key) for m, t, _, keys, _ in fresh
                                          for i, (iid, key) in enumerate(keys)])
 
-    def forget_other_models(self, models: Sequence[str]) -> None:
-        """Drop the entries of models no longer in the project (a write only when there are some)."""
-        gone = [r[0] for r in self.con.execute(
-            "SELECT DISTINCT model FROM glc_plan_jobs WHERE NOT list_contains(?, model)", [list(models)]).fetchall()]
+    def forget_others(self, models: Sequence[str], tasks: Sequence[str]) -> None:
+        """Drop the entries of models and tasks no longer in the project (a write only when there are
+        some): a task taken out and put back later is loaded again, maybe by another glc."""
+        gone = self.con.execute("SELECT DISTINCT model, task_id FROM glc_plan_jobs WHERE NOT list_contains(?, model) "
+                                "OR NOT list_contains(?, task_id)", [list(models), list(tasks)]).fetchall()
         if gone:
             with transaction(self.con):
-                for delete in _DELETE_MODELS:
-                    self.con.execute(delete, [gone])
+                for delete in _DELETE_PAIRS:
+                    self.con.execute(delete, [[m for m, _ in gone], [t for _, t in gone]])

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
 import pytest
 import yaml
 from glc.compiler.errors import GlcError, SpecErrors
@@ -331,6 +332,21 @@ def test_prompt_syntax_errors_and_unknown_filters_are_spec_errors(tmp_path: Path
     text = str(info.value)
     assert "specs/tasks/test/nlp.t_acc.yaml" in text and "unknown filter 'no_such_filter'" in text
     assert "specs/tasks/test/nlp.t_acc2.yaml" in text and "template syntax error at line 1" in text
+
+
+def test_a_prompt_cannot_be_random(tmp_path: Path) -> None:
+    """A prompt is part of its prediction's content key: the sandbox has no random filter (a spec error
+    at its line) and no lipsum, so the same inputs always render the same prompt."""
+    from glc.compiler.sandbox import shared_sandbox
+
+    root = new_project(tmp_path / "p")
+    qa_task(root, n=1, prompt="{{ input.a }} {{ [1, 2, 3] | random }}")
+    with pytest.raises(SpecErrors, match="unknown filter 'random'"):
+        compile_project(root)
+    env = shared_sandbox()
+    with pytest.raises(jinja2.UndefinedError, match="lipsum"):
+        env.render(env.from_string("{{ lipsum(1) }}"), {})
+    assert env.render(env.from_string("{{ [3, 1, 2] | sort | join(',') }}"), {}) == "1,2,3"
 
 
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
