@@ -209,8 +209,9 @@ class Workspace:
                 say("planning inference")
                 from glc.execute.inference import execute, plan_jobs, write_job_list
 
+                # an outline: the requests of a job whose keys are remembered are built when it runs
                 plan = plan_jobs(con, compiled.project, self.target_dir, selection=selection, limit=limit,
-                                 retry_failed=retry_failed)
+                                 retry_failed=retry_failed, outline=True)
                 self.prompt_failures = plan.prompt_problems  # execute adds those of judge prompts it meets
                 write_job_list(plan, self.target_dir / "jobs.json")
                 inference = execute(con, compiled.project, plan, self.target_dir, progress=progress,

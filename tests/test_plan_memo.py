@@ -226,9 +226,10 @@ def test_media_changed_just_now_is_not_remembered(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # runs a command-runner model: several seconds (tests/README.md)
-def test_an_outline_counts_from_the_memo_and_cannot_be_run(project: tuple[Path, Path, Renders]) -> None:
+def test_an_outline_counts_from_the_memo_and_runs_each_job_when_its_turn_comes(
+        project: tuple[Path, Path, Renders]) -> None:
     """``glc compile`` reports the plan without rendering when the keys are remembered, whatever is to
-    run; a plan that runs builds its requests; an outline cannot be executed."""
+    run; ``glc run`` plans the same outline and builds a job's requests when the job runs."""
     root, media_spec, renders = project
     path = root / "specs" / "models" / "echo.yaml"
     path.write_text(path.read_text().replace("revision: '1'", "revision: '2'"))
@@ -245,11 +246,19 @@ def test_an_outline_counts_from_the_memo_and_cannot_be_run(project: tuple[Path, 
     jobs = json.loads((root / "target" / "jobs.json").read_text())
     assert jobs["n_todo"] == 7 and [(r["task_id"], r["n_todo"]) for r in jobs["jobs"] if r["kind"] == "predict"] == [
         ("nlp.t_acc", 4), ("nlp.t_acc_media", 3)]
-    with pytest.raises(ValueError, match="outline"):
-        inference.execute(_store(root), Workspace(root).compile().project, outline, root / "target")
     full = Workspace(root).plan()
     assert renders.n == 7 and full.n_todo == 7 and all(len(j.requests) == j.n_todo for j in full.jobs)
     assert full.describe_rows() == outline.describe_rows()
     # glc compile prints the outline
     res = glc_in_process("--project-dir", str(root), "--benchmark", "general-bench", "compile")
     assert res.returncode == 0 and "inference jobs: 7 predictions to run" in res.stdout, res.stdout + res.stderr
+    # glc run: the outline's jobs get their requests as they run (each instance's prompt rendered once)
+    renders.n = 0
+    ran = Workspace(root).run()
+    assert ran.inference.predicted == 7 and renders.n == 7 and not ran.inference.failed
+    renders.n = 0
+    assert Workspace(root).plan().n_todo == 0 and renders.n == 0
+    con = _store(root, read_only=True)
+    assert con.execute("SELECT count(*) FROM predictions WHERE content_key IN (SELECT content_key FROM "
+                       "glc_plan_keys)").fetchone() == (7,)  # the new predictions carry the remembered keys
+    con.close()

@@ -204,8 +204,8 @@ class Job:
     n_instances: int = 0
     n_done: int = 0
     blocked: str | None = None  # why the user's profiles.yml refuses this job's route
-    # an outline's job (``plan_jobs(outline=True)``): predictions to run that have no request built
-    # (counted from the remembered keys); such a plan reports, it is never executed
+    # an outline's job (``plan_jobs(outline=True)``): predictions to run whose requests are not built
+    # yet (counted from the remembered keys); ``execute`` builds them when the job runs
     pending: int = 0
     reads: MetricEvaluator | None = None  # a metric's evaluator: its readings are checked as it says
 
@@ -227,6 +227,8 @@ class Plan:
     not_scorable: dict[str, str] = field(default_factory=dict)  # task id -> the evaluator setting it needs
     # (model, task) jobs left out because a prompt fails on one of the task's instances: one problem each
     prompt_problems: list[PromptFailure] = field(default_factory=list)
+    limit: int | None = None  # the plan's settings: the requests of an outline's job are built with them
+    retry_failed: bool = False
 
     def describe_rows(self) -> list[dict[str, Any]]:
         rows = [{"kind": j.kind, "model": j.model, "task_id": j.task.id, "runner": j.route.runner,
@@ -257,8 +259,9 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
               retry_failed: bool = False, outline: bool = False) -> Plan:
     """Every (model, task) job whose predictions are missing or stale, with the reasons.
 
-    ``outline``: a plan to report, never to execute; a job whose remembered keys serve it is counted
-    from them (``Job.pending``) instead of having its requests built (no prompt rendered)."""
+    ``outline``: a job whose remembered keys serve the plan is counted from them (``Job.pending``)
+    instead of having its requests built (no prompt rendered); ``execute`` builds them when the job
+    runs, so the first predictions start without waiting for every prompt of the plan."""
     from glc.execute.plan_memo import PlanMemo
 
     hashes = WeightHashes(target_dir / "weights_sha256.json")
@@ -338,7 +341,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
             judges.append(judge)
     judges += stored_judges(con, project, target_dir, {(j.model, j.task.id) for j in jobs}, selection,
                             retry_failed, hashes, failures)
-    return Plan(jobs, unsupported, skipped, judges, not_scorable(project, selection), failures)
+    return Plan(jobs, unsupported, skipped, judges, not_scorable(project, selection), failures, limit, retry_failed)
 
 
 def metric_route(root: Path, ev: MetricEvaluator) -> tuple[RouteSpec | None, str | None]:
@@ -804,10 +807,27 @@ def _make_runner(route: RouteSpec, root: Path, target_dir: Path) -> Runner:
 def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target_dir: Path, *,
             batch_size: int = 8, flush_s: float = 5.0, progress: Progress | None = None,
             retry_failed: bool = False, runner_factory: Callable[[RouteSpec], Runner] | None = None) -> RunSummary:
-    """Run every job of ``plan`` (and the evaluator jobs they make necessary)."""
-    if any(j.pending for j in plan.jobs):
-        raise ValueError("an outline plan (plan_jobs(outline=True)) reports; it has no requests to execute")
+    """Run every job of ``plan`` (and the evaluator jobs they make necessary); the requests of an
+    outline's job are built when it runs (``build``)."""
     progress = progress or Progress()
+    hashes = WeightHashes(target_dir / "weights_sha256.json")
+    shared: list[_Planning] = []
+
+    def build(job: Job) -> bool:
+        """Give an outline's job its requests, planned in full as ``plan_jobs`` would have (False: its
+        prompt fails on an instance; the job is left out as the plan would have left it out)."""
+        if not shared:
+            shared.append(_Planning(load_grants(project.root)))
+        try:
+            built, _, _ = _predict_job(con, project, project.model(job.model).spec, job.task, job.route, hashes,
+                                       target_dir, plan.limit, plan.retry_failed, shared[0])
+        except PromptFailure as failure:
+            plan.prompt_problems.append(failure)
+            return False
+        job.requests, job.reasons, job.pending = built.requests, built.reasons, 0
+        job.n_instances, job.n_done = built.n_instances, built.n_done
+        return True
+
     summary = RunSummary(not_scorable=_with_predictions(con, plan.not_scorable))
     t_start = time.perf_counter()
     runners: dict[str, Runner] = {}
@@ -830,6 +850,8 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
         return runners[key]
 
     def run_job(job: Job) -> None:
+        if job.pending and not build(job):
+            return
         if not job.requests:
             return
         for req in job.requests:
@@ -894,6 +916,7 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
                 progress.start(total := total + len(judge.requests))
                 run_job(judge)
     finally:
+        hashes.save()  # the media hashes learned by the jobs built here
         for r in runners.values():
             r.close()
         progress.stop()
