@@ -299,22 +299,10 @@ def test_a_media_file_edited_in_place_is_predicted_again(tmp_path: Path, monkeyp
     assert log.read_text().split() == ["q0", "q1", "q2", "q1"]
 
 
-@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
-def test_a_media_file_swapped_for_a_link_outside_is_refused_before_it_is_read(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Media are hashed when planned, so the planner re-checks where each leads first: a media file
-    replaced by a link to a file outside the project after the task was loaded stops the plan with
-    the instance and the path, and the outside file is never opened."""
+def _opened_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every path ``os.open`` is asked for from now on, in order."""
     import os
 
-    root = new_project(tmp_path / "p")
-    img = _media_task(root)
-    echo_model(root, "echo")
-    assert Workspace(root).run().inference.predicted == 3
-    secret = tmp_path / "secret.png"
-    secret.write_bytes(b"not the project's")
-    (img / "q1.png").unlink()
-    (img / "q1.png").symlink_to(secret)  # the data file unchanged: the task is not loaded again
     opened: list[str] = []
     real_open = os.open
 
@@ -323,6 +311,24 @@ def test_a_media_file_swapped_for_a_link_outside_is_refused_before_it_is_read(
         return real_open(path, *a, **k)
 
     monkeypatch.setattr(os, "open", spy)
+    return opened
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_a_media_file_swapped_for_a_link_outside_is_refused_before_it_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Media are hashed when planned, so the planner re-checks where each leads first: a media file
+    replaced by a link to a file outside the project after the task was loaded stops the plan with
+    the instance and the path, and the outside file is never opened."""
+    root = new_project(tmp_path / "p")
+    img = _media_task(root)
+    echo_model(root, "echo")
+    assert Workspace(root).run().inference.predicted == 3
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not the project's")
+    (img / "q1.png").unlink()
+    (img / "q1.png").symlink_to(secret)  # the data file unchanged: the task is not loaded again
+    opened = _opened_paths(monkeypatch)
     with pytest.raises(GlcError, match="instance 'q1': media .*secret.png' now leads outside the project"):
         Workspace(root).plan()
     assert not any("secret" in p for p in opened)
@@ -334,9 +340,7 @@ def test_a_link_loop_on_a_media_path_is_refused_before_anything_is_read(
     """A media path ``loop/../escape/q1.png`` loads while ``loop`` and ``escape`` are folders; swapped
     afterwards for a link to itself and a link outside, a lenient resolution stops at the loop and keeps
     ``escape`` as text (inside the project by its name). The planner refuses the path instead: it cannot
-    be resolved. A direct loop is refused the same way."""
-    import os
-
+    be resolved."""
     root = new_project(tmp_path / "p")
     img = _media_task(root)
     for sub in ("loop", "escape"):
@@ -353,14 +357,7 @@ def test_a_link_loop_on_a_media_path_is_refused_before_anything_is_read(
     (img / "loop").symlink_to(img / "loop")
     shutil.rmtree(img / "escape")
     (img / "escape").symlink_to(outside)
-    opened: list[str] = []
-    real_open = os.open
-
-    def spy(path: object, *a: object, **k: object) -> int:
-        opened.append(str(path))
-        return real_open(path, *a, **k)
-
-    monkeypatch.setattr(os, "open", spy)
+    opened = _opened_paths(monkeypatch)
     with pytest.raises(GlcError, match=r"instance 'q1': media 'img/loop/\.\./escape/q1.png' cannot be resolved"):
         Workspace(root).plan()
     assert not any("outside" in p for p in opened)
