@@ -41,7 +41,7 @@ import duckdb
 
 from glc.compiler.contracts import STORE
 from glc.compiler.errors import GlcError
-from glc.compiler.plugins import route_outputs, runner_class
+from glc.compiler.plugins import route_key, route_outputs, runner_class
 from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import MetricEvaluator, ModelSpec, RouteSpec
 from glc.engine.selection import Selection
@@ -324,7 +324,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
     for job in jobs:
         if not job.n_todo:  # nothing to send anywhere: the profile has no say (and no runner is loaded)
             continue
-        key = canonical({"runner": job.route.runner, "args": job.route.args})
+        key = route_key(job.route.runner, job.route.args)
         if key not in blocked:
             blocked[key] = grant_problem(job.route, project.root, target_dir)
         job.blocked = blocked[key]
@@ -484,13 +484,13 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
             raise GlcError(f"instance '{instance_id}': media {real!r} now leads outside the project" if real else
                            f"instance '{instance_id}': media {given!r} cannot be resolved (a link loop on the way)",
                            location=task.path, hint="specs may read only inside the project and its data roots")
-        media = {name.rsplit(".", 1)[-1]: path for name, path in listed if path is not None}
+        paths = [(name, path) for name, path in listed if path is not None]  # all of them: checked above
+        media = {name.rsplit(".", 1)[-1]: path for name, path in paths}
         # the content of each media file as it is now (a file changed in place makes a new key); a field
         # naming several files keys all of them, in order
         by_field: dict[str, list[str | None]] = {}
-        for name, path in listed:
-            if path is not None:  # (none is: checked above)
-                by_field.setdefault(name, []).append(hashes.media(path))
+        for name, path in paths:
+            by_field.setdefault(name, []).append(hashes.media(path))
         media_hashes = {name: got[0] if len(got) == 1 else got for name, got in by_field.items()}
         timed_out = slow_templates.get(inf.prompt, [])
         if len(timed_out) >= SLOW_TEMPLATE_TASKS:  # the template, not one task's data: no more waits for it
@@ -811,16 +811,16 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
     outline's job are built when it runs (``build``)."""
     progress = progress or Progress()
     hashes = WeightHashes(target_dir / "weights_sha256.json")
-    shared: list[_Planning] = []
+    shared: _Planning | None = None
 
     def build(job: Job) -> bool:
         """Give an outline's job its requests, planned in full as ``plan_jobs`` would have (False: its
         prompt fails on an instance; the job is left out as the plan would have left it out)."""
-        if not shared:
-            shared.append(_Planning(load_grants(project.root)))
+        nonlocal shared
+        shared = shared or _Planning(load_grants(project.root))
         try:
             built, _, _ = _predict_job(con, project, project.model(job.model).spec, job.task, job.route, hashes,
-                                       target_dir, plan.limit, plan.retry_failed, shared[0])
+                                       target_dir, plan.limit, plan.retry_failed, shared)
         except PromptFailure as failure:
             plan.prompt_problems.append(failure)
             return False
@@ -836,7 +836,7 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
     ray_settings = load_ray_settings(project.root) if runner_factory is None else None
 
     def runner_for(route: RouteSpec) -> Runner:
-        key = canonical({"runner": route.runner, "args": route.args})
+        key = route_key(route.runner, route.args)
         if key not in runners:
             if runner_factory is not None:
                 runners[key] = runner_factory(route)

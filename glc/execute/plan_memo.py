@@ -101,28 +101,23 @@ class Tally:
 
 
 class PlanMemo:
-    """The remembered keys of one store, for one plan (``digest``, ``hits``, ``remember``)."""
+    """The remembered keys of one store (whose tables ``ensure_store`` makes), for one plan of ``tasks``
+    (``digest``, ``tallies``, ``remember``)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, project: Project, tasks: Sequence[Task]) -> None:
         self.con = con
-        self.project = project  # the store's tables (these among them) are made by ensure_store
+        self.project = project
         ids = sorted({t.id for t in tasks})
         rows = con.execute("SELECT task_id, any_value(dataset_fp), count(*) FROM instances "
                            "WHERE list_contains(?, task_id) GROUP BY task_id", [ids]).fetchall()
         self.fingerprints: dict[str, str] = {t: fp for t, fp, _ in rows}
         self.counts: dict[str, int] = {t: n for t, _, n in rows}  # instances of each task
-        self._media_paths: dict[str, list[str]] | None = None
-        self._ids = ids
+        # the distinct media paths of each task's instances, in one query
+        self._paths: dict[str, list[str]] = {t: list(ps) for t, ps in con.execute(
+            "SELECT task_id, list(DISTINCT p ORDER BY p) FROM (SELECT task_id, unnest(CAST(json_extract_string("
+            "media, '$[*].path') AS VARCHAR[])) AS p FROM instances WHERE list_contains(?, task_id) AND media IS "
+            "NOT NULL) WHERE p IS NOT NULL GROUP BY task_id", [ids]).fetchall()} if ids else {}
         self._media: dict[str, str | None] = {}
-
-    def _paths(self, task_id: str) -> list[str]:
-        if self._media_paths is None:  # one query for every task's media, when the first digest needs it
-            rows = self.con.execute(
-                "SELECT task_id, list(DISTINCT p ORDER BY p) FROM (SELECT task_id, unnest(CAST(json_extract_string("
-                "media, '$[*].path') AS VARCHAR[])) AS p FROM instances WHERE list_contains(?, task_id) AND media IS "
-                "NOT NULL) WHERE p IS NOT NULL GROUP BY task_id", [self._ids]).fetchall()
-            self._media_paths = {t: list(ps) for t, ps in rows}
-        return self._media_paths.get(task_id, [])
 
     def media_version(self, task: Task) -> str | None:
         """A digest of the versions of the task's media files; None when one changed just now."""
@@ -131,7 +126,7 @@ class PlanMemo:
         return self._media[task.id]
 
     def _versions(self, task: Task) -> str | None:
-        paths = self._paths(task.id)
+        paths = self._paths.get(task.id, [])
         if not paths:
             return "none"
         assert task.spec.dataset is not None
