@@ -81,9 +81,8 @@ def _written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _last_run(root: Path) -> Path:
-    """The newest run folder: by the time in its id (seconds), then (two runs in one second) by when the
-    folder last changed; the id's random tail does not say which came first."""
-    return max((root / "target" / "runs").iterdir(), key=lambda p: (p.name[:15], p.stat().st_mtime_ns))
+    """The newest run folder: the last by name (run ids sort by the time they started, to the microsecond)."""
+    return max((root / "target" / "runs").iterdir())
 
 
 def _agrees(root: Path) -> None:
@@ -191,3 +190,16 @@ def test_run_and_its_board_share_one_store_connection(two_models: Path, monkeypa
     assert len(opened) == 3 and kept == alone and kept[0]
     with pytest.raises(duckdb.ConnectionException):  # closed on the way out
         opened[-1].execute("SELECT 1")  # type: ignore[attr-defined]
+
+
+def test_run_ids_sort_by_when_the_run_started_within_one_second_too() -> None:
+    """Two runs of one second (a run with nothing to do takes a third of one) sort in the order they
+    started, whatever their random tails; ids stay unique at one instant."""
+    from datetime import datetime, timedelta
+
+    start = datetime(2026, 12, 2, 21, 0, 5, 999_000)
+    times = [start + timedelta(microseconds=k) for k in (-998_000, -500_000, -1, 0, 1, 1_000)]
+    for _ in range(50):
+        ids = [runlog.new_run_id(t) for t in times]
+        assert sorted(ids) == ids
+    assert len({runlog.new_run_id(start) for _ in range(50)}) == 50
