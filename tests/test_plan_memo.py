@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 import yaml
+from glc.compiler.errors import GlcError
+from glc.runners.base import Request, Result, Runner
 from helpers.cli import glc_in_process
 from helpers.metric_project import add_task, echo_model, model_spec, new_project, qa_task
 
 import glc.execute.inference as inference
+from glc.engine.store import connect, ensure_store
 from glc.execute import plan_memo
-from glc.execute.datasets import FileVersions
-from glc.execute.inference import Plan
+from glc.execute.datasets import FileVersions, sync_instances
+from glc.execute.inference import Plan, RunSummary, execute, plan_jobs
 from glc.workspace import Workspace
 
 
@@ -262,3 +266,130 @@ def test_an_outline_counts_from_the_memo_and_runs_each_job_when_its_turn_comes(
     assert con.execute("SELECT count(*) FROM predictions WHERE content_key IN (SELECT content_key FROM "
                        "glc_plan_keys)").fetchone() == (7,)  # the new predictions carry the remembered keys
     con.close()
+
+
+class _LoadsOnce(Runner):
+    """A runner that reads its weights when it first runs and keeps them for every later job of its
+    route, as the hf runner does; ``after`` runs after each job (someone replacing the weights)."""
+
+    def __init__(self, weights: Path, after: Callable[[], None]) -> None:
+        self.weights, self.after, self.loaded = weights, after, ""
+
+    def run(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Result]]:
+        self.loaded = self.loaded or self.weights.read_text()
+        for r in requests:
+            yield r, Result(output=f"made with {self.loaded}")
+        self.after()
+
+
+def _plan_and_execute(root: Path, runner: Runner, *, outline: bool) -> RunSummary:
+    """``Workspace.run``'s inference (plan, then execute) with ``runner`` serving every route."""
+    ws = Workspace(root)
+    compiled = ws.compile()
+    con = connect(ws.target)
+    try:
+        ensure_store(con)
+        sync_instances(con, compiled.project)
+        plan = plan_jobs(con, compiled.project, ws.target_dir, outline=outline)
+        return execute(con, compiled.project, plan, ws.target_dir, runner_factory=lambda route: runner)
+    finally:
+        con.close()
+
+
+def _forget(root: Path) -> None:
+    con = _store(root)
+    con.execute("DELETE FROM glc_plan_jobs")
+    con.execute("DELETE FROM glc_plan_keys")
+    con.close()
+
+
+@pytest.mark.parametrize("outline", [True, False])
+def test_weights_replaced_during_a_run_leave_the_predictions_made_with_the_old_ones_stale(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outline: bool) -> None:
+    """An outline's job is built when its turn comes, after the runner loaded its weights: its keys are
+    made with the model part the plan computed (the weights it hashed), not with the weights on disk by
+    then, so predictions made with the old weights stay stale once the new ones are there (as a plan
+    built in full, ``outline=False``, has them)."""
+    monkeypatch.setattr(FileVersions, "RACY_NS", 0)
+    root = new_project(tmp_path / "p")
+    qa_task(root, n=3)
+    second = add_task(root, "acc", "text", [(f"r{i}", {"a": str(i)}, [str(i)]) for i in range(3)], suffix="_b")
+    path = root / "specs" / "tasks" / "test" / f"{second}.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec["inference"] = {"type": "qa", "prompt": "B {{ input.a }}"}
+    path.write_text(yaml.safe_dump(spec))
+    weights = root / "weights" / "model.safetensors"
+    weights.parent.mkdir()
+    weights.write_text("v1")
+    model_spec(root, "hfm", [{"runner": "hf", "args": {"task": "text-generation", "model": "./weights"}}])
+    _plan_and_execute(root, _LoadsOnce(weights, lambda: None), outline=False)  # the keys remembered
+    con = _store(root)
+    con.execute("DELETE FROM predictions")  # both jobs to run again, their keys remembered
+    con.close()
+    if not outline:
+        _forget(root)
+
+    def replace() -> None:
+        weights.write_text("v2, trained further")
+
+    assert _plan_and_execute(root, _LoadsOnce(weights, replace), outline=outline).predicted == 6
+    con = _store(root, read_only=True)
+    assert con.execute("SELECT DISTINCT output FROM predictions").fetchall() == [("made with v1",)]
+    con.close()
+    _forget(root)
+    assert {j.task.id: j.n_todo for j in Workspace(root).plan().jobs} == {"nlp.t_acc": 3, second: 3}
+
+
+def _media_outside(tmp_path: Path) -> Path:
+    """The media task's images in a folder outside the project that profiles.yml grants as a data
+    root, everything run once; then the grant withdrawn."""
+    root = new_project(tmp_path / "p")
+    qa_task(root, n=4)
+    _media_task(root)
+    outside = tmp_path / "outside"
+    (root / "data" / "img").rename(outside)
+    (root / "data" / "img").symlink_to(outside)
+    prof = root / "profiles.yml"
+    granted = f"data_roots: [{str(outside)!r}]"
+    prof.write_text(prof.read_text().replace("data_roots: []", granted))
+    echo_model(root, "echo")
+    assert Workspace(root).run().inference.predicted == 7
+    prof.write_text(prof.read_text().replace(granted, "data_roots: []"))
+    return root
+
+
+@pytest.mark.slow  # runs a command-runner model: several seconds (tests/README.md)
+def test_a_data_root_withdrawn_is_refused_as_without_the_memo(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """What was granted is part of the digest: with the images' data root withdrawn, a plan with the
+    memo refuses as one without it does, and a run refuses before any job runs (not after the text
+    task's job, when the media job's turn comes)."""
+    monkeypatch.setattr(FileVersions, "RACY_NS", 0)
+    root = _media_outside(tmp_path)
+    for memo in (True, False):
+        if not memo:
+            _forget(root)
+        with pytest.raises(GlcError, match="leads outside the project"):
+            Workspace(root).plan(outline=memo)
+    con = _store(root)
+    con.execute("DELETE FROM predictions WHERE instance_id IN ('q0', 'm0')")
+    con.close()
+    with pytest.raises(GlcError, match="leads outside the project"):
+        Workspace(root).run()
+    con = _store(root, read_only=True)
+    assert con.execute("SELECT count(*) FROM predictions").fetchone() == (5,)  # nothing ran
+    con.close()
+
+
+def test_key_code_changed_after_this_process_loaded_it_is_believed_in_no_digest(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The code digest is of the files on disk; when one changed after this process imported glc, it
+    is not the code this process runs: the digest is then this process's own (nothing remembered is
+    believed, and nothing remembered now serves another process)."""
+    import glc
+
+    digest = plan_memo._code_digest.__wrapped__
+    assert len(digest()) == 64  # the checkout is older than this process
+    monkeypatch.setattr(glc, "IMPORTED_NS", 0)  # as if every file had changed since
+    first, second = digest(), digest()
+    assert first.startswith("glc.execute.inference changed after this process loaded it") and first != second

@@ -208,6 +208,10 @@ class Job:
     # yet (counted from the remembered keys); ``execute`` builds them when the job runs
     pending: int = 0
     reads: MetricEvaluator | None = None  # a metric's evaluator: its readings are checked as it says
+    # an outline's job: the key base its digest was computed from, which ``execute`` builds its keys
+    # with (not one computed again when the job's turn comes: a route's runner loads its weights once,
+    # so weights replaced during a run would otherwise key the old weights' predictions as the new)
+    base: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -287,8 +291,10 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
     # prompt; the others are planned in full and their keys remembered (plan_memo)
     memo = PlanMemo(con, project, [t for _, t, _ in wanted])
     digests: dict[tuple[str, str], str] = {}
+    bases: dict[tuple[str, str], dict[str, Any]] = {}
     for spec, task, route in wanted:
-        digest = memo.digest(key_base(project, spec, task, route, hashes), task)
+        base = bases[(spec.name, task.id)] = key_base(project, spec, task, route, hashes)
+        digest = memo.digest(base, task)
         if digest is not None:
             digests[(spec.name, task.id)] = digest
     tallies = memo.tallies(digests, limit, retry_failed)
@@ -300,13 +306,13 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
             if tally is not None and (outline or not tally.to_run):
                 jobs.append(Job("predict", spec.name, task, route, [], Counter(tally.reasons()),
                                 n_instances=tally.n_instances, n_done=tally.n_instances - tally.to_run,
-                                pending=tally.to_run))
+                                pending=tally.to_run, base=bases[(spec.name, task.id)]))
                 skipped += tally.failed_kept
                 continue
             shared = shared or _Planning(load_grants(project.root))
             try:
                 job, n_skipped, keys = _predict_job(con, project, spec, task, route, hashes, target_dir, limit,
-                                                    retry_failed, shared)
+                                                    retry_failed, shared, bases[(spec.name, task.id)])
             except PromptFailure as failure:
                 failures.append(failure)
                 continue
@@ -442,13 +448,15 @@ class _Planning:
 
 def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSpec, task: Task, route: RouteSpec,
                  hashes: WeightHashes, target_dir: Path, limit: int | None, retry_failed: bool,
-                 shared: _Planning | None = None) -> tuple[Job, int, list[tuple[str, str]]]:
+                 shared: _Planning | None = None, base: dict[str, Any] | None = None,
+                 ) -> tuple[Job, int, list[tuple[str, str]]]:
     """The job of (model, task): requests for the instances without a current prediction, how many
     failed ones wait for --retry-failed, and every planned instance's content key (in instance order).
+    ``base``: the job's ``key_base`` as the plan computed it (computed here without it).
     Raises PromptFailure when the prompt fails on an instance."""
     inf = task.spec.inference
     assert inf is not None
-    base = key_base(project, spec, task, route, hashes)
+    base = base if base is not None else key_base(project, spec, task, route, hashes)
     stored = {r[0]: (r[1], r[2]) for r in con.execute(
         "SELECT instance_id, content_key, error FROM predictions WHERE model = ? AND task_id = ?",
         [spec.name, task.id]).fetchall()}
@@ -820,7 +828,7 @@ def execute(con: duckdb.DuckDBPyConnection, project: Project, plan: Plan, target
         shared = shared or _Planning(load_grants(project.root))
         try:
             built, _, _ = _predict_job(con, project, project.model(job.model).spec, job.task, job.route, hashes,
-                                       target_dir, plan.limit, plan.retry_failed, shared)
+                                       target_dir, plan.limit, plan.retry_failed, shared, job.base)
         except PromptFailure as failure:
             plan.prompt_problems.append(failure)
             return False

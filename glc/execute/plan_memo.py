@@ -13,8 +13,13 @@ to learn that nothing is to run. A job's keys are a function of what its *digest
   content: the instances are reloaded exactly when it changes);
 - the version (size, modification and change time, inode, device; links followed) of every media file
   the task's instances name: a file changed in place changes its key;
+- what media may be read: the project and the data roots profiles.yml and ``$GLC_DATA`` grant (a job
+  found done reads no media path, so a grant withdrawn must plan its jobs in full, which refuse);
 - the code that turns these into keys (the source of ``inference`` and of the prompt sandbox) and the
-  installed jinja2.
+  installed jinja2, as this process loaded it (a file changed since is believed in no digest).
+
+A job found done but with predictions to run (an outline's job) has its requests built by ``execute``
+with the key part the plan computed, not one computed again when its turn comes.
 
 A job whose digest is the one remembered gets its remembered keys compared with the stored predictions
 in one query for all jobs: when every instance holds a prediction with its key, the job is done and
@@ -46,6 +51,7 @@ from glc.compiler.contracts import STATE
 from glc.compiler.resolve import Project, Task
 from glc.engine.store import insert_rows, transaction
 from glc.execute.datasets import FileVersions, media_folder
+from glc.profiles import load_grants
 
 JOBS = STATE["glc_plan_jobs"]
 KEYS = STATE["glc_plan_keys"]
@@ -57,7 +63,13 @@ KEY_CODE = ("glc.execute.inference", "glc.execute.datasets", "glc.compiler.sandb
 @functools.cache
 def _code_digest() -> str:
     """sha256 of the source of the modules that compute keys (found without importing them); a
-    digest of this process alone when one cannot be read (nothing remembered is believed then)."""
+    digest of this process alone (nothing remembered is believed, and what this process remembers
+    serves no other) when one cannot be read, or when one changed after this process imported glc
+    (or less than two seconds before): the file on disk is then not the code this process runs (an
+    update installed while a long run or a library session goes on), and keys this process computes
+    must not be remembered as that code's."""
+    import glc
+
     h = hashlib.sha256()
     for name in KEY_CODE:
         spec = importlib.util.find_spec(name)
@@ -65,8 +77,11 @@ def _code_digest() -> str:
         try:
             with open(origin or "", "rb") as fh:
                 data = fh.read()
+                st = os.fstat(fh.fileno())
         except (OSError, ValueError):
             return f"unreadable {name}: {uuid.uuid4()}"
+        if max(st.st_mtime_ns, st.st_ctime_ns) > glc.IMPORTED_NS - FileVersions.RACY_NS:
+            return f"{name} changed after this process loaded it: {uuid.uuid4()}"
         h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
@@ -118,6 +133,10 @@ class PlanMemo:
             "media, '$[*].path') AS VARCHAR[])) AS p FROM instances WHERE list_contains(?, task_id) AND media IS "
             "NOT NULL) WHERE p IS NOT NULL GROUP BY task_id", [ids]).fetchall()} if ids else {}
         self._media: dict[str, str | None] = {}
+        # what media may be read (the project and its granted data roots, $GLC_DATA among them): a job
+        # found done checks no media path, so a grant withdrawn plans its jobs in full, which refuse
+        grants = load_grants(project.root)
+        self._grants = [str(grants.root), sorted(str(r) for r in grants.data_roots)]
 
     def media_version(self, task: Task) -> str | None:
         """A digest of the versions of the task's media files; None when one changed just now."""
@@ -156,7 +175,7 @@ class PlanMemo:
 
         return hashlib.sha256(canonical({
             "code": _code_digest(), "base": base, "prompt": inf.prompt, "task": [task.id, task.spec.name],
-            "data": self.fingerprints.get(task.id), "media": media}).encode()).hexdigest()
+            "data": self.fingerprints.get(task.id), "media": media, "grants": self._grants}).encode()).hexdigest()
 
     def tallies(self, wanted: dict[tuple[str, str], str], limit: int | None,
                 retry_failed: bool) -> dict[tuple[str, str], Tally]:
