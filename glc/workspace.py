@@ -84,6 +84,9 @@ class Workspace:
         self.data_problems: list[Problem] = []  # task data that did not load (those tasks sat out)
         # tasks whose data is gone (task id, still in the project): their stored instances were removed
         self.data_removed: list[tuple[str, bool]] = []
+        # tasks whose data did not load (task id, whether instances loaded before are stored): no
+        # inference runs for them; those with earlier instances are scored from them
+        self.data_failed: list[tuple[str, bool]] = []
         # (model, task) jobs the last plan or run left out: a prompt fails on one of the task's instances
         self.prompt_failures: list[Any] = []
         self.sota_skipped: list[dict[str, Any]] = []  # tasks the last record_sota left alone, with why
@@ -167,9 +170,11 @@ class Workspace:
         con = connect(self.target)
         try:
             ensure_store(con)
-            sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed)
+            sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed,
+                           failed=self.data_failed)
             plan = plan_jobs(con, compiled.project, self.target_dir, selection=self._selection(con, compiled, select),
-                             limit=limit, retry_failed=retry_failed, outline=outline)
+                             limit=limit, retry_failed=retry_failed, outline=outline,
+                             left_out={tid for tid, _ in self.data_failed})
             self.prompt_failures = plan.prompt_problems
         finally:
             con.close()
@@ -203,7 +208,8 @@ class Workspace:
             missing = unrouted(compiled.project, selection)
             refuse_unrouted(missing, compiled.project)
             say("loading task data")
-            sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed)
+            sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed,
+                           failed=self.data_failed)
             # a metric's evaluator reads imported predictions too, with or without model specs
             if infer and (compiled.project.models or any(t.metric.evaluator for t in compiled.project.tasks)):
                 say("planning inference")
@@ -211,7 +217,8 @@ class Workspace:
 
                 # an outline: the requests of a job whose keys are remembered are built when it runs
                 plan = plan_jobs(con, compiled.project, self.target_dir, selection=selection, limit=limit,
-                                 retry_failed=retry_failed, outline=True)
+                                 retry_failed=retry_failed, outline=True,
+                                 left_out={tid for tid, _ in self.data_failed})
                 self.prompt_failures = plan.prompt_problems  # execute adds those of judge prompts it meets
                 write_job_list(plan, self.target_dir / "jobs.json")
                 inference = execute(con, compiled.project, plan, self.target_dir, progress=progress,

@@ -339,6 +339,56 @@ def test_bad_annotation_files_sit_out_alone_with_one_located_error_each(small, s
     assert all(n == 3 for n in have.values())
 
 
+@pytest.mark.slow  # several glc processes
+def test_a_file_that_stops_loading_runs_nothing_and_its_task_keeps_what_it_rests_on(
+        small, server: ScriptedServer) -> None:
+    """A file that loaded before and now fails, even one whose header re-types its task (binding reads
+    the type from it): no inference runs for the task, so the new type's prompt never replaces the
+    predictions made for the old instances, and the task's score stays what the earlier file gave;
+    the run says the task rests on the earlier file. A file that holds no instances is an error too,
+    not a task emptied without a word."""
+    import duckdb
+
+    root, tree, info = small
+    openai_model(root, server.url)
+    mc = [t for t in info.tasks if t.type == "multiple_choice"]
+    assert glc(root, "run", data=tree, process=True).returncode == 0
+    target = Workspace(root, benchmark="general-bench").target.path
+
+    def snapshot() -> tuple[list, dict, dict]:
+        con = duckdb.connect(target, read_only=True)
+        try:
+            return (con.execute("SELECT model, task_id, instance_id, content_key, output FROM predictions "
+                                "ORDER BY ALL").fetchall(),
+                    dict(con.execute("SELECT task_id, score FROM task_scores WHERE model = 'chat'").fetchall()),
+                    dict(con.execute("SELECT task_id, count(*) FROM instances GROUP BY ALL").fetchall()))
+        finally:
+            con.close()
+
+    before = snapshot()
+
+    def retyped(doc):  # the header says numeric; the references are still letters
+        doc["type"] = "numeric"
+        return json.dumps(doc)
+
+    def emptied(doc):
+        doc["data"] = []
+        return json.dumps(doc)
+
+    _bad(tree, mc[0].folder, retyped)
+    _bad(tree, mc[1].folder, emptied)
+    served = server.requests
+    res = glc(root, "run", data=tree, process=True)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert server.requests == served  # nothing to run: the other tasks were predicted before
+    assert "2 task data file(s) did not load (no inference ran for their tasks" in res.stderr
+    assert next(x for x in res.stderr.splitlines() if str(mc[1].folder) in x).endswith("the file holds no instances")
+    assert "2 of these task(s) keep the instances of their file as it loaded before" in res.stderr, res.stderr
+    assert snapshot() == before  # predictions, scores and instances as the earlier files gave them
+    compiled = glc(root, "compile", data=tree, process=True)  # the plan leaves them out too
+    assert compiled.returncode == 0 and "inference jobs: 0 predictions to run" in compiled.stdout, compiled.stdout
+
+
 @pytest.mark.slow
 def test_all_catalog_tasks_with_two_models_limit_two(tmp_path: Path, server: ScriptedServer) -> None:
     """All 699 tasks bound; every task a model can attempt is predicted, and scored where its metric can."""

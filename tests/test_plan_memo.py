@@ -16,7 +16,6 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from glc.compiler.errors import GlcError
 from glc.runners.base import Request, Result, Runner
 from helpers.cli import glc_in_process
 from helpers.metric_project import add_task, echo_model, model_spec, new_project, qa_task
@@ -359,25 +358,28 @@ def _media_outside(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow  # runs a command-runner model: several seconds (tests/README.md)
-def test_a_data_root_withdrawn_is_refused_as_without_the_memo(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_data_root_withdrawn_leaves_the_job_out_as_without_the_memo(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """What was granted is part of the digest: with the images' data root withdrawn, a plan with the
-    memo refuses as one without it does, and a run refuses before any job runs (not after the text
-    task's job, when the media job's turn comes)."""
+    memo leaves the media job out as one without it does (not found done from its remembered keys),
+    and a run leaves it out before its turn: the text task's job runs, no image is read."""
     monkeypatch.setattr(FileVersions, "RACY_NS", 0)
     root = _media_outside(tmp_path)
     for memo in (True, False):
         if not memo:
             _forget(root)
-        with pytest.raises(GlcError, match="leads outside the project"):
-            Workspace(root).plan(outline=memo)
+        plan = Workspace(root).plan(outline=memo)
+        assert [j.task.id for j in plan.jobs] == ["nlp.t_acc"]
+        assert [(f.task_id, f.problem.message.split(" now ")[1][:33]) for f in plan.prompt_problems] == [
+            ("nlp.t_acc_media", "leads outside the project and its")]
     con = _store(root)
     con.execute("DELETE FROM predictions WHERE instance_id IN ('q0', 'm0')")
     con.close()
-    with pytest.raises(GlcError, match="leads outside the project"):
-        Workspace(root).run()
+    ran = Workspace(root).run()
+    assert ran.inference.predicted == 1 and [f.task_id for f in Workspace(root).plan().prompt_problems] == [
+        "nlp.t_acc_media"]
     con = _store(root, read_only=True)
-    assert con.execute("SELECT count(*) FROM predictions").fetchone() == (5,)  # nothing ran
+    assert con.execute("SELECT count(*) FROM predictions").fetchone() == (6,)  # m0 was not run
     con.close()
 
 

@@ -5,6 +5,7 @@ runner registry and argument errors at compile time, and per-instance failures i
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from glc.compiler.errors import GlcError, SpecErrors
+from glc.compiler.errors import SpecErrors
 from glc.compiler.plan import compile_project
 from glc.runners.base import Request
 from glc.runners.command import CommandArgs, CommandRunner
@@ -318,7 +319,7 @@ def _opened_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_media_file_swapped_for_a_link_outside_is_refused_before_it_is_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Media are hashed when planned, so the planner re-checks where each leads first: a media file
-    replaced by a link to a file outside the project after the task was loaded stops the plan with
+    replaced by a link to a file outside the project after the task was loaded leaves the job out, with
     the instance and the path, and the outside file is never opened."""
     root = new_project(tmp_path / "p")
     img = _media_task(root)
@@ -329,8 +330,11 @@ def test_a_media_file_swapped_for_a_link_outside_is_refused_before_it_is_read(
     (img / "q1.png").unlink()
     (img / "q1.png").symlink_to(secret)  # the data file unchanged: the task is not loaded again
     opened = _opened_paths(monkeypatch)
-    with pytest.raises(GlcError, match="instance 'q1': media .*secret.png' now leads outside the project"):
-        Workspace(root).plan()
+    plan = Workspace(root).plan()
+    assert plan.jobs == [] and len(plan.prompt_problems) == 1
+    assert re.search(r"instance 'q1'$", plan.prompt_problems[0].problem.where)
+    assert re.match(r"media 'img/q1.png' now leads outside the project and its data roots, to '.*secret.png'",
+                    plan.prompt_problems[0].problem.message)
     assert not any("secret" in p for p in opened)
 
 
@@ -339,8 +343,8 @@ def test_a_link_loop_on_a_media_path_is_refused_before_anything_is_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A media path ``loop/../escape/q1.png`` loads while ``loop`` and ``escape`` are folders; swapped
     afterwards for a link to itself and a link outside, a lenient resolution stops at the loop and keeps
-    ``escape`` as text (inside the project by its name). The planner refuses the path instead: it cannot
-    be resolved."""
+    ``escape`` as text (inside the project by its name). The planner refuses the path instead (the job
+    is left out): it cannot be resolved."""
     root = new_project(tmp_path / "p")
     img = _media_task(root)
     for sub in ("loop", "escape"):
@@ -358,8 +362,11 @@ def test_a_link_loop_on_a_media_path_is_refused_before_anything_is_read(
     shutil.rmtree(img / "escape")
     (img / "escape").symlink_to(outside)
     opened = _opened_paths(monkeypatch)
-    with pytest.raises(GlcError, match=r"instance 'q1': media 'img/loop/\.\./escape/q1.png' cannot be resolved"):
-        Workspace(root).plan()
+    plan = Workspace(root).plan()
+    assert plan.jobs == [] and len(plan.prompt_problems) == 1
+    assert plan.prompt_problems[0].problem.where.endswith("instance 'q1'")
+    assert plan.prompt_problems[0].problem.message.startswith(
+        "media 'img/loop/../escape/q1.png' cannot be resolved (a link loop on the way)")
     assert not any("outside" in p for p in opened)
 
 

@@ -159,18 +159,23 @@ def _echo_data_problems(ws, echo=echo) -> None:
     from glc.execute.datasets import per_file  # DuckDB and the loader: only when there is something to say
 
     groups = per_file(ws.data_problems)
-    echo(f"{len(groups)} task data file(s) did not load (their tasks were left out; nothing stored "
+    echo(f"{len(groups)} task data file(s) did not load (no inference ran for their tasks; nothing stored "
          "before was lost):", err=True)
     for _, first, n in groups:
         more = f" (+{n - 1} more in this file)" if n > 1 else ""
         echo(f"  {first.where}: {first.message}{more}" + (f"\n    hint: {first.hint}" if first.hint else ""),
              err=True)
+    earlier = [tid for tid, stored in ws.data_failed if stored]
+    if earlier:  # not left out of the boards: what they rest on is the file as it loaded before
+        echo(f"  {len(earlier)} of these task(s) keep the instances of their file as it loaded before, and their "
+             f"scores rest on those ({_first(earlier)}); once the file loads, their instances and predictions "
+             "follow it", err=True)
 
 
 def _echo_prompt_failures(failures, echo, shown: int = 20) -> None:
-    """One line per (model, task) job left out because a prompt fails on an instance."""
-    echo(f"{plural(len(failures), 'job')} left out: a prompt fails on an instance of the task (the other jobs "
-         "ran; nothing stored before was lost):", err=True)
+    """One line per (model, task) job left out because a prompt, or a media path, fails on an instance."""
+    echo(f"{plural(len(failures), 'job')} left out: a prompt or a media path fails on an instance of the task "
+         "(the other jobs ran; nothing stored before was lost):", err=True)
     for f in failures[:shown]:
         p = f.problem
         echo(f"  {p.where}: {p.message}" + (f"\n    hint: {p.hint}" if p.hint else ""), err=True)

@@ -594,6 +594,11 @@ def _load_task(root: Path, task: Task, problems: list[Problem], fp: str | None, 
         problems.append(bad_type)
         return None
     f = _file_of(root, ds)
+    if not records and len(problems) == before:  # read, but nothing in it: not a task of no instances
+        problems.append(Problem(str(f), "the file holds no instances",
+                                "give it the task's instances (a General-Bench file lists them under 'data'); "
+                                "to drop the task, remove its data or its spec"))
+        return None
     folder = media_folder(root, ds)
     files = _Files(root, grants)
     _real_folder.cache_clear()  # folders may have changed since the last load
@@ -1298,7 +1303,8 @@ class _Batches:
 
 def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
                    only: Iterable[str] | None = None, problems: list[Problem] | None = None,
-                   removed: list[tuple[str, bool]] | None = None) -> list[str]:
+                   removed: list[tuple[str, bool]] | None = None,
+                   failed: list[tuple[str, bool]] | None = None) -> list[str]:
     """Reload the instances of tasks whose data changed; return the reloaded task ids.
 
     The instances of a task that no longer has data (no ``dataset``: its folder gone from the data
@@ -1307,8 +1313,11 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
 
     A task whose data has a problem loads nothing (its stored instances stay as they were).
     With ``problems`` given, the problems are appended there and every other task loads;
-    without it, any problem raises ``ImportErrors`` before anything is stored. A data file whose
-    version (size, times, inode) is that of a file read before is not read again (``FileVersions``).
+    without it, any problem raises ``ImportErrors`` before anything is stored. ``failed`` hears the
+    tasks whose data did not load, (task id, whether instances loaded before are stored): planning
+    leaves them out, as their specs may already describe the file that failed (a task type read from
+    its header) while their stored instances are the earlier file's. A data file whose version
+    (size, times, inode) is that of a file read before is not read again (``FileVersions``).
     """
     ensure_store(con)
     wanted = set(only) if only is not None else None
@@ -1320,14 +1329,17 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
     reloaded: list[str] = []
     if not tasks and not dropped:
         return reloaded
+    gave_up: list[str] = []
     # one transaction, rows written in batches as tasks are read (memory holds a batch and a task):
     # all or nothing when problems raise, every good task when the caller collects problems.
     # Parsed records are trees without cycles, freed by reference counting: the cyclic collector,
     # which would walk them again and again while they are built, waits until the load is done
     with cyclic_gc_paused():
-        _sync(con, project, tasks, dropped, stored, found, reloaded, collect=problems is not None)
+        _sync(con, project, tasks, dropped, stored, found, reloaded, gave_up, collect=problems is not None)
     if problems is not None:
         problems.extend(found)
+    if failed is not None:
+        failed.extend((tid, tid in stored) for tid in gave_up)
     if removed is not None:
         in_project = {t.id for t in project.tasks}
         removed.extend((tid, tid in in_project) for tid in dropped)
@@ -1335,7 +1347,8 @@ def sync_instances(con: duckdb.DuckDBPyConnection, project: Project,
 
 
 def _sync(con: duckdb.DuckDBPyConnection, project: Project, tasks: list[Task], dropped: list[str],
-          stored: dict[str, str], found: list[Problem], reloaded: list[str], *, collect: bool) -> None:
+          stored: dict[str, str], found: list[Problem], reloaded: list[str], gave_up: list[str], *,
+          collect: bool) -> None:
     """``sync_instances`` in one transaction; without ``collect`` any problem rolls it back (raised)."""
     root = project.root
     grants = load_grants(root)
@@ -1343,7 +1356,7 @@ def _sync(con: duckdb.DuckDBPyConnection, project: Project, tasks: list[Task], d
     with transaction(con):
         batches = _Batches(con)
         try:
-            _load_tasks(project, tasks, dropped, stored, found, reloaded, grants, versions, batches)
+            _load_tasks(project, tasks, dropped, stored, found, reloaded, gave_up, grants, versions, batches)
         except BaseException:
             batches.close(discard=True)  # the writer stops before the transaction rolls back
             raise
@@ -1354,9 +1367,10 @@ def _sync(con: duckdb.DuckDBPyConnection, project: Project, tasks: list[Task], d
 
 
 def _load_tasks(project: Project, tasks: list[Task], dropped: list[str], stored: dict[str, str],
-                found: list[Problem], reloaded: list[str], grants: Grants, versions: FileVersions,
-                batches: _Batches) -> None:
-    """Read, check and hand to ``batches`` the tasks whose data changed (``_sync``'s loop)."""
+                found: list[Problem], reloaded: list[str], gave_up: list[str], grants: Grants,
+                versions: FileVersions, batches: _Batches) -> None:
+    """Read, check and hand to ``batches`` the tasks whose data changed (``_sync``'s loop); those
+    whose data did not load go to ``gave_up``."""
     root = project.root
     for tid in dropped:
         batches.delete(tid)
@@ -1381,6 +1395,7 @@ def _load_tasks(project: Project, tasks: list[Task], dropped: list[str], stored:
             continue
         got = load_task(root, t, found, fp, project.task_types, data, grants)
         if got is None:
+            gave_up.append(t.id)
             continue
         if t.id in stored:
             batches.delete(t.id)

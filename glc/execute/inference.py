@@ -31,7 +31,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +40,6 @@ from typing import Any
 import duckdb
 
 from glc.compiler.contracts import STORE
-from glc.compiler.errors import GlcError
 from glc.compiler.plugins import route_key, route_outputs, runner_class
 from glc.compiler.resolve import Project, Task
 from glc.compiler.spec_models import MetricEvaluator, ModelSpec, RouteSpec
@@ -175,9 +174,10 @@ SLOW_TEMPLATE_TASKS = 2
 
 @dataclass(eq=False)  # not frozen: a frozen exception cannot take the __traceback__ Python sets on it
 class PromptFailure(Exception):
-    """A prompt (the task's, or a metric evaluator's judge prompt) that fails on one instance: that
-    (model, task) job is left out of the plan and the others run. ``problem`` names the task data
-    file and the instance, as a task data problem does."""
+    """A prompt (the task's, or a metric evaluator's judge prompt) that fails on one instance, or a
+    media path of one that now leads outside what may be read: that (model, task) job is left out of
+    the plan and the others run. ``problem`` names the task data file and the instance, as a task
+    data problem does."""
 
     model: str
     task_id: str
@@ -260,8 +260,12 @@ def _instances(con: duckdb.DuckDBPyConnection, task_id: str, limit: int | None) 
 
 def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path, *,
               selection: Selection | None = None, limit: int | None = None,
-              retry_failed: bool = False, outline: bool = False) -> Plan:
+              retry_failed: bool = False, outline: bool = False, left_out: Collection[str] = ()) -> Plan:
     """Every (model, task) job whose predictions are missing or stale, with the reasons.
+
+    ``left_out``: tasks whose data did not load this time (``sync_instances``'s ``failed``): no job of
+    theirs is planned, predictions or readings (their specs may describe the file that failed while
+    their stored instances are the earlier file's).
 
     ``outline``: a job whose remembered keys serve the plan is counted from them (``Job.pending``)
     instead of having its requests built (no prompt rendered); ``execute`` builds them when the job
@@ -269,7 +273,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
     from glc.execute.plan_memo import PlanMemo
 
     hashes = WeightHashes(target_dir / "weights_sha256.json")
-    tasks = runnable_tasks(project)
+    tasks = [t for t in runnable_tasks(project) if t.id not in left_out]
     jobs: list[Job] = []
     unsupported: list[tuple[str, str]] = []
     failures: list[PromptFailure] = []
@@ -346,7 +350,7 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path
                 judge.reasons["output not generated yet"] += job.n_todo
             judges.append(judge)
     judges += stored_judges(con, project, target_dir, {(j.model, j.task.id) for j in jobs}, selection,
-                            retry_failed, hashes, failures)
+                            retry_failed, hashes, failures, left_out)
     return Plan(jobs, unsupported, skipped, judges, not_scorable(project, selection), failures, limit, retry_failed)
 
 
@@ -394,12 +398,12 @@ def _with_predictions(con: duckdb.DuckDBPyConnection, tasks: dict[str, str]) -> 
 
 def stored_judges(con: duckdb.DuckDBPyConnection, project: Project, target_dir: Path, planned: set[tuple[str, str]],
                   selection: Selection | None, retry_failed: bool, hashes: WeightHashes | None,
-                  failures: list[PromptFailure]) -> list[Job]:
+                  failures: list[PromptFailure], left_out: Collection[str] = ()) -> list[Job]:
     """Readings a metric's evaluator, or the task's own evaluator route (speech recognition of
     generated speech, the labels a classifier sees), still owes the stored predictions of
     (model, task) pairs that no inference job covers (imported predictions, models run before).
     A judge prompt that fails on an instance adds to ``failures`` and leaves that pair out."""
-    by_id = {t.id: t for t in project.tasks if t.metric.implementation is not None and (
+    by_id = {t.id: t for t in project.tasks if t.id not in left_out and t.metric.implementation is not None and (
         t.metric.evaluator is not None or (t.spec.inference is not None and t.spec.inference.evaluator is not None))}
     if not by_id:
         return []
@@ -453,7 +457,7 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
     """The job of (model, task): requests for the instances without a current prediction, how many
     failed ones wait for --retry-failed, and every planned instance's content key (in instance order).
     ``base``: the job's ``key_base`` as the plan computed it (computed here without it).
-    Raises PromptFailure when the prompt fails on an instance."""
+    Raises PromptFailure when the prompt fails on an instance or a media path of one leads outside."""
     inf = task.spec.inference
     assert inf is not None
     base = base if base is not None else key_base(project, spec, task, route, hashes)
@@ -487,11 +491,16 @@ def _predict_job(con: duckdb.DuckDBPyConnection, project: Project, spec: ModelSp
         listed = [(m["field"], _resolved(folder, m["path"])) for m in named]
         outside = [(p, m["path"]) for (_, p), m in zip(listed, named, strict=True)
                    if p is None or not grants.holds(Path(p))]  # swapped since it was loaded?
-        if outside:
+        if outside:  # this job is left out, before anything is read; the others run
             real, given = outside[0]
-            raise GlcError(f"instance '{instance_id}': media {real!r} now leads outside the project" if real else
-                           f"instance '{instance_id}': media {given!r} cannot be resolved (a link loop on the way)",
-                           location=task.path, hint="specs may read only inside the project and its data roots")
+            raise PromptFailure(spec.name, task.id, Problem(
+                _instance_where(project, task, instance_id),
+                (f"media {given!r} now leads outside the project and its data roots, to {real!r}" if real else
+                 f"media {given!r} cannot be resolved (a link loop on the way)")
+                + " (a file or folder on the way was swapped for a link since the task loaded)",
+                "media may be read only inside the project and its data roots: put the file back, or grant its "
+                "folder under data_roots in profiles.yml if you trust it; this task was not run for this model, "
+                "the others were"))
         paths = [(name, path) for name, path in listed if path is not None]  # all of them: checked above
         media = {name.rsplit(".", 1)[-1]: path for name, path in paths}
         # the content of each media file as it is now (a file changed in place makes a new key); a field

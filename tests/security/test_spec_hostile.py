@@ -277,7 +277,7 @@ def test_a_prompt_failing_on_one_record_leaves_out_that_task_and_the_others_run(
     db = root / "target" / "general-bench.duckdb"
     out = glc(root, "run")
     assert out.returncode == 3, out.stderr  # the run goes on and says it is incomplete
-    assert "1 job left out: a prompt fails on an instance of the task" in out.stderr, out.stderr
+    assert "1 job left out: a prompt or a media path fails on an instance of the task" in out.stderr, out.stderr
     assert f"{bad}.jsonl instance 'r1': task '{bad}', model 'm'" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr + out.stdout
     con = duckdb.connect(str(db), read_only=True)
