@@ -323,7 +323,7 @@ class Workspace:
     def import_predictions(self, path: Path | str, model: str | None = None) -> list[PredictionImport]:
         """Validate predictions against the task data, then replace them per (model, task)."""
         from glc.engine.store import connect
-        from glc.importers.predictions import read_predictions, store_predictions
+        from glc.importers.predictions import read_predictions, refuse_replacing_runs, store_predictions
 
         path = Path(path)
         if not path.exists():
@@ -332,6 +332,7 @@ class Workspace:
         con = connect(self.target)
         try:
             imports = read_predictions(con, path, project, model)
+            refuse_replacing_runs(con, path, {imp.model: sorted(imp.tasks) for imp in imports})
             store_predictions(con, imports)
         finally:
             con.close()
@@ -343,11 +344,13 @@ class Workspace:
         scores, mapped by ``mapping`` (see glc.importers.harness); with ``scores``, its task scores too."""
         from glc.engine.store import connect
         from glc.importers.harness import read_harness, store_harness
+        from glc.importers.predictions import refuse_replacing_runs
 
         project = self.compile(write=False).project
         con = connect(self.target)
         try:
             imp = read_harness(con, Path(path), project, fmt, model, Path(mapping), with_scores=scores)
+            refuse_replacing_runs(con, Path(path), {imp.model: sorted({t.task_id for t in imp.tasks})})
             store_harness(con, imp)
         finally:
             con.close()

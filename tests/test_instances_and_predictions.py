@@ -422,3 +422,26 @@ def test_select_limits_scoring(tmp_path: Path) -> None:
     assert rows == {"m1": pytest.approx(200 / 3), "m2": pytest.approx(100 / 3)}  # m2 not re-scored yet
     with pytest.raises(GlcError, match="no model 'm3'"):
         Workspace(root).run(select=["model:m3"])
+
+
+@pytest.mark.slow  # runs a command-runner model: several seconds (tests/README.md)
+def test_an_import_does_not_replace_what_glc_run_predicted(tmp_path: Path) -> None:
+    """Importing predictions under the name of a model whose predictions ``glc run`` made is refused
+    with the count and what to do, and stores nothing; under another name the same file imports; an
+    import over an import still replaces it (re-importing is how a corrected file comes in)."""
+    from helpers.metric_project import echo_model, qa_task
+
+    root = new_project(tmp_path / "p")
+    tid = qa_task(root, n=3)
+    echo_model(root, "echo")
+    ws = Workspace(root)
+    assert ws.run().inference.predicted == 3
+    rows = _sql(ws, "SELECT instance_id, output, content_key FROM predictions ORDER BY ALL")
+    preds = write_predictions(tmp_path / "p.jsonl", "echo", tid, [("q1", "imported")])
+    with pytest.raises(GlcError, match=r"model 'echo' holds 3 prediction\(s\) that `glc run` made for 1 of the "
+                                       r"task\(s\) this file brings \(nlp\.t_acc\); importing would replace them"):
+        Workspace(root).import_predictions(preds)
+    assert _sql(ws, "SELECT instance_id, output, content_key FROM predictions ORDER BY ALL") == rows
+    for name, rows_ in (("1", [("q1", "imported")]), ("2", [("q2", "again")])):
+        Workspace(root).import_predictions(write_predictions(tmp_path / f"{name}.jsonl", "echo-imported", tid, rows_))
+    assert _sql(ws, "SELECT instance_id, output FROM predictions WHERE model = 'echo-imported'") == [("q2", "again")]

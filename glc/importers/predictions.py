@@ -524,6 +524,26 @@ def _instance_problem(r: Record, known: dict[str, set[str]], first: str | None) 
     return None
 
 
+def refuse_replacing_runs(con: duckdb.DuckDBPyConnection, path: Path, wanted: dict[str, list[str]]) -> None:
+    """An import replaces a model's predictions of the tasks it brings; not those ``glc run`` made
+    (through a runner: neither imported nor read from a harness's logs), which an import would destroy
+    without a word, and which the next run would predict again were the model's spec still there.
+    ``wanted``: model -> the tasks the import brings."""
+    made = [(m, t, n) for m, tasks in sorted(wanted.items()) for t, n in con.execute(
+        "SELECT task_id, count(*) FROM predictions WHERE model = ? AND list_contains(?::VARCHAR[], task_id) "
+        "AND backend <> 'import' AND NOT starts_with(backend, 'harness:') GROUP BY task_id ORDER BY task_id",
+        [m, sorted(tasks)]).fetchall()]
+    if made:
+        m = made[0][0]
+        tasks = [t for mm, t, _ in made if mm == m]
+        shown = ", ".join(tasks[:3]) + (f" and {len(tasks) - 3} more" if len(tasks) > 3 else "")
+        raise GlcError(f"model {preview(m)} holds {sum(n for mm, _, n in made if mm == m)} prediction(s) that "
+                       f"`glc run` made for {len(tasks)} of the task(s) this file brings ({shown}); importing "
+                       "would replace them; nothing was stored", location=str(path),
+                       hint=f"import under another model name (--model NAME), or remove that model's results "
+                            f"first (glc rm model {m})")
+
+
 def store_predictions(con: duckdb.DuckDBPyConnection, imports: list[PredictionImport]) -> None:
     """Replace each model's predictions for the tasks it brings, all in one transaction; generated files
     named by prediction.json files are copied into target/media first (content-addressed: never replaced)."""
