@@ -198,6 +198,25 @@ def test_every_task_binds_by_name_loose_name_or_alias(small, tmp_path: Path) -> 
     assert ids[gone] in res.stdout and "Some-Unknown-Task" in res.stdout and "tasks bound" in res.stdout
 
 
+@pytest.mark.slow  # several glc runs
+def test_two_candidate_folders_are_reported_by_every_run(small) -> None:
+    """A task whose folder has two loose candidates is not guessed: every ``glc run`` (not only the
+    compile) says so, folder names escaped, and exits with status 3 while the task has no data."""
+    root, tree, info = small
+    task = info.tasks[0]
+    folder = tree / task.folder
+    upper = folder.parent / task.folder.name.upper().replace("-", "_")
+    folder.rename(upper)
+    shutil.copytree(upper, folder.parent / ("\x1b" + task.folder.name.lower().replace("-", " ") + "\n"))
+    for _ in range(2):
+        res = glc(root, "run", data=tree)
+        assert res.returncode == 3, res.stdout + res.stderr
+        assert "1 data binding problem (the task(s) named have no data this run" in res.stderr, res.stderr
+        line = next(x for x in res.stderr.splitlines() if "several folders could be its own" in x)
+        assert "\\x1b" in line and line.count("\\x0a") == 1 and "\x1b" not in res.stderr, line
+        assert "exit status 3: some tasks could not be bound to their data" in res.stderr
+
+
 def test_ls_tasks_shows_type_and_whether_runnable(small) -> None:
     root, tree, _ = small
     res = glc(root, "ls", "tasks", data=tree)

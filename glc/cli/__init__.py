@@ -234,6 +234,17 @@ def run_command(variant: str | None = None, scope: str | None = None, fmt: str =
         if missing := describe_missing_evaluators(compiled):
             say(missing, err=data_only)
         _echo_data_problems(ws, say)
+        binding = compiled.project.binding
+        unbound = list(binding.problems) if binding is not None else []
+        if unbound:  # said at every run, not only by glc compile: those tasks have no data until resolved
+            from glc.importers.safety import clip
+
+            say(f"{plural(len(unbound), 'data binding problem')} (the task(s) named have no data this run: not "
+                "attempted; see `glc compile`):", err=True)
+            for msg in unbound[:20]:
+                say(f"  {clip(msg)}", err=True)
+            if len(unbound) > 20:
+                say(f"  ... and {len(unbound) - 20} more", err=True)
         b = result.build
         parts = sum(b.partitions_built.values())
         say(f"built {plural(len(b.built), 'model')} ({len(b.skipped)} up to date, "
@@ -250,14 +261,15 @@ def run_command(variant: str | None = None, scope: str | None = None, fmt: str =
         failed_inference = inf is not None and bool(inf.failed or inf.job_errors)
         if result.tests.failed:
             status = 1
-        elif ws.data_problems or ws.prompt_failures or failed_inference:
+        elif ws.data_problems or ws.prompt_failures or failed_inference or unbound:
             status = EXIT_INFERENCE_FAILED
         _write_results(ws, log, result, status, time.perf_counter() - t0)
         say(f"run log: {log.log_path}\nresults: {log.results_path}", err=True)
         if status == 1:
             raise CommandExit(1)
-        if (ws.data_problems or ws.prompt_failures) and not failed_inference:
-            what = "some task data did not load" if ws.data_problems else "some jobs were left out"
+        if (ws.data_problems or ws.prompt_failures or unbound) and not failed_inference:
+            what = ("some task data did not load" if ws.data_problems else "some jobs were left out"
+                    if ws.prompt_failures else "some tasks could not be bound to their data")
             say(f"exit status {EXIT_INFERENCE_FAILED}: {what} (see above); the boards rest on the tasks that "
                 "ran", err=True)
         elif inf is not None and failed_inference:
