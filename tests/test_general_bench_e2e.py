@@ -217,6 +217,30 @@ def test_two_candidate_folders_are_reported_by_every_run(small) -> None:
         assert "exit status 3: some tasks could not be bound to their data" in res.stderr
 
 
+@pytest.mark.slow  # several glc processes
+def test_a_task_retyped_by_its_data_to_references_its_metric_cannot_read_is_said_not_scored(
+        small, server: ScriptedServer) -> None:
+    """A valid file whose header re-types its task (multiple choice -> detection, boxes as references)
+    under a metric that reads no boxes: the task runs, its predictions are stored, and the run says
+    it is not scored and why, instead of the board counting it as not attempted without a word."""
+    root, tree, info = small
+    openai_model(root, server.url)
+    task = next(t for t in info.tasks if t.type == "multiple_choice")
+
+    def detection(doc):
+        doc["type"] = "detection"
+        for rec in doc["data"]:
+            rec["output"] = {"boxes": [{"bbox": [1, 2, 3, 4], "label": "x"}]}
+        return json.dumps(doc)
+
+    _bad(tree, task.folder, detection)
+    res = glc(root, "run", data=tree)
+    out = res.stdout + res.stderr
+    assert "1 task not scored: the task's references are of a kind its metric does not read" in out, out
+    line = next(x for x in out.splitlines() if "(type detection from annotation.json)" in x)
+    assert line.startswith("  ") and " (reads " in line and ": boxes (type detection" in line, line
+
+
 def test_ls_tasks_shows_type_and_whether_runnable(small) -> None:
     root, tree, _ = small
     res = glc(root, "ls", "tasks", data=tree)
@@ -419,6 +443,7 @@ def test_all_catalog_tasks_with_two_models_limit_two(tmp_path: Path, server: Scr
     command_model(root)
     res = glc(root, "run", "--limit", "2", data=tree)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "references are of a kind its metric does not read" not in res.stdout + res.stderr  # the catalog's own
     os.environ["GLC_DATA"] = str(tree)
     try:
         ws = Workspace(root, benchmark="general-bench")

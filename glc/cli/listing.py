@@ -128,16 +128,25 @@ def describe_missing_evaluators(compiled: CompiledProject) -> str:
     readable = reference_kinds_read(compiled)
     needs: dict[str, list[str]] = {}
     wrong_ref: dict[str, list[str]] = {}
+    unread: dict[str, list[str]] = {}  # a metric scored from predictions that cannot read the task's references
+    retyped = p.binding.retyped if p.binding is not None else {}
     for t in p.tasks:
         impl, ds = t.metric.implementation, t.spec.dataset
-        if ds is None or impl is None or impl.evaluator is None:
+        if ds is None or impl is None:
+            continue
+        if impl.evaluator is None:
+            kinds = readable.get(t.spec.metric)
+            if kinds is not None and ds.reference not in kinds:
+                why = f" (type {t.spec.type} from annotation.json)" if t.id in retyped else ""
+                unread.setdefault(f"{t.spec.metric} (reads {', '.join(kinds)})", []).append(
+                    f"{t.id}: {ds.reference}{why}")
             continue
         if lacks_evaluator(t):
             needs.setdefault(t.spec.metric, []).append(t.id)
         kinds = readable.get(t.spec.metric)
         if kinds is not None and ds.reference not in kinds:
             wrong_ref.setdefault(t.spec.metric, []).append(f"{t.id} ({ds.reference})")
-    if not needs and not wrong_ref:
+    if not needs and not wrong_ref and not unread:
         return ""
 
     def shown(ids: list[str]) -> str:
@@ -157,6 +166,12 @@ def describe_missing_evaluators(compiled: CompiledProject) -> str:
                      "evaluator's reading with reference labels and the task's reference is another kind (set "
                      "overrides.reference to the record field holding the labels, kind label, labels or text):")
         lines += [f"  {name}: {shown(ids)}" for name, ids in sorted(wrong_ref.items())]
+    if unread:  # run, their predictions stored, but no score: not 'not attempted' without a word
+        lines.append(f"{plural(sum(map(len, unread.values())), 'task')} not scored: the task's references are of a "
+                     "kind its metric does not read (their predictions are made and stored; the boards count the "
+                     "task without a score). Check the type of the task's data, or give the task a metric that "
+                     "reads them:")
+        lines += [f"  {name}: {shown(ids)}" for name, ids in sorted(unread.items())]
     return "\n".join(lines)
 
 
