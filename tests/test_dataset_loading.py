@@ -386,7 +386,8 @@ def test_media_links_inside_outside_and_dangling(loader, tmp_path: Path, monkeyp
     assert fast is not None
     media = json.loads(dict((r[1], r[7]) for r in fast)["1"])
     assert media == [{"field": "input.image", "path": "img/in.png"}]  # checked, hashed when planned
-    for name, message in (("out.png", "leads outside the project"), ("dangling.png", "missing media file")):
+    for name, message in (("out.png", "leads outside the project"),
+                          ("dangling.png", "is not a regular file (a FIFO, a device, or a link that leads nowhere)")):
         (fast, fast_problems), (slow, slow_problems) = both_ways(root, task, types, ds, doc(f"img/{name}"),
                                                                  monkeypatch)
         assert fast is None and slow is None and fast_problems == slow_problems
@@ -435,6 +436,34 @@ def test_a_media_path_naming_a_file_as_a_folder_is_a_missing_file_both_ways(load
     (fast, fast_problems), (slow, slow_problems) = both_ways(root, task, types, dataset("text"), doc, monkeypatch)
     assert fast is None and slow is None and fast_problems == slow_problems
     assert len(fast_problems) == 1 and "missing media file" in fast_problems[0][1]
+
+
+def test_what_stands_where_a_media_file_should_and_odd_files_are_said_as_they_are(
+        loader, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder where a media file should be, a link loop on a media path, an empty annotation.json and
+    a UTF-16 one: each is one located problem that says what it is (not "missing", not "outside", not
+    "Expecting value", not a latin-1 hint), both ways."""
+    root, task, types = loader
+    img = root / "data" / "hyp" / "img"
+    (img / "folder.png").mkdir(exist_ok=True)
+    if not (img / "loop.png").is_symlink():
+        (img / "loop.png").symlink_to(img / "loop.png")
+    ds = dataset("text")
+    for image, message in (("img/folder.png", "media file 'img/folder.png' is a folder, not a file"),
+                           ("img/loop.png", "media field 'input.image': 'img/loop.png' cannot be resolved (a link "
+                                            "loop on the way)")):
+        doc = {"task": "t", "data": [{"id": "1", "input": {"question": "q", "image": image},
+                                      "output": {"answer": "x"}}]}
+        (fast, fast_problems), (slow, slow_problems) = both_ways(root, task, types, ds, doc, monkeypatch)
+        assert fast is None and slow is None and fast_problems == slow_problems
+        assert [m for _, m in fast_problems] == [message]
+    text = json.dumps({"task": "t", "data": [{"id": "1", "input": {"question": "é"}, "output": {"answer": "x"}}]})
+    for raw, message in ((b"", "the file is empty (or holds only whitespace)"), (b" \n\t", "the file is empty"),
+                         (b"\xff\xfe" + text.encode("utf-16-le"), "the file is UTF-16 text"),
+                         (b"\xfe\xff" + text.encode("utf-16-be"), "the file is UTF-16 text")):
+        (fast, fast_problems), (slow, slow_problems) = _raw_both_ways(root, task, types, ds, raw, monkeypatch)
+        assert fast is None and fast_problems == slow_problems and len(fast_problems) == 1
+        assert fast_problems[0][1].startswith(message), fast_problems
 
 
 # --- references of a whole task at once (_bulk_references) against convert_reference one by one

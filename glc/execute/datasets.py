@@ -12,6 +12,7 @@ of ``load_task``, which names each problem.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -320,6 +321,9 @@ def _fast_json(f: Path, data: bytes | None = None) -> tuple[Any, str]:
     integers are exact. NaN and Infinity, which the standard library reads, are not JSON: refused."""
     if data is None:
         data = f.read_bytes()
+    if not data.strip():  # (the standard library would say "Expecting value")
+        raise GlcError("the file is empty (or holds only whitespace)", location=clip(str(f)),
+                       hint="it should hold the task's JSON document; copy it again from the download")
     skipped = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0  # as Notepad writes UTF-8: neither parser takes it
     if skipped:
         data = data[skipped:]
@@ -537,6 +541,27 @@ def _type_problem(header: dict[str, Any], task: Task, types: dict[str, Any], whe
     return None
 
 
+def _loops(path: str) -> bool:
+    """Whether resolving ``path`` runs into a link loop (which a lenient resolution would hide)."""
+    try:
+        os.path.realpath(path, strict=True)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    except ValueError:
+        return False
+    return False
+
+
+def _not_a_file(where: str, given: str, path: str) -> Problem:
+    """A media reference that names no regular file: missing, or something else at its path."""
+    if os.path.isdir(path):
+        return Problem(where, f"media file {preview(given)} is a folder, not a file", f"at {clip(path)}")
+    if os.path.lexists(path):
+        return Problem(where, f"media file {preview(given)} is not a regular file (a FIFO, a device, or a link that "
+                              "leads nowhere)", f"at {clip(path)}")
+    return Problem(where, f"missing media file {preview(given)}", f"expected at {clip(path)}")
+
+
 def _reference_value(rec: Any, ds: DatasetSpec, ref_field: str) -> Any:
     """The record's reference: the first of ``reference_fields`` it has, else ``fields.reference``."""
     for name in ds.reference_fields:
@@ -674,12 +699,12 @@ def _load_task(root: Path, task: Task, problems: list[Problem], fp: str | None, 
             for item in rel if isinstance(rel, list) else [rel]:
                 path = os.path.join(folder, str(item))
                 if files.outside(path):
-                    problems.append(Problem(where, f"media field '{field}': {preview(str(item))} leads outside the "
-                                                   "project", OUTSIDE_HINT))
+                    problems.append(Problem(where, f"media field '{field}': {preview(str(item))} "
+                                                   + ("cannot be resolved (a link loop on the way)" if _loops(path)
+                                                      else "leads outside the project"), OUTSIDE_HINT))
                     continue
                 if not files.is_file(path):
-                    problems.append(Problem(where, f"missing media file {preview(str(item))}",
-                                            f"expected at {clip(str(path))}"))
+                    problems.append(_not_a_file(where, str(item), path))
                     continue
                 media.append({"field": field, "path": str(item)})
         try:

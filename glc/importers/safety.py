@@ -135,6 +135,11 @@ def decode_utf8(data: bytes, path: Path, *, first_line: int = 1, offset: int = 0
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if offset == 0 and data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 byte order mark opens the file
+            raise GlcError("the file is UTF-16 text (it starts with a UTF-16 byte order mark), not UTF-8",
+                           location=clip(str(path)),
+                           hint="save it as UTF-8 (an editor's 'save with encoding', or: iconv -f utf-16 -t utf-8)"
+                           ) from None
         line = first_line + data.count(b"\n", 0, exc.start)
         bad = data[exc.start:exc.end].hex(" ")
         raise GlcError(f"not valid UTF-8: byte(s) {bad} at byte offset {offset + exc.start} ({exc.reason})",
