@@ -78,3 +78,8 @@ class Runner:
 def error_text(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= 2000 else text[:2000] + "…"
+
+
+def size_text(n: int) -> str:
+    """``n`` bytes for a message: in MiB, or KiB below one MiB."""
+    return f"{n / 2**20:,.0f} MiB" if n >= 2**20 else f"{n / 2**10:,.0f} KiB" if n >= 2**10 else f"{n} bytes"

@@ -5,12 +5,17 @@ Each element of ``argv`` is rendered on its own by a sandboxed Jinja environment
 tasks), ``instance_id`` and ``python`` (this interpreter), then passed to the program as one
 argument: quotes, semicolons or ``$(...)`` in a prompt are just text. The answer is the
 program's stdout (``result: stdout``) or the file it wrote (``result: file``).
+
+What a program gives back is bounded: its stdout is read as it comes, and a program that prints
+more than ``MAX_STDOUT_BYTES`` is stopped and fails its instance (of stderr only the last few KiB
+are kept, for the error text).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import selectors
 import shutil
 import subprocess
 import sys
@@ -19,14 +24,75 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import IO, Any, ClassVar, Literal, cast
 
 from glc.compiler.sandbox import shared_sandbox, template_problem
-from glc.runners.base import Request, Result, Runner, RunnerArgs, RunnerError, error_text
+from glc.runners.base import (
+    Request,
+    Result,
+    Runner,
+    RunnerArgs,
+    RunnerError,
+    error_text,
+    size_text,
+)
 from pydantic import Field, field_validator
 
 _ENV = shared_sandbox()
 FREE = "*"  # an argv pattern element of profiles.yml that the spec may fill freely
+# bytes of stdout one instance may print: an answer is kilobytes of text (the openai runner caps a response
+# at the same 8 MiB, MAX_RESPONSE_BYTES); more is a runaway or hostile program, which is stopped unread
+MAX_STDOUT_BYTES = 8 * 1024 * 1024
+_STDERR_TAIL = 8192  # bytes of stderr kept (the last ones) for the error text of a failed instance
+_CHUNK = 1 << 16
+
+
+class _TooMuch(Exception):
+    """The program printed more than ``MAX_STDOUT_BYTES`` to stdout."""
+
+
+def _communicate(argv: list[str], cwd: Path, env: dict[str, str], timeout: float,
+                 keep_stdout: bool = True) -> tuple[int, bytes, bytes]:
+    """(exit status, stdout, the tail of stderr) of ``argv``, run without stdin. Both pipes are read as
+    the program writes: of stdout at most ``MAX_STDOUT_BYTES`` is held (_TooMuch past that; without
+    ``keep_stdout`` it is read and dropped, and b"" returned), of stderr the last ``_STDERR_TAIL``
+    bytes. The program is killed when it prints too much or runs past ``timeout``
+    (subprocess.TimeoutExpired), so memory stays bounded whatever it prints."""
+    limit = MAX_STDOUT_BYTES  # read at call time: tests lower it
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    pipes = cast("tuple[IO[bytes], IO[bytes]]", (proc.stdout, proc.stderr))
+    out, err = bytearray(), bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(pipes[0], selectors.EVENT_READ, out)
+            sel.register(pipes[1], selectors.EVENT_READ, err)
+            while sel.get_map():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(argv, timeout)
+                for key, _ in sel.select(left):
+                    chunk = os.read(key.fd, _CHUNK)
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                    elif key.data is err:
+                        err += chunk
+                        del err[:-_STDERR_TAIL]
+                    elif keep_stdout:
+                        out += chunk
+                        if len(out) > limit:
+                            raise _TooMuch
+        returncode = proc.wait(max(deadline - time.monotonic(), 0.001))  # TimeoutExpired past the deadline
+    except BaseException:
+        proc.kill()
+        raise
+    finally:
+        # closed before the wait: a child the program left behind holding the pipes cannot stall glc
+        for pipe in pipes:
+            pipe.close()
+        proc.wait()
+    return returncode, bytes(out), bytes(err)
 
 
 def _matches(pattern: tuple[str, ...], argv: list[str]) -> bool:
@@ -147,10 +213,11 @@ class CommandRunner(Runner):
             rendered = self._render(argv, None)
             rendered[0] = _resolve(rendered[0], self.root) or rendered[0]
             self._cwd().mkdir(parents=True, exist_ok=True)
-            done = subprocess.run(rendered, capture_output=True, text=True, timeout=10, cwd=self._cwd())
-        except (OSError, subprocess.TimeoutExpired, RunnerError):
+            _, stdout, stderr = _communicate(rendered, self._cwd(), dict(os.environ), 10)
+        except (OSError, subprocess.TimeoutExpired, RunnerError, _TooMuch):
             return "unknown"
-        return (done.stdout or done.stderr).strip().splitlines()[0][:200] if (done.stdout or done.stderr) else "unknown"
+        text = (stdout or stderr).decode(errors="replace").strip()
+        return text.splitlines()[0][:200] if text else "unknown"
 
     def _one(self, req: Request) -> Result:
         t0 = time.perf_counter()
@@ -167,21 +234,26 @@ class CommandRunner(Runner):
         argv[0] = program
         env = {**os.environ, **self.a.env}
         try:
-            done = subprocess.run(argv, capture_output=True, timeout=self.a.timeout_s, cwd=self._cwd(), env=env,
-                                  stdin=subprocess.DEVNULL, check=False)
+            returncode, stdout, stderr = _communicate(argv, self._cwd(), env, self.a.timeout_s,
+                                                      keep_stdout=self.a.result == "stdout")
         except subprocess.TimeoutExpired:
             return Result(None, f"timed out after {self.a.timeout_s} s", (time.perf_counter() - t0) * 1000)
+        except _TooMuch:
+            return Result(None, f"the program printed more than {size_text(MAX_STDOUT_BYTES)} to stdout and was "
+                                "stopped; nothing of it was stored. An answer on stdout is text; a program that "
+                                "makes a file writes it to {{ output }} with 'result: file'",
+                          (time.perf_counter() - t0) * 1000)
         except OSError as exc:
             return Result(None, error_text(exc), (time.perf_counter() - t0) * 1000)
         ms = (time.perf_counter() - t0) * 1000
-        if done.returncode != 0:
-            tail = done.stderr.decode(errors="replace").strip()[-500:]
-            return Result(None, f"exit status {done.returncode}: {tail}", ms)
+        if returncode != 0:
+            tail = stderr.decode(errors="replace").strip()[-500:]
+            return Result(None, f"exit status {returncode}: {tail}", ms)
         if self.a.result == "file":
             if req.output_path is None or not req.output_path.exists() or req.output_path.stat().st_size == 0:
                 return Result(None, f"the program wrote no file at {req.output_path}", ms)
             return Result(str(req.output_path), None, ms)
-        return Result(done.stdout.decode(errors="replace").strip(), None, ms)
+        return Result(stdout.decode(errors="replace").strip(), None, ms)
 
     def _cwd(self) -> Path:
         return self.workdir if self.workdir is not None else self.root

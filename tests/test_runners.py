@@ -11,10 +11,12 @@ import socket
 import sys
 import threading
 import time
+import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
+import glc.runners.command as command
 import pytest
 import yaml
 from glc.compiler.errors import SpecErrors
@@ -52,6 +54,50 @@ def test_command_runner_records_exit_status_and_missing_files(tmp_path: Path) ->
                          tmp_path)
     [(_, res)] = list(slow.run([Request(key="k", instance_id="i", prompt="")]))
     assert res.error == "timed out after 0.3 s"
+
+
+@pytest.mark.timeout(60)  # a hang guard: the cap stops the program long before its timeout_s
+def test_command_runner_stops_a_program_printing_past_the_stdout_cap(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(command, "MAX_STDOUT_BYTES", 64 << 10)
+    forever = "import sys, time\nwhile True:\n    sys.stdout.write('x' * 65536); sys.stdout.flush(); time.sleep(0.01)"
+    runner = CommandRunner(CommandArgs(argv=["{{ python }}", "-c", forever], timeout_s=20), tmp_path)
+    [(_, res)] = list(runner.run([Request(key="k", instance_id="i", prompt="")]))
+    assert res.output is None and res.error is not None
+    assert res.error.startswith("the program printed more than 64 KiB to stdout and was stopped"), res.error
+    assert "result: file" in res.error  # what to do instead
+    # within the cap: the answer, as before
+    small = CommandRunner(CommandArgs(argv=["{{ python }}", "-c", "print('y' * 60000)"]), tmp_path)
+    [(_, res)] = list(small.run([Request(key="k", instance_id="i", prompt="")]))
+    assert res.error is None and res.output == "y" * 60000
+
+
+def test_command_runner_holds_a_bounded_part_of_what_a_program_prints(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays bounded by the cap (stdout) and a tail (stderr), not by what the program prints."""
+    monkeypatch.setattr(command, "MAX_STDOUT_BYTES", 64 << 10)
+    flood = ("import sys; chunk = b'x' * (1 << 20)\n"
+             "for _ in range(16): getattr(sys, sys.argv[1]).buffer.write(chunk)\n"
+             "sys.stderr.write('the end'); sys.exit(sys.argv[1] == 'stderr')")
+    for stream in ("stdout", "stderr"):
+        runner = CommandRunner(CommandArgs(argv=["{{ python }}", "-c", flood, stream]), tmp_path)
+        tracemalloc.start()
+        try:
+            [(_, res)] = list(runner.run([Request(key="k", instance_id="i", prompt="")]))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert res.output is None and res.error is not None
+        assert peak < 2 << 20, (stream, peak)  # 16 MiB printed; well under 2 MiB held
+        if stream == "stderr":
+            assert res.error.startswith("exit status 1: ") and res.error.endswith("xxthe end"), res.error[:80]
+            assert len(res.error) < 600
+    # with result: file, stdout is not the answer: a program's chatter there is read and dropped
+    chatty = ("import sys; sys.stdout.buffer.write(b'progress ' * 100000); open(sys.argv[1], 'w').write('file')")
+    runner = CommandRunner(CommandArgs(argv=["{{ python }}", "-c", chatty, "{{ output }}"], result="file"), tmp_path)
+    out = tmp_path / "o.wav"
+    [(_, res)] = list(runner.run([Request(key="k", instance_id="i", prompt="", output_path=out)]))
+    assert res.error is None and res.output == str(out)
 
 
 # --- a scripted OpenAI-compatible server ---------------------------------------------------
