@@ -8,7 +8,9 @@ program's stdout (``result: stdout``) or the file it wrote (``result: file``).
 
 What a program gives back is bounded: its stdout is read as it comes, and a program that prints
 more than ``MAX_STDOUT_BYTES`` is stopped and fails its instance (of stderr only the last few KiB
-are kept, for the error text).
+are kept, for the error text); the file it writes must be a regular file (not a link, a FIFO or a
+folder) of at most ``base.MAX_MEDIA_BYTES``, which glc copies under ``target/media/`` without
+following a link (``glc.execute.inference._keep_media``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import re
 import selectors
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -34,6 +37,7 @@ from glc.runners.base import (
     RunnerArgs,
     RunnerError,
     error_text,
+    generated_file_problem,
     size_text,
 )
 from pydantic import Field, field_validator
@@ -250,10 +254,28 @@ class CommandRunner(Runner):
             tail = stderr.decode(errors="replace").strip()[-500:]
             return Result(None, f"exit status {returncode}: {tail}", ms)
         if self.a.result == "file":
-            if req.output_path is None or not req.output_path.exists() or req.output_path.stat().st_size == 0:
-                return Result(None, f"the program wrote no file at {req.output_path}", ms)
-            return Result(str(req.output_path), None, ms)
+            problem = self._file_problem(req.output_path)
+            return Result(None, problem, ms) if problem else Result(str(req.output_path), None, ms)
         return Result(stdout.decode(errors="replace").strip(), None, ms)
+
+    @staticmethod
+    def _file_problem(path: Path | None) -> str | None:
+        """Why the program's output file cannot be kept (None: a regular file, not empty, within
+        ``base.MAX_MEDIA_BYTES``). A link there is refused, never followed; glc copies the file it keeps from
+        a descriptor opened without following a link (``_keep_media``), so this check is a clear early word,
+        not the guard."""
+        nothing = f"the program wrote no file at {path}"
+        if path is None:
+            return nothing
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return nothing
+        except OSError as exc:
+            return f"cannot read the output file {path}: {error_text(exc)}"
+        if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+            return nothing
+        return generated_file_problem(path, st)
 
     def _cwd(self) -> Path:
         return self.workdir if self.workdir is not None else self.root

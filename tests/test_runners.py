@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
+import glc.runners.base as runner_base
 import glc.runners.command as command
 import pytest
 import yaml
@@ -98,6 +99,28 @@ def test_command_runner_holds_a_bounded_part_of_what_a_program_prints(tmp_path: 
     out = tmp_path / "o.wav"
     [(_, res)] = list(runner.run([Request(key="k", instance_id="i", prompt="", output_path=out)]))
     assert res.error is None and res.output == str(out)
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo", "dir", "big"])
+def test_command_runner_refuses_an_output_that_is_no_regular_file_or_too_big(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    monkeypatch.setattr(runner_base, "MAX_MEDIA_BYTES", 4096)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the store")
+    code = ("import os, sys; kind, out, secret = sys.argv[1:]\n"
+            "if kind == 'link': os.symlink(secret, out)\n"
+            "elif kind == 'fifo': os.mkfifo(out)\n"
+            "elif kind == 'dir': os.mkdir(out)\n"
+            "else: open(out, 'wb').write(b'x' * 5000)\n")
+    runner = CommandRunner(CommandArgs(argv=["{{ python }}", "-c", code, kind, "{{ output }}", str(secret)],
+                                       result="file"), tmp_path)
+    out = tmp_path / "o.png"
+    [(_, res)] = list(runner.run([Request(key="k", instance_id="i", prompt="", output="image", output_path=out)]))
+    expected = {"link": f"the generated file {out} is a symbolic link; glc does not follow it or store it",
+                "fifo": f"the generated file {out} is a FIFO, not a regular file",
+                "dir": f"the generated file {out} is a folder, not a regular file",
+                "big": f"the generated file {out} is 5 KiB, over the 4 KiB a generated file may take"}[kind]
+    assert res.output is None and res.error is not None and res.error.startswith(expected), res.error
 
 
 # --- a scripted OpenAI-compatible server ---------------------------------------------------

@@ -22,12 +22,14 @@ the task is not scorable and the plan says which weights it needs (:func:`metric
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
 import os
 import re
 import shutil
+import stat
 import time
 import uuid
 from collections import Counter
@@ -50,6 +52,7 @@ from glc.execute.progress import Progress, describe_not_scorable  # Progress: ke
 from glc.importers.safety import clip, lone_surrogate, preview
 from glc.importers.scores import Problem, file_sha256
 from glc.profiles import load_evaluators, load_grants, load_ray_settings
+from glc.runners import base as runner_base
 from glc.runners.base import Request, Result, Runner, RunnerError
 from glc.words import plural
 
@@ -768,20 +771,76 @@ def _valid_text(out: str | None, err: str | None) -> tuple[str | None, str | Non
 
 
 def _keep_media(req: Request, res: Result, media_dir: Path) -> tuple[str | None, str | None]:
-    """Move a generated file to media/<sha>/... and return (output, error)."""
+    """Copy a generated file to media/<sha>/... and return (output, error).
+
+    The runner's file is not trusted to be what it looks like: only a regular file of at most
+    ``MAX_MEDIA_BYTES`` is kept. It is opened without following a link at its end (a link to
+    ``/etc/hostname`` would store the user's file, and its target could change behind its content
+    hash) and without waiting on a FIFO, checked on the open descriptor, and hashed and copied from
+    that same descriptor in one pass, so what is stored is what was hashed, whatever is swapped in at
+    the path meanwhile. Anything else fails the instance; the file is never followed or stored."""
     if res.error is not None:
         return None, res.error
     path = Path(res.output) if res.output else req.output_path
-    if path is None or not path.is_file():
+    if path is None:
+        return None, "the runner gave no generated file"
+    try:
+        st = os.lstat(path)  # a FIFO or device is refused before it is opened
+        problem = runner_base.generated_file_problem(path, st)
+        if problem is not None:
+            return None, problem
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
         return None, f"no generated file at {path}"
-    digest = file_sha256(path)
-    dest = media_dir / digest[:2] / f"{digest}{path.suffix}"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if not dest.exists():
-        shutil.move(str(path), dest)
-    elif path != dest:
-        path.unlink()
-    return str(dest), None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a link swapped in since the lstat
+            return None, runner_base.link_problem(path)
+        return None, f"cannot read the generated file {path}: {exc.strerror or exc}"
+    try:
+        kept = _copy_hashed(fd, path, media_dir)
+    finally:
+        os.close(fd)
+    if isinstance(kept, str):
+        return None, kept
+    path.unlink(missing_ok=True)  # the runner's file, copied
+    return str(kept), None
+
+
+def _copy_hashed(fd: int, path: Path, media_dir: Path) -> Path | str:
+    """The file open as ``fd`` (found at ``path``) copied to its content address under ``media_dir``, its
+    hash and its copy made from the same read; or why it is not kept (no longer a regular file within
+    the limit: checked on the descriptor, and the bytes counted as they are read)."""
+    st = os.fstat(fd)
+    problem = runner_base.generated_file_problem(path, st)
+    if problem is not None:
+        return problem
+    limit = runner_base.MAX_MEDIA_BYTES  # read at call time: tests lower it
+    tmp_dir = media_dir / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_dir / f".{uuid.uuid4().hex}.part"
+    h, size = hashlib.sha256(), 0
+    try:
+        with tmp.open("xb") as out:
+            while chunk := os.read(fd, 1 << 20):
+                size += len(chunk)
+                if size > limit:  # grown since the check
+                    return runner_base.size_problem(path, size) or ""
+                h.update(chunk)
+                out.write(chunk)
+        if size == 0:  # emptied since the check
+            return f"the generated file {path} is empty"
+        digest = h.hexdigest()
+        dest = media_dir / digest[:2] / f"{digest}{path.suffix}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            there = stat.S_ISREG(os.lstat(dest).st_mode)  # the same bytes, kept before
+        except FileNotFoundError:
+            there = False
+        if not there:  # nothing, or a link an older glc kept: replaced by the file
+            os.replace(tmp, dest)
+        return dest
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def grant_problem(route: RouteSpec, root: Path, target_dir: Path) -> str | None:
