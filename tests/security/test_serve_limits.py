@@ -185,4 +185,6 @@ def test_a_long_prompt_does_not_starve() -> None:
     runner = ScriptedRunner()
     backend = ChatBackend(None, max_batch=8, runner=runner, overdue_s=0.2)
     done = _queue_behind_gate(backend, runner, ["L" * 2000, "s1", "s2"], pause_s=0.3)  # long waited > 0.2 s
-    assert runner.batches[1] == ["LLLLL"] and done.index("LLLLL") < done.index("s1")
+    # the overdue long prompt's batch runs first; in which order the waiting threads then take their
+    # answers is the scheduler's business (on a loaded machine s1's thread may record before L's)
+    assert runner.batches[1:] == [["LLLLL"], ["s1", "s2"]] and sorted(done) == ["LLLLL", "gate", "s1", "s2"]
