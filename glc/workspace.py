@@ -87,6 +87,9 @@ class Workspace:
         # tasks whose data did not load (task id, whether instances loaded before are stored): no
         # inference runs for them; those with earlier instances are scored from them
         self.data_failed: list[tuple[str, bool]] = []
+        # predictions the last run pointed at this project's own copy of their generated file (the project
+        # was moved or copied: the paths they held lead nowhere)
+        self.media_rebased = 0
         # (model, task) jobs the last plan or run left out: a prompt fails on one of the task's instances
         self.prompt_failures: list[Any] = []
         self.sota_skipped: list[dict[str, Any]] = []  # tasks the last record_sota left alone, with why
@@ -210,6 +213,9 @@ class Workspace:
             say("loading task data")
             sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed,
                            failed=self.data_failed)
+            from glc.execute.inference import rebase_generated_media
+
+            self.media_rebased = rebase_generated_media(con, self.target_dir / "media")
             # a metric's evaluator reads imported predictions too, with or without model specs
             if infer and (compiled.project.models or any(t.metric.evaluator for t in compiled.project.tasks)):
                 say("planning inference")

@@ -241,6 +241,46 @@ def test_a_task_retyped_by_its_data_to_references_its_metric_cannot_read_is_said
     assert line.startswith("  ") and " (reads " in line and ": boxes (type detection" in line, line
 
 
+@pytest.mark.slow  # several glc processes, a command-runner model making files
+def test_a_moved_project_scores_its_generated_files_where_they_are_now(small, tmp_path: Path) -> None:
+    """Predictions name their generated files by absolute path under target/media (stored by content).
+    Moved to another folder, the project scores the same: its predictions are pointed at its own copy
+    of each file (and the run says so), and a task whose data lives inside the project loads its
+    instances again from their new place (reference paths are absolute too)."""
+    import duckdb
+
+    root, tree, info = small
+    inside = root / "data" / "General-Bench-Openset"
+    shutil.move(str(tree), str(inside))  # the data inside the project: its reference paths move with it
+    command_model(root)
+    first = glc(root, "run", data=inside, process=True)
+    assert first.returncode in (0, 3), first.stderr
+
+    def scores(where: Path) -> dict:
+        con = duckdb.connect(str(where / "target" / "general-bench.duckdb"), read_only=True)
+        try:
+            return dict(con.execute("SELECT task_id, score FROM task_scores WHERE model = 'maker'").fetchall())
+        finally:
+            con.close()
+
+    before = scores(root)
+    assert any(v for v in before.values()), before
+    moved = tmp_path / "elsewhere" / "proj"
+    moved.parent.mkdir()
+    shutil.move(str(root), str(moved))
+    again = glc(moved, "run", data=moved / "data" / "General-Bench-Openset", process=True)
+    assert again.returncode == first.returncode, again.stderr
+    assert "named generated files by paths that lead nowhere now" in again.stderr, again.stderr
+    assert scores(moved) == before
+    con = duckdb.connect(str(moved / "target" / "general-bench.duckdb"), read_only=True)
+    outputs = [r[0] for r in con.execute("SELECT output FROM predictions WHERE output LIKE '%/media/%'").fetchall()]
+    refs = [r[0] for r in con.execute("SELECT ref_texts[1] FROM instances WHERE ref_kind IN "
+                                      "('image', 'audio', 'video', 'pointcloud')").fetchall()]
+    con.close()
+    assert outputs and all(o.startswith(str(moved)) for o in outputs)
+    assert refs and all(r.startswith(str(moved)) for r in refs)
+
+
 def test_ls_tasks_shows_type_and_whether_runnable(small) -> None:
     root, tree, _ = small
     res = glc(root, "ls", "tasks", data=tree)

@@ -234,6 +234,10 @@ def run_command(variant: str | None = None, scope: str | None = None, fmt: str =
         if missing := describe_missing_evaluators(compiled):
             say(missing, err=data_only)
         _echo_data_problems(ws, say)
+        if ws.media_rebased:
+            say(f"note: {plural(ws.media_rebased, 'prediction')} named generated files by paths that lead nowhere "
+                f"now (the project moved or was copied?); they name the same files (by content) in "
+                f"{ws.target_dir / 'media'} and were scored again", err=True)
         binding = compiled.project.binding
         unbound = list(binding.problems) if binding is not None else []
         if unbound:  # said at every run, not only by glc compile: those tasks have no data until resolved

@@ -95,14 +95,18 @@ def fingerprint(root: Path, task: Task) -> str:
     f = _file_of(root, ds)
     content = "<outside>" if _outside(root, f) else hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() \
         else "<missing>"
-    return _fingerprint(ds, content)
+    return _fingerprint(ds, content, root)
 
 
-def _fingerprint(ds: DatasetSpec, content: str) -> str:
-    """sha256 of the dataset spec and of the data file's sha256 (or why there is none)."""
+def _fingerprint(ds: DatasetSpec, content: str, root: Path) -> str:
+    """sha256 of the dataset spec, of the data file's sha256 (or why there is none) and of the folder
+    its media and reference files are found in: the instances hold those files' paths joined with it,
+    so a project moved or copied elsewhere (its data inside it) loads them again from where they are
+    now, instead of scoring against paths that lead nowhere."""
     # labels_in_order only when set: the fingerprints of every other dataset stay what they were
     dumped = ds.model_dump_json(exclude=None if ds.labels_in_order else {"labels_in_order"})
-    return hashlib.sha256(dumped.encode() + b"\0" + content.encode()).hexdigest()
+    where = str(media_folder(root, ds)).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(dumped.encode() + b"\0" + content.encode() + b"\0" + where).hexdigest()
 
 
 try:
@@ -1407,15 +1411,15 @@ def _load_tasks(project: Project, tasks: list[Task], dropped: list[str], stored:
         readable = grants.readable(f)
         known = versions.sha256(f) if readable else None
         if known is not None:
-            fp = _fingerprint(ds, known)
+            fp = _fingerprint(ds, known, root)
         elif not readable:
-            fp = _fingerprint(ds, "<outside>")
+            fp = _fingerprint(ds, "<outside>", root)
         else:
             try:
                 data, digest = versions.read(f)
-                fp = _fingerprint(ds, digest)
+                fp = _fingerprint(ds, digest, root)
             except OSError:
-                fp = _fingerprint(ds, "<missing>")
+                fp = _fingerprint(ds, "<missing>", root)
         if stored.get(t.id) == fp:
             continue
         got = load_task(root, t, found, fp, project.task_types, data, grants)

@@ -770,6 +770,45 @@ def _valid_text(out: str | None, err: str | None) -> tuple[str | None, str | Non
     return out, err
 
 
+# a generated file as _keep_media stores it: <target>/media/<first two hex digits>/<sha256><suffix>
+_KEPT = re.compile(r"^(?P<dir>.*)/(?P<sub>[0-9a-f]{2})/(?P<name>(?P=sub)[0-9a-f]{62}(?:\.[A-Za-z0-9]{1,8})?)$")
+
+
+def rebase_generated_media(con: duckdb.DuckDBPyConnection, media_dir: Path) -> int:
+    """Point predictions at this project's copy of their generated files; how many rows changed.
+
+    A prediction names its generated file by its absolute path under ``target/media``, where the file
+    is stored by its content. A project moved or copied elsewhere holds the same files under its own
+    ``target/media``, and the old paths lead nowhere once the old folder is gone: such a row is pointed at
+    the file of the same name here when the file it names is not there and this one is a regular
+    file. Files are found by their content's name, so nothing else changes (content keys included)."""
+    here = str(media_dir)
+    rows = con.execute(
+        "SELECT DISTINCT output FROM predictions WHERE output IS NOT NULL AND error IS NULL "
+        r"AND regexp_matches(output, '/[0-9a-f]{2}/[0-9a-f]{64}(\.[A-Za-z0-9]{1,8})?$') "
+        "AND NOT starts_with(output, ?)", [here + os.sep]).fetchall()
+    moved: list[tuple[str, str]] = []
+    for (old,) in rows:
+        m = _KEPT.match(old)
+        if m is None or os.path.lexists(old):
+            continue
+        new = os.path.join(here, m["sub"], m["name"])
+        try:
+            if stat.S_ISREG(os.lstat(new).st_mode):
+                moved.append((old, new))
+        except OSError:
+            continue
+    if not moved:
+        return 0
+    with transaction(con):  # a new batch id: the partitions' versions change, so their scores are made again
+        changed = con.execute(
+            "UPDATE predictions AS p SET output = m.new, batch_id = ? FROM (SELECT unnest(?::VARCHAR[]) AS old, "
+            "unnest(?::VARCHAR[]) AS new) AS m WHERE p.output = m.old RETURNING p.model, p.task_id",
+            [f"rebased-{uuid.uuid4().hex[:12]}", [o for o, _ in moved], [n for _, n in moved]]).fetchall()
+        refresh_prediction_partitions(con, sorted(set(changed)))
+    return len(changed)
+
+
 def _keep_media(req: Request, res: Result, media_dir: Path) -> tuple[str | None, str | None]:
     """Copy a generated file to media/<sha>/... and return (output, error).
 
