@@ -785,8 +785,9 @@ def rebase_generated_media(con: duckdb.DuckDBPyConnection, media_dir: Path) -> i
     here = str(media_dir)
     rows = con.execute(
         "SELECT DISTINCT output FROM predictions WHERE output IS NOT NULL AND error IS NULL "
-        r"AND regexp_matches(output, '/[0-9a-f]{2}/[0-9a-f]{64}(\.[A-Za-z0-9]{1,8})?$') "
-        "AND NOT starts_with(output, ?)", [here + os.sep]).fetchall()
+        "AND starts_with(output, ?) AND NOT starts_with(output, ?) "  # absolute paths, not under here: few
+        r"AND regexp_matches(output, '/[0-9a-f]{2}/[0-9a-f]{64}(\.[A-Za-z0-9]{1,8})?$')",
+        [os.sep, here + os.sep]).fetchall()
     moved: list[tuple[str, str]] = []
     for (old,) in rows:
         m = _KEPT.match(old)
