@@ -21,7 +21,7 @@ class GlcError(Exception):
         self.hint = hint
 
     def format(self) -> str:
-        head = f"{self.location}: {self.message}" if self.location else self.message
+        head = f"{_printable(self.location)}: {self.message}" if self.location else self.message
         return f"{head}\n  hint: {self.hint}" if self.hint else head
 
     def __str__(self) -> str:
@@ -38,9 +38,17 @@ class SpecError:
     hint: str | None = None
 
     def format(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
+        where = f"{_printable(self.path)}:{self.line}" if self.line else _printable(self.path)
         text = f"{where}: {self.message}"
         return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+def _printable(location: str) -> str:
+    """A location as messages print it: a path may hold a folder name of a stranger's data tree, whose
+    newline would forge a line of the message (``glc.importers.safety.printable``)."""
+    from glc.importers.safety import printable  # that module imports this one
+
+    return printable(location)
 
 
 class SpecDeprecation(FutureWarning):

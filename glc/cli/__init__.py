@@ -157,14 +157,15 @@ def _echo_data_problems(ws, echo=echo) -> None:
     if not ws.data_problems:
         return
     from glc.execute.datasets import per_file  # DuckDB and the loader: only when there is something to say
+    from glc.importers.safety import printable
 
     groups = per_file(ws.data_problems)
     echo(f"{len(groups)} task data file(s) did not load (no inference ran for their tasks; nothing stored "
          "before was lost):", err=True)
-    for _, first, n in groups:
+    for _, first, n in groups:  # a data file's path holds the data tree's folder names: printable
         more = f" (+{n - 1} more in this file)" if n > 1 else ""
-        echo(f"  {first.where}: {first.message}{more}" + (f"\n    hint: {first.hint}" if first.hint else ""),
-             err=True)
+        echo(f"  {printable(first.where)}: {printable(first.message)}{more}"
+             + (f"\n    hint: {printable(first.hint)}" if first.hint else ""), err=True)
     earlier = [tid for tid, stored in ws.data_failed if stored]
     if earlier:  # not left out of the boards: what they rest on is the file as it loaded before
         echo(f"  {len(earlier)} of these task(s) keep the instances of their file as it loaded before, and their "
@@ -176,9 +177,12 @@ def _echo_prompt_failures(failures, echo, shown: int = 20) -> None:
     """One line per (model, task) job left out because a prompt, or a media path, fails on an instance."""
     echo(f"{plural(len(failures), 'job')} left out: a prompt or a media path fails on an instance of the task "
          "(the other jobs ran; nothing stored before was lost):", err=True)
+    from glc.importers.safety import printable
+
     for f in failures[:shown]:
         p = f.problem
-        echo(f"  {p.where}: {p.message}" + (f"\n    hint: {p.hint}" if p.hint else ""), err=True)
+        echo(f"  {printable(p.where)}: {printable(p.message)}" + (f"\n    hint: {printable(p.hint)}" if p.hint else ""),
+             err=True)
     if len(failures) > shown:
         echo(f"  ... and {len(failures) - shown} more", err=True)
 

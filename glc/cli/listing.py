@@ -197,27 +197,34 @@ def reference_kinds_read(compiled: CompiledProject) -> dict[str, tuple[str, ...]
 
 
 def describe_binding(p: Any) -> str:
-    """What ``glc compile`` says about the data folder: per modality, bound / missing / unmatched."""
+    """What ``glc compile`` says about the data folder: per modality, bound / missing / unmatched.
+
+    Folder names come from the data tree, which may come from anyone: each name (and every message
+    that quotes one) is printed through ``printable``, so a newline in a folder name cannot forge a
+    line of this report, nor an escape sequence reach the terminal."""
+    from glc.importers.safety import printable
+
     b = p.binding
-    lines = [f"data: {b.root} (from {b.source})"]
+    lines = [f"data: {printable(str(b.root))} (from {printable(b.source)})"]
     for modality, n_bound, total in b.per_modality():
         missing = b.missing.get(modality, [])
         lines.append(f"  {modality:<6} {n_bound}/{plural(total, 'task')} bound"
                      + (f"; {len(missing)} without a folder: "
-                     + ", ".join(missing[:8]) + (f", ... (+{len(missing) - 8})" if len(missing) > 8 else "")
+                     + ", ".join(printable(m) for m in missing[:8])
+                     + (f", ... (+{len(missing) - 8})" if len(missing) > 8 else "")
                      if missing else ""))
     loose = sum(1 for h in b.how.values() if h != "exact")
     if loose:
         lines.append(f"  {loose} bound by a loose name match or an alias (see glc ls tasks)")
     if b.retyped:
-        shown = ", ".join(f"{tid} ({a} -> {c})" for tid, (a, c) in list(b.retyped.items())[:5])
+        shown = ", ".join(printable(f"{tid} ({a} -> {c})") for tid, (a, c) in list(b.retyped.items())[:5])
         lines.append(f"  {len(b.retyped)} task(s) take their type from annotation.json: {shown}"
                      + (" ..." if len(b.retyped) > 5 else ""))
     if b.unmatched:
-        shown = ", ".join(str(u) for u in b.unmatched[:8])
+        shown = ", ".join(printable(str(u)) for u in b.unmatched[:8])
         lines.append(f"  {len(b.unmatched)} folder(s) match no task: {shown}"
                      + (f", ... (+{len(b.unmatched) - 8})" if len(b.unmatched) > 8 else ""))
-    lines += [f"  problem: {msg}" for msg in b.problems]
+    lines += [f"  problem: {printable(msg)}" for msg in b.problems]
     return "\n".join(lines)
 
 
@@ -273,8 +280,12 @@ def render_metric_details(compiled: CompiledProject) -> str:
 def render_rows(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(nothing)"
+    from glc.importers.safety import printable
+
     head = list(rows[0])
-    body = [[str(r[c]) for c in head] for r in rows]
+    # a task's data folder is named by the data tree, names by specs: anyone's; a newline in one would
+    # forge a row, an escape sequence drive the terminal
+    body = [[printable(str(r[c])) for c in head] for r in rows]
     widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in body]

@@ -45,10 +45,18 @@ def clip(text: str, limit: int = LINE_CHARS) -> str:
     """A message part safe to print: lone surrogates, control characters (but tab; a newline in a file
     name would forge a line of output) and bidirectional overrides backslash-escaped, at most ``limit``
     characters."""
-    safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    if _SHOWN_CONTROL.search(safe):
-        safe = _SHOWN_CONTROL.sub(_escaped, safe)
+    safe = printable(text)
     return f"{safe[:limit]}… ({len(safe)} characters)" if len(safe) > limit else safe
+
+
+def printable(text: str) -> str:
+    """``text`` as ``clip`` shows it, whole: lone surrogates (a file name's undecodable bytes), control
+    characters but tab, and bidirectional overrides backslash-escaped (a newline as ``\\x0a``, ESC as
+    ``\\x1b``). For names read from disk or a stranger's file that a listing prints in full, such as the
+    folders of a data tree: a newline in one would forge a line of the listing, an escape sequence drive
+    the terminal."""
+    safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _SHOWN_CONTROL.sub(_escaped, safe) if _SHOWN_CONTROL.search(safe) else safe
 
 
 # characters that drive a terminal (ESC starts sequences that set its title or write the clipboard; NUL,

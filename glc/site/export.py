@@ -50,7 +50,7 @@ from glc.engine.selection import Selection
 from glc.engine.store import ensure_store, stored_models
 from glc.execute.datasets import _get, data_path, sync_instances
 from glc.importers.prediction_tree import EXTENSION, media_output, safe_name, tree_folder
-from glc.importers.safety import UTF8_BOM, clip, decode_utf8, preview
+from glc.importers.safety import UTF8_BOM, clip, decode_utf8, preview, printable
 from glc.importers.scores import file_sha256
 from glc.profiles import load_grants
 from glc.words import plural
@@ -90,7 +90,7 @@ class TaskExport:
         return sum(len(ids) for ids in self.missing.values())
 
     def describe_gaps(self) -> list[str]:
-        lines = [f"task '{self.task.id}' ({self.folder}): {self.n_missing} of "
+        lines = [f"task '{self.task.id}' ({printable(str(self.folder))}): {self.n_missing} of "
                  f"{plural(self.n_instances, 'instance')} missing"]
         for reason, ids in self.missing.items():
             shown = ", ".join(preview(i, 40) for i in ids[:PREVIEW_IDS])
