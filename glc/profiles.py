@@ -210,6 +210,23 @@ def benchmark_data_root(root: Path, benchmark: str) -> tuple[Path, str] | None:
     return (root / os.path.expanduser(value)).resolve(), f"profiles.yml benchmark_data.{benchmark}"
 
 
+def data_root_settings(root: Path) -> list[tuple[Path, str]]:
+    """Every data root ``root``'s grants hold (``load_grants``), resolved, with where it is set, for
+    messages: ``$GLC_DATA`` (or ``--data``), ``data_roots:`` and ``benchmark_data:`` of profiles.yml
+    (every benchmark's, not only the active one's)."""
+    out: list[tuple[Path, str]] = []
+    env = os.environ.get(ENV_DATA)
+    if env:
+        out.append(((root / os.path.expanduser(env)).resolve(),
+                    "--data" if env == DATA_FLAG.get("value") else f"${ENV_DATA}"))
+    profiles = _valid_profile(root.resolve(), _profile_text(root))
+    if profiles is not None:
+        out += [((root / os.path.expanduser(r)).resolve(), "profiles.yml data_roots") for r in profiles.data_roots]
+        out += [((root / os.path.expanduser(v)).resolve(), f"profiles.yml benchmark_data.{k}")
+                for k, v in profiles.benchmark_data.items()]
+    return out
+
+
 def _profile_text(root: Path) -> str:
     path = root / "profiles.yml"
     try:

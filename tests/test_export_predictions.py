@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -301,6 +302,105 @@ def test_force_never_writes_through_a_link_out_of_out(project: Workspace, tmp_pa
                                    select=["task:nlp.capital_qa", "task:image.cat_choice"])
     assert info.value.location == str(out / "NLP")
     assert list(elsewhere.iterdir()) == [] and (out / "manifest.json").read_bytes() == before
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _forge_manifest(out: Path) -> None:
+    """A manifest.json listing every file under ``out`` with its sha256, as whoever ships the data can write."""
+    files = {rel: hashlib.sha256(blob).hexdigest() for rel, blob in _files(out).items()}
+    (out / "manifest.json").write_text(json.dumps({"format": "glc-general-bench-predictions/1", "model": "m",
+                                                   "tasks": [], "files": files}))
+
+
+@pytest.mark.parametrize("where", ["data/gb", "data/gb/Image/comprehension/Cat-Choice", "data/gb/Image/new",
+                                   "data", "target/exports/m", "specs", ".", "..", "link", "link/new/sub"])
+def test_force_never_exports_into_data_or_the_project(project: Workspace, tmp_path: Path, where: str) -> None:
+    """An export with --force into the project's data (as users try, beside annotation.json), with a
+    manifest.json listing the data's files and their sha256, removed the images the task reads."""
+    root = project.root
+    (tmp_path / "link").symlink_to(root / "data" / "gb")
+    out = Path(os.path.abspath(tmp_path / where if where.startswith("link") else root / where))
+    data = root / "data" / "gb"
+    _forge_manifest(data)
+    before = _files(root / "data")
+    with pytest.raises(GlcError) as info:
+        project.export_predictions(out, "m", make_zip=False, force=True, allow_missing=True,
+                                   select=["task:image.cat_choice", "task:nlp.capital_qa"])
+    text = info.value.format()
+    assert text.startswith(f"{out}: the output folder ") and "\n" not in text, text
+    assert "could replace or remove its files (whatever --force says): name a new folder outside it" in text
+    assert _files(root / "data") == before and not (root / "target" / "exports").exists()
+    assert not (root / "exports").exists() and not (tmp_path / "new").exists()
+    (data / "manifest.json").unlink()
+
+
+def test_refusal_names_the_data_root_and_where_it_is_set(project: Workspace, tmp_path: Path) -> None:
+    done = glc_in_process("--project-dir", str(project.root), "export", "predictions", "--format", "general-bench",
+                          str(project.root / "data" / "gb" / "NLP"), "--model", "m", "--force", "--no-zip")
+    assert done.returncode == 2
+    assert done.stderr == (f"Error: {project.root / 'data/gb/NLP'}: the output folder lies inside the project's data/ "
+                           f"folder, {project.root / 'data'}; an export there could replace or remove its files "
+                           f"(whatever --force says): name a new folder outside it, e.g. "
+                           f"{project.root / 'exports' / 'm'}\n")
+
+
+def test_an_output_folder_holding_general_bench_data_is_refused(project: Workspace, tmp_path: Path) -> None:
+    """A General-Bench tree that is no data root of the project: its task folders hold annotation.json."""
+    out = tmp_path / "tree"
+    shutil.copytree(project.root / "data" / "gb", out)
+    _forge_manifest(out)
+    before = _files(out)
+    with pytest.raises(GlcError, match="Image/comprehension/Cat-Choice/annotation.json is there: the output folder "
+                                       "holds General-Bench data"):
+        project.export_predictions(out, "m", make_zip=False, force=True, select=["task:image.cat_choice"])
+    assert _files(out) == before
+
+
+def test_force_removes_only_files_where_an_export_writes(project: Workspace, tmp_path: Path) -> None:
+    """A manifest listing files of yours with their sha256 made --force remove them."""
+    out = tmp_path / "out"
+    project.export_predictions(out, "m", make_zip=False, select=["task:image.cat_choice"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    theirs = {"notes.txt": b"mine", "Image/comprehension/Cat-Choice/data.bin": b"x",
+              "Image/comprehension/Cat-Choice/images/i1.txt": b"y", "Image/other/X/prediction.json": b"[]",
+              "NLP/Capital-QA/images/a.png": b"z"}
+    for rel, blob in theirs.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(blob)
+        manifest["files"][rel] = hashlib.sha256(blob).hexdigest()
+    manifest["files"]["NLP/../notes.txt"] = manifest["files"]["./notes.txt"] = manifest["files"]["notes.txt"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    again = project.export_predictions(out, "m", make_zip=False, force=True, select=["task:image.cat_choice"])
+    # NLP/Capital-QA/images/a.png lies where an export writes its generated files and was listed: the export's
+    assert again.removed == ["NLP/Capital-QA/images/a.png"] and not (out / "NLP/Capital-QA/images/a.png").exists()
+    assert all((out / rel).read_bytes() == blob for rel, blob in theirs.items() if "Capital-QA" not in rel)
+
+
+def test_force_follows_no_link_to_remove_a_file(project: Workspace, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    project.export_predictions(out, "m", make_zip=False, select=["task:image.cat_choice", "task:image.denoise"])
+    # the generated images' folder becomes a link to a folder of yours inside OUT holding the same files
+    gen = out / "Image/generation/Image-Denoising"
+    shutil.move(gen, out / "mine")
+    gen.symlink_to(out / "mine")
+    mine = _files(out / "mine")
+    again = project.export_predictions(out, "m", make_zip=False, force=True, select=["task:image.cat_choice"])
+    assert again.removed == [] and _files(out / "mine") == mine and len(mine) == 7
+
+
+def test_force_into_a_previous_export_removes_its_stale_files(project: Workspace, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    project.export_predictions(out, "m", make_zip=False, select=["task:image.cat_choice", "task:image.denoise"])
+    (out / "notes.txt").write_text("mine")
+    stale = sorted(rel for rel in _files(out) if rel.startswith("Image/generation/"))
+    assert len(stale) == 7
+    again = project.export_predictions(out, "m", make_zip=False, force=True, select=["task:image.cat_choice"])
+    assert again.removed == stale
+    assert sorted(_files(out)) == ["Image/comprehension/Cat-Choice/prediction.json", "manifest.json", "notes.txt"]
+    assert "removed 7 file(s) of the previous export that this one does not hold" in again.describe()
 
 
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)

@@ -27,6 +27,15 @@ missing. Missing instances raise ``IncompleteExport`` (the CLI exits 1) unless `
 then the gaps are listed in the manifest. OUT must be new or empty unless ``force``; with
 ``force`` only files a previous export listed in its manifest are replaced or removed, and any
 other file in the way stops the export before it writes anything.
+
+A manifest.json is a file like any other: whoever hands you a folder can write one listing any file
+there, with its sha256. So OUT may not be, lie inside or hold a folder of data or of the project
+(``_check_place``: the data roots the project grants, the project's ``data/``, ``specs/``, ``sql/``
+and ``target/``, the data of an exported task; nor be or hold the project folder), whatever
+``force`` says; a task folder of OUT holding an ``annotation.json`` is data, not an export; and a
+file is removed only where an export writes (``<task folder>/prediction.json``,
+``<task folder>/<images|audios|videos|pointclouds|files>/<name>``), reached without following a
+link, and while it holds what the manifest says.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,16 +53,17 @@ from typing import Any
 
 import duckdb
 
+from glc.compiler.binding import MODALITY_DIR, PARADIGM_DIRS, name_key
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import GLC_VERSION, CompiledProject
-from glc.compiler.resolve import Task
+from glc.compiler.resolve import Project, Task
 from glc.engine.selection import Selection
 from glc.engine.store import ensure_store, stored_models
 from glc.execute.datasets import _get, data_path, sync_instances
 from glc.importers.prediction_tree import EXTENSION, media_output, safe_name, tree_folder
 from glc.importers.safety import UTF8_BOM, clip, decode_utf8, preview, printable
 from glc.importers.scores import file_sha256
-from glc.profiles import load_grants
+from glc.profiles import data_root_settings, load_grants
 from glc.words import plural
 
 FORMS = ("list", "document")
@@ -64,6 +75,7 @@ MEDIA_DIRS = {
     "videos": {".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpeg", ".mpg"},
     "pointclouds": {".ply", ".pcd", ".obj", ".xyz", ".off", ".npy", ".npz", ".las", ".glb", ".stl"},
 }
+MODALITY_KEYS = {name_key(d) for d in MODALITY_DIR.values()}  # the first part of a task folder, as name_key
 PREVIEW_IDS = 8
 PREVIEW_TASKS = 20
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same export gives the same zip
@@ -336,19 +348,82 @@ def _previous_files(out: Path) -> dict[str, str]:
         return {}
     if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("files"), dict):
         return {}
-    return {rel: sha for rel, sha in doc["files"].items() if isinstance(rel, str) and isinstance(sha, str)} | \
-        {MANIFEST: ""}
+    # anyone can write a manifest: of what it lists, only paths an export writes count
+    return {rel: sha for rel, sha in doc["files"].items() if isinstance(rel, str) and isinstance(sha, str)
+            and _export_layout(rel) is not None} | {MANIFEST: ""}
 
 
-def _unchanged(out: Path, out_real: Path, rel: str, sha: str) -> bool:
-    """Whether OUT/rel is a plain file inside OUT that still holds what the previous export wrote there."""
-    path = out / rel
-    if path.is_symlink() or not path.is_file() or not _inside(out_real, path.parent):
-        return False
+def _export_layout(rel: str) -> PurePosixPath | None:
+    """The task folder of ``rel`` when it is a path an export writes: ``<task folder>/prediction.json``
+    or ``<task folder>/<media folder>/<name>`` (a media folder of ``MEDIA_DIRS`` holding only its
+    extensions, or ``files``), the task folder ``<Modality>/<paradigm>/<Name>`` or ``NLP/<Name>`` as
+    ``tree_folder`` gives it, every part a plain name (no ``..``, no leading dot, no control character,
+    written as the export writes it: no ``./``, no ``//``); else None."""
+    path = PurePosixPath(rel)
+    parts = path.parts
+    if not parts or path.as_posix() != rel or not all(safe_name(p) and not p.startswith(".") for p in parts):
+        return None
+    modality = name_key(parts[0])
+    if modality not in MODALITY_KEYS:
+        return None
+    depth = 2 if modality == "nlp" else 3
+    if modality != "nlp" and (len(parts) < 3 or name_key(parts[1]) not in PARADIGM_DIRS):
+        return None
+    rest = parts[depth:]
+    folder = PurePosixPath(*parts[:depth])
+    if rest == ("prediction.json",):
+        return folder
+    if len(rest) == 2 and (rest[0] == "files" or (rest[0] in MEDIA_DIRS and
+                                                   PurePosixPath(rest[1]).suffix.lower() in MEDIA_DIRS[rest[0]])):
+        return folder
+    return None
+
+
+def _remove_own(out_real: Path, rel: str, sha: str) -> bool:
+    """Remove OUT/rel when it is a regular file reached from OUT without following a link (not at its
+    end, not on the way) that holds what the previous export wrote there (``sha``); True when removed.
+    The folders are opened one by one below OUT (``O_NOFOLLOW``) and the file is unlinked in the folder
+    it was read from, so a link swapped in meanwhile cannot lead the removal elsewhere."""
+    *folders, name = PurePosixPath(rel).parts
+    flags = os.O_RDONLY | os.O_CLOEXEC
     try:
-        return file_sha256(path) == sha
+        fd = os.open(out_real, flags | os.O_DIRECTORY)
     except OSError:
         return False
+    try:
+        for part in folders:
+            try:
+                inner = os.open(part, flags | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError:  # gone, not a folder, or a link
+                return False
+            os.close(fd)
+            fd = inner
+        try:
+            ffd = os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+        except OSError:
+            return False
+        try:
+            if not stat.S_ISREG(os.fstat(ffd).st_mode):
+                return False
+            h = hashlib.sha256()
+            while chunk := os.read(ffd, 1 << 20):
+                h.update(chunk)
+        except OSError:
+            return False
+        finally:
+            os.close(ffd)
+        if h.hexdigest() != sha:  # changed since (yours now), or never what the manifest says
+            return False
+        try:
+            os.unlink(name, dir_fd=fd)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise GlcError(f"cannot remove a file of the previous export: {exc.strerror or exc}",
+                           location=str(out_real / rel), hint="check that the output folder is writable") from None
+        return True
+    finally:
+        os.close(fd)
 
 
 def _inside(out_real: Path, path: Path) -> bool:
@@ -356,6 +431,91 @@ def _inside(out_real: Path, path: Path) -> bool:
         return path.resolve().is_relative_to(out_real)
     except (OSError, RuntimeError):
         return False
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _chain(path: Path) -> set[tuple[int, int]]:
+    """The identities (device, inode) of ``path`` and every folder above it that exists: the same
+    folder seen through a bind mount or another spelling is the same folder."""
+    return {i for i in (_identity(p) for p in (path, *path.parents)) if i is not None}
+
+
+def _real(path: Path) -> Path | None:
+    """``path`` with its links resolved; None when it cannot be (a loop of links, a NUL in it): no
+    folder is there."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def _protected(project: Project) -> list[tuple[Path, str, bool]]:
+    """(folder, what it is, whether OUT may lie inside it): the project folder itself (OUT may lie
+    inside it), the project's data roots and its data/, specs/, sql/ and target/ folders."""
+    root = project.root
+    places: list[tuple[Path, str, bool]] = [(root, "the project folder", True)]
+    if project.binding is not None:
+        places.append((project.binding.root, f"the data root of benchmark '{project.benchmark.name}' (from "
+                                             f"{project.binding.source})", False))
+    places += [(path, f"the data root from {source}", False) for path, source in data_root_settings(root)]
+    places += [(root / name, f"the project's {name}/ folder", False) for name in ("data", "specs", "sql", "target")]
+    return places
+
+
+def _check_place(out: Path, places: list[tuple[Path, str, bool]], instead: Path | None = None) -> None:
+    """Refuse an OUT that is, lies inside or holds one of ``places`` (that is or holds one whose third
+    member is True): links resolved, and each folder also compared by its identity on disk, so a link,
+    a bind mount or a folder of OUT not made yet (its existing parents count) does not get around it.
+    A manifest.json is anyone's to write (it lists any file with its sha256): an export there could
+    replace or remove data files, whatever --force says. ``instead``: a folder to suggest, when it
+    would pass."""
+    clash = _clash(out, places)
+    if clash is None:
+        return
+    how, what, place = clash
+    example = f", e.g. {instead}" if instead is not None and _clash(instead, places) is None else ""
+    raise GlcError(f"the output folder {how} {what}, {printable(str(place))}; an export there could replace or "
+                   f"remove its files (whatever --force says): name a new folder outside it{example}",
+                   location=str(out))
+
+
+def _clash(out: Path, places: list[tuple[Path, str, bool]]) -> tuple[str, str, Path] | None:
+    """(how OUT meets it, what it is, the folder) for the first of ``places`` OUT is, lies inside or holds."""
+    real = _real(out)
+    if real is None:
+        raise GlcError("cannot resolve the output folder (a link on its way leads in a loop)", location=str(out),
+                       hint="name a new folder")
+    out_id, out_chain = _identity(real), _chain(real)
+    for place, what, inside_ok in places:
+        place_real = _real(place)
+        if place_real is None:  # nothing there to overwrite
+            continue
+        place_id = _identity(place_real)
+        if real == place_real or (place_id is not None and place_id == out_id):
+            return "is", what, place_real
+        if not inside_ok and (real.is_relative_to(place_real) or (place_id is not None and place_id in out_chain)):
+            return "lies inside", what, place_real
+        if place_real.is_relative_to(real) or (out_id is not None and out_id in _chain(place_real)):
+            return "holds", what, place_real
+    return None
+
+
+def _check_not_data(out: Path, folders: Iterable[PurePosixPath], instead: Path | None = None) -> None:
+    """Refuse an OUT whose task folders hold an annotation.json: that is General-Bench data (a data
+    tree the project does not name as a data root), which an export never writes."""
+    for folder in sorted(set(folders)):
+        if os.path.lexists(out / folder / "annotation.json"):
+            example = f", e.g. {instead}" if instead is not None else ""
+            raise GlcError(f"{printable(folder.as_posix())}/annotation.json is there: the output folder holds "
+                           "General-Bench data, and an export there could replace or remove its files (whatever "
+                           f"--force says): name a new folder outside the data{example}", location=str(out))
 
 
 def _check_target(out: Path, planned: Iterable[str], force: bool, zip_path: Path | None) -> dict[str, str]:
@@ -434,11 +594,16 @@ def export_predictions(con: duckdb.DuckDBPyConnection, compiled: CompiledProject
         raise GlcError(f"unknown form {preview(form)}", hint="--form list (the official scorer's) or document")
     project = compiled.project
     out = _out_folder(out)
+    instead = project.root / "exports" / model if safe_name(model) and not model.startswith(".") else None
+    _check_place(out, _protected(project), instead)  # the project's data and own folders: never, --force or not
     zip_path = zip_path_of(out) if make_zip else None
     _check_target(out, [], force, zip_path)  # refuse a busy OUT before any work
     ensure_store(con)
     _check_model(con, model)
     tasks, without_data = _selected_tasks(compiled, selection)
+    # nor the data of a task wherever it lies (a General-Bench folder; a data file OUT would hold)
+    _check_place(out, [(data_path(project.root, ds), f"the data of task '{t.id}'", ds.format != "general_bench")
+                       for t in project.tasks if (ds := t.spec.dataset) is not None], instead)
     folders = {t.id: tree_folder(project.root, t) for t in tasks}
     _check_folders(project.root, tasks, folders)
     sync_instances(con, project, [t.id for t in tasks])
@@ -448,6 +613,7 @@ def export_predictions(con: duckdb.DuckDBPyConnection, compiled: CompiledProject
         raise IncompleteExport(model, gaps)
     planned = _plan(exports, form)
     owned = _check_target(out, planned, force, zip_path)
+    _check_not_data(out, [f for rel in [*planned, *owned] if (f := _export_layout(rel)) is not None], instead)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -457,16 +623,11 @@ def export_predictions(con: duckdb.DuckDBPyConnection, compiled: CompiledProject
     out_real = out.resolve()
     for rel in [*planned, MANIFEST]:
         _check_dest(out_real, out / rel)
-    # a file the new export does not write goes only while it holds what the previous one wrote: a manifest
-    # is a file like any other, and one that lists a file of yours (or one you changed since) does not make
-    # it glc's to delete. One the new export writes again is replaced, whatever an interrupted export left.
-    removed = [p for p in sorted(set(owned) - set(planned) - {MANIFEST}) if _unchanged(out, out_real, p, owned[p])]
-    for p in removed:
-        try:
-            (out / p).unlink()
-        except OSError as exc:
-            raise GlcError(f"cannot remove a file of the previous export: {exc.strerror or exc}",
-                           location=str(out / p), hint="check that the output folder is writable") from None
+    # a file the new export does not write goes only where an export writes and while it holds what the
+    # previous one wrote: a manifest is a file like any other, and one that lists a file of yours (or one you
+    # changed since) does not make it glc's to delete. One the new export writes again is replaced, whatever
+    # an interrupted export left.
+    removed = [p for p in sorted(set(owned) - set(planned) - {MANIFEST}) if _remove_own(out_real, p, owned[p])]
     hashes = {rel: _write_bytes(out_real, out / rel, data) for rel, data in sorted(planned.items())}
     manifest = _manifest(compiled, model, form, exports, hashes, allow_missing, without_data)
     _write_bytes(out_real, out / MANIFEST, (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode())
