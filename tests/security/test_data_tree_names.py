@@ -62,7 +62,7 @@ def test_task_listings_escape_every_cell() -> None:
 
 def test_data_files_that_did_not_load_are_named_escaped() -> None:
     where = f"/data/NLP/Cat\n{FORGED}/annotation.json:1"
-    ws = SimpleNamespace(data_removed=[], prompt_failures=[],
+    ws = SimpleNamespace(data_removed=[], data_failed=[], prompt_failures=[],
                          data_problems=[Problem(where, "bad JSON: Expecting value\x1b[2J", "fix\nthe file")])
     said: list[str] = []
     _echo_data_problems(ws, echo=lambda text="", err=False: said.append(str(text)))
