@@ -46,7 +46,7 @@ from glc.importers.safety import (
     read_regular,
     require_utf8,
 )
-from glc.importers.scores import ImportErrors, Problem
+from glc.importers.scores import ImportErrors, Problem, fd_sha256
 from glc.profiles import Grants, load_grants
 
 CHOICE = re.compile(r"^\s*\(?([A-Za-z])\)?[\.\):]?\s*$")
@@ -1176,14 +1176,11 @@ class FileVersions:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or not _opened_at(fd, f):
                 return None
-            h = hashlib.sha256()
-            while chunk := os.read(fd, 1 << 20):
-                h.update(chunk)
+            digest = fd_sha256(fd)
         except OSError:
             return None
         finally:
             os.close(fd)
-        digest = h.hexdigest()
         self.cache[str(f)] = [self.version(st), digest, stamp]
         self.changed = True
         return digest

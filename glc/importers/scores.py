@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import uuid
 from collections import Counter
@@ -205,6 +206,14 @@ def file_sha256(path: Path) -> str:
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+    return h.hexdigest()
+
+
+def fd_sha256(fd: int) -> str:
+    """sha256 of what is left to read of the open file ``fd`` (read in 1 MiB chunks; OSError passes)."""
+    h = hashlib.sha256()
+    while chunk := os.read(fd, 1 << 20):
+        h.update(chunk)
     return h.hexdigest()
 
 

@@ -62,7 +62,7 @@ from glc.engine.store import ensure_store, stored_models
 from glc.execute.datasets import _get, data_path, sync_instances
 from glc.importers.prediction_tree import EXTENSION, media_output, safe_name, tree_folder
 from glc.importers.safety import UTF8_BOM, clip, decode_utf8, preview, printable
-from glc.importers.scores import file_sha256
+from glc.importers.scores import fd_sha256, file_sha256
 from glc.profiles import data_root_settings, load_grants
 from glc.words import plural
 
@@ -405,14 +405,12 @@ def _remove_own(out_real: Path, rel: str, sha: str) -> bool:
         try:
             if not stat.S_ISREG(os.fstat(ffd).st_mode):
                 return False
-            h = hashlib.sha256()
-            while chunk := os.read(ffd, 1 << 20):
-                h.update(chunk)
+            got = fd_sha256(ffd)
         except OSError:
             return False
         finally:
             os.close(ffd)
-        if h.hexdigest() != sha:  # changed since (yours now), or never what the manifest says
+        if got != sha:  # changed since (yours now), or never what the manifest says
             return False
         try:
             os.unlink(name, dir_fd=fd)
