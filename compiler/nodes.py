@@ -164,10 +164,13 @@ class CompileCache:
                "qualified": {k: {"columns": list(q.columns), "body": q.body, "udfs": list(q.udfs),
                                  "union_sources": list(q.union_sources)}
                              for k, q in self.qualified.items() if k in self.used}}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")  # two processes may save at once
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError:  # a cache: a compile that cannot keep it still compiled
+            tmp.unlink(missing_ok=True)
 
 
 def compile_cache_path(root: Path) -> Path:

@@ -20,6 +20,7 @@ import importlib.util
 import io
 import json
 import os
+import shutil
 import struct
 from pathlib import Path
 from typing import Any
@@ -78,12 +79,17 @@ def load_smollm2(dtype: Any) -> tuple[Any, Any]:
         plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
         plain.load_state_dict(model.state_dict(), strict=False)
         plain.tie_weights()
-        tmp = cached.with_name(cached.name + ".tmp")
+        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")  # one per process: two may convert at once
         plain.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         if plain.generation_config is not None:
             plain.generation_config.save_pretrained(tmp)
-        tmp.rename(cached)
+        try:
+            tmp.rename(cached)
+        except OSError:  # another process put its conversion there first: the same weights
+            if not (cached / "model.safetensors").exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     model = AutoModelForCausalLM.from_pretrained(cached, dtype=dtype, local_files_only=True)
     tok = AutoTokenizer.from_pretrained(cached, local_files_only=True)
     return model, tok

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -216,12 +217,18 @@ def test_limit_failed_instances_and_models_gone(project: tuple[Path, Path, Rende
 
 
 @pytest.mark.slow  # runs a command-runner model: several seconds (tests/README.md)
-def test_media_changed_just_now_is_not_remembered(tmp_path: Path) -> None:
+def test_media_changed_just_now_is_not_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A media file changed within the last two seconds could be rewritten again within one tick of a
-    coarse clock with the same size and times: its task's keys are computed in full and not remembered."""
+    coarse clock with the same size and times: its task's keys are computed in full and not remembered.
+    The memo's clock stands still at the moment the files were written (compiling and loading before
+    the plan can take two seconds on a loaded machine)."""
+    import types
+
     root = new_project(tmp_path / "p")
     _media_task(root)
     echo_model(root, "echo")
+    written = time.time_ns()
+    monkeypatch.setattr(plan_memo, "time", types.SimpleNamespace(time_ns=lambda: written))
     Workspace(root).plan()
     con = _store(root, read_only=True)
     assert con.execute("SELECT count(*) FROM glc_plan_jobs").fetchone() == (0,)

@@ -174,7 +174,7 @@ def scripted_server(script: Script) -> ThreadingHTTPServer:
             elif step == "malformed":
                 self._reply(200, b'{"choices": [')
             elif step == "slow":
-                time.sleep(1.5)
+                time.sleep(3.0)
                 self._reply(200, json.dumps({"choices": [{"message": {"content": "late"}}]}).encode())
             else:
                 answer = f"answer to {prompt}" + (f" with {len(body['messages'][-1]['content'])} parts"
@@ -203,7 +203,7 @@ def server():
 
 def _runner(port: int, **kw) -> OpenAIRunner:
     args = OpenAIArgs(base_url=f"http://127.0.0.1:{port}/v1", model="m", backoff_s=0.01, max_backoff_s=0.05,
-                      timeout_s=0.5, **kw)
+                      timeout_s=1.0, **kw)  # a local reply takes milliseconds; 1 s leaves a loaded machine room
     return OpenAIRunner(args, Path("."))
 
 
