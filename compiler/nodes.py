@@ -17,6 +17,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glc.compiler.cache_files import keep_newest, mark_used
 from glc.compiler.contracts import PUBLIC, Column, source_schema
 from glc.compiler.errors import GlcError
 from glc.compiler.materialization import FanOut, Incremental, Materialization, Table, View, from_config
@@ -152,6 +153,7 @@ class CompileCache:
             self.qualified = {k: _Qualified(tuple(v["columns"]), v["body"], tuple(v["udfs"]),
                                             tuple(v["union_sources"]))
                               for k, v in doc["qualified"].items()}
+            mark_used(path)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             self.refs, self.qualified = {}, {}  # a missing or damaged cache is just empty
 
@@ -171,6 +173,8 @@ class CompileCache:
             os.replace(tmp, self.path)
         except OSError:  # a cache: a compile that cannot keep it still compiled
             tmp.unlink(missing_ok=True)
+            return
+        keep_newest(self.path.parent)
 
 
 def compile_cache_path(root: Path) -> Path:

@@ -41,6 +41,7 @@ from typing import Any
 
 import orjson
 from glc.compiler.binding import Binding, scan_digest
+from glc.compiler.cache_files import keep_newest, mark_used
 from glc.compiler.contracts import Column
 from glc.compiler.data_tests import CompiledDataTest
 from glc.compiler.errors import SpecDeprecation
@@ -287,7 +288,9 @@ def _load(path: Path, key: str, root: Path) -> CompiledProject | None:
         bound = doc["compiled"]["project"].get("binding")
         if bound is not None and scan_digest(Path(bound["root"]))[1] != bound["digest"]:
             return None
-        return _restore(doc["compiled"])
+        restored = _restore(doc["compiled"])
+        mark_used(path)
+        return restored
     except Exception:  # noqa: BLE001 - whatever is wrong with an entry, the answer is: compile
         return None
 
@@ -317,6 +320,7 @@ def save(path: Path, key: str, root: Path, compiled: CompiledProject) -> bool:
         os.replace(tmp, path)
     except OSError:
         return False
+    keep_newest(path.parent)
     return True
 
 
@@ -624,8 +628,11 @@ def artifacts_written(compiled: CompiledProject, target_dir: Path) -> bool:
     if os.environ.get(ENV_DISABLE) == "1":
         return False
     try:
-        noted = orjson.loads(_artifacts_path(target_dir).read_bytes())
-        return noted == _artifacts_state(compiled, target_dir)
+        path = _artifacts_path(target_dir)
+        same = orjson.loads(path.read_bytes()) == _artifacts_state(compiled, target_dir)
+        if same:
+            mark_used(path)
+        return same
     except Exception:  # noqa: BLE001 - whatever is wrong with the note, the answer is: write them
         return False
 
@@ -645,4 +652,5 @@ def note_artifacts(compiled: CompiledProject, target_dir: Path) -> None:
         tmp.write_bytes(orjson.dumps(state))
         os.replace(tmp, path)
     except OSError:
-        pass
+        return
+    keep_newest(path.parent)
