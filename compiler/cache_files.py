@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-KEEP = 64  # entries per kind: a compiled catalog project is about 1.3 MB, its node cache 0.6 MB
+KEEP = 128  # entries per kind: a compiled catalog project is about 1.3 MB, its node cache 0.6 MB
 
 
 def mark_used(path: Path) -> None:
