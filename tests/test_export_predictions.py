@@ -515,6 +515,42 @@ def test_a_missing_or_escaping_media_path_is_an_error_naming_file_and_id(project
     assert not (fresh.root / "target" / "media").exists()
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_imported_media_is_copied_as_checked_within_the_size_limit(project: Workspace, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A generated file an import names is copied as a run keeps one: over the size limit it is a
+    located problem before its bytes are read; swapped for other bytes after the check (or for a link)
+    the import stops and stores nothing, instead of keeping bytes under another file's content name."""
+    from glc.runners import base as runner_base
+
+    from glc.importers import predictions as imp_mod
+
+    out = tmp_path / "out"
+    project.export_predictions(out, "m", make_zip=False, select=["task:image.denoise"])
+    folder = out / "Image/generation/Image-Denoising"
+    fresh = _fresh_copy(project.root, tmp_path / "fresh")
+    monkeypatch.setattr(runner_base, "MAX_MEDIA_BYTES", 100)
+    with pytest.raises(GlcError) as info:
+        fresh.import_predictions(out, model="m")
+    assert "instance 'camera' field 'prediction': generated file 'images/camera.png' is 10 KiB, over the " \
+           "100 bytes a generated file may take" in info.value.format()
+    monkeypatch.undo()
+    real_store = imp_mod.store_predictions
+
+    def swapped_then_stored(con, imports):  # between the check (read_predictions) and the copy
+        first = next(src for i in imports for src, _ in i.media)
+        first.write_bytes(first.read_bytes() + b"changed")
+        return real_store(con, imports)
+
+    monkeypatch.setattr(imp_mod, "store_predictions", swapped_then_stored)
+    with pytest.raises(GlcError, match="the file's content changed after it was checked"):
+        fresh.import_predictions(out, model="m")
+    assert _sql(fresh, "SELECT count(*) FROM predictions") == [(0,)]
+    monkeypatch.undo()  # the folder as it is now imports
+    fresh.import_predictions(out, model="m")
+    assert _sql(fresh, "SELECT count(*) FROM predictions") == [(len(list((folder / "images").iterdir())),)]
+
+
 def test_two_tasks_over_one_folder_with_different_predictions(project: Workspace, tmp_path: Path) -> None:
     preds = tmp_path / "d.jsonl"
     write_predictions(preds, "d", "nlp.capital_qa", [("1", "4"), ("2", "Paris"), ("3", "blue")])

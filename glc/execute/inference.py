@@ -837,7 +837,7 @@ def _keep_media(req: Request, res: Result, media_dir: Path) -> tuple[str | None,
             return None, runner_base.link_problem(path)
         return None, f"cannot read the generated file {path}: {exc.strerror or exc}"
     try:
-        kept = _copy_hashed(fd, path, media_dir)
+        kept = copy_hashed(fd, path, media_dir)
     finally:
         os.close(fd)
     if isinstance(kept, str):
@@ -846,7 +846,7 @@ def _keep_media(req: Request, res: Result, media_dir: Path) -> tuple[str | None,
     return str(kept), None
 
 
-def _copy_hashed(fd: int, path: Path, media_dir: Path) -> Path | str:
+def copy_hashed(fd: int, path: Path, media_dir: Path, suffix: str | None = None) -> Path | str:
     """The file open as ``fd`` (found at ``path``) copied to its content address under ``media_dir``, its
     hash and its copy made from the same read; or why it is not kept (no longer a regular file within
     the limit: checked on the descriptor, and the bytes counted as they are read)."""
@@ -870,7 +870,7 @@ def _copy_hashed(fd: int, path: Path, media_dir: Path) -> Path | str:
         if size == 0:  # emptied since the check
             return f"the generated file {path} is empty"
         digest = h.hexdigest()
-        dest = media_dir / digest[:2] / f"{digest}{path.suffix}"
+        dest = media_dir / digest[:2] / f"{digest}{path.suffix if suffix is None else suffix}"
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             there = stat.S_ISREG(os.lstat(dest).st_mode)  # the same bytes, kept before

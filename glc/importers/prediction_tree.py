@@ -22,9 +22,9 @@ predictions`` reads such a tree back:
 
 from __future__ import annotations
 
+import errno
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -171,19 +171,42 @@ def local_media(value: str, base: Path, tree: Path, grants: Grants, media_dir: P
     if not exists:
         return Problem(f"{where} field 'prediction'", clip(f"generated file {preview(value)} not found (looked for "
                                                            f"{base / value})"), hint)
+    from glc.runners import base as runner_base
+
+    size, limit = src.stat().st_size, runner_base.MAX_MEDIA_BYTES
+    if size > limit:  # before its bytes are read: as a run keeps no larger generated file
+        return Problem(f"{where} field 'prediction'",
+                       f"generated file {preview(value)} is {runner_base.size_text(size)}, over the "
+                       f"{runner_base.size_text(limit)} a generated file may take",
+                       "a run keeps no larger generated file either: give a smaller one (a lower resolution, "
+                       "duration or point count)")
     suffix = src.suffix.lower() if EXTENSION.match(src.suffix) else ""
     digest = file_sha256(src)
     return src, media_dir / digest[:2] / f"{digest}{suffix}"
 
 
 def copy_media(src: Path, dest: Path) -> None:
-    """Copy a generated file to its content address (a file already there holds the same bytes)."""
-    if dest.is_file():
+    """Copy a generated file to its content address ``dest`` (``local_media`` named it by the file's
+    sha256 when it checked the file). The copy is made as a run keeps a generated file: from one
+    descriptor opened without following a link, hashed as it is copied, at most ``MAX_MEDIA_BYTES``;
+    a file that is no longer what was checked (swapped for a link or a FIFO, grown, or other bytes
+    than the ones hashed) raises GlcError, and the import stores nothing."""
+    from glc.execute.inference import copy_hashed
+    from glc.runners.base import link_problem
+
+    if dest.is_file():  # the same bytes, copied before
         return
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    hint = "the imported folder changed while it was imported; import it again"
     try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        why = link_problem(src) if exc.errno == errno.ELOOP else f"cannot read it: {exc.strerror or exc}"
+        raise GlcError(why, location=clip(str(src)), hint=hint) from None
+    try:
+        kept = copy_hashed(fd, src, dest.parent.parent, dest.suffix)
     finally:
-        tmp.unlink(missing_ok=True)
+        os.close(fd)
+    if isinstance(kept, str):
+        raise GlcError(kept, location=clip(str(src)), hint=hint)
+    if kept != dest:  # other bytes than those checked (kept by their own content name, named by no prediction)
+        raise GlcError("the file's content changed after it was checked", location=clip(str(src)), hint=hint)

@@ -112,7 +112,7 @@ def test_no_generated_file_is_followed_even_when_a_runner_says_it_is_fine(tmp_pa
     hashes and copies the file from one opened descriptor, so what it stores is what it hashed."""
     from glc.runners.base import Request, Result
 
-    from glc.execute.inference import _copy_hashed, _keep_media
+    from glc.execute.inference import _keep_media, copy_hashed
 
     media = tmp_path / "media"
     secret = tmp_path / "secret.txt"
@@ -134,7 +134,7 @@ def test_no_generated_file_is_followed_even_when_a_runner_says_it_is_fine(tmp_pa
     try:
         real.unlink()
         real.symlink_to(secret)
-        kept = _copy_hashed(fd, real, media)
+        kept = copy_hashed(fd, real, media)
     finally:
         os.close(fd)
     digest = hashlib.sha256(b"generated").hexdigest()
