@@ -13,7 +13,15 @@ import yaml
 from glc.compiler.errors import GlcError
 from glc.compiler.resolve import load_project
 from helpers.cli import glc_in_process
-from helpers.metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task, sql_rows
+from helpers.metric_project import (
+    allow_command,
+    echo_model,
+    model_spec,
+    new_project,
+    qa_task,
+    speech_task,
+    sql_rows,
+)
 from typer.testing import CliRunner
 
 from glc.cli import app
@@ -52,14 +60,7 @@ READ = ["{{ python }}", "-c", "import sys; print(open(sys.argv[1]).read())", "{{
 
 
 def judged_task(root: Path) -> str:
-    tid = add_task(root, "em1", "text", [(f"s{i}", {"a": str(i)}, [str(i)]) for i in range(3)])
-    path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
-    spec = yaml.safe_load(path.read_text())
-    spec["inference"] = {"type": "speech", "prompt": "Say the number: {{ input.a }}", "output": "audio",
-                         "evaluator": {"runner": "command", "args": {"argv": READ}}}
-    path.write_text(yaml.safe_dump(spec))
-    allow_command(root, READ)
-    return tid
+    return speech_task(root, [(f"s{i}", str(i)) for i in range(3)], "Say the number: {{ input.a }}", READ)
 
 
 def writer_model(root: Path, name: str) -> Path:

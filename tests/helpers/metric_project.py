@@ -191,3 +191,17 @@ def explain_vs_sql(ws: Any, model: str, variant: str, scope: str) -> dict[str, A
             assert sum(m[col] for m in mods if m["task_group"] == grp) == \
                 sum(g[col] for g in groups if g["task_group"] == grp), (grp, col)
     return info
+
+
+def speech_task(root: Path, instances: list[tuple[str, str]], prompt: str, read_argv: list[str]) -> str:
+    """An audio generation task (``em1`` on text references) of ``instances`` ((id, number) pairs, the
+    number in ``input.a`` and the reference), whose evaluator runs ``read_argv`` (allowed in the
+    profile) on each generated file to read it back."""
+    tid = add_task(root, "em1", "text", [(iid, {"a": a}, [a]) for iid, a in instances])
+    path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec["inference"] = {"type": "speech", "prompt": prompt, "output": "audio",
+                         "evaluator": {"runner": "command", "args": {"argv": read_argv}}}
+    path.write_text(yaml.safe_dump(spec))
+    allow_command(root, read_argv)
+    return tid

@@ -20,7 +20,7 @@ import glc.runners.base as runner_base
 import glc.runners.command as command
 import pytest
 import yaml
-from helpers.metric_project import add_task, allow_command, model_spec, new_project
+from helpers.metric_project import add_task, allow_command, model_spec, new_project, speech_task
 
 from glc.workspace import Workspace
 
@@ -38,14 +38,7 @@ READ = ["{{ python }}", "-c", "import sys; print(open(sys.argv[1]).read().split(
 
 def _generation_task(root: Path, ids: list[str]) -> str:
     """An audio generation task whose evaluator reads each generated file back."""
-    tid = add_task(root, "em1", "text", [(i, {"a": i}, [i]) for i in ids])
-    path = root / "specs" / "tasks" / "test" / f"{tid}.yaml"
-    spec = yaml.safe_load(path.read_text())
-    spec["inference"] = {"type": "speech", "prompt": "Say {{ input.a }}", "output": "audio",
-                         "evaluator": {"runner": "command", "args": {"argv": READ}}}
-    path.write_text(yaml.safe_dump(spec))
-    allow_command(root, READ)
-    return tid
+    return speech_task(root, [(i, i) for i in ids], "Say {{ input.a }}", READ)
 
 
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
