@@ -173,6 +173,7 @@ class Workspace:
         con = connect(self.target)
         try:
             ensure_store(con)
+            self.data_failed = []  # this load's: a task that loads again is planned again
             sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed,
                            failed=self.data_failed)
             plan = plan_jobs(con, compiled.project, self.target_dir, selection=self._selection(con, compiled, select),
@@ -211,6 +212,7 @@ class Workspace:
             missing = unrouted(compiled.project, selection)
             refuse_unrouted(missing, compiled.project)
             say("loading task data")
+            self.data_failed = []  # this load's: a task that loads again is planned again
             sync_instances(con, compiled.project, problems=self.data_problems, removed=self.data_removed,
                            failed=self.data_failed)
             from glc.execute.inference import rebase_generated_media

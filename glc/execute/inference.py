@@ -771,7 +771,7 @@ def _valid_text(out: str | None, err: str | None) -> tuple[str | None, str | Non
 
 
 # a generated file as _keep_media stores it: <target>/media/<first two hex digits>/<sha256><suffix>
-_KEPT = re.compile(r"^(?P<dir>.*)/(?P<sub>[0-9a-f]{2})/(?P<name>(?P=sub)[0-9a-f]{62}(?:\.[A-Za-z0-9]{1,8})?)$")
+_KEPT = re.compile(r"/(?P<sub>[0-9a-f]{2})/(?P<name>(?P=sub)[0-9a-f]{62}(?:\.[A-Za-z0-9]{1,8})?)$")
 
 
 def rebase_generated_media(con: duckdb.DuckDBPyConnection, media_dir: Path) -> int:
@@ -790,7 +790,7 @@ def rebase_generated_media(con: duckdb.DuckDBPyConnection, media_dir: Path) -> i
         [os.sep, here + os.sep]).fetchall()
     moved: list[tuple[str, str]] = []
     for (old,) in rows:
-        m = _KEPT.match(old)
+        m = _KEPT.search(old)
         if m is None or os.path.lexists(old):
             continue
         new = os.path.join(here, m["sub"], m["name"])
