@@ -8,7 +8,6 @@ Between plans it changes, one at a time, each thing a content key is made of."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ import yaml
 from glc.runners.base import Request, Result, Runner
 from helpers.cli import glc_in_process
 from helpers.metric_project import add_task, echo_model, model_spec, new_project, qa_task
+from helpers.spies import opened_files
 
 import glc.execute.inference as inference
 from glc.engine.store import connect, ensure_store
@@ -102,15 +102,7 @@ def test_nothing_to_run_renders_nothing_and_every_change_of_a_key_is_seen(
         project: tuple[Path, Path, Renders], monkeypatch: pytest.MonkeyPatch) -> None:
     root, media_spec, renders = project
     img = root / "data" / "img"
-    opened: list[str] = []
-    real_open = os.open
-
-    def spy(path: Any, *a: Any, **k: Any) -> int:
-        if str(path).endswith(".png"):
-            opened.append(os.path.basename(str(path)))
-        return real_open(path, *a, **k)
-
-    monkeypatch.setattr(os, "open", spy)
+    opened = opened_files(monkeypatch, ".png", names=True)
     renders.n = 0
     plan = Workspace(root).plan()
     assert plan.n_todo == 0 and [j.n_done for j in plan.jobs] == [4, 3]

@@ -26,6 +26,7 @@ from glc.runners.base import Request
 from glc.runners.command import CommandArgs, CommandRunner
 from glc.runners.openai import OpenAIArgs, OpenAIRunner
 from helpers.metric_project import add_task, allow_command, echo_model, model_spec, new_project, qa_task
+from helpers.spies import opened_files
 
 from glc.execute.datasets import FileVersions
 from glc.workspace import Workspace
@@ -332,7 +333,6 @@ def test_a_media_file_edited_in_place_is_predicted_again(tmp_path: Path, monkeyp
     """Loading checks media files without reading them; planning hashes the media of the instances it
     plans, by file version: a media file edited in place (same path, same data file) gives its instance
     a new content key and only that instance runs again; an unchanged file is not read again."""
-    import os
 
     root = new_project(tmp_path / "p")
     img = _media_task(root)
@@ -341,15 +341,7 @@ def test_a_media_file_edited_in_place_is_predicted_again(tmp_path: Path, monkeyp
     monkeypatch.setattr(FileVersions, "RACY_NS", 0)
     log = tmp_path / "calls.log"
     echo_model(root, "echo", log=log)
-    opened: list[str] = []
-    real_open = os.open
-
-    def spy(path: object, *a: object, **k: object) -> int:
-        if str(path).endswith(".png"):
-            opened.append(os.path.basename(str(path)))
-        return real_open(path, *a, **k)
-
-    monkeypatch.setattr(os, "open", spy)
+    opened = opened_files(monkeypatch, ".png", names=True)
     assert Workspace(root).run().inference.predicted == 3
     assert sorted(opened) == ["q0.png", "q1.png", "q2.png"]  # hashed once each, when planned
     stored = duckdb.connect(str(root / "target" / "general-bench.duckdb"), read_only=True)
@@ -369,21 +361,6 @@ def test_a_media_file_edited_in_place_is_predicted_again(tmp_path: Path, monkeyp
     assert log.read_text().split() == ["q0", "q1", "q2", "q1"]
 
 
-def _opened_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every path ``os.open`` is asked for from now on, in order."""
-    import os
-
-    opened: list[str] = []
-    real_open = os.open
-
-    def spy(path: object, *a: object, **k: object) -> int:
-        opened.append(str(path))
-        return real_open(path, *a, **k)
-
-    monkeypatch.setattr(os, "open", spy)
-    return opened
-
-
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
 def test_a_media_file_swapped_for_a_link_outside_is_refused_before_it_is_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -398,7 +375,7 @@ def test_a_media_file_swapped_for_a_link_outside_is_refused_before_it_is_read(
     secret.write_bytes(b"not the project's")
     (img / "q1.png").unlink()
     (img / "q1.png").symlink_to(secret)  # the data file unchanged: the task is not loaded again
-    opened = _opened_paths(monkeypatch)
+    opened = opened_files(monkeypatch)
     plan = Workspace(root).plan()
     assert plan.jobs == [] and len(plan.prompt_problems) == 1
     assert re.search(r"instance 'q1'$", plan.prompt_problems[0].problem.where)
@@ -430,7 +407,7 @@ def test_a_link_loop_on_a_media_path_is_refused_before_anything_is_read(
     (img / "loop").symlink_to(img / "loop")
     shutil.rmtree(img / "escape")
     (img / "escape").symlink_to(outside)
-    opened = _opened_paths(monkeypatch)
+    opened = opened_files(monkeypatch)
     plan = Workspace(root).plan()
     assert plan.jobs == [] and len(plan.prompt_problems) == 1
     assert plan.prompt_problems[0].problem.where.endswith("instance 'q1'")
