@@ -434,12 +434,21 @@ class Workspace:
             if owned:
                 con.close()
 
-    def board_notes(self, rows: list[dict[str, Any]], variant: str | None = None) -> list[str]:
+    def board_notes(self, rows: list[dict[str, Any]], variant: str | None = None,
+                    scope: str | None = None) -> list[str]:
         """What the rows of one board rest on (glc.analysis.basis): each model's spec description, ties the
-        level rests on, tasks not attempted, partial coverage, tasks without a SoTA."""
-        from glc.analysis.basis import board_notes
+        level rests on, tasks not attempted, partial coverage, tasks without a SoTA; for a board without
+        rows (``scope``, or the default), why it has none."""
+        from glc.analysis.basis import board_notes, empty_board_reason, scope_sota_counts
 
         project = self.compile(write=False).project
+        if not rows:
+            con, owned = self._open_store()
+            try:
+                return [empty_board_reason(*scope_sota_counts(con, project.board(variant, scope)[1].name))]
+            finally:
+                if owned:
+                    con.close()
         descriptions = {m.spec.name: m.spec.description for m in project.models if m.spec.description}
         closed: dict[str, int] = {}
         if any((r.get("n_attempted") or 0) < (r.get("n_tasks") or 0) for r in rows):

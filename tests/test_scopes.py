@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from glc.compiler.errors import SpecErrors
+from glc.compiler.errors import GlcError, SpecErrors
 from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import Project, Task, board_slug, load_project
 from glc.compiler.seeds import build_seeds
+from helpers.cli import glc_in_process
 from helpers.metric_project import new_project
 from helpers.project import REPO
 
@@ -337,6 +338,40 @@ def test_cli_lists_and_prints_the_new_boards(built: Workspace) -> None:
     assert ["D-image-comprehension-question-answering", "D", "3", "1", "False"] in [x.split() for x in listed]
     bad = glc(built.root, "leaderboard", "--scope", "D-image-comprehension-question-answerin")
     assert bad.returncode == 2 and "did you mean 'D-image-comprehension-question-answering'?" in bad.stderr
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_a_board_whose_tasks_all_lack_a_sota_says_so(tmp_path: Path) -> None:
+    """Such a board has no level row (its tasks enter no sum): `glc leaderboard` printed an empty board
+    with no word why, and `glc explain` said "no model 'm' in level_scores; did you mean 'm'?"."""
+    root = new_project(tmp_path / "p")
+    for tid, skill in (("image.t_new", "brand new"), ("image.t_tie", "counting"), ("image.t_tbd", "counting")):
+        spec = add_spec(root, tid, "image", "comprehension", skill)
+        if tid != "image.t_tie":
+            spec.write_text(spec.read_text().replace("sota:\n  value: 50.0\n  source: test\n", "sota: null\n"))
+    csv = root / "scores.csv"
+    csv.write_text("model,task,score\nm,image.t_new,90\nm,image.t_tie,50\nm,image.t_tbd,70\n")
+    ws = Workspace(root)
+    ws.import_scores(csv)
+    ws.run()
+    assert ws.leaderboard(None, "D-image-comprehension-brand-new") == []
+    out = glc_in_process("--project-dir", str(root), "leaderboard", "--scope", "D-image-comprehension-brand-new")
+    assert out.returncode == 0, out.stderr
+    assert "note: the only task of this board has no SoTA yet: run and scored (task_results), but no level is " \
+           "computed on the board until one is recorded" in out.stdout
+    with pytest.raises(GlcError) as info:
+        ws.explain("m", scope="D-image-comprehension-brand-new")
+    assert info.value.message == "model 'm' has no level on scope 'D-image-comprehension-brand-new' (variant pooled)"
+    assert (info.value.hint or "").startswith("the only task of this board has no SoTA yet")
+    # beside a task with a SoTA (a tie) the other is counted as pending, as on every board
+    [row] = ws.leaderboard(None, "D-image-comprehension-counting")
+    assert (row["level"], row["n_tasks"], row["n_pending"], row["n_wins"], row["n_ties"]) == (3, 1, 1, 1, 1)
+    assert any("1 task(s) of this board have no SoTA yet" in n for n in ws.board_notes([row]))
+    with pytest.raises(GlcError, match="no model 'mm' in level_scores"):
+        ws.explain("mm", scope="D-image-comprehension-brand-new")
+    page = ws.report(tmp_path / "report").read_text(encoding="utf-8")
+    board = page.split('data-scope="D-image-comprehension-brand-new"', 1)[1].split("</section>", 1)[0]
+    assert "the only task of this board has no SoTA yet" in board
 
 
 # --- the general-bench catalog (slow: compiles all 699 tasks) ------------------------------------

@@ -113,6 +113,24 @@ def board_notes(rows: Iterable[dict[str, Any]], variant: str | None = None,
     return out
 
 
+def scope_sota_counts(con: Any, scope: str) -> tuple[int, int]:
+    """(tasks of ``scope``, those of them without a SoTA), from the store's scope_tasks and task_sota."""
+    row = con.execute("SELECT count(*), count(*) FILTER (WHERE t.sota IS NULL) FROM scope_tasks AS st "
+                      "JOIN task_sota AS t ON t.task_id = st.task_id WHERE st.scope = ?", [scope]).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def empty_board_reason(n_tasks: int, n_pending: int) -> str:
+    """Why a board has no rows. A scope whose tasks all lack a SoTA has no level row for any model (it
+    is left out of every sum, docs/general-level.md): an empty board must say so, or it reads as if no
+    model had been evaluated on it."""
+    if n_tasks and n_pending == n_tasks:
+        which = "the only task of this board has" if n_tasks == 1 else f"all {n_tasks} tasks of this board have"
+        return (f"{which} no SoTA yet: run and scored (task_results), but no level is computed on the board until "
+                "one is recorded (`glc sota record`, or sota.value in the task spec)")
+    return "no model has results on this board yet (`glc run`, or `glc import scores` / `glc import predictions`)"
+
+
 def closed_set_tasks(con: Any, models: list[str], task_ids: Iterable[str]) -> dict[str, int]:
     """Per model, how many of ``task_ids`` (a board's tasks) hold its predictions while every instance of
     the task has no reference (a Close Set download: run, never scored) and the model has no score for it

@@ -76,6 +76,11 @@ def explain(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: st
         models = [r[0] for r in con.execute("SELECT DISTINCT model FROM level_scores").fetchall()]
         from glc.compiler.suggest import did_you_mean
 
+        if model in models:  # a board without rows (its tasks all lack a SoTA), not an unknown model
+            from glc.analysis.basis import empty_board_reason, scope_sota_counts
+
+            raise GlcError(f"model '{model}' has no level on scope '{scope.name}' (variant {v})",
+                           hint=empty_board_reason(*scope_sota_counts(con, scope.name)))
         raise GlcError(f"no model '{model}' in level_scores", hint=did_you_mean(model, models) or "run `glc run`")
     board = exp.and_(_eq("model", model), _eq("scope", scope.name))
     groups = _rows(con, exp.select("*").from_(node_of("group_scores")).where(board).order_by("part", "task_group"))

@@ -369,7 +369,7 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str, echo=echo
     if fmt == "table":
         echo(f"leaderboard: variant {variant or p.default_variant.name}, scope {scope or p.default_scope.name}")
     echo(render(rows, fmt, intervals, p.benchmark.bootstrap.confidence))
-    notes = ws.board_notes(rows, variant)  # what the numbers rest on; json/csv keep stdout to the data
+    notes = ws.board_notes(rows, variant, scope)  # what the numbers rest on; json/csv keep stdout to the data
     if notes:
         from glc.analysis.basis import describe_notes
 

@@ -37,8 +37,10 @@ from glc.analysis.basis import (
     board_notes,
     cells,
     closed_set_tasks,
+    empty_board_reason,
     model_notes,
     rests_on_ties,
+    scope_sota_counts,
 )
 from glc.analysis.leaderboard import LEVELS, SHOWN, Intervals, interval_cells, leaderboard_intervals
 from glc.compiler.contracts import quote_ident
@@ -409,9 +411,11 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
         rows, ivs = boards[sc.name]
         cc, cr = interval_cells(rows, ivs)
         rows = [{**r, **cells(r), **ci, "rests on": _flags(r)} for r, ci in zip(rows, cr, strict=True)]
+        # a board without rows says why (its tasks all lack a SoTA, or no model has results)
+        why = "" if rows else f'<p class="note">{html.escape(empty_board_reason(*scope_sota_counts(con, sc.name)))}</p>'
         other.append(f'<section class="board" data-scope="{html.escape(sc.name)}"><h3>{html.escape(sc.entry.title)} '
                      f'<small>{html.escape(sc.name)}, up to Level-{sc.entry.max_level}</small></h3>'
-                     f'{_table(rows, [*_board_cols(sc.entry.max_level), *cc, "rests on"])}</section>')
+                     f'{_table(rows, [*_board_cols(sc.entry.max_level), *cc, "rests on"])}{why}</section>')
 
     data = {
         "default_variant": v, "default_scope": s, "max_level": scope.entry.max_level,
