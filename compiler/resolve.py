@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -91,6 +92,12 @@ def board_slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def split_slug(value: str) -> str:
+    """The board-name part of a split value: its ``board_slug``, or for a value without an ASCII letter
+    or digit (a skill in another script, read from the data) ``x-`` and a hash of the value."""
+    return board_slug(value) or "x-" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
 @dataclass(frozen=True)
 class Scope:
     """A scope and its tasks. A scope expanded from a ``split_by`` template has its own name and
@@ -110,7 +117,7 @@ class Scope:
         """Whether the scope's rules select ``task`` (the rule ``task_ids`` was built with)."""
         b = self.entry
         return (task.spec.modality in b.modalities and task.spec.paradigm in b.paradigms
-                and all(split_value(task, f) == v for f, v in self.split)
+                and all(split_slug(split_value(task, f)) == split_slug(v) for f, v in self.split)
                 and (self.listed is None or task.id in self.listed))
 
 
@@ -409,7 +416,8 @@ def _bind_data(loaded: LoadedSpecs, root: Path, tasks: list[Task], task_types: d
             # an undeclared type is reported when the instances load
             header = headers.get(rel, {})
             data_type = known.get(header.get("type", ""))
-            update = {k: v for k, v in (("type", data_type), ("skill", header.get("skill"))) if v}
+            # a blank skill is no skill: the catalog's stands
+            update = {k: v for k, v in (("type", data_type), ("skill", header.get("skill"))) if v and v.strip()}
             if update.get("type", t.spec.type) != t.spec.type:
                 binding.retyped[t.id] = (t.spec.type or "", update["type"])
             base = t.spec.model_copy(update=update) if update else t.spec
@@ -569,16 +577,33 @@ def _split(board: ScopeEntry, tasks: list[Task], by_id: dict[str, Located[TaskSp
     groups: dict[tuple[str, ...], list[Task]] = {}
     for t in tasks:
         groups.setdefault(tuple(split_value(t, fld) for fld in board.split_by), []).append(t)
+    # A value read from the task's data (annotation.json's skill or type), not written in its spec, is
+    # the data's to spell: a spelling differing only in case or punctuation from another task's joins
+    # that board (the spec's spelling names it), and one without a letter or digit of a board name still
+    # gets a board; the user cannot fix it without editing a download. Two spellings written in specs
+    # remain an error at the second (below): the specs are the user's to make agree.
+    declared = {values for values, members in groups.items()
+                if any(_spec_values(by_id[t.id].spec, board.split_by) == values for t in members)}
+    position = {t.id: i for i, t in enumerate(tasks)}
+
+    def slugs_of(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple((board_slug if values in declared else split_slug)(v) for v in values)
+
+    first: dict[tuple[str, ...], tuple[str, ...]] = {}  # board name parts -> the spelling naming the board
+    for values in sorted(groups, key=lambda v: (v not in declared, v)):  # a spec's spelling first
+        into = first.setdefault(slugs_of(values), values)
+        if into != values and values not in declared:
+            groups[into] = sorted(groups[into] + groups.pop(values), key=lambda t: position[t.id])
 
     def order(values: tuple[str, ...]) -> tuple[tuple[int, str, str], ...]:
         lists: dict[str, list[str]] = {"modality": list(board.modalities), "paradigm": list(board.paradigms)}
-        return tuple((lists[fld].index(v) if fld in lists else 0, board_slug(v), v)
+        return tuple((lists[fld].index(v) if fld in lists else 0, split_slug(v), v)
                      for fld, v in zip(board.split_by, values, strict=True))
     out: list[tuple[ScopeEntry, tuple[str, ...], tuple[tuple[str, str], ...]]] = []
     named: dict[str, tuple[str, ...]] = {}
     for values in sorted(groups, key=order):
         members = groups[values]
-        slugs = [board_slug(v) for v in values]
+        slugs = list(slugs_of(values))
         blank = [(fld, v) for fld, v, slug in zip(board.split_by, values, slugs, strict=True) if not slug]
         if blank:
             fld, v = blank[0]
@@ -602,6 +627,12 @@ def _split(board: ScopeEntry, tasks: list[Task], by_id: dict[str, Located[TaskSp
                 update[key] = [dict(split)[fld]]
         out.append((board.model_copy(update=update), tuple(t.id for t in members), split))
     return out
+
+
+def _spec_values(spec: TaskSpec, fields: Iterable[str]) -> tuple[str, ...]:
+    """The ``split_by`` values a task spec itself writes (before its data's type and skill are read)."""
+    return tuple(spec.modality if f == "modality" else spec.paradigm if f == "paradigm" else
+                 (spec.skill if f == "skill" else spec.type) or SPLIT_OTHER for f in fields)
 
 
 def _check_route(route: RouteSpec, where: Located[Any], key: tuple[str | int, ...], errors: list[SpecError]) -> bool:

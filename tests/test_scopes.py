@@ -4,6 +4,7 @@ Scope-B boards, and the Quick Board (a task list), from spec to built tables and
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -16,6 +17,7 @@ from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import Project, Task, board_slug, load_project
 from glc.compiler.seeds import build_seeds
 from helpers.cli import glc_in_process
+from helpers.gb_tree import write_tree
 from helpers.metric_project import new_project
 from helpers.project import REPO
 
@@ -96,6 +98,45 @@ def test_a_skill_change_moves_the_task_between_boards(tmp_path: Path, monkeypatc
     # boards read the skill through Task.skill only (the hook that bound data will fill)
     monkeypatch.setattr(Task, "skill", property(lambda self: "bound skill"))
     assert set(d_boards(load_project(root))) == {f"D-{m}-{par}-bound-skill" for m, par in GROUPS}
+
+
+def test_skills_read_from_the_data_never_stop_the_compile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """annotation.json's skill wins over the catalog's. A data skill spelled like another board's but for
+    case ("Question Answering") stopped the whole compile ("split_by gives two boards the name ...; spell
+    them the same in the task specs", at d.yaml), and so did one in another script ("问答": "gives no board
+    name", at the spec line of the catalog's skill): nothing the user can fix without editing a download."""
+    root = new_project(tmp_path / "p")
+    tree = tmp_path / "General-Bench"
+    names = {"image.abduction_based_vqa": "Abduction-based VQA",  # catalog: question answering
+             "image.abnormal_heartbeat_recognition": "Abnormal Heartbeat Recognition",  # catalog: recognition
+             "video.agriculture_video_question_answering": "Agriculture Video Question Answering"}
+    info = write_tree(tree, size="small", per_task=2, tasks=list(names.values()))
+    folders = {t.name: t.folder for t in info.tasks}
+
+    def data_skill(task_id: str, skill: str) -> None:
+        f = tree / folders[names[task_id]] / "annotation.json"
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        f.write_text(json.dumps({**doc, "skill": skill}, ensure_ascii=False), encoding="utf-8")
+
+    data_skill("image.abnormal_heartbeat_recognition", "Question Answering")
+    data_skill("video.agriculture_video_question_answering", "   ")  # blank: the catalog's skill stands
+    monkeypatch.setenv("GLC_DATA", str(tree))
+    p = load_project(root)
+    d = d_boards(p)
+    # the data's spelling joins the board the catalog's spelling names; the tasks keep the data's skill
+    assert d["D-image-comprehension-question-answering"] == ("image.abduction_based_vqa",
+                                                            "image.abnormal_heartbeat_recognition")
+    assert "D-image-comprehension-recognition" not in d
+    assert {t.id: t.skill for t in p.tasks}["image.abnormal_heartbeat_recognition"] == "Question Answering"
+    assert d["D-video-comprehension-question-answering"] == ("video.agriculture_video_question_answering",)
+    # given tasks of that spelling (unit tests' seeds) land on the same board
+    given = [t for t in p.tasks if t.id == "image.abnormal_heartbeat_recognition"]
+    assert ("D-image-comprehension-question-answering", given[0].id) in set(build_seeds(p, given)["scope_tasks"].rows)
+    data_skill("image.abnormal_heartbeat_recognition", "问答")
+    scopes = {s.name: s for s in load_project(root).scopes if s.family == "D"}
+    [board] = [s for s in scopes.values() if "image.abnormal_heartbeat_recognition" in s.task_ids]
+    assert board.name.startswith("D-image-comprehension-x-") and board.entry.title.endswith("问答)")
+    assert board.task_ids == ("image.abnormal_heartbeat_recognition",)
 
 
 def test_seeds_for_given_tasks_follow_the_same_rules(tmp_path: Path) -> None:
