@@ -445,3 +445,21 @@ def test_an_import_does_not_replace_what_glc_run_predicted(tmp_path: Path) -> No
     for name, rows_ in (("1", [("q1", "imported")]), ("2", [("q2", "again")])):
         Workspace(root).import_predictions(write_predictions(tmp_path / f"{name}.jsonl", "echo-imported", tid, rows_))
     assert _sql(ws, "SELECT instance_id, output FROM predictions WHERE model = 'echo-imported'") == [("q2", "again")]
+
+
+def test_a_data_problem_does_not_blame_the_other_tasks_specs(tmp_path: Path) -> None:
+    """A record without an id in one task's data stops the instance load for every task of the import;
+    each task then also got "the task has no instances; give its spec a dataset: section" (both had one)."""
+    root = new_project(tmp_path / "p")
+    good = add_task(root, "acc", "text", [("a", {}, "x")], suffix="_good")
+    bad = add_task(root, "acc", "text", [("", {}, "x"), ("b", {}, "y")], suffix="_bad")
+    preds = write_predictions(tmp_path / "p.jsonl", "m", good, [("a", "x")])
+    write_predictions(preds, "m", bad, [("b", "y")])
+    ws = Workspace(root)
+    with pytest.raises(GlcError) as info:
+        ws.import_predictions(preds)
+    text = info.value.format()
+    assert text.startswith(f"{preds}: 1 problem(s); nothing from this file was stored"), text
+    assert f"data/{bad}.jsonl record 1 field 'id': instance id '' is not text or an integer" in text
+    assert "has no instances" not in text and "dataset: section" not in text
+    assert _sql(ws, "SELECT count(*) FROM predictions") == [(0,)]

@@ -392,16 +392,20 @@ def _record_problem(r: Record) -> Problem | None:
 def _known_instances(con: duckdb.DuckDBPyConnection, project: Project, tasks: list[str],
                      problems: list[Problem]) -> dict[str, set[str]]:
     """The instance ids of each task, loading task data first; a task without instances is a problem."""
+    loaded = True
     try:
         sync_instances(con, project, tasks)
     except ImportErrors as exc:
         problems.extend(exc.problems)
+        loaded = False
     known: dict[str, set[str]] = {tid: set() for tid in tasks}
     for tid, iid in con.execute("SELECT task_id, instance_id FROM instances WHERE list_contains(?::VARCHAR[], "
                                 "task_id)", [tasks]).fetchall():  # every task at once, the ids bound
         known[tid].add(iid)
     for tid in tasks:
-        if not known[tid]:
+        # after a data problem (reported above) the load stored nothing: a task without instances then
+        # says nothing of its spec, and "give its spec a dataset" would send the user to the wrong file
+        if not known[tid] and loaded:
             problems.append(Problem(f"task '{tid}'", "the task has no instances",
                                     "give its spec a dataset: section before importing predictions"))
     return known
