@@ -166,6 +166,10 @@ def test_manifest_and_zip(project: Workspace, tmp_path: Path) -> None:
         assert all(zf.read(name) == (out / name).read_bytes() for name in zf.namelist())
     # nothing but OUT and OUT.zip was written
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["out", "out.zip"]
+    # the zip is for submission: an import of it says which folder to import instead
+    with pytest.raises(GlcError, match="a zip file is not read") as info:
+        project.import_predictions(result.zip_path, model="z")
+    assert "import the folder beside it" in (info.value.hint or "")
     # the same predictions give the same bytes (fixed zip entry times, no timestamps in the manifest)
     again = project.export_predictions(tmp_path / "again" / "out", "m")
     assert again.zip_path is not None and again.zip_path.read_bytes() == result.zip_path.read_bytes()

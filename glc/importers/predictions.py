@@ -328,6 +328,10 @@ def _read(path: Path, project: Project, model: str | None, problems: list[Proble
         rows = _jsonl_rows(path, problems)
     elif suffix in (".parquet", ".csv"):
         rows = _table_rows(path, suffix)
+    elif suffix == ".zip":  # the zip `glc export predictions` writes beside its folder, for submission
+        raise GlcError("a zip file is not read", location=str(path),
+                       hint="import the folder beside it that the export wrote (the same tree), or unzip it "
+                            "and import that folder")
     else:
         raise GlcError(f"unsupported predictions file {preview(suffix)}", location=str(path),
                        hint="a General-Bench folder, prediction.json, .jsonl, .parquet or .csv")
