@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from glc.compiler.spec_models import DatasetSpec
 from helpers.examples import examples
 from helpers.metric_project import add_task, new_project, sql_rows
+from helpers.project import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,7 +99,8 @@ boxes = st.lists(st.fixed_dictionaries({"bbox": st.lists(st.integers(0, 50), min
 record = st.fixed_dictionaries(
     {"id": st.one_of(st.integers(0, 5), st.sampled_from(["a", "b", "c", "d"]))},
     optional={"input": st.fixed_dictionaries({}, optional={
-        "question": st.text(max_size=5), "options": st.lists(st.one_of(st.text(max_size=3), st.integers()), max_size=4),
+        "question": st.text(max_size=5), "options": st.lists(st.one_of(st.text(max_size=3), st.integers()), max_size=4)
+        | st.dictionaries(st.sampled_from(["A", "b", "C", "B"]), st.text(max_size=3), max_size=4),
         "image": st.sampled_from(["img/a.png", "img/b.png", "img/nowhere.png", "../../x.png"]),
         "images": st.lists(st.sampled_from(["img/a.png", "img/b.png"]), max_size=2)}),
         "output": st.fixed_dictionaries({}, optional={"answer": st.one_of(values, boxes), "label": values})})
@@ -785,3 +788,31 @@ def test_nan_in_a_jsonl_line_is_refused_with_its_line(loader) -> None:
     assert datasets.load_task(root, t, problems, "fp", types) is None
     assert [(p.where, p.message) for p in problems] == [(f"{f}:2", "bad JSON: Infinity is not JSON (write a number, "
                                                                   "or null for no value)")]
+
+
+def test_options_given_as_a_dict_are_the_option_texts_the_prompt_letters(loader, monkeypatch: pytest.MonkeyPatch
+                                                                         ) -> None:
+    """Options as a dict keyed by letter ({"A": "cat", "B": "dog"}) were no options at all: the prompt
+    lettered the keys ("A. A", "B. B") and an answer giving an option's text ("dog") matched nothing, nor
+    was a letter past them refused. Now both read the values in the keys' order (Jinja's dictsort); a
+    text is shown as it is, not one letter per character."""
+    from glc.compiler.sandbox import shared_sandbox
+
+    root, task, types = loader
+    col = datasets.COLUMNS.index("ref_texts")
+    opts = {"B": "dog", "a": "cat", "C": "bird"}
+    doc = {"task": "t", "data": [{"id": "a", "input": {"options": opts}, "output": {"answer": "B"}},
+                                 {"id": "b", "input": {"options": ["x", "y"]}, "output": {"answer": "A"}}]}
+    for rows, problems in both_ways(root, task, types, dataset("choice"), doc, monkeypatch):
+        assert problems == [] and [r[col] for r in rows] == [["B", "cat", "dog", "bird"], ["A", "x", "y"]]
+    doc["data"][0]["output"]["answer"] = "D"  # past the dict's three options
+    for rows, problems in both_ways(root, task, types, dataset("choice"), doc, monkeypatch):
+        assert rows is None and "answer 'D' is past the 3 options" in problems[0][1], problems
+    prompt = yaml.safe_load((REPO / "specs" / "task_types" / "multiple_choice.yaml").read_text())["prompt"]
+    sandbox = shared_sandbox()
+
+    def render(options: object) -> str:
+        return sandbox.render(sandbox.from_string(prompt), {"input": {"question": "Q", "options": options}})
+    assert render(opts) == render(["cat", "dog", "bird"]) == "Q\nA. cat\nB. dog\nC. bird\n" \
+        "Answer with the letter of the correct option."
+    assert render("cat, dog") == "Q\ncat, dog\nAnswer with the letter of the correct option."

@@ -580,11 +580,24 @@ def _past_options(letter: str, options: list[Any]) -> bool:
     return bool(options) and ord(letter) - ord("A") >= len(options)
 
 
+def option_texts(value: Any) -> list[Any] | None:
+    """The options an options field holds, in the order the multiple-choice prompt letters them
+    (specs/task_types/multiple_choice.yaml): a list as it is; a dict ({"A": "cat", "B": "dog"}) by its
+    keys sorted as Jinja's dictsort sorts them (case-insensitive), its values (read as a list, a dict
+    lettered its keys in the prompt and matched no answer given as an option's text); None for
+    anything else (no options)."""
+    if type(value) is list:
+        return value
+    if type(value) is dict:
+        return [v for _, v in sorted(value.items(), key=lambda kv: kv[0].lower() if isinstance(kv[0], str) else kv[0])]
+    return None
+
+
 def _options(rec: Any, ds: DatasetSpec) -> list[str]:
     if ds.options_field is None:
         return []
-    value = _find(rec, ds.options_field)
-    return [str(v) for v in value] if isinstance(value, list) else []
+    value = option_texts(_find(rec, ds.options_field))
+    return [str(v) for v in value] if value is not None else []
 
 
 def load_task(root: Path, task: Task, problems: list[Problem], fp: str | None = None,
@@ -957,7 +970,7 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
             references, texts, numbers = (list(col) for col in zip(*converted, strict=True)) if converted \
                 else ([], [], [])
         if ds.reference == "choice" and ds.options_field is not None:
-            options = _column(records, ds.options_field)
+            options = [option_texts(o) for o in _column(records, ds.options_field)]
             if any(t and type(o) is list and _past_options(t[0], o) for t, o in zip(texts, options, strict=True)):
                 return None  # an answer past its options: the per-instance loop names it
             texts = [t + o if type(o) is list else t for t, o in zip(texts, options, strict=True)]
