@@ -816,3 +816,40 @@ def test_options_given_as_a_dict_are_the_option_texts_the_prompt_letters(loader,
     assert render(opts) == render(["cat", "dog", "bird"]) == "Q\nA. cat\nB. dog\nC. bird\n" \
         "Answer with the letter of the correct option."
     assert render("cat, dog") == "Q\ncat, dog\nAnswer with the letter of the correct option."
+
+
+def test_options_that_carry_their_own_letter_are_their_texts_without_it(loader, monkeypatch: pytest.MonkeyPatch
+                                                                        ) -> None:
+    """Many data sets write options with their letters (["A. cat", "B. dog"]): the texts the metric compares
+    an answer with were "A. cat", "B. dog", so an answer giving an option's text ("dog") matched none ("b dog"
+    once normalized) and scored 0. Options that each start with their own letter are read without it; a
+    list where one does not (or a letter is not its own) is read as it is."""
+    root, task, types = loader
+    col = datasets.COLUMNS.index("ref_texts")
+    records = [
+        (["A. cat", "B. dog", "C. bird"], ["cat", "dog", "bird"]),
+        (["(A) cat", "(b) dog"], ["cat", "dog"]),
+        (["A) cat", "B: dog", "C、鸟", "（D）狗"], ["cat", "dog", "鸟", "狗"]),
+        ({"A": "A. cat", "B": "B. dog"}, ["cat", "dog"]),
+        (["A. Lincoln", "George Washington"], ["A. Lincoln", "George Washington"]),  # the second has no letter
+        (["B. cat", "A. dog"], ["B. cat", "A. dog"]),  # letters, but not their own
+        (["A.", "B."], ["A.", "B."]),  # nothing after the letters: they are the texts
+        (["A. cat"], ["A. cat"]),  # one option alone
+    ]
+    doc = {"task": "t", "data": [{"id": f"r{i}", "input": {"options": opts}, "output": {"answer": "A"}}
+                                 for i, (opts, _) in enumerate(records)]}
+    for rows, problems in both_ways(root, task, types, dataset("choice"), doc, monkeypatch):
+        assert problems == [] and [r[col] for r in rows] == [["A", *texts] for _, texts in records]
+
+
+def test_choice_tasks_with_options_load_again_under_a_new_reading_of_the_options(tmp_path: Path) -> None:
+    """The stored option texts of a choice task come from how its records were read: a change of that
+    reading (CHOICE_OPTIONS_READ) must load such tasks again although their data files did not change
+    (instances are reloaded by fingerprint); the fingerprints of other tasks stay as they were."""
+    choice = dataset("choice")  # options_field: input.options
+    text = dataset("text")
+    before = {k: datasets._fingerprint(ds, "sha", tmp_path) for k, ds in (("choice", choice), ("text", text))}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(datasets, "CHOICE_OPTIONS_READ", datasets.CHOICE_OPTIONS_READ + 1)
+        after = {k: datasets._fingerprint(ds, "sha", tmp_path) for k, ds in (("choice", choice), ("text", text))}
+    assert after["choice"] != before["choice"] and after["text"] == before["text"]

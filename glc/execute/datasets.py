@@ -98,6 +98,12 @@ def fingerprint(root: Path, task: Task) -> str:
     return _fingerprint(ds, content, root)
 
 
+# The version of how a choice task's option texts are read from its records (``option_texts``): 2 reads
+# a dict's values and leaves out each option's own letter. In the fingerprint of every choice task with
+# options, so instances stored by an earlier reading load again (the data file did not change)
+CHOICE_OPTIONS_READ = 2
+
+
 def _fingerprint(ds: DatasetSpec, content: str, root: Path) -> str:
     """sha256 of the dataset spec, of the data file's sha256 (or why there is none) and of the folder
     its media and reference files are found in: the instances hold those files' paths joined with it,
@@ -105,6 +111,9 @@ def _fingerprint(ds: DatasetSpec, content: str, root: Path) -> str:
     now, instead of scoring against paths that lead nowhere."""
     # labels_in_order only when set: the fingerprints of every other dataset stay what they were
     dumped = ds.model_dump_json(exclude=None if ds.labels_in_order else {"labels_in_order"})
+    if ds.reference == "choice" and ds.options_field is not None:
+        # how the option texts are read (option_texts) changed: such tasks load again once
+        dumped += f"\0options:{CHOICE_OPTIONS_READ}"
     where = str(media_folder(root, ds)).encode("utf-8", "surrogatepass")
     return hashlib.sha256(dumped.encode() + b"\0" + content.encode() + b"\0" + where).hexdigest()
 
@@ -580,17 +589,39 @@ def _past_options(letter: str, options: list[Any]) -> bool:
     return bool(options) and ord(letter) - ord("A") >= len(options)
 
 
+# An option's own letter written before its text ("B. dog", "(B) dog", "B) dog", "B: dog", "B、dog"): group 1
+# the letter, the match ending where the text begins
+_OPTION_LABEL = re.compile(r"[\s\u200b\ufeff]*[(（\[]?([A-Za-z])(?:[)）\]][.．:：]?|[.．:：、])\s*")
+
+
 def option_texts(value: Any) -> list[Any] | None:
     """The options an options field holds, in the order the multiple-choice prompt letters them
     (specs/task_types/multiple_choice.yaml): a list as it is; a dict ({"A": "cat", "B": "dog"}) by its
     keys sorted as Jinja's dictsort sorts them (case-insensitive), its values (read as a list, a dict
     lettered its keys in the prompt and matched no answer given as an option's text); None for
-    anything else (no options)."""
-    if type(value) is list:
-        return value
+    anything else (no options). Options that each carry their own letter (["A. cat", "B. dog"], as
+    many data sets write them) are their texts without it: an answer giving an option's text ("dog")
+    matched none of them ("b dog" once normalized)."""
     if type(value) is dict:
-        return [v for _, v in sorted(value.items(), key=lambda kv: kv[0].lower() if isinstance(kv[0], str) else kv[0])]
-    return None
+        value = [v for _, v in sorted(value.items(), key=lambda kv: kv[0].lower() if isinstance(kv[0], str) else kv[0])]
+    if type(value) is not list:
+        return None
+    return _without_own_letters(value)
+
+
+def _without_own_letters(options: list[Any]) -> list[Any]:
+    """``options`` without the label each one starts with, when every one (at least two) is a text that
+    starts with its own letter (A for the first, B for the second ...) and has a text after it; else as
+    they are (one unlabelled option, or a letter that is not its own, and the texts are what they say)."""
+    if len(options) < 2 or len(options) > 26 or not set(map(type, options)) <= {str}:
+        return options
+    cut = []
+    for i, text in enumerate(options):
+        m = _OPTION_LABEL.match(text)
+        if m is None or m.group(1).upper() != chr(65 + i) or m.end() == len(text):
+            return options
+        cut.append(text[m.end():])
+    return cut
 
 
 def _options(rec: Any, ds: DatasetSpec) -> list[str]:
