@@ -22,7 +22,7 @@ from glc.compiler.resolve import Task
 from glc.compiler.seeds import build_seeds
 from glc.compiler.spec_models import TaskSpec, UnitTestSpec
 from glc.engine.build import ancestors, build
-from glc.engine.store import DIALECT, ensure_store, insert_rows
+from glc.engine.store import DIALECT, ensure_store, insert_rows, locked_down
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,10 @@ def _same(a: Any, b: Any, tol: float) -> bool:
 
 def sandbox(compiled: CompiledProject, tasks: list[Task] | None, scores: list[tuple[Any, ...]],
             models: list[tuple[Any, ...]], targets: list[str]) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB holding the given rows and the models ``targets`` need, built."""
-    con = duckdb.connect(":memory:")
+    """An in-memory DuckDB holding the given rows and the models ``targets`` need, built. Locked down
+    as the store is (``locked_down``): the models are a stranger's SQL, which must read no file
+    (``read_text``), write none (``COPY``) and load no extension here either."""
+    con = locked_down()
     try:
         ensure_store(con)
         insert_rows(con, STORE["imported_scores"], scores)
