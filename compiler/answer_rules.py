@@ -77,7 +77,7 @@ def load_choice_rules(specs_dir: Path, root: Path) -> list[dict[str, Any]]:
         raise SpecErrors([SpecError(where, None, "the multiple-choice answer rules are missing",
                                     "restore specs/answers/choice_letter.yaml (glc reads option letters by it)")])
     try:
-        doc = load_yaml(path)
+        doc = load_yaml(path, inside=root)
     except YamlSyntaxError as exc:
         raise SpecErrors([SpecError(where, exc.line, exc.message, "fix the YAML syntax")]) from None
     try:

@@ -85,7 +85,7 @@ def load_column_docs(root: Path, sql_dir: Path | None = None) -> dict[str, Model
     for file in files:
         rel = display_path(file, root)
         try:
-            doc = load_yaml(file)
+            doc = load_yaml(file, inside=root)
         except YamlSyntaxError as exc:
             errors.append(SpecError(rel, exc.line, exc.message, "fix the YAML syntax at that line"))
             continue

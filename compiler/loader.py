@@ -27,7 +27,7 @@ from glc.compiler.spec_models import (
     VariantSpec,
 )
 from glc.compiler.suggest import did_you_mean
-from glc.compiler.yaml_source import YamlDoc, YamlSyntaxError, load_yaml
+from glc.compiler.yaml_source import YamlDoc, YamlFileRefused, YamlSyntaxError, load_yaml
 from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T")
@@ -303,7 +303,11 @@ def _load_one(file: Path, model: type[Any], kind: str, root: Path, loaded: Loade
               rel_path: _RelPaths | None = None) -> None:
     rel = rel_path(file) if rel_path is not None else display_path(file, root)
     try:
-        doc = load_yaml(file)
+        doc = load_yaml(file, inside=root)
+    except YamlFileRefused as exc:
+        loaded.errors.append(SpecError(rel, None, exc.message, "put the spec itself there (a regular file "
+                                       "inside the project), or remove it"))
+        return
     except YamlSyntaxError as exc:
         loaded.errors.append(SpecError(rel, exc.line, exc.message, "fix the YAML syntax at that line"))
         return

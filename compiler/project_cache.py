@@ -137,11 +137,17 @@ def _digest_file(h: Any, path: Path, root: Path) -> None:
     _digest_bytes(h, str(path), str(path.relative_to(root)))
 
 
-def _digest_bytes(h: Any, path: str, rel: str) -> None:
-    """A file's name (relative to the root), size and bytes, or that it is missing or unreadable."""
+def _digest_bytes(h: Any, path: str, rel: str, root_real: str | None = None) -> None:
+    """A file's name (relative to the root), size and bytes, or that it is missing, unreadable, not a
+    regular file (a FIFO or ``/dev/zero`` is never read: the read would not end) or (``root_real``)
+    a link out of the project (not read; the compile refuses it)."""
+    from glc.compiler.project_files import outside_problem, read_regular
+
+    if root_real is not None and os.path.islink(path) and outside_problem(path, root_real) is not None:
+        h.update(b"O" + rel.encode() + b"\0" + os.path.realpath(path).encode(errors="surrogateescape") + b"\0")
+        return
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = read_regular(path)
     except OSError:
         h.update(b"M" + rel.encode() + b"\0")
         return
@@ -154,9 +160,16 @@ def _digest_tree(h: Any, folder: Path, root: Path) -> None:
     Names are handled as strings (no Path per file: the tree holds about a thousand files)."""
     seen: set[str] = set()
     prefix = len(os.path.join(str(root), ""))  # dirpath[prefix:] is dirpath relative to root
+    root_real = os.path.realpath(root)
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in seen:
+            dirnames.clear()
+            continue
+        if not (real == root_real or real.startswith(os.path.join(root_real, ""))):
+            # a linked folder out of the project (`specs/x -> /`): not walked, its files not read
+            h.update(b"O" + dirpath[prefix:].encode(errors="surrogateescape") + b"\0" + real.encode(
+                errors="surrogateescape") + b"\0")
             dirnames.clear()
             continue
         seen.add(real)
@@ -164,7 +177,7 @@ def _digest_tree(h: Any, folder: Path, root: Path) -> None:
         rel = dirpath[prefix:]
         h.update(b"D" + rel.encode() + b"\0")
         for name in sorted(filenames):
-            _digest_bytes(h, os.path.join(dirpath, name), f"{rel}/{name}")
+            _digest_bytes(h, os.path.join(dirpath, name), f"{rel}/{name}", root_real)
     if not seen:
         h.update(b"N" + str(folder.relative_to(root)).encode() + b"\0")
 

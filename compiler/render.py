@@ -7,6 +7,7 @@ and ``ident`` (a quoted-when-needed identifier); never by pasting raw text.
 
 from __future__ import annotations
 
+import os
 import traceback
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,28 @@ def sql_ident(value: Any) -> str:
     return exp.to_identifier(str(value)).sql(dialect="duckdb")
 
 
+class ProjectTemplateLoader(jinja2.FileSystemLoader):
+    """Jinja's file loader over ``sql/``, reading only regular files whose real path lies inside the
+    project: a stranger's ``sql/macros/x.sql`` may be a symbolic link to any file of the machine,
+    which ``{% include %}`` would paste into a model's SQL (and the build into the store)."""
+
+    def __init__(self, searchpath: Path, root: Path) -> None:
+        super().__init__(str(searchpath))
+        self.root = root
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        from glc.compiler.project_files import outside_problem
+
+        pieces = jinja2.loaders.split_template_path(template)
+        for searchpath in self.searchpath:
+            filename = os.path.join(searchpath, *pieces)
+            if os.path.isfile(filename):  # a regular file (a FIFO or a device is not found)
+                if (problem := outside_problem(filename, self.root)) is not None:
+                    raise jinja2.TemplateError(f"template {template!r} is not read: {problem}")
+                break
+        return super().get_source(environment, template)
+
+
 class TemplateRenderer:
     """Renders templates under one ``sql/`` folder; errors name the template file and line."""
 
@@ -35,7 +58,7 @@ class TemplateRenderer:
         self.root = root
         self.env = BoundedSandbox(
             max_chars=50_000_000, deadline_s=60.0,  # a whole model's SQL, not one prompt
-            loader=jinja2.FileSystemLoader(str(sql_dir)),
+            loader=ProjectTemplateLoader(sql_dir, root),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,

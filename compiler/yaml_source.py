@@ -55,6 +55,10 @@ class YamlSyntaxError(Exception):
         self.line = line
 
 
+class YamlFileRefused(YamlSyntaxError):
+    """A YAML file that is not read at all: a link out of the project, a FIFO, a device."""
+
+
 def _walk(node: yaml.Node, loc: KeyPath, doc: YamlDoc) -> None:
     doc.lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -129,9 +133,16 @@ def _check_expansion(root: yaml.Node) -> None:
                           node.start_mark.line + 1)
 
 
-def load_yaml(path: Path) -> YamlDoc:
-    """Load one YAML file safely; raise YamlSyntaxError with the line of the problem."""
-    text = path.read_bytes()
+def load_yaml(path: Path, inside: Path | None = None) -> YamlDoc:
+    """Load one YAML file safely; raise YamlSyntaxError with the line of the problem. Only a regular
+    file is read, and (``inside``: the project's root) only one whose real path lies inside it: a
+    spec file may be a stranger's link to any file, ``/dev/zero`` or a FIFO (``project_files``)."""
+    from glc.compiler.project_files import ProjectFileError, read_project_file
+
+    try:
+        text = read_project_file(path, inside)
+    except ProjectFileError as exc:
+        raise YamlFileRefused(f"not read: {exc}", None) from None
     if b"\x00" in text:
         raise YamlSyntaxError("invalid YAML: the file contains NUL bytes (is it binary?)", None)
     loader = _Loader(text)
