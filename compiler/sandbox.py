@@ -21,6 +21,7 @@ the spec's location like any other template error.
 
 from __future__ import annotations
 
+import _string  # str.format's parser of fields (what string.Formatter.parse calls)
 import ctypes
 import operator
 import re
@@ -68,19 +69,55 @@ def _check_bits(bits: int, what: str) -> None:
                                   f"{MAX_INT_BITS:,} in a template)")
 
 
-def _check_format(fmt: Any, what: str, args: Any = None) -> None:
+def _check_format(fmt: Any, what: str, args: Any = None, values: Any = ()) -> None:
     """Refuse a format whose widths and precisions (all of them added up, with the size of the
-    arguments) would produce more than MAX_ITEMS characters; '*' widths are refused."""
+    arguments) would produce more than MAX_ITEMS characters; '*' widths are refused.
+
+    One argument may be printed by many fields (``("{0}" * 300).format(x)``, ``"%(a)s%(a)s" % {"a": x}``):
+    each named or numbered field counts the largest of ``values`` (the arguments a field can name),
+    and each ``!r``, ``!a``, ``%r`` and ``%a`` nine times more (an escape per character). A width
+    taken from an argument (``"{0:{1}}"``, str.format's '*') is refused."""
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode("latin-1")
     if not isinstance(fmt, str):
         return
+    largest = max((approx_len(v) for v in values), default=0)
     total = len(fmt) + approx_len(args)
-    for width, precision in _FORMAT_NUMBERS.findall(fmt):
+    for m in _FORMAT_NUMBERS.finditer(fmt):
+        width, precision = m.group(1), m.group(2)
         if "*" in (width, precision):
             raise TemplateBudgetError(f"{what}: a '*' width or precision is not allowed in a template")
         total += int(width or 0) + int(precision or 0)
+        if m.group(0).startswith("%"):  # a conversion (str.format's fields are counted below)
+            # a positional one prints the next argument (counted in the arguments' size); a named
+            # one may print the same argument again; %r and %a escape each character
+            escapes = re.match(r"%[^%a-zA-Z]*[ra]", fmt[m.start():]) is not None
+            total += largest * ((1 if "(" in m.group(0) else 0) + (9 if escapes else 0))
         if total > MAX_ITEMS:
             break
+    if total <= MAX_ITEMS and "{" in fmt and "str.format" in what:
+        try:
+            fields = list(_string.formatter_parser(fmt))
+        except ValueError:
+            fields = []  # str.format refuses it too
+        for _, name, spec, conversion in fields:
+            if name is None:
+                continue
+            if spec and "{" in spec:
+                raise TemplateBudgetError(f"{what}: a width or precision taken from an argument "
+                                          "('{0:{1}}') is not allowed in a template")
+            # an automatic field ('{}') prints the next argument; a named or numbered one may print one again
+            total += largest * ((1 if name else 0) + (9 if conversion in ("r", "a") else 0))
     _check_size(total, what)
+
+
+def _format_values(args: Any) -> list[Any]:
+    """The values the fields of a format may print: the items of a tuple or list, the values of a mapping."""
+    if isinstance(args, dict):
+        return list(args.values())
+    if isinstance(args, tuple | list):
+        return list(args)
+    return [args]
 
 
 def approx_len(value: Any, budget: int = MAX_ITEMS + 1) -> int:
@@ -115,8 +152,8 @@ def check_binop(op: str, left: Any, right: Any) -> None:
                 _check_size(size * max(times, 0), "'*'")
     elif op == "+" and (left_size := _size(left)) is not None and (right_size := _size(right)) is not None:
         _check_size(left_size + right_size, "'+'")
-    elif op == "%" and isinstance(left, str):
-        _check_format(left, "'%' formatting", right)
+    elif op == "%" and isinstance(left, str | bytes):
+        _check_format(left, "'%' formatting", right, _format_values(right))
 
 
 def _width_check(name: str, index: int, key: str) -> Callable[[tuple[Any, ...], dict[str, Any]], None]:
@@ -152,7 +189,8 @@ def _expandtabs_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
 
 
 def _format_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    _check_format(args[0] if args else None, "format", [args[1:], kwargs])
+    _check_format(args[0] if args else None, "format", [args[1:], kwargs],
+                  list(kwargs.values()) + [v for a in args[1:] for v in _format_values(a)])
 
 
 def _text_of_check(name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], None]:
@@ -195,8 +233,8 @@ _METHOD_CHECKS: dict[str, Callable[[str, tuple[Any, ...], dict[str, Any]], None]
     "zfill": lambda s, a, k: _width_check("zfill", 0, "width")(a, k),
     "expandtabs": lambda s, a, k: _expandtabs_check((s, *a), k),
     "replace": lambda s, a, k: _replace_check((s, *a), k),
-    "format": lambda s, a, k: _check_format(s, "str.format", [a, k]),
-    "format_map": lambda s, a, k: _check_format(s, "str.format_map", a),
+    "format": lambda s, a, k: _check_format(s, "str.format", [a, k], list(a) + list(k.values())),
+    "format_map": lambda s, a, k: _check_format(s, "str.format_map", a, _format_values(a[0]) if a else ()),
     "join": lambda s, a, k: _str_join_check(s, a[0] if a else None),
 }
 
