@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.filters import FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -168,8 +169,8 @@ def _width_check(name: str, index: int, key: str) -> Callable[[tuple[Any, ...], 
 def _replace_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     s, old, new = (list(args) + [None, None, None])[:3]
     old, new = kwargs.get("old", old), kwargs.get("new", new)
-    if isinstance(s, str) and isinstance(old, str) and isinstance(new, str):
-        count = s.count(old) if old else len(s) + 1
+    if isinstance(s, str | bytes | bytearray) and isinstance(old, str | bytes) and isinstance(new, str | bytes):
+        count = s.count(old) if old else len(s) + 1  # type: ignore[arg-type]
         _check_size(len(s) + count * max(len(new) - len(old), 0), "replace")
 
 
@@ -184,8 +185,8 @@ def _indent_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
 def _expandtabs_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     s, size = (list(args) + [None, 8])[:2]
     size = kwargs.get("tabsize", size)
-    if isinstance(s, str) and _is_int(size):
-        _check_size(len(s) + s.count("\t") * size, "expandtabs")
+    if isinstance(s, str | bytes | bytearray) and _is_int(size):
+        _check_size(len(s) + s.count("\t" if isinstance(s, str) else b"\t") * size, "expandtabs")  # type: ignore[arg-type]
 
 
 def _format_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -198,6 +199,26 @@ def _text_of_check(name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], Non
     def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         _check_size(approx_len(args[0] if args else None) + approx_len(list(args[1:2])), name)
     return check
+
+
+def _wordwrap_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    s = args[0] if args else ""
+    width = kwargs.get("width", args[1] if len(args) > 1 else 79)
+    wrap = kwargs.get("wrapstring", args[3] if len(args) > 3 else None)
+    if isinstance(s, str) and isinstance(wrap, str) and _is_int(width):
+        # greedy filling: two lines in a row hold more than `width` characters, so at most about
+        # 2 * len / width lines (each text line apart)
+        lines = 2 * len(s) // max(width, 1) + s.count("\n") + 2
+        _check_size(len(s) + lines * len(wrap), "wordwrap")
+
+
+def _urlize_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    s = args[0] if args else ""
+    extra = sum(len(v) for v in (kwargs.get("target"), kwargs.get("rel"), kwargs.get("extra_params"))
+                if isinstance(v, str))
+    extra += sum(len(v) for v in args[2:] if isinstance(v, str))
+    if isinstance(s, str) and extra:  # each word may become a link that carries them all
+        _check_size(3 * len(s) + (len(s.split()) + 1) * (extra + 60), "urlize")
 
 
 def _sum_check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -224,9 +245,16 @@ _FILTER_CHECKS: dict[str, Callable[[tuple[Any, ...], dict[str, Any]], None]] = {
     "string": _text_of_check("string"),
     "pprint": _text_of_check("pprint"),
     "sum": _sum_check,
+    "wordwrap": _wordwrap_check,
+    "urlize": _urlize_check,
 }
+# filters that make text of their value with str(): a list of a million references to one long
+# string (`["a" * 10**6] * 10**6`, a million items) is a terabyte as text
+_TEXT_FILTERS = ("lower", "upper", "title", "capitalize", "trim", "striptags", "truncate", "wordwrap",
+                 "wordcount", "center", "indent", "replace", "urlencode", "urlize", "e", "escape",
+                 "forceescape", "safe", "format", "float", "int")
 # str methods (bound: the string is not among the arguments) that do the same
-_METHOD_CHECKS: dict[str, Callable[[str, tuple[Any, ...], dict[str, Any]], None]] = {
+_METHOD_CHECKS: dict[str, Callable[[Any, tuple[Any, ...], dict[str, Any]], None]] = {
     "center": lambda s, a, k: _width_check("center", 0, "width")(a, k),
     "ljust": lambda s, a, k: _width_check("ljust", 0, "width")(a, k),
     "rjust": lambda s, a, k: _width_check("rjust", 0, "width")(a, k),
@@ -236,17 +264,39 @@ _METHOD_CHECKS: dict[str, Callable[[str, tuple[Any, ...], dict[str, Any]], None]
     "format": lambda s, a, k: _check_format(s, "str.format", [a, k], list(a) + list(k.values())),
     "format_map": lambda s, a, k: _check_format(s, "str.format_map", a, _format_values(a[0]) if a else ()),
     "join": lambda s, a, k: _str_join_check(s, a[0] if a else None),
+    "translate": lambda s, a, k: _translate_check(s, a[0] if a else k.get("table")),
 }
 
 
+def _translate_check(s: str | bytes, table: Any) -> None:
+    if isinstance(s, str) and isinstance(table, dict):  # each character may become the longest value
+        longest = max((len(v) for v in table.values() if isinstance(v, str)), default=1)
+        _check_size(len(s) * max(longest, 1), "translate")
+
+
+def _text_size_check(value: Any, what: str) -> None:
+    """Refuse making text of a container whose text would pass MAX_ITEMS characters (counted no further)."""
+    if isinstance(value, list | tuple | set | frozenset | dict):
+        _check_size(approx_len(value), what)
+
+
+def _finalize(value: Any) -> Any:
+    """What ``{{ value }}`` prints is ``str(value)``: a huge container is refused before it is made."""
+    _text_size_check(value, "printing a value")
+    return value
+
+
 def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    check = _FILTER_CHECKS[name]
+    check = _FILTER_CHECKS.get(name)
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
         # pass-through filters get the environment/context first when decorated; skip those
         plain = [a for a in args if not isinstance(a, jinja2.Environment | jinja2.runtime.Context
                                                    | jinja2.nodes.EvalContext)]
-        check(tuple(plain), kwargs)
+        if name in _TEXT_FILTERS and plain:
+            _text_size_check(plain[0], name)
+        if check is not None:
+            check(tuple(plain), kwargs)
         return func(*args, **kwargs)
 
     for attr in ("jinja_pass_arg",):
@@ -303,16 +353,36 @@ _GENERATED: OrderedDict[tuple[Any, ...], str] = OrderedDict()
 _GENERATED_MAX = 1024
 
 
+class _BoundedCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with ``a ~ b`` checked before its parts are made text and joined."""
+
+    @optimizeconst
+    def visit_Concat(self, node: jinja2.nodes.Concat, frame: Frame) -> None:
+        if frame.eval_ctx.volatile:
+            func_name = "(markup_join if context.eval_ctx.volatile else str_join)"
+        elif frame.eval_ctx.autoescape:
+            func_name = "markup_join"
+        else:
+            func_name = "str_join"
+        self.write(f"{func_name}(environment.concat_parts((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write(")))")
+
+
 class BoundedSandbox(ImmutableSandboxedEnvironment):
     """ImmutableSandboxedEnvironment with bounded work, output and time (see module docs)."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _BoundedCodeGenerator
 
     def __init__(self, *, max_chars: int = MAX_OUTPUT, deadline_s: float = DEADLINE_S, **kwargs: Any) -> None:
+        kwargs.setdefault("finalize", _finalize)
         super().__init__(**kwargs)
         self.max_chars = max_chars
         self.deadline_s = deadline_s
-        for name in _FILTER_CHECKS:
+        for name in {*_FILTER_CHECKS, *_TEXT_FILTERS}:
             self.filters[name] = _guarded_filter(name, FILTERS[name])
         # a template renders the same text from the same inputs: a prompt is part of its prediction's
         # content key, and a random one would make every plan see a changed prompt
@@ -355,6 +425,24 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                 tuple(sorted((k, repr(getattr(f, "jinja_pass_arg", None))) for k, f in self.tests.items())),
                 tuple(sorted(self.extensions)))
 
+    def concat(self, parts: Any) -> str:
+        """Joins what a macro, a call block, a ``{% set %}`` or ``{% filter %}`` block captured: a loop
+        may capture the same long string a million times (references, no copy) before this one join."""
+        parts = list(parts)
+        total = sum(len(p) if isinstance(p, str) else approx_len(p) for p in parts)
+        if total > self.max_chars:
+            raise TemplateBudgetError(f"a captured block would produce {total:,} characters (a template "
+                                      f"may produce at most {self.max_chars:,})")
+        return "".join(parts)
+
+    def concat_parts(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The operands of ``~``, refused when their text would pass MAX_ITEMS characters."""
+        total = 0
+        for p in parts:
+            total += len(p) if isinstance(p, str) else approx_len(p, MAX_ITEMS + 1 - total)
+            _check_size(total, "'~'")
+        return parts
+
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         check_binop(operator_, left, right)
         return _BINOPS[operator_](left, right)
@@ -363,7 +451,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         target = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
         bound = getattr(target, "__self__", None)
         name = getattr(target, "__name__", "")
-        if isinstance(bound, str) and name in _METHOD_CHECKS:
+        if isinstance(bound, str | bytes | bytearray) and name in _METHOD_CHECKS:
             _METHOD_CHECKS[name](bound, args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
 

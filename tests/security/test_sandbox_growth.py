@@ -45,3 +45,54 @@ def test_ordinary_formats_still_render(template: str, out: str) -> None:
 
     env = shared_sandbox()
     assert env.render(env.from_string(template), {}) == out
+
+
+GROWTH_CASES = [
+    # `~` made text of its operands and joined them unchecked: ten doublings of a million characters
+    ('{% set a = "a" * 1000000 %}{% set b = a ~ a ~ a ~ a %}{{ b | length }}', "'~' would produce"),
+    # a list of a million references to one long string is a million items, but a terabyte as text
+    ('{{ (["a" * 1000000] * 1000000) }}', "printing a value"),
+    ('{{ (["a" * 1000000] * 1000000) ~ "" }}', "'~' would produce"),
+    ('{{ (["a" * 1000000] * 1000000) | lower | length }}', "lower would produce"),
+    ('{{ (["a" * 1000000] * 1000000) | replace("a", "b") | length }}', "replace would produce"),
+    # a macro (or a set / filter / call block) captures a loop's output, and joins it in one call
+    ('{% macro m(x) %}{% for i in range(100000) %}{{ x }}{% endfor %}{% endmacro %}{{ m("a" * 100000) | length }}',
+     "a captured block would produce"),
+    ('{% set y = "a" * 100000 %}{% set x %}{% for i in range(100000) %}{{ y }}{% endfor %}{% endset %}{{ x | length }}',
+     "a captured block would produce"),
+    # bytes have the methods of str that grow text, and %-formatting
+    ('{{ "a".encode().ljust(2000000000) | length }}', "ljust would produce"),
+    ('{{ ("%999999999d".encode() % 1) | length }}', "'%' formatting would produce"),
+    ('{{ ("a\\t" * 1000).encode().expandtabs(1000000) | length }}', "expandtabs would produce"),
+    # each character may become a long string
+    ('{{ ("a" * 100000).translate({97: "b" * 100000}) | length }}', "translate would produce"),
+    # a wrap string or a link attribute repeated per line or per word
+    ('{{ ("a " * 400000) | wordwrap(1, wrapstring="x" * 100000) | length }}', "wordwrap would produce"),
+    ('{{ ("a.com " * 100000) | urlize(target="x" * 100000) | length }}', "urlize would produce"),
+]
+
+
+@pytest.mark.parametrize("template, message", GROWTH_CASES)
+@pytest.mark.timeout(30)
+def test_operations_that_grow_text_are_checked_before_they_run(template: str, message: str) -> None:
+    from glc.compiler.sandbox import TemplateBudgetError, shared_sandbox
+
+    env = shared_sandbox()
+    with pytest.raises(TemplateBudgetError) as info:
+        env.render(env.from_string(template), {})
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("template, out", [
+    ('{{ "a" ~ 1 ~ [2] ~ none }}', "a1[2]None"),
+    ('{{ [1, "x"] }}|{{ {"k": 1} }}', "[1, 'x']|{'k': 1}"),
+    ('{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }}{% set s %}b{% endset %}{{ s }}', "<1>b"),
+    ('{{ "ab" | upper }} {{ "a b" | wordwrap(1) | length }} {{ "http://x.com" | urlize(target="_b") | length > 20 }}',
+     "AB 3 True"),
+    ('{{ "ab".translate({97: "xy"}) }} {{ "a".encode().ljust(3) | length }}', "xyb 3"),
+])
+def test_ordinary_templates_render_as_before(template: str, out: str) -> None:
+    from glc.compiler.sandbox import shared_sandbox
+
+    env = shared_sandbox()
+    assert env.render(env.from_string(template), {}) == out
