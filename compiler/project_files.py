@@ -44,16 +44,18 @@ def read_regular(path: Path | str) -> bytes:
     a folder), decided on the opened file, so that nothing is read from one."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise ProjectFileError("it is not a regular file (a FIFO, a device or a folder); glc reads "
                                    "only regular files of a project")
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=True) as fh:
-            fd = -1
-            return fh.read()
+        # a regular file's reads block as usual whatever O_NONBLOCK says; read to its end (it may have
+        # grown since fstat), a whole small file in one call (the project cache reads about a thousand)
+        chunks = [os.read(fd, st.st_size + 1 if st.st_size else 65536)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
     finally:
-        if fd >= 0:
-            os.close(fd)
+        os.close(fd)
 
 
 def read_project_file(path: Path | str, root: Path | str | None) -> bytes:
