@@ -281,8 +281,10 @@ def _text_size_check(value: Any, what: str) -> None:
 
 
 def _finalize(value: Any) -> Any:
-    """What ``{{ value }}`` prints is ``str(value)``: a huge container is refused before it is made."""
-    _text_size_check(value, "printing a value")
+    """What ``{{ value }}`` prints is ``str(value)``: a huge container is refused before it is made.
+    (Called for every printed value of every prompt: a text, what prints most, is passed at once.)"""
+    if type(value) is not str:
+        _text_size_check(value, "printing a value")
     return value
 
 
@@ -429,7 +431,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         """Joins what a macro, a call block, a ``{% set %}`` or ``{% filter %}`` block captured: a loop
         may capture the same long string a million times (references, no copy) before this one join."""
         parts = list(parts)
-        total = sum(len(p) if isinstance(p, str) else approx_len(p) for p in parts)
+        # texts, as Jinja's output always is, summed without a Python step per part (every render of
+        # every prompt ends here)
+        total = sum(map(len, parts)) if set(map(type, parts)) <= {str} else \
+            sum(len(p) if isinstance(p, str) else approx_len(p) for p in parts)
         if total > self.max_chars:
             raise TemplateBudgetError(f"a captured block would produce {total:,} characters (a template "
                                       f"may produce at most {self.max_chars:,})")
