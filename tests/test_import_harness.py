@@ -669,3 +669,17 @@ def test_inspect_samples_are_read_one_at_a_time_and_bounded(loaded: Workspace, t
     assert f"member '{first}'" in err.value.format() and "unpacks to" in err.value.format()
     assert _stored(loaded) != before  # the first import stored; the refused one added nothing more
     assert "padded2" not in {r[0] for r in sql_rows(loaded, "SELECT DISTINCT model FROM predictions")}
+
+
+def test_the_json_reader_of_harness_logs_installs_and_loads_no_extension() -> None:
+    """The connection that reads lm-evaluation-harness sample files runs only glc's SQL, but over a
+    stranger's file: it may fetch or load no DuckDB extension (JSON is built in)."""
+    from glc.importers.harness.frame import json_connection
+
+    con = json_connection()
+    try:
+        got = con.execute("SELECT current_setting('autoinstall_known_extensions'), "
+                          "current_setting('autoload_known_extensions')").fetchone()
+    finally:
+        con.close()
+    assert got == (False, False)

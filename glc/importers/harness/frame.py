@@ -181,8 +181,11 @@ def read_jsonl_duckdb(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, c
 
 
 def json_connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection for ``read_jsonl_duckdb`` (rows in file order)."""
-    con = duckdb.connect(":memory:")
+    """An in-memory DuckDB connection for ``read_jsonl_duckdb`` (rows in file order). It reads the
+    imported file (file access stays on) and runs only glc's own SQL, but installs and loads no
+    extension: JSON is built into DuckDB, and nothing a file holds should make it fetch one."""
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
     con.execute("SET preserve_insertion_order = true")
     return con
 
