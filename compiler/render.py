@@ -86,6 +86,13 @@ class TemplateRenderer:
             loc = f"{name}:{line}" if line else name
             raise GlcError(f"template error: {exc}", location=loc,
                            hint="templates see: variant, levels; filters: sql_literal, ident") from None
+        except MemoryError:
+            # the sandbox bounds what a template makes, but what it holds meanwhile (copies of text a loop
+            # makes and keeps) can still run the process out of memory: the template's fault, said so
+            where = display_path(self.sql_dir / template, self.root)
+            raise GlcError("template error: rendering it ran out of memory", location=where,
+                           hint="a template shapes SQL: make it build less text (no loop that grows or "
+                                "copies long strings)") from None
         except (TypeError, ValueError, ArithmeticError, RecursionError, LookupError) as exc:
             where = display_path(self.sql_dir / template, self.root)
             raise GlcError(f"template error: {type(exc).__name__}: {str(exc)[:300]}", location=where,

@@ -474,3 +474,26 @@ def test_a_failing_sql_template_is_a_located_error(tmp_path: Path) -> None:
     with pytest.raises(GlcError) as info:
         compile_project(root)
     assert "sql/models/odd.sql" in info.value.format() and "TypeError" in info.value.format()
+
+
+def test_a_sql_template_that_runs_out_of_memory_is_a_located_error(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox bounds what a template makes, not what it holds while it runs (a loop keeping copies of
+    long texts within the deadline): a MemoryError while rendering one was an 'internal error'. It is the
+    template's fault and is said so, with its file. (The memory is not exhausted here: the render of
+    that one template raises as it would.)"""
+    from glc.compiler.sandbox import BoundedSandbox
+
+    root = new_project(tmp_path / "p")
+    (root / "sql" / "models" / "greedy.sql").write_text("SELECT 1 AS x\n")
+    real = BoundedSandbox.render
+
+    def render(self: BoundedSandbox, template: jinja2.Template, context: dict[str, Any]) -> str:
+        if (template.name or "").endswith("greedy.sql"):
+            raise MemoryError
+        return real(self, template, context)
+
+    monkeypatch.setattr(BoundedSandbox, "render", render)
+    with pytest.raises(GlcError) as info:
+        compile_project(root)
+    assert "sql/models/greedy.sql" in info.value.format() and "ran out of memory" in info.value.format()
