@@ -20,6 +20,7 @@ import openpyxl
 import pytest
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import CompiledProject
+from helpers.examples import examples
 from helpers.project import DATA, EXAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -354,7 +355,7 @@ _PIECES = [b"<c r=\"A1\" t=\"s\"><v>1</v></c>", b"<f>", b"<f ", b"<f/", b":f>", 
            b"<v ", b":v>", b"<v>", b"<![CDATA[", b"<", b":", b"f", b"x"]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.lists(st.sampled_from(_PIECES), max_size=12))
 def test_the_shared_scans_for_markup_find_what_each_marker_finds(pieces: list[bytes]) -> None:
     """``_markup_found`` scans a sheet for what markers share before the markers themselves (about half the
