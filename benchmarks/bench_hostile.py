@@ -452,7 +452,8 @@ def corpus() -> list[Probe]:
                              ("stall:60", ["timed out"]), ("retry_after:3600", ["429"]),
                              ("retry_after:nan", ["429"]), ("retry_after:-5", ["429"]),
                              ("deep_json", ["nested"]), ("redirect", ["redirect"]), ("huge:64", ["8 MiB"]),
-                             ("huge_undeclared:64", ["8 MiB"]), ("surrogate", ["surrogate"])]:
+                             ("huge_undeclared:64", ["8 MiB"]), ("gzip_bomb:64", ["8 MiB"]),
+                             ("surrogate", ["surrogate"])]:
         probes.append(Probe(f"server {behaviour}", "server", server_route(max_backoff_s=0.5, max_retries=1), 3,
                             ["remote", TASK, "q0", *words], run_keep, second_run_works, server=behaviour,
                             timeout_s=90))

@@ -9,7 +9,8 @@ the server cannot be reached at all, the remaining instances fail fast with that
 waiting out every retry.
 
 The server is not trusted: ``timeout_s`` is a deadline for a whole attempt (a server trickling a
-byte a second cannot hold it open), answers over ``MAX_RESPONSE_BYTES`` are cut off, redirects are
+byte a second cannot hold it open), answers over ``MAX_RESPONSE_BYTES`` are cut off (compressed ones
+as they are decompressed, never more than that at a time: a gzip bomb is not inflated), redirects are
 reported rather than followed, and whatever goes wrong with one answer (JSON nested too deeply to
 parse included) fails that instance only, never the job.
 """
@@ -25,6 +26,7 @@ import os
 import random
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
@@ -182,6 +184,58 @@ def _bound_by_deadline(client: Any) -> None:
             pool._network_backend = _deadline_backend(pool._network_backend)
 
 
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+class _Inflater:
+    """Decompresses a body in the ``Content-Encoding`` of its answer, never more than asked for at a time
+    (``zlib``'s ``max_length``; what is left of the input waits in ``unconsumed_tail``). An encoding
+    other than gzip or deflate (which glc does not ask for) fails the instance."""
+
+    def __init__(self, encoding: str) -> None:
+        self.kind = encoding.strip().lower()
+        if self.kind not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            raise _Fatal(f"response in Content-Encoding {self.kind[:40]!r}, which glc did not ask for "
+                         f"(Accept-Encoding: {ACCEPT_ENCODING})")
+        self.zlib: Any = None
+        self.head = b""  # the first bytes, until there are two to tell zlib from raw deflate
+
+    def __call__(self, data: bytes, room: int) -> Iterator[bytes]:
+        """The decompressed bytes of ``data``, in pieces of at most ``room`` bytes (the caller stops
+        reading once the limit is passed)."""
+        if self.kind in ("", "identity"):
+            yield data
+            return
+        if self.zlib is None:
+            data, self.head = self.head + data, b""
+            if len(data) < 2:
+                self.head = data
+                return
+            # gzip; deflate is the zlib format, or raw deflate from servers that misread the RFC
+            zlib_format = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            self.zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if "gzip" in self.kind else
+                                           zlib.MAX_WBITS if zlib_format else -zlib.MAX_WBITS)
+        try:
+            while data:
+                out = self.zlib.decompress(data, max(room, 1))
+                data = self.zlib.unconsumed_tail
+                room -= len(out)
+                yield out
+        except zlib.error as exc:
+            raise _Retryable(f"malformed response: {self.kind} data: {exc}") from None
+
+    def end(self) -> bytes:
+        """What the decompressor still holds (at most its window) once the body ended."""
+        if self.zlib is None:
+            if self.head:
+                raise _Retryable(f"malformed response: {self.kind} data of {len(self.head)} byte")
+            return b""
+        try:
+            return self.zlib.flush(MAX_RESPONSE_BYTES + 1)
+        except zlib.error as exc:
+            raise _Retryable(f"malformed response: {self.kind} data: {exc}") from None
+
+
 def data_url(path: str) -> str:
     mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
     return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode()}"
@@ -229,7 +283,9 @@ class OpenAIRunner(Runner):
         if ep.client is None:
             import httpx
 
-            headers = {"Content-Type": "application/json"}
+            # only what _read_body decompresses within its bound (httpx would also ask for br and zstd
+            # when their packages are installed, and inflate whatever a server sends at once)
+            headers = {"Content-Type": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
             if self.a.api_key_env:
                 key = os.environ.get(self.a.api_key_env)
                 if not key:
@@ -319,19 +375,30 @@ class OpenAIRunner(Runner):
         return self._answer(resp.status_code, resp.headers.get("retry-after"), raw)
 
     def _read_body(self, resp: Any, timed_out: str) -> bytes:
-        """The body, read against the deadline and cut off past ``MAX_RESPONSE_BYTES`` (declared or not)."""
+        """The body, read against the deadline and cut off past ``MAX_RESPONSE_BYTES`` (declared or not,
+        compressed or not).
+
+        The raw bytes are read and decompressed here, at most the bytes left under the limit per step:
+        httpx inflates each network read whole, so 64 KiB of gzip became 64 MB (zstd, when installed:
+        gigabytes) before any limit could look at it.
+        """
         limit = f"response body larger than {MAX_RESPONSE_BYTES // 2**20} MiB; not read further"
         declared = resp.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
             raise _Fatal(limit)
+        inflate = _Inflater(resp.headers.get("content-encoding", ""))
         chunks, size = [], 0
-        for chunk in resp.iter_bytes():
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                raise _Fatal(limit)
+        for raw in resp.iter_raw():
+            for chunk in inflate(raw, MAX_RESPONSE_BYTES + 1 - size):
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise _Fatal(limit)
+                chunks.append(chunk)
             if time.monotonic() > _deadline.at:  # in case the network backend could not be given the deadline
                 raise _Retryable(timed_out)
-            chunks.append(chunk)
+        chunks.append(inflate.end())
+        if size + len(chunks[-1]) > MAX_RESPONSE_BYTES:
+            raise _Fatal(limit)
         return b"".join(chunks)
 
     def _answer(self, status: int, retry_after: str | None, raw: bytes) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,7 +31,18 @@ BEHAVIOURS = {
     "huge": "HTTP 200 declaring and sending ARG MiB (default 64)",
     "huge_undeclared": "HTTP 200, chunked, ARG MiB (default 64) with no Content-Length",
     "surrogate": "HTTP 200 whose answer holds a lone surrogate (the JSON escape \\ud800)",
+    "gzip_bomb": "HTTP 200, Content-Encoding: gzip, ARG MiB (default 64) of spaces in about a thousandth of that",
+    "encoded": "HTTP 200, a normal answer in Content-Encoding ARG (gzip, deflate, raw-deflate; others sent as is)",
 }
+
+
+def compressed(data: bytes | None, encoding: str, mib: int = 0) -> bytes:
+    """``data`` (or ``mib`` MiB of spaces, compressed a MiB at a time) in ``encoding``: gzip, deflate (the
+    zlib format) or raw-deflate."""
+    wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS, "raw-deflate": -zlib.MAX_WBITS}[encoding]
+    z = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    parts = [z.compress(data)] if data is not None else [z.compress(b" " * (1 << 20)) for _ in range(mib)]
+    return b"".join([*parts, z.flush()])
 
 
 def completion(content: str) -> bytes:
@@ -154,6 +166,12 @@ def _handler(srv: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(302, b"", {"Location": arg or "http://127.0.0.1:9/v1/chat/completions"})
             elif name in ("huge", "huge_undeclared"):
                 self._stream(int(arg or 64), declared=name == "huge")
+            elif name == "gzip_bomb":
+                self._reply(200, compressed(None, "gzip", int(arg or 64)), {"Content-Encoding": "gzip"})
+            elif name == "encoded":
+                data = completion(f"answer to {prompt}")
+                body = compressed(data, arg) if arg in ("gzip", "deflate", "raw-deflate") else data
+                self._reply(200, body, {"Content-Encoding": "deflate" if arg == "raw-deflate" else arg})
             elif name == "surrogate":
                 self._reply(200, completion("\ud800 answer"))  # json.dumps writes the escape "\ud800"
 

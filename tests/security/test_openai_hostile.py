@@ -107,3 +107,36 @@ def test_an_unexpected_error_fails_its_instance_not_the_job(monkeypatch) -> None
         got, _, _ = _run(srv.base_url, PROMPTS)
     assert got["hostile"].output is None and "ZeroDivisionError: surprise" in got["hostile"].error
     _others_fine(got)
+
+
+@pytest.mark.timeout(60)  # a hang guard
+def test_a_gzip_bomb_is_not_inflated_past_the_limit() -> None:
+    """64 MiB of spaces gzip to 64 KiB: httpx inflated each network read whole, so one read held 64 MB (zstd,
+    when installed, gigabytes) before the 8 MiB limit looked at it. Now at most the limit is inflated."""
+    import tracemalloc
+
+    with start("gzip_bomb:64", match="hostile") as srv:
+        tracemalloc.start()
+        try:
+            got, _, _ = _run(srv.base_url, PROMPTS, max_retries=0, concurrency=1)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert got["hostile"].output is None and "larger than 8 MiB" in got["hostile"].error
+    assert peak < 24 << 20, f"{peak / 2**20:.0f} MiB held at once for an 8 MiB limit"
+    _others_fine(got)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate", "identity"])
+def test_compressed_answers_are_read(encoding: str) -> None:
+    with start(f"encoded:{encoding}") as srv:
+        got, _, _ = _run(srv.base_url, PROMPTS)
+    _others_fine(got)
+    assert got["hostile"].output == "answer to hostile"
+
+
+def test_an_encoding_glc_did_not_ask_for_fails_that_instance() -> None:
+    with start("encoded:zstd", match="hostile") as srv:  # not compressed at all: the header alone lies
+        got, _, _ = _run(srv.base_url, PROMPTS)
+    assert got["hostile"].output is None and "Content-Encoding 'zstd'" in got["hostile"].error
+    _others_fine(got)
