@@ -273,6 +273,7 @@ class OpenAIRunner(Runner):
         self._turn = 0
         self.attempts = 0
         self.sleep: Callable[[float], None] = time.sleep  # the backoff's wait; tests inject a fake one
+        self._secret = ""  # the API key once read: taken out of every error this runner reports
 
     def version(self) -> str:
         return f"{', '.join(self.a.urls)} {self.a.model}"
@@ -287,17 +288,40 @@ class OpenAIRunner(Runner):
             # when their packages are installed, and inflate whatever a server sends at once)
             headers = {"Content-Type": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
             if self.a.api_key_env:
-                key = os.environ.get(self.a.api_key_env)
-                if not key:
-                    from glc.runners.base import RunnerError
-
-                    raise RunnerError(f"environment variable {self.a.api_key_env} (the API key) is not set")
-                headers["Authorization"] = f"Bearer {key}"
+                headers["Authorization"] = f"Bearer {self._api_key()}"
             limits = httpx.Limits(max_connections=self.a.concurrency, max_keepalive_connections=self.a.concurrency)
             ep.client = httpx.Client(base_url=ep.url.rstrip("/"), headers=headers, limits=limits,
                                      timeout=httpx.Timeout(self.a.timeout_s), follow_redirects=False)
             _bound_by_deadline(ep.client)
         return ep.client
+
+    def _api_key(self) -> str:
+        """The key in ``api_key_env``, which no message of this runner ever shows.
+
+        A key read from a file with Windows line endings ends in a carriage return, which h11 refuses
+        with the whole header value in its message: the key landed in every instance's error (the store,
+        the run's log.txt, the summary on screen). Whitespace around it is dropped (no key holds any); a
+        key with another character a header cannot carry is refused without quoting it.
+        """
+        from glc.runners.base import RunnerError
+
+        assert self.a.api_key_env is not None
+        key = os.environ.get(self.a.api_key_env, "").strip(" \t\r\n")
+        if not key:
+            raise RunnerError(f"environment variable {self.a.api_key_env} (the API key) is not set")
+        bad = next((i for i, ch in enumerate(key) if not "\x21" <= ch <= "\x7e"), None)
+        if bad is not None:
+            raise RunnerError(f"environment variable {self.a.api_key_env} (the API key) holds a character an HTTP "
+                              f"header cannot carry (U+{ord(key[bad]):04X}, character {bad + 1} of {len(key)}); "
+                              "an API key is printable ASCII")
+        self._secret = key
+        return key
+
+    def _redacted(self, text: str | None) -> str | None:
+        """``text`` without the API key (a server may quote the header it was sent in its error)."""
+        if text is None or len(self._secret) < 8:  # a shorter one would mangle messages, and guards little
+            return text
+        return text.replace(self._secret, f"<${self.a.api_key_env}>")
 
     def close(self) -> None:
         for ep in self._endpoints:
@@ -423,6 +447,11 @@ class OpenAIRunner(Runner):
         return content.strip()
 
     def _one(self, req: Request) -> Result:
+        res = self._one_unredacted(req)
+        res.error = self._redacted(res.error)
+        return res
+
+    def _one_unredacted(self, req: Request) -> Result:
         t0 = time.perf_counter()
         if self._down:
             return Result(None, self._down)

@@ -33,6 +33,7 @@ BEHAVIOURS = {
     "surrogate": "HTTP 200 whose answer holds a lone surrogate (the JSON escape \\ud800)",
     "gzip_bomb": "HTTP 200, Content-Encoding: gzip, ARG MiB (default 64) of spaces in about a thousandth of that",
     "encoded": "HTTP 200, a normal answer in Content-Encoding ARG (gzip, deflate, raw-deflate; others sent as is)",
+    "error_body": "HTTP 400 whose body is ARG (escape sequences and all)",
 }
 
 
@@ -172,6 +173,8 @@ def _handler(srv: HostileServer) -> type[BaseHTTPRequestHandler]:
                 data = completion(f"answer to {prompt}")
                 body = compressed(data, arg) if arg in ("gzip", "deflate", "raw-deflate") else data
                 self._reply(200, body, {"Content-Encoding": "deflate" if arg == "raw-deflate" else arg})
+            elif name == "error_body":
+                self._reply(400, arg.encode())
             elif name == "surrogate":
                 self._reply(200, completion("\ud800 answer"))  # json.dumps writes the escape "\ud800"
 

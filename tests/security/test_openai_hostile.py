@@ -140,3 +140,36 @@ def test_an_encoding_glc_did_not_ask_for_fails_that_instance() -> None:
         got, _, _ = _run(srv.base_url, PROMPTS)
     assert got["hostile"].output is None and "Content-Encoding 'zstd'" in got["hostile"].error
     _others_fine(got)
+
+
+SECRET = "sk-test-0123456789abcdef"
+
+
+def test_a_key_with_a_carriage_return_is_refused_without_showing_it(monkeypatch) -> None:
+    """A key read from a file with Windows line endings ends in '\\r'. h11 refused the header with its whole
+    value in the message, so every instance's error (the store, log.txt, the summary) held the key."""
+    from glc.runners.base import RunnerError
+
+    monkeypatch.setenv("GLC_TEST_KEY", SECRET + "\r\n")  # around a key: dropped
+    with start("ok") as srv:
+        got, _, _ = _run(srv.base_url, PROMPTS, api_key_env="GLC_TEST_KEY")
+    assert all(res.error is None for res in got.values())
+    for bad in (f"{SECRET}\rX", f"{SECRET} x", f"{SECRET}\x01", f"{SECRET}é"):
+        monkeypatch.setenv("GLC_TEST_KEY", bad)
+        with start("ok") as srv:
+            try:
+                got, _, _ = _run(srv.base_url, PROMPTS, api_key_env="GLC_TEST_KEY")
+            except RunnerError as exc:
+                message = str(exc)
+            else:
+                message = " ".join(str(res.error) for res in got.values())
+        assert "GLC_TEST_KEY" in message and "cannot carry" in message, message
+        assert SECRET not in message and SECRET[3:12] not in message, message
+
+
+def test_a_server_quoting_the_key_does_not_put_it_in_the_errors(monkeypatch) -> None:
+    monkeypatch.setenv("GLC_TEST_KEY", SECRET)
+    with start(f"error_body:invalid key Bearer {SECRET}", match="hostile") as srv:
+        got, _, _ = _run(srv.base_url, PROMPTS, api_key_env="GLC_TEST_KEY")
+    assert got["hostile"].error == "HTTP 400: invalid key Bearer <$GLC_TEST_KEY>"
+    _others_fine(got)
