@@ -49,7 +49,7 @@ from glc.engine.selection import Selection
 from glc.engine.store import insert_rows, refresh_prediction_partitions, transaction
 from glc.execute.datasets import MEDIA_VERSIONS, FileVersions, data_path, media_folder
 from glc.execute.progress import Progress, describe_not_scorable  # Progress: kept importable from here
-from glc.importers.safety import clip, lone_surrogate, preview
+from glc.importers.safety import clip, lone_surrogate, preview, printable
 from glc.importers.scores import Problem, file_sha256
 from glc.profiles import load_evaluators, load_grants, load_ray_settings
 from glc.runners import base as runner_base
@@ -728,13 +728,18 @@ class RunSummary:
     not_scorable: dict[str, str] = field(default_factory=dict)  # task id -> the evaluator setting it needs
 
     def describe(self) -> str:
+        """The summary ``glc run`` prints. Errors hold a stranger's text (a server's error body, a program's
+        stderr, an answer quoted by a judge's check): control characters and bidirectional overrides are
+        shown escaped, so an escape sequence there cannot set the terminal's title, write its clipboard
+        or forge a line."""
         lines = [f"inference: {plural(self.predicted, 'prediction')}, {plural(self.judged, 'evaluator reading')}, "
                  f"{plural(len(self.failed), 'failed instance')} in {self.seconds:.1f} s"]
         for label, err in self.job_errors:
-            lines.append(f"  job failed: {label}: {err}")
+            lines.append(f"  job failed: {printable(label)}: " + "\n    ".join(map(printable, err.splitlines())))
         for model, task, inst, err in self.failed[:10]:
             last = err.strip().splitlines()[-1] if err.strip() else err
-            lines.append(f"  failed: {model} · {task} · {inst}: {last[:300]}")
+            lines.append(f"  failed: {printable(model)} · {printable(task)} · {printable(inst)}: "
+                         f"{printable(last[:300])}")
         if len(self.failed) > 10:
             lines.append(f"  … and {len(self.failed) - 10} more (see predictions.error; `glc run --retry-failed`)")
         return "\n".join([*lines, *describe_not_scorable(self.not_scorable)])

@@ -173,3 +173,26 @@ def test_a_server_quoting_the_key_does_not_put_it_in_the_errors(monkeypatch) -> 
         got, _, _ = _run(srv.base_url, PROMPTS, api_key_env="GLC_TEST_KEY")
     assert got["hostile"].error == "HTTP 400: invalid key Bearer <$GLC_TEST_KEY>"
     _others_fine(got)
+
+
+ESCAPES = ("\x1b]0;pwned\x07"  # sets the terminal's title
+           "\x1b]52;c;cHduZWQ=\x07"  # writes the clipboard
+           "\x1b[2J\x9b2J"  # clears the screen (7-bit and 8-bit CSI)
+           "\u202eevil\ninference: 0 predictions, 0 failed instances")  # reorders text; forges a summary line
+
+
+def test_an_error_body_cannot_drive_the_terminal_through_the_run_summary() -> None:
+    """A server's error body is quoted into the instance's error, and ``glc run`` prints the summary on a
+    terminal as it is: its escape sequences are shown escaped, never sent."""
+    from glc.execute.inference import RunSummary
+    from glc.importers.safety import CONTROL
+
+    with start(f"error_body:{ESCAPES}", match="hostile") as srv:
+        got, _, _ = _run(srv.base_url, PROMPTS)
+    assert got["hostile"].error.startswith("HTTP 400: ")
+    summary = RunSummary(failed=[("m", "t", "hostile", got["hostile"].error)],
+                         job_errors=[("m · t", f"the program failed: {ESCAPES}")])
+    text = summary.describe()
+    assert not CONTROL.search(text.replace("\n", "")), repr(text)
+    assert "\\x1b]0;pwned\\x07" in text  # shown, escaped
+    assert [line for line in text.splitlines() if line.startswith("inference:")] == [text.splitlines()[0]]
