@@ -497,3 +497,28 @@ def test_a_sql_template_that_runs_out_of_memory_is_a_located_error(tmp_path: Pat
     with pytest.raises(GlcError) as info:
         compile_project(root)
     assert "sql/models/greedy.sql" in info.value.format() and "ran out of memory" in info.value.format()
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1@evil.example:8000/v1",  # userinfo that looks like the granted host
+    "http://evil.example#@127.0.0.1:8000/v1", "http://evil.example\\@127.0.0.1:8000/v1",
+    "http://127.0.0.1:8000@evil.example/v1", "http://127.0.0.1:8000:9000/v1",
+    "http://127.0.0.1.:8000/v1",  # a trailing dot
+    "http://2130706433:8000/v1", "http://0x7f000001:8000/v1", "http://127.1:8000/v1", "http://0177.0.0.1:8000/v1",
+    "http://[::ffff:127.0.0.1]:8000/v1", "http://[127.0.0.1]:8000/v1", "http://localhost:8000/v1",  # other spellings
+    "http://１２７.０.０.１:8000/v1",  # full-width digits, which IDNA maps to ASCII
+    "https://api.example.com.evil.example/v1", "https://api.example.com:444/v1", "https://api.example.com/v10",
+    "http://api.example.com/v1",  # the key in clear text
+    "https://user:pass@api.example.com/v1", "https://api.example.com./v1",
+])
+def test_endpoint_hosts_are_matched_as_written(url: str) -> None:
+    """Granted: any port on 127.0.0.1 (no key) and https://api.example.com/v1 (with its key). Another
+    spelling of a granted host is another host here: refused, never resolved to the same address."""
+    from glc.profiles import Endpoint, Grants
+
+    grants = Grants(Path("/nonexistent"), endpoints=(Endpoint.parse("http://127.0.0.1:*", None),
+                                                     Endpoint.parse("https://api.example.com/v1", "EXAMPLE_KEY")))
+    assert grants.endpoint_problem("http://127.0.0.1:8000/v1", None) is None
+    assert grants.endpoint_problem("https://API.example.com:443/v1/", "EXAMPLE_KEY") is None
+    assert grants.endpoint_problem("http://127.0.0.1:8000/v1", "EXAMPLE_KEY") is not None  # not its key
+    assert grants.endpoint_problem(url, None) is not None and grants.endpoint_problem(url, "EXAMPLE_KEY") is not None
