@@ -290,8 +290,13 @@ class OpenAIRunner(Runner):
             if self.a.api_key_env:
                 headers["Authorization"] = f"Bearer {self._api_key()}"
             limits = httpx.Limits(max_connections=self.a.concurrency, max_keepalive_connections=self.a.concurrency)
+            # An environment proxy (HTTP_PROXY, ALL_PROXY) is used for https only, where it carries a TLS tunnel
+            # to the granted host (CONNECT host:port, nothing else). For http it would read the prompts and
+            # the key in clear text and answer in the server's name, and a loopback server would be asked
+            # for on the proxy's own machine: a host profiles.yml never named.
             ep.client = httpx.Client(base_url=ep.url.rstrip("/"), headers=headers, limits=limits,
-                                     timeout=httpx.Timeout(self.a.timeout_s), follow_redirects=False)
+                                     timeout=httpx.Timeout(self.a.timeout_s), follow_redirects=False,
+                                     trust_env=ep.url.startswith("https://"))
             _bound_by_deadline(ep.client)
         return ep.client
 

@@ -196,3 +196,65 @@ def test_an_error_body_cannot_drive_the_terminal_through_the_run_summary() -> No
     assert not CONTROL.search(text.replace("\n", "")), repr(text)
     assert "\\x1b]0;pwned\\x07" in text  # shown, escaped
     assert [line for line in text.splitlines() if line.startswith("inference:")] == [text.splitlines()[0]]
+
+
+class _Proxy:
+    """A listener standing for a proxy from the environment: records the first bytes of each connection."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.seen: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.seen.append(conn.recv(65536))
+                except OSError:
+                    pass
+
+
+@pytest.mark.parametrize("var", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_an_http_endpoint_is_never_sent_through_an_environment_proxy(monkeypatch, var: str) -> None:
+    """With HTTP_PROXY set (common on clusters, rarely with 127.0.0.1 in NO_PROXY), the prompts and the key
+    for a granted http endpoint went to the proxy in clear text: a host profiles.yml never named."""
+    proxy = _Proxy()
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        monkeypatch.setenv(var, proxy.url)
+        monkeypatch.setenv("GLC_TEST_KEY", SECRET)
+        with start("ok") as srv:
+            got, _, _ = _run(srv.base_url, PROMPTS, api_key_env="GLC_TEST_KEY")
+            calls = sum(srv.calls.values())
+    finally:
+        proxy.sock.close()
+    assert proxy.seen == [] and calls == len(PROMPTS)
+    for p in PROMPTS:
+        assert got[p].error is None and got[p].output == f"answer to {p}"
+
+
+def test_an_https_endpoint_may_tunnel_through_an_environment_proxy(monkeypatch) -> None:
+    """For https the proxy only carries a TLS tunnel: it is told the granted host and port, never the key."""
+    proxy = _Proxy()
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("GLC_TEST_KEY", SECRET)
+        got, _, _ = _run("https://127.0.0.1:9/v1", ["hello"], api_key_env="GLC_TEST_KEY", max_retries=0,
+                         timeout_s=3.0)
+    finally:
+        proxy.sock.close()
+    assert got["hello"].error is not None  # this proxy never answers
+    assert proxy.seen and proxy.seen[0].startswith(b"CONNECT 127.0.0.1:9 ") and SECRET.encode() not in proxy.seen[0]
