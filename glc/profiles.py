@@ -126,7 +126,11 @@ class Endpoint:
     @classmethod
     def parse(cls, url: str, api_key_env: str | None) -> Endpoint:
         parts = urlsplit(url)
-        host, _, port = parts.netloc.rpartition(":") if parts.netloc.count(":") == 1 else (parts.netloc, "", "")
+        if parts.netloc.startswith("[") and "]" in parts.netloc:  # an IPv6 address: http://[::1]:8000
+            inside, _, rest = parts.netloc[1:].partition("]")
+            host, port = inside, rest[1:] if rest.startswith(":") else ""
+        else:
+            host, _, port = parts.netloc.rpartition(":") if parts.netloc.count(":") == 1 else (parts.netloc, "", "")
         default = 443 if parts.scheme == "https" else 80
         return cls(parts.scheme, host.lower(), None if port == "*" else int(port or default),
                    parts.path.rstrip("/"), api_key_env)

@@ -522,3 +522,19 @@ def test_endpoint_hosts_are_matched_as_written(url: str) -> None:
     assert grants.endpoint_problem("https://API.example.com:443/v1/", "EXAMPLE_KEY") is None
     assert grants.endpoint_problem("http://127.0.0.1:8000/v1", "EXAMPLE_KEY") is not None  # not its key
     assert grants.endpoint_problem(url, None) is not None and grants.endpoint_problem(url, "EXAMPLE_KEY") is not None
+
+
+@pytest.mark.parametrize("url, allowed", [
+    ("http://[::1]:8000/v1/chat/completions", True), ("http://[::1]:8000", False),  # outside /v1
+    ("http://[::1]:8001/v1", False),
+    ("http://[::2]:8000/v1", False), ("http://127.0.0.1:8000/v1", False), ("https://[::1]:8000/v1", False),
+    ("http://[0:0:0:0:0:0:0:1]:8000/v1", False),  # another spelling: hosts are matched as written
+])
+def test_an_ipv6_endpoint_is_granted_by_its_address(url: str, allowed: bool) -> None:
+    """profiles.yml may grant an IPv6 endpoint (http://[::1]:8000/v1): its address was read with the port
+    and brackets ('[::1]:8000', port 80), so no request ever matched it. It fails closed, but a served
+    model on an IPv6 loopback could not be used at all."""
+    from glc.profiles import Endpoint
+
+    assert Endpoint.parse("http://[::1]:8000/v1", None).allows(url) is allowed
+    assert Endpoint.parse("http://[::1]:*", None).allows("http://[::1]:9/v1")
