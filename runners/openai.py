@@ -37,6 +37,9 @@ from glc.runners.base import Request, Result, Runner, RunnerArgs, error_text
 from pydantic import Field, model_validator
 
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # a chat answer is kilobytes; more is a broken or hostile server
+MAX_TIMEOUT_S = 86_400.0  # one attempt (seconds)
+MAX_BACKOFF_S = 3_600.0  # one wait between attempts
+MAX_IN_FLIGHT = 2_048  # requests at once over all servers of a route (a thread each)
 
 
 class OpenAIArgs(RunnerArgs):
@@ -47,9 +50,11 @@ class OpenAIArgs(RunnerArgs):
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     concurrency: int = Field(default=4, ge=1, le=256)
     max_retries: int = Field(default=4, ge=0, le=20)
-    timeout_s: float = Field(default=60.0, gt=0)
-    backoff_s: float = Field(default=0.5, ge=0)
-    max_backoff_s: float = Field(default=20.0, ge=0)
+    # bounded: a stranger's spec could otherwise hold a run for years after one 503 (backoff_s: 1e9) or
+    # wait forever for one answer (inf); a day covers the longest generation, an hour any backoff
+    timeout_s: float = Field(default=60.0, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False)
+    backoff_s: float = Field(default=0.5, ge=0, le=MAX_BACKOFF_S, allow_inf_nan=False)
+    max_backoff_s: float = Field(default=20.0, ge=0, le=MAX_BACKOFF_S, allow_inf_nan=False)
     system_prompt: str | None = None
     extra_body: dict[str, Any] = {}
 
@@ -57,6 +62,9 @@ class OpenAIArgs(RunnerArgs):
     def _one_or_several_servers(self) -> OpenAIArgs:
         if (self.base_url is None) == (not self.base_urls):
             raise ValueError("give base_url (one server) or base_urls (several), not both and not neither")
+        if self.concurrency * len(self.urls) > MAX_IN_FLIGHT:  # one thread per request in flight
+            raise ValueError(f"concurrency x servers is {self.concurrency * len(self.urls):,} requests in flight; "
+                             f"at most {MAX_IN_FLIGHT:,}")
         return self
 
     @property

@@ -258,3 +258,28 @@ def test_an_https_endpoint_may_tunnel_through_an_environment_proxy(monkeypatch) 
         proxy.sock.close()
     assert got["hello"].error is not None  # this proxy never answers
     assert proxy.seen and proxy.seen[0].startswith(b"CONNECT 127.0.0.1:9 ") and SECRET.encode() not in proxy.seen[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"backoff_s": 1e9}, "less than or equal to 3600"),  # one 503, then years of sleep
+    ({"max_backoff_s": float("inf")}, "finite number"),
+    ({"timeout_s": float("inf")}, "finite number"),
+    ({"timeout_s": 1e7}, "less than or equal to 86400"),
+    ({"timeout_s": float("nan")}, "finite number"),
+    ({"concurrency": 256, "base_url": None, "base_urls": [f"http://127.0.0.1:{8000 + i}/v1" for i in range(9)]},
+     "2,304 requests in flight"),  # a thread each
+])
+def test_a_spec_cannot_make_the_openai_runner_wait_forever_or_start_without_bound(args: dict, message: str) -> None:
+    """A stranger's model spec sets the runner's waits and width: unbounded, backoff_s: 1e9 held a run for
+    years after one 503, timeout_s: .inf waited forever for one answer, and concurrency x base_urls started
+    up to 65,536 threads. Each is now a spec error; the values a real fleet uses still validate."""
+    from glc.runners.openai import OpenAIArgs
+    from pydantic import ValidationError
+
+    base = {"base_url": "http://127.0.0.1:8000/v1", "model": "m"}
+    with pytest.raises(ValidationError) as info:
+        OpenAIArgs(**{**base, **args})
+    assert message in str(info.value)
+    OpenAIArgs(**base, timeout_s=3600, backoff_s=2, max_backoff_s=600, concurrency=64)
+    OpenAIArgs(base_url=None, base_urls=[f"http://127.0.0.1:{8000 + i}/v1" for i in range(8)], model="m",
+               concurrency=256)
