@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict
 # target/media/: a generated picture, clip or point cloud is megabytes; a gigabyte is a broken or runaway
 # program, and each file kept is a copy on disk
 MAX_MEDIA_BYTES = 1 << 30
+# the longest one request to a runner may take (seconds): a stranger's spec may not make a run wait forever
+MAX_TIMEOUT_S = 86_400.0
 
 
 class RunnerArgs(BaseModel):

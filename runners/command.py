@@ -31,6 +31,7 @@ from typing import IO, Any, ClassVar, Literal, cast
 
 from glc.compiler.sandbox import shared_sandbox, template_problem
 from glc.runners.base import (
+    MAX_TIMEOUT_S,
     Request,
     Result,
     Runner,
@@ -133,7 +134,7 @@ def _template(text: str) -> Any:
 class CommandArgs(RunnerArgs):
     argv: list[str] = Field(min_length=1, description="program and arguments, each a template")
     result: Literal["stdout", "file"] = "stdout"
-    timeout_s: float = Field(default=120.0, gt=0)
+    timeout_s: float = Field(default=120.0, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False)  # finite: a day at most
     workers: int = Field(default=1, ge=1, le=64)
     env: dict[str, str] = {}
     version_argv: list[str] = []

@@ -33,11 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from glc.runners.base import Request, Result, Runner, RunnerArgs, error_text
+from glc.runners.base import MAX_TIMEOUT_S, Request, Result, Runner, RunnerArgs, error_text
 from pydantic import Field, model_validator
 
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # a chat answer is kilobytes; more is a broken or hostile server
-MAX_TIMEOUT_S = 86_400.0  # one attempt (seconds)
 MAX_BACKOFF_S = 3_600.0  # one wait between attempts
 MAX_IN_FLIGHT = 2_048  # requests at once over all servers of a route (a thread each)
 

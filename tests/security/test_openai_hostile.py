@@ -283,3 +283,14 @@ def test_a_spec_cannot_make_the_openai_runner_wait_forever_or_start_without_boun
     OpenAIArgs(**base, timeout_s=3600, backoff_s=2, max_backoff_s=600, concurrency=64)
     OpenAIArgs(base_url=None, base_urls=[f"http://127.0.0.1:{8000 + i}/v1" for i in range(8)], model="m",
                concurrency=256)
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), float("nan"), 1e9])
+def test_a_command_route_cannot_wait_forever_for_its_program(timeout: float) -> None:
+    """The command runner's timeout_s had the same gap: .inf let a program that never exits hold the run."""
+    from glc.runners.command import CommandArgs
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        CommandArgs(argv=["echo", "x"], timeout_s=timeout)
+    assert CommandArgs(argv=["echo", "x"], timeout_s=3600).timeout_s == 3600
