@@ -460,7 +460,8 @@ class OpenAIRunner(Runner):
 
     def _one(self, req: Request) -> Result:
         res = self._one_unredacted(req)
-        res.error = self._redacted(res.error)
+        # the answer too: it becomes a prediction, which an export of predictions shares with others
+        res.error, res.output = self._redacted(res.error), self._redacted(res.output)
         return res
 
     def _one_unredacted(self, req: Request) -> Result:

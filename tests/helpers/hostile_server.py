@@ -34,6 +34,7 @@ BEHAVIOURS = {
     "gzip_bomb": "HTTP 200, Content-Encoding: gzip, ARG MiB (default 64) of spaces in about a thousandth of that",
     "encoded": "HTTP 200, a normal answer in Content-Encoding ARG (gzip, deflate, raw-deflate; others sent as is)",
     "error_body": "HTTP 400 whose body is ARG (escape sequences and all)",
+    "echo_auth": "HTTP 200 whose answer quotes the Authorization header it was sent",
 }
 
 
@@ -175,6 +176,8 @@ def _handler(srv: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(200, body, {"Content-Encoding": "deflate" if arg == "raw-deflate" else arg})
             elif name == "error_body":
                 self._reply(400, arg.encode())
+            elif name == "echo_auth":
+                self._reply(200, completion(f"you sent {self.headers.get('Authorization')}"))
             elif name == "surrogate":
                 self._reply(200, completion("\ud800 answer"))  # json.dumps writes the escape "\ud800"
 

@@ -175,6 +175,15 @@ def test_a_server_quoting_the_key_does_not_put_it_in_the_errors(monkeypatch) -> 
     _others_fine(got)
 
 
+def test_a_server_answering_with_the_key_does_not_put_it_in_the_predictions(monkeypatch) -> None:
+    """An endpoint that echoes the key back as its answer: the answer becomes a stored prediction, which
+    `glc export predictions` writes into a submission that is shared; the key is not in it."""
+    monkeypatch.setenv("GLC_TEST_KEY", SECRET)
+    with start("echo_auth", match="hostile") as srv:
+        got, _, _ = _run(srv.base_url, PROMPTS, api_key_env="GLC_TEST_KEY")
+    assert got["hostile"].output == "you sent Bearer <$GLC_TEST_KEY>" and got["hostile"].error is None
+
+
 ESCAPES = ("\x1b]0;pwned\x07"  # sets the terminal's title
            "\x1b]52;c;cHduZWQ=\x07"  # writes the clipboard
            "\x1b[2J\x9b2J"  # clears the screen (7-bit and 8-bit CSI)
