@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
+from helpers.metric_project import add_task, new_project
 from helpers.project import copy_project
 
 from glc.engine.build import LIVE_RUN
@@ -56,3 +58,31 @@ def test_results_are_kept_when_a_later_build_replaces_them(tmp_path: Path) -> No
     assert rows["m2"]["level_a"] is None and rows["m2"]["level_b"] is not None
     assert rows["m1"]["delta"]["level_2"] == 0.0 and not rows["m1"]["tasks"]
     assert {r["model"] for r in ws.diff(f"run:{first.run_id}", f"run:{second.run_id}")} == {"m1", "m2"}
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_a_run_diff_names_the_boards_tasks_only(tmp_path: Path) -> None:
+    """``glc diff run:A run:B --scope S`` lists the changed tasks of that board (and tasks removed from the
+    catalog since, whose scopes are unknown), not every changed task of the benchmark: a change outside the
+    board moves none of its numbers, and listed first (by the size of the change) it crowded the board's
+    own causes out of the five shown."""
+    root = new_project(tmp_path / "p")
+    item = [("q1", {}, ["x"])]
+    c = add_task(root, "acc", "text", item, modality="image", paradigm="comprehension", sota=50.0)
+    gone = add_task(root, "acc", "text", item, modality="image", paradigm="comprehension", sota=50.0, suffix="_2")
+    nlp = [add_task(root, "acc", "text", item, sota=50.0, suffix=f"_l{i}") for i in range(5)]
+    ws = Workspace(root)
+    scores = tmp_path / "s.csv"
+    scores.write_text("model,task,score\n" + "".join(f"m,{t},{x}\n" for t, x in [(c, 40.0), (gone, 30.0)]
+                                                     + [(t, 10.0) for t in nlp]))
+    ws.import_scores(scores)
+    ws.run()
+    (root / "specs" / "tasks" / "test" / f"{gone}.yaml").unlink()  # the task leaves the catalog
+    ws = Workspace(root)  # a workspace compiles once: the next command's
+    scores.write_text("model,task,score\n" + "".join(f"m,{t},{x}\n" for t, x in [(c, 55.0)]
+                                                     + [(t, 90.0) for t in nlp]))
+    ws.import_scores(scores)
+    ws.run()
+    [row] = ws.diff("run:previous", "run:latest", scope="C-image-comprehension")
+    assert (row["level_a"], row["level_b"]) == (2, 3)  # 40 loses to the SoTA of 50, 55 wins
+    assert {t["task_id"]: (t["sigma_a"], t["sigma_b"]) for t in row["tasks"]} == {c: (40.0, 55.0), gone: (30.0, None)}

@@ -4,8 +4,8 @@ A side is ``variant:NAME``, ``scope:NAME`` or ``run:ID`` (``run:latest`` and ``r
 name the last two runs that changed results); what a side does not name comes from the
 options (or the defaults). For every model the two level rows are compared, and the tasks
 that cause the difference are listed: tasks whose win differs (two variants), tasks only one
-scope holds (two scopes), or tasks whose normalized score or result against SoTA changed (two
-runs).
+scope holds (two scopes), or tasks of the boards compared whose normalized score or result
+against SoTA changed (two runs; a task since removed from the catalog included).
 """
 
 from __future__ import annotations
@@ -89,11 +89,16 @@ def _causes(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, a: Side, 
             return "(SELECT * FROM glc_run_tasks WHERE run_id = ?)", [run or ""]
 
         (qa, pa), (qb, pb) = tasks(a.run), tasks(b.run)
+        # only the tasks of the boards compared (a change elsewhere moves none of their numbers, and would
+        # crowd the causes out of the TOP listed), and tasks no longer in the catalog (removed since: their
+        # scopes are unknown, and a removed task changes a denominator)
         rows = con.execute(
-            "SELECT coalesce(x.model, y.model), coalesce(x.task_id, y.task_id), x.sigma, y.sigma, x.vs_sota, "
-            f"y.vs_sota FROM {qa} AS x FULL JOIN {qb} AS y ON x.model = y.model AND x.task_id = y.task_id "
-            "WHERE x.sigma IS DISTINCT FROM y.sigma OR x.vs_sota IS DISTINCT FROM y.vs_sota "
-            "ORDER BY abs(coalesce(y.sigma, 0) - coalesce(x.sigma, 0)) DESC", pa + pb).fetchall()
+            "SELECT coalesce(x.model, y.model), coalesce(x.task_id, y.task_id), x.sigma, y.sigma, "
+            f"x.vs_sota, y.vs_sota FROM {qa} AS x FULL JOIN {qb} AS y ON x.model = y.model AND x.task_id = y.task_id "
+            "WHERE (x.sigma IS DISTINCT FROM y.sigma OR x.vs_sota IS DISTINCT FROM y.vs_sota) "
+            "AND (coalesce(x.task_id, y.task_id) IN (SELECT st.task_id FROM scope_tasks AS st "
+            "WHERE st.scope IN (?, ?)) OR NOT coalesce(x.task_id, y.task_id) IN (SELECT t.task_id FROM tasks AS t)) "
+            "ORDER BY abs(coalesce(y.sigma, 0) - coalesce(x.sigma, 0)) DESC", [*pa, *pb, a.scope, b.scope]).fetchall()
         what = [{"model": r[0], "task_id": r[1], "sigma_a": r[2], "sigma_b": r[3], "vs_sota_a": r[4],
                  "vs_sota_b": r[5]} for r in rows]
     elif a.variant != b.variant:
