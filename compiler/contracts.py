@@ -213,6 +213,7 @@ PUBLIC: dict[str, Contract] = {c.name: c for c in [
         _c("n_complete", "INTEGER", "attempted tasks scored on all their instances"),
         _c("instances_scored", "BIGINT", "instances with a real answer (predicted scores)"),
         _c("instances_total", "BIGINT", "instances the predicted scores are computed over"),
+        _c("n_imported", "INTEGER", "attempted tasks whose score is an imported task score (no instances)"),
     ), "Level-2..5 scores and the level reached per (model, variant, scope), with what they rest on"),
 ]}
 

@@ -56,7 +56,7 @@ def test_level_scores_table_contract(built: Workspace) -> None:
         con.close()
     assert cols == ["model", "variant", "scope", "level_2", "level_3", "level_4", "level_5",
                     "s_c", "s_g", "s_l", "level", "level_without_ties", "n_tasks", "n_attempted", "n_wins", "n_ties",
-                    "n_pending", "n_complete", "instances_scored", "instances_total"]
+                    "n_pending", "n_complete", "instances_scored", "instances_total", "n_imported"]
     assert n == 3 * 3 * n_scopes  # models x variants x scopes
 
 

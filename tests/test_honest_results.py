@@ -137,11 +137,11 @@ def test_interval_columns_are_named_for_their_level() -> None:
     rows = [{"rank": 1, "model": "a", "variant": "pooled", "scope": "A", "level": 5, "level_2": 50.0,
              "level_3": 40.0, "level_4": 30.0, "level_5": 20.0, "s_c": 1.0, "s_g": 1.0, "s_l": 1.0,
              "level_without_ties": 5, "n_tasks": 3, "n_attempted": 3, "n_wins": 3, "n_ties": 0, "n_pending": 0,
-             "n_complete": 3, "instances_scored": 30, "instances_total": 30},
+             "n_complete": 3, "instances_scored": 30, "instances_total": 30, "n_imported": 0},
             {"rank": 2, "model": "b", "variant": "pooled", "scope": "A", "level": 2, "level_2": 45.0,
              "level_3": 0.0, "level_4": 0.0, "level_5": 0.0, "s_c": 0.0, "s_g": 0.0, "s_l": 0.0,
              "level_without_ties": 2, "n_tasks": 3, "n_attempted": 2, "n_wins": 0, "n_ties": 0, "n_pending": 0,
-             "n_complete": 1, "instances_scored": 15, "instances_total": 20}]
+             "n_complete": 1, "instances_scored": 15, "instances_total": 20, "n_imported": 0}]
     iv = Intervals(0.9, {"a": {2: (48.0, 52.0), 3: (38.0, 42.0), 4: (29.0, 31.0), 5: (19.0, 21.0)},
                          "b": {2: (44.0, 46.0), 3: (0.0, 0.0), 4: (0.0, 0.0), 5: (0.0, 0.0)}})
     head, a, b = render(rows, "table", iv).splitlines()
@@ -165,6 +165,50 @@ def test_bootstrap_intervals_reach_json_and_csv(tmp_path: Path) -> None:
     assert m["level_2_ci95_lo"] is not None and m["level_2_ci95_lo"] <= m["level_2"] <= m["level_2_ci95_hi"]
     table = glc_process(root, "leaderboard", "--scope", "C-image-comprehension").stdout
     assert f"level_{m['level']}_ci95" in table.splitlines()[1]
+
+
+def test_imported_scores_are_told_apart_from_predicted_ones(tmp_path: Path) -> None:
+    """A row resting on imported task scores (no instances behind them: outside the coverage, fixed in every
+    bootstrap replicate) says how many, in every format: ``n_imported`` in json and csv (and the run's
+    levels.parquet), the coverage cell and a note on the table, in explain and in the report. Before, a
+    model with one predicted task and one imported showed coverage ``100%`` and nothing else."""
+    root = new_project(tmp_path / "p")
+    items = [(f"q{i}", {}, [str(i % 2)]) for i in range(4)]
+    c = add_task(root, "acc", "text", items, modality="image", paradigm="comprehension", sota=50.0)
+    g = add_task(root, "psnr", "text", [("q1", {}, ["x"])], modality="image", paradigm="generation", sota=30.0)
+    ws = Workspace(root)
+    ws.import_predictions(write_predictions(tmp_path / "p.jsonl", "mixed", c,
+                                            [("q0", "0"), ("q1", "1"), ("q2", "0"), ("q3", "0")]))
+    ws.import_scores(_scores(tmp_path / "s.csv", [("mixed", g, 31.0), ("imp", c, 60.0), ("imp", g, 31.0)]))
+    assert glc(root, "run").returncode == 0
+    sources = dict(sql_rows(ws, "SELECT model, count(*) FILTER (WHERE source = 'imported') FROM task_scores "
+                                "GROUP BY model"))
+    assert sources == {"mixed": 1, "imp": 2}
+    board = {r["model"]: r for r in ws.leaderboard("pooled", "B-image")}
+    assert {m: (r["n_attempted"], r["n_imported"]) for m, r in board.items()} == {"mixed": (2, 1), "imp": (2, 2)}
+    as_json = json.loads(glc(root, "leaderboard", "--scope", "B-image", "--format", "json").stdout)
+    rows = {r["model"]: r for r in as_json}
+    assert rows["mixed"]["n_imported"] == 1 and rows["imp"]["n_imported"] == 2
+    parsed = csv.DictReader(io.StringIO(glc(root, "leaderboard", "--scope", "B-image", "--format", "csv").stdout))
+    assert {r["model"]: r["n_imported"] for r in parsed} == {"mixed": "1", "imp": "2"}
+    out = glc(root, "leaderboard", "--scope", "B-image").stdout
+    assert "100% (1 imported)" in next(line for line in out.splitlines() if " mixed " in line)
+    assert "- (2 imported)" in next(line for line in out.splitlines() if " imp " in line)
+    assert "note: mixed: 1 of 2 attempted tasks rest on imported task scores" in out
+    assert "note: imp: all 2 attempted tasks rest on imported task scores" in out
+    md = glc(root, "leaderboard", "--scope", "B-image", "--format", "markdown").stdout
+    assert "100% (1 imported)" in md and "note: mixed: 1 of 2 attempted tasks" in md
+    info = ws.explain("mixed", "pooled", "B-image")
+    assert info["basis"]["n_imported"] == 1 and info["basis"]["coverage"] == "100% (1 imported)"
+    assert any(n.startswith("1 of 2 attempted tasks rest on imported task scores") for n in info["notes"])
+    levels = sql_rows(ws, "SELECT n_imported FROM read_parquet(?) WHERE model = 'mixed' AND scope = 'B-image' "
+                          "AND variant = 'pooled'", str(sorted((ws.target_dir / "runs").glob("*/levels.parquet"))[-1]))
+    assert levels == [(1,)]
+    page = ws.report(tmp_path / "r").read_text()
+    basis = page.split('<ul id="basis">')[1].split("</ul>")[0]
+    assert "mixed: 1 of 2 attempted tasks rest on imported task scores" in basis
+    assert "<td>100% (1 imported)</td>" in page and "not attempted; 1 imported</td>" in page  # coverage, rests on
+    assert '<small class="cov">imported</small>' in page  # the task table's cell of an imported score
 
 
 # --- the SoTA workbook is not a model --------------------------------------------------------------

@@ -18,7 +18,7 @@ from glc.workspace import Workspace
 
 KEYS = ["rank", "model", "variant", "scope", "level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l", "level",
         "level_without_ties", "n_tasks", "n_attempted", "n_wins", "n_ties", "n_pending", "n_complete",
-        "instances_scored", "instances_total",
+        "instances_scored", "instances_total", "n_imported",
         *[f"level_{k}_ci95_{end}" for k in (2, 3, 4, 5) for end in ("lo", "hi")]]
 
 

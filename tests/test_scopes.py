@@ -371,9 +371,10 @@ def test_diff_and_report_take_the_new_boards(built: Workspace, tmp_path: Path) -
 def test_cli_lists_and_prints_the_new_boards(built: Workspace) -> None:
     out = glc(built.root, "leaderboard", "--scope", "D-image-comprehension-question-answering", "--format", "csv")
     assert out.returncode == 0, out.stderr
-    # rank first; level_without_ties, 1 task with a SoTA, attempted, won (no tie), complete; no instances, no intervals
+    # rank first; level_without_ties, 1 task with a SoTA, attempted, won (no tie), complete; no instances (1 task
+    # score imported), no intervals
     assert out.stdout.splitlines()[1] == \
-        "1,m,pooled,D-image-comprehension-question-answering,100.0,100.0,,,100.0,,,3,3,1,1,1,0,0,1" + "," * 10
+        "1,m,pooled,D-image-comprehension-question-answering,100.0,100.0,,,100.0,,,3,3,1,1,1,0,0,1,,,1" + "," * 8
     listed = glc(built.root, "ls", "scopes").stdout.splitlines()
     assert listed[1].split() == ["A", "A", "5", "18", "True"] and listed[2].split()[:3] == ["A-quick", "A", "5"]
     assert ["D-image-comprehension-question-answering", "D", "3", "1", "False"] in [x.split() for x in listed]

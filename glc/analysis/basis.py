@@ -3,7 +3,7 @@ without a SoTA, and the models themselves.
 
 ``level_scores`` (and ``leaderboard``) carry the counts per (model, variant, scope):
 ``level_without_ties``, ``n_tasks``, ``n_attempted``, ``n_wins``, ``n_ties``, ``n_pending``,
-``n_complete``, ``instances_scored``, ``instances_total``. This module turns them into the short
+``n_complete``, ``instances_scored``, ``instances_total``, ``n_imported``. This module turns them into the short
 cells of the boards (``attempted``, ``wins``, ``coverage``) and into the notes printed under a
 board by ``glc run`` and ``glc leaderboard``, and shown by ``glc explain`` and ``glc report``.
 """
@@ -47,12 +47,14 @@ def coverage_percent(r: dict[str, Any]) -> str | None:
 
 
 def coverage_text(r: dict[str, Any]) -> str:
-    """``100%``, or ``97% (12/14 tasks complete)`` for partial results; ``-`` for task scores only."""
+    """``100%``, or ``97% (12/14 tasks complete)`` for partial results; ``-`` for task scores only; ``(2
+    imported)`` added when some attempted tasks' scores are imported task scores (outside the percentage)."""
     pct = coverage_percent(r)
-    attempted, complete = _n(r, "n_attempted"), _n(r, "n_complete")
-    if complete >= attempted:
-        return pct or "-"
-    return f"{pct or '-'} ({complete}/{attempted} tasks complete)"
+    attempted, complete, imported = _n(r, "n_attempted"), _n(r, "n_complete"), _n(r, "n_imported")
+    parts = [f"{complete}/{attempted} tasks complete"] if complete < attempted else []
+    if imported:
+        parts.append(f"{imported} imported")
+    return f"{pct or '-'} ({', '.join(parts)})" if parts else pct or "-"
 
 
 def cells(r: dict[str, Any]) -> dict[str, str]:
@@ -84,6 +86,12 @@ def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0) 
                          "(a Close Set): run, not scored here; `glc export predictions --format general-bench` "
                          "writes them for the official scorer")
     attempted, complete = _n(r, "n_attempted"), _n(r, "n_complete")
+    imported = _n(r, "n_imported")
+    if imported:
+        which = f"all {attempted}" if imported >= attempted else f"{imported} of {attempted}"
+        notes.append(f"{which} attempted tasks rest on imported task scores (`glc import scores`), not on predictions "
+                     "scored here: no instances behind them, so they are outside the coverage and do not vary in "
+                     "the bootstrap intervals")
     if complete < attempted:
         pct = coverage_percent(r)
         share = f"{pct} of the instances scored" if pct else "instances missing"

@@ -156,6 +156,7 @@ def explain(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: st
                     "n_complete",
                     "instances_scored",
                     "instances_total",
+                    "n_imported",
                 )
             },
             **cells(result),

@@ -135,6 +135,8 @@ def _flags(r: dict[str, Any]) -> str:
         out.append(f"{missing} not attempted")
     if int(r["n_complete"] or 0) < int(r["n_attempted"] or 0):
         out.append("partial")
+    if r["n_imported"]:
+        out.append(f"{r['n_imported']} imported")
     if r["n_pending"]:
         out.append(f"{r['n_pending']} without SoTA")
     return "; ".join(out) or "-"
@@ -387,7 +389,8 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
                 model_cells.append("<td>-</td>")
                 continue
             kind = _outcome(t)
-            coverage = "" if t["n_instances"] is None else f'{t["n_scored"]}/{t["n_instances"]} scored'
+            coverage = ("imported" if t["source"] == "imported" else "") if t["n_instances"] is None else \
+                f'{t["n_scored"]}/{t["n_instances"]} scored'
             status = task_status(t)
             body = ('<span class="na">not attempted</span>' if not t["supported"] else
                     f'{_esc(t["raw_score"])}<br><small>σ {_esc(t["sigma"])}</small>'

@@ -72,7 +72,8 @@ WITH task_classes AS (
     SUM(CASE WHEN w.vs_sota > 0 THEN {{ level_units('w.sigma') }} ELSE 0 END) AS units_better,
     COUNT_IF(w.complete) AS n_complete,
     SUM(CASE WHEN w.supported THEN w.n_scored END) AS instances_scored,
-    SUM(CASE WHEN w.supported THEN w.n_instances END) AS instances_total
+    SUM(CASE WHEN w.supported THEN w.n_instances END) AS instances_total,
+    COUNT_IF(w.source = 'imported') AS n_imported
   FROM task_results AS w
   JOIN classes AS k
     ON k.task_id = w.task_id
@@ -95,7 +96,8 @@ WITH task_classes AS (
     {{ from_units('SUM(p.units_better)') }} AS sum_better,
     CAST(SUM(p.n_complete) AS HUGEINT) AS n_complete,
     SUM(p.instances_scored) AS instances_scored,
-    SUM(p.instances_total) AS instances_total
+    SUM(p.instances_total) AS instances_total,
+    CAST(SUM(p.n_imported) AS HUGEINT) AS n_imported
   FROM per_class AS p
   JOIN class_scopes AS cs
     ON cs.class_id = p.class_id
@@ -127,7 +129,8 @@ SELECT
   p.sum_better,
   p.n_complete,
   p.instances_scored,
-  p.instances_total
+  p.instances_total,
+  p.n_imported
 FROM per_cell AS p
 JOIN cells AS c
   ON c.cell_id = p.cell_id

@@ -37,5 +37,6 @@ SELECT
   n_pending,
   n_complete,
   instances_scored,
-  instances_total
+  instances_total,
+  n_imported
 FROM ranked

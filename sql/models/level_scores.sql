@@ -42,7 +42,7 @@ CASE WHEN {{ c }} IS NULL THEN {{ g }} WHEN {{ g }} IS NULL THEN {{ c }} ELSE ({
     {{ ('MAX(' ~ col ~ ')') if grouped else col | ident }} AS {{ ('m_' ~ col) | ident }}, -- the NLP modality's: the only one with group L
 {%- endfor %}
 {%- for col in ['n_tasks', 'n_attempted', 'n_at_least', 'n_better', 'n_tied', 'n_complete', 'instances_scored',
-                'instances_total'] %}
+                'instances_total', 'n_imported'] %}
     {{ ('SUM(' ~ col ~ ')') if grouped else ('CAST(' ~ col ~ ' AS HUGEINT)') }} AS {{ col | ident }}{{ ',' if not loop.last }}
 {%- endfor %}
 {%- endmacro %}
@@ -69,7 +69,8 @@ WITH groups AS (
     CAST(SUM(n_tied) AS BIGINT) AS n_tied,
     CAST(SUM(n_complete) AS BIGINT) AS n_complete,
     CAST(SUM(instances_scored) AS BIGINT) AS instances_scored,
-    CAST(SUM(instances_total) AS BIGINT) AS instances_total
+    CAST(SUM(instances_total) AS BIGINT) AS instances_total,
+    CAST(SUM(n_imported) AS BIGINT) AS n_imported
   FROM group_parts
   GROUP BY
     model,
@@ -178,6 +179,7 @@ WITH groups AS (
     c.n_complete,
     c.instances_scored,
     c.instances_total,
+    c.n_imported,
     COALESCE(pe.n_pending, 0) AS n_pending
   FROM combined AS c
   JOIN scopes AS sc
@@ -227,7 +229,8 @@ SELECT
   CAST(n_pending AS INTEGER) AS n_pending,
   CAST(n_complete AS INTEGER) AS n_complete,
   CAST(instances_scored AS BIGINT) AS instances_scored,
-  CAST(instances_total AS BIGINT) AS instances_total
+  CAST(instances_total AS BIGINT) AS instances_total,
+  CAST(n_imported AS INTEGER) AS n_imported
 FROM scored
 {%- if not loop.last %}
 UNION ALL

@@ -41,7 +41,8 @@ WITH "combined" AS (
     SUM("g"."n_tied") AS "n_ties",
     SUM("g"."n_complete") AS "n_complete",
     SUM("g"."instances_scored") AS "instances_scored",
-    SUM("g"."instances_total") AS "instances_total"
+    SUM("g"."instances_total") AS "instances_total",
+    SUM("g"."n_imported") AS "n_imported"
   FROM "group_parts" AS "g"
   GROUP BY
     "g"."model",
@@ -119,7 +120,8 @@ SELECT
   CAST(COALESCE("pe"."n_pending", 0) AS INT) AS "n_pending",
   CAST("b"."n_complete" AS INT) AS "n_complete",
   CAST("b"."instances_scored" AS BIGINT) AS "instances_scored",
-  CAST("b"."instances_total" AS BIGINT) AS "instances_total"
+  CAST("b"."instances_total" AS BIGINT) AS "instances_total",
+  CAST("b"."n_imported" AS INT) AS "n_imported"
 FROM "scored" AS "s"
 JOIN "basis" AS "b"
   ON "b"."model" = "s"."model" AND "b"."scope" = "s"."scope"
