@@ -133,6 +133,19 @@ def test_one_ranking_rule_in_every_format(tied: Workspace) -> None:
     assert json.loads(json_run.stdout) and "note: copy-a" in json_run.stderr  # notes stay off the data
 
 
+def test_a_markdown_board_ends_before_its_notes(tied: Workspace) -> None:
+    """In GitHub's markdown a line of text right after a table row is one more row of the table: the notes
+    under a markdown board came out as rows in its rank column. A blank line ends the table, and each note
+    is a list item (consecutive lines of text would make one paragraph)."""
+    md = glc(tied.root, "leaderboard", "--format", "markdown").stdout.splitlines()
+    n = sum(1 for line in md if line.startswith("|"))
+    assert all(line.startswith("|") for line in md[:n]) and n == 2 + 3  # head, rule, three models
+    assert md[n] == ""
+    notes = [line for line in md[n:] if line]
+    assert notes and all(line.startswith("- note: ") for line in notes)
+    assert any(line.startswith("- note: copy-a: Level-5 rests on ties alone with the SoTA") for line in notes)
+
+
 def test_interval_columns_are_named_for_their_level() -> None:
     rows = [{"rank": 1, "model": "a", "variant": "pooled", "scope": "A", "level": 5, "level_2": 50.0,
              "level_3": 40.0, "level_4": 30.0, "level_5": 20.0, "s_c": 1.0, "s_g": 1.0, "s_l": 1.0,

@@ -368,12 +368,19 @@ def _print_board(ws, variant: str | None, scope: str | None, fmt: str, echo=echo
     p = ws.compile(write=False).project
     if fmt == "table":
         echo(f"leaderboard: variant {variant or p.default_variant.name}, scope {scope or p.default_scope.name}")
-    echo(render(rows, fmt, intervals, p.benchmark.bootstrap.confidence))
+    # markdown: a blank line ends the table (in GitHub's markdown a line of text right after a table row is one
+    # more row of it: the notes, and glc run's test summary, were swallowed into the board), and the notes are
+    # list items (consecutive lines of text are one paragraph)
+    md = fmt == "markdown"
+    echo(render(rows, fmt, intervals, p.benchmark.bootstrap.confidence) + ("\n" if md else ""))
     notes = ws.board_notes(rows, variant, scope)  # what the numbers rest on; json/csv keep stdout to the data
     if notes:
         from glc.analysis.basis import describe_notes
 
-        echo(describe_notes(notes), err=fmt in ("json", "csv"))
+        text = describe_notes(notes)
+        if md:
+            text = "".join(f"- {line}\n" for line in text.splitlines())
+        echo(text, err=fmt in ("json", "csv"))
 
 
 def _direct(argv: list[str]) -> Any:
