@@ -180,6 +180,31 @@ def test_bootstrap_intervals_reach_json_and_csv(tmp_path: Path) -> None:
     assert f"level_{m['level']}_ci95" in table.splitlines()[1]
 
 
+@pytest.mark.slow  # several seconds: a build and five bootstrap replicates
+def test_explain_shows_the_boards_bootstrap_intervals(tmp_path: Path) -> None:
+    """``glc explain`` prints a model's Level scores; once ``glc bootstrap`` stored intervals for the board,
+    they come with them (text and json), as on the board and in the report: before, explain showed the
+    point estimates alone."""
+    root = new_project(tmp_path / "p")
+    items = [(f"q{i}", {}, [str(i % 2)]) for i in range(8)]
+    c = add_task(root, "acc", "text", items, modality="image", paradigm="comprehension", sota=40.0)
+    ws = Workspace(root)
+    ws.import_predictions(write_predictions(tmp_path / "p.jsonl", "m", c, [(f"q{i}", str(i % 3)) for i in range(8)]))
+    ws.run()
+    assert ws.explain("m", scope="C-image-comprehension")["intervals"] is None  # nothing stored yet
+    ws.bootstrap(replicates=5, seed=1)
+    [(lo, hi, lo3, hi3)] = sql_rows(ws, "SELECT level_2_lo, level_2_hi, level_3_lo, level_3_hi FROM level_intervals "
+                                        "WHERE model = 'm' AND variant = 'pooled' AND scope = 'C-image-comprehension'")
+    info = ws.explain("m", "pooled", "C-image-comprehension")
+    assert info["intervals"]["confidence"] == 0.95
+    assert info["intervals"]["level_2"] == [lo, hi] and info["intervals"]["level_3"] == [lo3, hi3]
+    out = glc(root, "explain", "m", "--scope", "C-image-comprehension")
+    assert out.returncode == 0, out.stderr
+    assert f"  95% bootstrap intervals: level_2=[{lo:.4g}, {hi:.4g}]  level_3=[{lo3:.4g}, {hi3:.4g}]" in out.stdout
+    as_json = json.loads(glc(root, "explain", "m", "--scope", "C-image-comprehension", "--format", "json").stdout)
+    assert as_json["intervals"]["level_2"] == [lo, hi]
+
+
 def test_imported_scores_are_told_apart_from_predicted_ones(tmp_path: Path) -> None:
     """A row resting on imported task scores (no instances behind them: outside the coverage, fixed in every
     bootstrap replicate) says how many, in every format: ``n_imported`` in json and csv (and the run's

@@ -7,7 +7,8 @@ the whole scope, or each modality for a partitioned variant), the counts per mod
 (``task_contributions__<variant>``), the tasks lost to SoTA by the smallest margin
 (``task_wins__<variant>.shortfall``), each formula with the model's numbers, and what would move
 the model up a level. It also says what the level rests on (glc.analysis.basis): wins that are ties with
-the SoTA, tasks not attempted, partial coverage, tasks without a SoTA.
+the SoTA, tasks not attempted, partial coverage, tasks without a SoTA, and the bootstrap intervals
+of the board (``level_intervals``) once ``glc bootstrap`` has stored them.
 
 Every number it prints is a column of those SQL nodes: this module selects, orders and formats
 rows, and never evaluates a General-Level formula itself (docs/general-level.md; the SQL is the
@@ -22,6 +23,7 @@ import duckdb
 from sqlglot import exp
 
 from glc.analysis.basis import cells, model_notes
+from glc.analysis.leaderboard import LEVELS, leaderboard_intervals
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import CompiledProject
 from glc.compiler.resolve import Scope, VariantSpec
@@ -129,6 +131,9 @@ def explain(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: st
     won = sorted((t for t in tasks if t["win"]), key=lambda t: -t["sigma"])
     lost = sorted((t for t in tasks if "shortfall" in t), key=lambda t: (t["shortfall"], t["task_id"]))
     result = row[0]
+    stored = leaderboard_intervals(con, v, scope.name)  # the board's bootstrap intervals, when stored
+    intervals = None if stored is None else {
+        "confidence": stored.confidence, **{f"level_{k}": list(stored.of(model, k)) for k in LEVELS}}
     pending = [t for t in tasks if not t["has_sota"]]
     notes = model_notes(result, v)
     if result["n_pending"]:
@@ -143,6 +148,7 @@ def explain(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: st
         "max_level": scope.entry.max_level,
         "level": result["level"],
         "scores": {k: result[k] for k in ("level_2", "level_3", "level_4", "level_5", "s_c", "s_g", "s_l")},
+        "intervals": intervals,  # {confidence, level_K: [lo, hi]} from `glc bootstrap`; None before it
         "basis": {
             **{
                 k: result[k]
@@ -263,6 +269,12 @@ def render(info: dict[str, Any]) -> str:
         f"at most Level-{info['max_level']})",
         "  " + "  ".join(f"{k}={_fmt(v)}" for k, v in s.items()),
     ]
+    iv = info.get("intervals")
+    if iv:
+        shown = [f"{k}=[{_fmt(iv[k][0])}, {_fmt(iv[k][1])}]" for k in ("level_2", "level_3", "level_4", "level_5")
+                 if iv[k][0] is not None and iv[k][1] is not None]
+        if shown:
+            lines.append(f"  {iv['confidence'] * 100:g}% bootstrap intervals: " + "  ".join(shown))
     b = info["basis"]
     lines.append(
         f"  rests on: {b['attempted']} tasks attempted, wins {b['wins']}, coverage {b['coverage']}; "
