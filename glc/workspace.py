@@ -437,8 +437,8 @@ class Workspace:
     def board_notes(self, rows: list[dict[str, Any]], variant: str | None = None,
                     scope: str | None = None) -> list[str]:
         """What the rows of one board rest on (glc.analysis.basis): each model's spec description, ties the
-        level rests on, tasks not attempted, partial coverage, tasks without a SoTA; for a board without
-        rows (``scope``, or the default), why it has none."""
+        level rests on, tasks not attempted, imported scores set aside for predictions, partial coverage, tasks
+        without a SoTA; for a board without rows (``scope``, or the default), why it has none."""
         from glc.analysis.basis import board_notes, empty_board_reason, scope_sota_counts
 
         project = self.compile(write=False).project
@@ -451,9 +451,24 @@ class Workspace:
                     con.close()
         descriptions = {m.spec.name: m.spec.description for m in project.models if m.spec.description}
         closed: dict[str, int] = {}
+        task_ids = project.scope(rows[0]["scope"]).task_ids
         if any((r.get("n_attempted") or 0) < (r.get("n_tasks") or 0) for r in rows):
-            closed = self._closed_set_tasks([r["model"] for r in rows], project.scope(rows[0]["scope"]).task_ids)
-        return board_notes(rows, variant or project.default_variant.name, descriptions, closed)
+            closed = self._closed_set_tasks([r["model"] for r in rows], task_ids)
+        set_aside: dict[str, int] = {}
+        if any(r.get("instances_total") for r in rows):  # some predicted scores: an imported one may be set aside
+            set_aside = self._set_aside_imports([r["model"] for r in rows], task_ids)
+        return board_notes(rows, variant or project.default_variant.name, descriptions, closed, set_aside)
+
+    def _set_aside_imports(self, models: list[str], task_ids: Iterable[str]) -> dict[str, int]:
+        """Per model, how many of the board's tasks have an imported score its predictions' score replaces."""
+        from glc.analysis.basis import set_aside_imports
+
+        con, owned = self._open_store()
+        try:
+            return set_aside_imports(con, models, task_ids)
+        finally:
+            if owned:
+                con.close()
 
     def _closed_set_tasks(self, models: list[str], task_ids: Iterable[str]) -> dict[str, int]:
         """Per model, how many of the board's tasks hold its predictions over data without references

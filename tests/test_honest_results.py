@@ -249,6 +249,28 @@ def test_imported_scores_are_told_apart_from_predicted_ones(tmp_path: Path) -> N
     assert '<small class="cov">imported</small>' in page  # the task table's cell of an imported score
 
 
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_an_imported_score_set_aside_for_predictions_says_so(tmp_path: Path) -> None:
+    """A task with both an imported score and the model's predictions is scored from the predictions
+    (predictions come first), even from a few of them: the imported score counts nowhere, and the board's
+    notes (table, markdown, report) say so. Before, only the partial coverage hinted at it."""
+    root = new_project(tmp_path / "p")
+    items = [(f"q{i}", {}, [str(i % 2)]) for i in range(4)]
+    c = add_task(root, "acc", "text", items, modality="image", paradigm="comprehension", sota=50.0)
+    ws = Workspace(root)
+    ws.import_scores(_scores(tmp_path / "s.csv", [("both", c, 60.0)]))
+    ws.import_predictions(write_predictions(tmp_path / "p.jsonl", "both", c, [("q0", "0")]))
+    ws.run()
+    # one right answer of four instances (the others missing: empty answers), not the imported 60
+    assert sql_rows(ws, "SELECT score, source FROM task_scores WHERE model = 'both'") == [(25.0, "predictions")]
+    out = glc(root, "leaderboard", "--scope", "C-image-comprehension").stdout
+    assert "note: both: the imported score of 1 task is set aside: the model has predictions for it" in out
+    notes = ws.explain("both", "pooled", "C-image-comprehension")["notes"]
+    assert any(n.startswith("the imported score of 1 task is set aside") for n in notes)
+    page = ws.report(tmp_path / "r").read_text()
+    assert "both: the imported score of 1 task is set aside" in page.split('<ul id="basis">')[1].split("</ul>")[0]
+
+
 # --- the SoTA workbook is not a model --------------------------------------------------------------
 
 @pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)

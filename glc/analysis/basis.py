@@ -66,9 +66,10 @@ def rests_on_ties(r: dict[str, Any]) -> bool:
     return lwt is not None and r.get("level") is not None and lwt < r["level"]
 
 
-def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0) -> list[str]:
+def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0, set_aside: int = 0) -> list[str]:
     """What a model's row rests on, one sentence each (empty when nothing needs saying). ``closed``: how many
-    tasks hold the model's predictions over data without references (a Close Set), run but never scored."""
+    tasks hold the model's predictions over data without references (a Close Set), run but never scored;
+    ``set_aside``: how many tasks have an imported score that the score of the model's predictions replaces."""
     notes = []
     wins, ties = _n(r, "n_wins"), _n(r, "n_ties")
     if rests_on_ties(r):
@@ -92,6 +93,10 @@ def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0) 
         notes.append(f"{which} attempted tasks rest on imported task scores (`glc import scores`), not on predictions "
                      "scored here: no instances behind them, so they are outside the coverage and do not vary in "
                      "the bootstrap intervals")
+    if set_aside:
+        what, them = ("score of 1 task is", "it") if set_aside == 1 else (f"scores of {set_aside} tasks are", "them")
+        notes.append(f"the imported {what} set aside: the model has predictions for {them}, and a score computed "
+                     "from predictions comes first (partial predictions included)")
     if complete < attempted:
         pct = coverage_percent(r)
         share = f"{pct} of the instances scored" if pct else "instances missing"
@@ -102,17 +107,20 @@ def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0) 
 
 
 def board_notes(rows: Iterable[dict[str, Any]], variant: str | None = None,
-                descriptions: dict[str, str] | None = None, closed: dict[str, int] | None = None) -> list[str]:
+                descriptions: dict[str, str] | None = None, closed: dict[str, int] | None = None,
+                set_aside: dict[str, int] | None = None) -> list[str]:
     """Notes for one board: what each model is (its spec's description), what its row rests on,
     and the board's tasks without a SoTA. ``closed``: per model, the board's tasks that hold its
-    predictions over data without references."""
+    predictions over data without references; ``set_aside``: per model, the board's tasks whose
+    imported score its predictions' score replaces."""
     rows = list(rows)
     out = []
     for r in rows:
         about = (descriptions or {}).get(r["model"])
         if about:
             out.append(f"{r['model']}: {' '.join(about.split())}")
-        out += [f"{r['model']}: {note}" for note in model_notes(r, variant, (closed or {}).get(r["model"], 0))]
+        out += [f"{r['model']}: {note}" for note in model_notes(r, variant, (closed or {}).get(r["model"], 0),
+                                                                (set_aside or {}).get(r["model"], 0))]
     pending = max((_n(r, "n_pending") for r in rows), default=0)
     if pending:
         out.append(f"{pending} task(s) of this board have no SoTA yet: run and scored, but left out of every "
@@ -149,6 +157,15 @@ def closed_set_tasks(con: Any, models: list[str], task_ids: Iterable[str]) -> di
         "(SELECT task_id FROM instances GROUP BY task_id HAVING bool_and(ref_kind = 'none')) AND NOT EXISTS "
         "(SELECT 1 FROM task_scores AS s WHERE s.model = p.model AND s.task_id = p.task_id AND s.score IS NOT NULL) "
         "GROUP BY p.model", [models, sorted(task_ids)]).fetchall())
+
+
+def set_aside_imports(con: Any, models: list[str], task_ids: Iterable[str]) -> dict[str, int]:
+    """Per model, how many of ``task_ids`` (a board's tasks) have an imported score that is not used: the
+    model has predictions for the task, and task_scores takes the score computed from them first."""
+    return dict(con.execute(
+        "SELECT s.model, count(DISTINCT s.task_id) FROM imported_scores AS s JOIN predicted_scores AS p "
+        "ON p.model = s.model AND p.task_id = s.task_id WHERE list_contains(?, s.model) AND "
+        "list_contains(?, s.task_id) AND s.score IS NOT NULL GROUP BY s.model", [models, sorted(task_ids)]).fetchall())
 
 
 def describe_notes(notes: list[str]) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from glc.analysis.basis import cells, model_notes
+from glc.analysis.basis import cells, model_notes, set_aside_imports
 from glc.analysis.leaderboard import LEVELS, leaderboard_intervals
 from glc.compiler.errors import GlcError
 from glc.compiler.plan import CompiledProject
@@ -135,7 +135,7 @@ def explain(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, model: st
     intervals = None if stored is None else {
         "confidence": stored.confidence, **{f"level_{k}": list(stored.of(model, k)) for k in LEVELS}}
     pending = [t for t in tasks if not t["has_sota"]]
-    notes = model_notes(result, v)
+    notes = model_notes(result, v, set_aside=set_aside_imports(con, [model], scope.task_ids).get(model, 0))
     if result["n_pending"]:
         notes.append(
             f"{result['n_pending']} task(s) of this scope have no SoTA yet: scored, but left out of every "

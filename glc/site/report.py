@@ -41,6 +41,7 @@ from glc.analysis.basis import (
     model_notes,
     rests_on_ties,
     scope_sota_counts,
+    set_aside_imports,
 )
 from glc.analysis.leaderboard import LEVELS, SHOWN, Intervals, interval_cells, leaderboard_intervals
 from glc.compiler.contracts import quote_ident
@@ -331,7 +332,8 @@ def build_report(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, test
     ci_cols, ci_rows = interval_cells(ranked, intervals)
     board_cols = _board_cols(scope.entry.max_level)
     shown = [{**r, **cells(r), **ci, "rests on": _flags(r)} for r, ci in zip(ranked, ci_rows, strict=True)]
-    notes = board_notes(ranked, v, descriptions, closed_set_tasks(con, [r["model"] for r in ranked], scope.task_ids))
+    notes = board_notes(ranked, v, descriptions, closed_set_tasks(con, [r["model"] for r in ranked], scope.task_ids),
+                        set_aside_imports(con, [r["model"] for r in ranked], scope.task_ids))
 
     # per model, in rank order: ladder, grid, gap chart data
     chart_gaps: list[dict[str, Any]] = []
