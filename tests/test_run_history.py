@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers.cli import glc_in_process
 from helpers.metric_project import add_task, new_project
 from helpers.project import copy_project
 
@@ -86,3 +87,34 @@ def test_a_run_diff_names_the_boards_tasks_only(tmp_path: Path) -> None:
     [row] = ws.diff("run:previous", "run:latest", scope="C-image-comprehension")
     assert (row["level_a"], row["level_b"]) == (2, 3)  # 40 loses to the SoTA of 50, 55 wins
     assert {t["task_id"]: (t["sigma_a"], t["sigma_b"]) for t in row["tasks"]} == {c: (40.0, 55.0), gone: (30.0, None)}
+
+
+@pytest.mark.slow  # several seconds: the fast tier keeps cheaper cases of this file (tests/README.md)
+def test_a_run_diff_says_when_the_boards_tasks_changed(tmp_path: Path) -> None:
+    """A scope that gains tasks between two runs lowers every model's levels (more tasks in the denominators)
+    with no task result changing: the diff said nothing but the deltas. It now says the runs were built from
+    different specs (``specs_changed``, and a line in the text where no task explains a model's change)."""
+    root = new_project(tmp_path / "p")
+    item = [("q1", {}, ["x"])]
+    c = add_task(root, "acc", "text", item, modality="image", paradigm="comprehension", sota=50.0)
+    scope = root / "specs" / "scopes" / "x.yaml"
+    head = "family: X\ndescription: x\nscopes:\n  - name: X\n    title: X\n    paradigms: [comprehension]\n"
+    scope.write_text(head + "    modalities: [image]\n    max_level: 3\n")
+    scores = tmp_path / "s.csv"
+    scores.write_text(f"model,task,score\nm,{c},60.0\n")
+    ws = Workspace(root)
+    ws.import_scores(scores)
+    ws.run()
+    scores.write_text(f"model,task,score\nm,{c},65.0\n")
+    ws.import_scores(scores)
+    ws.run()
+    [same_specs] = ws.diff("run:previous", "run:latest", scope="X")
+    assert same_specs["specs_changed"] is False and [t["task_id"] for t in same_specs["tasks"]] == [c]
+    scope.write_text(head + "    modalities: [image, video]\n    max_level: 3\n")  # X gains the video tasks
+    ws = Workspace(root)
+    ws.run()
+    [row] = ws.diff("run:previous", "run:latest", scope="X")
+    assert row["specs_changed"] and not row["tasks"] and row["delta"]["level_2"] < 0
+    out = glc_in_process("--project-dir", str(root), "diff", "run:previous", "run:latest", "--scope", "X").stdout
+    assert out.splitlines()[0].endswith("(built from different specs)")
+    assert "    no task result of this board changed: the specs differ between the runs" in out

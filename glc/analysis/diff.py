@@ -5,7 +5,9 @@ name the last two runs that changed results); what a side does not name comes fr
 options (or the defaults). For every model the two level rows are compared, and the tasks
 that cause the difference are listed: tasks whose win differs (two variants), tasks only one
 scope holds (two scopes), or tasks of the boards compared whose normalized score or result
-against SoTA changed (two runs; a task since removed from the catalog included).
+against SoTA changed (two runs; a task since removed from the catalog included, and whether the two
+runs were built from different specs: a scope that gained or lost tasks moves every level with no
+task result changing).
 """
 
 from __future__ import annotations
@@ -127,17 +129,30 @@ def _causes(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, a: Side, 
     return out
 
 
+def _specs_changed(con: duckdb.DuckDBPyConnection, a: Side, b: Side) -> bool | None:
+    """Two runs: whether they were built from different specs (manifest fingerprints), which can change a
+    board's task set or level rules with no task result changing; None unless both sides are runs."""
+    if a.run is None or b.run is None:
+        return None
+    prints = dict(con.execute("SELECT run_id, manifest_fingerprint FROM glc_runs WHERE run_id IN (?, ?)",
+                              [a.run, b.run]).fetchall())
+    return prints.get(a.run) != prints.get(b.run)
+
+
 def diff(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, a: Side, b: Side) -> list[dict[str, Any]]:
-    """One row per model: both levels, the score differences (b - a) and the causing tasks."""
+    """One row per model: both levels, the score differences (b - a) and the causing tasks; between two runs,
+    also whether their specs differ (``specs_changed``)."""
     la, lb = _levels(con, a), _levels(con, b)
     causes = _causes(con, compiled, a, b)
+    specs_changed = _specs_changed(con, a, b)
     rows: list[dict[str, Any]] = []
     for model in sorted(set(la) | set(lb)):
         x, y = la.get(model, {}), lb.get(model, {})
         delta = {k: (None if x.get(k) is None or y.get(k) is None else y[k] - x[k]) for k in LEVELS}
         rows.append({"model": model, "a": a.label(), "b": b.label(), "level_a": x.get("level"),
                      "level_b": y.get("level"), "level_changed": x.get("level") != y.get("level"),
-                     "delta": delta, "tasks": causes.get(model, [])})
+                     "delta": delta, "tasks": causes.get(model, []),
+                     **({} if specs_changed is None else {"specs_changed": specs_changed})})
     rows.sort(key=lambda r: (not r["level_changed"], -max(abs(v or 0) for v in r["delta"].values()), r["model"]))
     return rows
 
@@ -145,7 +160,8 @@ def diff(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, a: Side, b: 
 def render(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(no models)"
-    lines = [f"a = {rows[0]['a']}, b = {rows[0]['b']}"]
+    lines = [f"a = {rows[0]['a']}, b = {rows[0]['b']}"
+             + (" (built from different specs)" if rows[0].get("specs_changed") else "")]
     for r in rows:
         mark = "*" if r["level_changed"] else " "
         deltas = "  ".join(f"{k.replace('level_', 'L')} {v:+.4f}" if v is not None else f"{k.replace('level_', 'L')} -"
@@ -155,4 +171,8 @@ def render(rows: list[dict[str, Any]]) -> str:
         lines.append(f"{mark} {r['model']}: {la} -> {lb}  {deltas}")
         for t in r["tasks"]:
             lines.append("    " + ", ".join(f"{k}={v}" for k, v in t.items()))
+        if not r["tasks"] and r.get("specs_changed") and any(r["delta"].values()):
+            # the scores moved with no task result of the board changing: its tasks or level rules did
+            lines.append("    no task result of this board changed: the specs differ between the runs (the board's "
+                         "tasks or level rules)")
     return "\n".join(lines)
