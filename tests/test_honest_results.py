@@ -146,6 +146,20 @@ def test_a_markdown_board_ends_before_its_notes(tied: Workspace) -> None:
     assert any(line.startswith("- note: copy-a: Level-5 rests on ties alone with the SoTA") for line in notes)
 
 
+def test_a_diff_tells_a_level_resting_on_ties(tied: Workspace) -> None:
+    """``glc diff`` shows levels too: each side's level without ties comes with it (json), and the text marks a
+    level that rests on ties, as the boards do; before, a diff's Level-5 built on ties read as a clean one."""
+    rows = {r["model"]: r for r in tied.diff("scope:A", "scope:B-image")}
+    a, own = rows["copy-a"], rows["own"]
+    assert (a["level_a"], a["level_without_ties_a"], a["level_b"], a["level_without_ties_b"]) == (5, 2, 4, 2)
+    assert (own["level_a"], own["level_without_ties_a"], own["level_b"], own["level_without_ties_b"]) == (3, 3, 3, 3)
+    board = {r["model"]: r for r in tied.leaderboard("pooled", "B-image")}
+    assert a["level_without_ties_b"] == board["copy-a"]["level_without_ties"]
+    out = glc(tied.root, "diff", "scope:A", "scope:B-image").stdout
+    assert "copy-a: Level-5 (Level-2 without ties) -> Level-4 (Level-2 without ties)" in out
+    assert "own: Level-3 -> Level-3  " in out
+
+
 def test_interval_columns_are_named_for_their_level() -> None:
     rows = [{"rank": 1, "model": "a", "variant": "pooled", "scope": "A", "level": 5, "level_2": 50.0,
              "level_3": 40.0, "level_4": 30.0, "level_5": 20.0, "s_c": 1.0, "s_g": 1.0, "s_l": 1.0,

@@ -72,7 +72,9 @@ def _stored(con: duckdb.DuckDBPyConnection, run: str | None) -> str | None:
 def _levels(con: duckdb.DuckDBPyConnection, side: Side) -> dict[str, dict[str, Any]]:
     run = _stored(con, side.run)
     table = "level_scores" if run is None else "glc_run_levels"
-    sql = (f"SELECT model, level, {', '.join(LEVELS)} FROM {table} WHERE variant = ? AND scope = ?"
+    # the level without ties: in level_scores; the run history keeps none (NULL: not known)
+    ties = "level_without_ties" if run is None else "CAST(NULL AS INTEGER) AS level_without_ties"
+    sql = (f"SELECT model, level, {ties}, {', '.join(LEVELS)} FROM {table} WHERE variant = ? AND scope = ?"
            + (" AND run_id = ?" if run else ""))
     params = [side.variant, side.scope] + ([run] if run else [])
     rel = con.execute(sql, params)
@@ -150,11 +152,21 @@ def diff(con: duckdb.DuckDBPyConnection, compiled: CompiledProject, a: Side, b: 
         x, y = la.get(model, {}), lb.get(model, {})
         delta = {k: (None if x.get(k) is None or y.get(k) is None else y[k] - x[k]) for k in LEVELS}
         rows.append({"model": model, "a": a.label(), "b": b.label(), "level_a": x.get("level"),
-                     "level_b": y.get("level"), "level_changed": x.get("level") != y.get("level"),
+                     "level_b": y.get("level"), "level_without_ties_a": x.get("level_without_ties"),
+                     "level_without_ties_b": y.get("level_without_ties"),
+                     "level_changed": x.get("level") != y.get("level"),
                      "delta": delta, "tasks": causes.get(model, []),
                      **({} if specs_changed is None else {"specs_changed": specs_changed})})
     rows.sort(key=lambda r: (not r["level_changed"], -max(abs(v or 0) for v in r["delta"].values()), r["model"]))
     return rows
+
+
+def _level_text(level: int | None, without_ties: int | None) -> str:
+    """``Level-4``, or ``Level-4 (Level-2 without ties)`` for a level that rests on ties with the SoTA."""
+    if level is None:
+        return "-"
+    ties = f" (Level-{without_ties} without ties)" if without_ties is not None and without_ties < level else ""
+    return f"Level-{level}{ties}"
 
 
 def render(rows: list[dict[str, Any]]) -> str:
@@ -166,8 +178,7 @@ def render(rows: list[dict[str, Any]]) -> str:
         mark = "*" if r["level_changed"] else " "
         deltas = "  ".join(f"{k.replace('level_', 'L')} {v:+.4f}" if v is not None else f"{k.replace('level_', 'L')} -"
                            for k, v in r["delta"].items())
-        la = "-" if r["level_a"] is None else f"Level-{r['level_a']}"
-        lb = "-" if r["level_b"] is None else f"Level-{r['level_b']}"
+        la, lb = (_level_text(r[f"level_{k}"], r.get(f"level_without_ties_{k}")) for k in ("a", "b"))
         lines.append(f"{mark} {r['model']}: {la} -> {lb}  {deltas}")
         for t in r["tasks"]:
             lines.append("    " + ", ".join(f"{k}={v}" for k, v in t.items()))
