@@ -66,10 +66,13 @@ def rests_on_ties(r: dict[str, Any]) -> bool:
     return lwt is not None and r.get("level") is not None and lwt < r["level"]
 
 
-def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0, set_aside: int = 0) -> list[str]:
+def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0, set_aside: int = 0,
+                all_imported: bool = True) -> list[str]:
     """What a model's row rests on, one sentence each (empty when nothing needs saying). ``closed``: how many
     tasks hold the model's predictions over data without references (a Close Set), run but never scored;
-    ``set_aside``: how many tasks have an imported score that the score of the model's predictions replaces."""
+    ``set_aside``: how many tasks have an imported score that the score of the model's predictions replaces;
+    ``all_imported``: whether to say so of a row whose every attempted task rests on imported scores (a board
+    says it once for all such rows, ``board_notes``)."""
     notes = []
     wins, ties = _n(r, "n_wins"), _n(r, "n_ties")
     if rests_on_ties(r):
@@ -88,7 +91,7 @@ def model_notes(r: dict[str, Any], variant: str | None = None, closed: int = 0, 
                          "writes them for the official scorer")
     attempted, complete = _n(r, "n_attempted"), _n(r, "n_complete")
     imported = _n(r, "n_imported")
-    if imported:
+    if imported and (all_imported or imported < attempted):
         which = f"all {attempted}" if imported >= attempted else f"{imported} of {attempted}"
         notes.append(f"{which} attempted tasks rest on imported task scores (`glc import scores`), not on predictions "
                      "scored here: no instances behind them, so they are outside the coverage and do not vary in "
@@ -120,7 +123,18 @@ def board_notes(rows: Iterable[dict[str, Any]], variant: str | None = None,
         if about:
             out.append(f"{r['model']}: {' '.join(about.split())}")
         out += [f"{r['model']}: {note}" for note in model_notes(r, variant, (closed or {}).get(r["model"], 0),
-                                                                (set_aside or {}).get(r["model"], 0))]
+                                                                (set_aside or {}).get(r["model"], 0),
+                                                                all_imported=False)]
+    # the rows resting wholly on imported task scores, said once (a board of a thousand imported models
+    # would otherwise carry a thousand copies of one sentence)
+    imported = [r["model"] for r in rows if _n(r, "n_attempted") and _n(r, "n_imported") >= _n(r, "n_attempted")]
+    if imported:
+        more = f" and {len(imported) - 5} more" if len(imported) > 5 else ""
+        who = ("every model of this board rests" if len(imported) == len(rows) else
+               f"{len(imported)} model(s) ({', '.join(imported[:5])}{more}) rest")
+        out.append(f"{who} wholly on imported task scores (`glc import scores`), not on predictions scored here: "
+                   "no instances behind them, so they are outside the coverage and do not vary in the bootstrap "
+                   "intervals")
     pending = max((_n(r, "n_pending") for r in rows), default=0)
     if pending:
         out.append(f"{pending} task(s) of this board have no SoTA yet: run and scored, but left out of every "
