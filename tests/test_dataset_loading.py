@@ -853,3 +853,20 @@ def test_choice_tasks_with_options_load_again_under_a_new_reading_of_the_options
         mp.setattr(datasets, "CHOICE_OPTIONS_READ", datasets.CHOICE_OPTIONS_READ + 1)
         after = {k: datasets._fingerprint(ds, "sha", tmp_path) for k, ds in (("choice", choice), ("text", text))}
     assert after["choice"] != before["choice"] and after["text"] == before["text"]
+
+
+def test_a_question_with_more_options_than_letters_is_refused_with_its_instance(loader, monkeypatch: pytest.MonkeyPatch
+                                                                               ) -> None:
+    """Options are lettered A to Z: with 27 the prompt failed to render past Z ('str object has no element
+    26'), which left the whole (model, task) job out with that message. The record is refused where it is."""
+    root, task, types = loader
+    doc = {"task": "t", "data": [{"id": "a", "input": {"options": ["x", "y"]}, "output": {"answer": "B"}},
+                                 {"id": "b", "input": {"options": [f"o{i}" for i in range(27)]},
+                                  "output": {"answer": "C"}}]}
+    for rows, problems in both_ways(root, task, types, dataset("choice"), doc, monkeypatch):
+        assert rows is None and len(problems) == 1, problems
+        assert "instance 'b'" in problems[0][0] and "27 options in 'input.options'" in problems[0][1]
+        assert "at most 26" in problems[0][1]
+    doc["data"][1]["input"]["options"] = [f"o{i}" for i in range(26)]  # Z is the last letter: fine
+    for rows, problems in both_ways(root, task, types, dataset("choice"), doc, monkeypatch):
+        assert problems == [] and rows is not None and len(rows) == 2

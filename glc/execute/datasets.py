@@ -584,6 +584,11 @@ def _reference_value(rec: Any, ds: DatasetSpec, ref_field: str) -> Any:
     return _get(rec, ref_field)
 
 
+# options are lettered A to Z (the prompt and the answer rules): a question with more could not name them all,
+# and its prompt failed to render past Z, leaving the whole (model, task) job out with a message about a string
+MAX_OPTIONS = 26
+
+
 def _past_options(letter: str, options: list[Any]) -> bool:
     """Whether a choice letter names no option of a non-empty list (E of four): no answer can match it."""
     return bool(options) and ord(letter) - ord("A") >= len(options)
@@ -718,6 +723,9 @@ def _load_task(root: Path, task: Task, problems: list[Problem], fp: str | None, 
                 reference, ref_texts, ref_number = convert_reference(ref_value, ds, folder)
                 if ds.reference == "choice":
                     options = _options(rec, ds)
+                    if len(options) > MAX_OPTIONS:
+                        raise ValueError(f"{len(options)} options in '{ds.options_field}': an option is named by a "
+                                         f"letter, A to Z, so a question may have at most {MAX_OPTIONS}")
                     if _past_options(reference, options):
                         raise ValueError(f"answer {reference!r} is past the {len(options)} options in "
                                          f"'{ds.options_field}'")
@@ -1002,8 +1010,9 @@ def _fast_checked(task: Task, ds: DatasetSpec, records: list[dict[str, Any]], f:
                 else ([], [], [])
         if ds.reference == "choice" and ds.options_field is not None:
             options = [option_texts(o) for o in _column(records, ds.options_field)]
-            if any(t and type(o) is list and _past_options(t[0], o) for t, o in zip(texts, options, strict=True)):
-                return None  # an answer past its options: the per-instance loop names it
+            if any(t and type(o) is list and (_past_options(t[0], o) or len(o) > MAX_OPTIONS)
+                   for t, o in zip(texts, options, strict=True)):
+                return None  # an answer past its options, or more options than letters: the per-instance loop names it
             texts = [t + o if type(o) is list else t for t, o in zip(texts, options, strict=True)]
             if not set(map(type, chain.from_iterable(texts))) <= {str}:  # the option texts as strings
                 texts = [[x if type(x) is str else str(x) for x in t] for t in texts]
