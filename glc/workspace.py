@@ -21,8 +21,6 @@ from glc.profiles import Target, load_target
 # Each command imports what it uses (DuckDB, sqlglot, Arrow, the runners): a command that finds
 # its compiled project in the cache and nothing to rebuild starts in a fraction of a second.
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from glc.analysis.leaderboard import Intervals
     from glc.compiler.lineage import ColumnLineage
     from glc.compiler.resolve import Project
@@ -439,48 +437,35 @@ class Workspace:
         """What the rows of one board rest on (glc.analysis.basis): each model's spec description, ties the
         level rests on, tasks not attempted, imported scores set aside for predictions, partial coverage, tasks
         without a SoTA; for a board without rows (``scope``, or the default), why it has none."""
-        from glc.analysis.basis import board_notes, empty_board_reason, scope_sota_counts
+        from glc.analysis.basis import (
+            board_notes,
+            closed_set_tasks,
+            empty_board_reason,
+            scope_sota_counts,
+            set_aside_imports,
+        )
 
         project = self.compile(write=False).project
-        if not rows:
-            con, owned = self._open_store()
-            try:
-                return [empty_board_reason(*scope_sota_counts(con, project.board(variant, scope)[1].name))]
-            finally:
-                if owned:
-                    con.close()
         descriptions = {m.spec.name: m.spec.description for m in project.models if m.spec.description}
-        closed: dict[str, int] = {}
-        task_ids = project.scope(rows[0]["scope"]).task_ids
-        if any((r.get("n_attempted") or 0) < (r.get("n_tasks") or 0) for r in rows):
-            closed = self._closed_set_tasks([r["model"] for r in rows], task_ids)
-        set_aside: dict[str, int] = {}
-        if any(r.get("instances_total") for r in rows):  # some predicted scores: an imported one may be set aside
-            set_aside = self._set_aside_imports([r["model"] for r in rows], task_ids)
+        closed: dict[str, int] = {}  # per model, the board's tasks holding predictions over data without references
+        set_aside: dict[str, int] = {}  # per model, the board's tasks whose imported score its predictions replace
+        some_missing = any((r.get("n_attempted") or 0) < (r.get("n_tasks") or 0) for r in rows)
+        some_predicted = any(r.get("instances_total") for r in rows)  # then an imported score may be set aside
+        if rows and not (some_missing or some_predicted):
+            return board_notes(rows, variant or project.default_variant.name, descriptions)  # no store query
+        con, owned = self._open_store()
+        try:
+            if not rows:
+                return [empty_board_reason(*scope_sota_counts(con, project.board(variant, scope)[1].name))]
+            models, task_ids = [r["model"] for r in rows], project.scope(rows[0]["scope"]).task_ids
+            if some_missing:
+                closed = closed_set_tasks(con, models, task_ids)
+            if some_predicted:
+                set_aside = set_aside_imports(con, models, task_ids)
+        finally:
+            if owned:
+                con.close()
         return board_notes(rows, variant or project.default_variant.name, descriptions, closed, set_aside)
-
-    def _set_aside_imports(self, models: list[str], task_ids: Iterable[str]) -> dict[str, int]:
-        """Per model, how many of the board's tasks have an imported score its predictions' score replaces."""
-        from glc.analysis.basis import set_aside_imports
-
-        con, owned = self._open_store()
-        try:
-            return set_aside_imports(con, models, task_ids)
-        finally:
-            if owned:
-                con.close()
-
-    def _closed_set_tasks(self, models: list[str], task_ids: Iterable[str]) -> dict[str, int]:
-        """Per model, how many of the board's tasks hold its predictions over data without references
-        (a Close Set download: run, never scored)."""
-        from glc.analysis.basis import closed_set_tasks
-
-        con, owned = self._open_store()
-        try:
-            return closed_set_tasks(con, models, task_ids)
-        finally:
-            if owned:
-                con.close()
 
     def ls(self, kind: str, select: list[str] | None = None) -> list[dict[str, Any]]:
         """Rows describing the project's tasks, metrics, levels, scopes, models or nodes."""
