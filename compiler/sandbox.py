@@ -70,6 +70,11 @@ def _check_bits(bits: int, what: str) -> None:
                                   f"{MAX_INT_BITS:,} in a template)")
 
 
+# a %-conversion that escapes each character (%r, %a), matched where a conversion starts (no slice of
+# the format per conversion: a format of a million characters holds half a million of them)
+_ESCAPING_CONVERSION = re.compile(r"%[^%a-zA-Z]*[ra]")
+
+
 def _check_format(fmt: Any, what: str, args: Any = None, values: Any = ()) -> None:
     """Refuse a format whose widths and precisions (all of them added up, with the size of the
     arguments) would produce more than MAX_ITEMS characters; '*' widths are refused.
@@ -92,7 +97,7 @@ def _check_format(fmt: Any, what: str, args: Any = None, values: Any = ()) -> No
         if m.group(0).startswith("%"):  # a conversion (str.format's fields are counted below)
             # a positional one prints the next argument (counted in the arguments' size); a named
             # one may print the same argument again; %r and %a escape each character
-            escapes = re.match(r"%[^%a-zA-Z]*[ra]", fmt[m.start():]) is not None
+            escapes = _ESCAPING_CONVERSION.match(fmt, m.start()) is not None
             total += largest * ((1 if "(" in m.group(0) else 0) + (9 if escapes else 0))
         if total > MAX_ITEMS:
             break
