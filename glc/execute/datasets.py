@@ -618,7 +618,7 @@ def _without_own_letters(options: list[Any]) -> list[Any]:
     """``options`` without the label each one starts with, when every one (at least two) is a text that
     starts with its own letter (A for the first, B for the second ...) and has a text after it; else as
     they are (one unlabelled option, or a letter that is not its own, and the texts are what they say)."""
-    if len(options) < 2 or len(options) > 26 or not set(map(type, options)) <= {str}:
+    if len(options) < 2 or len(options) > MAX_OPTIONS or not set(map(type, options)) <= {str}:
         return options
     cut = []
     for i, text in enumerate(options):
